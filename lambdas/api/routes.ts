@@ -1,0 +1,96 @@
+// Every API route once: local mode routes requests with it, the CDK stack creates one Lambda and one
+// authorized API Gateway route per entry, and grants each exactly the table actions listed here.
+// Pure data, so the stack can import it without loading handler code.
+
+export type RouteName =
+  | 'list-destinations'
+  | 'create-destinations'
+  | 'update-destinations'
+  | 'delete-destination'
+  | 'list-egress-policies'
+  | 'create-egress-policies'
+  | 'delete-egress-policy';
+
+export type TableAction =
+  | 'dynamodb:GetItem'
+  | 'dynamodb:BatchGetItem'
+  | 'dynamodb:Query'
+  | 'dynamodb:PutItem'
+  | 'dynamodb:UpdateItem'
+  | 'dynamodb:DeleteItem'
+  | 'dynamodb:ConditionCheckItem';
+
+export interface RouteDefinition {
+  readonly name: RouteName;
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** API Gateway route path; `{id}` is a path parameter. */
+  readonly path: string;
+  /** Handler module, relative to the project root; it exports `handler`. */
+  readonly entry: string;
+  /** Exactly the DynamoDB actions the handler's store calls need (transactions need per-item actions). */
+  readonly tableActions: readonly TableAction[];
+}
+
+export const API_PREFIX = '/networking/v1/external';
+
+const WRITE_ACTIONS: readonly TableAction[] = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:ConditionCheckItem',
+];
+
+export const ROUTES: readonly RouteDefinition[] = [
+  {
+    name: 'list-destinations',
+    method: 'GET',
+    path: `${API_PREFIX}/destinations`,
+    entry: 'lambdas/api/handlers/list-destinations.ts',
+    tableActions: ['dynamodb:Query', 'dynamodb:BatchGetItem'],
+  },
+  {
+    name: 'create-destinations',
+    method: 'POST',
+    path: `${API_PREFIX}/destinations`,
+    entry: 'lambdas/api/handlers/create-destinations.ts',
+    tableActions: WRITE_ACTIONS,
+  },
+  {
+    name: 'update-destinations',
+    method: 'PUT',
+    path: `${API_PREFIX}/destinations`,
+    entry: 'lambdas/api/handlers/update-destinations.ts',
+    tableActions: WRITE_ACTIONS,
+  },
+  {
+    name: 'delete-destination',
+    method: 'DELETE',
+    path: `${API_PREFIX}/destinations/{id}`,
+    entry: 'lambdas/api/handlers/delete-destination.ts',
+    tableActions: WRITE_ACTIONS,
+  },
+  {
+    name: 'list-egress-policies',
+    method: 'GET',
+    path: `${API_PREFIX}/egress_policies`,
+    entry: 'lambdas/api/handlers/list-egress-policies.ts',
+    tableActions: ['dynamodb:Query'],
+  },
+  {
+    name: 'create-egress-policies',
+    method: 'POST',
+    path: `${API_PREFIX}/egress_policies`,
+    entry: 'lambdas/api/handlers/create-egress-policies.ts',
+    tableActions: WRITE_ACTIONS,
+  },
+  {
+    name: 'delete-egress-policy',
+    method: 'DELETE',
+    path: `${API_PREFIX}/egress_policies/{id}`,
+    entry: 'lambdas/api/handlers/delete-egress-policy.ts',
+    tableActions: WRITE_ACTIONS,
+  },
+];

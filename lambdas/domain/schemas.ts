@@ -1,0 +1,221 @@
+// The one place the policy model is defined. The API validates requests with the *input* schemas,
+// the agent validates the policies file with the *document* schemas; both share the rules below,
+// so widening the model (more ranges, CIDR, `all`, a platform-wide source) is a change here only.
+import { z } from 'zod';
+import { ipv4ToNumber, isIpv4 } from './ipv4.js';
+
+export const PROTOCOLS = ['tcp', 'udp', 'icmp'] as const;
+export const SOURCE_TYPES = ['app', 'space'] as const;
+/** CF supports one IP range and one port range per destination today. */
+export const MAX_IP_RANGES = 1;
+export const MAX_PORT_RANGES = 1;
+/** ICMP type/code wildcard, as in CF. */
+export const ICMP_ANY = -1;
+/**
+ * Largest bulk request. Every bulk write is one DynamoDB transaction (at most 100 items); the worst
+ * case is three items per entry plus the version record: 3 × 33 + 1 = 100.
+ */
+export const MAX_ITEMS_PER_REQUEST = 33;
+
+/** Identifiers we hand out or accept (GUIDs in practice): a safe alphabet, never free text. */
+const IDENTIFIER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+// Control characters in names would corrupt logs and terminals that print them.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+
+const required =
+  (expected: string) =>
+  (issue: { input?: unknown }): string =>
+    issue.input === undefined ? 'is required' : `must be ${expected}`;
+
+const identifier = z
+  .string({ error: required('a string') })
+  .regex(IDENTIFIER_PATTERN, 'must be 1-128 characters of letters, digits, ".", "_", ":" or "-"');
+
+const ipv4 = z.string({ error: required('an IPv4 address string') }).refine(isIpv4, 'must be an IPv4 address');
+
+const port = z
+  .number({ error: required('an integer') })
+  .int('must be an integer')
+  .min(1, 'must be between 1 and 65535')
+  .max(65535, 'must be between 1 and 65535');
+
+const icmpValue = z
+  .number({ error: required('an integer') })
+  .int('must be an integer')
+  .min(-1, 'must be between -1 and 255')
+  .max(255, 'must be between -1 and 255');
+
+export const ipRangeSchema = z
+  .strictObject({ start: ipv4, end: ipv4 }, { error: required('an object with start and end') })
+  // Refinements may run on partly invalid input, so compare only well-formed addresses.
+  .refine((range) => !isIpv4(range.start) || !isIpv4(range.end) || ipv4ToNumber(range.start) <= ipv4ToNumber(range.end), {
+    message: 'must not be greater than end',
+    path: ['start'],
+  });
+
+export const portRangeSchema = z
+  .strictObject({ start: port, end: port }, { error: required('an object with start and end') })
+  .refine((range) => !(range.start > range.end), { message: 'must not be greater than end', path: ['start'] });
+
+const destinationFields = {
+  name: z
+    .string({ error: required('a string') })
+    .trim()
+    .min(1, 'must not be empty')
+    .max(255, 'must be at most 255 characters')
+    .refine((name) => !CONTROL_CHARACTERS.test(name), 'must not contain control characters'),
+  description: z
+    .string({ error: required('a string') })
+    .max(1024, 'must be at most 1024 characters')
+    .refine((text) => !CONTROL_CHARACTERS.test(text.replace(/[\n\t]/g, ' ')), 'must not contain control characters')
+    .optional(),
+  ips: z
+    .array(ipRangeSchema, { error: required('an array of IP ranges') })
+    .min(1, 'must hold at least one IP range')
+    .max(MAX_IP_RANGES, `must hold at most ${MAX_IP_RANGES} IP range(s)`),
+  ports: z
+    .array(portRangeSchema, { error: required('an array of port ranges') })
+    .max(MAX_PORT_RANGES, `must hold at most ${MAX_PORT_RANGES} port range(s)`)
+    .optional(),
+  protocol: z.enum(PROTOCOLS, { error: required('one of tcp, udp, icmp') }),
+  icmp_type: icmpValue.optional(),
+  icmp_code: icmpValue.optional(),
+};
+
+type DestinationFields = z.infer<z.ZodObject<typeof destinationFields>>;
+
+/** Protocol-dependent rules, shared by every destination schema. */
+function checkProtocolRules(destination: DestinationFields, ctx: z.RefinementCtx): void {
+  if (destination.protocol === 'icmp') {
+    if (destination.ports !== undefined && destination.ports.length > 0) {
+      ctx.addIssue({ code: 'custom', path: ['ports'], message: 'must be omitted for protocol icmp' });
+    }
+    if ((destination.icmp_type ?? ICMP_ANY) === ICMP_ANY && (destination.icmp_code ?? ICMP_ANY) !== ICMP_ANY) {
+      ctx.addIssue({ code: 'custom', path: ['icmp_code'], message: 'needs an icmp_type other than -1' });
+    }
+    return;
+  }
+  if (destination.ports === undefined || destination.ports.length === 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['ports'],
+      message: `is required for protocol ${destination.protocol}: one port range`,
+    });
+  }
+  for (const field of ['icmp_type', 'icmp_code'] as const) {
+    if (destination[field] !== undefined) {
+      ctx.addIssue({ code: 'custom', path: [field], message: `is only allowed for protocol icmp` });
+    }
+  }
+}
+
+/** A validated destination in its canonical form: icmp has no ports and explicit type/code. */
+export interface DestinationSpec {
+  name: string;
+  description?: string;
+  ips: IpRange[];
+  ports: PortRange[];
+  protocol: Protocol;
+  icmp_type?: number;
+  icmp_code?: number;
+}
+
+function canonical(destination: DestinationFields): DestinationSpec {
+  const spec: DestinationSpec = {
+    name: destination.name,
+    ips: destination.ips,
+    ports: destination.protocol === 'icmp' ? [] : (destination.ports ?? []),
+    protocol: destination.protocol,
+  };
+  if (destination.description !== undefined) spec.description = destination.description;
+  if (destination.protocol === 'icmp') {
+    spec.icmp_type = destination.icmp_type ?? ICMP_ANY;
+    spec.icmp_code = destination.icmp_code ?? ICMP_ANY;
+  }
+  return spec;
+}
+
+const destinationsArray = <T extends z.ZodType>(item: T) =>
+  z
+    .array(item, { error: required('an array') })
+    .min(1, 'must hold at least one destination')
+    .max(MAX_ITEMS_PER_REQUEST, `must hold at most ${MAX_ITEMS_PER_REQUEST} destinations per request`);
+
+export const destinationInputSchema = z
+  .strictObject(destinationFields, { error: required('an object') })
+  .superRefine(checkProtocolRules)
+  .transform(canonical);
+
+export const destinationUpdateSchema = z
+  .strictObject({ id: identifier, ...destinationFields }, { error: required('an object') })
+  .superRefine(checkProtocolRules)
+  .transform((destination) => ({ id: destination.id, ...canonical(destination) }));
+
+export const createDestinationsBodySchema = z.strictObject(
+  { destinations: destinationsArray(destinationInputSchema) },
+  { error: required('a JSON object') },
+);
+
+export const updateDestinationsBodySchema = z.strictObject(
+  { destinations: destinationsArray(destinationUpdateSchema) },
+  { error: required('a JSON object') },
+);
+
+export const policySourceSchema = z.strictObject(
+  {
+    type: z.enum(SOURCE_TYPES, { error: required('one of app, space') }).default('app'),
+    id: identifier,
+  },
+  { error: required('an object with type and id') },
+);
+
+export const egressPolicyInputSchema = z.strictObject(
+  {
+    source: policySourceSchema,
+    destination: z.strictObject({ id: identifier }, { error: required('an object with id') }),
+  },
+  { error: required('an object') },
+);
+
+export const createEgressPoliciesBodySchema = z.strictObject(
+  {
+    egress_policies: z
+      .array(egressPolicyInputSchema, { error: required('an array') })
+      .min(1, 'must hold at least one egress policy')
+      .max(MAX_ITEMS_PER_REQUEST, `must hold at most ${MAX_ITEMS_PER_REQUEST} egress policies per request`),
+  },
+  { error: required('a JSON object') },
+);
+
+// Documents as the API returns them; the agent reads these. Unknown keys are dropped, not
+// rejected, so an older agent keeps working when the API grows a field it does not use.
+export const destinationDocumentSchema = z
+  .object({ id: identifier, ...destinationFields })
+  .superRefine(checkProtocolRules)
+  .transform((destination) => ({ id: destination.id, ...canonical(destination) }));
+
+export const egressPolicyDocumentSchema = z.object({
+  id: identifier,
+  source: z.object({ type: z.enum(SOURCE_TYPES, { error: required('one of app, space') }), id: identifier }),
+  destination: destinationDocumentSchema,
+});
+
+export const egressPolicyListSchema = z
+  .object({
+    total_egress_policies: z.number({ error: required('an integer') }).int('must be an integer'),
+    egress_policies: z.array(egressPolicyDocumentSchema, { error: required('an array') }),
+  })
+  .refine((list) => list.total_egress_policies === list.egress_policies.length, {
+    message: 'must equal the number of egress_policies',
+    path: ['total_egress_policies'],
+  });
+
+export type Protocol = (typeof PROTOCOLS)[number];
+export type SourceType = (typeof SOURCE_TYPES)[number];
+export type IpRange = z.infer<typeof ipRangeSchema>;
+export type PortRange = z.infer<typeof portRangeSchema>;
+export type DestinationUpdate = z.output<typeof destinationUpdateSchema>;
+export type PolicySource = z.output<typeof policySourceSchema>;
+export type EgressPolicyInput = z.output<typeof egressPolicyInputSchema>;
+export type EgressPolicyList = z.output<typeof egressPolicyListSchema>;
