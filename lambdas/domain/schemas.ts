@@ -23,6 +23,11 @@ const IDENTIFIER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
+/** True for a string that could be one of our ids; anything else cannot name a stored object. */
+export function isIdentifier(value: string): boolean {
+  return IDENTIFIER_PATTERN.test(value);
+}
+
 const required =
   (expected: string) =>
   (issue: { input?: unknown }): string =>

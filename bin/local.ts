@@ -1,0 +1,62 @@
+// `npm start`: the whole system on this machine. Flags: --in-memory (throwaway data).
+// Environment: PORT (default 8080), EGRESS_LOCAL_DIR (default ./.local), EGRESS_DYNAMODB_PORT,
+// EGRESS_JWKS_URL + EGRESS_JWT_ISSUER + EGRESS_JWT_AUDIENCE (use a real issuer instead of the local one).
+import { startLocalMode } from '../lambdas/local/local-mode.js';
+import { localStateDir } from '../lambdas/local/paths.js';
+import { claimPidFile } from '../lambdas/local/pid-file.js';
+
+// Local mode runs on the machine's Node 20 on purpose (Lambda runs 22); the SDK's notice about
+// future Node versions is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const args = new Set(process.argv.slice(2));
+const unknown = [...args].filter((arg) => arg !== '--in-memory');
+if (unknown.length > 0) {
+  console.error(`error: unknown argument(s): ${unknown.join(' ')} (known: --in-memory)`);
+  process.exit(2);
+}
+
+const stateDir = localStateDir();
+const port = Number(process.env.PORT ?? 8080);
+const jwksUrl = process.env.EGRESS_JWKS_URL;
+const releasePidFile = claimPidFile(stateDir);
+const local = await startLocalMode({
+  stateDir,
+  port,
+  inMemory: args.has('--in-memory'),
+  dynamodbPort: Number(process.env.EGRESS_DYNAMODB_PORT ?? 0),
+  ...(jwksUrl
+    ? {
+        jwt: {
+          jwksUrl,
+          issuer: process.env.EGRESS_JWT_ISSUER ?? '',
+          audience: process.env.EGRESS_JWT_AUDIENCE ?? '',
+        },
+      }
+    : {}),
+}).catch((error: unknown) => {
+  releasePidFile();
+  console.error(`error: local mode did not start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
+local.dynamodbLocal?.process.pid && releasePidFile.record(local.dynamodbLocal.process.pid);
+
+console.log(`dynamic-egress local mode
+  API:       ${local.url}/networking/v1/external
+  DynamoDB:  ${local.dynamodbEndpoint} (table ${local.tableName}${args.has('--in-memory') ? ', in memory' : `, data in ${stateDir}/dynamodb`})
+  Token:     export TOKEN="$(npm run --silent token)"
+  Try:       curl -H "Authorization: Bearer $TOKEN" ${local.url}/networking/v1/external/destinations
+Ctrl-C stops everything.`);
+
+let stopping = false;
+const shutdown = (signal: string): void => {
+  if (stopping) return;
+  stopping = true;
+  console.log(`\n${signal}: stopping`);
+  void local.stop().finally(() => {
+    releasePidFile();
+    process.exit(0);
+  });
+};
+process.on('SIGINT', () => shutdown('SIGINT'));
+process.on('SIGTERM', () => shutdown('SIGTERM'));

@@ -1,0 +1,35 @@
+// Wraps an operation as a Lambda handler for API Gateway HTTP API (payload 2.0) events. The same
+// wrapper serves Lambda and local mode, so both run identical middleware.
+import middy from '@middy/core';
+import type { PolicyStore } from '../domain/store.js';
+import { ADMIN_SCOPE } from './auth/scopes.js';
+import { errorResponse } from './middleware/error-response.js';
+import { jsonBody, type ParsedBody } from './middleware/json-body.js';
+import { requireScope } from './middleware/require-scope.js';
+import type { ApiEvent, ApiResponse, Operation } from './types.js';
+
+export type ApiHandler = (event: ApiEvent, context?: unknown) => Promise<ApiResponse>;
+
+export function createApiHandler(operation: Operation, store: () => PolicyStore): ApiHandler {
+  const wrapped = middy<ApiEvent & ParsedBody, ApiResponse>()
+    .use(errorResponse())
+    .use(requireScope(ADMIN_SCOPE))
+    .use(jsonBody())
+    .handler(async (event) => {
+      const result = await operation(
+        {
+          body: event.parsedBody,
+          query: event.queryStringParameters ?? {},
+          pathParameters: event.pathParameters ?? {},
+        },
+        store(),
+      );
+      return {
+        statusCode: result.statusCode,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(result.body),
+      };
+    });
+  // middy wants a Lambda context; local mode and tests have none, and no middleware here reads it.
+  return (event, context) => wrapped(event, (context ?? {}) as never);
+}

@@ -1,0 +1,12 @@
+import { destinationList } from '../../domain/types.js';
+import { storeFromEnvironment } from '../../store/from-environment.js';
+import { createApiHandler } from '../api-handler.js';
+import { pathId } from '../request-helpers.js';
+import type { Operation } from '../types.js';
+
+export const deleteDestination: Operation = async (request, store) => {
+  const deleted = await store.deleteDestination(pathId(request, 'destination'));
+  return { statusCode: 200, body: destinationList([deleted]) };
+};
+
+export const handler = createApiHandler(deleteDestination, storeFromEnvironment);

@@ -1,0 +1,54 @@
+// The edge: the only place where failures become HTTP status codes and `{"error": ...}` bodies.
+import { ContentionError, DomainError, NotFoundError, ValidationError } from '../domain/errors.js';
+
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export class UnauthorizedError extends HttpError {
+  constructor(message: string, bearerError?: 'invalid_token') {
+    const challenge = bearerError
+      ? `Bearer error="${bearerError}", error_description="${message.replace(/["\\]/g, '')}"`
+      : 'Bearer';
+    super(401, message, { 'www-authenticate': challenge });
+  }
+}
+
+export class ForbiddenError extends HttpError {
+  constructor(message: string) {
+    super(403, message);
+  }
+}
+
+export interface ErrorResponse {
+  readonly statusCode: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly message: string;
+  /** True when the failure is ours, not the caller's: log it, never show its details. */
+  readonly internal: boolean;
+}
+
+export function toErrorResponse(error: unknown): ErrorResponse {
+  if (error instanceof HttpError) {
+    return { statusCode: error.statusCode, headers: error.headers, message: error.message, internal: false };
+  }
+  if (error instanceof DomainError) {
+    const statusCode =
+      error instanceof ValidationError
+        ? 400
+        : error instanceof NotFoundError
+          ? 404
+          : error instanceof ContentionError
+            ? 409
+            : 500;
+    return { statusCode, headers: {}, message: error.message, internal: statusCode === 500 };
+  }
+  return { statusCode: 500, headers: {}, message: 'internal server error', internal: true };
+}

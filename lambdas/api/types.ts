@@ -1,0 +1,20 @@
+import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { PolicyStore } from '../domain/store.js';
+
+export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
+export type ApiResponse = APIGatewayProxyStructuredResultV2;
+
+/** What an operation sees of a request: the parsed JSON body, the query and the path parameters. */
+export interface ApiRequest {
+  readonly body: unknown;
+  readonly query: Readonly<Record<string, string | undefined>>;
+  readonly pathParameters: Readonly<Record<string, string | undefined>>;
+}
+
+export interface ApiResult {
+  readonly statusCode: number;
+  readonly body: unknown;
+}
+
+/** One API operation: request in, result out, domain errors thrown. No HTTP or AWS inside. */
+export type Operation = (request: ApiRequest, store: PolicyStore) => Promise<ApiResult>;

@@ -1,0 +1,103 @@
+// Local mode: DynamoDB Local + the local issuer + the API gateway stand-in, wired to the same
+// handlers Lambda runs. `npm start` uses it, and so do the API tests and the benchmarks.
+import type { AddressInfo } from 'node:net';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createApiHandler } from '../api/api-handler.js';
+import { createJwtVerifier } from '../api/auth/jwt-verifier.js';
+import { OPERATIONS } from '../api/operations.js';
+import { ROUTES } from '../api/routes.js';
+import type { PolicyStore } from '../domain/store.js';
+import { DynamoDbPolicyStore } from '../store/dynamodb-policy-store.js';
+import { documentClient } from '../store/from-environment.js';
+import { DEFAULT_TABLE_NAME } from '../store/table-definition.js';
+import { createApiGateway } from './api-gateway.js';
+import { type DynamoDbLocal, ensureTable, LOCAL_CLIENT_CONFIG, startDynamoDbLocal } from './dynamodb-local.js';
+import { LOCAL_AUDIENCE, LOCAL_ISSUER, LOCAL_JWKS_PATH, type LocalIssuer, openLocalIssuer } from './issuer.js';
+
+export interface LocalModeOptions {
+  /** Folder for the issuer key and (unless in memory) the database. */
+  readonly stateDir: string;
+  /** HTTP port on 127.0.0.1; 0 picks a free one. @default 8080 */
+  readonly port?: number;
+  /** Use an already running DynamoDB (tests); otherwise DynamoDB Local is started. */
+  readonly dynamodbEndpoint?: string;
+  /** Keep data in memory only (a throwaway run). @default false */
+  readonly inMemory?: boolean;
+  /** DynamoDB Local's port; 0 picks a free one. @default 0 */
+  readonly dynamodbPort?: number;
+  /** @default 'dynamic-egress' */
+  readonly tableName?: string;
+  /** Verify tokens from another issuer (e.g. a real UAA) instead of the local one. */
+  readonly jwt?: { readonly jwksUrl: string; readonly issuer: string; readonly audience: string };
+}
+
+export interface LocalMode {
+  readonly url: string;
+  readonly tableName: string;
+  readonly dynamodbEndpoint: string;
+  readonly dynamodb: DynamoDBClient;
+  readonly store: PolicyStore;
+  readonly issuer: LocalIssuer;
+  /** The DynamoDB Local process we started, if any. */
+  readonly dynamodbLocal?: DynamoDbLocal;
+  stop(): Promise<void>;
+}
+
+export async function startLocalMode(options: LocalModeOptions): Promise<LocalMode> {
+  const tableName = options.tableName ?? DEFAULT_TABLE_NAME;
+  const dynamodbLocal = options.dynamodbEndpoint
+    ? undefined
+    : await startDynamoDbLocal({
+        ...(options.inMemory ? {} : { dataDir: `${options.stateDir}/dynamodb` }),
+        ...(options.dynamodbPort ? { port: options.dynamodbPort } : {}),
+      });
+  const endpoint = options.dynamodbEndpoint ?? dynamodbLocal?.endpoint ?? '';
+  const dynamodb = new DynamoDBClient({ ...LOCAL_CLIENT_CONFIG, endpoint });
+  try {
+    await ensureTable(dynamodb, tableName);
+    const store = new DynamoDbPolicyStore({ client: documentClient(dynamodb), tableName });
+    const issuer = await openLocalIssuer(options.stateDir);
+    let url = '';
+    const verifier = createJwtVerifier({
+      // Resolved lazily: the JWKS lives on this very server, whose port is known only once it listens.
+      get jwksUrl() {
+        return new URL(options.jwt?.jwksUrl ?? `${url}${LOCAL_JWKS_PATH}`);
+      },
+      issuer: options.jwt?.issuer ?? LOCAL_ISSUER,
+      audience: options.jwt?.audience ?? LOCAL_AUDIENCE,
+    });
+    const server = createApiGateway({
+      routes: ROUTES.map((route) => ({
+        method: route.method,
+        path: route.path,
+        handler: createApiHandler(OPERATIONS[route.name], () => store),
+      })),
+      verifier,
+      publicDocuments: [{ path: LOCAL_JWKS_PATH, body: issuer.jwks }],
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 8080, '127.0.0.1', () => resolve());
+    });
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return {
+      url,
+      tableName,
+      dynamodbEndpoint: endpoint,
+      dynamodb,
+      store,
+      issuer,
+      ...(dynamodbLocal ? { dynamodbLocal } : {}),
+      stop: async () => {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        dynamodb.destroy();
+        await dynamodbLocal?.stop();
+      },
+    };
+  } catch (error) {
+    dynamodb.destroy();
+    await dynamodbLocal?.stop();
+    throw error;
+  }
+}

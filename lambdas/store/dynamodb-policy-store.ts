@@ -1,0 +1,389 @@
+// The policy store on one DynamoDB table.
+//
+// Consistency model: every write reads the current version (META), reads what it needs with
+// consistent reads, decides, and commits one transaction that also moves META from that version to
+// the next. If anyone else committed in between, META's condition fails and the whole write is
+// retried on fresh data. So every decision (name free, destination exists, destination unused) is
+// made on the state the transaction commits against; item conditions guard the same facts again.
+import { randomUUID } from 'node:crypto';
+import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  ContentionError,
+  InUseError,
+  NameConflictError,
+  NotFoundError,
+  UnknownReferenceError,
+  ValidationError,
+} from '../domain/errors.js';
+import type { DestinationSpec, DestinationUpdate, EgressPolicyInput } from '../domain/schemas.js';
+import type { CreatePoliciesResult, DestinationFilter, PolicyStore } from '../domain/store.js';
+import type { Destination, EgressPolicy } from '../domain/types.js';
+import {
+  backoffMs,
+  batchGet,
+  type Item,
+  isCancelledTransaction,
+  queryPartition,
+  sleep,
+  type TransactItem,
+  transactWrite,
+} from './dynamodb-io.js';
+import {
+  DESTINATION_PK,
+  type DestinationNameItem,
+  type DestinationRefItem,
+  destinationItem,
+  destinationKey,
+  destinationNameKey,
+  destinationRefKey,
+  destinationRefPk,
+  POLICY_PK,
+  type PolicyItem,
+  policyKey,
+  toDestination,
+  toPolicy,
+  versionKey,
+} from './items.js';
+import { PARTITION_KEY } from './table-definition.js';
+
+const MAX_WRITE_ATTEMPTS = 12;
+/** How many users of a destination an "in use" error names before summarising. */
+const MAX_NAMED_USERS = 20;
+
+interface WritePlan<T> {
+  readonly items: TransactItem[];
+  readonly result: T;
+}
+
+export interface DynamoDbPolicyStoreOptions {
+  readonly client: DynamoDBDocumentClient;
+  readonly tableName: string;
+  /** Id generator; injectable for tests. */
+  readonly newId?: () => string;
+}
+
+export class DynamoDbPolicyStore implements PolicyStore {
+  private readonly client: DynamoDBDocumentClient;
+  private readonly tableName: string;
+  private readonly newId: () => string;
+
+  constructor(options: DynamoDbPolicyStoreOptions) {
+    this.client = options.client;
+    this.tableName = options.tableName;
+    this.newId = options.newId ?? randomUUID;
+  }
+
+  async currentVersion(): Promise<number> {
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: versionKey(), ConsistentRead: true }),
+    );
+    return Number(result.Item?.version ?? 0);
+  }
+
+  async listDestinations(filter: DestinationFilter = {}): Promise<Destination[]> {
+    if (filter.ids && filter.names) throw new ValidationError('filter by id or by name, not both');
+    if (filter.ids) return this.destinationsById(filter.ids);
+    if (filter.names) {
+      const names = await this.batchGet(filter.names.map(destinationNameKey));
+      const idsByName = new Map(names.map((item) => [String(item.sk), (item as unknown as DestinationNameItem).id]));
+      return this.destinationsById(filter.names.flatMap((name) => idsByName.get(name) ?? []));
+    }
+    return (await queryPartition(this.client, this.tableName, DESTINATION_PK)).map(toDestination);
+  }
+
+  createDestinations(specs: readonly DestinationSpec[]): Promise<Destination[]> {
+    assertUnique(
+      specs.map((spec) => spec.name),
+      (name) => new NameConflictError(`destinations: name ${JSON.stringify(name)} appears more than once`, [name]),
+    );
+    return this.write(async (version) => {
+      const taken = await this.batchGet(specs.map((spec) => destinationNameKey(spec.name)));
+      if (taken.length > 0) throw nameTaken(taken.map((item) => String(item.sk)));
+      const destinations = specs.map((spec) => ({ id: this.newId(), ...spec }));
+      const items = destinations.flatMap((destination): TransactItem[] => [
+        this.put(destinationItem(destination, version), `attribute_not_exists(${PARTITION_KEY})`),
+        this.put(
+          { ...destinationNameKey(destination.name), id: destination.id },
+          `attribute_not_exists(${PARTITION_KEY})`,
+        ),
+      ]);
+      return { items, result: destinations.map(toDestination) };
+    });
+  }
+
+  updateDestinations(updates: readonly DestinationUpdate[]): Promise<Destination[]> {
+    assertUnique(
+      updates.map((update) => update.id),
+      (id) => new ValidationError(`destinations: id ${JSON.stringify(id)} appears more than once`),
+    );
+    assertUnique(
+      updates.map((update) => update.name),
+      (name) => new NameConflictError(`destinations: name ${JSON.stringify(name)} appears more than once`, [name]),
+    );
+    return this.write(async (version) => {
+      const current = new Map(
+        (await this.batchGet(updates.map((update) => destinationKey(update.id)))).map((item) => [
+          String(item.id),
+          toDestination(item),
+        ]),
+      );
+      const missing = updates.filter((update) => !current.has(update.id)).map((update) => update.id);
+      if (missing.length > 0) throw new NotFoundError(`destination(s) not found: ${missing.join(', ')}`, missing);
+
+      const items: TransactItem[] = updates.map((update) =>
+        this.put(destinationItem(update, version), `attribute_exists(${PARTITION_KEY})`),
+      );
+      items.push(...(await this.renameItems(updates, current)));
+      return { items, result: updates.map(toDestination) };
+    });
+  }
+
+  deleteDestination(id: string): Promise<Destination> {
+    return this.write(async () => {
+      const [item] = await this.batchGet([destinationKey(id)]);
+      if (!item) throw new NotFoundError(`destination not found: ${id}`, [id]);
+      const destination = toDestination(item);
+      const users = await queryPartition(this.client, this.tableName, destinationRefPk(id));
+      if (users.length > 0) {
+        const policyIds = users.map((user) => (user as unknown as DestinationRefItem).policy_id);
+        const named = policyIds.slice(0, MAX_NAMED_USERS).join(', ');
+        const more = policyIds.length > MAX_NAMED_USERS ? ` and ${policyIds.length - MAX_NAMED_USERS} more` : '';
+        throw new InUseError(`destination is still in use by egress policies: ${named}${more}`, policyIds);
+      }
+      return {
+        items: [
+          this.delete(destinationKey(id), `attribute_exists(${PARTITION_KEY})`),
+          this.delete(destinationNameKey(destination.name), '#id = :id', { '#id': 'id' }, { ':id': id }),
+        ],
+        result: destination,
+      };
+    });
+  }
+
+  async listEgressPolicies(): Promise<EgressPolicy[]> {
+    const [policies, destinations] = await Promise.all([
+      queryPartition(this.client, this.tableName, POLICY_PK),
+      queryPartition(this.client, this.tableName, DESTINATION_PK),
+    ]);
+    const byId = new Map(destinations.map((item) => [String(item.id), toDestination(item)]));
+    return policies.flatMap((item) => {
+      const destination = byId.get((item as unknown as PolicyItem).destination_id);
+      // Both lists are read at slightly different moments; a policy and its destination are only
+      // ever removed together with the policy first, so a missing one means it was just deleted.
+      return destination ? [toPolicy(item, destination)] : [];
+    });
+  }
+
+  createEgressPolicies(inputs: readonly EgressPolicyInput[]): Promise<CreatePoliciesResult> {
+    const distinct = [
+      ...new Map(
+        inputs.map((input) => [`${input.destination.id}\u0000${input.source.type}\u0000${input.source.id}`, input]),
+      ).values(),
+    ];
+    return this.write(async (version) => {
+      const destinationIds = [...new Set(distinct.map((input) => input.destination.id))];
+      const destinations = new Map(
+        (await this.destinationsById(destinationIds)).map((destination) => [destination.id, destination]),
+      );
+      const missing = destinationIds.filter((id) => !destinations.has(id));
+      if (missing.length > 0) {
+        throw new UnknownReferenceError(`egress_policies: unknown destination id(s): ${missing.join(', ')}`, missing);
+      }
+      const refKeys = distinct.map((input) =>
+        destinationRefKey(input.destination.id, input.source.type, input.source.id),
+      );
+      const existing = new Map(
+        (await this.batchGet(refKeys)).map((item) => [
+          `${item.pk}\u0000${item.sk}`,
+          (item as unknown as DestinationRefItem).policy_id,
+        ]),
+      );
+      const items: TransactItem[] = [];
+      const usedDestinations = new Set<string>();
+      const policies = distinct.map((input, index): EgressPolicy => {
+        const refKey = refKeys[index];
+        const destination = destinations.get(input.destination.id);
+        if (!refKey || !destination) throw new Error('unreachable: every input has a key and a destination');
+        const existingId = existing.get(`${refKey.pk}\u0000${refKey.sk}`);
+        if (existingId) return { id: existingId, source: input.source, destination };
+        const id = this.newId();
+        const item: PolicyItem = {
+          id,
+          source_type: input.source.type,
+          source_id: input.source.id,
+          destination_id: destination.id,
+          version,
+        };
+        usedDestinations.add(destination.id);
+        items.push(
+          this.put({ ...policyKey(id), ...item }, `attribute_not_exists(${PARTITION_KEY})`),
+          this.put({ ...refKey, policy_id: id }, `attribute_not_exists(${PARTITION_KEY})`),
+        );
+        return { id, source: input.source, destination };
+      });
+      const created = items.length / 2;
+      // The destinations must still exist when the new policies land.
+      for (const id of usedDestinations) {
+        items.push(this.conditionCheck(destinationKey(id), `attribute_exists(${PARTITION_KEY})`));
+      }
+      return { items, result: { policies, created } };
+    });
+  }
+
+  deleteEgressPolicy(id: string): Promise<EgressPolicy> {
+    return this.write(async () => {
+      const [item] = await this.batchGet([policyKey(id)]);
+      if (!item) throw new NotFoundError(`egress policy not found: ${id}`, [id]);
+      const policy = item as unknown as PolicyItem;
+      const [destination] = await this.destinationsById([policy.destination_id]);
+      if (!destination) throw new Error(`egress policy ${id} refers to a missing destination`);
+      return {
+        items: [
+          this.delete(policyKey(id), `attribute_exists(${PARTITION_KEY})`),
+          this.delete(
+            destinationRefKey(policy.destination_id, policy.source_type, policy.source_id),
+            '#policy = :policy',
+            { '#policy': 'policy_id' },
+            { ':policy': id },
+          ),
+        ],
+        result: toPolicy(item, destination),
+      };
+    });
+  }
+
+  /** Name records to move for a set of updates; swaps within one request are allowed. */
+  private async renameItems(
+    updates: readonly DestinationUpdate[],
+    current: ReadonlyMap<string, Destination>,
+  ): Promise<TransactItem[]> {
+    const released = new Map<string, string>(); // name -> id giving it up
+    const claimed = new Map<string, string>(); // name -> id taking it
+    for (const update of updates) {
+      const before = current.get(update.id);
+      if (!before || before.name === update.name) continue;
+      released.set(before.name, update.id);
+      claimed.set(update.name, update.id);
+    }
+    const fresh = [...claimed.keys()].filter((name) => !released.has(name));
+    const taken = await this.batchGet(fresh.map(destinationNameKey));
+    if (taken.length > 0) throw nameTaken(taken.map((item) => String(item.sk)));
+
+    const items: TransactItem[] = [];
+    for (const [name, id] of claimed) {
+      const previousOwner = released.get(name);
+      items.push(
+        previousOwner === undefined
+          ? this.put({ ...destinationNameKey(name), id }, `attribute_not_exists(${PARTITION_KEY})`)
+          : this.put({ ...destinationNameKey(name), id }, '#id = :owner', { '#id': 'id' }, { ':owner': previousOwner }),
+      );
+    }
+    for (const [name, id] of released) {
+      if (claimed.has(name)) continue;
+      items.push(this.delete(destinationNameKey(name), '#id = :id', { '#id': 'id' }, { ':id': id }));
+    }
+    return items;
+  }
+
+  private async destinationsById(ids: readonly string[]): Promise<Destination[]> {
+    const found = new Map((await this.batchGet(ids.map(destinationKey))).map((item) => [String(item.id), item]));
+    return ids.flatMap((id) => {
+      const item = found.get(id);
+      return item ? [toDestination(item)] : [];
+    });
+  }
+
+  private batchGet(keys: Parameters<typeof batchGet>[2]): Promise<Item[]> {
+    return batchGet(this.client, this.tableName, keys);
+  }
+
+  /**
+   * Runs plan → commit under the version lock, retrying when another writer got in first.
+   * `plan` receives the version this write will create and may throw a domain error to refuse.
+   */
+  private async write<T>(plan: (nextVersion: number) => Promise<WritePlan<T>>): Promise<T> {
+    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt += 1) {
+      if (attempt > 0) await sleep(backoffMs(attempt));
+      const version = await this.currentVersion();
+      const { items, result } = await plan(version + 1);
+      if (items.length === 0) return result;
+      try {
+        await transactWrite(this.client, [...items, this.bumpVersion(version)]);
+        return result;
+      } catch (error) {
+        if (!isCancelledTransaction(error)) throw error;
+      }
+    }
+    throw new ContentionError('too many concurrent changes; retry the request');
+  }
+
+  private bumpVersion(expected: number): TransactItem {
+    return {
+      Update: {
+        TableName: this.tableName,
+        Key: versionKey(),
+        UpdateExpression: 'SET #version = :next, #updated = :now',
+        ConditionExpression: expected === 0 ? 'attribute_not_exists(#version)' : '#version = :expected',
+        ExpressionAttributeNames: { '#version': 'version', '#updated': 'updated_at' },
+        ExpressionAttributeValues: {
+          ':next': expected + 1,
+          ':now': new Date().toISOString(),
+          ...(expected === 0 ? {} : { ':expected': expected }),
+        },
+      },
+    };
+  }
+
+  private put(
+    item: Item,
+    condition: string,
+    names?: Record<string, string>,
+    values?: Record<string, unknown>,
+  ): TransactItem {
+    return {
+      Put: {
+        TableName: this.tableName,
+        Item: item,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      },
+    };
+  }
+
+  private delete(
+    key: Item,
+    condition: string,
+    names?: Record<string, string>,
+    values?: Record<string, unknown>,
+  ): TransactItem {
+    return {
+      Delete: {
+        TableName: this.tableName,
+        Key: key,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      },
+    };
+  }
+
+  private conditionCheck(key: Item, condition: string): TransactItem {
+    return { ConditionCheck: { TableName: this.tableName, Key: key, ConditionExpression: condition } };
+  }
+}
+
+function assertUnique(values: readonly string[], error: (value: string) => Error): void {
+  const seen = new Set<string>();
+  for (const value of values) {
+    if (seen.has(value)) throw error(value);
+    seen.add(value);
+  }
+}
+
+function nameTaken(names: string[]): NameConflictError {
+  return new NameConflictError(
+    `destinations: name(s) already taken: ${names.map((name) => JSON.stringify(name)).join(', ')}`,
+    names,
+  );
+}
