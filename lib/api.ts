@@ -1,0 +1,191 @@
+// The HTTP API: one JWT-authorized route and one Lambda per entry of lambdas/api/routes.ts, a throttled
+// $default stage with JSON access logs. A validation refuses any route on this API without the JWT
+// authorizer and the required scope, so a route added later cannot be left open by accident.
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  CfnRoute,
+  HttpApi,
+  HttpMethod,
+  HttpStage,
+  LogGroupLogDestination,
+  type ThrottleSettings,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ROUTES, type RouteDefinition, type RouteName } from '../lambdas/api/routes.js';
+import { RouteFunction } from './route-function.js';
+
+/** The OAuth scope every route requires (UAA's `network.admin`, as in Cloud Foundry's policy server). */
+export const REQUIRED_SCOPE = 'network.admin';
+
+/** One line of JSON per request, using HTTP API `$context` variables. */
+const ACCESS_LOG_FIELDS: Record<string, string> = {
+  requestId: '$context.requestId',
+  requestTime: '$context.requestTimeEpoch',
+  sourceIp: '$context.identity.sourceIp',
+  userAgent: '$context.identity.userAgent',
+  routeKey: '$context.routeKey',
+  path: '$context.path',
+  status: '$context.status',
+  protocol: '$context.protocol',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationLatency: '$context.integrationLatency',
+  integrationStatus: '$context.integrationStatus',
+  integrationError: '$context.integrationErrorMessage',
+  authorizerError: '$context.authorizer.error',
+  subject: '$context.authorizer.claims.sub',
+  clientId: '$context.authorizer.claims.client_id',
+};
+
+export interface ControlPlaneApiProps {
+  /** The policy table every route function reads or writes. */
+  readonly table: ITable;
+  /** JWT issuer URL (`iss` claim), https. API Gateway fetches `<issuer>/.well-known/openid-configuration`. */
+  readonly jwtIssuer: string;
+  /** Accepted `aud` (or `client_id`) values; at least one. */
+  readonly jwtAudience: readonly string[];
+  /**
+   * The routes to serve.
+   * @default ROUTES from lambdas/api/routes.ts
+   */
+  readonly routes?: readonly RouteDefinition[];
+  /**
+   * Steady-state requests per second allowed on the stage (all routes together).
+   * @default 50
+   */
+  readonly throttlingRateLimit?: number;
+  /**
+   * Burst of requests allowed on the stage above the rate.
+   * @default 100
+   */
+  readonly throttlingBurstLimit?: number;
+  /**
+   * Retention of the access logs and of every function's logs.
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+  /**
+   * Where the handlers' entries and package-lock.json are resolved from.
+   * @default - this repository (see RouteFunction)
+   */
+  readonly projectRoot?: string;
+}
+
+export class ControlPlaneApi extends Construct {
+  readonly httpApi: HttpApi;
+  readonly stage: HttpStage;
+  readonly accessLogGroup: LogGroup;
+  /** The route functions, by route name. */
+  readonly functions: ReadonlyMap<RouteName, RouteFunction>;
+
+  constructor(scope: Construct, id: string, props: ControlPlaneApiProps) {
+    super(scope, id);
+    const routes = props.routes ?? ROUTES;
+    const throttle: ThrottleSettings = {
+      rateLimit: props.throttlingRateLimit ?? 50,
+      burstLimit: props.throttlingBurstLimit ?? 100,
+    };
+    const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+    validateProps(props, throttle, routes);
+
+    const authorizer = new HttpJwtAuthorizer('JwtAuthorizer', props.jwtIssuer, {
+      jwtAudience: [...props.jwtAudience],
+      identitySource: ['$request.header.Authorization'],
+    });
+    this.httpApi = new HttpApi(this, 'HttpApi', {
+      description: 'dynamic-egress policy API (Cloud Foundry external networking v1 compatible)',
+      createDefaultStage: false,
+      // Routes added by other constructs get the same protection unless they say otherwise,
+      // and the validation below refuses them if they do.
+      defaultAuthorizer: authorizer,
+      defaultAuthorizationScopes: [REQUIRED_SCOPE],
+    });
+
+    this.accessLogGroup = new LogGroup(this, 'AccessLogs', {
+      retention: logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stage = new HttpStage(this, 'DefaultStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle,
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(this.accessLogGroup),
+        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+      },
+    });
+
+    const functions = new Map<RouteName, RouteFunction>();
+    for (const route of routes) {
+      const routeFunction = new RouteFunction(this, toConstructId(route.name), {
+        route,
+        table: props.table,
+        logRetention,
+        projectRoot: props.projectRoot,
+      });
+      functions.set(route.name, routeFunction);
+      this.httpApi.addRoutes({
+        path: route.path,
+        methods: [HttpMethod[route.method]],
+        integration: new HttpLambdaIntegration(`${toConstructId(route.name)}Integration`, routeFunction.function),
+        authorizer,
+        authorizationScopes: [REQUIRED_SCOPE],
+      });
+    }
+    this.functions = functions;
+
+    this.node.addValidation({ validate: () => unprotectedRoutes(this.httpApi) });
+  }
+
+  /** The invoke URL of the $default stage. */
+  get url(): string {
+    return this.stage.url;
+  }
+}
+
+function validateProps(props: ControlPlaneApiProps, throttle: ThrottleSettings, routes: readonly RouteDefinition[]) {
+  if (!/^https:\/\/[^\s/]+/.test(props.jwtIssuer)) {
+    throw new Error(`ControlPlaneApi: jwtIssuer must be an https URL, got '${props.jwtIssuer}'`);
+  }
+  if (props.jwtAudience.length === 0 || props.jwtAudience.some((audience) => audience.trim() === '')) {
+    throw new Error(
+      `ControlPlaneApi: jwtAudience needs at least one non-empty value, got ${JSON.stringify(props.jwtAudience)}`,
+    );
+  }
+  const { rateLimit = 0, burstLimit = 0 } = throttle;
+  if (!(rateLimit > 0)) {
+    throw new Error(`ControlPlaneApi: throttlingRateLimit must be a positive number, got ${rateLimit}`);
+  }
+  if (!Number.isInteger(burstLimit) || burstLimit <= 0) {
+    throw new Error(`ControlPlaneApi: throttlingBurstLimit must be a positive integer, got ${burstLimit}`);
+  }
+  if (routes.length === 0) {
+    throw new Error('ControlPlaneApi: no routes given');
+  }
+}
+
+/** `list-destinations` → `ListDestinations`: construct ids are part of the contract, keep them stable. */
+function toConstructId(name: string): string {
+  return name
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+}
+
+/** Messages for every route on the API that is not JWT-authorized with the required scope. */
+function unprotectedRoutes(api: HttpApi): string[] {
+  return api.node
+    .findAll()
+    .filter((child): child is CfnRoute => child instanceof CfnRoute)
+    .filter((route) => route.authorizationType !== 'JWT' || !(route.authorizationScopes ?? []).includes(REQUIRED_SCOPE))
+    .map(
+      (route) =>
+        `route '${route.routeKey}' must use the JWT authorizer with scope '${REQUIRED_SCOPE}', got authorizationType ${route.authorizationType ?? 'NONE'} and scopes ${JSON.stringify(route.authorizationScopes ?? [])}`,
+    );
+}

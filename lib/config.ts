@@ -1,0 +1,80 @@
+// Stack settings from CDK context (cdk.json `context`, or `cdk deploy -c key=value`), validated once,
+// with every default in this file. docs/deploy.md lists the keys.
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Node } from 'constructs';
+import type { DynamicEgressStackProps } from './stack.js';
+
+/** Context keys and their defaults. */
+export const CONTEXT_DEFAULTS = {
+  stackName: 'DynamicEgress',
+  /**
+   * Placeholder issuer so `cdk synth` works on a fresh clone. A stack deployed with it rejects every
+   * request (no token can come from `.invalid`), and synth warns.
+   */
+  jwtIssuer: 'https://issuer.invalid',
+  jwtAudience: 'dynamic-egress',
+  throttlingRateLimit: 50,
+  throttlingBurstLimit: 100,
+  logRetentionDays: 30,
+} as const;
+
+export interface ControlPlaneConfig {
+  readonly stackName: string;
+  readonly props: DynamicEgressStackProps;
+  /** True when the JWT issuer is the placeholder: the deployed API would accept no token. */
+  readonly placeholderIssuer: boolean;
+}
+
+export function configFromContext(node: Node): ControlPlaneConfig {
+  const text = (key: string): string | undefined => {
+    const value: unknown = node.tryGetContext(key);
+    if (value === undefined || value === null || value === '') return undefined;
+    if (typeof value !== 'string') throw new Error(`context ${key} must be a string, got ${JSON.stringify(value)}`);
+    return value;
+  };
+  const number = (key: string, fallback: number): number => {
+    const value: unknown = node.tryGetContext(key);
+    if (value === undefined || value === null || value === '') return fallback;
+    const parsed = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : Number.NaN;
+    if (!Number.isFinite(parsed)) throw new Error(`context ${key} must be a number, got ${JSON.stringify(value)}`);
+    return parsed;
+  };
+  const list = (key: string, fallback: string): string[] => {
+    const value: unknown = node.tryGetContext(key) ?? fallback;
+    const items = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : [value];
+    if (!items.every((item): item is string => typeof item === 'string')) {
+      throw new Error(
+        `context ${key} must be a string, a comma-separated string or a list of strings, got ${JSON.stringify(value)}`,
+      );
+    }
+    return items.map((item) => item.trim()).filter((item) => item !== '');
+  };
+
+  const jwtIssuer = text('jwtIssuer') ?? CONTEXT_DEFAULTS.jwtIssuer;
+  const logRetentionDays = number('logRetentionDays', CONTEXT_DEFAULTS.logRetentionDays);
+  return {
+    stackName: text('stackName') ?? CONTEXT_DEFAULTS.stackName,
+    placeholderIssuer: jwtIssuer === CONTEXT_DEFAULTS.jwtIssuer,
+    props: {
+      jwtIssuer,
+      jwtAudience: list('jwtAudience', CONTEXT_DEFAULTS.jwtAudience),
+      throttlingRateLimit: number('throttlingRateLimit', CONTEXT_DEFAULTS.throttlingRateLimit),
+      throttlingBurstLimit: number('throttlingBurstLimit', CONTEXT_DEFAULTS.throttlingBurstLimit),
+      logRetention: toRetentionDays(logRetentionDays),
+      tableName: text('tableName'),
+      alarmTopicArn: text('alarmTopicArn'),
+      description: 'dynamic-egress control plane: policy API, policy table, alarms',
+    },
+  };
+}
+
+function toRetentionDays(days: number): RetentionDays {
+  const allowed = Object.values(RetentionDays).filter((value): value is RetentionDays => typeof value === 'number');
+  const match = allowed.find((value) => value === days);
+  if (match === undefined || match === RetentionDays.INFINITE) {
+    throw new Error(
+      `context logRetentionDays must be one of ${allowed.filter((value) => value !== RetentionDays.INFINITE).join(', ')}, got ${days}`,
+    );
+  }
+  return match;
+}
