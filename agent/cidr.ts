@@ -1,0 +1,39 @@
+// Inclusive IPv4 ranges as CIDR blocks, for ipset members and `-d` matches.
+import { ipv4ToNumber, numberToIpv4, parseCidr } from '../lambdas/domain/ipv4.js';
+
+/** The CIDR blocks covering start..end exactly (at most 62). /0 becomes two /1s (ipset rejects /0). */
+export function rangeToCidrs(start: string, end: string): string[] {
+  let low = ipv4ToNumber(start);
+  const high = ipv4ToNumber(end);
+  const blocks: string[] = [];
+  while (low <= high) {
+    let size = 1;
+    let prefix = 32;
+    // Grow the block while it stays aligned on `low` and inside the range; stop at /1.
+    while (prefix > 1 && low % (size * 2) === 0 && low + size * 2 - 1 <= high) {
+      size *= 2;
+      prefix -= 1;
+    }
+    blocks.push(`${numberToIpv4(low)}/${prefix}`);
+    low += size;
+  }
+  return blocks;
+}
+
+/** The single CIDR block equal to start..end, or undefined when the range is not one block. */
+export function rangeAsCidr(start: string, end: string): string | undefined {
+  const blocks = rangeToCidrs(start, end);
+  return blocks.length === 1 ? blocks[0] : undefined;
+}
+
+/** The enclosing block of `prefix` bits for an address, e.g. (10.255.1.17, 28) → 10.255.1.16/28. */
+export function enclosingCidr(ip: string, prefix: number): string {
+  const size = 2 ** (32 - prefix);
+  return `${numberToIpv4(Math.floor(ipv4ToNumber(ip) / size) * size)}/${prefix}`;
+}
+
+/** A CIDR block in canonical form (host bits cleared); throws RangeError when it is not one. */
+export function normalizeCidr(value: string): string {
+  const { start } = parseCidr(value);
+  return `${numberToIpv4(start)}/${Number(value.split('/')[1])}`;
+}

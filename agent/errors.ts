@@ -1,0 +1,28 @@
+// Agent failures besides bad input (which is the domain's ValidationError).
+
+/** The command line itself is wrong. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** The kernel could not be read or programmed; the rules in force are unchanged. */
+export class ApplyError extends Error {
+  override readonly name = 'ApplyError';
+  constructor(
+    message: string,
+    readonly command: string,
+    readonly stderr: string,
+  ) {
+    super(message);
+  }
+}
+
+/** First non-empty line of a tool's stderr, for one-line error messages. */
+export function firstLine(text: string): string {
+  return (
+    text
+      .split('\n')
+      .map((line) => line.trim())
+      .find((line) => line !== '') ?? ''
+  );
+}

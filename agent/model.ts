@@ -1,0 +1,61 @@
+// The agent's picture of the dataplane as plain data: what `plan` produces, `render` prints and
+// `table` diffs. Nothing here touches the kernel.
+import type { PortRange, Protocol } from '../lambdas/domain/schemas.js';
+
+/** One container on this cell, as the agent needs it (validated upstream). */
+export interface Container {
+  readonly ip: string;
+  readonly appId: string;
+  readonly spaceId: string;
+}
+
+export type ConntrackState = 'RELATED' | 'ESTABLISHED';
+export type RejectWith = 'tcp-reset' | 'icmp-port-unreachable';
+
+/** Conditions of one rule; every field is optional and all present fields must hold. */
+export interface Match {
+  readonly protocol?: Protocol;
+  /** Source CIDR (a.b.c.d/n). */
+  readonly source?: string;
+  /** Destination CIDR (a.b.c.d/n). */
+  readonly destination?: string;
+  /** Inclusive destination range that is not a single CIDR block. */
+  readonly destinationRange?: { readonly start: string; readonly end: string };
+  /** Name of an owned ipset (hash:net) holding destinations. */
+  readonly destinationSet?: string;
+  /** Destination port range (tcp/udp only). */
+  readonly ports?: PortRange;
+  /** ICMP type (0-255) and code (0-255, or -1 for any code). Absent means any type. */
+  readonly icmp?: { readonly type: number; readonly code: number };
+  readonly conntrack?: readonly ConntrackState[];
+}
+
+export type Action =
+  | { readonly kind: 'accept' }
+  | { readonly kind: 'return' }
+  | { readonly kind: 'jump'; readonly chain: string }
+  | { readonly kind: 'reject'; readonly with: RejectWith };
+
+export interface Rule {
+  readonly match: Match;
+  readonly action: Action;
+}
+
+export interface Chain {
+  readonly name: string;
+  readonly rules: readonly Rule[];
+}
+
+/** An owned ipset. Names are content-addressed, so a set's members never change under its name. */
+export interface IpSet {
+  readonly name: string;
+  readonly type: 'hash:net';
+  /** CIDR blocks, sorted and unique. */
+  readonly members: readonly string[];
+}
+
+/** Everything the agent wants in the kernel. The root chain comes first. */
+export interface RulePlan {
+  readonly chains: readonly Chain[];
+  readonly sets: readonly IpSet[];
+}

@@ -1,0 +1,33 @@
+// Every kernel object the agent owns carries one prefix; the rest of the name is a hash, so no
+// handle, id or other input text ever reaches an iptables or ipset argument.
+import { createHash } from 'node:crypto';
+
+/** Prefix of every chain and ipset the agent owns (Felix uses `cali-`). */
+export const OWNED_PREFIX = 'dyneg-';
+/** The agent's entry chain, jumped to from FORWARD. */
+export const ROOT_CHAIN = `${OWNED_PREFIX}FORWARD`;
+/** The built-in chain holding the (only) jump into ROOT_CHAIN. */
+export const HOOK_CHAIN = 'FORWARD';
+/** Comment tag on every owned rule: `dyneg:<16 hex>`. */
+export const COMMENT_PREFIX = 'dyneg:';
+
+const HASH_CHARS = 16;
+
+export function shortHash(text: string, length = HASH_CHARS): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, length);
+}
+
+/** A per-container chain, keyed by the container's IP (unique on a cell). */
+export const containerChain = (ip: string): string => `${OWNED_PREFIX}c-${shortHash(`container:${ip}`)}`;
+/** The allow-list chain shared by every container of one app. */
+export const appChain = (appId: string): string => `${OWNED_PREFIX}a-${shortHash(`app:${appId}`)}`;
+/** The allow-list chain shared by every container of one space. */
+export const spaceChain = (spaceId: string): string => `${OWNED_PREFIX}s-${shortHash(`space:${spaceId}`)}`;
+/** A dispatch node for the containers inside one CIDR block. */
+export const dispatchChain = (cidr: string): string => `${OWNED_PREFIX}d-${shortHash(`dispatch:${cidr}`)}`;
+/** A content-addressed destination set. */
+export const setName = (members: readonly string[]): string => `${OWNED_PREFIX}n-${shortHash(members.join(','))}`;
+/** The scratch set used to repair a set whose members drifted (create, fill, swap, destroy). */
+export const tempSetName = (name: string): string => `${OWNED_PREFIX}t-${shortHash(`temp:${name}`)}`;
+
+export const isOwned = (name: string): boolean => name.startsWith(OWNED_PREFIX);

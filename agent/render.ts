@@ -1,0 +1,69 @@
+// Chains → iptables-restore text. Pure. Every rule is tagged with a comment holding a short hash of
+// its chain and text, so `table` can recognise its own rules on readback without parsing them.
+import type { Action, Chain, IpSet, Match, Rule } from './model.js';
+import { COMMENT_PREFIX, shortHash } from './names.js';
+
+/** The match and target arguments of one rule, in the order iptables-save prints them. */
+export function renderRuleSpec(rule: Rule): string {
+  return [...renderMatch(rule.match), ...renderAction(rule.action)].join(' ');
+}
+
+function renderMatch(match: Match): string[] {
+  const parts: string[] = [];
+  if (match.source !== undefined) parts.push('-s', match.source);
+  if (match.destination !== undefined) parts.push('-d', match.destination);
+  if (match.protocol !== undefined) parts.push('-p', match.protocol);
+  if (match.ports !== undefined) {
+    const { start, end } = match.ports;
+    parts.push('-m', match.protocol ?? 'tcp', '--dport', start === end ? `${start}` : `${start}:${end}`);
+  }
+  if (match.icmp !== undefined) {
+    const { type, code } = match.icmp;
+    parts.push('-m', 'icmp', '--icmp-type', code < 0 ? `${type}` : `${type}/${code}`);
+  }
+  if (match.destinationRange !== undefined) {
+    parts.push('-m', 'iprange', '--dst-range', `${match.destinationRange.start}-${match.destinationRange.end}`);
+  }
+  if (match.destinationSet !== undefined) parts.push('-m', 'set', '--match-set', match.destinationSet, 'dst');
+  if (match.conntrack !== undefined) parts.push('-m', 'conntrack', '--ctstate', match.conntrack.join(','));
+  return parts;
+}
+
+function renderAction(action: Action): string[] {
+  switch (action.kind) {
+    case 'accept':
+      return ['-j', 'ACCEPT'];
+    case 'return':
+      return ['-j', 'RETURN'];
+    case 'jump':
+      return ['-j', action.chain];
+    case 'reject':
+      return ['-j', 'REJECT', '--reject-with', action.with];
+  }
+}
+
+/** A rule's identity: hash of its chain and its text. A changed rule gets a new id. */
+export function ruleId(chain: string, spec: string): string {
+  return shortHash(`${chain}\u0000${spec}`);
+}
+
+export interface RenderedRule {
+  readonly id: string;
+  /** Everything after `-A <chain>` (or `-R <chain> <n>`): the comment tag, then the spec. */
+  readonly body: string;
+}
+
+export function renderRule(chain: string, rule: Rule): RenderedRule {
+  const spec = renderRuleSpec(rule);
+  const id = ruleId(chain, spec);
+  return { id, body: `-m comment --comment "${COMMENT_PREFIX}${id}" ${spec}` };
+}
+
+export function renderChain(chain: Chain): RenderedRule[] {
+  return chain.rules.map((rule) => renderRule(chain.name, rule));
+}
+
+/** `ipset restore` lines creating a set under `name` with the members of `set`. */
+export function renderSetCreate(set: IpSet, name = set.name): string[] {
+  return [`create ${name} ${set.type} family inet`, ...set.members.map((member) => `add ${name} ${member}`)];
+}

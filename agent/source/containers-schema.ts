@@ -1,0 +1,36 @@
+// Cloud Foundry's container metadata store as a cell keeps it
+// (/var/vcap/data/container-metadata/store.json): {"<handle>": {"handle", "ip", "metadata": {...}}}.
+// Agent input, not API: only the fields the agent uses are checked, others are kept out of the way.
+import { z } from 'zod';
+import { isIpv4 } from '../../lambdas/domain/ipv4.js';
+
+/** Same alphabet as the domain's identifiers: GUIDs in practice, never free text. */
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+const MAX_HANDLE_LENGTH = 256;
+
+const required =
+  (expected: string) =>
+  (issue: { input?: unknown }): string =>
+    issue.input === undefined ? 'is required' : `must be ${expected}`;
+
+const id = z
+  .string({ error: required('a string') })
+  .regex(ID_PATTERN, 'must be 1-128 characters of letters, digits, ".", "_", ":" or "-"');
+
+export const containerEntrySchema = z.object(
+  {
+    handle: z.string({ error: required('a string') }).max(MAX_HANDLE_LENGTH, 'must be at most 256 characters'),
+    ip: z.string({ error: required('an IPv4 address string') }).refine(isIpv4, 'must be an IPv4 address'),
+    metadata: z.object({ app_id: id, space_id: id }, { error: required('an object with app_id and space_id') }),
+  },
+  { error: required('an object with handle, ip and metadata') },
+);
+
+export const containerStoreSchema = z.record(
+  z.string().max(MAX_HANDLE_LENGTH, 'handles must be at most 256 characters'),
+  containerEntrySchema,
+  { error: required('a JSON object keyed by container handle') },
+);
+
+export type ContainerEntry = z.output<typeof containerEntrySchema>;
+export type ContainerStore = z.output<typeof containerStoreSchema>;

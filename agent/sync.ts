@@ -1,0 +1,90 @@
+// The agent as a library: desired state in, kernel programmed (or the payload shown). Sources that
+// are not files (DynamoDB, a versioned document) call `sync` directly.
+import type { EgressPolicyList } from '../lambdas/domain/schemas.js';
+import { diffSets, readSets, restoreSets } from './ipsets.js';
+import type { Container } from './model.js';
+import { DEFAULT_OVERLAY_CIDR, DEFAULT_SET_THRESHOLD, planRules } from './plan.js';
+import { type CommandRunner, spawnRunner } from './runner.js';
+import { applyTable, diffTable, readTable } from './table.js';
+
+export interface SyncOptions {
+  /** @default '10.255.0.0/16' */
+  readonly overlayCidr?: string;
+  /** Compute and return the payload, change nothing. @default false */
+  readonly dryRun?: boolean;
+  /** @default spawnRunner (the real binaries) */
+  readonly runner?: CommandRunner;
+  /** @default 8 */
+  readonly setThreshold?: number;
+}
+
+export interface SyncResult {
+  /** The iptables-restore payload applied (or that would be), undefined when nothing changed. */
+  readonly payload: string | undefined;
+  /** `ipset restore` lines run before and after the iptables transaction. */
+  readonly setsBefore: readonly string[];
+  readonly setsAfter: readonly string[];
+  readonly changed: boolean;
+  readonly stats: {
+    readonly chains: number;
+    readonly rules: number;
+    readonly sets: number;
+    readonly chainsCreated: number;
+    readonly chainsDeleted: number;
+    readonly rulesWritten: number;
+    readonly rulesDeleted: number;
+  };
+}
+
+/**
+ * Make the kernel enforce `policies` for `containers`. Inputs must already be validated (see
+ * source/files.ts). Order: create new sets → one iptables-restore → destroy unused sets. If the
+ * iptables transaction fails, the sets it would have used are removed again and the error is thrown;
+ * the rules in force are untouched.
+ */
+export async function sync(
+  policies: EgressPolicyList,
+  containers: readonly Container[],
+  options: SyncOptions = {},
+): Promise<SyncResult> {
+  const runner = options.runner ?? spawnRunner;
+  const plan = planRules(policies, containers, {
+    overlayCidr: options.overlayCidr ?? DEFAULT_OVERLAY_CIDR,
+    setThreshold: options.setThreshold ?? DEFAULT_SET_THRESHOLD,
+  });
+  const kernelTable = await readTable(runner);
+  const kernelSets = await readSets(runner, plan.sets.length > 0);
+  const table = diffTable(plan.chains, kernelTable);
+  const sets = diffSets(plan.sets, kernelSets);
+  const result: SyncResult = {
+    payload: table.payload,
+    setsBefore: sets.before,
+    setsAfter: sets.after,
+    changed: table.payload !== undefined || sets.before.length > 0 || sets.after.length > 0,
+    stats: {
+      chains: plan.chains.length,
+      rules: plan.chains.reduce((sum, chain) => sum + chain.rules.length, 0),
+      sets: plan.sets.length,
+      chainsCreated: table.chainsCreated,
+      chainsDeleted: table.chainsDeleted,
+      rulesWritten: table.rulesWritten,
+      rulesDeleted: table.rulesDeleted,
+    },
+  };
+  if (options.dryRun === true) return result;
+
+  await restoreSets(runner, sets.before);
+  if (table.payload !== undefined) {
+    try {
+      await applyTable(runner, table.payload);
+    } catch (error) {
+      await restoreSets(
+        runner,
+        sets.created.map((name) => `destroy ${name}`),
+      ).catch(() => undefined);
+      throw error;
+    }
+  }
+  await restoreSets(runner, sets.after);
+  return result;
+}

@@ -1,0 +1,154 @@
+// Owns the agent's chains in the filter table: reads back what the kernel has (iptables-save), diffs
+// against the desired chains by rule id, and writes only the difference in ONE
+// `iptables-restore -w --noflush` transaction. Nothing outside the owned prefix is ever written,
+// except inserting the single jump FORWARD → dyneg-FORWARD when it is missing.
+import { ApplyError, firstLine } from './errors.js';
+import type { Chain } from './model.js';
+import { COMMENT_PREFIX, HOOK_CHAIN, isOwned, ROOT_CHAIN } from './names.js';
+import { renderChain } from './render.js';
+import type { CommandRunner } from './runner.js';
+
+/** What the kernel holds of ours: per owned chain, the id of each rule (null when untagged). */
+export interface KernelTable {
+  readonly chains: ReadonlyMap<string, readonly (string | null)[]>;
+  /** Whether FORWARD already jumps to the root chain. */
+  readonly hooked: boolean;
+}
+
+const COMMENT = new RegExp(`--comment "?${COMMENT_PREFIX}([0-9a-f]+)"?`);
+
+/** Parse `iptables-save -t filter` output. Only owned chains and the hook are looked at. */
+export function parseSave(text: string): KernelTable {
+  const chains = new Map<string, (string | null)[]>();
+  let hooked = false;
+  let inFilter = false;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('*')) {
+      inFilter = line === '*filter';
+      continue;
+    }
+    if (!inFilter) continue;
+    if (line.startsWith(':')) {
+      const name = line.slice(1).split(' ')[0] ?? '';
+      if (isOwned(name)) chains.set(name, []);
+      continue;
+    }
+    if (!line.startsWith('-A ')) continue;
+    const [, chain = '', ...rest] = line.split(' ');
+    if (chain === HOOK_CHAIN) {
+      const target = rest.indexOf('-j');
+      if (target >= 0 && rest[target + 1] === ROOT_CHAIN) hooked = true;
+      continue;
+    }
+    const rules = chains.get(chain);
+    if (rules === undefined) continue;
+    rules.push(COMMENT.exec(line)?.[1] ?? null);
+  }
+  return { chains, hooked };
+}
+
+export async function readTable(runner: CommandRunner): Promise<KernelTable> {
+  const result = await runner('iptables-save', ['-t', 'filter']);
+  if (result.code !== 0) {
+    throw new ApplyError(
+      `cannot read the filter table: iptables-save exited with ${result.code}: ${firstLine(result.stderr)}`,
+      'iptables-save',
+      result.stderr,
+    );
+  }
+  return parseSave(result.stdout);
+}
+
+export interface TableDiff {
+  /** The iptables-restore payload, or undefined when the kernel already matches. */
+  readonly payload: string | undefined;
+  readonly chainsCreated: number;
+  readonly chainsDeleted: number;
+  readonly rulesWritten: number;
+  readonly rulesDeleted: number;
+}
+
+/**
+ * The edits turning `kernel` into `desired`. Per chain: rules whose id differs at a position are
+ * replaced in place (-R), extra ones deleted from the end (-D), missing ones appended (-A); a chain
+ * that differs almost everywhere is rewritten whole. Chains no longer desired are flushed and deleted.
+ */
+export function diffTable(desired: readonly Chain[], kernel: KernelTable): TableDiff {
+  const declare: string[] = [];
+  const edits: string[] = [];
+  const removals: string[] = [];
+  let chainsCreated = 0;
+  let chainsDeleted = 0;
+  let rulesWritten = 0;
+  let rulesDeleted = 0;
+
+  const wanted = new Set(desired.map((chain) => chain.name));
+  for (const chain of desired) {
+    const rendered = renderChain(chain);
+    const current = kernel.chains.get(chain.name);
+    if (current === undefined) {
+      declare.push(`:${chain.name} - [0:0]`);
+      chainsCreated += 1;
+      for (const rule of rendered) edits.push(`-A ${chain.name} ${rule.body}`);
+      rulesWritten += rendered.length;
+      continue;
+    }
+    const common = Math.min(current.length, rendered.length);
+    const changed: number[] = [];
+    for (let index = 0; index < common; index += 1) {
+      if (current[index] !== rendered[index]?.id) changed.push(index);
+    }
+    const unchanged = common - changed.length;
+    if (unchanged === current.length && unchanged === rendered.length) continue;
+    if (rendered.length > 4 && unchanged < rendered.length / 4) {
+      // Mostly different: flush (declaring an existing chain under --noflush flushes it) and refill.
+      declare.push(`:${chain.name} - [0:0]`);
+      for (const rule of rendered) edits.push(`-A ${chain.name} ${rule.body}`);
+      rulesWritten += rendered.length;
+      rulesDeleted += current.length;
+      continue;
+    }
+    for (const index of changed) {
+      edits.push(`-R ${chain.name} ${index + 1} ${rendered[index]?.body}`);
+    }
+    rulesWritten += changed.length;
+    for (let position = current.length; position > rendered.length; position -= 1) {
+      edits.push(`-D ${chain.name} ${position}`);
+      rulesDeleted += 1;
+    }
+    for (const rule of rendered.slice(current.length)) {
+      edits.push(`-A ${chain.name} ${rule.body}`);
+      rulesWritten += 1;
+    }
+  }
+  if (!kernel.hooked) {
+    edits.push(`-I ${HOOK_CHAIN} 1 -m comment --comment "${COMMENT_PREFIX}hook" -j ${ROOT_CHAIN}`);
+  }
+  const stale = [...kernel.chains.keys()].filter((name) => !wanted.has(name)).sort();
+  for (const name of stale) {
+    declare.push(`:${name} - [0:0]`);
+    removals.push(`-X ${name}`);
+    chainsDeleted += 1;
+    rulesDeleted += kernel.chains.get(name)?.length ?? 0;
+  }
+  const body = [...declare, ...edits, ...removals];
+  return {
+    payload: body.length === 0 ? undefined : ['*filter', ...body, 'COMMIT', ''].join('\n'),
+    chainsCreated,
+    chainsDeleted,
+    rulesWritten,
+    rulesDeleted,
+  };
+}
+
+/** Apply a payload in one transaction, waiting for the xtables lock. */
+export async function applyTable(runner: CommandRunner, payload: string): Promise<void> {
+  const result = await runner('iptables-restore', ['-w', '--noflush'], payload);
+  if (result.code !== 0) {
+    throw new ApplyError(
+      `iptables-restore failed (exit ${result.code}), rules unchanged: ${firstLine(result.stderr)}`,
+      'iptables-restore',
+      result.stderr,
+    );
+  }
+}

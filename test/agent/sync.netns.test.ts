@@ -1,0 +1,331 @@
+// The agent against a real kernel: a cell namespace routing for container namespaces, an external host
+// with TCP/UDP services, real connections and pings. One lab for the file; tests run in order and
+// build on each other's state, as syncs on a cell do.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { containerChain } from '../../agent/names.js';
+import { createLab, type Lab, type LabContainer, labAvailable } from '../helpers/netns.js';
+import { app, containerStore, icmp, type PolicyDoc, policyList, type StoreEntry, space, tcp, udp } from './fixtures.js';
+import { runAgent } from './run-agent.js';
+
+const EXT = {
+  below: '198.51.100.9',
+  low: '198.51.100.10',
+  high: '198.51.100.11',
+  above: '198.51.100.12',
+  other: '203.0.113.5',
+  moved: '203.0.113.6',
+};
+
+describe.runIf(labAvailable())('agent sync on a real cell', () => {
+  let lab: Lab;
+  let cell: string;
+  let c0: LabContainer; // app-a, space-1
+  let c1: LabContainer; // app-b, space-1
+  let c2: LabContainer; // app-c, space-2
+  let outsider: LabContainer; // not in the store
+  let entries: StoreEntry[];
+  let operatorBaseline: string;
+
+  const sync = (policies: readonly PolicyDoc[], store: readonly StoreEntry[] = entries) =>
+    runAgent(cell, policyList(policies), containerStore(store));
+  const syncOk = async (policies: readonly PolicyDoc[], store: readonly StoreEntry[] = entries) => {
+    const result = await sync(policies, store);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+  };
+  /** Every line of every table that is not the agent's (counters stripped). */
+  const operatorState = async () =>
+    (await lab.execOk(cell, ['iptables-save']))
+      .split('\n')
+      .filter((line) => !line.startsWith('#') && !line.includes('dyneg'))
+      .join('\n');
+  const ownedState = async () =>
+    (await lab.execOk(cell, ['iptables-save', '-t', 'filter']))
+      .split('\n')
+      .filter((line) => line.includes('dyneg'))
+      .join('\n');
+
+  beforeAll(async () => {
+    lab = await createLab({
+      tag: 'agentsync',
+      cells: [{ ips: ['10.255.1.2', '10.255.1.3', '10.255.1.20', '10.255.1.40'] }],
+      external: {
+        addresses: Object.values(EXT),
+        tcpPorts: [7999, 8000, 8001, 8002, 9000],
+        udpPorts: [5353, 5354],
+      },
+    });
+    const [cellInfo] = lab.cells;
+    if (cellInfo === undefined) throw new Error('lab has no cell');
+    cell = cellInfo.ns;
+    [c0, c1, c2, outsider] = cellInfo.containers as [LabContainer, LabContainer, LabContainer, LabContainer];
+    entries = [
+      { ip: c0.ip, appId: 'app-a', spaceId: 'space-1' },
+      { ip: c1.ip, appId: 'app-b', spaceId: 'space-1' },
+      { ip: c2.ip, appId: 'app-c', spaceId: 'space-2' },
+    ];
+    // Operator rules the agent must never touch: in FORWARD, in a chain of their own, in nat.
+    await lab.execOk(cell, ['iptables', '-A', 'FORWARD', '-s', '10.255.9.9', '-j', 'DROP']);
+    await lab.execOk(cell, ['iptables', '-N', 'OPERATOR-AUDIT']);
+    await lab.execOk(cell, ['iptables', '-A', 'OPERATOR-AUDIT', '-p', 'tcp', '--dport', '22', '-j', 'RETURN']);
+    await lab.execOk(cell, ['iptables', '-A', 'FORWARD', '-j', 'OPERATOR-AUDIT']);
+    await lab.execOk(cell, ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-d', '192.0.2.250', '-j', 'ACCEPT']);
+    operatorBaseline = await operatorState();
+  });
+
+  afterAll(async () => {
+    await lab?.destroy();
+  });
+
+  it('before any sync, every container reaches the external host', async () => {
+    expect(await lab.tcp(c0, EXT.low, 8000)).toBe('open');
+    expect(await lab.udp(c2, EXT.other, 5353)).toBe('open');
+    expect(await lab.ping(c1, EXT.low)).toBe(true);
+  });
+
+  it('denies by default: containers in the store are rejected fast, others untouched', async () => {
+    await syncOk([]);
+    for (const container of [c0, c1, c2]) {
+      expect(await lab.tcp(container, EXT.low, 8000)).toBe('refused');
+      expect(await lab.udp(container, EXT.low, 5353)).toBe('refused');
+      expect(await lab.ping(container, EXT.low)).toBe(false);
+    }
+    expect(await lab.tcp(outsider, EXT.low, 8000)).toBe('open');
+    expect(await lab.udp(outsider, EXT.low, 5353)).toBe('open');
+    expect(await lab.ping(outsider, EXT.low)).toBe(true);
+    // Container to container is not egress.
+    expect(await lab.ping(c0, c1.ip)).toBe(true);
+    expect(await operatorState()).toBe(operatorBaseline);
+  });
+
+  it('allows app and space sources, tcp/udp ranges at their bounds, icmp by type and code', async () => {
+    await syncOk([
+      tcp('p-app-a-tcp', app('app-a'), [EXT.low, EXT.high], [8000, 8001]),
+      udp('p-space-1-udp', space('space-1'), [EXT.other, EXT.other], [5353, 5353]),
+      icmp('p-app-a-echo', app('app-a'), [EXT.other, EXT.other], 8, 0),
+      icmp('p-app-b-any', app('app-b'), [EXT.low, EXT.high]),
+      icmp('p-app-c-reply-only', app('app-c'), [EXT.low, EXT.low], 0),
+      icmp('p-space-2-echo-code1', space('space-2'), [EXT.other, EXT.other], 8, 1),
+    ]);
+    // tcp: both IP bounds and both port bounds are inside, one step outside each is not.
+    expect(await lab.tcp(c0, EXT.low, 8000)).toBe('open');
+    expect(await lab.tcp(c0, EXT.high, 8001)).toBe('open');
+    expect(await lab.tcp(c0, EXT.low, 8001)).toBe('open');
+    expect(await lab.tcp(c0, EXT.below, 8000)).toBe('refused');
+    expect(await lab.tcp(c0, EXT.above, 8000)).toBe('refused');
+    expect(await lab.tcp(c0, EXT.low, 7999)).toBe('refused');
+    expect(await lab.tcp(c0, EXT.high, 8002)).toBe('refused');
+    // The app policy is not the protocol's: udp to the same place is rejected.
+    expect(await lab.udp(c0, EXT.low, 5353)).toBe('refused');
+    // Another app in the same space does not get app-a's policy.
+    expect(await lab.tcp(c1, EXT.low, 8000)).toBe('refused');
+    // space-1's udp policy holds for both its containers, exactly on its port.
+    expect(await lab.udp(c0, EXT.other, 5353)).toBe('open');
+    expect(await lab.udp(c1, EXT.other, 5353)).toBe('open');
+    expect(await lab.udp(c1, EXT.other, 5354)).toBe('refused');
+    expect(await lab.udp(c2, EXT.other, 5353)).toBe('refused');
+    // icmp: echo request type 8 code 0 allowed for app-a to one host only.
+    expect(await lab.ping(c0, EXT.other)).toBe(true);
+    expect(await lab.ping(c0, EXT.low)).toBe(false);
+    // any type and code (-1) for app-b.
+    expect(await lab.ping(c1, EXT.high)).toBe(true);
+    expect(await lab.ping(c1, EXT.above)).toBe(false);
+    // app-c may send echo replies only, space-2 echo requests with code 1 only: ping (8/0) fails.
+    expect(await lab.ping(c2, EXT.low)).toBe(false);
+    expect(await lab.ping(c2, EXT.other)).toBe(false);
+    expect(await operatorState()).toBe(operatorBaseline);
+  });
+
+  it('is idempotent: the same input twice leaves the ruleset byte-identical and a dry run finds nothing', async () => {
+    const policies = [
+      tcp('p-app-a-tcp', app('app-a'), [EXT.low, EXT.high], [8000, 8001]),
+      udp('p-space-1-udp', space('space-1'), [EXT.other, EXT.other], [5353, 5353]),
+    ];
+    await syncOk(policies);
+    const first = await lab.execOk(cell, ['iptables-save']);
+    await syncOk(policies);
+    const second = await lab.execOk(cell, ['iptables-save']);
+    const strip = (text: string) => text.replace(/^#.*$/gm, '');
+    expect(strip(second)).toBe(strip(first));
+    const dry = await runAgent(cell, policyList(policies), containerStore(entries), ['--dry-run']);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toBe('# no changes\n');
+  });
+
+  it('scenario 1: a new policy opens the way for a running app without restart', async () => {
+    const base = [tcp('p-app-a-tcp', app('app-a'), [EXT.low, EXT.high], [8000, 8001])];
+    await syncOk(base);
+    expect(await lab.tcp(c2, EXT.moved, 9000)).toBe('refused');
+    await syncOk([...base, tcp('p-app-c-db', app('app-c'), [EXT.moved, EXT.moved], [9000, 9000])]);
+    expect(await lab.tcp(c2, EXT.moved, 9000)).toBe('open');
+    expect(await lab.tcp(c0, EXT.low, 8000)).toBe('open');
+  });
+
+  it('scenario 2: a destination IP change closes the old address and opens the new one', async () => {
+    await syncOk([tcp('p-app-c-db', app('app-c'), [EXT.other, EXT.other], [9000, 9000])]);
+    expect(await lab.tcp(c2, EXT.other, 9000)).toBe('open');
+    expect(await lab.tcp(c2, EXT.moved, 9000)).toBe('refused');
+    const dry = await runAgent(
+      cell,
+      policyList([tcp('p-app-c-db', app('app-c'), [EXT.moved, EXT.moved], [9000, 9000])]),
+      containerStore(entries),
+      ['--dry-run'],
+    );
+    // Only the changed rule is rewritten, in place.
+    expect(dry.stdout.split('\n').filter((line) => /^-[ARDIX] /.test(line))).toHaveLength(1);
+    expect(dry.stdout).toMatch(/^-R dyneg-a-/m);
+    await syncOk([tcp('p-app-c-db', app('app-c'), [EXT.moved, EXT.moved], [9000, 9000])]);
+    expect(await lab.tcp(c2, EXT.other, 9000)).toBe('refused');
+    expect(await lab.tcp(c2, EXT.moved, 9000)).toBe('open');
+  });
+
+  it('keeps the last good rules on bad input and says what is wrong', async () => {
+    const good = [tcp('p-app-a-tcp', app('app-a'), [EXT.low, EXT.high], [8000, 8001])];
+    await syncOk(good);
+    const before = await ownedState();
+    const store = containerStore(entries);
+    const policies = policyList(good);
+    const withDestination = (patch: Record<string, unknown>) =>
+      policyList([{ ...tcp('p-bad', app('app-a'), [EXT.low, EXT.low], [1, 2]), destination: patch }]);
+    const cases: [string, unknown, unknown, RegExp][] = [
+      ['malformed policies', '{"total_egress_policies": 1, ', store, /--policies: malformed JSON/],
+      ['malformed store', policies, '{oops', /--containers: malformed JSON/],
+      [
+        'not an IPv4 address',
+        withDestination({
+          id: 'd',
+          name: 'n',
+          protocol: 'tcp',
+          ips: [{ start: '10.0.0.256', end: '10.0.0.1' }],
+          ports: [{ start: 1, end: 2 }],
+        }),
+        store,
+        /egress_policies\[0\]\.destination\.ips\[0\]\.start: must be an IPv4 address/,
+      ],
+      [
+        'port out of range',
+        withDestination({
+          id: 'd',
+          name: 'n',
+          protocol: 'tcp',
+          ips: [{ start: EXT.low, end: EXT.low }],
+          ports: [{ start: 1, end: 70000 }],
+        }),
+        store,
+        /ports\[0\]\.end: must be between 1 and 65535/,
+      ],
+      [
+        'unknown protocol',
+        withDestination({ id: 'd', name: 'n', protocol: 'gre', ips: [{ start: EXT.low, end: EXT.low }] }),
+        store,
+        /protocol: must be one of tcp, udp, icmp/,
+      ],
+      [
+        'iptables arguments smuggled in an address',
+        withDestination({
+          id: 'd',
+          name: 'n',
+          protocol: 'tcp',
+          ips: [{ start: '0.0.0.0/0 -j ACCEPT', end: EXT.low }],
+          ports: [{ start: 1, end: 2 }],
+        }),
+        store,
+        /ips\[0\]\.start: must be an IPv4 address/,
+      ],
+      [
+        'iptables arguments smuggled in an app id',
+        policies,
+        containerStore([{ ip: c0.ip, appId: 'x -j ACCEPT', spaceId: 'space-1' }]),
+        /metadata\.app_id: must be 1-128 characters/,
+      ],
+      [
+        'container ip not IPv4',
+        policies,
+        containerStore([{ ip: '10.255.1.2/8', appId: 'a', spaceId: 's' }]),
+        /\.ip: must be an IPv4 address/,
+      ],
+      ['total does not match', { ...policies, total_egress_policies: 7 }, store, /total_egress_policies: must equal/],
+    ];
+    for (const [name, badPolicies, badStore, message] of cases) {
+      const result = await runAgent(cell, badPolicies, badStore);
+      expect(result.code, name).not.toBe(0);
+      expect(result.stderr, name).toMatch(/^error: /);
+      expect(result.stderr, name).toMatch(message);
+      expect(result.stderr.trim().split('\n'), name).toHaveLength(1);
+    }
+    const badOverlay = await runAgent(cell, policies, store, ['--overlay-cidr', '10.255.0.0/99']);
+    expect(badOverlay.code).toBe(2);
+    expect(badOverlay.stderr).toMatch(/^error: --overlay-cidr/);
+    expect(await ownedState()).toBe(before);
+    expect(await lab.tcp(c0, EXT.low, 8000)).toBe('open');
+    expect(await lab.tcp(c0, EXT.above, 8000)).toBe('refused');
+    expect(await operatorState()).toBe(operatorBaseline);
+  });
+
+  it('repairs drift: deleted rules, a deleted hook and emptied chains come back on the next sync', async () => {
+    const policies = [tcp('p-app-a-tcp', app('app-a'), [EXT.low, EXT.high], [8000, 8001])];
+    await syncOk(policies);
+    const good = await ownedState();
+    await lab.execOk(cell, ['iptables', '-D', containerChain(c1.ip), '1']);
+    await lab.execOk(cell, [
+      'iptables',
+      '-D',
+      'FORWARD',
+      '-m',
+      'comment',
+      '--comment',
+      'dyneg:hook',
+      '-j',
+      'dyneg-FORWARD',
+    ]);
+    await lab.execOk(cell, ['iptables', '-F', containerChain(c0.ip)]);
+    await lab.execOk(cell, ['iptables', '-A', containerChain(c2.ip), '-j', 'ACCEPT']);
+    expect(await lab.tcp(c0, EXT.above, 8000)).toBe('open');
+    await syncOk(policies);
+    expect(await ownedState()).toBe(good);
+    expect(await lab.tcp(c0, EXT.above, 8000)).toBe('refused');
+    expect(await lab.tcp(c0, EXT.low, 8000)).toBe('open');
+    expect(await operatorState()).toBe(operatorBaseline);
+  });
+
+  it('folds many destinations into an owned ipset and removes it when no longer used', async () => {
+    const many = ['198.51.100.9', '198.51.100.10', '198.51.100.12', '203.0.113.6'].flatMap((ip, i) => [
+      tcp(`p-set-${i}-a`, app('app-b'), [ip, ip], [9000, 9000]),
+      tcp(`p-set-${i}-b`, app('app-b'), [`192.0.2.${100 + i}`, `192.0.2.${100 + i}`], [9000, 9000]),
+    ]);
+    await syncOk(many);
+    const sets = await lab.execOk(cell, ['ipset', 'list', '-n']);
+    expect(sets.split('\n').filter((name) => name.startsWith('dyneg-'))).toHaveLength(1);
+    expect(await lab.tcp(c1, EXT.low, 9000)).toBe('open');
+    expect(await lab.tcp(c1, EXT.moved, 9000)).toBe('open');
+    expect(await lab.tcp(c1, EXT.high, 9000)).toBe('refused');
+    expect(await lab.tcp(c1, EXT.low, 8000)).toBe('refused');
+    // Drift in a set's members is repaired by swapping in a fresh copy.
+    const [setName = ''] = sets.split('\n').filter((name) => name.startsWith('dyneg-'));
+    await lab.execOk(cell, ['ipset', 'flush', setName]);
+    expect(await lab.tcp(c1, EXT.low, 9000)).toBe('refused');
+    await syncOk(many);
+    expect(await lab.tcp(c1, EXT.low, 9000)).toBe('open');
+    await syncOk([]);
+    const after = await lab.execOk(cell, ['ipset', 'list', '-n']);
+    expect(after.split('\n').filter((name) => name.startsWith('dyneg-'))).toEqual([]);
+    expect(await lab.tcp(c1, EXT.low, 9000)).toBe('refused');
+  });
+
+  it('removes the chains of containers that left the cell; their traffic is untouched again', async () => {
+    await syncOk([]);
+    expect(await ownedState()).toContain(containerChain(c1.ip));
+    const remaining = entries.filter((entry) => entry.ip !== c1.ip);
+    await syncOk([], remaining);
+    const state = await ownedState();
+    expect(state).not.toContain(containerChain(c1.ip));
+    expect(state).toContain(containerChain(c0.ip));
+    expect(await lab.tcp(c1, EXT.low, 8000)).toBe('open');
+    expect(await lab.tcp(c0, EXT.low, 8000)).toBe('refused');
+    // Everyone leaves: only the root chain and the hook remain.
+    await syncOk([], []);
+    expect((await ownedState()).split('\n').filter((line) => line.startsWith(':'))).toEqual([':dyneg-FORWARD - [0:0]']);
+    expect(await lab.tcp(c0, EXT.low, 8000)).toBe('open');
+    expect(await operatorState()).toBe(operatorBaseline);
+  });
+});
