@@ -9,5 +9,6 @@ export default defineConfig({
     // Two cores: more workers only add contention with DynamoDB Local and the kernel tests.
     maxWorkers: 2,
     fileParallelism: true,
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   },
 });

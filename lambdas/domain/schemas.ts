@@ -54,10 +54,13 @@ const icmpValue = z
 export const ipRangeSchema = z
   .strictObject({ start: ipv4, end: ipv4 }, { error: required('an object with start and end') })
   // Refinements may run on partly invalid input, so compare only well-formed addresses.
-  .refine((range) => !isIpv4(range.start) || !isIpv4(range.end) || ipv4ToNumber(range.start) <= ipv4ToNumber(range.end), {
-    message: 'must not be greater than end',
-    path: ['start'],
-  });
+  .refine(
+    (range) => !isIpv4(range.start) || !isIpv4(range.end) || ipv4ToNumber(range.start) <= ipv4ToNumber(range.end),
+    {
+      message: 'must not be greater than end',
+      path: ['start'],
+    },
+  );
 
 export const portRangeSchema = z
   .strictObject({ start: port, end: port }, { error: required('an object with start and end') })

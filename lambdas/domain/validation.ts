@@ -9,22 +9,20 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 /** One line per problem, each naming the field and the rule it broke. */
-export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
+export function formatIssues(issues: readonly z.core.$ZodIssue[], root = 'request body'): string {
   return issues
     .map((issue) => {
       if (issue.code === 'unrecognized_keys') {
-        const where = formatPath(issue.path);
-        return `${where ? `${where}: ` : ''}unknown field(s) ${issue.keys.map((key) => JSON.stringify(key)).join(', ')}`;
+        return `${formatPath(issue.path) || root}: unknown field(s) ${issue.keys.map((key) => JSON.stringify(key)).join(', ')}`;
       }
-      const where = formatPath(issue.path);
-      return where ? `${where}: ${issue.message}` : issue.message;
+      return `${formatPath(issue.path) || root}: ${issue.message}`;
     })
     .join('; ');
 }
 
 /** Parse with a schema or throw a ValidationError that names every bad field. */
-export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown, root?: string): z.output<S> {
   const result = schema.safeParse(value);
-  if (!result.success) throw new ValidationError(formatIssues(result.error.issues));
+  if (!result.success) throw new ValidationError(formatIssues(result.error.issues, root));
   return result.data;
 }

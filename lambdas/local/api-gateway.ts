@@ -52,7 +52,11 @@ function compile(route: LocalRoute): CompiledRoute {
 function asGatewayClaims(payload: JWTPayload): Record<string, string | number | boolean | string[]> {
   const claims: Record<string, string> = {};
   for (const [name, value] of Object.entries(payload)) {
-    claims[name] = Array.isArray(value) ? `[${value.join(' ')}]` : typeof value === 'object' ? JSON.stringify(value) : String(value);
+    claims[name] = Array.isArray(value)
+      ? `[${value.join(' ')}]`
+      : typeof value === 'object'
+        ? JSON.stringify(value)
+        : String(value);
   }
   return claims;
 }
@@ -146,7 +150,11 @@ export function createApiGateway(options: ApiGatewayOptions): Server {
           stage: '$default',
           time: new Date().toISOString(),
           timeEpoch: Date.now(),
-          authorizer: { principalId: '', integrationLatency: 0, jwt: { claims: asGatewayClaims(claims), scopes: null } },
+          authorizer: {
+            principalId: '',
+            integrationLatency: 0,
+            jwt: { claims: asGatewayClaims(claims), scopes: null },
+          },
         },
         ...(body.length > 0 ? { body } : {}),
         isBase64Encoded: false,

@@ -38,7 +38,11 @@ export async function queryPartition(client: DynamoDBDocumentClient, tableName: 
 }
 
 /** Items for the given keys (missing ones are simply absent), retrying unprocessed keys. */
-export async function batchGet(client: DynamoDBDocumentClient, tableName: string, keys: readonly Key[]): Promise<Item[]> {
+export async function batchGet(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  keys: readonly Key[],
+): Promise<Item[]> {
   const unique = [...new Map(keys.map((k) => [`${k[PARTITION_KEY]}\u0000${k[SORT_KEY]}`, k])).values()];
   const found: Item[] = [];
   for (let offset = 0; offset < unique.length; offset += BATCH_GET_LIMIT) {

@@ -91,7 +91,7 @@ export class DynamoDbPolicyStore implements PolicyStore {
     return (await queryPartition(this.client, this.tableName, DESTINATION_PK)).map(toDestination);
   }
 
-  createDestinations(specs: readonly DestinationSpec[]): Promise<Destination[]> {
+  async createDestinations(specs: readonly DestinationSpec[]): Promise<Destination[]> {
     assertUnique(
       specs.map((spec) => spec.name),
       (name) => new NameConflictError(`destinations: name ${JSON.stringify(name)} appears more than once`, [name]),
@@ -111,7 +111,7 @@ export class DynamoDbPolicyStore implements PolicyStore {
     });
   }
 
-  updateDestinations(updates: readonly DestinationUpdate[]): Promise<Destination[]> {
+  async updateDestinations(updates: readonly DestinationUpdate[]): Promise<Destination[]> {
     assertUnique(
       updates.map((update) => update.id),
       (id) => new ValidationError(`destinations: id ${JSON.stringify(id)} appears more than once`),
@@ -138,7 +138,7 @@ export class DynamoDbPolicyStore implements PolicyStore {
     });
   }
 
-  deleteDestination(id: string): Promise<Destination> {
+  async deleteDestination(id: string): Promise<Destination> {
     return this.write(async () => {
       const [item] = await this.batchGet([destinationKey(id)]);
       if (!item) throw new NotFoundError(`destination not found: ${id}`, [id]);
@@ -174,7 +174,7 @@ export class DynamoDbPolicyStore implements PolicyStore {
     });
   }
 
-  createEgressPolicies(inputs: readonly EgressPolicyInput[]): Promise<CreatePoliciesResult> {
+  async createEgressPolicies(inputs: readonly EgressPolicyInput[]): Promise<CreatePoliciesResult> {
     const distinct = [
       ...new Map(
         inputs.map((input) => [`${input.destination.id}\u0000${input.source.type}\u0000${input.source.id}`, input]),
@@ -230,7 +230,7 @@ export class DynamoDbPolicyStore implements PolicyStore {
     });
   }
 
-  deleteEgressPolicy(id: string): Promise<EgressPolicy> {
+  async deleteEgressPolicy(id: string): Promise<EgressPolicy> {
     return this.write(async () => {
       const [item] = await this.batchGet([policyKey(id)]);
       if (!item) throw new NotFoundError(`egress policy not found: ${id}`, [id]);

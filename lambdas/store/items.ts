@@ -54,7 +54,12 @@ export function destinationItem(destination: Destination, version: number): Reco
 /** Back to the API shape: only the fields of a destination, in a stable order. */
 export function toDestination(item: object): Destination {
   const stored = item as unknown as DestinationItem;
-  const spec: DestinationSpec = { name: stored.name, ips: stored.ips, ports: stored.ports ?? [], protocol: stored.protocol };
+  const spec: DestinationSpec = {
+    name: stored.name,
+    ips: stored.ips,
+    ports: stored.ports ?? [],
+    protocol: stored.protocol,
+  };
   if (stored.description !== undefined) spec.description = stored.description;
   if (stored.icmp_type !== undefined) spec.icmp_type = Number(stored.icmp_type);
   if (stored.icmp_code !== undefined) spec.icmp_code = Number(stored.icmp_code);

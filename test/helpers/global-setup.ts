@@ -1,4 +1,6 @@
 // One DynamoDB Local for the whole run (in memory); each test file makes its own table in it.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 import type { TestProject } from 'vitest/node';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../lambdas/local/dynamodb-local.js';
 

@@ -14,7 +14,10 @@ export function errorResponse(): middy.MiddlewareObj<ApiEvent, ApiResponse> {
             message: 'request failed',
             route: request.event.routeKey,
             requestId: request.event.requestContext?.requestId,
-            error: request.error instanceof Error ? { name: request.error.name, message: request.error.message, stack: request.error.stack } : String(request.error),
+            error:
+              request.error instanceof Error
+                ? { name: request.error.name, message: request.error.message, stack: request.error.stack }
+                : String(request.error),
           }),
         );
       }

@@ -1,0 +1,59 @@
+// The Lambda wrapper on its own: claims as API Gateway passes them, and the error edge.
+import { describe, expect, it } from 'vitest';
+import { createApiHandler } from '../../../lambdas/api/api-handler.js';
+import type { ApiEvent } from '../../../lambdas/api/types.js';
+import { NotFoundError } from '../../../lambdas/domain/errors.js';
+import type { PolicyStore } from '../../../lambdas/domain/store.js';
+
+// These operations never touch the store.
+const noStore = (): PolicyStore => ({}) as PolicyStore;
+
+function event(claims: Record<string, unknown> | undefined, body?: string): ApiEvent {
+  return {
+    version: '2.0',
+    routeKey: 'GET /x',
+    rawPath: '/x',
+    rawQueryString: '',
+    headers: {},
+    isBase64Encoded: false,
+    ...(body !== undefined ? { body } : {}),
+    requestContext: { requestId: 'r', ...(claims ? { authorizer: { jwt: { claims, scopes: null } } } : {}) },
+  } as unknown as ApiEvent;
+}
+
+describe('createApiHandler', () => {
+  const ok = createApiHandler(async (request) => ({ statusCode: 200, body: { echo: request.body } }), noStore);
+
+  it('serves a token whose scope API Gateway rendered as "[a b]"', async () => {
+    const response = await ok(event({ scope: '[openid network.admin]' }, '{"a":1}'));
+    expect(response).toMatchObject({ statusCode: 200, body: '{"echo":{"a":1}}' });
+  });
+
+  it('answers 401 without claims and 403 without the scope', async () => {
+    expect((await ok(event(undefined))).statusCode).toBe(401);
+    expect((await ok(event({ scope: 'openid' }))).statusCode).toBe(403);
+  });
+
+  it('maps domain errors to their status and hides internal ones', async () => {
+    const notFound = createApiHandler(async () => {
+      throw new NotFoundError('destination not found: x', ['x']);
+    }, noStore);
+    expect(await notFound(event({ scp: 'network.admin' }))).toMatchObject({
+      statusCode: 404,
+      body: '{"error":"destination not found: x"}',
+    });
+    const broken = createApiHandler(async () => {
+      throw new Error('secret table name in a stack trace');
+    }, noStore);
+    const originalError = console.error;
+    console.error = () => undefined;
+    try {
+      expect(await broken(event({ scp: 'network.admin' }))).toMatchObject({
+        statusCode: 500,
+        body: '{"error":"internal server error"}',
+      });
+    } finally {
+      console.error = originalError;
+    }
+  });
+});

@@ -1,0 +1,295 @@
+// The CF-compatible API over real HTTP, served by local mode on DynamoDB Local.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API, startTestApi, type TestApi } from '../../helpers/local-api.js';
+
+let api: TestApi;
+
+beforeAll(async () => {
+  api = await startTestApi();
+});
+
+afterAll(async () => {
+  await api?.stop();
+});
+
+const mysql = {
+  name: 'MySQL',
+  description: 'Demo',
+  ips: [{ start: '23.96.35.235', end: '23.96.35.235' }],
+  ports: [{ start: 80, end: 80 }],
+  protocol: 'tcp',
+};
+
+interface Destination {
+  id: string;
+  name: string;
+}
+
+async function createDestination(destination: Record<string, unknown>): Promise<Destination> {
+  const created = await api.call('POST', `${API}/destinations`, { body: { destinations: [destination] } });
+  expect(created.status).toBe(201);
+  return (created.body as { destinations: Destination[] }).destinations[0] as Destination;
+}
+
+describe('destinations', () => {
+  it('walks the blog scenario: create, find by name, point a policy at it, move it', async () => {
+    const created = await api.call('POST', `${API}/destinations`, { body: { destinations: [mysql] } });
+    expect(created.status).toBe(201);
+    expect(created.body).toEqual({ total_destinations: 1, destinations: [{ id: expect.any(String), ...mysql }] });
+    const id = (created.body as { destinations: Destination[] }).destinations[0]?.id;
+
+    const byName = await api.call('GET', `${API}/destinations?name=MySQL`);
+    expect(byName.body).toMatchObject({ total_destinations: 1, destinations: [{ id, name: 'MySQL' }] });
+
+    const policy = {
+      source: { type: 'app', id: '887757be-5eda-48ce-b427-79dcc0705e91' },
+      destination: { id },
+    };
+    const createdPolicy = await api.call('POST', `${API}/egress_policies`, { body: { egress_policies: [policy] } });
+    expect(createdPolicy.status).toBe(201);
+    expect(createdPolicy.body).toEqual({
+      total_egress_policies: 1,
+      egress_policies: [{ id: expect.any(String), source: policy.source, destination: { id, ...mysql } }],
+    });
+
+    const moved = { id, ...mysql, ips: [{ start: '216.58.195.78', end: '216.58.195.78' }] };
+    const updated = await api.call('PUT', `${API}/destinations`, { body: { destinations: [moved] } });
+    expect(updated).toMatchObject({ status: 200, body: { total_destinations: 1, destinations: [moved] } });
+    const listed = await api.call('GET', `${API}/egress_policies`);
+    expect((listed.body as { egress_policies: { destination: unknown }[] }).egress_policies[0]?.destination).toEqual(
+      moved,
+    );
+  });
+
+  it('filters by id and by name with comma lists, but not both at once', async () => {
+    const a = await createDestination({ ...mysql, name: 'filter-a' });
+    const b = await createDestination({ ...mysql, name: 'filter-b' });
+    const byIds = await api.call('GET', `${API}/destinations?id=${a.id},${b.id}`);
+    expect((byIds.body as { destinations: Destination[] }).destinations.map((d) => d.name)).toEqual([
+      'filter-a',
+      'filter-b',
+    ]);
+    const byNames = await api.call('GET', `${API}/destinations?name=filter-b,missing`);
+    expect(byNames.body).toMatchObject({ total_destinations: 1 });
+    const both = await api.call('GET', `${API}/destinations?id=${a.id}&name=filter-a`);
+    expect(both.status).toBe(400);
+    expect((both.body as { error: string }).error).toMatch(/id and name/);
+  });
+
+  it('creates icmp destinations without ports', async () => {
+    const ping = await createDestination({
+      name: 'icmp-any',
+      ips: [{ start: '8.8.8.8', end: '8.8.8.8' }],
+      protocol: 'icmp',
+    });
+    expect(ping).toMatchObject({ ports: [], icmp_type: -1, icmp_code: -1 });
+  });
+
+  it('refuses duplicate names, in the store and within one request, writing nothing', async () => {
+    await createDestination({ ...mysql, name: 'dup-name' });
+    const taken = await api.call('POST', `${API}/destinations`, {
+      body: {
+        destinations: [
+          { ...mysql, name: 'dup-new' },
+          { ...mysql, name: 'dup-name' },
+        ],
+      },
+    });
+    expect(taken.status).toBe(400);
+    expect((taken.body as { error: string }).error).toContain('"dup-name"');
+    const twice = await api.call('POST', `${API}/destinations`, {
+      body: {
+        destinations: [
+          { ...mysql, name: 'dup-twice' },
+          { ...mysql, name: 'dup-twice' },
+        ],
+      },
+    });
+    expect(twice.status).toBe(400);
+    const left = await api.call('GET', `${API}/destinations?name=dup-new,dup-twice`);
+    expect(left.body).toEqual({ total_destinations: 0, destinations: [] });
+  });
+
+  it('answers 404 for unknown ids on PUT and DELETE and changes nothing', async () => {
+    const known = await createDestination({ ...mysql, name: 'put-known' });
+    const put = await api.call('PUT', `${API}/destinations`, {
+      body: {
+        destinations: [
+          { ...mysql, id: known.id, name: 'put-renamed' },
+          { ...mysql, id: 'b5a4d1a2-0000-4000-8000-000000000000', name: 'put-ghost' },
+        ],
+      },
+    });
+    expect(put.status).toBe(404);
+    expect((put.body as { error: string }).error).toContain('b5a4d1a2-0000-4000-8000-000000000000');
+    const after = await api.call('GET', `${API}/destinations?id=${known.id}`);
+    expect(after.body).toMatchObject({ destinations: [{ name: 'put-known' }] });
+    expect((await api.call('DELETE', `${API}/destinations/no-such-id`)).status).toBe(404);
+    expect((await api.call('DELETE', `${API}/egress_policies/no-such-id`)).status).toBe(404);
+    expect((await api.call('DELETE', `${API}/destinations/${'%3B'.repeat(3)}`)).status).toBe(404);
+  });
+
+  it('deletes with 200 and the deleted object in the list shape', async () => {
+    const gone = await createDestination({ ...mysql, name: 'to-delete' });
+    const deleted = await api.call('DELETE', `${API}/destinations/${gone.id}`);
+    expect(deleted).toMatchObject({ status: 200, body: { total_destinations: 1, destinations: [gone] } });
+  });
+});
+
+describe('egress policies', () => {
+  it('is idempotent, defaults source.type to app, and deletes with the policy in the list shape', async () => {
+    const db = await createDestination({ ...mysql, name: 'pol-db' });
+    const body = { egress_policies: [{ source: { id: 'app-guid-1' }, destination: { id: db.id } }] };
+    const first = await api.call('POST', `${API}/egress_policies`, { body });
+    const again = await api.call('POST', `${API}/egress_policies`, { body });
+    expect(first.status).toBe(201);
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(first.body);
+    const policy = (first.body as { egress_policies: { id: string; source: unknown }[] }).egress_policies[0];
+    expect(policy?.source).toEqual({ type: 'app', id: 'app-guid-1' });
+
+    const inUse = await api.call('DELETE', `${API}/destinations/${db.id}`);
+    expect(inUse.status).toBe(400);
+    expect((inUse.body as { error: string }).error).toBe(
+      `destination is still in use by egress policies: ${policy?.id}`,
+    );
+
+    const deleted = await api.call('DELETE', `${API}/egress_policies/${policy?.id}`);
+    expect(deleted).toMatchObject({ status: 200, body: { total_egress_policies: 1, egress_policies: [policy] } });
+    expect((await api.call('DELETE', `${API}/destinations/${db.id}`)).status).toBe(200);
+  });
+
+  it('refuses unknown destinations naming them', async () => {
+    const result = await api.call('POST', `${API}/egress_policies`, {
+      body: { egress_policies: [{ source: { type: 'space', id: 's' }, destination: { id: 'ghost-dest' } }] },
+    });
+    expect(result.status).toBe(400);
+    expect((result.body as { error: string }).error).toContain('ghost-dest');
+  });
+});
+
+describe('validation', () => {
+  it.each([
+    ['malformed JSON', 'POST', 'destinations', '{"destinations": [', /invalid JSON/],
+    ['no body', 'POST', 'destinations', '', /request body: is required/],
+    [
+      'wrong shape',
+      'POST',
+      'destinations',
+      '{"destination": []}',
+      /unknown field\(s\) "destination"|destinations: is required/,
+    ],
+    [
+      'bad address',
+      'POST',
+      'destinations',
+      JSON.stringify({ destinations: [{ ...mysql, ips: [{ start: '1.2.3.4', end: 'x' }] }] }),
+      /destinations\[0\]\.ips\[0\]\.end: must be an IPv4 address/,
+    ],
+    [
+      'bad source type',
+      'POST',
+      'egress_policies',
+      JSON.stringify({ egress_policies: [{ source: { type: 'org', id: 'o' }, destination: { id: 'd' } }] }),
+      /source\.type: must be one of app, space/,
+    ],
+    [
+      'missing source id',
+      'POST',
+      'egress_policies',
+      JSON.stringify({ egress_policies: [{ source: {}, destination: { id: 'd' } }] }),
+      /source\.id: is required/,
+    ],
+  ])('answers 400 naming the problem: %s', async (_label, method, resource, rawBody, message) => {
+    const result = await api.call(method, `${API}/${resource}`, { rawBody });
+    expect(result.status).toBe(400);
+    expect(result.headers.get('content-type')).toBe('application/json');
+    expect((result.body as { error: string }).error).toMatch(message);
+  });
+
+  it('never answers 5xx to random bodies', async () => {
+    const samples: unknown[] = [
+      null,
+      0,
+      'x',
+      [],
+      {},
+      { destinations: null },
+      { destinations: [null] },
+      { destinations: [{ name: {} }] },
+      { egress_policies: [{ source: { id: 'a'.repeat(500) }, destination: { id: 1 } }] },
+    ];
+    const random = (depth: number): unknown => {
+      const pick = Math.floor(Math.random() * 7);
+      if (depth > 3 || pick === 0) return Math.random() < 0.5 ? Math.floor(Math.random() * 70000) - 2 : null;
+      if (pick === 1) return ['tcp', 'udp', 'icmp', '1.2.3.4', '', '-j ACCEPT'][Math.floor(Math.random() * 6)];
+      if (pick === 2) return Array.from({ length: Math.floor(Math.random() * 3) }, () => random(depth + 1));
+      const keys = [
+        'destinations',
+        'egress_policies',
+        'name',
+        'ips',
+        'ports',
+        'start',
+        'end',
+        'protocol',
+        'source',
+        'destination',
+        'id',
+        'type',
+        'icmp_type',
+      ];
+      return Object.fromEntries(
+        Array.from({ length: 1 + Math.floor(Math.random() * 4) }, () => [
+          keys[Math.floor(Math.random() * keys.length)],
+          random(depth + 1),
+        ]),
+      );
+    };
+    for (let i = 0; i < 60; i += 1) samples.push(random(0));
+    for (const sample of samples) {
+      for (const [method, resource] of [
+        ['POST', 'destinations'],
+        ['PUT', 'destinations'],
+        ['POST', 'egress_policies'],
+      ] as const) {
+        const result = await api.call(method, `${API}/${resource}`, { body: sample });
+        expect(result.status, JSON.stringify(sample)).toBeLessThan(500);
+      }
+    }
+  });
+});
+
+describe('auth', () => {
+  it('answers 401 with a Bearer challenge without a token or with a bad one', async () => {
+    for (const token of [null, 'not-a-jwt', `${api.adminToken}x`]) {
+      const result = await api.call('GET', `${API}/destinations`, { token });
+      expect(result.status).toBe(401);
+      expect(result.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect(result.body).toEqual({ error: expect.any(String) });
+    }
+  });
+
+  it('answers 401 for expired tokens and for the wrong issuer or audience', async () => {
+    for (const token of [
+      await api.local.issuer.sign({ ttlSeconds: -60 }),
+      await api.local.issuer.sign({ issuer: 'someone-else' }),
+      await api.local.issuer.sign({ audience: 'another-api' }),
+    ]) {
+      expect((await api.call('GET', `${API}/egress_policies`, { token })).status).toBe(401);
+    }
+  });
+
+  it('answers 403 for a valid token without network.admin', async () => {
+    const token = await api.local.issuer.sign({ scopes: ['openid', 'cloud_controller.read'] });
+    const result = await api.call('POST', `${API}/destinations`, { token, body: { destinations: [mysql] } });
+    expect(result).toMatchObject({ status: 403, body: { error: 'token lacks the required scope network.admin' } });
+  });
+
+  it('accepts the token with "bearer" in lower case, as cf oauth-token prints it', async () => {
+    const response = await fetch(`${api.local.url}${API}/destinations`, {
+      headers: { authorization: `bearer ${api.adminToken}` },
+    });
+    expect(response.status).toBe(200);
+  });
+});
