@@ -1,0 +1,112 @@
+// `npm start` as a user runs it: a real process, real DynamoDB Local, signals, a crash and a restart.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const stateDir = mkdtempSync(join(tmpdir(), 'egress-start-'));
+const started: ChildProcess[] = [];
+
+function isAlive(pid: number): boolean {
+  return existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+}
+
+async function startLocal(args: string[] = []): Promise<{ child: ChildProcess; url: string; javaPid: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/local.ts', ...args], {
+    env: { ...process.env, PORT: '0', EGRESS_LOCAL_DIR: stateDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  started.push(child);
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no URL printed:\n${output}`)), 60_000);
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      const match = /API:\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`exited with ${code}:\n${output}`)));
+  });
+  const javaPid = Number(readFileSync(join(stateDir, 'dynamodb-local.pid'), 'utf8'));
+  return { child, url, javaPid };
+}
+
+function token(): string {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', 'bin/token.ts'], {
+    env: { ...process.env, EGRESS_LOCAL_DIR: stateDir },
+    encoding: 'utf8',
+  });
+  return out.trim().split('\n').at(-1) ?? '';
+}
+
+async function exitOf(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+afterAll(() => {
+  for (const child of started) if (child.exitCode === null) child.kill('SIGKILL');
+  try {
+    const pid = Number(readFileSync(join(stateDir, 'dynamodb-local.pid'), 'utf8'));
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Nothing left behind.
+  }
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+describe('npm start', () => {
+  it('serves the API with a token from npm run token, keeps data across a crash, and stops cleanly', async () => {
+    const first = await startLocal();
+    const headers = { authorization: `Bearer ${token()}` };
+    const created = await fetch(`${first.url}/networking/v1/external/destinations`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        destinations: [{ name: 'kept', ips: [{ start: '1.2.3.4', end: '1.2.3.4' }], protocol: 'icmp' }],
+      }),
+    });
+    expect(created.status).toBe(201);
+
+    // A crash: the JVM outlives its parent.
+    first.child.kill('SIGKILL');
+    await exitOf(first.child);
+    expect(isAlive(first.javaPid)).toBe(true);
+
+    const second = await startLocal();
+    expect(isAlive(first.javaPid)).toBe(false);
+    const listed = await fetch(`${second.url}/networking/v1/external/destinations?name=kept`, { headers });
+    expect(await listed.json()).toMatchObject({ total_destinations: 1 });
+
+    second.child.kill('SIGTERM');
+    expect(await exitOf(second.child)).toBe(0);
+    expect(isAlive(second.javaPid)).toBe(false);
+  });
+
+  it('keeps nothing with --in-memory and refuses unknown flags', async () => {
+    const run = await startLocal(['--in-memory']);
+    const listed = await fetch(`${run.url}/networking/v1/external/destinations`, {
+      headers: { authorization: `Bearer ${token()}` },
+    });
+    expect(await listed.json()).toEqual({ total_destinations: 0, destinations: [] });
+    run.child.kill('SIGINT');
+    expect(await exitOf(run.child)).toBe(0);
+    expect(isAlive(run.javaPid)).toBe(false);
+    await expect(startLocal(['--bogus'])).rejects.toThrow(/unknown argument/);
+  });
+
+  it('prints a token carrying only the requested scope', () => {
+    const out = execFileSync(process.execPath, ['--import', 'tsx', 'bin/token.ts', '--scope', 'openid'], {
+      env: { ...process.env, EGRESS_LOCAL_DIR: stateDir },
+      encoding: 'utf8',
+    });
+    const payload = JSON.parse(Buffer.from(out.trim().split('.')[1] ?? '', 'base64url').toString()) as { scope: string[] };
+    expect(payload.scope).toEqual(['openid']);
+  });
+});
