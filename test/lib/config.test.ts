@@ -1,0 +1,68 @@
+// Context → stack props: defaults, parsing of CLI strings, and clear failures.
+import { App } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { describe, expect, it } from 'vitest';
+import { CONTEXT_DEFAULTS, configFromContext } from '../../lib/config.js';
+
+const configOf = (context: Record<string, unknown>) => configFromContext(new App({ context }).node);
+
+describe('configFromContext', () => {
+  it('uses the documented defaults and flags the placeholder issuer', () => {
+    const config = configOf({});
+    expect(config).toMatchObject({
+      stackName: 'DynamicEgress',
+      placeholderIssuer: true,
+      props: {
+        jwtIssuer: CONTEXT_DEFAULTS.jwtIssuer,
+        jwtAudience: ['dynamic-egress'],
+        throttlingRateLimit: 50,
+        throttlingBurstLimit: 100,
+        logRetention: RetentionDays.ONE_MONTH,
+        tableName: undefined,
+        alarmTopicArn: undefined,
+      },
+    });
+  });
+
+  it('reads values given as strings on the command line (-c key=value)', () => {
+    const config = configOf({
+      stackName: 'EgressProd',
+      jwtIssuer: 'https://uaa.sys.example.com/oauth/token',
+      jwtAudience: 'network-policy, cf',
+      throttlingRateLimit: '200',
+      throttlingBurstLimit: '400',
+      logRetentionDays: '90',
+      tableName: 'egress-prod',
+      alarmTopicArn: 'arn:aws:sns:eu-west-1:111111111111:oncall',
+    });
+    expect(config).toMatchObject({
+      stackName: 'EgressProd',
+      placeholderIssuer: false,
+      props: {
+        jwtIssuer: 'https://uaa.sys.example.com/oauth/token',
+        jwtAudience: ['network-policy', 'cf'],
+        throttlingRateLimit: 200,
+        throttlingBurstLimit: 400,
+        logRetention: RetentionDays.THREE_MONTHS,
+        tableName: 'egress-prod',
+        alarmTopicArn: 'arn:aws:sns:eu-west-1:111111111111:oncall',
+      },
+    });
+  });
+
+  it('accepts a list of audiences from cdk.json', () => {
+    expect(configOf({ jwtAudience: ['a', 'b'] }).props.jwtAudience).toEqual(['a', 'b']);
+  });
+
+  it('fails on a non-numeric throttle, showing the value', () => {
+    expect(() => configOf({ throttlingRateLimit: 'fast' })).toThrow(/throttlingRateLimit must be a number, got "fast"/);
+  });
+
+  it('fails on a retention CloudWatch does not offer', () => {
+    expect(() => configOf({ logRetentionDays: 31 })).toThrow(/logRetentionDays must be one of .*got 31/);
+  });
+
+  it('fails on a non-string issuer', () => {
+    expect(() => configOf({ jwtIssuer: 42 })).toThrow(/jwtIssuer must be a string, got 42/);
+  });
+});

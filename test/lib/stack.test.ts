@@ -1,0 +1,225 @@
+// GIVEN the stack as `cdk synth` builds it, THEN everything security-relevant is as documented.
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ROUTES } from '../../lambdas/api/routes.js';
+import { PARTITION_KEY, SORT_KEY } from '../../lambdas/store/table-definition.js';
+import { DynamicEgressStack } from '../../lib/stack.js';
+import { TEST_JWT, testApp } from './synth.js';
+
+type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+interface Statement {
+  Action: string | string[];
+  Resource: unknown;
+  Effect: string;
+}
+
+let template: Template;
+let resources: Resources;
+
+beforeAll(() => {
+  const app = testApp();
+  const stack = new DynamicEgressStack(app, 'Test', {
+    ...TEST_JWT,
+    alarmTopicArn: 'arn:aws:sns:eu-west-1:111111111111:oncall',
+  });
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources as Resources;
+});
+
+function ofType(type: string): [string, Record<string, unknown>][] {
+  return Object.entries(resources)
+    .filter(([, resource]) => resource.Type === type)
+    .map(([id, resource]) => [id, resource.Properties ?? {}]);
+}
+
+function logicalIdOf(type: string, fragment: string): string {
+  const ids = ofType(type)
+    .map(([id]) => id)
+    .filter((id) => id.includes(fragment));
+  expect(ids, `${type} matching ${fragment}`).toHaveLength(1);
+  return ids[0] as string;
+}
+
+const tableId = () => logicalIdOf('AWS::DynamoDB::Table', 'StoreTable');
+const pascal = (name: string) =>
+  name
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+
+describe('policy table', () => {
+  it('is on-demand, encrypted with KMS, keyed pk/sk, with PITR, deletion protection and a NEW_AND_OLD_IMAGES stream', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: PARTITION_KEY, KeyType: 'HASH' },
+        { AttributeName: SORT_KEY, KeyType: 'RANGE' },
+      ],
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      DeletionProtectionEnabled: true,
+      // SSEEnabled without a key: KMS with the AWS-managed aws/dynamodb key.
+      SSESpecification: { SSEEnabled: true, KMSMasterKeyId: Match.absent() },
+      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+    });
+  });
+
+  it('is retained when the stack is deleted or the table replaced', () => {
+    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+  });
+
+  it('has no secondary indexes (grants cover the table ARN only)', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      GlobalSecondaryIndexes: Match.absent(),
+      LocalSecondaryIndexes: Match.absent(),
+    });
+  });
+});
+
+describe('HTTP API', () => {
+  it('has exactly one route per ROUTES entry', () => {
+    const keys = ofType('AWS::ApiGatewayV2::Route').map(([, props]) => props.RouteKey);
+    expect(keys.sort()).toEqual(ROUTES.map((route) => `${route.method} ${route.path}`).sort());
+  });
+
+  it('puts every route behind the JWT authorizer with scope network.admin', () => {
+    const authorizerId = logicalIdOf('AWS::ApiGatewayV2::Authorizer', 'JwtAuthorizer');
+    const routes = ofType('AWS::ApiGatewayV2::Route');
+    expect(routes.length).toBeGreaterThan(0);
+    for (const [id, props] of routes) {
+      expect({ id, ...props }).toMatchObject({
+        id,
+        AuthorizationType: 'JWT',
+        AuthorizationScopes: ['network.admin'],
+        AuthorizerId: { Ref: authorizerId },
+      });
+    }
+  });
+
+  it('trusts the issuer and audience it was given, reading the Authorization header', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.Authorization'],
+      JwtConfiguration: { Issuer: TEST_JWT.jwtIssuer, Audience: [...TEST_JWT.jwtAudience] },
+    });
+  });
+
+  it('throttles the $default stage and writes JSON access logs to a log group with bounded retention', () => {
+    const stages = ofType('AWS::ApiGatewayV2::Stage');
+    expect(stages).toHaveLength(1);
+    const [, stage] = stages[0] as [string, Record<string, unknown>];
+    expect(stage).toMatchObject({
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      AccessLogSettings: {
+        DestinationArn: { 'Fn::GetAtt': [logicalIdOf('AWS::Logs::LogGroup', 'AccessLogs'), 'Arn'] },
+      },
+    });
+    const format = JSON.parse((stage.AccessLogSettings as { Format: string }).Format) as Record<string, string>;
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      status: '$context.status',
+      routeKey: '$context.routeKey',
+    });
+  });
+});
+
+describe('route functions', () => {
+  it('are Node.js 22 on arm64 with JSON logs, source maps and the table name', () => {
+    const functions = ofType('AWS::Lambda::Function');
+    expect(functions).toHaveLength(ROUTES.length);
+    for (const [id, props] of functions) {
+      expect({ id, ...props }).toMatchObject({
+        id,
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: expect.stringContaining('Logs') } },
+        Environment: { Variables: { TABLE_NAME: { Ref: tableId() }, NODE_OPTIONS: '--enable-source-maps' } },
+      });
+    }
+  });
+
+  it('log to groups that all have a retention', () => {
+    const groups = ofType('AWS::Logs::LogGroup');
+    expect(groups).toHaveLength(ROUTES.length + 1);
+    for (const [id, props] of groups) expect({ id, retention: props.RetentionInDays }).toEqual({ id, retention: 30 });
+  });
+
+  it('use roles without managed policies', () => {
+    for (const [id, props] of ofType('AWS::IAM::Role')) {
+      expect({ id, managed: props.ManagedPolicyArns }).toEqual({ id, managed: undefined });
+    }
+  });
+
+  it.each(ROUTES.map((route) => [route.name, route] as const))(
+    '%s may do exactly its table actions and write its own logs',
+    (_, route) => {
+      const prefix = `Api${pascal(route.name)}`;
+      const policyId = logicalIdOf('AWS::IAM::Policy', `${prefix}Role`);
+      const policy = resources[policyId]?.Properties as {
+        PolicyDocument: { Statement: Statement[] };
+        Roles: unknown[];
+      };
+      expect(policy.Roles).toEqual([{ Ref: logicalIdOf('AWS::IAM::Role', `${prefix}Role`) }]);
+      const actions = (statement: Statement) => [statement.Action].flat().sort();
+      expect(
+        policy.PolicyDocument.Statement.map((statement) => ({ ...statement, Action: actions(statement) })),
+      ).toEqual([
+        {
+          Effect: 'Allow',
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          Resource: { 'Fn::GetAtt': [logicalIdOf('AWS::Logs::LogGroup', `${prefix}Logs`), 'Arn'] },
+        },
+        { Effect: 'Allow', Action: [...route.tableActions].sort(), Resource: { 'Fn::GetAtt': [tableId(), 'Arn'] } },
+      ]);
+    },
+  );
+
+  it('no IAM policy anywhere has a wildcard action or resource', () => {
+    for (const [id, props] of ofType('AWS::IAM::Policy')) {
+      for (const statement of (props.PolicyDocument as { Statement: Statement[] }).Statement) {
+        for (const action of [statement.Action].flat())
+          expect({ id, action }).toEqual({ id, action: expect.not.stringContaining('*') });
+        expect(JSON.stringify(statement.Resource), id).not.toContain('*');
+      }
+    }
+  });
+});
+
+describe('alarms', () => {
+  const alarmProps = () => ofType('AWS::CloudWatch::Alarm').map(([, props]) => props);
+
+  it('watch the API 5xx rate with metric math', () => {
+    const rate = alarmProps().find((props) => JSON.stringify(props.Metrics ?? '').includes('100 * errors / requests'));
+    expect(rate).toMatchObject({
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 2,
+    });
+  });
+
+  it('watch errors and throttles of every function and DynamoDB throttling, notifying the topic', () => {
+    const metricNames = alarmProps().map((props) => props.MetricName);
+    expect(metricNames.filter((name) => name === 'Errors')).toHaveLength(ROUTES.length);
+    expect(metricNames.filter((name) => name === 'Throttles')).toHaveLength(ROUTES.length);
+    expect(metricNames).toEqual(expect.arrayContaining(['ReadThrottleEvents', 'WriteThrottleEvents']));
+    for (const props of alarmProps()) {
+      expect(props.AlarmActions).toEqual(['arn:aws:sns:eu-west-1:111111111111:oncall']);
+      expect(props.TreatMissingData).toBe('notBreaching');
+    }
+  });
+});
+
+describe('outputs', () => {
+  it('give the API URL, the table name and the table stream ARN', () => {
+    template.hasOutput('ApiUrl', {
+      Value: {
+        'Fn::Join': ['', Match.arrayWith(['https://', { Ref: logicalIdOf('AWS::ApiGatewayV2::Api', 'HttpApi') }])],
+      },
+    });
+    template.hasOutput('TableName', { Value: { Ref: tableId() } });
+    template.hasOutput('TableStreamArn', { Value: { 'Fn::GetAtt': [tableId(), 'StreamArn'] } });
+  });
+});
