@@ -55,11 +55,14 @@ export class RouteFunction extends Construct {
   readonly function: NodejsFunction;
   readonly logGroup: LogGroup;
   readonly role: Role;
+  /** The handler module that is bundled (absolute path). */
+  readonly entry: string;
 
   constructor(scope: Construct, id: string, props: RouteFunctionProps) {
     super(scope, id);
     const { route, table } = props;
     const projectRoot = props.projectRoot ?? PROJECT_ROOT;
+    this.entry = join(projectRoot, route.entry);
     const memorySize = props.memorySize ?? 512;
     if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10_240) {
       throw new Error(
@@ -85,7 +88,7 @@ export class RouteFunction extends Construct {
 
     this.function = new NodejsFunction(this, 'Function', {
       description: `dynamic-egress ${route.method} ${route.path}`,
-      entry: join(projectRoot, route.entry),
+      entry: this.entry,
       handler: 'handler',
       projectRoot,
       depsLockFilePath: join(projectRoot, 'package-lock.json'),
