@@ -1,16 +1,15 @@
 // Wraps an operation as a Lambda handler for API Gateway HTTP API (payload 2.0) events. The same
 // wrapper serves Lambda and local mode, so both run identical middleware.
 import middy from '@middy/core';
-import type { PolicyStore } from '../domain/store.js';
 import { ADMIN_SCOPE } from './auth/scopes.js';
 import { errorResponse } from './middleware/error-response.js';
 import { jsonBody, type ParsedBody } from './middleware/json-body.js';
 import { requireScope } from './middleware/require-scope.js';
-import type { ApiEvent, ApiResponse, Operation } from './types.js';
+import type { ApiDependencies, ApiEvent, ApiResponse, Operation } from './types.js';
 
 export type ApiHandler = (event: ApiEvent, context?: unknown) => Promise<ApiResponse>;
 
-export function createApiHandler(operation: Operation, store: () => PolicyStore): ApiHandler {
+export function createApiHandler(operation: Operation, dependencies: () => ApiDependencies): ApiHandler {
   const wrapped = middy<ApiEvent & ParsedBody, ApiResponse>()
     .use(errorResponse())
     .use(requireScope(ADMIN_SCOPE))
@@ -22,7 +21,7 @@ export function createApiHandler(operation: Operation, store: () => PolicyStore)
           query: event.queryStringParameters ?? {},
           pathParameters: event.pathParameters ?? {},
         },
-        store(),
+        dependencies(),
       );
       return {
         statusCode: result.statusCode,

@@ -3,6 +3,7 @@ import { createDestinations } from './handlers/create-destinations.js';
 import { createEgressPolicies } from './handlers/create-egress-policies.js';
 import { deleteDestination } from './handlers/delete-destination.js';
 import { deleteEgressPolicy } from './handlers/delete-egress-policy.js';
+import { listCells } from './handlers/list-cells.js';
 import { listDestinations } from './handlers/list-destinations.js';
 import { listEgressPolicies } from './handlers/list-egress-policies.js';
 import { updateDestinations } from './handlers/update-destinations.js';
@@ -17,4 +18,5 @@ export const OPERATIONS: Readonly<Record<RouteName, Operation>> = {
   'list-egress-policies': listEgressPolicies,
   'create-egress-policies': createEgressPolicies,
   'delete-egress-policy': deleteEgressPolicy,
+  'list-cells': listCells,
 };

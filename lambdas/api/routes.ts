@@ -9,7 +9,8 @@ export type RouteName =
   | 'delete-destination'
   | 'list-egress-policies'
   | 'create-egress-policies'
-  | 'delete-egress-policy';
+  | 'delete-egress-policy'
+  | 'list-cells';
 
 export type TableAction =
   | 'dynamodb:GetItem'
@@ -92,5 +93,12 @@ export const ROUTES: readonly RouteDefinition[] = [
     path: `${API_PREFIX}/egress_policies/{id}`,
     entry: 'lambdas/api/handlers/delete-egress-policy.ts',
     tableActions: WRITE_ACTIONS,
+  },
+  {
+    name: 'list-cells',
+    method: 'GET',
+    path: `${API_PREFIX}/cells`,
+    entry: 'lambdas/api/handlers/list-cells.ts',
+    tableActions: ['dynamodb:Query', 'dynamodb:GetItem'],
   },
 ];

@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { CellRegistry } from '../domain/cells.js';
 import type { PolicyStore } from '../domain/store.js';
 
 export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
@@ -16,5 +17,11 @@ export interface ApiResult {
   readonly body: unknown;
 }
 
+/** What operations work with, built once per Lambda container (or once in local mode). */
+export interface ApiDependencies {
+  readonly policies: PolicyStore;
+  readonly cells: CellRegistry;
+}
+
 /** One API operation: request in, result out, domain errors thrown. No HTTP or AWS inside. */
-export type Operation = (request: ApiRequest, store: PolicyStore) => Promise<ApiResult>;
+export type Operation = (request: ApiRequest, deps: ApiDependencies) => Promise<ApiResult>;

@@ -6,9 +6,9 @@ import { createApiHandler } from '../api/api-handler.js';
 import { createJwtVerifier } from '../api/auth/jwt-verifier.js';
 import { OPERATIONS } from '../api/operations.js';
 import { ROUTES } from '../api/routes.js';
+import type { CellRegistry } from '../domain/cells.js';
 import type { PolicyStore } from '../domain/store.js';
-import { DynamoDbPolicyStore } from '../store/dynamodb-policy-store.js';
-import { documentClient } from '../store/from-environment.js';
+import { dependenciesFor } from '../store/from-environment.js';
 import { DEFAULT_TABLE_NAME } from '../store/table-definition.js';
 import { createApiGateway } from './api-gateway.js';
 import { type DynamoDbLocal, ensureTable, LOCAL_CLIENT_CONFIG, startDynamoDbLocal } from './dynamodb-local.js';
@@ -37,6 +37,7 @@ export interface LocalMode {
   readonly dynamodbEndpoint: string;
   readonly dynamodb: DynamoDBClient;
   readonly store: PolicyStore;
+  readonly cells: CellRegistry;
   readonly issuer: LocalIssuer;
   /** The DynamoDB Local process we started, if any. */
   readonly dynamodbLocal?: DynamoDbLocal;
@@ -55,7 +56,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
   const dynamodb = new DynamoDBClient({ ...LOCAL_CLIENT_CONFIG, endpoint });
   try {
     await ensureTable(dynamodb, tableName);
-    const store = new DynamoDbPolicyStore({ client: documentClient(dynamodb), tableName });
+    const dependencies = dependenciesFor(dynamodb, tableName);
     const issuer = await openLocalIssuer(options.stateDir);
     let url = '';
     const verifier = createJwtVerifier({
@@ -70,7 +71,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       routes: ROUTES.map((route) => ({
         method: route.method,
         path: route.path,
-        handler: createApiHandler(OPERATIONS[route.name], () => store),
+        handler: createApiHandler(OPERATIONS[route.name], () => dependencies),
       })),
       verifier,
       publicDocuments: [{ path: LOCAL_JWKS_PATH, body: issuer.jwks }],
@@ -85,7 +86,8 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       tableName,
       dynamodbEndpoint: endpoint,
       dynamodb,
-      store,
+      store: dependencies.policies,
+      cells: dependencies.cells,
       issuer,
       ...(dynamodbLocal ? { dynamodbLocal } : {}),
       stop: async () => {

@@ -2,20 +2,30 @@
 // use so that importing a handler (tests, local mode) needs no environment.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { PolicyStore } from '../domain/store.js';
+import type { ApiDependencies } from '../api/types.js';
+import { DynamoDbCellStatusStore } from './cell-status-store.js';
 import { DynamoDbPolicyStore } from './dynamodb-policy-store.js';
 
-let store: PolicyStore | undefined;
+let dependencies: ApiDependencies | undefined;
 
 export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 
-export function storeFromEnvironment(): PolicyStore {
-  if (!store) {
+/** The stores on one table; local mode and the Lambda handlers build them the same way. */
+export function dependenciesFor(client: DynamoDBClient, tableName: string): ApiDependencies {
+  const documents = documentClient(client);
+  return {
+    policies: new DynamoDbPolicyStore({ client: documents, tableName }),
+    cells: new DynamoDbCellStatusStore(documents, tableName),
+  };
+}
+
+export function dependenciesFromEnvironment(): ApiDependencies {
+  if (!dependencies) {
     const tableName = process.env.TABLE_NAME;
     if (!tableName) throw new Error('TABLE_NAME is not set');
-    store = new DynamoDbPolicyStore({ client: documentClient(new DynamoDBClient({})), tableName });
+    dependencies = dependenciesFor(new DynamoDBClient({}), tableName);
   }
-  return store;
+  return dependencies;
 }

@@ -1,15 +1,15 @@
 import { createEgressPoliciesBodySchema } from '../../domain/schemas.js';
 import { egressPolicyList } from '../../domain/types.js';
 import { parseWith } from '../../domain/validation.js';
-import { storeFromEnvironment } from '../../store/from-environment.js';
+import { dependenciesFromEnvironment } from '../../store/from-environment.js';
 import { createApiHandler } from '../api-handler.js';
 import type { Operation } from '../types.js';
 
 /** 201 when anything was created; 200 when every policy already existed (an idempotent repeat). */
-export const createEgressPolicies: Operation = async (request, store) => {
+export const createEgressPolicies: Operation = async (request, deps) => {
   const { egress_policies } = parseWith(createEgressPoliciesBodySchema, request.body);
-  const { policies, created } = await store.createEgressPolicies(egress_policies);
+  const { policies, created } = await deps.policies.createEgressPolicies(egress_policies);
   return { statusCode: created > 0 ? 201 : 200, body: egressPolicyList(policies) };
 };
 
-export const handler = createApiHandler(createEgressPolicies, storeFromEnvironment);
+export const handler = createApiHandler(createEgressPolicies, dependenciesFromEnvironment);

@@ -1,12 +1,12 @@
 import { destinationList } from '../../domain/types.js';
-import { storeFromEnvironment } from '../../store/from-environment.js';
+import { dependenciesFromEnvironment } from '../../store/from-environment.js';
 import { createApiHandler } from '../api-handler.js';
 import { pathId } from '../request-helpers.js';
 import type { Operation } from '../types.js';
 
-export const deleteDestination: Operation = async (request, store) => {
-  const deleted = await store.deleteDestination(pathId(request, 'destination'));
+export const deleteDestination: Operation = async (request, { policies }) => {
+  const deleted = await policies.deleteDestination(pathId(request, 'destination'));
   return { statusCode: 200, body: destinationList([deleted]) };
 };
 
-export const handler = createApiHandler(deleteDestination, storeFromEnvironment);
+export const handler = createApiHandler(deleteDestination, dependenciesFromEnvironment);

@@ -1,12 +1,12 @@
 import { egressPolicyList } from '../../domain/types.js';
-import { storeFromEnvironment } from '../../store/from-environment.js';
+import { dependenciesFromEnvironment } from '../../store/from-environment.js';
 import { createApiHandler } from '../api-handler.js';
 import { pathId } from '../request-helpers.js';
 import type { Operation } from '../types.js';
 
-export const deleteEgressPolicy: Operation = async (request, store) => {
-  const deleted = await store.deleteEgressPolicy(pathId(request, 'egress policy'));
+export const deleteEgressPolicy: Operation = async (request, { policies }) => {
+  const deleted = await policies.deleteEgressPolicy(pathId(request, 'egress policy'));
   return { statusCode: 200, body: egressPolicyList([deleted]) };
 };
 
-export const handler = createApiHandler(deleteEgressPolicy, storeFromEnvironment);
+export const handler = createApiHandler(deleteEgressPolicy, dependenciesFromEnvironment);

@@ -1,16 +1,16 @@
 import { ValidationError } from '../../domain/errors.js';
 import { destinationList } from '../../domain/types.js';
-import { storeFromEnvironment } from '../../store/from-environment.js';
+import { dependenciesFromEnvironment } from '../../store/from-environment.js';
 import { createApiHandler } from '../api-handler.js';
 import { commaList } from '../request-helpers.js';
 import type { Operation } from '../types.js';
 
-export const listDestinations: Operation = async (request, store) => {
+export const listDestinations: Operation = async (request, { policies }) => {
   const ids = commaList(request, 'id');
   const names = commaList(request, 'name');
   if (ids && names) throw new ValidationError('id and name: filter by one of them, not both');
-  const destinations = await store.listDestinations({ ...(ids ? { ids } : {}), ...(names ? { names } : {}) });
+  const destinations = await policies.listDestinations({ ...(ids ? { ids } : {}), ...(names ? { names } : {}) });
   return { statusCode: 200, body: destinationList(destinations) };
 };
 
-export const handler = createApiHandler(listDestinations, storeFromEnvironment);
+export const handler = createApiHandler(listDestinations, dependenciesFromEnvironment);

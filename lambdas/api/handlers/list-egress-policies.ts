@@ -1,11 +1,11 @@
 import { egressPolicyList } from '../../domain/types.js';
-import { storeFromEnvironment } from '../../store/from-environment.js';
+import { dependenciesFromEnvironment } from '../../store/from-environment.js';
 import { createApiHandler } from '../api-handler.js';
 import type { Operation } from '../types.js';
 
-export const listEgressPolicies: Operation = async (_request, store) => ({
+export const listEgressPolicies: Operation = async (_request, { policies }) => ({
   statusCode: 200,
-  body: egressPolicyList(await store.listEgressPolicies()),
+  body: egressPolicyList(await policies.listEgressPolicies()),
 });
 
-export const handler = createApiHandler(listEgressPolicies, storeFromEnvironment);
+export const handler = createApiHandler(listEgressPolicies, dependenciesFromEnvironment);

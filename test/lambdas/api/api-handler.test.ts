@@ -1,12 +1,11 @@
 // The Lambda wrapper on its own: claims as API Gateway passes them, and the error edge.
 import { describe, expect, it } from 'vitest';
 import { createApiHandler } from '../../../lambdas/api/api-handler.js';
-import type { ApiEvent } from '../../../lambdas/api/types.js';
+import type { ApiDependencies, ApiEvent } from '../../../lambdas/api/types.js';
 import { NotFoundError } from '../../../lambdas/domain/errors.js';
-import type { PolicyStore } from '../../../lambdas/domain/store.js';
 
 // These operations never touch the store.
-const noStore = (): PolicyStore => ({}) as PolicyStore;
+const noStore = (): ApiDependencies => ({}) as ApiDependencies;
 
 function event(claims: Record<string, unknown> | undefined, body?: string): ApiEvent {
   return {

@@ -1,0 +1,12 @@
+import { cellList } from '../../domain/cells.js';
+import { dependenciesFromEnvironment } from '../../store/from-environment.js';
+import { createApiHandler } from '../api-handler.js';
+import type { Operation } from '../types.js';
+
+/** Not part of CF's API: which policy version each cell enforces, so operators can see a change land everywhere. */
+export const listCells: Operation = async (_request, { cells }) => {
+  const [reports, current] = await Promise.all([cells.list(), cells.currentVersion()]);
+  return { statusCode: 200, body: cellList(reports, current, new Date()) };
+};
+
+export const handler = createApiHandler(listCells, dependenciesFromEnvironment);

@@ -1,0 +1,57 @@
+// What each cell reports after a sync, and how far behind the latest policy version it is.
+
+export interface CellReport {
+  /** The cell's name: its EC2 instance id in AWS, the configured name in local mode. */
+  readonly name: string;
+  readonly appliedVersion: number;
+  /** ISO time of the sync that applied it. */
+  readonly appliedAt: string;
+  readonly containers: number;
+  readonly rules: number;
+}
+
+/** Where cell reports live. */
+export interface CellRegistry {
+  record(report: CellReport): Promise<boolean>;
+  list(): Promise<CellReport[]>;
+  currentVersion(): Promise<{ version: number; writtenAt: string | undefined }>;
+}
+
+export interface CellStatus {
+  readonly name: string;
+  readonly applied_version: number;
+  readonly applied_at: string;
+  readonly containers: number;
+  readonly rules: number;
+  /** Policy versions written since the one the cell applied. 0: up to date. */
+  readonly lag_versions: number;
+  /** Seconds since the latest version was written, if the cell has not applied it; else 0. */
+  readonly lag_seconds: number;
+}
+
+export interface CellList {
+  readonly current_version: number;
+  readonly total_cells: number;
+  readonly cells: CellStatus[];
+}
+
+export function cellList(
+  reports: readonly CellReport[],
+  current: { version: number; writtenAt: string | undefined },
+  now: Date,
+): CellList {
+  const cells = reports.map((report): CellStatus => {
+    const lagVersions = Math.max(0, current.version - report.appliedVersion);
+    const since = current.writtenAt ? Date.parse(current.writtenAt) : Number.NaN;
+    return {
+      name: report.name,
+      applied_version: report.appliedVersion,
+      applied_at: report.appliedAt,
+      containers: report.containers,
+      rules: report.rules,
+      lag_versions: lagVersions,
+      lag_seconds: lagVersions > 0 && Number.isFinite(since) ? Math.max(0, (now.getTime() - since) / 1000) : 0,
+    };
+  });
+  return { current_version: current.version, total_cells: cells.length, cells };
+}

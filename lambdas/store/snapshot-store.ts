@@ -1,0 +1,143 @@
+// Snapshots in the policy table: gzip'd chunks under one partition plus a small pointer naming the
+// current one. Cells read the pointer on every sync (one small GetItem) and the chunks only when
+// the version moved; the pointer only ever moves forward.
+//
+//   pk        sk                          item
+//   SNAPSHOT  CURRENT                     { version, chunks, bytes, sha256, written_at }
+//   SNAPSHOT  v<version 12 digits>#<n>    { data: <binary chunk> }
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { decodeSnapshot, type EncodedSnapshot, type PolicySnapshot } from '../domain/snapshot.js';
+import { PARTITION_KEY, SORT_KEY } from './table-definition.js';
+
+export const SNAPSHOT_PK = 'SNAPSHOT';
+const POINTER_SK = 'CURRENT';
+/** Well under DynamoDB's 400 KB item limit. */
+const CHUNK_BYTES = 300 * 1024;
+
+export interface SnapshotPointer {
+  readonly version: number;
+  readonly chunks: number;
+  readonly bytes: number;
+  readonly sha256: string;
+  readonly writtenAt: string;
+}
+
+const chunkPrefix = (version: number): string => `v${String(version).padStart(12, '0')}#`;
+
+export class DynamoDbSnapshotStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async readPointer(): Promise<SnapshotPointer | undefined> {
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: this.key(POINTER_SK), ConsistentRead: true }),
+    );
+    if (!result.Item) return undefined;
+    const item = result.Item;
+    return {
+      version: Number(item.version),
+      chunks: Number(item.chunks),
+      bytes: Number(item.bytes),
+      sha256: String(item.sha256),
+      writtenAt: String(item.written_at),
+    };
+  }
+
+  /** Reads and verifies the snapshot a pointer names. Throws ValidationError if chunks are missing or mixed. */
+  async read(pointer: SnapshotPointer): Promise<PolicySnapshot> {
+    const prefix = chunkPrefix(pointer.version);
+    const parts: Buffer[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+          ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
+          ExpressionAttributeValues: { ':pk': SNAPSHOT_PK, ':prefix': prefix },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) parts.push(Buffer.from(item.data as Uint8Array));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return decodeSnapshot(Buffer.concat(parts), pointer.sha256);
+  }
+
+  /**
+   * Writes the chunks, then moves the pointer if this version is newer than the current one.
+   * Returns false when a newer (or the same) snapshot was already current. Prunes all but the
+   * previous snapshot, so a reader in the middle of one always finds it whole.
+   */
+  async write(snapshot: EncodedSnapshot): Promise<boolean> {
+    const previous = await this.readPointer();
+    if (previous && previous.version >= snapshot.version) return false;
+    const prefix = chunkPrefix(snapshot.version);
+    const chunks = Math.max(1, Math.ceil(snapshot.bytes.length / CHUNK_BYTES));
+    for (let index = 0; index < chunks; index += 1) {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...this.key(`${prefix}${String(index).padStart(5, '0')}`),
+            data: snapshot.bytes.subarray(index * CHUNK_BYTES, (index + 1) * CHUNK_BYTES),
+          },
+        }),
+      );
+    }
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...this.key(POINTER_SK),
+            version: snapshot.version,
+            chunks,
+            bytes: snapshot.bytes.length,
+            sha256: snapshot.sha256,
+            written_at: new Date().toISOString(),
+          },
+          ConditionExpression: 'attribute_not_exists(#version) OR #version < :version',
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: { ':version': snapshot.version },
+        }),
+      );
+    } catch (error) {
+      if ((error as { name?: string }).name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+    if (previous) await this.prune(previous.version);
+    return true;
+  }
+
+  /** Deletes chunks of versions older than `keepFrom`. */
+  private async prune(keepFrom: number): Promise<void> {
+    const page = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: '#pk = :pk AND #sk < :keep',
+        ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
+        ExpressionAttributeValues: { ':pk': SNAPSHOT_PK, ':keep': chunkPrefix(keepFrom) },
+        ProjectionExpression: '#pk, #sk',
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      if (String(item[SORT_KEY]).startsWith('v')) {
+        await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: this.key(String(item[SORT_KEY])) }));
+      }
+    }
+  }
+
+  private key(sk: string): Record<string, string> {
+    return { [PARTITION_KEY]: SNAPSHOT_PK, [SORT_KEY]: sk };
+  }
+}
