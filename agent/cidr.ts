@@ -1,11 +1,17 @@
 // Inclusive IPv4 ranges as CIDR blocks, for ipset members and `-d` matches.
 import { ipv4ToNumber, numberToIpv4, parseCidr } from '../lambdas/domain/ipv4.js';
 
-/** The CIDR blocks covering start..end exactly (at most 62). /0 becomes two /1s (ipset rejects /0). */
-export function rangeToCidrs(start: string, end: string): string[] {
+/** An aligned block of 2^(32-prefix) addresses starting at `base`. */
+export interface Block {
+  readonly base: number;
+  readonly prefix: number;
+}
+
+/** The aligned blocks covering start..end exactly (at most 62), smallest count first. /0 becomes two /1s (ipset rejects /0). */
+export function rangeToBlocks(start: string, end: string): Block[] {
   let low = ipv4ToNumber(start);
   const high = ipv4ToNumber(end);
-  const blocks: string[] = [];
+  const blocks: Block[] = [];
   while (low <= high) {
     let size = 1;
     let prefix = 32;
@@ -14,10 +20,17 @@ export function rangeToCidrs(start: string, end: string): string[] {
       size *= 2;
       prefix -= 1;
     }
-    blocks.push(`${numberToIpv4(low)}/${prefix}`);
+    blocks.push({ base: low, prefix });
     low += size;
   }
   return blocks;
+}
+
+export const blockToCidr = (block: Block): string => `${numberToIpv4(block.base)}/${block.prefix}`;
+
+/** The CIDR blocks covering start..end exactly, as text. */
+export function rangeToCidrs(start: string, end: string): string[] {
+  return rangeToBlocks(start, end).map(blockToCidr);
 }
 
 /** The single CIDR block equal to start..end, or undefined when the range is not one block. */

@@ -18,7 +18,9 @@ export function parseIpsetSave(text: string): KernelSets {
     const [verb, name = '', member] = line.trim().split(/\s+/);
     if (!isOwned(name)) continue;
     if (verb === 'create') sets.set(name, []);
-    else if (verb === 'add' && member !== undefined) sets.get(name)?.push(member);
+    // ipset prints /32 members without a prefix; the plan always writes one.
+    else if (verb === 'add' && member !== undefined)
+      sets.get(name)?.push(member.includes('/') ? member : `${member}/32`);
   }
   for (const members of sets.values()) members.sort();
   return sets;

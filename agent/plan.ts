@@ -11,7 +11,7 @@
 // Destinations sharing one protocol/port service are folded into a hash:net ipset when there are many.
 import { ipv4ToNumber } from '../lambdas/domain/ipv4.js';
 import { type EgressPolicyList, ICMP_ANY } from '../lambdas/domain/schemas.js';
-import { enclosingCidr, normalizeCidr, rangeAsCidr, rangeToCidrs } from './cidr.js';
+import { type Block, blockToCidr, enclosingCidr, normalizeCidr, rangeAsCidr, rangeToBlocks } from './cidr.js';
 import type { Chain, Container, IpSet, Match, Rule, RulePlan } from './model.js';
 import { appChain, containerChain, dispatchChain, ROOT_CHAIN, setName, spaceChain } from './names.js';
 
@@ -75,9 +75,7 @@ export function planAllowRules(policies: readonly Policy[], setThreshold: number
   const sets: IpSet[] = [];
   for (const group of groups.values()) {
     if (group.ranges.length >= setThreshold) {
-      const members = [...new Set(group.ranges.flatMap((range) => rangeToCidrs(range.start, range.end)))].sort(
-        compareCidrs,
-      );
+      const members = uniqueSortedCidrs(group.ranges);
       const set: IpSet = { name: setName(members), type: 'hash:net', members };
       sets.push(set);
       rules.push({ match: { ...group.service.match, destinationSet: set.name }, action: { kind: 'accept' } });
@@ -92,10 +90,13 @@ export function planAllowRules(policies: readonly Policy[], setThreshold: number
   return { rules, sets };
 }
 
-function compareCidrs(a: string, b: string): number {
-  const [addressA = '', bitsA = ''] = a.split('/');
-  const [addressB = '', bitsB = ''] = b.split('/');
-  return ipv4ToNumber(addressA) - ipv4ToNumber(addressB) || Number(bitsA) - Number(bitsB);
+/** Members of a destination set: the ranges as CIDR blocks, unique, sorted by address then prefix. */
+function uniqueSortedCidrs(ranges: readonly { start: string; end: string }[]): string[] {
+  const blocks = new Map<number, Block>();
+  for (const range of ranges) {
+    for (const block of rangeToBlocks(range.start, range.end)) blocks.set(block.base * 64 + block.prefix, block);
+  }
+  return [...blocks.entries()].sort((a, b) => a[0] - b[0]).map(([, block]) => blockToCidr(block));
 }
 
 function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {

@@ -300,6 +300,8 @@ describe.runIf(labAvailable())('agent sync on a real cell', () => {
     expect(await lab.tcp(c1, EXT.moved, 9000)).toBe('open');
     expect(await lab.tcp(c1, EXT.high, 9000)).toBe('refused');
     expect(await lab.tcp(c1, EXT.low, 8000)).toBe('refused');
+    const dry = await runAgent(cell, policyList(many), containerStore(entries), ['--dry-run']);
+    expect(dry.stdout).toBe('# no changes\n');
     // Drift in a set's members is repaired by swapping in a fresh copy.
     const [setName = ''] = sets.split('\n').filter((name) => name.startsWith('dyneg-'));
     await lab.execOk(cell, ['ipset', 'flush', setName]);

@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import type { Container, Rule } from '../../agent/model.js';
+import { appChain, containerChain, ROOT_CHAIN, spaceChain } from '../../agent/names.js';
+import { planAllowRules, planRules } from '../../agent/plan.js';
+import { parsePolicies } from '../../agent/source/files.js';
+import { app, icmp, policyList, space, tcp, udp } from './fixtures.js';
+
+const policies = (...docs: Parameters<typeof policyList>[0]) => parsePolicies(JSON.stringify(policyList(docs)));
+const c = (ip: string, appId: string, spaceId: string): Container => ({ ip, appId, spaceId });
+const chain = (plan: ReturnType<typeof planRules>, name: string) => plan.chains.find((each) => each.name === name);
+
+describe('planRules', () => {
+  it('starts with the root chain: overlay traffic returns, then one jump per /24 holding containers', () => {
+    const plan = planRules(policies(), [c('10.255.2.9', 'a', 's'), c('10.255.1.3', 'b', 's')], {
+      overlayCidr: '10.255.7.7/16',
+    });
+    const [root] = plan.chains;
+    expect(root?.name).toBe(ROOT_CHAIN);
+    expect(root?.rules[0]).toEqual({ match: { destination: '10.255.0.0/16' }, action: { kind: 'return' } });
+    expect(root?.rules.slice(1).map((rule) => rule.match.source)).toEqual(['10.255.1.0/24', '10.255.2.0/24']);
+  });
+
+  it('dispatches /24 → /28 → /32 to one chain per container', () => {
+    const containers = [c('10.255.1.2', 'a', 's'), c('10.255.1.3', 'a', 's'), c('10.255.1.20', 'a', 's')];
+    const plan = planRules(policies(), containers);
+    const root = plan.chains[0];
+    const to24 = root?.rules[1]?.action;
+    expect(to24?.kind).toBe('jump');
+    const node24 = chain(plan, to24?.kind === 'jump' ? to24.chain : '');
+    expect(node24?.rules.map((rule) => rule.match.source)).toEqual(['10.255.1.0/28', '10.255.1.16/28']);
+    const first28 = node24?.rules[0]?.action;
+    const node28 = chain(plan, first28?.kind === 'jump' ? first28.chain : '');
+    expect(node28?.rules).toEqual([
+      { match: { source: '10.255.1.2/32' }, action: { kind: 'jump', chain: containerChain('10.255.1.2') } },
+      { match: { source: '10.255.1.3/32' }, action: { kind: 'jump', chain: containerChain('10.255.1.3') } },
+    ]);
+  });
+
+  it('gives a container without policies only the established accept and the rejects (default deny)', () => {
+    const plan = planRules(policies(tcp('p', app('other'), ['1.1.1.1', '1.1.1.1'], [1, 1])), [
+      c('10.255.1.2', 'a', 's'),
+    ]);
+    expect(chain(plan, containerChain('10.255.1.2'))?.rules).toEqual([
+      { match: { conntrack: ['RELATED', 'ESTABLISHED'] }, action: { kind: 'accept' } },
+      { match: { protocol: 'tcp' }, action: { kind: 'reject', with: 'tcp-reset' } },
+      { match: {}, action: { kind: 'reject', with: 'icmp-port-unreachable' } },
+    ]);
+    expect(chain(plan, appChain('other'))).toBeUndefined();
+  });
+
+  it('jumps to shared app and space chains, one copy per source however many containers use it', () => {
+    const plan = planRules(
+      policies(
+        tcp('p1', app('a'), ['1.1.1.1', '1.1.1.1'], [80, 80]),
+        udp('p2', space('s'), ['2.2.2.0', '2.2.2.255'], [53, 53]),
+      ),
+      [c('10.255.1.2', 'a', 's'), c('10.255.1.3', 'a', 's')],
+    );
+    const jumps = chain(plan, containerChain('10.255.1.3'))?.rules.filter((rule) => rule.action.kind === 'jump');
+    expect(jumps?.map((rule) => rule.action)).toEqual([
+      { kind: 'jump', chain: appChain('a') },
+      { kind: 'jump', chain: spaceChain('s') },
+    ]);
+    expect(plan.chains.filter((each) => each.name === appChain('a'))).toHaveLength(1);
+    expect(chain(plan, appChain('a'))?.rules).toEqual([
+      {
+        match: { protocol: 'tcp', ports: { start: 80, end: 80 }, destination: '1.1.1.1/32' },
+        action: { kind: 'accept' },
+      },
+    ]);
+    expect(chain(plan, spaceChain('s'))?.rules[0]?.match).toEqual({
+      protocol: 'udp',
+      ports: { start: 53, end: 53 },
+      destination: '2.2.2.0/24',
+    });
+  });
+
+  it('is deterministic whatever the input order', () => {
+    const docs = [
+      tcp('p1', app('a'), ['1.1.1.1', '1.1.1.9'], [80, 81]),
+      icmp('p2', app('a'), ['3.3.3.3', '3.3.3.3'], 8, 0),
+    ];
+    const containers = [c('10.255.1.2', 'a', 's'), c('10.255.3.2', 'a', 's')];
+    expect(planRules(policies(...docs.reverse()), [...containers].reverse())).toEqual(
+      planRules(policies(...docs), containers),
+    );
+  });
+});
+
+describe('planAllowRules', () => {
+  const allow = (...docs: Parameters<typeof policyList>[0]) => planAllowRules(policies(...docs).egress_policies, 3);
+  const matches = (rules: Rule[]) => rules.map((rule) => rule.match);
+
+  it('uses -d for a range that is one CIDR block and iprange otherwise', () => {
+    expect(
+      matches(
+        allow(
+          tcp('p1', app('a'), ['10.0.0.0', '10.0.0.255'], [1, 65535]),
+          tcp('p2', app('a'), ['10.0.1.1', '10.0.1.5'], [22, 22]),
+        ).rules,
+      ),
+    ).toEqual([
+      { protocol: 'tcp', ports: { start: 1, end: 65535 }, destination: '10.0.0.0/24' },
+      { protocol: 'tcp', ports: { start: 22, end: 22 }, destinationRange: { start: '10.0.1.1', end: '10.0.1.5' } },
+    ]);
+  });
+
+  it('maps icmp -1 to any type, and a type with -1 code to any code of that type', () => {
+    expect(
+      matches(
+        allow(icmp('p1', app('a'), ['1.1.1.1', '1.1.1.1']), icmp('p2', app('a'), ['1.1.1.2', '1.1.1.2'], 3)).rules,
+      ),
+    ).toEqual([
+      { protocol: 'icmp', destination: '1.1.1.1/32' },
+      { protocol: 'icmp', icmp: { type: 3, code: -1 }, destination: '1.1.1.2/32' },
+    ]);
+  });
+
+  it('drops duplicate destinations and folds a service with many destinations into one ipset', () => {
+    const result = allow(
+      tcp('p1', app('a'), ['1.1.1.1', '1.1.1.1'], [443, 443]),
+      tcp('p2', app('a'), ['1.1.1.1', '1.1.1.1'], [443, 443]),
+      tcp('p3', app('a'), ['2.2.2.0', '2.2.2.2'], [443, 443]),
+      tcp('p4', app('a'), ['3.3.3.3', '3.3.3.3'], [443, 443]),
+      udp('p5', app('a'), ['3.3.3.3', '3.3.3.3'], [443, 443]),
+    );
+    expect(result.sets).toHaveLength(1);
+    expect(result.sets[0]?.members).toEqual(['1.1.1.1/32', '2.2.2.0/31', '2.2.2.2/32', '3.3.3.3/32']);
+    expect(matches(result.rules)).toEqual([
+      { protocol: 'tcp', ports: { start: 443, end: 443 }, destinationSet: result.sets[0]?.name },
+      { protocol: 'udp', ports: { start: 443, end: 443 }, destination: '3.3.3.3/32' },
+    ]);
+  });
+
+  it('keeps a rule in place when its destination changes (order follows policy ids)', () => {
+    const before = allow(
+      tcp('p1', app('a'), ['1.1.1.1', '1.1.1.1'], [80, 80]),
+      tcp('p2', app('a'), ['9.9.9.9', '9.9.9.9'], [81, 81]),
+    );
+    const after = allow(
+      tcp('p1', app('a'), ['8.8.8.8', '8.8.8.8'], [80, 80]),
+      tcp('p2', app('a'), ['9.9.9.9', '9.9.9.9'], [81, 81]),
+    );
+    expect(after.rules[1]).toEqual(before.rules[1]);
+    expect(after.rules[0]?.match.destination).toBe('8.8.8.8/32');
+  });
+});

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { renderRule, renderRuleSpec, renderSetCreate, ruleId } from '../../agent/render.js';
+
+describe('renderRuleSpec', () => {
+  it('renders every match kind in iptables syntax', () => {
+    expect(
+      renderRuleSpec({
+        match: {
+          protocol: 'tcp',
+          ports: { start: 8000, end: 9000 },
+          destinationRange: { start: '1.1.1.1', end: '1.1.1.9' },
+        },
+        action: { kind: 'accept' },
+      }),
+    ).toBe('-p tcp -m tcp --dport 8000:9000 -m iprange --dst-range 1.1.1.1-1.1.1.9 -j ACCEPT');
+    expect(
+      renderRuleSpec({
+        match: { protocol: 'udp', ports: { start: 53, end: 53 }, destination: '2.2.2.0/24' },
+        action: { kind: 'accept' },
+      }),
+    ).toBe('-d 2.2.2.0/24 -p udp -m udp --dport 53 -j ACCEPT');
+    expect(
+      renderRuleSpec({ match: { protocol: 'icmp', icmp: { type: 8, code: 0 } }, action: { kind: 'accept' } }),
+    ).toBe('-p icmp -m icmp --icmp-type 8/0 -j ACCEPT');
+    expect(
+      renderRuleSpec({ match: { protocol: 'icmp', icmp: { type: 3, code: -1 } }, action: { kind: 'accept' } }),
+    ).toBe('-p icmp -m icmp --icmp-type 3 -j ACCEPT');
+    expect(renderRuleSpec({ match: { destinationSet: 'dyneg-n-0123456789abcdef' }, action: { kind: 'accept' } })).toBe(
+      '-m set --match-set dyneg-n-0123456789abcdef dst -j ACCEPT',
+    );
+    expect(renderRuleSpec({ match: { conntrack: ['RELATED', 'ESTABLISHED'] }, action: { kind: 'accept' } })).toBe(
+      '-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+    );
+    expect(renderRuleSpec({ match: { source: '10.255.1.2/32' }, action: { kind: 'jump', chain: 'dyneg-c-1' } })).toBe(
+      '-s 10.255.1.2/32 -j dyneg-c-1',
+    );
+    expect(renderRuleSpec({ match: { protocol: 'tcp' }, action: { kind: 'reject', with: 'tcp-reset' } })).toBe(
+      '-p tcp -j REJECT --reject-with tcp-reset',
+    );
+  });
+
+  it('tags a rule with a hash of its chain and text', () => {
+    const rule = { match: { destination: '10.255.0.0/16' }, action: { kind: 'return' } } as const;
+    const rendered = renderRule('dyneg-FORWARD', rule);
+    expect(rendered.id).toMatch(/^[0-9a-f]{16}$/);
+    expect(rendered.body).toBe(`-m comment --comment "dyneg:${rendered.id}" -d 10.255.0.0/16 -j RETURN`);
+    expect(renderRule('dyneg-other', rule).id).not.toBe(rendered.id);
+    expect(ruleId('c', 'x')).not.toBe(ruleId('c', 'y'));
+  });
+
+  it('renders ipset restore lines', () => {
+    expect(
+      renderSetCreate({ name: 'dyneg-n-1', type: 'hash:net', members: ['1.1.1.0/24', '2.2.2.2/32'] }, 'tmp'),
+    ).toEqual(['create tmp hash:net family inet', 'add tmp 1.1.1.0/24', 'add tmp 2.2.2.2/32']);
+  });
+});
