@@ -1,0 +1,56 @@
+// The fan-out: a batch of stream records in, at most one snapshot and one command to the cells out.
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import type { PolicyStore } from '../domain/store.js';
+import type { DynamoDbSnapshotStore } from '../store/snapshot-store.js';
+import type { CellCommander } from './cell-commander.js';
+import { publishSnapshot } from './snapshot-publisher.js';
+import { isVersionRecord, versionOf } from './stream-filter.js';
+
+export interface FanoutDependencies {
+  readonly policies: PolicyStore;
+  readonly snapshots: DynamoDbSnapshotStore;
+  readonly commander: CellCommander;
+  readonly log?: (entry: Record<string, unknown>) => void;
+}
+
+export type FanoutHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
+
+const jsonLog = (entry: Record<string, unknown>): void => console.log(JSON.stringify(entry));
+
+/**
+ * Coalesces the batch: however many versions it holds, the cells are told once, to converge to the
+ * newest. On failure the whole batch is reported failed from its first record (the work is one
+ * unit), so the event-source mapping retries it, bisects it, and finally hands it to the
+ * on-failure queue.
+ */
+export function createFanoutHandler(deps: FanoutDependencies): FanoutHandler {
+  const log = deps.log ?? jsonLog;
+  return async (event) => {
+    const records = event.Records ?? [];
+    const versions = records.filter(isVersionRecord).flatMap((record) => versionOf(record) ?? []);
+    if (versions.length === 0) return { batchItemFailures: [] };
+    const newest = Math.max(...versions);
+    try {
+      const published = await publishSnapshot(deps.policies, deps.snapshots, newest);
+      await deps.commander.syncCells(published.version);
+      log({
+        level: 'INFO',
+        message: 'cells told to converge',
+        records: records.length,
+        newestVersion: newest,
+        snapshotVersion: published.version,
+        snapshotWritten: published.written,
+      });
+      return { batchItemFailures: [] };
+    } catch (error) {
+      log({
+        level: 'ERROR',
+        message: 'fan-out failed; the batch will be retried',
+        newestVersion: newest,
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      });
+      const first = records[0]?.dynamodb?.SequenceNumber;
+      return { batchItemFailures: first ? [{ itemIdentifier: first }] : [] };
+    }
+  };
+}

@@ -1,0 +1,148 @@
+// The fan-out with a real store on DynamoDB Local and SSM mocked (it cannot run here).
+import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { snapshotToPolicyList } from '../../../lambdas/domain/snapshot.js';
+import { createFanoutHandler } from '../../../lambdas/fanout/fanout.js';
+import { SsmCommander } from '../../../lambdas/fanout/ssm-commander.js';
+import { isVersionRecord } from '../../../lambdas/fanout/stream-filter.js';
+import { LocalStreamReader } from '../../../lambdas/local/stream-reader.js';
+import { DynamoDbPolicyStore } from '../../../lambdas/store/dynamodb-policy-store.js';
+import { documentClient } from '../../../lambdas/store/from-environment.js';
+import { DynamoDbSnapshotStore } from '../../../lambdas/store/snapshot-store.js';
+import { createTestTable } from '../../helpers/ddb.js';
+import { tcpDestination } from '../../helpers/fixtures.js';
+
+const ssm = mockClient(SSMClient);
+let policies: DynamoDbPolicyStore;
+let snapshots: DynamoDbSnapshotStore;
+const logs: Record<string, unknown>[] = [];
+
+function commander(maxAttempts = 4): SsmCommander {
+  return new SsmCommander({
+    client: new SSMClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
+    documentName: 'egress-sync',
+    tagKey: 'egress:cell',
+    tagValue: 'true',
+    maxAttempts,
+    delay: async () => undefined,
+  });
+}
+
+function versionRecord(version: number, sequence: string): DynamoDBRecord {
+  return {
+    eventName: version === 1 ? 'INSERT' : 'MODIFY',
+    dynamodb: {
+      Keys: { pk: { S: 'META' }, sk: { S: 'VERSION' } },
+      NewImage: { pk: { S: 'META' }, sk: { S: 'VERSION' }, version: { N: String(version) } },
+      SequenceNumber: sequence,
+    },
+  };
+}
+
+function itemRecord(sequence: string): DynamoDBRecord {
+  return { eventName: 'INSERT', dynamodb: { Keys: { pk: { S: 'DEST' }, sk: { S: 'x' } }, SequenceNumber: sequence } };
+}
+
+const throttled = (): Error => Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+
+beforeAll(async () => {
+  const table = await createTestTable();
+  const documents = documentClient(table.client);
+  policies = new DynamoDbPolicyStore({ client: documents, tableName: table.tableName });
+  snapshots = new DynamoDbSnapshotStore(documents, table.tableName);
+});
+
+beforeEach(() => {
+  ssm.reset();
+  logs.length = 0;
+});
+
+describe('fan-out', () => {
+  it('coalesces a batch into one snapshot and one SendCommand for the newest version', async () => {
+    const [db] = await policies.createDestinations([tcpDestination('fanout-db')]);
+    await policies.createEgressPolicies([{ source: { type: 'app', id: 'app-1' }, destination: { id: db?.id ?? '' } }]);
+    const version = await policies.currentVersion();
+    ssm.on(SendCommandCommand).resolves({ Command: { CommandId: 'c-1' } });
+    const handler = createFanoutHandler({ policies, snapshots, commander: commander(), log: (e) => logs.push(e) });
+
+    const records = [versionRecord(version - 1, '1'), itemRecord('2'), versionRecord(version, '3')];
+    expect(await handler({ Records: records })).toEqual({ batchItemFailures: [] });
+
+    const calls = ssm.commandCalls(SendCommandCommand);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.args[0].input).toMatchObject({
+      DocumentName: 'egress-sync',
+      Targets: [{ Key: 'tag:egress:cell', Values: ['true'] }],
+      Parameters: { MinVersion: [String(version)] },
+      MaxConcurrency: '50%',
+      MaxErrors: '10%',
+    });
+    const pointer = await snapshots.readPointer();
+    expect(pointer?.version).toBe(version);
+    const list = snapshotToPolicyList(await snapshots.read(pointer ?? (undefined as never)));
+    expect(list.egress_policies.map((p) => [p.source.id, p.destination.name])).toEqual([['app-1', 'fanout-db']]);
+  });
+
+  it('ignores batches without version records', async () => {
+    const handler = createFanoutHandler({ policies, snapshots, commander: commander(), log: (e) => logs.push(e) });
+    expect(await handler({ Records: [itemRecord('9')] })).toEqual({ batchItemFailures: [] });
+    expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(0);
+  });
+
+  it('retries SSM throttling with backoff and succeeds', async () => {
+    ssm.on(SendCommandCommand).rejectsOnce(throttled()).rejectsOnce(throttled()).resolves({});
+    const handler = createFanoutHandler({ policies, snapshots, commander: commander(), log: (e) => logs.push(e) });
+    const version = await policies.currentVersion();
+    expect(await handler({ Records: [versionRecord(version, '10')] })).toEqual({ batchItemFailures: [] });
+    expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(3);
+  });
+
+  it('reports the batch failed from its first record when SSM keeps failing', async () => {
+    ssm.on(SendCommandCommand).rejects(throttled());
+    const handler = createFanoutHandler({ policies, snapshots, commander: commander(3), log: (e) => logs.push(e) });
+    const version = await policies.currentVersion();
+    const result = await handler({ Records: [itemRecord('20'), versionRecord(version, '21')] });
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: '20' }] });
+    expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(3);
+    expect(logs.at(-1)).toMatchObject({ level: 'ERROR' });
+  });
+
+  it('does not retry errors that are not throttling', async () => {
+    ssm.on(SendCommandCommand).rejects(Object.assign(new Error('no such document'), { name: 'InvalidDocument' }));
+    const handler = createFanoutHandler({ policies, snapshots, commander: commander(), log: (e) => logs.push(e) });
+    const version = await policies.currentVersion();
+    expect((await handler({ Records: [versionRecord(version, '30')] })).batchItemFailures).toHaveLength(1);
+    expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(1);
+  });
+
+  it('hands a batch that exhausts its retries to the on-failure destination, bisected', async () => {
+    ssm.on(SendCommandCommand).rejects(throttled());
+    const handler = createFanoutHandler({ policies, snapshots, commander: commander(1), log: (e) => logs.push(e) });
+    const failed: { records: readonly DynamoDBRecord[]; reason: string }[] = [];
+    const reader = new LocalStreamReader({
+      client: undefined as never,
+      streamArn: 'arn:local',
+      handler,
+      filter: isVersionRecord,
+      maxRetries: 2,
+      retryDelay: async () => undefined,
+      onFailure: async (records, reason) => {
+        failed.push({ records, reason });
+      },
+    });
+    const version = await policies.currentVersion();
+    await reader.deliver([versionRecord(version - 1, '40'), versionRecord(version, '41')], 2);
+    // Two records: the batch fails, is bisected into two single-record batches, each retried until exhausted.
+    expect(failed.map((f) => f.records.map((r) => r.dynamodb?.SequenceNumber))).toEqual([['40'], ['41']]);
+    expect(failed[0]?.reason).toMatch(/retries exhausted/);
+  });
+
+  it('never moves the snapshot pointer back', async () => {
+    const before = await snapshots.readPointer();
+    const { encodeSnapshot, buildSnapshot } = await import('../../../lambdas/domain/snapshot.js');
+    expect(await snapshots.write(encodeSnapshot(buildSnapshot((before?.version ?? 1) - 1, [])))).toBe(false);
+    expect((await snapshots.readPointer())?.version).toBe(before?.version);
+  });
+});
