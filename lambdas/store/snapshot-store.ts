@@ -53,6 +53,11 @@ export class DynamoDbSnapshotStore {
 
   /** Reads and verifies the snapshot a pointer names. Throws ValidationError if chunks are missing or mixed. */
   async read(pointer: SnapshotPointer): Promise<PolicySnapshot> {
+    return decodeSnapshot(await this.readBytes(pointer), pointer.sha256);
+  }
+
+  /** The snapshot's compressed bytes, as stored (verify with decodeSnapshot). */
+  async readBytes(pointer: SnapshotPointer): Promise<Buffer> {
     const prefix = chunkPrefix(pointer.version);
     const parts: Buffer[] = [];
     let startKey: Record<string, unknown> | undefined;
@@ -70,7 +75,7 @@ export class DynamoDbSnapshotStore {
       for (const item of page.Items ?? []) parts.push(Buffer.from(item.data as Uint8Array));
       startKey = page.LastEvaluatedKey;
     } while (startKey);
-    return decodeSnapshot(Buffer.concat(parts), pointer.sha256);
+    return Buffer.concat(parts);
   }
 
   /**
