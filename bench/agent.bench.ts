@@ -161,6 +161,16 @@ async function benchSync(containers: number, perContainer: number): Promise<void
     return { full, noChange, changed, stable: strip(save) === strip(saveAgain) && !again.changed };
   });
 
+  // (f) for the layout decision: the same sync with every destination as its own rule (no ipsets).
+  const noSets = await withNamespace(`dl-bench-${pid}-f`, (ns) =>
+    time(() =>
+      sync(parsePolicies(data.policiesText), parseContainers(data.containersText), {
+        runner: inNs(ns),
+        setThreshold: Number.POSITIVE_INFINITY,
+      }),
+    ),
+  );
+
   // (b) the floor: the same payload through a bare iptables-restore (sets created beforehand, untimed).
   const bare = await withNamespace(`dl-bench-${pid}-b`, async (ns) => {
     const sets = await time(() => must(['ip', 'netns', 'exec', ns, 'ipset', 'restore'], `${setLines.join('\n')}\n`));
@@ -217,6 +227,9 @@ async function benchSync(containers: number, perContainer: number): Promise<void
     `(e) one destination changed    ${fmt(agent.changed.ms)}   (rules written: ${agent.changed.value.stats.rulesWritten}, sets created: ${agent.changed.value.setsBefore.filter((l) => l.startsWith('create')).length})`,
   );
   console.log(`    ruleset byte-identical on resync: ${agent.stable}`);
+  console.log(
+    `(f) full sync without ipsets   ${fmt(noSets.ms)}   (${noSets.value.stats.rules} rules instead of ${rules})`,
+  );
 }
 
 /** Split a rendered rule body into argv (only the comment is quoted, and it has no spaces). */
@@ -228,7 +241,9 @@ function quoteArgs(command: string[]): string {
 }
 
 async function benchRate(): Promise<void> {
-  console.log('\n-- new-connection rate from one container (sequential connect + banner + close, 3 s each) --');
+  console.log(
+    '\n-- new-connection rate from one container (sequential connect + banner + close, best of 3 × 1.5 s) --',
+  );
   const realIp = '10.255.1.250';
   const lab = await createLab({
     tag: 'bench',
@@ -269,7 +284,13 @@ async function benchRate(): Promise<void> {
       },
       store: { ...(JSON.parse(others.containersText) as Record<string, unknown>), real: realEntry },
     };
-    const measure = async () => lab.connectRate(container, '198.51.100.10', 8000, 3000);
+    // Best of three 1.5 s runs: the maximum is the least disturbed by other load on the machine.
+    const measure = async () => {
+      let best = 0;
+      for (let i = 0; i < 3; i += 1)
+        best = Math.max(best, await lab.connectRate(container, '198.51.100.10', 8000, 1500));
+      return best;
+    };
     await lab.connectRate(container, '198.51.100.10', 8000, 1000); // warm-up (JIT, caches)
     const none = await measure();
     const rulesOf = async () =>
@@ -291,6 +312,22 @@ async function benchRate(): Promise<void> {
     flat.push('-I FORWARD 1 -j bench-flat', 'COMMIT', '');
     await must(['ip', 'netns', 'exec', cell.ns, 'iptables-restore', '-w', '--noflush'], flat.join('\n'));
     const rateFlat = await measure();
+    await must(
+      ['ip', 'netns', 'exec', cell.ns, 'iptables-restore', '-w', '--noflush'],
+      '*filter\n-D FORWARD -j bench-flat\n:bench-flat - [0:0]\n-X bench-flat\nCOMMIT\n',
+    );
+    // Do sets pay per packet? One container with 200 policies (10 services × ~20 destinations) whose
+    // allowed service comes last: ~10 set-match rules to walk, or ~200 plain rules.
+    const heavy = JSON.parse(scenario(1, 200, 1).policiesText) as { egress_policies: { source: { id: string } }[] };
+    for (const policy of heavy.egress_policies) policy.source.id = 'bench-app';
+    const heavyPolicies = parsePolicies(
+      JSON.stringify({ total_egress_policies: 201, egress_policies: [...heavy.egress_policies, allow] }),
+    );
+    const heavyStore = parseContainers(JSON.stringify({ real: realEntry }));
+    await sync(heavyPolicies, heavyStore, { runner });
+    const withSets = { rules: await rulesOf(), rate: await measure() };
+    await sync(heavyPolicies, heavyStore, { runner, setThreshold: Number.POSITIVE_INFINITY });
+    const withoutSets = { rules: await rulesOf(), rate: await measure() };
     console.log(`no agent rules                    ${none.toFixed(0)} conn/s`);
     console.log(`${String(smallRules).padStart(6)} agent rules on the cell     ${rateSmall.toFixed(0)} conn/s`);
     console.log(
@@ -298,6 +335,12 @@ async function benchRate(): Promise<void> {
     );
     console.log(
       `+10,000 rules in one flat chain   ${rateFlat.toFixed(0)} conn/s   ratio flat/small = ${ratio(rateFlat, rateSmall)}`,
+    );
+    console.log(
+      `200 own policies, with ipsets     ${withSets.rate.toFixed(0)} conn/s   (${withSets.rules} agent rules)`,
+    );
+    console.log(
+      `200 own policies, no ipsets       ${withoutSets.rate.toFixed(0)} conn/s   (${withoutSets.rules} agent rules)   ratio no-sets/sets = ${ratio(withoutSets.rate, withSets.rate)}`,
     );
   } finally {
     await lab.destroy();

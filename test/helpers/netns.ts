@@ -281,6 +281,8 @@ export async function createLab(options: LabOptions): Promise<Lab> {
 
   try {
     const external = await addNs(`${base}-ext`);
+    // The external host is also the network between cells: container-to-container across cells goes through it.
+    await ok(['ip', 'netns', 'exec', external, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     for (const address of options.external.addresses) {
       await ok(['ip', '-n', external, 'addr', 'add', `${address}/32`, 'dev', 'lo']);
     }
