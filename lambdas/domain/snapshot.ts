@@ -3,7 +3,7 @@
 // change; every cell reads it (or only its small pointer, when nothing changed).
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from './errors.js';
 import { destinationDocumentSchema, type EgressPolicyList, SOURCE_TYPES } from './schemas.js';
 import type { Destination, EgressPolicy } from './types.js';

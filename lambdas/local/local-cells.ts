@@ -3,7 +3,7 @@
 // Names and namespaces become process arguments (never a shell), and are held to a safe alphabet anyway.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../domain/errors.js';
 import { parseWith } from '../domain/validation.js';
 
