@@ -14,7 +14,7 @@ export interface SyncOptions {
   readonly dryRun?: boolean;
   /** @default spawnRunner (the real binaries) */
   readonly runner?: CommandRunner;
-  /** @default 8 */
+  /** Destinations per service from which an ipset is used. @default 32 */
   readonly setThreshold?: number;
 }
 

@@ -161,12 +161,12 @@ async function benchSync(containers: number, perContainer: number): Promise<void
     return { full, noChange, changed, stable: strip(save) === strip(saveAgain) && !again.changed };
   });
 
-  // (f) for the layout decision: the same sync with every destination as its own rule (no ipsets).
-  const noSets = await withNamespace(`dl-bench-${pid}-f`, (ns) =>
+  // (f) for the layout decision: the same sync with ipsets forced from 8 destinations per service.
+  const forcedSets = await withNamespace(`dl-bench-${pid}-f`, (ns) =>
     time(() =>
       sync(parsePolicies(data.policiesText), parseContainers(data.containersText), {
         runner: inNs(ns),
-        setThreshold: Number.POSITIVE_INFINITY,
+        setThreshold: 8,
       }),
     ),
   );
@@ -228,7 +228,7 @@ async function benchSync(containers: number, perContainer: number): Promise<void
   );
   console.log(`    ruleset byte-identical on resync: ${agent.stable}`);
   console.log(
-    `(f) full sync without ipsets   ${fmt(noSets.ms)}   (${noSets.value.stats.rules} rules instead of ${rules})`,
+    `(f) full sync, ipsets from 8 destinations/service   ${fmt(forcedSets.ms)}   (${forcedSets.value.stats.rules} rules, ${forcedSets.value.stats.sets} sets, instead of ${rules} rules, ${plan.sets.length} sets)`,
   );
 }
 
@@ -255,6 +255,8 @@ async function benchRate(): Promise<void> {
     const container = cell?.containers[0];
     if (cell === undefined || container === undefined) throw new Error('lab incomplete');
     const runner = inNs(cell.ns);
+    // Millions of short connections: do not let conntrack's TIME_WAIT entries pile up between runs.
+    await must(['ip', 'netns', 'exec', cell.ns, 'sysctl', '-qw', 'net.netfilter.nf_conntrack_tcp_timeout_time_wait=1']);
     const own = scenario(1, 9, 1, true);
     const ownPolicies = JSON.parse(own.policiesText) as { egress_policies: { source: { id: string } }[] };
     const allow = {
@@ -316,18 +318,39 @@ async function benchRate(): Promise<void> {
       ['ip', 'netns', 'exec', cell.ns, 'iptables-restore', '-w', '--noflush'],
       '*filter\n-D FORWARD -j bench-flat\n:bench-flat - [0:0]\n-X bench-flat\nCOMMIT\n',
     );
-    // Do sets pay per packet? One container with 200 policies (10 services × ~20 destinations) whose
-    // allowed service comes last: ~10 set-match rules to walk, or ~200 plain rules.
-    const heavy = JSON.parse(scenario(1, 200, 1).policiesText) as { egress_policies: { source: { id: string } }[] };
-    for (const policy of heavy.egress_policies) policy.source.id = 'bench-app';
-    const heavyPolicies = parsePolicies(
-      JSON.stringify({ total_egress_policies: 201, egress_policies: [...heavy.egress_policies, allow] }),
-    );
-    const heavyStore = parseContainers(JSON.stringify({ real: realEntry }));
-    await sync(heavyPolicies, heavyStore, { runner });
-    const withSets = { rules: await rulesOf(), rate: await measure() };
-    await sync(heavyPolicies, heavyStore, { runner, setThreshold: Number.POSITIVE_INFINITY });
-    const withoutSets = { rules: await rulesOf(), rate: await measure() };
+    // Do sets pay per packet? The container's own allow list, the allowed service last (policy-allow
+    // sorts after policy-0…): as plain rules (Infinity) or folded into sets at the given threshold.
+    const ownList = async (policies: unknown[], threshold: number) => {
+      const list = parsePolicies(
+        JSON.stringify({ total_egress_policies: policies.length + 1, egress_policies: [...policies, allow] }),
+      );
+      await sync(list, parseContainers(JSON.stringify({ real: realEntry })), { runner, setThreshold: threshold });
+      return { rules: await rulesOf(), rate: await measure() };
+    };
+    // 200 policies: 10 services × ~20 destinations.
+    const mixed = JSON.parse(scenario(1, 200, 1).policiesText) as { egress_policies: { source: { id: string } }[] };
+    for (const policy of mixed.egress_policies) policy.source.id = 'bench-app';
+    const mixedSets = await ownList(mixed.egress_policies, 8);
+    const mixedPlain = await ownList(mixed.egress_policies, Number.POSITIVE_INFINITY);
+    // 2,000 destinations of the allowed service itself.
+    const wide = Array.from({ length: 2000 }, (_, k) => ({
+      id: `policy-${String(k).padStart(5, '0')}`,
+      source: { type: 'app', id: 'bench-app' },
+      destination: {
+        id: `d${k}`,
+        name: `wide ${k}`,
+        ips: [
+          {
+            start: `100.64.${Math.floor(k / 250)}.${1 + (k % 250)}`,
+            end: `100.64.${Math.floor(k / 250)}.${1 + (k % 250)}`,
+          },
+        ],
+        ports: [{ start: 8000, end: 8000 }],
+        protocol: 'tcp',
+      },
+    }));
+    const wideSets = await ownList(wide, 32);
+    const widePlain = await ownList(wide, Number.POSITIVE_INFINITY);
     console.log(`no agent rules                    ${none.toFixed(0)} conn/s`);
     console.log(`${String(smallRules).padStart(6)} agent rules on the cell     ${rateSmall.toFixed(0)} conn/s`);
     console.log(
@@ -336,12 +359,14 @@ async function benchRate(): Promise<void> {
     console.log(
       `+10,000 rules in one flat chain   ${rateFlat.toFixed(0)} conn/s   ratio flat/small = ${ratio(rateFlat, rateSmall)}`,
     );
-    console.log(
-      `200 own policies, with ipsets     ${withSets.rate.toFixed(0)} conn/s   (${withSets.rules} agent rules)`,
-    );
-    console.log(
-      `200 own policies, no ipsets       ${withoutSets.rate.toFixed(0)} conn/s   (${withoutSets.rules} agent rules)   ratio no-sets/sets = ${ratio(withoutSets.rate, withSets.rate)}`,
-    );
+    const row = (label: string, sets: { rules: number; rate: number }, plain: { rules: number; rate: number }) => {
+      console.log(`${label}, ipsets     ${sets.rate.toFixed(0)} conn/s   (${sets.rules} agent rules)`);
+      console.log(
+        `${label}, plain rules ${plain.rate.toFixed(0)} conn/s   (${plain.rules} agent rules)   ratio plain/sets = ${ratio(plain.rate, sets.rate)}`,
+      );
+    };
+    row('200 own policies (10 services)', mixedSets, mixedPlain);
+    row('2,000 destinations, 1 service ', wideSets, widePlain);
   } finally {
     await lab.destroy();
   }

@@ -1,7 +1,7 @@
 // Cloud Foundry's container metadata store as a cell keeps it
 // (/var/vcap/data/container-metadata/store.json): {"<handle>": {"handle", "ip", "metadata": {...}}}.
 // Agent input, not API: only the fields the agent uses are checked, others are kept out of the way.
-import { z } from 'zod';
+import * as z from 'zod';
 import { isIpv4 } from '../../lambdas/domain/ipv4.js';
 
 /** Same alphabet as the domain's identifiers: GUIDs in practice, never free text. */

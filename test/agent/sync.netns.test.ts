@@ -298,9 +298,17 @@ describe.runIf(labAvailable())('agent sync on a real cell', () => {
   });
 
   it('folds many destinations into an owned ipset and removes it when no longer used', async () => {
+    // 32 destinations of one service (the default threshold): 4 in the lab, 28 elsewhere.
     const many = ['198.51.100.9', '198.51.100.10', '198.51.100.12', '203.0.113.6'].flatMap((ip, i) => [
-      tcp(`p-set-${i}-a`, app('app-b'), [ip, ip], [9000, 9000]),
-      tcp(`p-set-${i}-b`, app('app-b'), [`192.0.2.${100 + i}`, `192.0.2.${100 + i}`], [9000, 9000]),
+      tcp(`p-set-${i}`, app('app-b'), [ip, ip], [9000, 9000]),
+      ...Array.from({ length: 7 }, (_, k) =>
+        tcp(
+          `p-set-${i}-${k}`,
+          app('app-b'),
+          [`192.0.2.${100 + i * 7 + k}`, `192.0.2.${100 + i * 7 + k}`],
+          [9000, 9000],
+        ),
+      ),
     ]);
     await syncOk(many);
     const sets = await lab.execOk(cell, ['ipset', 'list', '-n']);

@@ -187,8 +187,15 @@ function udp(host, port, timeout) { return new Promise((done) => {
   s.on('message', () => end('open')); s.on('error', () => end('refused'));
   s.connect(port, host, (e) => { if (e) end('refused'); else s.send('ping'); });
 }); }
+// One full connection: connect, read the banner, let the server close first (no TIME_WAIT on our side).
+function cycle(host, port, timeout) { return new Promise((done) => {
+  const s = net.connect({ host, port }); let got = false; let fin = false;
+  const end = (r) => { if (!fin) { fin = true; clearTimeout(t); s.destroy(); done(r); } };
+  const t = setTimeout(() => end('timeout'), timeout);
+  s.on('data', () => { got = true; }); s.on('error', () => end('refused')); s.on('close', () => end(got ? 'open' : 'refused'));
+}); }
 async function rate(host, port, ms) { const stop = Date.now() + ms; let n = 0; const start = Date.now();
-  while (Date.now() < stop) { if ((await tcp(host, port, 1000)) === 'open') n++; }
+  while (Date.now() < stop) { if ((await cycle(host, port, 1000)) === 'open') n++; }
   return n / ((Date.now() - start) / 1000); }
 rl.createInterface({ input: process.stdin }).on('line', async (line) => {
   const q = JSON.parse(line); let result;
@@ -326,6 +333,17 @@ export async function createLab(options: LabOptions): Promise<Lab> {
         await ok(['ip', '-n', cns, 'link', 'set', 'eth0', 'up']);
         await ok(['ip', '-n', cns, 'route', 'add', GATEWAY, 'dev', 'eth0']);
         await ok(['ip', '-n', cns, 'route', 'add', 'default', 'via', GATEWAY, 'dev', 'eth0']);
+        // Room for many short connections (connectRate) without running out of local ports.
+        await ok([
+          'ip',
+          'netns',
+          'exec',
+          cns,
+          'sysctl',
+          '-qw',
+          'net.ipv4.ip_local_port_range=1024 65000',
+          'net.ipv4.tcp_tw_reuse=1',
+        ]);
         await ok(['ip', '-n', external, 'route', 'add', `${ip}/32`, 'via', cellLink]);
         containers.push({ ns: cns, ip, cell: index });
       }
