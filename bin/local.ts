@@ -1,6 +1,13 @@
 // `npm start`: the whole system on this machine. Flags: --in-memory (throwaway data).
 // Environment: PORT (default 8080), EGRESS_LOCAL_DIR (default ./.local), EGRESS_DYNAMODB_PORT,
-// EGRESS_JWKS_URL + EGRESS_JWT_ISSUER + EGRESS_JWT_AUDIENCE (use a real issuer instead of the local one).
+// EGRESS_LOCAL_CELLS (JSON file of local cells; default: one dry-run cell), EGRESS_RESYNC_SECONDS
+// (periodic full sync, default 1800), EGRESS_JWKS_URL + EGRESS_JWT_ISSUER + EGRESS_JWT_AUDIENCE
+// (use a real issuer instead of the local one).
+import { join } from 'node:path';
+import { bundleAgent } from '../lambdas/local/agent-bundle.js';
+import { agentProcessRunner } from '../lambdas/local/agent-process.js';
+import { dryRunCell } from '../lambdas/local/dry-run-cell.js';
+import { readLocalCells } from '../lambdas/local/local-cells.js';
 import { startLocalMode } from '../lambdas/local/local-mode.js';
 import { localStateDir } from '../lambdas/local/paths.js';
 import { claimPidFile } from '../lambdas/local/pid-file.js';
@@ -19,8 +26,32 @@ if (unknown.length > 0) {
 const stateDir = localStateDir();
 const port = Number(process.env.PORT ?? 8080);
 const jwksUrl = process.env.EGRESS_JWKS_URL;
+const cellsFile = process.env.EGRESS_LOCAL_CELLS;
+let cells: ReturnType<typeof readLocalCells>;
+let agentFile: string;
+try {
+  cells = cellsFile ? readLocalCells(cellsFile) : [dryRunCell(stateDir)];
+  agentFile = await bundleAgent(join(stateDir, 'agent'));
+} catch (error) {
+  console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(2);
+}
+const tableName = 'dynamic-egress';
+const resyncSeconds = Number(process.env.EGRESS_RESYNC_SECONDS ?? 1800);
+
 const releasePidFile = claimPidFile(stateDir);
+let dynamodbEndpoint = '';
 const local = await startLocalMode({
+  tableName,
+  propagation: {
+    cells,
+    runAgent: (cell, minVersion) =>
+      agentProcessRunner({ agentFile, tableName, dynamodbEndpoint, stateRoot: join(stateDir, 'cells') })(
+        cell,
+        minVersion,
+      ),
+    resyncIntervalMs: resyncSeconds * 1000,
+  },
   stateDir,
   port,
   inMemory: args.has('--in-memory'),
@@ -34,6 +65,9 @@ const local = await startLocalMode({
         },
       }
     : {}),
+  onDynamoDbReady: (endpoint) => {
+    dynamodbEndpoint = endpoint;
+  },
 }).catch((error: unknown) => {
   releasePidFile();
   console.error(`error: local mode did not start: ${error instanceof Error ? error.message : String(error)}`);
@@ -46,6 +80,8 @@ console.log(`dynamic-egress local mode
   DynamoDB:  ${local.dynamodbEndpoint} (table ${local.tableName}${args.has('--in-memory') ? ', in memory' : `, data in ${stateDir}/dynamodb`})
   Token:     export TOKEN="$(npm run --silent token)"
   Try:       curl -H "Authorization: Bearer $TOKEN" ${local.url}/networking/v1/external/destinations
+  Cells:     ${cells.map((cell) => (cell.netns ? `${cell.name} (netns ${cell.netns})` : `${cell.name} (dry run: logs the rules it would apply)`)).join(', ')}
+             GET ${local.url}/networking/v1/external/cells shows the version each one enforces
 Ctrl-C stops everything.`);
 
 let stopping = false;

@@ -66,14 +66,12 @@ export class LocalDispatcher implements CellCommander {
     while (worker.pending !== undefined) {
       const minVersion = worker.pending;
       worker.pending = undefined;
-      const result = await this.options
-        .runAgent(worker.cell, minVersion)
-        .catch(
-          (error: unknown): AgentRunResult => ({
-            ok: false,
-            output: error instanceof Error ? error.message : String(error),
-          }),
-        );
+      const result = await this.options.runAgent(worker.cell, minVersion).catch(
+        (error: unknown): AgentRunResult => ({
+          ok: false,
+          output: error instanceof Error ? error.message : String(error),
+        }),
+      );
       if (result.ok) {
         worker.failures = 0;
         this.log(

@@ -13,6 +13,9 @@ import { DEFAULT_TABLE_NAME } from '../store/table-definition.js';
 import { createApiGateway } from './api-gateway.js';
 import { type DynamoDbLocal, ensureTable, LOCAL_CLIENT_CONFIG, startDynamoDbLocal } from './dynamodb-local.js';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER, LOCAL_JWKS_PATH, type LocalIssuer, openLocalIssuer } from './issuer.js';
+import type { LocalCell } from './local-cells.js';
+import type { AgentRunner } from './local-dispatcher.js';
+import { type LocalPropagation, startPropagation } from './propagation.js';
 
 export interface LocalModeOptions {
   /** Folder for the issuer key and (unless in memory) the database. */
@@ -29,6 +32,16 @@ export interface LocalModeOptions {
   readonly tableName?: string;
   /** Verify tokens from another issuer (e.g. a real UAA) instead of the local one. */
   readonly jwt?: { readonly jwksUrl: string; readonly issuer: string; readonly audience: string };
+  /** Told DynamoDB's endpoint as soon as it is known (before propagation starts). */
+  readonly onDynamoDbReady?: (endpoint: string) => void;
+  /** Run the propagation loop to these cells; omitted, the API runs alone (API tests). */
+  readonly propagation?: {
+    readonly cells: readonly LocalCell[];
+    readonly runAgent: AgentRunner;
+    /** @default 30 minutes */
+    readonly resyncIntervalMs?: number;
+    readonly log?: (line: string) => void;
+  };
 }
 
 export interface LocalMode {
@@ -39,6 +52,7 @@ export interface LocalMode {
   readonly store: PolicyStore;
   readonly cells: CellRegistry;
   readonly issuer: LocalIssuer;
+  readonly propagation?: LocalPropagation;
   /** The DynamoDB Local process we started, if any. */
   readonly dynamodbLocal?: DynamoDbLocal;
   stop(): Promise<void>;
@@ -54,6 +68,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       });
   const endpoint = options.dynamodbEndpoint ?? dynamodbLocal?.endpoint ?? '';
   const dynamodb = new DynamoDBClient({ ...LOCAL_CLIENT_CONFIG, endpoint });
+  options.onDynamoDbReady?.(endpoint);
   try {
     await ensureTable(dynamodb, tableName);
     const dependencies = dependenciesFor(dynamodb, tableName);
@@ -81,6 +96,23 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       server.listen(options.port ?? 8080, '127.0.0.1', () => resolve());
     });
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const propagation = options.propagation
+      ? await startPropagation({
+          dynamodb,
+          dynamodbEndpoint: endpoint,
+          tableName,
+          policies: dependencies.policies,
+          cells: options.propagation.cells,
+          runAgent: options.propagation.runAgent,
+          failedBatchesDir: `${options.stateDir}/failed-batches`,
+          ...(options.propagation.resyncIntervalMs ? { resyncIntervalMs: options.propagation.resyncIntervalMs } : {}),
+          ...(options.propagation.log ? { log: options.propagation.log } : {}),
+        }).catch(async (error: unknown) => {
+          server.closeAllConnections();
+          server.close();
+          throw error;
+        })
+      : undefined;
     return {
       url,
       tableName,
@@ -90,7 +122,9 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       cells: dependencies.cells,
       issuer,
       ...(dynamodbLocal ? { dynamodbLocal } : {}),
+      ...(propagation ? { propagation } : {}),
       stop: async () => {
+        await propagation?.stop();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         dynamodb.destroy();

@@ -1,0 +1,96 @@
+// Runs the bundled agent for one local cell, as SSM's shell step does on a real cell: a fresh
+// process, inside the cell's network namespace, reading desired state from the table.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { LOCAL_CLIENT_CONFIG } from './dynamodb-local.js';
+import type { LocalCell } from './local-cells.js';
+import type { AgentRunner, AgentRunResult } from './local-dispatcher.js';
+
+export interface AgentProcessOptions {
+  /** The bundled agent (see agent-bundle.ts). */
+  readonly agentFile: string;
+  readonly tableName: string;
+  readonly dynamodbEndpoint: string;
+  /** Each cell keeps its applied state in <stateRoot>/<cell name>, as /var/lib/dynamic-egress on a cell. */
+  readonly stateRoot: string;
+  /** @default '10.255.0.0/16' */
+  readonly overlayCidr?: string;
+  /** @default 60 s */
+  readonly timeoutMs?: number;
+}
+
+export function agentProcessRunner(options: AgentProcessOptions): AgentRunner {
+  return (cell: LocalCell, minVersion: number) =>
+    new Promise<AgentRunResult>((resolve) => {
+      const agentArgs = [
+        options.agentFile,
+        'sync',
+        '--from-dynamodb',
+        '--table',
+        options.tableName,
+        '--containers',
+        cell.containers,
+        '--state-dir',
+        join(options.stateRoot, cell.name),
+        '--cell-name',
+        cell.name,
+        '--min-version',
+        String(minVersion),
+        '--overlay-cidr',
+        options.overlayCidr ?? '10.255.0.0/16',
+        ...(cell.netns === undefined ? ['--render-only'] : []),
+      ];
+      const [command, args] =
+        cell.netns === undefined
+          ? [process.execPath, agentArgs]
+          : ['ip', ['netns', 'exec', cell.netns, process.execPath, ...agentArgs]];
+      const child = spawn(command, args, {
+        env: {
+          ...process.env,
+          AWS_ENDPOINT_URL_DYNAMODB: options.dynamodbEndpoint,
+          AWS_REGION: LOCAL_CLIENT_CONFIG.region,
+          AWS_ACCESS_KEY_ID: LOCAL_CLIENT_CONFIG.credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: LOCAL_CLIENT_CONFIG.credentials.secretAccessKey,
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+      });
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+      child.on('error', (error) => {
+        clearTimeout(timer);
+        resolve({ ok: false, output: error.message });
+      });
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        if (code !== 0) {
+          resolve({ ok: false, output: stderr.trim() || `exit code ${code}` });
+          return;
+        }
+        resolve(parseSummary(stdout, cell.netns === undefined));
+      });
+    });
+}
+
+/** The agent ends with one JSON summary line; a render-only run prints the ruleset before it. */
+function parseSummary(stdout: string, renderOnly: boolean): AgentRunResult {
+  const lines = stdout.trimEnd().split('\n');
+  const last = lines.at(-1) ?? '';
+  try {
+    const summary = JSON.parse(last) as { version?: unknown; changed?: unknown; rules?: unknown; origin?: unknown };
+    const version = typeof summary.version === 'number' ? summary.version : undefined;
+    const detail = renderOnly
+      ? `would apply:\n${lines.slice(0, -1).join('\n')}`
+      : `${summary.changed ? 'rules changed' : 'no change'}, ${String(summary.rules)} rules (${String(summary.origin)})`;
+    return { ok: true, ...(version === undefined ? {} : { version }), output: detail };
+  } catch {
+    return { ok: true, output: last };
+  }
+}
