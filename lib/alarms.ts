@@ -13,6 +13,7 @@ import {
 } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 export interface ControlPlaneAlarmsProps {
@@ -89,6 +90,31 @@ export class ControlPlaneAlarms extends Construct {
     this.add(`${id}Throttles`, fn.metricThrottles({ period, statistic: 'Sum' }), {
       threshold: 1,
       description: `Lambda throttled invocations of ${id} (account or reserved concurrency reached)`,
+    });
+  }
+
+  /** Fires as soon as any message waits in the queue (an on-failure destination: nothing should land there). */
+  monitorQueueNotEmpty(id: string, queue: IQueue, what: string): void {
+    const period = Duration.minutes(5);
+    this.add(`${id}NotEmpty`, queue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }), {
+      threshold: 1,
+      description: `${what}: at least one message is waiting in the queue (see docs/deploy.md, Propagation, to redrive)`,
+    });
+  }
+
+  /**
+   * Fires when a stream consumer falls behind: the age of the last record it read (Maximum over 5
+   * minutes) reaches `threshold`.
+   */
+  monitorIteratorAge(id: string, fn: IFunction, threshold: Duration): void {
+    const thresholdMs = threshold.toMilliseconds();
+    if (!(thresholdMs >= 1000)) {
+      throw new Error(`ControlPlaneAlarms: iterator age threshold must be at least 1 second, got ${thresholdMs} ms`);
+    }
+    const period = Duration.minutes(5);
+    this.add(`${id}IteratorAge`, fn.metric('IteratorAge', { period, statistic: 'Maximum' }), {
+      threshold: thresholdMs,
+      description: `${id} is behind its stream: a record waited ${threshold.toHumanString()} or more before being handled`,
     });
   }
 

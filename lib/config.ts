@@ -2,6 +2,7 @@
 // with every default in this file. docs/deploy.md lists the keys.
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
+import { CELL_DEFAULTS } from './cell-agent.js';
 import type { DynamicEgressStackProps } from './stack.js';
 
 /** Context keys and their defaults. */
@@ -16,6 +17,13 @@ export const CONTEXT_DEFAULTS = {
   throttlingRateLimit: 50,
   throttlingBurstLimit: 100,
   logRetentionDays: 30,
+  cellTagKey: CELL_DEFAULTS.cellTagKey,
+  cellTagValue: CELL_DEFAULTS.cellTagValue,
+  resyncSchedule: CELL_DEFAULTS.resyncSchedule,
+  containersPath: CELL_DEFAULTS.containersPath,
+  overlayCidr: CELL_DEFAULTS.overlayCidr,
+  fanoutMaxConcurrency: CELL_DEFAULTS.maxConcurrency,
+  fanoutMaxErrors: CELL_DEFAULTS.maxErrors,
 } as const;
 
 export interface ControlPlaneConfig {
@@ -31,6 +39,12 @@ export function configFromContext(node: Node): ControlPlaneConfig {
     if (value === undefined || value === null || value === '') return undefined;
     if (typeof value !== 'string') throw new Error(`context ${key} must be a string, got ${JSON.stringify(value)}`);
     return value;
+  };
+  /** Like text, but `true` or `0` written unquoted in cdk.json are taken as their text. */
+  const scalar = (key: string): string | undefined => {
+    const value: unknown = node.tryGetContext(key);
+    if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+    return text(key);
   };
   const number = (key: string, fallback: number): number => {
     const value: unknown = node.tryGetContext(key);
@@ -63,7 +77,14 @@ export function configFromContext(node: Node): ControlPlaneConfig {
       logRetention: toRetentionDays(logRetentionDays),
       tableName: text('tableName'),
       alarmTopicArn: text('alarmTopicArn'),
-      description: 'dynamic-egress control plane: policy API, policy table, alarms',
+      cellTagKey: text('cellTagKey') ?? CONTEXT_DEFAULTS.cellTagKey,
+      cellTagValue: scalar('cellTagValue') ?? CONTEXT_DEFAULTS.cellTagValue,
+      resyncSchedule: text('resyncSchedule') ?? CONTEXT_DEFAULTS.resyncSchedule,
+      containersPath: text('containersPath') ?? CONTEXT_DEFAULTS.containersPath,
+      overlayCidr: text('overlayCidr') ?? CONTEXT_DEFAULTS.overlayCidr,
+      fanoutMaxConcurrency: scalar('fanoutMaxConcurrency') ?? CONTEXT_DEFAULTS.fanoutMaxConcurrency,
+      fanoutMaxErrors: scalar('fanoutMaxErrors') ?? CONTEXT_DEFAULTS.fanoutMaxErrors,
+      description: 'dynamic-egress control plane: policy API, policy table, alarms, propagation to the cells',
     },
   };
 }

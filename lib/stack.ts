@@ -1,12 +1,14 @@
-// The control plane: store, API and alarms composed, plus the outputs an operator needs.
-// The propagation issue's fan-out joins as one more construct reading `store.table` / `store.tableStreamArn`.
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+// The control plane: store, API and alarms composed, plus propagation (the fan-out on the table's
+// stream and what runs on the cells), and the outputs an operator needs.
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { ControlPlaneAlarms } from './alarms.js';
 import { ControlPlaneApi } from './api.js';
+import { CellAgent } from './cell-agent.js';
+import { Fanout } from './fanout.js';
 import { PolicyStore } from './store.js';
 
 export interface DynamicEgressStackProps extends StackProps {
@@ -27,6 +29,26 @@ export interface DynamicEgressStackProps extends StackProps {
    * @default - alarms without actions
    */
   readonly alarmTopicArn?: string;
+  /** @default 'egress:cell' (see CellAgentProps) */
+  readonly cellTagKey?: string;
+  /** @default 'true' (see CellAgentProps) */
+  readonly cellTagValue?: string;
+  /** @default 'rate(30 minutes)' (see CellAgentProps) */
+  readonly resyncSchedule?: string;
+  /** @default '/var/vcap/data/container-metadata/store.json' (see CellAgentProps) */
+  readonly containersPath?: string;
+  /** @default '10.255.0.0/16' (see CellAgentProps) */
+  readonly overlayCidr?: string;
+  /**
+   * MaxConcurrency of the fan-out's commands and of the resync association.
+   * @default '50%'
+   */
+  readonly fanoutMaxConcurrency?: string;
+  /**
+   * MaxErrors of the fan-out's commands and of the resync association.
+   * @default '10%'
+   */
+  readonly fanoutMaxErrors?: string;
   /**
    * Where handler entries and package-lock.json are resolved from.
    * @default - this repository
@@ -38,6 +60,8 @@ export class DynamicEgressStack extends Stack {
   readonly store: PolicyStore;
   readonly api: ControlPlaneApi;
   readonly alarms: ControlPlaneAlarms;
+  readonly cells: CellAgent;
+  readonly fanout: Fanout;
 
   constructor(scope: Construct, id: string, props: DynamicEgressStackProps) {
     super(scope, id, props);
@@ -59,6 +83,35 @@ export class DynamicEgressStack extends Stack {
       alarmActions: topic ? [new SnsAction(topic)] : [],
     });
 
+    this.cells = new CellAgent(this, 'Cells', {
+      table: this.store.table,
+      cellTagKey: props.cellTagKey,
+      cellTagValue: props.cellTagValue,
+      resyncSchedule: props.resyncSchedule,
+      containersPath: props.containersPath,
+      overlayCidr: props.overlayCidr,
+      maxConcurrency: props.fanoutMaxConcurrency,
+      maxErrors: props.fanoutMaxErrors,
+    });
+    this.fanout = new Fanout(this, 'Fanout', {
+      table: this.store.table,
+      documentName: this.cells.documentName,
+      documentArn: this.cells.documentArn,
+      cellTagKey: this.cells.cellTagKey,
+      cellTagValue: this.cells.cellTagValue,
+      maxConcurrency: this.cells.maxConcurrency,
+      maxErrors: this.cells.maxErrors,
+      logRetention: props.logRetention,
+      projectRoot: props.projectRoot,
+    });
+    this.alarms.monitorFunction('Fanout', this.fanout.function);
+    this.alarms.monitorIteratorAge('Fanout', this.fanout.function, Duration.minutes(1));
+    this.alarms.monitorQueueNotEmpty(
+      'FanoutOnFailure',
+      this.fanout.onFailureQueue,
+      'Fan-out batches that failed every retry',
+    );
+
     new CfnOutput(this, 'ApiUrl', {
       value: this.api.url,
       description: 'Base URL of the policy API; append /networking/v1/external/... and send a Bearer token',
@@ -70,6 +123,19 @@ export class DynamicEgressStack extends Stack {
     new CfnOutput(this, 'TableStreamArn', {
       value: this.store.tableStreamArn,
       description: 'Stream of the policy table (NEW_AND_OLD_IMAGES), consumed by the fan-out',
+    });
+    new CfnOutput(this, 'SyncDocumentName', {
+      value: this.cells.documentName,
+      description:
+        'SSM Command document that syncs a cell (parameter MinVersion); run it by hand with aws ssm send-command',
+    });
+    new CfnOutput(this, 'CellPolicyArn', {
+      value: this.cells.cellPolicy.managedPolicyArn,
+      description: 'Managed policy to attach to every cell instance role (with AmazonSSMManagedInstanceCore)',
+    });
+    new CfnOutput(this, 'FanoutOnFailureQueueUrl', {
+      value: this.fanout.onFailureQueue.queueUrl,
+      description: 'Fan-out batches that failed every retry (stream coordinates); should stay empty',
     });
   }
 }

@@ -20,7 +20,35 @@ describe('configFromContext', () => {
         logRetention: RetentionDays.ONE_MONTH,
         tableName: undefined,
         alarmTopicArn: undefined,
+        cellTagKey: 'egress:cell',
+        cellTagValue: 'true',
+        resyncSchedule: 'rate(30 minutes)',
+        containersPath: '/var/vcap/data/container-metadata/store.json',
+        overlayCidr: '10.255.0.0/16',
+        fanoutMaxConcurrency: '50%',
+        fanoutMaxErrors: '10%',
       },
+    });
+  });
+
+  it('reads the propagation keys, taking unquoted cdk.json scalars as text', () => {
+    const config = configOf({
+      cellTagKey: 'platform:cell',
+      cellTagValue: true,
+      resyncSchedule: 'rate(1 hour)',
+      containersPath: '/var/lib/cells/store.json',
+      overlayCidr: '10.0.0.0/8',
+      fanoutMaxConcurrency: 20,
+      fanoutMaxErrors: '0',
+    });
+    expect(config.props).toMatchObject({
+      cellTagKey: 'platform:cell',
+      cellTagValue: 'true',
+      resyncSchedule: 'rate(1 hour)',
+      containersPath: '/var/lib/cells/store.json',
+      overlayCidr: '10.0.0.0/8',
+      fanoutMaxConcurrency: '20',
+      fanoutMaxErrors: '0',
     });
   });
 

@@ -39,14 +39,38 @@ describe('cdk-nag AwsSolutions', () => {
     expect(() => app.synth()).not.toThrow();
   });
 
-  it('acknowledges only L1 (pinned runtime) on each function, with a reason a reviewer can check', () => {
-    const acks = acknowledgements(app);
-    expect(acks.length).toBe(ROUTES.length);
+  it('acknowledges L1 (pinned runtime) on each function, with a reason a reviewer can check', () => {
+    const acks = acknowledgements(app).filter((ack) => ack.id === 'AwsSolutions-L1');
+    expect(acks.length).toBe(ROUTES.length + 1);
     for (const ack of acks) {
-      expect(ack.id).toBe('AwsSolutions-L1');
       expect(ack.path).toMatch(/\/Function$/);
       expect(ack.reason.length).toBeGreaterThan(60);
     }
+  });
+
+  it("acknowledges beyond L1 only the fan-out role's two exact wildcard findings and the on-failure queue's SQS3", () => {
+    const others = acknowledgements(app)
+      .filter((ack) => ack.id !== 'AwsSolutions-L1')
+      .map(({ path, id }) => ({ path, id }));
+    expect(others).toEqual([
+      {
+        path: 'Test/Fanout/Role',
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
+      },
+      { path: 'Test/Fanout/Role', id: 'AwsSolutions-IAM5[Resource::*]' },
+      { path: 'Test/Fanout/OnFailure', id: 'AwsSolutions-SQS3' },
+    ]);
+    for (const ack of acknowledgements(app)) expect(ack.reason.length).toBeGreaterThan(100);
+  });
+
+  it('still flags a wildcard resource added to another role (the fan-out acknowledgement is not global)', () => {
+    const other = testApp();
+    const stack = new DynamicEgressStack(other, 'Other', TEST_JWT);
+    new Role(stack, 'Sloppy', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') }).addToPolicy(
+      new PolicyStatement({ actions: ['dynamodb:ListStreams'], resources: ['*'] }),
+    );
+    const report = new AwsSolutionsChecks(other).validateScope(other);
+    expect(report.violations.map((violation) => violation.ruleName)).toEqual(['AwsSolutions-IAM5[Resource::*]']);
   });
 
   it('fails on a finding nobody acknowledged (the pack is live)', () => {

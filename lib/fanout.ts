@@ -1,0 +1,204 @@
+// The fan-out: a Lambda on the policy table's stream that publishes a snapshot and tells the cells to
+// converge through SSM Run Command (lambdas/fanout). Only version records wake it (FilterCriteria);
+// a batch becomes one command; failures are retried a bounded number of times, bisected, and finally
+// recorded in an encrypted SQS queue so that nothing is dropped silently.
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Effect, PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
+import { FilterCriteria, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { VERSION_RECORD_FILTER } from '../lambdas/fanout/stream-filter.js';
+import { DESTINATION_PK, META_PK, POLICY_PK } from '../lambdas/store/items.js';
+import { SNAPSHOT_PK } from '../lambdas/store/snapshot-store.js';
+import { createBundledFunction } from './bundled-function.js';
+
+export const FANOUT_ENTRY = 'lambdas/fanout/handler.ts';
+/** The partitions the fan-out reads: the version, the policies and destinations, the snapshot pointer. */
+export const FANOUT_READ_PARTITIONS = [META_PK, POLICY_PK, DESTINATION_PK, SNAPSHOT_PK] as const;
+
+export interface FanoutProps {
+  /** The policy table: its stream wakes the function, its snapshot partition is written. */
+  readonly table: ITable;
+  /** Name of the SSM document the cells run (CellAgent.documentName). */
+  readonly documentName: string;
+  /** ARN of that document; the function may send only this document. */
+  readonly documentArn: string;
+  /** Tag key marking cells; the function may send commands only to instances carrying it. */
+  readonly cellTagKey: string;
+  /** Value of the cell tag. */
+  readonly cellTagValue: string;
+  /**
+   * SendCommand MaxConcurrency (count or percentage of the tagged cells).
+   * @default '50%'
+   */
+  readonly maxConcurrency?: string;
+  /**
+   * SendCommand MaxErrors (count or percentage).
+   * @default '10%'
+   */
+  readonly maxErrors?: string;
+  /**
+   * Records per invocation. The handler coalesces a batch into one snapshot and one command, so a
+   * large batch costs no more than a small one.
+   * @default 100
+   */
+  readonly batchSize?: number;
+  /**
+   * How long Lambda gathers records before invoking. Zero: a change is sent as soon as it is on the
+   * stream; changes that arrive while an invocation runs are coalesced into the next batch anyway.
+   * @default Duration.seconds(0)
+   */
+  readonly maxBatchingWindow?: Duration;
+  /**
+   * Retries of a failed batch (each halved by bisection) before it goes to the on-failure queue.
+   * @default 5
+   */
+  readonly retryAttempts?: number;
+  /**
+   * Records older than this go to the on-failure queue instead of being retried; the scheduled
+   * resync heals the cells meanwhile.
+   * @default Duration.hours(1)
+   */
+  readonly maxRecordAge?: Duration;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+  /**
+   * Where the handler entry and package-lock.json are resolved from.
+   * @default PROJECT_ROOT (this repository)
+   */
+  readonly projectRoot?: string;
+}
+
+export class Fanout extends Construct {
+  readonly function: NodejsFunction;
+  readonly logGroup: LogGroup;
+  readonly role: Role;
+  /** Where batches that kept failing are recorded (stream coordinates, not the records). */
+  readonly onFailureQueue: Queue;
+  readonly eventSource: DynamoEventSource;
+
+  constructor(scope: Construct, id: string, props: FanoutProps) {
+    super(scope, id);
+    const batchSize = props.batchSize ?? 100;
+    const maxBatchingWindow = props.maxBatchingWindow ?? Duration.seconds(0);
+    const retryAttempts = props.retryAttempts ?? 5;
+    const maxRecordAge = props.maxRecordAge ?? Duration.hours(1);
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
+      throw new Error(`Fanout: batchSize must be an integer from 1 to 10000, got ${batchSize}`);
+    }
+    if (!Number.isInteger(retryAttempts) || retryAttempts < 0 || retryAttempts > 10) {
+      // The mapping allows up to 10000; more than a few only delays the queue and blocks the shard.
+      throw new Error(`Fanout: retryAttempts must be an integer from 0 to 10, got ${retryAttempts}`);
+    }
+    if (maxBatchingWindow.toSeconds() > 5) {
+      throw new Error(
+        `Fanout: maxBatchingWindow above 5 seconds breaks the enforcement-within-seconds promise, got ${maxBatchingWindow.toHumanString()}`,
+      );
+    }
+
+    const parts = createBundledFunction(this, 'Fanout', {
+      entry: FANOUT_ENTRY,
+      description: 'dynamic-egress fan-out: policy table stream -> snapshot -> SSM Run Command to the cells',
+      environment: {
+        TABLE_NAME: props.table.tableName,
+        SYNC_DOCUMENT_NAME: props.documentName,
+        CELL_TAG_KEY: props.cellTagKey,
+        CELL_TAG_VALUE: props.cellTagValue,
+        MAX_CONCURRENCY: props.maxConcurrency ?? '50%',
+        MAX_ERRORS: props.maxErrors ?? '10%',
+      },
+      logRetention: props.logRetention,
+      // Snapshot reads and writes plus SendCommand with its own throttling backoff (6 attempts).
+      timeout: Duration.minutes(1),
+      projectRoot: props.projectRoot,
+    });
+    this.function = parts.function;
+    this.logGroup = parts.logGroup;
+    this.role = parts.role;
+
+    const tableArn = props.table.tableArn;
+    const leadingKeys = (keys: readonly string[]) => ({
+      'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [...keys] },
+    });
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ReadPolicies',
+        effect: Effect.ALLOW,
+        actions: ['dynamodb:GetItem', 'dynamodb:Query'],
+        resources: [tableArn],
+        conditions: leadingKeys(FANOUT_READ_PARTITIONS),
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'WriteSnapshots',
+        effect: Effect.ALLOW,
+        actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+        resources: [tableArn],
+        conditions: leadingKeys([SNAPSHOT_PK]),
+      }),
+    );
+    // SendCommand is authorized on the document and on every target instance: the document is this
+    // one, and an instance is allowed only while it carries the cell tag.
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'SendSyncDocument',
+        effect: Effect.ALLOW,
+        actions: ['ssm:SendCommand'],
+        resources: [props.documentArn],
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'SendToCells',
+        effect: Effect.ALLOW,
+        actions: ['ssm:SendCommand'],
+        resources: [Stack.of(this).formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })],
+        conditions: { StringEquals: { [`ssm:resourceTag/${props.cellTagKey}`]: props.cellTagValue } },
+      }),
+    );
+
+    this.onFailureQueue = new Queue(this, 'OnFailure', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+
+    this.eventSource = new DynamoEventSource(props.table, {
+      startingPosition: StartingPosition.LATEST,
+      batchSize,
+      maxBatchingWindow: maxBatchingWindow.toSeconds() > 0 ? maxBatchingWindow : undefined,
+      bisectBatchOnError: true,
+      retryAttempts,
+      maxRecordAge,
+      reportBatchItemFailures: true,
+      // Versions must not overtake each other; one batch per shard at a time.
+      parallelizationFactor: 1,
+      onFailure: new SqsDlq(this.onFailureQueue),
+      filters: [FilterCriteria.filter(VERSION_RECORD_FILTER)],
+    });
+    this.function.addEventSource(this.eventSource);
+
+    // Each acknowledgement names the exact finding (cdk-nag v3 ids carry the resource), on this role
+    // or queue only.
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
+      reason:
+        'SendCommand targets cells by tag, so the instances are not known at deploy time; the statement is limited to this account and region and to instances carrying the cell tag (ssm:resourceTag condition), and the document is limited to the sync document by a separate statement.',
+    });
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Only dynamodb:ListStreams, added by the DynamoDB event source: that action has no resource-level permissions (IAM service authorization reference), and it lists stream ARNs, no data. Reading records (GetRecords, GetShardIterator, DescribeStream) is limited to this table stream.',
+    });
+    Validations.of(this.onFailureQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is itself the end of the line: the on-failure destination of the stream mapping. Its messages are stream coordinates an operator inspects and redrives by hand (docs/deploy.md), and the not-empty alarm pages on the first one; a further DLQ would only hide them.',
+    });
+  }
+}

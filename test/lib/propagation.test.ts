@@ -1,0 +1,311 @@
+// GIVEN the stack as `cdk synth` builds it (without bundling), THEN the propagation pieces are wired as
+// docs/deploy.md describes: stream mapping, the fan-out's exact permissions, the SSM document, the
+// resync association, the cells' managed policy, the on-failure queue, alarms and outputs.
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { VERSION_RECORD_FILTER } from '../../lambdas/fanout/stream-filter.js';
+import { CELL_AGENT_DIR, CELL_STATE_DIR } from '../../lib/cell-agent.js';
+import { DynamicEgressStack } from '../../lib/stack.js';
+import { TEST_JWT, testApp } from './synth.js';
+
+type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+interface Statement {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: unknown;
+}
+
+let template: Template;
+let resources: Resources;
+
+beforeAll(() => {
+  const stack = new DynamicEgressStack(testApp(), 'Test', {
+    ...TEST_JWT,
+    cellTagKey: 'egress:cell',
+    cellTagValue: 'true',
+    containersPath: '/var/vcap/data/container-metadata/store.json',
+  });
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources as Resources;
+});
+
+function idOf(type: string, fragment: string): string {
+  const ids = Object.entries(resources)
+    .filter(([id, resource]) => resource.Type === type && id.includes(fragment))
+    .map(([id]) => id);
+  expect(ids, `${type} matching ${fragment}`).toHaveLength(1);
+  return ids[0] as string;
+}
+const propsOf = (type: string, fragment: string) => resources[idOf(type, fragment)]?.Properties ?? {};
+const tableArn = () => ({ 'Fn::GetAtt': [idOf('AWS::DynamoDB::Table', 'StoreTable'), 'Arn'] });
+const queueId = () => idOf('AWS::SQS::Queue', 'FanoutOnFailure');
+const documentId = () => idOf('AWS::SSM::Document', 'SyncDocument');
+const sorted = (statement: Statement) => ({ ...statement, Action: [statement.Action].flat().sort() });
+
+/** The document's shell lines with CloudFormation joins flattened (`{Ref: X}` shown as `<X>`). */
+function scriptLines(): string[] {
+  const content = propsOf('AWS::SSM::Document', 'SyncDocument').Content as {
+    mainSteps: { action: string; inputs: { runCommand?: unknown[] } }[];
+  };
+  const step = content.mainSteps.find((candidate) => candidate.action === 'aws:runShellScript');
+  const flatten = (part: unknown): string => {
+    if (typeof part === 'string') return part;
+    const join = (part as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+    if (join) return join[1].map(flatten).join(join[0]);
+    const ref = (part as { Ref?: string }).Ref;
+    if (ref) return `<${ref}>`;
+    return JSON.stringify(part);
+  };
+  return (step?.inputs.runCommand ?? []).map(flatten);
+}
+
+describe('fan-out event-source mapping', () => {
+  it('wakes only for version records, reports partial failures, bisects, retries a bounded number of times', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [idOf('AWS::DynamoDB::Table', 'StoreTable'), 'StreamArn'] },
+      FunctionName: { Ref: idOf('AWS::Lambda::Function', 'FanoutFunction') },
+      StartingPosition: 'LATEST',
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: Match.absent(),
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify(VERSION_RECORD_FILTER) }] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 5,
+      MaximumRecordAgeInSeconds: 3600,
+      ParallelizationFactor: 1,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId(), 'Arn'] } } },
+    });
+  });
+
+  it('sends failures to a queue that is encrypted, TLS-only and keeps messages 14 days', () => {
+    expect(propsOf('AWS::SQS::Queue', 'FanoutOnFailure')).toEqual({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queueId() }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('fan-out function', () => {
+  it('is configured through its environment with the document, the cell tag and the run limits', () => {
+    expect(propsOf('AWS::Lambda::Function', 'FanoutFunction')).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: idOf('AWS::Logs::LogGroup', 'FanoutLogs') } },
+      Environment: {
+        Variables: {
+          TABLE_NAME: { Ref: idOf('AWS::DynamoDB::Table', 'StoreTable') },
+          SYNC_DOCUMENT_NAME: { Ref: documentId() },
+          CELL_TAG_KEY: 'egress:cell',
+          CELL_TAG_VALUE: 'true',
+          MAX_CONCURRENCY: '50%',
+          MAX_ERRORS: '10%',
+        },
+      },
+    });
+  });
+
+  it('may do exactly this: logs, read the policy partitions, write snapshots, send the document to tagged cells, read the stream', () => {
+    const policy = propsOf('AWS::IAM::Policy', 'FanoutRoleDefaultPolicy') as {
+      PolicyDocument: { Statement: Statement[] };
+      Roles: unknown[];
+    };
+    expect(policy.Roles).toEqual([{ Ref: idOf('AWS::IAM::Role', 'FanoutRole') }]);
+    const partition = { Ref: 'AWS::Partition' };
+    const region = { Ref: 'AWS::Region' };
+    const account = { Ref: 'AWS::AccountId' };
+    expect(policy.PolicyDocument.Statement.map(sorted)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: { 'Fn::GetAtt': [idOf('AWS::Logs::LogGroup', 'FanoutLogs'), 'Arn'] },
+      },
+      {
+        Sid: 'ReadPolicies',
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:Query'],
+        Resource: tableArn(),
+        Condition: {
+          'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['META', 'POLICY', 'DEST', 'SNAPSHOT'] },
+        },
+      },
+      {
+        Sid: 'WriteSnapshots',
+        Effect: 'Allow',
+        Action: ['dynamodb:DeleteItem', 'dynamodb:PutItem'],
+        Resource: tableArn(),
+        Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['SNAPSHOT'] } },
+      },
+      {
+        Sid: 'SendSyncDocument',
+        Effect: 'Allow',
+        Action: ['ssm:SendCommand'],
+        Resource: {
+          'Fn::Join': ['', ['arn:', partition, ':ssm:', region, ':', account, ':document/', { Ref: documentId() }]],
+        },
+      },
+      {
+        Sid: 'SendToCells',
+        Effect: 'Allow',
+        Action: ['ssm:SendCommand'],
+        Resource: { 'Fn::Join': ['', ['arn:', partition, ':ec2:', region, ':', account, ':instance/*']] },
+        Condition: { StringEquals: { 'ssm:resourceTag/egress:cell': 'true' } },
+      },
+      {
+        Effect: 'Allow',
+        Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
+        Resource: { 'Fn::GetAtt': [queueId(), 'Arn'] },
+      },
+      // ListStreams has no resource-level permissions (acknowledged in cdk-nag with that reason).
+      { Effect: 'Allow', Action: ['dynamodb:ListStreams'], Resource: '*' },
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+        Resource: { 'Fn::GetAtt': [idOf('AWS::DynamoDB::Table', 'StoreTable'), 'StreamArn'] },
+      },
+    ]);
+  });
+});
+
+describe('sync document', () => {
+  it('is a schema 2.2 Command document for EC2 instances whose only parameter is a digits-only MinVersion', () => {
+    const props = propsOf('AWS::SSM::Document', 'SyncDocument') as {
+      Content: { schemaVersion: string; parameters: Record<string, unknown>; mainSteps: { action: string }[] };
+    };
+    expect(props).toMatchObject({ DocumentType: 'Command', TargetType: '/AWS::EC2::Instance' });
+    expect(props.Content.schemaVersion).toBe('2.2');
+    expect(props.Content.parameters).toEqual({
+      MinVersion: { type: 'String', description: expect.any(String), default: '0', allowedPattern: '^[0-9]{1,15}$' },
+    });
+    expect(props.Content.mainSteps.map((step) => step.action)).toEqual(['aws:downloadContent', 'aws:runShellScript']);
+  });
+
+  it('downloads the agent object from the assets bucket into the agent folder', () => {
+    template.hasResourceProperties('AWS::SSM::Document', {
+      Content: {
+        mainSteps: Match.arrayWith([
+          Match.objectLike({
+            action: 'aws:downloadContent',
+            inputs: { sourceType: 'S3', sourceInfo: Match.anyValue(), destinationPath: `${CELL_AGENT_DIR}/` },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('runs the agent from DynamoDB with the table, the region and the instance id, under a timeout and a lock', () => {
+    const lines = scriptLines();
+    const table = idOf('AWS::DynamoDB::Table', 'StoreTable');
+    const run = lines.at(-1) ?? '';
+    expect(run).toMatch(
+      new RegExp(`^exec flock -w \\d+ ${CELL_STATE_DIR}/sync.lock node '${CELL_AGENT_DIR}/[^']+' sync `),
+    );
+    expect(run).toContain('--from-dynamodb');
+    expect(run).toContain(`--table '<${table}>'`);
+    expect(run).toContain("--containers '/var/vcap/data/container-metadata/store.json'");
+    expect(run).toContain(`--state-dir ${CELL_STATE_DIR}`);
+    expect(run).toContain('--cell-name "$INSTANCE_ID"');
+    expect(run).toContain('--min-version "$MIN_VERSION"');
+    expect(run).toContain("--overlay-cidr '10.255.0.0/16'");
+    expect(lines).toContain("export AWS_REGION='<AWS::Region>'");
+    expect(lines.some((line) => line.includes('latest/api/token'))).toBe(true);
+    // The parameter appears once, in single quotes, and is checked again before use.
+    expect(lines.join('\n').match(/\{\{ *MinVersion *\}\}/g)).toEqual(['{{ MinVersion }}']);
+    expect(lines).toContain("MIN_VERSION='{{ MinVersion }}'");
+    template.hasResourceProperties('AWS::SSM::Document', {
+      Content: {
+        mainSteps: Match.arrayWith([
+          Match.objectLike({ action: 'aws:runShellScript', inputs: Match.objectLike({ timeoutSeconds: '300' }) }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('resync association', () => {
+  it('re-runs a full sync on every tagged cell on the schedule, with the run limits', () => {
+    expect(propsOf('AWS::SSM::Association', 'Resync')).toMatchObject({
+      Name: { Ref: documentId() },
+      ScheduleExpression: 'rate(30 minutes)',
+      Targets: [{ Key: 'tag:egress:cell', Values: ['true'] }],
+      Parameters: { MinVersion: ['0'] },
+      MaxConcurrency: '50%',
+      MaxErrors: '10%',
+    });
+  });
+});
+
+describe('cell policy', () => {
+  it('lets a cell read snapshots, write only its report attributes, and download exactly the agent', () => {
+    const policy = propsOf('AWS::IAM::ManagedPolicy', 'CellPolicy') as { PolicyDocument: { Statement: Statement[] } };
+    const statements = policy.PolicyDocument.Statement.map(sorted);
+    expect(statements.map((statement) => [statement.Sid, statement.Action])).toEqual([
+      ['ReadSnapshots', ['dynamodb:GetItem', 'dynamodb:Query']],
+      ['WriteCellReport', ['dynamodb:UpdateItem']],
+      ['DownloadAgent', ['s3:GetObject']],
+      ['DownloadAgentProbe', ['s3:ListBucket']],
+    ]);
+    expect(statements[0]).toMatchObject({
+      Resource: tableArn(),
+      Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['SNAPSHOT'] } },
+    });
+    expect(statements[1]).toMatchObject({
+      Resource: tableArn(),
+      Condition: {
+        'ForAllValues:StringEquals': {
+          'dynamodb:LeadingKeys': ['CELL'],
+          'dynamodb:Attributes': ['pk', 'sk', 'applied_version', 'applied_at', 'containers', 'rules'],
+        },
+      },
+    });
+    // One object of the assets bucket: `<bucket>/<key>`, no wildcard.
+    const object = JSON.stringify(statements[2]?.Resource);
+    expect(object).toMatch(/cdk-[a-z0-9]+-assets-\$\{AWS::AccountId\}-\$\{AWS::Region\}/);
+    expect(object).toMatch(/"\/[0-9a-f]{64}\.[a-z]+"/);
+    expect(object).not.toContain('*');
+    // The listing downloadContent makes first is limited to `<key>/`, under which nothing exists.
+    expect(statements[3]?.Condition).toEqual({
+      StringEquals: { 's3:prefix': [expect.stringMatching(/^[0-9a-f]{64}\.[a-z]+\/$/)] },
+    });
+  });
+});
+
+describe('alarms and outputs', () => {
+  const alarms = () =>
+    Object.values(resources)
+      .filter((resource) => resource.Type === 'AWS::CloudWatch::Alarm')
+      .map((resource) => resource.Properties ?? {});
+
+  it('watch fan-out errors, throttles and iterator age, and the on-failure queue depth', () => {
+    const fanoutFn = { Ref: idOf('AWS::Lambda::Function', 'FanoutFunction') };
+    const onFanout = alarms().filter(
+      (alarm) => JSON.stringify(alarm.Dimensions) === JSON.stringify([{ Name: 'FunctionName', Value: fanoutFn }]),
+    );
+    expect(onFanout.map((alarm) => alarm.MetricName).sort()).toEqual(['Errors', 'IteratorAge', 'Throttles']);
+    expect(onFanout.find((alarm) => alarm.MetricName === 'IteratorAge')).toMatchObject({
+      Threshold: 60_000,
+      Statistic: 'Maximum',
+    });
+    expect(alarms().find((alarm) => alarm.MetricName === 'ApproximateNumberOfMessagesVisible')).toMatchObject({
+      Namespace: 'AWS/SQS',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId(), 'QueueName'] } }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+  });
+
+  it('give the document name, the cell policy ARN and the on-failure queue URL', () => {
+    template.hasOutput('SyncDocumentName', { Value: { Ref: documentId() } });
+    template.hasOutput('CellPolicyArn', { Value: { Ref: idOf('AWS::IAM::ManagedPolicy', 'CellPolicy') } });
+    template.hasOutput('FanoutOnFailureQueueUrl', { Value: { Ref: queueId() } });
+  });
+});
