@@ -153,6 +153,7 @@ export class CellAgent extends Construct {
               timeoutSeconds: String(timeoutSeconds),
               runCommand: syncScript({
                 agentFile,
+                agentFileName: this.agent.asset.s3ObjectKey,
                 tableName: props.table.tableName,
                 region: Aws.REGION,
                 containersPath,
@@ -228,6 +229,7 @@ export class CellAgent extends Construct {
 
 interface SyncScriptOptions {
   readonly agentFile: string;
+  readonly agentFileName: string;
   readonly tableName: string;
   readonly region: string;
   readonly containersPath: string;
@@ -252,6 +254,8 @@ function syncScript(options: SyncScriptOptions): string[] {
     'INSTANCE_ID=$(curl -sSf -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" http://169.254.169.254/latest/meta-data/instance-id)',
     `if ! printf '%s' "$INSTANCE_ID" | grep -Eq '^i-[0-9a-f]{8,17}$'; then echo "dynamic-egress: unexpected instance id '$INSTANCE_ID'" >&2; exit 4; fi`,
     `install -d -m 0700 ${CELL_STATE_DIR}`,
+    // Earlier builds of the agent are not needed once this one is here (a running one keeps its file open).
+    `find ${CELL_AGENT_DIR} -maxdepth 1 -type f ! -name '${options.agentFileName}' -delete`,
     `export AWS_REGION='${options.region}'`,
     // A command and the scheduled association may arrive together: one sync at a time per cell.
     `exec flock -w ${options.lockWaitSeconds} ${CELL_STATE_DIR}/sync.lock node '${options.agentFile}' sync --from-dynamodb --table '${options.tableName}' --containers '${options.containersPath}' --state-dir ${CELL_STATE_DIR} --cell-name "$INSTANCE_ID" --min-version "$MIN_VERSION" --overlay-cidr '${options.overlayCidr}'`,

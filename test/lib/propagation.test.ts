@@ -218,6 +218,9 @@ describe('sync document', () => {
     expect(run).toContain("--overlay-cidr '10.255.0.0/16'");
     expect(lines).toContain("export AWS_REGION='<AWS::Region>'");
     expect(lines.some((line) => line.includes('latest/api/token'))).toBe(true);
+    // Older agent builds are removed, never the one about to run.
+    const agentName = /'[^']+\/([^'/]+)' sync /.exec(run)?.[1];
+    expect(lines).toContain(`find ${CELL_AGENT_DIR} -maxdepth 1 -type f ! -name '${agentName}' -delete`);
     // The parameter appears once, in single quotes, and is checked again before use.
     expect(lines.join('\n').match(/\{\{ *MinVersion *\}\}/g)).toEqual(['{{ MinVersion }}']);
     expect(lines).toContain("MIN_VERSION='{{ MinVersion }}'");
