@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { ValidationError } from '../lambdas/domain/errors.js';
 import { normalizeCidr } from './cidr.js';
 import { ApplyError, UsageError } from './errors.js';
+import { DEFAULT_OVERLAY_CIDR } from './plan.js';
 import type { CommandRunner } from './runner.js';
 import { readContainersFile, readPoliciesFile } from './source/files.js';
 import { sync } from './sync.js';
@@ -42,7 +43,7 @@ export function parseCli(argv: readonly string[]): SyncArgs {
       options: {
         policies: { type: 'string' },
         containers: { type: 'string' },
-        'overlay-cidr': { type: 'string', default: '10.255.0.0/16' },
+        'overlay-cidr': { type: 'string', default: DEFAULT_OVERLAY_CIDR },
         'dry-run': { type: 'boolean', default: false },
       },
     }));
@@ -51,7 +52,7 @@ export function parseCli(argv: readonly string[]): SyncArgs {
   }
   if (values.policies === undefined) throw new UsageError('--policies FILE is required');
   if (values.containers === undefined) throw new UsageError('--containers FILE is required');
-  const overlay = values['overlay-cidr'] ?? '10.255.0.0/16';
+  const overlay = values['overlay-cidr'] ?? DEFAULT_OVERLAY_CIDR;
   let overlayCidr: string;
   try {
     overlayCidr = normalizeCidr(overlay);

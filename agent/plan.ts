@@ -18,12 +18,12 @@ import { appChain, containerChain, dispatchChain, ROOT_CHAIN, setName, spaceChai
 export interface PlanOptions {
   /** Container-to-container network; traffic to it is not egress. @default '10.255.0.0/16' */
   readonly overlayCidr?: string;
-  /** A service with at least this many destination ranges uses an ipset (see docs/agent.md). @default 32 */
+  /** A service with at least this many destination ranges uses an ipset (see docs/agent.md). @default 8 */
   readonly setThreshold?: number;
 }
 
 export const DEFAULT_OVERLAY_CIDR = '10.255.0.0/16';
-export const DEFAULT_SET_THRESHOLD = 32;
+export const DEFAULT_SET_THRESHOLD = 8;
 
 type Policy = EgressPolicyList['egress_policies'][number];
 

@@ -14,7 +14,7 @@ export interface SyncOptions {
   readonly dryRun?: boolean;
   /** @default spawnRunner (the real binaries) */
   readonly runner?: CommandRunner;
-  /** Destinations per service from which an ipset is used. @default 32 */
+  /** Destinations per service from which an ipset is used. @default 8 */
   readonly setThreshold?: number;
 }
 

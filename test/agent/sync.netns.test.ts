@@ -298,7 +298,7 @@ describe.runIf(labAvailable())('agent sync on a real cell', () => {
   });
 
   it('folds many destinations into an owned ipset and removes it when no longer used', async () => {
-    // 32 destinations of one service (the default threshold): 4 in the lab, 28 elsewhere.
+    // 32 destinations of one service (the default threshold is 8): 4 in the lab, 28 elsewhere.
     const many = ['198.51.100.9', '198.51.100.10', '198.51.100.12', '203.0.113.6'].flatMap((ip, i) => [
       tcp(`p-set-${i}`, app('app-b'), [ip, ip], [9000, 9000]),
       ...Array.from({ length: 7 }, (_, k) =>
