@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { ValidationError } from '../lambdas/domain/errors.js';
 import { normalizeCidr } from './cidr.js';
+import { DYNAMODB_USAGE, runDynamoDbSync } from './cli-dynamodb.js';
 import { ApplyError, UsageError } from './errors.js';
 import { DEFAULT_OVERLAY_CIDR } from './plan.js';
 import type { CommandRunner } from './runner.js';
@@ -15,7 +16,8 @@ export const EXIT_INVALID_INPUT = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_APPLY_FAILED = 3;
 
-export const USAGE = 'usage: agent sync --policies FILE --containers FILE [--overlay-cidr CIDR] [--dry-run]';
+export const USAGE = `usage: agent sync --policies FILE --containers FILE [--overlay-cidr CIDR] [--dry-run]
+       ${DYNAMODB_USAGE.replace('usage: ', '')}`;
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -69,6 +71,10 @@ const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, ' ').trim();
 /** Run the CLI; returns the exit code instead of exiting, so it can be tested in-process. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   try {
+    if (argv[0] === 'sync' && argv.includes('--from-dynamodb')) {
+      await runDynamoDbSync(argv.slice(1), io);
+      return EXIT_OK;
+    }
     const args = parseCli(argv);
     const policies = await readPoliciesFile(args.policies);
     const containers = await readContainersFile(args.containers);

@@ -15,7 +15,7 @@ import { renderChain } from '../agent/render.js';
 import { type CommandRunner, spawnRunner } from '../agent/runner.js';
 import { parseContainers, parsePolicies } from '../agent/source/files.js';
 import { sync } from '../agent/sync.js';
-import { createLab, labPrerequisiteProblem, run } from '../test/helpers/netns.js';
+import { createLab, labPrerequisiteProblem, run } from '../lambdas/local/netns-lab.js';
 
 const SAMPLE = 500;
 

@@ -3,9 +3,8 @@
 // Agent input, not API: only the fields the agent uses are checked, others are kept out of the way.
 import * as z from 'zod';
 import { isIpv4 } from '../../lambdas/domain/ipv4.js';
+import { identifierSchema } from '../../lambdas/domain/schemas.js';
 
-/** Same alphabet as the domain's identifiers: GUIDs in practice, never free text. */
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const MAX_HANDLE_LENGTH = 256;
 
 const required =
@@ -13,9 +12,8 @@ const required =
   (issue: { input?: unknown }): string =>
     issue.input === undefined ? 'is required' : `must be ${expected}`;
 
-const id = z
-  .string({ error: required('a string') })
-  .regex(ID_PATTERN, 'must be 1-128 characters of letters, digits, ".", "_", ":" or "-"');
+/** Same alphabet as the domain's identifiers: GUIDs in practice, never free text. */
+const id = identifierSchema;
 
 export const containerEntrySchema = z.object(
   {

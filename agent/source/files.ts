@@ -19,7 +19,7 @@ export function parseJsonDocument<S extends z.ZodType>(label: string, text: stri
     throw new ValidationError(`${label}: malformed JSON: ${(error as Error).message}`);
   }
   try {
-    return parseWith(schema, value);
+    return parseWith(schema, value, '');
   } catch (error) {
     if (error instanceof ValidationError) throw new ValidationError(`${label}: ${error.message}`);
     throw error;

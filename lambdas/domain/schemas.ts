@@ -33,7 +33,8 @@ const required =
   (issue: { input?: unknown }): string =>
     issue.input === undefined ? 'is required' : `must be ${expected}`;
 
-const identifier = z
+/** An id of ours or a CF GUID; the agent's container-store schema uses it for app and space ids. */
+export const identifierSchema = z
   .string({ error: required('a string') })
   .regex(IDENTIFIER_PATTERN, 'must be 1-128 characters of letters, digits, ".", "_", ":" or "-"');
 
@@ -156,7 +157,7 @@ export const destinationInputSchema = z
   .transform(canonical);
 
 export const destinationUpdateSchema = z
-  .strictObject({ id: identifier, ...destinationFields }, { error: required('an object') })
+  .strictObject({ id: identifierSchema, ...destinationFields }, { error: required('an object') })
   .superRefine(checkProtocolRules)
   .transform((destination) => ({ id: destination.id, ...canonical(destination) }));
 
@@ -173,7 +174,7 @@ export const updateDestinationsBodySchema = z.strictObject(
 export const policySourceSchema = z.strictObject(
   {
     type: z.enum(SOURCE_TYPES, { error: required('one of app, space') }).default('app'),
-    id: identifier,
+    id: identifierSchema,
   },
   { error: required('an object with type and id') },
 );
@@ -181,7 +182,7 @@ export const policySourceSchema = z.strictObject(
 export const egressPolicyInputSchema = z.strictObject(
   {
     source: policySourceSchema,
-    destination: z.strictObject({ id: identifier }, { error: required('an object with id') }),
+    destination: z.strictObject({ id: identifierSchema }, { error: required('an object with id') }),
   },
   { error: required('an object') },
 );
@@ -199,13 +200,13 @@ export const createEgressPoliciesBodySchema = z.strictObject(
 // Documents as the API returns them; the agent reads these. Unknown keys are dropped, not
 // rejected, so an older agent keeps working when the API grows a field it does not use.
 export const destinationDocumentSchema = z
-  .object({ id: identifier, ...destinationFields })
+  .object({ id: identifierSchema, ...destinationFields })
   .superRefine(checkProtocolRules)
   .transform((destination) => ({ id: destination.id, ...canonical(destination) }));
 
 export const egressPolicyDocumentSchema = z.object({
-  id: identifier,
-  source: z.object({ type: z.enum(SOURCE_TYPES, { error: required('one of app, space') }), id: identifier }),
+  id: identifierSchema,
+  source: z.object({ type: z.enum(SOURCE_TYPES, { error: required('one of app, space') }), id: identifierSchema }),
   destination: destinationDocumentSchema,
 });
 

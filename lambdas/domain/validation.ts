@@ -10,12 +10,18 @@ export function formatPath(path: readonly PropertyKey[]): string {
 
 /** One line per problem, each naming the field and the rule it broke. */
 export function formatIssues(issues: readonly z.core.$ZodIssue[], root = 'request body'): string {
+  // Problems with the whole document are named after it (`request body: must be a JSON object`);
+  // an empty root leaves them unprefixed, for callers that name the document themselves.
+  const located = (path: readonly PropertyKey[], message: string): string => {
+    const where = formatPath(path) || root;
+    return where ? `${where}: ${message}` : message;
+  };
   return issues
     .map((issue) => {
       if (issue.code === 'unrecognized_keys') {
-        return `${formatPath(issue.path) || root}: unknown field(s) ${issue.keys.map((key) => JSON.stringify(key)).join(', ')}`;
+        return located(issue.path, `unknown field(s) ${issue.keys.map((key) => JSON.stringify(key)).join(', ')}`);
       }
-      return `${formatPath(issue.path) || root}: ${issue.message}`;
+      return located(issue.path, issue.message);
     })
     .join('; ');
 }

@@ -1,5 +1,5 @@
 // Runs the bundled agent for one local cell, as SSM's shell step does on a real cell: a fresh
-// process, inside the cell's network namespace, reading desired state from the table.
+// process reading desired state from the table and programming the cell's network namespace.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { LOCAL_CLIENT_CONFIG } from './dynamodb-local.js';
@@ -38,13 +38,10 @@ export function agentProcessRunner(options: AgentProcessOptions): AgentRunner {
         String(minVersion),
         '--overlay-cidr',
         options.overlayCidr ?? '10.255.0.0/16',
-        ...(cell.netns === undefined ? ['--render-only'] : []),
+        // The agent stays on the host (where DynamoDB Local listens) and programs the cell's namespace.
+        ...(cell.netns === undefined ? ['--render-only'] : ['--netns', cell.netns]),
       ];
-      const [command, args] =
-        cell.netns === undefined
-          ? [process.execPath, agentArgs]
-          : ['ip', ['netns', 'exec', cell.netns, process.execPath, ...agentArgs]];
-      const child = spawn(command, args, {
+      const child = spawn(process.execPath, agentArgs, {
         env: {
           ...process.env,
           AWS_ENDPOINT_URL_DYNAMODB: options.dynamodbEndpoint,

@@ -33,8 +33,14 @@ export interface StreamReaderOptions {
 }
 
 interface Shard {
+  readonly id: string;
   iterator: string | undefined;
+  /** Sequence number of the last record handed on, to resume after an iterator is lost. */
+  lastSequence: string | undefined;
 }
+
+/** Errors after which a shard iterator is useless and must be fetched again. */
+const LOST_ITERATOR = new Set(['ExpiredIteratorException', 'TrimmedDataAccessException']);
 
 function toLambdaRecord(record: StreamRecord, streamArn: string): DynamoDBRecord {
   const { ApproximateCreationDateTime, ...dynamodb } = record.dynamodb ?? {};
@@ -84,13 +90,13 @@ export class LocalStreamReader {
         if (!id || this.shards.has(id)) continue;
         // Closed shards found at start were read before we came; new ones are read from their beginning.
         if (position === 'LATEST' && shard.SequenceNumberRange?.EndingSequenceNumber) {
-          this.shards.set(id, { iterator: undefined });
+          this.shards.set(id, { id, iterator: undefined, lastSequence: undefined });
           continue;
         }
         const { ShardIterator } = await this.options.client.send(
           new GetShardIteratorCommand({ StreamArn: this.options.streamArn, ShardId: id, ShardIteratorType: position }),
         );
-        this.shards.set(id, { iterator: ShardIterator });
+        this.shards.set(id, { id, iterator: ShardIterator, lastSequence: undefined });
       }
       exclusiveStart = description.StreamDescription?.LastEvaluatedShardId;
     } while (exclusiveStart);
@@ -110,11 +116,16 @@ export class LocalStreamReader {
           const records = (page.Records ?? []).map((record) => toLambdaRecord(record, this.options.streamArn));
           if (records.length > 0) {
             sawRecords = true;
+            shard.lastSequence = records.at(-1)?.dynamodb?.SequenceNumber ?? shard.lastSequence;
             const wanted = records.filter(this.options.filter);
             if (wanted.length > 0) await this.deliver(wanted, this.options.maxRetries ?? 3);
           }
         } catch (error) {
           if (!this.running) return;
+          if (LOST_ITERATOR.has((error as { name?: string }).name ?? '')) {
+            await this.resume(shard).catch(() => undefined);
+            continue;
+          }
           console.error(`stream reader: ${error instanceof Error ? error.message : String(error)}`);
           await sleep(500);
         }
@@ -125,6 +136,30 @@ export class LocalStreamReader {
       }
       if (!sawRecords) await sleep(this.options.pollIntervalMs ?? 50);
     }
+  }
+
+  /** A new iterator just after the last record handed on, or from the oldest record still there. */
+  private async resume(shard: Shard): Promise<void> {
+    const request = { StreamArn: this.options.streamArn, ShardId: shard.id };
+    if (shard.lastSequence) {
+      try {
+        const { ShardIterator } = await this.options.client.send(
+          new GetShardIteratorCommand({
+            ...request,
+            ShardIteratorType: 'AFTER_SEQUENCE_NUMBER',
+            SequenceNumber: shard.lastSequence,
+          }),
+        );
+        shard.iterator = ShardIterator;
+        return;
+      } catch (error) {
+        if ((error as { name?: string }).name !== 'TrimmedDataAccessException') throw error;
+      }
+    }
+    const { ShardIterator } = await this.options.client.send(
+      new GetShardIteratorCommand({ ...request, ShardIteratorType: 'TRIM_HORIZON' }),
+    );
+    shard.iterator = ShardIterator;
   }
 
   /** Invokes the handler until the batch succeeds, bisecting failing batches, then gives up to onFailure. */

@@ -106,7 +106,9 @@ describe('npm start', () => {
       env: { ...process.env, EGRESS_LOCAL_DIR: stateDir },
       encoding: 'utf8',
     });
-    const payload = JSON.parse(Buffer.from(out.trim().split('.')[1] ?? '', 'base64url').toString()) as { scope: string[] };
+    const payload = JSON.parse(Buffer.from(out.trim().split('.')[1] ?? '', 'base64url').toString()) as {
+      scope: string[];
+    };
     expect(payload.scope).toEqual(['openid']);
   });
 });

@@ -1,6 +1,6 @@
 // The namespace lab itself, with two cells, as later end-to-end tests use it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLab, type Lab, labAvailable } from '../helpers/netns.js';
+import { createLab, type Lab, labAvailable } from '../../../lambdas/local/netns-lab.js';
 
 describe.runIf(labAvailable())('namespace lab with two cells', () => {
   let lab: Lab;
@@ -15,7 +15,7 @@ describe.runIf(labAvailable())('namespace lab with two cells', () => {
 
   afterAll(async () => {
     await lab?.destroy();
-    const left = await import('../helpers/netns.js').then(({ run }) => run(['ip', 'netns', 'list']));
+    const left = await import('../../../lambdas/local/netns-lab.js').then(({ run }) => run(['ip', 'netns', 'list']));
     expect(left.stdout).not.toContain(`dl-labtwo-${process.pid}-`);
   });
 

@@ -1,0 +1,56 @@
+// One convergence run on a cell: newest allowed snapshot → rules in the kernel → what was applied
+// recorded on the cell and reported to the table. Called by `agent sync --from-dynamodb`.
+
+import type { CellRegistry } from '../lambdas/domain/cells.js';
+import { snapshotToPolicyList } from '../lambdas/domain/snapshot.js';
+import type { Container } from './model.js';
+import { desiredSnapshot, type SnapshotSource } from './source/dynamodb.js';
+import type { AgentState } from './state.js';
+import { type SyncOptions, type SyncResult, sync } from './sync.js';
+
+export interface ConvergeOptions {
+  readonly source: SnapshotSource;
+  readonly state: AgentState;
+  readonly containers: readonly Container[];
+  readonly cellName: string;
+  /** Where the cell reports what it applied; omitted, nothing is reported. */
+  readonly registry?: Pick<CellRegistry, 'record'>;
+  readonly sync?: SyncOptions;
+  readonly now?: () => Date;
+}
+
+export interface ConvergeResult {
+  readonly version: number;
+  readonly origin: 'table' | 'cache' | 'empty';
+  readonly sync: SyncResult;
+  /** False if the report to the table failed (the rules are applied all the same). */
+  readonly reported: boolean;
+}
+
+export async function converge(options: ConvergeOptions): Promise<ConvergeResult> {
+  const applied = options.state.applied();
+  const desired = await desiredSnapshot(options.source, applied, options.state.cachedSnapshot());
+  const result = await sync(snapshotToPolicyList(desired.snapshot), options.containers, options.sync);
+  const version = desired.snapshot.version;
+  if (options.sync?.dryRun === true) return { version, origin: desired.origin, sync: result, reported: false };
+
+  const appliedAt = (options.now ?? (() => new Date()))().toISOString();
+  if (desired.origin !== 'empty')
+    options.state.recordApplied({ version, sha256: desired.sha256, appliedAt }, desired.bytes);
+  let reported = false;
+  if (options.registry) {
+    try {
+      await options.registry.record({
+        name: options.cellName,
+        appliedVersion: version,
+        appliedAt,
+        containers: options.containers.length,
+        rules: result.stats.rules,
+      });
+      reported = true;
+    } catch {
+      // The kernel is programmed; a lost report only shows the cell as lagging until the next sync.
+    }
+  }
+  return { version, origin: desired.origin, sync: result, reported };
+}

@@ -1,0 +1,52 @@
+// What this cell applied last, kept on the cell: the version (so the agent never goes back to an
+// older one) and the snapshot itself (so an unchanged version costs no snapshot read).
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as z from 'zod';
+
+const APPLIED_FILE = 'applied.json';
+const SNAPSHOT_FILE = 'snapshot.json.gz';
+
+const appliedSchema = z.object({
+  version: z.number().int().min(0),
+  sha256: z.string(),
+  appliedAt: z.string(),
+});
+
+export type AppliedState = z.infer<typeof appliedSchema>;
+
+export class AgentState {
+  constructor(private readonly dir: string) {}
+
+  /** The last applied state; undefined on a new cell or if the file is unreadable (then we re-read everything). */
+  applied(): AppliedState | undefined {
+    try {
+      const parsed = appliedSchema.safeParse(JSON.parse(readFileSync(join(this.dir, APPLIED_FILE), 'utf8')));
+      return parsed.success ? parsed.data : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  cachedSnapshot(): Buffer | undefined {
+    try {
+      return readFileSync(join(this.dir, SNAPSHOT_FILE));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Records a successful apply; the snapshot first, so applied.json never names a snapshot we lack. */
+  recordApplied(state: AppliedState, snapshot: Buffer): void {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    this.writeAtomically(SNAPSHOT_FILE, snapshot);
+    this.writeAtomically(APPLIED_FILE, Buffer.from(`${JSON.stringify(state)}\n`));
+  }
+
+  private writeAtomically(name: string, data: Buffer): void {
+    const target = join(this.dir, name);
+    const temporary = `${target}.${process.pid}.tmp`;
+    writeFileSync(temporary, data, { mode: 0o600 });
+    renameSync(temporary, target);
+  }
+}

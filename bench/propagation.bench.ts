@@ -1,0 +1,271 @@
+// Propagation on local mode (needs root: cells are network namespaces).
+// 1. Latency from the API's 2xx to "enforced on every cell", probed with real TCP connections,
+//    over 100 changes, with 2 and with 10 cells. Baseline in the same run: the agent's own run time
+//    for one cell (a fresh process reading the snapshot and programming iptables), the floor of
+//    any push-to-cell design that runs the agent per change.
+// 2. DynamoDB reads per agent sync at 10,000 destinations / 10,000 policies: a changed version
+//    (pointer + snapshot chunks) and an unchanged one (pointer only), against reading the policy
+//    list itself (what GET /egress_policies reads).
+// 3. SSM calls per 1,000 policy writes, one writer and four, against one call per record.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { desiredSnapshot } from '../agent/source/dynamodb.js';
+import { MAX_ITEMS_PER_REQUEST } from '../lambdas/domain/schemas.js';
+import { createFanoutHandler } from '../lambdas/fanout/fanout.js';
+import { publishSnapshot } from '../lambdas/fanout/snapshot-publisher.js';
+import { isVersionRecord } from '../lambdas/fanout/stream-filter.js';
+import { bundleAgent } from '../lambdas/local/agent-bundle.js';
+import { agentProcessRunner } from '../lambdas/local/agent-process.js';
+import { ensureTable, LOCAL_CLIENT_CONFIG, startDynamoDbLocal } from '../lambdas/local/dynamodb-local.js';
+import type { LocalCell } from '../lambdas/local/local-cells.js';
+import { startLocalMode } from '../lambdas/local/local-mode.js';
+import { createLab, type Lab, labPrerequisiteProblem } from '../lambdas/local/netns-lab.js';
+import { LocalStreamReader } from '../lambdas/local/stream-reader.js';
+import { DynamoDbPolicyStore } from '../lambdas/store/dynamodb-policy-store.js';
+import { documentClient } from '../lambdas/store/from-environment.js';
+import { DynamoDbSnapshotStore } from '../lambdas/store/snapshot-store.js';
+import { percentile, printTable, sample, timeMs } from './lib/stats.js';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const CHANGES = Number(process.env.BENCH_CHANGES ?? 100);
+const SCALE = Number(process.env.BENCH_DESTINATIONS ?? 10_000);
+const WRITES = Number(process.env.BENCH_WRITES ?? 1_000);
+const APP = 'bench-app';
+const HOST = '198.51.100.10';
+const PORT = 3306;
+const API = '/networking/v1/external';
+
+const ddb = await startDynamoDbLocal();
+const work = mkdtempSync(join(tmpdir(), 'egress-bench-prop-'));
+try {
+  const problem = labPrerequisiteProblem();
+  if (problem) console.log(`latency benchmark not run: ${problem}`);
+  else {
+    const agentFile = await bundleAgent(join(work, 'agent'));
+    for (const cellCount of [2, 10]) await latency(cellCount, agentFile);
+  }
+  await readsPerSync();
+  await ssmCallsPerWrites();
+} finally {
+  await ddb.stop();
+  rmSync(work, { recursive: true, force: true });
+}
+
+async function latency(cellCount: number, agentFile: string): Promise<void> {
+  const lab: Lab = await createLab({
+    tag: `bp${cellCount}`,
+    cells: Array.from({ length: cellCount }, () => ({ count: 1 })),
+    external: { addresses: [HOST], tcpPorts: [PORT] },
+  });
+  const tableName = `latency-${cellCount}`;
+  try {
+    const containers = lab.cells.map((cell) => cell.containers[0]).filter((c) => c !== undefined);
+    const cells: LocalCell[] = lab.cells.map((cell, index) => {
+      const file = join(work, `store-${cellCount}-${index}.json`);
+      const ip = cell.containers[0]?.ip ?? '';
+      writeFileSync(file, JSON.stringify({ h: { handle: 'h', ip, metadata: { app_id: APP, space_id: 's' } } }));
+      return { name: `cell-${index + 1}`, netns: cell.ns, containers: file };
+    });
+    const runAgent = agentProcessRunner({
+      agentFile,
+      tableName,
+      dynamodbEndpoint: ddb.endpoint,
+      stateRoot: join(work, `cells-${cellCount}`),
+    });
+    const local = await startLocalMode({
+      stateDir: join(work, `local-${cellCount}`),
+      port: 0,
+      dynamodbEndpoint: ddb.endpoint,
+      tableName,
+      propagation: { cells, runAgent, resyncIntervalMs: 3_600_000, log: () => undefined },
+    });
+    try {
+      const token = await local.issuer.sign();
+      const call = async (method: string, path: string, body?: unknown): Promise<unknown> => {
+        const response = await fetch(`${local.url}${API}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${token}` },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+        if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status}`);
+        return response.json();
+      };
+      const created = (await call('POST', '/destinations', {
+        destinations: [
+          { name: 'db', ips: [{ start: HOST, end: HOST }], ports: [{ start: PORT, end: PORT }], protocol: 'tcp' },
+        ],
+      })) as { destinations: { id: string }[] };
+      const destinationId = created.destinations[0]?.id ?? '';
+      await local.propagation?.dispatcher.idle();
+      const everywhere = async (expected: 'open' | 'refused'): Promise<void> => {
+        const deadline = Date.now() + 30_000;
+        while (Date.now() < deadline) {
+          const results = await Promise.all(containers.map((container) => lab.tcp(container, HOST, PORT, 300)));
+          if (results.every((result) => result === expected)) return;
+        }
+        throw new Error(`not ${expected} on every cell within 30 s`);
+      };
+      let policyId = '';
+      const samples = await sample(CHANGES, async (index) => {
+        if (index % 2 === 0) {
+          const body = (await call('POST', '/egress_policies', {
+            egress_policies: [{ source: { id: APP }, destination: { id: destinationId } }],
+          })) as { egress_policies: { id: string }[] };
+          policyId = body.egress_policies[0]?.id ?? '';
+          await everywhere('open');
+        } else {
+          await call('DELETE', `/egress_policies/${policyId}`);
+          await everywhere('refused');
+        }
+      });
+      await local.propagation?.dispatcher.idle();
+      const firstCell = cells[0] as LocalCell;
+      const baseline = await sample(20, () => runAgent(firstCell, 0));
+      printTable(
+        `Propagation latency, ${cellCount} cells: API 2xx → enforced on every cell (real TCP probes)`,
+        { name: 'baseline: one agent run on one cell', samples: baseline },
+        [{ name: `change → every cell (${CHANGES} changes)`, samples }],
+      );
+      console.log(`  p99 goal under 1 s: ${percentile(samples, 99) < 1000 ? 'met' : 'not met'}`);
+    } finally {
+      await local.stop();
+    }
+  } finally {
+    await lab.destroy();
+  }
+}
+
+/** Counts requests by command name on a client. */
+function countRequests(client: DynamoDBClient): Map<string, number> {
+  const counts = new Map<string, number>();
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      counts.set(String(context.commandName), (counts.get(String(context.commandName)) ?? 0) + 1);
+      return next(args);
+    },
+    { step: 'initialize', name: 'countRequests' },
+  );
+  return counts;
+}
+
+async function readsPerSync(): Promise<void> {
+  const client = new DynamoDBClient({ ...LOCAL_CLIENT_CONFIG, endpoint: ddb.endpoint });
+  const tableName = 'reads';
+  await ensureTable(client, tableName);
+  const policies = new DynamoDbPolicyStore({ client: documentClient(client), tableName });
+  for (let offset = 0; offset < SCALE; offset += MAX_ITEMS_PER_REQUEST) {
+    const size = Math.min(MAX_ITEMS_PER_REQUEST, SCALE - offset);
+    const created = await policies.createDestinations(
+      Array.from({ length: size }, (_, i) => ({
+        name: `d-${offset + i}`,
+        ips: [
+          {
+            start: `203.0.${Math.floor((offset + i) / 250) % 250}.${((offset + i) % 250) + 1}`,
+            end: `203.0.${Math.floor((offset + i) / 250) % 250}.${((offset + i) % 250) + 1}`,
+          },
+        ],
+        ports: [{ start: 443, end: 443 }],
+        protocol: 'tcp' as const,
+      })),
+    );
+    await policies.createEgressPolicies(
+      created.map((destination, i) => ({
+        source: { type: 'app' as const, id: `app-${offset + i}` },
+        destination: { id: destination.id },
+      })),
+    );
+  }
+  const snapshots = new DynamoDbSnapshotStore(documentClient(client), tableName);
+  await publishSnapshot(policies, snapshots);
+  const pointer = await snapshots.readPointer();
+
+  const agentClient = new DynamoDBClient({ ...LOCAL_CLIENT_CONFIG, endpoint: ddb.endpoint });
+  const counts = countRequests(agentClient);
+  const agentSnapshots = new DynamoDbSnapshotStore(documentClient(agentClient), tableName);
+  const changed = await desiredSnapshot(agentSnapshots, undefined, undefined);
+  const changedCounts = new Map(counts);
+  counts.clear();
+  await desiredSnapshot(agentSnapshots, { version: changed.snapshot.version, sha256: changed.sha256 }, changed.bytes);
+  const unchangedCounts = new Map(counts);
+  counts.clear();
+  const listStore = new DynamoDbPolicyStore({ client: documentClient(agentClient), tableName });
+  const list = await timeMs(() => listStore.listEgressPolicies());
+  const listCounts = new Map(counts);
+  const format = (map: Map<string, number>): string =>
+    [...map].map(([command, n]) => `${n} ${command.replace('Command', '')}`).join(' + ');
+  const total = (map: Map<string, number>): number => [...map.values()].reduce((a, b) => a + b, 0);
+  console.log(`\nDynamoDB reads per agent sync at ${SCALE} destinations and ${SCALE} policies`);
+  console.log(`  snapshot: ${pointer?.bytes ?? 0} bytes gzip'd in ${pointer?.chunks ?? 0} chunk item(s)`);
+  console.log(
+    `  version changed:   ${format(changedCounts)} = ${total(changedCounts)} requests, ~${Math.ceil((pointer?.bytes ?? 0) / 4096)} read units`,
+  );
+  console.log(`  version unchanged: ${format(unchangedCounts)} = ${total(unchangedCounts)} request, 1 read unit`);
+  console.log(
+    `  baseline, reading the policy list itself: ${format(listCounts)} = ${total(listCounts)} requests, ${list.value.length} policies` +
+      ` (changed sync reads ${(total(listCounts) / Math.max(1, total(changedCounts))).toFixed(1)}x fewer requests)`,
+  );
+  console.log('  per sync, independent of the number of cells: each cell reads the same pointer and chunks');
+  client.destroy();
+  agentClient.destroy();
+}
+
+async function ssmCallsPerWrites(): Promise<void> {
+  console.log(`\nSSM calls per ${WRITES} policy writes (commands the fan-out sends)`);
+  for (const writers of [1, 4]) {
+    const client = new DynamoDBClient({ ...LOCAL_CLIENT_CONFIG, endpoint: ddb.endpoint });
+    const tableName = `ssm-${writers}`;
+    await ensureTable(client, tableName);
+    const policies = new DynamoDbPolicyStore({ client: documentClient(client), tableName });
+    const snapshots = new DynamoDbSnapshotStore(documentClient(client), tableName);
+    let commands = 0;
+    let records = 0;
+    const handler = createFanoutHandler({
+      policies,
+      snapshots,
+      commander: {
+        syncCells: async () => {
+          commands += 1;
+        },
+      },
+      log: () => undefined,
+    });
+    const description = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const reader = new LocalStreamReader({
+      client: new DynamoDBStreamsClient({ ...LOCAL_CLIENT_CONFIG, endpoint: ddb.endpoint }),
+      streamArn: description.Table?.LatestStreamArn ?? '',
+      filter: isVersionRecord,
+      handler: async (event) => {
+        records += event.Records.length;
+        return handler(event);
+      },
+      onFailure: async () => undefined,
+    });
+    await reader.start();
+    const [destination] = await policies.createDestinations([
+      { name: 'db', ips: [{ start: HOST, end: HOST }], ports: [{ start: PORT, end: PORT }], protocol: 'tcp' },
+    ]);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: writers }, async () => {
+        for (let index = next++; index < WRITES; index = next++) {
+          await policies.createEgressPolicies([
+            { source: { type: 'app', id: `app-${index}` }, destination: { id: destination?.id ?? '' } },
+          ]);
+        }
+      }),
+    );
+    const target = WRITES + 1;
+    const deadline = Date.now() + 60_000;
+    while (records < target && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    await reader.stop();
+    console.log(
+      `  ${writers} writer(s): ${commands} SendCommand calls for ${records} version records ` +
+        `(baseline one per record: ${records}; ${(records / Math.max(1, commands)).toFixed(1)}x fewer)`,
+    );
+    client.destroy();
+  }
+}
