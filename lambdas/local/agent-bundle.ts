@@ -16,7 +16,7 @@ export const AGENT_BUNDLE_OPTIONS = {
   format: 'esm',
   target: 'node20',
   minify: true,
-  sourcemap: 'inline',
+  sourcemap: false,
   legalComments: 'none',
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
