@@ -11,10 +11,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbCellStatusStore } from '../lambdas/store/cell-status-store.js';
 import { DynamoDbSnapshotStore } from '../lambdas/store/snapshot-store.js';
-import { normalizeCidr } from './cidr.js';
+import { overlayCidrArgument } from './cli-args.js';
 import { converge } from './converge.js';
 import { UsageError } from './errors.js';
-import { type CommandRunner, spawnRunner } from './runner.js';
+import { type CommandRunner, emptyKernelRunner, netnsRunner } from './runner.js';
 import { readContainersFile } from './source/files.js';
 import { AgentState } from './state.js';
 
@@ -74,15 +74,7 @@ export function parseDynamoDbArgs(argv: readonly string[]): DynamoDbSyncArgs {
   if (!/^\d{1,15}$/.test(minVersionText)) {
     throw new UsageError(`--min-version: must be a non-negative integer, got ${JSON.stringify(minVersionText)}`);
   }
-  const overlay = String(values['overlay-cidr']);
-  let overlayCidr: string;
-  try {
-    overlayCidr = normalizeCidr(overlay);
-  } catch {
-    throw new UsageError(
-      `--overlay-cidr: must be an IPv4 CIDR block such as 10.255.0.0/16, got ${JSON.stringify(overlay)}`,
-    );
-  }
+  const overlayCidr = overlayCidrArgument(String(values['overlay-cidr']));
   const netns = typeof values.netns === 'string' ? values.netns : undefined;
   if (netns !== undefined && !CELL_NAME.test(netns)) {
     throw new UsageError(`--netns: must be 1-64 letters, digits, ".", "_" or "-", got ${JSON.stringify(netns)}`);
@@ -103,18 +95,6 @@ export function parseDynamoDbArgs(argv: readonly string[]): DynamoDbSyncArgs {
   };
 }
 
-/** A kernel with none of our rules or sets: rendering against it prints the whole ruleset. */
-const emptyKernel: CommandRunner = async (command) => ({
-  code: 0,
-  stdout: command === 'iptables-save' ? '*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n' : '',
-  stderr: '',
-});
-
-/** Runs every kernel command inside the namespace (`ip netns exec NS …`); the name is validated above. */
-function inNamespace(netns: string, runner: CommandRunner = spawnRunner): CommandRunner {
-  return (command, args, input) => runner('ip', ['netns', 'exec', netns, command, ...args], input);
-}
-
 export interface DynamoDbSyncIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
@@ -129,7 +109,7 @@ export async function runDynamoDbSync(argv: readonly string[], io: DynamoDbSyncI
     const documents = DynamoDBDocumentClient.from(client);
     const snapshots = new DynamoDbSnapshotStore(documents, args.table);
     const preview = args.dryRun || args.renderOnly;
-    const runner = args.renderOnly ? emptyKernel : args.netns ? inNamespace(args.netns, io.runner) : io.runner;
+    const runner = args.renderOnly ? emptyKernelRunner : args.netns ? netnsRunner(args.netns, io.runner) : io.runner;
     const result = await converge({
       source: snapshots,
       state: new AgentState(args.stateDir),

@@ -3,7 +3,7 @@
 // read or programmed (rules untouched). Failures print one `error: ...` line on stderr.
 import { parseArgs } from 'node:util';
 import { ValidationError } from '../lambdas/domain/errors.js';
-import { normalizeCidr } from './cidr.js';
+import { overlayCidrArgument } from './cli-args.js';
 import { DYNAMODB_USAGE, runDynamoDbSync } from './cli-dynamodb.js';
 import { ApplyError, UsageError } from './errors.js';
 import { DEFAULT_OVERLAY_CIDR } from './plan.js';
@@ -54,15 +54,7 @@ export function parseCli(argv: readonly string[]): SyncArgs {
   }
   if (values.policies === undefined) throw new UsageError('--policies FILE is required');
   if (values.containers === undefined) throw new UsageError('--containers FILE is required');
-  const overlay = values['overlay-cidr'] ?? DEFAULT_OVERLAY_CIDR;
-  let overlayCidr: string;
-  try {
-    overlayCidr = normalizeCidr(overlay);
-  } catch {
-    throw new UsageError(
-      `--overlay-cidr: must be an IPv4 CIDR block such as 10.255.0.0/16, got ${JSON.stringify(overlay)}`,
-    );
-  }
+  const overlayCidr = overlayCidrArgument(values['overlay-cidr'] ?? DEFAULT_OVERLAY_CIDR);
   return { policies: values.policies, containers: values.containers, overlayCidr, dryRun: values['dry-run'] === true };
 }
 

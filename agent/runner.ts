@@ -30,3 +30,18 @@ export const spawnRunner: CommandRunner = (command, args, input) =>
     });
     child.stdin.end(input ?? '');
   });
+
+/**
+ * Runs every command inside a network namespace (`ip netns exec NS …`). Local cells only; the
+ * caller validates the name (it is an argument, never a shell word).
+ */
+export function netnsRunner(netns: string, runner: CommandRunner = spawnRunner): CommandRunner {
+  return (command, args, input) => runner('ip', ['netns', 'exec', netns, command, ...args], input);
+}
+
+/** A kernel with none of our rules or sets: a dry run against it prints the whole ruleset. */
+export const emptyKernelRunner: CommandRunner = async (command) => ({
+  code: 0,
+  stdout: command === 'iptables-save' ? '*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n' : '',
+  stderr: '',
+});

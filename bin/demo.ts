@@ -5,9 +5,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bundleAgent } from '../lambdas/local/agent-bundle.js';
-import { agentProcessRunner } from '../lambdas/local/agent-process.js';
+import { inProcessAgentRunner } from '../lambdas/local/agent-in-process.js';
 import type { LocalCell } from '../lambdas/local/local-cells.js';
+import type { AgentRunner } from '../lambdas/local/local-dispatcher.js';
 import { startLocalMode } from '../lambdas/local/local-mode.js';
 import { createLab, type LabContainer, labPrerequisiteProblem, type ProbeResult } from '../lambdas/local/netns-lab.js';
 
@@ -64,26 +64,15 @@ try {
     );
     return { name: `cell-${index + 1}`, netns: cell.ns, containers: file };
   });
-  const agentFile = await bundleAgent(join(work, 'agent'));
-  let endpoint = '';
+  let runAgent: AgentRunner = async () => ({ ok: false, output: 'DynamoDB is not up yet' });
   const local = await startLocalMode({
     stateDir: work,
     port: 0,
     inMemory: true,
-    onDynamoDbReady: (url) => {
-      endpoint = url;
+    onDynamoDbReady: (_endpoint, dynamodb) => {
+      runAgent = inProcessAgentRunner({ dynamodb, tableName: 'dynamic-egress', stateRoot: join(work, 'cells') });
     },
-    propagation: {
-      cells,
-      runAgent: (cell, version) =>
-        agentProcessRunner({
-          agentFile,
-          tableName: 'dynamic-egress',
-          dynamodbEndpoint: endpoint,
-          stateRoot: join(work, 'cells'),
-        })(cell, version),
-      log: () => undefined,
-    },
+    propagation: { cells, runAgent: (cell, version) => runAgent(cell, version), log: () => undefined },
   });
   stop = () => local.stop();
   const token = await local.issuer.sign();

@@ -1,13 +1,16 @@
 // `npm start`: the whole system on this machine. Flags: --in-memory (throwaway data).
 // Environment: PORT (default 8080), EGRESS_LOCAL_DIR (default ./.local), EGRESS_DYNAMODB_PORT,
 // EGRESS_LOCAL_CELLS (JSON file of local cells; default: one dry-run cell), EGRESS_RESYNC_SECONDS
-// (periodic full sync, default 1800), EGRESS_JWKS_URL + EGRESS_JWT_ISSUER + EGRESS_JWT_AUDIENCE
+// (periodic full sync, default 1800), EGRESS_LOCAL_AGENT (in-process, the default, or process: the
+// bundled agent as a fresh process per sync, as SSM runs it), EGRESS_JWKS_URL + EGRESS_JWT_ISSUER + EGRESS_JWT_AUDIENCE
 // (use a real issuer instead of the local one).
 import { join } from 'node:path';
 import { bundleAgent } from '../lambdas/local/agent-bundle.js';
+import { inProcessAgentRunner } from '../lambdas/local/agent-in-process.js';
 import { agentProcessRunner } from '../lambdas/local/agent-process.js';
 import { dryRunCell } from '../lambdas/local/dry-run-cell.js';
 import { readLocalCells } from '../lambdas/local/local-cells.js';
+import type { AgentRunner } from '../lambdas/local/local-dispatcher.js';
 import { startLocalMode } from '../lambdas/local/local-mode.js';
 import { localStateDir } from '../lambdas/local/paths.js';
 import { claimPidFile } from '../lambdas/local/pid-file.js';
@@ -37,19 +40,21 @@ try {
   process.exit(2);
 }
 const tableName = 'dynamic-egress';
+const agentMode = process.env.EGRESS_LOCAL_AGENT ?? 'in-process';
+if (agentMode !== 'process' && agentMode !== 'in-process') {
+  console.error(`error: EGRESS_LOCAL_AGENT must be "in-process" or "process", got ${JSON.stringify(agentMode)}`);
+  process.exit(2);
+}
 const resyncSeconds = Number(process.env.EGRESS_RESYNC_SECONDS ?? 1800);
 
 const releasePidFile = claimPidFile(stateDir);
-let dynamodbEndpoint = '';
+// Set once DynamoDB is up: the agent runner needs its endpoint (process) or client (in-process).
+let runAgent: AgentRunner = async () => ({ ok: false, output: 'DynamoDB is not up yet' });
 const local = await startLocalMode({
   tableName,
   propagation: {
     cells,
-    runAgent: (cell, minVersion) =>
-      agentProcessRunner({ agentFile, tableName, dynamodbEndpoint, stateRoot: join(stateDir, 'cells') })(
-        cell,
-        minVersion,
-      ),
+    runAgent: (cell, minVersion) => runAgent(cell, minVersion),
     resyncIntervalMs: resyncSeconds * 1000,
   },
   stateDir,
@@ -65,8 +70,12 @@ const local = await startLocalMode({
         },
       }
     : {}),
-  onDynamoDbReady: (endpoint) => {
-    dynamodbEndpoint = endpoint;
+  onDynamoDbReady: (endpoint, dynamodb) => {
+    const stateRoot = join(stateDir, 'cells');
+    runAgent =
+      agentMode === 'process'
+        ? agentProcessRunner({ agentFile, tableName, dynamodbEndpoint: endpoint, stateRoot })
+        : inProcessAgentRunner({ dynamodb, tableName, stateRoot });
   },
 }).catch((error: unknown) => {
   releasePidFile();

@@ -33,7 +33,7 @@ export interface LocalModeOptions {
   /** Verify tokens from another issuer (e.g. a real UAA) instead of the local one. */
   readonly jwt?: { readonly jwksUrl: string; readonly issuer: string; readonly audience: string };
   /** Told DynamoDB's endpoint as soon as it is known (before propagation starts). */
-  readonly onDynamoDbReady?: (endpoint: string) => void;
+  readonly onDynamoDbReady?: (endpoint: string, client: DynamoDBClient) => void;
   /** Run the propagation loop to these cells; omitted, the API runs alone (API tests). */
   readonly propagation?: {
     readonly cells: readonly LocalCell[];
@@ -68,7 +68,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       });
   const endpoint = options.dynamodbEndpoint ?? dynamodbLocal?.endpoint ?? '';
   const dynamodb = new DynamoDBClient({ ...LOCAL_CLIENT_CONFIG, endpoint });
-  options.onDynamoDbReady?.(endpoint);
+  options.onDynamoDbReady?.(endpoint, dynamodb);
   try {
     await ensureTable(dynamodb, tableName);
     const dependencies = dependenciesFor(dynamodb, tableName);

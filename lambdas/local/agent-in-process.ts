@@ -1,0 +1,54 @@
+// Runs the agent's convergence inside the local-mode process: the same code path as the bundled
+// agent (`converge` → `sync` → iptables-restore in the cell's namespace), without the 0.3–0.6 s a
+// fresh Node process spends loading the AWS SDK. Local mode's default; `EGRESS_LOCAL_AGENT=process`
+// runs the bundled agent per sync instead, exactly as SSM does on a cell.
+import { join } from 'node:path';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { converge } from '../../agent/converge.js';
+import { emptyKernelRunner, netnsRunner } from '../../agent/runner.js';
+import { readContainersFile } from '../../agent/source/files.js';
+import { AgentState } from '../../agent/state.js';
+import { DynamoDbCellStatusStore } from '../store/cell-status-store.js';
+import { documentClient } from '../store/from-environment.js';
+import { DynamoDbSnapshotStore } from '../store/snapshot-store.js';
+import type { LocalCell } from './local-cells.js';
+import type { AgentRunner } from './local-dispatcher.js';
+
+export interface InProcessAgentOptions {
+  readonly dynamodb: DynamoDBClient;
+  readonly tableName: string;
+  /** Each cell keeps its applied state in <stateRoot>/<cell name>. */
+  readonly stateRoot: string;
+  /** @default '10.255.0.0/16' */
+  readonly overlayCidr?: string;
+}
+
+export function inProcessAgentRunner(options: InProcessAgentOptions): AgentRunner {
+  const documents = documentClient(options.dynamodb);
+  const snapshots = new DynamoDbSnapshotStore(documents, options.tableName);
+  const registry = new DynamoDbCellStatusStore(documents, options.tableName);
+  return async (cell: LocalCell) => {
+    try {
+      const containers = await readContainersFile(cell.containers);
+      const renderOnly = cell.netns === undefined;
+      const result = await converge({
+        source: snapshots,
+        state: new AgentState(join(options.stateRoot, cell.name)),
+        containers,
+        cellName: cell.name,
+        ...(renderOnly ? {} : { registry }),
+        sync: {
+          overlayCidr: options.overlayCidr ?? '10.255.0.0/16',
+          dryRun: renderOnly,
+          runner: cell.netns === undefined ? emptyKernelRunner : netnsRunner(cell.netns),
+        },
+      });
+      const output = renderOnly
+        ? `would apply:\n${result.sync.payload ?? '# nothing'}`
+        : `${result.sync.changed ? 'rules changed' : 'no change'}, ${result.sync.stats.rules} rules (${result.origin})`;
+      return { ok: true, version: result.version, output };
+    } catch (error) {
+      return { ok: false, output: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+    }
+  };
+}
