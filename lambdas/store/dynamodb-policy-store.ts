@@ -19,7 +19,6 @@ import type { DestinationSpec, DestinationUpdate, EgressPolicyInput } from '../d
 import type { CreatePoliciesResult, DestinationFilter, PolicyStore } from '../domain/store.js';
 import type { Destination, EgressPolicy } from '../domain/types.js';
 import {
-  backoffMs,
   batchGet,
   type Item,
   isCancelledTransaction,
@@ -46,7 +45,13 @@ import {
 } from './items.js';
 import { PARTITION_KEY } from './table-definition.js';
 
-const MAX_WRITE_ATTEMPTS = 12;
+/**
+ * Writers that lost the version race retry after a fully jittered pause (at most 250 ms), so a few
+ * concurrent writers spread out instead of colliding again; 20 attempts keep the worst case (about
+ * 4 s of pauses) inside the API function's 10 s timeout.
+ */
+const MAX_WRITE_ATTEMPTS = 20;
+const RETRY_CAP_MS = 250;
 /** How many users of a destination an "in use" error names before summarising. */
 const MAX_NAMED_USERS = 20;
 
@@ -303,7 +308,7 @@ export class DynamoDbPolicyStore implements PolicyStore {
    */
   private async write<T>(plan: (nextVersion: number) => Promise<WritePlan<T>>): Promise<T> {
     for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt += 1) {
-      if (attempt > 0) await sleep(backoffMs(attempt));
+      if (attempt > 0) await sleep(Math.random() * Math.min(RETRY_CAP_MS, 10 * 2 ** attempt));
       const version = await this.currentVersion();
       const { items, result } = await plan(version + 1);
       if (items.length === 0) return result;

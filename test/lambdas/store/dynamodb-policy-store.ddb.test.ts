@@ -147,6 +147,23 @@ describe('races', () => {
     expect(await store.listDestinations({ names: ['race-name'] })).toHaveLength(1);
   });
 
+  it('lets concurrent writers of different items all succeed', async () => {
+    const [db] = await store.createDestinations([tcpDestination('busy-db')]);
+    const before = await store.currentVersion();
+    const writers = Array.from({ length: 6 }, (_, writer) =>
+      (async () => {
+        for (let i = 0; i < 5; i += 1) {
+          await store.createEgressPolicies([
+            { source: { type: 'app', id: `busy-${writer}-${i}` }, destination: { id: db?.id ?? '' } },
+          ]);
+        }
+      })(),
+    );
+    await Promise.all(writers);
+    expect(await store.currentVersion()).toBe(before + 30);
+    expect((await store.listEgressPolicies()).filter((p) => p.source.id.startsWith('busy-'))).toHaveLength(30);
+  });
+
   it('never leaves a dangling policy when a create races a destination delete', async () => {
     for (let round = 0; round < 5; round += 1) {
       const [db] = await store.createDestinations([tcpDestination(`race-del-${round}`)]);
