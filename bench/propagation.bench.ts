@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { desiredSnapshot } from '../agent/source/dynamodb.js';
+import { ContentionError } from '../lambdas/domain/errors.js';
 import { MAX_ITEMS_PER_REQUEST } from '../lambdas/domain/schemas.js';
 import { createFanoutHandler } from '../lambdas/fanout/fanout.js';
 import { publishSnapshot } from '../lambdas/fanout/snapshot-publisher.js';
@@ -49,13 +50,13 @@ try {
   else {
     const agentFile = await bundleAgent(join(work, 'agent'));
     const only = process.env.BENCH_PROPAGATION_ONLY;
-    for (const [cellCount, mode] of [
-      [2, 'in-process'],
-      [10, 'in-process'],
-      [2, 'process'],
-    ] as const) {
-      await latency(cellCount, mode, agentFile);
-    }
+    // BENCH_LATENCY=10:in-process,2:process picks the runs.
+    const runs = (process.env.BENCH_LATENCY ?? '2:in-process,10:in-process,2:process').split(',').map((run) => {
+      const [cells, mode] = run.split(':');
+      if (mode !== 'in-process' && mode !== 'process') throw new Error(`BENCH_LATENCY: bad run ${run}`);
+      return [Number(cells), mode] as const;
+    });
+    for (const [cellCount, mode] of runs) await latency(cellCount, mode, agentFile);
     if (only === 'latency') process.exit(0);
   }
   await readsPerSync();
@@ -224,7 +225,13 @@ async function readsPerSync(): Promise<void> {
     `  version changed:   ${format(changedCounts)} = ${total(changedCounts)} requests, ~${Math.ceil((pointer?.bytes ?? 0) / 4096)} read units`,
   );
   console.log(`  version unchanged: ${format(unchangedCounts)} = ${total(unchangedCounts)} request, 1 read unit`);
-
+  const snapshotUnits = Math.ceil((pointer?.bytes ?? 0) / 4096);
+  const listUnits = Math.ceil(listBytes / 4096);
+  console.log(
+    `  baseline, reading the policy and destination items themselves: ${format(listCounts)} = ${total(listCounts)} requests, ` +
+      `${list.value.length} items, ~${Math.round(listBytes / 1024)} KB, ~${listUnits} read units ` +
+      `(a changed sync reads ${(listUnits / Math.max(1, snapshotUnits)).toFixed(1)}x less, an unchanged one ${listUnits}x less)`,
+  );
   console.log('  per sync, independent of the number of cells: each cell reads the same pointer and chunks');
   client.destroy();
   agentClient.destroy();
@@ -232,7 +239,8 @@ async function readsPerSync(): Promise<void> {
 
 async function ssmCallsPerWrites(): Promise<void> {
   console.log(`\nSSM calls per ${WRITES} policy writes (commands the fan-out sends)`);
-  for (const writers of [1, 4]) {
+  for (const writers of (process.env.BENCH_SSM_WRITERS ?? '1,4').split(',').map(Number)) {
+    let contended = 0;
     const client = new DynamoDBClient({ ...LOCAL_CLIENT_CONFIG, endpoint: ddb.endpoint });
     const tableName = `ssm-${writers}`;
     await ensureTable(client, tableName);
@@ -269,9 +277,20 @@ async function ssmCallsPerWrites(): Promise<void> {
     await Promise.all(
       Array.from({ length: writers }, async () => {
         for (let index = next++; index < WRITES; index = next++) {
-          await policies.createEgressPolicies([
-            { source: { type: 'app', id: `app-${index}` }, destination: { id: destination?.id ?? '' } },
-          ]);
+          const input = {
+            source: { type: 'app' as const, id: `app-${index}` },
+            destination: { id: destination?.id ?? '' },
+          };
+          // A write that kept losing the version race answers 409; a client retries it, as here.
+          for (;;) {
+            try {
+              await policies.createEgressPolicies([input]);
+              break;
+            } catch (error) {
+              if (!(error instanceof ContentionError)) throw error;
+              contended += 1;
+            }
+          }
         }
       }),
     );
@@ -281,7 +300,8 @@ async function ssmCallsPerWrites(): Promise<void> {
     await reader.stop();
     console.log(
       `  ${writers} writer(s): ${commands} SendCommand calls for ${records} version records ` +
-        `(baseline one per record: ${records}; ${(records / Math.max(1, commands)).toFixed(1)}x fewer)`,
+        `(baseline one per record: ${records}; ${(records / Math.max(1, commands)).toFixed(1)}x fewer); ` +
+        `writes that answered 409 and were retried: ${contended}`,
     );
     client.destroy();
   }

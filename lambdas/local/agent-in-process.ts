@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { converge } from '../../agent/converge.js';
 import { emptyKernelRunner, netnsRunner } from '../../agent/runner.js';
+import type { SnapshotSource } from '../../agent/source/dynamodb.js';
 import { readContainersFile } from '../../agent/source/files.js';
 import { AgentState } from '../../agent/state.js';
 import { DynamoDbCellStatusStore } from '../store/cell-status-store.js';
@@ -25,7 +26,23 @@ export interface InProcessAgentOptions {
 
 export function inProcessAgentRunner(options: InProcessAgentOptions): AgentRunner {
   const documents = documentClient(options.dynamodb);
-  const snapshots = new DynamoDbSnapshotStore(documents, options.tableName);
+  const store = new DynamoDbSnapshotStore(documents, options.tableName);
+  // Cells told about the same change read the same snapshot: fetch its chunks once, not once per
+  // cell (each cell still reads the pointer, and still verifies the bytes against its checksum).
+  let last: { sha256: string; bytes: Promise<Buffer> } | undefined;
+  const snapshots: SnapshotSource = {
+    readPointer: () => store.readPointer(),
+    readBytes: (pointer) => {
+      if (last?.sha256 !== pointer.sha256) {
+        const bytes = store.readBytes(pointer);
+        last = { sha256: pointer.sha256, bytes };
+        bytes.catch(() => {
+          if (last?.bytes === bytes) last = undefined;
+        });
+      }
+      return last.bytes;
+    },
+  };
   const registry = new DynamoDbCellStatusStore(documents, options.tableName);
   return async (cell: LocalCell) => {
     try {
