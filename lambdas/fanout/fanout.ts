@@ -31,7 +31,7 @@ export function createFanoutHandler(deps: FanoutDependencies): FanoutHandler {
     if (versions.length === 0) return { batchItemFailures: [] };
     const newest = Math.max(...versions);
     try {
-      const published = await publishSnapshot(deps.policies, deps.snapshots, newest);
+      const published = await publishSnapshot(deps.policies, deps.snapshots);
       await deps.commander.syncCells(published.version);
       log({
         level: 'INFO',

@@ -14,24 +14,19 @@ export interface PublishResult {
 }
 
 /**
- * The policy list is read between two reads of the version; only when both agree did no write
- * land in between, so the list is exactly the state of that version.
+ * Publishes the snapshot of the current version unless one that new is already out: a repeated or
+ * late batch, and a periodic sync with nothing new, cost two small reads, not a policy list.
+ * The list is read between two reads of the version; only when both agree did no write land in
+ * between, so the list is exactly the state of that version.
  */
-export async function publishSnapshot(
-  policies: PolicyStore,
-  snapshots: DynamoDbSnapshotStore,
-  atLeastVersion = 0,
-): Promise<PublishResult> {
-  const pointer = await snapshots.readPointer();
-  if (pointer && pointer.version >= atLeastVersion && atLeastVersion > 0) {
-    return { version: pointer.version, written: false };
-  }
+export async function publishSnapshot(policies: PolicyStore, snapshots: DynamoDbSnapshotStore): Promise<PublishResult> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+    const pointer = await snapshots.readPointer();
     const before = await policies.currentVersion();
+    if (pointer && pointer.version >= before) return { version: pointer.version, written: false };
     const list = await policies.listEgressPolicies();
     const after = await policies.currentVersion();
     if (before !== after) continue;
-    if (pointer && pointer.version >= before) return { version: pointer.version, written: false };
     const written = await snapshots.write(encodeSnapshot(buildSnapshot(before, list)));
     return { version: before, written };
   }
