@@ -51,11 +51,14 @@ try {
     const agentFile = await bundleAgent(join(work, 'agent'));
     const only = process.env.BENCH_PROPAGATION_ONLY;
     // BENCH_LATENCY=10:in-process,2:process picks the runs.
-    const runs = (process.env.BENCH_LATENCY ?? '2:in-process,10:in-process,2:process').split(',').map((run) => {
-      const [cells, mode] = run.split(':');
-      if (mode !== 'in-process' && mode !== 'process') throw new Error(`BENCH_LATENCY: bad run ${run}`);
-      return [Number(cells), mode] as const;
-    });
+    const runs = (process.env.BENCH_LATENCY ?? '2:in-process,10:in-process,2:process')
+      .split(',')
+      .filter((run) => run !== '')
+      .map((run) => {
+        const [cells, mode] = run.split(':');
+        if (mode !== 'in-process' && mode !== 'process') throw new Error(`BENCH_LATENCY: bad run ${run}`);
+        return [Number(cells), mode] as const;
+      });
     for (const [cellCount, mode] of runs) await latency(cellCount, mode, agentFile);
     if (only === 'latency') process.exit(0);
   }

@@ -1,10 +1,12 @@
 // The policy store on one DynamoDB table.
 //
-// Consistency model: every write reads the current version (META), reads what it needs with
-// consistent reads, decides, and commits one transaction that also moves META from that version to
-// the next. If anyone else committed in between, META's condition fails and the whole write is
-// retried on fresh data. So every decision (name free, destination exists, destination unused) is
-// made on the state the transaction commits against; item conditions guard the same facts again.
+// Every write is one transaction whose items carry the conditions that keep the data whole: names
+// and policies are unique (their guard items must not exist), a destination's `refs` counter counts
+// the policies using it (a policy create or delete moves it; a destination is deleted only at 0),
+// and an update only replaces what it read (same name, same counter). Each transaction also adds 1
+// to the version record, so versions order all changes. A write is planned on consistent reads
+// first, which gives precise errors; if a condition fails because someone else got in between, or
+// the version record was busy, the whole write is planned again on fresh data.
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import {
@@ -55,6 +57,9 @@ const RETRY_CAP_MS = 250;
 /** How many users of a destination an "in use" error names before summarising. */
 const MAX_NAMED_USERS = 20;
 
+/** A destination's count of the policies that use it. */
+const REFS = 'refs';
+
 interface WritePlan<T> {
   readonly items: TransactItem[];
   readonly result: T;
@@ -101,12 +106,12 @@ export class DynamoDbPolicyStore implements PolicyStore {
       specs.map((spec) => spec.name),
       (name) => new NameConflictError(`destinations: name ${JSON.stringify(name)} appears more than once`, [name]),
     );
-    return this.write(async (version) => {
+    return this.write(async () => {
       const taken = await this.batchGet(specs.map((spec) => destinationNameKey(spec.name)));
       if (taken.length > 0) throw nameTaken(taken.map((item) => String(item.sk)));
       const destinations = specs.map((spec) => ({ id: this.newId(), ...spec }));
       const items = destinations.flatMap((destination): TransactItem[] => [
-        this.put(destinationItem(destination, version), `attribute_not_exists(${PARTITION_KEY})`),
+        this.put(destinationItem(destination, 0), `attribute_not_exists(${PARTITION_KEY})`),
         this.put(
           { ...destinationNameKey(destination.name), id: destination.id },
           `attribute_not_exists(${PARTITION_KEY})`,
@@ -125,19 +130,26 @@ export class DynamoDbPolicyStore implements PolicyStore {
       updates.map((update) => update.name),
       (name) => new NameConflictError(`destinations: name ${JSON.stringify(name)} appears more than once`, [name]),
     );
-    return this.write(async (version) => {
-      const current = new Map(
-        (await this.batchGet(updates.map((update) => destinationKey(update.id)))).map((item) => [
-          String(item.id),
-          toDestination(item),
-        ]),
+    return this.write(async () => {
+      const stored = await this.batchGet(updates.map((update) => destinationKey(update.id)));
+      const current = new Map(stored.map((item) => [String(item.id), toDestination(item)]));
+      const refs = new Map(
+        stored.flatMap((item) => (item[REFS] === undefined ? [] : [[String(item.id), Number(item[REFS])] as const])),
       );
       const missing = updates.filter((update) => !current.has(update.id)).map((update) => update.id);
       if (missing.length > 0) throw new NotFoundError(`destination(s) not found: ${missing.join(', ')}`, missing);
 
-      const items: TransactItem[] = updates.map((update) =>
-        this.put(destinationItem(update, version), `attribute_exists(${PARTITION_KEY})`),
-      );
+      // Replace only what was read: same name, same number of users (a policy created meanwhile
+      // moved the counter, and the write is planned again).
+      const items: TransactItem[] = updates.map((update) => {
+        const users = refs.get(update.id);
+        return this.put(
+          destinationItem(update, users ?? 0),
+          `attribute_exists(${PARTITION_KEY}) AND #name = :name AND ${users === undefined ? 'attribute_not_exists(#refs)' : '#refs = :refs'}`,
+          { '#name': 'name', '#refs': REFS },
+          { ':name': current.get(update.id)?.name, ...(users === undefined ? {} : { ':refs': users }) },
+        );
+      });
       items.push(...(await this.renameItems(updates, current)));
       return { items, result: updates.map(toDestination) };
     });
@@ -157,7 +169,12 @@ export class DynamoDbPolicyStore implements PolicyStore {
       }
       return {
         items: [
-          this.delete(destinationKey(id), `attribute_exists(${PARTITION_KEY})`),
+          this.delete(
+            destinationKey(id),
+            `attribute_exists(${PARTITION_KEY}) AND (attribute_not_exists(#refs) OR #refs = :zero)`,
+            { '#refs': REFS },
+            { ':zero': 0 },
+          ),
           this.delete(destinationNameKey(destination.name), '#id = :id', { '#id': 'id' }, { ':id': id }),
         ],
         result: destination,
@@ -185,7 +202,7 @@ export class DynamoDbPolicyStore implements PolicyStore {
         inputs.map((input) => [`${input.destination.id}\u0000${input.source.type}\u0000${input.source.id}`, input]),
       ).values(),
     ];
-    return this.write(async (version) => {
+    return this.write(async () => {
       const destinationIds = [...new Set(distinct.map((input) => input.destination.id))];
       const destinations = new Map(
         (await this.destinationsById(destinationIds)).map((destination) => [destination.id, destination]),
@@ -204,7 +221,7 @@ export class DynamoDbPolicyStore implements PolicyStore {
         ]),
       );
       const items: TransactItem[] = [];
-      const usedDestinations = new Set<string>();
+      const newUsers = new Map<string, number>();
       const policies = distinct.map((input, index): EgressPolicy => {
         const refKey = refKeys[index];
         const destination = destinations.get(input.destination.id);
@@ -217,9 +234,8 @@ export class DynamoDbPolicyStore implements PolicyStore {
           source_type: input.source.type,
           source_id: input.source.id,
           destination_id: destination.id,
-          version,
         };
-        usedDestinations.add(destination.id);
+        newUsers.set(destination.id, (newUsers.get(destination.id) ?? 0) + 1);
         items.push(
           this.put({ ...policyKey(id), ...item }, `attribute_not_exists(${PARTITION_KEY})`),
           this.put({ ...refKey, policy_id: id }, `attribute_not_exists(${PARTITION_KEY})`),
@@ -227,10 +243,8 @@ export class DynamoDbPolicyStore implements PolicyStore {
         return { id, source: input.source, destination };
       });
       const created = items.length / 2;
-      // The destinations must still exist when the new policies land.
-      for (const id of usedDestinations) {
-        items.push(this.conditionCheck(destinationKey(id), `attribute_exists(${PARTITION_KEY})`));
-      }
+      // Count the new users on each destination, which must still exist when they land.
+      for (const [destinationId, count] of newUsers) items.push(this.countUsers(destinationId, count));
       return { items, result: { policies, created } };
     });
   }
@@ -251,6 +265,7 @@ export class DynamoDbPolicyStore implements PolicyStore {
             { '#policy': 'policy_id' },
             { ':policy': id },
           ),
+          this.countUsers(policy.destination_id, -1),
         ],
         result: toPolicy(item, destination),
       };
@@ -303,17 +318,16 @@ export class DynamoDbPolicyStore implements PolicyStore {
   }
 
   /**
-   * Runs plan → commit under the version lock, retrying when another writer got in first.
-   * `plan` receives the version this write will create and may throw a domain error to refuse.
+   * Runs plan → commit, planning again when the transaction was cancelled by a concurrent writer.
+   * `plan` may throw a domain error to refuse.
    */
-  private async write<T>(plan: (nextVersion: number) => Promise<WritePlan<T>>): Promise<T> {
+  private async write<T>(plan: () => Promise<WritePlan<T>>): Promise<T> {
     for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt += 1) {
       if (attempt > 0) await sleep(Math.random() * Math.min(RETRY_CAP_MS, 10 * 2 ** attempt));
-      const version = await this.currentVersion();
-      const { items, result } = await plan(version + 1);
+      const { items, result } = await plan();
       if (items.length === 0) return result;
       try {
-        await transactWrite(this.client, [...items, this.bumpVersion(version)]);
+        await transactWrite(this.client, [...items, this.bumpVersion()]);
         return result;
       } catch (error) {
         if (!isCancelledTransaction(error)) throw error;
@@ -322,19 +336,28 @@ export class DynamoDbPolicyStore implements PolicyStore {
     throw new ContentionError('too many concurrent changes; retry the request');
   }
 
-  private bumpVersion(expected: number): TransactItem {
+  private bumpVersion(): TransactItem {
     return {
       Update: {
         TableName: this.tableName,
         Key: versionKey(),
-        UpdateExpression: 'SET #version = :next, #updated = :now',
-        ConditionExpression: expected === 0 ? 'attribute_not_exists(#version)' : '#version = :expected',
+        UpdateExpression: 'ADD #version :one SET #updated = :now',
         ExpressionAttributeNames: { '#version': 'version', '#updated': 'updated_at' },
-        ExpressionAttributeValues: {
-          ':next': expected + 1,
-          ':now': new Date().toISOString(),
-          ...(expected === 0 ? {} : { ':expected': expected }),
-        },
+        ExpressionAttributeValues: { ':one': 1, ':now': new Date().toISOString() },
+      },
+    };
+  }
+
+  /** Moves a destination's policy counter; the destination must still exist. */
+  private countUsers(destinationId: string, delta: number): TransactItem {
+    return {
+      Update: {
+        TableName: this.tableName,
+        Key: destinationKey(destinationId),
+        UpdateExpression: 'ADD #refs :delta',
+        ConditionExpression: `attribute_exists(${PARTITION_KEY})`,
+        ExpressionAttributeNames: { '#refs': REFS },
+        ExpressionAttributeValues: { ':delta': delta },
       },
     };
   }
@@ -371,10 +394,6 @@ export class DynamoDbPolicyStore implements PolicyStore {
         ExpressionAttributeValues: values,
       },
     };
-  }
-
-  private conditionCheck(key: Item, condition: string): TransactItem {
-    return { ConditionCheck: { TableName: this.tableName, Key: key, ConditionExpression: condition } };
   }
 }
 

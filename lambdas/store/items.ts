@@ -2,8 +2,8 @@
 // Query and a lookup by id or name is one BatchGet; no secondary index is needed.
 //
 //   pk          sk                        what
-//   META        VERSION                   { version }: bumped by every write (optimistic lock + cell versioning)
-//   DEST        <destination id>          a destination
+//   META        VERSION                   { version }: +1 in every write's transaction (orders all changes)
+//   DEST        <destination id>          a destination and `refs`, the number of policies using it
 //   DESTNAME    <name>                    { id }: makes names unique
 //   POLICY      <policy id>               a policy: source and destination id
 //   DESTREF#<d> <source type>#<source id> { policy_id }: makes policies unique, finds the users of a destination
@@ -28,7 +28,8 @@ export const destinationRefKey = (destinationId: string, sourceType: SourceType,
   key(destinationRefPk(destinationId), `${sourceType}#${sourceId}`);
 
 export interface DestinationItem extends Destination {
-  version: number;
+  /** How many policies use this destination. */
+  refs: number;
 }
 
 export interface PolicyItem {
@@ -36,7 +37,6 @@ export interface PolicyItem {
   source_type: SourceType;
   source_id: string;
   destination_id: string;
-  version: number;
 }
 
 export interface DestinationRefItem {
@@ -47,8 +47,8 @@ export interface DestinationNameItem {
   id: string;
 }
 
-export function destinationItem(destination: Destination, version: number): Record<string, unknown> {
-  return { ...destinationKey(destination.id), ...destination, version };
+export function destinationItem(destination: Destination, refs: number): Record<string, unknown> {
+  return { ...destinationKey(destination.id), ...destination, refs };
 }
 
 /** Back to the API shape: only the fields of a destination, in a stable order. */
