@@ -46,11 +46,16 @@ const port = z
   .min(1, 'must be between 1 and 65535')
   .max(65535, 'must be between 1 and 65535');
 
-const icmpValue = z
-  .number({ error: required('an integer') })
-  .int('must be an integer')
-  .min(-1, 'must be between -1 and 255')
-  .max(255, 'must be between -1 and 255');
+function icmpValue(max: number) {
+  return z
+    .number({ error: required('an integer') })
+    .int('must be an integer')
+    .min(-1, `must be between -1 and ${max}`)
+    .max(max, `must be between -1 and ${max}`);
+}
+/** Type 255 is the kernel's "any type" wildcard: accepting it would silently widen a policy. */
+const icmpType = icmpValue(254);
+const icmpCode = icmpValue(255);
 
 export const ipRangeSchema = z
   .strictObject({ start: ipv4, end: ipv4 }, { error: required('an object with start and end') })
@@ -88,8 +93,8 @@ const destinationFields = {
     .max(MAX_PORT_RANGES, `must hold at most ${MAX_PORT_RANGES} port range(s)`)
     .optional(),
   protocol: z.enum(PROTOCOLS, { error: required('one of tcp, udp, icmp') }),
-  icmp_type: icmpValue.optional(),
-  icmp_code: icmpValue.optional(),
+  icmp_type: icmpType.optional(),
+  icmp_code: icmpCode.optional(),
 };
 
 type DestinationFields = z.infer<z.ZodObject<typeof destinationFields>>;

@@ -64,7 +64,16 @@ describe('destination schemas', () => {
     [{ ...tcp, icmp_type: 8 }, 'destinations[0].icmp_type: is only allowed for protocol icmp'],
     [
       { ...tcp, ports: undefined, protocol: 'icmp', icmp_type: 256 },
-      'destinations[0].icmp_type: must be between -1 and 255',
+      'destinations[0].icmp_type: must be between -1 and 254',
+    ],
+    // iptables reads type 255 as "any type": it must not slip through as a narrow rule.
+    [
+      { ...tcp, ports: undefined, protocol: 'icmp', icmp_type: 255 },
+      'destinations[0].icmp_type: must be between -1 and 254',
+    ],
+    [
+      { ...tcp, ports: undefined, protocol: 'icmp', icmp_type: 3, icmp_code: 256 },
+      'destinations[0].icmp_code: must be between -1 and 255',
     ],
     [{ ...tcp, ports: undefined, protocol: 'icmp', icmp_code: 1 }, 'destinations[0].icmp_code: needs an icmp_type'],
     [{ ...tcp, extra: '-j ACCEPT' }, 'destinations[0]: unknown field(s) "extra"'],
