@@ -72,13 +72,20 @@ export const portRangeSchema = z
   .strictObject({ start: port, end: port }, { error: required('an object with start and end') })
   .refine((range) => !(range.start > range.end), { message: 'must not be greater than end', path: ['start'] });
 
+const destinationNameSchema = z
+  .string({ error: required('a string') })
+  .trim()
+  .min(1, 'must not be empty')
+  .max(255, 'must be at most 255 characters')
+  .refine((name) => !CONTROL_CHARACTERS.test(name), 'must not contain control characters');
+
+/** True for a string that could be a stored destination name (names are stored trimmed). */
+export function isDestinationName(value: string): boolean {
+  return value === value.trim() && destinationNameSchema.safeParse(value).success;
+}
+
 const destinationFields = {
-  name: z
-    .string({ error: required('a string') })
-    .trim()
-    .min(1, 'must not be empty')
-    .max(255, 'must be at most 255 characters')
-    .refine((name) => !CONTROL_CHARACTERS.test(name), 'must not contain control characters'),
+  name: destinationNameSchema,
   description: z
     .string({ error: required('a string') })
     .max(1024, 'must be at most 1024 characters')

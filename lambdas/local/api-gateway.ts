@@ -121,7 +121,7 @@ export function createApiGateway(options: ApiGatewayOptions): Server {
       const body = await readBody(request);
       const match = route.pattern.exec(url.pathname);
       const pathParameters = Object.fromEntries(
-        route.parameterNames.map((name, index) => [name, decodeURIComponent(match?.[index + 1] ?? '')]),
+        route.parameterNames.map((name, index) => [name, decodePathSegment(match?.[index + 1] ?? '')]),
       );
       const query: Record<string, string> = {};
       for (const name of new Set(url.searchParams.keys())) query[name] = url.searchParams.getAll(name).join(',');
@@ -162,4 +162,13 @@ export function createApiGateway(options: ApiGatewayOptions): Server {
       send(response, await route.handler(event));
     })().catch((error: unknown) => sendError(response, error));
   });
+}
+
+/** A path parameter as API Gateway hands it over: percent-decoded; broken escapes are the caller's error. */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, `path: ${JSON.stringify(segment.slice(0, 140))} is not valid percent-encoding`);
+  }
 }

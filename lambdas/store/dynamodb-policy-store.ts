@@ -17,7 +17,13 @@ import {
   UnknownReferenceError,
   ValidationError,
 } from '../domain/errors.js';
-import type { DestinationSpec, DestinationUpdate, EgressPolicyInput } from '../domain/schemas.js';
+import {
+  type DestinationSpec,
+  type DestinationUpdate,
+  type EgressPolicyInput,
+  isDestinationName,
+  isIdentifier,
+} from '../domain/schemas.js';
 import type { CreatePoliciesResult, DestinationFilter, PolicyStore } from '../domain/store.js';
 import type { Destination, EgressPolicy } from '../domain/types.js';
 import {
@@ -92,11 +98,13 @@ export class DynamoDbPolicyStore implements PolicyStore {
 
   async listDestinations(filter: DestinationFilter = {}): Promise<Destination[]> {
     if (filter.ids && filter.names) throw new ValidationError('filter by id or by name, not both');
-    if (filter.ids) return this.destinationsById(filter.ids);
+    // A value that could never be stored matches nothing; looking it up could exceed DynamoDB's key size.
+    if (filter.ids) return this.destinationsById(distinct(filter.ids).filter(isIdentifier));
     if (filter.names) {
-      const names = await this.batchGet(filter.names.map(destinationNameKey));
+      const wanted = distinct(filter.names).filter(isDestinationName);
+      const names = await this.batchGet(wanted.map(destinationNameKey));
       const idsByName = new Map(names.map((item) => [String(item.sk), (item as unknown as DestinationNameItem).id]));
-      return this.destinationsById(filter.names.flatMap((name) => idsByName.get(name) ?? []));
+      return this.destinationsById(wanted.flatMap((name) => idsByName.get(name) ?? []));
     }
     return (await queryPartition(this.client, this.tableName, DESTINATION_PK)).map(toDestination);
   }
@@ -410,4 +418,9 @@ function nameTaken(names: string[]): NameConflictError {
     `destinations: name(s) already taken: ${names.map((name) => JSON.stringify(name)).join(', ')}`,
     names,
   );
+}
+
+/** The values in first-seen order without repeats: a filter naming one id twice lists it once. */
+function distinct(values: readonly string[]): string[] {
+  return [...new Set(values)];
 }

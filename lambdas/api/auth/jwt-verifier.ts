@@ -30,14 +30,29 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     try {
       const { payload } = await jwtVerify(token, keys, {
         issuer: options.issuer,
-        audience: options.audience,
         algorithms: RSA_ALGORITHMS,
+        // API Gateway refuses tokens that never expire; so do we.
+        requiredClaims: ['exp'],
       });
+      if (!audienceMatches(payload, options.audience)) {
+        throw new errors.JWTClaimValidationFailed('unexpected "aud" claim value', payload, 'aud', 'check_failed');
+      }
       return payload;
     } catch (error) {
       throw new UnauthorizedError(describe(error), 'invalid_token');
     }
   };
+}
+
+/**
+ * API Gateway's rule: `aud` must name the audience; only when a token has no `aud` (Cognito access
+ * tokens) is `client_id` checked instead.
+ */
+export function audienceMatches(payload: JWTPayload, audience: string): boolean {
+  if (payload.aud !== undefined) {
+    return Array.isArray(payload.aud) ? payload.aud.includes(audience) : payload.aud === audience;
+  }
+  return payload.client_id === audience;
 }
 
 function describe(error: unknown): string {

@@ -76,6 +76,26 @@ describe('destinations', () => {
     expect((both.body as { error: string }).error).toMatch(/id and name/);
   });
 
+  it('lists a repeated filter value once and matches nothing, without a 5xx, for values that cannot exist', async () => {
+    const a = await createDestination({ ...mysql, name: 'filter-repeat' });
+    const repeated = await api.call('GET', `${API}/destinations?id=${a.id},${a.id}&id=${a.id}`);
+    expect(repeated.body).toMatchObject({ total_destinations: 1, destinations: [{ id: a.id }] });
+    const byName = await api.call('GET', `${API}/destinations?name=filter-repeat,filter-repeat`);
+    expect(byName.body).toMatchObject({ total_destinations: 1 });
+    // Longer than any DynamoDB key may be: the store must never be asked.
+    const huge = 'x'.repeat(2000);
+    for (const query of [`id=${huge}`, `name=${huge}`, `name=${'\u{1F600}'.repeat(300)}`, 'id=%20bad%20id']) {
+      const listed = await api.call('GET', `${API}/destinations?${query}`);
+      expect(listed).toMatchObject({ status: 200, body: { total_destinations: 0, destinations: [] } });
+    }
+  });
+
+  it('answers 400, not 5xx, for a path with broken percent-encoding', async () => {
+    const deleted = await api.call('DELETE', `${API}/destinations/%E0%A4%A`);
+    expect(deleted.status).toBe(400);
+    expect((deleted.body as { error: string }).error).toMatch(/percent-encoding/);
+  });
+
   it('creates icmp destinations without ports', async () => {
     const ping = await createDestination({
       name: 'icmp-any',

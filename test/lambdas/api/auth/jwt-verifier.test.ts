@@ -87,4 +87,27 @@ describe('createJwtVerifier', () => {
     expect(await reason(`Bearer ${await token(trusted, { iss: 'https://evil.test' })}`)).toMatch(/iss/);
     expect(await reason(`Bearer ${await token(trusted, { aud: 'other' })}`)).toMatch(/aud/);
   });
+
+  it('refuses a token without exp, as API Gateway does', async () => {
+    const noExpiry = await new SignJWT({ scope: ['network.admin'] })
+      .setProtectedHeader({ alg: 'RS256', kid: 'trusted' })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .sign(trusted);
+    expect(await reason(`Bearer ${noExpiry}`)).toMatch(/exp/);
+  });
+
+  it('checks client_id only when the token has no aud, as Cognito access tokens do not', async () => {
+    const cognito = (claims: Record<string, unknown>) =>
+      new SignJWT({ scope: 'network.admin', ...claims })
+        .setProtectedHeader({ alg: 'RS256', kid: 'trusted' })
+        .setIssuer(ISSUER)
+        .setExpirationTime('10m')
+        .sign(trusted);
+    expect(await verify(`Bearer ${await cognito({ client_id: AUDIENCE })}`)).toMatchObject({ client_id: AUDIENCE });
+    expect(await reason(`Bearer ${await cognito({ client_id: 'other' })}`)).toMatch(/aud/);
+    expect(await reason(`Bearer ${await cognito({})}`)).toMatch(/aud/);
+    // aud wins when both are present.
+    expect(await reason(`Bearer ${await cognito({ aud: 'other', client_id: AUDIENCE })}`)).toMatch(/aud/);
+  });
 });
