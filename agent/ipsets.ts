@@ -51,6 +51,8 @@ export function diffSets(desired: readonly IpSet[], kernel: KernelSets): SetDiff
   const before: string[] = [];
   const created: string[] = [];
   const wanted = new Set(desired.map((set) => set.name));
+  // Leftover scratch sets destroyed by a repair below must not be destroyed a second time after.
+  const destroyedBefore = new Set<string>();
   for (const set of desired) {
     const current = kernel.get(set.name);
     if (current === undefined) {
@@ -65,9 +67,10 @@ export function diffSets(desired: readonly IpSet[], kernel: KernelSets): SetDiff
     const temp = tempSetName(set.name);
     if (kernel.has(temp)) before.push(`destroy ${temp}`);
     before.push(...renderSetCreate(set, temp), `swap ${temp} ${set.name}`, `destroy ${temp}`);
+    destroyedBefore.add(temp);
   }
   const after = [...kernel.keys()]
-    .filter((name) => !wanted.has(name))
+    .filter((name) => !wanted.has(name) && !destroyedBefore.has(name))
     .sort()
     .map((name) => `destroy ${name}`);
   return { before, after, created };
@@ -83,4 +86,15 @@ export async function restoreSets(runner: CommandRunner, lines: readonly string[
       result.stderr,
     );
   }
+}
+
+/**
+ * Undo the set creations of a `before` batch that failed part-way (`ipset restore` is not a
+ * transaction): destroy whichever of `created` exist now. Best effort; the next sync finds any rest.
+ */
+export async function removeCreatedSets(runner: CommandRunner, created: readonly string[]): Promise<void> {
+  if (created.length === 0) return;
+  const present = await readSets(runner, true);
+  const lines = created.filter((name) => present.has(name)).map((name) => `destroy ${name}`);
+  await restoreSets(runner, lines);
 }

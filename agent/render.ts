@@ -63,7 +63,12 @@ export function renderChain(chain: Chain): RenderedRule[] {
   return chain.rules.map((rule) => renderRule(chain.name, rule));
 }
 
+/** The kernel's default capacity of a hash set; a larger set would fail with "Hash is full". */
+export const DEFAULT_SET_MAXELEM = 65536;
+
 /** `ipset restore` lines creating a set under `name` with the members of `set`. */
 export function renderSetCreate(set: IpSet, name = set.name): string[] {
-  return [`create ${name} ${set.type} family inet`, ...set.members.map((member) => `add ${name} ${member}`)];
+  // Sets are content-addressed and never grow after creation, so sizing them for their members is enough.
+  const capacity = set.members.length > DEFAULT_SET_MAXELEM ? ` maxelem ${set.members.length}` : '';
+  return [`create ${name} ${set.type} family inet${capacity}`, ...set.members.map((member) => `add ${name} ${member}`)];
 }

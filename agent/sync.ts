@@ -1,7 +1,7 @@
 // The agent as a library: desired state in, kernel programmed (or the payload shown). Sources that
 // are not files (DynamoDB, a versioned document) call `sync` directly.
 import type { EgressPolicyList } from '../lambdas/domain/schemas.js';
-import { diffSets, readSets, restoreSets } from './ipsets.js';
+import { diffSets, readSets, removeCreatedSets, restoreSets } from './ipsets.js';
 import type { Container } from './model.js';
 import { DEFAULT_OVERLAY_CIDR, DEFAULT_SET_THRESHOLD, planRules } from './plan.js';
 import { type CommandRunner, spawnRunner } from './runner.js';
@@ -38,9 +38,9 @@ export interface SyncResult {
 
 /**
  * Make the kernel enforce `policies` for `containers`. Inputs must already be validated (see
- * source/files.ts). Order: create new sets → one iptables-restore → destroy unused sets. If the
- * iptables transaction fails, the sets it would have used are removed again and the error is thrown;
- * the rules in force are untouched.
+ * source/files.ts). Order: create new sets → one iptables-restore → destroy unused sets. If creating
+ * the sets or the iptables transaction fails, the sets created for it are removed again and the
+ * error is thrown; the rules in force are untouched.
  */
 export async function sync(
   policies: EgressPolicyList,
@@ -73,17 +73,13 @@ export async function sync(
   };
   if (options.dryRun === true) return result;
 
-  await restoreSets(runner, sets.before);
-  if (table.payload !== undefined) {
-    try {
-      await applyTable(runner, table.payload);
-    } catch (error) {
-      await restoreSets(
-        runner,
-        sets.created.map((name) => `destroy ${name}`),
-      ).catch(() => undefined);
-      throw error;
-    }
+  try {
+    await restoreSets(runner, sets.before);
+    if (table.payload !== undefined) await applyTable(runner, table.payload);
+  } catch (error) {
+    // The rules in force never referenced the new sets, so removing them changes no traffic.
+    await removeCreatedSets(runner, sets.created).catch(() => undefined);
+    throw error;
   }
   await restoreSets(runner, sets.after);
   return result;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diffSets, parseIpsetSave, readSets } from '../../agent/ipsets.js';
+import { diffSets, parseIpsetSave, readSets, removeCreatedSets } from '../../agent/ipsets.js';
 import { tempSetName } from '../../agent/names.js';
 
 const saved = [
@@ -44,6 +44,25 @@ describe('ipsets', () => {
       `destroy ${temp}`,
     ]);
     expect(diff.created).toEqual([]);
+  });
+
+  it('destroys a leftover scratch set once, in the repair, not again with the unused sets', () => {
+    const temp = tempSetName('dyneg-n-gone');
+    const kernel = parseIpsetSave(`${saved}create ${temp} hash:net family inet\n`);
+    const diff = diffSets([{ name: 'dyneg-n-gone', type: 'hash:net', members: ['4.4.4.4/32'] }], kernel);
+    expect(diff.before.filter((line) => line === `destroy ${temp}`)).toHaveLength(2);
+    expect(diff.after).toEqual(['destroy dyneg-n-keep']);
+  });
+
+  it('undoes the sets a failed batch created, only those that exist', async () => {
+    const calls: { args: readonly string[]; input?: string }[] = [];
+    const runner = async (_command: string, args: readonly string[], input?: string) => {
+      calls.push({ args, ...(input === undefined ? {} : { input }) });
+      const stdout = args[0] === 'save' ? 'create dyneg-n-a hash:net family inet\n' : '';
+      return { code: 0, stdout, stderr: '' };
+    };
+    await removeCreatedSets(runner, ['dyneg-n-a', 'dyneg-n-b']);
+    expect(calls.at(-1)).toEqual({ args: ['restore'], input: 'destroy dyneg-n-a\n' });
   });
 
   it('tolerates a missing ipset binary only when no set is needed', async () => {

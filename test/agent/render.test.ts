@@ -53,4 +53,10 @@ describe('renderRuleSpec', () => {
       renderSetCreate({ name: 'dyneg-n-1', type: 'hash:net', members: ['1.1.1.0/24', '2.2.2.2/32'] }, 'tmp'),
     ).toEqual(['create tmp hash:net family inet', 'add tmp 1.1.1.0/24', 'add tmp 2.2.2.2/32']);
   });
+
+  it('sizes a set larger than the kernel default for its members', () => {
+    const members = Array.from({ length: 70_000 }, (_, i) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}/32`);
+    const [create] = renderSetCreate({ name: 'dyneg-n-big', type: 'hash:net', members });
+    expect(create).toBe('create dyneg-n-big hash:net family inet maxelem 70000');
+  });
 });

@@ -2,7 +2,7 @@
 // with TCP/UDP services, real connections and pings. One lab for the file; tests run in order and
 // build on each other's state, as syncs on a cell do.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { containerChain } from '../../agent/names.js';
+import { containerChain, tempSetName } from '../../agent/names.js';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../lambdas/local/netns-lab.js';
 import { app, containerStore, icmp, type PolicyDoc, policyList, type StoreEntry, space, tcp, udp } from './fixtures.js';
 import { runAgent } from './run-agent.js';
@@ -325,6 +325,13 @@ describe.runIf(labAvailable())('agent sync on a real cell', () => {
     expect(await lab.tcp(c1, EXT.low, 9000)).toBe('refused');
     await syncOk(many);
     expect(await lab.tcp(c1, EXT.low, 9000)).toBe('open');
+    // A scratch set left by an interrupted repair is cleared by the next repair, and only once.
+    await lab.execOk(cell, ['ipset', 'create', tempSetName(setName), 'hash:net', 'family', 'inet']);
+    await lab.execOk(cell, ['ipset', 'flush', setName]);
+    await syncOk(many);
+    expect(await lab.tcp(c1, EXT.low, 9000)).toBe('open');
+    const repaired = await lab.execOk(cell, ['ipset', 'list', '-n']);
+    expect(repaired.split('\n').filter((name) => name.startsWith('dyneg-'))).toEqual([setName]);
     await syncOk([]);
     const after = await lab.execOk(cell, ['ipset', 'list', '-n']);
     expect(after.split('\n').filter((name) => name.startsWith('dyneg-'))).toEqual([]);
