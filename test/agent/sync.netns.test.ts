@@ -8,6 +8,8 @@ import { app, containerStore, icmp, type PolicyDoc, policyList, type StoreEntry,
 import { runAgent } from './run-agent.js';
 
 const EXT = {
+  edgeBelow: '198.51.100.8',
+  edgeAbove: '198.51.100.13',
   below: '198.51.100.9',
   low: '198.51.100.10',
   high: '198.51.100.11',
@@ -134,6 +136,30 @@ describe.runIf(labAvailable())('agent sync on a real cell', () => {
     expect(await lab.ping(c2, EXT.low)).toBe(false);
     expect(await lab.ping(c2, EXT.other)).toBe(false);
     expect(await operatorState()).toBe(operatorBaseline);
+  });
+
+  it('enforces a range that is no CIDR block exactly at its bounds, as an iprange rule and as set members', async () => {
+    // .9-.12 is not one block: it becomes `-m iprange`, or .9/32 + .10/31 + .12/32 in a set.
+    const unaligned = tcp('p-unaligned', app('app-c'), [EXT.below, EXT.above], [8000, 8000]);
+    const expectExactBounds = async () => {
+      for (const inside of [EXT.below, EXT.low, EXT.high, EXT.above])
+        expect(await lab.tcp(c2, inside, 8000)).toBe('open');
+      expect(await lab.tcp(c2, EXT.edgeBelow, 8000)).toBe('refused');
+      expect(await lab.tcp(c2, EXT.edgeAbove, 8000)).toBe('refused');
+    };
+    await syncOk([unaligned]);
+    expect(await ownedState()).toContain(`--dst-range ${EXT.below}-${EXT.above}`);
+    await expectExactBounds();
+    // Seven more destinations of the same service reach the set threshold (8).
+    const fillers = Array.from({ length: 7 }, (_, k) =>
+      tcp(`p-unaligned-${k}`, app('app-c'), [`192.0.2.${10 + k}`, `192.0.2.${10 + k}`], [8000, 8000]),
+    );
+    await syncOk([unaligned, ...fillers]);
+    expect(await ownedState()).toContain('--match-set dyneg-');
+    const members = await lab.execOk(cell, ['ipset', 'save']);
+    expect(members).toContain(`${EXT.low}/31`);
+    await expectExactBounds();
+    await syncOk([]);
   });
 
   it('is idempotent: the same input twice leaves the ruleset byte-identical and a dry run finds nothing', async () => {
