@@ -1,7 +1,7 @@
 // The agent against a real kernel: a cell namespace routing for container namespaces, an external host
 // with TCP/UDP services, real connections and pings. One lab for the file; tests run in order and
 // build on each other's state, as syncs on a cell do.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { containerChain, tempSetName } from '../../agent/names.js';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../lambdas/local/netns-lab.js';
 import { app, containerStore, icmp, type PolicyDoc, policyList, type StoreEntry, space, tcp, udp } from './fixtures.js';
@@ -73,6 +73,11 @@ describe.runIf(labAvailable())('agent sync on a real cell', () => {
     await lab.execOk(cell, ['iptables', '-A', 'FORWARD', '-j', 'OPERATOR-AUDIT']);
     await lab.execOk(cell, ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-d', '192.0.2.250', '-j', 'ACCEPT']);
     operatorBaseline = await operatorState();
+  });
+
+  // Whatever a test did, the operator's own rules (every table) are exactly as before.
+  afterEach(async () => {
+    if (lab !== undefined) expect(await operatorState()).toBe(operatorBaseline);
   });
 
   afterAll(async () => {
