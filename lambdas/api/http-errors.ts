@@ -21,9 +21,14 @@ export class UnauthorizedError extends HttpError {
   }
 }
 
+/** A valid token without the scope a route needs; the challenge names it (RFC 6750 §3.1). */
 export class ForbiddenError extends HttpError {
-  constructor(message: string) {
-    super(403, message);
+  constructor(message: string, requiredScope?: string) {
+    super(
+      403,
+      message,
+      requiredScope ? { 'www-authenticate': `Bearer error="insufficient_scope", scope="${requiredScope}"` } : {},
+    );
   }
 }
 

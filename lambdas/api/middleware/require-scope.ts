@@ -12,7 +12,7 @@ export function requireScope(scope: string): middy.MiddlewareObj<ApiEvent, ApiRe
       if (!jwt?.claims) throw new UnauthorizedError('missing bearer token in the Authorization header');
       const granted = scopesOf(jwt.claims);
       for (const routeScope of jwt.scopes ?? []) granted.add(routeScope);
-      if (!granted.has(scope)) throw new ForbiddenError(`token lacks the required scope ${scope}`);
+      if (!granted.has(scope)) throw new ForbiddenError(`token lacks the required scope ${scope}`, scope);
     },
   };
 }

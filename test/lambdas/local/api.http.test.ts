@@ -304,6 +304,7 @@ describe('auth', () => {
     const token = await api.local.issuer.sign({ scopes: ['openid', 'cloud_controller.read'] });
     const result = await api.call('POST', `${API}/destinations`, { token, body: { destinations: [mysql] } });
     expect(result).toMatchObject({ status: 403, body: { error: 'token lacks the required scope network.admin' } });
+    expect(result.headers.get('www-authenticate')).toBe('Bearer error="insufficient_scope", scope="network.admin"');
   });
 
   it('accepts the token with "bearer" in lower case, as cf oauth-token prints it', async () => {
