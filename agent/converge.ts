@@ -5,7 +5,7 @@ import type { CellRegistry } from '../lambdas/domain/cells.js';
 import { snapshotToPolicyList } from '../lambdas/domain/snapshot.js';
 import type { Container } from './model.js';
 import { desiredSnapshot, type SnapshotSource } from './source/dynamodb.js';
-import type { AgentState } from './state.js';
+import type { AgentState, AppliedState } from './state.js';
 import { type SyncOptions, type SyncResult, sync } from './sync.js';
 
 export interface ConvergeOptions {
@@ -36,7 +36,7 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
 
   const appliedAt = (options.now ?? (() => new Date()))().toISOString();
   if (desired.origin !== 'empty')
-    options.state.recordApplied({ version, sha256: desired.sha256, appliedAt }, desired.bytes);
+    recordForward(options.state, { version, sha256: desired.sha256, appliedAt }, desired.bytes);
   let reported = false;
   if (options.registry) {
     try {
@@ -53,4 +53,15 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
     }
   }
   return { version, origin: desired.origin, sync: result, reported };
+}
+
+/**
+ * Records an apply unless a newer version is already on record (another run finished first): the
+ * recorded version is what keeps this cell from going back, so it only ever moves forward. The
+ * same version is recorded again, which restores a missing or corrupt cached snapshot.
+ */
+function recordForward(state: AgentState, applied: AppliedState, snapshot: Buffer): void {
+  const recorded = state.applied();
+  if (recorded && recorded.version > applied.version) return;
+  state.recordApplied(applied, snapshot);
 }

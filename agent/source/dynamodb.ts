@@ -1,6 +1,7 @@
 // Desired state from the policy table: the snapshot pointer on every sync, the snapshot only when
 // its version is new to this cell. Read-only, except the cell's own report.
-import { decodeSnapshot, type PolicySnapshot } from '../../lambdas/domain/snapshot.js';
+import { ValidationError } from '../../lambdas/domain/errors.js';
+import { decodeSnapshot, type PolicySnapshot, sha256 } from '../../lambdas/domain/snapshot.js';
 import type { SnapshotPointer } from '../../lambdas/store/snapshot-store.js';
 
 /** The part of the snapshot store the agent uses; a fake in unit tests, DynamoDB on a cell. */
@@ -17,38 +18,93 @@ export interface DesiredSnapshot {
   readonly origin: 'table' | 'cache' | 'empty';
 }
 
+/** What this cell last applied, as recorded on the cell. */
+export interface AppliedVersion {
+  readonly version: number;
+  readonly sha256: string;
+}
+
 export const EMPTY_SNAPSHOT: PolicySnapshot = { format: 1, version: 0, destinations: [], policies: [] };
 
 /**
+ * The table offers only a version older than the one this cell applied, and the cell's own copy of
+ * that one is missing or corrupt. Applying the older one would roll the cell back, so the agent
+ * refuses and the rules in force stay; a ValidationError, so the CLI reports it like any other
+ * refused input (exit 1, "rules unchanged").
+ */
+export class OlderSnapshotError extends ValidationError {
+  constructor(
+    readonly offered: number,
+    readonly applied: number,
+  ) {
+    super(
+      `refusing policy version ${offered}: this cell already applied version ${applied} and has no usable copy of it; the rules in force are kept`,
+    );
+  }
+}
+
+/** The chunks read did not match the pointer's checksum: pruned or replaced while being read. */
+const CHUNKS_CHANGED = Symbol('chunks changed');
+
+/**
  * The newest state this cell may apply. Never older than what it applied: if the table's pointer is
- * behind (a restored backup, a stale replica), the cached snapshot of the applied version is kept.
+ * behind (a restored backup, a stale replica), the cached snapshot of the applied version is kept,
+ * and without a usable cache the agent refuses (OlderSnapshotError) rather than go back.
+ * If the chunks fail their checksum (the publisher keeps only the previous snapshot, so one read
+ * across two newer publishes loses its chunks), the pointer is read again and the snapshot once more.
  */
 export async function desiredSnapshot(
   source: SnapshotSource,
-  applied: { version: number; sha256: string } | undefined,
+  applied: AppliedVersion | undefined,
   cached: Buffer | undefined,
 ): Promise<DesiredSnapshot> {
-  const fromCache = (): DesiredSnapshot | undefined => {
-    if (!applied || !cached) return undefined;
-    try {
-      return {
-        snapshot: decodeSnapshot(cached, applied.sha256),
-        bytes: cached,
-        sha256: applied.sha256,
-        origin: 'cache',
-      };
-    } catch {
-      return undefined;
-    }
-  };
-  const pointer = await source.readPointer();
+  const fromCache = (): DesiredSnapshot | undefined => cachedSnapshot(applied, cached);
+  for (let attempt = 1; attempt <= 2; attempt += 1) {
+    const result = await resolve(source, await source.readPointer(), applied, fromCache);
+    if (result !== CHUNKS_CHANGED) return result;
+  }
+  throw new ValidationError(
+    'snapshot: checksum mismatch (incomplete or mixed chunks), also after re-reading the pointer',
+  );
+}
+
+/** The desired snapshot for one pointer, or CHUNKS_CHANGED if its chunks no longer match it. */
+async function resolve(
+  source: SnapshotSource,
+  pointer: SnapshotPointer | undefined,
+  applied: AppliedVersion | undefined,
+  fromCache: () => DesiredSnapshot | undefined,
+): Promise<DesiredSnapshot | typeof CHUNKS_CHANGED> {
   if (!pointer) {
-    return fromCache() ?? { snapshot: EMPTY_SNAPSHOT, bytes: Buffer.alloc(0), sha256: '', origin: 'empty' };
+    const kept = fromCache();
+    if (kept) return kept;
+    refuseOlder(EMPTY_SNAPSHOT.version, applied);
+    return { snapshot: EMPTY_SNAPSHOT, bytes: Buffer.alloc(0), sha256: '', origin: 'empty' };
   }
   if (applied && pointer.version <= applied.version) {
     const kept = fromCache();
     if (kept) return kept;
+    // No usable cache: the same version may be read again (and re-cached), an older one never.
+    refuseOlder(pointer.version, applied);
   }
   const bytes = await source.readBytes(pointer);
-  return { snapshot: decodeSnapshot(bytes, pointer.sha256), bytes, sha256: pointer.sha256, origin: 'table' };
+  if (sha256(bytes) !== pointer.sha256) return CHUNKS_CHANGED;
+  const snapshot = decodeSnapshot(bytes, pointer.sha256);
+  // The pointer's version is only a label; the snapshot's own version is what would be applied.
+  refuseOlder(snapshot.version, applied);
+  return { snapshot, bytes, sha256: pointer.sha256, origin: 'table' };
+}
+
+function refuseOlder(offered: number, applied: AppliedVersion | undefined): void {
+  if (applied && offered < applied.version) throw new OlderSnapshotError(offered, applied.version);
+}
+
+/** The snapshot this cell applied, from its own cache; undefined if missing or not the one recorded. */
+function cachedSnapshot(applied: AppliedVersion | undefined, cached: Buffer | undefined): DesiredSnapshot | undefined {
+  if (!applied || !cached) return undefined;
+  try {
+    return { snapshot: decodeSnapshot(cached, applied.sha256), bytes: cached, sha256: applied.sha256, origin: 'cache' };
+  } catch {
+    return undefined;
+  }
 }

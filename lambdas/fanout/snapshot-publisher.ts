@@ -1,7 +1,7 @@
 // Builds the snapshot of the current policies and stores it, unless a newer one is already there.
-import { ContentionError } from '../domain/errors.js';
 import { buildSnapshot, encodeSnapshot } from '../domain/snapshot.js';
 import type { PolicyStore } from '../domain/store.js';
+import type { EgressPolicy } from '../domain/types.js';
 import type { DynamoDbSnapshotStore } from '../store/snapshot-store.js';
 
 const MAX_ATTEMPTS = 5;
@@ -16,19 +16,34 @@ export interface PublishResult {
 /**
  * Publishes the snapshot of the current version unless one that new is already out: a repeated or
  * late batch, and a periodic sync with nothing new, cost two small reads, not a policy list.
- * The list is read between two reads of the version; only when both agree did no write land in
- * between, so the list is exactly the state of that version.
+ * The list is read between two reads of the version; when both agree no write landed in between,
+ * so the list is exactly the state of that version. When writes keep landing, the last attempt's
+ * list is published under the version read before it (see `publishUnderVersion`).
  */
 export async function publishSnapshot(policies: PolicyStore, snapshots: DynamoDbSnapshotStore): Promise<PublishResult> {
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+  for (let attempt = 1; ; attempt += 1) {
     const pointer = await snapshots.readPointer();
     const before = await policies.currentVersion();
     if (pointer && pointer.version >= before) return { version: pointer.version, written: false };
     const list = await policies.listEgressPolicies();
     const after = await policies.currentVersion();
-    if (before !== after) continue;
-    const written = await snapshots.write(encodeSnapshot(buildSnapshot(before, list)));
-    return { version: before, written };
+    if (before !== after && attempt < MAX_ATTEMPTS) continue;
+    return publishUnderVersion(snapshots, before, list);
   }
-  throw new ContentionError(`policies kept changing while the snapshot was read (${MAX_ATTEMPTS} attempts)`);
+}
+
+/**
+ * Stores `list` as the snapshot of `version`. When writes landed during the list, it holds every
+ * change up to `version` and maybe some later ones; labelling it `version` is still safe, because
+ * each later write has its own stream record and the batch carrying it publishes a newer snapshot.
+ * Giving up instead would leave cells without any snapshot for as long as writes keep coming.
+ * The store only moves the pointer forward, so a concurrent newer snapshot is never replaced.
+ */
+async function publishUnderVersion(
+  snapshots: DynamoDbSnapshotStore,
+  version: number,
+  list: readonly EgressPolicy[],
+): Promise<PublishResult> {
+  const written = await snapshots.write(encodeSnapshot(buildSnapshot(version, list)));
+  return { version, written };
 }

@@ -6,19 +6,30 @@
 //   SNAPSHOT  CURRENT                     { version, chunks, bytes, sha256, written_at }
 //   SNAPSHOT  v<version 12 digits>#<n>    { data: <binary chunk> }
 import {
-  DeleteCommand,
+  BatchWriteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { decodeSnapshot, type EncodedSnapshot, type PolicySnapshot } from '../domain/snapshot.js';
+import { backoffMs, sleep } from './dynamodb-io.js';
 import { PARTITION_KEY, SORT_KEY } from './table-definition.js';
 
 export const SNAPSHOT_PK = 'SNAPSHOT';
 const POINTER_SK = 'CURRENT';
 /** Well under DynamoDB's 400 KB item limit. */
 const CHUNK_BYTES = 300 * 1024;
+/** The lowest possible chunk sort key: every chunk key starts with 'v'. */
+const CHUNK_KEY_START = 'v';
+/** BatchWriteItem's limit. */
+const BATCH_WRITE_LIMIT = 25;
+const MAX_UNPROCESSED_ROUNDS = 10;
+
+export interface SnapshotStoreOptions {
+  /** Items per page when pruning old chunks (tests use a small one); default: DynamoDB's 1 MB pages. */
+  readonly pageSize?: number;
+}
 
 export interface SnapshotPointer {
   readonly version: number;
@@ -34,6 +45,7 @@ export class DynamoDbSnapshotStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
+    private readonly options: SnapshotStoreOptions = {},
   ) {}
 
   async readPointer(): Promise<SnapshotPointer | undefined> {
@@ -124,20 +136,43 @@ export class DynamoDbSnapshotStore {
     return true;
   }
 
-  /** Deletes chunks of versions older than `keepFrom`. */
+  /**
+   * Deletes chunks of versions older than `keepFrom`. Follows every page: old chunks are up to 300 KB
+   * each, so a single 1 MB page can hold as few as three of them and the rest would leak.
+   */
   private async prune(keepFrom: number): Promise<void> {
-    const page = await this.client.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: '#pk = :pk AND #sk < :keep',
-        ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
-        ExpressionAttributeValues: { ':pk': SNAPSHOT_PK, ':keep': chunkPrefix(keepFrom) },
-        ProjectionExpression: '#pk, #sk',
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      if (String(item[SORT_KEY]).startsWith('v')) {
-        await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: this.key(String(item[SORT_KEY])) }));
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          // Chunk keys only ('v…'): the pointer ('CURRENT') sorts before them and is never read here.
+          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :first AND :keep',
+          ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
+          ExpressionAttributeValues: { ':pk': SNAPSHOT_PK, ':first': CHUNK_KEY_START, ':keep': chunkPrefix(keepFrom) },
+          ProjectionExpression: '#pk, #sk',
+          ExclusiveStartKey: startKey,
+          ...(this.options.pageSize === undefined ? {} : { Limit: this.options.pageSize }),
+        }),
+      );
+      await this.deleteChunks((page.Items ?? []).map((item) => String(item[SORT_KEY])));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+  }
+
+  /** BatchWriteItem in groups of 25, retrying what DynamoDB leaves unprocessed (throttling). */
+  private async deleteChunks(sortKeys: readonly string[]): Promise<void> {
+    for (let offset = 0; offset < sortKeys.length; offset += BATCH_WRITE_LIMIT) {
+      let pending: { DeleteRequest: { Key: Record<string, unknown> } }[] = sortKeys
+        .slice(offset, offset + BATCH_WRITE_LIMIT)
+        .map((sk) => ({ DeleteRequest: { Key: this.key(sk) } }));
+      for (let round = 0; pending.length > 0; round += 1) {
+        if (round >= MAX_UNPROCESSED_ROUNDS) throw new Error('DynamoDB kept returning unprocessed snapshot deletes');
+        if (round > 0) await sleep(backoffMs(round));
+        const result = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
+        pending = (result.UnprocessedItems?.[this.tableName] ?? []).flatMap((request) =>
+          request.DeleteRequest?.Key ? [{ DeleteRequest: { Key: request.DeleteRequest.Key } }] : [],
+        );
       }
     }
   }

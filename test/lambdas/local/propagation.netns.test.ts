@@ -3,12 +3,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AgentState } from '../../../agent/state.js';
+import { snapshotToPolicyList } from '../../../lambdas/domain/snapshot.js';
 import { bundleAgent } from '../../../lambdas/local/agent-bundle.js';
 import { agentProcessRunner } from '../../../lambdas/local/agent-process.js';
 import type { LocalCell } from '../../../lambdas/local/local-cells.js';
-import type { AgentRunner } from '../../../lambdas/local/local-dispatcher.js';
+import type { AgentRunner, AgentRunResult } from '../../../lambdas/local/local-dispatcher.js';
 import { type LocalMode, startLocalMode } from '../../../lambdas/local/local-mode.js';
 import {
   createLab,
@@ -18,6 +20,7 @@ import {
   type ProbeResult,
 } from '../../../lambdas/local/netns-lab.js';
 import { documentClient } from '../../../lambdas/store/from-environment.js';
+import { DynamoDbSnapshotStore } from '../../../lambdas/store/snapshot-store.js';
 import { createTestTable } from '../../helpers/ddb.js';
 
 const API = '/networking/v1/external';
@@ -36,6 +39,11 @@ describe.runIf(labAvailable())('propagation on local mode, two cells', () => {
   let frontend: LabContainer;
   /** Cells whose next command is lost, as if SSM never delivered it. */
   const dropNext = new Set<string>();
+  /** The last agent run on each cell, as the dispatcher saw it. */
+  const lastRuns = new Map<string, AgentRunResult>();
+  let localCells: LocalCell[];
+  let stateRoot: string;
+  let realRunner: AgentRunner;
 
   async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
     const response = await fetch(`${local.url}${API}${path}`, {
@@ -90,7 +98,7 @@ describe.runIf(labAvailable())('propagation on local mode, two cells', () => {
       writeFileSync(file, JSON.stringify(content));
       return file;
     };
-    const localCells: LocalCell[] = [
+    localCells = [
       {
         name: 'cell-1',
         netns: cell0.ns,
@@ -103,15 +111,18 @@ describe.runIf(labAvailable())('propagation on local mode, two cells', () => {
     ];
     const table = await createTestTable();
     const agentFile = await bundleAgent(join(workDir, 'agent'));
-    const realRunner = agentProcessRunner({
+    stateRoot = join(workDir, 'cells');
+    realRunner = agentProcessRunner({
       agentFile,
       tableName: table.tableName,
       dynamodbEndpoint: table.endpoint,
-      stateRoot: join(workDir, 'cells'),
+      stateRoot,
     });
     const runAgent: AgentRunner = async (cell, minVersion) => {
       if (dropNext.delete(cell.name)) return { ok: true, output: 'command lost (test)' };
-      return realRunner(cell, minVersion);
+      const result = await realRunner(cell, minVersion);
+      lastRuns.set(cell.name, result);
+      return result;
     };
     local = await startLocalMode({
       stateDir: workDir,
@@ -188,38 +199,65 @@ describe.runIf(labAvailable())('propagation on local mode, two cells', () => {
     expect(await eventually(toDb(DB_NEW), 'refused')).toEqual(['refused', 'refused']);
   });
 
-  it('never rolls a cell back when an older snapshot shows up', async () => {
+  it('never rolls a cell back to the previous snapshot: keeps its cache, refuses without one', async () => {
+    const documents = documentClient(local.dynamodb);
+    const snapshots = new DynamoDbSnapshotStore(documents, local.tableName);
+    const pointerKey = { pk: 'SNAPSHOT', sk: 'CURRENT' };
+    const readPointerItem = async () =>
+      (await documents.send(new GetCommand({ TableName: local.tableName, Key: pointerKey, ConsistentRead: true })))
+        .Item;
+    const previous = await readPointerItem();
+    if (!previous) throw new Error('a snapshot was published by the earlier tests');
+
     const dbs = (await call('GET', '/destinations?name=MySQL')).body as { destinations: { id: string }[] };
     await call('POST', '/egress_policies', {
       egress_policies: [{ source: { type: 'space', id: 'space-a' }, destination: { id: dbs.destinations[0]?.id } }],
     });
-    expect(await eventually([...toDb(DB_NEW), () => lab.tcp(frontend, DB_NEW, DB_PORT, 500)], 'open')).toEqual([
-      'open',
-      'open',
-      'open',
-    ]);
+    const allOpen = [...toDb(DB_NEW), () => lab.tcp(frontend, DB_NEW, DB_PORT, 500)];
+    expect(await eventually(allOpen, 'open')).toEqual(['open', 'open', 'open']);
     await local.propagation?.dispatcher.idle();
+    const current = await snapshots.readPointer();
+    expect(current?.version).toBeGreaterThan(Number(previous.version));
     const before = await cells();
-    // The pointer goes back to an older version (a restored backup, a late writer): cells must hold.
-    const documents = documentClient(local.dynamodb);
-    await documents.send(
-      new PutCommand({
-        TableName: local.tableName,
-        Item: {
-          pk: 'SNAPSHOT',
-          sk: 'CURRENT',
-          version: 1,
-          chunks: 1,
-          bytes: 0,
-          sha256: 'stale',
-          written_at: new Date(0).toISOString(),
-        },
-      }),
-    );
+    expect(before.cells.map((cell) => cell.applied_version)).toEqual([current?.version, current?.version]);
+
+    // The pointer goes back to the real previous snapshot (a restored backup, a late writer). Its
+    // chunks are still stored whole and readable, and it has no space policy: applying it would
+    // cut every container off the database again.
+    await documents.send(new PutCommand({ TableName: local.tableName, Item: previous }));
+    const rolledBack = await snapshots.readPointer();
+    expect(rolledBack?.version).toBe(Number(previous.version));
+    const older = snapshotToPolicyList(await snapshots.read(rolledBack ?? (undefined as never)));
+    expect(older.egress_policies).toEqual([]);
+
+    // With their caches, cells keep enforcing the newer snapshot they applied.
+    lastRuns.clear();
     await local.propagation?.dispatcher.syncCells(0);
     await local.propagation?.dispatcher.idle();
-    expect(await Promise.all(toDb(DB_NEW).map((probe) => probe()))).toEqual(['open', 'open']);
+    for (const name of ['cell-1', 'cell-2']) {
+      const run = lastRuns.get(name);
+      expect(run).toMatchObject({ ok: true, version: current?.version });
+      expect(run?.output).toMatch(/\(cache\)$/);
+    }
+    expect(await Promise.all(allOpen.map((probe) => probe()))).toEqual(['open', 'open', 'open']);
     const after = await cells();
     expect(after.cells.map((cell) => cell.applied_version)).toEqual(before.cells.map((cell) => cell.applied_version));
+
+    // Without a usable cache (cell-1's is gone, cell-2's corrupt) the agent refuses the older
+    // snapshot: it fails, leaves the rules in force alone, and keeps its recorded version.
+    rmSync(join(stateRoot, 'cell-1', 'snapshot.json.gz'));
+    writeFileSync(join(stateRoot, 'cell-2', 'snapshot.json.gz'), 'corrupt');
+    for (const cell of localCells) {
+      const run = await realRunner(cell, 0);
+      expect(run.ok).toBe(false);
+      expect(run.output).toContain(
+        `refusing policy version ${rolledBack?.version}: this cell already applied version ${current?.version}`,
+      );
+      expect(new AgentState(join(stateRoot, cell.name)).applied()?.version).toBe(current?.version);
+    }
+    expect(await Promise.all(allOpen.map((probe) => probe()))).toEqual(['open', 'open', 'open']);
+    expect((await cells()).cells.map((cell) => cell.applied_version)).toEqual(
+      before.cells.map((cell) => cell.applied_version),
+    );
   });
 });

@@ -1,0 +1,90 @@
+// The snapshot publisher on DynamoDB Local under writes that keep landing while it reads the list:
+// it still publishes (under the version read before the list) and never moves the pointer back.
+import { beforeEach, describe, expect, it } from 'vitest';
+import { buildSnapshot, encodeSnapshot, snapshotToPolicyList } from '../../../lambdas/domain/snapshot.js';
+import type { EgressPolicy } from '../../../lambdas/domain/types.js';
+import { publishSnapshot } from '../../../lambdas/fanout/snapshot-publisher.js';
+import { DynamoDbPolicyStore, type DynamoDbPolicyStoreOptions } from '../../../lambdas/store/dynamodb-policy-store.js';
+import { documentClient } from '../../../lambdas/store/from-environment.js';
+import { DynamoDbSnapshotStore, type SnapshotPointer } from '../../../lambdas/store/snapshot-store.js';
+import { createTestTable } from '../../helpers/ddb.js';
+import { tcpDestination } from '../../helpers/fixtures.js';
+
+/** A store where another writer commits a change right after each version read, before the list. */
+class BusyPolicyStore extends DynamoDbPolicyStore {
+  lists = 0;
+
+  constructor(
+    options: DynamoDbPolicyStoreOptions,
+    private readonly afterWrite: (list: number) => Promise<void> = async () => undefined,
+  ) {
+    super(options);
+  }
+
+  override async listEgressPolicies(): Promise<EgressPolicy[]> {
+    this.lists += 1;
+    await this.createDestinations([tcpDestination(`concurrent-${this.lists}-${Math.random()}`)]);
+    await this.afterWrite(this.lists);
+    return super.listEgressPolicies();
+  }
+}
+
+let options: DynamoDbPolicyStoreOptions;
+let quiet: DynamoDbPolicyStore;
+let snapshots: DynamoDbSnapshotStore;
+
+beforeEach(async () => {
+  const table = await createTestTable();
+  const client = documentClient(table.client);
+  options = { client, tableName: table.tableName };
+  quiet = new DynamoDbPolicyStore(options);
+  snapshots = new DynamoDbSnapshotStore(client, table.tableName);
+  const [db] = await quiet.createDestinations([tcpDestination('publisher-db')]);
+  await quiet.createEgressPolicies([{ source: { type: 'app', id: 'app-1' }, destination: { id: db?.id ?? '' } }]);
+});
+
+async function currentPointer(): Promise<SnapshotPointer> {
+  const pointer = await snapshots.readPointer();
+  if (!pointer) throw new Error('no snapshot published');
+  return pointer;
+}
+
+describe('publishSnapshot', () => {
+  it('publishes the exact state when no write lands during the list', async () => {
+    const version = await quiet.currentVersion();
+    expect(await publishSnapshot(quiet, snapshots)).toEqual({ version, written: true });
+  });
+
+  it('publishes despite a write landing between every version read and its list', async () => {
+    const busy = new BusyPolicyStore(options);
+    const result = await publishSnapshot(busy, snapshots);
+
+    // Bounded retries, then the last list under the version read before it: one behind the table.
+    expect(busy.lists).toBe(5);
+    const newest = await quiet.currentVersion();
+    expect(result).toEqual({ version: newest - 1, written: true });
+    const pointer = await currentPointer();
+    expect(pointer.version).toBe(newest - 1);
+    // Everything up to that version is in it (the policy written before the publish started).
+    const list = snapshotToPolicyList(await snapshots.read(pointer));
+    expect(list.egress_policies.map((policy) => [policy.source.id, policy.destination.name])).toEqual([
+      ['app-1', 'publisher-db'],
+    ]);
+
+    // The next batch (the newest write's stream record) publishes the newer version.
+    expect(await publishSnapshot(quiet, snapshots)).toEqual({ version: newest, written: true });
+  });
+
+  it('never moves the pointer back when a newer snapshot was published during its last list', async () => {
+    const busy = new BusyPolicyStore(options, async (list) => {
+      if (list < 5) return;
+      // Another fan-out publishes the newest version while this one is reading its list.
+      const version = await quiet.currentVersion();
+      await snapshots.write(encodeSnapshot(buildSnapshot(version, await quiet.listEgressPolicies())));
+    });
+    const result = await publishSnapshot(busy, snapshots);
+    const newest = await quiet.currentVersion();
+    expect(result).toEqual({ version: newest - 1, written: false });
+    expect((await currentPointer()).version).toBe(newest);
+  });
+});
