@@ -9,6 +9,7 @@
 // down in `destroy()` and, as a safety net, when the process exits.
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { spawnRunner } from '../../agent/runner.js';
 
 export interface ExecResult {
   readonly code: number;
@@ -65,22 +66,8 @@ const GATEWAY = '169.254.0.1';
 const PREFIX = 'dl-';
 
 export function run(argv: readonly string[], input?: string): Promise<ExecResult> {
-  return new Promise((resolve) => {
-    const [command = '', ...args] = argv;
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', (error) => resolve({ code: 127, stdout, stderr: `${command}: ${error.message}` }));
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input ?? '');
-  });
+  const [command = '', ...args] = argv;
+  return spawnRunner(command, args, input);
 }
 
 async function ok(argv: readonly string[], input?: string): Promise<string> {
