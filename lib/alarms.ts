@@ -12,6 +12,7 @@ import {
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IRule } from 'aws-cdk-lib/aws-events';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -99,6 +100,26 @@ export class ControlPlaneAlarms extends Construct {
     this.add(`${id}NotEmpty`, queue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }), {
       threshold: 1,
       description: `${what}: at least one message is waiting in the queue (see docs/deploy.md, Propagation, to redrive)`,
+    });
+  }
+
+  /**
+   * Fires when EventBridge could not invoke a scheduled rule's target (permission removed, function
+   * deleted or throttled past its retries): the scheduled job silently stopped running. The
+   * target's own failures show in its Errors alarm.
+   */
+  monitorRuleFailedInvocations(id: string, rule: IRule, what: string): void {
+    const period = Duration.minutes(5);
+    const metric = new Metric({
+      namespace: 'AWS/Events',
+      metricName: 'FailedInvocations',
+      dimensionsMap: { RuleName: rule.ruleName },
+      statistic: 'Sum',
+      period,
+    });
+    this.add(`${id}FailedInvocations`, metric, {
+      threshold: 1,
+      description: `${what}: EventBridge could not invoke the target`,
     });
   }
 

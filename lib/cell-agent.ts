@@ -7,6 +7,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { CfnAssociation, CfnDocument } from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { RUN_LIMIT_DEFAULTS } from '../lambdas/fanout/run-limits.js';
 import { CELL_PK } from '../lambdas/store/cell-status-store.js';
 import { SNAPSHOT_PK } from '../lambdas/store/snapshot-store.js';
 import { PARTITION_KEY, SORT_KEY } from '../lambdas/store/table-definition.js';
@@ -19,8 +20,8 @@ export const CELL_DEFAULTS = {
   resyncSchedule: 'rate(30 minutes)',
   containersPath: '/var/vcap/data/container-metadata/store.json',
   overlayCidr: '10.255.0.0/16',
-  maxConcurrency: '50%',
-  maxErrors: '10%',
+  maxConcurrency: RUN_LIMIT_DEFAULTS.maxConcurrency,
+  maxErrors: RUN_LIMIT_DEFAULTS.maxErrors,
 } as const;
 
 /** Where the agent keeps its state on a cell (applied version, cached snapshot, lock). */
@@ -67,8 +68,9 @@ export interface CellAgentProps {
    */
   readonly maxConcurrency?: string;
   /**
-   * How many cells may fail before the association stops (number or percentage).
-   * @default '10%'
+   * How many cells may fail before the association stops (number or percentage). The default never
+   * stops: one unreachable cell must not keep the others from converging.
+   * @default '100%'
    */
   readonly maxErrors?: string;
   /**
@@ -179,6 +181,8 @@ export class CellAgent extends Construct {
       scheduleExpression: resyncSchedule,
       parameters: { MinVersion: ['0'] },
       maxConcurrency: this.maxConcurrency,
+      // 100% by default: a few failing cells must not stop the run for the rest (each cell's failure
+      // shows in its own execution and in the compliance view).
       maxErrors: this.maxErrors,
       complianceSeverity: 'HIGH',
     });

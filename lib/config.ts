@@ -3,6 +3,7 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import { CELL_DEFAULTS } from './cell-agent.js';
+import { FANOUT_DEFAULTS } from './fanout.js';
 import type { DynamicEgressStackProps } from './stack.js';
 
 /** Context keys and their defaults. */
@@ -24,6 +25,7 @@ export const CONTEXT_DEFAULTS = {
   overlayCidr: CELL_DEFAULTS.overlayCidr,
   fanoutMaxConcurrency: CELL_DEFAULTS.maxConcurrency,
   fanoutMaxErrors: CELL_DEFAULTS.maxErrors,
+  republishSchedule: FANOUT_DEFAULTS.republishSchedule,
 } as const;
 
 export interface ControlPlaneConfig {
@@ -84,6 +86,7 @@ export function configFromContext(node: Node): ControlPlaneConfig {
       overlayCidr: text('overlayCidr') ?? CONTEXT_DEFAULTS.overlayCidr,
       fanoutMaxConcurrency: scalar('fanoutMaxConcurrency') ?? CONTEXT_DEFAULTS.fanoutMaxConcurrency,
       fanoutMaxErrors: scalar('fanoutMaxErrors') ?? CONTEXT_DEFAULTS.fanoutMaxErrors,
+      republishSchedule: text('republishSchedule') ?? CONTEXT_DEFAULTS.republishSchedule,
       description: 'dynamic-egress control plane: policy API, policy table, alarms, propagation to the cells',
     },
   };

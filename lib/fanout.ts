@@ -1,9 +1,12 @@
 // The fan-out: a Lambda on the policy table's stream that publishes a snapshot and tells the cells to
 // converge through SSM Run Command (lambdas/fanout). Only version records wake it (FilterCriteria);
 // a batch becomes one command; failures are retried a bounded number of times, bisected, and finally
-// recorded in an encrypted SQS queue so that nothing is dropped silently.
+// recorded in an encrypted SQS queue so that nothing is dropped silently. An EventBridge schedule
+// invokes it as well, to republish a snapshot that a given-up batch left stale.
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
 import { FilterCriteria, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -11,12 +14,15 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { RUN_LIMIT_DEFAULTS } from '../lambdas/fanout/run-limits.js';
 import { VERSION_RECORD_FILTER } from '../lambdas/fanout/stream-filter.js';
 import { DESTINATION_PK, META_PK, POLICY_PK } from '../lambdas/store/items.js';
 import { SNAPSHOT_PK } from '../lambdas/store/snapshot-store.js';
 import { createBundledFunction } from './bundled-function.js';
 
 export const FANOUT_ENTRY = 'lambdas/fanout/handler.ts';
+/** Defaults of the fan-out settings that are also context keys. */
+export const FANOUT_DEFAULTS = { republishSchedule: 'rate(5 minutes)' } as const;
 /** The partitions the fan-out reads: the version, the policies and destinations, the snapshot pointer. */
 export const FANOUT_READ_PARTITIONS = [META_PK, POLICY_PK, DESTINATION_PK, SNAPSHOT_PK] as const;
 
@@ -37,10 +43,18 @@ export interface FanoutProps {
    */
   readonly maxConcurrency?: string;
   /**
-   * SendCommand MaxErrors (count or percentage).
-   * @default '10%'
+   * SendCommand MaxErrors (count or percentage). The default never stops sending: every cell must
+   * be told, and each cell's failure is visible in its own command invocation.
+   * @default '100%'
    */
   readonly maxErrors?: string;
+  /**
+   * When an EventBridge rule invokes the function to republish the snapshot if it is missing or
+   * stale (a batch given up, or nothing written since the deploy): `rate(N minute(s)|hour(s)|day(s))`
+   * or `cron(...)`. A run with a current snapshot costs two small reads and sends no command.
+   * @default 'rate(5 minutes)'
+   */
+  readonly republishSchedule?: string;
   /**
    * Records per invocation. The handler coalesces a batch into one snapshot and one command, so a
    * large batch costs no more than a small one.
@@ -80,6 +94,8 @@ export class Fanout extends Construct {
   /** Where batches that kept failing are recorded (stream coordinates, not the records). */
   readonly onFailureQueue: Queue;
   readonly eventSource: DynamoEventSource;
+  /** The schedule that republishes a stale snapshot. */
+  readonly republishRule: Rule;
 
   constructor(scope: Construct, id: string, props: FanoutProps) {
     super(scope, id);
@@ -87,6 +103,8 @@ export class Fanout extends Construct {
     const maxBatchingWindow = props.maxBatchingWindow ?? Duration.seconds(0);
     const retryAttempts = props.retryAttempts ?? 5;
     const maxRecordAge = props.maxRecordAge ?? Duration.hours(1);
+    const republishSchedule = props.republishSchedule ?? FANOUT_DEFAULTS.republishSchedule;
+    validateRepublishSchedule(republishSchedule);
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
       throw new Error(`Fanout: batchSize must be an integer from 1 to 10000, got ${batchSize}`);
     }
@@ -108,8 +126,8 @@ export class Fanout extends Construct {
         SYNC_DOCUMENT_NAME: props.documentName,
         CELL_TAG_KEY: props.cellTagKey,
         CELL_TAG_VALUE: props.cellTagValue,
-        MAX_CONCURRENCY: props.maxConcurrency ?? '50%',
-        MAX_ERRORS: props.maxErrors ?? '10%',
+        MAX_CONCURRENCY: props.maxConcurrency ?? RUN_LIMIT_DEFAULTS.maxConcurrency,
+        MAX_ERRORS: props.maxErrors ?? RUN_LIMIT_DEFAULTS.maxErrors,
       },
       logRetention: props.logRetention,
       // Snapshot reads and writes plus SendCommand with its own throttling backoff (6 attempts).
@@ -172,6 +190,7 @@ export class Fanout extends Construct {
       startingPosition: StartingPosition.LATEST,
       batchSize,
       maxBatchingWindow: maxBatchingWindow.toSeconds() > 0 ? maxBatchingWindow : undefined,
+      // The handler fails a batch by throwing (so the Errors alarm counts it); these bound what follows.
       bisectBatchOnError: true,
       retryAttempts,
       maxRecordAge,
@@ -182,6 +201,15 @@ export class Fanout extends Construct {
       filters: [FilterCriteria.filter(VERSION_RECORD_FILTER)],
     });
     this.function.addEventSource(this.eventSource);
+
+    // The mapping starts at LATEST and gives a batch up after its retries, so without this a failed
+    // publish would leave the snapshot stale until the next policy write. The handler tells scheduled
+    // events from stream batches by their shape.
+    this.republishRule = new Rule(this, 'Republish', {
+      description: 'dynamic-egress: republish the policy snapshot if it is missing or stale',
+      schedule: Schedule.expression(republishSchedule),
+      targets: [new LambdaFunction(this.function)],
+    });
 
     // Each acknowledgement names the exact finding (cdk-nag v3 ids carry the resource), on this role
     // or queue only.
@@ -201,4 +229,15 @@ export class Fanout extends Construct {
         'This queue is itself the end of the line: the on-failure destination of the stream mapping. Its messages are stream coordinates an operator inspects and redrives by hand (docs/deploy.md), and the not-empty alarm pages on the first one; a further DLQ would only hide them.',
     });
   }
+}
+
+/** EventBridge schedule expressions: `rate(1 minute)`, `rate(N minutes)` (N > 1), likewise hours and days, or `cron(...)`. */
+export function validateRepublishSchedule(schedule: string): void {
+  const rate = /^rate\(([1-9][0-9]*) (minute|hour|day)(s?)\)$/.exec(schedule);
+  // EventBridge wants the singular unit for 1 and the plural for more.
+  if (rate && (rate[1] === '1') === (rate[3] === '')) return;
+  if (!rate && /^cron\([0-9A-Za-z*?,/#\- ]+\)$/.test(schedule)) return;
+  throw new Error(
+    `Fanout: republishSchedule must be rate(1 minute), rate(N minutes|hours|days) or cron(...), got ${JSON.stringify(schedule)}`,
+  );
 }

@@ -46,9 +46,11 @@ export interface DynamicEgressStackProps extends StackProps {
   readonly fanoutMaxConcurrency?: string;
   /**
    * MaxErrors of the fan-out's commands and of the resync association.
-   * @default '10%'
+   * @default '100%' (never stop early: every cell must be told)
    */
   readonly fanoutMaxErrors?: string;
+  /** @default 'rate(5 minutes)' (see FanoutProps.republishSchedule) */
+  readonly republishSchedule?: string;
   /**
    * Where handler entries and package-lock.json are resolved from.
    * @default - this repository
@@ -101,6 +103,7 @@ export class DynamicEgressStack extends Stack {
       cellTagValue: this.cells.cellTagValue,
       maxConcurrency: this.cells.maxConcurrency,
       maxErrors: this.cells.maxErrors,
+      republishSchedule: props.republishSchedule,
       logRetention: props.logRetention,
       projectRoot: props.projectRoot,
     });
@@ -110,6 +113,11 @@ export class DynamicEgressStack extends Stack {
       'FanoutOnFailure',
       this.fanout.onFailureQueue,
       'Fan-out batches that failed every retry',
+    );
+    this.alarms.monitorRuleFailedInvocations(
+      'FanoutRepublish',
+      this.fanout.republishRule,
+      'Scheduled snapshot republish',
     );
 
     new CfnOutput(this, 'ApiUrl', {

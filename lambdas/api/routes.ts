@@ -28,21 +28,15 @@ export interface RouteDefinition {
   readonly path: string;
   /** Handler module, relative to the project root; it exports `handler`. */
   readonly entry: string;
-  /** Exactly the DynamoDB actions the handler's store calls need (transactions need per-item actions). */
+  /**
+   * Exactly the DynamoDB actions the handler's store calls make. TransactWriteItems has no IAM action
+   * of its own: each item in it needs its action (Put → PutItem, Update → UpdateItem, Delete →
+   * DeleteItem); every write also bumps the version record (UpdateItem).
+   */
   readonly tableActions: readonly TableAction[];
 }
 
 export const API_PREFIX = '/networking/v1/external';
-
-const WRITE_ACTIONS: readonly TableAction[] = [
-  'dynamodb:GetItem',
-  'dynamodb:BatchGetItem',
-  'dynamodb:Query',
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:ConditionCheckItem',
-];
 
 export const ROUTES: readonly RouteDefinition[] = [
   {
@@ -57,21 +51,25 @@ export const ROUTES: readonly RouteDefinition[] = [
     method: 'POST',
     path: `${API_PREFIX}/destinations`,
     entry: 'lambdas/api/handlers/create-destinations.ts',
-    tableActions: WRITE_ACTIONS,
+    // Name lookups (BatchGetItem); puts the destination and its name record, bumps the version.
+    tableActions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
   },
   {
     name: 'update-destinations',
     method: 'PUT',
     path: `${API_PREFIX}/destinations`,
     entry: 'lambdas/api/handlers/update-destinations.ts',
-    tableActions: WRITE_ACTIONS,
+    // Reads destinations and new names (BatchGetItem); replaces them and their name records, deletes
+    // released names, bumps the version.
+    tableActions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
   },
   {
     name: 'delete-destination',
     method: 'DELETE',
     path: `${API_PREFIX}/destinations/{id}`,
     entry: 'lambdas/api/handlers/delete-destination.ts',
-    tableActions: WRITE_ACTIONS,
+    // Reads the destination (BatchGetItem) and its users (Query); deletes it and its name, bumps the version.
+    tableActions: ['dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
   },
   {
     name: 'list-egress-policies',
@@ -85,14 +83,18 @@ export const ROUTES: readonly RouteDefinition[] = [
     method: 'POST',
     path: `${API_PREFIX}/egress_policies`,
     entry: 'lambdas/api/handlers/create-egress-policies.ts',
-    tableActions: WRITE_ACTIONS,
+    // Reads destinations and existing policies (BatchGetItem); puts each policy and its reference,
+    // moves the destinations' counters and the version (UpdateItem).
+    tableActions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
   },
   {
     name: 'delete-egress-policy',
     method: 'DELETE',
     path: `${API_PREFIX}/egress_policies/{id}`,
     entry: 'lambdas/api/handlers/delete-egress-policy.ts',
-    tableActions: WRITE_ACTIONS,
+    // Reads the policy and its destination (BatchGetItem); deletes it and its reference, moves the
+    // destination's counter and the version (UpdateItem).
+    tableActions: ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
   },
   {
     name: 'list-cells',

@@ -15,13 +15,13 @@ export interface FanoutDependencies {
 
 export type FanoutHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
 
-const jsonLog = (entry: Record<string, unknown>): void => console.log(JSON.stringify(entry));
+export const jsonLog = (entry: Record<string, unknown>): void => console.log(JSON.stringify(entry));
 
 /**
  * Coalesces the batch: however many versions it holds, the cells are told once, to converge to the
- * newest. On failure the whole batch is reported failed from its first record (the work is one
- * unit), so the event-source mapping retries it, bisects it, and finally hands it to the
- * on-failure queue.
+ * newest. On failure it logs and rethrows: the invocation counts in Lambda's Errors metric (the
+ * FanoutErrors alarm), and the event-source mapping retries the whole batch (the work is one unit),
+ * bisects it, and finally hands it to the on-failure queue.
  */
 export function createFanoutHandler(deps: FanoutDependencies): FanoutHandler {
   const log = deps.log ?? jsonLog;
@@ -47,10 +47,15 @@ export function createFanoutHandler(deps: FanoutDependencies): FanoutHandler {
         level: 'ERROR',
         message: 'fan-out failed; the batch will be retried',
         newestVersion: newest,
-        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+        error: errorText(error),
       });
-      const first = records[0]?.dynamodb?.SequenceNumber;
-      return { batchItemFailures: first ? [{ itemIdentifier: first }] : [] };
+      // Returning batchItemFailures would count as a successful invocation and hide the failure
+      // from the Errors alarm; a thrown error is retried the same way and is counted.
+      throw error;
     }
   };
+}
+
+export function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

@@ -1,10 +1,32 @@
 // The Lambda entry of the fan-out. Configuration comes from the stack through the environment.
+// Two event sources invoke it: the table's stream (lambdas/fanout/fanout.ts) and an EventBridge
+// schedule that republishes a stale snapshot (lambdas/fanout/republish.ts).
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent, ScheduledEvent } from 'aws-lambda';
 import { dependenciesFor, documentClient } from '../store/from-environment.js';
 import { DynamoDbSnapshotStore } from '../store/snapshot-store.js';
 import { createFanoutHandler, type FanoutHandler } from './fanout.js';
+import { createRepublishHandler, isScheduledEvent, type RepublishHandler, type RepublishResult } from './republish.js';
+import { RUN_LIMIT_DEFAULTS } from './run-limits.js';
 import { SsmCommander } from './ssm-commander.js';
+
+export type FanoutEvent = DynamoDBStreamEvent | ScheduledEvent;
+export type FanoutLambdaHandler = (event: FanoutEvent) => Promise<DynamoDBBatchResponse | RepublishResult>;
+
+export interface FanoutHandlers {
+  readonly stream: FanoutHandler;
+  readonly republish: RepublishHandler;
+}
+
+/** Routes each event to its handler by shape; anything else is an error, not a silent no-op. */
+export function createLambdaHandler(handlers: () => FanoutHandlers): FanoutLambdaHandler {
+  return async (event) => {
+    if (isScheduledEvent(event)) return handlers().republish(event);
+    if (Array.isArray((event as Partial<DynamoDBStreamEvent>).Records)) return handlers().stream(event);
+    throw new Error('fan-out: neither a DynamoDB stream event nor a scheduled event');
+  };
+}
 
 function required(name: string): string {
   const value = process.env[name];
@@ -12,25 +34,29 @@ function required(name: string): string {
   return value;
 }
 
-let fanout: FanoutHandler | undefined;
+/** Built on first use, once per Lambda container. */
+function handlersFromEnvironment(): FanoutHandlers {
+  const tableName = required('TABLE_NAME');
+  const dynamodb = new DynamoDBClient({});
+  const deps = {
+    policies: dependenciesFor(dynamodb, tableName).policies,
+    snapshots: new DynamoDbSnapshotStore(documentClient(dynamodb), tableName),
+    // Our own backoff handles throttling; the client's retries would multiply it.
+    commander: new SsmCommander({
+      client: new SSMClient({ maxAttempts: 1 }),
+      documentName: required('SYNC_DOCUMENT_NAME'),
+      tagKey: required('CELL_TAG_KEY'),
+      tagValue: required('CELL_TAG_VALUE'),
+      maxConcurrency: process.env.MAX_CONCURRENCY ?? RUN_LIMIT_DEFAULTS.maxConcurrency,
+      maxErrors: process.env.MAX_ERRORS ?? RUN_LIMIT_DEFAULTS.maxErrors,
+    }),
+  };
+  return { stream: createFanoutHandler(deps), republish: createRepublishHandler(deps) };
+}
 
-export const handler: FanoutHandler = async (event) => {
-  if (!fanout) {
-    const tableName = required('TABLE_NAME');
-    const dynamodb = new DynamoDBClient({});
-    fanout = createFanoutHandler({
-      policies: dependenciesFor(dynamodb, tableName).policies,
-      snapshots: new DynamoDbSnapshotStore(documentClient(dynamodb), tableName),
-      // Our own backoff handles throttling; the client's retries would multiply it.
-      commander: new SsmCommander({
-        client: new SSMClient({ maxAttempts: 1 }),
-        documentName: required('SYNC_DOCUMENT_NAME'),
-        tagKey: required('CELL_TAG_KEY'),
-        tagValue: required('CELL_TAG_VALUE'),
-        maxConcurrency: process.env.MAX_CONCURRENCY ?? '50%',
-        maxErrors: process.env.MAX_ERRORS ?? '10%',
-      }),
-    });
-  }
-  return fanout(event);
-};
+let handlers: FanoutHandlers | undefined;
+
+export const handler: FanoutLambdaHandler = createLambdaHandler(() => {
+  handlers ??= handlersFromEnvironment();
+  return handlers;
+});

@@ -3,15 +3,16 @@
 import { SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { backoffMs, sleep } from '../store/dynamodb-io.js';
 import type { CellCommander } from './cell-commander.js';
+import { RUN_LIMIT_DEFAULTS } from './run-limits.js';
 
 export interface SsmCommanderOptions {
   readonly client: SSMClient;
   readonly documentName: string;
   readonly tagKey: string;
   readonly tagValue: string;
-  /** @default '50%' */
+  /** @default '50%' (RUN_LIMIT_DEFAULTS) */
   readonly maxConcurrency?: string;
-  /** @default '10%' */
+  /** @default '100%' (RUN_LIMIT_DEFAULTS: every cell is told, whatever others fail) */
   readonly maxErrors?: string;
   /** @default 6 */
   readonly maxAttempts?: number;
@@ -38,8 +39,8 @@ export class SsmCommander implements CellCommander {
             DocumentName: this.options.documentName,
             Targets: [{ Key: `tag:${this.options.tagKey}`, Values: [this.options.tagValue] }],
             Parameters: { MinVersion: [String(minVersion)] },
-            MaxConcurrency: this.options.maxConcurrency ?? '50%',
-            MaxErrors: this.options.maxErrors ?? '10%',
+            MaxConcurrency: this.options.maxConcurrency ?? RUN_LIMIT_DEFAULTS.maxConcurrency,
+            MaxErrors: this.options.maxErrors ?? RUN_LIMIT_DEFAULTS.maxErrors,
             TimeoutSeconds: 600,
             Comment: `dynamic-egress: converge to policy version >= ${minVersion}`,
           }),

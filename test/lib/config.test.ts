@@ -26,7 +26,8 @@ describe('configFromContext', () => {
         containersPath: '/var/vcap/data/container-metadata/store.json',
         overlayCidr: '10.255.0.0/16',
         fanoutMaxConcurrency: '50%',
-        fanoutMaxErrors: '10%',
+        fanoutMaxErrors: '100%',
+        republishSchedule: 'rate(5 minutes)',
       },
     });
   });
@@ -40,6 +41,7 @@ describe('configFromContext', () => {
       overlayCidr: '10.0.0.0/8',
       fanoutMaxConcurrency: 20,
       fanoutMaxErrors: '0',
+      republishSchedule: 'rate(1 minute)',
     });
     expect(config.props).toMatchObject({
       cellTagKey: 'platform:cell',
@@ -49,6 +51,7 @@ describe('configFromContext', () => {
       overlayCidr: '10.0.0.0/8',
       fanoutMaxConcurrency: '20',
       fanoutMaxErrors: '0',
+      republishSchedule: 'rate(1 minute)',
     });
   });
 

@@ -108,7 +108,7 @@ describe('fan-out function', () => {
           CELL_TAG_KEY: 'egress:cell',
           CELL_TAG_VALUE: 'true',
           MAX_CONCURRENCY: '50%',
-          MAX_ERRORS: '10%',
+          MAX_ERRORS: '100%',
         },
       },
     });
@@ -242,7 +242,7 @@ describe('resync association', () => {
       Targets: [{ Key: 'tag:egress:cell', Values: ['true'] }],
       Parameters: { MinVersion: ['0'] },
       MaxConcurrency: '50%',
-      MaxErrors: '10%',
+      MaxErrors: '100%',
     });
   });
 });

@@ -77,7 +77,8 @@ describe('fan-out', () => {
       Targets: [{ Key: 'tag:egress:cell', Values: ['true'] }],
       Parameters: { MinVersion: [String(version)] },
       MaxConcurrency: '50%',
-      MaxErrors: '10%',
+      // Never stop early: every cell is told even when some fail.
+      MaxErrors: '100%',
     });
     const pointer = await snapshots.readPointer();
     expect(pointer?.version).toBe(version);
@@ -99,21 +100,26 @@ describe('fan-out', () => {
     expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(3);
   });
 
-  it('reports the batch failed from its first record when SSM keeps failing', async () => {
+  it('logs and fails the invocation when SSM keeps failing, so Lambda counts an error and retries the batch', async () => {
     ssm.on(SendCommandCommand).rejects(throttled());
     const handler = createFanoutHandler({ policies, snapshots, commander: commander(3), log: (e) => logs.push(e) });
     const version = await policies.currentVersion();
-    const result = await handler({ Records: [itemRecord('20'), versionRecord(version, '21')] });
-    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: '20' }] });
+    await expect(handler({ Records: [itemRecord('20'), versionRecord(version, '21')] })).rejects.toThrow(
+      'Rate exceeded',
+    );
     expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(3);
-    expect(logs.at(-1)).toMatchObject({ level: 'ERROR' });
+    expect(logs.at(-1)).toMatchObject({
+      level: 'ERROR',
+      newestVersion: version,
+      error: 'ThrottlingException: Rate exceeded',
+    });
   });
 
-  it('does not retry errors that are not throttling', async () => {
+  it('does not retry errors that are not throttling, and fails the invocation', async () => {
     ssm.on(SendCommandCommand).rejects(Object.assign(new Error('no such document'), { name: 'InvalidDocument' }));
     const handler = createFanoutHandler({ policies, snapshots, commander: commander(), log: (e) => logs.push(e) });
     const version = await policies.currentVersion();
-    expect((await handler({ Records: [versionRecord(version, '30')] })).batchItemFailures).toHaveLength(1);
+    await expect(handler({ Records: [versionRecord(version, '30')] })).rejects.toThrow('no such document');
     expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(1);
   });
 
@@ -136,7 +142,7 @@ describe('fan-out', () => {
     await reader.deliver([versionRecord(version - 1, '40'), versionRecord(version, '41')], 2);
     // Two records: the batch fails, is bisected into two single-record batches, each retried until exhausted.
     expect(failed.map((f) => f.records.map((r) => r.dynamodb?.SequenceNumber))).toEqual([['40'], ['41']]);
-    expect(failed[0]?.reason).toMatch(/retries exhausted/);
+    expect(failed[0]?.reason).toMatch(/the handler threw: .*retries exhausted/);
   });
 
   it('never moves the snapshot pointer back', async () => {

@@ -1,0 +1,75 @@
+// The fan-out's Lambda entry: EventBridge's scheduled event goes to the republish, a stream batch to
+// the fan-out, anything else fails loudly. No AWS: the two handlers are stubs.
+import type { DynamoDBStreamEvent, ScheduledEvent } from 'aws-lambda';
+import { describe, expect, it, vi } from 'vitest';
+import { createLambdaHandler, type FanoutEvent } from '../../../lambdas/fanout/handler.js';
+import { isScheduledEvent } from '../../../lambdas/fanout/republish.js';
+
+/** What EventBridge sends for a `rate(...)` rule with the default input. */
+const SCHEDULED_EVENT: ScheduledEvent = {
+  version: '0',
+  id: '53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa',
+  'detail-type': 'Scheduled Event',
+  source: 'aws.events',
+  account: '123456789012',
+  time: '2026-01-01T12:00:00Z',
+  region: 'eu-west-1',
+  resources: ['arn:aws:events:eu-west-1:123456789012:rule/Republish'],
+  detail: {},
+};
+
+const STREAM_EVENT: DynamoDBStreamEvent = {
+  Records: [
+    {
+      eventName: 'MODIFY',
+      dynamodb: { Keys: { pk: { S: 'META' }, sk: { S: 'VERSION' } }, NewImage: { version: { N: '7' } } },
+    },
+  ],
+};
+
+function entry() {
+  const stream = vi.fn(async (_event: DynamoDBStreamEvent) => ({ batchItemFailures: [] }));
+  const republish = vi.fn(async (_event: ScheduledEvent) => ({ version: 7, written: false, cellsTold: false }));
+  return { stream, republish, handler: createLambdaHandler(() => ({ stream, republish })) };
+}
+
+describe('fan-out Lambda entry', () => {
+  it('hands a scheduled event to the republish and returns its result', async () => {
+    const { stream, republish, handler } = entry();
+    expect(await handler(SCHEDULED_EVENT)).toEqual({ version: 7, written: false, cellsTold: false });
+    expect(republish).toHaveBeenCalledWith(SCHEDULED_EVENT);
+    expect(stream).not.toHaveBeenCalled();
+  });
+
+  it('hands a stream batch to the fan-out', async () => {
+    const { stream, republish, handler } = entry();
+    expect(await handler(STREAM_EVENT)).toEqual({ batchItemFailures: [] });
+    expect(stream).toHaveBeenCalledWith(STREAM_EVENT);
+    expect(republish).not.toHaveBeenCalled();
+  });
+
+  it('lets a failure of either handler fail the invocation', async () => {
+    const { republish, handler } = entry();
+    republish.mockRejectedValueOnce(new Error('snapshot write failed'));
+    await expect(handler(SCHEDULED_EVENT)).rejects.toThrow('snapshot write failed');
+  });
+
+  it('refuses an event of neither shape instead of doing nothing', async () => {
+    const { stream, republish, handler } = entry();
+    await expect(handler({ hello: 'world' } as unknown as FanoutEvent)).rejects.toThrow(
+      'neither a DynamoDB stream event nor a scheduled event',
+    );
+    expect(stream).not.toHaveBeenCalled();
+    expect(republish).not.toHaveBeenCalled();
+  });
+});
+
+describe('isScheduledEvent', () => {
+  it('recognizes only EventBridge scheduled events', () => {
+    expect(isScheduledEvent(SCHEDULED_EVENT)).toBe(true);
+    expect(isScheduledEvent(STREAM_EVENT)).toBe(false);
+    expect(isScheduledEvent({ ...SCHEDULED_EVENT, 'detail-type': 'Object Created' })).toBe(false);
+    expect(isScheduledEvent(null)).toBe(false);
+    expect(isScheduledEvent('Scheduled Event')).toBe(false);
+  });
+});

@@ -1,0 +1,91 @@
+// The scheduled republish with a real store on DynamoDB Local and SSM mocked: it publishes a missing
+// or stale snapshot and then tells the cells, does nothing but read when the snapshot is current,
+// and fails the invocation (logged) when it cannot do its job.
+import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import type { ScheduledEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createRepublishHandler, type RepublishHandler } from '../../../lambdas/fanout/republish.js';
+import { SsmCommander } from '../../../lambdas/fanout/ssm-commander.js';
+import { DynamoDbPolicyStore } from '../../../lambdas/store/dynamodb-policy-store.js';
+import { documentClient } from '../../../lambdas/store/from-environment.js';
+import { DynamoDbSnapshotStore } from '../../../lambdas/store/snapshot-store.js';
+import { createTestTable } from '../../helpers/ddb.js';
+import { tcpDestination } from '../../helpers/fixtures.js';
+
+const ssm = mockClient(SSMClient);
+let policies: DynamoDbPolicyStore;
+let snapshots: DynamoDbSnapshotStore;
+let republish: RepublishHandler;
+const logs: Record<string, unknown>[] = [];
+
+/** What EventBridge sends for a `rate(...)` rule with the default input. */
+const SCHEDULED_EVENT: ScheduledEvent = {
+  version: '0',
+  id: '53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa',
+  'detail-type': 'Scheduled Event',
+  source: 'aws.events',
+  account: '123456789012',
+  time: '2026-01-01T12:00:00Z',
+  region: 'eu-west-1',
+  resources: ['arn:aws:events:eu-west-1:123456789012:rule/Republish'],
+  detail: {},
+};
+
+beforeAll(async () => {
+  const table = await createTestTable();
+  const documents = documentClient(table.client);
+  policies = new DynamoDbPolicyStore({ client: documents, tableName: table.tableName });
+  snapshots = new DynamoDbSnapshotStore(documents, table.tableName);
+  const commander = new SsmCommander({
+    client: new SSMClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
+    documentName: 'egress-sync',
+    tagKey: 'egress:cell',
+    tagValue: 'true',
+    maxAttempts: 1,
+  });
+  republish = createRepublishHandler({ policies, snapshots, commander, log: (entry) => logs.push(entry) });
+});
+
+beforeEach(() => {
+  ssm.reset();
+  ssm.on(SendCommandCommand).resolves({ Command: { CommandId: 'c-1' } });
+  logs.length = 0;
+});
+
+describe('scheduled republish', () => {
+  it('publishes a stale snapshot (the stream path lost it) and tells every cell', async () => {
+    const [db] = await policies.createDestinations([tcpDestination('republish-db')]);
+    await policies.createEgressPolicies([{ source: { type: 'app', id: 'app-1' }, destination: { id: db?.id ?? '' } }]);
+    const version = await policies.currentVersion();
+    expect((await snapshots.readPointer())?.version).toBeUndefined();
+
+    expect(await republish(SCHEDULED_EVENT)).toEqual({ version, written: true, cellsTold: true });
+
+    expect((await snapshots.readPointer())?.version).toBe(version);
+    const calls = ssm.commandCalls(SendCommandCommand);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.args[0].input).toMatchObject({
+      DocumentName: 'egress-sync',
+      Targets: [{ Key: 'tag:egress:cell', Values: ['true'] }],
+      Parameters: { MinVersion: [String(version)] },
+      MaxErrors: '100%',
+    });
+    expect(logs.at(-1)).toMatchObject({ level: 'INFO', written: true, scheduledAt: SCHEDULED_EVENT.time });
+  });
+
+  it('only reads when the snapshot is current: no write, no command', async () => {
+    const version = await policies.currentVersion();
+    const before = await snapshots.readPointer();
+    expect(await republish(SCHEDULED_EVENT)).toEqual({ version, written: false, cellsTold: false });
+    expect(await snapshots.readPointer()).toEqual(before);
+    expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(0);
+  });
+
+  it('logs and fails the invocation when the cells cannot be told, so the Errors alarm sees it', async () => {
+    await policies.createDestinations([tcpDestination('republish-db-2')]);
+    ssm.on(SendCommandCommand).rejects(Object.assign(new Error('no such document'), { name: 'InvalidDocument' }));
+    await expect(republish(SCHEDULED_EVENT)).rejects.toThrow('no such document');
+    expect(logs.at(-1)).toMatchObject({ level: 'ERROR', error: 'InvalidDocument: no such document' });
+  });
+});
