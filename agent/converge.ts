@@ -34,7 +34,9 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
   const version = desired.snapshot.version;
   if (options.sync?.dryRun === true) return { version, origin: desired.origin, sync: result, reported: false };
 
-  const appliedAt = (options.now ?? (() => new Date()))().toISOString();
+  const syncedAt = (options.now ?? (() => new Date()))().toISOString();
+  // A resync of the version already in force keeps the time it was first applied.
+  const appliedAt = applied?.version === version ? applied.appliedAt : syncedAt;
   if (desired.origin !== 'empty')
     recordForward(options.state, { version, sha256: desired.sha256, appliedAt }, desired.bytes);
   let reported = false;
@@ -44,6 +46,7 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
         name: options.cellName,
         appliedVersion: version,
         appliedAt,
+        syncedAt,
         containers: options.containers.length,
         rules: result.stats.rules,
       });

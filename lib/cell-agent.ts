@@ -31,7 +31,7 @@ export const CELL_AGENT_DIR = '/opt/dynamic-egress/agent';
 /** The document's only parameter, and what it accepts: a policy version. */
 export const MIN_VERSION_PATTERN = '^[0-9]{1,15}$';
 /** The attributes of a cell's report item (CellStatusStore), besides the key. */
-export const CELL_REPORT_ATTRIBUTES = ['applied_version', 'applied_at', 'containers', 'rules'] as const;
+export const CELL_REPORT_ATTRIBUTES = ['applied_version', 'applied_at', 'synced_at', 'containers', 'rules'] as const;
 
 export interface CellAgentProps {
   /** The policy table the agent reads snapshots from and reports to. */

@@ -4,8 +4,10 @@ export interface CellReport {
   /** The cell's name: its EC2 instance id in AWS, the configured name in local mode. */
   readonly name: string;
   readonly appliedVersion: number;
-  /** ISO time of the sync that applied it. */
+  /** ISO time of the sync that first applied this version. */
   readonly appliedAt: string;
+  /** ISO time of the cell's latest sync, whatever it changed: how recently the cell was heard from. */
+  readonly syncedAt: string;
   readonly containers: number;
   readonly rules: number;
 }
@@ -21,6 +23,7 @@ export interface CellStatus {
   readonly name: string;
   readonly applied_version: number;
   readonly applied_at: string;
+  readonly synced_at: string;
   readonly containers: number;
   readonly rules: number;
   /** Policy versions written since the one the cell applied. 0: up to date. */
@@ -47,6 +50,7 @@ export function cellList(
       name: report.name,
       applied_version: report.appliedVersion,
       applied_at: report.appliedAt,
+      synced_at: report.syncedAt,
       containers: report.containers,
       rules: report.rules,
       lag_versions: lagVersions,

@@ -2,7 +2,7 @@
 // that finishes late with an older version does not overwrite a newer report.
 //
 //   pk    sk           item
-//   CELL  <cell name>  { applied_version, applied_at, containers, rules }
+//   CELL  <cell name>  { applied_version, applied_at, synced_at, containers, rules }
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { CellRegistry, CellReport } from '../domain/cells.js';
 import { queryPartition } from './dynamodb-io.js';
@@ -24,12 +24,14 @@ export class DynamoDbCellStatusStore implements CellRegistry {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [PARTITION_KEY]: CELL_PK, [SORT_KEY]: report.name },
-          UpdateExpression: 'SET applied_version = :v, applied_at = :at, containers = :c, #rules = :r',
+          UpdateExpression:
+            'SET applied_version = :v, applied_at = :at, synced_at = :synced, containers = :c, #rules = :r',
           ConditionExpression: 'attribute_not_exists(applied_version) OR applied_version <= :v',
           ExpressionAttributeNames: { '#rules': 'rules' },
           ExpressionAttributeValues: {
             ':v': report.appliedVersion,
             ':at': report.appliedAt,
+            ':synced': report.syncedAt,
             ':c': report.containers,
             ':r': report.rules,
           },
@@ -48,6 +50,8 @@ export class DynamoDbCellStatusStore implements CellRegistry {
       name: String(item[SORT_KEY]),
       appliedVersion: Number(item.applied_version),
       appliedAt: String(item.applied_at),
+      // Reports written before synced_at existed: their last sync is the one that applied.
+      syncedAt: String(item.synced_at ?? item.applied_at),
       containers: Number(item.containers ?? 0),
       rules: Number(item.rules ?? 0),
     }));

@@ -8,6 +8,7 @@ import { converge } from '../../agent/converge.js';
 import type { CommandRunner } from '../../agent/runner.js';
 import { desiredSnapshot, OlderSnapshotError, type SnapshotSource } from '../../agent/source/dynamodb.js';
 import { AgentState } from '../../agent/state.js';
+import type { CellRegistry, CellReport } from '../../lambdas/domain/cells.js';
 import { ValidationError } from '../../lambdas/domain/errors.js';
 import { buildSnapshot, type EncodedSnapshot, encodeSnapshot } from '../../lambdas/domain/snapshot.js';
 import type { EgressPolicy } from '../../lambdas/domain/types.js';
@@ -188,5 +189,35 @@ describe('converge', () => {
     });
     expect([result.origin, result.version]).toEqual(['table', 3]);
     expect(state.cachedSnapshot()).toEqual(encoded(3).bytes);
+  });
+
+  it('reports when a version was first applied and when the cell last synced', async () => {
+    const state = new AgentState(stateDir());
+    const reports: CellReport[] = [];
+    const registry: CellRegistry = {
+      record: async (report) => {
+        reports.push(report);
+        return true;
+      },
+      list: async () => reports,
+      currentVersion: async () => ({ version: 3, writtenAt: undefined }),
+    };
+    const table = fakeTable([pointerOf(encoded(2)), pointerOf(encoded(2)), pointerOf(encoded(3))], stored);
+    for (const at of ['2026-01-01T00:00:00.000Z', '2026-01-01T00:05:00.000Z', '2026-01-01T00:10:00.000Z']) {
+      await converge({
+        source: table.source,
+        state,
+        containers,
+        cellName: 'cell',
+        registry,
+        now: () => new Date(at),
+        sync: { runner: fakeKernel().runner },
+      });
+    }
+    expect(reports.map((r) => [r.appliedVersion, r.appliedAt, r.syncedAt])).toEqual([
+      [2, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z'],
+      [2, '2026-01-01T00:00:00.000Z', '2026-01-01T00:05:00.000Z'],
+      [3, '2026-01-01T00:10:00.000Z', '2026-01-01T00:10:00.000Z'],
+    ]);
   });
 });
