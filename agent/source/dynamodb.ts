@@ -1,7 +1,7 @@
 // Desired state from the policy table: the snapshot pointer on every sync, the snapshot only when
 // its version is new to this cell. Read-only, except the cell's own report.
 import { ValidationError } from '../../lambdas/domain/errors.js';
-import { decodeSnapshot, type PolicySnapshot, sha256 } from '../../lambdas/domain/snapshot.js';
+import { decodeSnapshot, type PolicySnapshot, SNAPSHOT_FORMAT, sha256 } from '../../lambdas/domain/snapshot.js';
 import type { SnapshotPointer } from '../../lambdas/store/snapshot-store.js';
 
 /** The part of the snapshot store the agent uses; a fake in unit tests, DynamoDB on a cell. */
@@ -24,7 +24,7 @@ export interface AppliedVersion {
   readonly sha256: string;
 }
 
-export const EMPTY_SNAPSHOT: PolicySnapshot = { format: 1, version: 0, destinations: [], policies: [] };
+export const EMPTY_SNAPSHOT: PolicySnapshot = { format: SNAPSHOT_FORMAT, version: 0, destinations: [], sources: [] };
 
 /**
  * The table offers only a version older than the one this cell applied, and the cell's own copy of

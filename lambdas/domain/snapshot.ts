@@ -5,21 +5,25 @@ import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import * as z from 'zod';
 import { ValidationError } from './errors.js';
-import { destinationDocumentSchema, type EgressPolicyList, SOURCE_TYPES } from './schemas.js';
+import { destinationDocumentSchema, type EgressPolicyList, identifierSchema, SOURCE_TYPES } from './schemas.js';
 import type { Destination, EgressPolicy } from './types.js';
 import { parseWith } from './validation.js';
 
-export const SNAPSHOT_FORMAT = 1;
+/**
+ * Format 2 groups policies by source and leaves out policy ids: cells never need them, and random
+ * ids (36 bytes each, incompressible) were most of a format-1 snapshot at 100,000 policies.
+ */
+export const SNAPSHOT_FORMAT = 2;
 
-/** [policy id, source type, source id, index into destinations] */
-type PolicyTuple = [string, (typeof SOURCE_TYPES)[number], string, number];
+/** [source type, source id, indexes into destinations]: every policy of one source. */
+type SourceEntry = [(typeof SOURCE_TYPES)[number], string, number[]];
 
 export interface PolicySnapshot {
   readonly format: typeof SNAPSHOT_FORMAT;
   /** The policy version this state is the result of. */
   readonly version: number;
   readonly destinations: Destination[];
-  readonly policies: PolicyTuple[];
+  readonly sources: SourceEntry[];
 }
 
 const snapshotSchema = z
@@ -27,28 +31,56 @@ const snapshotSchema = z
     format: z.literal(SNAPSHOT_FORMAT, { error: `must be ${SNAPSHOT_FORMAT} (this agent's snapshot format)` }),
     version: z.number().int().min(0),
     destinations: z.array(destinationDocumentSchema),
-    policies: z.array(z.tuple([z.string().min(1), z.enum(SOURCE_TYPES), z.string().min(1), z.number().int().min(0)])),
+    sources: z.array(z.tuple([z.enum(SOURCE_TYPES), identifierSchema, z.array(z.number().int().min(0)).min(1)])),
   })
   .superRefine((snapshot, ctx) => {
-    snapshot.policies.forEach((policy, index) => {
-      if (policy[3] >= snapshot.destinations.length) {
-        ctx.addIssue({ code: 'custom', path: ['policies', index, 3], message: 'points past the destinations' });
+    snapshot.sources.forEach(([, , indexes], index) => {
+      if (indexes.some((destination) => destination >= snapshot.destinations.length)) {
+        ctx.addIssue({ code: 'custom', path: ['sources', index, 2], message: 'points past the destinations' });
       }
     });
   });
 
+/** Format 1 (policy tuples with ids), still read so that cells keep working across an upgrade. */
+const formatOneSchema = z
+  .object({
+    format: z.literal(1),
+    version: z.number().int().min(0),
+    destinations: z.array(destinationDocumentSchema),
+    policies: z.array(z.tuple([z.string().min(1), z.enum(SOURCE_TYPES), identifierSchema, z.number().int().min(0)])),
+  })
+  .transform(
+    (old): PolicySnapshot => ({
+      format: SNAPSHOT_FORMAT,
+      version: old.version,
+      destinations: old.destinations,
+      sources: groupBySource(old.policies.map(([, type, id, index]) => [type, id, index] as const)),
+    }),
+  );
+
+function groupBySource(policies: Iterable<readonly [SourceEntry[0], string, number]>): SourceEntry[] {
+  const bySource = new Map<string, SourceEntry>();
+  for (const [type, id, index] of policies) {
+    const key = `${type} ${id}`;
+    const entry = bySource.get(key);
+    if (entry) entry[2].push(index);
+    else bySource.set(key, [type, id, [index]]);
+  }
+  return [...bySource.values()];
+}
+
 export function buildSnapshot(version: number, policies: readonly EgressPolicy[]): PolicySnapshot {
   const indexById = new Map<string, number>();
   const destinations: Destination[] = [];
-  const tuples = policies.map((policy): PolicyTuple => {
+  const tuples = policies.map((policy) => {
     let index = indexById.get(policy.destination.id);
     if (index === undefined) {
       index = destinations.push(policy.destination) - 1;
       indexById.set(policy.destination.id, index);
     }
-    return [policy.id, policy.source.type, policy.source.id, index];
+    return [policy.source.type, policy.source.id, index] as const;
   });
-  return { format: SNAPSHOT_FORMAT, version, destinations, policies: tuples };
+  return { format: SNAPSHOT_FORMAT, version, destinations, sources: groupBySource(tuples) };
 }
 
 export interface EncodedSnapshot {
@@ -77,15 +109,23 @@ export function decodeSnapshot(bytes: Buffer, expectedSha256: string): PolicySna
   } catch (error) {
     throw new ValidationError(`snapshot: not gzip-compressed JSON: ${(error as Error).message}`);
   }
+  const format = (value as { format?: unknown } | null)?.format;
+  if (format === 1) return parseWith(formatOneSchema, value, 'snapshot');
   return parseWith(snapshotSchema, value, 'snapshot') as PolicySnapshot;
 }
 
-/** The snapshot as the body of GET /egress_policies, the form the agent plans from. */
+/**
+ * The snapshot in the form the agent plans from (the body of GET /egress_policies). Policy ids are
+ * not in the snapshot; each policy gets its destination's id, which is unique within its source (a
+ * source has one policy per destination) and all the planner uses ids for (a stable rule order).
+ */
 export function snapshotToPolicyList(snapshot: PolicySnapshot): EgressPolicyList {
-  const egress_policies = snapshot.policies.map(([id, type, sourceId, index]) => {
-    const destination = snapshot.destinations[index];
-    if (!destination) throw new ValidationError(`snapshot: policy ${id} points past the destinations`);
-    return { id, source: { type, id: sourceId }, destination };
-  });
+  const egress_policies = snapshot.sources.flatMap(([type, sourceId, indexes]) =>
+    indexes.map((index) => {
+      const destination = snapshot.destinations[index];
+      if (!destination) throw new ValidationError(`snapshot: ${type} ${sourceId} points past the destinations`);
+      return { id: destination.id, source: { type, id: sourceId }, destination };
+    }),
+  );
   return { total_egress_policies: egress_policies.length, egress_policies };
 }
