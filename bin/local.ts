@@ -90,7 +90,8 @@ console.log(`dynamic-egress local mode
   Token:     export TOKEN="$(npm run --silent token)"
   Try:       curl -H "Authorization: Bearer $TOKEN" ${local.url}/networking/v1/external/destinations
   Cells:     ${cells.map((cell) => (cell.netns ? `${cell.name} (netns ${cell.netns})` : `${cell.name} (dry run: logs the rules it would apply)`)).join(', ')}
-             GET ${local.url}/networking/v1/external/cells shows the version each one enforces
+             GET ${local.url}/networking/v1/external/cells shows the version each enforcing cell applied
+             (a dry-run cell enforces nothing, so it is not listed; set EGRESS_LOCAL_CELLS for real cells)
 Ctrl-C stops everything.`);
 
 let stopping = false;
