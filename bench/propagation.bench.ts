@@ -3,18 +3,21 @@
 //    over 100 changes, with 2 and with 10 cells. Baseline in the same run: the agent's own run time
 //    for one cell (a fresh process reading the snapshot and programming iptables), the floor of
 //    any push-to-cell design that runs the agent per change.
-// 2. DynamoDB reads per agent sync at 10,000 destinations / 10,000 policies: a changed version
+// 2. DynamoDB reads per agent sync at 10,000 destinations / 100,000 policies: a changed version
 //    (pointer + snapshot chunks) and an unchanged one (pointer only), against reading the policy
 //    list itself (what GET /egress_policies reads).
 // 3. SSM calls per 1,000 policy writes, one writer and four, against one call per record.
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { desiredSnapshot } from '../agent/source/dynamodb.js';
 import { ContentionError } from '../lambdas/domain/errors.js';
 import { MAX_ITEMS_PER_REQUEST } from '../lambdas/domain/schemas.js';
+import type { EgressPolicy } from '../lambdas/domain/types.js';
 import { createFanoutHandler } from '../lambdas/fanout/fanout.js';
 import { publishSnapshot } from '../lambdas/fanout/snapshot-publisher.js';
 import { isVersionRecord } from '../lambdas/fanout/stream-filter.js';
@@ -36,6 +39,9 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 100);
 const SCALE = Number(process.env.BENCH_DESTINATIONS ?? 10_000);
+/** Policies for the reads benchmark: spread evenly over the destinations, ten per app. */
+const POLICIES = Number(process.env.BENCH_POLICIES ?? 100_000);
+const POLICIES_PER_APP = 10;
 const WRITES = Number(process.env.BENCH_WRITES ?? 1_000);
 const APP = 'bench-app';
 const HOST = '198.51.100.10';
@@ -176,6 +182,7 @@ async function readsPerSync(): Promise<void> {
   const tableName = 'reads';
   await ensureTable(client, tableName);
   const policies = new DynamoDbPolicyStore({ client: documentClient(client), tableName });
+  const destinationIds: string[] = [];
   for (let offset = 0; offset < SCALE; offset += MAX_ITEMS_PER_REQUEST) {
     const size = Math.min(MAX_ITEMS_PER_REQUEST, SCALE - offset);
     const created = await policies.createDestinations(
@@ -191,16 +198,36 @@ async function readsPerSync(): Promise<void> {
         protocol: 'tcp' as const,
       })),
     );
-    await policies.createEgressPolicies(
-      created.map((destination, i) => ({
-        source: { type: 'app' as const, id: `app-${offset + i}` },
-        destination: { id: destination.id },
-      })),
-    );
+    destinationIds.push(...created.map((destination) => destination.id));
   }
+  // Apps with GUIDs, as on CF, POLICIES_PER_APP policies each: policy i is app[i / n] → destination
+  // i mod SCALE. Four writers at once, as the API would see them.
+  const apps = Array.from({ length: Math.ceil(POLICIES / POLICIES_PER_APP) }, () => randomUUID());
+  const batches: number[] = [];
+  for (let offset = 0; offset < POLICIES; offset += MAX_ITEMS_PER_REQUEST) batches.push(offset);
+  const writer = async (): Promise<void> => {
+    for (let offset = batches.shift(); offset !== undefined; offset = batches.shift()) {
+      const size = Math.min(MAX_ITEMS_PER_REQUEST, POLICIES - offset);
+      const batch = Array.from({ length: size }, (_, i) => ({
+        source: { type: 'app' as const, id: apps[Math.floor((offset + i) / POLICIES_PER_APP)] ?? '' },
+        destination: { id: destinationIds[(offset + i) % destinationIds.length] ?? '' },
+      }));
+      // A 409 means "retry": writers of the same destination counter can collide.
+      for (;;) {
+        try {
+          await policies.createEgressPolicies(batch);
+          break;
+        } catch (error) {
+          if (!(error instanceof ContentionError)) throw error;
+        }
+      }
+    }
+  };
+  await Promise.all([writer(), writer(), writer(), writer()]);
   const snapshots = new DynamoDbSnapshotStore(documentClient(client), tableName);
   await publishSnapshot(policies, snapshots);
   const pointer = await snapshots.readPointer();
+  const formatOneBytes = formatOneSize(await policies.listEgressPolicies());
 
   const agentClient = new DynamoDBClient({ ...LOCAL_CLIENT_CONFIG, endpoint: ddb.endpoint });
   const counts = countRequests(agentClient);
@@ -222,8 +249,13 @@ async function readsPerSync(): Promise<void> {
   const format = (map: Map<string, number>): string =>
     [...map].map(([command, n]) => `${n} ${command.replace('Command', '')}`).join(' + ');
   const total = (map: Map<string, number>): number => [...map.values()].reduce((a, b) => a + b, 0);
-  console.log(`\nDynamoDB reads per agent sync at ${SCALE} destinations and ${SCALE} policies`);
+  console.log(
+    `\nDynamoDB reads per agent sync at ${SCALE} destinations and ${POLICIES} policies (${apps.length} apps)`,
+  );
   console.log(`  snapshot: ${pointer?.bytes ?? 0} bytes gzip'd in ${pointer?.chunks ?? 0} chunk item(s)`);
+  console.log(
+    `  the same state in snapshot format 1 (a tuple with its id per policy): ${formatOneBytes} bytes (${(formatOneBytes / Math.max(1, pointer?.bytes ?? 0)).toFixed(1)}x larger)`,
+  );
   console.log(
     `  version changed:   ${format(changedCounts)} = ${total(changedCounts)} requests, ~${Math.ceil((pointer?.bytes ?? 0) / 4096)} read units`,
   );
@@ -308,4 +340,19 @@ async function ssmCallsPerWrites(): Promise<void> {
     );
     client.destroy();
   }
+}
+
+/** Size of format 1, the baseline of format 2: one [policy id, type, source id, index] per policy. */
+function formatOneSize(list: readonly EgressPolicy[]): number {
+  const indexById = new Map<string, number>();
+  const destinations: unknown[] = [];
+  const tuples = list.map((policy) => {
+    let index = indexById.get(policy.destination.id);
+    if (index === undefined) {
+      index = destinations.push(policy.destination) - 1;
+      indexById.set(policy.destination.id, index);
+    }
+    return [policy.id, policy.source.type, policy.source.id, index];
+  });
+  return gzipSync(JSON.stringify({ format: 1, version: 0, destinations, policies: tuples })).length;
 }
