@@ -16,6 +16,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { RUN_LIMIT_DEFAULTS } from '../lambdas/fanout/run-limits.js';
 import { VERSION_RECORD_FILTER } from '../lambdas/fanout/stream-filter.js';
+import { CELL_PK } from '../lambdas/store/cell-status-store.js';
 import { DESTINATION_PK, META_PK, POLICY_PK } from '../lambdas/store/items.js';
 import { SNAPSHOT_PK } from '../lambdas/store/snapshot-store.js';
 import { createBundledFunction } from './bundled-function.js';
@@ -23,8 +24,8 @@ import { createBundledFunction } from './bundled-function.js';
 export const FANOUT_ENTRY = 'lambdas/fanout/handler.ts';
 /** Defaults of the fan-out settings that are also context keys. */
 export const FANOUT_DEFAULTS = { republishSchedule: 'rate(5 minutes)' } as const;
-/** The partitions the fan-out reads: the version, the policies and destinations, the snapshot pointer. */
-export const FANOUT_READ_PARTITIONS = [META_PK, POLICY_PK, DESTINATION_PK, SNAPSHOT_PK] as const;
+/** The partitions the fan-out reads: the version, the policies and destinations, the snapshot pointer, the cells' reports. */
+export const FANOUT_READ_PARTITIONS = [META_PK, POLICY_PK, DESTINATION_PK, SNAPSHOT_PK, CELL_PK] as const;
 
 export interface FanoutProps {
   /** The policy table: its stream wakes the function, its snapshot partition is written. */

@@ -4,6 +4,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent, ScheduledEvent } from 'aws-lambda';
+import { DynamoDbCellStatusStore } from '../store/cell-status-store.js';
 import { dependenciesFor, documentClient } from '../store/from-environment.js';
 import { DynamoDbSnapshotStore } from '../store/snapshot-store.js';
 import { createFanoutHandler, type FanoutHandler } from './fanout.js';
@@ -41,6 +42,7 @@ function handlersFromEnvironment(): FanoutHandlers {
   const deps = {
     policies: dependenciesFor(dynamodb, tableName).policies,
     snapshots: new DynamoDbSnapshotStore(documentClient(dynamodb), tableName),
+    cells: new DynamoDbCellStatusStore(documentClient(dynamodb), tableName),
     // Our own backoff handles throttling; the client's retries would multiply it.
     commander: new SsmCommander({
       client: new SSMClient({ maxAttempts: 1 }),

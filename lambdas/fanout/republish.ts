@@ -1,8 +1,10 @@
 // The scheduled republish: an EventBridge rule invokes the fan-out every few minutes. The stream
 // mapping starts at LATEST and gives up on a batch after bounded retries, so a snapshot that failed
-// to publish would otherwise stay stale until the next policy write. This run publishes it; when the
-// pointer is already current it costs two small reads and tells nobody.
+// to publish would otherwise stay stale until the next policy write. This run publishes it, and tells
+// the cells when it did or when a cell's report is behind the snapshot (a lost or failed command);
+// when all is current it costs three small reads and tells nobody.
 import type { ScheduledEvent } from 'aws-lambda';
+import type { CellRegistry } from '../domain/cells.js';
 import type { PolicyStore } from '../domain/store.js';
 import type { DynamoDbSnapshotStore } from '../store/snapshot-store.js';
 import type { CellCommander } from './cell-commander.js';
@@ -13,6 +15,10 @@ export interface RepublishDependencies {
   readonly policies: PolicyStore;
   readonly snapshots: DynamoDbSnapshotStore;
   readonly commander: CellCommander;
+  /** Cells' reports: a cell that reported an older version than the snapshot is told again. */
+  readonly cells: Pick<CellRegistry, 'list'>;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
   readonly log?: (entry: Record<string, unknown>) => void;
 }
 
@@ -21,7 +27,9 @@ export interface RepublishResult {
   readonly version: number;
   /** True when this run wrote the snapshot (it was missing or stale). */
   readonly written: boolean;
-  /** True when the cells were told to converge (only after this run wrote the snapshot). */
+  /** Cells whose last report is older than the snapshot (they missed or failed a command). */
+  readonly cellsBehind: number;
+  /** True when the cells were told to converge: a snapshot was written or a cell is behind. */
   readonly cellsTold: boolean;
 }
 
@@ -39,24 +47,37 @@ export function isScheduledEvent(event: unknown): event is ScheduledEvent {
 }
 
 /**
- * Publishes the current snapshot if it is missing or stale, and only then tells the cells: a current
- * pointer was published by a stream invocation, which also sends (or retries) its own command, and
- * the resync association converges cells that missed one. Failures are logged and rethrown so that
- * they count in the Errors alarm.
+ * A cell counts as live if it synced within this window (the resync association runs every 30
+ * minutes by default). The report of a terminated cell stays in the table; ignoring it after the
+ * window keeps one dead cell from triggering a command every run forever.
+ */
+export const LIVE_CELL_WINDOW_MS = 60 * 60 * 1000;
+
+/**
+ * Publishes the current snapshot if it is missing or stale, and tells the cells when it did or when
+ * a live cell reports an older version (its command was lost, or failed on it). Failures are logged
+ * and rethrown so that they count in the Errors alarm.
  */
 export function createRepublishHandler(deps: RepublishDependencies): RepublishHandler {
   const log = deps.log ?? jsonLog;
   return async (event) => {
     try {
       const published = await publishSnapshot(deps.policies, deps.snapshots);
-      if (published.written) await deps.commander.syncCells(published.version);
-      const result = { version: published.version, written: published.written, cellsTold: published.written };
+      const reports = await deps.cells.list();
+      const liveSince = (deps.now ?? (() => new Date()))().getTime() - LIVE_CELL_WINDOW_MS;
+      const cellsBehind = reports.filter(
+        (report) => report.appliedVersion < published.version && Date.parse(report.syncedAt) >= liveSince,
+      ).length;
       // Written: the stream path had not published this version (failed, given up, or still running).
+      // Behind: a command was lost or failed on some cells; telling every cell again is harmless.
+      const cellsTold = published.written || cellsBehind > 0;
+      if (cellsTold) await deps.commander.syncCells(published.version);
+      const result = { version: published.version, written: published.written, cellsBehind, cellsTold };
       log({
         level: 'INFO',
-        message: published.written
-          ? 'scheduled republish published the snapshot and told the cells'
-          : 'scheduled republish: snapshot already current',
+        message: cellsTold
+          ? 'scheduled republish told the cells to converge'
+          : 'scheduled republish: snapshot current, every reporting cell up to date',
         scheduledAt: event.time,
         ...result,
       });

@@ -135,7 +135,7 @@ describe('fan-out function', () => {
         Action: ['dynamodb:GetItem', 'dynamodb:Query'],
         Resource: tableArn(),
         Condition: {
-          'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['META', 'POLICY', 'DEST', 'SNAPSHOT'] },
+          'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['META', 'POLICY', 'DEST', 'SNAPSHOT', 'CELL'] },
         },
       },
       {

@@ -29,14 +29,19 @@ const STREAM_EVENT: DynamoDBStreamEvent = {
 
 function entry() {
   const stream = vi.fn(async (_event: DynamoDBStreamEvent) => ({ batchItemFailures: [] }));
-  const republish = vi.fn(async (_event: ScheduledEvent) => ({ version: 7, written: false, cellsTold: false }));
+  const republish = vi.fn(async (_event: ScheduledEvent) => ({
+    version: 7,
+    written: false,
+    cellsBehind: 0,
+    cellsTold: false,
+  }));
   return { stream, republish, handler: createLambdaHandler(() => ({ stream, republish })) };
 }
 
 describe('fan-out Lambda entry', () => {
   it('hands a scheduled event to the republish and returns its result', async () => {
     const { stream, republish, handler } = entry();
-    expect(await handler(SCHEDULED_EVENT)).toEqual({ version: 7, written: false, cellsTold: false });
+    expect(await handler(SCHEDULED_EVENT)).toEqual({ version: 7, written: false, cellsBehind: 0, cellsTold: false });
     expect(republish).toHaveBeenCalledWith(SCHEDULED_EVENT);
     expect(stream).not.toHaveBeenCalled();
   });

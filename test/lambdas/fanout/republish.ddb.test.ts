@@ -7,6 +7,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRepublishHandler, type RepublishHandler } from '../../../lambdas/fanout/republish.js';
 import { SsmCommander } from '../../../lambdas/fanout/ssm-commander.js';
+import { DynamoDbCellStatusStore } from '../../../lambdas/store/cell-status-store.js';
 import { DynamoDbPolicyStore } from '../../../lambdas/store/dynamodb-policy-store.js';
 import { documentClient } from '../../../lambdas/store/from-environment.js';
 import { DynamoDbSnapshotStore } from '../../../lambdas/store/snapshot-store.js';
@@ -17,6 +18,9 @@ const ssm = mockClient(SSMClient);
 let policies: DynamoDbPolicyStore;
 let snapshots: DynamoDbSnapshotStore;
 let republish: RepublishHandler;
+let cells: DynamoDbCellStatusStore;
+/** The scheduled run's clock. */
+const NOW = new Date('2026-01-01T12:00:00Z');
 const logs: Record<string, unknown>[] = [];
 
 /** What EventBridge sends for a `rate(...)` rule with the default input. */
@@ -37,6 +41,7 @@ beforeAll(async () => {
   const documents = documentClient(table.client);
   policies = new DynamoDbPolicyStore({ client: documents, tableName: table.tableName });
   snapshots = new DynamoDbSnapshotStore(documents, table.tableName);
+  cells = new DynamoDbCellStatusStore(documents, table.tableName);
   const commander = new SsmCommander({
     client: new SSMClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
     documentName: 'egress-sync',
@@ -44,7 +49,14 @@ beforeAll(async () => {
     tagValue: 'true',
     maxAttempts: 1,
   });
-  republish = createRepublishHandler({ policies, snapshots, commander, log: (entry) => logs.push(entry) });
+  republish = createRepublishHandler({
+    policies,
+    snapshots,
+    commander,
+    cells,
+    now: () => NOW,
+    log: (entry) => logs.push(entry),
+  });
 });
 
 beforeEach(() => {
@@ -60,7 +72,7 @@ describe('scheduled republish', () => {
     const version = await policies.currentVersion();
     expect((await snapshots.readPointer())?.version).toBeUndefined();
 
-    expect(await republish(SCHEDULED_EVENT)).toEqual({ version, written: true, cellsTold: true });
+    expect(await republish(SCHEDULED_EVENT)).toEqual({ version, written: true, cellsBehind: 0, cellsTold: true });
 
     expect((await snapshots.readPointer())?.version).toBe(version);
     const calls = ssm.commandCalls(SendCommandCommand);
@@ -77,9 +89,27 @@ describe('scheduled republish', () => {
   it('only reads when the snapshot is current: no write, no command', async () => {
     const version = await policies.currentVersion();
     const before = await snapshots.readPointer();
-    expect(await republish(SCHEDULED_EVENT)).toEqual({ version, written: false, cellsTold: false });
+    expect(await republish(SCHEDULED_EVENT)).toEqual({ version, written: false, cellsBehind: 0, cellsTold: false });
     expect(await snapshots.readPointer()).toEqual(before);
     expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(0);
+  });
+
+  it('tells the cells again when a live cell reports an older version; dead cells are ignored', async () => {
+    const version = await policies.currentVersion();
+    const minutesAgo = (minutes: number) => new Date(NOW.getTime() - minutes * 60_000).toISOString();
+    const report = (name: string, appliedVersion: number, syncedAt: string) =>
+      cells.record({ name, appliedVersion, appliedAt: syncedAt, syncedAt, containers: 1, rules: 4 });
+    await report('i-current', version, minutesAgo(1));
+    // Terminated two hours ago, still behind: its report stays, but it must not cause a command every run.
+    await report('i-terminated', version - 1, minutesAgo(120));
+    expect(await republish(SCHEDULED_EVENT)).toMatchObject({ written: false, cellsBehind: 0, cellsTold: false });
+    expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(0);
+
+    // Its command was lost: a live cell still on the previous version.
+    await report('i-missed', version - 1, minutesAgo(10));
+    expect(await republish(SCHEDULED_EVENT)).toEqual({ version, written: false, cellsBehind: 1, cellsTold: true });
+    const calls = ssm.commandCalls(SendCommandCommand);
+    expect(calls.map((call) => call.args[0].input.Parameters?.MinVersion)).toEqual([[String(version)]]);
   });
 
   it('logs and fails the invocation when the cells cannot be told, so the Errors alarm sees it', async () => {
