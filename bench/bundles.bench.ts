@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import type { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { build } from 'esbuild';
+import { NEVER_LOADED_IN_LAMBDA } from '../lib/bundled-function.js';
 import { DynamicEgressStack } from '../lib/stack.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
@@ -91,6 +92,7 @@ try {
       minify: true,
       write: false,
       metafile: true,
+      external: [...NEVER_LOADED_IN_LAMBDA],
       outfile: join(workDir, 'analysis.mjs'),
       logLevel: 'silent',
     });

@@ -17,6 +17,23 @@ export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const REQUIRE_BANNER =
   "import { createRequire as __bannerCreateRequire } from 'node:module'; const require = __bannerCreateRequire(import.meta.url);";
 
+/**
+ * Credential providers the SDK's default chain imports lazily, only after the environment's
+ * credentials are missing. Lambda always provides them (AWS_ACCESS_KEY_ID and friends), so these
+ * are never loaded there; leaving them out of the bundle saves about a fifth of its size.
+ */
+export const NEVER_LOADED_IN_LAMBDA = [
+  '@aws-sdk/credential-provider-http',
+  '@aws-sdk/credential-provider-ini',
+  '@aws-sdk/credential-provider-login',
+  '@aws-sdk/credential-provider-process',
+  '@aws-sdk/credential-provider-sso',
+  '@aws-sdk/credential-provider-web-identity',
+  '@aws-sdk/nested-clients',
+  '@aws-sdk/token-providers',
+  '@smithy/credential-provider-imds',
+] as const;
+
 export interface BundledFunctionProps {
   /** Handler module, relative to `projectRoot`; it must export `handler`. */
   readonly entry: string;
@@ -109,6 +126,7 @@ export function createBundledFunction(
       sourcesContent: false,
       // Bundle the SDK: the version the tests ran, tree-shaken, in one file (see docs/deploy.md).
       bundleAwsSDK: true,
+      externalModules: [...NEVER_LOADED_IN_LAMBDA],
       forceDockerBundling: false,
     },
   });
