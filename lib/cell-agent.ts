@@ -94,6 +94,13 @@ export class CellAgent extends Construct {
   readonly cellTagValue: string;
   readonly maxConcurrency: string;
   readonly maxErrors: string;
+  /** How long one sync may run: a command sent less than this ago may still be reaching cells. */
+  readonly syncTimeout: Duration;
+  /**
+   * A cell silent for longer than this is gone (its report stays in the table): two resync
+   * intervals for a `rate(...)` schedule, a day and an hour for a `cron(...)` one.
+   */
+  readonly liveCellWindow: Duration;
 
   constructor(scope: Construct, id: string, props: CellAgentProps) {
     super(scope, id);
@@ -105,9 +112,11 @@ export class CellAgent extends Construct {
     const containersPath = props.containersPath ?? CELL_DEFAULTS.containersPath;
     const overlayCidr = props.overlayCidr ?? CELL_DEFAULTS.overlayCidr;
     const syncTimeout = props.syncTimeout ?? Duration.minutes(5);
+    this.syncTimeout = syncTimeout;
     validateCellTag(this.cellTagKey, this.cellTagValue);
     validateRunLimits(this.maxConcurrency, this.maxErrors);
     validateSchedule(resyncSchedule);
+    this.liveCellWindow = liveCellWindowFor(resyncSchedule);
     validateAbsolutePath('containersPath', containersPath);
     validateCidr(overlayCidr);
     const timeoutSeconds = syncTimeout.toSeconds();
@@ -294,6 +303,15 @@ export function validateRunLimits(maxConcurrency: string, maxErrors: string): vo
       `CellAgent: maxErrors must be a count (0-999999) or a percentage (0%-100%), got ${JSON.stringify(maxErrors)}`,
     );
   }
+}
+
+const MINUTES_PER_UNIT: Readonly<Record<string, number>> = { minute: 1, hour: 60, day: 1440 };
+
+/** Two intervals of a valid `rate(...)` schedule; 25 hours for `cron(...)` (at least daily in practice). */
+export function liveCellWindowFor(schedule: string): Duration {
+  const rate = /^rate\(([1-9][0-9]*) (minute|hour|day)s?\)$/.exec(schedule);
+  if (!rate) return Duration.hours(25);
+  return Duration.minutes(2 * Number(rate[1]) * (MINUTES_PER_UNIT[rate[2] ?? 'minute'] ?? 1));
 }
 
 export function validateSchedule(schedule: string): void {

@@ -52,10 +52,23 @@ export interface FanoutProps {
   /**
    * When an EventBridge rule invokes the function to republish the snapshot if it is missing or
    * stale (a batch given up, or nothing written since the deploy): `rate(N minute(s)|hour(s)|day(s))`
-   * or `cron(...)`. A run with a current snapshot costs two small reads and sends no command.
+   * or `cron(...)`. A run with a current snapshot and no lagging cell costs three small reads and
+   * sends no command.
    * @default 'rate(5 minutes)'
    */
   readonly republishSchedule?: string;
+  /**
+   * The scheduled republish tells the cells again when a cell that synced within this window
+   * reports an older version than the snapshot. Pass CellAgent.liveCellWindow.
+   * @default Duration.hours(1)
+   */
+  readonly liveCellWindow?: Duration;
+  /**
+   * How long after a snapshot is published its command may still be reaching cells; lagging cells
+   * are not told again before. Pass CellAgent.syncTimeout.
+   * @default Duration.minutes(5)
+   */
+  readonly commandGrace?: Duration;
   /**
    * Records per invocation. The handler coalesces a batch into one snapshot and one command, so a
    * large batch costs no more than a small one.
@@ -129,6 +142,8 @@ export class Fanout extends Construct {
         CELL_TAG_VALUE: props.cellTagValue,
         MAX_CONCURRENCY: props.maxConcurrency ?? RUN_LIMIT_DEFAULTS.maxConcurrency,
         MAX_ERRORS: props.maxErrors ?? RUN_LIMIT_DEFAULTS.maxErrors,
+        LIVE_CELL_WINDOW_SECONDS: String((props.liveCellWindow ?? Duration.hours(1)).toSeconds()),
+        COMMAND_GRACE_SECONDS: String((props.commandGrace ?? Duration.minutes(5)).toSeconds()),
       },
       logRetention: props.logRetention,
       // Snapshot reads and writes plus SendCommand with its own throttling backoff (6 attempts).
@@ -156,7 +171,8 @@ export class Fanout extends Construct {
       new PolicyStatement({
         sid: 'WriteSnapshots',
         effect: Effect.ALLOW,
-        actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+        // Chunks and the pointer are Puts; pruning deletes old chunks 25 at a time with BatchWriteItem.
+        actions: ['dynamodb:PutItem', 'dynamodb:BatchWriteItem'],
         resources: [tableArn],
         conditions: leadingKeys([SNAPSHOT_PK]),
       }),

@@ -104,6 +104,8 @@ export class DynamicEgressStack extends Stack {
       maxConcurrency: this.cells.maxConcurrency,
       maxErrors: this.cells.maxErrors,
       republishSchedule: props.republishSchedule,
+      liveCellWindow: this.cells.liveCellWindow,
+      commandGrace: this.cells.syncTimeout,
       logRetention: props.logRetention,
       projectRoot: props.projectRoot,
     });

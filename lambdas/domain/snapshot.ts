@@ -83,6 +83,11 @@ export function buildSnapshot(version: number, policies: readonly EgressPolicy[]
   return { format: SNAPSHOT_FORMAT, version, destinations, sources: groupBySource(tuples) };
 }
 
+/** Throws the ValidationError a cell would raise on this snapshot (e.g. a destination stored under older rules). */
+export function assertValidSnapshot(snapshot: PolicySnapshot): void {
+  parseWith(snapshotSchema, snapshot, 'snapshot');
+}
+
 export interface EncodedSnapshot {
   readonly version: number;
   readonly bytes: Buffer;

@@ -29,6 +29,12 @@ export function createLambdaHandler(handlers: () => FanoutHandlers): FanoutLambd
   };
 }
 
+function secondsFromEnvironment(name: string): number {
+  const seconds = Number(required(name));
+  if (!Number.isInteger(seconds) || seconds <= 0) throw new Error(`${name} must be a positive whole number of seconds`);
+  return seconds;
+}
+
 function required(name: string): string {
   const value = process.env[name];
   if (!value) throw new Error(`${name} is not set`);
@@ -43,6 +49,8 @@ function handlersFromEnvironment(): FanoutHandlers {
     policies: dependenciesFor(dynamodb, tableName).policies,
     snapshots: new DynamoDbSnapshotStore(documentClient(dynamodb), tableName),
     cells: new DynamoDbCellStatusStore(documentClient(dynamodb), tableName),
+    liveCellWindowMs: secondsFromEnvironment('LIVE_CELL_WINDOW_SECONDS') * 1000,
+    commandGraceMs: secondsFromEnvironment('COMMAND_GRACE_SECONDS') * 1000,
     // Our own backoff handles throttling; the client's retries would multiply it.
     commander: new SsmCommander({
       client: new SSMClient({ maxAttempts: 1 }),

@@ -17,6 +17,10 @@ export interface RepublishDependencies {
   readonly commander: CellCommander;
   /** Cells' reports: a cell that reported an older version than the snapshot is told again. */
   readonly cells: Pick<CellRegistry, 'list'>;
+  /** @default DEFAULT_LIVE_CELL_WINDOW_MS */
+  readonly liveCellWindowMs?: number;
+  /** @default DEFAULT_COMMAND_GRACE_MS */
+  readonly commandGraceMs?: number;
   /** @default () => new Date() */
   readonly now?: () => Date;
   readonly log?: (entry: Record<string, unknown>) => void;
@@ -47,11 +51,13 @@ export function isScheduledEvent(event: unknown): event is ScheduledEvent {
 }
 
 /**
- * A cell counts as live if it synced within this window (the resync association runs every 30
- * minutes by default). The report of a terminated cell stays in the table; ignoring it after the
- * window keeps one dead cell from triggering a command every run forever.
+ * A cell counts as live if it synced within this window (two resync intervals in the stack). The
+ * report of a terminated cell stays in the table; ignoring it after the window keeps one dead cell
+ * from triggering a command every run forever.
  */
-export const LIVE_CELL_WINDOW_MS = 60 * 60 * 1000;
+export const DEFAULT_LIVE_CELL_WINDOW_MS = 60 * 60 * 1000;
+/** After a publish its own command may still be running on cells (the sync timeout). */
+export const DEFAULT_COMMAND_GRACE_MS = 5 * 60 * 1000;
 
 /**
  * Publishes the current snapshot if it is missing or stale, and tells the cells when it did or when
@@ -64,10 +70,17 @@ export function createRepublishHandler(deps: RepublishDependencies): RepublishHa
     try {
       const published = await publishSnapshot(deps.policies, deps.snapshots);
       const reports = await deps.cells.list();
-      const liveSince = (deps.now ?? (() => new Date()))().getTime() - LIVE_CELL_WINDOW_MS;
-      const cellsBehind = reports.filter(
+      const now = (deps.now ?? (() => new Date()))().getTime();
+      const liveSince = now - (deps.liveCellWindowMs ?? DEFAULT_LIVE_CELL_WINDOW_MS);
+      let cellsBehind = reports.filter(
         (report) => report.appliedVersion < published.version && Date.parse(report.syncedAt) >= liveSince,
       ).length;
+      // Cells are behind right after every publish while its command runs: not a lost command yet.
+      if (cellsBehind > 0 && !published.written) {
+        const pointer = await deps.snapshots.readPointer();
+        const publishedAt = pointer ? Date.parse(pointer.writtenAt) : Number.NaN;
+        if (now - publishedAt < (deps.commandGraceMs ?? DEFAULT_COMMAND_GRACE_MS)) cellsBehind = 0;
+      }
       // Written: the stream path had not published this version (failed, given up, or still running).
       // Behind: a command was lost or failed on some cells; telling every cell again is harmless.
       const cellsTold = published.written || cellsBehind > 0;

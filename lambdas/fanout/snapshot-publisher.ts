@@ -1,5 +1,5 @@
 // Builds the snapshot of the current policies and stores it, unless a newer one is already there.
-import { buildSnapshot, encodeSnapshot } from '../domain/snapshot.js';
+import { assertValidSnapshot, buildSnapshot, encodeSnapshot } from '../domain/snapshot.js';
 import type { PolicyStore } from '../domain/store.js';
 import type { EgressPolicy } from '../domain/types.js';
 import type { DynamoDbSnapshotStore } from '../store/snapshot-store.js';
@@ -44,6 +44,10 @@ async function publishUnderVersion(
   version: number,
   list: readonly EgressPolicy[],
 ): Promise<PublishResult> {
-  const written = await snapshots.write(encodeSnapshot(buildSnapshot(version, list)));
+  const snapshot = buildSnapshot(version, list);
+  // Cells validate every snapshot and refuse a bad one whole; refusing it here instead makes the
+  // failure visible (FanoutErrors) rather than silent on every cell. Nothing is written.
+  assertValidSnapshot(snapshot);
+  const written = await snapshots.write(encodeSnapshot(snapshot));
   return { version, written };
 }

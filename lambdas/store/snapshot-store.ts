@@ -2,9 +2,13 @@
 // current one. Cells read the pointer on every sync (one small GetItem) and the chunks only when
 // the version moved; the pointer only ever moves forward.
 //
-//   pk        sk                          item
-//   SNAPSHOT  CURRENT                     { version, chunks, bytes, sha256, written_at }
-//   SNAPSHOT  v<version 12 digits>#<n>    { data: <binary chunk> }
+//   pk        sk                                     item
+//   SNAPSHOT  CURRENT                                { version, chunks, bytes, sha256, chunk_prefix, written_at }
+//   SNAPSHOT  v<version 12 digits>#<sha256 16>#<n>   { data: <binary chunk> }
+//
+// Chunk keys carry the snapshot's checksum: two publishers of one version with different contents
+// (possible when writes never pause, see snapshot-publisher.ts) write different chunks, and the
+// pointer that wins names its own. Pointers written before chunk_prefix existed name `v<version>#`.
 import {
   BatchWriteCommand,
   type DynamoDBDocumentClient,
@@ -29,6 +33,11 @@ const MAX_UNPROCESSED_ROUNDS = 10;
 export interface SnapshotStoreOptions {
   /** Items per page when pruning old chunks (tests use a small one); default: DynamoDB's 1 MB pages. */
   readonly pageSize?: number;
+  /**
+   * Told when old chunks could not be deleted. The snapshot is published all the same and the next
+   * publish deletes them (it removes every older version); default: a JSON warning on the log.
+   */
+  readonly onPruneError?: (error: unknown) => void;
 }
 
 export interface SnapshotPointer {
@@ -37,9 +46,22 @@ export interface SnapshotPointer {
   readonly bytes: number;
   readonly sha256: string;
   readonly writtenAt: string;
+  /** Sort-key prefix of this snapshot's chunks; absent on pointers of the first layout. */
+  readonly chunkPrefix?: string;
 }
 
-const chunkPrefix = (version: number): string => `v${String(version).padStart(12, '0')}#`;
+/** Every chunk of a version, whatever its checksum, sorts after this and before the next version's. */
+const versionPrefix = (version: number): string => `v${String(version).padStart(12, '0')}#`;
+const chunkPrefixOf = (version: number, sha256: string): string => `${versionPrefix(version)}${sha256.slice(0, 16)}#`;
+
+const logPruneError = (error: unknown): void =>
+  console.warn(
+    JSON.stringify({
+      level: 'WARN',
+      message: 'old snapshot chunks were not deleted; the next publish retries',
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    }),
+  );
 
 export class DynamoDbSnapshotStore {
   constructor(
@@ -60,6 +82,7 @@ export class DynamoDbSnapshotStore {
       bytes: Number(item.bytes),
       sha256: String(item.sha256),
       writtenAt: String(item.written_at),
+      ...(typeof item.chunk_prefix === 'string' ? { chunkPrefix: item.chunk_prefix } : {}),
     };
   }
 
@@ -70,7 +93,7 @@ export class DynamoDbSnapshotStore {
 
   /** The snapshot's compressed bytes, as stored (verify with decodeSnapshot). */
   async readBytes(pointer: SnapshotPointer): Promise<Buffer> {
-    const prefix = chunkPrefix(pointer.version);
+    const prefix = pointer.chunkPrefix ?? versionPrefix(pointer.version);
     const parts: Buffer[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
@@ -98,7 +121,7 @@ export class DynamoDbSnapshotStore {
   async write(snapshot: EncodedSnapshot): Promise<boolean> {
     const previous = await this.readPointer();
     if (previous && previous.version >= snapshot.version) return false;
-    const prefix = chunkPrefix(snapshot.version);
+    const prefix = chunkPrefixOf(snapshot.version, snapshot.sha256);
     const chunks = Math.max(1, Math.ceil(snapshot.bytes.length / CHUNK_BYTES));
     for (let index = 0; index < chunks; index += 1) {
       await this.client.send(
@@ -121,6 +144,7 @@ export class DynamoDbSnapshotStore {
             chunks,
             bytes: snapshot.bytes.length,
             sha256: snapshot.sha256,
+            chunk_prefix: prefix,
             written_at: new Date().toISOString(),
           },
           ConditionExpression: 'attribute_not_exists(#version) OR #version < :version',
@@ -132,7 +156,7 @@ export class DynamoDbSnapshotStore {
       if ((error as { name?: string }).name === 'ConditionalCheckFailedException') return false;
       throw error;
     }
-    if (previous) await this.prune(previous.version);
+    if (previous) await this.prune(previous.version).catch(this.options.onPruneError ?? logPruneError);
     return true;
   }
 
@@ -149,7 +173,11 @@ export class DynamoDbSnapshotStore {
           // Chunk keys only ('v…'): the pointer ('CURRENT') sorts before them and is never read here.
           KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :first AND :keep',
           ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
-          ExpressionAttributeValues: { ':pk': SNAPSHOT_PK, ':first': CHUNK_KEY_START, ':keep': chunkPrefix(keepFrom) },
+          ExpressionAttributeValues: {
+            ':pk': SNAPSHOT_PK,
+            ':first': CHUNK_KEY_START,
+            ':keep': versionPrefix(keepFrom),
+          },
           ProjectionExpression: '#pk, #sk',
           ExclusiveStartKey: startKey,
           ...(this.options.pageSize === undefined ? {} : { Limit: this.options.pageSize }),

@@ -4,7 +4,7 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { VERSION_RECORD_FILTER } from '../../lambdas/fanout/stream-filter.js';
-import { CELL_AGENT_DIR, CELL_STATE_DIR } from '../../lib/cell-agent.js';
+import { CELL_AGENT_DIR, CELL_STATE_DIR, liveCellWindowFor } from '../../lib/cell-agent.js';
 import { DynamicEgressStack } from '../../lib/stack.js';
 import { TEST_JWT, testApp } from './synth.js';
 
@@ -109,9 +109,19 @@ describe('fan-out function', () => {
           CELL_TAG_VALUE: 'true',
           MAX_CONCURRENCY: '50%',
           MAX_ERRORS: '100%',
+          // Two resync intervals (30 minutes by default) and the sync timeout (5 minutes).
+          LIVE_CELL_WINDOW_SECONDS: '3600',
+          COMMAND_GRACE_SECONDS: '300',
         },
       },
     });
+  });
+
+  it('counts a cell as live for two resync intervals, and a day and an hour under a cron schedule', () => {
+    expect(liveCellWindowFor('rate(30 minutes)').toMinutes()).toBe(60);
+    expect(liveCellWindowFor('rate(1 hour)').toMinutes()).toBe(120);
+    expect(liveCellWindowFor('rate(2 days)').toHours()).toBe(96);
+    expect(liveCellWindowFor('cron(0 3 * * ? *)').toHours()).toBe(25);
   });
 
   it('may do exactly this: logs, read the policy partitions, write snapshots, send the document to tagged cells, read the stream', () => {
@@ -141,7 +151,7 @@ describe('fan-out function', () => {
       {
         Sid: 'WriteSnapshots',
         Effect: 'Allow',
-        Action: ['dynamodb:DeleteItem', 'dynamodb:PutItem'],
+        Action: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem'],
         Resource: tableArn(),
         Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['SNAPSHOT'] } },
       },

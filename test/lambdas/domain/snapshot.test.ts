@@ -3,6 +3,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../lambdas/domain/errors.js';
 import {
+  assertValidSnapshot,
   buildSnapshot,
   decodeSnapshot,
   encodeSnapshot,
@@ -95,5 +96,13 @@ describe('snapshot', () => {
         ['space', 'space-1', [1]],
       ],
     });
+  });
+
+  it('finds, before publishing, what every cell would refuse: a destination stored under older rules', () => {
+    expect(() => assertValidSnapshot(buildSnapshot(1, policies))).not.toThrow();
+    const anyType = { ...ping, icmp_type: 255 };
+    expect(() => assertValidSnapshot(buildSnapshot(2, [policy('p9', 'app', 'app-9', anyType)]))).toThrow(
+      'destinations[0].icmp_type: must be between -1 and 254',
+    );
   });
 });

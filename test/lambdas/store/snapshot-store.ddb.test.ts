@@ -84,3 +84,55 @@ describe('DynamoDbSnapshotStore pruning', () => {
     expect((await store.readPointer())?.version).toBe(100);
   });
 });
+
+describe('DynamoDbSnapshotStore with two publishers of one version', () => {
+  it('keeps the chunks of the pointer that won: the loser writes its own, never over them', async () => {
+    const { client, tableName, store } = await setUp();
+    const winner = snapshotOf(5, 700_000);
+    const loser = snapshotOf(5, 700_000);
+    expect(await store.write(winner)).toBe(true);
+    // A publisher that read the pointer before the winner moved it: it writes its chunks, then
+    // loses the conditional pointer write.
+    class LateReader extends DynamoDbSnapshotStore {
+      override async readPointer() {
+        return undefined;
+      }
+    }
+    expect(await new LateReader(client, tableName).write(loser)).toBe(false);
+    const pointer = await store.readPointer();
+    expect(pointer?.sha256).toBe(winner.sha256);
+    expect((await store.readBytes(pointer ?? (undefined as never))).equals(winner.bytes)).toBe(true);
+    // The loser's chunks go with the next publish but one, like any older version's.
+    await store.write(snapshotOf(6, 1_000));
+    await store.write(snapshotOf(7, 1_000));
+    expect(count(await chunkVersions(client, tableName))).toEqual({ 6: 1, 7: 1 });
+  });
+
+  it('reads a pointer written before chunk keys carried the checksum', async () => {
+    const { client, tableName, store } = await setUp();
+    const old = snapshotOf(3, 1_000);
+    await client.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { pk: SNAPSHOT_PK, sk: `v${String(3).padStart(12, '0')}#00000`, data: old.bytes },
+      }),
+    );
+    await client.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: {
+          pk: SNAPSHOT_PK,
+          sk: 'CURRENT',
+          version: 3,
+          chunks: 1,
+          bytes: 1_000,
+          sha256: old.sha256,
+          written_at: 'then',
+        },
+      }),
+    );
+    const pointer = await store.readPointer();
+    expect(pointer?.chunkPrefix).toBeUndefined();
+    expect((await store.readBytes(pointer ?? (undefined as never))).equals(old.bytes)).toBe(true);
+  });
+});
