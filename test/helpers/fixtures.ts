@@ -1,3 +1,4 @@
+import type { ScheduledEvent } from 'aws-lambda';
 import type { DestinationSpec } from '../../lambdas/domain/types.js';
 
 /** A tcp destination; override what the test cares about. */
@@ -10,3 +11,16 @@ export function tcpDestination(name: string, overrides: Partial<DestinationSpec>
     ...overrides,
   };
 }
+
+/** What EventBridge sends for a `rate(...)` rule with the default input. */
+export const SCHEDULED_EVENT: ScheduledEvent = {
+  version: '0',
+  id: '53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa',
+  'detail-type': 'Scheduled Event',
+  source: 'aws.events',
+  account: '123456789012',
+  time: '2026-01-01T12:00:00Z',
+  region: 'eu-west-1',
+  resources: ['arn:aws:events:eu-west-1:123456789012:rule/Republish'],
+  detail: {},
+};

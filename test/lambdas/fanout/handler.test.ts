@@ -4,19 +4,7 @@ import type { DynamoDBStreamEvent, ScheduledEvent } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 import { createLambdaHandler, type FanoutEvent } from '../../../lambdas/fanout/handler.js';
 import { isScheduledEvent } from '../../../lambdas/fanout/republish.js';
-
-/** What EventBridge sends for a `rate(...)` rule with the default input. */
-const SCHEDULED_EVENT: ScheduledEvent = {
-  version: '0',
-  id: '53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa',
-  'detail-type': 'Scheduled Event',
-  source: 'aws.events',
-  account: '123456789012',
-  time: '2026-01-01T12:00:00Z',
-  region: 'eu-west-1',
-  resources: ['arn:aws:events:eu-west-1:123456789012:rule/Republish'],
-  detail: {},
-};
+import { SCHEDULED_EVENT } from '../../helpers/fixtures.js';
 
 const STREAM_EVENT: DynamoDBStreamEvent = {
   Records: [

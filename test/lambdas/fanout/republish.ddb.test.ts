@@ -12,7 +12,7 @@ import { DynamoDbPolicyStore } from '../../../lambdas/store/dynamodb-policy-stor
 import { documentClient } from '../../../lambdas/store/from-environment.js';
 import { DynamoDbSnapshotStore } from '../../../lambdas/store/snapshot-store.js';
 import { createTestTable } from '../../helpers/ddb.js';
-import { tcpDestination } from '../../helpers/fixtures.js';
+import { SCHEDULED_EVENT, tcpDestination } from '../../helpers/fixtures.js';
 
 const ssm = mockClient(SSMClient);
 let policies: DynamoDbPolicyStore;
@@ -23,19 +23,6 @@ let cells: DynamoDbCellStatusStore;
 const NOW = new Date(Date.now() + 30 * 60_000);
 let clock = NOW;
 const logs: Record<string, unknown>[] = [];
-
-/** What EventBridge sends for a `rate(...)` rule with the default input. */
-const SCHEDULED_EVENT: ScheduledEvent = {
-  version: '0',
-  id: '53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa',
-  'detail-type': 'Scheduled Event',
-  source: 'aws.events',
-  account: '123456789012',
-  time: '2026-01-01T12:00:00Z',
-  region: 'eu-west-1',
-  resources: ['arn:aws:events:eu-west-1:123456789012:rule/Republish'],
-  detail: {},
-};
 
 beforeAll(async () => {
   const table = await createTestTable();
