@@ -2,7 +2,6 @@
 // or stale snapshot and then tells the cells, does nothing but read when the snapshot is current,
 // and fails the invocation (logged) when it cannot do its job.
 import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
-import type { ScheduledEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRepublishHandler, type RepublishHandler } from '../../../lambdas/fanout/republish.js';
