@@ -4,7 +4,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent, ScheduledEvent } from 'aws-lambda';
-import { DynamoDbCellStatusStore } from '../store/cell-status-store.js';
 import { dependenciesFor, documentClient } from '../store/from-environment.js';
 import { DynamoDbSnapshotStore } from '../store/snapshot-store.js';
 import { createFanoutHandler, type FanoutHandler } from './fanout.js';
@@ -45,10 +44,11 @@ function required(name: string): string {
 function handlersFromEnvironment(): FanoutHandlers {
   const tableName = required('TABLE_NAME');
   const dynamodb = new DynamoDBClient({});
+  const { policies, cells } = dependenciesFor(dynamodb, tableName);
   const deps = {
-    policies: dependenciesFor(dynamodb, tableName).policies,
+    policies,
     snapshots: new DynamoDbSnapshotStore(documentClient(dynamodb), tableName),
-    cells: new DynamoDbCellStatusStore(documentClient(dynamodb), tableName),
+    cells,
     liveCellWindowMs: secondsFromEnvironment('LIVE_CELL_WINDOW_SECONDS') * 1000,
     commandGraceMs: secondsFromEnvironment('COMMAND_GRACE_SECONDS') * 1000,
     // Our own backoff handles throttling; the client's retries would multiply it.
