@@ -14,7 +14,7 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { RUN_LIMIT_DEFAULTS } from '../lambdas/fanout/run-limits.js';
+import { REPUBLISH_DEFAULTS, RUN_LIMIT_DEFAULTS } from '../lambdas/fanout/run-limits.js';
 import { VERSION_RECORD_FILTER } from '../lambdas/fanout/stream-filter.js';
 import { CELL_PK } from '../lambdas/store/cell-status-store.js';
 import { DESTINATION_PK, META_PK, POLICY_PK } from '../lambdas/store/items.js';
@@ -142,8 +142,12 @@ export class Fanout extends Construct {
         CELL_TAG_VALUE: props.cellTagValue,
         MAX_CONCURRENCY: props.maxConcurrency ?? RUN_LIMIT_DEFAULTS.maxConcurrency,
         MAX_ERRORS: props.maxErrors ?? RUN_LIMIT_DEFAULTS.maxErrors,
-        LIVE_CELL_WINDOW_SECONDS: String((props.liveCellWindow ?? Duration.hours(1)).toSeconds()),
-        COMMAND_GRACE_SECONDS: String((props.commandGrace ?? Duration.minutes(5)).toSeconds()),
+        LIVE_CELL_WINDOW_SECONDS: String(
+          (props.liveCellWindow ?? Duration.millis(REPUBLISH_DEFAULTS.liveCellWindowMs)).toSeconds(),
+        ),
+        COMMAND_GRACE_SECONDS: String(
+          (props.commandGrace ?? Duration.millis(REPUBLISH_DEFAULTS.commandGraceMs)).toSeconds(),
+        ),
       },
       logRetention: props.logRetention,
       // Snapshot reads and writes plus SendCommand with its own throttling backoff (6 attempts).

@@ -9,6 +9,7 @@ import type { PolicyStore } from '../domain/store.js';
 import type { DynamoDbSnapshotStore } from '../store/snapshot-store.js';
 import type { CellCommander } from './cell-commander.js';
 import { errorText, jsonLog } from './fanout.js';
+import { REPUBLISH_DEFAULTS } from './run-limits.js';
 import { publishSnapshot } from './snapshot-publisher.js';
 
 export interface RepublishDependencies {
@@ -17,9 +18,9 @@ export interface RepublishDependencies {
   readonly commander: CellCommander;
   /** Cells' reports: a cell that reported an older version than the snapshot is told again. */
   readonly cells: Pick<CellRegistry, 'list'>;
-  /** @default DEFAULT_LIVE_CELL_WINDOW_MS */
+  /** @default REPUBLISH_DEFAULTS.liveCellWindowMs */
   readonly liveCellWindowMs?: number;
-  /** @default DEFAULT_COMMAND_GRACE_MS */
+  /** @default REPUBLISH_DEFAULTS.commandGraceMs */
   readonly commandGraceMs?: number;
   /** @default () => new Date() */
   readonly now?: () => Date;
@@ -51,15 +52,6 @@ export function isScheduledEvent(event: unknown): event is ScheduledEvent {
 }
 
 /**
- * A cell counts as live if it synced within this window (two resync intervals in the stack). The
- * report of a terminated cell stays in the table; ignoring it after the window keeps one dead cell
- * from triggering a command every run forever.
- */
-export const DEFAULT_LIVE_CELL_WINDOW_MS = 60 * 60 * 1000;
-/** After a publish its own command may still be running on cells (the sync timeout). */
-export const DEFAULT_COMMAND_GRACE_MS = 5 * 60 * 1000;
-
-/**
  * Publishes the current snapshot if it is missing or stale, and tells the cells when it did or when
  * a live cell reports an older version (its command was lost, or failed on it). Failures are logged
  * and rethrown so that they count in the Errors alarm.
@@ -71,7 +63,7 @@ export function createRepublishHandler(deps: RepublishDependencies): RepublishHa
       const published = await publishSnapshot(deps.policies, deps.snapshots);
       const reports = await deps.cells.list();
       const now = (deps.now ?? (() => new Date()))().getTime();
-      const liveSince = now - (deps.liveCellWindowMs ?? DEFAULT_LIVE_CELL_WINDOW_MS);
+      const liveSince = now - (deps.liveCellWindowMs ?? REPUBLISH_DEFAULTS.liveCellWindowMs);
       let cellsBehind = reports.filter(
         (report) => report.appliedVersion < published.version && Date.parse(report.syncedAt) >= liveSince,
       ).length;
@@ -79,7 +71,7 @@ export function createRepublishHandler(deps: RepublishDependencies): RepublishHa
       if (cellsBehind > 0 && !published.written) {
         const pointer = await deps.snapshots.readPointer();
         const publishedAt = pointer ? Date.parse(pointer.writtenAt) : Number.NaN;
-        if (now - publishedAt < (deps.commandGraceMs ?? DEFAULT_COMMAND_GRACE_MS)) cellsBehind = 0;
+        if (now - publishedAt < (deps.commandGraceMs ?? REPUBLISH_DEFAULTS.commandGraceMs)) cellsBehind = 0;
       }
       // Written: the stream path had not published this version (failed, given up, or still running).
       // Behind: a command was lost or failed on some cells; telling every cell again is harmless.

@@ -1,5 +1,6 @@
-// Defaults of SSM Run Command's rate controls for the fan-out's commands and the resync association.
-// Pure data, so the CDK stack can import it without loading the SSM client.
+// Defaults of SSM Run Command's rate controls for the fan-out's commands and the resync association,
+// and of when the scheduled republish tells lagging cells again. Pure data, so the CDK stack can
+// import it without loading the SSM client.
 
 export const RUN_LIMIT_DEFAULTS = {
   /** Half the cells sync at once: a bad agent build never hits every cell at the same moment. */
@@ -10,4 +11,15 @@ export const RUN_LIMIT_DEFAULTS = {
    * failing agent leaves the cell's previous rules in place, and the association retries it.
    */
   maxErrors: '100%',
+} as const;
+
+export const REPUBLISH_DEFAULTS = {
+  /**
+   * A cell counts as live if it synced within this window (two resync intervals in the stack). The
+   * report of a terminated cell stays in the table; ignoring it after the window keeps one dead cell
+   * from triggering a command every run forever.
+   */
+  liveCellWindowMs: 60 * 60 * 1000,
+  /** After a publish its own command may still be running on cells (the sync timeout). */
+  commandGraceMs: 5 * 60 * 1000,
 } as const;
