@@ -1,5 +1,5 @@
 // Inclusive IPv4 ranges as CIDR blocks, for ipset members and `-d` matches.
-import { ipv4ToNumber, numberToIpv4, parseCidr } from '../lambdas/domain/ipv4.js';
+import { ipv4ToNumber, numberToIpv4, parseCidr } from '../core/domain/ipv4.js';
 
 /** An aligned block of 2^(32-prefix) addresses starting at `base`. */
 export interface Block {

@@ -2,7 +2,7 @@
 // Exit codes: 0 success · 1 invalid input (rules untouched) · 2 usage · 3 the kernel could not be
 // read or programmed (rules untouched). Failures print one `error: ...` line on stderr.
 import { parseArgs } from 'node:util';
-import { ValidationError } from '../lambdas/domain/errors.js';
+import { ValidationError } from '../core/domain/errors.js';
 import { overlayCidrArgument } from './cli-args.js';
 import { DYNAMODB_USAGE, runDynamoDbSync } from './cli-dynamodb.js';
 import { ApplyError, UsageError } from './errors.js';

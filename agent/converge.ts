@@ -1,8 +1,8 @@
 // One convergence run on a cell: newest allowed snapshot → rules in the kernel → what was applied
 // recorded on the cell and reported to the table. Called by `agent sync --from-dynamodb`.
 
-import type { CellRegistry } from '../lambdas/domain/cells.js';
-import { snapshotToPolicyList } from '../lambdas/domain/snapshot.js';
+import type { CellRegistry } from '../core/domain/cells.js';
+import { snapshotToPolicyList } from '../core/domain/snapshot.js';
 import type { Container } from './model.js';
 import { desiredSnapshot, type SnapshotSource } from './source/dynamodb.js';
 import type { AgentState, AppliedState } from './state.js';

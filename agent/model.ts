@@ -1,6 +1,6 @@
 // The agent's picture of the dataplane as plain data: what `plan` produces, `render` prints and
 // `table` diffs. Nothing here touches the kernel.
-import type { PortRange, Protocol } from '../lambdas/domain/schemas.js';
+import type { PortRange, Protocol } from '../core/domain/schemas.js';
 
 /** One container on this cell, as the agent needs it (validated upstream). */
 export interface Container {

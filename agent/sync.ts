@@ -1,6 +1,6 @@
 // The agent as a library: desired state in, kernel programmed (or the payload shown). Sources that
 // are not files (DynamoDB, a versioned document) call `sync` directly.
-import type { EgressPolicyList } from '../lambdas/domain/schemas.js';
+import type { EgressPolicyList } from '../core/domain/schemas.js';
 import { diffSets, readSets, removeCreatedSets, restoreSets } from './ipsets.js';
 import type { Container } from './model.js';
 import { DEFAULT_OVERLAY_CIDR, DEFAULT_SET_THRESHOLD, planRules } from './plan.js';

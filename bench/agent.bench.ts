@@ -16,7 +16,7 @@ import { renderChain } from '../agent/render.js';
 import { type CommandRunner, spawnRunner } from '../agent/runner.js';
 import { parseContainers, parsePolicies } from '../agent/source/files.js';
 import { sync } from '../agent/sync.js';
-import { createLab, labPrerequisiteProblem, run } from '../lambdas/local/netns-lab.js';
+import { createLab, labPrerequisiteProblem, run } from '../local/lab/netns-lab.js';
 
 /** Commands of the naive script to time; all of them unless AGENT_BENCH_NAIVE_SAMPLE is set. */
 const SAMPLE = Number(process.env.AGENT_BENCH_NAIVE_SAMPLE ?? Number.POSITIVE_INFINITY);

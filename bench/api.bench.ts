@@ -5,8 +5,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MAX_ITEMS_PER_REQUEST } from '../lambdas/domain/schemas.js';
-import { startLocalMode } from '../lambdas/local/local-mode.js';
+import { MAX_ITEMS_PER_REQUEST } from '../core/domain/schemas.js';
+import { startLocalMode } from '../local/local-mode.js';
 import { printTable, sample, timeMs } from './lib/stats.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

@@ -5,11 +5,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inProcessAgentRunner } from '../lambdas/local/agent-in-process.js';
-import type { LocalCell } from '../lambdas/local/local-cells.js';
-import type { AgentRunner } from '../lambdas/local/local-dispatcher.js';
-import { startLocalMode } from '../lambdas/local/local-mode.js';
-import { createLab, type LabContainer, labPrerequisiteProblem, type ProbeResult } from '../lambdas/local/netns-lab.js';
+import { inProcessAgentRunner } from '../local/cells/agent-in-process.js';
+import type { LocalCell } from '../local/cells/local-cells.js';
+import type { AgentRunner } from '../local/cells/local-dispatcher.js';
+import { createLab, type LabContainer, labPrerequisiteProblem, type ProbeResult } from '../local/lab/netns-lab.js';
+import { startLocalMode } from '../local/local-mode.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 

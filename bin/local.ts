@@ -5,15 +5,15 @@
 // bundled agent as a fresh process per sync, as SSM runs it), EGRESS_JWKS_URL + EGRESS_JWT_ISSUER + EGRESS_JWT_AUDIENCE
 // (use a real issuer instead of the local one).
 import { join } from 'node:path';
-import { bundleAgent } from '../lambdas/local/agent-bundle.js';
-import { inProcessAgentRunner } from '../lambdas/local/agent-in-process.js';
-import { agentProcessRunner } from '../lambdas/local/agent-process.js';
-import { dryRunCell } from '../lambdas/local/dry-run-cell.js';
-import { readLocalCells } from '../lambdas/local/local-cells.js';
-import type { AgentRunner } from '../lambdas/local/local-dispatcher.js';
-import { startLocalMode } from '../lambdas/local/local-mode.js';
-import { localStateDir } from '../lambdas/local/paths.js';
-import { claimPidFile } from '../lambdas/local/pid-file.js';
+import { bundleAgent } from '../bundling/agent-bundle.js';
+import { inProcessAgentRunner } from '../local/cells/agent-in-process.js';
+import { agentProcessRunner } from '../local/cells/agent-process.js';
+import { dryRunCell } from '../local/cells/dry-run-cell.js';
+import { readLocalCells } from '../local/cells/local-cells.js';
+import type { AgentRunner } from '../local/cells/local-dispatcher.js';
+import { startLocalMode } from '../local/local-mode.js';
+import { localStateDir } from '../local/paths.js';
+import { claimPidFile } from '../local/pid-file.js';
 
 // Local mode runs on the machine's Node 20 on purpose (Lambda runs 22); the SDK's notice about
 // future Node versions is noise here.

@@ -1,7 +1,7 @@
 // `npm run --silent token [-- --scope SCOPE]...`: prints a bearer token from the local issuer on its
 // last line. Default scope: network.admin. `--ttl SECONDS` sets the lifetime (default 3600).
-import { openLocalIssuer } from '../lambdas/local/issuer.js';
-import { localStateDir } from '../lambdas/local/paths.js';
+import { openLocalIssuer } from '../local/api/issuer.js';
+import { localStateDir } from '../local/paths.js';
 
 const scopes: string[] = [];
 let ttlSeconds = 3600;

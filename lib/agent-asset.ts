@@ -7,7 +7,7 @@ import { AssetHashType, BundlingOutput, DockerImage } from 'aws-cdk-lib';
 import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { buildSync } from 'esbuild';
-import { AGENT_BUNDLE_OPTIONS, AGENT_ENTRY } from '../lambdas/local/agent-bundle.js';
+import { AGENT_BUNDLE_OPTIONS, AGENT_ENTRY } from '../bundling/agent-bundle.js';
 
 export const AGENT_FILE_NAME = 'agent.mjs';
 

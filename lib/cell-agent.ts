@@ -7,10 +7,10 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { CfnAssociation, CfnDocument } from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { CELL_PK } from '../core/store/cell-status-store.js';
+import { SNAPSHOT_PK } from '../core/store/snapshot-store.js';
+import { PARTITION_KEY, SORT_KEY } from '../core/store/table-definition.js';
 import { RUN_LIMIT_DEFAULTS } from '../lambdas/fanout/run-limits.js';
-import { CELL_PK } from '../lambdas/store/cell-status-store.js';
-import { SNAPSHOT_PK } from '../lambdas/store/snapshot-store.js';
-import { PARTITION_KEY, SORT_KEY } from '../lambdas/store/table-definition.js';
 import { AgentAsset } from './agent-asset.js';
 
 /** Defaults of the cell-side settings (also the defaults of the matching context keys). */

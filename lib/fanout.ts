@@ -14,11 +14,11 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { CELL_PK } from '../core/store/cell-status-store.js';
+import { DESTINATION_PK, META_PK, POLICY_PK } from '../core/store/items.js';
+import { SNAPSHOT_PK } from '../core/store/snapshot-store.js';
 import { REPUBLISH_DEFAULTS, RUN_LIMIT_DEFAULTS } from '../lambdas/fanout/run-limits.js';
 import { VERSION_RECORD_FILTER } from '../lambdas/fanout/stream-filter.js';
-import { CELL_PK } from '../lambdas/store/cell-status-store.js';
-import { DESTINATION_PK, META_PK, POLICY_PK } from '../lambdas/store/items.js';
-import { SNAPSHOT_PK } from '../lambdas/store/snapshot-store.js';
 import { createBundledFunction } from './bundled-function.js';
 
 export const FANOUT_ENTRY = 'lambdas/fanout/handler.ts';

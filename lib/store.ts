@@ -3,7 +3,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { PARTITION_KEY, SORT_KEY } from '../lambdas/store/table-definition.js';
+import { PARTITION_KEY, SORT_KEY } from '../core/store/table-definition.js';
 
 export interface PolicyStoreProps {
   /**

@@ -2,8 +2,8 @@
 // (/var/vcap/data/container-metadata/store.json): {"<handle>": {"handle", "ip", "metadata": {...}}}.
 // Agent input, not API: only the fields the agent uses are checked, others are kept out of the way.
 import * as z from 'zod';
-import { isIpv4 } from '../../lambdas/domain/ipv4.js';
-import { identifierSchema } from '../../lambdas/domain/schemas.js';
+import { isIpv4 } from '../../core/domain/ipv4.js';
+import { identifierSchema } from '../../core/domain/schemas.js';
 
 const MAX_HANDLE_LENGTH = 256;
 

@@ -1,6 +1,6 @@
 // From the validated store to the agent's Container list.
-import { ValidationError } from '../../lambdas/domain/errors.js';
-import { ipv4ToNumber } from '../../lambdas/domain/ipv4.js';
+import { ValidationError } from '../../core/domain/errors.js';
+import { ipv4ToNumber } from '../../core/domain/ipv4.js';
 import type { Container } from '../model.js';
 import type { ContainerStore } from './containers-schema.js';
 

@@ -1,14 +1,11 @@
 // Desired state from the policy table: the snapshot pointer on every sync, the snapshot only when
 // its version is new to this cell. Read-only, except the cell's own report.
-import { ValidationError } from '../../lambdas/domain/errors.js';
-import { decodeSnapshot, type PolicySnapshot, SNAPSHOT_FORMAT, sha256 } from '../../lambdas/domain/snapshot.js';
-import type { SnapshotPointer } from '../../lambdas/store/snapshot-store.js';
+import { ValidationError } from '../../core/domain/errors.js';
+import { decodeSnapshot, type PolicySnapshot, SNAPSHOT_FORMAT, sha256 } from '../../core/domain/snapshot.js';
+import type { SnapshotPointer, SnapshotStore } from '../../core/domain/snapshot-store.js';
 
-/** The part of the snapshot store the agent uses; a fake in unit tests, DynamoDB on a cell. */
-export interface SnapshotSource {
-  readPointer(): Promise<SnapshotPointer | undefined>;
-  readBytes(pointer: SnapshotPointer): Promise<Buffer>;
-}
+/** The part of the snapshot store the agent uses (it never writes); a fake in unit tests, DynamoDB on a cell. */
+export type SnapshotSource = Pick<SnapshotStore, 'readPointer' | 'readBytes'>;
 
 export interface DesiredSnapshot {
   readonly snapshot: PolicySnapshot;

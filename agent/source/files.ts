@@ -3,9 +3,9 @@
 // produce the same two values.
 import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
-import { ValidationError } from '../../lambdas/domain/errors.js';
-import { type EgressPolicyList, egressPolicyListSchema } from '../../lambdas/domain/schemas.js';
-import { parseWith } from '../../lambdas/domain/validation.js';
+import { ValidationError } from '../../core/domain/errors.js';
+import { type EgressPolicyList, egressPolicyListSchema } from '../../core/domain/schemas.js';
+import { parseWith } from '../../core/domain/validation.js';
 import type { Container } from '../model.js';
 import { containersFromStore } from './containers.js';
 import { containerStoreSchema } from './containers-schema.js';

@@ -1,5 +1,5 @@
 // The edge: the only place where failures become HTTP status codes and `{"error": ...}` bodies.
-import { ContentionError, DomainError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { ContentionError, DomainError, NotFoundError, ValidationError } from '../../core/domain/errors.js';
 
 export class HttpError extends Error {
   constructor(

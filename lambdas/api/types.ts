@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { CellRegistry } from '../domain/cells.js';
-import type { PolicyStore } from '../domain/store.js';
+import type { CellRegistry } from '../../core/domain/cells.js';
+import type { PolicyStore } from '../../core/domain/store.js';
 
 export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 export type ApiResponse = APIGatewayProxyStructuredResultV2;

@@ -1,14 +1,14 @@
 // The fan-out: a batch of stream records in, at most one snapshot and one command to the cells out.
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import type { PolicyStore } from '../domain/store.js';
-import type { DynamoDbSnapshotStore } from '../store/snapshot-store.js';
+import type { SnapshotStore } from '../../core/domain/snapshot-store.js';
+import type { PolicyStore } from '../../core/domain/store.js';
 import type { CellCommander } from './cell-commander.js';
 import { publishSnapshot } from './snapshot-publisher.js';
 import { isVersionRecord, versionOf } from './stream-filter.js';
 
 export interface FanoutDependencies {
   readonly policies: PolicyStore;
-  readonly snapshots: DynamoDbSnapshotStore;
+  readonly snapshots: SnapshotStore;
   readonly commander: CellCommander;
   readonly log?: (entry: Record<string, unknown>) => void;
 }

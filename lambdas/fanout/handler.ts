@@ -1,11 +1,11 @@
 // The Lambda entry of the fan-out. Configuration comes from the stack through the environment.
 // Two event sources invoke it: the table's stream (lambdas/fanout/fanout.ts) and an EventBridge
 // schedule that republishes a stale snapshot (lambdas/fanout/republish.ts).
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent, ScheduledEvent } from 'aws-lambda';
-import { dependenciesFor, documentClient } from '../store/from-environment.js';
-import { DynamoDbSnapshotStore } from '../store/snapshot-store.js';
+import { DynamoDbSnapshotStore } from '../../core/store/snapshot-store.js';
+import { documentClient } from '../../core/store/table-stores.js';
+import { dynamoDbFromEnvironment, requiredEnv, storesFromEnvironment } from '../shared/environment.js';
 import { createFanoutHandler, type FanoutHandler } from './fanout.js';
 import { createRepublishHandler, isScheduledEvent, type RepublishHandler, type RepublishResult } from './republish.js';
 import { RUN_LIMIT_DEFAULTS } from './run-limits.js';
@@ -29,34 +29,26 @@ export function createLambdaHandler(handlers: () => FanoutHandlers): FanoutLambd
 }
 
 function secondsFromEnvironment(name: string): number {
-  const seconds = Number(required(name));
+  const seconds = Number(requiredEnv(name));
   if (!Number.isInteger(seconds) || seconds <= 0) throw new Error(`${name} must be a positive whole number of seconds`);
   return seconds;
 }
 
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-}
-
 /** Built on first use, once per Lambda container. */
 function handlersFromEnvironment(): FanoutHandlers {
-  const tableName = required('TABLE_NAME');
-  const dynamodb = new DynamoDBClient({});
-  const { policies, cells } = dependenciesFor(dynamodb, tableName);
+  const { policies, cells } = storesFromEnvironment();
   const deps = {
     policies,
-    snapshots: new DynamoDbSnapshotStore(documentClient(dynamodb), tableName),
+    snapshots: new DynamoDbSnapshotStore(documentClient(dynamoDbFromEnvironment()), requiredEnv('TABLE_NAME')),
     cells,
     liveCellWindowMs: secondsFromEnvironment('LIVE_CELL_WINDOW_SECONDS') * 1000,
     commandGraceMs: secondsFromEnvironment('COMMAND_GRACE_SECONDS') * 1000,
     // Our own backoff handles throttling; the client's retries would multiply it.
     commander: new SsmCommander({
       client: new SSMClient({ maxAttempts: 1 }),
-      documentName: required('SYNC_DOCUMENT_NAME'),
-      tagKey: required('CELL_TAG_KEY'),
-      tagValue: required('CELL_TAG_VALUE'),
+      documentName: requiredEnv('SYNC_DOCUMENT_NAME'),
+      tagKey: requiredEnv('CELL_TAG_KEY'),
+      tagValue: requiredEnv('CELL_TAG_VALUE'),
       maxConcurrency: process.env.MAX_CONCURRENCY ?? RUN_LIMIT_DEFAULTS.maxConcurrency,
       maxErrors: process.env.MAX_ERRORS ?? RUN_LIMIT_DEFAULTS.maxErrors,
     }),

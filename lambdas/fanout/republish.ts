@@ -4,9 +4,9 @@
 // the cells when it did or when a cell's report is behind the snapshot (a lost or failed command);
 // when all is current it costs three small reads and tells nobody.
 import type { ScheduledEvent } from 'aws-lambda';
-import type { CellRegistry } from '../domain/cells.js';
-import type { PolicyStore } from '../domain/store.js';
-import type { DynamoDbSnapshotStore } from '../store/snapshot-store.js';
+import type { CellRegistry } from '../../core/domain/cells.js';
+import type { SnapshotStore } from '../../core/domain/snapshot-store.js';
+import type { PolicyStore } from '../../core/domain/store.js';
 import type { CellCommander } from './cell-commander.js';
 import { errorText, jsonLog } from './fanout.js';
 import { REPUBLISH_DEFAULTS } from './run-limits.js';
@@ -14,7 +14,7 @@ import { publishSnapshot } from './snapshot-publisher.js';
 
 export interface RepublishDependencies {
   readonly policies: PolicyStore;
-  readonly snapshots: DynamoDbSnapshotStore;
+  readonly snapshots: SnapshotStore;
   readonly commander: CellCommander;
   /** Cells' reports: a cell that reported an older version than the snapshot is told again. */
   readonly cells: Pick<CellRegistry, 'list'>;

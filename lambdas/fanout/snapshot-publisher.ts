@@ -1,8 +1,8 @@
 // Builds the snapshot of the current policies and stores it, unless a newer one is already there.
-import { assertValidSnapshot, buildSnapshot, encodeSnapshot } from '../domain/snapshot.js';
-import type { PolicyStore } from '../domain/store.js';
-import type { EgressPolicy } from '../domain/types.js';
-import type { DynamoDbSnapshotStore } from '../store/snapshot-store.js';
+import { assertValidSnapshot, buildSnapshot, encodeSnapshot } from '../../core/domain/snapshot.js';
+import type { SnapshotStore } from '../../core/domain/snapshot-store.js';
+import type { PolicyStore } from '../../core/domain/store.js';
+import type { EgressPolicy } from '../../core/domain/types.js';
 
 const MAX_ATTEMPTS = 5;
 
@@ -20,7 +20,7 @@ export interface PublishResult {
  * so the list is exactly the state of that version. When writes keep landing, the last attempt's
  * list is published under the version read before it (see `publishUnderVersion`).
  */
-export async function publishSnapshot(policies: PolicyStore, snapshots: DynamoDbSnapshotStore): Promise<PublishResult> {
+export async function publishSnapshot(policies: PolicyStore, snapshots: SnapshotStore): Promise<PublishResult> {
   for (let attempt = 1; ; attempt += 1) {
     const pointer = await snapshots.readPointer();
     const before = await policies.currentVersion();
@@ -40,7 +40,7 @@ export async function publishSnapshot(policies: PolicyStore, snapshots: DynamoDb
  * The store only moves the pointer forward, so a concurrent newer snapshot is never replaced.
  */
 async function publishUnderVersion(
-  snapshots: DynamoDbSnapshotStore,
+  snapshots: SnapshotStore,
   version: number,
   list: readonly EgressPolicy[],
 ): Promise<PublishResult> {

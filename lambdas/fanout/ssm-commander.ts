@@ -1,7 +1,7 @@
 // Run Command: one SendCommand to every instance carrying the cell tag. Throttling is retried with
 // jittered exponential backoff; other errors go back to the caller (and so to the stream's retries).
 import { SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import { backoffMs, sleep } from '../store/dynamodb-io.js';
+import { backoffMs, sleep } from '../../core/store/dynamodb-io.js';
 import type { CellCommander } from './cell-commander.js';
 import { RUN_LIMIT_DEFAULTS } from './run-limits.js';
 

@@ -2,8 +2,8 @@
 // write moves exactly once. Snapshot, cell-report and per-item records are ignored, so one API
 // write makes one record to handle, not one per item it touched.
 import type { DynamoDBRecord } from 'aws-lambda';
-import { META_PK } from '../store/items.js';
-import { PARTITION_KEY } from '../store/table-definition.js';
+import { META_PK } from '../../core/store/items.js';
+import { PARTITION_KEY } from '../../core/store/table-definition.js';
 
 /** The event-source mapping's FilterCriteria pattern (Lambda drops everything else before invoking). */
 export const VERSION_RECORD_FILTER = {

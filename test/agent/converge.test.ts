@@ -8,11 +8,11 @@ import { converge } from '../../agent/converge.js';
 import type { CommandRunner } from '../../agent/runner.js';
 import { desiredSnapshot, OlderSnapshotError, type SnapshotSource } from '../../agent/source/dynamodb.js';
 import { AgentState } from '../../agent/state.js';
-import type { CellRegistry, CellReport } from '../../lambdas/domain/cells.js';
-import { ValidationError } from '../../lambdas/domain/errors.js';
-import { buildSnapshot, type EncodedSnapshot, encodeSnapshot } from '../../lambdas/domain/snapshot.js';
-import type { EgressPolicy } from '../../lambdas/domain/types.js';
-import type { SnapshotPointer } from '../../lambdas/store/snapshot-store.js';
+import type { CellRegistry, CellReport } from '../../core/domain/cells.js';
+import { ValidationError } from '../../core/domain/errors.js';
+import { buildSnapshot, type EncodedSnapshot, encodeSnapshot } from '../../core/domain/snapshot.js';
+import type { SnapshotPointer } from '../../core/domain/snapshot-store.js';
+import type { EgressPolicy } from '../../core/domain/types.js';
 
 const work = mkdtempSync(join(tmpdir(), 'agent-converge-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

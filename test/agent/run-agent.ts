@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type ExecResult, run } from '../../lambdas/local/netns-lab.js';
+import { type ExecResult, run } from '../../local/lab/netns-lab.js';
 
 const ENTRY = resolve(import.meta.dirname, '../../bin/agent.ts');
 

@@ -3,7 +3,7 @@
 // build on each other's state, as syncs on a cell do.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { containerChain, tempSetName } from '../../agent/names.js';
-import { createLab, type Lab, type LabContainer, labAvailable } from '../../lambdas/local/netns-lab.js';
+import { createLab, type Lab, type LabContainer, labAvailable } from '../../local/lab/netns-lab.js';
 import { app, containerStore, icmp, type PolicyDoc, policyList, type StoreEntry, space, tcp, udp } from './fixtures.js';
 import { runAgent } from './run-agent.js';
 

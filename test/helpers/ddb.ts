@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { inject } from 'vitest';
-import { ensureTable, LOCAL_CLIENT_CONFIG } from '../../lambdas/local/dynamodb-local.js';
+import { ensureTable, LOCAL_CLIENT_CONFIG } from '../../local/dynamodb-local.js';
 
 export interface TestTable {
   readonly endpoint: string;

@@ -1,5 +1,5 @@
 import type { ScheduledEvent } from 'aws-lambda';
-import type { DestinationSpec } from '../../lambdas/domain/types.js';
+import type { DestinationSpec } from '../../core/domain/types.js';
 
 /** A tcp destination; override what the test cares about. */
 export function tcpDestination(name: string, overrides: Partial<DestinationSpec> = {}): DestinationSpec {

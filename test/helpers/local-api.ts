@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type LocalMode, startLocalMode } from '../../lambdas/local/local-mode.js';
+import { type LocalMode, startLocalMode } from '../../local/local-mode.js';
 import { createTestTable } from './ddb.js';
 
 export interface ApiCall {

@@ -1,8 +1,8 @@
 // GIVEN the stack as `cdk synth` builds it, THEN everything security-relevant is as documented.
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { PARTITION_KEY, SORT_KEY } from '../../core/store/table-definition.js';
 import { ROUTES, type RouteName } from '../../lambdas/api/routes.js';
-import { PARTITION_KEY, SORT_KEY } from '../../lambdas/store/table-definition.js';
 import { DynamicEgressStack } from '../../lib/stack.js';
 import { TEST_JWT, testApp } from './synth.js';
 

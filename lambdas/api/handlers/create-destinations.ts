@@ -1,7 +1,7 @@
-import { createDestinationsBodySchema } from '../../domain/schemas.js';
-import { destinationList } from '../../domain/types.js';
-import { parseWith } from '../../domain/validation.js';
-import { dependenciesFromEnvironment } from '../../store/from-environment.js';
+import { createDestinationsBodySchema } from '../../../core/domain/schemas.js';
+import { destinationList } from '../../../core/domain/types.js';
+import { parseWith } from '../../../core/domain/validation.js';
+import { storesFromEnvironment } from '../../shared/environment.js';
 import { createApiHandler } from '../api-handler.js';
 import type { Operation } from '../types.js';
 
@@ -10,4 +10,4 @@ export const createDestinations: Operation = async (request, { policies }) => {
   return { statusCode: 201, body: destinationList(await policies.createDestinations(destinations)) };
 };
 
-export const handler = createApiHandler(createDestinations, dependenciesFromEnvironment);
+export const handler = createApiHandler(createDestinations, storesFromEnvironment);

@@ -1,7 +1,7 @@
-import { createEgressPoliciesBodySchema } from '../../domain/schemas.js';
-import { egressPolicyList } from '../../domain/types.js';
-import { parseWith } from '../../domain/validation.js';
-import { dependenciesFromEnvironment } from '../../store/from-environment.js';
+import { createEgressPoliciesBodySchema } from '../../../core/domain/schemas.js';
+import { egressPolicyList } from '../../../core/domain/types.js';
+import { parseWith } from '../../../core/domain/validation.js';
+import { storesFromEnvironment } from '../../shared/environment.js';
 import { createApiHandler } from '../api-handler.js';
 import type { Operation } from '../types.js';
 
@@ -12,4 +12,4 @@ export const createEgressPolicies: Operation = async (request, deps) => {
   return { statusCode: created > 0 ? 201 : 200, body: egressPolicyList(policies) };
 };
 
-export const handler = createApiHandler(createEgressPolicies, dependenciesFromEnvironment);
+export const handler = createApiHandler(createEgressPolicies, storesFromEnvironment);

@@ -1,5 +1,5 @@
-import { destinationList } from '../../domain/types.js';
-import { dependenciesFromEnvironment } from '../../store/from-environment.js';
+import { destinationList } from '../../../core/domain/types.js';
+import { storesFromEnvironment } from '../../shared/environment.js';
 import { createApiHandler } from '../api-handler.js';
 import { pathId } from '../request-helpers.js';
 import type { Operation } from '../types.js';
@@ -9,4 +9,4 @@ export const deleteDestination: Operation = async (request, { policies }) => {
   return { statusCode: 200, body: destinationList([deleted]) };
 };
 
-export const handler = createApiHandler(deleteDestination, dependenciesFromEnvironment);
+export const handler = createApiHandler(deleteDestination, storesFromEnvironment);

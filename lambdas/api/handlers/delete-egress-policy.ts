@@ -1,5 +1,5 @@
-import { egressPolicyList } from '../../domain/types.js';
-import { dependenciesFromEnvironment } from '../../store/from-environment.js';
+import { egressPolicyList } from '../../../core/domain/types.js';
+import { storesFromEnvironment } from '../../shared/environment.js';
 import { createApiHandler } from '../api-handler.js';
 import { pathId } from '../request-helpers.js';
 import type { Operation } from '../types.js';
@@ -9,4 +9,4 @@ export const deleteEgressPolicy: Operation = async (request, { policies }) => {
   return { statusCode: 200, body: egressPolicyList([deleted]) };
 };
 
-export const handler = createApiHandler(deleteEgressPolicy, dependenciesFromEnvironment);
+export const handler = createApiHandler(deleteEgressPolicy, storesFromEnvironment);

@@ -1,5 +1,5 @@
-import { cellList } from '../../domain/cells.js';
-import { dependenciesFromEnvironment } from '../../store/from-environment.js';
+import { cellList } from '../../../core/domain/cells.js';
+import { storesFromEnvironment } from '../../shared/environment.js';
 import { createApiHandler } from '../api-handler.js';
 import type { Operation } from '../types.js';
 
@@ -9,4 +9,4 @@ export const listCells: Operation = async (_request, { cells }) => {
   return { statusCode: 200, body: cellList(reports, current, new Date()) };
 };
 
-export const handler = createApiHandler(listCells, dependenciesFromEnvironment);
+export const handler = createApiHandler(listCells, storesFromEnvironment);

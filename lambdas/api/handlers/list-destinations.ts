@@ -1,6 +1,6 @@
-import { ValidationError } from '../../domain/errors.js';
-import { destinationList } from '../../domain/types.js';
-import { dependenciesFromEnvironment } from '../../store/from-environment.js';
+import { ValidationError } from '../../../core/domain/errors.js';
+import { destinationList } from '../../../core/domain/types.js';
+import { storesFromEnvironment } from '../../shared/environment.js';
 import { createApiHandler } from '../api-handler.js';
 import { commaList } from '../request-helpers.js';
 import type { Operation } from '../types.js';
@@ -13,4 +13,4 @@ export const listDestinations: Operation = async (request, { policies }) => {
   return { statusCode: 200, body: destinationList(destinations) };
 };
 
-export const handler = createApiHandler(listDestinations, dependenciesFromEnvironment);
+export const handler = createApiHandler(listDestinations, storesFromEnvironment);

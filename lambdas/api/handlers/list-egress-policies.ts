@@ -1,5 +1,5 @@
-import { egressPolicyList } from '../../domain/types.js';
-import { dependenciesFromEnvironment } from '../../store/from-environment.js';
+import { egressPolicyList } from '../../../core/domain/types.js';
+import { storesFromEnvironment } from '../../shared/environment.js';
 import { createApiHandler } from '../api-handler.js';
 import type { Operation } from '../types.js';
 
@@ -8,4 +8,4 @@ export const listEgressPolicies: Operation = async (_request, { policies }) => (
   body: egressPolicyList(await policies.listEgressPolicies()),
 });
 
-export const handler = createApiHandler(listEgressPolicies, dependenciesFromEnvironment);
+export const handler = createApiHandler(listEgressPolicies, storesFromEnvironment);

@@ -1,7 +1,7 @@
-import { updateDestinationsBodySchema } from '../../domain/schemas.js';
-import { destinationList } from '../../domain/types.js';
-import { parseWith } from '../../domain/validation.js';
-import { dependenciesFromEnvironment } from '../../store/from-environment.js';
+import { updateDestinationsBodySchema } from '../../../core/domain/schemas.js';
+import { destinationList } from '../../../core/domain/types.js';
+import { parseWith } from '../../../core/domain/validation.js';
+import { storesFromEnvironment } from '../../shared/environment.js';
 import { createApiHandler } from '../api-handler.js';
 import type { Operation } from '../types.js';
 
@@ -10,4 +10,4 @@ export const updateDestinations: Operation = async (request, { policies }) => {
   return { statusCode: 200, body: destinationList(await policies.updateDestinations(destinations)) };
 };
 
-export const handler = createApiHandler(updateDestinations, dependenciesFromEnvironment);
+export const handler = createApiHandler(updateDestinations, storesFromEnvironment);

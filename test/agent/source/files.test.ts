@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseContainers, parsePolicies, readContainersFile, readPoliciesFile } from '../../../agent/source/files.js';
-import { ValidationError } from '../../../lambdas/domain/errors.js';
+import { ValidationError } from '../../../core/domain/errors.js';
 import { app, containerStore, policyList, tcp } from '../fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'agent-files-'));

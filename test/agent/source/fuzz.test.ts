@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { planRules } from '../../../agent/plan.js';
 import { parseContainers, parsePolicies } from '../../../agent/source/files.js';
-import { ValidationError } from '../../../lambdas/domain/errors.js';
+import { ValidationError } from '../../../core/domain/errors.js';
 import { app, containerStore, icmp, policyList, space, tcp, udp } from '../fixtures.js';
 
 function prng(seed: number): () => number {

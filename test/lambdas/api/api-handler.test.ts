@@ -1,8 +1,8 @@
 // The Lambda wrapper on its own: claims as API Gateway passes them, and the error edge.
 import { describe, expect, it } from 'vitest';
+import { NotFoundError } from '../../../core/domain/errors.js';
 import { createApiHandler } from '../../../lambdas/api/api-handler.js';
 import type { ApiDependencies, ApiEvent } from '../../../lambdas/api/types.js';
-import { NotFoundError } from '../../../lambdas/domain/errors.js';
 
 // These operations never touch the store.
 const noStore = (): ApiDependencies => ({}) as ApiDependencies;

@@ -3,14 +3,14 @@ import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { snapshotToPolicyList } from '../../../lambdas/domain/snapshot.js';
+import { snapshotToPolicyList } from '../../../core/domain/snapshot.js';
+import { DynamoDbPolicyStore } from '../../../core/store/dynamodb-policy-store.js';
+import { DynamoDbSnapshotStore } from '../../../core/store/snapshot-store.js';
+import { documentClient } from '../../../core/store/table-stores.js';
 import { createFanoutHandler } from '../../../lambdas/fanout/fanout.js';
 import { SsmCommander } from '../../../lambdas/fanout/ssm-commander.js';
 import { isVersionRecord } from '../../../lambdas/fanout/stream-filter.js';
-import { LocalStreamReader } from '../../../lambdas/local/stream-reader.js';
-import { DynamoDbPolicyStore } from '../../../lambdas/store/dynamodb-policy-store.js';
-import { documentClient } from '../../../lambdas/store/from-environment.js';
-import { DynamoDbSnapshotStore } from '../../../lambdas/store/snapshot-store.js';
+import { LocalStreamReader } from '../../../local/propagation/stream-reader.js';
 import { createTestTable } from '../../helpers/ddb.js';
 import { tcpDestination } from '../../helpers/fixtures.js';
 
@@ -147,7 +147,7 @@ describe('fan-out', () => {
 
   it('never moves the snapshot pointer back', async () => {
     const before = await snapshots.readPointer();
-    const { encodeSnapshot, buildSnapshot } = await import('../../../lambdas/domain/snapshot.js');
+    const { encodeSnapshot, buildSnapshot } = await import('../../../core/domain/snapshot.js');
     expect(await snapshots.write(encodeSnapshot(buildSnapshot((before?.version ?? 1) - 1, [])))).toBe(false);
     expect((await snapshots.readPointer())?.version).toBe(before?.version);
   });

@@ -4,12 +4,12 @@
 import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoDbCellStatusStore } from '../../../core/store/cell-status-store.js';
+import { DynamoDbPolicyStore } from '../../../core/store/dynamodb-policy-store.js';
+import { DynamoDbSnapshotStore } from '../../../core/store/snapshot-store.js';
+import { documentClient } from '../../../core/store/table-stores.js';
 import { createRepublishHandler, type RepublishHandler } from '../../../lambdas/fanout/republish.js';
 import { SsmCommander } from '../../../lambdas/fanout/ssm-commander.js';
-import { DynamoDbCellStatusStore } from '../../../lambdas/store/cell-status-store.js';
-import { DynamoDbPolicyStore } from '../../../lambdas/store/dynamodb-policy-store.js';
-import { documentClient } from '../../../lambdas/store/from-environment.js';
-import { DynamoDbSnapshotStore } from '../../../lambdas/store/snapshot-store.js';
 import { createTestTable } from '../../helpers/ddb.js';
 import { SCHEDULED_EVENT, tcpDestination } from '../../helpers/fixtures.js';
 

@@ -1,12 +1,13 @@
 // The snapshot publisher on DynamoDB Local under writes that keep landing while it reads the list:
 // it still publishes (under the version read before the list) and never moves the pointer back.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { buildSnapshot, encodeSnapshot, snapshotToPolicyList } from '../../../lambdas/domain/snapshot.js';
-import type { EgressPolicy } from '../../../lambdas/domain/types.js';
+import { buildSnapshot, encodeSnapshot, snapshotToPolicyList } from '../../../core/domain/snapshot.js';
+import type { SnapshotPointer } from '../../../core/domain/snapshot-store.js';
+import type { EgressPolicy } from '../../../core/domain/types.js';
+import { DynamoDbPolicyStore, type DynamoDbPolicyStoreOptions } from '../../../core/store/dynamodb-policy-store.js';
+import { DynamoDbSnapshotStore } from '../../../core/store/snapshot-store.js';
+import { documentClient } from '../../../core/store/table-stores.js';
 import { publishSnapshot } from '../../../lambdas/fanout/snapshot-publisher.js';
-import { DynamoDbPolicyStore, type DynamoDbPolicyStoreOptions } from '../../../lambdas/store/dynamodb-policy-store.js';
-import { documentClient } from '../../../lambdas/store/from-environment.js';
-import { DynamoDbSnapshotStore, type SnapshotPointer } from '../../../lambdas/store/snapshot-store.js';
 import { createTestTable } from '../../helpers/ddb.js';
 import { tcpDestination } from '../../helpers/fixtures.js';
 

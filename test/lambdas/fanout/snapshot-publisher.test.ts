@@ -1,10 +1,10 @@
 // The publisher refuses to publish a snapshot the cells would refuse, and writes nothing.
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../../lambdas/domain/errors.js';
-import type { PolicyStore } from '../../../lambdas/domain/store.js';
-import type { EgressPolicy } from '../../../lambdas/domain/types.js';
+import { ValidationError } from '../../../core/domain/errors.js';
+import type { PolicyStore } from '../../../core/domain/store.js';
+import type { EgressPolicy } from '../../../core/domain/types.js';
+import type { DynamoDbSnapshotStore } from '../../../core/store/snapshot-store.js';
 import { publishSnapshot } from '../../../lambdas/fanout/snapshot-publisher.js';
-import type { DynamoDbSnapshotStore } from '../../../lambdas/store/snapshot-store.js';
 
 const anyIcmpType: EgressPolicy = {
   id: 'p-1',

@@ -1,0 +1,202 @@
+// Snapshots in the policy table: gzip'd chunks under one partition plus a small pointer naming the
+// current one. Cells read the pointer on every sync (one small GetItem) and the chunks only when
+// the version moved; the pointer only ever moves forward.
+//
+//   pk        sk                                     item
+//   SNAPSHOT  CURRENT                                { version, chunks, bytes, sha256, chunk_prefix, written_at }
+//   SNAPSHOT  v<version 12 digits>#<sha256 16>#<n>   { data: <binary chunk> }
+//
+// Chunk keys carry the snapshot's checksum: two publishers of one version with different contents
+// (possible when writes never pause, see snapshot-publisher.ts) write different chunks, and the
+// pointer that wins names its own. Pointers written before chunk_prefix existed name `v<version>#`.
+import {
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { decodeSnapshot, type EncodedSnapshot, type PolicySnapshot } from '../domain/snapshot.js';
+import type { SnapshotPointer, SnapshotStore } from '../domain/snapshot-store.js';
+import { backoffMs, sleep } from './dynamodb-io.js';
+import { PARTITION_KEY, SORT_KEY } from './table-definition.js';
+
+export const SNAPSHOT_PK = 'SNAPSHOT';
+const POINTER_SK = 'CURRENT';
+/** Well under DynamoDB's 400 KB item limit. */
+const CHUNK_BYTES = 300 * 1024;
+/** The lowest possible chunk sort key: every chunk key starts with 'v'. */
+const CHUNK_KEY_START = 'v';
+/** BatchWriteItem's limit. */
+const BATCH_WRITE_LIMIT = 25;
+const MAX_UNPROCESSED_ROUNDS = 10;
+
+export interface SnapshotStoreOptions {
+  /** Items per page when pruning old chunks (tests use a small one); default: DynamoDB's 1 MB pages. */
+  readonly pageSize?: number;
+  /**
+   * Told when old chunks could not be deleted. The snapshot is published all the same and the next
+   * publish deletes them (it removes every older version); default: a JSON warning on the log.
+   */
+  readonly onPruneError?: (error: unknown) => void;
+}
+
+/** Every chunk of a version, whatever its checksum, sorts after this and before the next version's. */
+const versionPrefix = (version: number): string => `v${String(version).padStart(12, '0')}#`;
+const chunkPrefixOf = (version: number, sha256: string): string => `${versionPrefix(version)}${sha256.slice(0, 16)}#`;
+
+const logPruneError = (error: unknown): void =>
+  console.warn(
+    JSON.stringify({
+      level: 'WARN',
+      message: 'old snapshot chunks were not deleted; the next publish retries',
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    }),
+  );
+
+export class DynamoDbSnapshotStore implements SnapshotStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly options: SnapshotStoreOptions = {},
+  ) {}
+
+  async readPointer(): Promise<SnapshotPointer | undefined> {
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: this.key(POINTER_SK), ConsistentRead: true }),
+    );
+    if (!result.Item) return undefined;
+    const item = result.Item;
+    return {
+      version: Number(item.version),
+      chunks: Number(item.chunks),
+      bytes: Number(item.bytes),
+      sha256: String(item.sha256),
+      writtenAt: String(item.written_at),
+      ...(typeof item.chunk_prefix === 'string' ? { chunkPrefix: item.chunk_prefix } : {}),
+    };
+  }
+
+  /** Reads and verifies the snapshot a pointer names. Throws ValidationError if chunks are missing or mixed. */
+  async read(pointer: SnapshotPointer): Promise<PolicySnapshot> {
+    return decodeSnapshot(await this.readBytes(pointer), pointer.sha256);
+  }
+
+  /** The snapshot's compressed bytes, as stored (verify with decodeSnapshot). */
+  async readBytes(pointer: SnapshotPointer): Promise<Buffer> {
+    const prefix = pointer.chunkPrefix ?? versionPrefix(pointer.version);
+    const parts: Buffer[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+          ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
+          ExpressionAttributeValues: { ':pk': SNAPSHOT_PK, ':prefix': prefix },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) parts.push(Buffer.from(item.data as Uint8Array));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return Buffer.concat(parts);
+  }
+
+  /**
+   * Writes the chunks, then moves the pointer if this version is newer than the current one.
+   * Returns false when a newer (or the same) snapshot was already current. Prunes all but the
+   * previous snapshot, so a reader in the middle of one always finds it whole.
+   */
+  async write(snapshot: EncodedSnapshot): Promise<boolean> {
+    const previous = await this.readPointer();
+    if (previous && previous.version >= snapshot.version) return false;
+    const prefix = chunkPrefixOf(snapshot.version, snapshot.sha256);
+    const chunks = Math.max(1, Math.ceil(snapshot.bytes.length / CHUNK_BYTES));
+    for (let index = 0; index < chunks; index += 1) {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...this.key(`${prefix}${String(index).padStart(5, '0')}`),
+            data: snapshot.bytes.subarray(index * CHUNK_BYTES, (index + 1) * CHUNK_BYTES),
+          },
+        }),
+      );
+    }
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...this.key(POINTER_SK),
+            version: snapshot.version,
+            chunks,
+            bytes: snapshot.bytes.length,
+            sha256: snapshot.sha256,
+            chunk_prefix: prefix,
+            written_at: new Date().toISOString(),
+          },
+          ConditionExpression: 'attribute_not_exists(#version) OR #version < :version',
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: { ':version': snapshot.version },
+        }),
+      );
+    } catch (error) {
+      if ((error as { name?: string }).name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+    if (previous) await this.prune(previous.version).catch(this.options.onPruneError ?? logPruneError);
+    return true;
+  }
+
+  /**
+   * Deletes chunks of versions older than `keepFrom`. Follows every page: old chunks are up to 300 KB
+   * each, so a single 1 MB page can hold as few as three of them and the rest would leak.
+   */
+  private async prune(keepFrom: number): Promise<void> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          // Chunk keys only ('v…'): the pointer ('CURRENT') sorts before them and is never read here.
+          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :first AND :keep',
+          ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
+          ExpressionAttributeValues: {
+            ':pk': SNAPSHOT_PK,
+            ':first': CHUNK_KEY_START,
+            ':keep': versionPrefix(keepFrom),
+          },
+          ProjectionExpression: '#pk, #sk',
+          ExclusiveStartKey: startKey,
+          ...(this.options.pageSize === undefined ? {} : { Limit: this.options.pageSize }),
+        }),
+      );
+      await this.deleteChunks((page.Items ?? []).map((item) => String(item[SORT_KEY])));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+  }
+
+  /** BatchWriteItem in groups of 25, retrying what DynamoDB leaves unprocessed (throttling). */
+  private async deleteChunks(sortKeys: readonly string[]): Promise<void> {
+    for (let offset = 0; offset < sortKeys.length; offset += BATCH_WRITE_LIMIT) {
+      let pending: { DeleteRequest: { Key: Record<string, unknown> } }[] = sortKeys
+        .slice(offset, offset + BATCH_WRITE_LIMIT)
+        .map((sk) => ({ DeleteRequest: { Key: this.key(sk) } }));
+      for (let round = 0; pending.length > 0; round += 1) {
+        if (round >= MAX_UNPROCESSED_ROUNDS) throw new Error('DynamoDB kept returning unprocessed snapshot deletes');
+        if (round > 0) await sleep(backoffMs(round));
+        const result = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
+        pending = (result.UnprocessedItems?.[this.tableName] ?? []).flatMap((request) =>
+          request.DeleteRequest?.Key ? [{ DeleteRequest: { Key: request.DeleteRequest.Key } }] : [],
+        );
+      }
+    }
+  }
+
+  private key(sk: string): Record<string, string> {
+    return { [PARTITION_KEY]: SNAPSHOT_PK, [SORT_KEY]: sk };
+  }
+}

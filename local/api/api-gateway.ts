@@ -1,0 +1,174 @@
+// A small stand-in for API Gateway's HTTP API: matches routes, verifies the bearer token like the
+// JWT authorizer does, and calls the very handlers Lambda runs with a payload 2.0 event.
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { JWTPayload } from 'jose';
+import type { ApiHandler } from '../../lambdas/api/api-handler.js';
+import { HttpError, toErrorResponse } from '../../lambdas/api/http-errors.js';
+import type { ApiEvent, ApiResponse } from '../../lambdas/api/types.js';
+import type { JwtVerifier } from './jwt-verifier.js';
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface LocalRoute {
+  readonly method: string;
+  /** Template with `{name}` path parameters, as API Gateway writes routes. */
+  readonly path: string;
+  readonly handler: ApiHandler;
+}
+
+export interface PublicDocument {
+  readonly path: string;
+  readonly body: unknown;
+}
+
+export interface ApiGatewayOptions {
+  readonly routes: readonly LocalRoute[];
+  readonly verifier: JwtVerifier;
+  /** Unauthenticated GET documents, such as the local issuer's JWKS. */
+  readonly publicDocuments?: readonly PublicDocument[];
+}
+
+interface CompiledRoute extends LocalRoute {
+  readonly pattern: RegExp;
+  readonly parameterNames: string[];
+}
+
+function compile(route: LocalRoute): CompiledRoute {
+  const parameterNames: string[] = [];
+  const source = route.path
+    .split('/')
+    .map((segment) => {
+      const parameter = /^\{(\w+)\}$/.exec(segment);
+      if (!parameter?.[1]) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      parameterNames.push(parameter[1]);
+      return '([^/]+)';
+    })
+    .join('/');
+  return { ...route, pattern: new RegExp(`^${source}$`), parameterNames };
+}
+
+/** API Gateway passes claims to Lambda as strings and arrays as "[a b]"; do the same so handlers see one shape. */
+function asGatewayClaims(payload: JWTPayload): Record<string, string | number | boolean | string[]> {
+  const claims: Record<string, string> = {};
+  for (const [name, value] of Object.entries(payload)) {
+    claims[name] = Array.isArray(value)
+      ? `[${value.join(' ')}]`
+      : typeof value === 'object'
+        ? JSON.stringify(value)
+        : String(value);
+  }
+  return claims;
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, `request body: larger than ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function send(response: ServerResponse, result: ApiResponse): void {
+  response.writeHead(result.statusCode ?? 200, { ...(result.headers ?? {}) } as Record<string, string>);
+  response.end(result.body ?? '');
+}
+
+function sendError(response: ServerResponse, error: unknown): void {
+  const mapped = toErrorResponse(error);
+  if (mapped.internal) console.error(error);
+  send(response, {
+    statusCode: mapped.statusCode,
+    headers: { 'content-type': 'application/json', ...mapped.headers },
+    body: JSON.stringify({ error: mapped.message }),
+  });
+}
+
+function singleValued(headers: IncomingMessage['headers']): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) result[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  return result;
+}
+
+export function createApiGateway(options: ApiGatewayOptions): Server {
+  const routes = options.routes.map(compile);
+  const documents = new Map((options.publicDocuments ?? []).map((doc) => [doc.path, JSON.stringify(doc.body)]));
+
+  return createServer((request, response) => {
+    void (async () => {
+      const url = new URL(request.url ?? '/', 'http://localhost');
+      const method = request.method ?? 'GET';
+      const document = documents.get(url.pathname);
+      if (document !== undefined && method === 'GET') {
+        send(response, { statusCode: 200, headers: { 'content-type': 'application/json' }, body: document });
+        return;
+      }
+      const onPath = routes.filter((route) => route.pattern.test(url.pathname));
+      const route = onPath.find((candidate) => candidate.method === method);
+      if (!route) {
+        throw onPath.length > 0
+          ? new HttpError(405, `method ${method} is not allowed on ${url.pathname}`, {
+              allow: onPath.map((r) => r.method).join(', '),
+            })
+          : new HttpError(404, `no route for ${method} ${url.pathname}`);
+      }
+      const claims = await options.verifier(request.headers.authorization);
+      const body = await readBody(request);
+      const match = route.pattern.exec(url.pathname);
+      const pathParameters = Object.fromEntries(
+        route.parameterNames.map((name, index) => [name, decodePathSegment(match?.[index + 1] ?? '')]),
+      );
+      const query: Record<string, string> = {};
+      for (const name of new Set(url.searchParams.keys())) query[name] = url.searchParams.getAll(name).join(',');
+      const event = {
+        version: '2.0',
+        routeKey: `${route.method} ${route.path}`,
+        rawPath: url.pathname,
+        rawQueryString: url.search.slice(1),
+        headers: singleValued(request.headers),
+        ...(Object.keys(query).length > 0 ? { queryStringParameters: query } : {}),
+        ...(route.parameterNames.length > 0 ? { pathParameters } : {}),
+        requestContext: {
+          accountId: 'local',
+          apiId: 'local',
+          domainName: request.headers.host ?? 'localhost',
+          domainPrefix: 'local',
+          http: {
+            method,
+            path: url.pathname,
+            protocol: `HTTP/${request.httpVersion}`,
+            sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+            userAgent: request.headers['user-agent'] ?? '',
+          },
+          requestId: randomUUID(),
+          routeKey: `${route.method} ${route.path}`,
+          stage: '$default',
+          time: new Date().toISOString(),
+          timeEpoch: Date.now(),
+          authorizer: {
+            principalId: '',
+            integrationLatency: 0,
+            jwt: { claims: asGatewayClaims(claims), scopes: null },
+          },
+        },
+        ...(body.length > 0 ? { body } : {}),
+        isBase64Encoded: false,
+      } as unknown as ApiEvent;
+      send(response, await route.handler(event));
+    })().catch((error: unknown) => sendError(response, error));
+  });
+}
+
+/** A path parameter as API Gateway hands it over: percent-decoded; broken escapes are the caller's error. */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, `path: ${JSON.stringify(segment.slice(0, 140))} is not valid percent-encoding`);
+  }
+}

@@ -1,0 +1,93 @@
+// Runs the bundled agent for one local cell, as SSM's shell step does on a real cell: a fresh
+// process reading desired state from the table and programming the cell's network namespace.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { LOCAL_CLIENT_CONFIG } from '../dynamodb-local.js';
+import type { LocalCell } from './local-cells.js';
+import type { AgentRunner, AgentRunResult } from './local-dispatcher.js';
+
+export interface AgentProcessOptions {
+  /** The bundled agent (see agent-bundle.ts). */
+  readonly agentFile: string;
+  readonly tableName: string;
+  readonly dynamodbEndpoint: string;
+  /** Each cell keeps its applied state in <stateRoot>/<cell name>, as /var/lib/dynamic-egress on a cell. */
+  readonly stateRoot: string;
+  /** @default '10.255.0.0/16' */
+  readonly overlayCidr?: string;
+  /** @default 60 s */
+  readonly timeoutMs?: number;
+}
+
+export function agentProcessRunner(options: AgentProcessOptions): AgentRunner {
+  return (cell: LocalCell, minVersion: number) =>
+    new Promise<AgentRunResult>((resolve) => {
+      const agentArgs = [
+        options.agentFile,
+        'sync',
+        '--from-dynamodb',
+        '--table',
+        options.tableName,
+        '--containers',
+        cell.containers,
+        '--state-dir',
+        join(options.stateRoot, cell.name),
+        '--cell-name',
+        cell.name,
+        '--min-version',
+        String(minVersion),
+        '--overlay-cidr',
+        options.overlayCidr ?? '10.255.0.0/16',
+        // The agent stays on the host (where DynamoDB Local listens) and programs the cell's namespace.
+        ...(cell.netns === undefined ? ['--render-only'] : ['--netns', cell.netns]),
+      ];
+      const child = spawn(process.execPath, agentArgs, {
+        env: {
+          ...process.env,
+          AWS_ENDPOINT_URL_DYNAMODB: options.dynamodbEndpoint,
+          AWS_REGION: LOCAL_CLIENT_CONFIG.region,
+          AWS_ACCESS_KEY_ID: LOCAL_CLIENT_CONFIG.credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: LOCAL_CLIENT_CONFIG.credentials.secretAccessKey,
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+      });
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+      child.on('error', (error) => {
+        clearTimeout(timer);
+        resolve({ ok: false, output: error.message });
+      });
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        if (code !== 0) {
+          resolve({ ok: false, output: stderr.trim() || `exit code ${code}` });
+          return;
+        }
+        resolve(parseSummary(stdout, cell.netns === undefined));
+      });
+    });
+}
+
+/** The agent ends with one JSON summary line; a render-only run prints the ruleset before it. */
+function parseSummary(stdout: string, renderOnly: boolean): AgentRunResult {
+  const lines = stdout.trimEnd().split('\n');
+  const last = lines.at(-1) ?? '';
+  try {
+    const summary = JSON.parse(last) as { version?: unknown; changed?: unknown; rules?: unknown; origin?: unknown };
+    const version = typeof summary.version === 'number' ? summary.version : undefined;
+    const detail = renderOnly
+      ? `would apply:\n${lines.slice(0, -1).join('\n')}`
+      : `${summary.changed ? 'rules changed' : 'no change'}, ${String(summary.rules)} rules (${String(summary.origin)})`;
+    return { ok: true, ...(version === undefined ? {} : { version }), output: detail };
+  } catch {
+    return { ok: true, output: last };
+  }
+}

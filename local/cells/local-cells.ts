@@ -1,0 +1,41 @@
+// Local cells for local mode, from the JSON file named by EGRESS_LOCAL_CELLS:
+//   [{"name": "cell-1", "netns": "<namespace to run the agent in>", "containers": "<path to its store.json>"}]
+// Names and namespaces become process arguments (never a shell), and are held to a safe alphabet anyway.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import * as z from 'zod';
+import { ValidationError } from '../../core/domain/errors.js';
+import { parseWith } from '../../core/domain/validation.js';
+
+const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+const localCellsSchema = z
+  .array(
+    z.strictObject({
+      name: z.string().regex(SAFE_NAME, 'must be 1-64 letters, digits, ".", "_" or "-"'),
+      netns: z.string().regex(SAFE_NAME, 'must be 1-64 letters, digits, ".", "_" or "-"'),
+      containers: z.string().min(1, 'must be the path of a store.json'),
+    }),
+  )
+  .min(1, 'must list at least one cell')
+  .refine((cells) => new Set(cells.map((cell) => cell.name)).size === cells.length, 'cell names must be unique');
+
+export interface LocalCell {
+  readonly name: string;
+  /** Namespace the agent runs in; undefined for the dry-run cell, which changes nothing. */
+  readonly netns?: string;
+  readonly containers: string;
+}
+
+export function readLocalCells(file: string): LocalCell[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ValidationError(`EGRESS_LOCAL_CELLS: cannot read ${file}: ${(error as Error).message}`);
+  }
+  return parseWith(localCellsSchema, value, 'EGRESS_LOCAL_CELLS').map((cell) => ({
+    ...cell,
+    containers: resolve(cell.containers),
+  }));
+}

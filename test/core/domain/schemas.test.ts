@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../../../core/domain/errors.js';
+import {
+  createDestinationsBodySchema,
+  createEgressPoliciesBodySchema,
+  egressPolicyListSchema,
+  MAX_ITEMS_PER_REQUEST,
+  updateDestinationsBodySchema,
+} from '../../../core/domain/schemas.js';
+import { parseWith } from '../../../core/domain/validation.js';
+
+const tcp = {
+  name: 'oracle database',
+  description: 'db for user accounts',
+  ips: [{ start: '1.9.9.9', end: '1.9.9.20' }],
+  ports: [{ start: 8000, end: 9000 }],
+  protocol: 'tcp',
+};
+
+function errorOf(schema: Parameters<typeof parseWith>[0], body: unknown): string {
+  try {
+    parseWith(schema, body);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ValidationError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a validation error');
+}
+
+describe('destination schemas', () => {
+  it('accepts the CF document example unchanged', () => {
+    const parsed = parseWith(createDestinationsBodySchema, { destinations: [tcp] });
+    expect(parsed.destinations[0]).toEqual(tcp);
+  });
+
+  it('gives icmp destinations no ports and type/code -1 by default', () => {
+    const parsed = parseWith(createDestinationsBodySchema, {
+      destinations: [{ name: 'ping', ips: [{ start: '8.8.8.8', end: '8.8.8.8' }], protocol: 'icmp' }],
+    });
+    expect(parsed.destinations[0]).toMatchObject({ ports: [], icmp_type: -1, icmp_code: -1 });
+  });
+
+  it.each([
+    [{ ...tcp, name: undefined }, 'destinations[0].name: is required'],
+    [{ ...tcp, name: '  ' }, 'destinations[0].name: must not be empty'],
+    [{ ...tcp, protocol: undefined }, 'destinations[0].protocol: is required'],
+    [{ ...tcp, protocol: 'gre' }, 'destinations[0].protocol: must be one of tcp, udp, icmp'],
+    [{ ...tcp, ips: undefined }, 'destinations[0].ips: is required'],
+    [{ ...tcp, ips: [] }, 'destinations[0].ips: must hold at least one IP range'],
+    [{ ...tcp, ips: [{ start: '1.2.3', end: '1.2.3.4' }] }, 'destinations[0].ips[0].start: must be an IPv4 address'],
+    [{ ...tcp, ips: [{ start: '::1', end: '::1' }] }, 'destinations[0].ips[0].start: must be an IPv4 address'],
+    [{ ...tcp, ips: [{ start: '1.2.3.04', end: '1.2.3.4' }] }, 'destinations[0].ips[0].start: must be an IPv4 address'],
+    [
+      { ...tcp, ips: [{ start: '1.2.3.5', end: '1.2.3.4' }] },
+      'destinations[0].ips[0].start: must not be greater than end',
+    ],
+    [{ ...tcp, ports: [{ start: 0, end: 10 }] }, 'destinations[0].ports[0].start: must be between 1 and 65535'],
+    [{ ...tcp, ports: [{ start: 1, end: 65536 }] }, 'destinations[0].ports[0].end: must be between 1 and 65535'],
+    [{ ...tcp, ports: [{ start: 90, end: 80 }] }, 'destinations[0].ports[0].start: must not be greater than end'],
+    [{ ...tcp, ports: [{ start: 1.5, end: 80 }] }, 'destinations[0].ports[0].start: must be an integer'],
+    [{ ...tcp, ports: [{ start: '80', end: 80 }] }, 'destinations[0].ports[0].start: must be an integer'],
+    [{ ...tcp, ports: undefined }, 'destinations[0].ports: is required for protocol tcp'],
+    [{ ...tcp, protocol: 'icmp' }, 'destinations[0].ports: must be omitted for protocol icmp'],
+    [{ ...tcp, icmp_type: 8 }, 'destinations[0].icmp_type: is only allowed for protocol icmp'],
+    [
+      { ...tcp, ports: undefined, protocol: 'icmp', icmp_type: 256 },
+      'destinations[0].icmp_type: must be between -1 and 254',
+    ],
+    // iptables reads type 255 as "any type": it must not slip through as a narrow rule.
+    [
+      { ...tcp, ports: undefined, protocol: 'icmp', icmp_type: 255 },
+      'destinations[0].icmp_type: must be between -1 and 254',
+    ],
+    [
+      { ...tcp, ports: undefined, protocol: 'icmp', icmp_type: 3, icmp_code: 256 },
+      'destinations[0].icmp_code: must be between -1 and 255',
+    ],
+    [{ ...tcp, ports: undefined, protocol: 'icmp', icmp_code: 1 }, 'destinations[0].icmp_code: needs an icmp_type'],
+    [{ ...tcp, extra: '-j ACCEPT' }, 'destinations[0]: unknown field(s) "extra"'],
+    [
+      {
+        ...tcp,
+        ips: [
+          { start: '1.2.3.4', end: '1.2.3.4' },
+          { start: '1.2.3.5', end: '1.2.3.5' },
+        ],
+      },
+      'at most 1 IP range',
+    ],
+  ])('refuses %j naming the field', (destination, message) => {
+    expect(errorOf(createDestinationsBodySchema, { destinations: [destination] })).toContain(message);
+  });
+
+  it('refuses bodies that are not the documented shape', () => {
+    expect(errorOf(createDestinationsBodySchema, [])).toBe('request body: must be a JSON object');
+    expect(errorOf(createDestinationsBodySchema, { destinations: {} })).toBe('destinations: must be an array');
+    expect(errorOf(createDestinationsBodySchema, { destinations: [] })).toContain('at least one');
+  });
+
+  it(`refuses more than ${MAX_ITEMS_PER_REQUEST} destinations per request, naming the limit`, () => {
+    const many = Array.from({ length: MAX_ITEMS_PER_REQUEST + 1 }, (_, i) => ({ ...tcp, name: `d${i}` }));
+    expect(errorOf(createDestinationsBodySchema, { destinations: many })).toContain(
+      `at most ${MAX_ITEMS_PER_REQUEST} destinations per request`,
+    );
+  });
+
+  it('requires an id on update', () => {
+    expect(errorOf(updateDestinationsBodySchema, { destinations: [tcp] })).toContain('destinations[0].id: is required');
+  });
+});
+
+describe('egress policy schemas', () => {
+  it('defaults source.type to app', () => {
+    const parsed = parseWith(createEgressPoliciesBodySchema, {
+      egress_policies: [{ source: { id: 'app-guid' }, destination: { id: 'dest-guid' } }],
+    });
+    expect(parsed.egress_policies[0]?.source).toEqual({ type: 'app', id: 'app-guid' });
+  });
+
+  it.each([
+    [{ source: {}, destination: { id: 'd' } }, 'egress_policies[0].source.id: is required'],
+    [
+      { source: { type: 'org', id: 'x' }, destination: { id: 'd' } },
+      'egress_policies[0].source.type: must be one of app, space',
+    ],
+    [{ source: { id: 'x' } }, 'egress_policies[0].destination: is required'],
+    [
+      { source: { id: 'x;rm -rf' }, destination: { id: 'd' } },
+      'egress_policies[0].source.id: must be 1-128 characters',
+    ],
+  ])('refuses %j naming the field', (policy, message) => {
+    expect(errorOf(createEgressPoliciesBodySchema, { egress_policies: [policy] })).toContain(message);
+  });
+
+  it('reads the list document the API returns and checks its total', () => {
+    const destination = { id: 'd1', ...tcp };
+    const list = {
+      total_egress_policies: 1,
+      egress_policies: [{ id: 'p1', source: { type: 'space', id: 's' }, destination }],
+    };
+    expect(parseWith(egressPolicyListSchema, list).egress_policies[0]?.destination.ports).toEqual(tcp.ports);
+    expect(errorOf(egressPolicyListSchema, { ...list, total_egress_policies: 2 })).toContain('total_egress_policies');
+  });
+});

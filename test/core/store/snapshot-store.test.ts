@@ -1,0 +1,60 @@
+// Pruning against a mocked DynamoDB: what DynamoDB Local never does, leave deletes unprocessed.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { describe, expect, it } from 'vitest';
+import { sha256 } from '../../../core/domain/snapshot.js';
+import { DynamoDbSnapshotStore } from '../../../core/store/snapshot-store.js';
+
+const TABLE = 'policies';
+const chunkKey = (version: number) => ({ pk: 'SNAPSHOT', sk: `v${String(version).padStart(12, '0')}#00000` });
+
+function mockedStore(onPruneError?: (error: unknown) => void) {
+  const documents = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
+  );
+  const ddb = mockClient(documents);
+  ddb.on(GetCommand).resolves({ Item: { version: 10, chunks: 1, bytes: 1, sha256: 'x', written_at: 'then' } });
+  ddb.on(PutCommand).resolves({});
+  return { ddb, store: new DynamoDbSnapshotStore(documents, TABLE, onPruneError ? { onPruneError } : {}) };
+}
+
+describe('DynamoDbSnapshotStore pruning (mocked DynamoDB)', () => {
+  it('retries deletes DynamoDB leaves unprocessed, and follows LastEvaluatedKey', async () => {
+    const { ddb, store } = mockedStore();
+    const firstPage = Array.from({ length: 30 }, (_, i) => chunkKey(i + 1));
+    ddb
+      .on(QueryCommand)
+      .resolvesOnce({ Items: firstPage, LastEvaluatedKey: chunkKey(30) })
+      .resolvesOnce({ Items: [chunkKey(31)] });
+    const unprocessed = [{ DeleteRequest: { Key: chunkKey(3) } }, { DeleteRequest: { Key: chunkKey(7) } }];
+    ddb
+      .on(BatchWriteCommand)
+      .resolvesOnce({ UnprocessedItems: { [TABLE]: unprocessed } })
+      .resolves({});
+
+    const bytes = Buffer.from('snapshot 11');
+    expect(await store.write({ version: 11, bytes, sha256: sha256(bytes) })).toBe(true);
+
+    const queries = ddb.commandCalls(QueryCommand).map((call) => call.args[0].input);
+    expect(queries.map((query) => query.ExclusiveStartKey)).toEqual([undefined, chunkKey(30)]);
+    expect(queries[0]?.ExpressionAttributeValues).toMatchObject({ ':keep': 'v000000000010#' });
+    const batches = ddb
+      .commandCalls(BatchWriteCommand)
+      .map((call) => (call.args[0].input.RequestItems?.[TABLE] ?? []).map((request) => request.DeleteRequest?.Key));
+    // 25 of page one; its 2 unprocessed again; the other 5 of page one; page two's one.
+    expect(batches).toEqual([firstPage.slice(0, 25), [chunkKey(3), chunkKey(7)], firstPage.slice(25), [chunkKey(31)]]);
+  });
+
+  it('gives up on deletes that stay unprocessed, reports it, and still counts the snapshot as published', async () => {
+    const pruneErrors: unknown[] = [];
+    const { ddb, store } = mockedStore((error) => pruneErrors.push(error));
+    ddb.on(QueryCommand).resolves({ Items: [chunkKey(1)] });
+    ddb.on(BatchWriteCommand).resolves({ UnprocessedItems: { [TABLE]: [{ DeleteRequest: { Key: chunkKey(1) } }] } });
+    const bytes = Buffer.from('snapshot 11');
+    // The pointer has moved: cells see the new snapshot, and the next publish deletes what is left.
+    expect(await store.write({ version: 11, bytes, sha256: sha256(bytes) })).toBe(true);
+    expect(ddb.commandCalls(BatchWriteCommand)).toHaveLength(10);
+    expect(String(pruneErrors[0])).toMatch(/unprocessed/);
+  });
+});

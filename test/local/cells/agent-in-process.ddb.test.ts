@@ -1,0 +1,59 @@
+// Local mode's in-process agent on its dry-run cell: real DynamoDB Local, no kernel touched.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DynamoDbCellStatusStore } from '../../../core/store/cell-status-store.js';
+import { DynamoDbPolicyStore } from '../../../core/store/dynamodb-policy-store.js';
+import { DynamoDbSnapshotStore } from '../../../core/store/snapshot-store.js';
+import { documentClient } from '../../../core/store/table-stores.js';
+import { publishSnapshot } from '../../../lambdas/fanout/snapshot-publisher.js';
+import { inProcessAgentRunner } from '../../../local/cells/agent-in-process.js';
+import { dryRunCell, EXAMPLE_APP_ID } from '../../../local/cells/dry-run-cell.js';
+import { createTestTable } from '../../helpers/ddb.js';
+import { tcpDestination } from '../../helpers/fixtures.js';
+
+const work = mkdtempSync(join(tmpdir(), 'egress-inproc-'));
+
+afterAll(() => {
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('inProcessAgentRunner', () => {
+  it('renders the whole ruleset for the dry-run cell at the current version, and records nothing', async () => {
+    const table = await createTestTable();
+    const documents = documentClient(table.client);
+    const policies = new DynamoDbPolicyStore({ client: documents, tableName: table.tableName });
+    const [db] = await policies.createDestinations([tcpDestination('inproc-db')]);
+    await policies.createEgressPolicies([
+      { source: { type: 'app', id: EXAMPLE_APP_ID }, destination: { id: db?.id ?? '' } },
+    ]);
+    const { version } = await publishSnapshot(policies, new DynamoDbSnapshotStore(documents, table.tableName));
+
+    const run = inProcessAgentRunner({
+      dynamodb: table.client,
+      tableName: table.tableName,
+      stateRoot: join(work, 'cells'),
+    });
+    const result = await run(dryRunCell(work), version);
+    expect(result.ok).toBe(true);
+    expect(result.version).toBe(version);
+    expect(result.output).toContain('would apply:');
+    expect(result.output).toContain('-d 198.51.100.10/32 -p tcp -m tcp --dport 443');
+    expect(result.output).toContain('-j REJECT --reject-with tcp-reset');
+    // A dry run reports nothing: the table shows no cell.
+    expect(await new DynamoDbCellStatusStore(documents, table.tableName).list()).toEqual([]);
+  });
+
+  it('reports a bad containers file as a failure instead of throwing', async () => {
+    const table = await createTestTable();
+    const run = inProcessAgentRunner({
+      dynamodb: table.client,
+      tableName: table.tableName,
+      stateRoot: join(work, 'c2'),
+    });
+    const result = await run({ name: 'broken', containers: join(work, 'missing.json') }, 0);
+    expect(result.ok).toBe(false);
+    expect(result.output).toMatch(/cannot read/);
+  });
+});
