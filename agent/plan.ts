@@ -10,7 +10,8 @@
 // A packet walks at most ~(#/24 + 16 + 16) dispatch rules, then only its own container's rules.
 // Destinations sharing one protocol/port service are folded into a hash:net ipset when there are many.
 import { ipv4ToNumber } from '../core/domain/ipv4.js';
-import { type EgressPolicyList, ICMP_ANY } from '../core/domain/schemas.js';
+import { ICMP_ANY } from '../core/domain/schemas.js';
+import type { EgressPolicyList } from '../core/domain/types.js';
 import { type Block, blockToCidr, enclosingCidr, normalizeCidr, rangeAsCidr, rangeToBlocks } from './cidr.js';
 import type { Chain, Container, IpSet, Match, Rule, RulePlan } from './model.js';
 import { appChain, containerChain, dispatchChain, ROOT_CHAIN, setName, spaceChain } from './names.js';

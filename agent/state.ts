@@ -2,18 +2,18 @@
 // older one) and the snapshot itself (so an unchanged version costs no snapshot read).
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 const APPLIED_FILE = 'applied.json';
 const SNAPSHOT_FILE = 'snapshot.json.gz';
 
 const appliedSchema = z.object({
-  version: z.number().int().min(0),
+  version: z.number().check(z.int(), z.gte(0)),
   sha256: z.string(),
   appliedAt: z.string(),
 });
 
-export type AppliedState = z.infer<typeof appliedSchema>;
+export type AppliedState = z.output<typeof appliedSchema>;
 
 export class AgentState {
   constructor(private readonly dir: string) {}
@@ -21,7 +21,7 @@ export class AgentState {
   /** The last applied state; undefined on a new cell or if the file is unreadable (then we re-read everything). */
   applied(): AppliedState | undefined {
     try {
-      const parsed = appliedSchema.safeParse(JSON.parse(readFileSync(join(this.dir, APPLIED_FILE), 'utf8')));
+      const parsed = z.safeParse(appliedSchema, JSON.parse(readFileSync(join(this.dir, APPLIED_FILE), 'utf8')));
       return parsed.success ? parsed.data : undefined;
     } catch {
       return undefined;

@@ -1,6 +1,6 @@
 // The agent as a library: desired state in, kernel programmed (or the payload shown). Sources that
 // are not files (DynamoDB, a versioned document) call `sync` directly.
-import type { EgressPolicyList } from '../core/domain/schemas.js';
+import type { EgressPolicyList } from '../core/domain/types.js';
 import { diffSets, readSets, removeCreatedSets, restoreSets } from './ipsets.js';
 import type { Container } from './model.js';
 import { DEFAULT_OVERLAY_CIDR, DEFAULT_SET_THRESHOLD, planRules } from './plan.js';
@@ -8,7 +8,7 @@ import { type CommandRunner, spawnRunner } from './runner.js';
 import { applyTable, diffTable, readTable } from './table.js';
 
 export interface SyncOptions {
-  /** @default '10.255.0.0/16' */
+  /** @default DEFAULT_OVERLAY_CIDR (plan.ts) */
   readonly overlayCidr?: string;
   /** Compute and return the payload, change nothing. @default false */
   readonly dryRun?: boolean;

@@ -2,16 +2,17 @@
 // and the cell's container metadata store. Other sources (DynamoDB, a versioned document) only need to
 // produce the same two values.
 import { readFile } from 'node:fs/promises';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { ValidationError } from '../../core/domain/errors.js';
-import { type EgressPolicyList, egressPolicyListSchema } from '../../core/domain/schemas.js';
+import { egressPolicyListSchema } from '../../core/domain/schemas.js';
+import type { EgressPolicyList } from '../../core/domain/types.js';
 import { parseWith } from '../../core/domain/validation.js';
 import type { Container } from '../model.js';
 import { containersFromStore } from './containers.js';
 import { containerStoreSchema } from './containers-schema.js';
 
 /** Parse JSON text with a schema; every failure is a ValidationError prefixed with `label`. */
-export function parseJsonDocument<S extends z.ZodType>(label: string, text: string, schema: S): z.output<S> {
+export function parseJsonDocument<S extends z.core.$ZodType>(label: string, text: string, schema: S): z.output<S> {
   let value: unknown;
   try {
     value = JSON.parse(text);

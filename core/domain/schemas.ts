@@ -1,8 +1,9 @@
 // The one place the policy model is defined. The API validates requests with the *input* schemas,
 // the agent validates the policies file with the *document* schemas; both share the rules below,
 // so widening the model (more ranges, CIDR, `all`, a platform-wide source) is a change here only.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { ipv4ToNumber, isIpv4 } from './ipv4.js';
+import { zodEnglish } from './validation.js';
 
 export const PROTOCOLS = ['tcp', 'udp', 'icmp'] as const;
 export const SOURCE_TYPES = ['app', 'space'] as const;
@@ -36,78 +37,78 @@ const required =
 /** An id of ours or a CF GUID; the agent's container-store schema uses it for app and space ids. */
 export const identifierSchema = z
   .string({ error: required('a string') })
-  .regex(IDENTIFIER_PATTERN, 'must be 1-128 characters of letters, digits, ".", "_", ":" or "-"');
+  .check(z.regex(IDENTIFIER_PATTERN, 'must be 1-128 characters of letters, digits, ".", "_", ":" or "-"'));
 
-const ipv4 = z.string({ error: required('an IPv4 address string') }).refine(isIpv4, 'must be an IPv4 address');
+const ipv4 = z.string({ error: required('an IPv4 address string') }).check(z.refine(isIpv4, 'must be an IPv4 address'));
 
-const port = z
-  .number({ error: required('an integer') })
-  .int('must be an integer')
-  .min(1, 'must be between 1 and 65535')
-  .max(65535, 'must be between 1 and 65535');
-
-function icmpValue(max: number) {
+/** An integer in [min, max]; `z.int(...)` used as a check is what classic zod's `.int(...)` adds. */
+function integerBetween(min: number, max: number) {
+  const range = `must be between ${min} and ${max}`;
   return z
     .number({ error: required('an integer') })
-    .int('must be an integer')
-    .min(-1, `must be between -1 and ${max}`)
-    .max(max, `must be between -1 and ${max}`);
+    .check(z.int('must be an integer'), z.gte(min, range), z.lte(max, range));
 }
+
+const port = integerBetween(1, 65535);
+
 /** Type 255 is the kernel's "any type" wildcard: accepting it would silently widen a policy. */
-const icmpType = icmpValue(254);
-const icmpCode = icmpValue(255);
+const icmpType = integerBetween(ICMP_ANY, 254);
+const icmpCode = integerBetween(ICMP_ANY, 255);
 
 export const ipRangeSchema = z
   .strictObject({ start: ipv4, end: ipv4 }, { error: required('an object with start and end') })
-  // Refinements may run on partly invalid input, so compare only well-formed addresses.
-  .refine(
-    (range) => !isIpv4(range.start) || !isIpv4(range.end) || ipv4ToNumber(range.start) <= ipv4ToNumber(range.end),
-    {
-      message: 'must not be greater than end',
-      path: ['start'],
-    },
+  .check(
+    // Refinements may run on partly invalid input, so compare only well-formed addresses.
+    z.refine(
+      (range) => !isIpv4(range.start) || !isIpv4(range.end) || ipv4ToNumber(range.start) <= ipv4ToNumber(range.end),
+      { message: 'must not be greater than end', path: ['start'] },
+    ),
   );
 
 export const portRangeSchema = z
   .strictObject({ start: port, end: port }, { error: required('an object with start and end') })
-  .refine((range) => !(range.start > range.end), { message: 'must not be greater than end', path: ['start'] });
+  .check(z.refine((range) => !(range.start > range.end), { message: 'must not be greater than end', path: ['start'] }));
 
-const destinationNameSchema = z
-  .string({ error: required('a string') })
-  .trim()
-  .min(1, 'must not be empty')
-  .max(255, 'must be at most 255 characters')
-  .refine((name) => !CONTROL_CHARACTERS.test(name), 'must not contain control characters');
+const destinationNameSchema = z.string({ error: required('a string') }).check(
+  z.trim(),
+  z.minLength(1, 'must not be empty'),
+  z.maxLength(255, 'must be at most 255 characters'),
+  z.refine((name) => !CONTROL_CHARACTERS.test(name), 'must not contain control characters'),
+);
 
 /** True for a string that could be a stored destination name (names are stored trimmed). */
 export function isDestinationName(value: string): boolean {
-  return value === value.trim() && destinationNameSchema.safeParse(value).success;
+  return value === value.trim() && z.safeParse(destinationNameSchema, value).success;
 }
 
 const destinationFields = {
   name: destinationNameSchema,
-  description: z
-    .string({ error: required('a string') })
-    .max(1024, 'must be at most 1024 characters')
-    .refine((text) => !CONTROL_CHARACTERS.test(text.replace(/[\n\t]/g, ' ')), 'must not contain control characters')
-    .optional(),
+  description: z.optional(
+    z.string({ error: required('a string') }).check(
+      z.maxLength(1024, 'must be at most 1024 characters'),
+      z.refine((text) => !CONTROL_CHARACTERS.test(text.replace(/[\n\t]/g, ' ')), 'must not contain control characters'),
+    ),
+  ),
   ips: z
     .array(ipRangeSchema, { error: required('an array of IP ranges') })
-    .min(1, 'must hold at least one IP range')
-    .max(MAX_IP_RANGES, `must hold at most ${MAX_IP_RANGES} IP range(s)`),
-  ports: z
-    .array(portRangeSchema, { error: required('an array of port ranges') })
-    .max(MAX_PORT_RANGES, `must hold at most ${MAX_PORT_RANGES} port range(s)`)
-    .optional(),
+    .check(
+      z.minLength(1, 'must hold at least one IP range'),
+      z.maxLength(MAX_IP_RANGES, `must hold at most ${MAX_IP_RANGES} IP range(s)`),
+    ),
+  ports: z.optional(
+    z
+      .array(portRangeSchema, { error: required('an array of port ranges') })
+      .check(z.maxLength(MAX_PORT_RANGES, `must hold at most ${MAX_PORT_RANGES} port range(s)`)),
+  ),
   protocol: z.enum(PROTOCOLS, { error: required('one of tcp, udp, icmp') }),
-  icmp_type: icmpType.optional(),
-  icmp_code: icmpCode.optional(),
+  icmp_type: z.optional(icmpType),
+  icmp_code: z.optional(icmpCode),
 };
 
-type DestinationFields = z.infer<z.ZodObject<typeof destinationFields>>;
+type DestinationFields = z.output<z.ZodMiniObject<typeof destinationFields>>;
 
 /** Protocol-dependent rules, shared by every destination schema. */
-function checkProtocolRules(destination: DestinationFields, ctx: z.RefinementCtx): void {
+function checkProtocolRules(destination: DestinationFields, ctx: z.core.$RefinementCtx<DestinationFields>): void {
   if (destination.protocol === 'icmp') {
     if (destination.ports !== undefined && destination.ports.length > 0) {
       ctx.addIssue({ code: 'custom', path: ['ports'], message: 'must be omitted for protocol icmp' });
@@ -157,21 +158,25 @@ function canonical(destination: DestinationFields): DestinationSpec {
   return spec;
 }
 
-const destinationsArray = <T extends z.ZodType>(item: T) =>
+const destinationsArray = <T extends z.core.$ZodType>(item: T) =>
   z
     .array(item, { error: required('an array') })
-    .min(1, 'must hold at least one destination')
-    .max(MAX_ITEMS_PER_REQUEST, `must hold at most ${MAX_ITEMS_PER_REQUEST} destinations per request`);
+    .check(
+      z.minLength(1, 'must hold at least one destination'),
+      z.maxLength(MAX_ITEMS_PER_REQUEST, `must hold at most ${MAX_ITEMS_PER_REQUEST} destinations per request`),
+    );
 
-export const destinationInputSchema = z
-  .strictObject(destinationFields, { error: required('an object') })
-  .superRefine(checkProtocolRules)
-  .transform(canonical);
+export const destinationInputSchema = z.pipe(
+  z.strictObject(destinationFields, { error: required('an object') }).check(z.superRefine(checkProtocolRules)),
+  z.transform(canonical),
+);
 
-export const destinationUpdateSchema = z
-  .strictObject({ id: identifierSchema, ...destinationFields }, { error: required('an object') })
-  .superRefine(checkProtocolRules)
-  .transform((destination) => ({ id: destination.id, ...canonical(destination) }));
+export const destinationUpdateSchema = z.pipe(
+  z
+    .strictObject({ id: identifierSchema, ...destinationFields }, { error: required('an object') })
+    .check(z.superRefine(checkProtocolRules)),
+  z.transform((destination: DestinationFields & { id: string }) => ({ id: destination.id, ...canonical(destination) })),
+);
 
 export const createDestinationsBodySchema = z.strictObject(
   { destinations: destinationsArray(destinationInputSchema) },
@@ -185,7 +190,7 @@ export const updateDestinationsBodySchema = z.strictObject(
 
 export const policySourceSchema = z.strictObject(
   {
-    type: z.enum(SOURCE_TYPES, { error: required('one of app, space') }).default('app'),
+    type: z._default(z.enum(SOURCE_TYPES, { error: required('one of app, space') }), 'app'),
     id: identifierSchema,
   },
   { error: required('an object with type and id') },
@@ -203,40 +208,55 @@ export const createEgressPoliciesBodySchema = z.strictObject(
   {
     egress_policies: z
       .array(egressPolicyInputSchema, { error: required('an array') })
-      .min(1, 'must hold at least one egress policy')
-      .max(MAX_ITEMS_PER_REQUEST, `must hold at most ${MAX_ITEMS_PER_REQUEST} egress policies per request`),
+      .check(
+        z.minLength(1, 'must hold at least one egress policy'),
+        z.maxLength(MAX_ITEMS_PER_REQUEST, `must hold at most ${MAX_ITEMS_PER_REQUEST} egress policies per request`),
+      ),
   },
   { error: required('a JSON object') },
 );
 
 // Documents as the API returns them; the agent reads these. Unknown keys are dropped, not
 // rejected, so an older agent keeps working when the API grows a field it does not use.
-export const destinationDocumentSchema = z
-  .object({ id: identifierSchema, ...destinationFields })
-  .superRefine(checkProtocolRules)
-  .transform((destination) => ({ id: destination.id, ...canonical(destination) }));
+// Their type errors keep zod's English text (`zodEnglish`), as they read before zod/mini.
+export const destinationDocumentSchema = z.pipe(
+  z
+    .object({ id: identifierSchema, ...destinationFields }, { error: zodEnglish })
+    .check(z.superRefine(checkProtocolRules)),
+  z.transform((destination: DestinationFields & { id: string }) => ({ id: destination.id, ...canonical(destination) })),
+);
 
-export const egressPolicyDocumentSchema = z.object({
-  id: identifierSchema,
-  source: z.object({ type: z.enum(SOURCE_TYPES, { error: required('one of app, space') }), id: identifierSchema }),
-  destination: destinationDocumentSchema,
-});
+export const egressPolicyDocumentSchema = z.object(
+  {
+    id: identifierSchema,
+    source: z.object(
+      { type: z.enum(SOURCE_TYPES, { error: required('one of app, space') }), id: identifierSchema },
+      { error: zodEnglish },
+    ),
+    destination: destinationDocumentSchema,
+  },
+  { error: zodEnglish },
+);
 
 export const egressPolicyListSchema = z
-  .object({
-    total_egress_policies: z.number({ error: required('an integer') }).int('must be an integer'),
-    egress_policies: z.array(egressPolicyDocumentSchema, { error: required('an array') }),
-  })
-  .refine((list) => list.total_egress_policies === list.egress_policies.length, {
-    message: 'must equal the number of egress_policies',
-    path: ['total_egress_policies'],
-  });
+  .object(
+    {
+      total_egress_policies: z.number({ error: required('an integer') }).check(z.int('must be an integer')),
+      egress_policies: z.array(egressPolicyDocumentSchema, { error: required('an array') }),
+    },
+    { error: zodEnglish },
+  )
+  .check(
+    z.refine((list) => list.total_egress_policies === list.egress_policies.length, {
+      message: 'must equal the number of egress_policies',
+      path: ['total_egress_policies'],
+    }),
+  );
 
 export type Protocol = (typeof PROTOCOLS)[number];
 export type SourceType = (typeof SOURCE_TYPES)[number];
-export type IpRange = z.infer<typeof ipRangeSchema>;
-export type PortRange = z.infer<typeof portRangeSchema>;
+export type IpRange = z.output<typeof ipRangeSchema>;
+export type PortRange = z.output<typeof portRangeSchema>;
 export type DestinationUpdate = z.output<typeof destinationUpdateSchema>;
 export type PolicySource = z.output<typeof policySourceSchema>;
 export type EgressPolicyInput = z.output<typeof egressPolicyInputSchema>;
-export type EgressPolicyList = z.output<typeof egressPolicyListSchema>;

@@ -3,11 +3,11 @@
 // change; every cell reads it (or only its small pointer, when nothing changed).
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { ValidationError } from './errors.js';
-import { destinationDocumentSchema, type EgressPolicyList, identifierSchema, SOURCE_TYPES } from './schemas.js';
-import type { Destination, EgressPolicy } from './types.js';
-import { parseWith } from './validation.js';
+import { destinationDocumentSchema, identifierSchema, SOURCE_TYPES } from './schemas.js';
+import type { Destination, EgressPolicy, EgressPolicyList } from './types.js';
+import { parseWith, zodEnglish } from './validation.js';
 
 /**
  * Format 2 groups policies by source and leaves out policy ids: cells never need them, and random
@@ -26,37 +26,57 @@ export interface PolicySnapshot {
   readonly sources: SourceEntry[];
 }
 
+// Messages the rules below do not set are zod's English ones (`zodEnglish`), as before zod/mini.
+const english = { error: zodEnglish };
+const count = () => z.number(english).check(z.int(), z.gte(0));
+const sourceType = () => z.enum(SOURCE_TYPES, english);
+
 const snapshotSchema = z
-  .object({
-    format: z.literal(SNAPSHOT_FORMAT, { error: `must be ${SNAPSHOT_FORMAT} (this agent's snapshot format)` }),
-    version: z.number().int().min(0),
-    destinations: z.array(destinationDocumentSchema),
-    sources: z.array(z.tuple([z.enum(SOURCE_TYPES), identifierSchema, z.array(z.number().int().min(0)).min(1)])),
-  })
-  .superRefine((snapshot, ctx) => {
-    snapshot.sources.forEach(([, , indexes], index) => {
-      if (indexes.some((destination) => destination >= snapshot.destinations.length)) {
-        ctx.addIssue({ code: 'custom', path: ['sources', index, 2], message: 'points past the destinations' });
-      }
-    });
-  });
+  .object(
+    {
+      format: z.literal(SNAPSHOT_FORMAT, { error: `must be ${SNAPSHOT_FORMAT} (this agent's snapshot format)` }),
+      version: count(),
+      destinations: z.array(destinationDocumentSchema, english),
+      sources: z.array(
+        z.tuple([sourceType(), identifierSchema, z.array(count(), english).check(z.minLength(1))], english),
+        english,
+      ),
+    },
+    english,
+  )
+  .check(
+    z.superRefine((snapshot, ctx) => {
+      snapshot.sources.forEach(([, , indexes], index) => {
+        if (indexes.some((destination) => destination >= snapshot.destinations.length)) {
+          ctx.addIssue({ code: 'custom', path: ['sources', index, 2], message: 'points past the destinations' });
+        }
+      });
+    }),
+  );
 
 /** Format 1 (policy tuples with ids), still read so that cells keep working across an upgrade. */
-const formatOneSchema = z
-  .object({
-    format: z.literal(1),
-    version: z.number().int().min(0),
-    destinations: z.array(destinationDocumentSchema),
-    policies: z.array(z.tuple([z.string().min(1), z.enum(SOURCE_TYPES), identifierSchema, z.number().int().min(0)])),
-  })
-  .transform(
+const formatOneSchema = z.pipe(
+  z.object(
+    {
+      format: z.literal(1, english),
+      version: count(),
+      destinations: z.array(destinationDocumentSchema, english),
+      policies: z.array(
+        z.tuple([z.string(english).check(z.minLength(1)), sourceType(), identifierSchema, count()], english),
+        english,
+      ),
+    },
+    english,
+  ),
+  z.transform(
     (old): PolicySnapshot => ({
       format: SNAPSHOT_FORMAT,
       version: old.version,
       destinations: old.destinations,
       sources: groupBySource(old.policies.map(([, type, id, index]) => [type, id, index] as const)),
     }),
-  );
+  ),
+);
 
 function groupBySource(policies: Iterable<readonly [SourceEntry[0], string, number]>): SourceEntry[] {
   const bySource = new Map<string, SourceEntry>();

@@ -19,6 +19,7 @@ export interface DestinationList {
   destinations: Destination[];
 }
 
+/** The body of GET /egress_policies, which the agent also reads (egressPolicyListSchema parses it). */
 export interface EgressPolicyList {
   total_egress_policies: number;
   egress_policies: EgressPolicy[];

@@ -3,22 +3,32 @@
 // Names and namespaces become process arguments (never a shell), and are held to a safe alphabet anyway.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { ValidationError } from '../../core/domain/errors.js';
-import { parseWith } from '../../core/domain/validation.js';
+import { parseWith, zodEnglish } from '../../core/domain/validation.js';
 
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
+// Type errors keep zod's English text (`zodEnglish`), as before zod/mini.
+const english = { error: zodEnglish };
+const safeName = () => z.string(english).check(z.regex(SAFE_NAME, 'must be 1-64 letters, digits, ".", "_" or "-"'));
+
 const localCellsSchema = z
   .array(
-    z.strictObject({
-      name: z.string().regex(SAFE_NAME, 'must be 1-64 letters, digits, ".", "_" or "-"'),
-      netns: z.string().regex(SAFE_NAME, 'must be 1-64 letters, digits, ".", "_" or "-"'),
-      containers: z.string().min(1, 'must be the path of a store.json'),
-    }),
+    z.strictObject(
+      {
+        name: safeName(),
+        netns: safeName(),
+        containers: z.string(english).check(z.minLength(1, 'must be the path of a store.json')),
+      },
+      english,
+    ),
+    english,
   )
-  .min(1, 'must list at least one cell')
-  .refine((cells) => new Set(cells.map((cell) => cell.name)).size === cells.length, 'cell names must be unique');
+  .check(
+    z.minLength(1, 'must list at least one cell'),
+    z.refine((cells) => new Set(cells.map((cell) => cell.name)).size === cells.length, 'cell names must be unique'),
+  );
 
 export interface LocalCell {
   readonly name: string;
