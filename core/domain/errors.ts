@@ -59,3 +59,22 @@ export class NotFoundError extends DomainError {
 export class ContentionError extends DomainError {
   readonly kind = 'contention';
 }
+
+/**
+ * A stored item is not what the store writes: damaged, edited by hand, or of a layout this code
+ * does not know. Never the caller's fault; the API answers 500 without these details, which are
+ * for the log. Names the item and the field, never the field's value.
+ */
+export class IntegrityError extends DomainError {
+  readonly kind = 'integrity';
+  constructor(
+    /** The item's key, to find it in the table. */
+    readonly key: Readonly<{ pk: string; sk: string }>,
+    /** The offending attribute as a path, e.g. `ports.0.start`. */
+    readonly field: string,
+    /** What is wrong with it, e.g. `expected int`. */
+    readonly problem: string,
+  ) {
+    super(`stored item pk=${JSON.stringify(key.pk)} sk=${JSON.stringify(key.sk)} is invalid: ${field}: ${problem}`);
+  }
+}

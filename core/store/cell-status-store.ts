@@ -5,7 +5,8 @@
 //   CELL  <cell name>  { applied_version, applied_at, synced_at, containers, rules }
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { CellRegistry, CellReport } from '../domain/cells.js';
-import { queryPartition } from './dynamodb-io.js';
+import { errorName, queryPartition } from './dynamodb-io.js';
+import { decodeCellReport, decodeVersionRecord } from './item-schemas.js';
 import { versionKey } from './items.js';
 import { PARTITION_KEY, SORT_KEY } from './table-definition.js';
 
@@ -39,22 +40,13 @@ export class DynamoDbCellStatusStore implements CellRegistry {
       );
       return true;
     } catch (error) {
-      if ((error as { name?: string }).name === 'ConditionalCheckFailedException') return false;
+      if (errorName(error) === 'ConditionalCheckFailedException') return false;
       throw error;
     }
   }
 
   async list(): Promise<CellReport[]> {
-    const items = await queryPartition(this.client, this.tableName, CELL_PK);
-    return items.map((item) => ({
-      name: String(item[SORT_KEY]),
-      appliedVersion: Number(item.applied_version),
-      appliedAt: String(item.applied_at),
-      // Reports written before synced_at existed: their last sync is the one that applied.
-      syncedAt: String(item.synced_at ?? item.applied_at),
-      containers: Number(item.containers ?? 0),
-      rules: Number(item.rules ?? 0),
-    }));
+    return (await queryPartition(this.client, this.tableName, CELL_PK)).map(decodeCellReport);
   }
 
   /** The latest policy version and when it was written. */
@@ -62,9 +54,7 @@ export class DynamoDbCellStatusStore implements CellRegistry {
     const result = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: versionKey(), ConsistentRead: true }),
     );
-    return {
-      version: Number(result.Item?.version ?? 0),
-      writtenAt: result.Item?.updated_at === undefined ? undefined : String(result.Item.updated_at),
-    };
+    const { version, updatedAt } = decodeVersionRecord(result.Item);
+    return { version, writtenAt: updatedAt };
   }
 }

@@ -1,68 +1,89 @@
-// Paginated reads and retried transactions over the DynamoDB document client. No policy logic here.
+// Paginated reads, batched reads and transactions over the DynamoDB document client. No policy
+// logic here, and no item shapes: callers decode what they read (item-schemas.ts).
 import {
   BatchGetCommand,
   type DynamoDBDocumentClient,
-  QueryCommand,
+  paginateQuery,
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { exponentialBackoff, IncompleteError, isIncomplete, retry, type Sleep } from '../retry.js';
 import type { Key } from './items.js';
 import { PARTITION_KEY, SORT_KEY } from './table-definition.js';
 
+/** An item as read, not yet decoded. */
 export type Item = Record<string, unknown>;
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 /** BatchGetItem's limit. */
 const BATCH_GET_LIMIT = 100;
-const MAX_UNPROCESSED_ROUNDS = 10;
+
+/**
+ * Keys or writes DynamoDB leaves unprocessed (it was throttled) are sent again, 10 rounds at most,
+ * after a pause that doubles from 20-40 ms up to 0.5-1 s: never at once, since the table is busy.
+ */
+export const MAX_UNPROCESSED_ROUNDS = 10;
+export const unprocessedBackoff = exponentialBackoff({ baseMs: 40, capMs: 1_000, jitter: 'equal' });
+
+export interface UnprocessedRetryOptions {
+  /** @default a timer; tests pass one that waits for nothing */
+  readonly sleep?: Sleep;
+}
 
 /** Every item of one partition, following pagination to the end (never stopping at 1 MB). */
 export async function queryPartition(client: DynamoDBDocumentClient, tableName: string, pk: string): Promise<Item[]> {
   const items: Item[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await client.send(
-      new QueryCommand({
-        TableName: tableName,
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': PARTITION_KEY },
-        ExpressionAttributeValues: { ':pk': pk },
-        ConsistentRead: true,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    items.push(...((page.Items ?? []) as Item[]));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  const pages = paginateQuery(
+    { client },
+    {
+      TableName: tableName,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': PARTITION_KEY },
+      ExpressionAttributeValues: { ':pk': pk },
+      ConsistentRead: true,
+    },
+  );
+  for await (const page of pages) items.push(...(page.Items ?? []));
   return items;
 }
 
-/** Items for the given keys (missing ones are simply absent), retrying unprocessed keys. */
+/**
+ * Items for the given keys (missing ones are simply absent), retrying unprocessed keys; throws
+ * IncompleteError when some are still unprocessed after the last round.
+ */
 export async function batchGet(
   client: DynamoDBDocumentClient,
   tableName: string,
   keys: readonly Key[],
+  options: UnprocessedRetryOptions = {},
 ): Promise<Item[]> {
   const unique = [...new Map(keys.map((k) => [`${k[PARTITION_KEY]}\u0000${k[SORT_KEY]}`, k])).values()];
   const found: Item[] = [];
   for (let offset = 0; offset < unique.length; offset += BATCH_GET_LIMIT) {
-    let pending: Record<string, unknown>[] = unique.slice(offset, offset + BATCH_GET_LIMIT);
-    for (let round = 0; pending.length > 0; round += 1) {
-      if (round >= MAX_UNPROCESSED_ROUNDS) throw new Error('DynamoDB kept returning unprocessed keys');
-      if (round > 0) await sleep(backoffMs(round));
-      const result = await client.send(
-        new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } }),
-      );
-      found.push(...((result.Responses?.[tableName] ?? []) as Item[]));
-      pending = (result.UnprocessedKeys?.[tableName]?.Keys ?? []) as Record<string, unknown>[];
-    }
+    let pending: Item[] = unique.slice(offset, offset + BATCH_GET_LIMIT);
+    await retry(
+      async () => {
+        const result = await client.send(
+          new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } }),
+        );
+        found.push(...(result.Responses?.[tableName] ?? []));
+        pending = result.UnprocessedKeys?.[tableName]?.Keys ?? [];
+        if (pending.length > 0) throw new IncompleteError(`DynamoDB left ${pending.length} key(s) unprocessed`);
+      },
+      { attempts: MAX_UNPROCESSED_ROUNDS, backoff: unprocessedBackoff, retryable: isIncomplete, sleep: options.sleep },
+    );
   }
   return found;
 }
 
+/** The `name` of an error the SDK threw (a service exception's code); undefined for anything else. */
+export function errorName(error: unknown): string | undefined {
+  return error instanceof Error ? error.name : undefined;
+}
+
 /** True when a transaction was cancelled by a condition or a concurrent transaction: worth a retry. */
 export function isCancelledTransaction(error: unknown): boolean {
-  const name = (error as { name?: string }).name;
+  const name = errorName(error);
   return name === 'TransactionCanceledException' || name === 'TransactionConflictException';
 }
 
@@ -72,13 +93,4 @@ export async function transactWrite(
   clientRequestToken?: string,
 ): Promise<void> {
   await client.send(new TransactWriteCommand({ TransactItems: items, ClientRequestToken: clientRequestToken }));
-}
-
-export function backoffMs(attempt: number): number {
-  const ceiling = Math.min(1_000, 20 * 2 ** attempt);
-  return ceiling / 2 + Math.random() * (ceiling / 2);
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

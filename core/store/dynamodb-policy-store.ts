@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import {
   ContentionError,
+  IntegrityError,
   InUseError,
   NameConflictError,
   NotFoundError,
@@ -26,24 +27,30 @@ import {
 } from '../domain/schemas.js';
 import type { CreatePoliciesResult, DestinationFilter, PolicyStore } from '../domain/store.js';
 import type { Destination, EgressPolicy } from '../domain/types.js';
+import { exponentialBackoff, retry, type Sleep } from '../retry.js';
 import {
   batchGet,
   type Item,
   isCancelledTransaction,
   queryPartition,
-  sleep,
   type TransactItem,
   transactWrite,
 } from './dynamodb-io.js';
 import {
+  decodeDestination,
+  decodeDestinationName,
+  decodeDestinationRef,
+  decodePolicy,
+  decodeVersionRecord,
+} from './item-schemas.js';
+import {
   DESTINATION_PK,
-  type DestinationNameItem,
-  type DestinationRefItem,
   destinationItem,
   destinationKey,
   destinationNameKey,
   destinationRefKey,
   destinationRefPk,
+  type Key,
   POLICY_PK,
   type PolicyItem,
   policyKey,
@@ -59,7 +66,7 @@ import { PARTITION_KEY } from './table-definition.js';
  * 4 s of pauses) inside the API function's 10 s timeout.
  */
 const MAX_WRITE_ATTEMPTS = 20;
-const RETRY_CAP_MS = 250;
+const writeBackoff = exponentialBackoff({ baseMs: 20, capMs: 250, jitter: 'full' });
 /** How many users of a destination an "in use" error names before summarising. */
 const MAX_NAMED_USERS = 20;
 
@@ -76,24 +83,28 @@ export interface DynamoDbPolicyStoreOptions {
   readonly tableName: string;
   /** Id generator; injectable for tests. */
   readonly newId?: () => string;
+  /** Pauses between retried writes and unprocessed-key rounds. @default a timer */
+  readonly sleep?: Sleep;
 }
 
 export class DynamoDbPolicyStore implements PolicyStore {
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
   private readonly newId: () => string;
+  private readonly sleep: Sleep | undefined;
 
   constructor(options: DynamoDbPolicyStoreOptions) {
     this.client = options.client;
     this.tableName = options.tableName;
     this.newId = options.newId ?? randomUUID;
+    this.sleep = options.sleep;
   }
 
   async currentVersion(): Promise<number> {
     const result = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: versionKey(), ConsistentRead: true }),
     );
-    return Number(result.Item?.version ?? 0);
+    return decodeVersionRecord(result.Item).version;
   }
 
   async listDestinations(filter: DestinationFilter = {}): Promise<Destination[]> {
@@ -102,11 +113,11 @@ export class DynamoDbPolicyStore implements PolicyStore {
     if (filter.ids) return this.destinationsById(distinct(filter.ids).filter(isIdentifier));
     if (filter.names) {
       const wanted = distinct(filter.names).filter(isDestinationName);
-      const names = await this.batchGet(wanted.map(destinationNameKey));
-      const idsByName = new Map(names.map((item) => [String(item.sk), (item as unknown as DestinationNameItem).id]));
+      const names = await this.batchGet(wanted.map(destinationNameKey), decodeDestinationName);
+      const idsByName = new Map(names.map(({ name, id }) => [name, id]));
       return this.destinationsById(wanted.flatMap((name) => idsByName.get(name) ?? []));
     }
-    return (await queryPartition(this.client, this.tableName, DESTINATION_PK)).map(toDestination);
+    return (await this.query(DESTINATION_PK, decodeDestination)).map(({ destination }) => destination);
   }
 
   async createDestinations(specs: readonly DestinationSpec[]): Promise<Destination[]> {
@@ -115,8 +126,11 @@ export class DynamoDbPolicyStore implements PolicyStore {
       (name) => new NameConflictError(`destinations: name ${JSON.stringify(name)} appears more than once`, [name]),
     );
     return this.write(async () => {
-      const taken = await this.batchGet(specs.map((spec) => destinationNameKey(spec.name)));
-      if (taken.length > 0) throw nameTaken(taken.map((item) => String(item.sk)));
+      const taken = await this.batchGet(
+        specs.map((spec) => destinationNameKey(spec.name)),
+        decodeDestinationName,
+      );
+      if (taken.length > 0) throw nameTaken(taken.map(({ name }) => name));
       const destinations = specs.map((spec) => ({ id: this.newId(), ...spec }));
       const items = destinations.flatMap((destination): TransactItem[] => [
         this.put(destinationItem(destination, 0), `attribute_not_exists(${PARTITION_KEY})`),
@@ -139,11 +153,12 @@ export class DynamoDbPolicyStore implements PolicyStore {
       (name) => new NameConflictError(`destinations: name ${JSON.stringify(name)} appears more than once`, [name]),
     );
     return this.write(async () => {
-      const stored = await this.batchGet(updates.map((update) => destinationKey(update.id)));
-      const current = new Map(stored.map((item) => [String(item.id), toDestination(item)]));
-      const refs = new Map(
-        stored.flatMap((item) => (item[REFS] === undefined ? [] : [[String(item.id), Number(item[REFS])] as const])),
+      const stored = await this.batchGet(
+        updates.map((update) => destinationKey(update.id)),
+        decodeDestination,
       );
+      const current = new Map(stored.map(({ destination }) => [destination.id, destination]));
+      const refs = new Map(stored.map(({ destination, refs }) => [destination.id, refs]));
       const missing = updates.filter((update) => !current.has(update.id)).map((update) => update.id);
       if (missing.length > 0) throw new NotFoundError(`destination(s) not found: ${missing.join(', ')}`, missing);
 
@@ -165,12 +180,11 @@ export class DynamoDbPolicyStore implements PolicyStore {
 
   async deleteDestination(id: string): Promise<Destination> {
     return this.write(async () => {
-      const [item] = await this.batchGet([destinationKey(id)]);
-      if (!item) throw new NotFoundError(`destination not found: ${id}`, [id]);
-      const destination = toDestination(item);
-      const users = await queryPartition(this.client, this.tableName, destinationRefPk(id));
+      const [destination] = await this.destinationsById([id]);
+      if (!destination) throw new NotFoundError(`destination not found: ${id}`, [id]);
+      const users = await this.query(destinationRefPk(id), decodeDestinationRef);
       if (users.length > 0) {
-        const policyIds = users.map((user) => (user as unknown as DestinationRefItem).policy_id);
+        const policyIds = users.map((user) => user.policyId);
         const named = policyIds.slice(0, MAX_NAMED_USERS).join(', ');
         const more = policyIds.length > MAX_NAMED_USERS ? ` and ${policyIds.length - MAX_NAMED_USERS} more` : '';
         throw new InUseError(`destination is still in use by egress policies: ${named}${more}`, policyIds);
@@ -192,15 +206,15 @@ export class DynamoDbPolicyStore implements PolicyStore {
 
   async listEgressPolicies(): Promise<EgressPolicy[]> {
     const [policies, destinations] = await Promise.all([
-      queryPartition(this.client, this.tableName, POLICY_PK),
-      queryPartition(this.client, this.tableName, DESTINATION_PK),
+      this.query(POLICY_PK, decodePolicy),
+      this.query(DESTINATION_PK, decodeDestination),
     ]);
-    const byId = new Map(destinations.map((item) => [String(item.id), toDestination(item)]));
-    return policies.flatMap((item) => {
-      const destination = byId.get((item as unknown as PolicyItem).destination_id);
+    const byId = new Map(destinations.map(({ destination }) => [destination.id, destination]));
+    return policies.flatMap((policy) => {
+      const destination = byId.get(policy.destination_id);
       // Both lists are read at slightly different moments; a policy and its destination are only
       // ever removed together with the policy first, so a missing one means it was just deleted.
-      return destination ? [toPolicy(item, destination)] : [];
+      return destination ? [toPolicy(policy, destination)] : [];
     });
   }
 
@@ -223,9 +237,9 @@ export class DynamoDbPolicyStore implements PolicyStore {
         destinationRefKey(input.destination.id, input.source.type, input.source.id),
       );
       const existing = new Map(
-        (await this.batchGet(refKeys)).map((item) => [
-          `${item.pk}\u0000${item.sk}`,
-          (item as unknown as DestinationRefItem).policy_id,
+        (await this.batchGet(refKeys, decodeDestinationRef)).map(({ key, policyId }) => [
+          `${key.pk}\u0000${key.sk}`,
+          policyId,
         ]),
       );
       const items: TransactItem[] = [];
@@ -259,11 +273,13 @@ export class DynamoDbPolicyStore implements PolicyStore {
 
   async deleteEgressPolicy(id: string): Promise<EgressPolicy> {
     return this.write(async () => {
-      const [item] = await this.batchGet([policyKey(id)]);
-      if (!item) throw new NotFoundError(`egress policy not found: ${id}`, [id]);
-      const policy = item as unknown as PolicyItem;
+      const [policy] = await this.batchGet([policyKey(id)], decodePolicy);
+      if (!policy) throw new NotFoundError(`egress policy not found: ${id}`, [id]);
       const [destination] = await this.destinationsById([policy.destination_id]);
-      if (!destination) throw new Error(`egress policy ${id} refers to a missing destination`);
+      // The policy's counter on its destination keeps the destination; a missing one is damage.
+      if (!destination) {
+        throw new IntegrityError(policyKey(id), 'destination_id', 'names a destination that does not exist');
+      }
       return {
         items: [
           this.delete(policyKey(id), `attribute_exists(${PARTITION_KEY})`),
@@ -275,7 +291,7 @@ export class DynamoDbPolicyStore implements PolicyStore {
           ),
           this.countUsers(policy.destination_id, -1),
         ],
-        result: toPolicy(item, destination),
+        result: toPolicy(policy, destination),
       };
     });
   }
@@ -294,8 +310,8 @@ export class DynamoDbPolicyStore implements PolicyStore {
       claimed.set(update.name, update.id);
     }
     const fresh = [...claimed.keys()].filter((name) => !released.has(name));
-    const taken = await this.batchGet(fresh.map(destinationNameKey));
-    if (taken.length > 0) throw nameTaken(taken.map((item) => String(item.sk)));
+    const taken = await this.batchGet(fresh.map(destinationNameKey), decodeDestinationName);
+    if (taken.length > 0) throw nameTaken(taken.map(({ name }) => name));
 
     const items: TransactItem[] = [];
     for (const [name, id] of claimed) {
@@ -313,35 +329,41 @@ export class DynamoDbPolicyStore implements PolicyStore {
     return items;
   }
 
+  /** The destinations with these ids, in the order asked, leaving out the missing ones. */
   private async destinationsById(ids: readonly string[]): Promise<Destination[]> {
-    const found = new Map((await this.batchGet(ids.map(destinationKey))).map((item) => [String(item.id), item]));
-    return ids.flatMap((id) => {
-      const item = found.get(id);
-      return item ? [toDestination(item)] : [];
-    });
+    const stored = await this.batchGet(ids.map(destinationKey), decodeDestination);
+    const found = new Map(stored.map(({ destination }) => [destination.id, destination]));
+    return ids.flatMap((id) => found.get(id) ?? []);
   }
 
-  private batchGet(keys: Parameters<typeof batchGet>[2]): Promise<Item[]> {
-    return batchGet(this.client, this.tableName, keys);
+  private async batchGet<T>(keys: readonly Key[], decode: (item: Item) => T): Promise<T[]> {
+    return (await batchGet(this.client, this.tableName, keys, { sleep: this.sleep })).map(decode);
+  }
+
+  private async query<T>(pk: string, decode: (item: Item) => T): Promise<T[]> {
+    return (await queryPartition(this.client, this.tableName, pk)).map(decode);
   }
 
   /**
    * Runs plan → commit, planning again when the transaction was cancelled by a concurrent writer.
    * `plan` may throw a domain error to refuse.
    */
-  private async write<T>(plan: () => Promise<WritePlan<T>>): Promise<T> {
-    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt += 1) {
-      if (attempt > 0) await sleep(Math.random() * Math.min(RETRY_CAP_MS, 10 * 2 ** attempt));
-      const { items, result } = await plan();
-      if (items.length === 0) return result;
-      try {
-        await transactWrite(this.client, [...items, this.bumpVersion()]);
+  private write<T>(plan: () => Promise<WritePlan<T>>): Promise<T> {
+    return retry(
+      async () => {
+        const { items, result } = await plan();
+        if (items.length > 0) await transactWrite(this.client, [...items, this.bumpVersion()]);
         return result;
-      } catch (error) {
-        if (!isCancelledTransaction(error)) throw error;
-      }
-    }
-    throw new ContentionError('too many concurrent changes; retry the request');
+      },
+      {
+        attempts: MAX_WRITE_ATTEMPTS,
+        backoff: writeBackoff,
+        retryable: isCancelledTransaction,
+        exhausted: (lastError) =>
+          new ContentionError('too many concurrent changes; retry the request', { cause: lastError }),
+        sleep: this.sleep,
+      },
+    );
   }
 
   private bumpVersion(): TransactItem {

@@ -2,17 +2,17 @@
 // Query and a lookup by id or name is one BatchGet; no secondary index is needed.
 //
 //   pk          sk                        what
-//   META        VERSION                   { version }: +1 in every write's transaction (orders all changes)
+//   META        VERSION                   { version, updated_at }: +1 in every write's transaction (orders all changes)
 //   DEST        <destination id>          a destination and `refs`, the number of policies using it
 //   DESTNAME    <name>                    { id }: makes names unique
-//   POLICY      <policy id>               a policy: source and destination id
+//   POLICY      <policy id>               { id, source_type, source_id, destination_id }
 //   DESTREF#<d> <source type>#<source id> { policy_id }: makes policies unique, finds the users of a destination
-import type { Destination, DestinationSpec, EgressPolicy, SourceType } from '../domain/types.js';
+import type { Destination, EgressPolicy, SourceType } from '../domain/types.js';
 import { PARTITION_KEY, SORT_KEY } from './table-definition.js';
 
 export type Key = Record<typeof PARTITION_KEY | typeof SORT_KEY, string>;
 
-const key = (pk: string, sk: string): Key => ({ [PARTITION_KEY]: pk, [SORT_KEY]: sk }) as Key;
+const key = (pk: string, sk: string): Key => ({ [PARTITION_KEY]: pk, [SORT_KEY]: sk });
 
 export const META_PK = 'META';
 export const DESTINATION_PK = 'DEST';
@@ -27,11 +27,6 @@ export const destinationRefPk = (destinationId: string): string => `DESTREF#${de
 export const destinationRefKey = (destinationId: string, sourceType: SourceType, sourceId: string): Key =>
   key(destinationRefPk(destinationId), `${sourceType}#${sourceId}`);
 
-export interface DestinationItem extends Destination {
-  /** How many policies use this destination. */
-  refs: number;
-}
-
 export interface PolicyItem {
   id: string;
   source_type: SourceType;
@@ -39,43 +34,24 @@ export interface PolicyItem {
   destination_id: string;
 }
 
-export interface DestinationRefItem {
-  policy_id: string;
-}
-
-export interface DestinationNameItem {
-  id: string;
-}
-
 export function destinationItem(destination: Destination, refs: number): Record<string, unknown> {
   return { ...destinationKey(destination.id), ...destination, refs };
 }
 
-/** Back to the API shape: only the fields of a destination, in a stable order. */
-export function toDestination(item: object): Destination {
-  const stored = item as unknown as DestinationItem;
-  const spec: DestinationSpec = {
-    name: stored.name,
-    ips: stored.ips,
-    ports: stored.ports ?? [],
-    protocol: stored.protocol,
-  };
-  if (stored.description !== undefined) spec.description = stored.description;
-  if (stored.icmp_type !== undefined) spec.icmp_type = Number(stored.icmp_type);
-  if (stored.icmp_code !== undefined) spec.icmp_code = Number(stored.icmp_code);
+/** The API shape: only the fields of a destination, in a stable order (responses are compared as text). */
+export function toDestination(destination: Destination): Destination {
   return {
-    id: stored.id,
-    name: spec.name,
-    ...(spec.description !== undefined ? { description: spec.description } : {}),
-    ips: spec.ips.map(({ start, end }) => ({ start, end })),
-    ports: spec.ports.map(({ start, end }) => ({ start: Number(start), end: Number(end) })),
-    protocol: spec.protocol,
-    ...(spec.icmp_type !== undefined ? { icmp_type: spec.icmp_type } : {}),
-    ...(spec.icmp_code !== undefined ? { icmp_code: spec.icmp_code } : {}),
+    id: destination.id,
+    name: destination.name,
+    ...(destination.description !== undefined ? { description: destination.description } : {}),
+    ips: destination.ips.map(({ start, end }) => ({ start, end })),
+    ports: destination.ports.map(({ start, end }) => ({ start, end })),
+    protocol: destination.protocol,
+    ...(destination.icmp_type !== undefined ? { icmp_type: destination.icmp_type } : {}),
+    ...(destination.icmp_code !== undefined ? { icmp_code: destination.icmp_code } : {}),
   };
 }
 
-export function toPolicy(item: Record<string, unknown>, destination: Destination): EgressPolicy {
-  const stored = item as unknown as PolicyItem;
-  return { id: stored.id, source: { type: stored.source_type, id: stored.source_id }, destination };
+export function toPolicy(policy: PolicyItem, destination: Destination): EgressPolicy {
+  return { id: policy.id, source: { type: policy.source_type, id: policy.source_id }, destination };
 }

@@ -11,14 +11,18 @@
 // pointer that wins names its own. Pointers written before chunk_prefix existed name `v<version>#`.
 import {
   BatchWriteCommand,
+  type BatchWriteCommandInput,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
+  paginateQuery,
 } from '@aws-sdk/lib-dynamodb';
 import { decodeSnapshot, type EncodedSnapshot, type PolicySnapshot } from '../domain/snapshot.js';
 import type { SnapshotPointer, SnapshotStore } from '../domain/snapshot-store.js';
-import { backoffMs, sleep } from './dynamodb-io.js';
+import { IncompleteError, isIncomplete, retry, type Sleep } from '../retry.js';
+import { errorName, MAX_UNPROCESSED_ROUNDS, unprocessedBackoff } from './dynamodb-io.js';
+import { decodeKey, decodeSnapshotChunk, decodeSnapshotPointer } from './item-schemas.js';
+import type { Key } from './items.js';
 import { PARTITION_KEY, SORT_KEY } from './table-definition.js';
 
 export const SNAPSHOT_PK = 'SNAPSHOT';
@@ -29,7 +33,8 @@ const CHUNK_BYTES = 300 * 1024;
 const CHUNK_KEY_START = 'v';
 /** BatchWriteItem's limit. */
 const BATCH_WRITE_LIMIT = 25;
-const MAX_UNPROCESSED_ROUNDS = 10;
+
+type WriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
 
 export interface SnapshotStoreOptions {
   /** Items per page when pruning old chunks (tests use a small one); default: DynamoDB's 1 MB pages. */
@@ -39,6 +44,8 @@ export interface SnapshotStoreOptions {
    * publish deletes them (it removes every older version); default: a JSON warning on the log.
    */
   readonly onPruneError?: (error: unknown) => void;
+  /** Pauses between rounds of deletes DynamoDB left unprocessed. @default a timer */
+  readonly sleep?: Sleep;
 }
 
 /** Every chunk of a version, whatever its checksum, sorts after this and before the next version's. */
@@ -65,16 +72,7 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
     const result = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: this.key(POINTER_SK), ConsistentRead: true }),
     );
-    if (!result.Item) return undefined;
-    const item = result.Item;
-    return {
-      version: Number(item.version),
-      chunks: Number(item.chunks),
-      bytes: Number(item.bytes),
-      sha256: String(item.sha256),
-      writtenAt: String(item.written_at),
-      ...(typeof item.chunk_prefix === 'string' ? { chunkPrefix: item.chunk_prefix } : {}),
-    };
+    return result.Item === undefined ? undefined : decodeSnapshotPointer(result.Item);
   }
 
   /** Reads and verifies the snapshot a pointer names. Throws ValidationError if chunks are missing or mixed. */
@@ -85,22 +83,18 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
   /** The snapshot's compressed bytes, as stored (verify with decodeSnapshot). */
   async readBytes(pointer: SnapshotPointer): Promise<Buffer> {
     const prefix = pointer.chunkPrefix ?? versionPrefix(pointer.version);
-    const parts: Buffer[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-          ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
-          ExpressionAttributeValues: { ':pk': SNAPSHOT_PK, ':prefix': prefix },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) parts.push(Buffer.from(item.data as Uint8Array));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    const parts: Uint8Array[] = [];
+    const pages = paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+        ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
+        ExpressionAttributeValues: { ':pk': SNAPSHOT_PK, ':prefix': prefix },
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages) for (const item of page.Items ?? []) parts.push(decodeSnapshotChunk(item));
     return Buffer.concat(parts);
   }
 
@@ -144,7 +138,7 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
         }),
       );
     } catch (error) {
-      if ((error as { name?: string }).name === 'ConditionalCheckFailedException') return false;
+      if (errorName(error) === 'ConditionalCheckFailedException') return false;
       throw error;
     }
     if (previous) await this.prune(previous.version).catch(this.options.onPruneError ?? logPruneError);
@@ -156,47 +150,48 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
    * each, so a single 1 MB page can hold as few as three of them and the rest would leak.
    */
   private async prune(keepFrom: number): Promise<void> {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          // Chunk keys only ('v…'): the pointer ('CURRENT') sorts before them and is never read here.
-          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :first AND :keep',
-          ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
-          ExpressionAttributeValues: {
-            ':pk': SNAPSHOT_PK,
-            ':first': CHUNK_KEY_START,
-            ':keep': versionPrefix(keepFrom),
-          },
-          ProjectionExpression: '#pk, #sk',
-          ExclusiveStartKey: startKey,
-          ...(this.options.pageSize === undefined ? {} : { Limit: this.options.pageSize }),
-        }),
-      );
-      await this.deleteChunks((page.Items ?? []).map((item) => String(item[SORT_KEY])));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    const pages = paginateQuery(
+      { client: this.client, pageSize: this.options.pageSize },
+      {
+        TableName: this.tableName,
+        // Chunk keys only ('v…'): the pointer ('CURRENT') sorts before them and is never read here.
+        KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :first AND :keep',
+        ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
+        ExpressionAttributeValues: { ':pk': SNAPSHOT_PK, ':first': CHUNK_KEY_START, ':keep': versionPrefix(keepFrom) },
+        ProjectionExpression: '#pk, #sk',
+      },
+    );
+    for await (const page of pages) await this.deleteChunks((page.Items ?? []).map(decodeKey));
   }
 
-  /** BatchWriteItem in groups of 25, retrying what DynamoDB leaves unprocessed (throttling). */
-  private async deleteChunks(sortKeys: readonly string[]): Promise<void> {
-    for (let offset = 0; offset < sortKeys.length; offset += BATCH_WRITE_LIMIT) {
-      let pending: { DeleteRequest: { Key: Record<string, unknown> } }[] = sortKeys
+  /**
+   * BatchWriteItem in groups of 25, sending again what DynamoDB leaves unprocessed (throttling);
+   * IncompleteError when some are still left after the last round.
+   */
+  private async deleteChunks(keys: readonly Key[]): Promise<void> {
+    for (let offset = 0; offset < keys.length; offset += BATCH_WRITE_LIMIT) {
+      let pending: WriteRequest[] = keys
         .slice(offset, offset + BATCH_WRITE_LIMIT)
-        .map((sk) => ({ DeleteRequest: { Key: this.key(sk) } }));
-      for (let round = 0; pending.length > 0; round += 1) {
-        if (round >= MAX_UNPROCESSED_ROUNDS) throw new Error('DynamoDB kept returning unprocessed snapshot deletes');
-        if (round > 0) await sleep(backoffMs(round));
-        const result = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
-        pending = (result.UnprocessedItems?.[this.tableName] ?? []).flatMap((request) =>
-          request.DeleteRequest?.Key ? [{ DeleteRequest: { Key: request.DeleteRequest.Key } }] : [],
-        );
-      }
+        .map((key) => ({ DeleteRequest: { Key: key } }));
+      await retry(
+        async () => {
+          const result = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
+          pending = result.UnprocessedItems?.[this.tableName] ?? [];
+          if (pending.length > 0) {
+            throw new IncompleteError(`DynamoDB left ${pending.length} snapshot chunk delete(s) unprocessed`);
+          }
+        },
+        {
+          attempts: MAX_UNPROCESSED_ROUNDS,
+          backoff: unprocessedBackoff,
+          retryable: isIncomplete,
+          sleep: this.options.sleep,
+        },
+      );
     }
   }
 
-  private key(sk: string): Record<string, string> {
+  private key(sk: string): Key {
     return { [PARTITION_KEY]: SNAPSHOT_PK, [SORT_KEY]: sk };
   }
 }

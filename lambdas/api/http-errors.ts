@@ -1,5 +1,11 @@
 // The edge: the only place where failures become HTTP status codes and `{"error": ...}` bodies.
-import { ContentionError, DomainError, NotFoundError, ValidationError } from '../../core/domain/errors.js';
+import {
+  ContentionError,
+  DomainError,
+  IntegrityError,
+  NotFoundError,
+  ValidationError,
+} from '../../core/domain/errors.js';
 
 export class HttpError extends Error {
   constructor(
@@ -43,6 +49,10 @@ export interface ErrorResponse {
 export function toErrorResponse(error: unknown): ErrorResponse {
   if (error instanceof HttpError) {
     return { statusCode: error.statusCode, headers: error.headers, message: error.message, internal: false };
+  }
+  // Damaged data is ours to fix; its message names stored keys, which are not the caller's business.
+  if (error instanceof IntegrityError) {
+    return { statusCode: 500, headers: {}, message: 'internal server error', internal: true };
   }
   if (error instanceof DomainError) {
     const statusCode =

@@ -4,29 +4,41 @@ import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, Quer
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { sha256 } from '../../../core/domain/snapshot.js';
+import { IncompleteError } from '../../../core/retry.js';
 import { DynamoDbSnapshotStore } from '../../../core/store/snapshot-store.js';
 
 const TABLE = 'policies';
 const chunkKey = (version: number) => ({ pk: 'SNAPSHOT', sk: `v${String(version).padStart(12, '0')}#00000` });
 
-function mockedStore(onPruneError?: (error: unknown) => void) {
+function mockedStore(options: { onPruneError?: (error: unknown) => void; pauses?: number[]; pageSize?: number } = {}) {
   const documents = DynamoDBDocumentClient.from(
     new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
   );
   const ddb = mockClient(documents);
   ddb.on(GetCommand).resolves({ Item: { version: 10, chunks: 1, bytes: 1, sha256: 'x', written_at: 'then' } });
   ddb.on(PutCommand).resolves({});
-  return { ddb, store: new DynamoDbSnapshotStore(documents, TABLE, onPruneError ? { onPruneError } : {}) };
+  const pauses = options.pauses ?? [];
+  const store = new DynamoDbSnapshotStore(documents, TABLE, {
+    ...(options.onPruneError ? { onPruneError: options.onPruneError } : {}),
+    ...(options.pageSize === undefined ? {} : { pageSize: options.pageSize }),
+    sleep: async (ms) => {
+      pauses.push(ms);
+    },
+  });
+  return { ddb, store };
 }
 
 describe('DynamoDbSnapshotStore pruning (mocked DynamoDB)', () => {
   it('retries deletes DynamoDB leaves unprocessed, and follows LastEvaluatedKey', async () => {
     const { ddb, store } = mockedStore();
     const firstPage = Array.from({ length: 30 }, (_, i) => chunkKey(i + 1));
-    ddb
-      .on(QueryCommand)
-      .resolvesOnce({ Items: firstPage, LastEvaluatedKey: chunkKey(30) })
-      .resolvesOnce({ Items: [chunkKey(31)] });
+    // The paginator sends one input object, updated between pages: note each start key as sent.
+    const startKeys: unknown[] = [];
+    const pages = [{ Items: firstPage, LastEvaluatedKey: chunkKey(30) }, { Items: [chunkKey(31)] }];
+    ddb.on(QueryCommand).callsFake((input: { ExclusiveStartKey?: unknown }) => {
+      startKeys.push(input.ExclusiveStartKey);
+      return pages[startKeys.length - 1];
+    });
     const unprocessed = [{ DeleteRequest: { Key: chunkKey(3) } }, { DeleteRequest: { Key: chunkKey(7) } }];
     ddb
       .on(BatchWriteCommand)
@@ -37,7 +49,8 @@ describe('DynamoDbSnapshotStore pruning (mocked DynamoDB)', () => {
     expect(await store.write({ version: 11, bytes, sha256: sha256(bytes) })).toBe(true);
 
     const queries = ddb.commandCalls(QueryCommand).map((call) => call.args[0].input);
-    expect(queries.map((query) => query.ExclusiveStartKey)).toEqual([undefined, chunkKey(30)]);
+    expect(startKeys).toEqual([undefined, chunkKey(30)]);
+    expect(queries).toHaveLength(2);
     expect(queries[0]?.ExpressionAttributeValues).toMatchObject({ ':keep': 'v000000000010#' });
     const batches = ddb
       .commandCalls(BatchWriteCommand)
@@ -46,15 +59,33 @@ describe('DynamoDbSnapshotStore pruning (mocked DynamoDB)', () => {
     expect(batches).toEqual([firstPage.slice(0, 25), [chunkKey(3), chunkKey(7)], firstPage.slice(25), [chunkKey(31)]]);
   });
 
+  it('asks for pages of the configured size', async () => {
+    const { ddb, store } = mockedStore({ pageSize: 7 });
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    const bytes = Buffer.from('snapshot 11');
+    expect(await store.write({ version: 11, bytes, sha256: sha256(bytes) })).toBe(true);
+    expect(ddb.commandCalls(QueryCommand).map((call) => call.args[0].input.Limit)).toEqual([7]);
+  });
+
   it('gives up on deletes that stay unprocessed, reports it, and still counts the snapshot as published', async () => {
     const pruneErrors: unknown[] = [];
-    const { ddb, store } = mockedStore((error) => pruneErrors.push(error));
+    const pauses: number[] = [];
+    const { ddb, store } = mockedStore({ onPruneError: (error) => pruneErrors.push(error), pauses });
     ddb.on(QueryCommand).resolves({ Items: [chunkKey(1)] });
     ddb.on(BatchWriteCommand).resolves({ UnprocessedItems: { [TABLE]: [{ DeleteRequest: { Key: chunkKey(1) } }] } });
     const bytes = Buffer.from('snapshot 11');
     // The pointer has moved: cells see the new snapshot, and the next publish deletes what is left.
     expect(await store.write({ version: 11, bytes, sha256: sha256(bytes) })).toBe(true);
     expect(ddb.commandCalls(BatchWriteCommand)).toHaveLength(10);
+    expect(pruneErrors).toHaveLength(1);
+    expect(pruneErrors[0]).toBeInstanceOf(IncompleteError);
     expect(String(pruneErrors[0])).toMatch(/unprocessed/);
+    // Equal jitter between rounds: half the ceiling at least, the ceiling (doubling from 40 ms to 1 s) at most.
+    expect(pauses).toHaveLength(9);
+    pauses.forEach((ms, index) => {
+      const ceiling = Math.min(1_000, 40 * 2 ** index);
+      expect(ms).toBeGreaterThanOrEqual(ceiling / 2);
+      expect(ms).toBeLessThanOrEqual(ceiling);
+    });
   });
 });

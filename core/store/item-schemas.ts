@@ -1,0 +1,180 @@
+// Items as DynamoDB returns them, decoded where they enter the code. An item that is not what the
+// store writes (damaged, edited by hand, a layout this code does not know) becomes an IntegrityError
+// naming its key and the field, instead of a wrong value passed on to the API or to the cells.
+// zod/mini keeps the Lambda and agent bundles small. The rules of the model were checked when the
+// item was written; here only the shape is, plus what would make a cell misread a rule.
+import * as z from 'zod/mini';
+import type { CellReport } from '../domain/cells.js';
+import { IntegrityError } from '../domain/errors.js';
+import { isIpv4 } from '../domain/ipv4.js';
+import { PROTOCOLS, SOURCE_TYPES } from '../domain/schemas.js';
+import type { SnapshotPointer } from '../domain/snapshot-store.js';
+import type { Destination } from '../domain/types.js';
+import type { Item } from './dynamodb-io.js';
+import { type Key, type PolicyItem, toDestination } from './items.js';
+import { PARTITION_KEY, SORT_KEY } from './table-definition.js';
+
+const keyFields = { [PARTITION_KEY]: z.string(), [SORT_KEY]: z.string() };
+const count = z.int().check(z.nonnegative());
+const ipv4 = z.string().check(z.refine(isIpv4, 'expected an IPv4 address'));
+
+const destinationSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.optional(z.string()),
+  ips: z.array(z.object({ start: ipv4, end: ipv4 })),
+  // Absent on icmp destinations written before ports were always stored.
+  ports: z.optional(z.array(z.object({ start: z.int(), end: z.int() }))),
+  protocol: z.enum(PROTOCOLS),
+  icmp_type: z.optional(z.int()),
+  icmp_code: z.optional(z.int()),
+  // Absent on destinations written before the counter existed; a policy create adds it.
+  refs: z.optional(count),
+});
+
+const destinationNameSchema = z.object({ [SORT_KEY]: z.string(), id: z.string() });
+
+const policySchema = z.object({
+  id: z.string(),
+  source_type: z.enum(SOURCE_TYPES),
+  source_id: z.string(),
+  destination_id: z.string(),
+});
+
+const destinationRefSchema = z.object({ ...keyFields, policy_id: z.string() });
+
+const versionSchema = z.object({ version: count, updated_at: z.optional(z.string()) });
+
+const cellReportSchema = z.object({
+  [SORT_KEY]: z.string(),
+  applied_version: count,
+  applied_at: z.string(),
+  // Absent on reports written before synced_at existed.
+  synced_at: z.optional(z.string()),
+  containers: z.optional(count),
+  rules: z.optional(count),
+});
+
+const snapshotPointerSchema = z.object({
+  version: count,
+  chunks: count,
+  bytes: count,
+  sha256: z.string(),
+  written_at: z.string(),
+  // Absent on pointers of the first layout.
+  chunk_prefix: z.optional(z.string()),
+});
+
+const snapshotChunkSchema = z.object({ data: z.instanceof(Uint8Array) });
+
+export interface StoredDestination {
+  readonly destination: Destination;
+  /** Policies using it; undefined on destinations written before the counter existed. */
+  readonly refs: number | undefined;
+}
+
+export const decodeDestination = decoder(
+  destinationSchema,
+  ({ refs, ports, ...destination }): StoredDestination => ({
+    destination: toDestination({ ...destination, ports: ports ?? [] }),
+    refs,
+  }),
+);
+
+/** A DESTNAME guard: the name (its sort key) and the id of the destination holding it. */
+export const decodeDestinationName = decoder(destinationNameSchema, (item) => ({ name: item[SORT_KEY], id: item.id }));
+
+export const decodePolicy = decoder(
+  policySchema,
+  (item): PolicyItem => ({
+    id: item.id,
+    source_type: item.source_type,
+    source_id: item.source_id,
+    destination_id: item.destination_id,
+  }),
+);
+
+/** A DESTREF guard: its key (destination, source) and the policy it stands for. */
+export const decodeDestinationRef = decoder(destinationRefSchema, (item) => ({
+  key: { [PARTITION_KEY]: item[PARTITION_KEY], [SORT_KEY]: item[SORT_KEY] } satisfies Key,
+  policyId: item.policy_id,
+}));
+
+const decodeVersionItem = decoder(versionSchema, (item) => ({ version: item.version, updatedAt: item.updated_at }));
+
+/** The version record; before the first write there is none, and the version is 0. */
+export function decodeVersionRecord(item: Item | undefined): { version: number; updatedAt: string | undefined } {
+  return item === undefined ? { version: 0, updatedAt: undefined } : decodeVersionItem(item);
+}
+
+export const decodeCellReport = decoder(
+  cellReportSchema,
+  (item): CellReport => ({
+    name: item[SORT_KEY],
+    appliedVersion: item.applied_version,
+    appliedAt: item.applied_at,
+    // Reports written before synced_at existed: their last sync is the one that applied.
+    syncedAt: item.synced_at ?? item.applied_at,
+    containers: item.containers ?? 0,
+    rules: item.rules ?? 0,
+  }),
+);
+
+export const decodeSnapshotPointer = decoder(
+  snapshotPointerSchema,
+  (item): SnapshotPointer => ({
+    version: item.version,
+    chunks: item.chunks,
+    bytes: item.bytes,
+    sha256: item.sha256,
+    writtenAt: item.written_at,
+    ...(item.chunk_prefix === undefined ? {} : { chunkPrefix: item.chunk_prefix }),
+  }),
+);
+
+/** A snapshot chunk's bytes. */
+export const decodeSnapshotChunk = decoder(snapshotChunkSchema, (item) => item.data);
+
+/** Only the key, for reads that project nothing else. */
+export const decodeKey = decoder(
+  z.object(keyFields),
+  (item): Key => ({ [PARTITION_KEY]: item[PARTITION_KEY], [SORT_KEY]: item[SORT_KEY] }),
+);
+
+function decoder<S extends z.ZodMiniType, T>(schema: S, build: (value: z.output<S>) => T): (item: Item) => T {
+  return (item) => {
+    const result = schema.safeParse(item);
+    if (result.success) return build(result.data);
+    const [issue] = result.error.issues;
+    throw new IntegrityError(
+      keyOf(item),
+      issue && issue.path.length > 0 ? issue.path.map(String).join('.') : '(item)',
+      issue ? problemOf(issue) : 'invalid',
+    );
+  };
+}
+
+/** The key as stored; key attributes are strings in this table, but a decoder must not assume it. */
+function keyOf(item: Item): { pk: string; sk: string } {
+  const part = (value: unknown): string => (typeof value === 'string' ? value : '(missing)');
+  return { pk: part(item[PARTITION_KEY]), sk: part(item[SORT_KEY]) };
+}
+
+/**
+ * What is wrong, from the schema's side only: zod/mini has no message texts of its own (and when
+ * classic zod is loaded too, they change), and the item's value must not reach a message.
+ */
+function problemOf(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${issue.expected}`;
+    case 'invalid_value':
+      return `expected one of ${issue.values.map(String).join(', ')}`;
+    case 'too_small':
+      return `expected at least ${issue.minimum}`;
+    case 'custom':
+      return issue.message;
+    default:
+      return issue.code;
+  }
+}
