@@ -1,5 +1,5 @@
 // One convergence run on a cell: newest allowed snapshot → rules in the kernel → what was applied
-// recorded on the cell and reported to the table. Called by `agent sync --from-dynamodb`.
+// recorded on the cell and reported to the table. Run by the cell agent (cell-agent.ts).
 
 import type { CellRegistry } from '../core/domain/cells.js';
 import { snapshotToPolicyList } from '../core/domain/snapshot.js';

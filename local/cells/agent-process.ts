@@ -2,6 +2,8 @@
 // process reading desired state from the table and programming the cell's network namespace.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { DEFAULT_OVERLAY_CIDR } from '../../agent/plan.js';
+import { describeSync, readSyncedLine } from '../../agent/sync-summary.js';
 import { LOCAL_CLIENT_CONFIG } from '../dynamodb-local.js';
 import type { LocalCell } from './local-cells.js';
 import type { AgentRunner, AgentRunResult } from './local-dispatcher.js';
@@ -13,7 +15,7 @@ export interface AgentProcessOptions {
   readonly dynamodbEndpoint: string;
   /** Each cell keeps its applied state in <stateRoot>/<cell name>, as /var/lib/dynamic-egress on a cell. */
   readonly stateRoot: string;
-  /** @default '10.255.0.0/16' */
+  /** @default DEFAULT_OVERLAY_CIDR (agent/plan.ts) */
   readonly overlayCidr?: string;
   /** @default 60 s */
   readonly timeoutMs?: number;
@@ -37,7 +39,7 @@ export function agentProcessRunner(options: AgentProcessOptions): AgentRunner {
         '--min-version',
         String(minVersion),
         '--overlay-cidr',
-        options.overlayCidr ?? '10.255.0.0/16',
+        options.overlayCidr ?? DEFAULT_OVERLAY_CIDR,
         // The agent stays on the host (where DynamoDB Local listens) and programs the cell's namespace.
         ...(cell.netns === undefined ? ['--render-only'] : ['--netns', cell.netns]),
       ];
@@ -76,18 +78,12 @@ export function agentProcessRunner(options: AgentProcessOptions): AgentRunner {
     });
 }
 
-/** The agent ends with one JSON summary line; a render-only run prints the ruleset before it. */
+/** The agent ends with its summary log line; a render-only run prints the ruleset before it. */
 function parseSummary(stdout: string, renderOnly: boolean): AgentRunResult {
   const lines = stdout.trimEnd().split('\n');
   const last = lines.at(-1) ?? '';
-  try {
-    const summary = JSON.parse(last) as { version?: unknown; changed?: unknown; rules?: unknown; origin?: unknown };
-    const version = typeof summary.version === 'number' ? summary.version : undefined;
-    const detail = renderOnly
-      ? `would apply:\n${lines.slice(0, -1).join('\n')}`
-      : `${summary.changed ? 'rules changed' : 'no change'}, ${String(summary.rules)} rules (${String(summary.origin)})`;
-    return { ok: true, ...(version === undefined ? {} : { version }), output: detail };
-  } catch {
-    return { ok: true, output: last };
-  }
+  const summary = readSyncedLine(last);
+  if (summary === undefined) return { ok: true, output: last };
+  const detail = renderOnly ? `would apply:\n${lines.slice(0, -1).join('\n')}` : describeSync(summary);
+  return { ok: true, version: summary.version, output: detail };
 }

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EXIT_APPLY_FAILED, EXIT_INVALID_INPUT, EXIT_OK, EXIT_USAGE, parseCli, runCli } from '../../agent/cli.js';
+import { EXIT_APPLY_FAILED, EXIT_INVALID_INPUT, EXIT_OK, EXIT_USAGE, runCli } from '../../agent/cli.js';
+import { parseAgentArgs } from '../../agent/cli-args.js';
 import type { CommandRunner } from '../../agent/runner.js';
 import { app, containerStore, policyList, tcp } from './fixtures.js';
 
@@ -109,7 +110,8 @@ describe('agent cli', () => {
   });
 
   it('parses flags', () => {
-    expect(parseCli(['sync', '--policies', 'p', '--containers', 'c'])).toEqual({
+    expect(parseAgentArgs(['sync', '--policies', 'p', '--containers', 'c'])).toEqual({
+      command: 'sync',
       policies: 'p',
       containers: 'c',
       overlayCidr: '10.255.0.0/16',

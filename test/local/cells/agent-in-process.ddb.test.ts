@@ -1,14 +1,16 @@
-// Local mode's in-process agent on its dry-run cell: real DynamoDB Local, no kernel touched.
+// Local mode's agent runners on its dry-run cell: real DynamoDB Local, no kernel touched.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { bundleAgent } from '../../../bundling/agent-bundle.js';
 import { DynamoDbCellStatusStore } from '../../../core/store/cell-status-store.js';
 import { DynamoDbPolicyStore } from '../../../core/store/dynamodb-policy-store.js';
 import { DynamoDbSnapshotStore } from '../../../core/store/snapshot-store.js';
 import { documentClient } from '../../../core/store/table-stores.js';
 import { publishSnapshot } from '../../../lambdas/fanout/snapshot-publisher.js';
 import { inProcessAgentRunner } from '../../../local/cells/agent-in-process.js';
+import { agentProcessRunner } from '../../../local/cells/agent-process.js';
 import { dryRunCell, EXAMPLE_APP_ID } from '../../../local/cells/dry-run-cell.js';
 import { createTestTable } from '../../helpers/ddb.js';
 import { tcpDestination } from '../../helpers/fixtures.js';
@@ -55,5 +57,30 @@ describe('inProcessAgentRunner', () => {
     const result = await run({ name: 'broken', containers: join(work, 'missing.json') }, 0);
     expect(result.ok).toBe(false);
     expect(result.output).toMatch(/cannot read/);
+  });
+});
+
+describe('agentProcessRunner', () => {
+  it('runs the bundled agent as SSM does and reads its summary line: the same result as in-process', async () => {
+    const table = await createTestTable();
+    const documents = documentClient(table.client);
+    const policies = new DynamoDbPolicyStore({ client: documents, tableName: table.tableName });
+    const [db] = await policies.createDestinations([tcpDestination('process-db')]);
+    await policies.createEgressPolicies([
+      { source: { type: 'app', id: EXAMPLE_APP_ID }, destination: { id: db?.id ?? '' } },
+    ]);
+    const { version } = await publishSnapshot(policies, new DynamoDbSnapshotStore(documents, table.tableName));
+
+    const stateRoot = join(work, 'process-cells');
+    const inProcess = inProcessAgentRunner({ dynamodb: table.client, tableName: table.tableName, stateRoot });
+    const inProcessResult = await inProcess(dryRunCell(work), version);
+    const run = agentProcessRunner({
+      agentFile: await bundleAgent(join(work, 'bundle')),
+      tableName: table.tableName,
+      dynamodbEndpoint: table.endpoint,
+      stateRoot,
+    });
+    const result = await run(dryRunCell(work), version);
+    expect(result).toEqual({ ok: true, version, output: inProcessResult.output.trimEnd() });
   });
 });

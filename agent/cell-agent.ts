@@ -1,0 +1,78 @@
+// The agent of one cell, wired once: snapshots in, the cell's kernel (or a preview) out, the apply
+// recorded on the cell and reported. `agent sync --from-dynamodb` and local mode's in-process cells
+// both run it; they differ only in where the snapshots come from and how they print the result.
+import type { CellRegistry } from '../core/domain/cells.js';
+import { type ConvergeResult, converge } from './converge.js';
+import { type CommandRunner, emptyKernelRunner, netnsRunner, spawnRunner } from './runner.js';
+import type { SnapshotSource } from './source/dynamodb.js';
+import { readContainersFile } from './source/files.js';
+import { AgentState } from './state.js';
+import type { SyncSummary } from './sync-summary.js';
+
+/**
+ * `apply` programs the kernel, records and reports. `dry-run` reads the kernel and computes what
+ * would change. `render-only` reads no kernel at all: the whole ruleset against an empty one.
+ */
+export type AgentMode = 'apply' | 'dry-run' | 'render-only';
+
+export interface CellAgentOptions {
+  readonly snapshots: SnapshotSource;
+  /** Where an apply is reported; never used by a preview. Omitted, nothing is reported. */
+  readonly registry?: Pick<CellRegistry, 'record'>;
+  /** Where the cell keeps what it applied (see state.ts). */
+  readonly stateDir: string;
+  readonly cellName: string;
+  /** The cell's container metadata store, read again on every sync. */
+  readonly containersFile: string;
+  /** @default DEFAULT_OVERLAY_CIDR (plan.ts) */
+  readonly overlayCidr?: string;
+  readonly mode: AgentMode;
+  /** Program the kernel of this network namespace (local cells); the agent itself stays where it is. */
+  readonly netns?: string;
+  /** @default spawnRunner; ignored by `render-only` */
+  readonly runner?: CommandRunner;
+}
+
+export interface CellSync extends ConvergeResult {
+  /** What the run did, as `agent sync --from-dynamodb` reports it. */
+  readonly summary: SyncSummary;
+}
+
+export interface CellAgent {
+  sync(): Promise<CellSync>;
+}
+
+export function createCellAgent(options: CellAgentOptions): CellAgent {
+  const apply = options.mode === 'apply';
+  const runner = kernelRunner(options);
+  const state = new AgentState(options.stateDir);
+  return {
+    async sync() {
+      const containers = await readContainersFile(options.containersFile);
+      const result = await converge({
+        source: options.snapshots,
+        state,
+        containers,
+        cellName: options.cellName,
+        ...(apply && options.registry ? { registry: options.registry } : {}),
+        sync: { overlayCidr: options.overlayCidr, dryRun: !apply, runner },
+      });
+      const summary: SyncSummary = {
+        version: result.version,
+        origin: result.origin,
+        changed: result.sync.changed,
+        applied: apply,
+        rules: result.sync.stats.rules,
+        containers: containers.length,
+        reported: result.reported,
+      };
+      return { ...result, summary };
+    },
+  };
+}
+
+function kernelRunner(options: CellAgentOptions): CommandRunner {
+  if (options.mode === 'render-only') return emptyKernelRunner;
+  const runner = options.runner ?? spawnRunner;
+  return options.netns === undefined ? runner : netnsRunner(options.netns, runner);
+}

@@ -1,0 +1,43 @@
+// `agent sync --from-dynamodb …`, what SSM runs on a cell: desired state from the policy table's
+// snapshot, applied only forward, reported back. Ends with one log line (sync-summary.ts) on stdout.
+// Region and endpoint come from the standard AWS environment (AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB).
+// `--netns` (local mode) programs the kernel of that network namespace while the agent itself, and
+// its DynamoDB traffic, stay on the host, as a cell's agent reaches the table over the cell's own network.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { jsonLineLog } from '../core/log.js';
+import { createCellAgent } from './cell-agent.js';
+import type { SyncFromTable } from './cli-args.js';
+import type { CliIo } from './cli-io.js';
+import { agentTable } from './policy-table.js';
+import { AGENT_SERVICE, CELL_SYNCED } from './sync-summary.js';
+
+export async function syncFromTable(args: SyncFromTable, io: CliIo): Promise<void> {
+  const client = new DynamoDBClient({ maxAttempts: 5 });
+  try {
+    const agent = createCellAgent({
+      ...agentTable(DynamoDBDocumentClient.from(client), args.table),
+      stateDir: args.stateDir,
+      cellName: args.cellName,
+      containersFile: args.containers,
+      overlayCidr: args.overlayCidr,
+      mode: args.mode,
+      netns: args.netns,
+      runner: io.runner,
+    });
+    const result = await agent.sync();
+    if (args.mode !== 'apply') {
+      const sets = [...result.sync.setsBefore, ...result.sync.setsAfter].map((line) => `# ipset: ${line}\n`).join('');
+      io.stdout(`${sets}${result.sync.payload ?? '# no changes\n'}`);
+    }
+    if (result.version < args.minVersion) {
+      io.stderr(
+        `warning: asked for policy version >= ${args.minVersion}, the table offers ${result.version}; applied that\n`,
+      );
+    }
+    const log = jsonLineLog({ service: AGENT_SERVICE, write: (line) => io.stdout(`${line}\n`) });
+    log.info(CELL_SYNCED, result.summary);
+  } finally {
+    client.destroy();
+  }
+}

@@ -1,0 +1,202 @@
+// The one cell agent (CLI `sync --from-dynamodb` and local mode's in-process cells), with a fake table
+// and kernel: which kernel each mode touches, what is recorded and reported, and its summary.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type CellAgentOptions, createCellAgent } from '../../agent/cell-agent.js';
+import type { CommandRunner } from '../../agent/runner.js';
+import type { SnapshotSource } from '../../agent/source/dynamodb.js';
+import { AgentState } from '../../agent/state.js';
+import type { CellReport } from '../../core/domain/cells.js';
+import { ValidationError } from '../../core/domain/errors.js';
+import { buildSnapshot, encodeSnapshot } from '../../core/domain/snapshot.js';
+import type { EgressPolicy } from '../../core/domain/types.js';
+import { containerStore } from './fixtures.js';
+
+const work = mkdtempSync(join(tmpdir(), 'cell-agent-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const policy: EgressPolicy = {
+  id: 'p1',
+  source: { type: 'app', id: 'app-1' },
+  destination: {
+    id: 'dest-1',
+    name: 'db',
+    ips: [{ start: '198.51.100.10', end: '198.51.100.10' }],
+    ports: [{ start: 3306, end: 3306 }],
+    protocol: 'tcp',
+  },
+};
+const snapshot = encodeSnapshot(buildSnapshot(4, [policy]));
+const RULE = '-d 198.51.100.10/32 -p tcp -m tcp --dport 3306 -j ACCEPT';
+const EMPTY_FILTER = '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n';
+
+/** A table holding version 4; counts snapshot reads. */
+function fakeTable() {
+  const reads = { bytes: 0 };
+  const snapshots: SnapshotSource = {
+    readPointer: async () => ({
+      version: snapshot.version,
+      chunks: 1,
+      bytes: snapshot.bytes.length,
+      sha256: snapshot.sha256,
+      writtenAt: new Date(0).toISOString(),
+    }),
+    readBytes: async () => {
+      reads.bytes += 1;
+      return snapshot.bytes;
+    },
+  };
+  return { snapshots, reads };
+}
+
+/** A kernel without our rules that accepts every change; records each command line. */
+function fakeKernel() {
+  const calls: string[] = [];
+  const runner: CommandRunner = async (command, args) => {
+    calls.push([command, ...args].join(' '));
+    const save = command === 'iptables-save' || args.includes('iptables-save');
+    return { code: 0, stdout: save ? EMPTY_FILTER : '', stderr: '' };
+  };
+  return { calls, runner };
+}
+
+function fakeRegistry() {
+  const reports: CellReport[] = [];
+  return { reports, registry: { record: async (report: CellReport) => reports.push(report) > 0 } };
+}
+
+let cells = 0;
+/** A fresh cell: its own state dir and a store with `count` containers of app-1. */
+function cell(count = 1) {
+  cells += 1;
+  const dir = mkdtempSync(join(work, `cell-${cells}-`));
+  const containersFile = join(dir, 'store.json');
+  const writeStore = (n: number) =>
+    writeFileSync(
+      containersFile,
+      JSON.stringify(
+        containerStore(
+          Array.from({ length: n }, (_, i) => ({ ip: `10.255.1.${i + 2}`, appId: 'app-1', spaceId: 's' })),
+        ),
+      ),
+    );
+  writeStore(count);
+  const stateDir = join(dir, 'state');
+  return { stateDir, containersFile, writeStore, state: new AgentState(stateDir) };
+}
+
+const base = (c: ReturnType<typeof cell>, snapshots: SnapshotSource): Omit<CellAgentOptions, 'mode'> => ({
+  snapshots,
+  stateDir: c.stateDir,
+  cellName: 'cell-a',
+  containersFile: c.containersFile,
+});
+
+describe('createCellAgent', () => {
+  it('apply: programs the kernel, records the version on the cell and reports it', async () => {
+    const c = cell(2);
+    const table = fakeTable();
+    const kernel = fakeKernel();
+    const { reports, registry } = fakeRegistry();
+    const agent = createCellAgent({ ...base(c, table.snapshots), mode: 'apply', registry, runner: kernel.runner });
+
+    const result = await agent.sync();
+    expect(result.summary).toEqual({
+      version: 4,
+      origin: 'table',
+      changed: true,
+      applied: true,
+      rules: result.sync.stats.rules,
+      containers: 2,
+      reported: true,
+    });
+    expect(kernel.calls).toEqual(['iptables-save -t filter', 'ipset save', 'iptables-restore -w --noflush']);
+    expect(result.sync.payload).toContain(RULE);
+    expect(c.state.applied()?.version).toBe(4);
+    expect(reports).toEqual([expect.objectContaining({ name: 'cell-a', appliedVersion: 4, containers: 2 })]);
+
+    // The next sync of the same agent uses the cell's copy and re-reads the containers.
+    c.writeStore(3);
+    const again = await agent.sync();
+    expect([again.summary.origin, again.summary.containers, table.reads.bytes]).toEqual(['cache', 3, 1]);
+  });
+
+  it('apply with --netns: every kernel command runs inside the namespace', async () => {
+    const kernel = fakeKernel();
+    const agent = createCellAgent({
+      ...base(cell(), fakeTable().snapshots),
+      mode: 'apply',
+      netns: 'ns-1',
+      runner: kernel.runner,
+    });
+    await agent.sync();
+    expect(kernel.calls).toEqual([
+      'ip netns exec ns-1 iptables-save -t filter',
+      'ip netns exec ns-1 ipset save',
+      'ip netns exec ns-1 iptables-restore -w --noflush',
+    ]);
+  });
+
+  it('apply without a registry: applied and recorded, not reported', async () => {
+    const c = cell();
+    const agent = createCellAgent({ ...base(c, fakeTable().snapshots), mode: 'apply', runner: fakeKernel().runner });
+    expect((await agent.sync()).summary).toMatchObject({ applied: true, reported: false });
+    expect(c.state.applied()?.version).toBe(4);
+  });
+
+  it('dry-run: reads the kernel, changes, records and reports nothing', async () => {
+    const c = cell();
+    const kernel = fakeKernel();
+    const { reports, registry } = fakeRegistry();
+    const agent = createCellAgent({
+      ...base(c, fakeTable().snapshots),
+      mode: 'dry-run',
+      registry,
+      runner: kernel.runner,
+    });
+    const result = await agent.sync();
+    expect(result.summary).toMatchObject({ version: 4, changed: true, applied: false, reported: false });
+    expect(result.sync.payload).toContain(RULE);
+    expect(kernel.calls).toEqual(['iptables-save -t filter', 'ipset save']);
+    expect([reports, c.state.applied()]).toEqual([[], undefined]);
+  });
+
+  it('render-only: the whole ruleset without any kernel, even in a namespace', async () => {
+    const c = cell();
+    const kernel = fakeKernel();
+    const { reports, registry } = fakeRegistry();
+    const agent = createCellAgent({
+      ...base(c, fakeTable().snapshots),
+      mode: 'render-only',
+      registry,
+      netns: 'ns-1',
+      runner: kernel.runner,
+    });
+    const result = await agent.sync();
+    expect(result.sync.payload).toMatch(/^\*filter\n:dyneg-FORWARD - \[0:0\]\n/);
+    expect(result.sync.payload).toContain('-d 10.255.0.0/16 -j RETURN');
+    expect(result.summary).toMatchObject({ applied: false, reported: false, containers: 1 });
+    expect([kernel.calls, reports, c.state.applied()]).toEqual([[], [], undefined]);
+  });
+
+  it('uses the overlay it is given', async () => {
+    const agent = createCellAgent({
+      ...base(cell(), fakeTable().snapshots),
+      mode: 'render-only',
+      overlayCidr: '10.0.0.0/8',
+    });
+    expect((await agent.sync()).sync.payload).toContain('-d 10.0.0.0/8 -j RETURN');
+  });
+
+  it('refuses a bad containers file before reading the table or the kernel', async () => {
+    const c = cell();
+    writeFileSync(c.containersFile, '{"h": {"handle": "h", "ip": "nope"}}');
+    const table = fakeTable();
+    const kernel = fakeKernel();
+    const agent = createCellAgent({ ...base(c, table.snapshots), mode: 'apply', runner: kernel.runner });
+    await expect(agent.sync()).rejects.toBeInstanceOf(ValidationError);
+    expect([table.reads.bytes, kernel.calls]).toEqual([0, []]);
+  });
+});

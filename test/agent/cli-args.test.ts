@@ -1,0 +1,160 @@
+// The agent's one argument parser: each command's options and defaults, and every usage mistake.
+import { hostname } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { parseAgentArgs, USAGE } from '../../agent/cli-args.js';
+import { UsageError } from '../../agent/errors.js';
+
+const TABLE_SYNC = ['sync', '--from-dynamodb', '--table', 'egress', '--containers', 'c.json', '--state-dir', '/s'];
+
+function usageError(argv: readonly string[]): string {
+  try {
+    parseAgentArgs(argv);
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    return error instanceof Error ? error.message : String(error);
+  }
+  throw new Error(`parsed without error: ${JSON.stringify(argv)}`);
+}
+
+describe('agent command line', () => {
+  it('prints one usage line per command, as it always did', () => {
+    expect(USAGE).toBe(
+      'usage: agent sync --policies FILE --containers FILE [--overlay-cidr CIDR] [--dry-run]\n' +
+        '       agent sync --from-dynamodb --table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--min-version N] [--overlay-cidr CIDR] [--netns NS] [--dry-run | --render-only]',
+    );
+  });
+
+  it.each([
+    [[], 'missing command'],
+    [['apply'], 'unknown command "apply"'],
+    [['--policies', 'p'], 'unknown command "--policies"'],
+  ])('names the command problem for %j', (argv, message) => {
+    expect(usageError(argv)).toBe(message);
+  });
+});
+
+describe('sync --policies', () => {
+  it('defaults the overlay and the dry run', () => {
+    expect(parseAgentArgs(['sync', '--policies', 'p.json', '--containers', 'c.json'])).toEqual({
+      command: 'sync',
+      policies: 'p.json',
+      containers: 'c.json',
+      overlayCidr: '10.255.0.0/16',
+      dryRun: false,
+    });
+  });
+
+  it('takes every option, the overlay normalized', () => {
+    const argv = ['sync', '--dry-run', '--overlay-cidr', '10.9.8.7/8', '--containers', 'c', '--policies', 'p'];
+    expect(parseAgentArgs(argv)).toEqual({
+      command: 'sync',
+      policies: 'p',
+      containers: 'c',
+      overlayCidr: '10.0.0.0/8',
+      dryRun: true,
+    });
+  });
+
+  it.each([
+    [['sync', '--containers', 'c'], '--policies FILE is required'],
+    [['sync', '--policies', 'p'], '--containers FILE is required'],
+    [['sync', '--policies', 'p', '--containers', 'c', '--bogus'], "Unknown option '--bogus'"],
+    // The other form's options are not this one's.
+    [['sync', '--policies', 'p', '--containers', 'c', '--table', 't'], "Unknown option '--table'"],
+    [['sync', '--policies', 'p', '--containers', 'c', '--render-only'], "Unknown option '--render-only'"],
+    [['sync', '--policies', 'p', '--containers', 'c', 'extra'], "Unexpected argument 'extra'"],
+    [['sync', '--containers', 'c', '--policies'], "Option '--policies <value>' argument missing"],
+    [['sync', '--policies', 'p', '--containers', 'c', '--dry-run=yes'], "Option '--dry-run' does not take an argument"],
+    [
+      ['sync', '--policies', 'p', '--containers', 'c', '--overlay-cidr', 'ten'],
+      '--overlay-cidr: must be an IPv4 CIDR block such as 10.255.0.0/16, got "ten"',
+    ],
+  ])('refuses %j', (argv, message) => {
+    expect(usageError(argv)).toContain(message);
+  });
+});
+
+describe('sync --from-dynamodb', () => {
+  it('defaults: apply, the host name as cell name, any version, the default overlay, no namespace', () => {
+    expect(parseAgentArgs(TABLE_SYNC)).toEqual({
+      command: 'sync --from-dynamodb',
+      table: 'egress',
+      containers: 'c.json',
+      stateDir: '/s',
+      cellName: hostname(),
+      minVersion: 0,
+      overlayCidr: '10.255.0.0/16',
+      mode: 'apply',
+      netns: undefined,
+    });
+  });
+
+  it('takes every option as SSM and local mode pass them', () => {
+    const argv = [
+      'sync',
+      '--from-dynamodb',
+      '--table',
+      'dynamic-egress',
+      '--containers',
+      '/var/vcap/data/container-metadata/store.json',
+      '--state-dir',
+      '/var/lib/dynamic-egress',
+      '--cell-name',
+      'i-0abc',
+      '--min-version',
+      '42',
+      '--overlay-cidr',
+      '10.254.3.0/16',
+      '--netns',
+      'cell-1',
+    ];
+    expect(parseAgentArgs(argv)).toEqual({
+      command: 'sync --from-dynamodb',
+      table: 'dynamic-egress',
+      containers: '/var/vcap/data/container-metadata/store.json',
+      stateDir: '/var/lib/dynamic-egress',
+      cellName: 'i-0abc',
+      minVersion: 42,
+      overlayCidr: '10.254.0.0/16',
+      mode: 'apply',
+      netns: 'cell-1',
+    });
+  });
+
+  it('is selected by --from-dynamodb wherever it stands', () => {
+    const argv = ['sync', '--table', 'egress', '--containers', 'c', '--state-dir', '/s', '--from-dynamodb'];
+    expect(parseAgentArgs(argv)).toMatchObject({ command: 'sync --from-dynamodb', table: 'egress' });
+  });
+
+  it.each([
+    [['--dry-run'], 'dry-run'],
+    [['--render-only'], 'render-only'],
+  ])('%j previews', (flags, mode) => {
+    expect(parseAgentArgs([...TABLE_SYNC, ...flags])).toMatchObject({ mode });
+  });
+
+  it.each([
+    [['sync', '--from-dynamodb', '--containers', 'c', '--state-dir', '/s'], '--table is required'],
+    [['sync', '--from-dynamodb', '--table', '', '--containers', 'c', '--state-dir', '/s'], '--table is required'],
+    [['sync', '--from-dynamodb', '--table', 'egress', '--state-dir', '/s'], '--containers is required'],
+    [['sync', '--from-dynamodb', '--table', 'egress', '--containers', 'c'], '--state-dir is required'],
+    [[...TABLE_SYNC, '--dry-run', '--render-only'], '--dry-run and --render-only exclude each other'],
+    [[...TABLE_SYNC, '--policies', 'p'], "Unknown option '--policies'"],
+    [[...TABLE_SYNC, '--bogus'], "Unknown option '--bogus'"],
+    [[...TABLE_SYNC, '--netns'], "Option '--netns <value>' argument missing"],
+    [[...TABLE_SYNC, '--min-version', '-1'], "Option '--min-version' argument is ambiguous"],
+    [
+      ['sync', '--from-dynamodb', '--table', 'a b', '--containers', 'c', '--state-dir', '/s'],
+      '--table: not a DynamoDB table name: "a b"',
+    ],
+    [[...TABLE_SYNC, '--cell-name=-x'], '--cell-name: must be 1-64 letters, digits, ".", "_" or "-", got "-x"'],
+    [[...TABLE_SYNC, '--cell-name', ''], '--cell-name: must be 1-64 letters'],
+    [[...TABLE_SYNC, '--netns', 'a/b'], '--netns: must be 1-64 letters, digits, ".", "_" or "-", got "a/b"'],
+    [[...TABLE_SYNC, '--min-version=-1'], '--min-version: must be a non-negative integer, got "-1"'],
+    [[...TABLE_SYNC, '--min-version', '1.5'], '--min-version: must be a non-negative integer, got "1.5"'],
+    [[...TABLE_SYNC, '--min-version', '1234567890123456'], '--min-version: must be a non-negative integer'],
+    [[...TABLE_SYNC, '--overlay-cidr', '10.0.0.0/33'], '--overlay-cidr: must be an IPv4 CIDR block'],
+  ])('refuses %j', (argv, message) => {
+    expect(usageError(argv)).toContain(message);
+  });
+});

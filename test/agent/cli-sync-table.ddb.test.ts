@@ -1,0 +1,154 @@
+// `agent sync --from-dynamodb` in-process against DynamoDB Local, with a fake kernel: its summary
+// log line, its report to the table, and the same ruleset as local mode's in-process cell.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { EXIT_INVALID_INPUT, EXIT_OK, runCli } from '../../agent/cli.js';
+import type { CommandRunner } from '../../agent/runner.js';
+import { readSyncedLine } from '../../agent/sync-summary.js';
+import { DynamoDbCellStatusStore } from '../../core/store/cell-status-store.js';
+import { DynamoDbPolicyStore } from '../../core/store/dynamodb-policy-store.js';
+import { DynamoDbSnapshotStore } from '../../core/store/snapshot-store.js';
+import { documentClient } from '../../core/store/table-stores.js';
+import { publishSnapshot } from '../../lambdas/fanout/snapshot-publisher.js';
+import { inProcessAgentRunner } from '../../local/cells/agent-in-process.js';
+import { dryRunCell, EXAMPLE_APP_ID } from '../../local/cells/dry-run-cell.js';
+import { LOCAL_CLIENT_CONFIG } from '../../local/dynamodb-local.js';
+import { createTestTable, type TestTable } from '../helpers/ddb.js';
+import { tcpDestination } from '../helpers/fixtures.js';
+
+const work = mkdtempSync(join(tmpdir(), 'agent-cli-ddb-'));
+let table: TestTable;
+let version: number;
+
+beforeAll(async () => {
+  table = await createTestTable();
+  // The CLI builds its client from the environment, as on a cell.
+  vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', table.endpoint);
+  vi.stubEnv('AWS_REGION', LOCAL_CLIENT_CONFIG.region);
+  vi.stubEnv('AWS_ACCESS_KEY_ID', LOCAL_CLIENT_CONFIG.credentials.accessKeyId);
+  vi.stubEnv('AWS_SECRET_ACCESS_KEY', LOCAL_CLIENT_CONFIG.credentials.secretAccessKey);
+  const documents = documentClient(table.client);
+  const policies = new DynamoDbPolicyStore({ client: documents, tableName: table.tableName });
+  const [db] = await policies.createDestinations([tcpDestination('cli-db')]);
+  await policies.createEgressPolicies([
+    { source: { type: 'app', id: EXAMPLE_APP_ID }, destination: { id: db?.id ?? '' } },
+  ]);
+  ({ version } = await publishSnapshot(policies, new DynamoDbSnapshotStore(documents, table.tableName)));
+});
+
+afterAll(() => {
+  vi.unstubAllEnvs();
+  rmSync(work, { recursive: true, force: true });
+});
+
+async function cli(args: readonly string[], runner?: CommandRunner) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(['sync', '--from-dynamodb', '--table', table.tableName, ...args], {
+    stdout: (text) => {
+      stdout += text;
+    },
+    stderr: (text) => {
+      stderr += text;
+    },
+    ...(runner === undefined ? {} : { runner }),
+  });
+  return { code, stdout, stderr };
+}
+
+/** stdout's lines before the summary, and the summary line parsed as plain JSON. */
+function split(stdout: string): { preview: string; last: Record<string, unknown> } {
+  const lines = stdout.trimEnd().split('\n');
+  const last: unknown = JSON.parse(lines.at(-1) ?? '');
+  if (typeof last !== 'object' || last === null) throw new Error(`not a JSON object: ${lines.at(-1)}`);
+  return { preview: lines.slice(0, -1).join('\n'), last: { ...last } };
+}
+
+describe('agent sync --from-dynamodb', () => {
+  it('renders what local mode’s in-process cell renders, and ends with the summary in the log shape', async () => {
+    const store = dryRunCell(work);
+    const result = await cli([
+      '--containers',
+      store.containers,
+      '--state-dir',
+      join(work, 'cli-state'),
+      '--cell-name',
+      'dry-run',
+      '--render-only',
+    ]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(EXIT_OK);
+    const { preview, last } = split(result.stdout);
+    expect(last).toEqual({
+      level: 'INFO',
+      message: 'cell synced',
+      timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      service: 'dynamic-egress-agent',
+      version,
+      origin: 'table',
+      changed: true,
+      applied: false,
+      rules: expect.any(Number),
+      containers: 1,
+      reported: false,
+    });
+    // Local mode decodes the same line.
+    expect(readSyncedLine(result.stdout.trimEnd().split('\n').at(-1) ?? '')).toMatchObject({
+      version,
+      rules: last.rules,
+    });
+
+    const inProcess = inProcessAgentRunner({
+      dynamodb: table.client,
+      tableName: table.tableName,
+      stateRoot: join(work, 'in-process'),
+    });
+    const local = await inProcess(store, version);
+    expect(local).toEqual({ ok: true, version, output: `would apply:\n${preview}\n` });
+  });
+
+  it('applies through the namespace, records on the cell and reports to the table', async () => {
+    const calls: string[] = [];
+    const runner: CommandRunner = async (command, args) => {
+      calls.push([command, ...args].join(' '));
+      const save = args.includes('iptables-save');
+      return { code: 0, stdout: save ? '*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n' : '', stderr: '' };
+    };
+    const stateDir = join(work, 'apply-state');
+    const args = ['--containers', dryRunCell(work).containers, '--state-dir', stateDir, '--cell-name', 'cell-7'];
+    const result = await cli([...args, '--netns', 'ns-7', '--min-version', String(version)], runner);
+    expect([result.code, result.stderr]).toEqual([EXIT_OK, '']);
+    expect(split(result.stdout)).toEqual({
+      preview: '',
+      last: expect.objectContaining({ version, origin: 'table', changed: true, applied: true, reported: true }),
+    });
+    expect(calls).toEqual([
+      'ip netns exec ns-7 iptables-save -t filter',
+      'ip netns exec ns-7 ipset save',
+      'ip netns exec ns-7 iptables-restore -w --noflush',
+    ]);
+    expect(JSON.parse(readFileSync(join(stateDir, 'applied.json'), 'utf8'))).toMatchObject({ version });
+    const cells = await new DynamoDbCellStatusStore(documentClient(table.client), table.tableName).list();
+    expect(cells).toEqual([expect.objectContaining({ name: 'cell-7', appliedVersion: version })]);
+
+    // Asked for a version the table does not have yet: a warning, and the version it has, from the cell's copy.
+    const ahead = await cli([...args, '--netns', 'ns-7', '--min-version', String(version + 1)], runner);
+    expect(ahead.code).toBe(EXIT_OK);
+    expect(ahead.stderr).toBe(
+      `warning: asked for policy version >= ${version + 1}, the table offers ${version}; applied that\n`,
+    );
+    expect(split(ahead.stdout).last).toMatchObject({ version, origin: 'cache' });
+  });
+
+  it('refuses a missing containers file: exit 1, one line', async () => {
+    const missing = join(work, 'missing.json');
+    const result = await cli(['--containers', missing, '--state-dir', join(work, 's3'), '--cell-name', 'c']);
+    expect(result.code).toBe(EXIT_INVALID_INPUT);
+    expect(result.stderr).toBe(
+      `error: invalid input, rules unchanged: --containers: cannot read ${JSON.stringify(missing)}: ENOENT\n`,
+    );
+    expect(result.stdout).toBe('');
+  });
+});
