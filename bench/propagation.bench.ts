@@ -19,11 +19,13 @@ import { bundleAgent } from '../bundling/agent-bundle.js';
 import { ContentionError } from '../core/domain/errors.js';
 import { MAX_ITEMS_PER_REQUEST } from '../core/domain/schemas.js';
 import type { EgressPolicy } from '../core/domain/types.js';
+import { silentLog } from '../core/log.js';
 import { queryPartition } from '../core/store/dynamodb-io.js';
 import { DynamoDbPolicyStore } from '../core/store/dynamodb-policy-store.js';
 import { DynamoDbSnapshotStore } from '../core/store/snapshot-store.js';
 import { documentClient } from '../core/store/table-stores.js';
 import { createFanoutHandler } from '../lambdas/fanout/fanout.js';
+import { noFanoutMetrics } from '../lambdas/fanout/fanout-metrics.js';
 import { publishSnapshot } from '../lambdas/fanout/snapshot-publisher.js';
 import { isVersionRecord } from '../lambdas/fanout/stream-filter.js';
 import { inProcessAgentRunner } from '../local/cells/agent-in-process.js';
@@ -105,7 +107,14 @@ async function latency(cellCount: number, mode: 'in-process' | 'process', agentF
       port: 0,
       dynamodbEndpoint: ddb.endpoint,
       tableName,
-      propagation: { cells, runAgent, resyncIntervalMs: 3_600_000, log: () => undefined },
+      propagation: {
+        cells,
+        runAgent,
+        // Nothing periodic during the measurements.
+        republishIntervalMs: 3_600_000,
+        resyncIntervalMs: 3_600_000,
+        log: silentLog,
+      },
     });
     try {
       const token = await local.issuer.sign();
@@ -291,7 +300,8 @@ async function ssmCallsPerWrites(): Promise<void> {
           commands += 1;
         },
       },
-      log: () => undefined,
+      log: silentLog,
+      metrics: noFanoutMetrics,
     });
     const description = await client.send(new DescribeTableCommand({ TableName: tableName }));
     const reader = new LocalStreamReader({

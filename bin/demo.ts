@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { silentLog } from '../core/log.js';
 import { inProcessAgentRunner } from '../local/cells/agent-in-process.js';
 import type { LocalCell } from '../local/cells/local-cells.js';
 import type { AgentRunner } from '../local/cells/local-dispatcher.js';
@@ -72,7 +73,7 @@ try {
     onDynamoDbReady: (_endpoint, dynamodb) => {
       runAgent = inProcessAgentRunner({ dynamodb, tableName: 'dynamic-egress', stateRoot: join(work, 'cells') });
     },
-    propagation: { cells, runAgent: (cell, version) => runAgent(cell, version), log: () => undefined },
+    propagation: { cells, runAgent: (cell, version) => runAgent(cell, version), log: silentLog },
   });
   stop = () => local.stop();
   const token = await local.issuer.sign();

@@ -20,6 +20,7 @@ import { SNAPSHOT_PK } from '../core/store/snapshot-store.js';
 import { REPUBLISH_DEFAULTS, RUN_LIMIT_DEFAULTS } from '../lambdas/fanout/run-limits.js';
 import { VERSION_RECORD_FILTER } from '../lambdas/fanout/stream-filter.js';
 import { createBundledFunction } from './bundled-function.js';
+import { parseSchedule } from './schedule.js';
 
 export const FANOUT_ENTRY = 'lambdas/fanout/handler.ts';
 /** Defaults of the fan-out settings that are also context keys. */
@@ -215,7 +216,6 @@ export class Fanout extends Construct {
       bisectBatchOnError: true,
       retryAttempts,
       maxRecordAge,
-      reportBatchItemFailures: true,
       // Versions must not overtake each other; one batch per shard at a time.
       parallelizationFactor: 1,
       onFailure: new SqsDlq(this.onFailureQueue),
@@ -254,10 +254,9 @@ export class Fanout extends Construct {
 
 /** EventBridge schedule expressions: `rate(1 minute)`, `rate(N minutes)` (N > 1), likewise hours and days, or `cron(...)`. */
 export function validateRepublishSchedule(schedule: string): void {
-  const rate = /^rate\(([1-9][0-9]*) (minute|hour|day)(s?)\)$/.exec(schedule);
+  const parsed = parseSchedule(schedule);
   // EventBridge wants the singular unit for 1 and the plural for more.
-  if (rate && (rate[1] === '1') === (rate[3] === '')) return;
-  if (!rate && /^cron\([0-9A-Za-z*?,/#\- ]+\)$/.test(schedule)) return;
+  if (parsed?.kind === 'cron' || (parsed?.kind === 'rate' && parsed.unitAgrees)) return;
   throw new Error(
     `Fanout: republishSchedule must be rate(1 minute), rate(N minutes|hours|days) or cron(...), got ${JSON.stringify(schedule)}`,
   );

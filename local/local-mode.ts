@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { CellRegistry } from '../core/domain/cells.js';
 import type { PolicyStore } from '../core/domain/store.js';
+import type { Log } from '../core/log.js';
 import { DEFAULT_TABLE_NAME } from '../core/store/table-definition.js';
 import { storesFor } from '../core/store/table-stores.js';
 import { createApiHandler } from '../lambdas/api/api-handler.js';
@@ -38,9 +39,12 @@ export interface LocalModeOptions {
   readonly propagation?: {
     readonly cells: readonly LocalCell[];
     readonly runAgent: AgentRunner;
-    /** @default 30 minutes */
+    /** The scheduled republish (the EventBridge rule in AWS). @default 5 minutes */
+    readonly republishIntervalMs?: number;
+    /** The full sync of every cell (the State Manager association in AWS). @default 30 minutes */
     readonly resyncIntervalMs?: number;
-    readonly log?: (line: string) => void;
+    /** @default JSON lines of local mode */
+    readonly log?: Log;
   };
 }
 
@@ -101,10 +105,13 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
           dynamodb,
           dynamodbEndpoint: endpoint,
           tableName,
-          policies: dependencies.policies,
+          stores: dependencies,
           cells: options.propagation.cells,
           runAgent: options.propagation.runAgent,
           failedBatchesDir: `${options.stateDir}/failed-batches`,
+          ...(options.propagation.republishIntervalMs
+            ? { republishIntervalMs: options.propagation.republishIntervalMs }
+            : {}),
           ...(options.propagation.resyncIntervalMs ? { resyncIntervalMs: options.propagation.resyncIntervalMs } : {}),
           ...(options.propagation.log ? { log: options.propagation.log } : {}),
         }).catch(async (error: unknown) => {

@@ -2,29 +2,46 @@
 // Two event sources invoke it: the table's stream (lambdas/fanout/fanout.ts) and an EventBridge
 // schedule that republishes a stale snapshot (lambdas/fanout/republish.ts).
 import { SSMClient } from '@aws-sdk/client-ssm';
-import type { DynamoDBBatchResponse, DynamoDBStreamEvent, ScheduledEvent } from 'aws-lambda';
+import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { DynamoDbSnapshotStore } from '../../core/store/snapshot-store.js';
 import { documentClient } from '../../core/store/table-stores.js';
 import { dynamoDbFromEnvironment, requiredEnv, storesFromEnvironment } from '../shared/environment.js';
-import { createFanoutHandler, type FanoutHandler } from './fanout.js';
-import { createRepublishHandler, isScheduledEvent, type RepublishHandler, type RepublishResult } from './republish.js';
+import { lambdaLog, metrics, publishMetrics } from '../shared/observability.js';
+import { cloudWatchFanoutMetrics } from './cloudwatch-metrics.js';
+import { createFanoutHandlers, type FanoutHandlers } from './fanout-handlers.js';
+import { isScheduledEvent, type RepublishResult } from './republish.js';
 import { RUN_LIMIT_DEFAULTS } from './run-limits.js';
 import { SsmCommander } from './ssm-commander.js';
 
-export type FanoutEvent = DynamoDBStreamEvent | ScheduledEvent;
-export type FanoutLambdaHandler = (event: FanoutEvent) => Promise<DynamoDBBatchResponse | RepublishResult>;
+/**
+ * Whatever Lambda hands over is checked by shape before use. A stream batch answers nothing (the
+ * mapping does not ask for item failures); a scheduled run answers what it did, for a manual invoke.
+ */
+export type FanoutLambdaHandler = (event: unknown) => Promise<RepublishResult | undefined>;
 
-export interface FanoutHandlers {
-  readonly stream: FanoutHandler;
-  readonly republish: RepublishHandler;
+function isStreamEvent(event: unknown): event is DynamoDBStreamEvent {
+  return typeof event === 'object' && event !== null && 'Records' in event && Array.isArray(event.Records);
 }
 
-/** Routes each event to its handler by shape; anything else is an error, not a silent no-op. */
-export function createLambdaHandler(handlers: () => FanoutHandlers): FanoutLambdaHandler {
+/**
+ * Routes each event to its handler by shape; anything else is an error, not a silent no-op.
+ * `afterInvocation` runs once per invocation, failed or not (the Lambda publishes its metrics there).
+ */
+export function createLambdaHandler(
+  handlers: () => FanoutHandlers,
+  afterInvocation: () => void = () => undefined,
+): FanoutLambdaHandler {
   return async (event) => {
-    if (isScheduledEvent(event)) return handlers().republish(event);
-    if (Array.isArray((event as Partial<DynamoDBStreamEvent>).Records)) return handlers().stream(event);
-    throw new Error('fan-out: neither a DynamoDB stream event nor a scheduled event');
+    try {
+      if (isScheduledEvent(event)) return await handlers().republish(event);
+      if (isStreamEvent(event)) {
+        await handlers().stream(event);
+        return undefined;
+      }
+      throw new Error('fan-out: neither a DynamoDB stream event nor a scheduled event');
+    } finally {
+      afterInvocation();
+    }
   };
 }
 
@@ -37,7 +54,7 @@ function secondsFromEnvironment(name: string): number {
 /** Built on first use, once per Lambda container. */
 function handlersFromEnvironment(): FanoutHandlers {
   const { policies, cells } = storesFromEnvironment();
-  const deps = {
+  return createFanoutHandlers({
     policies,
     snapshots: new DynamoDbSnapshotStore(documentClient(dynamoDbFromEnvironment()), requiredEnv('TABLE_NAME')),
     cells,
@@ -52,8 +69,9 @@ function handlersFromEnvironment(): FanoutHandlers {
       maxConcurrency: process.env.MAX_CONCURRENCY ?? RUN_LIMIT_DEFAULTS.maxConcurrency,
       maxErrors: process.env.MAX_ERRORS ?? RUN_LIMIT_DEFAULTS.maxErrors,
     }),
-  };
-  return { stream: createFanoutHandler(deps), republish: createRepublishHandler(deps) };
+    log: lambdaLog,
+    metrics: cloudWatchFanoutMetrics(metrics),
+  });
 }
 
 let handlers: FanoutHandlers | undefined;
@@ -61,4 +79,4 @@ let handlers: FanoutHandlers | undefined;
 export const handler: FanoutLambdaHandler = createLambdaHandler(() => {
   handlers ??= handlersFromEnvironment();
   return handlers;
-});
+}, publishMetrics);

@@ -6,14 +6,14 @@
 import type { ScheduledEvent } from 'aws-lambda';
 import type { CellRegistry } from '../../core/domain/cells.js';
 import type { SnapshotStore } from '../../core/domain/snapshot-store.js';
-import type { PolicyStore } from '../../core/domain/store.js';
+import type { Log } from '../../core/log.js';
 import type { CellCommander } from './cell-commander.js';
-import { errorText, jsonLog } from './fanout.js';
+import type { FanoutMetrics } from './fanout-metrics.js';
 import { REPUBLISH_DEFAULTS } from './run-limits.js';
-import { publishSnapshot } from './snapshot-publisher.js';
+import { type PolicySource, publishSnapshot } from './snapshot-publisher.js';
 
 export interface RepublishDependencies {
-  readonly policies: PolicyStore;
+  readonly policies: PolicySource;
   readonly snapshots: SnapshotStore;
   readonly commander: CellCommander;
   /** Cells' reports: a cell that reported an older version than the snapshot is told again. */
@@ -24,7 +24,8 @@ export interface RepublishDependencies {
   readonly commandGraceMs?: number;
   /** @default () => new Date() */
   readonly now?: () => Date;
-  readonly log?: (entry: Record<string, unknown>) => void;
+  readonly log: Log;
+  readonly metrics: FanoutMetrics;
 }
 
 export interface RepublishResult {
@@ -42,12 +43,13 @@ export type RepublishHandler = (event: ScheduledEvent) => Promise<RepublishResul
 
 /** EventBridge's scheduled event (`rate(...)`/`cron(...)` rules with the default input). */
 export function isScheduledEvent(event: unknown): event is ScheduledEvent {
-  const candidate = event as Partial<ScheduledEvent> | null;
   return (
-    typeof candidate === 'object' &&
-    candidate !== null &&
-    candidate.source === 'aws.events' &&
-    candidate['detail-type'] === 'Scheduled Event'
+    typeof event === 'object' &&
+    event !== null &&
+    'source' in event &&
+    event.source === 'aws.events' &&
+    'detail-type' in event &&
+    event['detail-type'] === 'Scheduled Event'
   );
 }
 
@@ -57,7 +59,6 @@ export function isScheduledEvent(event: unknown): event is ScheduledEvent {
  * and rethrown so that they count in the Errors alarm.
  */
 export function createRepublishHandler(deps: RepublishDependencies): RepublishHandler {
-  const log = deps.log ?? jsonLog;
   return async (event) => {
     try {
       const published = await publishSnapshot(deps.policies, deps.snapshots);
@@ -78,17 +79,22 @@ export function createRepublishHandler(deps: RepublishDependencies): RepublishHa
       const cellsTold = published.written || cellsBehind > 0;
       if (cellsTold) await deps.commander.syncCells(published.version);
       const result = { version: published.version, written: published.written, cellsBehind, cellsTold };
-      log({
-        level: 'INFO',
-        message: cellsTold
+      deps.log.info(
+        cellsTold
           ? 'scheduled republish told the cells to converge'
           : 'scheduled republish: snapshot current, every reporting cell up to date',
-        scheduledAt: event.time,
-        ...result,
+        { scheduledAt: event.time, ...result },
+      );
+      deps.metrics.record({
+        trigger: 'schedule',
+        snapshotVersion: published.version,
+        snapshotPublished: published.written,
+        cellsTold,
+        cellsBehind,
       });
       return result;
     } catch (error) {
-      log({ level: 'ERROR', message: 'scheduled republish failed', scheduledAt: event.time, error: errorText(error) });
+      deps.log.error('scheduled republish failed', { scheduledAt: event.time, error });
       throw error;
     }
   };

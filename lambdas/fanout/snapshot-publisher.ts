@@ -6,6 +6,9 @@ import type { EgressPolicy } from '../../core/domain/types.js';
 
 const MAX_ATTEMPTS = 5;
 
+/** What publishing reads of the policies: their version and their list. */
+export type PolicySource = Pick<PolicyStore, 'currentVersion' | 'listEgressPolicies'>;
+
 export interface PublishResult {
   /** The version now current for cells. */
   readonly version: number;
@@ -20,7 +23,7 @@ export interface PublishResult {
  * so the list is exactly the state of that version. When writes keep landing, the last attempt's
  * list is published under the version read before it (see `publishUnderVersion`).
  */
-export async function publishSnapshot(policies: PolicyStore, snapshots: SnapshotStore): Promise<PublishResult> {
+export async function publishSnapshot(policies: PolicySource, snapshots: SnapshotStore): Promise<PublishResult> {
   for (let attempt = 1; ; attempt += 1) {
     const pointer = await snapshots.readPointer();
     const before = await policies.currentVersion();

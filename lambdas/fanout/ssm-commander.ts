@@ -1,9 +1,15 @@
 // Run Command: one SendCommand to every instance carrying the cell tag. Throttling is retried with
 // jittered exponential backoff; other errors go back to the caller (and so to the stream's retries).
 import { SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import { backoffMs, sleep } from '../../core/store/dynamodb-io.js';
+import { type Backoff, exponentialBackoff, retry, type Sleep } from '../../core/retry.js';
 import type { CellCommander } from './cell-commander.js';
 import { RUN_LIMIT_DEFAULTS } from './run-limits.js';
+
+/**
+ * Waits of 80–160 ms after the first throttled call, doubling up to 0.5–1 s: the five waits of six
+ * attempts add up to 1.6–3.1 s, well inside the function's timeout, while SSM's request rate recovers.
+ */
+export const THROTTLING_BACKOFF = { baseMs: 160, capMs: 1_000, jitter: 'equal' } as const;
 
 export interface SsmCommanderOptions {
   readonly client: SSMClient;
@@ -14,42 +20,39 @@ export interface SsmCommanderOptions {
   readonly maxConcurrency?: string;
   /** @default '100%' (RUN_LIMIT_DEFAULTS: every cell is told, whatever others fail) */
   readonly maxErrors?: string;
-  /** @default 6 */
+  /** SendCommand calls in all, the first included. @default 6 */
   readonly maxAttempts?: number;
-  /** For tests. @default the jittered backoff of the store */
-  readonly delay?: (attempt: number) => Promise<void>;
+  /** @default exponentialBackoff(THROTTLING_BACKOFF) */
+  readonly backoff?: Backoff;
+  /** For tests. @default a timer */
+  readonly sleep?: Sleep;
 }
 
 const THROTTLING = new Set(['ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded']);
 
 export function isThrottling(error: unknown): boolean {
-  return THROTTLING.has((error as { name?: string }).name ?? '');
+  return error instanceof Error && THROTTLING.has(error.name);
 }
 
 export class SsmCommander implements CellCommander {
   constructor(private readonly options: SsmCommanderOptions) {}
 
   async syncCells(minVersion: number): Promise<void> {
-    const maxAttempts = this.options.maxAttempts ?? 6;
-    const delay = this.options.delay ?? ((attempt: number) => sleep(backoffMs(attempt + 2)));
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        await this.options.client.send(
-          new SendCommandCommand({
-            DocumentName: this.options.documentName,
-            Targets: [{ Key: `tag:${this.options.tagKey}`, Values: [this.options.tagValue] }],
-            Parameters: { MinVersion: [String(minVersion)] },
-            MaxConcurrency: this.options.maxConcurrency ?? RUN_LIMIT_DEFAULTS.maxConcurrency,
-            MaxErrors: this.options.maxErrors ?? RUN_LIMIT_DEFAULTS.maxErrors,
-            TimeoutSeconds: 600,
-            Comment: `dynamic-egress: converge to policy version >= ${minVersion}`,
-          }),
-        );
-        return;
-      } catch (error) {
-        if (!isThrottling(error) || attempt >= maxAttempts) throw error;
-        await delay(attempt);
-      }
-    }
+    const input = {
+      DocumentName: this.options.documentName,
+      Targets: [{ Key: `tag:${this.options.tagKey}`, Values: [this.options.tagValue] }],
+      Parameters: { MinVersion: [String(minVersion)] },
+      MaxConcurrency: this.options.maxConcurrency ?? RUN_LIMIT_DEFAULTS.maxConcurrency,
+      MaxErrors: this.options.maxErrors ?? RUN_LIMIT_DEFAULTS.maxErrors,
+      TimeoutSeconds: 600,
+      Comment: `dynamic-egress: converge to policy version >= ${minVersion}`,
+    };
+    // A fresh command per attempt: a command object carries its own middleware once sent.
+    await retry(() => this.options.client.send(new SendCommandCommand(input)), {
+      attempts: this.options.maxAttempts ?? 6,
+      backoff: this.options.backoff ?? exponentialBackoff(THROTTLING_BACKOFF),
+      retryable: isThrottling,
+      ...(this.options.sleep ? { sleep: this.options.sleep } : {}),
+    });
   }
 }

@@ -17,3 +17,11 @@ export const lambdaLog: Log = {
   warn: (message, attributes = {}) => logger.warn(message, { ...attributes }),
   error: (message, attributes = {}) => logger.error(message, { ...attributes }),
 };
+
+/**
+ * Writes the invocation's metrics as one EMF line, at the end of each invocation. An invocation
+ * that recorded none writes nothing (Powertools would log a warning instead).
+ */
+export function publishMetrics(): void {
+  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+}

@@ -3,9 +3,11 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { JWTPayload } from 'jose';
+import { jsonLineLog, type Log } from '../../core/log.js';
 import type { ApiHandler } from '../../lambdas/api/api-handler.js';
 import { HttpError, toErrorResponse } from '../../lambdas/api/http-errors.js';
 import type { ApiEvent, ApiResponse } from '../../lambdas/api/types.js';
+import { LOCAL_SERVICE } from '../local-service.js';
 import type { JwtVerifier } from './jwt-verifier.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -27,6 +29,8 @@ export interface ApiGatewayOptions {
   readonly verifier: JwtVerifier;
   /** Unauthenticated GET documents, such as the local issuer's JWKS. */
   readonly publicDocuments?: readonly PublicDocument[];
+  /** Failures of ours (5xx) outside the handlers. @default JSON lines of service dynamic-egress-local */
+  readonly log?: Log;
 }
 
 interface CompiledRoute extends LocalRoute {
@@ -77,9 +81,9 @@ function send(response: ServerResponse, result: ApiResponse): void {
   response.end(result.body ?? '');
 }
 
-function sendError(response: ServerResponse, error: unknown): void {
+function sendError(response: ServerResponse, error: unknown, log: Log): void {
   const mapped = toErrorResponse(error);
-  if (mapped.internal) console.error(error);
+  if (mapped.internal) log.error('request failed before reaching a handler', { error });
   send(response, {
     statusCode: mapped.statusCode,
     headers: { 'content-type': 'application/json', ...mapped.headers },
@@ -98,6 +102,7 @@ function singleValued(headers: IncomingMessage['headers']): Record<string, strin
 export function createApiGateway(options: ApiGatewayOptions): Server {
   const routes = options.routes.map(compile);
   const documents = new Map((options.publicDocuments ?? []).map((doc) => [doc.path, JSON.stringify(doc.body)]));
+  const log = options.log ?? jsonLineLog({ service: LOCAL_SERVICE });
 
   return createServer((request, response) => {
     void (async () => {
@@ -160,7 +165,7 @@ export function createApiGateway(options: ApiGatewayOptions): Server {
         isBase64Encoded: false,
       } as unknown as ApiEvent;
       send(response, await route.handler(event));
-    })().catch((error: unknown) => sendError(response, error));
+    })().catch((error: unknown) => sendError(response, error, log));
   });
 }
 

@@ -1,10 +1,14 @@
 // Local mode's stand-in for SSM Run Command: runs the agent on every local cell. Each cell has one
 // worker: requests that arrive while it runs are coalesced into one more run; a failing cell is
 // reported and retried with backoff while the others carry on.
-
-import { backoffMs, sleep } from '../../core/store/dynamodb-io.js';
+import { jsonLineLog, type Log } from '../../core/log.js';
+import { type Backoff, exponentialBackoff, retry, type Sleep } from '../../core/retry.js';
 import type { CellCommander } from '../../lambdas/fanout/cell-commander.js';
+import { LOCAL_SERVICE } from '../local-service.js';
 import type { LocalCell } from './local-cells.js';
+
+/** Waits of 160–320 ms after a cell's first failure, doubling up to 0.5–1 s. */
+export const CELL_RETRY_BACKOFF = { baseMs: 320, capMs: 1_000, jitter: 'equal' } as const;
 
 export interface AgentRunResult {
   readonly ok: boolean;
@@ -19,27 +23,34 @@ export type AgentRunner = (cell: LocalCell, minVersion: number) => Promise<Agent
 export interface LocalDispatcherOptions {
   readonly cells: readonly LocalCell[];
   readonly runAgent: AgentRunner;
-  readonly log?: (line: string) => void;
+  /** @default JSON lines of local mode */
+  readonly log?: Log;
   /** Retries of a failing cell before it waits for the next change or periodic sync. @default 5 */
   readonly maxRetries?: number;
-  /** @default jittered exponential backoff */
-  readonly retryDelay?: (attempt: number) => Promise<void>;
+  /** @default exponentialBackoff(CELL_RETRY_BACKOFF) */
+  readonly backoff?: Backoff;
+  /** For tests. @default a timer */
+  readonly sleep?: Sleep;
 }
 
 interface Worker {
   readonly cell: LocalCell;
   pending: number | undefined;
   running: Promise<void> | undefined;
-  failures: number;
+}
+
+/** An agent run that did not succeed, with what the agent printed. */
+class AgentRunFailed extends Error {
+  override readonly name = 'AgentRunFailed';
 }
 
 export class LocalDispatcher implements CellCommander {
   private readonly workers: Worker[];
-  private readonly log: (line: string) => void;
+  private readonly log: Log;
 
   constructor(private readonly options: LocalDispatcherOptions) {
-    this.workers = options.cells.map((cell) => ({ cell, pending: undefined, running: undefined, failures: 0 }));
-    this.log = options.log ?? ((line) => console.log(line));
+    this.workers = options.cells.map((cell) => ({ cell, pending: undefined, running: undefined }));
+    this.log = options.log ?? jsonLineLog({ service: LOCAL_SERVICE });
   }
 
   /** Like SendCommand: returns once every cell has the request, not when they applied it. */
@@ -63,34 +74,54 @@ export class LocalDispatcher implements CellCommander {
     }
   }
 
+  /** Takes the newest request, or undefined when there is none. */
+  private take(worker: Worker): number | undefined {
+    const minVersion = worker.pending;
+    worker.pending = undefined;
+    return minVersion;
+  }
+
   private async drain(worker: Worker): Promise<void> {
-    while (worker.pending !== undefined) {
-      const minVersion = worker.pending;
-      worker.pending = undefined;
-      const result = await this.options.runAgent(worker.cell, minVersion).catch(
-        (error: unknown): AgentRunResult => ({
-          ok: false,
-          output: error instanceof Error ? error.message : String(error),
-        }),
-      );
-      if (result.ok) {
-        worker.failures = 0;
-        this.log(
-          `[${worker.cell.name}] applied policy version ${result.version ?? '?'}${result.output ? `: ${result.output}` : ''}`,
-        );
-        continue;
-      }
-      worker.failures += 1;
-      const retrying = worker.failures <= (this.options.maxRetries ?? 5);
-      this.log(
-        `[${worker.cell.name}] agent failed (${worker.failures}×), ${retrying ? 'retrying' : 'giving up until the next change'}: ${result.output}`,
-      );
-      if (!retrying) {
-        worker.failures = 0;
-        continue;
-      }
-      await (this.options.retryDelay ?? ((attempt: number) => sleep(backoffMs(attempt + 3))))(worker.failures);
-      worker.pending = Math.max(worker.pending ?? 0, minVersion);
+    const cell = worker.cell.name;
+    for (let minVersion = this.take(worker); minVersion !== undefined; minVersion = this.take(worker)) {
+      let version = minVersion;
+      await retry(
+        async () => {
+          // A request that arrived during the pause joins the retry.
+          version = Math.max(version, this.take(worker) ?? 0);
+          await this.runOnce(worker.cell, version);
+        },
+        {
+          attempts: (this.options.maxRetries ?? 5) + 1,
+          backoff: this.options.backoff ?? exponentialBackoff(CELL_RETRY_BACKOFF),
+          ...(this.options.sleep ? { sleep: this.options.sleep } : {}),
+          onRetry: (error, failures) =>
+            this.log.warn('agent failed, retrying', { cell, failures, output: outputOf(error) }),
+        },
+      ).catch((error: unknown) => {
+        // The next change or periodic sync runs it again.
+        this.log.error('agent failed, giving up until the next change', {
+          cell,
+          failures: (this.options.maxRetries ?? 5) + 1,
+          output: outputOf(error),
+        });
+      });
     }
   }
+
+  private async runOnce(cell: LocalCell, minVersion: number): Promise<void> {
+    const result = await this.options
+      .runAgent(cell, minVersion)
+      .catch((error: unknown): AgentRunResult => ({ ok: false, output: outputOf(error) }));
+    if (!result.ok) throw new AgentRunFailed(result.output);
+    this.log.info('applied policy version', {
+      cell: cell.name,
+      ...(result.version === undefined ? {} : { version: result.version }),
+      ...(result.output ? { output: result.output } : {}),
+    });
+  }
+}
+
+function outputOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -1,91 +1,116 @@
 // Local mode's propagation loop, the same one AWS runs: DynamoDB Local's stream → the fan-out
 // handler (filter, coalescing, snapshot) → the local dispatcher instead of SSM → agents on the
-// local cells; plus the periodic full sync that State Manager runs in AWS.
+// local cells; plus AWS's two periodic jobs (periodic-jobs.ts): the scheduled republish, run by the
+// very handler Lambda runs, and the full sync of every cell that State Manager runs.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import type { PolicyStore } from '../../core/domain/store.js';
+import { jsonLineLog, type Log } from '../../core/log.js';
 import { DynamoDbSnapshotStore } from '../../core/store/snapshot-store.js';
-import { documentClient } from '../../core/store/table-stores.js';
-import { createFanoutHandler } from '../../lambdas/fanout/fanout.js';
-import { publishSnapshot } from '../../lambdas/fanout/snapshot-publisher.js';
+import { documentClient, type TableStores } from '../../core/store/table-stores.js';
+import { createFanoutHandlers } from '../../lambdas/fanout/fanout-handlers.js';
+import { noFanoutMetrics } from '../../lambdas/fanout/fanout-metrics.js';
+import type { RepublishResult } from '../../lambdas/fanout/republish.js';
 import { isVersionRecord } from '../../lambdas/fanout/stream-filter.js';
 import type { LocalCell } from '../cells/local-cells.js';
 import { type AgentRunner, LocalDispatcher } from '../cells/local-dispatcher.js';
 import { LOCAL_CLIENT_CONFIG } from '../dynamodb-local.js';
+import { LOCAL_SERVICE } from '../local-service.js';
+import { LOCAL_SCHEDULE_DEFAULTS, scheduledEvent, startPeriodicJobs } from './periodic-jobs.js';
 import { LocalStreamReader } from './stream-reader.js';
 
 export interface LocalPropagationOptions {
   readonly dynamodb: DynamoDBClient;
   readonly dynamodbEndpoint: string;
   readonly tableName: string;
-  readonly policies: PolicyStore;
+  /** The policies to publish, and the cells' reports the republish checks. */
+  readonly stores: TableStores;
   readonly cells: readonly LocalCell[];
   readonly runAgent: AgentRunner;
   /** Where batches that exhausted their retries are written (the on-failure queue). */
   readonly failedBatchesDir: string;
+  /** The scheduled republish, as the EventBridge rule runs it. @default 5 minutes */
+  readonly republishIntervalMs?: number;
   /** Full sync of every cell, as the State Manager association does. @default 30 minutes */
   readonly resyncIntervalMs?: number;
-  readonly log?: (line: string) => void;
+  /** @default JSON lines of local mode */
+  readonly log?: Log;
 }
 
 export interface LocalPropagation {
   readonly dispatcher: LocalDispatcher;
-  /** Runs the periodic full sync now. */
+  /** Runs the scheduled republish now: publishes a missing or stale snapshot, tells lagging cells. */
+  republish(): Promise<RepublishResult>;
+  /** Runs the periodic full sync now: every cell syncs, whatever its version. */
   resync(): Promise<void>;
   stop(): Promise<void>;
 }
 
 export async function startPropagation(options: LocalPropagationOptions): Promise<LocalPropagation> {
-  const log = options.log ?? ((line: string) => console.log(line));
+  const log = options.log ?? jsonLineLog({ service: LOCAL_SERVICE });
   const description = await options.dynamodb.send(new DescribeTableCommand({ TableName: options.tableName }));
   const streamArn = description.Table?.LatestStreamArn;
   if (!streamArn) throw new Error(`table ${options.tableName} has no stream`);
-  const snapshots = new DynamoDbSnapshotStore(documentClient(options.dynamodb), options.tableName);
   const dispatcher = new LocalDispatcher({ cells: options.cells, runAgent: options.runAgent, log });
-  const handler = createFanoutHandler({
-    policies: options.policies,
-    snapshots,
+  const resyncIntervalMs = options.resyncIntervalMs ?? LOCAL_SCHEDULE_DEFAULTS.resyncIntervalMs;
+  const handlers = createFanoutHandlers({
+    policies: options.stores.policies,
+    snapshots: new DynamoDbSnapshotStore(documentClient(options.dynamodb), options.tableName),
+    cells: options.stores.cells,
     commander: dispatcher,
-    log: (entry) => {
-      if (entry.level === 'ERROR') log(`fan-out: ${String(entry.message)}: ${String(entry.error)}`);
-    },
+    // Two resync intervals, as the stack derives it from the association's schedule.
+    liveCellWindowMs: 2 * resyncIntervalMs,
+    log,
+    metrics: noFanoutMetrics,
   });
   const streams = new DynamoDBStreamsClient({ ...LOCAL_CLIENT_CONFIG, endpoint: options.dynamodbEndpoint });
   const reader = new LocalStreamReader({
     client: streams,
     streamArn,
-    handler,
+    handler: handlers.stream,
     filter: isVersionRecord,
+    log,
     onFailure: async (records, reason) => {
       mkdirSync(options.failedBatchesDir, { recursive: true });
       const file = join(options.failedBatchesDir, `${Date.now()}.json`);
       writeFileSync(file, JSON.stringify({ reason, records }, null, 2));
-      log(`fan-out: a batch of ${records.length} record(s) failed for good (${reason}); kept in ${file}`);
+      log.error('fan-out: a batch failed for good; kept in the failed-batches folder', {
+        records: records.length,
+        reason,
+        file,
+      });
     },
   });
   await reader.start();
 
-  const resync = async (): Promise<void> => {
-    const { version } = await publishSnapshot(options.policies, snapshots);
-    await dispatcher.syncCells(version);
-  };
-  // Cells converge on start, as a new cell does on its first association run.
-  await resync();
-  const timer = setInterval(
-    () => {
-      resync().catch((error: unknown) => log(`periodic sync failed: ${String(error)}`));
-    },
-    options.resyncIntervalMs ?? 30 * 60_000,
-  );
-  timer.unref();
+  const republish = (): Promise<RepublishResult> => handlers.republish(scheduledEvent(new Date()));
+  // MinVersion 0, as the association runs the document: every cell syncs, whatever it applied.
+  const resync = (): Promise<void> => dispatcher.syncCells(0);
+  // As in AWS after a deploy: the first scheduled run publishes a missing or stale snapshot, and a
+  // new cell's first association run syncs it. So cells converge on start.
+  try {
+    await republish();
+    await resync();
+  } catch (error) {
+    await reader.stop();
+    streams.destroy();
+    throw error;
+  }
+  const jobs = startPeriodicJobs({
+    republish,
+    resync,
+    republishIntervalMs: options.republishIntervalMs ?? LOCAL_SCHEDULE_DEFAULTS.republishIntervalMs,
+    resyncIntervalMs,
+    log,
+  });
 
   return {
     dispatcher,
+    republish,
     resync,
     stop: async () => {
-      clearInterval(timer);
+      jobs.stop();
       await reader.stop();
       await dispatcher.idle();
       streams.destroy();

@@ -1,7 +1,7 @@
 // Local mode's event-source mapping: polls DynamoDB Local's stream and invokes the fan-out handler
-// with the same event Lambda would build, with Lambda's semantics: filter first, batches in shard
-// order, ReportBatchItemFailures (retry from the first failed record), bisect on error, bounded
-// retries, and an on-failure destination for what never succeeds.
+// with the same event Lambda would build, with the mapping's settings (lib/fanout.ts): filter first,
+// batches in shard order, and a failing batch retried whole, bisected, a bounded number of times,
+// then handed to an on-failure destination (batch-delivery.ts).
 import {
   DescribeStreamCommand,
   type DynamoDBStreamsClient,
@@ -9,27 +9,23 @@ import {
   GetShardIteratorCommand,
   type _Record as StreamRecord,
 } from '@aws-sdk/client-dynamodb-streams';
-import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { backoffMs, sleep } from '../../core/store/dynamodb-io.js';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { jsonLineLog, type Log } from '../../core/log.js';
+import { sleep } from '../../core/retry.js';
+import { LOCAL_SERVICE } from '../local-service.js';
+import { type BatchDelivery, type BatchDeliveryOptions, createBatchDelivery } from './batch-delivery.js';
 
-export interface StreamReaderOptions {
+export interface StreamReaderOptions extends BatchDeliveryOptions {
   readonly client: DynamoDBStreamsClient;
   readonly streamArn: string;
-  readonly handler: (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
   /** Records that do not match are dropped before the handler, as FilterCriteria do. */
   readonly filter: (record: DynamoDBRecord) => boolean;
-  /** Gets what exhausted its retries. */
-  readonly onFailure: (records: readonly DynamoDBRecord[], reason: string) => Promise<void>;
   /** @default 100 */
   readonly batchSize?: number;
-  /** Retries of a failing batch before it goes to onFailure. @default 3 */
-  readonly maxRetries?: number;
-  /** @default true */
-  readonly bisectOnError?: boolean;
   /** Pause between empty polls. @default 50 */
   readonly pollIntervalMs?: number;
-  /** Pause between retries; injectable for tests. */
-  readonly retryDelay?: (attempt: number) => Promise<void>;
+  /** @default JSON lines of local mode */
+  readonly log?: Log;
 }
 
 interface Shard {
@@ -41,6 +37,12 @@ interface Shard {
 
 /** Errors after which a shard iterator is useless and must be fetched again. */
 const LOST_ITERATOR = new Set(['ExpiredIteratorException', 'TrimmedDataAccessException']);
+/** Pause after a failed poll, before the next. */
+const POLL_ERROR_PAUSE_MS = 500;
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : '';
+}
 
 function toLambdaRecord(record: StreamRecord, streamArn: string): DynamoDBRecord {
   const { ApproximateCreationDateTime, ...dynamodb } = record.dynamodb ?? {};
@@ -62,10 +64,15 @@ function toLambdaRecord(record: StreamRecord, streamArn: string): DynamoDBRecord
 
 export class LocalStreamReader {
   private readonly shards = new Map<string, Shard>();
+  private readonly deliver: BatchDelivery;
+  private readonly log: Log;
   private running = false;
   private loop: Promise<void> | undefined;
 
-  constructor(private readonly options: StreamReaderOptions) {}
+  constructor(private readonly options: StreamReaderOptions) {
+    this.deliver = createBatchDelivery(options);
+    this.log = options.log ?? jsonLineLog({ service: LOCAL_SERVICE });
+  }
 
   /** Starts reading at the stream's tip: changes made from now on. */
   async start(): Promise<void> {
@@ -118,16 +125,16 @@ export class LocalStreamReader {
             sawRecords = true;
             shard.lastSequence = records.at(-1)?.dynamodb?.SequenceNumber ?? shard.lastSequence;
             const wanted = records.filter(this.options.filter);
-            if (wanted.length > 0) await this.deliver(wanted, this.options.maxRetries ?? 3);
+            if (wanted.length > 0) await this.deliver(wanted);
           }
         } catch (error) {
           if (!this.running) return;
-          if (LOST_ITERATOR.has((error as { name?: string }).name ?? '')) {
+          if (LOST_ITERATOR.has(errorName(error))) {
             await this.resume(shard).catch(() => undefined);
             continue;
           }
-          console.error(`stream reader: ${error instanceof Error ? error.message : String(error)}`);
-          await sleep(500);
+          this.log.error('stream reader: reading the stream failed; polling again', { shard: shard.id, error });
+          await sleep(POLL_ERROR_PAUSE_MS);
         }
       }
       if (Date.now() - lastDiscovery > 5_000 || [...this.shards.values()].every((shard) => !shard.iterator)) {
@@ -153,40 +160,12 @@ export class LocalStreamReader {
         shard.iterator = ShardIterator;
         return;
       } catch (error) {
-        if ((error as { name?: string }).name !== 'TrimmedDataAccessException') throw error;
+        if (errorName(error) !== 'TrimmedDataAccessException') throw error;
       }
     }
     const { ShardIterator } = await this.options.client.send(
       new GetShardIteratorCommand({ ...request, ShardIteratorType: 'TRIM_HORIZON' }),
     );
     shard.iterator = ShardIterator;
-  }
-
-  /** Invokes the handler until the batch succeeds, bisecting failing batches, then gives up to onFailure. */
-  async deliver(records: readonly DynamoDBRecord[], retriesLeft: number, attempt = 0): Promise<void> {
-    let pending = [...records];
-    let reason = '';
-    try {
-      const response = await this.options.handler({ Records: pending });
-      const failed = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
-      if (failed.size === 0) return;
-      const firstFailed = pending.findIndex((record) => failed.has(record.dynamodb?.SequenceNumber ?? ''));
-      pending = firstFailed < 0 ? pending : pending.slice(firstFailed);
-      reason = 'the handler reported batch item failures';
-    } catch (error) {
-      reason = `the handler threw: ${error instanceof Error ? error.message : String(error)}`;
-    }
-    if (retriesLeft <= 0) {
-      await this.options.onFailure(pending, `${reason}; retries exhausted`);
-      return;
-    }
-    await (this.options.retryDelay ?? ((n: number) => sleep(backoffMs(n + 1))))(attempt);
-    if ((this.options.bisectOnError ?? true) && pending.length > 1) {
-      const middle = Math.ceil(pending.length / 2);
-      await this.deliver(pending.slice(0, middle), retriesLeft - 1, attempt + 1);
-      await this.deliver(pending.slice(middle), retriesLeft - 1, attempt + 1);
-      return;
-    }
-    await this.deliver(pending, retriesLeft - 1, attempt + 1);
   }
 }

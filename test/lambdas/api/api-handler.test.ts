@@ -1,6 +1,7 @@
 // The Lambda wrapper on its own: claims as API Gateway passes them, and the error edge.
 import { describe, expect, it } from 'vitest';
 import { NotFoundError } from '../../../core/domain/errors.js';
+import { jsonLineLog } from '../../../core/log.js';
 import { createApiHandler } from '../../../lambdas/api/api-handler.js';
 import type { ApiDependencies, ApiEvent } from '../../../lambdas/api/types.js';
 
@@ -41,18 +42,29 @@ describe('createApiHandler', () => {
       statusCode: 404,
       body: '{"error":"destination not found: x"}',
     });
-    const broken = createApiHandler(async () => {
-      throw new Error('secret table name in a stack trace');
-    }, noStore);
-    const originalError = console.error;
-    console.error = () => undefined;
-    try {
-      expect(await broken(event({ scp: 'network.admin' }))).toMatchObject({
-        statusCode: 500,
-        body: '{"error":"internal server error"}',
-      });
-    } finally {
-      console.error = originalError;
-    }
+    const logged: string[] = [];
+    const log = jsonLineLog({ service: 'test', write: (line) => logged.push(line) });
+    const broken = createApiHandler(
+      async () => {
+        throw new Error('secret table name in a stack trace');
+      },
+      noStore,
+      log,
+    );
+    expect(await broken(event({ scp: 'network.admin' }))).toMatchObject({
+      statusCode: 500,
+      body: '{"error":"internal server error"}',
+    });
+    // The details go to the log, in the project's one line shape, and only there.
+    expect(logged.map((line) => JSON.parse(line))).toEqual([
+      expect.objectContaining({
+        level: 'ERROR',
+        message: 'request failed',
+        service: 'test',
+        route: 'GET /x',
+        requestId: 'r',
+        error: expect.objectContaining({ name: 'Error', message: 'secret table name in a stack trace' }),
+      }),
+    ]);
   });
 });

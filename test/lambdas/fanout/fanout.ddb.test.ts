@@ -4,13 +4,14 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { snapshotToPolicyList } from '../../../core/domain/snapshot.js';
+import { jsonLineLog } from '../../../core/log.js';
 import { DynamoDbPolicyStore } from '../../../core/store/dynamodb-policy-store.js';
 import { DynamoDbSnapshotStore } from '../../../core/store/snapshot-store.js';
 import { documentClient } from '../../../core/store/table-stores.js';
-import { createFanoutHandler } from '../../../lambdas/fanout/fanout.js';
+import { createFanoutHandler, type FanoutHandler } from '../../../lambdas/fanout/fanout.js';
+import { noFanoutMetrics } from '../../../lambdas/fanout/fanout-metrics.js';
 import { SsmCommander } from '../../../lambdas/fanout/ssm-commander.js';
-import { isVersionRecord } from '../../../lambdas/fanout/stream-filter.js';
-import { LocalStreamReader } from '../../../local/propagation/stream-reader.js';
+import { createBatchDelivery } from '../../../local/propagation/batch-delivery.js';
 import { createTestTable } from '../../helpers/ddb.js';
 import { tcpDestination } from '../../helpers/fixtures.js';
 
@@ -18,6 +19,7 @@ const ssm = mockClient(SSMClient);
 let policies: DynamoDbPolicyStore;
 let snapshots: DynamoDbSnapshotStore;
 const logs: Record<string, unknown>[] = [];
+const log = jsonLineLog({ service: 'test', write: (line) => logs.push(JSON.parse(line)) });
 
 function commander(maxAttempts = 4): SsmCommander {
   return new SsmCommander({
@@ -26,8 +28,12 @@ function commander(maxAttempts = 4): SsmCommander {
     tagKey: 'egress:cell',
     tagValue: 'true',
     maxAttempts,
-    delay: async () => undefined,
+    sleep: async () => undefined,
   });
+}
+
+function fanout(maxAttempts?: number): FanoutHandler {
+  return createFanoutHandler({ policies, snapshots, commander: commander(maxAttempts), log, metrics: noFanoutMetrics });
 }
 
 function versionRecord(version: number, sequence: string): DynamoDBRecord {
@@ -65,10 +71,10 @@ describe('fan-out', () => {
     await policies.createEgressPolicies([{ source: { type: 'app', id: 'app-1' }, destination: { id: db?.id ?? '' } }]);
     const version = await policies.currentVersion();
     ssm.on(SendCommandCommand).resolves({ Command: { CommandId: 'c-1' } });
-    const handler = createFanoutHandler({ policies, snapshots, commander: commander(), log: (e) => logs.push(e) });
+    const handler = fanout();
 
     const records = [versionRecord(version - 1, '1'), itemRecord('2'), versionRecord(version, '3')];
-    expect(await handler({ Records: records })).toEqual({ batchItemFailures: [] });
+    expect(await handler({ Records: records })).toBeUndefined();
 
     const calls = ssm.commandCalls(SendCommandCommand);
     expect(calls).toHaveLength(1);
@@ -82,27 +88,28 @@ describe('fan-out', () => {
     });
     const pointer = await snapshots.readPointer();
     expect(pointer?.version).toBe(version);
-    const list = snapshotToPolicyList(await snapshots.read(pointer ?? (undefined as never)));
+    if (!pointer) throw new Error('no snapshot published');
+    const list = snapshotToPolicyList(await snapshots.read(pointer));
     expect(list.egress_policies.map((p) => [p.source.id, p.destination.name])).toEqual([['app-1', 'fanout-db']]);
   });
 
   it('ignores batches without version records', async () => {
-    const handler = createFanoutHandler({ policies, snapshots, commander: commander(), log: (e) => logs.push(e) });
-    expect(await handler({ Records: [itemRecord('9')] })).toEqual({ batchItemFailures: [] });
+    const handler = fanout();
+    expect(await handler({ Records: [itemRecord('9')] })).toBeUndefined();
     expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(0);
   });
 
   it('retries SSM throttling with backoff and succeeds', async () => {
     ssm.on(SendCommandCommand).rejectsOnce(throttled()).rejectsOnce(throttled()).resolves({});
-    const handler = createFanoutHandler({ policies, snapshots, commander: commander(), log: (e) => logs.push(e) });
+    const handler = fanout();
     const version = await policies.currentVersion();
-    expect(await handler({ Records: [versionRecord(version, '10')] })).toEqual({ batchItemFailures: [] });
+    expect(await handler({ Records: [versionRecord(version, '10')] })).toBeUndefined();
     expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(3);
   });
 
   it('logs and fails the invocation when SSM keeps failing, so Lambda counts an error and retries the batch', async () => {
     ssm.on(SendCommandCommand).rejects(throttled());
-    const handler = createFanoutHandler({ policies, snapshots, commander: commander(3), log: (e) => logs.push(e) });
+    const handler = fanout(3);
     const version = await policies.currentVersion();
     await expect(handler({ Records: [itemRecord('20'), versionRecord(version, '21')] })).rejects.toThrow(
       'Rate exceeded',
@@ -111,13 +118,13 @@ describe('fan-out', () => {
     expect(logs.at(-1)).toMatchObject({
       level: 'ERROR',
       newestVersion: version,
-      error: 'ThrottlingException: Rate exceeded',
+      error: { name: 'ThrottlingException', message: 'Rate exceeded' },
     });
   });
 
   it('does not retry errors that are not throttling, and fails the invocation', async () => {
     ssm.on(SendCommandCommand).rejects(Object.assign(new Error('no such document'), { name: 'InvalidDocument' }));
-    const handler = createFanoutHandler({ policies, snapshots, commander: commander(), log: (e) => logs.push(e) });
+    const handler = fanout();
     const version = await policies.currentVersion();
     await expect(handler({ Records: [versionRecord(version, '30')] })).rejects.toThrow('no such document');
     expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(1);
@@ -125,21 +132,18 @@ describe('fan-out', () => {
 
   it('hands a batch that exhausts its retries to the on-failure destination, bisected', async () => {
     ssm.on(SendCommandCommand).rejects(throttled());
-    const handler = createFanoutHandler({ policies, snapshots, commander: commander(1), log: (e) => logs.push(e) });
+    const handler = fanout(1);
     const failed: { records: readonly DynamoDBRecord[]; reason: string }[] = [];
-    const reader = new LocalStreamReader({
-      client: undefined as never,
-      streamArn: 'arn:local',
+    const deliver = createBatchDelivery({
       handler,
-      filter: isVersionRecord,
       maxRetries: 2,
-      retryDelay: async () => undefined,
+      sleep: async () => undefined,
       onFailure: async (records, reason) => {
         failed.push({ records, reason });
       },
     });
     const version = await policies.currentVersion();
-    await reader.deliver([versionRecord(version - 1, '40'), versionRecord(version, '41')], 2);
+    await deliver([versionRecord(version - 1, '40'), versionRecord(version, '41')]);
     // Two records: the batch fails, is bisected into two single-record batches, each retried until exhausted.
     expect(failed.map((f) => f.records.map((r) => r.dynamodb?.SequenceNumber))).toEqual([['40'], ['41']]);
     expect(failed[0]?.reason).toMatch(/the handler threw: .*retries exhausted/);

@@ -4,10 +4,12 @@
 import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { jsonLineLog } from '../../../core/log.js';
 import { DynamoDbCellStatusStore } from '../../../core/store/cell-status-store.js';
 import { DynamoDbPolicyStore } from '../../../core/store/dynamodb-policy-store.js';
 import { DynamoDbSnapshotStore } from '../../../core/store/snapshot-store.js';
 import { documentClient } from '../../../core/store/table-stores.js';
+import type { FanoutRun } from '../../../lambdas/fanout/fanout-metrics.js';
 import { createRepublishHandler, type RepublishHandler } from '../../../lambdas/fanout/republish.js';
 import { SsmCommander } from '../../../lambdas/fanout/ssm-commander.js';
 import { createTestTable } from '../../helpers/ddb.js';
@@ -22,6 +24,7 @@ let cells: DynamoDbCellStatusStore;
 const NOW = new Date(Date.now() + 30 * 60_000);
 let clock = NOW;
 const logs: Record<string, unknown>[] = [];
+const runs: FanoutRun[] = [];
 
 beforeAll(async () => {
   const table = await createTestTable();
@@ -42,7 +45,8 @@ beforeAll(async () => {
     commander,
     cells,
     now: () => clock,
-    log: (entry) => logs.push(entry),
+    log: jsonLineLog({ service: 'test', write: (line) => logs.push(JSON.parse(line)) }),
+    metrics: { record: (run) => runs.push(run) },
   });
 });
 
@@ -50,6 +54,7 @@ beforeEach(() => {
   ssm.reset();
   ssm.on(SendCommandCommand).resolves({ Command: { CommandId: 'c-1' } });
   logs.length = 0;
+  runs.length = 0;
 });
 
 describe('scheduled republish', () => {
@@ -71,6 +76,9 @@ describe('scheduled republish', () => {
       MaxErrors: '100%',
     });
     expect(logs.at(-1)).toMatchObject({ level: 'INFO', written: true, scheduledAt: SCHEDULED_EVENT.time });
+    expect(runs).toEqual([
+      { trigger: 'schedule', snapshotVersion: version, snapshotPublished: true, cellsTold: true, cellsBehind: 0 },
+    ]);
   });
 
   it('only reads when the snapshot is current: no write, no command', async () => {
@@ -79,6 +87,9 @@ describe('scheduled republish', () => {
     expect(await republish(SCHEDULED_EVENT)).toEqual({ version, written: false, cellsBehind: 0, cellsTold: false });
     expect(await snapshots.readPointer()).toEqual(before);
     expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(0);
+    expect(runs).toEqual([
+      { trigger: 'schedule', snapshotVersion: version, snapshotPublished: false, cellsTold: false, cellsBehind: 0 },
+    ]);
   });
 
   it('tells the cells again when a live cell reports an older version; dead cells are ignored', async () => {
@@ -95,6 +106,13 @@ describe('scheduled republish', () => {
     // Its command was lost: a live cell still on the previous version.
     await report('i-missed', version - 1, minutesAgo(10));
     expect(await republish(SCHEDULED_EVENT)).toEqual({ version, written: false, cellsBehind: 1, cellsTold: true });
+    expect(runs.at(-1)).toEqual({
+      trigger: 'schedule',
+      snapshotVersion: version,
+      snapshotPublished: false,
+      cellsTold: true,
+      cellsBehind: 1,
+    });
     const calls = ssm.commandCalls(SendCommandCommand);
     expect(calls.map((call) => call.args[0].input.Parameters?.MinVersion)).toEqual([[String(version)]]);
 
@@ -113,6 +131,11 @@ describe('scheduled republish', () => {
     await policies.createDestinations([tcpDestination('republish-db-2')]);
     ssm.on(SendCommandCommand).rejects(Object.assign(new Error('no such document'), { name: 'InvalidDocument' }));
     await expect(republish(SCHEDULED_EVENT)).rejects.toThrow('no such document');
-    expect(logs.at(-1)).toMatchObject({ level: 'ERROR', error: 'InvalidDocument: no such document' });
+    expect(logs.at(-1)).toMatchObject({
+      level: 'ERROR',
+      message: 'scheduled republish failed',
+      error: { name: 'InvalidDocument', message: 'no such document' },
+    });
+    expect(runs).toEqual([]);
   });
 });

@@ -1,10 +1,10 @@
 // The publisher refuses to publish a snapshot the cells would refuse, and writes nothing.
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../core/domain/errors.js';
-import type { PolicyStore } from '../../../core/domain/store.js';
+import { buildSnapshot, encodeSnapshot } from '../../../core/domain/snapshot.js';
 import type { EgressPolicy } from '../../../core/domain/types.js';
-import type { DynamoDbSnapshotStore } from '../../../core/store/snapshot-store.js';
-import { publishSnapshot } from '../../../lambdas/fanout/snapshot-publisher.js';
+import { type PolicySource, publishSnapshot } from '../../../lambdas/fanout/snapshot-publisher.js';
+import { InMemorySnapshotStore } from '../../helpers/in-memory-snapshot-store.js';
 
 const anyIcmpType: EgressPolicy = {
   id: 'p-1',
@@ -23,21 +23,27 @@ const anyIcmpType: EgressPolicy = {
 
 describe('publishSnapshot', () => {
   it('throws the validation error and writes nothing for a snapshot cells would refuse', async () => {
-    const policies = {
-      currentVersion: async () => 4,
-      listEgressPolicies: async () => [anyIcmpType],
-    } as Pick<PolicyStore, 'currentVersion' | 'listEgressPolicies'> as PolicyStore;
-    const writes: unknown[] = [];
-    const snapshots = {
-      readPointer: async () => undefined,
-      write: async (snapshot: unknown) => {
-        writes.push(snapshot);
-        return true;
-      },
-    } as Pick<DynamoDbSnapshotStore, 'readPointer' | 'write'> as DynamoDbSnapshotStore;
+    const policies: PolicySource = { currentVersion: async () => 4, listEgressPolicies: async () => [anyIcmpType] };
+    const snapshots = new InMemorySnapshotStore();
     const failure = await publishSnapshot(policies, snapshots).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(ValidationError);
     expect(String(failure)).toContain('destinations[0].icmp_type: must be between -1 and 254');
-    expect(writes).toEqual([]);
+    expect(snapshots.writes).toEqual([]);
+    expect(await snapshots.readPointer()).toBeUndefined();
+  });
+
+  it('never moves the pointer back when another publisher wrote a newer snapshot during its list', async () => {
+    const snapshots = new InMemorySnapshotStore();
+    const policies: PolicySource = {
+      currentVersion: async () => 4,
+      listEgressPolicies: async () => {
+        // Another fan-out, woken by a later write, publishes version 5 meanwhile.
+        await snapshots.write(encodeSnapshot(buildSnapshot(5, [])));
+        return [];
+      },
+    };
+    expect(await publishSnapshot(policies, snapshots)).toEqual({ version: 4, written: false });
+    expect(snapshots.writes.map((snapshot) => snapshot.version)).toEqual([5, 4]);
+    expect((await snapshots.readPointer())?.version).toBe(5);
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { jsonLineLog, silentLog } from '../../../core/log.js';
 import type { LocalCell } from '../../../local/cells/local-cells.js';
 import { type AgentRunResult, LocalDispatcher } from '../../../local/cells/local-dispatcher.js';
 
@@ -15,13 +16,27 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve };
 }
 
+/** The dispatcher's log lines, without the two keys every line has (time and service). */
+function capturedLog() {
+  const entries: Record<string, unknown>[] = [];
+  const log = jsonLineLog({
+    service: 'test',
+    level: 'DEBUG',
+    write: (line) => {
+      const { timestamp: _timestamp, service: _service, ...entry } = JSON.parse(line);
+      entries.push(entry);
+    },
+  });
+  return { entries, log };
+}
+
 describe('LocalDispatcher', () => {
   it('coalesces requests that arrive while a cell is busy into one more run at the newest version', async () => {
     const runs: [string, number][] = [];
     const gate = deferred();
     const dispatcher = new LocalDispatcher({
       cells,
-      log: () => undefined,
+      log: silentLog,
       runAgent: async (cell, version): Promise<AgentRunResult> => {
         runs.push([cell.name, version]);
         if (runs.length <= 2) await gate.promise;
@@ -42,35 +57,63 @@ describe('LocalDispatcher', () => {
   });
 
   it('retries a failing cell while the others carry on, and reports it', async () => {
-    const lines: string[] = [];
+    const { entries, log } = capturedLog();
     let cell2Attempts = 0;
     const done: string[] = [];
+    const waits: number[] = [];
     const dispatcher = new LocalDispatcher({
       cells,
-      log: (line) => lines.push(line),
+      log,
       maxRetries: 3,
-      retryDelay: async () => undefined,
+      backoff: (attempt) => attempt * 100,
+      sleep: async (ms) => {
+        waits.push(ms);
+      },
       runAgent: async (cell, version) => {
         if (cell.name === 'cell-2' && ++cell2Attempts < 3) return { ok: false, output: 'iptables-restore: locked' };
         done.push(cell.name);
-        return { ok: true, version, output: '' };
+        return { ok: true, version, output: cell.name === 'cell-1' ? 'rules: 4' : '' };
       },
     });
     await dispatcher.syncCells(7);
     await dispatcher.idle();
     expect(done).toEqual(['cell-1', 'cell-2']);
     expect(cell2Attempts).toBe(3);
-    expect(lines.filter((line) => line.includes('[cell-2] agent failed'))).toHaveLength(2);
-    expect(lines).toContain('[cell-2] applied policy version 7');
+    expect(waits).toEqual([100, 200]);
+    expect(entries.filter((entry) => entry.cell === 'cell-2')).toEqual([
+      {
+        level: 'WARN',
+        message: 'agent failed, retrying',
+        cell: 'cell-2',
+        failures: 1,
+        output: 'iptables-restore: locked',
+      },
+      {
+        level: 'WARN',
+        message: 'agent failed, retrying',
+        cell: 'cell-2',
+        failures: 2,
+        output: 'iptables-restore: locked',
+      },
+      { level: 'INFO', message: 'applied policy version', cell: 'cell-2', version: 7 },
+    ]);
+    expect(entries).toContainEqual({
+      level: 'INFO',
+      message: 'applied policy version',
+      cell: 'cell-1',
+      version: 7,
+      output: 'rules: 4',
+    });
   });
 
-  it('gives up after the retry budget and runs again on the next request', async () => {
+  it('gives up after the retry budget, says so, and runs again on the next request', async () => {
+    const { entries, log } = capturedLog();
     let attempts = 0;
     const dispatcher = new LocalDispatcher({
       cells: [cells[0] as LocalCell],
-      log: () => undefined,
+      log,
       maxRetries: 2,
-      retryDelay: async () => undefined,
+      sleep: async () => undefined,
       runAgent: async () => {
         attempts += 1;
         throw new Error('spawn failed');
@@ -79,8 +122,34 @@ describe('LocalDispatcher', () => {
     await dispatcher.syncCells(1);
     await dispatcher.idle();
     expect(attempts).toBe(3);
+    expect(entries.at(-1)).toEqual({
+      level: 'ERROR',
+      message: 'agent failed, giving up until the next change',
+      cell: 'cell-1',
+      failures: 3,
+      output: 'spawn failed',
+    });
     await dispatcher.syncCells(2);
     await dispatcher.idle();
     expect(attempts).toBe(6);
+  });
+
+  it('folds a request that arrives during a retry pause into the retry', async () => {
+    const runs: number[] = [];
+    let dispatcher: LocalDispatcher | undefined;
+    dispatcher = new LocalDispatcher({
+      cells: [cells[0] as LocalCell],
+      log: silentLog,
+      sleep: async () => {
+        await dispatcher?.syncCells(9);
+      },
+      runAgent: async (_cell, version) => {
+        runs.push(version);
+        return runs.length === 1 ? { ok: false, output: 'locked' } : { ok: true, version, output: '' };
+      },
+    });
+    await dispatcher.syncCells(4);
+    await dispatcher.idle();
+    expect(runs).toEqual([4, 9]);
   });
 });

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentState } from '../../../agent/state.js';
 import { bundleAgent } from '../../../bundling/agent-bundle.js';
 import { snapshotToPolicyList } from '../../../core/domain/snapshot.js';
+import { silentLog } from '../../../core/log.js';
 import { DynamoDbSnapshotStore } from '../../../core/store/snapshot-store.js';
 import { documentClient } from '../../../core/store/table-stores.js';
 import { agentProcessRunner } from '../../../local/cells/agent-process.js';
@@ -129,7 +130,14 @@ describe.runIf(labAvailable())('propagation on local mode, two cells', () => {
       port: 0,
       dynamodbEndpoint: table.endpoint,
       tableName: table.tableName,
-      propagation: { cells: localCells, runAgent, resyncIntervalMs: 3_600_000, log: () => undefined },
+      propagation: {
+        cells: localCells,
+        runAgent,
+        // The tests run the periodic jobs themselves.
+        republishIntervalMs: 3_600_000,
+        resyncIntervalMs: 3_600_000,
+        log: silentLog,
+      },
     });
     token = await local.issuer.sign();
     await local.propagation?.dispatcher.idle();

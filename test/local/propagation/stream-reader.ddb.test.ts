@@ -24,7 +24,6 @@ beforeAll(async () => {
     filter: isVersionRecord,
     handler: async (event) => {
       events.push(event);
-      return { batchItemFailures: [] };
     },
     onFailure: async () => undefined,
   });

@@ -1,0 +1,40 @@
+// The SnapshotStore the fan-out depends on, in memory, for unit tests: the same forward-only pointer
+// as DynamoDbSnapshotStore (a write of a version not newer than the current one is refused), each
+// snapshot's bytes under its own prefix, and a clock the test sets.
+import type { EncodedSnapshot } from '../../core/domain/snapshot.js';
+import type { SnapshotPointer, SnapshotStore } from '../../core/domain/snapshot-store.js';
+
+export class InMemorySnapshotStore implements SnapshotStore {
+  private pointer: SnapshotPointer | undefined;
+  private readonly bytesByPrefix = new Map<string, Buffer>();
+  /** Every snapshot handed to write, moved to or not. */
+  readonly writes: EncodedSnapshot[] = [];
+
+  constructor(private readonly now: () => Date = () => new Date()) {}
+
+  async readPointer(): Promise<SnapshotPointer | undefined> {
+    return this.pointer;
+  }
+
+  async readBytes(pointer: SnapshotPointer): Promise<Buffer> {
+    const bytes = this.bytesByPrefix.get(pointer.chunkPrefix ?? `v${pointer.version}#`);
+    if (!bytes) throw new Error(`no snapshot stored for version ${pointer.version}`);
+    return bytes;
+  }
+
+  async write(snapshot: EncodedSnapshot): Promise<boolean> {
+    this.writes.push(snapshot);
+    if (this.pointer && this.pointer.version >= snapshot.version) return false;
+    const chunkPrefix = `v${snapshot.version}#${snapshot.sha256.slice(0, 16)}#`;
+    this.bytesByPrefix.set(chunkPrefix, snapshot.bytes);
+    this.pointer = {
+      version: snapshot.version,
+      chunks: 1,
+      bytes: snapshot.bytes.length,
+      sha256: snapshot.sha256,
+      writtenAt: this.now().toISOString(),
+      chunkPrefix,
+    };
+    return true;
+  }
+}

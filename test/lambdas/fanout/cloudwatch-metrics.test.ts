@@ -1,0 +1,62 @@
+// The fan-out's metrics as Powertools writes them (CloudWatch embedded metric format).
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { describe, expect, it } from 'vitest';
+import { cloudWatchFanoutMetrics } from '../../../lambdas/fanout/cloudwatch-metrics.js';
+
+function emf(record: (metrics: Metrics) => void) {
+  const metrics = new Metrics({ namespace: 'Test', serviceName: 'fanout-test' });
+  record(metrics);
+  const output = metrics.serializeMetrics();
+  const directive = output._aws.CloudWatchMetrics[0];
+  return {
+    names: directive?.Metrics.map((metric) => [metric.Name, metric.Unit]),
+    dimensions: directive?.Dimensions,
+    values: Object.fromEntries(Object.entries(output).filter(([key]) => key !== '_aws')),
+  };
+}
+
+describe('cloudWatchFanoutMetrics', () => {
+  it('records a stream run: published, version, told; no CellsBehind; dimension Trigger', () => {
+    const { names, dimensions, values } = emf((metrics) =>
+      cloudWatchFanoutMetrics(metrics).record({
+        trigger: 'stream',
+        snapshotVersion: 42,
+        snapshotPublished: true,
+        cellsTold: true,
+      }),
+    );
+    expect(names).toEqual([
+      ['SnapshotPublished', 'Count'],
+      ['SnapshotVersion', 'None'],
+      ['CellsTold', 'Count'],
+    ]);
+    expect(dimensions).toEqual([['service', 'Trigger']]);
+    expect(values).toEqual({
+      service: 'fanout-test',
+      Trigger: 'stream',
+      SnapshotPublished: 1,
+      SnapshotVersion: 42,
+      CellsTold: 1,
+    });
+  });
+
+  it('records a scheduled run with its lagging cells, and zeros for what it did not do', () => {
+    const { values } = emf((metrics) =>
+      cloudWatchFanoutMetrics(metrics).record({
+        trigger: 'schedule',
+        snapshotVersion: 42,
+        snapshotPublished: false,
+        cellsTold: false,
+        cellsBehind: 0,
+      }),
+    );
+    expect(values).toEqual({
+      service: 'fanout-test',
+      Trigger: 'schedule',
+      SnapshotPublished: 0,
+      SnapshotVersion: 42,
+      CellsTold: 0,
+      CellsBehind: 0,
+    });
+  });
+});

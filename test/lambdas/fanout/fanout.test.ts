@@ -1,0 +1,105 @@
+// The stream handler on in-memory stores: what it publishes, whom it tells, what it logs and measures.
+import type { DynamoDBRecord } from 'aws-lambda';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { decodeSnapshot } from '../../../core/domain/snapshot.js';
+import { jsonLineLog } from '../../../core/log.js';
+import { createFanoutHandler, type FanoutHandler } from '../../../lambdas/fanout/fanout.js';
+import type { FanoutRun } from '../../../lambdas/fanout/fanout-metrics.js';
+import type { PolicySource } from '../../../lambdas/fanout/snapshot-publisher.js';
+import { InMemorySnapshotStore } from '../../helpers/in-memory-snapshot-store.js';
+
+function versionRecord(version: number): DynamoDBRecord {
+  return {
+    eventName: 'MODIFY',
+    dynamodb: { Keys: { pk: { S: 'META' }, sk: { S: 'VERSION' } }, NewImage: { version: { N: String(version) } } },
+  };
+}
+
+const itemRecord: DynamoDBRecord = { eventName: 'INSERT', dynamodb: { Keys: { pk: { S: 'DEST' }, sk: { S: 'x' } } } };
+
+let version: number;
+let snapshots: InMemorySnapshotStore;
+let told: number[];
+let failCommand: Error | undefined;
+let runs: FanoutRun[];
+let lines: Record<string, unknown>[];
+let handler: FanoutHandler;
+
+beforeEach(() => {
+  version = 3;
+  snapshots = new InMemorySnapshotStore();
+  told = [];
+  failCommand = undefined;
+  runs = [];
+  lines = [];
+  const policies: PolicySource = { currentVersion: async () => version, listEgressPolicies: async () => [] };
+  handler = createFanoutHandler({
+    policies,
+    snapshots,
+    commander: {
+      syncCells: async (minVersion) => {
+        if (failCommand) throw failCommand;
+        told.push(minVersion);
+      },
+    },
+    log: jsonLineLog({
+      service: 'test',
+      write: (line) => {
+        const { timestamp: _timestamp, service: _service, ...entry } = JSON.parse(line);
+        lines.push(entry);
+      },
+    }),
+    metrics: { record: (run) => runs.push(run) },
+  });
+});
+
+describe('fan-out stream handler', () => {
+  it('publishes once, tells the cells once, logs and measures it, and answers nothing', async () => {
+    expect(await handler({ Records: [versionRecord(2), itemRecord, versionRecord(3)] })).toBeUndefined();
+
+    const pointer = await snapshots.readPointer();
+    expect(pointer?.version).toBe(3);
+    if (!pointer) throw new Error('no snapshot');
+    expect(decodeSnapshot(await snapshots.readBytes(pointer), pointer.sha256).version).toBe(3);
+    expect(told).toEqual([3]);
+    expect(lines).toEqual([
+      {
+        level: 'INFO',
+        message: 'cells told to converge',
+        records: 3,
+        newestVersion: 3,
+        snapshotVersion: 3,
+        snapshotWritten: true,
+      },
+    ]);
+    expect(runs).toEqual([{ trigger: 'stream', snapshotVersion: 3, snapshotPublished: true, cellsTold: true }]);
+  });
+
+  it('still tells the cells when the snapshot was already published (a repeated batch)', async () => {
+    await handler({ Records: [versionRecord(3)] });
+    await handler({ Records: [versionRecord(3)] });
+    expect(snapshots.writes).toHaveLength(1);
+    expect(told).toEqual([3, 3]);
+    expect(runs.map((run) => run.snapshotPublished)).toEqual([true, false]);
+  });
+
+  it('does nothing for a batch without version records', async () => {
+    expect(await handler({ Records: [itemRecord] })).toBeUndefined();
+    expect(await snapshots.readPointer()).toBeUndefined();
+    expect([told, runs, lines]).toEqual([[], [], []]);
+  });
+
+  it('logs the failure with its error and rethrows it, measuring nothing', async () => {
+    failCommand = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+    await expect(handler({ Records: [versionRecord(3)] })).rejects.toBe(failCommand);
+    expect(lines).toEqual([
+      {
+        level: 'ERROR',
+        message: 'fan-out failed; the batch will be retried',
+        newestVersion: 3,
+        error: { name: 'ThrottlingException', message: 'Rate exceeded', stack: failCommand.stack },
+      },
+    ]);
+    expect(runs).toEqual([]);
+  });
+});
