@@ -1,9 +1,11 @@
-// Local mode runs the agent the way cells do: one bundled file, started fresh for every sync. The
-// bundle is built once per `npm start` (esbuild, a fraction of a second).
+// The cell agent as one bundled file, built the same way for AWS cells (lib/agent-asset.ts, the S3
+// asset) and for local mode, which starts it fresh for every sync like a cell does; local mode builds
+// it once per `npm start` (esbuild, a fraction of a second).
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { ESM_REQUIRE_BANNER } from './esm-require-banner.js';
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -18,9 +20,7 @@ export const AGENT_BUNDLE_OPTIONS = {
   minify: true,
   sourcemap: false,
   legalComments: 'none',
-  banner: {
-    js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-  },
+  banner: { js: ESM_REQUIRE_BANNER },
 } as const;
 
 export async function bundleAgent(outDir: string): Promise<string> {

@@ -1,5 +1,5 @@
 // The cell agent as one S3 object: bin/agent.ts bundled by the local esbuild with the options local
-// mode uses (lambdas/local/agent-bundle.ts), so local cells and AWS cells run the same build. The
+// mode uses (bundling/agent-bundle.ts), so local cells and AWS cells run the same build. The
 // object is the single file `agent.mjs` (not a zip), so a cell needs neither unzip nor the AWS CLI.
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -16,11 +16,8 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ROUTES, type RouteDefinition, type RouteName } from '../lambdas/api/routes.js';
+import { REQUIRED_SCOPE, ROUTES, type RouteDefinition, type RouteName } from '../lambdas/api/routes.js';
 import { RouteFunction } from './route-function.js';
-
-/** The OAuth scope every route requires (UAA's `network.admin`, as in Cloud Foundry's policy server). */
-export const REQUIRED_SCOPE = 'network.admin';
 
 /** One line of JSON per request, using HTTP API `$context` variables. */
 const ACCESS_LOG_FIELDS: Record<string, string> = {

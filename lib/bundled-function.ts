@@ -9,13 +9,10 @@ import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { ESM_REQUIRE_BANNER } from '../bundling/esm-require-banner.js';
 
 /** The repository root: handler entries are relative to it. */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-/** Gives CommonJS dependencies inside the ESM bundle a working `require`. */
-const REQUIRE_BANNER =
-  "import { createRequire as __bannerCreateRequire } from 'node:module'; const require = __bannerCreateRequire(import.meta.url);";
 
 /**
  * Credential providers the SDK's default chain imports lazily, only after the environment's
@@ -119,7 +116,7 @@ export function createBundledFunction(
       format: OutputFormat.ESM,
       target: 'node22',
       mainFields: ['module', 'main'],
-      banner: REQUIRE_BANNER,
+      banner: ESM_REQUIRE_BANNER,
       minify: true,
       sourceMap: true,
       // Stack traces need the mappings, not a copy of every source file.

@@ -7,11 +7,14 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { CfnAssociation, CfnDocument } from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { DEFAULT_OVERLAY_CIDR } from '../agent/plan.js';
+import { parseCidr } from '../core/domain/ipv4.js';
 import { CELL_PK } from '../core/store/cell-status-store.js';
 import { SNAPSHOT_PK } from '../core/store/snapshot-store.js';
 import { PARTITION_KEY, SORT_KEY } from '../core/store/table-definition.js';
 import { RUN_LIMIT_DEFAULTS } from '../lambdas/fanout/run-limits.js';
 import { AgentAsset } from './agent-asset.js';
+import { parseSchedule } from './schedule.js';
 
 /** Defaults of the cell-side settings (also the defaults of the matching context keys). */
 export const CELL_DEFAULTS = {
@@ -19,7 +22,7 @@ export const CELL_DEFAULTS = {
   cellTagValue: 'true',
   resyncSchedule: 'rate(30 minutes)',
   containersPath: '/var/vcap/data/container-metadata/store.json',
-  overlayCidr: '10.255.0.0/16',
+  overlayCidr: DEFAULT_OVERLAY_CIDR,
   maxConcurrency: RUN_LIMIT_DEFAULTS.maxConcurrency,
   maxErrors: RUN_LIMIT_DEFAULTS.maxErrors,
 } as const;
@@ -305,28 +308,23 @@ export function validateRunLimits(maxConcurrency: string, maxErrors: string): vo
   }
 }
 
-const MINUTES_PER_UNIT: Readonly<Record<string, number>> = { minute: 1, hour: 60, day: 1440 };
-
 /** Two intervals of a valid `rate(...)` schedule; 25 hours for `cron(...)` (at least daily in practice). */
 export function liveCellWindowFor(schedule: string): Duration {
-  const rate = /^rate\(([1-9][0-9]*) (minute|hour|day)s?\)$/.exec(schedule);
-  if (!rate) return Duration.hours(25);
-  return Duration.minutes(2 * Number(rate[1]) * (MINUTES_PER_UNIT[rate[2] ?? 'minute'] ?? 1));
+  const parsed = parseSchedule(schedule);
+  return parsed?.kind === 'rate' ? Duration.minutes(2 * parsed.minutes) : Duration.hours(25);
 }
 
+/** State Manager's rule: any `rate(...)` of at least 30 minutes (singular or plural unit), or `cron(...)`. */
 export function validateSchedule(schedule: string): void {
-  const rate = /^rate\(([1-9][0-9]*) (minute|minutes|hour|hours|day|days)\)$/.exec(schedule);
-  if (rate) {
-    if (rate[2]?.startsWith('minute') && Number(rate[1]) < 30) {
-      throw new Error(
-        `CellAgent: resyncSchedule may not run more often than every 30 minutes (State Manager's minimum), got ${JSON.stringify(schedule)}`,
-      );
-    }
-    return;
-  }
-  if (!/^cron\([0-9A-Za-z*?,/#\- ]+\)$/.test(schedule)) {
+  const parsed = parseSchedule(schedule);
+  if (!parsed) {
     throw new Error(
       `CellAgent: resyncSchedule must be rate(N minutes|hours|days) or cron(...), got ${JSON.stringify(schedule)}`,
+    );
+  }
+  if (parsed.kind === 'rate' && parsed.minutes < 30) {
+    throw new Error(
+      `CellAgent: resyncSchedule may not run more often than every 30 minutes (State Manager's minimum), got ${JSON.stringify(schedule)}`,
     );
   }
 }
@@ -344,13 +342,13 @@ export function validateAbsolutePath(name: string, path: string): void {
   }
 }
 
+/** The agent reads the overlay with the same parser (agent/cidr.ts), so what passes here runs there. */
 export function validateCidr(cidr: string): void {
-  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
-  const octets = match?.slice(1, 5).map(Number) ?? [];
-  const prefix = Number(match?.[5]);
-  if (!match || octets.some((octet) => octet > 255) || prefix > 32) {
+  try {
+    parseCidr(cidr);
+  } catch {
     throw new Error(
-      `CellAgent: overlayCidr must be an IPv4 CIDR block such as 10.255.0.0/16, got ${JSON.stringify(cidr)}`,
+      `CellAgent: overlayCidr must be an IPv4 CIDR block such as ${DEFAULT_OVERLAY_CIDR}, got ${JSON.stringify(cidr)}`,
     );
   }
 }

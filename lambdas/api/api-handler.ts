@@ -1,18 +1,28 @@
 // Wraps an operation as a Lambda handler for API Gateway HTTP API (payload 2.0) events. The same
 // wrapper serves Lambda and local mode, so both run identical middleware.
 import middy from '@middy/core';
-import { ADMIN_SCOPE } from './auth/scopes.js';
+import type { Log } from '../../core/log.js';
+import { lambdaLog } from '../shared/observability.js';
 import { errorResponse } from './middleware/error-response.js';
 import { jsonBody, type ParsedBody } from './middleware/json-body.js';
 import { requireScope } from './middleware/require-scope.js';
+import { REQUIRED_SCOPE } from './routes.js';
 import type { ApiDependencies, ApiEvent, ApiResponse, Operation } from './types.js';
 
 export type ApiHandler = (event: ApiEvent, context?: unknown) => Promise<ApiResponse>;
 
-export function createApiHandler(operation: Operation, dependencies: () => ApiDependencies): ApiHandler {
+/**
+ * `log` receives the failures that are ours (5xx); Lambda logs them with Powertools, local mode may
+ * pass its own writer of the same line shape.
+ */
+export function createApiHandler(
+  operation: Operation,
+  dependencies: () => ApiDependencies,
+  log: Log = lambdaLog,
+): ApiHandler {
   const wrapped = middy<ApiEvent & ParsedBody, ApiResponse>()
-    .use(errorResponse())
-    .use(requireScope(ADMIN_SCOPE))
+    .use(errorResponse(log))
+    .use(requireScope(REQUIRED_SCOPE))
     .use(jsonBody())
     .handler(async (event) => {
       const result = await operation(

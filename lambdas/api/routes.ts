@@ -38,6 +38,12 @@ export interface RouteDefinition {
 
 export const API_PREFIX = '/networking/v1/external';
 
+/**
+ * The OAuth scope every route requires (UAA's `network.admin`, as in Cloud Foundry's policy server):
+ * API Gateway's JWT authorizer checks it, and the handlers check it again (local mode has no gateway).
+ */
+export const REQUIRED_SCOPE = 'network.admin';
+
 export const ROUTES: readonly RouteDefinition[] = [
   {
     name: 'list-destinations',

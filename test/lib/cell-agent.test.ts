@@ -33,8 +33,14 @@ describe('CellAgent', () => {
     expect(() => cells({ resyncSchedule: 'cron(0 */2 * * ? *)' })).not.toThrow();
   });
 
-  it('fails on an overlay CIDR that is not an IPv4 block', () => {
-    for (const overlayCidr of ['10.255.0.0', '10.256.0.0/16', '10.0.0.0/33', "10.0.0.0/8' ; rm -rf /"]) {
+  it('fails on an overlay CIDR that is not an IPv4 block (as the agent reads it: no leading zeros)', () => {
+    for (const overlayCidr of [
+      '10.255.0.0',
+      '10.256.0.0/16',
+      '10.0.0.0/33',
+      '10.255.00.0/16',
+      "10.0.0.0/8' ; rm -rf /",
+    ]) {
       expect(() => cells({ overlayCidr })).toThrow(
         `overlayCidr must be an IPv4 CIDR block such as 10.255.0.0/16, got ${JSON.stringify(overlayCidr)}`,
       );

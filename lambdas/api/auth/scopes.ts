@@ -1,7 +1,7 @@
 // Scopes as issuers put them in tokens: `scope` (space-separated string or array, OAuth 2 / UAA /
 // Cognito) or `scp` (Azure AD, Okta). API Gateway's HTTP API hands claims to Lambda as strings and
-// renders an array claim as "[a b]", so that form is read too.
-export const ADMIN_SCOPE = 'network.admin';
+// renders an array claim as "[a b]", so that form is read too. The scope the API requires is
+// REQUIRED_SCOPE in ../routes.ts.
 
 function scopeList(value: unknown): string[] {
   if (Array.isArray(value)) return value.filter((item): item is string => typeof item === 'string');
