@@ -12,7 +12,7 @@ import { parseCidr } from '../core/domain/ipv4.js';
 import { CELL_PK } from '../core/store/cell-status-store.js';
 import { SNAPSHOT_PK } from '../core/store/snapshot-store.js';
 import { PARTITION_KEY, SORT_KEY } from '../core/store/table-definition.js';
-import { RUN_LIMIT_DEFAULTS } from '../lambdas/fanout/run-limits.js';
+import { everyMinutes, RUN_LIMIT_DEFAULTS, SCHEDULE_DEFAULTS } from '../lambdas/fanout/run-limits.js';
 import { AgentAsset } from './agent-asset.js';
 import { parseSchedule } from './schedule.js';
 
@@ -20,7 +20,7 @@ import { parseSchedule } from './schedule.js';
 export const CELL_DEFAULTS = {
   cellTagKey: 'egress:cell',
   cellTagValue: 'true',
-  resyncSchedule: 'rate(30 minutes)',
+  resyncSchedule: everyMinutes(SCHEDULE_DEFAULTS.resyncMinutes),
   containersPath: '/var/vcap/data/container-metadata/store.json',
   overlayCidr: DEFAULT_OVERLAY_CIDR,
   maxConcurrency: RUN_LIMIT_DEFAULTS.maxConcurrency,

@@ -17,14 +17,19 @@ import { Construct } from 'constructs';
 import { CELL_PK } from '../core/store/cell-status-store.js';
 import { DESTINATION_PK, META_PK, POLICY_PK } from '../core/store/items.js';
 import { SNAPSHOT_PK } from '../core/store/snapshot-store.js';
-import { REPUBLISH_DEFAULTS, RUN_LIMIT_DEFAULTS } from '../lambdas/fanout/run-limits.js';
+import {
+  everyMinutes,
+  REPUBLISH_DEFAULTS,
+  RUN_LIMIT_DEFAULTS,
+  SCHEDULE_DEFAULTS,
+} from '../lambdas/fanout/run-limits.js';
 import { VERSION_RECORD_FILTER } from '../lambdas/fanout/stream-filter.js';
 import { createBundledFunction } from './bundled-function.js';
 import { parseSchedule } from './schedule.js';
 
 export const FANOUT_ENTRY = 'lambdas/fanout/handler.ts';
 /** Defaults of the fan-out settings that are also context keys. */
-export const FANOUT_DEFAULTS = { republishSchedule: 'rate(5 minutes)' } as const;
+export const FANOUT_DEFAULTS = { republishSchedule: everyMinutes(SCHEDULE_DEFAULTS.republishMinutes) } as const;
 /** The partitions the fan-out reads: the version, the policies and destinations, the snapshot pointer, the cells' reports. */
 export const FANOUT_READ_PARTITIONS = [META_PK, POLICY_PK, DESTINATION_PK, SNAPSHOT_PK, CELL_PK] as const;
 

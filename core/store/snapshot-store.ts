@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { decodeSnapshot, type EncodedSnapshot, type PolicySnapshot } from '../domain/snapshot.js';
 import type { SnapshotPointer, SnapshotStore } from '../domain/snapshot-store.js';
+import { jsonLineLog, type Log } from '../log.js';
 import { IncompleteError, isIncomplete, retry, type Sleep } from '../retry.js';
 import { errorName, MAX_UNPROCESSED_ROUNDS, unprocessedBackoff } from './dynamodb-io.js';
 import { decodeKey, decodeSnapshotChunk, decodeSnapshotPointer } from './item-schemas.js';
@@ -40,10 +41,10 @@ export interface SnapshotStoreOptions {
   /** Items per page when pruning old chunks (tests use a small one); default: DynamoDB's 1 MB pages. */
   readonly pageSize?: number;
   /**
-   * Told when old chunks could not be deleted. The snapshot is published all the same and the next
-   * publish deletes them (it removes every older version); default: a JSON warning on the log.
+   * Warned when old chunks could not be deleted. The snapshot is published all the same and the next
+   * publish deletes them (it removes every older version). @default JSON lines, service dynamic-egress
    */
-  readonly onPruneError?: (error: unknown) => void;
+  readonly log?: Log;
   /** Pauses between rounds of deletes DynamoDB left unprocessed. @default a timer */
   readonly sleep?: Sleep;
 }
@@ -51,15 +52,6 @@ export interface SnapshotStoreOptions {
 /** Every chunk of a version, whatever its checksum, sorts after this and before the next version's. */
 const versionPrefix = (version: number): string => `v${String(version).padStart(12, '0')}#`;
 const chunkPrefixOf = (version: number, sha256: string): string => `${versionPrefix(version)}${sha256.slice(0, 16)}#`;
-
-const logPruneError = (error: unknown): void =>
-  console.warn(
-    JSON.stringify({
-      level: 'WARN',
-      message: 'old snapshot chunks were not deleted; the next publish retries',
-      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-    }),
-  );
 
 export class DynamoDbSnapshotStore implements SnapshotStore {
   constructor(
@@ -141,7 +133,14 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
       if (errorName(error) === 'ConditionalCheckFailedException') return false;
       throw error;
     }
-    if (previous) await this.prune(previous.version).catch(this.options.onPruneError ?? logPruneError);
+    if (previous) {
+      await this.prune(previous.version).catch((error: unknown) =>
+        (this.options.log ?? jsonLineLog({ service: 'dynamic-egress' })).warn(
+          'old snapshot chunks were not deleted; the next publish retries',
+          { error },
+        ),
+      );
+    }
     return true;
   }
 

@@ -1,11 +1,5 @@
 // The edge: the only place where failures become HTTP status codes and `{"error": ...}` bodies.
-import {
-  ContentionError,
-  DomainError,
-  IntegrityError,
-  NotFoundError,
-  ValidationError,
-} from '../../core/domain/errors.js';
+import { ContentionError, DomainError, NotFoundError, ValidationError } from '../../core/domain/errors.js';
 
 export class HttpError extends Error {
   constructor(
@@ -50,10 +44,6 @@ export function toErrorResponse(error: unknown): ErrorResponse {
   if (error instanceof HttpError) {
     return { statusCode: error.statusCode, headers: error.headers, message: error.message, internal: false };
   }
-  // Damaged data is ours to fix; its message names stored keys, which are not the caller's business.
-  if (error instanceof IntegrityError) {
-    return { statusCode: 500, headers: {}, message: 'internal server error', internal: true };
-  }
   if (error instanceof DomainError) {
     const statusCode =
       error instanceof ValidationError
@@ -62,8 +52,9 @@ export function toErrorResponse(error: unknown): ErrorResponse {
           ? 404
           : error instanceof ContentionError
             ? 409
-            : 500;
-    return { statusCode, headers: {}, message: error.message, internal: statusCode === 500 };
+            : undefined;
+    if (statusCode !== undefined) return { statusCode, headers: {}, message: error.message, internal: false };
   }
+  // Anything else is ours to fix (an IntegrityError names stored keys): logged, never shown.
   return { statusCode: 500, headers: {}, message: 'internal server error', internal: true };
 }

@@ -56,7 +56,9 @@ function handlersFromEnvironment(): FanoutHandlers {
   const { policies, cells } = storesFromEnvironment();
   return createFanoutHandlers({
     policies,
-    snapshots: new DynamoDbSnapshotStore(documentClient(dynamoDbFromEnvironment()), requiredEnv('TABLE_NAME')),
+    snapshots: new DynamoDbSnapshotStore(documentClient(dynamoDbFromEnvironment()), requiredEnv('TABLE_NAME'), {
+      log: lambdaLog,
+    }),
     cells,
     liveCellWindowMs: secondsFromEnvironment('LIVE_CELL_WINDOW_SECONDS') * 1000,
     commandGraceMs: secondsFromEnvironment('COMMAND_GRACE_SECONDS') * 1000,

@@ -7,15 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import type { ScheduledEvent } from 'aws-lambda';
 import type { Log } from '../../core/log.js';
+import { SCHEDULE_DEFAULTS } from '../../lambdas/fanout/run-limits.js';
 
-/**
- * The stack's defaults as intervals: FANOUT_DEFAULTS.republishSchedule ('rate(5 minutes)') and
- * CELL_DEFAULTS.resyncSchedule ('rate(30 minutes)'). Those live with the CDK constructs, which local
- * mode does not load; a test holds them equal.
- */
+/** The stack's schedule defaults as intervals. */
 export const LOCAL_SCHEDULE_DEFAULTS = {
-  republishIntervalMs: 5 * 60_000,
-  resyncIntervalMs: 30 * 60_000,
+  republishIntervalMs: SCHEDULE_DEFAULTS.republishMinutes * 60_000,
+  resyncIntervalMs: SCHEDULE_DEFAULTS.resyncMinutes * 60_000,
 } as const;
 
 const LOCAL_ACCOUNT = '000000000000';

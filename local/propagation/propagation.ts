@@ -56,7 +56,7 @@ export async function startPropagation(options: LocalPropagationOptions): Promis
   const resyncIntervalMs = options.resyncIntervalMs ?? LOCAL_SCHEDULE_DEFAULTS.resyncIntervalMs;
   const handlers = createFanoutHandlers({
     policies: options.stores.policies,
-    snapshots: new DynamoDbSnapshotStore(documentClient(options.dynamodb), options.tableName),
+    snapshots: new DynamoDbSnapshotStore(documentClient(options.dynamodb), options.tableName, { log }),
     cells: options.stores.cells,
     commander: dispatcher,
     // Two resync intervals, as the stack derives it from the association's schedule.

@@ -4,13 +4,14 @@ import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, Quer
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { sha256 } from '../../../core/domain/snapshot.js';
+import { type Log, silentLog } from '../../../core/log.js';
 import { IncompleteError } from '../../../core/retry.js';
 import { DynamoDbSnapshotStore } from '../../../core/store/snapshot-store.js';
 
 const TABLE = 'policies';
 const chunkKey = (version: number) => ({ pk: 'SNAPSHOT', sk: `v${String(version).padStart(12, '0')}#00000` });
 
-function mockedStore(options: { onPruneError?: (error: unknown) => void; pauses?: number[]; pageSize?: number } = {}) {
+function mockedStore(options: { log?: Log; pauses?: number[]; pageSize?: number } = {}) {
   const documents = DynamoDBDocumentClient.from(
     new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
   );
@@ -19,7 +20,7 @@ function mockedStore(options: { onPruneError?: (error: unknown) => void; pauses?
   ddb.on(PutCommand).resolves({});
   const pauses = options.pauses ?? [];
   const store = new DynamoDbSnapshotStore(documents, TABLE, {
-    ...(options.onPruneError ? { onPruneError: options.onPruneError } : {}),
+    ...(options.log ? { log: options.log } : {}),
     ...(options.pageSize === undefined ? {} : { pageSize: options.pageSize }),
     sleep: async (ms) => {
       pauses.push(ms);
@@ -69,14 +70,23 @@ describe('DynamoDbSnapshotStore pruning (mocked DynamoDB)', () => {
 
   it('gives up on deletes that stay unprocessed, reports it, and still counts the snapshot as published', async () => {
     const pruneErrors: unknown[] = [];
+    const warnings: string[] = [];
+    const log: Log = {
+      ...silentLog,
+      warn: (message, attributes) => {
+        warnings.push(message);
+        pruneErrors.push(attributes?.error);
+      },
+    };
     const pauses: number[] = [];
-    const { ddb, store } = mockedStore({ onPruneError: (error) => pruneErrors.push(error), pauses });
+    const { ddb, store } = mockedStore({ log, pauses });
     ddb.on(QueryCommand).resolves({ Items: [chunkKey(1)] });
     ddb.on(BatchWriteCommand).resolves({ UnprocessedItems: { [TABLE]: [{ DeleteRequest: { Key: chunkKey(1) } }] } });
     const bytes = Buffer.from('snapshot 11');
     // The pointer has moved: cells see the new snapshot, and the next publish deletes what is left.
     expect(await store.write({ version: 11, bytes, sha256: sha256(bytes) })).toBe(true);
     expect(ddb.commandCalls(BatchWriteCommand)).toHaveLength(10);
+    expect(warnings).toEqual(['old snapshot chunks were not deleted; the next publish retries']);
     expect(pruneErrors).toHaveLength(1);
     expect(pruneErrors[0]).toBeInstanceOf(IncompleteError);
     expect(String(pruneErrors[0])).toMatch(/unprocessed/);
