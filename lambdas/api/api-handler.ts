@@ -2,7 +2,7 @@
 // wrapper serves Lambda and local mode, so both run identical middleware.
 import middy from '@middy/core';
 import type { Log } from '../../core/log.js';
-import { lambdaLog } from '../shared/observability.js';
+import { lambdaLog } from '../shared/logging.js';
 import { errorResponse } from './middleware/error-response.js';
 import { jsonBody, type ParsedBody } from './middleware/json-body.js';
 import { requireScope } from './middleware/require-scope.js';
