@@ -1,4 +1,4 @@
-// Each route function's bundle as `cdk synth` stages it for Lambda: its size, and its cold import time
+// Each Lambda bundle (every route function and the fan-out) as `cdk synth` stages it: its size, and its cold import time
 // (median of fresh `node` processes importing index.mjs, with and without --enable-source-maps, which
 // the functions run with), against an empty ES module imported the same way in the same run.
 // The "largest inputs" table comes from an esbuild run with the same settings and a metafile.
@@ -9,9 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { App } from 'aws-cdk-lib';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { build } from 'esbuild';
 import { NEVER_LOADED_IN_LAMBDA } from '../lib/bundled-function.js';
+import { FANOUT_ENTRY } from '../lib/fanout.js';
 import { DynamicEgressStack } from '../lib/stack.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
@@ -51,10 +53,17 @@ try {
   // GIVEN every route's bundle, built by the real construct (bundling runs while constructing).
   const app = new App({ outdir: join(workDir, 'cdk.out'), builtinCloudFormationValidation: false });
   const stack = new DynamicEgressStack(app, 'Bench', { jwtIssuer: 'https://issuer.invalid', jwtAudience: ['bench'] });
-  const bundles = [...stack.api.functions].map(([name, routeFunction]) => {
-    const asset = routeFunction.function.node.findChild('Code') as Asset;
-    return { name, entry: routeFunction.entry, file: join(app.outdir, asset.assetPath, 'index.mjs') };
-  });
+  const bundleOf = (fn: NodejsFunction): string =>
+    join(app.outdir, (fn.node.findChild('Code') as Asset).assetPath, 'index.mjs');
+  const bundles = [
+    ...[...stack.api.functions].map(([name, routeFunction]) => ({
+      name,
+      entry: routeFunction.entry,
+      file: bundleOf(routeFunction.function),
+    })),
+    // Not a route: it also carries the SSM client and Powertools Metrics.
+    { name: 'fanout', entry: FANOUT_ENTRY, file: bundleOf(stack.fanout.function) },
+  ];
 
   const empty = join(workDir, 'empty.mjs');
   writeFileSync(empty, 'export const handler = async () => ({ statusCode: 204 });\n');
@@ -100,7 +109,7 @@ try {
     const byPackage = new Map<string, number>();
     for (const [input, { bytesInOutput }] of Object.entries(output?.inputs ?? {})) {
       const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
-      const key = match?.[1] ?? 'project code (lambdas/)';
+      const key = match?.[1] ?? 'project code (core/, lambdas/)';
       byPackage.set(key, (byPackage.get(key) ?? 0) + bytesInOutput);
     }
     const total = [...byPackage.values()].reduce((sum, bytes) => sum + bytes, 0);
