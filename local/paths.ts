@@ -4,6 +4,6 @@ import { fileURLToPath } from 'node:url';
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-export function localStateDir(): string {
-  return resolve(process.env.EGRESS_LOCAL_DIR ?? join(projectRoot, '.local'));
+export function localStateDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  return resolve(env.EGRESS_LOCAL_DIR ?? join(projectRoot, '.local'));
 }
