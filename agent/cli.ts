@@ -2,6 +2,7 @@
 // Exit codes: 0 success · 1 invalid input (rules untouched) · 2 usage · 3 the kernel could not be
 // read or programmed (rules untouched). Failures print one `error: ...` line on stderr.
 import { ValidationError } from '../core/domain/errors.js';
+import { escapeNonPrinting } from '../core/domain/validation.js';
 import { type AgentCommand, parseAgentArgs, USAGE } from './cli-args.js';
 import type { CliIo } from './cli-io.js';
 import { syncFromFiles } from './cli-sync-files.js';
@@ -13,7 +14,21 @@ export const EXIT_INVALID_INPUT = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_APPLY_FAILED = 3;
 
-const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, ' ').trim();
+/**
+ * Past this many characters an error line is cut: input validation already lists at most a few
+ * problems (core/domain/validation.ts), this also bounds what other failures quote (a tool's stderr).
+ */
+const MAX_ERROR_LENGTH = 3000;
+
+/** One line an operator's terminal shows as it is: no newlines, no control or bidi characters, bounded. */
+function oneLine(text: string): string {
+  const line = text.replace(/\s*\n\s*/g, ' ').trim();
+  const cut =
+    line.length > MAX_ERROR_LENGTH
+      ? `${line.slice(0, MAX_ERROR_LENGTH)}… (${line.length - MAX_ERROR_LENGTH} more characters)`
+      : line;
+  return escapeNonPrinting(cut);
+}
 
 function run(command: AgentCommand, io: CliIo): Promise<void> {
   switch (command.command) {

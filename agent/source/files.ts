@@ -1,60 +1,81 @@
 // Desired state from two local files: the policies (body of GET /networking/v1/external/egress_policies)
 // and the cell's container metadata store. Other sources (DynamoDB, a versioned document) only need to
 // produce the same two values.
-import { readFile } from 'node:fs/promises';
 import type * as z from 'zod/mini';
 import { ValidationError } from '../../core/domain/errors.js';
 import { egressPolicyListSchema } from '../../core/domain/schemas.js';
 import type { EgressPolicyList } from '../../core/domain/types.js';
-import { parseWith } from '../../core/domain/validation.js';
+import { formatPath, listProblems, parseWith, quote } from '../../core/domain/validation.js';
 import type { Container } from '../model.js';
+import { DEFAULT_OVERLAY_CIDR } from '../plan.js';
 import { containersFromStore } from './containers.js';
-import { containerStoreSchema } from './containers-schema.js';
+import { parseContainerStore } from './containers-schema.js';
+import { findDuplicateKey } from './duplicate-keys.js';
+import { readInputFile } from './read-file.js';
 
-/** Parse JSON text with a schema; every failure is a ValidationError prefixed with `label`. */
-export function parseJsonDocument<S extends z.core.$ZodType>(label: string, text: string, schema: S): z.output<S> {
-  let value: unknown;
+export interface ContainersOptions {
+  /** The cell's container network: every container's address must be in it. @default DEFAULT_OVERLAY_CIDR (plan.ts) */
+  readonly overlayCidr?: string;
+}
+
+/** Runs `parse`, prefixing the message of a ValidationError with `label`. */
+function labelled<T>(label: string, parse: () => T): T {
   try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new ValidationError(`${label}: malformed JSON: ${(error as Error).message}`);
-  }
-  try {
-    return parseWith(schema, value, '');
+    return parse();
   } catch (error) {
     if (error instanceof ValidationError) throw new ValidationError(`${label}: ${error.message}`);
     throw error;
   }
 }
 
-async function readText(label: string, path: string): Promise<string> {
+/**
+ * JSON text to a value; every failure is a ValidationError prefixed with `label`. A key repeated in
+ * one object is refused: JSON.parse would keep the last copy without a word (see duplicate-keys.ts).
+ */
+export function parseJsonText(label: string, text: string): unknown {
+  let value: unknown;
   try {
-    return await readFile(path, 'utf8');
+    value = JSON.parse(text);
   } catch (error) {
-    throw new ValidationError(
-      `${label}: cannot read ${JSON.stringify(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-    );
+    // V8's message quotes the text around the error: clipped and escaped like any problem.
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ValidationError(`${label}: ${listProblems([`malformed JSON: ${message}`])}`);
   }
+  const duplicate = findDuplicateKey(text);
+  if (duplicate !== undefined) {
+    const where = formatPath(duplicate.path);
+    const problem = `${where ? `${where}: ` : ''}key ${quote(duplicate.key)} appears twice`;
+    throw new ValidationError(`${label}: ${listProblems([problem])}`);
+  }
+  return value;
+}
+
+/** Parse JSON text with a schema; every failure is a ValidationError prefixed with `label`. */
+export function parseJsonDocument<S extends z.core.$ZodType>(label: string, text: string, schema: S): z.output<S> {
+  const value = parseJsonText(label, text);
+  return labelled(label, () => parseWith(schema, value, ''));
 }
 
 export function parsePolicies(text: string, label = 'policies'): EgressPolicyList {
   return parseJsonDocument(label, text, egressPolicyListSchema);
 }
 
-export function parseContainers(text: string, label = 'containers'): Container[] {
-  const store = parseJsonDocument(label, text, containerStoreSchema);
-  try {
-    return containersFromStore(store);
-  } catch (error) {
-    if (error instanceof ValidationError) throw new ValidationError(`${label}: ${error.message}`);
-    throw error;
-  }
+export function parseContainers(
+  text: string,
+  options: ContainersOptions & { readonly label?: string } = {},
+): Container[] {
+  const label = options.label ?? 'containers';
+  const value = parseJsonText(label, text);
+  return labelled(label, () =>
+    containersFromStore(parseContainerStore(value), options.overlayCidr ?? DEFAULT_OVERLAY_CIDR),
+  );
 }
 
 export async function readPoliciesFile(path: string): Promise<EgressPolicyList> {
-  return parsePolicies(await readText('--policies', path), '--policies');
+  return parsePolicies(await readInputFile('--policies', path), '--policies');
 }
 
-export async function readContainersFile(path: string): Promise<Container[]> {
-  return parseContainers(await readText('--containers', path), '--containers');
+/** The store at `path`; pass the overlay the cell is configured with (`--overlay-cidr`). */
+export async function readContainersFile(path: string, options: ContainersOptions = {}): Promise<Container[]> {
+  return parseContainers(await readInputFile('--containers', path), { ...options, label: '--containers' });
 }

@@ -8,7 +8,57 @@ export function formatPath(path: readonly PropertyKey[]): string {
     .join('');
 }
 
-/** One line per problem, each naming the field and the rule it broke. */
+/**
+ * Characters that must not reach a terminal or a log viewer as they are: controls (ESC starts a
+ * terminal escape sequence; CR, BS and DEL overwrite what was printed), format characters (bidi
+ * overrides and isolates reorder the line, zero-width ones hide text), line/paragraph separators and
+ * lone surrogates. Input text is quoted in error messages, so every message goes through this.
+ */
+const NON_PRINTING = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu;
+
+/** `text` with every non-printing character written as a `\u` escape (`\u001b`, `\u202e`, `\u{e0001}`). */
+export function escapeNonPrinting(text: string): string {
+  return text.replace(NON_PRINTING, (char) => {
+    const code = char.codePointAt(0) ?? 0;
+    return code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** A value from the input as it appears in a message: JSON-quoted, non-printing characters escaped. */
+export function quote(value: string): string {
+  return escapeNonPrinting(JSON.stringify(value));
+}
+
+/**
+ * At most this many problems are listed, then a count of the others: one bad field in 20,000 is
+ * usually the same mistake 20,000 times, and an error line (or a 400 body) must stay readable.
+ * For the same reason one problem is cut after MAX_PROBLEM_LENGTH characters (a path can hold a key
+ * of any length from the input).
+ */
+export const MAX_LISTED_PROBLEMS = 5;
+export const MAX_PROBLEM_LENGTH = 500;
+
+/** The first `limit` items, then `…and 19,995 more` when there are others. */
+function firstFew(items: readonly string[], limit: number): string[] {
+  const more = items.length - limit;
+  return more > 0 ? [...items.slice(0, limit), `…and ${more.toLocaleString('en-US')} more`] : [...items];
+}
+
+function clip(text: string): string {
+  if (text.length <= MAX_PROBLEM_LENGTH) return text;
+  // Do not cut a surrogate pair in two.
+  const end = /[\uD800-\uDBFF]/.test(text.charAt(MAX_PROBLEM_LENGTH - 1)) ? MAX_PROBLEM_LENGTH - 1 : MAX_PROBLEM_LENGTH;
+  return `${text.slice(0, end)}…`;
+}
+
+/** `a; b; c; d; e; …and 19,995 more`: each problem clipped, non-printing characters escaped. */
+export function listProblems(problems: readonly string[], limit = MAX_LISTED_PROBLEMS): string {
+  return firstFew(problems, limit)
+    .map((problem) => escapeNonPrinting(clip(problem)))
+    .join('; ');
+}
+
+/** The problems joined by `; `, each naming the field and the rule it broke (see listProblems). */
 export function formatIssues(issues: readonly z.core.$ZodIssue[], root = 'request body'): string {
   // Problems with the whole document are named after it (`request body: must be a JSON object`);
   // an empty root leaves them unprefixed, for callers that name the document themselves.
@@ -16,14 +66,17 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], root = 'reques
     const where = formatPath(path) || root;
     return where ? `${where}: ${message}` : message;
   };
-  return issues
-    .map((issue) => {
+  return listProblems(
+    issues.map((issue) => {
       if (issue.code === 'unrecognized_keys') {
-        return located(issue.path, `unknown field(s) ${issue.keys.map((key) => JSON.stringify(key)).join(', ')}`);
+        return located(
+          issue.path,
+          `unknown field(s) ${firstFew(issue.keys.map(quote), MAX_LISTED_PROBLEMS).join(', ')}`,
+        );
       }
       return located(issue.path, issue.message);
-    })
-    .join('; ');
+    }),
+  );
 }
 
 /** Parse with a schema or throw a ValidationError that names every bad field. */

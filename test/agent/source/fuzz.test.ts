@@ -25,6 +25,9 @@ const WEIRD: unknown[] = [
   '1.2.3.4 -j ACCEPT',
   '--dport',
   '256.1.1.1',
+  '8.8.8.8',
+  '10.255.0.0',
+  '10.255.255.255',
   '01.2.3.4',
   '"',
   '\n',
@@ -76,7 +79,11 @@ describe('fuzzing the agent inputs', () => {
       const text = round % 10 === 0 ? JSON.stringify(policies).slice(0, Math.floor(random() * 200)) : null;
       try {
         const list = parsePolicies(text ?? JSON.stringify(mutate(policies, random)));
-        const containers = parseContainers(JSON.stringify(mutate(store, random)));
+        const mutated = mutate(store, random);
+        const containers = parseContainers(JSON.stringify(mutated));
+        // Accepted: every entry became a container, each on the overlay and not its network/broadcast address.
+        expect(containers).toHaveLength(Object.keys(mutated ?? {}).length);
+        for (const { ip } of containers) expect(ip).toMatch(/^10\.255\.(?!0\.0$|255\.255$)\d+\.\d+$/);
         planRules(list, containers);
         accepted += 1;
       } catch (error) {
@@ -84,5 +91,27 @@ describe('fuzzing the agent inputs', () => {
       }
     }
     expect(accepted).toBeGreaterThan(0);
+  });
+
+  it('never drops or merges an entry of a store text: handles from a small pool, some repeated', () => {
+    const random = prng(424242);
+    const HANDLES = ['h1', 'h2', '__proto__', 'constructor', '\\u0068\\u0031'];
+    let accepted = 0;
+    for (let round = 0; round < 500; round += 1) {
+      const count = 1 + Math.floor(random() * 3);
+      const entries = Array.from({ length: count }, (_, index) => {
+        const handle = HANDLES[Math.floor(random() * HANDLES.length)];
+        return `"${handle}": {"handle": "x", "ip": "10.255.1.${index + 2}", "metadata": {"app_id": "a", "space_id": "s"}}`;
+      });
+      try {
+        expect(parseContainers(`{${entries.join(', ')}}`)).toHaveLength(count);
+        accepted += 1;
+      } catch (error) {
+        expect(error).toBeInstanceOf(ValidationError);
+        expect((error as Error).message).toMatch(/^containers: key ".+" appears twice$/);
+      }
+    }
+    expect(accepted).toBeGreaterThan(0);
+    expect(accepted).toBeLessThan(500);
   });
 });
