@@ -3,6 +3,7 @@
 // both run it; they differ only in where the snapshots come from and how they print the result.
 import type { CellRegistry } from '../core/domain/cells.js';
 import { type ConvergeResult, converge } from './converge.js';
+import type { UnknownSources } from './plan.js';
 import { type CommandRunner, emptyKernelRunner, netnsRunner, spawnRunner } from './runner.js';
 import type { SnapshotSource } from './source/dynamodb.js';
 import { readContainersFile } from './source/files.js';
@@ -26,6 +27,8 @@ export interface CellAgentOptions {
   readonly containersFile: string;
   /** @default DEFAULT_OVERLAY_CIDR (plan.ts) */
   readonly overlayCidr?: string;
+  /** New connections from overlay sources the containers file does not list. @default 'reject' (plan.ts) */
+  readonly unknownSources?: UnknownSources;
   readonly mode: AgentMode;
   /** Program the kernel of this network namespace (local cells); the agent itself stays where it is. */
   readonly netns?: string;
@@ -48,14 +51,14 @@ export function createCellAgent(options: CellAgentOptions): CellAgent {
   const state = new AgentState(options.stateDir);
   return {
     async sync() {
-      const containers = await readContainersFile(options.containersFile);
+      const containers = await readContainersFile(options.containersFile, { overlayCidr: options.overlayCidr });
       const result = await converge({
         source: options.snapshots,
         state,
         containers,
         cellName: options.cellName,
         ...(apply && options.registry ? { registry: options.registry } : {}),
-        sync: { overlayCidr: options.overlayCidr, dryRun: !apply, runner },
+        sync: { overlayCidr: options.overlayCidr, unknownSources: options.unknownSources, dryRun: !apply, runner },
       });
       const summary: SyncSummary = {
         version: result.version,

@@ -5,7 +5,13 @@ import type { AgentMode } from './cell-agent.js';
 import { normalizeCidr } from './cidr.js';
 import { command, parseCommandLine, usageOf } from './command-line.js';
 import { UsageError } from './errors.js';
-import { DEFAULT_OVERLAY_CIDR } from './plan.js';
+import {
+  DEFAULT_OVERLAY_CIDR,
+  DEFAULT_UNKNOWN_SOURCES,
+  isUnknownSources,
+  UNKNOWN_SOURCES,
+  type UnknownSources,
+} from './plan.js';
 
 /** `sync --policies FILE --containers FILE`: desired state from two files (tests, manual runs). */
 export interface SyncFromFiles {
@@ -13,6 +19,7 @@ export interface SyncFromFiles {
   readonly policies: string;
   readonly containers: string;
   readonly overlayCidr: string;
+  readonly unknownSources: UnknownSources;
   readonly dryRun: boolean;
 }
 
@@ -25,6 +32,7 @@ export interface SyncFromTable {
   readonly cellName: string;
   readonly minVersion: number;
   readonly overlayCidr: string;
+  readonly unknownSources: UnknownSources;
   readonly mode: AgentMode;
   readonly netns: string | undefined;
 }
@@ -46,6 +54,12 @@ export function overlayCidrArgument(value: string): string {
   }
 }
 
+/** What happens to overlay sources the containers file does not list, or a UsageError naming the flag. */
+export function unknownSourcesArgument(value: string): UnknownSources {
+  if (isUnknownSources(value)) return value;
+  throw new UsageError(`--unknown-sources: must be ${UNKNOWN_SOURCES.join(' or ')}, got ${JSON.stringify(value)}`);
+}
+
 function safeName(flag: string, value: string): string {
   if (!SAFE_NAME.test(value)) {
     throw new UsageError(`--${flag}: must be 1-64 letters, digits, ".", "_" or "-", got ${JSON.stringify(value)}`);
@@ -61,11 +75,12 @@ function required(flag: string, value: string | undefined): string {
 
 const syncFromFiles = command({
   name: 'sync',
-  usage: 'sync --policies FILE --containers FILE [--overlay-cidr CIDR] [--dry-run]',
+  usage: 'sync --policies FILE --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--dry-run]',
   options: {
     policies: { type: 'string' },
     containers: { type: 'string' },
     'overlay-cidr': { type: 'string', default: DEFAULT_OVERLAY_CIDR },
+    'unknown-sources': { type: 'string', default: DEFAULT_UNKNOWN_SOURCES },
     'dry-run': { type: 'boolean', default: false },
   },
   build: (values): SyncFromFiles => {
@@ -76,6 +91,7 @@ const syncFromFiles = command({
       policies: values.policies,
       containers: values.containers,
       overlayCidr: overlayCidrArgument(values['overlay-cidr']),
+      unknownSources: unknownSourcesArgument(values['unknown-sources']),
       dryRun: values['dry-run'],
     };
   },
@@ -85,7 +101,7 @@ const syncFromTable = command({
   name: 'sync',
   form: 'from-dynamodb',
   usage:
-    'sync --from-dynamodb --table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--min-version N] [--overlay-cidr CIDR] [--netns NS] [--dry-run | --render-only]',
+    'sync --from-dynamodb --table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--min-version N] [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--netns NS] [--dry-run | --render-only]',
   options: {
     'from-dynamodb': { type: 'boolean' },
     table: { type: 'string' },
@@ -94,6 +110,7 @@ const syncFromTable = command({
     'cell-name': { type: 'string' },
     'min-version': { type: 'string', default: '0' },
     'overlay-cidr': { type: 'string', default: DEFAULT_OVERLAY_CIDR },
+    'unknown-sources': { type: 'string', default: DEFAULT_UNKNOWN_SOURCES },
     'dry-run': { type: 'boolean', default: false },
     'render-only': { type: 'boolean', default: false },
     netns: { type: 'string' },
@@ -107,6 +124,7 @@ const syncFromTable = command({
       throw new UsageError(`--min-version: must be a non-negative integer, got ${JSON.stringify(minVersion)}`);
     }
     const overlayCidr = overlayCidrArgument(values['overlay-cidr']);
+    const unknownSources = unknownSourcesArgument(values['unknown-sources']);
     const netns = values.netns === undefined ? undefined : safeName('netns', values.netns);
     if (values['dry-run'] && values['render-only']) {
       throw new UsageError('--dry-run and --render-only exclude each other');
@@ -119,6 +137,7 @@ const syncFromTable = command({
       cellName,
       minVersion: Number(minVersion),
       overlayCidr,
+      unknownSources,
       mode: values['render-only'] ? 'render-only' : values['dry-run'] ? 'dry-run' : 'apply',
       netns,
     };

@@ -7,9 +7,10 @@ import { sync } from './sync.js';
 
 export async function syncFromFiles(args: SyncFromFiles, io: CliIo): Promise<void> {
   const policies = await readPoliciesFile(args.policies);
-  const containers = await readContainersFile(args.containers);
+  const containers = await readContainersFile(args.containers, { overlayCidr: args.overlayCidr });
   const result = await sync(policies, containers, {
     overlayCidr: args.overlayCidr,
+    unknownSources: args.unknownSources,
     dryRun: args.dryRun,
     ...(io.runner === undefined ? {} : { runner: io.runner }),
   });

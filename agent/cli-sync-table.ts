@@ -21,6 +21,7 @@ export async function syncFromTable(args: SyncFromTable, io: CliIo): Promise<voi
       cellName: args.cellName,
       containersFile: args.containers,
       overlayCidr: args.overlayCidr,
+      unknownSources: args.unknownSources,
       mode: args.mode,
       netns: args.netns,
       runner: io.runner,

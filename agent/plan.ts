@@ -1,13 +1,17 @@
 // Desired state → chains and sets, as data. Pure: no I/O, deterministic, same input → same plan.
 //
 // Layout (filter table):
-//   FORWARD ─► dyneg-FORWARD: overlay destinations RETURN, then one rule per /24 holding containers
+//   FORWARD ─► dyneg-FORWARD: overlay destinations RETURN, then one rule per /24 holding containers,
+//   │          then (unknownSources 'reject') the catch-all for every other overlay source:
+//   │          ESTABLISHED,RELATED RETURN · REJECT
 //     └► dyneg-d-<h> (/24): one rule per /28 holding containers
 //         └► dyneg-d-<h> (/28): one rule per container IP (/32)
 //             └► dyneg-c-<h>: ESTABLISHED,RELATED ACCEPT · jump app chain · jump space chain · REJECT
 //                 ├► dyneg-a-<h>: the app's allow rules (shared by its containers)
 //                 └► dyneg-s-<h>: the space's allow rules (shared by its containers)
 // A packet walks at most ~(#/24 + 16 + 16) dispatch rules, then only its own container's rules.
+// An overlay source that no /32 rule names falls off the end of the dispatch chains (iptables returns
+// to the calling chain) and lands on the catch-all: the file is the only way into an allow list.
 // Destinations sharing one protocol/port service are folded into a hash:net ipset when there are many.
 import { ipv4ToNumber } from '../core/domain/ipv4.js';
 import { ICMP_ANY } from '../core/domain/schemas.js';
@@ -21,10 +25,24 @@ export interface PlanOptions {
   readonly overlayCidr?: string;
   /** A service with at least this many destination ranges uses an ipset (see docs/agent.md). @default 8 */
   readonly setThreshold?: number;
+  /** What happens to new connections from overlay sources the containers file does not list. @default 'reject' */
+  readonly unknownSources?: UnknownSources;
 }
 
 export const DEFAULT_OVERLAY_CIDR = '10.255.0.0/16';
 export const DEFAULT_SET_THRESHOLD = 8;
+
+/**
+ * `reject`: an overlay source the containers file does not list opens no connection (fail closed).
+ * `allow`: its traffic is left alone, as before this setting existed (for a staged rollout).
+ */
+export const UNKNOWN_SOURCES = ['reject', 'allow'] as const;
+export type UnknownSources = (typeof UNKNOWN_SOURCES)[number];
+export const DEFAULT_UNKNOWN_SOURCES: UnknownSources = 'reject';
+
+export function isUnknownSources(value: unknown): value is UnknownSources {
+  return UNKNOWN_SOURCES.some((allowed) => allowed === value);
+}
 
 type Policy = EgressPolicyList['egress_policies'][number];
 
@@ -113,13 +131,32 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
 
 const jump = (chain: string): Rule['action'] => ({ kind: 'jump', chain });
 
+/** Rejects the way clients fail fast on: a reset for TCP, port unreachable for everything else. */
+function rejectRules(match: Match): Rule[] {
+  return [
+    { match: { ...match, protocol: 'tcp' }, action: { kind: 'reject', with: 'tcp-reset' } },
+    { match, action: { kind: 'reject', with: 'icmp-port-unreachable' } },
+  ];
+}
+
 function containerRules(app: string | undefined, space: string | undefined): Rule[] {
   const rules: Rule[] = [{ match: { conntrack: ['RELATED', 'ESTABLISHED'] }, action: { kind: 'accept' } }];
   if (app !== undefined) rules.push({ match: {}, action: jump(app) });
   if (space !== undefined) rules.push({ match: {}, action: jump(space) });
-  rules.push({ match: { protocol: 'tcp' }, action: { kind: 'reject', with: 'tcp-reset' } });
-  rules.push({ match: {}, action: { kind: 'reject', with: 'icmp-port-unreachable' } });
+  rules.push(...rejectRules({}));
   return rules;
+}
+
+/**
+ * The end of the root chain for overlay sources no dispatch rule took. Open connections and replies
+ * (to inbound connections too) go back to FORWARD untouched, as they did before; new ones are refused.
+ */
+function unknownSourceRules(overlayCidr: string, unknownSources: UnknownSources): Rule[] {
+  if (unknownSources === 'allow') return [];
+  return [
+    { match: { source: overlayCidr, conntrack: ['RELATED', 'ESTABLISHED'] }, action: { kind: 'return' } },
+    ...rejectRules({ source: overlayCidr }),
+  ];
 }
 
 /** Chains and sets enforcing `policies` for `containers` (as returned by the sources, sorted by IP). */
@@ -130,6 +167,7 @@ export function planRules(
 ): RulePlan {
   const overlayCidr = normalizeCidr(options.overlayCidr ?? DEFAULT_OVERLAY_CIDR);
   const setThreshold = options.setThreshold ?? DEFAULT_SET_THRESHOLD;
+  const unknownSources = options.unknownSources ?? DEFAULT_UNKNOWN_SOURCES;
 
   const bySource = groupBy(policies.egress_policies, (policy) => `${policy.source.type}:${policy.source.id}`);
   const sourceChains = new Map<string, Chain>();
@@ -167,6 +205,8 @@ export function planRules(
     dispatch.push({ name: dispatchChain(block24), rules: rules24 });
     rootRules.push({ match: { source: block24 }, action: jump(dispatchChain(block24)) });
   }
+  // After every dispatch jump: a listed container's chain never returns (it ends in REJECT).
+  rootRules.push(...unknownSourceRules(overlayCidr, unknownSources));
 
   return {
     chains: [{ name: ROOT_CHAIN, rules: rootRules }, ...dispatch, ...containerChains, ...sourceChains.values()],

@@ -3,7 +3,13 @@
 import type { EgressPolicyList } from '../core/domain/types.js';
 import { diffSets, readSets, removeCreatedSets, restoreSets } from './ipsets.js';
 import type { Container } from './model.js';
-import { DEFAULT_OVERLAY_CIDR, DEFAULT_SET_THRESHOLD, planRules } from './plan.js';
+import {
+  DEFAULT_OVERLAY_CIDR,
+  DEFAULT_SET_THRESHOLD,
+  DEFAULT_UNKNOWN_SOURCES,
+  planRules,
+  type UnknownSources,
+} from './plan.js';
 import { type CommandRunner, spawnRunner } from './runner.js';
 import { applyTable, diffTable, readTable } from './table.js';
 
@@ -16,6 +22,8 @@ export interface SyncOptions {
   readonly runner?: CommandRunner;
   /** Destinations per service from which an ipset is used. @default 8 */
   readonly setThreshold?: number;
+  /** New connections from overlay sources the containers file does not list. @default 'reject' (plan.ts) */
+  readonly unknownSources?: UnknownSources;
 }
 
 export interface SyncResult {
@@ -51,6 +59,7 @@ export async function sync(
   const plan = planRules(policies, containers, {
     overlayCidr: options.overlayCidr ?? DEFAULT_OVERLAY_CIDR,
     setThreshold: options.setThreshold ?? DEFAULT_SET_THRESHOLD,
+    unknownSources: options.unknownSources ?? DEFAULT_UNKNOWN_SOURCES,
   });
   const kernelTable = await readTable(runner);
   const kernelSets = await readSets(runner, plan.sets.length > 0);

@@ -1,13 +1,20 @@
 // What runs on the cells: the agent bundle (an S3 asset), the SSM Command document that downloads and
 // runs it, the State Manager association that re-runs it on a schedule, and the managed policy a cell's
 // instance role needs. The document takes one parameter, MinVersion (digits only, it ends up in a shell
-// script); everything else it needs (table, region, paths, overlay CIDR) is fixed into it here.
+// script); everything else it needs (table, region, paths, overlay CIDR, unknown sources) is fixed into
+// it here, validated at synth.
 import { Aws, Duration, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { CfnAssociation, CfnDocument } from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { DEFAULT_OVERLAY_CIDR } from '../agent/plan.js';
+import {
+  DEFAULT_OVERLAY_CIDR,
+  DEFAULT_UNKNOWN_SOURCES,
+  isUnknownSources,
+  UNKNOWN_SOURCES,
+  type UnknownSources,
+} from '../agent/plan.js';
 import { parseCidr } from '../core/domain/ipv4.js';
 import { CELL_PK } from '../core/store/cell-status-store.js';
 import { SNAPSHOT_PK } from '../core/store/snapshot-store.js';
@@ -23,6 +30,7 @@ export const CELL_DEFAULTS = {
   resyncSchedule: everyMinutes(SCHEDULE_DEFAULTS.resyncMinutes),
   containersPath: '/var/vcap/data/container-metadata/store.json',
   overlayCidr: DEFAULT_OVERLAY_CIDR,
+  unknownSources: DEFAULT_UNKNOWN_SOURCES,
   maxConcurrency: RUN_LIMIT_DEFAULTS.maxConcurrency,
   maxErrors: RUN_LIMIT_DEFAULTS.maxErrors,
 } as const;
@@ -65,6 +73,13 @@ export interface CellAgentProps {
    * @default '10.255.0.0/16'
    */
   readonly overlayCidr?: string;
+  /**
+   * New connections from overlay addresses the containers file does not list: `reject` (tcp-reset /
+   * icmp-port-unreachable; the only way out is a policy) or `allow` (left alone, the behaviour before
+   * this setting, for a staged rollout). Established connections and replies pass either way.
+   * @default 'reject'
+   */
+  readonly unknownSources?: UnknownSources;
   /**
    * How many cells the association syncs at once (number or percentage).
    * @default '50%'
@@ -114,6 +129,7 @@ export class CellAgent extends Construct {
     const resyncSchedule = props.resyncSchedule ?? CELL_DEFAULTS.resyncSchedule;
     const containersPath = props.containersPath ?? CELL_DEFAULTS.containersPath;
     const overlayCidr = props.overlayCidr ?? CELL_DEFAULTS.overlayCidr;
+    const unknownSources = validateUnknownSources(props.unknownSources ?? CELL_DEFAULTS.unknownSources);
     const syncTimeout = props.syncTimeout ?? Duration.minutes(5);
     this.syncTimeout = syncTimeout;
     validateCellTag(this.cellTagKey, this.cellTagValue);
@@ -172,6 +188,7 @@ export class CellAgent extends Construct {
                 region: Aws.REGION,
                 containersPath,
                 overlayCidr,
+                unknownSources,
                 lockWaitSeconds: Math.max(10, timeoutSeconds - 30),
               }),
             },
@@ -250,6 +267,7 @@ interface SyncScriptOptions {
   readonly region: string;
   readonly containersPath: string;
   readonly overlayCidr: string;
+  readonly unknownSources: UnknownSources;
   readonly lockWaitSeconds: number;
 }
 
@@ -274,7 +292,7 @@ function syncScript(options: SyncScriptOptions): string[] {
     `find ${CELL_AGENT_DIR} -maxdepth 1 -type f ! -name '${options.agentFileName}' -delete`,
     `export AWS_REGION='${options.region}'`,
     // A command and the scheduled association may arrive together: one sync at a time per cell.
-    `exec flock -w ${options.lockWaitSeconds} ${CELL_STATE_DIR}/sync.lock node '${options.agentFile}' sync --from-dynamodb --table '${options.tableName}' --containers '${options.containersPath}' --state-dir ${CELL_STATE_DIR} --cell-name "$INSTANCE_ID" --min-version "$MIN_VERSION" --overlay-cidr '${options.overlayCidr}'`,
+    `exec flock -w ${options.lockWaitSeconds} ${CELL_STATE_DIR}/sync.lock node '${options.agentFile}' sync --from-dynamodb --table '${options.tableName}' --containers '${options.containersPath}' --state-dir ${CELL_STATE_DIR} --cell-name "$INSTANCE_ID" --min-version "$MIN_VERSION" --overlay-cidr '${options.overlayCidr}' --unknown-sources '${options.unknownSources}'`,
   ];
 }
 
@@ -351,4 +369,10 @@ export function validateCidr(cidr: string): void {
       `CellAgent: overlayCidr must be an IPv4 CIDR block such as ${DEFAULT_OVERLAY_CIDR}, got ${JSON.stringify(cidr)}`,
     );
   }
+}
+
+/** A JavaScript caller (or a context value) can pass any string; only the agent's two words reach the script. */
+export function validateUnknownSources(value: unknown): UnknownSources {
+  if (isUnknownSources(value)) return value;
+  throw new Error(`CellAgent: unknownSources must be ${UNKNOWN_SOURCES.join(' or ')}, got ${JSON.stringify(value)}`);
 }

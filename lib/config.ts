@@ -2,6 +2,7 @@
 // with every default in this file. docs/deploy.md lists the keys.
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
+import { isUnknownSources, UNKNOWN_SOURCES, type UnknownSources } from '../agent/plan.js';
 import { CELL_DEFAULTS } from './cell-agent.js';
 import { FANOUT_DEFAULTS } from './fanout.js';
 import type { DynamicEgressStackProps } from './stack.js';
@@ -23,6 +24,7 @@ export const CONTEXT_DEFAULTS = {
   resyncSchedule: CELL_DEFAULTS.resyncSchedule,
   containersPath: CELL_DEFAULTS.containersPath,
   overlayCidr: CELL_DEFAULTS.overlayCidr,
+  unknownSources: CELL_DEFAULTS.unknownSources,
   fanoutMaxConcurrency: CELL_DEFAULTS.maxConcurrency,
   fanoutMaxErrors: CELL_DEFAULTS.maxErrors,
   republishSchedule: FANOUT_DEFAULTS.republishSchedule,
@@ -66,6 +68,12 @@ export function configFromContext(node: Node): ControlPlaneConfig {
     return items.map((item) => item.trim()).filter((item) => item !== '');
   };
 
+  const unknownSources = (key: string, fallback: UnknownSources): UnknownSources => {
+    const value = text(key) ?? fallback;
+    if (isUnknownSources(value)) return value;
+    throw new Error(`context ${key} must be ${UNKNOWN_SOURCES.join(' or ')}, got ${JSON.stringify(value)}`);
+  };
+
   const jwtIssuer = text('jwtIssuer') ?? CONTEXT_DEFAULTS.jwtIssuer;
   const logRetentionDays = number('logRetentionDays', CONTEXT_DEFAULTS.logRetentionDays);
   return {
@@ -84,6 +92,7 @@ export function configFromContext(node: Node): ControlPlaneConfig {
       resyncSchedule: text('resyncSchedule') ?? CONTEXT_DEFAULTS.resyncSchedule,
       containersPath: text('containersPath') ?? CONTEXT_DEFAULTS.containersPath,
       overlayCidr: text('overlayCidr') ?? CONTEXT_DEFAULTS.overlayCidr,
+      unknownSources: unknownSources('unknownSources', CONTEXT_DEFAULTS.unknownSources),
       fanoutMaxConcurrency: scalar('fanoutMaxConcurrency') ?? CONTEXT_DEFAULTS.fanoutMaxConcurrency,
       fanoutMaxErrors: scalar('fanoutMaxErrors') ?? CONTEXT_DEFAULTS.fanoutMaxErrors,
       republishSchedule: text('republishSchedule') ?? CONTEXT_DEFAULTS.republishSchedule,

@@ -5,6 +5,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import type { UnknownSources } from '../agent/plan.js';
 import { ControlPlaneAlarms } from './alarms.js';
 import { ControlPlaneApi } from './api.js';
 import { CellAgent } from './cell-agent.js';
@@ -39,6 +40,8 @@ export interface DynamicEgressStackProps extends StackProps {
   readonly containersPath?: string;
   /** @default '10.255.0.0/16' (see CellAgentProps) */
   readonly overlayCidr?: string;
+  /** @default 'reject' (see CellAgentProps) */
+  readonly unknownSources?: UnknownSources;
   /**
    * MaxConcurrency of the fan-out's commands and of the resync association.
    * @default '50%'
@@ -92,6 +95,7 @@ export class DynamicEgressStack extends Stack {
       resyncSchedule: props.resyncSchedule,
       containersPath: props.containersPath,
       overlayCidr: props.overlayCidr,
+      unknownSources: props.unknownSources,
       maxConcurrency: props.fanoutMaxConcurrency,
       maxErrors: props.fanoutMaxErrors,
     });

@@ -190,6 +190,16 @@ describe('createCellAgent', () => {
     expect((await agent.sync()).sync.payload).toContain('-d 10.0.0.0/8 -j RETURN');
   });
 
+  it('refuses unlisted overlay sources unless told to allow them', async () => {
+    const payload = async (unknownSources?: 'reject' | 'allow') =>
+      (await createCellAgent({ ...base(cell(), fakeTable().snapshots), mode: 'render-only', unknownSources }).sync())
+        .sync.payload ?? '';
+    const catchAll = '-s 10.255.0.0/16 -p tcp -j REJECT --reject-with tcp-reset';
+    expect(await payload()).toContain(catchAll);
+    expect(await payload('reject')).toContain(catchAll);
+    expect(await payload('allow')).not.toContain('-s 10.255.0.0/16');
+  });
+
   it('refuses a bad containers file before reading the table or the kernel', async () => {
     const c = cell();
     writeFileSync(c.containersFile, '{"h": {"handle": "h", "ip": "nope"}}');

@@ -19,8 +19,8 @@ function usageError(argv: readonly string[]): string {
 describe('agent command line', () => {
   it('prints one usage line per command, as it always did', () => {
     expect(USAGE).toBe(
-      'usage: agent sync --policies FILE --containers FILE [--overlay-cidr CIDR] [--dry-run]\n' +
-        '       agent sync --from-dynamodb --table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--min-version N] [--overlay-cidr CIDR] [--netns NS] [--dry-run | --render-only]',
+      'usage: agent sync --policies FILE --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--dry-run]\n' +
+        '       agent sync --from-dynamodb --table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--min-version N] [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--netns NS] [--dry-run | --render-only]',
     );
   });
 
@@ -34,25 +34,46 @@ describe('agent command line', () => {
 });
 
 describe('sync --policies', () => {
-  it('defaults the overlay and the dry run', () => {
+  it('defaults the overlay, unlisted sources refused and the dry run', () => {
     expect(parseAgentArgs(['sync', '--policies', 'p.json', '--containers', 'c.json'])).toEqual({
       command: 'sync',
       policies: 'p.json',
       containers: 'c.json',
       overlayCidr: '10.255.0.0/16',
+      unknownSources: 'reject',
       dryRun: false,
     });
   });
 
   it('takes every option, the overlay normalized', () => {
-    const argv = ['sync', '--dry-run', '--overlay-cidr', '10.9.8.7/8', '--containers', 'c', '--policies', 'p'];
+    const argv = [
+      'sync',
+      '--dry-run',
+      '--overlay-cidr',
+      '10.9.8.7/8',
+      '--unknown-sources',
+      'allow',
+      '--containers',
+      'c',
+      '--policies',
+      'p',
+    ];
     expect(parseAgentArgs(argv)).toEqual({
       command: 'sync',
       policies: 'p',
       containers: 'c',
       overlayCidr: '10.0.0.0/8',
+      unknownSources: 'allow',
       dryRun: true,
     });
+  });
+
+  it.each([
+    ['reject', 'reject'],
+    ['allow', 'allow'],
+  ])('takes --unknown-sources %s', (value, unknownSources) => {
+    const argv = ['sync', '--policies', 'p', '--containers', 'c', `--unknown-sources=${value}`];
+    expect(parseAgentArgs(argv)).toMatchObject({ unknownSources });
   });
 
   it.each([
@@ -69,6 +90,15 @@ describe('sync --policies', () => {
       ['sync', '--policies', 'p', '--containers', 'c', '--overlay-cidr', 'ten'],
       '--overlay-cidr: must be an IPv4 CIDR block such as 10.255.0.0/16, got "ten"',
     ],
+    [
+      ['sync', '--policies', 'p', '--containers', 'c', '--unknown-sources', 'deny'],
+      '--unknown-sources: must be reject or allow, got "deny"',
+    ],
+    [
+      ['sync', '--policies', 'p', '--containers', 'c', '--unknown-sources', 'Reject'],
+      '--unknown-sources: must be reject or allow, got "Reject"',
+    ],
+    [['sync', '--policies', 'p', '--containers', 'c', '--unknown-sources'], "Option '--unknown-sources <value>'"],
   ])('refuses %j', (argv, message) => {
     expect(usageError(argv)).toContain(message);
   });
@@ -84,6 +114,7 @@ describe('sync --from-dynamodb', () => {
       cellName: hostname(),
       minVersion: 0,
       overlayCidr: '10.255.0.0/16',
+      unknownSources: 'reject',
       mode: 'apply',
       netns: undefined,
     });
@@ -105,6 +136,8 @@ describe('sync --from-dynamodb', () => {
       '42',
       '--overlay-cidr',
       '10.254.3.0/16',
+      '--unknown-sources',
+      'allow',
       '--netns',
       'cell-1',
     ];
@@ -116,6 +149,7 @@ describe('sync --from-dynamodb', () => {
       cellName: 'i-0abc',
       minVersion: 42,
       overlayCidr: '10.254.0.0/16',
+      unknownSources: 'allow',
       mode: 'apply',
       netns: 'cell-1',
     });
@@ -154,6 +188,11 @@ describe('sync --from-dynamodb', () => {
     [[...TABLE_SYNC, '--min-version', '1.5'], '--min-version: must be a non-negative integer, got "1.5"'],
     [[...TABLE_SYNC, '--min-version', '1234567890123456'], '--min-version: must be a non-negative integer'],
     [[...TABLE_SYNC, '--overlay-cidr', '10.0.0.0/33'], '--overlay-cidr: must be an IPv4 CIDR block'],
+    [[...TABLE_SYNC, '--unknown-sources', ''], '--unknown-sources: must be reject or allow, got ""'],
+    [
+      [...TABLE_SYNC, '--unknown-sources', "allow' ; id"],
+      `--unknown-sources: must be reject or allow, got "allow' ; id"`,
+    ],
   ])('refuses %j', (argv, message) => {
     expect(usageError(argv)).toContain(message);
   });

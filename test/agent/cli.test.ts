@@ -115,6 +115,7 @@ describe('agent cli', () => {
       policies: 'p',
       containers: 'c',
       overlayCidr: '10.255.0.0/16',
+      unknownSources: 'reject',
       dryRun: false,
     });
   });

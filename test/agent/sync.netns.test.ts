@@ -1,6 +1,8 @@
 // The agent against a real kernel: a cell namespace routing for container namespaces, an external host
 // with TCP/UDP services, real connections and pings. One lab for the file; tests run in order and
 // build on each other's state, as syncs on a cell do.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { containerChain, tempSetName } from '../../agent/names.js';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../local/lab/netns-lab.js';
@@ -17,6 +19,66 @@ const EXT = {
   other: '203.0.113.5',
   moved: '203.0.113.6',
 };
+/** No lab service listens here: the echo server of the open-connection test does. */
+const HOLD_PORT = 9100;
+
+const ECHO_SERVER = `require('node:net').createServer((s) => { s.on('error', () => {}); s.pipe(s); })
+  .listen(Number(process.argv[1]), () => console.log('ready'));`;
+// Connects, says so, sends every stdin line and prints what comes back; prints `cut` when the connection ends.
+const HOLDING_CLIENT = `const s = require('node:net').connect({ host: process.argv[1], port: Number(process.argv[2]) });
+s.setEncoding('utf8'); s.on('connect', () => console.log('connected')); s.on('data', (d) => process.stdout.write(d));
+s.on('error', (e) => console.log('cut ' + e.code)); s.on('close', () => console.log('cut'));
+require('node:readline').createInterface({ input: process.stdin }).on('line', (l) => s.write(l + '\\n'));`;
+
+/** A node script in a namespace (this process only: stopped by its own handle), its stdout line by line. */
+function startIn(ns: string, script: string, args: readonly string[]) {
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script, ...args]);
+  const lines: string[] = [];
+  let wake = (): void => undefined;
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    lines.push(line);
+    wake();
+  });
+  /** The next unread line, or undefined when none comes within `ms`. */
+  const nextLine = async (ms: number): Promise<string | undefined> => {
+    const deadline = Date.now() + ms;
+    while (lines.length === 0 && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, deadline - Date.now());
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    return lines.shift();
+  };
+  return {
+    nextLine,
+    write: (text: string) => child.stdin.write(text),
+    stop: () => {
+      child.kill('SIGKILL');
+    },
+  };
+}
+
+/** A TCP connection held open from a container; `echo` sends a line on it: `echoed`, `cut` or `timeout`. */
+async function holdConnection(from: LabContainer, host: string, port: number) {
+  const client = startIn(from.ns, HOLDING_CLIENT, [host, String(port)]);
+  const first = await client.nextLine(5000);
+  if (first !== 'connected') {
+    client.stop();
+    throw new Error(`no connection from ${from.ip} to ${host}:${port}: ${first}`);
+  }
+  return {
+    async echo(text: string): Promise<'echoed' | 'cut' | 'timeout'> {
+      client.write(`${text}\n`);
+      const line = await client.nextLine(1500);
+      return line === text ? 'echoed' : line === undefined ? 'timeout' : 'cut';
+    },
+    close: client.stop,
+  };
+}
 
 describe.runIf(labAvailable())('agent sync on a real cell', () => {
   let lab: Lab;
@@ -24,7 +86,13 @@ describe.runIf(labAvailable())('agent sync on a real cell', () => {
   let c0: LabContainer; // app-a, space-1
   let c1: LabContainer; // app-b, space-1
   let c2: LabContainer; // app-c, space-2
-  let outsider: LabContainer; // not in the store
+  // Never in the store: in the /24 of the store's containers but no /28 of theirs, in a /28 with
+  // two of them, in the overlay but no /24 of theirs, and outside the overlay.
+  let outsider: LabContainer;
+  let neighbour: LabContainer;
+  let far: LabContainer;
+  let foreign: LabContainer;
+  let unlisted: LabContainer[];
   let entries: StoreEntry[];
   let operatorBaseline: string;
 
@@ -50,7 +118,9 @@ describe.runIf(labAvailable())('agent sync on a real cell', () => {
   beforeAll(async () => {
     lab = await createLab({
       tag: 'agentsync',
-      cells: [{ ips: ['10.255.1.2', '10.255.1.3', '10.255.1.20', '10.255.1.40'] }],
+      cells: [
+        { ips: ['10.255.1.2', '10.255.1.3', '10.255.1.20', '10.255.1.40', '10.255.1.4', '10.255.2.5', '10.254.0.5'] },
+      ],
       external: {
         addresses: Object.values(EXT),
         tcpPorts: [7999, 8000, 8001, 8002, 9000],
@@ -60,7 +130,16 @@ describe.runIf(labAvailable())('agent sync on a real cell', () => {
     const [cellInfo] = lab.cells;
     if (cellInfo === undefined) throw new Error('lab has no cell');
     cell = cellInfo.ns;
-    [c0, c1, c2, outsider] = cellInfo.containers as [LabContainer, LabContainer, LabContainer, LabContainer];
+    [c0, c1, c2, outsider, neighbour, far, foreign] = cellInfo.containers as [
+      LabContainer,
+      LabContainer,
+      LabContainer,
+      LabContainer,
+      LabContainer,
+      LabContainer,
+      LabContainer,
+    ];
+    unlisted = [outsider, neighbour, far];
     entries = [
       { ip: c0.ip, appId: 'app-a', spaceId: 'space-1' },
       { ip: c1.ip, appId: 'app-b', spaceId: 'space-1' },
@@ -88,20 +167,100 @@ describe.runIf(labAvailable())('agent sync on a real cell', () => {
     expect(await lab.tcp(c0, EXT.low, 8000)).toBe('open');
     expect(await lab.udp(c2, EXT.other, 5353)).toBe('open');
     expect(await lab.ping(c1, EXT.low)).toBe(true);
+    for (const container of [...unlisted, foreign]) expect(await lab.tcp(container, EXT.low, 8000)).toBe('open');
   });
 
-  it('denies by default: containers in the store are rejected fast, others untouched', async () => {
+  it('fails closed: containers in the store and every other overlay source are rejected fast', async () => {
     await syncOk([]);
-    for (const container of [c0, c1, c2]) {
-      expect(await lab.tcp(container, EXT.low, 8000)).toBe('refused');
-      expect(await lab.udp(container, EXT.low, 5353)).toBe('refused');
-      expect(await lab.ping(container, EXT.low)).toBe(false);
+    for (const container of [c0, c1, c2, ...unlisted]) {
+      expect(await lab.tcp(container, EXT.low, 8000), container.ip).toBe('refused');
+      expect(await lab.udp(container, EXT.low, 5353), container.ip).toBe('refused');
+      expect(await lab.ping(container, EXT.low), container.ip).toBe(false);
     }
-    expect(await lab.tcp(outsider, EXT.low, 8000)).toBe('open');
-    expect(await lab.udp(outsider, EXT.low, 5353)).toBe('open');
-    expect(await lab.ping(outsider, EXT.low)).toBe(true);
-    // Container to container is not egress.
+    // A source outside the overlay is not a container of this cell: untouched.
+    expect(await lab.tcp(foreign, EXT.low, 8000)).toBe('open');
+    expect(await lab.udp(foreign, EXT.low, 5353)).toBe('open');
+    expect(await lab.ping(foreign, EXT.low)).toBe(true);
+    // Container to container is not egress, listed or not.
     expect(await lab.ping(c0, c1.ip)).toBe(true);
+    expect(await lab.ping(far, c0.ip)).toBe(true);
+    // Replies to inbound connections pass (the catch-all returns established traffic to FORWARD).
+    for (const container of [c0, ...unlisted]) {
+      expect((await lab.exec(lab.external.ns, ['ping', '-n', '-q', '-c1', '-W1', container.ip])).code).toBe(0);
+    }
+    expect(await operatorState()).toBe(operatorBaseline);
+  });
+
+  it('refuses an unlisted container wherever it sits: its own /28 with listed neighbours, its /24, no block', async () => {
+    const policies = [
+      tcp('p-app-a-tcp', app('app-a'), [EXT.low, EXT.low], [8000, 8000]),
+      tcp('p-app-b-tcp', app('app-b'), [EXT.low, EXT.low], [8000, 8000]),
+      udp('p-space-1-udp', space('space-1'), [EXT.low, EXT.low], [5353, 5353]),
+      icmp('p-space-1-any', space('space-1'), [EXT.low, EXT.low]),
+    ];
+    await syncOk(policies);
+    // The neighbour's /28 has a dispatch chain (for c0 and c1) with no rule for it: it falls through.
+    const state = await ownedState();
+    expect(state).toContain('-s 10.255.1.0/28 ');
+    expect(state).toContain(`-s ${c0.ip}/32 `);
+    expect(state).not.toContain(`-s ${neighbour.ip}/32 `);
+    for (const container of [c0, c1]) {
+      expect(await lab.tcp(container, EXT.low, 8000), container.ip).toBe('open');
+      expect(await lab.udp(container, EXT.low, 5353), container.ip).toBe('open');
+      expect(await lab.ping(container, EXT.low), container.ip).toBe(true);
+    }
+    for (const container of unlisted) {
+      expect(await lab.tcp(container, EXT.low, 8000), container.ip).toBe('refused');
+      expect(await lab.udp(container, EXT.low, 5353), container.ip).toBe('refused');
+      expect(await lab.ping(container, EXT.low), container.ip).toBe(false);
+    }
+    expect(await operatorState()).toBe(operatorBaseline);
+  });
+
+  it('--unknown-sources allow leaves unlisted containers alone and still enforces listed ones', async () => {
+    const policies = [tcp('p-app-a-tcp', app('app-a'), [EXT.low, EXT.low], [8000, 8000])];
+    const allow = await runAgent(cell, policyList(policies), containerStore(entries), ['--unknown-sources', 'allow']);
+    expect([allow.code, allow.stderr]).toEqual([0, '']);
+    expect(await ownedState()).not.toContain('-s 10.255.0.0/16');
+    for (const container of unlisted) {
+      expect(await lab.tcp(container, EXT.low, 8000), container.ip).toBe('open');
+      expect(await lab.udp(container, EXT.low, 5353), container.ip).toBe('open');
+      expect(await lab.ping(container, EXT.low), container.ip).toBe(true);
+    }
+    expect(await lab.tcp(c0, EXT.low, 8000)).toBe('open');
+    expect(await lab.tcp(c0, EXT.low, 7999)).toBe('refused');
+    expect(await lab.tcp(c1, EXT.low, 8000)).toBe('refused');
+    // Back to the default: refused again.
+    await syncOk(policies);
+    for (const container of unlisted) expect(await lab.tcp(container, EXT.low, 8000), container.ip).toBe('refused');
+    expect(await lab.tcp(c0, EXT.low, 8000)).toBe('open');
+    expect(await operatorState()).toBe(operatorBaseline);
+  });
+
+  it('keeps a connection open across the sync that drops its container from the file; new ones are refused', async () => {
+    const server = startIn(lab.external.ns, ECHO_SERVER, [String(HOLD_PORT)]);
+    try {
+      expect(await server.nextLine(5000)).toBe('ready');
+      const policies = [tcp('p-app-a-hold', app('app-a'), [EXT.low, EXT.low], [HOLD_PORT, HOLD_PORT])];
+      await syncOk(policies);
+      const held = await holdConnection(c0, EXT.low, HOLD_PORT);
+      try {
+        expect(await held.echo('listed')).toBe('echoed');
+        await syncOk(
+          policies,
+          entries.filter((entry) => entry.ip !== c0.ip),
+        );
+        expect(await ownedState()).not.toContain(containerChain(c0.ip));
+        expect(await held.echo('unlisted')).toBe('echoed');
+        expect(await lab.tcp(c0, EXT.low, HOLD_PORT)).toBe('refused');
+        expect(await lab.tcp(c0, EXT.low, 8000)).toBe('refused');
+        expect(await held.echo('still open')).toBe('echoed');
+      } finally {
+        held.close();
+      }
+    } finally {
+      server.stop();
+    }
     expect(await operatorState()).toBe(operatorBaseline);
   });
 
@@ -296,6 +455,9 @@ describe.runIf(labAvailable())('agent sync on a real cell', () => {
     const badOverlay = await runAgent(cell, policies, store, ['--overlay-cidr', '10.255.0.0/99']);
     expect(badOverlay.code).toBe(2);
     expect(badOverlay.stderr).toMatch(/^error: --overlay-cidr/);
+    const badUnknown = await runAgent(cell, policies, store, ['--unknown-sources', 'deny']);
+    expect(badUnknown.code).toBe(2);
+    expect(badUnknown.stderr).toMatch(/^error: --unknown-sources: must be reject or allow, got "deny"/);
     expect(await ownedState()).toBe(before);
     expect(await lab.tcp(c0, EXT.low, 8000)).toBe('open');
     expect(await lab.tcp(c0, EXT.above, 8000)).toBe('refused');
@@ -369,20 +531,33 @@ describe.runIf(labAvailable())('agent sync on a real cell', () => {
     expect(await lab.tcp(c1, EXT.low, 9000)).toBe('refused');
   });
 
-  it('removes the chains of containers that left the cell; their traffic is untouched again', async () => {
-    await syncOk([]);
+  it('removes the chains of containers that left the cell; their new connections are refused', async () => {
+    const policies = [tcp('p-app-b-tcp', app('app-b'), [EXT.low, EXT.low], [8000, 8000])];
+    await syncOk(policies);
     expect(await ownedState()).toContain(containerChain(c1.ip));
+    expect(await lab.tcp(c1, EXT.low, 8000)).toBe('open');
     const remaining = entries.filter((entry) => entry.ip !== c1.ip);
-    await syncOk([], remaining);
+    await syncOk(policies, remaining);
     const state = await ownedState();
     expect(state).not.toContain(containerChain(c1.ip));
     expect(state).toContain(containerChain(c0.ip));
-    expect(await lab.tcp(c1, EXT.low, 8000)).toBe('open');
+    // Its app's policy no longer applies to it: it is not in the file.
+    expect(await lab.tcp(c1, EXT.low, 8000)).toBe('refused');
+    expect(await lab.udp(c1, EXT.low, 5353)).toBe('refused');
+    expect(await lab.ping(c1, EXT.low)).toBe(false);
     expect(await lab.tcp(c0, EXT.low, 8000)).toBe('refused');
-    // Everyone leaves: only the root chain and the hook remain.
+    // Everyone leaves: only the root chain and the hook remain, and the root still refuses the overlay.
     await syncOk([], []);
     expect((await ownedState()).split('\n').filter((line) => line.startsWith(':'))).toEqual([':dyneg-FORWARD - [0:0]']);
+    for (const container of [c0, c1, c2, ...unlisted]) {
+      expect(await lab.tcp(container, EXT.low, 8000), container.ip).toBe('refused');
+    }
+    expect(await lab.tcp(foreign, EXT.low, 8000)).toBe('open');
+    // With allow and nobody in the file, the cell is as it was before the first sync.
+    const allow = await runAgent(cell, policyList([]), containerStore([]), ['--unknown-sources', 'allow']);
+    expect(allow.code).toBe(0);
     expect(await lab.tcp(c0, EXT.low, 8000)).toBe('open');
+    expect(await lab.ping(neighbour, EXT.low)).toBe(true);
     expect(await operatorState()).toBe(operatorBaseline);
   });
 });

@@ -1,6 +1,7 @@
 // CellAgent and Fanout on their own: the settings that end up in a shell script, in SSM targets and in
 // IAM conditions are refused at synth, showing the value, before anything is deployed.
 import { Duration, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { CellAgent, type CellAgentProps } from '../../lib/cell-agent.js';
 import { Fanout, type FanoutProps } from '../../lib/fanout.js';
@@ -43,6 +44,22 @@ describe('CellAgent', () => {
     ]) {
       expect(() => cells({ overlayCidr })).toThrow(
         `overlayCidr must be an IPv4 CIDR block such as 10.255.0.0/16, got ${JSON.stringify(overlayCidr)}`,
+      );
+    }
+  });
+
+  it('fixes unknownSources into the sync command: reject by default, allow when asked', () => {
+    const script = (agent: CellAgent) => JSON.stringify(Template.fromStack(Stack.of(agent)).toJSON());
+    expect(script(cells())).toContain(" --unknown-sources 'reject'");
+    expect(script(cells({ unknownSources: 'reject' }))).toContain(" --unknown-sources 'reject'");
+    expect(script(cells({ unknownSources: 'allow' }))).toContain(" --unknown-sources 'allow'");
+  });
+
+  it('fails on an unknownSources value the agent does not take, showing it (JavaScript callers, bad context)', () => {
+    for (const unknownSources of ['deny', 'Reject', '', "allow' ; rm -rf /"]) {
+      // @ts-expect-error: what a JavaScript caller could pass
+      expect(() => cells({ unknownSources })).toThrow(
+        `CellAgent: unknownSources must be reject or allow, got ${JSON.stringify(unknownSources)}`,
       );
     }
   });

@@ -25,6 +25,7 @@ describe('configFromContext', () => {
         resyncSchedule: 'rate(30 minutes)',
         containersPath: '/var/vcap/data/container-metadata/store.json',
         overlayCidr: '10.255.0.0/16',
+        unknownSources: 'reject',
         fanoutMaxConcurrency: '50%',
         fanoutMaxErrors: '100%',
         republishSchedule: 'rate(5 minutes)',
@@ -39,6 +40,7 @@ describe('configFromContext', () => {
       resyncSchedule: 'rate(1 hour)',
       containersPath: '/var/lib/cells/store.json',
       overlayCidr: '10.0.0.0/8',
+      unknownSources: 'allow',
       fanoutMaxConcurrency: 20,
       fanoutMaxErrors: '0',
       republishSchedule: 'rate(1 minute)',
@@ -49,6 +51,7 @@ describe('configFromContext', () => {
       resyncSchedule: 'rate(1 hour)',
       containersPath: '/var/lib/cells/store.json',
       overlayCidr: '10.0.0.0/8',
+      unknownSources: 'allow',
       fanoutMaxConcurrency: '20',
       fanoutMaxErrors: '0',
       republishSchedule: 'rate(1 minute)',
@@ -87,6 +90,13 @@ describe('configFromContext', () => {
 
   it('fails on a non-numeric throttle, showing the value', () => {
     expect(() => configOf({ throttlingRateLimit: 'fast' })).toThrow(/throttlingRateLimit must be a number, got "fast"/);
+  });
+
+  it('fails on an unknownSources value the agent does not take, showing it', () => {
+    expect(() => configOf({ unknownSources: 'deny' })).toThrow(
+      'context unknownSources must be reject or allow, got "deny"',
+    );
+    expect(() => configOf({ unknownSources: true })).toThrow('context unknownSources must be a string, got true');
   });
 
   it('fails on a retention CloudWatch does not offer', () => {

@@ -227,6 +227,8 @@ describe('sync document', () => {
     expect(run).toContain('--cell-name "$INSTANCE_ID"');
     expect(run).toContain('--min-version "$MIN_VERSION"');
     expect(run).toContain("--overlay-cidr '10.255.0.0/16'");
+    // Fail closed by default: overlay sources the containers file does not list are refused.
+    expect(run).toMatch(/ --unknown-sources 'reject'$/);
     expect(lines).toContain("export AWS_REGION='<AWS::Region>'");
     expect(lines.some((line) => line.includes('latest/api/token'))).toBe(true);
     // Older agent builds are removed, never the one about to run.
@@ -242,6 +244,15 @@ describe('sync document', () => {
         ]),
       },
     });
+  });
+});
+
+describe('unknown sources', () => {
+  it('fixes the stack prop into the document, in single quotes, for a staged rollout', () => {
+    const stack = new DynamicEgressStack(testApp(), 'Rollout', { ...TEST_JWT, unknownSources: 'allow' });
+    const content = JSON.stringify(Template.fromStack(stack).findResources('AWS::SSM::Document'));
+    expect(content).toContain(" --unknown-sources 'allow'");
+    expect(content).not.toContain('reject');
   });
 });
 
