@@ -21,6 +21,8 @@ import { SNAPSHOT_PK } from '../core/store/snapshot-store.js';
 import { PARTITION_KEY, SORT_KEY } from '../core/store/table-definition.js';
 import { everyMinutes, RUN_LIMIT_DEFAULTS, SCHEDULE_DEFAULTS } from '../lambdas/fanout/run-limits.js';
 import { AgentAsset } from './agent-asset.js';
+import { CURRENT_AGENT_NAME, cellUnits } from './cell-units.js';
+import { INSTANCE_ID_LINES, installWatcherScript, uninstallWatcherScript } from './cell-watcher-script.js';
 import { parseSchedule } from './schedule.js';
 
 /** Defaults of the cell-side settings (also the defaults of the matching context keys). */
@@ -105,6 +107,8 @@ export class CellAgent extends Construct {
   readonly documentName: string;
   /** ARN of the SSM document, for `ssm:SendCommand` grants. */
   readonly documentArn: string;
+  /** Removes the containers-file watcher the sync document installs (run it before retiring a cell's agent). */
+  readonly uninstallDocument: CfnDocument;
   readonly association: CfnAssociation;
   /** Attach to every cell's instance role. */
   readonly cellPolicy: ManagedPolicy;
@@ -145,6 +149,22 @@ export class CellAgent extends Construct {
 
     this.agent = new AgentAsset(this, 'Agent');
     const agentFile = `${CELL_AGENT_DIR}/${this.agent.asset.s3ObjectKey}`;
+    const lockWaitSeconds = Math.max(10, timeoutSeconds - 30);
+    const agentCommand = {
+      tableName: props.table.tableName,
+      region: Aws.REGION,
+      containersPath,
+      overlayCidr,
+      unknownSources,
+      lockWaitSeconds,
+    };
+    // A container created or destroyed changes the containers file: the cell syncs at once.
+    const units = cellUnits({
+      ...agentCommand,
+      agentFile: `${CELL_AGENT_DIR}/${CURRENT_AGENT_NAME}`,
+      stateDir: CELL_STATE_DIR,
+      timeoutSeconds,
+    });
 
     this.document = new CfnDocument(this, 'SyncDocument', {
       documentType: 'Command',
@@ -177,26 +197,49 @@ export class CellAgent extends Construct {
           },
           {
             action: 'aws:runShellScript',
+            name: 'InstallWatcher',
+            precondition: { StringEquals: ['platformType', 'Linux'] },
+            inputs: {
+              timeoutSeconds: '60',
+              runCommand: installWatcherScript({
+                units,
+                agentDir: CELL_AGENT_DIR,
+                agentFileName: this.agent.asset.s3ObjectKey,
+                stateDir: CELL_STATE_DIR,
+              }),
+            },
+          },
+          {
+            action: 'aws:runShellScript',
             name: 'SyncCell',
             precondition: { StringEquals: ['platformType', 'Linux'] },
             inputs: {
               timeoutSeconds: String(timeoutSeconds),
-              runCommand: syncScript({
-                agentFile,
-                agentFileName: this.agent.asset.s3ObjectKey,
-                tableName: props.table.tableName,
-                region: Aws.REGION,
-                containersPath,
-                overlayCidr,
-                unknownSources,
-                lockWaitSeconds: Math.max(10, timeoutSeconds - 30),
-              }),
+              runCommand: syncScript({ ...agentCommand, agentFile, agentFileName: this.agent.asset.s3ObjectKey }),
             },
           },
         ],
       },
     });
     this.documentName = this.document.ref;
+    this.uninstallDocument = new CfnDocument(this, 'UninstallDocument', {
+      documentType: 'Command',
+      documentFormat: 'JSON',
+      targetType: '/AWS::EC2::Instance',
+      content: {
+        schemaVersion: '2.2',
+        description:
+          'dynamic-egress: remove the containers-file watcher (systemd path and service units) the sync document installs',
+        mainSteps: [
+          {
+            action: 'aws:runShellScript',
+            name: 'RemoveWatcher',
+            precondition: { StringEquals: ['platformType', 'Linux'] },
+            inputs: { timeoutSeconds: '60', runCommand: uninstallWatcherScript(CELL_AGENT_DIR, CELL_STATE_DIR) },
+          },
+        ],
+      },
+    });
     this.documentArn = Stack.of(this).formatArn({
       service: 'ssm',
       resource: 'document',
@@ -284,9 +327,7 @@ function syncScript(options: SyncScriptOptions): string[] {
     `if ! printf '%s' "$MIN_VERSION" | grep -Eq '${MIN_VERSION_PATTERN}'; then echo "dynamic-egress: MinVersion must be digits, got '$MIN_VERSION'" >&2; exit 2; fi`,
     "if ! command -v node >/dev/null 2>&1; then echo 'dynamic-egress: node (>= 20) is not installed on this cell' >&2; exit 3; fi",
     `if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then echo "dynamic-egress: node >= 20 required, found $(node --version)" >&2; exit 3; fi`,
-    "IMDS_TOKEN=$(curl -sSf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token)",
-    'INSTANCE_ID=$(curl -sSf -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" http://169.254.169.254/latest/meta-data/instance-id)',
-    `if ! printf '%s' "$INSTANCE_ID" | grep -Eq '^i-[0-9a-f]{8,17}$'; then echo "dynamic-egress: unexpected instance id '$INSTANCE_ID'" >&2; exit 4; fi`,
+    ...INSTANCE_ID_LINES,
     `install -d -m 0700 ${CELL_STATE_DIR}`,
     // Earlier builds of the agent are not needed once this one is here (a running one keeps its file open).
     `find ${CELL_AGENT_DIR} -maxdepth 1 -type f ! -name '${options.agentFileName}' -delete`,

@@ -143,6 +143,11 @@ export class DynamicEgressStack extends Stack {
       description:
         'SSM Command document that syncs a cell (parameter MinVersion); run it by hand with aws ssm send-command',
     });
+    new CfnOutput(this, 'UninstallDocumentName', {
+      value: this.cells.uninstallDocument.ref,
+      description:
+        'SSM Command document that removes the containers-file watcher (systemd units) the sync document installs on a cell',
+    });
     new CfnOutput(this, 'CellPolicyArn', {
       value: this.cells.cellPolicy.managedPolicyArn,
       description: 'Managed policy to attach to every cell instance role (with AmazonSSMManagedInstanceCore)',

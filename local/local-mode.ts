@@ -43,6 +43,8 @@ export interface LocalModeOptions {
     readonly republishIntervalMs?: number;
     /** The full sync of every cell (the State Manager association in AWS). @default 30 minutes */
     readonly resyncIntervalMs?: number;
+    /** Sync a cell as soon as its containers file changes (the cells' path unit). @default true */
+    readonly watchContainers?: boolean;
     /** @default JSON lines of local mode */
     readonly log?: Log;
   };
@@ -114,6 +116,9 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
             : {}),
           ...(options.propagation.resyncIntervalMs ? { resyncIntervalMs: options.propagation.resyncIntervalMs } : {}),
           ...(options.propagation.log ? { log: options.propagation.log } : {}),
+          ...(options.propagation.watchContainers === undefined
+            ? {}
+            : { watchContainers: options.propagation.watchContainers }),
         }).catch(async (error: unknown) => {
           server.closeAllConnections();
           server.close();

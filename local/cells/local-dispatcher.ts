@@ -58,6 +58,16 @@ export class LocalDispatcher implements CellCommander {
     for (const worker of this.workers) this.request(worker, minVersion);
   }
 
+  /**
+   * One cell only, as its own watcher does on a cell (its containers file changed). Coalesced with
+   * whatever else that cell has pending; an unknown name is an error (a caller's bug).
+   */
+  syncCell(name: string, minVersion: number): void {
+    const worker = this.workers.find((candidate) => candidate.cell.name === name);
+    if (!worker) throw new Error(`no local cell named ${JSON.stringify(name)}`);
+    this.request(worker, minVersion);
+  }
+
   /** Resolves when no cell has work left (for tests and shutdown). */
   async idle(): Promise<void> {
     while (this.workers.some((worker) => worker.running)) {

@@ -1,6 +1,7 @@
 // Local mode's propagation loop, the same one AWS runs: DynamoDB Local's stream → the fan-out
 // handler (filter, coalescing, snapshot) → the local dispatcher instead of SSM → agents on the
-// local cells; plus AWS's two periodic jobs (periodic-jobs.ts): the scheduled republish, run by the
+// local cells; plus the cells' watchers on their containers files (containers-watcher.ts, the
+// systemd path unit on a real cell); plus AWS's two periodic jobs (periodic-jobs.ts): the scheduled republish, run by the
 // very handler Lambda runs, and the full sync of every cell that State Manager runs.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ import type { LocalCell } from '../cells/local-cells.js';
 import { type AgentRunner, LocalDispatcher } from '../cells/local-dispatcher.js';
 import { LOCAL_CLIENT_CONFIG } from '../dynamodb-local.js';
 import { LOCAL_SERVICE } from '../local-service.js';
+import { type ContainersWatcher, watchContainersFiles } from './containers-watcher.js';
 import { LOCAL_SCHEDULE_DEFAULTS, scheduledEvent, startPeriodicJobs } from './periodic-jobs.js';
 import { LocalStreamReader } from './stream-reader.js';
 
@@ -34,6 +36,8 @@ export interface LocalPropagationOptions {
   readonly republishIntervalMs?: number;
   /** Full sync of every cell, as the State Manager association does. @default 30 minutes */
   readonly resyncIntervalMs?: number;
+  /** Sync a cell as soon as its containers file changes, as the path unit does on a cell. @default true */
+  readonly watchContainers?: boolean;
   /** @default JSON lines of local mode */
   readonly log?: Log;
 }
@@ -83,6 +87,19 @@ export async function startPropagation(options: LocalPropagationOptions): Promis
     },
   });
   await reader.start();
+  // Before the first sync, so that a change made while it runs is not missed.
+  const watcher: ContainersWatcher | undefined =
+    options.watchContainers === false
+      ? undefined
+      : watchContainersFiles({
+          cells: options.cells,
+          log,
+          // MinVersion 0, as the path unit's service: whatever is current, for the new container list.
+          onChange: (cell) => {
+            log.debug('containers file changed: syncing the cell', { cell: cell.name });
+            dispatcher.syncCell(cell.name, 0);
+          },
+        });
 
   const republish = (): Promise<RepublishResult> => handlers.republish(scheduledEvent(new Date()));
   // MinVersion 0, as the association runs the document: every cell syncs, whatever it applied.
@@ -93,6 +110,7 @@ export async function startPropagation(options: LocalPropagationOptions): Promis
     await republish();
     await resync();
   } catch (error) {
+    watcher?.stop();
     await reader.stop();
     streams.destroy();
     throw error;
@@ -110,6 +128,7 @@ export async function startPropagation(options: LocalPropagationOptions): Promis
     republish,
     resync,
     stop: async () => {
+      watcher?.stop();
       jobs.stop();
       await reader.stop();
       await dispatcher.idle();

@@ -55,6 +55,26 @@ describe('CellAgent', () => {
     expect(script(cells({ unknownSources: 'allow' }))).toContain(" --unknown-sources 'allow'");
   });
 
+  it("gives the containers-file watcher the sync step's settings: file, overlay, unknown sources, timeout", () => {
+    const content = JSON.stringify(
+      Template.fromStack(
+        Stack.of(
+          cells({
+            containersPath: '/srv/cell/store.json',
+            overlayCidr: '10.0.0.0/8',
+            unknownSources: 'allow',
+            syncTimeout: Duration.minutes(2),
+          }),
+        ),
+      ).findResources('AWS::SSM::Document'),
+    );
+    expect(content).toContain("'PathChanged=/srv/cell/store.json'");
+    expect(content).toContain('--containers /srv/cell/store.json ');
+    expect(content).toContain('--overlay-cidr 10.0.0.0/8 --unknown-sources allow ');
+    expect(content).toContain("'TimeoutStartSec=120'");
+    expect(content).toContain('flock -w 90 ');
+  });
+
   it('fails on an unknownSources value the agent does not take, showing it (JavaScript callers, bad context)', () => {
     for (const unknownSources of ['deny', 'Reject', '', "allow' ; rm -rf /"]) {
       // @ts-expect-error: what a JavaScript caller could pass

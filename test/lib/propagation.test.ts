@@ -44,12 +44,12 @@ const queueId = () => idOf('AWS::SQS::Queue', 'FanoutOnFailure');
 const documentId = () => idOf('AWS::SSM::Document', 'SyncDocument');
 const sorted = (statement: Statement) => ({ ...statement, Action: [statement.Action].flat().sort() });
 
-/** The document's shell lines with CloudFormation joins flattened (`{Ref: X}` shown as `<X>`). */
-function scriptLines(): string[] {
-  const content = propsOf('AWS::SSM::Document', 'SyncDocument').Content as {
-    mainSteps: { action: string; inputs: { runCommand?: unknown[] } }[];
+/** A shell step's lines with CloudFormation joins flattened (`{Ref: X}` shown as `<X>`). */
+function scriptLines(stepName = 'SyncCell', document = 'SyncDocument'): string[] {
+  const content = propsOf('AWS::SSM::Document', document).Content as {
+    mainSteps: { action: string; name: string; inputs: { runCommand?: unknown[] } }[];
   };
-  const step = content.mainSteps.find((candidate) => candidate.action === 'aws:runShellScript');
+  const step = content.mainSteps.find((candidate) => candidate.name === stepName);
   const flatten = (part: unknown): string => {
     if (typeof part === 'string') return part;
     const join = (part as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
@@ -197,7 +197,36 @@ describe('sync document', () => {
     expect(props.Content.parameters).toEqual({
       MinVersion: { type: 'String', description: expect.any(String), default: '0', allowedPattern: '^[0-9]{1,15}$' },
     });
-    expect(props.Content.mainSteps.map((step) => step.action)).toEqual(['aws:downloadContent', 'aws:runShellScript']);
+    expect(props.Content.mainSteps.map((step) => step.action)).toEqual([
+      'aws:downloadContent',
+      'aws:runShellScript',
+      'aws:runShellScript',
+    ]);
+  });
+
+  it('installs the containers-file watcher before it syncs: current.mjs, the two units, reload, enable --now', () => {
+    const content = propsOf('AWS::SSM::Document', 'SyncDocument').Content as { mainSteps: { name: string }[] };
+    expect(content.mainSteps.map((step) => step.name)).toEqual(['DownloadAgent', 'InstallWatcher', 'SyncCell']);
+    const lines = scriptLines('InstallWatcher');
+    const table = idOf('AWS::DynamoDB::Table', 'StoreTable');
+    const agentName = /'[^']+\/([^'/]+)' sync /.exec(scriptLines().at(-1) ?? '')?.[1];
+    expect(lines).toContain(`ln -sfn '${agentName}' ${CELL_AGENT_DIR}/current.mjs.tmp`);
+    expect(lines).toContain(`mv -Tf ${CELL_AGENT_DIR}/current.mjs.tmp ${CELL_AGENT_DIR}/current.mjs`);
+    expect(lines.find((line) => line.startsWith('if [ ! -d /run/systemd/system ]; then'))).toMatch(/>&2; exit 0; fi$/);
+    const service = lines.find((line) => line.includes('> /etc/systemd/system/dynamic-egress-sync.service.tmp')) ?? '';
+    expect(service).toContain("'Type=oneshot'");
+    expect(service).toContain("'Environment=AWS_REGION=<AWS::Region>'");
+    expect(service).toContain(`node ${CELL_AGENT_DIR}/current.mjs sync --from-dynamodb --table <${table}> `);
+    expect(service).toContain('--min-version 0');
+    expect(service).toContain('--overlay-cidr 10.255.0.0/16 --unknown-sources reject ');
+    const path = lines.find((line) => line.includes('> /etc/systemd/system/dynamic-egress-sync.path.tmp')) ?? '';
+    expect(path).toContain("'PathChanged=/var/vcap/data/container-metadata/store.json'");
+    expect(lines.slice(-5, -1)).toEqual([
+      'if [ "$CHANGED" = 1 ]; then systemctl daemon-reload || FAILED=1; fi',
+      'systemctl reset-failed dynamic-egress-sync.path dynamic-egress-sync.service >/dev/null 2>&1 || true',
+      'systemctl enable --now dynamic-egress-sync.path || FAILED=1',
+      'if [ "$CHANGED" = 1 ]; then systemctl restart dynamic-egress-sync.path || FAILED=1; fi',
+    ]);
   });
 
   it('downloads the agent object from the assets bucket into the agent folder', () => {
@@ -253,6 +282,21 @@ describe('unknown sources', () => {
     const content = JSON.stringify(Template.fromStack(stack).findResources('AWS::SSM::Document'));
     expect(content).toContain(" --unknown-sources 'allow'");
     expect(content).not.toContain('reject');
+  });
+});
+
+describe('uninstall document', () => {
+  it('stops and removes the watcher units, reloads systemd, and leaves the rules alone', () => {
+    const props = propsOf('AWS::SSM::Document', 'UninstallDocument') as { Content: { parameters?: unknown } };
+    expect(props).toMatchObject({ DocumentType: 'Command', TargetType: '/AWS::EC2::Instance' });
+    expect(props.Content.parameters).toBeUndefined();
+    const lines = scriptLines('RemoveWatcher', 'UninstallDocument');
+    expect(lines).toContain('systemctl disable --now dynamic-egress-sync.path >/dev/null 2>&1 || true');
+    expect(lines).toContain(
+      'rm -f /etc/systemd/system/dynamic-egress-sync.path /etc/systemd/system/dynamic-egress-sync.service',
+    );
+    expect(lines).toContain('systemctl daemon-reload');
+    expect(lines.join('\n')).not.toMatch(/iptables|ipset/);
   });
 });
 
@@ -328,8 +372,9 @@ describe('alarms and outputs', () => {
     });
   });
 
-  it('give the document name, the cell policy ARN and the on-failure queue URL', () => {
+  it('give the document names, the cell policy ARN and the on-failure queue URL', () => {
     template.hasOutput('SyncDocumentName', { Value: { Ref: documentId() } });
+    template.hasOutput('UninstallDocumentName', { Value: { Ref: idOf('AWS::SSM::Document', 'UninstallDocument') } });
     template.hasOutput('CellPolicyArn', { Value: { Ref: idOf('AWS::IAM::ManagedPolicy', 'CellPolicy') } });
     template.hasOutput('FanoutOnFailureQueueUrl', { Value: { Ref: queueId() } });
   });

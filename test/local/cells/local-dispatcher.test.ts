@@ -152,4 +152,30 @@ describe('LocalDispatcher', () => {
     await dispatcher.idle();
     expect(runs).toEqual([4, 9]);
   });
+
+  it('syncs one cell when its containers file changed, coalesced with what that cell has pending', async () => {
+    const runs: [string, number][] = [];
+    const gate = deferred();
+    const dispatcher = new LocalDispatcher({
+      cells,
+      log: silentLog,
+      runAgent: async (cell, version): Promise<AgentRunResult> => {
+        runs.push([cell.name, version]);
+        if (runs.length === 1) await gate.promise;
+        return { ok: true, version, output: '' };
+      },
+    });
+    dispatcher.syncCell('cell-2', 0);
+    // While cell-2 runs: a command for every cell, then another file change on cell-2.
+    await dispatcher.syncCells(5);
+    dispatcher.syncCell('cell-2', 0);
+    gate.resolve();
+    await dispatcher.idle();
+    expect(runs).toEqual([
+      ['cell-2', 0],
+      ['cell-1', 5],
+      ['cell-2', 5],
+    ]);
+    expect(() => dispatcher.syncCell('cell-9', 0)).toThrow('no local cell named "cell-9"');
+  });
 });

@@ -1,0 +1,127 @@
+// The systemd units that make a cell sync when its containers file changes (a container created or
+// destroyed), instead of waiting for the next command or association run: a path unit watching the
+// file and a oneshot service running the same agent command as the SSM document, at MinVersion 0.
+// Pure: the document writes what these functions return; tests read and verify the same text.
+//
+// Two systemd behaviours shape the service:
+// - While the service runs, the path unit does not watch (it is "running", not "waiting"), so a
+//   change made during a sync would be missed until the next resync; the service therefore compares
+//   the file's inode, size and mtime before and after each sync and runs again when they moved
+//   (at most MAX_RERUNS more times per start).
+// - When the service hits its start limit the path unit fails too and stops watching; the next
+//   document run (a command or the association) resets and restarts it. The limit only stops a file
+//   that flaps for minutes from keeping the agent busy.
+
+/** Where the units live (the administrator's unit directory, not the package manager's). */
+export const UNIT_DIR = '/etc/systemd/system';
+export const SYNC_SERVICE = 'dynamic-egress-sync.service';
+export const SYNC_PATH_UNIT = 'dynamic-egress-sync.path';
+/** A stable name for the agent bundle (a symlink to `<hash>.mjs`, switched by every document run). */
+export const CURRENT_AGENT_NAME = 'current.mjs';
+/** Written by the document: the cell's name (its instance id), which only the cell knows. */
+export const CELL_ENV_NAME = 'cell.env';
+/** More syncs one start may run when the file changed during the previous one. */
+export const MAX_RERUNS = 3;
+/** The service's start limit: at most this many starts per interval. */
+export const START_LIMIT = { intervalSeconds: 60, burst: 30 } as const;
+/** The PATH the document's script uses: node may be in /usr/local/bin. */
+export const CELL_PATH = '/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin';
+
+export interface CellUnitOptions {
+  /** The stable agent path (`<agent dir>/current.mjs`). */
+  readonly agentFile: string;
+  readonly stateDir: string;
+  /** May be a CloudFormation token (table name, region): their alphabet needs no quoting. */
+  readonly tableName: string;
+  readonly region: string;
+  readonly containersPath: string;
+  readonly overlayCidr: string;
+  readonly unknownSources: string;
+  readonly lockWaitSeconds: number;
+  /** The service's TimeoutStartSec: the document's own step timeout, plus room for the reruns. */
+  readonly timeoutSeconds: number;
+}
+
+export interface CellUnits {
+  readonly service: string;
+  readonly path: string;
+}
+
+/** Stands for the table name until the script is escaped: a token's `${Token[…]}` must stay whole. */
+const TABLE = '@TABLE@';
+
+/** The shell loop the service runs (plain sh; systemd escaping is applied by `cellUnits`). */
+export function onChangeScript(options: CellUnitOptions): string {
+  return scriptWithTablePlaceholder(options).replace(TABLE, () => options.tableName);
+}
+
+function scriptWithTablePlaceholder(options: CellUnitOptions): string {
+  // inode (a rename-replace), size, and mtime to the nanosecond; empty when the file is missing.
+  const stamp = `stat -L -c %i/%s/%y ${options.containersPath} 2>/dev/null || true`;
+  const sync = [
+    `flock -w ${options.lockWaitSeconds} ${options.stateDir}/sync.lock node ${options.agentFile} sync --from-dynamodb`,
+    `--table ${TABLE} --containers ${options.containersPath} --state-dir ${options.stateDir}`,
+    `--cell-name "$CELL_NAME" --min-version 0 --overlay-cidr ${options.overlayCidr}`,
+    `--unknown-sources ${options.unknownSources}`,
+  ].join(' ');
+  return [
+    'runs=0; while :; do',
+    `before=$(${stamp});`,
+    `${sync} || exit $?;`,
+    `after=$(${stamp});`,
+    'runs=$((runs + 1));',
+    `if [ "$before" = "$after" ] || [ $runs -gt ${MAX_RERUNS} ]; then exit 0; fi;`,
+    'done',
+  ].join(' ');
+}
+
+/** The two unit files' contents. */
+export function cellUnits(options: CellUnitOptions): CellUnits {
+  validateUnitValue(options.agentFile, options.stateDir, options.containersPath, options.overlayCidr);
+  const script = systemdEscape(scriptWithTablePlaceholder(options)).replace(TABLE, () => options.tableName);
+  const service = [
+    '[Unit]',
+    'Description=dynamic-egress: sync this cell when its containers file changes',
+    `StartLimitIntervalSec=${START_LIMIT.intervalSeconds}`,
+    `StartLimitBurst=${START_LIMIT.burst}`,
+    '',
+    '[Service]',
+    'Type=oneshot',
+    `Environment=PATH=${CELL_PATH}`,
+    `Environment=AWS_REGION=${options.region}`,
+    `EnvironmentFile=${options.stateDir}/${CELL_ENV_NAME}`,
+    `TimeoutStartSec=${options.timeoutSeconds}`,
+    `ExecStart=/bin/sh -c '${script}'`,
+    '',
+  ].join('\n');
+  const path = [
+    '[Unit]',
+    'Description=dynamic-egress: watch the containers file of this cell',
+    '',
+    '[Path]',
+    // Fires on close-after-write and on a rename over the file (systemd also watches the folder).
+    `PathChanged=${options.containersPath}`,
+    `Unit=${SYNC_SERVICE}`,
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
+  return { service, path };
+}
+
+/**
+ * In an ExecStart argument systemd expands `$NAME`, `%x` and backslash escapes: the script's `$` and
+ * `%` are doubled, and it may hold neither a single quote (it is quoted in those) nor a backslash.
+ */
+function systemdEscape(script: string): string {
+  if (/['\\\n]/.test(script)) throw new Error(`cellUnits: the script may not contain ' or \\: ${script}`);
+  return script.replaceAll('$', () => '$$').replaceAll('%', () => '%%');
+}
+
+/** Paths and the CIDR are validated by CellAgent already; checked again since they land in a unit file. */
+function validateUnitValue(...values: string[]): void {
+  for (const value of values) {
+    if (!/^[A-Za-z0-9./_-]+$/.test(value)) throw new Error(`cellUnits: unsafe value ${JSON.stringify(value)}`);
+  }
+}

@@ -1,0 +1,98 @@
+// The shell lines that install (a step of the sync document) and remove (the uninstall document) the
+// containers-file watcher of lib/cell-units.ts. Idempotent: a unit file is replaced (atomically, by
+// rename) only when its content changed, and only then is systemd reloaded and the watcher restarted.
+import {
+  CELL_ENV_NAME,
+  type CellUnits,
+  CURRENT_AGENT_NAME,
+  SYNC_PATH_UNIT,
+  SYNC_SERVICE,
+  UNIT_DIR,
+} from './cell-units.js';
+
+/** Reads this instance's id from IMDSv2 into INSTANCE_ID, and checks its shape (it ends up in a file). */
+export const INSTANCE_ID_LINES = [
+  "IMDS_TOKEN=$(curl -sSf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token)",
+  'INSTANCE_ID=$(curl -sSf -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" http://169.254.169.254/latest/meta-data/instance-id)',
+  `if ! printf '%s' "$INSTANCE_ID" | grep -Eq '^i-[0-9a-f]{8,17}$'; then echo "dynamic-egress: unexpected instance id '$INSTANCE_ID'" >&2; exit 4; fi`,
+] as const;
+
+/** What systemd itself checks (sd_booted): this folder exists when systemd is the running init. */
+export const SYSTEMD_RUNTIME_DIR = '/run/systemd/system';
+const noSystemd = (runtimeDir: string) => `if [ ! -d ${runtimeDir} ]; then`;
+
+/** Single-quotes a value for sh (tokens have no quote, so they pass through whole). */
+export function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", () => "'\\''")}'`;
+}
+
+export interface InstallWatcherOptions {
+  readonly units: CellUnits;
+  readonly agentDir: string;
+  /** The bundle this document downloaded (`<hash>.mjs`), which current.mjs comes to point at. */
+  readonly agentFileName: string;
+  readonly stateDir: string;
+  /** For tests. @default UNIT_DIR */
+  readonly unitDir?: string;
+  /** For tests. @default SYSTEMD_RUNTIME_DIR */
+  readonly systemdRuntimeDir?: string;
+}
+
+/** Writes the lines to `file` by rename when they differ from it, and sets CHANGED=1 then. */
+function writeIfChanged(file: string, quotedLines: readonly string[]): string[] {
+  return [
+    `printf '%s\\n' ${quotedLines.join(' ')} > ${file}.tmp`,
+    `if cmp -s ${file}.tmp ${file}; then rm -f ${file}.tmp; else mv -f ${file}.tmp ${file}; CHANGED=1; fi`,
+  ];
+}
+
+const quotedLines = (content: string): string[] => content.replace(/\n$/, '').split('\n').map(shellQuote);
+
+export function installWatcherScript(options: InstallWatcherOptions): string[] {
+  const current = `${options.agentDir}/${CURRENT_AGENT_NAME}`;
+  const unitDir = options.unitDir ?? UNIT_DIR;
+  const service = `${unitDir}/${SYNC_SERVICE}`;
+  const path = `${unitDir}/${SYNC_PATH_UNIT}`;
+  return [
+    'set -eu',
+    'export PATH="/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin:$PATH"',
+    // The service runs current.mjs: the bundle's own name changes with every build.
+    `ln -sfn ${shellQuote(options.agentFileName)} ${current}.tmp`,
+    `mv -Tf ${current}.tmp ${current}`,
+    `${noSystemd(options.systemdRuntimeDir ?? SYSTEMD_RUNTIME_DIR)} echo 'dynamic-egress: systemd is not running on this cell: no watcher on the containers file, new containers get their rules on the next sync' >&2; exit 0; fi`,
+    ...INSTANCE_ID_LINES,
+    `install -d -m 0700 ${options.stateDir}`,
+    'umask 022',
+    'CHANGED=0',
+    // The one value known only on the cell (checked above).
+    ...writeIfChanged(`${options.stateDir}/${CELL_ENV_NAME}`, ['"CELL_NAME=$INSTANCE_ID"']),
+    ...writeIfChanged(service, quotedLines(options.units.service)),
+    ...writeIfChanged(path, quotedLines(options.units.path)),
+    // systemd refusing must not risk the sync step (a failed step can end the document): it says so
+    // on stderr, and the cell syncs on commands and schedule as before.
+    'FAILED=0',
+    `if [ "$CHANGED" = 1 ]; then systemctl daemon-reload || FAILED=1; fi`,
+    // A watcher stopped by the service's start limit (a flapping file) is re-armed here.
+    `systemctl reset-failed ${SYNC_PATH_UNIT} ${SYNC_SERVICE} >/dev/null 2>&1 || true`,
+    `systemctl enable --now ${SYNC_PATH_UNIT} || FAILED=1`,
+    `if [ "$CHANGED" = 1 ]; then systemctl restart ${SYNC_PATH_UNIT} || FAILED=1; fi`,
+    `if [ "$FAILED" = 1 ]; then echo 'dynamic-egress: systemctl failed: the containers-file watcher may not run, new containers get their rules on the next sync' >&2; fi`,
+  ];
+}
+
+/** Stops and removes the watcher; the rules in force and the agent's state stay. */
+export function uninstallWatcherScript(agentDir: string, stateDir: string): string[] {
+  return [
+    'set -eu',
+    'export PATH="/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin:$PATH"',
+    `${noSystemd(SYSTEMD_RUNTIME_DIR)} echo 'dynamic-egress: systemd is not running on this cell: no watcher to remove' >&2; else`,
+    `systemctl disable --now ${SYNC_PATH_UNIT} >/dev/null 2>&1 || true`,
+    `systemctl stop ${SYNC_SERVICE} >/dev/null 2>&1 || true`,
+    `rm -f ${UNIT_DIR}/${SYNC_PATH_UNIT} ${UNIT_DIR}/${SYNC_SERVICE}`,
+    'systemctl daemon-reload',
+    `systemctl reset-failed ${SYNC_PATH_UNIT} ${SYNC_SERVICE} >/dev/null 2>&1 || true`,
+    'fi',
+    `rm -f ${agentDir}/${CURRENT_AGENT_NAME} ${stateDir}/${CELL_ENV_NAME}`,
+    "echo 'dynamic-egress: containers-file watcher removed'",
+  ];
+}

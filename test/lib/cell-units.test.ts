@@ -1,0 +1,258 @@
+// The containers-file watcher a cell gets from the sync document: the unit files' contents (and
+// systemd's own verdict on them, where systemd-analyze is installed), the service's shell loop run
+// for real with a stand-in agent, and the install step run for real with stand-in systemctl and IMDS.
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type CellUnitOptions, cellUnits, MAX_RERUNS, START_LIMIT } from '../../lib/cell-units.js';
+import { installWatcherScript, uninstallWatcherScript } from '../../lib/cell-watcher-script.js';
+
+const OPTIONS: CellUnitOptions = {
+  agentFile: '/opt/dynamic-egress/agent/current.mjs',
+  stateDir: '/var/lib/dynamic-egress',
+  tableName: 'Egress-Table_1.x',
+  region: 'eu-west-1',
+  containersPath: '/var/vcap/data/container-metadata/store.json',
+  overlayCidr: '10.255.0.0/16',
+  unknownSources: 'reject',
+  lockWaitSeconds: 270,
+  timeoutSeconds: 300,
+};
+
+const lines = (unit: string) => unit.split('\n');
+/** The service's shell script as sh receives it: systemd's `$$` and `%%` undone. */
+function serviceScript(service: string): string {
+  const exec = lines(service).find((line) => line.startsWith('ExecStart=')) ?? '';
+  const quoted = /^ExecStart=\/bin\/sh -c '(.*)'$/.exec(exec)?.[1];
+  if (!quoted) throw new Error(`unexpected ExecStart: ${exec}`);
+  return quoted.replaceAll('$$', '$').replaceAll('%%', '%');
+}
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'egress-units-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A folder of stand-in commands, each a sh script. */
+function bin(commands: Record<string, string>): string {
+  const folder = join(dir, 'bin');
+  mkdirSync(folder, { recursive: true });
+  for (const [name, body] of Object.entries(commands)) {
+    writeFileSync(join(folder, name), `#!/bin/sh\n${body}\n`);
+    chmodSync(join(folder, name), 0o755);
+  }
+  return folder;
+}
+
+describe('cellUnits', () => {
+  it('renders a oneshot service running the document agent command at MinVersion 0, from the stable agent path', () => {
+    const { service } = cellUnits(OPTIONS);
+    expect(lines(service)).toEqual(
+      expect.arrayContaining([
+        '[Service]',
+        'Type=oneshot',
+        'TimeoutStartSec=300',
+        `StartLimitIntervalSec=${START_LIMIT.intervalSeconds}`,
+        `StartLimitBurst=${START_LIMIT.burst}`,
+        'Environment=AWS_REGION=eu-west-1',
+        'EnvironmentFile=/var/lib/dynamic-egress/cell.env',
+      ]),
+    );
+    // The start limit belongs to [Unit] (systemd ignores it under [Service] since v230).
+    expect(service.indexOf('StartLimitBurst=')).toBeLessThan(service.indexOf('[Service]'));
+    expect(serviceScript(service)).toContain(
+      'flock -w 270 /var/lib/dynamic-egress/sync.lock node /opt/dynamic-egress/agent/current.mjs sync --from-dynamodb ' +
+        '--table Egress-Table_1.x --containers /var/vcap/data/container-metadata/store.json ' +
+        '--state-dir /var/lib/dynamic-egress --cell-name "$CELL_NAME" --min-version 0 ' +
+        '--overlay-cidr 10.255.0.0/16 --unknown-sources reject',
+    );
+  });
+
+  it('renders a path unit on the containers file that starts the service, enabled at boot', () => {
+    expect(lines(cellUnits(OPTIONS).path)).toEqual([
+      '[Unit]',
+      'Description=dynamic-egress: watch the containers file of this cell',
+      '',
+      '[Path]',
+      'PathChanged=/var/vcap/data/container-metadata/store.json',
+      'Unit=dynamic-egress-sync.service',
+      '',
+      '[Install]',
+      'WantedBy=multi-user.target',
+      '',
+    ]);
+  });
+
+  it('escapes every $ and % of the script for systemd, so systemd expands none of them', () => {
+    const exec = lines(cellUnits(OPTIONS).service).find((line) => line.startsWith('ExecStart=')) ?? '';
+    expect(exec).not.toMatch(/(?<!\$)\$(?!\$)/);
+    expect(exec).not.toMatch(/(?<!%)%(?!%)/);
+  });
+
+  it('refuses a value that could break out of the unit or the script', () => {
+    for (const containersPath of ["/a'b", '/a b', '/a$b', '/a%b', '/a\nExecStartPre=/bin/evil']) {
+      expect(() => cellUnits({ ...OPTIONS, containersPath })).toThrow(/cellUnits: unsafe value/);
+    }
+  });
+
+  it.runIf(spawnSync('systemd-analyze', ['--version']).status === 0)('passes systemd-analyze verify', () => {
+    const units = cellUnits({ ...OPTIONS, stateDir: dir, containersPath: join(dir, 'store.json') });
+    writeFileSync(join(dir, 'dynamic-egress-sync.service'), units.service);
+    writeFileSync(join(dir, 'dynamic-egress-sync.path'), units.path);
+    const verify = spawnSync(
+      'systemd-analyze',
+      ['verify', '--man=no', join(dir, 'dynamic-egress-sync.service'), join(dir, 'dynamic-egress-sync.path')],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(verify.stderr).toBe('');
+    expect(verify.status).toBe(0);
+  });
+});
+
+describe('the service script, run with a stand-in agent', () => {
+  /** Runs the script; the agent appends a line to runs.log and applies `agentBody` to the file. */
+  function runScript(agentBody: string, agentExit = 0): { status: number | null; runs: string[] } {
+    const store = join(dir, 'store.json');
+    writeFileSync(store, '{}');
+    const path = bin({
+      node: `echo "$*" >> ${dir}/runs.log\n${agentBody}\nexit ${agentExit}`,
+    });
+    const script = serviceScript(cellUnits({ ...OPTIONS, stateDir: dir, containersPath: store }).service);
+    const result = spawnSync('/bin/sh', ['-c', script], {
+      env: { PATH: `${path}:/usr/bin:/bin`, CELL_NAME: 'i-0123456789abcdef0' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    const log = existsSync(join(dir, 'runs.log')) ? readFileSync(join(dir, 'runs.log'), 'utf8') : '';
+    return { status: result.status, runs: log.trim().split('\n').filter(Boolean) };
+  }
+
+  it('syncs once, under the lock, with the cell name from the environment file', () => {
+    const { status, runs } = runScript('');
+    expect(status).toBe(0);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toContain('--cell-name i-0123456789abcdef0 --min-version 0');
+    expect(existsSync(join(dir, 'sync.lock'))).toBe(true);
+  });
+
+  it('syncs again when the file changed during the sync (the path unit does not watch meanwhile)', () => {
+    // The first run sees a container added while it ran; the second finds the file unchanged.
+    const { status, runs } = runScript(
+      `[ -e ${dir}/once ] || { touch ${dir}/once; echo '{"a":1}' > ${dir}/store.json; }`,
+    );
+    expect(status).toBe(0);
+    expect(runs).toHaveLength(2);
+  });
+
+  it('stops after a bounded number of reruns when the file never stops changing', () => {
+    const { status, runs } = runScript(`date +%N > ${dir}/store.json.tmp; mv ${dir}/store.json.tmp ${dir}/store.json`);
+    expect(status).toBe(0);
+    expect(runs).toHaveLength(1 + MAX_RERUNS);
+  });
+
+  it('fails with the agent exit code (systemd logs it; the next change or resync tries again)', () => {
+    const { status, runs } = runScript('', 3);
+    expect(status).toBe(3);
+    expect(runs).toHaveLength(1);
+  });
+});
+
+describe('the install step, run with stand-in systemctl and IMDS', () => {
+  function install(options: { systemd: boolean; systemctlExit?: number }) {
+    const agentDir = join(dir, 'agent');
+    const unitDir = join(dir, 'units');
+    const runtimeDir = join(dir, 'run-systemd');
+    mkdirSync(agentDir, { recursive: true });
+    mkdirSync(unitDir, { recursive: true });
+    if (options.systemd) mkdirSync(runtimeDir, { recursive: true });
+    const path = bin({
+      curl: 'case "$*" in *api/token*) echo token ;; *) echo i-0123456789abcdef0 ;; esac',
+      systemctl: `echo "systemctl $*" >> ${dir}/systemctl.log; exit ${options.systemctlExit ?? 0}`,
+    });
+    const units = cellUnits({ ...OPTIONS, stateDir: join(dir, 'state') });
+    const script = installWatcherScript({
+      units,
+      agentDir,
+      agentFileName: 'abc123.mjs',
+      stateDir: join(dir, 'state'),
+      unitDir,
+      systemdRuntimeDir: runtimeDir,
+    })
+      // The document puts the system folders first; the stand-ins must come first here.
+      .filter((line) => !line.startsWith('export PATH='))
+      .join('\n');
+    const result = spawnSync('/bin/sh', ['-c', script], {
+      env: { PATH: `${path}:/usr/bin:/bin` },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    const log = join(dir, 'systemctl.log');
+    const calls = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : [];
+    rmSync(log, { force: true });
+    return { result, calls, agentDir, unitDir, units };
+  }
+
+  it('points current.mjs at this build, writes both units and the cell name, reloads and starts the watcher', () => {
+    const { result, calls, agentDir, unitDir, units } = install({ systemd: true });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(readlinkSync(join(agentDir, 'current.mjs'))).toBe('abc123.mjs');
+    expect(readFileSync(join(unitDir, 'dynamic-egress-sync.service'), 'utf8')).toBe(units.service);
+    expect(readFileSync(join(unitDir, 'dynamic-egress-sync.path'), 'utf8')).toBe(units.path);
+    expect(readFileSync(join(dir, 'state', 'cell.env'), 'utf8')).toBe('CELL_NAME=i-0123456789abcdef0\n');
+    expect(calls).toEqual([
+      'systemctl daemon-reload',
+      'systemctl reset-failed dynamic-egress-sync.path dynamic-egress-sync.service',
+      'systemctl enable --now dynamic-egress-sync.path',
+      'systemctl restart dynamic-egress-sync.path',
+    ]);
+  });
+
+  it('is idempotent: a second run changes no file and only makes sure the watcher runs', () => {
+    install({ systemd: true });
+    const again = install({ systemd: true });
+    expect(again.result.status).toBe(0);
+    expect(again.calls).toEqual([
+      'systemctl reset-failed dynamic-egress-sync.path dynamic-egress-sync.service',
+      'systemctl enable --now dynamic-egress-sync.path',
+    ]);
+    expect(existsSync(join(again.unitDir, 'dynamic-egress-sync.service.tmp'))).toBe(false);
+  });
+
+  it('when systemctl fails, says so on stderr and still succeeds, so SSM runs the sync step', () => {
+    const { result } = install({ systemd: true, systemctlExit: 1 });
+    expect(result.status).toBe(0);
+    expect(result.stderr).toContain('systemctl failed: the containers-file watcher may not run');
+  });
+
+  it('without systemd, says so on stderr and carries on (the sync step still runs)', () => {
+    const { result, calls, agentDir, unitDir } = install({ systemd: false });
+    expect(result.status).toBe(0);
+    expect(result.stderr).toContain('systemd is not running on this cell: no watcher on the containers file');
+    expect(calls).toEqual([]);
+    expect(existsSync(join(unitDir, 'dynamic-egress-sync.path'))).toBe(false);
+    expect(readlinkSync(join(agentDir, 'current.mjs'))).toBe('abc123.mjs');
+  });
+});
+
+describe('the uninstall step', () => {
+  it('is a valid sh script that disables, removes and reloads, and touches no rule', () => {
+    const script = uninstallWatcherScript('/opt/dynamic-egress/agent', '/var/lib/dynamic-egress').join('\n');
+    expect(spawnSync('/bin/sh', ['-n', '-c', script]).status).toBe(0);
+    expect(script).toContain('systemctl disable --now dynamic-egress-sync.path');
+    expect(script).toContain('rm -f /opt/dynamic-egress/agent/current.mjs /var/lib/dynamic-egress/cell.env');
+    expect(script).not.toMatch(/iptables|ipset/);
+  });
+});
