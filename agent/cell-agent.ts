@@ -3,6 +3,7 @@
 // both run it; they differ only in where the snapshots come from and how they print the result.
 import type { CellRegistry } from '../core/domain/cells.js';
 import { type ConvergeResult, converge } from './converge.js';
+import type { Container } from './model.js';
 import type { UnknownSources } from './plan.js';
 import { type CommandRunner, emptyKernelRunner, netnsRunner, spawnRunner } from './runner.js';
 import type { SnapshotSource } from './source/dynamodb.js';
@@ -39,6 +40,8 @@ export interface CellAgentOptions {
 export interface CellSync extends ConvergeResult {
   /** What the run did, as `agent sync --from-dynamodb` reports it. */
   readonly summary: SyncSummary;
+  /** The containers this run read (a dry run names them). */
+  readonly containers: readonly Container[];
 }
 
 export interface CellAgent {
@@ -69,7 +72,7 @@ export function createCellAgent(options: CellAgentOptions): CellAgent {
         containers: containers.length,
         reported: result.reported,
       };
-      return { ...result, summary };
+      return { ...result, summary, containers };
     },
   };
 }

@@ -3,7 +3,7 @@
 import { hostname } from 'node:os';
 import type { AgentMode } from './cell-agent.js';
 import { normalizeCidr } from './cidr.js';
-import { command, parseCommandLine, usageOf } from './command-line.js';
+import { command, helpOf, parseCommandLine, usageOf } from './command-line.js';
 import { UsageError } from './errors.js';
 import {
   DEFAULT_OVERLAY_CIDR,
@@ -16,11 +16,13 @@ import {
 /** `sync --policies FILE --containers FILE`: desired state from two files (tests, manual runs). */
 export interface SyncFromFiles {
   readonly command: 'sync';
+  /** A path, or `-` for standard input. */
   readonly policies: string;
   readonly containers: string;
   readonly overlayCidr: string;
   readonly unknownSources: UnknownSources;
   readonly dryRun: boolean;
+  readonly netns: string | undefined;
 }
 
 /** `sync --from-dynamodb …`: what SSM runs on a cell (see cli-sync-table.ts). */
@@ -37,7 +39,20 @@ export interface SyncFromTable {
   readonly netns: string | undefined;
 }
 
-export type AgentCommand = SyncFromFiles | SyncFromTable;
+/** `uninstall`: remove every chain, set and the hook the agent made (see uninstall.ts). */
+export interface Uninstall {
+  readonly command: 'uninstall';
+  readonly dryRun: boolean;
+  readonly netns: string | undefined;
+}
+
+/** `--help` anywhere: print `text`, run nothing. */
+export interface Help {
+  readonly command: 'help';
+  readonly text: string;
+}
+
+export type AgentCommand = SyncFromFiles | SyncFromTable | Uninstall | Help;
 
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
 /** Cell and namespace names become process arguments (never a shell word); held to a safe alphabet anyway. */
@@ -67,21 +82,64 @@ function safeName(flag: string, value: string): string {
   return value;
 }
 
+function netnsArgument(value: string | undefined): string | undefined {
+  return value === undefined ? undefined : safeName('netns', value);
+}
+
 /** A string option that must be given and not be empty. */
 function required(flag: string, value: string | undefined): string {
   if (value === undefined || value === '') throw new UsageError(`--${flag} is required`);
   return value;
 }
 
+/** Options every command that touches the kernel takes. */
+const NETNS = {
+  type: 'string',
+  value: 'NS',
+  description: 'program the kernel of this network namespace (`ip netns exec NS`)',
+  defaultText: 'the current one',
+} as const;
+const OVERLAY_CIDR = {
+  type: 'string',
+  default: DEFAULT_OVERLAY_CIDR,
+  value: 'CIDR',
+  description: 'the container network; traffic to it is not egress, containers must be in it',
+} as const;
+const UNKNOWN = {
+  type: 'string',
+  default: DEFAULT_UNKNOWN_SOURCES,
+  value: 'reject|allow',
+  description: 'new connections from overlay sources the containers file does not list',
+} as const;
+const CONTAINERS = {
+  type: 'string',
+  value: 'FILE',
+  required: true,
+  description: "the cell's container metadata store (store.json)",
+} as const;
+
 const syncFromFiles = command({
   name: 'sync',
-  usage: 'sync --policies FILE --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--dry-run]',
+  usage:
+    'sync --policies FILE|- --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--netns NS] [--dry-run]',
+  summary: 'apply the policies of a file (or stdin) to the containers of this cell',
+  notes: ['On success prints one JSON log line ("rules applied") with what changed; --dry-run prints the payload.'],
   options: {
-    policies: { type: 'string' },
-    containers: { type: 'string' },
-    'overlay-cidr': { type: 'string', default: DEFAULT_OVERLAY_CIDR },
-    'unknown-sources': { type: 'string', default: DEFAULT_UNKNOWN_SOURCES },
-    'dry-run': { type: 'boolean', default: false },
+    policies: {
+      type: 'string',
+      value: 'FILE|-',
+      required: true,
+      description: 'the policies (GET /networking/v1/external/egress_policies body); - reads stdin',
+    },
+    containers: CONTAINERS,
+    'overlay-cidr': OVERLAY_CIDR,
+    'unknown-sources': UNKNOWN,
+    netns: NETNS,
+    'dry-run': {
+      type: 'boolean',
+      default: false,
+      description: 'print what would change (a readable diff, then the payload), change nothing',
+    },
   },
   build: (values): SyncFromFiles => {
     if (values.policies === undefined) throw new UsageError('--policies FILE is required');
@@ -93,6 +151,7 @@ const syncFromFiles = command({
       overlayCidr: overlayCidrArgument(values['overlay-cidr']),
       unknownSources: unknownSourcesArgument(values['unknown-sources']),
       dryRun: values['dry-run'],
+      netns: netnsArgument(values.netns),
     };
   },
 });
@@ -102,18 +161,46 @@ const syncFromTable = command({
   form: 'from-dynamodb',
   usage:
     'sync --from-dynamodb --table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--min-version N] [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--netns NS] [--dry-run | --render-only]',
+  summary: 'apply the newest policy snapshot of the policy table, record and report it (what SSM runs)',
+  notes: [
+    'Region and endpoint come from the AWS environment (AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB).',
+    'Ends with one JSON log line ("cell synced"): version, rules, sets, what changed, durationMs.',
+  ],
   options: {
-    'from-dynamodb': { type: 'boolean' },
-    table: { type: 'string' },
-    containers: { type: 'string' },
-    'state-dir': { type: 'string' },
-    'cell-name': { type: 'string' },
-    'min-version': { type: 'string', default: '0' },
-    'overlay-cidr': { type: 'string', default: DEFAULT_OVERLAY_CIDR },
-    'unknown-sources': { type: 'string', default: DEFAULT_UNKNOWN_SOURCES },
-    'dry-run': { type: 'boolean', default: false },
-    'render-only': { type: 'boolean', default: false },
-    netns: { type: 'string' },
+    'from-dynamodb': { type: 'boolean', description: 'selects this form of sync' },
+    table: { type: 'string', value: 'NAME', required: true, description: 'the policy table (DynamoDB)' },
+    containers: CONTAINERS,
+    'state-dir': {
+      type: 'string',
+      value: 'DIR',
+      required: true,
+      description: 'where the cell keeps the version and snapshot it applied last',
+    },
+    'cell-name': {
+      type: 'string',
+      value: 'NAME',
+      defaultText: "this host's name",
+      description: 'the name this cell reports under',
+    },
+    'min-version': {
+      type: 'string',
+      default: '0',
+      value: 'N',
+      description: 'warn if the table offers an older policy version',
+    },
+    'overlay-cidr': OVERLAY_CIDR,
+    'unknown-sources': UNKNOWN,
+    'dry-run': {
+      type: 'boolean',
+      default: false,
+      description: 'read the kernel, print what would change, change nothing',
+    },
+    'render-only': {
+      type: 'boolean',
+      default: false,
+      description: 'read no kernel: print the whole ruleset as against an empty one',
+    },
+    netns: NETNS,
   },
   build: (values): SyncFromTable => {
     const table = required('table', values.table);
@@ -125,7 +212,7 @@ const syncFromTable = command({
     }
     const overlayCidr = overlayCidrArgument(values['overlay-cidr']);
     const unknownSources = unknownSourcesArgument(values['unknown-sources']);
-    const netns = values.netns === undefined ? undefined : safeName('netns', values.netns);
+    const netns = netnsArgument(values.netns);
     if (values['dry-run'] && values['render-only']) {
       throw new UsageError('--dry-run and --render-only exclude each other');
     }
@@ -144,11 +231,32 @@ const syncFromTable = command({
   },
 });
 
+const uninstall = command({
+  name: 'uninstall',
+  usage: 'uninstall [--netns NS] [--dry-run]',
+  summary: "remove every chain, ipset and the FORWARD hook the agent made; operators' rules stay",
+  notes: [
+    'Exit 0 when there is nothing to remove. Systemd units and files are not touched: remove those',
+    'as docs/deploy.md describes.',
+  ],
+  options: {
+    netns: NETNS,
+    'dry-run': { type: 'boolean', default: false, description: 'print what would be removed, remove nothing' },
+  },
+  build: (values): Uninstall => ({
+    command: 'uninstall',
+    dryRun: values['dry-run'],
+    netns: netnsArgument(values.netns),
+  }),
+});
+
 /** Usage lines follow this order. */
-const AGENT_COMMANDS = [syncFromFiles, syncFromTable] as const;
+const AGENT_COMMANDS = [syncFromFiles, syncFromTable, uninstall] as const;
 
 export const USAGE = usageOf('agent', AGENT_COMMANDS);
 
 export function parseAgentArgs(argv: readonly string[]): AgentCommand {
+  const help = helpOf('agent', AGENT_COMMANDS, argv);
+  if (help !== undefined) return { command: 'help', text: help };
   return parseCommandLine<AgentCommand>(AGENT_COMMANDS, argv);
 }

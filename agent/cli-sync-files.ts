@@ -1,21 +1,42 @@
-// `agent sync --policies FILE --containers FILE`: desired state from two files, nothing recorded.
-// `--dry-run` prints the payload (ipset changes first, as comment lines iptables-restore ignores).
+// `agent sync --policies FILE|- --containers FILE`: desired state from two files (or the policies
+// from stdin), nothing recorded. `--dry-run` prints a readable account of the changes and the payload
+// (ipset changes first, as comment lines iptables-restore ignores); an apply ends with one summary
+// log line (sync-summary.ts).
+import { jsonLineLog } from '../core/log.js';
 import type { SyncFromFiles } from './cli-args.js';
-import type { CliIo } from './cli-io.js';
-import { readContainersFile, readPoliciesFile } from './source/files.js';
+import { type CliIo, cliRunner } from './cli-io.js';
+import { describeDryRun } from './dry-run-text.js';
+import { readStdin } from './read-stdin.js';
+import { parsePolicies, readContainersFile, readPoliciesFile } from './source/files.js';
 import { sync } from './sync.js';
+import { AGENT_SERVICE, changes, RULES_APPLIED } from './sync-summary.js';
+
+/** `--policies -` means standard input. */
+export const STDIN_PATH = '-';
 
 export async function syncFromFiles(args: SyncFromFiles, io: CliIo): Promise<void> {
-  const policies = await readPoliciesFile(args.policies);
+  const started = performance.now();
+  const policies =
+    args.policies === STDIN_PATH
+      ? parsePolicies(await readStdin('--policies', io.stdin), '--policies')
+      : await readPoliciesFile(args.policies);
   const containers = await readContainersFile(args.containers, { overlayCidr: args.overlayCidr });
   const result = await sync(policies, containers, {
     overlayCidr: args.overlayCidr,
     unknownSources: args.unknownSources,
     dryRun: args.dryRun,
-    ...(io.runner === undefined ? {} : { runner: io.runner }),
+    runner: cliRunner(io, args.netns),
   });
   if (args.dryRun) {
-    const setLines = [...result.setsBefore, ...result.setsAfter].map((line) => `# ipset: ${line}\n`).join('');
-    io.stdout(`${setLines}${result.payload ?? (setLines === '' ? '# no changes\n' : '')}`);
+    io.stdout(describeDryRun(result, containers));
+    return;
   }
+  const log = jsonLineLog({ service: AGENT_SERVICE, write: (line) => io.stdout(`${line}\n`) });
+  log.info(RULES_APPLIED, {
+    changed: result.changed,
+    applied: true,
+    rules: result.stats.rules,
+    containers: containers.length,
+    ...changes(result, performance.now() - started),
+  });
 }

@@ -9,10 +9,12 @@ import { jsonLineLog } from '../core/log.js';
 import { createCellAgent } from './cell-agent.js';
 import type { SyncFromTable } from './cli-args.js';
 import type { CliIo } from './cli-io.js';
+import { describeChanges } from './dry-run-text.js';
 import { agentTable } from './policy-table.js';
-import { AGENT_SERVICE, CELL_SYNCED } from './sync-summary.js';
+import { AGENT_SERVICE, CELL_SYNCED, changes } from './sync-summary.js';
 
 export async function syncFromTable(args: SyncFromTable, io: CliIo): Promise<void> {
+  const started = performance.now();
   const client = new DynamoDBClient({ maxAttempts: 5 });
   try {
     const agent = createCellAgent({
@@ -27,6 +29,8 @@ export async function syncFromTable(args: SyncFromTable, io: CliIo): Promise<voi
       runner: io.runner,
     });
     const result = await agent.sync();
+    // A dry run against this kernel starts with the readable account; render-only prints the ruleset alone.
+    if (args.mode === 'dry-run') io.stdout(describeChanges(result.sync, result.containers));
     if (args.mode !== 'apply') {
       const sets = [...result.sync.setsBefore, ...result.sync.setsAfter].map((line) => `# ipset: ${line}\n`).join('');
       io.stdout(`${sets}${result.sync.payload ?? '# no changes\n'}`);
@@ -37,7 +41,7 @@ export async function syncFromTable(args: SyncFromTable, io: CliIo): Promise<voi
       );
     }
     const log = jsonLineLog({ service: AGENT_SERVICE, write: (line) => io.stdout(`${line}\n`) });
-    log.info(CELL_SYNCED, result.summary);
+    log.info(CELL_SYNCED, { ...result.summary, ...changes(result.sync, performance.now() - started) });
   } finally {
     client.destroy();
   }

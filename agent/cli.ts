@@ -7,6 +7,7 @@ import { type AgentCommand, parseAgentArgs, USAGE } from './cli-args.js';
 import type { CliIo } from './cli-io.js';
 import { syncFromFiles } from './cli-sync-files.js';
 import { syncFromTable } from './cli-sync-table.js';
+import { uninstall } from './cli-uninstall.js';
 import { ApplyError, UsageError } from './errors.js';
 
 export const EXIT_OK = 0;
@@ -30,12 +31,17 @@ function oneLine(text: string): string {
   return escapeNonPrinting(cut);
 }
 
-function run(command: AgentCommand, io: CliIo): Promise<void> {
+async function run(command: AgentCommand, io: CliIo): Promise<void> {
   switch (command.command) {
+    case 'help':
+      io.stdout(command.text);
+      return;
     case 'sync':
       return syncFromFiles(command, io);
     case 'sync --from-dynamodb':
       return syncFromTable(command, io);
+    case 'uninstall':
+      return uninstall(command, io);
   }
 }
 

@@ -1,12 +1,17 @@
 // The last line of `agent sync --from-dynamodb`, in the project's log shape (core/log.ts):
 //   {"level":"INFO","message":"cell synced","timestamp":"…","service":"dynamic-egress-agent",
 //    "version":7,"origin":"table","changed":true,"applied":true,"rules":12,"containers":3,"reported":true}
+// Since then it also carries what the run changed (`changes` below: sets, chainsCreated, …, durationMs);
+// readers take the fields above and ignore the rest. `sync --policies` ends with the same kind of line,
+// message RULES_APPLIED, without the table's fields (version, origin, reported).
 // The agent writes it; local mode reads it back when it runs the agent as a process, as an operator
 // reads it in SSM's command output.
 import * as z from 'zod/mini';
+import type { SyncResult } from './sync.js';
 
 export const AGENT_SERVICE = 'dynamic-egress-agent';
 export const CELL_SYNCED = 'cell synced';
+export const RULES_APPLIED = 'rules applied';
 
 export const syncSummarySchema = z.object({
   /** The policy version now in force (or that would be, for a preview). */
@@ -47,4 +52,19 @@ export function readSyncedLine(line: string): SyncSummary | undefined {
 /** One line for a person: what a sync did to the kernel. */
 export function describeSync(summary: Pick<SyncSummary, 'changed' | 'rules' | 'origin'>): string {
   return `${summary.changed ? 'rules changed' : 'no change'}, ${summary.rules} rules (${summary.origin})`;
+}
+
+/** What a sync changed in the kernel and how long it took, as the summary lines carry it. */
+export function changes(result: SyncResult, durationMs: number) {
+  const { sets, chainsCreated, chainsDeleted, rulesWritten, rulesDeleted, setsCreated, setsDestroyed } = result.stats;
+  return {
+    sets,
+    chainsCreated,
+    chainsDeleted,
+    rulesWritten,
+    rulesDeleted,
+    setsCreated,
+    setsDestroyed,
+    durationMs: Math.round(durationMs),
+  };
 }

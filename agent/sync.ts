@@ -11,7 +11,7 @@ import {
   type UnknownSources,
 } from './plan.js';
 import { type CommandRunner, spawnRunner } from './runner.js';
-import { applyTable, diffTable, readTable } from './table.js';
+import { applyTable, type ChainChange, diffTable, readTable } from './table.js';
 
 export interface SyncOptions {
   /** @default DEFAULT_OVERLAY_CIDR (plan.ts) */
@@ -33,6 +33,10 @@ export interface SyncResult {
   readonly setsBefore: readonly string[];
   readonly setsAfter: readonly string[];
   readonly changed: boolean;
+  /** Per owned chain touched: what is done to it (for a readable dry run). */
+  readonly chainChanges: readonly ChainChange[];
+  /** Whether the FORWARD jump into the agent's chains is (re)inserted. */
+  readonly hookInserted: boolean;
   readonly stats: {
     readonly chains: number;
     readonly rules: number;
@@ -41,6 +45,9 @@ export interface SyncResult {
     readonly chainsDeleted: number;
     readonly rulesWritten: number;
     readonly rulesDeleted: number;
+    /** New sets, and sets no longer used; a repaired set counts as neither. */
+    readonly setsCreated: number;
+    readonly setsDestroyed: number;
   };
 }
 
@@ -70,6 +77,8 @@ export async function sync(
     setsBefore: sets.before,
     setsAfter: sets.after,
     changed: table.payload !== undefined || sets.before.length > 0 || sets.after.length > 0,
+    chainChanges: table.chainChanges,
+    hookInserted: table.hookInserted,
     stats: {
       chains: plan.chains.length,
       rules: plan.chains.reduce((sum, chain) => sum + chain.rules.length, 0),
@@ -78,6 +87,8 @@ export async function sync(
       chainsDeleted: table.chainsDeleted,
       rulesWritten: table.rulesWritten,
       rulesDeleted: table.rulesDeleted,
+      setsCreated: sets.created.length,
+      setsDestroyed: sets.after.length,
     },
   };
   if (options.dryRun === true) return result;

@@ -59,6 +59,15 @@ export async function readTable(runner: CommandRunner): Promise<KernelTable> {
   return parseSave(result.stdout);
 }
 
+/** What a diff does to one owned chain, for a person reading a dry run. */
+export interface ChainChange {
+  readonly chain: string;
+  /** `rewritten`: flushed and refilled; `edited`: some rules replaced, deleted or appended. */
+  readonly action: 'created' | 'rewritten' | 'edited' | 'deleted';
+  readonly rulesWritten: number;
+  readonly rulesDeleted: number;
+}
+
 export interface TableDiff {
   /** The iptables-restore payload, or undefined when the kernel already matches. */
   readonly payload: string | undefined;
@@ -66,6 +75,9 @@ export interface TableDiff {
   readonly chainsDeleted: number;
   readonly rulesWritten: number;
   readonly rulesDeleted: number;
+  /** Per chain touched, in payload order. */
+  readonly chainChanges: readonly ChainChange[];
+  readonly hookInserted: boolean;
 }
 
 /**
@@ -81,6 +93,7 @@ export function diffTable(desired: readonly Chain[], kernel: KernelTable): Table
   let chainsDeleted = 0;
   let rulesWritten = 0;
   let rulesDeleted = 0;
+  const chainChanges: ChainChange[] = [];
 
   const wanted = new Set(desired.map((chain) => chain.name));
   for (const chain of desired) {
@@ -91,6 +104,7 @@ export function diffTable(desired: readonly Chain[], kernel: KernelTable): Table
       chainsCreated += 1;
       for (const rule of rendered) edits.push(`-A ${chain.name} ${rule.body}`);
       rulesWritten += rendered.length;
+      chainChanges.push({ chain: chain.name, action: 'created', rulesWritten: rendered.length, rulesDeleted: 0 });
       continue;
     }
     const common = Math.min(current.length, rendered.length);
@@ -106,8 +120,22 @@ export function diffTable(desired: readonly Chain[], kernel: KernelTable): Table
       for (const rule of rendered) edits.push(`-A ${chain.name} ${rule.body}`);
       rulesWritten += rendered.length;
       rulesDeleted += current.length;
+      chainChanges.push({
+        chain: chain.name,
+        action: 'rewritten',
+        rulesWritten: rendered.length,
+        rulesDeleted: current.length,
+      });
       continue;
     }
+    const extra = Math.max(0, current.length - rendered.length);
+    const appended = Math.max(0, rendered.length - current.length);
+    chainChanges.push({
+      chain: chain.name,
+      action: 'edited',
+      rulesWritten: changed.length + appended,
+      rulesDeleted: extra,
+    });
     for (const index of changed) {
       edits.push(`-R ${chain.name} ${index + 1} ${rendered[index]?.body}`);
     }
@@ -129,7 +157,9 @@ export function diffTable(desired: readonly Chain[], kernel: KernelTable): Table
     declare.push(`:${name} - [0:0]`);
     removals.push(`-X ${name}`);
     chainsDeleted += 1;
-    rulesDeleted += kernel.chains.get(name)?.length ?? 0;
+    const count = kernel.chains.get(name)?.length ?? 0;
+    rulesDeleted += count;
+    chainChanges.push({ chain: name, action: 'deleted', rulesWritten: 0, rulesDeleted: count });
   }
   const body = [...declare, ...edits, ...removals];
   return {
@@ -138,6 +168,8 @@ export function diffTable(desired: readonly Chain[], kernel: KernelTable): Table
     chainsDeleted,
     rulesWritten,
     rulesDeleted,
+    chainChanges,
+    hookInserted: !kernel.hooked,
   };
 }
 

@@ -19,8 +19,9 @@ function usageError(argv: readonly string[]): string {
 describe('agent command line', () => {
   it('prints one usage line per command, as it always did', () => {
     expect(USAGE).toBe(
-      'usage: agent sync --policies FILE --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--dry-run]\n' +
-        '       agent sync --from-dynamodb --table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--min-version N] [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--netns NS] [--dry-run | --render-only]',
+      'usage: agent sync --policies FILE|- --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--netns NS] [--dry-run]\n' +
+        '       agent sync --from-dynamodb --table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--min-version N] [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--netns NS] [--dry-run | --render-only]\n' +
+        '       agent uninstall [--netns NS] [--dry-run]',
     );
   });
 
@@ -42,6 +43,7 @@ describe('sync --policies', () => {
       overlayCidr: '10.255.0.0/16',
       unknownSources: 'reject',
       dryRun: false,
+      netns: undefined,
     });
   });
 
@@ -65,6 +67,7 @@ describe('sync --policies', () => {
       overlayCidr: '10.0.0.0/8',
       unknownSources: 'allow',
       dryRun: true,
+      netns: undefined,
     });
   });
 
@@ -76,7 +79,16 @@ describe('sync --policies', () => {
     expect(parseAgentArgs(argv)).toMatchObject({ unknownSources });
   });
 
+  it('takes --netns, and - for the policies (stdin)', () => {
+    expect(parseAgentArgs(['sync', '--policies', '-', '--containers', 'c', '--netns', 'cell-1'])).toMatchObject({
+      policies: '-',
+      netns: 'cell-1',
+    });
+  });
+
   it.each([
+    [['sync', '--policies', 'p', '--containers', 'c', '--netns', 'a/b'], '--netns: must be 1-64 letters'],
+    [['sync', '--policies', 'p', '--containers', 'c', '--netns', '-x'], "Option '--netns' argument is ambiguous"],
     [['sync', '--containers', 'c'], '--policies FILE is required'],
     [['sync', '--policies', 'p'], '--containers FILE is required'],
     [['sync', '--policies', 'p', '--containers', 'c', '--bogus'], "Unknown option '--bogus'"],
@@ -195,5 +207,98 @@ describe('sync --from-dynamodb', () => {
     ],
   ])('refuses %j', (argv, message) => {
     expect(usageError(argv)).toContain(message);
+  });
+});
+
+describe('uninstall', () => {
+  it('defaults to removing, in the current namespace', () => {
+    expect(parseAgentArgs(['uninstall'])).toEqual({ command: 'uninstall', dryRun: false, netns: undefined });
+    expect(parseAgentArgs(['uninstall', '--dry-run', '--netns', 'cell-2'])).toEqual({
+      command: 'uninstall',
+      dryRun: true,
+      netns: 'cell-2',
+    });
+  });
+
+  it.each([
+    [['uninstall', '--netns', '../x'], '--netns: must be 1-64 letters'],
+    [['uninstall', '--policies', 'p'], "Unknown option '--policies'"],
+    [['uninstall', 'now'], "Unexpected argument 'now'"],
+  ])('refuses %j', (argv, message) => {
+    expect(usageError(argv)).toContain(message);
+  });
+});
+
+describe('--help', () => {
+  const help = (argv: readonly string[]): string => {
+    const parsed = parseAgentArgs(argv);
+    if (parsed.command !== 'help') throw new Error(`not help: ${JSON.stringify(parsed)}`);
+    return parsed.text;
+  };
+
+  it.each([[['--help']], [['-h']]])('%j lists every command with what it does', (argv) => {
+    const text = help(argv);
+    expect(text.startsWith(`${USAGE}\n`)).toBe(true);
+    expect(text).toMatch(/^ {2}sync {18}apply the policies of a file/m);
+    expect(text).toMatch(/^ {2}sync --from-dynamodb {2}apply the newest policy snapshot/m);
+    expect(text).toMatch(/^ {2}uninstall {13}remove every chain/m);
+  });
+
+  it('sync --help: every option of the files form, one line each, with its default', () => {
+    const text = help(['sync', '--help']);
+    expect(text.split('\n')[0]).toBe(
+      `usage: agent sync --policies FILE|- --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--netns NS] [--dry-run]`,
+    );
+    const options = text.split('\n').filter((line) => line.startsWith('  --'));
+    expect(options.map((line) => line.trim().split(' ')[0])).toEqual([
+      '--policies',
+      '--containers',
+      '--overlay-cidr',
+      '--unknown-sources',
+      '--netns',
+      '--dry-run',
+      '--help',
+    ]);
+    expect(text).toMatch(/^ {2}--policies FILE\|- +the policies .*- reads stdin \(required\)$/m);
+    expect(text).toMatch(/^ {2}--overlay-cidr CIDR +the container network.* \(default: 10\.255\.0\.0\/16\)$/m);
+    expect(text).toMatch(/^ {2}--unknown-sources reject\|allow +.*\(default: reject\)$/m);
+    expect(text).toMatch(
+      /^ {2}--netns NS +program the kernel of this network namespace.*\(default: the current one\)$/m,
+    );
+    expect(text).toContain('agent sync --from-dynamodb --help');
+  });
+
+  it('sync --from-dynamodb --help: that form’s options, wherever --help stands', () => {
+    const text = help(['sync', '--help', '--from-dynamodb']);
+    expect(text).toMatch(/^usage: agent sync --from-dynamodb /);
+    expect(text).toMatch(/^ {2}--table NAME +the policy table \(DynamoDB\) \(required\)$/m);
+    expect(text).toMatch(/^ {2}--cell-name NAME +.*\(default: this host's name\)$/m);
+    expect(text).toMatch(/^ {2}--min-version N +.*\(default: 0\)$/m);
+    expect(text).toMatch(/^ {2}--render-only +read no kernel/m);
+    expect(text).not.toMatch(/--policies/);
+  });
+
+  it('uninstall --help says the units are not its business', () => {
+    const text = help(['uninstall', '--help']);
+    expect(text).toMatch(/^usage: agent uninstall \[--netns NS\] \[--dry-run\]\n/);
+    expect(text).toMatch(/^ {2}--dry-run +print what would be removed/m);
+    expect(text).toMatch(/Systemd units and files are not touched/);
+  });
+
+  it('every option of every command says what it does', () => {
+    for (const argv of [
+      ['sync', '--help'],
+      ['sync', '--from-dynamodb', '--help'],
+      ['uninstall', '--help'],
+    ]) {
+      const options = help(argv)
+        .split('\n')
+        .filter((line) => line.startsWith('  --'));
+      for (const line of options) expect(line).toMatch(/^ {2}--\S+(?: \S+)? +\S/);
+    }
+  });
+
+  it('is a usage error for an unknown command, even with --help', () => {
+    expect(usageError(['bogus', '--help'])).toBe('unknown command "bogus"');
   });
 });

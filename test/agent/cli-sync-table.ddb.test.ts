@@ -93,6 +93,15 @@ describe('agent sync --from-dynamodb', () => {
       rules: expect.any(Number),
       containers: 1,
       reported: false,
+      // What changed and how long it took (sync-summary.ts `changes`): render-only writes everything anew.
+      sets: expect.any(Number),
+      chainsCreated: expect.any(Number),
+      chainsDeleted: 0,
+      rulesWritten: last.rules,
+      rulesDeleted: 0,
+      setsCreated: expect.any(Number),
+      setsDestroyed: 0,
+      durationMs: expect.any(Number),
     });
     // Local mode decodes the same line.
     expect(readSyncedLine(result.stdout.trimEnd().split('\n').at(-1) ?? '')).toMatchObject({
@@ -140,6 +149,27 @@ describe('agent sync --from-dynamodb', () => {
       `warning: asked for policy version >= ${version + 1}, the table offers ${version}; applied that\n`,
     );
     expect(split(ahead.stdout).last).toMatchObject({ version, origin: 'cache' });
+  });
+
+  it('--dry-run reads the kernel and prints the readable account, then the payload, then the summary', async () => {
+    const runner: CommandRunner = async (command) => ({
+      code: 0,
+      stdout: command === 'iptables-save' ? '*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n' : '',
+      stderr: '',
+    });
+    const store = dryRunCell(work);
+    const args = ['--containers', store.containers, '--state-dir', join(work, 'dry-state'), '--cell-name', 'c'];
+    const result = await cli([...args, '--dry-run'], runner);
+    expect([result.code, result.stderr]).toEqual([EXIT_OK, '']);
+    const { preview, last } = split(result.stdout);
+    const [account = '', payload = ''] = preview.split(/(?=^\*filter$)/m);
+    expect(account).toMatch(/^# would change:\n/);
+    expect(account).toMatch(
+      new RegExp(`^# created dyneg-a-[0-9a-f]{16}: app ${EXAMPLE_APP_ID} \\(allow list\\); `, 'm'),
+    );
+    expect(account.split('\n').every((line) => line === '' || line.startsWith('#'))).toBe(true);
+    expect(payload).toMatch(/^\*filter\n:dyneg-FORWARD - \[0:0\]\n[\s\S]*COMMIT$/);
+    expect(last).toMatchObject({ applied: false, changed: true, version });
   });
 
   it('refuses a missing containers file: exit 1, one line', async () => {

@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EXIT_APPLY_FAILED, EXIT_INVALID_INPUT, EXIT_OK, EXIT_USAGE, runCli } from '../../agent/cli.js';
 import { parseAgentArgs } from '../../agent/cli-args.js';
@@ -33,7 +34,7 @@ function fakeKernel(restoreCode = 0) {
   return { calls, runner };
 }
 
-async function cli(argv: string[], runner: CommandRunner) {
+async function cli(argv: string[], runner: CommandRunner, stdin?: AsyncIterable<Uint8Array | string>) {
   let stdout = '';
   let stderr = '';
   const code = await runCli(argv, {
@@ -44,23 +45,111 @@ async function cli(argv: string[], runner: CommandRunner) {
       stderr += text;
     },
     runner,
+    ...(stdin === undefined ? {} : { stdin }),
   });
   return { code, stdout, stderr };
+}
+
+/** The one JSON log line an apply ends with. */
+function summaryOf(stdout: string): Record<string, unknown> {
+  const lines = stdout.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  const value: unknown = JSON.parse(lines[0] ?? '');
+  if (typeof value !== 'object' || value === null) throw new Error(`not an object: ${stdout}`);
+  return { ...value };
 }
 
 describe('agent cli', () => {
   it('syncs: reads the kernel, then one iptables-restore -w --noflush', async () => {
     const kernel = fakeKernel();
     const result = await cli(['sync', '--policies', policies, '--containers', store], kernel.runner);
-    expect(result).toEqual({ code: EXIT_OK, stdout: '', stderr: '' });
+    expect([result.code, result.stderr]).toEqual([EXIT_OK, '']);
     expect(kernel.calls).toEqual(['iptables-save -t filter', 'ipset save', 'iptables-restore -w --noflush']);
   });
+
+  it('ends an apply with one summary line: rules, sets, what changed, time taken', async () => {
+    const result = await cli(['sync', '--policies', policies, '--containers', store], fakeKernel().runner);
+    expect(summaryOf(result.stdout)).toEqual({
+      level: 'INFO',
+      message: 'rules applied',
+      timestamp: expect.stringMatching(/Z$/),
+      service: 'dynamic-egress-agent',
+      changed: true,
+      applied: true,
+      rules: expect.any(Number),
+      containers: 1,
+      sets: 0,
+      chainsCreated: expect.any(Number),
+      chainsDeleted: 0,
+      rulesWritten: expect.any(Number),
+      rulesDeleted: 0,
+      setsCreated: 0,
+      setsDestroyed: 0,
+      durationMs: expect.any(Number),
+    });
+    const summary = summaryOf(result.stdout);
+    // Root, dispatch /24 and /28, the container's chain and its app's: all new, every rule written.
+    expect([summary.chainsCreated, summary.rulesWritten]).toEqual([5, summary.rules]);
+  });
+
+  it('--policies - reads the policies from stdin', async () => {
+    const kernel = fakeKernel();
+    const text = JSON.stringify(policyList([tcp('p1', app('a'), ['198.51.100.7', '198.51.100.7'], [22, 22])]));
+    const stdin = Readable.from([Buffer.from(text.slice(0, 10)), Buffer.from(text.slice(10))]);
+    const result = await cli(['sync', '--policies', '-', '--containers', store, '--dry-run'], kernel.runner, stdin);
+    expect([result.code, result.stderr]).toEqual([EXIT_OK, '']);
+    expect(result.stdout).toContain('-d 198.51.100.7/32 -p tcp -m tcp --dport 22 -j ACCEPT');
+  });
+
+  it('--policies - refuses input that is not a policies document, or no stdin at all', async () => {
+    const bad = await cli(
+      ['sync', '--policies', '-', '--containers', store],
+      fakeKernel().runner,
+      Readable.from(['[']),
+    );
+    expect(bad.code).toBe(EXIT_INVALID_INPUT);
+    expect(bad.stderr).toMatch(/^error: invalid input, rules unchanged: --policies: /);
+    const none = await cli(['sync', '--policies', '-', '--containers', store], fakeKernel().runner);
+    expect(none.stderr).toBe('error: invalid input, rules unchanged: --policies: no standard input to read\n');
+  });
+
+  it('--netns programs that namespace', async () => {
+    const kernel = fakeKernel();
+    const result = await cli(['sync', '--policies', policies, '--containers', store, '--netns', 'c1'], kernel.runner);
+    expect(result.code).toBe(EXIT_OK);
+    expect(kernel.calls).toEqual([
+      'ip netns exec c1 iptables-save -t filter',
+      'ip netns exec c1 ipset save',
+      'ip netns exec c1 iptables-restore -w --noflush',
+    ]);
+  });
+
+  it.each([[['--help']], [['sync', '--help']], [['sync', '--from-dynamodb', '--help']], [['uninstall', '--help']]])(
+    '%j prints help on stdout, exit 0, touches nothing',
+    async (argv) => {
+      const kernel = fakeKernel();
+      const result = await cli(argv, kernel.runner);
+      expect([result.code, result.stderr]).toEqual([EXIT_OK, '']);
+      expect(result.stdout).toMatch(/^usage: agent /);
+      expect(result.stdout).toMatch(/\n$/);
+      expect(kernel.calls).toEqual([]);
+    },
+  );
 
   it('--dry-run prints the payload and writes nothing', async () => {
     const kernel = fakeKernel();
     const result = await cli(['sync', '--policies', policies, '--containers', store, '--dry-run'], kernel.runner);
     expect(result.code).toBe(EXIT_OK);
-    expect(result.stdout).toMatch(/^\*filter\n:dyneg-FORWARD - \[0:0\]\n/);
+    // A readable account first, every line a comment; then the payload as applied.
+    const [account = '', payload = ''] = result.stdout.split(/(?=^\*filter$)/m);
+    expect(account.split('\n').filter((line) => line !== '' && !line.startsWith('# '))).toEqual(['#']);
+    expect(account).toContain('# created dyneg-FORWARD: entry chain (every overlay source); ');
+    expect(account).toMatch(
+      /^# created dyneg-c-[0-9a-f]{16}: container 10\.255\.1\.2 \(app a, space s\); 4 rules written$/m,
+    );
+    expect(account).toMatch(/^# created dyneg-a-[0-9a-f]{16}: app a \(allow list\); 1 rules written$/m);
+    expect(account).toContain('# insert the jump FORWARD -> dyneg-FORWARD\n');
+    expect(payload).toMatch(/^\*filter\n:dyneg-FORWARD - \[0:0\]\n/);
     expect(result.stdout).toContain('-d 198.51.100.1/32 -p tcp -m tcp --dport 443 -j ACCEPT');
     expect(result.stdout).toMatch(/COMMIT\n$/);
     expect(kernel.calls).toEqual(['iptables-save -t filter', 'ipset save']);
@@ -117,6 +206,7 @@ describe('agent cli', () => {
       overlayCidr: '10.255.0.0/16',
       unknownSources: 'reject',
       dryRun: false,
+      netns: undefined,
     });
   });
 });

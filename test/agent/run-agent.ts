@@ -39,3 +39,8 @@ export async function runAgent(
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** Runs the real agent CLI on the host with `argv` as given (a `--netns` in it picks the kernel), `input` on stdin. */
+export function runAgentCommand(argv: readonly string[], input?: string): Promise<ExecResult> {
+  return run([process.execPath, '--import', 'tsx', ENTRY, ...argv], input);
+}

@@ -1,0 +1,137 @@
+// `agent uninstall` against a real kernel: after a sync (chains, sets, the hook), it leaves no `dyneg-`
+// chain, set or jump, and the operator's own rules exactly as they were; twice is fine; --dry-run
+// changes nothing. The sync runs from the host with `--netns` and the policies on stdin.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLab, type Lab, type LabContainer, labAvailable } from '../../local/lab/netns-lab.js';
+import { app, containerStore, policyList, space, tcp } from './fixtures.js';
+import { runAgentCommand } from './run-agent.js';
+
+const EXTERNAL = '198.51.100.10';
+const ALLOWED_PORT = 8000;
+const OTHER_PORT = 9000;
+/** Enough destinations of one service for an ipset (plan.ts: DEFAULT_SET_THRESHOLD). */
+const SET_DESTINATIONS = Array.from({ length: 10 }, (_, index) => `192.0.2.${index + 1}`);
+
+describe.runIf(labAvailable())('agent uninstall on a real cell', () => {
+  let lab: Lab;
+  let cell: string;
+  let container: LabContainer;
+  let operatorBaseline: string;
+  const dir = mkdtempSync(join(tmpdir(), 'agent-uninstall-'));
+  const storeFile = join(dir, 'store.json');
+  const policies = JSON.stringify(
+    policyList([
+      tcp('p1', app('app-a'), [EXTERNAL, EXTERNAL], [ALLOWED_PORT, ALLOWED_PORT]),
+      ...SET_DESTINATIONS.map((ip, index) => tcp(`s${index}`, space('space-1'), [ip, ip], [443, 443])),
+    ]),
+  );
+
+  /** Every line of every table that is not the agent's (comments and counters stripped). */
+  const operatorState = async () =>
+    (await lab.execOk(cell, ['iptables-save']))
+      .split('\n')
+      .filter((line) => !line.startsWith('#') && !line.includes('dyneg'))
+      .map((line) => line.replace(/\[\d+:\d+\]$/, ''))
+      .join('\n');
+  /** Everything of the agent's in the cell's kernel: chains, rules, the hook, sets. */
+  const ownedState = async () => {
+    const tables = (await lab.execOk(cell, ['iptables-save'])).split('\n').filter((line) => line.includes('dyneg'));
+    const sets = (await lab.execOk(cell, ['ipset', 'list', '-n'])).split('\n').filter((line) => line.includes('dyneg'));
+    return [...tables, ...sets];
+  };
+  const uninstall = (...flags: string[]) => runAgentCommand(['uninstall', '--netns', cell, ...flags]);
+
+  beforeAll(async () => {
+    lab = await createLab({
+      tag: 'uninst',
+      cells: [{ ips: ['10.255.1.2'] }],
+      external: { addresses: [EXTERNAL], tcpPorts: [ALLOWED_PORT, OTHER_PORT] },
+    });
+    const [cellInfo] = lab.cells;
+    if (cellInfo === undefined) throw new Error('lab has no cell');
+    cell = cellInfo.ns;
+    [container] = cellInfo.containers as [LabContainer];
+    writeFileSync(
+      storeFile,
+      JSON.stringify(containerStore([{ ip: container.ip, appId: 'app-a', spaceId: 'space-1' }])),
+    );
+    // Operator rules the agent must never touch: in FORWARD (before and after its hook), their own chain, nat.
+    await lab.execOk(cell, ['iptables', '-A', 'FORWARD', '-s', '10.255.9.9', '-j', 'DROP']);
+    await lab.execOk(cell, ['iptables', '-N', 'OPERATOR-AUDIT']);
+    await lab.execOk(cell, ['iptables', '-A', 'OPERATOR-AUDIT', '-p', 'tcp', '--dport', '22', '-j', 'RETURN']);
+    await lab.execOk(cell, ['iptables', '-A', 'FORWARD', '-j', 'OPERATOR-AUDIT']);
+    await lab.execOk(cell, ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-d', '192.0.2.250', '-j', 'ACCEPT']);
+    await lab.execOk(cell, ['ipset', 'create', 'operator-set', 'hash:ip']);
+    operatorBaseline = await operatorState();
+  }, 60_000);
+
+  afterAll(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    await lab?.destroy();
+  });
+
+  it('syncs from the host into the namespace, the policies read from stdin', async () => {
+    const result = await runAgentCommand(
+      ['sync', '--policies', '-', '--containers', storeFile, '--netns', cell],
+      policies,
+    );
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ message: 'rules applied', sets: 1, setsCreated: 1 });
+    const owned = await ownedState();
+    expect(owned.filter((line) => line.startsWith('-A FORWARD '))).toEqual([
+      expect.stringMatching(/^-A FORWARD -m comment --comment "?dyneg:hook"? -j dyneg-FORWARD$/),
+    ]);
+    expect(owned.filter((line) => /^dyneg-n-/.test(line))).toHaveLength(1);
+    expect(await lab.tcp(container, EXTERNAL, ALLOWED_PORT)).toBe('open');
+    expect(await lab.tcp(container, EXTERNAL, OTHER_PORT)).toBe('refused');
+    // An operator rule inserted above the hook since: the hook is no longer FORWARD's first rule.
+    await lab.execOk(cell, ['iptables', '-I', 'FORWARD', '1', '-s', '10.255.9.8', '-j', 'DROP']);
+    operatorBaseline = await operatorState();
+  });
+
+  it('--dry-run lists what would go and changes nothing', async () => {
+    const before = await ownedState();
+    const result = await uninstall('--dry-run');
+    expect([result.code, result.stderr]).toEqual([0, '']);
+    expect(result.stdout).toMatch(/^\*filter\n:dyneg-/);
+    expect(result.stdout).toMatch(/^-D FORWARD 2$/m);
+    expect(result.stdout).toMatch(/^-X dyneg-FORWARD$/m);
+    expect(result.stdout).toMatch(/^# ipset: destroy dyneg-n-[0-9a-f]{16}$/m);
+    expect(await ownedState()).toEqual(before);
+  });
+
+  it('removes every chain, set and the hook; the operator’s rules and sets stay as they were', async () => {
+    const result = await uninstall();
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      message: 'agent uninstalled',
+      hooksDeleted: 1,
+      setsDestroyed: 1,
+    });
+    expect(await ownedState()).toEqual([]);
+    expect(await operatorState()).toBe(operatorBaseline);
+    expect(await lab.execOk(cell, ['ipset', 'list', '-n'])).toContain('operator-set');
+    // Nothing of the agent's filters traffic any more: the port it refused is open.
+    expect(await lab.tcp(container, EXTERNAL, OTHER_PORT)).toBe('open');
+  });
+
+  it('twice is fine: nothing to remove, exit 0', async () => {
+    const dry = await uninstall('--dry-run');
+    expect([dry.code, dry.stdout, dry.stderr]).toEqual([0, '# nothing to remove\n', '']);
+    const again = await uninstall();
+    expect([again.code, again.stderr]).toEqual([0, '']);
+    expect(JSON.parse(again.stdout)).toMatchObject({ chainsDeleted: 0, hooksDeleted: 0, setsDestroyed: 0 });
+    expect(await operatorState()).toBe(operatorBaseline);
+  });
+
+  it('exit 3 when the kernel cannot be read (no such namespace)', async () => {
+    const result = await runAgentCommand(['uninstall', '--netns', 'dl-no-such-ns']);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/^error: cannot read the filter table: /);
+  });
+});
