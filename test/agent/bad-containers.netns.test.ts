@@ -17,6 +17,7 @@ import {
   run,
 } from '../../local/lab/netns-lab.js';
 import { app, containerStore, policyList, type StoreEntry, tcp } from './fixtures.js';
+import { operatorState as kernelOperatorState, ownedFilterState } from './kernel-state.js';
 import { runAgent } from './run-agent.js';
 
 const EXTERNAL = '198.51.100.10';
@@ -39,17 +40,8 @@ describe.runIf(labAvailable())('bad container entries and input files on a real 
   const policiesFile = join(dir, 'policies.json');
   const storeFile = join(dir, 'store.json');
 
-  /** Every line of every table that is not the agent's. */
-  const operatorState = async () =>
-    (await lab.execOk(cell, ['iptables-save']))
-      .split('\n')
-      .filter((line) => !line.startsWith('#') && !line.includes('dyneg'))
-      .join('\n');
-  const ownedState = async () =>
-    (await lab.execOk(cell, ['iptables-save', '-t', 'filter']))
-      .split('\n')
-      .filter((line) => line.includes('dyneg'))
-      .join('\n');
+  const operatorState = () => kernelOperatorState(lab, cell);
+  const ownedState = () => ownedFilterState(lab, cell);
 
   /** The agent on paths given as they are (FIFOs, directories); `timeout` turns a hang into exit 124. */
   const runOnPaths = (policiesPath: string, containersPath: string): Promise<ExecResult> =>

@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { containerChain, tempSetName } from '../../agent/names.js';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../local/lab/netns-lab.js';
 import { app, containerStore, icmp, type PolicyDoc, policyList, type StoreEntry, space, tcp, udp } from './fixtures.js';
+import { operatorState as kernelOperatorState, ownedFilterState } from './kernel-state.js';
 import { runAgent } from './run-agent.js';
 
 const EXT = {
@@ -103,17 +104,8 @@ describe.runIf(labAvailable())('agent sync on a real cell', () => {
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
   };
-  /** Every line of every table that is not the agent's (counters stripped). */
-  const operatorState = async () =>
-    (await lab.execOk(cell, ['iptables-save']))
-      .split('\n')
-      .filter((line) => !line.startsWith('#') && !line.includes('dyneg'))
-      .join('\n');
-  const ownedState = async () =>
-    (await lab.execOk(cell, ['iptables-save', '-t', 'filter']))
-      .split('\n')
-      .filter((line) => line.includes('dyneg'))
-      .join('\n');
+  const operatorState = () => kernelOperatorState(lab, cell);
+  const ownedState = () => ownedFilterState(lab, cell);
 
   beforeAll(async () => {
     lab = await createLab({

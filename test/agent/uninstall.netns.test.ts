@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../local/lab/netns-lab.js';
 import { app, containerStore, policyList, space, tcp } from './fixtures.js';
+import { operatorState as kernelOperatorState } from './kernel-state.js';
 import { runAgentCommand } from './run-agent.js';
 
 const EXTERNAL = '198.51.100.10';
@@ -29,13 +30,7 @@ describe.runIf(labAvailable())('agent uninstall on a real cell', () => {
     ]),
   );
 
-  /** Every line of every table that is not the agent's (comments and counters stripped). */
-  const operatorState = async () =>
-    (await lab.execOk(cell, ['iptables-save']))
-      .split('\n')
-      .filter((line) => !line.startsWith('#') && !line.includes('dyneg'))
-      .map((line) => line.replace(/\[\d+:\d+\]$/, ''))
-      .join('\n');
+  const operatorState = () => kernelOperatorState(lab, cell);
   /** Everything of the agent's in the cell's kernel: chains, rules, the hook, sets. */
   const ownedState = async () => {
     const tables = (await lab.execOk(cell, ['iptables-save'])).split('\n').filter((line) => line.includes('dyneg'));

@@ -1,0 +1,19 @@
+// What a cell's kernel holds, as text to compare before and after an agent run.
+import type { Lab } from '../../local/lab/netns-lab.js';
+
+/** Every line of every table that is not the agent's (comments and counters stripped): the operator's rules. */
+export async function operatorState(lab: Lab, ns: string): Promise<string> {
+  return (await lab.execOk(ns, ['iptables-save']))
+    .split('\n')
+    .filter((line) => !line.startsWith('#') && !line.includes('dyneg'))
+    .map((line) => line.replace(/\[\d+:\d+\]$/, ''))
+    .join('\n');
+}
+
+/** The agent's lines in the filter table: its chains, rules and hook. */
+export async function ownedFilterState(lab: Lab, ns: string): Promise<string> {
+  return (await lab.execOk(ns, ['iptables-save', '-t', 'filter']))
+    .split('\n')
+    .filter((line) => line.includes('dyneg'))
+    .join('\n');
+}
