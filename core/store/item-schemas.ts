@@ -28,8 +28,11 @@ const destinationSchema = z.object({
   protocol: z.enum(PROTOCOLS),
   icmp_type: z.optional(z.int()),
   icmp_code: z.optional(z.int()),
-  // Absent on destinations written before the counter existed; a policy create adds it.
-  refs: z.optional(count),
+  // Absent on destinations written before the counter existed; a policy create adds it. It may be
+  // negative: deleting a policy that predates the counter subtracts from a counter that never
+  // counted it. Such a destination still reads and lists; deleting it is refused until its counter is
+  // repaired (see docs/api.md).
+  refs: z.optional(z.int()),
 });
 
 const destinationNameSchema = z.object({ [SORT_KEY]: z.string(), id: z.string() });

@@ -161,6 +161,25 @@ describe('destinations and policies', () => {
 });
 
 describe('cell reports', () => {
+  it('reads a destination whose policies predate the counter, after one of them was deleted', async () => {
+    const { put, policies } = await setUp();
+    // A destination and a policy written before `refs` existed: deleting the policy subtracts from a
+    // counter that never counted it, which leaves -1. Lists (and so the fan-out) must still read it.
+    await put({ ...goodDestination('legacy'), refs: undefined });
+    await put({
+      pk: 'POLICY',
+      sk: 'p-old',
+      id: 'p-old',
+      source_type: 'app',
+      source_id: 'app-1',
+      destination_id: 'legacy',
+    });
+    await put({ pk: 'DESTREF#legacy', sk: 'app#app-1', policy_id: 'p-old' });
+    await policies.deleteEgressPolicy('p-old');
+    expect((await policies.listDestinations()).map((destination) => destination.id)).toEqual(['legacy']);
+    expect(await policies.listEgressPolicies()).toEqual([]);
+  });
+
   it('refuses a report whose version is not a number', async () => {
     const { put, cells } = await setUp();
     await put({ pk: 'CELL', sk: 'cell-1', applied_version: SECRET, applied_at: 'then', synced_at: 'now' });
