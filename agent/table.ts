@@ -17,6 +17,19 @@ export interface KernelTable {
 
 const COMMENT = new RegExp(`--comment "?${COMMENT_PREFIX}([0-9a-f]+)"?`);
 
+/**
+ * The chain a saved rule jumps or goes to. Comments are skipped first (an operator's comment may read
+ * "-j dyneg-FORWARD"), and the last `-j`/`-g` wins: iptables-save prints the target last.
+ */
+export function ruleTarget(line: string): string | undefined {
+  const words = line.replace(/--comment\s+("(?:[^"\\]|\\.)*"|\S+)/g, '').split(/\s+/);
+  let target: string | undefined;
+  for (let index = 0; index < words.length - 1; index += 1) {
+    if (words[index] === '-j' || words[index] === '-g') target = words[index + 1];
+  }
+  return target;
+}
+
 /** Parse `iptables-save -t filter` output. Only owned chains and the hook are looked at. */
 export function parseSave(text: string): KernelTable {
   const chains = new Map<string, (string | null)[]>();
@@ -34,10 +47,9 @@ export function parseSave(text: string): KernelTable {
       continue;
     }
     if (!line.startsWith('-A ')) continue;
-    const [, chain = '', ...rest] = line.split(' ');
+    const [, chain = ''] = line.split(' ');
     if (chain === HOOK_CHAIN) {
-      const target = rest.indexOf('-j');
-      if (target >= 0 && rest[target + 1] === ROOT_CHAIN) hooked = true;
+      if (ruleTarget(line) === ROOT_CHAIN) hooked = true;
       continue;
     }
     const rules = chains.get(chain);

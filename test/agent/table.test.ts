@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Chain } from '../../agent/model.js';
 import { renderChain } from '../../agent/render.js';
 import type { CommandRunner } from '../../agent/runner.js';
-import { applyTable, diffTable, parseSave, readTable } from '../../agent/table.js';
+import { applyTable, diffTable, parseSave, readTable, ruleTarget } from '../../agent/table.js';
 
 const rule = (n: number) => ({ match: { destination: `1.1.1.${n}/32` }, action: { kind: 'accept' } }) as const;
 const chainOf = (name: string, ...ns: number[]): Chain => ({ name, rules: ns.map(rule) });
@@ -32,6 +32,22 @@ function save(chains: readonly Chain[], hooked = true): string {
 }
 
 describe('parseSave', () => {
+  it('does not take an operator comment that reads like the hook for the hook', () => {
+    const save = [
+      '*filter',
+      ':FORWARD ACCEPT [0:0]',
+      '-A FORWARD -s 10.0.0.0/8 -m comment --comment "see -j dyneg-FORWARD docs" -j DROP',
+      'COMMIT',
+    ].join('\n');
+    expect(parseSave(save).hooked).toBe(false);
+    expect(ruleTarget('-A FORWARD -s 10.0.0.0/8 -m comment --comment "see -j dyneg-FORWARD docs" -j DROP')).toBe(
+      'DROP',
+    );
+    expect(ruleTarget('-A FORWARD -m comment --comment dyneg:hook -j dyneg-FORWARD')).toBe('dyneg-FORWARD');
+    expect(ruleTarget('-A FORWARD -g dyneg-FORWARD')).toBe('dyneg-FORWARD');
+    expect(ruleTarget('-A FORWARD -s 10.0.0.0/8')).toBeUndefined();
+  });
+
   it('reads owned chains with their rule ids and the hook, ignoring other tables and chains', () => {
     const chain = chainOf('dyneg-FORWARD', 1, 2);
     const kernel = parseSave(save([chain]));

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../local/lab/netns-lab.js';
 import { app, containerStore, policyList, space, tcp } from './fixtures.js';
-import { operatorState as kernelOperatorState } from './kernel-state.js';
+import { isAgentLine, operatorState as kernelOperatorState } from './kernel-state.js';
 import { runAgentCommand } from './run-agent.js';
 
 const EXTERNAL = '198.51.100.10';
@@ -33,7 +33,7 @@ describe.runIf(labAvailable())('agent uninstall on a real cell', () => {
   const operatorState = () => kernelOperatorState(lab, cell);
   /** Everything of the agent's in the cell's kernel: chains, rules, the hook, sets. */
   const ownedState = async () => {
-    const tables = (await lab.execOk(cell, ['iptables-save'])).split('\n').filter((line) => line.includes('dyneg'));
+    const tables = (await lab.execOk(cell, ['iptables-save'])).split('\n').filter(isAgentLine);
     const sets = (await lab.execOk(cell, ['ipset', 'list', '-n'])).split('\n').filter((line) => line.includes('dyneg'));
     return [...tables, ...sets];
   };
@@ -55,6 +55,20 @@ describe.runIf(labAvailable())('agent uninstall on a real cell', () => {
     );
     // Operator rules the agent must never touch: in FORWARD (before and after its hook), their own chain, nat.
     await lab.execOk(cell, ['iptables', '-A', 'FORWARD', '-s', '10.255.9.9', '-j', 'DROP']);
+    // A comment that reads like the hook must not be taken for it.
+    await lab.execOk(cell, [
+      'iptables',
+      '-A',
+      'FORWARD',
+      '-s',
+      '10.255.9.7',
+      '-m',
+      'comment',
+      '--comment',
+      'see -j dyneg-FORWARD docs',
+      '-j',
+      'DROP',
+    ]);
     await lab.execOk(cell, ['iptables', '-N', 'OPERATOR-AUDIT']);
     await lab.execOk(cell, ['iptables', '-A', 'OPERATOR-AUDIT', '-p', 'tcp', '--dport', '22', '-j', 'RETURN']);
     await lab.execOk(cell, ['iptables', '-A', 'FORWARD', '-j', 'OPERATOR-AUDIT']);
@@ -93,7 +107,10 @@ describe.runIf(labAvailable())('agent uninstall on a real cell', () => {
     const result = await uninstall('--dry-run');
     expect([result.code, result.stderr]).toEqual([0, '']);
     expect(result.stdout).toMatch(/^\*filter\n:dyneg-/);
-    expect(result.stdout).toMatch(/^-D FORWARD 2$/m);
+    // The hook is deleted by its text, whatever its position when the transaction runs.
+    expect(result.stdout.split('\n').filter((line) => line.startsWith('-D FORWARD'))).toEqual([
+      expect.stringMatching(/^-D FORWARD -m comment --comment "?dyneg:hook"? -j dyneg-FORWARD$/),
+    ]);
     expect(result.stdout).toMatch(/^-X dyneg-FORWARD$/m);
     expect(result.stdout).toMatch(/^# ipset: destroy dyneg-n-[0-9a-f]{16}$/m);
     expect(await ownedState()).toEqual(before);
