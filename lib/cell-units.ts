@@ -38,7 +38,7 @@ export interface CellUnitOptions {
   readonly overlayCidr: string;
   readonly unknownSources: string;
   readonly lockWaitSeconds: number;
-  /** The service's TimeoutStartSec: the document's own step timeout, plus room for the reruns. */
+  /** The document's own step timeout: one sync's bound. The service allows it for each of its runs. */
   readonly timeoutSeconds: number;
 }
 
@@ -90,7 +90,8 @@ export function cellUnits(options: CellUnitOptions): CellUnits {
     `Environment=PATH=${CELL_PATH}`,
     `Environment=AWS_REGION=${options.region}`,
     `EnvironmentFile=${options.stateDir}/${CELL_ENV_NAME}`,
-    `TimeoutStartSec=${options.timeoutSeconds}`,
+    // One start runs the sync up to MAX_RERUNS + 1 times, each of which may take the step timeout.
+    `TimeoutStartSec=${options.timeoutSeconds * (MAX_RERUNS + 1)}`,
     `ExecStart=/bin/sh -c '${script}'`,
     '',
   ].join('\n');

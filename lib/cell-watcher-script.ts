@@ -55,6 +55,9 @@ export function installWatcherScript(options: InstallWatcherOptions): string[] {
   const path = `${unitDir}/${SYNC_PATH_UNIT}`;
   return [
     'set -eu',
+    // Whatever fails here (IMDS, a read-only /etc) must not fail the step: a failed step may end the
+    // document before the sync step. It says so on stderr; the next document run tries again.
+    `trap 'status=$?; if [ "$status" -ne 0 ]; then echo "dynamic-egress: installing the containers-file watcher failed (exit $status): new containers get their rules on the next sync" >&2; exit 0; fi' EXIT`,
     'export PATH="/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin:$PATH"',
     // The service runs current.mjs: the bundle's own name changes with every build.
     `ln -sfn ${shellQuote(options.agentFileName)} ${current}.tmp`,

@@ -71,7 +71,7 @@ describe('CellAgent', () => {
     expect(content).toContain("'PathChanged=/srv/cell/store.json'");
     expect(content).toContain('--containers /srv/cell/store.json ');
     expect(content).toContain('--overlay-cidr 10.0.0.0/8 --unknown-sources allow ');
-    expect(content).toContain("'TimeoutStartSec=120'");
+    expect(content).toContain("'TimeoutStartSec=480'");
     expect(content).toContain('flock -w 90 ');
   });
 
