@@ -56,7 +56,7 @@ export type AgentCommand = SyncFromFiles | SyncFromTable | Uninstall | Help;
 
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
 /** Cell and namespace names become process arguments (never a shell word); held to a safe alphabet anyway. */
-const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** The overlay network as a normalized CIDR block, or a UsageError naming the flag. */
 export function overlayCidrArgument(value: string): string {

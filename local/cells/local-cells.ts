@@ -1,13 +1,12 @@
 // Local cells for local mode, from the JSON file named by EGRESS_LOCAL_CELLS:
 //   [{"name": "cell-1", "netns": "<namespace to run the agent in>", "containers": "<path to its store.json>"}]
-// Names and namespaces become process arguments (never a shell), and are held to a safe alphabet anyway.
+// Names and namespaces become the agent's --cell-name and --netns: held to the alphabet the agent accepts.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as z from 'zod/mini';
+import { SAFE_NAME } from '../../agent/cli-args.js';
 import { ValidationError } from '../../core/domain/errors.js';
 import { parseWith, zodEnglish } from '../../core/domain/validation.js';
-
-const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 // Type errors keep zod's English text (`zodEnglish`), as before zod/mini.
 const english = { error: zodEnglish };

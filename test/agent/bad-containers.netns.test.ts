@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { containerChain } from '../../agent/names.js';
 import { MAX_INPUT_BYTES } from '../../agent/source/read-file.js';
@@ -17,13 +17,12 @@ import {
   run,
 } from '../../local/lab/netns-lab.js';
 import { app, containerStore, policyList, type StoreEntry, tcp } from './fixtures.js';
-import { operatorState as kernelOperatorState, ownedFilterState } from './kernel-state.js';
-import { runAgent } from './run-agent.js';
+import { addOperatorRules, operatorState as kernelOperatorState, ownedFilterState } from './kernel-state.js';
+import { agentInNetns, runAgent } from './run-agent.js';
 
 const EXTERNAL = '198.51.100.10';
 const ALLOWED_PORT = 8000;
 const OTHER_PORT = 9000;
-const ENTRY = resolve(import.meta.dirname, '../../bin/agent.ts');
 const REFUSED = /^error: invalid input, rules unchanged: /;
 
 describe.runIf(labAvailable())('bad container entries and input files on a real cell', () => {
@@ -45,23 +44,7 @@ describe.runIf(labAvailable())('bad container entries and input files on a real 
 
   /** The agent on paths given as they are (FIFOs, directories); `timeout` turns a hang into exit 124. */
   const runOnPaths = (policiesPath: string, containersPath: string): Promise<ExecResult> =>
-    run([
-      'timeout',
-      '20',
-      'ip',
-      'netns',
-      'exec',
-      cell,
-      process.execPath,
-      '--import',
-      'tsx',
-      ENTRY,
-      'sync',
-      '--policies',
-      policiesPath,
-      '--containers',
-      containersPath,
-    ]);
+    run(['timeout', '20', ...agentInNetns(cell, ['sync', '--policies', policiesPath, '--containers', containersPath])]);
 
   /** One refused run: exit 1, one line naming the problem, nothing escaped raw. */
   const expectRefused = (result: ExecResult, message: RegExp | string, name: string) => {
@@ -114,12 +97,7 @@ describe.runIf(labAvailable())('bad container entries and input files on a real 
     ];
     writeFileSync(policiesFile, JSON.stringify(policies));
     writeFileSync(storeFile, JSON.stringify(containerStore(entries)));
-    // Operator rules the agent must never touch: in FORWARD, in a chain of their own, in nat.
-    await lab.execOk(cell, ['iptables', '-A', 'FORWARD', '-s', '10.255.9.9', '-j', 'DROP']);
-    await lab.execOk(cell, ['iptables', '-N', 'OPERATOR-AUDIT']);
-    await lab.execOk(cell, ['iptables', '-A', 'OPERATOR-AUDIT', '-p', 'tcp', '--dport', '22', '-j', 'RETURN']);
-    await lab.execOk(cell, ['iptables', '-A', 'FORWARD', '-j', 'OPERATOR-AUDIT']);
-    await lab.execOk(cell, ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-d', '192.0.2.250', '-j', 'ACCEPT']);
+    await addOperatorRules(lab, cell);
     operatorBaseline = await operatorState();
     const good = await runAgent(cell, policies, containerStore(entries));
     expect(good.stderr).toBe('');

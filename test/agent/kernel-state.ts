@@ -21,3 +21,12 @@ export async function operatorState(lab: Lab, ns: string): Promise<string> {
 export async function ownedFilterState(lab: Lab, ns: string): Promise<string> {
   return (await lab.execOk(ns, ['iptables-save', '-t', 'filter'])).split('\n').filter(isAgentLine).join('\n');
 }
+
+/** Operator rules the agent must never touch: in FORWARD, in a chain of their own, in nat. */
+export async function addOperatorRules(lab: Lab, ns: string): Promise<void> {
+  await lab.execOk(ns, ['iptables', '-A', 'FORWARD', '-s', '10.255.9.9', '-j', 'DROP']);
+  await lab.execOk(ns, ['iptables', '-N', 'OPERATOR-AUDIT']);
+  await lab.execOk(ns, ['iptables', '-A', 'OPERATOR-AUDIT', '-p', 'tcp', '--dport', '22', '-j', 'RETURN']);
+  await lab.execOk(ns, ['iptables', '-A', 'FORWARD', '-j', 'OPERATOR-AUDIT']);
+  await lab.execOk(ns, ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-d', '192.0.2.250', '-j', 'ACCEPT']);
+}

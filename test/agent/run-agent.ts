@@ -6,6 +6,11 @@ import { type ExecResult, run } from '../../local/lab/netns-lab.js';
 
 const ENTRY = resolve(import.meta.dirname, '../../bin/agent.ts');
 
+/** The command line running the agent CLI inside a namespace, as a cell's agent runs there. */
+export function agentInNetns(ns: string, argv: readonly string[]): string[] {
+  return ['ip', 'netns', 'exec', ns, process.execPath, '--import', 'tsx', ENTRY, ...argv];
+}
+
 /** Objects are written as JSON, strings verbatim (to feed malformed files). */
 export async function runAgent(
   ns: string,
@@ -19,22 +24,9 @@ export async function runAgent(
     const containersFile = join(dir, 'store.json');
     writeFileSync(policiesFile, typeof policies === 'string' ? policies : JSON.stringify(policies));
     writeFileSync(containersFile, typeof containers === 'string' ? containers : JSON.stringify(containers));
-    return await run([
-      'ip',
-      'netns',
-      'exec',
-      ns,
-      process.execPath,
-      '--import',
-      'tsx',
-      ENTRY,
-      'sync',
-      '--policies',
-      policiesFile,
-      '--containers',
-      containersFile,
-      ...extraArgs,
-    ]);
+    return await run(
+      agentInNetns(ns, ['sync', '--policies', policiesFile, '--containers', containersFile, ...extraArgs]),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { containerChain, tempSetName } from '../../agent/names.js';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../local/lab/netns-lab.js';
 import { app, containerStore, icmp, type PolicyDoc, policyList, type StoreEntry, space, tcp, udp } from './fixtures.js';
-import { operatorState as kernelOperatorState, ownedFilterState } from './kernel-state.js';
+import { addOperatorRules, operatorState as kernelOperatorState, ownedFilterState } from './kernel-state.js';
 import { runAgent } from './run-agent.js';
 
 const EXT = {
@@ -137,12 +137,7 @@ describe.runIf(labAvailable())('agent sync on a real cell', () => {
       { ip: c1.ip, appId: 'app-b', spaceId: 'space-1' },
       { ip: c2.ip, appId: 'app-c', spaceId: 'space-2' },
     ];
-    // Operator rules the agent must never touch: in FORWARD, in a chain of their own, in nat.
-    await lab.execOk(cell, ['iptables', '-A', 'FORWARD', '-s', '10.255.9.9', '-j', 'DROP']);
-    await lab.execOk(cell, ['iptables', '-N', 'OPERATOR-AUDIT']);
-    await lab.execOk(cell, ['iptables', '-A', 'OPERATOR-AUDIT', '-p', 'tcp', '--dport', '22', '-j', 'RETURN']);
-    await lab.execOk(cell, ['iptables', '-A', 'FORWARD', '-j', 'OPERATOR-AUDIT']);
-    await lab.execOk(cell, ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-d', '192.0.2.250', '-j', 'ACCEPT']);
+    await addOperatorRules(lab, cell);
     operatorBaseline = await operatorState();
   });
 
