@@ -3,8 +3,10 @@
 // both run it; they differ only in where the snapshots come from and how they print the result.
 import type { CellRegistry } from '../core/domain/cells.js';
 import { type ConvergeResult, converge } from './converge.js';
+import type { DenyLogSetting } from './deny-log.js';
 import type { Container } from './model.js';
 import type { UnknownSources } from './plan.js';
+import type { Verify } from './recorded-sync.js';
 import { type CommandRunner, emptyKernelRunner, netnsRunner, spawnRunner } from './runner.js';
 import type { SnapshotSource } from './source/dynamodb.js';
 import { readContainersFile } from './source/files.js';
@@ -30,6 +32,10 @@ export interface CellAgentOptions {
   readonly overlayCidr?: string;
   /** New connections from overlay sources the containers file does not list. @default 'reject' (plan.ts) */
   readonly unknownSources?: UnknownSources;
+  /** How much of the kernel is read back. @default DEFAULT_VERIFY (recorded-sync.ts) */
+  readonly verify?: Verify;
+  /** Log refused connections to NFLOG. @default DEFAULT_DENY_LOG (deny-log.ts) */
+  readonly denyLog?: DenyLogSetting;
   readonly mode: AgentMode;
   /** Program the kernel of this network namespace (local cells); the agent itself stays where it is. */
   readonly netns?: string;
@@ -61,7 +67,14 @@ export function createCellAgent(options: CellAgentOptions): CellAgent {
         containers,
         cellName: options.cellName,
         ...(apply && options.registry ? { registry: options.registry } : {}),
-        sync: { overlayCidr: options.overlayCidr, unknownSources: options.unknownSources, dryRun: !apply, runner },
+        sync: {
+          overlayCidr: options.overlayCidr,
+          unknownSources: options.unknownSources,
+          ...(options.verify === undefined ? {} : { verify: options.verify }),
+          ...(options.denyLog === undefined ? {} : { denyLog: options.denyLog }),
+          dryRun: !apply,
+          runner,
+        },
       });
       const summary: SyncSummary = {
         version: result.version,

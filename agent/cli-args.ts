@@ -4,7 +4,17 @@ import { hostname } from 'node:os';
 import type { AgentMode } from './cell-agent.js';
 import { normalizeCidr } from './cidr.js';
 import { command, helpOf, parseCommandLine, usageOf } from './command-line.js';
+import {
+  DEFAULT_DENY_LOG_RATE,
+  DEFAULT_LOG_GROUP,
+  type DenyLogSetting,
+  MAX_LOG_GROUP,
+  MAX_RATE,
+  parseDenyLogRate,
+  parseLogGroup,
+} from './deny-log.js';
 import { UsageError } from './errors.js';
+import { configValueProblem, DEFAULT_ULOGD_LOGFILE, DEFAULT_ULOGD_PLUGIN_DIR } from './logging/ulogd-config.js';
 import {
   DEFAULT_OVERLAY_CIDR,
   DEFAULT_UNKNOWN_SOURCES,
@@ -12,6 +22,7 @@ import {
   UNKNOWN_SOURCES,
   type UnknownSources,
 } from './plan.js';
+import { DEFAULT_VERIFY, isVerify, VERIFY_LEVELS, type Verify } from './recorded-sync.js';
 
 /** `sync --policies FILE --containers FILE`: desired state from two files (tests, manual runs). */
 export interface SyncFromFiles {
@@ -21,6 +32,8 @@ export interface SyncFromFiles {
   readonly containers: string;
   readonly overlayCidr: string;
   readonly unknownSources: UnknownSources;
+  readonly verify: Verify;
+  readonly denyLog: DenyLogSetting;
   readonly dryRun: boolean;
   readonly netns: string | undefined;
 }
@@ -35,6 +48,8 @@ export interface SyncFromTable {
   readonly minVersion: number;
   readonly overlayCidr: string;
   readonly unknownSources: UnknownSources;
+  readonly verify: Verify;
+  readonly denyLog: DenyLogSetting;
   readonly mode: AgentMode;
   readonly netns: string | undefined;
 }
@@ -46,13 +61,32 @@ export interface Uninstall {
   readonly netns: string | undefined;
 }
 
+/** `logs`: follow ulogd's JSON output and write it enriched with container identities (logging/). */
+export interface Logs {
+  readonly command: 'logs';
+  readonly containers: string;
+  readonly input: string;
+  /** Undefined: standard output. */
+  readonly output: string | undefined;
+  readonly fromStart: boolean;
+}
+
+/** `ulogd-config`: print the ulogd2 configuration for one NFLOG group (logging/ulogd-config.ts). */
+export interface UlogdConfig {
+  readonly command: 'ulogd-config';
+  readonly group: number;
+  readonly jsonFile: string;
+  readonly pluginDir: string;
+  readonly logfile: string;
+}
+
 /** `--help` anywhere: print `text`, run nothing. */
 export interface Help {
   readonly command: 'help';
   readonly text: string;
 }
 
-export type AgentCommand = SyncFromFiles | SyncFromTable | Uninstall | Help;
+export type AgentCommand = SyncFromFiles | SyncFromTable | Uninstall | Logs | UlogdConfig | Help;
 
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
 /** Cell and namespace names become process arguments (never a shell word); held to a safe alphabet anyway. */
@@ -73,6 +107,29 @@ export function overlayCidrArgument(value: string): string {
 export function unknownSourcesArgument(value: string): UnknownSources {
   if (isUnknownSources(value)) return value;
   throw new UsageError(`--unknown-sources: must be ${UNKNOWN_SOURCES.join(' or ')}, got ${JSON.stringify(value)}`);
+}
+
+/** How much of the kernel a sync reads back, or a UsageError naming the flag. */
+export function verifyArgument(value: string): Verify {
+  if (isVerify(value)) return value;
+  throw new UsageError(`--verify: must be ${VERIFY_LEVELS.join(' or ')}, got ${JSON.stringify(value)}`);
+}
+
+/** `--deny-log-rate` and `--log-group` as one setting, or a UsageError naming the flag. */
+export function denyLogArgument(rate: string, group: string): DenyLogSetting {
+  const parsedRate = parseDenyLogRate(rate);
+  if (parsedRate === undefined) {
+    throw new UsageError(
+      `--deny-log-rate: must be N/second (N at most ${MAX_RATE.second}), N/minute (at most ${MAX_RATE.minute}) or off, got ${JSON.stringify(rate)}`,
+    );
+  }
+  const parsedGroup = parseLogGroup(group);
+  if (parsedGroup === undefined) {
+    throw new UsageError(
+      `--log-group: must be an NFLOG group from 1 to ${MAX_LOG_GROUP}, got ${JSON.stringify(group)}`,
+    );
+  }
+  return parsedRate === 'off' ? 'off' : { group: parsedGroup, rate: parsedRate };
 }
 
 function safeName(flag: string, value: string): string {
@@ -111,6 +168,25 @@ const UNKNOWN = {
   value: 'reject|allow',
   description: 'new connections from overlay sources the containers file does not list',
 } as const;
+const VERIFY = {
+  type: 'string',
+  default: DEFAULT_VERIFY,
+  value: 'cheap|full',
+  description:
+    'cheap: unchanged inputs are checked against the record the last sync left (hook, root chain, set sizes); full: read back and diff every rule and set member',
+} as const;
+const DENY_LOG_RATE = {
+  type: 'string',
+  default: `${DEFAULT_DENY_LOG_RATE.count}/${DEFAULT_DENY_LOG_RATE.per}`,
+  value: 'N/second|N/minute|off',
+  description: 'log refused connections to NFLOG at most this often per container (see `agent logs`)',
+} as const;
+const LOG_GROUP = {
+  type: 'string',
+  default: `${DEFAULT_LOG_GROUP}`,
+  value: 'N',
+  description: 'the NFLOG group the log daemon (ulogd) listens on',
+} as const;
 const CONTAINERS = {
   type: 'string',
   value: 'FILE',
@@ -121,7 +197,7 @@ const CONTAINERS = {
 const syncFromFiles = command({
   name: 'sync',
   usage:
-    'sync --policies FILE|- --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--netns NS] [--dry-run]',
+    'sync --policies FILE|- --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--netns NS] [--dry-run]',
   summary: 'apply the policies of a file (or stdin) to the containers of this cell',
   notes: ['On success prints one JSON log line ("rules applied") with what changed; --dry-run prints the payload.'],
   options: {
@@ -134,6 +210,9 @@ const syncFromFiles = command({
     containers: CONTAINERS,
     'overlay-cidr': OVERLAY_CIDR,
     'unknown-sources': UNKNOWN,
+    verify: VERIFY,
+    'deny-log-rate': DENY_LOG_RATE,
+    'log-group': LOG_GROUP,
     netns: NETNS,
     'dry-run': {
       type: 'boolean',
@@ -150,6 +229,8 @@ const syncFromFiles = command({
       containers: values.containers,
       overlayCidr: overlayCidrArgument(values['overlay-cidr']),
       unknownSources: unknownSourcesArgument(values['unknown-sources']),
+      verify: verifyArgument(values.verify),
+      denyLog: denyLogArgument(values['deny-log-rate'], values['log-group']),
       dryRun: values['dry-run'],
       netns: netnsArgument(values.netns),
     };
@@ -160,7 +241,7 @@ const syncFromTable = command({
   name: 'sync',
   form: 'from-dynamodb',
   usage:
-    'sync --from-dynamodb --table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--min-version N] [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--netns NS] [--dry-run | --render-only]',
+    'sync --from-dynamodb --table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--min-version N] [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--netns NS] [--dry-run | --render-only]',
   summary: 'apply the newest policy snapshot of the policy table, record and report it (what SSM runs)',
   notes: [
     'Region and endpoint come from the AWS environment (AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB).',
@@ -190,6 +271,9 @@ const syncFromTable = command({
     },
     'overlay-cidr': OVERLAY_CIDR,
     'unknown-sources': UNKNOWN,
+    verify: VERIFY,
+    'deny-log-rate': DENY_LOG_RATE,
+    'log-group': LOG_GROUP,
     'dry-run': {
       type: 'boolean',
       default: false,
@@ -225,6 +309,8 @@ const syncFromTable = command({
       minVersion: Number(minVersion),
       overlayCidr,
       unknownSources,
+      verify: verifyArgument(values.verify),
+      denyLog: denyLogArgument(values['deny-log-rate'], values['log-group']),
       mode: values['render-only'] ? 'render-only' : values['dry-run'] ? 'dry-run' : 'apply',
       netns,
     };
@@ -250,8 +336,89 @@ const uninstall = command({
   }),
 });
 
+const logs = command({
+  name: 'logs',
+  usage: 'logs --containers FILE --input FILE [--output FILE] [--from-start]',
+  summary: "follow ulogd's JSON lines of refused connections and write them with the container's identity",
+  notes: [
+    "Runs until SIGTERM or SIGINT (exit 0). Lines are shaped as Cloud Foundry's iptables-logger writes them;",
+    'ulogd reads the NFLOG group of `sync --log-group` (see `ulogd-config`). Follows rotation and truncation.',
+  ],
+  options: {
+    containers: CONTAINERS,
+    input: { type: 'string', value: 'FILE', required: true, description: "ulogd's JSON output file" },
+    output: {
+      type: 'string',
+      value: 'FILE',
+      defaultText: 'standard output',
+      description: 'append the enriched lines to this file',
+    },
+    'from-start': {
+      type: 'boolean',
+      default: false,
+      description: 'read an existing input file from its start, not its end',
+    },
+  },
+  build: (values): Logs => ({
+    command: 'logs',
+    containers: required('containers', values.containers),
+    input: required('input', values.input),
+    output: values.output === undefined ? undefined : required('output', values.output),
+    fromStart: values['from-start'],
+  }),
+});
+
+function ulogdValue(flag: string, value: string): string {
+  const problem = configValueProblem(value);
+  if (problem !== undefined) throw new UsageError(`--${flag}: ${problem}, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+const ulogdConfig = command({
+  name: 'ulogd-config',
+  usage: 'ulogd-config --json-file FILE [--log-group N] [--plugin-dir DIR] [--logfile FILE|syslog]',
+  summary: 'print the ulogd2 configuration that writes one NFLOG group as JSON lines (for `logs --input`)',
+  notes: ['Run one ulogd per network namespace: `ip netns exec NS ulogd -c FILE` (NFLOG groups are per namespace).'],
+  options: {
+    'json-file': {
+      type: 'string',
+      value: 'FILE',
+      required: true,
+      description: 'where ulogd appends the JSON lines (`logs --input`)',
+    },
+    'log-group': LOG_GROUP,
+    'plugin-dir': {
+      type: 'string',
+      value: 'DIR',
+      default: DEFAULT_ULOGD_PLUGIN_DIR,
+      description: "ulogd's plugin directory",
+    },
+    logfile: {
+      type: 'string',
+      value: 'FILE|syslog',
+      default: DEFAULT_ULOGD_LOGFILE,
+      description: 'where ulogd writes its own messages',
+    },
+  },
+  build: (values): UlogdConfig => {
+    const group = parseLogGroup(values['log-group']);
+    if (group === undefined) {
+      throw new UsageError(
+        `--log-group: must be an NFLOG group from 1 to ${MAX_LOG_GROUP}, got ${JSON.stringify(values['log-group'])}`,
+      );
+    }
+    return {
+      command: 'ulogd-config',
+      group,
+      jsonFile: ulogdValue('json-file', required('json-file', values['json-file'])),
+      pluginDir: ulogdValue('plugin-dir', values['plugin-dir']),
+      logfile: ulogdValue('logfile', values.logfile),
+    };
+  },
+});
+
 /** Usage lines follow this order. */
-const AGENT_COMMANDS = [syncFromFiles, syncFromTable, uninstall] as const;
+const AGENT_COMMANDS = [syncFromFiles, syncFromTable, uninstall, logs, ulogdConfig] as const;
 
 export const USAGE = usageOf('agent', AGENT_COMMANDS);
 

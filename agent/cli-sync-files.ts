@@ -3,12 +3,14 @@
 // (ipset changes first, as comment lines iptables-restore ignores); an apply ends with one summary
 // log line (sync-summary.ts).
 import { jsonLineLog } from '../core/log.js';
+import { textDigest } from './applied-record.js';
 import type { SyncFromFiles } from './cli-args.js';
 import { type CliIo, cliRunner } from './cli-io.js';
 import { describeDryRun } from './dry-run-text.js';
 import { readStdin } from './read-stdin.js';
-import { parsePolicies, readContainersFile, readPoliciesFile } from './source/files.js';
-import { sync } from './sync.js';
+import { syncRecorded } from './recorded-sync.js';
+import { parsePolicies, readContainersFile } from './source/files.js';
+import { readInputFile } from './source/read-file.js';
 import { AGENT_SERVICE, changes, RULES_APPLIED } from './sync-summary.js';
 
 /** `--policies -` means standard input. */
@@ -16,17 +18,23 @@ export const STDIN_PATH = '-';
 
 export async function syncFromFiles(args: SyncFromFiles, io: CliIo): Promise<void> {
   const started = performance.now();
-  const policies =
+  const policiesText =
     args.policies === STDIN_PATH
-      ? parsePolicies(await readStdin('--policies', io.stdin), '--policies')
-      : await readPoliciesFile(args.policies);
+      ? await readStdin('--policies', io.stdin)
+      : await readInputFile('--policies', args.policies);
   const containers = await readContainersFile(args.containers, { overlayCidr: args.overlayCidr });
-  const result = await sync(policies, containers, {
-    overlayCidr: args.overlayCidr,
-    unknownSources: args.unknownSources,
-    dryRun: args.dryRun,
-    runner: cliRunner(io, args.netns),
-  });
+  // The policies are parsed only if the kernel does not already hold what this text gives.
+  const result = await syncRecorded(
+    { policiesDigest: textDigest(policiesText), policies: () => parsePolicies(policiesText, '--policies'), containers },
+    {
+      overlayCidr: args.overlayCidr,
+      unknownSources: args.unknownSources,
+      dryRun: args.dryRun,
+      verify: args.verify,
+      denyLog: args.denyLog,
+      runner: cliRunner(io, args.netns),
+    },
+  );
   if (args.dryRun) {
     io.stdout(describeDryRun(result, containers));
     return;

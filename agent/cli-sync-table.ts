@@ -24,6 +24,8 @@ export async function syncFromTable(args: SyncFromTable, io: CliIo): Promise<voi
       containersFile: args.containers,
       overlayCidr: args.overlayCidr,
       unknownSources: args.unknownSources,
+      verify: args.verify,
+      denyLog: args.denyLog,
       mode: args.mode,
       netns: args.netns,
       runner: io.runner,

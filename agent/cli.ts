@@ -5,6 +5,7 @@ import { ValidationError } from '../core/domain/errors.js';
 import { escapeNonPrinting } from '../core/domain/validation.js';
 import { type AgentCommand, parseAgentArgs, USAGE } from './cli-args.js';
 import type { CliIo } from './cli-io.js';
+import { logs, ulogdConfig } from './cli-logs.js';
 import { syncFromFiles } from './cli-sync-files.js';
 import { syncFromTable } from './cli-sync-table.js';
 import { uninstall } from './cli-uninstall.js';
@@ -42,6 +43,10 @@ async function run(command: AgentCommand, io: CliIo): Promise<void> {
       return syncFromTable(command, io);
     case 'uninstall':
       return uninstall(command, io);
+    case 'logs':
+      return logs(command, io);
+    case 'ulogd-config':
+      return ulogdConfig(command, io);
   }
 }
 

@@ -4,9 +4,9 @@
 import type { CellRegistry } from '../core/domain/cells.js';
 import { snapshotToPolicyList } from '../core/domain/snapshot.js';
 import type { Container } from './model.js';
+import { type RecordedSyncOptions, type RecordedSyncResult, syncRecorded } from './recorded-sync.js';
 import { desiredSnapshot, type SnapshotSource } from './source/dynamodb.js';
 import type { AgentState, AppliedState } from './state.js';
-import { type SyncOptions, type SyncResult, sync } from './sync.js';
 
 export interface ConvergeOptions {
   readonly source: SnapshotSource;
@@ -15,14 +15,14 @@ export interface ConvergeOptions {
   readonly cellName: string;
   /** Where the cell reports what it applied; omitted, nothing is reported. */
   readonly registry?: Pick<CellRegistry, 'record'>;
-  readonly sync?: SyncOptions;
+  readonly sync?: RecordedSyncOptions;
   readonly now?: () => Date;
 }
 
 export interface ConvergeResult {
   readonly version: number;
   readonly origin: 'table' | 'cache' | 'empty';
-  readonly sync: SyncResult;
+  readonly sync: RecordedSyncResult;
   /** False if the report to the table failed (the rules are applied all the same). */
   readonly reported: boolean;
 }
@@ -30,8 +30,17 @@ export interface ConvergeResult {
 export async function converge(options: ConvergeOptions): Promise<ConvergeResult> {
   const applied = options.state.applied();
   const desired = await desiredSnapshot(options.source, applied, options.state.cachedSnapshot());
-  const result = await sync(snapshotToPolicyList(desired.snapshot), options.containers, options.sync);
-  const version = desired.snapshot.version;
+  // The kernel's record (applied-record.ts) says whether this snapshot, for these containers, is in
+  // force already; only if not is it decoded and planned. The empty state has no checksum of its own.
+  const result = await syncRecorded(
+    {
+      policiesDigest: `snapshot ${desired.version} ${desired.sha256}`,
+      policies: () => snapshotToPolicyList(desired.snapshot),
+      containers: options.containers,
+    },
+    options.sync,
+  );
+  const version = desired.version;
   if (options.sync?.dryRun === true) return { version, origin: desired.origin, sync: result, reported: false };
 
   const syncedAt = (options.now ?? (() => new Date()))().toISOString();

@@ -10,6 +10,8 @@ import type { CommandRunner } from './runner.js';
 
 /** Owned sets in the kernel, with their members sorted. */
 export type KernelSets = ReadonlyMap<string, readonly string[]>;
+/** Owned sets in the kernel with only their member counts (`ipset list -t`, a cheap read). */
+export type KernelSetSizes = ReadonlyMap<string, number>;
 
 /** Parse `ipset save` output, keeping owned sets only. */
 export function parseIpsetSave(text: string): KernelSets {
@@ -47,7 +49,14 @@ export interface SetDiff {
   readonly created: readonly string[];
 }
 
-export function diffSets(desired: readonly IpSet[], kernel: KernelSets): SetDiff {
+/** Whether a kernel set holds `wanted`; from sizes alone, a count that differs is all a drift can show. */
+function holds(current: readonly string[] | number, wanted: readonly string[]): boolean {
+  if (typeof current === 'number') return current === wanted.length;
+  const sorted = [...wanted].sort();
+  return current.length === sorted.length && current.every((member, index) => member === sorted[index]);
+}
+
+export function diffSets(desired: readonly IpSet[], kernel: KernelSets | KernelSetSizes): SetDiff {
   const before: string[] = [];
   const created: string[] = [];
   const wanted = new Set(desired.map((set) => set.name));
@@ -60,10 +69,7 @@ export function diffSets(desired: readonly IpSet[], kernel: KernelSets): SetDiff
       created.push(set.name);
       continue;
     }
-    const sortedWanted = [...set.members].sort();
-    if (current.length === sortedWanted.length && current.every((member, index) => member === sortedWanted[index])) {
-      continue;
-    }
+    if (holds(current, set.members)) continue;
     const temp = tempSetName(set.name);
     if (kernel.has(temp)) before.push(`destroy ${temp}`);
     before.push(...renderSetCreate(set, temp), `swap ${temp} ${set.name}`, `destroy ${temp}`);
@@ -76,16 +82,91 @@ export function diffSets(desired: readonly IpSet[], kernel: KernelSets): SetDiff
   return { before, after, created };
 }
 
-export async function restoreSets(runner: CommandRunner, lines: readonly string[]): Promise<void> {
-  if (lines.length === 0) return;
-  const result = await runner('ipset', ['restore'], `${lines.join('\n')}\n`);
-  if (result.code !== 0) {
-    throw new ApplyError(
-      `ipset restore failed (exit ${result.code}): ${firstLine(result.stderr)}`,
-      'ipset',
-      result.stderr,
+/**
+ * Sets one `ipset restore` may name. The ipset tool looks every line's set up in a list of the sets
+ * its session has touched, so one session over 10,000 sets spends its time searching that list
+ * (measured: 390,000 members in 10,000 sets, 19 s in one session, 2.3 s in sessions of 250 sets).
+ */
+export const SETS_PER_RESTORE = 250;
+
+/** `lines` cut, in order, into runs that each name at most `limit` distinct sets. */
+export function restoreBatches(lines: readonly string[], limit = SETS_PER_RESTORE): string[][] {
+  const batches: string[][] = [];
+  let batch: string[] = [];
+  let named = new Set<string>();
+  for (const line of lines) {
+    // create/add/destroy name one set, swap two.
+    const [, first, second] = line.split(' ');
+    const names = [first, line.startsWith('swap ') ? second : undefined].filter(
+      (name): name is string => name !== undefined && !named.has(name),
     );
+    if (named.size + names.length > limit && batch.length > 0) {
+      batches.push(batch);
+      batch = [];
+      named = new Set();
+    }
+    for (const name of names) named.add(name);
+    batch.push(line);
   }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}
+
+/** `ipset restore` sessions run at once when their batches name disjoint sets (measured: 2.7 s → 1.4 s on 2 cores). */
+export const PARALLEL_RESTORES = 4;
+
+/** The set names of a batch (the words after the verb; members of `add` lines excluded). */
+function namesOf(batch: readonly string[]): string[] {
+  return batch.flatMap((line) => {
+    const [verb, first, second] = line.split(' ');
+    return verb === 'swap' ? [first ?? '', second ?? ''] : [first ?? ''];
+  });
+}
+
+/** True when no set is named in two batches: then their order does not matter. */
+function independent(batches: readonly (readonly string[])[]): boolean {
+  const owner = new Map<string, number>();
+  for (const [index, batch] of batches.entries()) {
+    for (const name of namesOf(batch)) {
+      if ((owner.get(name) ?? index) !== index) return false;
+      owner.set(name, index);
+    }
+  }
+  return true;
+}
+
+/**
+ * Runs `lines` through `ipset restore` in batches (restoreBatches): several at once when they name
+ * disjoint sets, else one after another in order. Not a transaction, one batch or many: callers
+ * remove the sets a failed run created (removeCreatedSets).
+ */
+export async function restoreSets(
+  runner: CommandRunner,
+  lines: readonly string[],
+  parallel = PARALLEL_RESTORES,
+): Promise<void> {
+  const batches = restoreBatches(lines);
+  const width = independent(batches) ? Math.max(1, parallel) : 1;
+  let next = 0;
+  const failures: ApplyError[] = [];
+  const worker = async (): Promise<void> => {
+    while (next < batches.length && failures.length === 0) {
+      const batch = batches[next] ?? [];
+      next += 1;
+      const result = await runner('ipset', ['restore'], `${batch.join('\n')}\n`);
+      if (result.code !== 0) {
+        failures.push(
+          new ApplyError(
+            `ipset restore failed (exit ${result.code}): ${firstLine(result.stderr)}`,
+            'ipset',
+            result.stderr,
+          ),
+        );
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, batches.length) }, worker));
+  if (failures[0] !== undefined) throw failures[0];
 }
 
 /**

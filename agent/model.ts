@@ -1,6 +1,7 @@
 // The agent's picture of the dataplane as plain data: what `plan` produces, `render` prints and
 // `table` diffs. Nothing here touches the kernel.
 import type { PortRange, Protocol } from '../core/domain/schemas.js';
+import type { LogRate } from './deny-log.js';
 
 /** One container on this cell, as the agent needs it (validated upstream). */
 export interface Container {
@@ -28,13 +29,21 @@ export interface Match {
   /** ICMP type (0-255) and code (0-255, or -1 for any code). Absent means any type. */
   readonly icmp?: { readonly type: number; readonly code: number };
   readonly conntrack?: readonly ConntrackState[];
+  /** `-m limit`: at most this rate, burst 1 (a limit in a container's own chain is per container). */
+  readonly limit?: LogRate;
+  /** A second comment, for the record rule (applied-record.ts); never input text. */
+  readonly note?: string;
 }
 
 export type Action =
+  /** No target: the rule decides nothing (the record rule only carries its comment). */
+  | { readonly kind: 'none' }
   | { readonly kind: 'accept' }
   | { readonly kind: 'return' }
   | { readonly kind: 'jump'; readonly chain: string }
-  | { readonly kind: 'reject'; readonly with: RejectWith };
+  | { readonly kind: 'reject'; readonly with: RejectWith }
+  /** Hand the packet to a log daemon listening on NFLOG `group`, and go on with the next rule. */
+  | { readonly kind: 'nflog'; readonly group: number; readonly prefix: string };
 
 export interface Rule {
   readonly match: Match;

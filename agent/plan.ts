@@ -17,6 +17,7 @@ import { ipv4ToNumber } from '../core/domain/ipv4.js';
 import { ICMP_ANY } from '../core/domain/schemas.js';
 import type { EgressPolicyList } from '../core/domain/types.js';
 import { type Block, blockToCidr, enclosingCidr, normalizeCidr, rangeAsCidr, rangeToBlocks } from './cidr.js';
+import { DEFAULT_DENY_LOG, DENY_LOG_PREFIX, type DenyLogSetting } from './deny-log.js';
 import type { Chain, Container, IpSet, Match, Rule, RulePlan } from './model.js';
 import { appChain, containerChain, dispatchChain, ROOT_CHAIN, setName, spaceChain } from './names.js';
 
@@ -27,6 +28,8 @@ export interface PlanOptions {
   readonly setThreshold?: number;
   /** What happens to new connections from overlay sources the containers file does not list. @default 'reject' */
   readonly unknownSources?: UnknownSources;
+  /** Log what is refused, rate-limited per container, to an NFLOG group (deny-log.ts). @default DEFAULT_DENY_LOG */
+  readonly denyLog?: DenyLogSetting;
 }
 
 export const DEFAULT_OVERLAY_CIDR = '10.255.0.0/16';
@@ -139,11 +142,25 @@ function rejectRules(match: Match): Rule[] {
   ];
 }
 
-function containerRules(app: string | undefined, space: string | undefined): Rule[] {
+/**
+ * Before a reject: hand the packet to the log daemon, at most `rate` of them. The limit lives in the
+ * rule, so one in each container's own chain limits each container on its own.
+ */
+function denyLogRules(match: Match, denyLog: DenyLogSetting = DEFAULT_DENY_LOG): Rule[] {
+  if (denyLog === 'off') return [];
+  return [
+    {
+      match: { ...match, limit: denyLog.rate },
+      action: { kind: 'nflog', group: denyLog.group, prefix: DENY_LOG_PREFIX },
+    },
+  ];
+}
+
+function containerRules(app: string | undefined, space: string | undefined, denyLog?: DenyLogSetting): Rule[] {
   const rules: Rule[] = [{ match: { conntrack: ['RELATED', 'ESTABLISHED'] }, action: { kind: 'accept' } }];
   if (app !== undefined) rules.push({ match: {}, action: jump(app) });
   if (space !== undefined) rules.push({ match: {}, action: jump(space) });
-  rules.push(...rejectRules({}));
+  rules.push(...denyLogRules({}, denyLog), ...rejectRules({}));
   return rules;
 }
 
@@ -151,10 +168,12 @@ function containerRules(app: string | undefined, space: string | undefined): Rul
  * The end of the root chain for overlay sources no dispatch rule took. Open connections and replies
  * (to inbound connections too) go back to FORWARD untouched, as they did before; new ones are refused.
  */
-function unknownSourceRules(overlayCidr: string, unknownSources: UnknownSources): Rule[] {
+function unknownSourceRules(overlayCidr: string, unknownSources: UnknownSources, denyLog?: DenyLogSetting): Rule[] {
   if (unknownSources === 'allow') return [];
   return [
     { match: { source: overlayCidr, conntrack: ['RELATED', 'ESTABLISHED'] }, action: { kind: 'return' } },
+    // One limit shared by every unlisted source: their lines carry no container identity.
+    ...denyLogRules({ source: overlayCidr }, denyLog),
     ...rejectRules({ source: overlayCidr }),
   ];
 }
@@ -186,7 +205,7 @@ export function planRules(
   const containerChains: Chain[] = sorted.map((container) => {
     const app = sourceChain(`app:${container.appId}`, appChain(container.appId));
     const space = sourceChain(`space:${container.spaceId}`, spaceChain(container.spaceId));
-    return { name: containerChain(container.ip), rules: containerRules(app, space) };
+    return { name: containerChain(container.ip), rules: containerRules(app, space, options.denyLog) };
   });
 
   // Dispatch tree: /24 → /28 → /32, built only where containers are.
@@ -206,7 +225,7 @@ export function planRules(
     rootRules.push({ match: { source: block24 }, action: jump(dispatchChain(block24)) });
   }
   // After every dispatch jump: a listed container's chain never returns (it ends in REJECT).
-  rootRules.push(...unknownSourceRules(overlayCidr, unknownSources));
+  rootRules.push(...unknownSourceRules(overlayCidr, unknownSources, options.denyLog));
 
   return {
     chains: [{ name: ROOT_CHAIN, rules: rootRules }, ...dispatch, ...containerChains, ...sourceChains.values()],

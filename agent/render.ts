@@ -1,5 +1,6 @@
 // Chains → iptables-restore text. Pure. Every rule is tagged with a comment holding a short hash of
 // its chain and text, so `table` can recognise its own rules on readback without parsing them.
+import { renderRate } from './deny-log.js';
 import type { Action, Chain, IpSet, Match, Rule } from './model.js';
 import { COMMENT_PREFIX, shortHash } from './names.js';
 
@@ -10,6 +11,7 @@ export function renderRuleSpec(rule: Rule): string {
 
 function renderMatch(match: Match): string[] {
   const parts: string[] = [];
+  if (match.note !== undefined) parts.push('-m', 'comment', '--comment', `"${match.note}"`);
   if (match.source !== undefined) parts.push('-s', match.source);
   if (match.destination !== undefined) parts.push('-d', match.destination);
   if (match.protocol !== undefined) parts.push('-p', match.protocol);
@@ -26,11 +28,14 @@ function renderMatch(match: Match): string[] {
   }
   if (match.destinationSet !== undefined) parts.push('-m', 'set', '--match-set', match.destinationSet, 'dst');
   if (match.conntrack !== undefined) parts.push('-m', 'conntrack', '--ctstate', match.conntrack.join(','));
+  if (match.limit !== undefined) parts.push('-m', 'limit', '--limit', renderRate(match.limit), '--limit-burst', '1');
   return parts;
 }
 
 function renderAction(action: Action): string[] {
   switch (action.kind) {
+    case 'none':
+      return [];
     case 'accept':
       return ['-j', 'ACCEPT'];
     case 'return':
@@ -39,6 +44,9 @@ function renderAction(action: Action): string[] {
       return ['-j', action.chain];
     case 'reject':
       return ['-j', 'REJECT', '--reject-with', action.with];
+    case 'nflog':
+      // iptables-save prints the prefix before the group; the prefix is a constant of the agent.
+      return ['-j', 'NFLOG', '--nflog-prefix', action.prefix, '--nflog-group', `${action.group}`];
   }
 }
 

@@ -1,17 +1,29 @@
 // The agent as a library: desired state in, kernel programmed (or the payload shown). Sources that
 // are not files (DynamoDB, a versioned document) call `sync` directly.
 import type { EgressPolicyList } from '../core/domain/types.js';
-import { diffSets, readSets, removeCreatedSets, restoreSets } from './ipsets.js';
-import type { Container } from './model.js';
+import { formatRecord, readSetSizes, rootDigest, setsDigest } from './applied-record.js';
+import { DEFAULT_DENY_LOG, type DenyLogSetting } from './deny-log.js';
+import { diffSets, type KernelSetSizes, readSets, removeCreatedSets, restoreSets } from './ipsets.js';
+import type { Container, RulePlan } from './model.js';
+import { ROOT_CHAIN } from './names.js';
 import {
   DEFAULT_OVERLAY_CIDR,
   DEFAULT_SET_THRESHOLD,
   DEFAULT_UNKNOWN_SOURCES,
+  type PlanOptions,
   planRules,
   type UnknownSources,
 } from './plan.js';
+import { renderChain } from './render.js';
 import { type CommandRunner, spawnRunner } from './runner.js';
 import { applyTable, type ChainChange, diffTable, readTable } from './table.js';
+
+/**
+ * How much of the kernel a sync reads back. `full`: every rule id and every set member (drift of any
+ * kind is repaired). `sizes`: every rule id, but only the owned sets' member counts, which is what
+ * a set drift short of a same-size swap shows; much cheaper with large sets.
+ */
+export type ReadBack = 'full' | 'sizes';
 
 export interface SyncOptions {
   /** @default DEFAULT_OVERLAY_CIDR (plan.ts) */
@@ -24,6 +36,14 @@ export interface SyncOptions {
   readonly setThreshold?: number;
   /** New connections from overlay sources the containers file does not list. @default 'reject' (plan.ts) */
   readonly unknownSources?: UnknownSources;
+  /** Log refused connections to NFLOG, rate-limited per container. @default DEFAULT_DENY_LOG (deny-log.ts) */
+  readonly denyLog?: DenyLogSetting;
+  /** Digest of the inputs (applied-record.ts); given, the applied plan is recorded in the kernel under it. */
+  readonly record?: string;
+  /** @default 'full' */
+  readonly readBack?: ReadBack;
+  /** With readBack 'sizes': the sizes a caller has just read (recorded-sync.ts), not read again. */
+  readonly setSizes?: KernelSetSizes;
 }
 
 export interface SyncResult {
@@ -52,6 +72,19 @@ export interface SyncResult {
 }
 
 /**
+ * Every option the plan depends on, defaults filled in: what `planRules` gets and what the input
+ * digest of a recorded sync covers (recorded-sync.ts), so that a changed setting is a changed input.
+ */
+export function planOptionsOf(options: SyncOptions): Required<PlanOptions> {
+  return {
+    overlayCidr: options.overlayCidr ?? DEFAULT_OVERLAY_CIDR,
+    setThreshold: options.setThreshold ?? DEFAULT_SET_THRESHOLD,
+    unknownSources: options.unknownSources ?? DEFAULT_UNKNOWN_SOURCES,
+    denyLog: options.denyLog ?? DEFAULT_DENY_LOG,
+  };
+}
+
+/**
  * Make the kernel enforce `policies` for `containers`. Inputs must already be validated (see
  * source/files.ts). Order: create new sets → one iptables-restore → destroy unused sets. If creating
  * the sets or the iptables transaction fails, the sets created for it are removed again and the
@@ -63,13 +96,13 @@ export async function sync(
   options: SyncOptions = {},
 ): Promise<SyncResult> {
   const runner = options.runner ?? spawnRunner;
-  const plan = planRules(policies, containers, {
-    overlayCidr: options.overlayCidr ?? DEFAULT_OVERLAY_CIDR,
-    setThreshold: options.setThreshold ?? DEFAULT_SET_THRESHOLD,
-    unknownSources: options.unknownSources ?? DEFAULT_UNKNOWN_SOURCES,
-  });
+  const planned = planRules(policies, containers, planOptionsOf(options));
+  const plan = options.record === undefined ? planned : withRecord(planned, options.record);
   const kernelTable = await readTable(runner);
-  const kernelSets = await readSets(runner, plan.sets.length > 0);
+  const kernelSets =
+    options.readBack === 'sizes'
+      ? (options.setSizes ?? (await readSetSizes(runner)))
+      : await readSets(runner, plan.sets.length > 0);
   const table = diffTable(plan.chains, kernelTable);
   const sets = diffSets(plan.sets, kernelSets);
   const result: SyncResult = {
@@ -103,4 +136,26 @@ export async function sync(
   }
   await restoreSets(runner, sets.after);
   return result;
+}
+
+/**
+ * The plan with the record rule first in the root chain. The record names the digests of the inputs,
+ * of the root chain's other rules and of the sets, so a later sync can check all three cheaply.
+ * The rule has no target: it decides nothing.
+ */
+export function withRecord(plan: RulePlan, input: string): RulePlan {
+  const [root, ...rest] = plan.chains;
+  if (root === undefined || root.name !== ROOT_CHAIN) throw new Error('plan without a root chain first');
+  const record = formatRecord({
+    input,
+    root: rootDigest(renderChain(root).map((rule) => rule.id)),
+    sets: setsDigest(new Map(plan.sets.map((set) => [set.name, set.members.length]))),
+    size: {
+      chains: plan.chains.length,
+      rules: plan.chains.reduce((sum, chain) => sum + chain.rules.length, 1),
+      sets: plan.sets.length,
+    },
+  });
+  const recordRule = { match: { note: record }, action: { kind: 'none' } } as const;
+  return { chains: [{ name: root.name, rules: [recordRule, ...root.rules] }, ...rest], sets: plan.sets };
 }

@@ -7,97 +7,28 @@
 //         (c) the same rules one `iptables -A`/`-N` at a time (the naive script)       → a/c
 //             every command timed by default (minutes); AGENT_BENCH_NAIVE_SAMPLE=N times only the
 //             last N on top of the rest and extrapolates, for a quick run
-//         (d) a no-change sync   (e) a sync after one destination changed
+//         (d) a no-change sync (the kernel's record holds; also with --verify full)
+//         (e) a sync after one destination changed                                       → d/a, e/a
+//         AGENT_BENCH_SIZES=250x100 runs one size
+//  latency: new-container latency, containers file written → first allowed connection, p50/p99 over 50
 //  rate:  new TCP connections/s from one container with ~10 vs ~10,000 agent rules on the cell,
 //         plus, for contrast, 10,000 rules in one flat chain in front (what dispatch avoids).
 import { performance } from 'node:perf_hooks';
+import { textDigest } from '../agent/applied-record.js';
+import { restoreBatches } from '../agent/ipsets.js';
 import { planRules } from '../agent/plan.js';
+import { syncRecorded, type Verify } from '../agent/recorded-sync.js';
 import { renderChain } from '../agent/render.js';
 import { type CommandRunner, spawnRunner } from '../agent/runner.js';
 import { parseContainers, parsePolicies } from '../agent/source/files.js';
 import { sync } from '../agent/sync.js';
 import { createLab, labPrerequisiteProblem, run } from '../local/lab/netns-lab.js';
+import { scenario } from './lib/agent-scenario.js';
+import { measureNewContainerLatency } from './lib/new-container-latency.js';
+import { percentile } from './lib/stats.js';
 
 /** Commands of the naive script to time; all of them unless AGENT_BENCH_NAIVE_SAMPLE is set. */
 const SAMPLE = Number(process.env.AGENT_BENCH_NAIVE_SAMPLE ?? Number.POSITIVE_INFINITY);
-
-/** A tiny deterministic PRNG (mulberry32) so every run benchmarks the same rules. */
-function prng(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const SERVICES = [
-  { protocol: 'tcp', ports: [443, 443] },
-  { protocol: 'tcp', ports: [5432, 5432] },
-  { protocol: 'tcp', ports: [3306, 3306] },
-  { protocol: 'tcp', ports: [6379, 6379] },
-  { protocol: 'tcp', ports: [8000, 8999] },
-  { protocol: 'tcp', ports: [9092, 9094] },
-  { protocol: 'udp', ports: [53, 53] },
-  { protocol: 'udp', ports: [8125, 8125] },
-  { protocol: 'tcp', ports: [27017, 27017] },
-  { protocol: 'icmp' },
-] as const;
-
-interface Scenario {
-  policiesText: string;
-  containersText: string;
-  /** The same policies with one destination moved. */
-  changedText: string;
-}
-
-function containerIp(index: number, base = 1): string {
-  return `10.255.${base + Math.floor(index / 250)}.${2 + (index % 250)}`;
-}
-
-/** `distinctPorts`: every policy gets its own port, so nothing folds into sets (one rule per policy). */
-function scenario(containers: number, perContainer: number, ipBase = 1, distinctPorts = false): Scenario {
-  const random = prng(containers * 7919 + perContainer);
-  const policies: unknown[] = [];
-  const store: Record<string, unknown> = {};
-  for (let c = 0; c < containers; c += 1) {
-    const appId = `app-${c}`;
-    store[`handle-${c}`] = {
-      handle: `handle-${c}`,
-      ip: containerIp(c, ipBase),
-      metadata: { app_id: appId, space_id: `space-${Math.floor(c / 10)}`, org_id: 'org' },
-    };
-    for (let p = 0; p < perContainer; p += 1) {
-      const picked = SERVICES[Math.floor(random() * SERVICES.length)] ?? SERVICES[0];
-      const service = distinctPorts ? { protocol: 'tcp', ports: [10_000 + p, 10_000 + p] } : picked;
-      const a = Math.floor(random() * 200) + 1;
-      const b = Math.floor(random() * 250) + 1;
-      const start = `${random() < 0.5 ? '198.51.100' : '203.0.113'}.${b}`;
-      const wide = random() < 0.2;
-      const end = wide ? start.replace(/\.\d+$/, `.${Math.min(254, b + a)}`) : start;
-      const destination: Record<string, unknown> = {
-        id: `dest-${c}-${p}`,
-        name: `destination ${c}-${p}`,
-        ips: [{ start, end }],
-        protocol: service.protocol,
-      };
-      if ('ports' in service) destination.ports = [{ start: service.ports[0], end: service.ports[1] }];
-      else destination.icmp_type = 8;
-      policies.push({
-        id: `policy-${c}-${String(p).padStart(4, '0')}`,
-        source: { type: 'app', id: appId },
-        destination,
-      });
-    }
-  }
-  const list = { total_egress_policies: policies.length, egress_policies: policies };
-  const policiesText = JSON.stringify(list);
-  const changed = structuredClone(list);
-  const first = changed.egress_policies[0] as { destination: { ips: { start: string; end: string }[] } };
-  first.destination.ips = [{ start: '192.0.2.77', end: '192.0.2.77' }];
-  return { policiesText, containersText: JSON.stringify(store), changedText: JSON.stringify(changed) };
-}
 
 const inNs =
   (ns: string): CommandRunner =>
@@ -129,8 +60,16 @@ async function time<T>(body: () => Promise<T>): Promise<{ ms: number; value: T }
 const fmt = (ms: number): string => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(0)} ms`);
 const ratio = (a: number, b: number): string => `${(a / b).toPrecision(3)}×`;
 
-async function syncAgent(ns: string, policiesText: string, containersText: string) {
-  return sync(parsePolicies(policiesText), parseContainers(containersText), { runner: inNs(ns) });
+/** What the CLI does with two files: digest the policies text, parse it only if the kernel's record does not hold. */
+async function syncAgent(ns: string, policiesText: string, containersText: string, verify: Verify = 'cheap') {
+  return syncRecorded(
+    {
+      policiesDigest: textDigest(policiesText),
+      policies: () => parsePolicies(policiesText),
+      containers: parseContainers(containersText),
+    },
+    { runner: inNs(ns), verify },
+  );
 }
 
 async function benchSync(containers: number, perContainer: number): Promise<void> {
@@ -155,12 +94,13 @@ async function benchSync(containers: number, perContainer: number): Promise<void
     payload = full.value.payload ?? '';
     setLines = full.value.setsBefore;
     const noChange = await time(() => syncAgent(ns, data.policiesText, data.containersText));
+    const noChangeFull = await time(() => syncAgent(ns, data.policiesText, data.containersText, 'full'));
     const changed = await time(() => syncAgent(ns, data.changedText, data.containersText));
     const save = await must(['ip', 'netns', 'exec', ns, 'iptables-save', '-t', 'filter']);
     const again = await syncAgent(ns, data.changedText, data.containersText);
     const saveAgain = await must(['ip', 'netns', 'exec', ns, 'iptables-save', '-t', 'filter']);
     const strip = (text: string) => text.replace(/^#.*$/gm, '');
-    return { full, noChange, changed, stable: strip(save) === strip(saveAgain) && !again.changed };
+    return { full, noChange, noChangeFull, changed, stable: strip(save) === strip(saveAgain) && !again.changed };
   });
 
   // (f) for the layout decision: full, no-change and one-change syncs without ipsets (plain rules only).
@@ -175,7 +115,11 @@ async function benchSync(containers: number, perContainer: number): Promise<void
 
   // (b) the floor: the same payload through a bare iptables-restore (sets created beforehand, untimed).
   const bare = await withNamespace(`dl-bench-${pid}-b`, async (ns) => {
-    const sets = await time(() => must(['ip', 'netns', 'exec', ns, 'ipset', 'restore'], `${setLines.join('\n')}\n`));
+    // In the same batches the agent uses (one session over thousands of sets is ten times slower).
+    const sets = await time(async () => {
+      for (const batch of restoreBatches(setLines))
+        await must(['ip', 'netns', 'exec', ns, 'ipset', 'restore'], `${batch.join('\n')}\n`);
+    });
     const restore = await time(() => must(['ip', 'netns', 'exec', ns, 'iptables-restore', '-w', '--noflush'], payload));
     return { ms: sets.ms + restore.ms, sets: sets.ms, restore: restore.ms };
   });
@@ -184,7 +128,8 @@ async function benchSync(containers: number, perContainer: number): Promise<void
   // SAMPLE, everything but the last SAMPLE commands is restored untimed first (the estimate then
   // uses the slowest commands, on a nearly full table, and overstates c a little).
   const naive = await withNamespace(`dl-bench-${pid}-c`, async (ns) => {
-    if (setLines.length > 0) await must(['ip', 'netns', 'exec', ns, 'ipset', 'restore'], `${setLines.join('\n')}\n`);
+    for (const batch of restoreBatches(setLines))
+      await must(['ip', 'netns', 'exec', ns, 'ipset', 'restore'], `${batch.join('\n')}\n`);
     const commands: string[][] = [];
     for (const chain of plan.chains) commands.push(['-N', chain.name]);
     for (const chain of plan.chains) {
@@ -218,16 +163,19 @@ async function benchSync(containers: number, perContainer: number): Promise<void
     `(a) agent full sync            ${fmt(a)}   [${tag}] (of which parse + plan in-process: ${fmt(planned.ms)})`,
   );
   console.log(
-    `(b) bare ipset + iptables-restore of the same payload   ${fmt(bare.ms)} (ipset restore ${fmt(bare.sets)} + iptables-restore ${fmt(bare.restore)})   a/b = ${ratio(a, bare.ms)}`,
+    `(b) bare ipset + iptables-restore of the same payload   ${fmt(bare.ms)} (ipset restore ${fmt(bare.sets)} + iptables-restore ${fmt(bare.restore)})   a/b = ${ratio(a, bare.ms)} (goal ≤ 1.3)`,
   );
   console.log(
     `(c) naive iptables -A script   ${fmt(naive.total)} (${naive.sample === naive.count ? `all ${naive.count} commands timed, ${naive.perCommand.toFixed(2)} ms/command` : `est.: ${naive.perCommand.toFixed(2)} ms/command × ${naive.count}, last ${naive.sample} timed`})   a/c = ${ratio(a, naive.total)} (c/a = ${ratio(naive.total, a)})`,
   );
   console.log(
-    `(d) no-change sync             ${fmt(agent.noChange.ms)}   (writes: ${agent.noChange.value.changed ? 'yes' : 'none'})`,
+    `(d) no-change sync             ${fmt(agent.noChange.ms)}   (record held: ${agent.noChange.value.recordHeld}, writes: ${agent.noChange.value.changed ? 'yes' : 'none'})   d/a = ${ratio(agent.noChange.ms, a)} (goal < 0.15)`,
   );
   console.log(
-    `(e) one destination changed    ${fmt(agent.changed.ms)}   (rules written: ${agent.changed.value.stats.rulesWritten}, sets created: ${agent.changed.value.setsBefore.filter((l) => l.startsWith('create')).length})`,
+    `    no-change, --verify full   ${fmt(agent.noChangeFull.ms)}   (everything read back and diffed, writes: ${agent.noChangeFull.value.changed ? 'the record only' : 'none'})   ${ratio(agent.noChangeFull.ms, a)} of a`,
+  );
+  console.log(
+    `(e) one destination changed    ${fmt(agent.changed.ms)}   (rules written: ${agent.changed.value.stats.rulesWritten}, sets created: ${agent.changed.value.setsBefore.filter((l) => l.startsWith('create')).length})   e/a = ${ratio(agent.changed.ms, a)} (goal < 0.25)`,
   );
   console.log(`    ruleset byte-identical on resync: ${agent.stable}`);
   console.log(
@@ -241,6 +189,17 @@ function splitArgs(body: string): string[] {
 }
 function quoteArgs(command: string[]): string {
   return command.join(' ');
+}
+
+async function benchNewContainer(): Promise<void> {
+  const count = 50;
+  console.log(
+    `\n-- new container: containers file written → first allowed connection (${count} containers, one at a time) --`,
+  );
+  const { samples, openBeforeListed } = await measureNewContainerLatency(count);
+  console.log(
+    `p50 ${fmt(percentile(samples, 50))}   p99 ${fmt(percentile(samples, 99))}   max ${fmt(Math.max(...samples))}   (goal: within 1 s; reached the service before being listed: ${openBeforeListed})`,
+  );
 }
 
 async function benchRate(): Promise<void> {
@@ -382,8 +341,15 @@ if (problem !== undefined) {
 } else {
   const only = process.env.AGENT_BENCH_ONLY;
   if (only === undefined || only === 'sync') {
-    await benchSync(250, 100);
-    await benchSync(1000, 200);
+    // AGENT_BENCH_SIZES=250x100 runs one size only (a quick run).
+    const sizes = (process.env.AGENT_BENCH_SIZES ?? '250x100,1000x200').split(',');
+    for (const size of sizes) {
+      const [containers, policies] = size.split('x').map(Number);
+      if (!Number.isInteger(containers) || !Number.isInteger(policies))
+        throw new Error(`AGENT_BENCH_SIZES: bad size ${size}`);
+      await benchSync(containers ?? 0, policies ?? 0);
+    }
   }
+  if (only === undefined || only === 'latency') await benchNewContainer();
   if (only === undefined || only === 'rate') await benchRate();
 }

@@ -43,6 +43,8 @@ export const CELL_STATE_DIR = '/var/lib/dynamic-egress';
 export const CELL_AGENT_DIR = '/opt/dynamic-egress/agent';
 /** The document's only parameter, and what it accepts: a policy version. */
 export const MIN_VERSION_PATTERN = '^[0-9]{1,15}$';
+/** The agent's `--verify` levels (agent/recorded-sync.ts), as the document parameter accepts them. */
+export const VERIFY_PATTERN = '^(cheap|full)$';
 /** The attributes of a cell's report item (CellStatusStore), besides the key. */
 export const CELL_REPORT_ATTRIBUTES = ['applied_version', 'applied_at', 'synced_at', 'containers', 'rules'] as const;
 
@@ -181,6 +183,13 @@ export class CellAgent extends Construct {
             default: '0',
             allowedPattern: MIN_VERSION_PATTERN,
           },
+          Verify: {
+            type: 'String',
+            description:
+              'cheap: unchanged inputs are checked against the record the last sync left in the kernel; full: every rule and set member is read back and repaired (the scheduled association)',
+            default: 'cheap',
+            allowedPattern: VERIFY_PATTERN,
+          },
         },
         mainSteps: [
           {
@@ -251,7 +260,8 @@ export class CellAgent extends Construct {
       name: this.document.ref,
       targets: [{ key: `tag:${this.cellTagKey}`, values: [this.cellTagValue] }],
       scheduleExpression: resyncSchedule,
-      parameters: { MinVersion: ['0'] },
+      // The scheduled run is the repair run: it reads back and diffs every rule and set member.
+      parameters: { MinVersion: ['0'], Verify: ['full'] },
       maxConcurrency: this.maxConcurrency,
       // 100% by default: a few failing cells must not stop the run for the rest (each cell's failure
       // shows in its own execution and in the compliance view).
@@ -325,6 +335,8 @@ function syncScript(options: SyncScriptOptions): string[] {
     'export PATH="/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin:$PATH"',
     "MIN_VERSION='{{ MinVersion }}'",
     `if ! printf '%s' "$MIN_VERSION" | grep -Eq '${MIN_VERSION_PATTERN}'; then echo "dynamic-egress: MinVersion must be digits, got '$MIN_VERSION'" >&2; exit 2; fi`,
+    "VERIFY='{{ Verify }}'",
+    `if ! printf '%s' "$VERIFY" | grep -Eq '${VERIFY_PATTERN}'; then echo "dynamic-egress: Verify must be cheap or full, got '$VERIFY'" >&2; exit 2; fi`,
     "if ! command -v node >/dev/null 2>&1; then echo 'dynamic-egress: node (>= 20) is not installed on this cell' >&2; exit 3; fi",
     `if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then echo "dynamic-egress: node >= 20 required, found $(node --version)" >&2; exit 3; fi`,
     ...INSTANCE_ID_LINES,
@@ -333,7 +345,7 @@ function syncScript(options: SyncScriptOptions): string[] {
     `find ${CELL_AGENT_DIR} -maxdepth 1 -type f ! -name '${options.agentFileName}' -delete`,
     `export AWS_REGION='${options.region}'`,
     // A command and the scheduled association may arrive together: one sync at a time per cell.
-    `exec flock -w ${options.lockWaitSeconds} ${CELL_STATE_DIR}/sync.lock node '${options.agentFile}' sync --from-dynamodb --table '${options.tableName}' --containers '${options.containersPath}' --state-dir ${CELL_STATE_DIR} --cell-name "$INSTANCE_ID" --min-version "$MIN_VERSION" --overlay-cidr '${options.overlayCidr}' --unknown-sources '${options.unknownSources}'`,
+    `exec flock -w ${options.lockWaitSeconds} ${CELL_STATE_DIR}/sync.lock node '${options.agentFile}' sync --from-dynamodb --table '${options.tableName}' --containers '${options.containersPath}' --state-dir ${CELL_STATE_DIR} --cell-name "$INSTANCE_ID" --min-version "$MIN_VERSION" --overlay-cidr '${options.overlayCidr}' --unknown-sources '${options.unknownSources}' --verify "$VERIFY"`,
   ];
 }
 

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { CellRegistry } from '../core/domain/cells.js';
 import type { PolicyStore } from '../core/domain/store.js';
-import type { Log } from '../core/log.js';
+import { jsonLineLog, type Log } from '../core/log.js';
 import { DEFAULT_TABLE_NAME } from '../core/store/table-definition.js';
 import { storesFor } from '../core/store/table-stores.js';
 import { createApiHandler } from '../lambdas/api/api-handler.js';
@@ -13,9 +13,11 @@ import { ROUTES } from '../lambdas/api/routes.js';
 import { createApiGateway } from './api/api-gateway.js';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER, LOCAL_JWKS_PATH, type LocalIssuer, openLocalIssuer } from './api/issuer.js';
 import { createJwtVerifier } from './api/jwt-verifier.js';
+import { type CellLogging, startCellLogging } from './cells/cell-logging.js';
 import type { LocalCell } from './cells/local-cells.js';
 import type { AgentRunner } from './cells/local-dispatcher.js';
 import { type DynamoDbLocal, ensureTable, LOCAL_CLIENT_CONFIG, startDynamoDbLocal } from './dynamodb-local.js';
+import { LOCAL_SERVICE } from './local-service.js';
 import { type LocalPropagation, startPropagation } from './propagation/propagation.js';
 
 export interface LocalModeOptions {
@@ -102,6 +104,18 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       server.listen(options.port ?? 8080, '127.0.0.1', () => resolve());
     });
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // Before the first sync, so the cells' first refused connections are logged too.
+    const cellLogging: CellLogging | undefined = options.propagation
+      ? await startCellLogging({
+          cells: options.propagation.cells,
+          dir: `${options.stateDir}/cell-logs`,
+          log: options.propagation.log ?? jsonLineLog({ service: LOCAL_SERVICE }),
+        }).catch((error: unknown) => {
+          server.closeAllConnections();
+          server.close();
+          throw error;
+        })
+      : undefined;
     const propagation = options.propagation
       ? await startPropagation({
           dynamodb,
@@ -120,6 +134,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
             ? {}
             : { watchContainers: options.propagation.watchContainers }),
         }).catch(async (error: unknown) => {
+          await cellLogging?.stop();
           server.closeAllConnections();
           server.close();
           throw error;
@@ -137,6 +152,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       ...(propagation ? { propagation } : {}),
       stop: async () => {
         await propagation?.stop();
+        await cellLogging?.stop();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         dynamodb.destroy();

@@ -8,6 +8,8 @@ import type { SnapshotPointer, SnapshotStore } from '../../core/domain/snapshot-
 export type SnapshotSource = Pick<SnapshotStore, 'readPointer' | 'readBytes'>;
 
 export interface DesiredSnapshot {
+  readonly version: number;
+  /** Decoded on first use: a cached snapshot the kernel already holds is never parsed. */
   readonly snapshot: PolicySnapshot;
   readonly bytes: Buffer;
   readonly sha256: string;
@@ -76,7 +78,13 @@ async function resolve(
     const kept = fromCache();
     if (kept) return kept;
     refuseOlder(EMPTY_SNAPSHOT.version, applied);
-    return { snapshot: EMPTY_SNAPSHOT, bytes: Buffer.alloc(0), sha256: '', origin: 'empty' };
+    return {
+      version: EMPTY_SNAPSHOT.version,
+      snapshot: EMPTY_SNAPSHOT,
+      bytes: Buffer.alloc(0),
+      sha256: '',
+      origin: 'empty',
+    };
   }
   if (applied && pointer.version <= applied.version) {
     const kept = fromCache();
@@ -89,19 +97,29 @@ async function resolve(
   const snapshot = decodeSnapshot(bytes, pointer.sha256);
   // The pointer's version is only a label; the snapshot's own version is what would be applied.
   refuseOlder(snapshot.version, applied);
-  return { snapshot, bytes, sha256: pointer.sha256, origin: 'table' };
+  return { version: snapshot.version, snapshot, bytes, sha256: pointer.sha256, origin: 'table' };
 }
 
 function refuseOlder(offered: number, applied: AppliedVersion | undefined): void {
   if (applied && offered < applied.version) throw new OlderSnapshotError(offered, applied.version);
 }
 
-/** The snapshot this cell applied, from its own cache; undefined if missing or not the one recorded. */
+/**
+ * The snapshot this cell applied, from its own cache; undefined if missing or not the one recorded.
+ * Only its checksum is checked here; it is decoded when first used (the bytes are those the cell
+ * decoded when it applied them, so the version is the recorded one).
+ */
 function cachedSnapshot(applied: AppliedVersion | undefined, cached: Buffer | undefined): DesiredSnapshot | undefined {
-  if (!applied || !cached) return undefined;
-  try {
-    return { snapshot: decodeSnapshot(cached, applied.sha256), bytes: cached, sha256: applied.sha256, origin: 'cache' };
-  } catch {
-    return undefined;
-  }
+  if (!applied || !cached || sha256(cached) !== applied.sha256) return undefined;
+  let decoded: PolicySnapshot | undefined;
+  return {
+    version: applied.version,
+    get snapshot() {
+      decoded ??= decodeSnapshot(cached, applied.sha256);
+      return decoded;
+    },
+    bytes: cached,
+    sha256: applied.sha256,
+    origin: 'cache',
+  };
 }

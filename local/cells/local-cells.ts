@@ -1,5 +1,6 @@
 // Local cells for local mode, from the JSON file named by EGRESS_LOCAL_CELLS:
-//   [{"name": "cell-1", "netns": "<namespace to run the agent in>", "containers": "<path to its store.json>"}]
+//   [{"name": "cell-1", "netns": "<namespace to run the agent in>", "containers": "<path to its store.json>",
+//     "log": "<optional: file receiving its refused connections as JSON lines (cell-logging.ts)>"}]
 // Names and namespaces become the agent's --cell-name and --netns: held to the alphabet the agent accepts.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -19,6 +20,7 @@ const localCellsSchema = z
         name: safeName(),
         netns: safeName(),
         containers: z.string(english).check(z.minLength(1, 'must be the path of a store.json')),
+        log: z.optional(z.string(english).check(z.minLength(1, 'must be the path of a file'))),
       },
       english,
     ),
@@ -34,6 +36,8 @@ export interface LocalCell {
   /** Namespace the agent runs in; undefined for the dry-run cell, which changes nothing. */
   readonly netns?: string;
   readonly containers: string;
+  /** File that receives the cell's refused connections, enriched (cell-logging.ts). */
+  readonly log?: string;
 }
 
 export function readLocalCells(file: string): LocalCell[] {
@@ -43,8 +47,9 @@ export function readLocalCells(file: string): LocalCell[] {
   } catch (error) {
     throw new ValidationError(`EGRESS_LOCAL_CELLS: cannot read ${file}: ${(error as Error).message}`);
   }
-  return parseWith(localCellsSchema, value, 'EGRESS_LOCAL_CELLS').map((cell) => ({
+  return parseWith(localCellsSchema, value, 'EGRESS_LOCAL_CELLS').map(({ log, ...cell }) => ({
     ...cell,
     containers: resolve(cell.containers),
+    ...(log === undefined ? {} : { log: resolve(log) }),
   }));
 }

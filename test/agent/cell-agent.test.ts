@@ -112,7 +112,14 @@ describe('createCellAgent', () => {
       containers: 2,
       reported: true,
     });
-    expect(kernel.calls).toEqual(['iptables-save -t filter', 'ipset save', 'iptables-restore -w --noflush']);
+    // The record check's three short reads, then (no record) every rule id, and one transaction.
+    expect(kernel.calls).toEqual([
+      'iptables -w -S FORWARD',
+      'iptables -w -S dyneg-FORWARD',
+      'ipset list -t',
+      'iptables-save -t filter',
+      'iptables-restore -w --noflush',
+    ]);
     expect(result.sync.payload).toContain(RULE);
     expect(c.state.applied()?.version).toBe(4);
     expect(reports).toEqual([expect.objectContaining({ name: 'cell-a', appliedVersion: 4, containers: 2 })]);
@@ -133,8 +140,10 @@ describe('createCellAgent', () => {
     });
     await agent.sync();
     expect(kernel.calls).toEqual([
+      'ip netns exec ns-1 iptables -w -S FORWARD',
+      'ip netns exec ns-1 iptables -w -S dyneg-FORWARD',
+      'ip netns exec ns-1 ipset list -t',
       'ip netns exec ns-1 iptables-save -t filter',
-      'ip netns exec ns-1 ipset save',
       'ip netns exec ns-1 iptables-restore -w --noflush',
     ]);
   });

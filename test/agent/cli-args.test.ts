@@ -19,9 +19,11 @@ function usageError(argv: readonly string[]): string {
 describe('agent command line', () => {
   it('prints one usage line per command, as it always did', () => {
     expect(USAGE).toBe(
-      'usage: agent sync --policies FILE|- --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--netns NS] [--dry-run]\n' +
-        '       agent sync --from-dynamodb --table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--min-version N] [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--netns NS] [--dry-run | --render-only]\n' +
-        '       agent uninstall [--netns NS] [--dry-run]',
+      'usage: agent sync --policies FILE|- --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--netns NS] [--dry-run]\n' +
+        '       agent sync --from-dynamodb --table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--min-version N] [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--netns NS] [--dry-run | --render-only]\n' +
+        '       agent uninstall [--netns NS] [--dry-run]\n' +
+        '       agent logs --containers FILE --input FILE [--output FILE] [--from-start]\n' +
+        '       agent ulogd-config --json-file FILE [--log-group N] [--plugin-dir DIR] [--logfile FILE|syslog]',
     );
   });
 
@@ -42,6 +44,8 @@ describe('sync --policies', () => {
       containers: 'c.json',
       overlayCidr: '10.255.0.0/16',
       unknownSources: 'reject',
+      verify: 'cheap',
+      denyLog: { group: 100, rate: { count: 1, per: 'second' } },
       dryRun: false,
       netns: undefined,
     });
@@ -66,6 +70,8 @@ describe('sync --policies', () => {
       containers: 'c',
       overlayCidr: '10.0.0.0/8',
       unknownSources: 'allow',
+      verify: 'cheap',
+      denyLog: { group: 100, rate: { count: 1, per: 'second' } },
       dryRun: true,
       netns: undefined,
     });
@@ -116,6 +122,64 @@ describe('sync --policies', () => {
   });
 });
 
+describe('--deny-log-rate and --log-group (both forms of sync)', () => {
+  const FILE_SYNC = ['sync', '--policies', 'p', '--containers', 'c'];
+
+  it.each([
+    ['1/second', { count: 1, per: 'second' }],
+    ['100/second', { count: 100, per: 'second' }],
+    ['1/minute', { count: 1, per: 'minute' }],
+    ['600/minute', { count: 600, per: 'minute' }],
+  ])('takes --deny-log-rate %s with the default group', (value, rate) => {
+    for (const argv of [FILE_SYNC, TABLE_SYNC]) {
+      expect(parseAgentArgs([...argv, '--deny-log-rate', value])).toMatchObject({ denyLog: { group: 100, rate } });
+    }
+  });
+
+  it('turns logging off with off, whatever the group', () => {
+    for (const argv of [FILE_SYNC, TABLE_SYNC]) {
+      expect(parseAgentArgs([...argv, '--deny-log-rate', 'off', '--log-group', '9'])).toMatchObject({ denyLog: 'off' });
+    }
+  });
+
+  it('takes --log-group from 1 to 65535', () => {
+    expect(parseAgentArgs([...FILE_SYNC, '--log-group', '1'])).toMatchObject({ denyLog: { group: 1 } });
+    expect(parseAgentArgs([...TABLE_SYNC, '--log-group', '65535'])).toMatchObject({ denyLog: { group: 65535 } });
+  });
+
+  it.each([
+    [
+      '--deny-log-rate',
+      '0/second',
+      '--deny-log-rate: must be N/second (N at most 100), N/minute (at most 600) or off, got "0/second"',
+    ],
+    ['--deny-log-rate', '101/second', 'got "101/second"'],
+    ['--deny-log-rate', '601/minute', 'got "601/minute"'],
+    ['--deny-log-rate', '1/sec', 'got "1/sec"'],
+    ['--deny-log-rate', '1/hour', 'got "1/hour"'],
+    ['--deny-log-rate', '01/second', 'got "01/second"'],
+    ['--deny-log-rate', ' 1/second', 'got " 1/second"'],
+    ['--deny-log-rate', 'Off', 'got "Off"'],
+    ['--log-group', '0', '--log-group: must be an NFLOG group from 1 to 65535, got "0"'],
+    ['--log-group', '65536', 'got "65536"'],
+    ['--log-group', '1e3', 'got "1e3"'],
+    ['--log-group', '0x10', 'got "0x10"'],
+  ])('refuses %s %j', (flag, value, message) => {
+    expect(usageError([...FILE_SYNC, flag, value])).toContain(message);
+    expect(usageError([...TABLE_SYNC, flag, value])).toContain(message);
+  });
+
+  it('describes both flags and their defaults in the help', () => {
+    for (const argv of [FILE_SYNC, TABLE_SYNC]) {
+      const help = parseAgentArgs([...argv, '--help']);
+      expect(help.command === 'help' ? help.text : '').toMatch(
+        /--deny-log-rate N\/second\|N\/minute\|off .*\(default: 1\/second\)/,
+      );
+      expect(help.command === 'help' ? help.text : '').toMatch(/--log-group N .*NFLOG.*\(default: 100\)/);
+    }
+  });
+});
+
 describe('sync --from-dynamodb', () => {
   it('defaults: apply, the host name as cell name, any version, the default overlay, no namespace', () => {
     expect(parseAgentArgs(TABLE_SYNC)).toEqual({
@@ -127,6 +191,8 @@ describe('sync --from-dynamodb', () => {
       minVersion: 0,
       overlayCidr: '10.255.0.0/16',
       unknownSources: 'reject',
+      verify: 'cheap',
+      denyLog: { group: 100, rate: { count: 1, per: 'second' } },
       mode: 'apply',
       netns: undefined,
     });
@@ -150,6 +216,10 @@ describe('sync --from-dynamodb', () => {
       '10.254.3.0/16',
       '--unknown-sources',
       'allow',
+      '--deny-log-rate',
+      '30/minute',
+      '--log-group',
+      '7',
       '--netns',
       'cell-1',
     ];
@@ -162,6 +232,8 @@ describe('sync --from-dynamodb', () => {
       minVersion: 42,
       overlayCidr: '10.254.0.0/16',
       unknownSources: 'allow',
+      verify: 'cheap',
+      denyLog: { group: 7, rate: { count: 30, per: 'minute' } },
       mode: 'apply',
       netns: 'cell-1',
     });
@@ -247,7 +319,7 @@ describe('--help', () => {
   it('sync --help: every option of the files form, one line each, with its default', () => {
     const text = help(['sync', '--help']);
     expect(text.split('\n')[0]).toBe(
-      `usage: agent sync --policies FILE|- --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--netns NS] [--dry-run]`,
+      `usage: agent sync --policies FILE|- --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--netns NS] [--dry-run]`,
     );
     const options = text.split('\n').filter((line) => line.startsWith('  --'));
     expect(options.map((line) => line.trim().split(' ')[0])).toEqual([
@@ -255,6 +327,9 @@ describe('--help', () => {
       '--containers',
       '--overlay-cidr',
       '--unknown-sources',
+      '--verify',
+      '--deny-log-rate',
+      '--log-group',
       '--netns',
       '--dry-run',
       '--help',
@@ -300,5 +375,44 @@ describe('--help', () => {
 
   it('is a usage error for an unknown command, even with --help', () => {
     expect(usageError(['bogus', '--help'])).toBe('unknown command "bogus"');
+  });
+});
+
+describe('logs and ulogd-config', () => {
+  it('logs: the two files, standard output by default, from the end of the input', () => {
+    expect(parseAgentArgs(['logs', '--containers', 'store.json', '--input', 'ulogd.json'])).toEqual({
+      command: 'logs',
+      containers: 'store.json',
+      input: 'ulogd.json',
+      output: undefined,
+      fromStart: false,
+    });
+    expect(
+      parseAgentArgs(['logs', '--containers', 'c', '--input', 'i', '--output', 'o.log', '--from-start']),
+    ).toMatchObject({ output: 'o.log', fromStart: true });
+  });
+
+  it("ulogd-config: the group of sync and Debian's plugin directory by default", () => {
+    expect(parseAgentArgs(['ulogd-config', '--json-file', '/var/log/ulogd/egress.json'])).toEqual({
+      command: 'ulogd-config',
+      group: 100,
+      jsonFile: '/var/log/ulogd/egress.json',
+      pluginDir: '/usr/lib/x86_64-linux-gnu/ulogd',
+      logfile: 'syslog',
+    });
+  });
+
+  it.each([
+    [['logs', '--input', 'i'], '--containers is required'],
+    [['logs', '--containers', 'c'], '--input is required'],
+    [['logs', '--containers', 'c', '--input', 'i', '--output', ''], '--output is required'],
+    [['logs', '--containers', 'c', '--input', 'i', '--netns', 'x'], "Unknown option '--netns'"],
+    [['ulogd-config'], '--json-file is required'],
+    [['ulogd-config', '--json-file', 'a"b'], '--json-file: must not contain quotes'],
+    [['ulogd-config', '--json-file', 'a\nstack=x'], '--json-file: must not contain quotes'],
+    [['ulogd-config', '--json-file', 'f', '--plugin-dir', '/x"'], '--plugin-dir: must not contain quotes'],
+    [['ulogd-config', '--json-file', 'f', '--log-group', '0'], '--log-group: must be an NFLOG group from 1 to 65535'],
+  ])('refuses %j', (argv, message) => {
+    expect(usageError(argv)).toContain(message);
   });
 });

@@ -134,8 +134,10 @@ describe('agent sync --from-dynamodb', () => {
       last: expect.objectContaining({ version, origin: 'table', changed: true, applied: true, reported: true }),
     });
     expect(calls).toEqual([
+      'ip netns exec ns-7 iptables -w -S FORWARD',
+      'ip netns exec ns-7 iptables -w -S dyneg-FORWARD',
+      'ip netns exec ns-7 ipset list -t',
       'ip netns exec ns-7 iptables-save -t filter',
-      'ip netns exec ns-7 ipset save',
       'ip netns exec ns-7 iptables-restore -w --noflush',
     ]);
     expect(JSON.parse(readFileSync(join(stateDir, 'applied.json'), 'utf8'))).toMatchObject({ version });

@@ -19,6 +19,8 @@ const file = (name: string, value: unknown) => {
 };
 const policies = file('policies.json', policyList([tcp('p1', app('a'), ['198.51.100.1', '198.51.100.1'], [443, 443])]));
 const store = file('store.json', containerStore([{ ip: '10.255.1.2', appId: 'a', spaceId: 's' }]));
+/** The record check (agent/applied-record.ts) before anything is parsed. */
+const RECORD_READS = ['iptables -w -S FORWARD', 'iptables -w -S dyneg-FORWARD', 'ipset list -t'];
 const EMPTY_FILTER = '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n';
 
 function fakeKernel(restoreCode = 0) {
@@ -64,7 +66,8 @@ describe('agent cli', () => {
     const kernel = fakeKernel();
     const result = await cli(['sync', '--policies', policies, '--containers', store], kernel.runner);
     expect([result.code, result.stderr]).toEqual([EXIT_OK, '']);
-    expect(kernel.calls).toEqual(['iptables-save -t filter', 'ipset save', 'iptables-restore -w --noflush']);
+    // The record check's three short reads, then (no record) every rule id, and one transaction.
+    expect(kernel.calls).toEqual([...RECORD_READS, 'iptables-save -t filter', 'iptables-restore -w --noflush']);
   });
 
   it('ends an apply with one summary line: rules, sets, what changed, time taken', async () => {
@@ -118,8 +121,8 @@ describe('agent cli', () => {
     const result = await cli(['sync', '--policies', policies, '--containers', store, '--netns', 'c1'], kernel.runner);
     expect(result.code).toBe(EXIT_OK);
     expect(kernel.calls).toEqual([
+      ...RECORD_READS.map((call) => `ip netns exec c1 ${call}`),
       'ip netns exec c1 iptables-save -t filter',
-      'ip netns exec c1 ipset save',
       'ip netns exec c1 iptables-restore -w --noflush',
     ]);
   });
@@ -145,7 +148,7 @@ describe('agent cli', () => {
     expect(account.split('\n').filter((line) => line !== '' && !line.startsWith('# '))).toEqual(['#']);
     expect(account).toContain('# created dyneg-FORWARD: entry chain (every overlay source); ');
     expect(account).toMatch(
-      /^# created dyneg-c-[0-9a-f]{16}: container 10\.255\.1\.2 \(app a, space s\); 4 rules written$/m,
+      /^# created dyneg-c-[0-9a-f]{16}: container 10\.255\.1\.2 \(app a, space s\); 5 rules written$/m,
     );
     expect(account).toMatch(/^# created dyneg-a-[0-9a-f]{16}: app a \(allow list\); 1 rules written$/m);
     expect(account).toContain('# insert the jump FORWARD -> dyneg-FORWARD\n');
@@ -179,7 +182,7 @@ describe('agent cli', () => {
     expect(kernel.calls).toEqual([]);
   });
 
-  it('invalid input: exit 1, one line, the kernel is not even read', async () => {
+  it('invalid input: exit 1, one line, the kernel only read (the record check), never written', async () => {
     const kernel = fakeKernel();
     const bad = file('bad.json', '{"total_egress_policies": 0, "egress_policies": "nope"}');
     const result = await cli(['sync', '--policies', bad, '--containers', store], kernel.runner);
@@ -187,7 +190,7 @@ describe('agent cli', () => {
     expect(result.stderr).toBe(
       'error: invalid input, rules unchanged: --policies: egress_policies: must be an array\n',
     );
-    expect(kernel.calls).toEqual([]);
+    expect(kernel.calls).toEqual(RECORD_READS);
   });
 
   it('apply failure: exit 3 with the tool message', async () => {
@@ -205,6 +208,8 @@ describe('agent cli', () => {
       containers: 'c',
       overlayCidr: '10.255.0.0/16',
       unknownSources: 'reject',
+      verify: 'cheap',
+      denyLog: { group: 100, rate: { count: 1, per: 'second' } },
       dryRun: false,
       netns: undefined,
     });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_DENY_LOG } from '../../agent/deny-log.js';
 import type { Container, Rule } from '../../agent/model.js';
 import { appChain, containerChain, ROOT_CHAIN, spaceChain } from '../../agent/names.js';
 import { planAllowRules, planRules } from '../../agent/plan.js';
@@ -39,16 +40,53 @@ describe('planRules', () => {
     ]);
   });
 
-  it('gives a container without policies only the established accept and the rejects (default deny)', () => {
+  it('gives a container without policies only the established accept, the deny log and the rejects (default deny)', () => {
     const plan = planRules(policies(tcp('p', app('other'), ['1.1.1.1', '1.1.1.1'], [1, 1])), [
       c('10.255.1.2', 'a', 's'),
     ]);
     expect(chain(plan, containerChain('10.255.1.2'))?.rules).toEqual([
       { match: { conntrack: ['RELATED', 'ESTABLISHED'] }, action: { kind: 'accept' } },
+      {
+        match: { limit: { count: 1, per: 'second' } },
+        action: { kind: 'nflog', group: 100, prefix: 'dyneg-denied' },
+      },
       { match: { protocol: 'tcp' }, action: { kind: 'reject', with: 'tcp-reset' } },
       { match: {}, action: { kind: 'reject', with: 'icmp-port-unreachable' } },
     ]);
     expect(chain(plan, appChain('other'))).toBeUndefined();
+  });
+
+  it('logs what a container is refused after its allow lists, right before the rejects, rate-limited in its own chain', () => {
+    const plan = planRules(policies(tcp('p1', app('a'), ['1.1.1.1', '1.1.1.1'], [80, 80])), [
+      c('10.255.1.2', 'a', 's'),
+      c('10.255.1.3', 'a', 's'),
+    ]);
+    for (const ip of ['10.255.1.2', '10.255.1.3']) {
+      const kinds = chain(plan, containerChain(ip))?.rules.map((rule) => rule.action.kind);
+      expect(kinds).toEqual(['accept', 'jump', 'nflog', 'reject', 'reject']);
+    }
+    // Only container chains and the catch-all log: dispatch and allow chains do not.
+    const logging = plan.chains.filter((each) => each.rules.some((rule) => rule.action.kind === 'nflog'));
+    expect(logging.map((each) => each.name).sort()).toEqual(
+      [ROOT_CHAIN, containerChain('10.255.1.2'), containerChain('10.255.1.3')].sort(),
+    );
+  });
+
+  it('logs to the group at the rate it is given, and not at all when off', () => {
+    const containers = [c('10.255.1.2', 'a', 's')];
+    const custom = planRules(policies(), containers, { denyLog: { group: 7, rate: { count: 30, per: 'minute' } } });
+    expect(chain(custom, containerChain('10.255.1.2'))?.rules[1]).toEqual({
+      match: { limit: { count: 30, per: 'minute' } },
+      action: { kind: 'nflog', group: 7, prefix: 'dyneg-denied' },
+    });
+    const off = planRules(policies(), containers, { denyLog: 'off' });
+    expect(off.chains.flatMap((each) => each.rules).filter((rule) => rule.action.kind === 'nflog')).toEqual([]);
+    expect(chain(off, containerChain('10.255.1.2'))?.rules.map((rule) => rule.action.kind)).toEqual([
+      'accept',
+      'reject',
+      'reject',
+    ]);
+    expect(planRules(policies(), containers, { denyLog: DEFAULT_DENY_LOG })).toEqual(planRules(policies(), containers));
   });
 
   it('jumps to shared app and space chains, one copy per source however many containers use it', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { renderRate } from '../../agent/deny-log.js';
 import { renderRule, renderRuleSpec, renderSetCreate, ruleId } from '../../agent/render.js';
 
 describe('renderRuleSpec', () => {
@@ -37,6 +38,35 @@ describe('renderRuleSpec', () => {
     expect(renderRuleSpec({ match: { protocol: 'tcp' }, action: { kind: 'reject', with: 'tcp-reset' } })).toBe(
       '-p tcp -j REJECT --reject-with tcp-reset',
     );
+  });
+
+  it('renders the deny log rule as iptables-save prints it: limit after the other matches, prefix before group', () => {
+    expect(
+      renderRuleSpec({
+        match: { source: '10.255.0.0/16', limit: { count: 1, per: 'second' } },
+        action: { kind: 'nflog', group: 100, prefix: 'dyneg-denied' },
+      }),
+    ).toBe(
+      '-s 10.255.0.0/16 -m limit --limit 1/sec --limit-burst 1 -j NFLOG --nflog-prefix dyneg-denied --nflog-group 100',
+    );
+    expect(
+      renderRuleSpec({
+        match: { limit: { count: 7, per: 'minute' } },
+        action: { kind: 'nflog', group: 65535, prefix: 'dyneg-denied' },
+      }),
+    ).toBe('-m limit --limit 7/min --limit-burst 1 -j NFLOG --nflog-prefix dyneg-denied --nflog-group 65535');
+  });
+
+  it.each([
+    [{ count: 1, per: 'second' }, '1/sec'],
+    [{ count: 100, per: 'second' }, '100/sec'],
+    [{ count: 1, per: 'minute' }, '1/min'],
+    [{ count: 59, per: 'minute' }, '59/min'],
+    [{ count: 90, per: 'minute' }, '90/min'],
+    [{ count: 120, per: 'minute' }, '2/sec'],
+    [{ count: 600, per: 'minute' }, '10/sec'],
+  ] as const)('renders the rate %j as %s (a whole number per second reads back per second)', (rate, text) => {
+    expect(renderRate(rate)).toBe(text);
   });
 
   it('tags a rule with a hash of its chain and text', () => {

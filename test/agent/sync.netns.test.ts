@@ -348,8 +348,10 @@ describe.runIf(labAvailable())('agent sync on a real cell', () => {
       containerStore(entries),
       ['--dry-run'],
     );
-    // Only the changed rule is rewritten, in place.
-    expect(dry.stdout.split('\n').filter((line) => /^-[ARDIX] /.test(line))).toHaveLength(1);
+    // Only the changed rule is rewritten, in place, and the record rule that names the new inputs.
+    const edits = dry.stdout.split('\n').filter((line) => /^-[ARDIX] /.test(line));
+    expect(edits).toHaveLength(2);
+    expect(edits.filter((line) => line.includes('dyneg-record:'))).toHaveLength(1);
     expect(dry.stdout).toMatch(/^-R dyneg-a-/m);
     await syncOk([tcp('p-app-c-db', app('app-c'), [EXT.moved, EXT.moved], [9000, 9000])]);
     expect(await lab.tcp(c2, EXT.other, 9000)).toBe('refused');

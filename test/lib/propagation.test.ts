@@ -188,7 +188,7 @@ describe('fan-out function', () => {
 });
 
 describe('sync document', () => {
-  it('is a schema 2.2 Command document for EC2 instances whose only parameter is a digits-only MinVersion', () => {
+  it('is a schema 2.2 Command document for EC2 instances whose parameters are a digits-only MinVersion and Verify', () => {
     const props = propsOf('AWS::SSM::Document', 'SyncDocument') as {
       Content: { schemaVersion: string; parameters: Record<string, unknown>; mainSteps: { action: string }[] };
     };
@@ -196,6 +196,7 @@ describe('sync document', () => {
     expect(props.Content.schemaVersion).toBe('2.2');
     expect(props.Content.parameters).toEqual({
       MinVersion: { type: 'String', description: expect.any(String), default: '0', allowedPattern: '^[0-9]{1,15}$' },
+      Verify: { type: 'String', description: expect.any(String), default: 'cheap', allowedPattern: '^(cheap|full)$' },
     });
     expect(props.Content.mainSteps.map((step) => step.action)).toEqual([
       'aws:downloadContent',
@@ -257,7 +258,7 @@ describe('sync document', () => {
     expect(run).toContain('--min-version "$MIN_VERSION"');
     expect(run).toContain("--overlay-cidr '10.255.0.0/16'");
     // Fail closed by default: overlay sources the containers file does not list are refused.
-    expect(run).toMatch(/ --unknown-sources 'reject'$/);
+    expect(run).toMatch(/ --unknown-sources 'reject' --verify "\$VERIFY"$/);
     expect(lines).toContain("export AWS_REGION='<AWS::Region>'");
     expect(lines.some((line) => line.includes('latest/api/token'))).toBe(true);
     // Older agent builds are removed, never the one about to run.
@@ -266,6 +267,9 @@ describe('sync document', () => {
     // The parameter appears once, in single quotes, and is checked again before use.
     expect(lines.join('\n').match(/\{\{ *MinVersion *\}\}/g)).toEqual(['{{ MinVersion }}']);
     expect(lines).toContain("MIN_VERSION='{{ MinVersion }}'");
+    expect(lines.join('\n').match(/\{\{ *Verify *\}\}/g)).toEqual(['{{ Verify }}']);
+    expect(lines).toContain("VERIFY='{{ Verify }}'");
+    expect(lines.some((line) => line.includes(`grep -Eq '^(cheap|full)$'`))).toBe(true);
     template.hasResourceProperties('AWS::SSM::Document', {
       Content: {
         mainSteps: Match.arrayWith([
@@ -301,12 +305,12 @@ describe('uninstall document', () => {
 });
 
 describe('resync association', () => {
-  it('re-runs a full sync on every tagged cell on the schedule, with the run limits', () => {
+  it('re-runs a full sync (every rule and set member read back) on every tagged cell on the schedule, with the run limits', () => {
     expect(propsOf('AWS::SSM::Association', 'Resync')).toMatchObject({
       Name: { Ref: documentId() },
       ScheduleExpression: 'rate(30 minutes)',
       Targets: [{ Key: 'tag:egress:cell', Values: ['true'] }],
-      Parameters: { MinVersion: ['0'] },
+      Parameters: { MinVersion: ['0'], Verify: ['full'] },
       MaxConcurrency: '50%',
       MaxErrors: '100%',
     });

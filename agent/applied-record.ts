@@ -1,0 +1,168 @@
+// The kernel remembers what it was last given. The root chain's first rule carries a comment with
+// three digests: of the inputs the plan was computed from (policies, containers, options, plan
+// layout), of the root chain's other rules, and of the owned sets' names and sizes. A sync whose
+// inputs have the recorded digest checks those two cheaply (three short reads, no full read-back)
+// and stops there: no parse, no plan, no diff. See docs/agent.md, "Fast syncs".
+import { createHash } from 'node:crypto';
+import { ApplyError, firstLine } from './errors.js';
+import type { Container } from './model.js';
+import { COMMENT_PREFIX, HOOK_CHAIN, isOwned, OWNED_PREFIX, ROOT_CHAIN } from './names.js';
+import type { CommandRunner } from './runner.js';
+import { ruleTarget } from './table.js';
+
+/**
+ * Comment text of the record rule: `dyneg-record:<input>.<root>.<sets>.<chains>.<rules>.<set count>`,
+ * three digests of 16 hex digits, then the plan's size (what a sync that stops early reports).
+ */
+export const RECORD_PREFIX = `${OWNED_PREFIX}record:`;
+const RECORD = new RegExp(
+  `--comment "?${RECORD_PREFIX}([0-9a-f]{16})\\.([0-9a-f]{16})\\.([0-9a-f]{16})\\.(\\d{1,9})\\.(\\d{1,9})\\.(\\d{1,9})"?`,
+);
+const RULE_ID = new RegExp(`--comment "?${COMMENT_PREFIX}([0-9a-f]+)"?`);
+
+/**
+ * Bump when `planRules` or `render` would turn the same inputs into different rules: the digest of
+ * unchanged inputs must then stop matching, so that an upgraded agent rewrites what an older one
+ * left. test/agent/applied-record.test.ts pins a plan's rendering and fails until this is bumped.
+ */
+export const PLAN_LAYOUT = 1;
+
+export interface AppliedRecord {
+  readonly input: string;
+  readonly root: string;
+  readonly sets: string;
+  /** The applied plan's size, the record rule included. */
+  readonly size: PlanSize;
+}
+
+export interface PlanSize {
+  readonly chains: number;
+  readonly rules: number;
+  readonly sets: number;
+}
+
+const digest = (parts: readonly string[]): string => {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part).update('\u0000');
+  return hash.digest('hex').slice(0, 16);
+};
+
+/** sha256 of a text, for the policies part of an input digest. */
+export function textDigest(text: string | Buffer): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * Digest of everything a plan is computed from. `policies` is a digest of the policies document
+ * (its text, or the snapshot's checksum); the containers are few and already parsed.
+ */
+export function inputDigest(input: {
+  readonly policies: string;
+  readonly containers: readonly Container[];
+  readonly options: Readonly<Record<string, unknown>>;
+}): string {
+  const options = Object.keys(input.options)
+    .sort()
+    .map((key) => [key, input.options[key]]);
+  const containers = input.containers.map((c) => `${c.ip} ${c.appId} ${c.spaceId}`).sort();
+  return digest([`layout ${PLAN_LAYOUT}`, JSON.stringify(options), input.policies, ...containers]);
+}
+
+/** Digest of the root chain's rules (their ids, in order), the record rule left out. */
+export const rootDigest = (ruleIds: readonly (string | null)[]): string =>
+  digest(ruleIds.map((id) => id ?? 'untagged'));
+
+/** Digest of the owned sets' names and member counts. */
+export function setsDigest(sets: ReadonlyMap<string, number>): string {
+  return digest([...sets.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([name, size]) => `${name} ${size}`));
+}
+
+export const formatRecord = (record: AppliedRecord): string =>
+  `${RECORD_PREFIX}${record.input}.${record.root}.${record.sets}.${record.size.chains}.${record.size.rules}.${record.size.sets}`;
+
+/** What the three short reads found. */
+export interface KernelSummary {
+  readonly hooked: boolean;
+  readonly record: AppliedRecord | undefined;
+  /** Ids of the root chain's rules other than the record. */
+  readonly rootRuleIds: readonly (string | null)[];
+  /** Owned sets and their member counts. */
+  readonly setSizes: ReadonlyMap<string, number>;
+}
+
+/** `iptables -S <root>` lines → the record and the other rules' ids. */
+export function parseRootChain(text: string): Pick<KernelSummary, 'record' | 'rootRuleIds'> {
+  let record: AppliedRecord | undefined;
+  const rootRuleIds: (string | null)[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`-A ${ROOT_CHAIN} `)) continue;
+    const found = RECORD.exec(line);
+    if (found !== null && record === undefined) {
+      const [, input = '', root = '', sets = '', chains, rules, setCount] = found;
+      record = { input, root, sets, size: { chains: Number(chains), rules: Number(rules), sets: Number(setCount) } };
+      continue;
+    }
+    rootRuleIds.push(RULE_ID.exec(line)?.[1] ?? null);
+  }
+  return { record, rootRuleIds };
+}
+
+/** `ipset list -t` (headers only) → owned sets and their member counts. */
+export function parseSetHeaders(text: string): Map<string, number> {
+  const sizes = new Map<string, number>();
+  let current: string | undefined;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('Name: ')) {
+      const name = line.slice('Name: '.length).trim();
+      current = isOwned(name) ? name : undefined;
+      if (current !== undefined) sizes.set(current, 0);
+    } else if (current !== undefined && line.startsWith('Number of entries: ')) {
+      sizes.set(current, Number(line.slice('Number of entries: '.length).trim()));
+    }
+  }
+  return sizes;
+}
+
+/** Owned sets and their sizes; no ipset binary means no sets. */
+export async function readSetSizes(runner: CommandRunner): Promise<Map<string, number>> {
+  const result = await runner('ipset', ['list', '-t']);
+  if (result.code === 0) return parseSetHeaders(result.stdout);
+  if (result.code === 127) return new Map();
+  throw new ApplyError(
+    `cannot read ipsets: ipset list exited with ${result.code}: ${firstLine(result.stderr)}`,
+    'ipset',
+    result.stderr,
+  );
+}
+
+/** The hook, the root chain and the set sizes: three reads that cost the same at any ruleset size. */
+export async function readKernelSummary(runner: CommandRunner): Promise<KernelSummary> {
+  const [hook, root, setSizes] = await Promise.all([
+    runner('iptables', ['-w', '-S', HOOK_CHAIN]),
+    runner('iptables', ['-w', '-S', ROOT_CHAIN]),
+    readSetSizes(runner),
+  ]);
+  if (hook.code !== 0) {
+    throw new ApplyError(
+      `cannot read the ${HOOK_CHAIN} chain: iptables exited with ${hook.code}: ${firstLine(hook.stderr)}`,
+      'iptables',
+      hook.stderr,
+    );
+  }
+  const hooked = hook.stdout.split('\n').some((line) => ruleTarget(line) === ROOT_CHAIN);
+  // A missing root chain (exit 1) is a kernel with nothing of ours: no record.
+  const parsed = root.code === 0 ? parseRootChain(root.stdout) : { record: undefined, rootRuleIds: [] };
+  return { hooked, ...parsed, setSizes };
+}
+
+/** True when the kernel still holds what was applied for `input`, as far as the cheap reads can tell. */
+export function recordHolds(summary: KernelSummary, input: string): boolean {
+  const record = summary.record;
+  return (
+    summary.hooked &&
+    record !== undefined &&
+    record.input === input &&
+    record.root === rootDigest(summary.rootRuleIds) &&
+    record.sets === setsDigest(summary.setSizes)
+  );
+}

@@ -1,0 +1,61 @@
+// Logging of refused connections: the setting the agent plans with, its defaults and its text form.
+// Each container chain (and the catch-all for unlisted overlay sources) sends what it is about to
+// reject to an NFLOG group, rate-limited by an iptables `limit` match in that chain, so the limit is
+// per container. A log daemon (ulogd2) reads the group; `agent logs` enriches its lines
+// (agent/logging/). Pure.
+
+/** At most `count` log lines per `per`, burst 1. */
+export interface LogRate {
+  readonly count: number;
+  readonly per: 'second' | 'minute';
+}
+
+export interface DenyLog {
+  /** The NFLOG group the log daemon listens on (1-65535). */
+  readonly group: number;
+  readonly rate: LogRate;
+}
+
+/** `off`: no log rule at all. */
+export type DenyLogSetting = DenyLog | 'off';
+
+/** The NFLOG group ulogd listens on unless told otherwise. */
+export const DEFAULT_LOG_GROUP = 100;
+/** One line per second per container. */
+export const DEFAULT_DENY_LOG_RATE: LogRate = { count: 1, per: 'second' };
+export const DEFAULT_DENY_LOG: DenyLog = { group: DEFAULT_LOG_GROUP, rate: DEFAULT_DENY_LOG_RATE };
+/** The `--nflog-prefix` of a refused connection's log line (the forwarder maps it to `egress-denied`). */
+export const DENY_LOG_PREFIX = 'dyneg-denied';
+
+/**
+ * Bounds that `iptables-save` prints back exactly as rendered (the kernel keeps the rate as an
+ * interval; above these, 3000/second would read back as 3333/sec), and far above a useful log rate.
+ */
+export const MAX_RATE: Readonly<Record<LogRate['per'], number>> = { second: 100, minute: 600 };
+export const MAX_LOG_GROUP = 65535;
+
+/**
+ * The rate as `iptables-save` prints it: `N/sec` or `N/min` (a per-minute rate that is a whole
+ * number per second reads back per second: 120/minute is `2/sec`).
+ */
+export function renderRate(rate: LogRate): string {
+  if (rate.per === 'minute' && rate.count % 60 === 0) return `${rate.count / 60}/sec`;
+  return `${rate.count}/${rate.per === 'second' ? 'sec' : 'min'}`;
+}
+
+/** `N/second`, `N/minute` or `off`; undefined when the text is none of them or out of bounds. */
+export function parseDenyLogRate(text: string): LogRate | 'off' | undefined {
+  if (text === 'off') return 'off';
+  const match = /^([1-9][0-9]{0,3})\/(second|minute)$/.exec(text);
+  if (match === null) return undefined;
+  const per = match[2] === 'second' ? 'second' : 'minute';
+  const count = Number(match[1]);
+  return count <= MAX_RATE[per] ? { count, per } : undefined;
+}
+
+/** A decimal NFLOG group in 1-65535, or undefined. */
+export function parseLogGroup(text: string): number | undefined {
+  if (!/^[1-9][0-9]{0,4}$/.test(text)) return undefined;
+  const group = Number(text);
+  return group <= MAX_LOG_GROUP ? group : undefined;
+}

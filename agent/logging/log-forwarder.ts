@@ -1,0 +1,231 @@
+// Follows ulogd's JSON output file like `tail -F` and writes each record enriched with the identity
+// of its source container (enrich.ts). It polls: every `pollMs` it reads what the file gained, keeps
+// a partial last line until its newline comes, starts over when the file was truncated, and when the
+// path names a new file (rotation: renamed or removed and created again) it finishes the old one and
+// reads the new one from its start. The containers file is read again whenever it changes. A line it
+// cannot read is counted and skipped; nothing in either file stops it.
+import { type FileHandle, open, readFile, stat } from 'node:fs/promises';
+import { type ContainerIdentity, enrichRecord, parseIdentities } from './enrich.js';
+
+export interface ForwarderOptions {
+  /** ulogd's JSON output (the `file` of ulogd-config.ts). */
+  readonly input: string;
+  /** The cell's container metadata store. */
+  readonly containers: string;
+  /** Receives the enriched lines of one poll, each ending in a newline. */
+  readonly write: (text: string) => void | Promise<void>;
+  /** Read an input file that exists at start from its start, not its end. @default false */
+  readonly fromStart?: boolean;
+  /** @default 200 */
+  readonly pollMs?: number;
+  readonly now?: () => Date;
+  /** Problems worth an operator's eye (a containers file that does not decode); one line each. */
+  readonly warn?: (message: string) => void;
+}
+
+export interface ForwarderStats {
+  /** Enriched lines written. */
+  readonly lines: number;
+  /** Input lines that were not a ulogd packet record (or too long). */
+  readonly unparseable: number;
+  /** Records of another NFLOG prefix. */
+  readonly otherPrefix: number;
+  /** Times the containers file was read (the first one included). */
+  readonly containerReloads: number;
+  /** Times it could not be read or decoded (the identities before stay in use). */
+  readonly containerErrors: number;
+  /** Times the input was found truncated or replaced by a new file. */
+  readonly inputRestarts: number;
+}
+
+export interface Forwarder {
+  stats(): ForwarderStats;
+  /** Reads what is left, writes it, and stops polling. */
+  stop(): Promise<void>;
+  /** One poll now (tests); resolves when its lines are written. */
+  poll(): Promise<void>;
+}
+
+/** A line longer than this is no ulogd record (they are ~1 KB); it is dropped, never held in memory. */
+export const MAX_LINE_BYTES = 64 * 1024;
+const CHUNK_BYTES = 256 * 1024;
+
+interface FileId {
+  readonly dev: number;
+  readonly ino: number;
+}
+
+const sameFile = (a: FileId, b: FileId): boolean => a.dev === b.dev && a.ino === b.ino;
+
+async function statOrUndefined(path: string) {
+  try {
+    return await stat(path);
+  } catch {
+    return undefined;
+  }
+}
+
+export async function startForwarder(options: ForwarderOptions): Promise<Forwarder> {
+  const pollMs = options.pollMs ?? 200;
+  const warn = options.warn ?? (() => undefined);
+  const stats = { lines: 0, unparseable: 0, otherPrefix: 0, containerReloads: 0, containerErrors: 0, inputRestarts: 0 };
+  let identities: ReadonlyMap<string, ContainerIdentity> = new Map();
+  let containersSeen: string | undefined;
+
+  let handle: FileHandle | undefined;
+  let current: FileId | undefined;
+  let position = 0;
+  /** Bytes of a line whose newline has not come yet. */
+  let partial: Buffer = Buffer.alloc(0);
+  /** The rest of an over-long line is being skipped up to its newline. */
+  let skippingLongLine = false;
+
+  async function reloadContainers(): Promise<void> {
+    const info = await statOrUndefined(options.containers);
+    const version = info === undefined ? 'missing' : `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}`;
+    if (version === containersSeen) return;
+    containersSeen = version;
+    stats.containerReloads += 1;
+    try {
+      identities = parseIdentities(await readFile(options.containers, 'utf8')).identities;
+    } catch (error) {
+      stats.containerErrors += 1;
+      warn(
+        `containers file ${options.containers} not read, identities unchanged: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+
+  async function openInput(id: FileId, at: number): Promise<void> {
+    await handle?.close().catch(() => undefined);
+    handle = undefined;
+    try {
+      handle = await open(options.input, 'r');
+    } catch {
+      current = undefined;
+      return;
+    }
+    const opened = await handle.stat();
+    current = { dev: opened.dev, ino: opened.ino };
+    // Whatever the path named a moment ago, read the file actually opened.
+    position = sameFile(current, id) ? at : 0;
+    partial = Buffer.alloc(0);
+    skippingLongLine = false;
+  }
+
+  const out: string[] = [];
+
+  function takeLine(bytes: Buffer): void {
+    const text = bytes.toString('utf8').trim();
+    if (text === '') return;
+    const result = enrichRecord(text, identities, options.now);
+    if (result.kind === 'line') {
+      out.push(`${JSON.stringify(result.line)}\n`);
+      stats.lines += 1;
+    } else if (result.kind === 'other-prefix') stats.otherPrefix += 1;
+    else stats.unparseable += 1;
+  }
+
+  function take(chunk: Buffer): void {
+    let start = 0;
+    for (;;) {
+      const newline = chunk.indexOf(0x0a, start);
+      if (newline < 0) break;
+      const piece = chunk.subarray(start, newline);
+      if (skippingLongLine) skippingLongLine = false;
+      else takeLine(partial.length === 0 ? piece : Buffer.concat([partial, piece]));
+      partial = Buffer.alloc(0);
+      start = newline + 1;
+    }
+    const rest = chunk.subarray(start);
+    if (skippingLongLine) return;
+    if (partial.length + rest.length > MAX_LINE_BYTES) {
+      stats.unparseable += 1;
+      partial = Buffer.alloc(0);
+      skippingLongLine = true;
+      return;
+    }
+    partial = partial.length === 0 ? Buffer.from(rest) : Buffer.concat([partial, rest]);
+  }
+
+  async function drain(): Promise<void> {
+    if (handle === undefined) return;
+    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, position);
+      if (bytesRead === 0) return;
+      position += bytesRead;
+      take(buffer.subarray(0, bytesRead));
+    }
+  }
+
+  async function followInput(): Promise<void> {
+    const info = await statOrUndefined(options.input);
+    if (current !== undefined && handle !== undefined) {
+      // Truncated in place (copytruncate, `> file`): read it again from the start.
+      const opened = await handle.stat();
+      if (opened.size < position) {
+        stats.inputRestarts += 1;
+        position = 0;
+        partial = Buffer.alloc(0);
+        skippingLongLine = false;
+      }
+      await drain();
+      if (info !== undefined && !sameFile(info, current)) {
+        // Rotated: the old file is finished (drained above), the new one is read from its start.
+        stats.inputRestarts += 1;
+        await openInput(info, 0);
+        await drain();
+      }
+      return;
+    }
+    if (info === undefined) return;
+    await openInput(info, 0);
+    await drain();
+  }
+
+  let running: Promise<void> = Promise.resolve();
+  async function pollOnce(): Promise<void> {
+    await reloadContainers();
+    await followInput();
+    if (out.length > 0) {
+      const text = out.join('');
+      out.length = 0;
+      await options.write(text);
+    }
+  }
+  const poll = (): Promise<void> => {
+    running = running.then(pollOnce, pollOnce);
+    return running;
+  };
+
+  // Start: an input that already exists is followed from its end, as `tail -F` does.
+  await reloadContainers();
+  const initial = await statOrUndefined(options.input);
+  if (initial !== undefined) await openInput(initial, options.fromStart === true ? 0 : initial.size);
+
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = (): void => {
+    timer = setTimeout(() => {
+      poll()
+        .catch((error: unknown) => warn(`poll failed: ${error instanceof Error ? error.message : String(error)}`))
+        .finally(() => {
+          if (!stopped) schedule();
+        });
+    }, pollMs);
+  };
+  schedule();
+
+  return {
+    stats: () => ({ ...stats }),
+    poll,
+    async stop() {
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
+      await poll().catch(() => undefined);
+      await handle?.close().catch(() => undefined);
+      handle = undefined;
+    },
+  };
+}

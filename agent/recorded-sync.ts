@@ -1,0 +1,85 @@
+// A sync that first asks the kernel whether it already holds what these inputs give. The policies
+// are parsed and planned only when it does not: a periodic or repeated sync of unchanged inputs
+// costs three short kernel reads (applied-record.ts), whatever the size of the ruleset.
+import type { EgressPolicyList } from '../core/domain/types.js';
+import { inputDigest, type PlanSize, readKernelSummary, recordHolds } from './applied-record.js';
+import type { Container } from './model.js';
+import { spawnRunner } from './runner.js';
+import { planOptionsOf, type SyncOptions, type SyncResult, sync } from './sync.js';
+
+/**
+ * `cheap`: unchanged inputs are checked against the record (hook, root chain, set names and sizes);
+ * changed inputs are diffed against every rule but only the sets' sizes. `full`: everything is read
+ * back and diffed, member by member, as if nothing were recorded (the periodic sync's repair run).
+ */
+export const VERIFY_LEVELS = ['cheap', 'full'] as const;
+export type Verify = (typeof VERIFY_LEVELS)[number];
+export const DEFAULT_VERIFY: Verify = 'cheap';
+
+export function isVerify(value: unknown): value is Verify {
+  return VERIFY_LEVELS.some((level) => level === value);
+}
+
+export interface RecordedInput {
+  /** A digest of the policies document: of its text, or the snapshot's checksum. */
+  readonly policiesDigest: string;
+  /** The policies themselves, parsed only if the record does not hold. */
+  readonly policies: () => EgressPolicyList;
+  readonly containers: readonly Container[];
+}
+
+export interface RecordedSyncOptions extends SyncOptions {
+  /** @default DEFAULT_VERIFY */
+  readonly verify?: Verify;
+}
+
+export interface RecordedSyncResult extends SyncResult {
+  /** True when the record held and nothing was parsed, planned or diffed. */
+  readonly recordHeld: boolean;
+}
+
+export async function syncRecorded(
+  input: RecordedInput,
+  options: RecordedSyncOptions = {},
+): Promise<RecordedSyncResult> {
+  const verify = options.verify ?? DEFAULT_VERIFY;
+  const digest = inputDigest({
+    policies: input.policiesDigest,
+    containers: input.containers,
+    options: { ...planOptionsOf(options) },
+  });
+  // A dry run shows the exact diff, so it always reads everything back.
+  const summary =
+    verify === 'cheap' && options.dryRun !== true ? await readKernelSummary(options.runner ?? spawnRunner) : undefined;
+  if (summary?.record !== undefined && recordHolds(summary, digest)) {
+    return { ...unchanged(summary.record.size), recordHeld: true };
+  }
+  const result = await sync(input.policies(), input.containers, {
+    ...options,
+    record: digest,
+    ...(summary === undefined ? { readBack: 'full' } : { readBack: 'sizes', setSizes: summary.setSizes }),
+  });
+  return { ...result, recordHeld: false };
+}
+
+function unchanged(size: PlanSize): SyncResult {
+  return {
+    payload: undefined,
+    setsBefore: [],
+    setsAfter: [],
+    changed: false,
+    chainChanges: [],
+    hookInserted: false,
+    stats: {
+      chains: size.chains,
+      rules: size.rules,
+      sets: size.sets,
+      chainsCreated: 0,
+      chainsDeleted: 0,
+      rulesWritten: 0,
+      rulesDeleted: 0,
+      setsCreated: 0,
+      setsDestroyed: 0,
+    },
+  };
+}

@@ -1,0 +1,336 @@
+// Logging of refused connections with real traffic: a cell namespace programmed by the real agent,
+// one ulogd (Debian's ulogd2) inside the cell's namespace reading the NFLOG group into JSON lines, and
+// the real `agent logs` enriching them with the container's identity. Each container's log rule is
+// limited to one line per second (burst 1), so tests on one container leave a second between them.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderUlogdConfig } from '../../agent/logging/ulogd-config.js';
+import { renderRuleSpec } from '../../agent/render.js';
+import { createLab, type Lab, type LabContainer, labAvailable } from '../../local/lab/netns-lab.js';
+import { app, policyList, tcp } from './fixtures.js';
+import { ownedFilterState } from './kernel-state.js';
+import { runAgentCommand } from './run-agent.js';
+
+const ULOGD = '/usr/sbin/ulogd';
+const ENTRY = resolve(import.meta.dirname, '../../bin/agent.ts');
+const EXTERNAL = '198.51.100.10';
+const ALLOWED_PORT = 8000;
+const DENIED_PORT = 9000;
+const UDP_PORT = 5353;
+const GROUP = 100;
+const IP = { a: '10.255.1.2', b: '10.255.1.3', unlisted: '10.255.1.4' };
+
+/** Why ulogd cannot be used here, or undefined. */
+function ulogdProblem(): string | undefined {
+  const result = spawnSync(ULOGD, ['--version'], { stdio: 'ignore' });
+  if (result.error !== undefined || result.status !== 0) return `${ULOGD} is missing (apt-get install ulogd2)`;
+  return undefined;
+}
+
+/** Like labAvailable: under CI=true a missing ulogd fails the file instead of skipping it. */
+function ulogdAvailable(): boolean {
+  const problem = ulogdProblem();
+  if (problem === undefined) return true;
+  if (process.env.CI === 'true') throw new Error(`deny-log test prerequisites missing: ${problem}`);
+  console.warn(`deny-log tests not run: ${problem}`);
+  return false;
+}
+
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+interface LogLine {
+  message: string;
+  data: {
+    packet: Record<string, string | number | boolean>;
+    source: { container_id: string; app_guid: string; space_guid: string; organization_guid: string };
+  };
+}
+
+/** Processes this file started; killed in afterAll and, as a safety net, when the process exits. */
+const children = new Set<ChildProcess>();
+const killAll = () => {
+  for (const child of children) child.kill('SIGKILL');
+};
+process.on('exit', killAll);
+
+describe.runIf(labAvailable() && ulogdAvailable())('deny log on a real cell: NFLOG → ulogd → agent logs', () => {
+  let lab: Lab;
+  let cell: string;
+  let a: LabContainer;
+  let b: LabContainer;
+  let unlisted: LabContainer;
+  let forwarder: ChildProcess;
+  let forwarderStderr = '';
+  const dir = mkdtempSync(join(tmpdir(), 'deny-log-'));
+  const files = {
+    store: join(dir, 'store.json'),
+    policies: join(dir, 'policies.json'),
+    ulogdConf: join(dir, 'ulogd.conf'),
+    ulogdJson: join(dir, 'ulogd.json'),
+    ulogdLog: join(dir, 'ulogd.log'),
+    out: join(dir, 'egress.log'),
+  };
+
+  const sync = (...flags: string[]) =>
+    runAgentCommand(['sync', '--policies', files.policies, '--containers', files.store, '--netns', cell, ...flags]);
+  const output = (): LogLine[] =>
+    existsSync(files.out)
+      ? readFileSync(files.out, 'utf8')
+          .split('\n')
+          .filter((line) => line !== '')
+          .map((line) => JSON.parse(line) as LogLine)
+      : [];
+  const linesFrom = (ip: string) => output().filter((line) => line.data.packet.src_ip === ip);
+  /** Waits until `ip` has at least `count` lines, then a little longer for any that should not come. */
+  const settle = async (ip: string, count: number): Promise<LogLine[]> => {
+    const deadline = Date.now() + 5000;
+    while (linesFrom(ip).length < count && Date.now() < deadline) await sleep(50);
+    await sleep(700);
+    return linesFrom(ip);
+  };
+
+  beforeAll(async () => {
+    lab = await createLab({
+      tag: 'denylog',
+      cells: [{ ips: [IP.a, IP.b, IP.unlisted] }],
+      external: { addresses: [EXTERNAL], tcpPorts: [ALLOWED_PORT, DENIED_PORT], udpPorts: [UDP_PORT] },
+    });
+    const [cellInfo] = lab.cells;
+    if (cellInfo === undefined) throw new Error('lab has no cell');
+    cell = cellInfo.ns;
+    [a, b, unlisted] = cellInfo.containers as [LabContainer, LabContainer, LabContainer];
+    writeFileSync(
+      files.store,
+      JSON.stringify({
+        'handle-a': {
+          handle: 'handle-a',
+          ip: IP.a,
+          metadata: { app_id: 'app-a', space_id: 'space-1', org_id: 'org-1' },
+        },
+        'handle-b': {
+          handle: 'handle-b',
+          ip: IP.b,
+          metadata: { app_id: 'app-b', space_id: 'space-2', org_id: 'org-2' },
+        },
+      }),
+    );
+    writeFileSync(
+      files.policies,
+      JSON.stringify(policyList([tcp('p1', app('app-a'), [EXTERNAL, EXTERNAL], [ALLOWED_PORT, ALLOWED_PORT])])),
+    );
+    const synced = await sync();
+    expect([synced.code, synced.stderr]).toEqual([0, '']);
+
+    // ulogd in the cell's namespace (NFLOG groups are per namespace), in the foreground.
+    writeFileSync(
+      files.ulogdConf,
+      renderUlogdConfig({ group: GROUP, output: files.ulogdJson, logfile: files.ulogdLog }),
+    );
+    const ulogd = spawn('ip', ['netns', 'exec', cell, ULOGD, '-c', files.ulogdConf], { stdio: 'ignore' });
+    children.add(ulogd);
+    // Ready when a packet of a probe rule in the cell's own OUTPUT reaches the file (another prefix,
+    // which the forwarder counts and skips).
+    await lab.execOk(cell, [
+      'iptables',
+      '-I',
+      'OUTPUT',
+      '-p',
+      'icmp',
+      '-j',
+      'NFLOG',
+      '--nflog-group',
+      `${GROUP}`,
+      '--nflog-prefix',
+      'dl-ready',
+    ]);
+    const deadline = Date.now() + 10_000;
+    while (!(existsSync(files.ulogdJson) && readFileSync(files.ulogdJson, 'utf8').includes('dl-ready'))) {
+      if (Date.now() > deadline)
+        throw new Error(`ulogd did not log: ${existsSync(files.ulogdLog) ? readFileSync(files.ulogdLog, 'utf8') : ''}`);
+      await lab.exec(cell, ['ping', '-n', '-q', '-c1', '-W1', EXTERNAL]);
+      await sleep(100);
+    }
+    await lab.execOk(cell, [
+      'iptables',
+      '-D',
+      'OUTPUT',
+      '-p',
+      'icmp',
+      '-j',
+      'NFLOG',
+      '--nflog-group',
+      `${GROUP}`,
+      '--nflog-prefix',
+      'dl-ready',
+    ]);
+
+    // The forwarder on the host, as on a cell; from the start so nothing written before it runs is lost.
+    forwarder = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        ENTRY,
+        'logs',
+        '--containers',
+        files.store,
+        '--input',
+        files.ulogdJson,
+        '--output',
+        files.out,
+        '--from-start',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    children.add(forwarder);
+    forwarder.stderr?.on('data', (chunk: Buffer) => {
+      forwarderStderr += chunk.toString();
+    });
+    // Let every container's token refill after the ready probes (they were not the containers').
+    await sleep(1100);
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    children.clear();
+    await lab?.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('renders the log rules as iptables-save prints them back: a second sync changes nothing', async () => {
+    const saved = await ownedFilterState(lab, cell);
+    const rule = renderRuleSpec({
+      match: { limit: { count: 1, per: 'second' } },
+      action: { kind: 'nflog', group: GROUP, prefix: 'dyneg-denied' },
+    });
+    // One log rule per listed container, one in the catch-all for unlisted sources.
+    expect(saved.split('\n').filter((line) => line.endsWith(rule))).toHaveLength(3);
+    for (const flags of [[], ['--verify', 'full']]) {
+      const again = await sync(...flags);
+      expect(again.code).toBe(0);
+      expect(JSON.parse(again.stdout)).toMatchObject({ changed: false });
+    }
+  });
+
+  it('writes exactly one enriched line for one refused TCP connection, with the container identity', async () => {
+    expect(await lab.tcp(b, EXTERNAL, DENIED_PORT)).toBe('refused');
+    const lines = await settle(IP.b, 1);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      source: 'dynamic-egress',
+      message: 'dynamic-egress.egress-denied',
+      log_level: 1,
+      data: {
+        packet: {
+          direction: 'egress',
+          allowed: false,
+          src_ip: IP.b,
+          dst_ip: EXTERNAL,
+          dst_port: DENIED_PORT,
+          protocol: 'TCP',
+          icmp_type: 0,
+          icmp_code: 0,
+        },
+        source: { container_id: 'handle-b', app_guid: 'app-b', space_guid: 'space-2', organization_guid: 'org-2' },
+      },
+    });
+    expect(lines[0]?.data.packet.src_port).toBeGreaterThan(0);
+  });
+
+  it('writes nothing for allowed traffic', async () => {
+    expect(await lab.tcp(a, EXTERNAL, ALLOWED_PORT)).toBe('open');
+    await sleep(1000); // a line takes well under 100 ms from the kernel to the output file
+    expect(linesFrom(IP.a)).toEqual([]);
+  });
+
+  it('holds the rate limit under a burst: 50 refused connections in under a second, at most 2 lines', async () => {
+    await sleep(1100);
+    const before = linesFrom(IP.b).length;
+    const started = Date.now();
+    const results = await Promise.all(Array.from({ length: 50 }, () => lab.tcp(b, EXTERNAL, DENIED_PORT)));
+    const elapsed = Date.now() - started;
+    expect(results.every((result) => result === 'refused')).toBe(true);
+    expect(elapsed).toBeLessThan(1000);
+    const burst = (await settle(IP.b, before + 1)).length - before;
+    expect(burst).toBeGreaterThanOrEqual(1);
+    expect(burst).toBeLessThanOrEqual(2);
+  });
+
+  it('logs a refused UDP datagram with its ports and a refused ping with its ICMP type and code', async () => {
+    await sleep(1100);
+    expect(await lab.udp(a, EXTERNAL, UDP_PORT)).toBe('refused');
+    const [udpLine] = await settle(IP.a, 1);
+    expect(udpLine?.data.packet).toMatchObject({ protocol: 'UDP', dst_port: UDP_PORT, icmp_type: 0, icmp_code: 0 });
+    expect(udpLine?.data.source).toMatchObject({
+      container_id: 'handle-a',
+      app_guid: 'app-a',
+      organization_guid: 'org-1',
+    });
+    await sleep(1100);
+    expect(await lab.ping(a, EXTERNAL)).toBe(false);
+    const icmpLine = (await settle(IP.a, 2))[1];
+    expect(icmpLine?.data.packet).toMatchObject({
+      protocol: 'ICMP',
+      src_port: 0,
+      dst_port: 0,
+      icmp_type: 8,
+      icmp_code: 0,
+    });
+  });
+
+  it('logs an unlisted overlay source without identity', async () => {
+    expect(await lab.tcp(unlisted, EXTERNAL, DENIED_PORT)).toBe('refused');
+    const lines = await settle(IP.unlisted, 1);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.data.source).toEqual({ container_id: '', app_guid: '', space_guid: '', organization_guid: '' });
+  });
+
+  it('names a container added to the containers file in its next line, without a restart', async () => {
+    await sleep(1100);
+    const store = JSON.parse(readFileSync(files.store, 'utf8')) as Record<string, unknown>;
+    store['handle-b'] = {
+      handle: 'handle-b2',
+      ip: IP.b,
+      metadata: { app_id: 'app-b2', space_id: 'space-2', org_id: 'org-2' },
+    };
+    writeFileSync(files.store, JSON.stringify(store));
+    await sleep(500); // the forwarder reads the file again on its next poll
+    const before = linesFrom(IP.b).length;
+    expect(await lab.tcp(b, EXTERNAL, DENIED_PORT)).toBe('refused');
+    const lines = await settle(IP.b, before + 1);
+    expect(lines.at(-1)?.data.source).toMatchObject({ container_id: 'handle-b2', app_guid: 'app-b2' });
+  });
+
+  it('logs nothing once logging is off, and the forwarder stops with exit 0 on SIGTERM', async () => {
+    const off = await sync('--deny-log-rate', 'off');
+    expect(off.code).toBe(0);
+    expect(await ownedFilterState(lab, cell)).not.toContain('NFLOG');
+    await sleep(1100);
+    const before = output().length;
+    expect(await lab.tcp(b, EXTERNAL, DENIED_PORT)).toBe('refused');
+    await sleep(1000);
+    expect(output()).toHaveLength(before);
+
+    const exited = new Promise<number | null>((done) => forwarder.once('exit', (code) => done(code)));
+    forwarder.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    children.delete(forwarder);
+    const summary = JSON.parse(forwarderStderr.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
+    expect(summary).toMatchObject({ message: 'log forwarder stopped', unparseable: 0, lines: before });
+    expect(summary.otherPrefix).toBeGreaterThan(0);
+  });
+
+  it('programs another group and a per-minute rate as iptables-save prints them', async () => {
+    const custom = await sync('--deny-log-rate', '120/minute', '--log-group', '7');
+    expect(custom.code).toBe(0);
+    const saved = await ownedFilterState(lab, cell);
+    expect(saved).toContain(
+      '-m limit --limit 2/sec --limit-burst 1 -j NFLOG --nflog-prefix dyneg-denied --nflog-group 7',
+    );
+    const again = await sync('--deny-log-rate', '120/minute', '--log-group', '7', '--verify', 'full');
+    expect(JSON.parse(again.stdout)).toMatchObject({ changed: false });
+  });
+});
