@@ -1,13 +1,23 @@
 // What runs on the cells: the agent bundle (an S3 asset), the SSM Command document that downloads and
 // runs it, the State Manager association that re-runs it on a schedule, and the managed policy a cell's
-// instance role needs. The document takes one parameter, MinVersion (digits only, it ends up in a shell
-// script); everything else it needs (table, region, paths, overlay CIDR, unknown sources) is fixed into
-// it here, validated at synth.
-import { Aws, Duration, Stack } from 'aws-cdk-lib';
+// instance role needs, and the log group the cells' refused connections go to. The document takes two
+// parameters, MinVersion (digits only, it ends up in a shell script) and Verify; everything else it
+// needs (table, region, paths, overlay CIDR, unknown sources, deny logging) is fixed into it here,
+// validated at synth.
+import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnAssociation, CfnDocument } from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import {
+  DEFAULT_DENY_LOG_RATE,
+  DEFAULT_LOG_GROUP,
+  MAX_LOG_GROUP,
+  MAX_RATE,
+  parseDenyLogRate,
+  parseLogGroup,
+} from '../agent/deny-log.js';
 import {
   DEFAULT_OVERLAY_CIDR,
   DEFAULT_UNKNOWN_SOURCES,
@@ -21,6 +31,8 @@ import { SNAPSHOT_PK } from '../core/store/snapshot-store.js';
 import { PARTITION_KEY, SORT_KEY } from '../core/store/table-definition.js';
 import { everyMinutes, RUN_LIMIT_DEFAULTS, SCHEDULE_DEFAULTS } from '../lambdas/fanout/run-limits.js';
 import { AgentAsset } from './agent-asset.js';
+import { installConnectionLoggingScript, removeConnectionLoggingScript } from './cell-logging-script.js';
+import { connectionLoggingUnits } from './cell-logging-units.js';
 import { CURRENT_AGENT_NAME, cellUnits } from './cell-units.js';
 import { INSTANCE_ID_LINES, installWatcherScript, uninstallWatcherScript } from './cell-watcher-script.js';
 import { parseSchedule } from './schedule.js';
@@ -33,6 +45,10 @@ export const CELL_DEFAULTS = {
   containersPath: '/var/vcap/data/container-metadata/store.json',
   overlayCidr: DEFAULT_OVERLAY_CIDR,
   unknownSources: DEFAULT_UNKNOWN_SOURCES,
+  denyLogRate: `${DEFAULT_DENY_LOG_RATE.count}/${DEFAULT_DENY_LOG_RATE.per}`,
+  nflogGroup: DEFAULT_LOG_GROUP,
+  connectionLogging: true,
+  connectionLogRetention: RetentionDays.THREE_MONTHS,
   maxConcurrency: RUN_LIMIT_DEFAULTS.maxConcurrency,
   maxErrors: RUN_LIMIT_DEFAULTS.maxErrors,
 } as const;
@@ -85,6 +101,31 @@ export interface CellAgentProps {
    */
   readonly unknownSources?: UnknownSources;
   /**
+   * How often each container's refused connections are logged to NFLOG (the agent's `--deny-log-rate`):
+   * `N/second` (N up to 100), `N/minute` (up to 600) or `off` (no log rule).
+   * @default '1/second'
+   */
+  readonly denyLogRate?: string;
+  /**
+   * The NFLOG group the refused connections are logged to, and that ulogd reads (the agent's
+   * `--log-group`), 1-65535.
+   * @default 100
+   */
+  readonly nflogGroup?: number;
+  /**
+   * Install connection logging on the cells (ulogd2 and `agent logs`, writing
+   * /var/log/dynamic-egress/egress.log) and create the log group the CloudWatch agent ships that file
+   * to. `false` removes it from the cells on their next sync (the log files stay) and creates no log
+   * group. Cells without ulogd sync all the same, with a warning.
+   * @default true
+   */
+  readonly connectionLogging?: boolean;
+  /**
+   * Retention of the connection log group (kept when the stack is deleted).
+   * @default RetentionDays.THREE_MONTHS
+   */
+  readonly connectionLogRetention?: RetentionDays;
+  /**
    * How many cells the association syncs at once (number or percentage).
    * @default '50%'
    */
@@ -109,11 +150,16 @@ export class CellAgent extends Construct {
   readonly documentName: string;
   /** ARN of the SSM document, for `ssm:SendCommand` grants. */
   readonly documentArn: string;
-  /** Removes the containers-file watcher the sync document installs (run it before retiring a cell's agent). */
+  /** Removes the connection logging and the containers-file watcher the sync document installs (run it before retiring a cell's agent). */
   readonly uninstallDocument: CfnDocument;
   readonly association: CfnAssociation;
   /** Attach to every cell's instance role. */
   readonly cellPolicy: ManagedPolicy;
+  /**
+   * Where the cells' CloudWatch agent sends their refused connections (RETAIN: audit data outlives
+   * the stack). Undefined when connectionLogging is false.
+   */
+  readonly connectionLogGroup: LogGroup | undefined;
   readonly cellTagKey: string;
   readonly cellTagValue: string;
   readonly maxConcurrency: string;
@@ -136,6 +182,9 @@ export class CellAgent extends Construct {
     const containersPath = props.containersPath ?? CELL_DEFAULTS.containersPath;
     const overlayCidr = props.overlayCidr ?? CELL_DEFAULTS.overlayCidr;
     const unknownSources = validateUnknownSources(props.unknownSources ?? CELL_DEFAULTS.unknownSources);
+    const denyLogRate = validateDenyLogRate(props.denyLogRate ?? CELL_DEFAULTS.denyLogRate);
+    const nflogGroup = validateNflogGroup(props.nflogGroup ?? CELL_DEFAULTS.nflogGroup);
+    const connectionLogging = validateConnectionLogging(props.connectionLogging ?? CELL_DEFAULTS.connectionLogging);
     const syncTimeout = props.syncTimeout ?? Duration.minutes(5);
     this.syncTimeout = syncTimeout;
     validateCellTag(this.cellTagKey, this.cellTagValue);
@@ -158,6 +207,8 @@ export class CellAgent extends Construct {
       containersPath,
       overlayCidr,
       unknownSources,
+      denyLogRate,
+      nflogGroup,
       lockWaitSeconds,
     };
     // A container created or destroyed changes the containers file: the cell syncs at once.
@@ -167,6 +218,18 @@ export class CellAgent extends Construct {
       stateDir: CELL_STATE_DIR,
       timeoutSeconds,
     });
+    const currentAgent = `${CELL_AGENT_DIR}/${CURRENT_AGENT_NAME}`;
+    const loggingScript = connectionLogging
+      ? installConnectionLoggingScript({
+          units: connectionLoggingUnits({
+            agentFile: currentAgent,
+            agentBuild: this.agent.asset.s3ObjectKey,
+            containersPath,
+          }),
+          agentFile: currentAgent,
+          nflogGroup,
+        })
+      : removeConnectionLoggingScript({ neverFail: true });
 
     this.document = new CfnDocument(this, 'SyncDocument', {
       documentType: 'Command',
@@ -220,6 +283,13 @@ export class CellAgent extends Construct {
           },
           {
             action: 'aws:runShellScript',
+            // Before the sync step, which ends the document; after the watcher's, which links current.mjs.
+            name: connectionLogging ? 'InstallConnectionLogging' : 'RemoveConnectionLogging',
+            precondition: { StringEquals: ['platformType', 'Linux'] },
+            inputs: { timeoutSeconds: '60', runCommand: loggingScript },
+          },
+          {
+            action: 'aws:runShellScript',
             name: 'SyncCell',
             precondition: { StringEquals: ['platformType', 'Linux'] },
             inputs: {
@@ -238,8 +308,15 @@ export class CellAgent extends Construct {
       content: {
         schemaVersion: '2.2',
         description:
-          'dynamic-egress: remove the containers-file watcher (systemd path and service units) the sync document installs',
+          'dynamic-egress: remove the containers-file watcher and the connection logging (systemd units) the sync document installs',
         mainSteps: [
+          {
+            // First: the forwarder runs current.mjs, which the next step deletes.
+            action: 'aws:runShellScript',
+            name: 'RemoveConnectionLogging',
+            precondition: { StringEquals: ['platformType', 'Linux'] },
+            inputs: { timeoutSeconds: '60', runCommand: removeConnectionLoggingScript({ neverFail: false }) },
+          },
           {
             action: 'aws:runShellScript',
             name: 'RemoveWatcher',
@@ -268,6 +345,14 @@ export class CellAgent extends Construct {
       maxErrors: this.maxErrors,
       complianceSeverity: 'HIGH',
     });
+
+    this.connectionLogGroup = connectionLogging
+      ? new LogGroup(this, 'ConnectionLogs', {
+          retention: validateRetention(props.connectionLogRetention ?? CELL_DEFAULTS.connectionLogRetention),
+          // Audit data: never deleted with the stack nor by a replacement.
+          removalPolicy: RemovalPolicy.RETAIN,
+        })
+      : undefined;
 
     const tableArn = props.table.tableArn;
     const bucketArn = this.agent.asset.bucket.bucketArn;
@@ -308,6 +393,17 @@ export class CellAgent extends Construct {
           resources: [bucketArn],
           conditions: { StringEquals: { 's3:prefix': [`${this.agent.asset.s3ObjectKey}/`] } },
         }),
+        // The CloudWatch agent shipping /var/log/dynamic-egress/egress.log, to this log group only.
+        ...(this.connectionLogGroup
+          ? [
+              new PolicyStatement({
+                sid: 'WriteConnectionLogs',
+                effect: Effect.ALLOW,
+                actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+                resources: [this.connectionLogGroup.logGroupArn],
+              }),
+            ]
+          : []),
       ],
     });
   }
@@ -321,6 +417,8 @@ interface SyncScriptOptions {
   readonly containersPath: string;
   readonly overlayCidr: string;
   readonly unknownSources: UnknownSources;
+  readonly denyLogRate: string;
+  readonly nflogGroup: number;
   readonly lockWaitSeconds: number;
 }
 
@@ -345,7 +443,7 @@ function syncScript(options: SyncScriptOptions): string[] {
     `find ${CELL_AGENT_DIR} -maxdepth 1 -type f ! -name '${options.agentFileName}' -delete`,
     `export AWS_REGION='${options.region}'`,
     // A command and the scheduled association may arrive together: one sync at a time per cell.
-    `exec flock -w ${options.lockWaitSeconds} ${CELL_STATE_DIR}/sync.lock node '${options.agentFile}' sync --from-dynamodb --table '${options.tableName}' --containers '${options.containersPath}' --state-dir ${CELL_STATE_DIR} --cell-name "$INSTANCE_ID" --min-version "$MIN_VERSION" --overlay-cidr '${options.overlayCidr}' --unknown-sources '${options.unknownSources}' --verify "$VERIFY"`,
+    `exec flock -w ${options.lockWaitSeconds} ${CELL_STATE_DIR}/sync.lock node '${options.agentFile}' sync --from-dynamodb --table '${options.tableName}' --containers '${options.containersPath}' --state-dir ${CELL_STATE_DIR} --cell-name "$INSTANCE_ID" --min-version "$MIN_VERSION" --overlay-cidr '${options.overlayCidr}' --unknown-sources '${options.unknownSources}' --deny-log-rate '${options.denyLogRate}' --log-group ${options.nflogGroup} --verify "$VERIFY"`,
   ];
 }
 
@@ -428,4 +526,31 @@ export function validateCidr(cidr: string): void {
 export function validateUnknownSources(value: unknown): UnknownSources {
   if (isUnknownSources(value)) return value;
   throw new Error(`CellAgent: unknownSources must be ${UNKNOWN_SOURCES.join(' or ')}, got ${JSON.stringify(value)}`);
+}
+
+/** The agent's `--deny-log-rate` syntax and bounds (agent/deny-log.ts), checked at synth. */
+export function validateDenyLogRate(value: unknown): string {
+  if (typeof value === 'string' && parseDenyLogRate(value) !== undefined) return value;
+  throw new Error(
+    `CellAgent: denyLogRate must be N/second (N at most ${MAX_RATE.second}), N/minute (at most ${MAX_RATE.minute}) or off, got ${JSON.stringify(value)}`,
+  );
+}
+
+/** The agent's `--log-group` bounds (agent/deny-log.ts), checked at synth. */
+export function validateNflogGroup(value: unknown): number {
+  if (typeof value === 'number' && parseLogGroup(String(value)) === value) return value;
+  throw new Error(`CellAgent: nflogGroup must be an integer from 1 to ${MAX_LOG_GROUP}, got ${JSON.stringify(value)}`);
+}
+
+export function validateConnectionLogging(value: unknown): boolean {
+  if (typeof value === 'boolean') return value;
+  throw new Error(`CellAgent: connectionLogging must be true or false, got ${JSON.stringify(value)}`);
+}
+
+/** A bounded retention CloudWatch offers (not INFINITE). */
+export function validateRetention(value: RetentionDays): RetentionDays {
+  if (Object.values(RetentionDays).includes(value) && value !== RetentionDays.INFINITE) return value;
+  throw new Error(
+    `CellAgent: connectionLogRetention must be one of CloudWatch's bounded retentions, got ${JSON.stringify(value)}`,
+  );
 }

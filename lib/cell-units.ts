@@ -37,6 +37,10 @@ export interface CellUnitOptions {
   readonly containersPath: string;
   readonly overlayCidr: string;
   readonly unknownSources: string;
+  /** The agent's `--deny-log-rate` (`N/second`, `N/minute` or `off`). */
+  readonly denyLogRate: string;
+  /** The agent's `--log-group`. */
+  readonly nflogGroup: number;
   readonly lockWaitSeconds: number;
   /** The document's own step timeout: one sync's bound. The service allows it for each of its runs. */
   readonly timeoutSeconds: number;
@@ -62,7 +66,7 @@ function scriptWithTablePlaceholder(options: CellUnitOptions): string {
     `flock -w ${options.lockWaitSeconds} ${options.stateDir}/sync.lock node ${options.agentFile} sync --from-dynamodb`,
     `--table ${TABLE} --containers ${options.containersPath} --state-dir ${options.stateDir}`,
     `--cell-name "$CELL_NAME" --min-version 0 --overlay-cidr ${options.overlayCidr}`,
-    `--unknown-sources ${options.unknownSources}`,
+    `--unknown-sources ${options.unknownSources} --deny-log-rate ${options.denyLogRate} --log-group ${options.nflogGroup}`,
   ].join(' ');
   return [
     'runs=0; while :; do',
@@ -77,7 +81,14 @@ function scriptWithTablePlaceholder(options: CellUnitOptions): string {
 
 /** The two unit files' contents. */
 export function cellUnits(options: CellUnitOptions): CellUnits {
-  validateUnitValue(options.agentFile, options.stateDir, options.containersPath, options.overlayCidr);
+  validateUnitValue(
+    options.agentFile,
+    options.stateDir,
+    options.containersPath,
+    options.overlayCidr,
+    options.denyLogRate,
+    String(options.nflogGroup),
+  );
   const script = systemdEscape(scriptWithTablePlaceholder(options)).replace(TABLE, () => options.tableName);
   const service = [
     '[Unit]',

@@ -19,7 +19,7 @@ export const INSTANCE_ID_LINES = [
 
 /** What systemd itself checks (sd_booted): this folder exists when systemd is the running init. */
 export const SYSTEMD_RUNTIME_DIR = '/run/systemd/system';
-const noSystemd = (runtimeDir: string) => `if [ ! -d ${runtimeDir} ]; then`;
+export const noSystemd = (runtimeDir: string): string => `if [ ! -d ${runtimeDir} ]; then`;
 
 /** Single-quotes a value for sh (tokens have no quote, so they pass through whole). */
 export function shellQuote(value: string): string {
@@ -38,15 +38,16 @@ export interface InstallWatcherOptions {
   readonly systemdRuntimeDir?: string;
 }
 
-/** Writes the lines to `file` by rename when they differ from it, and sets CHANGED=1 then. */
-function writeIfChanged(file: string, quotedLines: readonly string[]): string[] {
+/** Writes the lines to `file` by rename when they differ from it, and sets `flag`=1 then. */
+export function writeIfChanged(file: string, quotedLines: readonly string[], flag = 'CHANGED'): string[] {
   return [
     `printf '%s\\n' ${quotedLines.join(' ')} > ${file}.tmp`,
-    `if cmp -s ${file}.tmp ${file}; then rm -f ${file}.tmp; else mv -f ${file}.tmp ${file}; CHANGED=1; fi`,
+    `if cmp -s ${file}.tmp ${file}; then rm -f ${file}.tmp; else mv -f ${file}.tmp ${file}; ${flag}=1; fi`,
   ];
 }
 
-const quotedLines = (content: string): string[] => content.replace(/\n$/, '').split('\n').map(shellQuote);
+/** A file's lines, each quoted for sh (for writeIfChanged). */
+export const quotedLines = (content: string): string[] => content.replace(/\n$/, '').split('\n').map(shellQuote);
 
 export function installWatcherScript(options: InstallWatcherOptions): string[] {
   const current = `${options.agentDir}/${CURRENT_AGENT_NAME}`;

@@ -25,6 +25,10 @@ export const CONTEXT_DEFAULTS = {
   containersPath: CELL_DEFAULTS.containersPath,
   overlayCidr: CELL_DEFAULTS.overlayCidr,
   unknownSources: CELL_DEFAULTS.unknownSources,
+  denyLogRate: CELL_DEFAULTS.denyLogRate,
+  nflogGroup: CELL_DEFAULTS.nflogGroup,
+  connectionLogging: CELL_DEFAULTS.connectionLogging,
+  connectionLogRetentionDays: CELL_DEFAULTS.connectionLogRetention as number,
   fanoutMaxConcurrency: CELL_DEFAULTS.maxConcurrency,
   fanoutMaxErrors: CELL_DEFAULTS.maxErrors,
   republishSchedule: FANOUT_DEFAULTS.republishSchedule,
@@ -74,6 +78,14 @@ export function configFromContext(node: Node): ControlPlaneConfig {
     throw new Error(`context ${key} must be ${UNKNOWN_SOURCES.join(' or ')}, got ${JSON.stringify(value)}`);
   };
 
+  /** `true`/`false` unquoted in cdk.json, or as text on the command line (-c key=false). */
+  const flag = (key: string, fallback: boolean): boolean => {
+    const value = scalar(key);
+    if (value === undefined) return fallback;
+    if (value === 'true' || value === 'false') return value === 'true';
+    throw new Error(`context ${key} must be true or false, got ${JSON.stringify(node.tryGetContext(key))}`);
+  };
+
   const jwtIssuer = text('jwtIssuer') ?? CONTEXT_DEFAULTS.jwtIssuer;
   const logRetentionDays = number('logRetentionDays', CONTEXT_DEFAULTS.logRetentionDays);
   return {
@@ -84,7 +96,7 @@ export function configFromContext(node: Node): ControlPlaneConfig {
       jwtAudience: list('jwtAudience', CONTEXT_DEFAULTS.jwtAudience),
       throttlingRateLimit: number('throttlingRateLimit', CONTEXT_DEFAULTS.throttlingRateLimit),
       throttlingBurstLimit: number('throttlingBurstLimit', CONTEXT_DEFAULTS.throttlingBurstLimit),
-      logRetention: toRetentionDays(logRetentionDays),
+      logRetention: toRetentionDays('logRetentionDays', logRetentionDays),
       tableName: text('tableName'),
       alarmTopicArn: text('alarmTopicArn'),
       cellTagKey: text('cellTagKey') ?? CONTEXT_DEFAULTS.cellTagKey,
@@ -93,6 +105,13 @@ export function configFromContext(node: Node): ControlPlaneConfig {
       containersPath: text('containersPath') ?? CONTEXT_DEFAULTS.containersPath,
       overlayCidr: text('overlayCidr') ?? CONTEXT_DEFAULTS.overlayCidr,
       unknownSources: unknownSources('unknownSources', CONTEXT_DEFAULTS.unknownSources),
+      denyLogRate: scalar('denyLogRate') ?? CONTEXT_DEFAULTS.denyLogRate,
+      nflogGroup: number('nflogGroup', CONTEXT_DEFAULTS.nflogGroup),
+      connectionLogging: flag('connectionLogging', CONTEXT_DEFAULTS.connectionLogging),
+      connectionLogRetention: toRetentionDays(
+        'connectionLogRetentionDays',
+        number('connectionLogRetentionDays', CONTEXT_DEFAULTS.connectionLogRetentionDays),
+      ),
       fanoutMaxConcurrency: scalar('fanoutMaxConcurrency') ?? CONTEXT_DEFAULTS.fanoutMaxConcurrency,
       fanoutMaxErrors: scalar('fanoutMaxErrors') ?? CONTEXT_DEFAULTS.fanoutMaxErrors,
       republishSchedule: text('republishSchedule') ?? CONTEXT_DEFAULTS.republishSchedule,
@@ -101,12 +120,12 @@ export function configFromContext(node: Node): ControlPlaneConfig {
   };
 }
 
-function toRetentionDays(days: number): RetentionDays {
+function toRetentionDays(key: string, days: number): RetentionDays {
   const allowed = Object.values(RetentionDays).filter((value): value is RetentionDays => typeof value === 'number');
   const match = allowed.find((value) => value === days);
   if (match === undefined || match === RetentionDays.INFINITE) {
     throw new Error(
-      `context logRetentionDays must be one of ${allowed.filter((value) => value !== RetentionDays.INFINITE).join(', ')}, got ${days}`,
+      `context ${key} must be one of ${allowed.filter((value) => value !== RetentionDays.INFINITE).join(', ')}, got ${days}`,
     );
   }
   return match;

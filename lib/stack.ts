@@ -42,6 +42,14 @@ export interface DynamicEgressStackProps extends StackProps {
   readonly overlayCidr?: string;
   /** @default 'reject' (see CellAgentProps) */
   readonly unknownSources?: UnknownSources;
+  /** @default '1/second' (see CellAgentProps) */
+  readonly denyLogRate?: string;
+  /** @default 100 (see CellAgentProps) */
+  readonly nflogGroup?: number;
+  /** @default true (see CellAgentProps) */
+  readonly connectionLogging?: boolean;
+  /** @default RetentionDays.THREE_MONTHS (see CellAgentProps) */
+  readonly connectionLogRetention?: RetentionDays;
   /**
    * MaxConcurrency of the fan-out's commands and of the resync association.
    * @default '50%'
@@ -96,6 +104,10 @@ export class DynamicEgressStack extends Stack {
       containersPath: props.containersPath,
       overlayCidr: props.overlayCidr,
       unknownSources: props.unknownSources,
+      denyLogRate: props.denyLogRate,
+      nflogGroup: props.nflogGroup,
+      connectionLogging: props.connectionLogging,
+      connectionLogRetention: props.connectionLogRetention,
       maxConcurrency: props.fanoutMaxConcurrency,
       maxErrors: props.fanoutMaxErrors,
     });
@@ -146,8 +158,15 @@ export class DynamicEgressStack extends Stack {
     new CfnOutput(this, 'UninstallDocumentName', {
       value: this.cells.uninstallDocument.ref,
       description:
-        'SSM Command document that removes the containers-file watcher (systemd units) the sync document installs on a cell',
+        'SSM Command document that removes the containers-file watcher and the connection logging (systemd units) the sync document installs on a cell',
     });
+    if (this.cells.connectionLogGroup) {
+      new CfnOutput(this, 'ConnectionLogGroupName', {
+        value: this.cells.connectionLogGroup.logGroupName,
+        description:
+          "Log group for the cells' refused connections: the CloudWatch agent on each cell ships /var/log/dynamic-egress/egress.log to it (retained on stack deletion)",
+      });
+    }
     new CfnOutput(this, 'CellPolicyArn', {
       value: this.cells.cellPolicy.managedPolicyArn,
       description: 'Managed policy to attach to every cell instance role (with AmazonSSMManagedInstanceCore)',

@@ -1,9 +1,11 @@
 // CellAgent and Fanout on their own: the settings that end up in a shell script, in SSM targets and in
 // IAM conditions are refused at synth, showing the value, before anything is deployed.
 import { Duration, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
 import { CellAgent, type CellAgentProps } from '../../lib/cell-agent.js';
+import { LOGS_SERVICE, ULOGD_SERVICE } from '../../lib/cell-logging-units.js';
 import { Fanout, type FanoutProps } from '../../lib/fanout.js';
 import { PolicyStore } from '../../lib/store.js';
 import { testApp } from './synth.js';
@@ -121,6 +123,138 @@ describe('CellAgent', () => {
   it('fails on a sync timeout outside 30 s to 1 h', () => {
     expect(() => cells({ syncTimeout: Duration.seconds(5) })).toThrow(
       'syncTimeout must be whole seconds from 30 to 3600, got 5',
+    );
+  });
+});
+
+interface DocumentContent {
+  parameters?: Record<string, unknown>;
+  mainSteps: { name: string; inputs: { runCommand?: unknown } }[];
+}
+
+/** The content of the document whose description starts with `kind` ('download' or 'remove'). */
+function documentOf(agent: CellAgent, kind: string): DocumentContent {
+  const documents = Object.values(Template.fromStack(Stack.of(agent)).findResources('AWS::SSM::Document')).map(
+    (resource) =>
+      (resource as { Properties: { Content: DocumentContent & { description: string } } }).Properties.Content,
+  );
+  const document = documents.find((content) => content.description.startsWith(`dynamic-egress: ${kind}`));
+  if (!document) throw new Error(`no ${kind} document`);
+  return document;
+}
+
+const stepNames = (document: DocumentContent) => document.mainSteps.map((step) => step.name);
+const stepScript = (document: DocumentContent, name: string) =>
+  JSON.stringify(document.mainSteps.find((step) => step.name === name)?.inputs.runCommand ?? null);
+
+describe('CellAgent connection logging', () => {
+  it('installs connection logging between the watcher and the sync step, for the group the sync logs to', () => {
+    const sync = documentOf(cells({ nflogGroup: 4242 }), 'download');
+    expect(stepNames(sync)).toEqual(['DownloadAgent', 'InstallWatcher', 'InstallConnectionLogging', 'SyncCell']);
+    const install = stepScript(sync, 'InstallConnectionLogging');
+    expect(install).toContain(
+      'node /opt/dynamic-egress/agent/current.mjs ulogd-config --json-file /var/log/dynamic-egress/ulogd.json --log-group 4242 ',
+    );
+    expect(install).toContain(`systemctl enable --now ${ULOGD_SERVICE} ${LOGS_SERVICE}`);
+    expect(install).toContain('--output /var/log/dynamic-egress/egress.log');
+    expect(stepScript(sync, 'SyncCell')).toContain("--deny-log-rate '1/second' --log-group 4242 ");
+    expect(stepScript(sync, 'InstallWatcher')).toContain('--deny-log-rate 1/second --log-group 4242');
+  });
+
+  it('fixes denyLogRate into the sync command and the watcher: 1/second by default, off or another rate when asked', () => {
+    const both = (agent: CellAgent) => {
+      const sync = documentOf(agent, 'download');
+      return [stepScript(sync, 'SyncCell'), stepScript(sync, 'InstallWatcher')];
+    };
+    const [sync, watcher] = both(cells({ denyLogRate: '30/minute' }));
+    expect(sync).toContain("--deny-log-rate '30/minute' --log-group 100 ");
+    expect(watcher).toContain('--deny-log-rate 30/minute --log-group 100');
+    expect(both(cells({ denyLogRate: 'off' }))[0]).toContain("--deny-log-rate 'off'");
+  });
+
+  it('adds no document parameter: the logging settings are fixed at synth, like unknownSources', () => {
+    expect(Object.keys(documentOf(cells(), 'download').parameters ?? {})).toEqual(['MinVersion', 'Verify']);
+  });
+
+  it('creates a log group kept on stack deletion and replacement, 90 days by default', () => {
+    const template = Template.fromStack(Stack.of(cells()));
+    template.hasResource('AWS::Logs::LogGroup', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: { RetentionInDays: 90, KmsKeyId: Match.absent() },
+    });
+    Template.fromStack(Stack.of(cells({ connectionLogRetention: RetentionDays.ONE_YEAR }))).hasResourceProperties(
+      'AWS::Logs::LogGroup',
+      { RetentionInDays: 365 },
+    );
+  });
+
+  it('lets the cells write to that log group only: create streams, put events, describe streams', () => {
+    const agent = cells();
+    const template = Template.fromStack(Stack.of(agent));
+    const [groupId] = Object.keys(template.findResources('AWS::Logs::LogGroup'));
+    const policy = Object.values(template.findResources('AWS::IAM::ManagedPolicy'))[0] as {
+      Properties: { PolicyDocument: { Statement: { Sid: string }[] } };
+    };
+    const statements = policy.Properties.PolicyDocument.Statement;
+    expect(statements.find((statement) => statement.Sid === 'WriteConnectionLogs')).toEqual({
+      Sid: 'WriteConnectionLogs',
+      Effect: 'Allow',
+      Action: ['logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
+      Resource: { 'Fn::GetAtt': [groupId, 'Arn'] },
+    });
+    // No other statement names a logs action.
+    expect(
+      statements.filter((statement) => JSON.stringify(statement).includes('logs:')).map((statement) => statement.Sid),
+    ).toEqual(['WriteConnectionLogs']);
+  });
+
+  it('when off: removes it from the cells on their next sync, and creates no log group nor grant', () => {
+    const agent = cells({ connectionLogging: false });
+    expect(agent.connectionLogGroup).toBeUndefined();
+    const sync = documentOf(agent, 'download');
+    expect(stepNames(sync)).toEqual(['DownloadAgent', 'InstallWatcher', 'RemoveConnectionLogging', 'SyncCell']);
+    expect(stepScript(sync, 'RemoveConnectionLogging')).toContain(
+      `systemctl disable --now ${LOGS_SERVICE} ${ULOGD_SERVICE}`,
+    );
+    const template = Template.fromStack(Stack.of(agent));
+    template.resourceCountIs('AWS::Logs::LogGroup', 0);
+    expect(JSON.stringify(template.findResources('AWS::IAM::ManagedPolicy'))).not.toContain('logs:');
+  });
+
+  it('the uninstall document removes connection logging first (its forwarder runs current.mjs), then the watcher', () => {
+    const uninstall = documentOf(cells(), 'remove');
+    expect(stepNames(uninstall)).toEqual(['RemoveConnectionLogging', 'RemoveWatcher']);
+    expect(stepScript(uninstall, 'RemoveConnectionLogging')).toContain(
+      `rm -f /etc/systemd/system/${ULOGD_SERVICE} /etc/systemd/system/${LOGS_SERVICE}`,
+    );
+  });
+
+  it('fails on a deny-log rate the agent does not take, showing it', () => {
+    for (const denyLogRate of ['1/sec', '101/second', '601/minute', '0/second', 'Off', '', "1/second' ; rm -rf /"]) {
+      expect(() => cells({ denyLogRate })).toThrow(
+        `CellAgent: denyLogRate must be N/second (N at most 100), N/minute (at most 600) or off, got ${JSON.stringify(denyLogRate)}`,
+      );
+    }
+    expect(() => cells({ denyLogRate: '600/minute' })).not.toThrow();
+  });
+
+  it('fails on an NFLOG group outside 1-65535, showing it', () => {
+    for (const nflogGroup of [0, 65536, 1.5, -1, Number.NaN]) {
+      expect(() => cells({ nflogGroup })).toThrow(
+        `CellAgent: nflogGroup must be an integer from 1 to 65535, got ${JSON.stringify(nflogGroup)}`,
+      );
+    }
+    expect(() => cells({ nflogGroup: 65535 })).not.toThrow();
+  });
+
+  it('fails on a connectionLogging that is not a boolean, and on an unbounded retention', () => {
+    // @ts-expect-error: what a JavaScript caller could pass
+    expect(() => cells({ connectionLogging: 'false' })).toThrow(
+      'CellAgent: connectionLogging must be true or false, got "false"',
+    );
+    expect(() => cells({ connectionLogRetention: RetentionDays.INFINITE })).toThrow(
+      /connectionLogRetention must be one of CloudWatch's bounded retentions, got 9999/,
     );
   });
 });

@@ -26,6 +26,8 @@ const OPTIONS: CellUnitOptions = {
   containersPath: '/var/vcap/data/container-metadata/store.json',
   overlayCidr: '10.255.0.0/16',
   unknownSources: 'reject',
+  denyLogRate: '10/minute',
+  nflogGroup: 7,
   lockWaitSeconds: 270,
   timeoutSeconds: 300,
 };
@@ -76,7 +78,7 @@ describe('cellUnits', () => {
       'flock -w 270 /var/lib/dynamic-egress/sync.lock node /opt/dynamic-egress/agent/current.mjs sync --from-dynamodb ' +
         '--table Egress-Table_1.x --containers /var/vcap/data/container-metadata/store.json ' +
         '--state-dir /var/lib/dynamic-egress --cell-name "$CELL_NAME" --min-version 0 ' +
-        '--overlay-cidr 10.255.0.0/16 --unknown-sources reject',
+        '--overlay-cidr 10.255.0.0/16 --unknown-sources reject --deny-log-rate 10/minute --log-group 7',
     );
   });
 

@@ -26,6 +26,10 @@ describe('configFromContext', () => {
         containersPath: '/var/vcap/data/container-metadata/store.json',
         overlayCidr: '10.255.0.0/16',
         unknownSources: 'reject',
+        denyLogRate: '1/second',
+        nflogGroup: 100,
+        connectionLogging: true,
+        connectionLogRetention: RetentionDays.THREE_MONTHS,
         fanoutMaxConcurrency: '50%',
         fanoutMaxErrors: '100%',
         republishSchedule: 'rate(5 minutes)',
@@ -82,6 +86,40 @@ describe('configFromContext', () => {
         alarmTopicArn: 'arn:aws:sns:eu-west-1:111111111111:oncall',
       },
     });
+  });
+
+  it('reads the logging keys from cdk.json values and from -c strings', () => {
+    expect(
+      configOf({ denyLogRate: 'off', nflogGroup: 7, connectionLogging: false, connectionLogRetentionDays: 365 }).props,
+    ).toMatchObject({
+      denyLogRate: 'off',
+      nflogGroup: 7,
+      connectionLogging: false,
+      connectionLogRetention: RetentionDays.ONE_YEAR,
+    });
+    expect(
+      configOf({
+        denyLogRate: '30/minute',
+        nflogGroup: '7',
+        connectionLogging: 'false',
+        connectionLogRetentionDays: '30',
+      }).props,
+    ).toMatchObject({
+      denyLogRate: '30/minute',
+      nflogGroup: 7,
+      connectionLogging: false,
+      connectionLogRetention: RetentionDays.ONE_MONTH,
+    });
+    expect(configOf({ connectionLogging: 'true' }).props.connectionLogging).toBe(true);
+  });
+
+  it('fails on a connectionLogging that is not true or false, and on a retention CloudWatch does not offer', () => {
+    expect(() => configOf({ connectionLogging: 'no' })).toThrow(
+      'context connectionLogging must be true or false, got "no"',
+    );
+    expect(() => configOf({ connectionLogRetentionDays: 100 })).toThrow(
+      /context connectionLogRetentionDays must be one of .*got 100/,
+    );
   });
 
   it('accepts a list of audiences from cdk.json', () => {

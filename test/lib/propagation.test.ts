@@ -202,12 +202,18 @@ describe('sync document', () => {
       'aws:downloadContent',
       'aws:runShellScript',
       'aws:runShellScript',
+      'aws:runShellScript',
     ]);
   });
 
   it('installs the containers-file watcher before it syncs: current.mjs, the two units, reload, enable --now', () => {
     const content = propsOf('AWS::SSM::Document', 'SyncDocument').Content as { mainSteps: { name: string }[] };
-    expect(content.mainSteps.map((step) => step.name)).toEqual(['DownloadAgent', 'InstallWatcher', 'SyncCell']);
+    expect(content.mainSteps.map((step) => step.name)).toEqual([
+      'DownloadAgent',
+      'InstallWatcher',
+      'InstallConnectionLogging',
+      'SyncCell',
+    ]);
     const lines = scriptLines('InstallWatcher');
     const table = idOf('AWS::DynamoDB::Table', 'StoreTable');
     const agentName = /'[^']+\/([^'/]+)' sync /.exec(scriptLines().at(-1) ?? '')?.[1];
@@ -219,7 +225,9 @@ describe('sync document', () => {
     expect(service).toContain("'Environment=AWS_REGION=<AWS::Region>'");
     expect(service).toContain(`node ${CELL_AGENT_DIR}/current.mjs sync --from-dynamodb --table <${table}> `);
     expect(service).toContain('--min-version 0');
-    expect(service).toContain('--overlay-cidr 10.255.0.0/16 --unknown-sources reject ');
+    expect(service).toContain(
+      '--overlay-cidr 10.255.0.0/16 --unknown-sources reject --deny-log-rate 1/second --log-group 100 ',
+    );
     const path = lines.find((line) => line.includes('> /etc/systemd/system/dynamic-egress-sync.path.tmp')) ?? '';
     expect(path).toContain("'PathChanged=/var/vcap/data/container-metadata/store.json'");
     expect(lines.slice(-5, -1)).toEqual([
@@ -258,7 +266,7 @@ describe('sync document', () => {
     expect(run).toContain('--min-version "$MIN_VERSION"');
     expect(run).toContain("--overlay-cidr '10.255.0.0/16'");
     // Fail closed by default: overlay sources the containers file does not list are refused.
-    expect(run).toMatch(/ --unknown-sources 'reject' --verify "\$VERIFY"$/);
+    expect(run).toMatch(/ --unknown-sources 'reject' --deny-log-rate '1\/second' --log-group 100 --verify "\$VERIFY"$/);
     expect(lines).toContain("export AWS_REGION='<AWS::Region>'");
     expect(lines.some((line) => line.includes('latest/api/token'))).toBe(true);
     // Older agent builds are removed, never the one about to run.
@@ -326,6 +334,7 @@ describe('cell policy', () => {
       ['WriteCellReport', ['dynamodb:UpdateItem']],
       ['DownloadAgent', ['s3:GetObject']],
       ['DownloadAgentProbe', ['s3:ListBucket']],
+      ['WriteConnectionLogs', ['logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents']],
     ]);
     expect(statements[0]).toMatchObject({
       Resource: tableArn(),

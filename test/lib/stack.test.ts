@@ -142,7 +142,8 @@ describe('route functions', () => {
   });
 
   it('log to groups that all have a retention', () => {
-    const groups = ofType('AWS::Logs::LogGroup');
+    // The cells' connection log group has its own retention (below).
+    const groups = ofType('AWS::Logs::LogGroup').filter(([id]) => !id.startsWith('CellsConnectionLogs'));
     expect(groups).toHaveLength(ROUTES.length + 2);
     for (const [id, props] of groups) expect({ id, retention: props.RetentionInDays }).toEqual({ id, retention: 30 });
   });
@@ -290,6 +291,40 @@ describe('scheduled snapshot republish', () => {
       'republishSchedule must be rate(1 minute), rate(N minutes|hours|days) or cron(...), got "rate(1 minutes)"',
     );
     expect(() => stackWith('every 5 minutes')).toThrow('got "every 5 minutes"');
+  });
+});
+
+describe("cells' connection logs", () => {
+  const groupId = () => logicalIdOf('AWS::Logs::LogGroup', 'CellsConnectionLogs');
+
+  it('go to a log group kept 90 days and retained when the stack is deleted', () => {
+    expect(resources[groupId()]).toMatchObject({
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: { RetentionInDays: 90 },
+    });
+  });
+
+  it('may be written by the cell policy, to that log group only; no other policy names it', () => {
+    const statements = ofType('AWS::IAM::ManagedPolicy').flatMap(
+      ([, props]) => (props.PolicyDocument as { Statement: Statement[] }).Statement,
+    );
+    expect(statements.filter((statement) => JSON.stringify(statement).includes(groupId()))).toEqual([
+      {
+        Sid: 'WriteConnectionLogs',
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
+        Resource: { 'Fn::GetAtt': [groupId(), 'Arn'] },
+      },
+    ]);
+    expect(JSON.stringify(ofType('AWS::IAM::Policy'))).not.toContain(groupId());
+  });
+
+  it('are named in the ConnectionLogGroupName output, which is absent when connection logging is off', () => {
+    template.hasOutput('ConnectionLogGroupName', { Value: { Ref: groupId() } });
+    const off = Template.fromStack(new DynamicEgressStack(testApp(), 'Off', { ...TEST_JWT, connectionLogging: false }));
+    expect(Object.keys(off.findOutputs('ConnectionLogGroupName'))).toEqual([]);
+    off.resourceCountIs('AWS::Logs::LogGroup', ROUTES.length + 2);
   });
 });
 
