@@ -1,10 +1,12 @@
 // Owns the agent's ipsets. Sets are content-addressed (the name is a hash of the members), so a change
 // of members is a new set: created before the iptables transaction that starts using it, destroyed
 // after the transaction that stops using it. A set whose members drifted is repaired atomically
-// (create scratch, fill, swap, destroy scratch).
+// (create scratch, fill, swap, destroy scratch). list:sets (names starting LIST_SET_PREFIX) name other
+// owned sets: they are created after their members and destroyed before them (a set a list:set holds
+// cannot be destroyed).
 import { ApplyError, firstLine } from './errors.js';
 import type { IpSet } from './model.js';
-import { isOwned, tempSetName } from './names.js';
+import { isListSet, isOwned, tempSetName } from './names.js';
 import { renderSetCreate } from './render.js';
 import type { CommandRunner } from './runner.js';
 
@@ -16,20 +18,37 @@ export type KernelSetSizes = ReadonlyMap<string, number>;
 /** Parse `ipset save` output, keeping owned sets only. */
 export function parseIpsetSave(text: string): KernelSets {
   const sets = new Map<string, string[]>();
+  const lists = new Set<string>();
   for (const line of text.split('\n')) {
     const [verb, name = '', member] = line.trim().split(/\s+/);
     if (!isOwned(name)) continue;
-    if (verb === 'create') sets.set(name, []);
-    // ipset prints /32 members without a prefix; the plan always writes one.
-    else if (verb === 'add' && member !== undefined)
-      sets.get(name)?.push(member.includes('/') ? member : `${member}/32`);
+    if (verb === 'create') {
+      sets.set(name, []);
+      if (member === 'list:set') lists.add(name);
+    } else if (verb === 'add' && member !== undefined) {
+      // ipset prints /32 members without a prefix; the plan always writes one. A list:set holds names.
+      sets.get(name)?.push(lists.has(name) || member.includes('/') ? member : `${member}/32`);
+    }
   }
   for (const members of sets.values()) members.sort();
   return sets;
 }
 
 export async function readSets(runner: CommandRunner, needed: boolean): Promise<KernelSets> {
-  const result = await runner('ipset', ['save']);
+  return startReadSets(runner)(needed);
+}
+
+/**
+ * Starts `ipset save` now; the function it returns reads the result once the caller knows whether
+ * it needs sets at all (a missing ipset is only a problem then), so the read overlaps the planning.
+ */
+export function startReadSets(runner: CommandRunner): (needed: boolean) => Promise<KernelSets> {
+  const saved = runner('ipset', ['save']);
+  saved.catch(() => undefined);
+  return async (needed) => setsOf(await saved, needed);
+}
+
+function setsOf(result: Awaited<ReturnType<CommandRunner>>, needed: boolean): KernelSets {
   if (result.code === 0) return parseIpsetSave(result.stdout);
   // Without ipset there can be no owned sets; that is only a problem if the plan needs one.
   if (!needed && result.code === 127) return new Map();
@@ -77,9 +96,43 @@ export function diffSets(desired: readonly IpSet[], kernel: KernelSets | KernelS
   }
   const after = [...kernel.keys()]
     .filter((name) => !wanted.has(name) && !destroyedBefore.has(name))
-    .sort()
+    .sort(listsFirst)
     .map((name) => `destroy ${name}`);
-  return { before, after, created };
+  return { before: membersFirst(before), after, created: [...created].sort(listsFirst) };
+}
+
+/** Name order for destroying: list:sets before the sets they hold, else by name. */
+export function listsFirst(a: string, b: string): number {
+  const kind = Number(isListSet(b)) - Number(isListSet(a));
+  return kind !== 0 ? kind : a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The set a restore line is about (the first name after the verb). */
+const subjectOf = (line: string): string => line.split(' ')[1] ?? '';
+
+/** `before` lines reordered so that every list:set line comes after every other (stable otherwise). */
+function membersFirst(lines: readonly string[]): string[] {
+  return [
+    ...lines.filter((line) => !isListSet(subjectOf(line))),
+    ...lines.filter((line) => isListSet(subjectOf(line))),
+  ];
+}
+
+/**
+ * `lines` cut where the kind of set they are about changes (list:set or not). A stage may run its
+ * batches at once; stages run in order, so members exist before the lists that name them and lists
+ * go before their members.
+ */
+export function restoreStages(lines: readonly string[]): string[][] {
+  const stages: string[][] = [];
+  let previous: boolean | undefined;
+  for (const line of lines) {
+    const list = isListSet(subjectOf(line));
+    if (list !== previous) stages.push([]);
+    stages[stages.length - 1]?.push(line);
+    previous = list;
+  }
+  return stages;
 }
 
 /**
@@ -145,6 +198,10 @@ export async function restoreSets(
   lines: readonly string[],
   parallel = PARALLEL_RESTORES,
 ): Promise<void> {
+  for (const stage of restoreStages(lines)) await restoreStage(runner, stage, parallel);
+}
+
+async function restoreStage(runner: CommandRunner, lines: readonly string[], parallel: number): Promise<void> {
   const batches = restoreBatches(lines);
   const width = independent(batches) ? Math.max(1, parallel) : 1;
   let next = 0;
@@ -176,6 +233,9 @@ export async function restoreSets(
 export async function removeCreatedSets(runner: CommandRunner, created: readonly string[]): Promise<void> {
   if (created.length === 0) return;
   const present = await readSets(runner, true);
-  const lines = created.filter((name) => present.has(name)).map((name) => `destroy ${name}`);
+  const lines = [...created]
+    .sort(listsFirst)
+    .filter((name) => present.has(name))
+    .map((name) => `destroy ${name}`);
   await restoreSets(runner, lines);
 }

@@ -55,11 +55,14 @@ export interface Chain {
   readonly rules: readonly Rule[];
 }
 
-/** An owned ipset. Names are content-addressed, so a set's members never change under its name. */
+/**
+ * An owned ipset. Names are content-addressed, so a set's members never change under its name.
+ * `hash:net`: destination CIDR blocks, sorted and unique. `list:set`: names of owned hash:net sets
+ * (a destination several sources use is defined once and listed by each of them, plan.ts).
+ */
 export interface IpSet {
   readonly name: string;
-  readonly type: 'hash:net';
-  /** CIDR blocks, sorted and unique. */
+  readonly type: 'hash:net' | 'list:set';
   readonly members: readonly string[];
 }
 

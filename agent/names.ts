@@ -25,9 +25,19 @@ export const appChain = (appId: string): string => `${OWNED_PREFIX}a-${shortHash
 export const spaceChain = (spaceId: string): string => `${OWNED_PREFIX}s-${shortHash(`space:${spaceId}`)}`;
 /** A dispatch node for the containers inside one CIDR block. */
 export const dispatchChain = (cidr: string): string => `${OWNED_PREFIX}d-${shortHash(`dispatch:${cidr}`)}`;
-/** A content-addressed destination set. */
+/** A content-addressed destination set (hash:net). */
 export const setName = (members: readonly string[]): string => `${OWNED_PREFIX}n-${shortHash(members.join(','))}`;
-/** The scratch set used to repair a set whose members drifted (create, fill, swap, destroy). */
-export const tempSetName = (name: string): string => `${OWNED_PREFIX}t-${shortHash(`temp:${name}`)}`;
+/** Every list:set name, scratch ones included, starts with this (ipsets.ts orders them by it). */
+export const LIST_SET_PREFIX = `${OWNED_PREFIX}l`;
+/** A content-addressed list:set of destination sets (its members are set names). */
+export const listSetName = (members: readonly string[]): string =>
+  `${LIST_SET_PREFIX}-${shortHash(`list:${members.join(',')}`)}`;
+/** The scratch set used to repair a set whose members drifted (create, fill, swap, destroy); same kind. */
+export const tempSetName = (name: string): string =>
+  isListSet(name)
+    ? `${LIST_SET_PREFIX}t-${shortHash(`temp:${name}`)}`
+    : `${OWNED_PREFIX}t-${shortHash(`temp:${name}`)}`;
+/** Whether an owned set name is a list:set (or a list:set's scratch set). */
+export const isListSet = (name: string): boolean => name.startsWith(LIST_SET_PREFIX);
 
 export const isOwned = (name: string): boolean => name.startsWith(OWNED_PREFIX);

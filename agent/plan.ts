@@ -1,25 +1,27 @@
 // Desired state → chains and sets, as data. Pure: no I/O, deterministic, same input → same plan.
 //
 // Layout (filter table):
-//   FORWARD ─► dyneg-FORWARD: overlay destinations RETURN, then one rule per /24 holding containers,
-//   │          then (unknownSources 'reject') the catch-all for every other overlay source:
-//   │          ESTABLISHED,RELATED RETURN · REJECT
+//   FORWARD ─► dyneg-FORWARD: (the record rule, sync.ts) · overlay destinations RETURN, then one rule
+//   │          per /24 holding containers, then (unknownSources 'reject') the catch-all for every other
+//   │          overlay source: ESTABLISHED,RELATED RETURN · NFLOG (rate-limited) · REJECT
 //     └► dyneg-d-<h> (/24): one rule per /28 holding containers
 //         └► dyneg-d-<h> (/28): one rule per container IP (/32)
-//             └► dyneg-c-<h>: ESTABLISHED,RELATED ACCEPT · jump app chain · jump space chain · REJECT
+//             └► dyneg-c-<h>: ESTABLISHED,RELATED ACCEPT · jump app chain · jump space chain ·
+//                            NFLOG (rate-limited per container, unless denyLog is 'off') · REJECT
 //                 ├► dyneg-a-<h>: the app's allow rules (shared by its containers)
 //                 └► dyneg-s-<h>: the space's allow rules (shared by its containers)
 // A packet walks at most ~(#/24 + 16 + 16) dispatch rules, then only its own container's rules.
 // An overlay source that no /32 rule names falls off the end of the dispatch chains (iptables returns
 // to the calling chain) and lands on the catch-all: the file is the only way into an allow list.
-// Destinations sharing one protocol/port service are folded into a hash:net ipset when there are many.
+// Destinations sharing one protocol/port service are folded into an ipset when there are many; a
+// destination several sources use is defined once (allow-rules.ts).
 import { ipv4ToNumber } from '../core/domain/ipv4.js';
-import { ICMP_ANY } from '../core/domain/schemas.js';
 import type { EgressPolicyList } from '../core/domain/types.js';
-import { type Block, blockToCidr, enclosingCidr, normalizeCidr, rangeAsCidr, rangeToBlocks } from './cidr.js';
+import { allowRulesOf, findSharedDestinations, groupByService, type ServiceGroup } from './allow-rules.js';
+import { enclosingCidr, normalizeCidr } from './cidr.js';
 import { DEFAULT_DENY_LOG, DENY_LOG_PREFIX, type DenyLogSetting } from './deny-log.js';
 import type { Chain, Container, IpSet, Match, Rule, RulePlan } from './model.js';
-import { appChain, containerChain, dispatchChain, ROOT_CHAIN, setName, spaceChain } from './names.js';
+import { appChain, containerChain, dispatchChain, ROOT_CHAIN, spaceChain } from './names.js';
 
 export interface PlanOptions {
   /** Container-to-container network; traffic to it is not egress. @default '10.255.0.0/16' */
@@ -45,80 +47,6 @@ export const DEFAULT_UNKNOWN_SOURCES: UnknownSources = 'reject';
 
 export function isUnknownSources(value: unknown): value is UnknownSources {
   return UNKNOWN_SOURCES.some((allowed) => allowed === value);
-}
-
-type Policy = EgressPolicyList['egress_policies'][number];
-
-/** The protocol/port part of an allow rule; destinations are grouped under it. */
-interface Service {
-  readonly key: string;
-  readonly match: Match;
-}
-
-interface ServiceGroup {
-  readonly service: Service;
-  readonly ranges: { start: string; end: string }[];
-  readonly seen: Set<string>;
-}
-
-function servicesOf(destination: Policy['destination']): Service[] {
-  if (destination.protocol === 'icmp') {
-    const type = destination.icmp_type ?? ICMP_ANY;
-    const code = destination.icmp_code ?? ICMP_ANY;
-    if (type === ICMP_ANY) return [{ key: 'icmp', match: { protocol: 'icmp' } }];
-    return [{ key: `icmp ${type}/${code}`, match: { protocol: 'icmp', icmp: { type, code } } }];
-  }
-  return destination.ports.map((ports) => ({
-    key: `${destination.protocol} ${ports.start}:${ports.end}`,
-    match: { protocol: destination.protocol, ports: { start: ports.start, end: ports.end } },
-  }));
-}
-
-/** The allow rules for one source's policies, plus the sets they use. Order follows policy ids. */
-export function planAllowRules(policies: readonly Policy[], setThreshold: number): { rules: Rule[]; sets: IpSet[] } {
-  const groups = new Map<string, ServiceGroup>();
-  const sorted = [...policies].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  for (const policy of sorted) {
-    for (const service of servicesOf(policy.destination)) {
-      let group = groups.get(service.key);
-      if (group === undefined) {
-        group = { service, ranges: [], seen: new Set() };
-        groups.set(service.key, group);
-      }
-      for (const range of policy.destination.ips) {
-        const key = `${range.start}-${range.end}`;
-        if (group.seen.has(key)) continue;
-        group.seen.add(key);
-        group.ranges.push({ start: range.start, end: range.end });
-      }
-    }
-  }
-  const rules: Rule[] = [];
-  const sets: IpSet[] = [];
-  for (const group of groups.values()) {
-    if (group.ranges.length >= setThreshold) {
-      const members = uniqueSortedCidrs(group.ranges);
-      const set: IpSet = { name: setName(members), type: 'hash:net', members };
-      sets.push(set);
-      rules.push({ match: { ...group.service.match, destinationSet: set.name }, action: { kind: 'accept' } });
-      continue;
-    }
-    for (const range of group.ranges) {
-      const cidr = rangeAsCidr(range.start, range.end);
-      const where: Match = cidr === undefined ? { destinationRange: range } : { destination: cidr };
-      rules.push({ match: { ...group.service.match, ...where }, action: { kind: 'accept' } });
-    }
-  }
-  return { rules, sets };
-}
-
-/** Members of a destination set: the ranges as CIDR blocks, unique, sorted by address then prefix. */
-function uniqueSortedCidrs(ranges: readonly { start: string; end: string }[]): string[] {
-  const blocks = new Map<number, Block>();
-  for (const range of ranges) {
-    for (const block of rangeToBlocks(range.start, range.end)) blocks.set(block.base * 64 + block.prefix, block);
-  }
-  return [...blocks.entries()].sort((a, b) => a[0] - b[0]).map(([, block]) => blockToCidr(block));
 }
 
 function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
@@ -189,19 +117,29 @@ export function planRules(
   const unknownSources = options.unknownSources ?? DEFAULT_UNKNOWN_SOURCES;
 
   const bySource = groupBy(policies.egress_policies, (policy) => `${policy.source.type}:${policy.source.id}`);
+  const sorted = [...containers].sort((a, b) => ipv4ToNumber(a.ip) - ipv4ToNumber(b.ip));
+  // Only the sources of this cell's containers get chains; what they share is decided across all of them.
+  const groupsBySource = new Map<string, ServiceGroup[]>();
+  for (const container of sorted) {
+    for (const key of [`app:${container.appId}`, `space:${container.spaceId}`]) {
+      const own = bySource.get(key);
+      if (own !== undefined && !groupsBySource.has(key)) groupsBySource.set(key, groupByService(own));
+    }
+  }
+  const shared = findSharedDestinations([...groupsBySource.values()].flat(), setThreshold);
+
   const sourceChains = new Map<string, Chain>();
   const sets = new Map<string, IpSet>();
   const sourceChain = (key: string, name: string): string | undefined => {
     if (sourceChains.has(name)) return name;
-    const own = bySource.get(key);
-    if (own === undefined) return undefined;
-    const allow = planAllowRules(own, setThreshold);
+    const groups = groupsBySource.get(key);
+    if (groups === undefined) return undefined;
+    const allow = allowRulesOf(groups, setThreshold, shared);
     for (const set of allow.sets) sets.set(set.name, set);
     sourceChains.set(name, { name, rules: allow.rules });
     return name;
   };
 
-  const sorted = [...containers].sort((a, b) => ipv4ToNumber(a.ip) - ipv4ToNumber(b.ip));
   const containerChains: Chain[] = sorted.map((container) => {
     const app = sourceChain(`app:${container.appId}`, appChain(container.appId));
     const space = sourceChain(`space:${container.spaceId}`, spaceChain(container.spaceId));

@@ -6,6 +6,7 @@ import { inputDigest, type PlanSize, readKernelSummary, recordHolds } from './ap
 import type { Container } from './model.js';
 import { spawnRunner } from './runner.js';
 import { planOptionsOf, type SyncOptions, type SyncResult, sync } from './sync.js';
+import { readTable } from './table.js';
 
 /**
  * `cheap`: unchanged inputs are checked against the record (hook, root chain, set names and sizes);
@@ -54,8 +55,12 @@ export async function syncRecorded(
   if (summary?.record !== undefined && recordHolds(summary, digest)) {
     return { ...unchanged(summary.record.size), recordHeld: true };
   }
+  // The record missed: read the rules while the policies are parsed (the read starts a process).
+  const kernelTable = readTable(options.runner ?? spawnRunner);
+  kernelTable.catch(() => undefined);
   const result = await sync(input.policies(), input.containers, {
     ...options,
+    kernelTable,
     record: digest,
     ...(summary === undefined ? { readBack: 'full' } : { readBack: 'sizes', setSizes: summary.setSizes }),
   });

@@ -73,10 +73,16 @@ export function renderChain(chain: Chain): RenderedRule[] {
 
 /** The kernel's default capacity of a hash set; a larger set would fail with "Hash is full". */
 export const DEFAULT_SET_MAXELEM = 65536;
+/** ipset's default list:set size; a list:set is always created with at least this, as `ipset save` shows it. */
+export const LIST_SET_MIN_SIZE = 8;
 
 /** `ipset restore` lines creating a set under `name` with the members of `set`. */
 export function renderSetCreate(set: IpSet, name = set.name): string[] {
+  const adds = set.members.map((member) => `add ${name} ${member}`);
   // Sets are content-addressed and never grow after creation, so sizing them for their members is enough.
+  if (set.type === 'list:set') {
+    return [`create ${name} list:set size ${Math.max(LIST_SET_MIN_SIZE, set.members.length)}`, ...adds];
+  }
   const capacity = set.members.length > DEFAULT_SET_MAXELEM ? ` maxelem ${set.members.length}` : '';
-  return [`create ${name} ${set.type} family inet${capacity}`, ...set.members.map((member) => `add ${name} ${member}`)];
+  return [`create ${name} hash:net family inet${capacity}`, ...adds];
 }

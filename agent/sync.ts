@@ -3,7 +3,7 @@
 import type { EgressPolicyList } from '../core/domain/types.js';
 import { formatRecord, readSetSizes, rootDigest, setsDigest } from './applied-record.js';
 import { DEFAULT_DENY_LOG, type DenyLogSetting } from './deny-log.js';
-import { diffSets, type KernelSetSizes, readSets, removeCreatedSets, restoreSets } from './ipsets.js';
+import { diffSets, type KernelSetSizes, removeCreatedSets, restoreSets, startReadSets } from './ipsets.js';
 import type { Container, RulePlan } from './model.js';
 import { ROOT_CHAIN } from './names.js';
 import {
@@ -16,7 +16,7 @@ import {
 } from './plan.js';
 import { renderChain } from './render.js';
 import { type CommandRunner, spawnRunner } from './runner.js';
-import { applyTable, type ChainChange, diffTable, readTable } from './table.js';
+import { applyTable, type ChainChange, diffTable, type KernelTable, readTable } from './table.js';
 
 /**
  * How much of the kernel a sync reads back. `full`: every rule id and every set member (drift of any
@@ -44,6 +44,8 @@ export interface SyncOptions {
   readonly readBack?: ReadBack;
   /** With readBack 'sizes': the sizes a caller has just read (recorded-sync.ts), not read again. */
   readonly setSizes?: KernelSetSizes;
+  /** A read of the filter table a caller started before parsing (readTable), so the two overlap. */
+  readonly kernelTable?: Promise<KernelTable>;
 }
 
 export interface SyncResult {
@@ -96,13 +98,17 @@ export async function sync(
   options: SyncOptions = {},
 ): Promise<SyncResult> {
   const runner = options.runner ?? spawnRunner;
+  // The kernel reads run (in their own processes) while the plan is computed.
+  const tableRead = options.kernelTable ?? readTable(runner);
+  const sizesRead = options.readBack !== 'sizes' ? undefined : (options.setSizes ?? readSetSizes(runner));
+  const setsRead = options.readBack === 'sizes' ? undefined : startReadSets(runner);
+  // Awaited below; until then a failed read must not count as unhandled (the plan may throw first).
+  tableRead.catch(() => undefined);
+  if (sizesRead instanceof Promise) sizesRead.catch(() => undefined);
   const planned = planRules(policies, containers, planOptionsOf(options));
   const plan = options.record === undefined ? planned : withRecord(planned, options.record);
-  const kernelTable = await readTable(runner);
-  const kernelSets =
-    options.readBack === 'sizes'
-      ? (options.setSizes ?? (await readSetSizes(runner)))
-      : await readSets(runner, plan.sets.length > 0);
+  const kernelTable = await tableRead;
+  const kernelSets = setsRead !== undefined ? await setsRead(plan.sets.length > 0) : await (sizesRead ?? new Map());
   const table = diffTable(plan.chains, kernelTable);
   const sets = diffSets(plan.sets, kernelSets);
   const result: SyncResult = {

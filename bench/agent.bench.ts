@@ -1,7 +1,7 @@
 // Cell agent benchmark (`npm run bench`, or `npx tsx bench/agent.bench.ts`). Needs root, ip netns,
 // iptables and ipset; everything happens in throw-away namespaces. Prints figures, never fails on time.
 //
-//  sync:  250 containers × 100 policies and 1,000 × 200, each in fresh namespaces:
+//  sync:  250 containers × 100 policies, 1,000 × 200, and 1,000 × 200 over 500 shared destinations, each in fresh namespaces:
 //         (a) full sync by the agent (library call: parse + plan + read kernel + diff + ipset + restore)
 //         (b) bare `iptables-restore --noflush` of the same payload (the floor)        → a/b
 //         (c) the same rules one `iptables -A`/`-N` at a time (the naive script)       → a/c
@@ -9,7 +9,8 @@
 //             last N on top of the rest and extrapolates, for a quick run
 //         (d) a no-change sync (the kernel's record holds; also with --verify full)
 //         (e) a sync after one destination changed                                       → d/a, e/a
-//         AGENT_BENCH_SIZES=250x100 runs one size
+//         set payload: members of the plan's sets against one set per distinct destination
+//         AGENT_BENCH_SIZES=250x100 runs one size; 1000x200/500: the policies share 500 destinations
 //  latency: new-container latency, containers file written → first allowed connection, p50/p99 over 50
 //  rate:  new TCP connections/s from one container with ~10 vs ~10,000 agent rules on the cell,
 //         plus, for contrast, 10,000 rules in one flat chain in front (what dispatch avoids).
@@ -25,6 +26,7 @@ import { sync } from '../agent/sync.js';
 import { createLab, labPrerequisiteProblem, run } from '../local/lab/netns-lab.js';
 import { scenario } from './lib/agent-scenario.js';
 import { measureNewContainerLatency } from './lib/new-container-latency.js';
+import { setPayload } from './lib/set-payload.js';
 import { percentile } from './lib/stats.js';
 
 /** Commands of the naive script to time; all of them unless AGENT_BENCH_NAIVE_SAMPLE is set. */
@@ -72,17 +74,22 @@ async function syncAgent(ns: string, policiesText: string, containersText: strin
   );
 }
 
-async function benchSync(containers: number, perContainer: number): Promise<void> {
-  const tag = `${containers}x${perContainer}`;
-  console.log(`\n-- ${containers} containers × ${perContainer} policies --`);
-  const data = scenario(containers, perContainer);
+async function benchSync(containers: number, perContainer: number, pool?: number): Promise<void> {
+  const tag = `${containers}x${perContainer}${pool === undefined ? '' : `/${pool}`}`;
+  const destinations = pool === undefined ? 'each its own destination' : `${pool} shared destinations`;
+  console.log(`\n-- ${containers} containers × ${perContainer} policies, ${destinations} --`);
+  const data = scenario(containers, perContainer, 1, false, pool);
   const planned = await time(async () =>
     planRules(parsePolicies(data.policiesText), parseContainers(data.containersText)),
   );
   const plan = planned.value;
   const rules = plan.chains.reduce((sum, chain) => sum + chain.rules.length, 0);
+  const sets = setPayload(plan, parsePolicies(data.policiesText));
   console.log(
-    `plan: ${plan.chains.length} chains, ${rules} rules, ${plan.sets.length} ipsets (${plan.sets.reduce((s, set) => s + set.members.length, 0)} members)`,
+    `plan: ${plan.chains.length} chains, ${rules} rules, ${sets.hashSets} hash:net sets (${sets.addressMembers} addresses), ${sets.listSets} list:sets (${sets.references} references)`,
+  );
+  console.log(
+    `set payload: ${sets.addressMembers + sets.references} members; one set per distinct destination (${sets.distinctDestinations}) would hold ${sets.oneSetPerDestination}   ratio = ${ratio(sets.addressMembers + sets.references, sets.oneSetPerDestination)} (goal ≤ 2; addresses alone ${ratio(sets.addressMembers, sets.oneSetPerDestination)})`,
   );
   const pid = process.pid;
 
@@ -342,12 +349,13 @@ if (problem !== undefined) {
   const only = process.env.AGENT_BENCH_ONLY;
   if (only === undefined || only === 'sync') {
     // AGENT_BENCH_SIZES=250x100 runs one size only (a quick run).
-    const sizes = (process.env.AGENT_BENCH_SIZES ?? '250x100,1000x200').split(',');
+    // CxP: C containers (one app each) x P policies, each its own destination; CxP/D: the policies
+    // point at D destinations shared by every app.
+    const sizes = (process.env.AGENT_BENCH_SIZES ?? '250x100,1000x200,1000x200/500').split(',');
     for (const size of sizes) {
-      const [containers, policies] = size.split('x').map(Number);
-      if (!Number.isInteger(containers) || !Number.isInteger(policies))
-        throw new Error(`AGENT_BENCH_SIZES: bad size ${size}`);
-      await benchSync(containers ?? 0, policies ?? 0);
+      const match = /^(\d+)x(\d+)(?:\/(\d+))?$/.exec(size);
+      if (match === null) throw new Error(`AGENT_BENCH_SIZES: bad size ${size}`);
+      await benchSync(Number(match[1]), Number(match[2]), match[3] === undefined ? undefined : Number(match[3]));
     }
   }
   if (only === undefined || only === 'latency') await benchNewContainer();

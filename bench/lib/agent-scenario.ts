@@ -35,9 +35,43 @@ export function containerIp(index: number, base = 1): string {
   return `10.255.${base + Math.floor(index / 250)}.${2 + (index % 250)}`;
 }
 
-/** `distinctPorts`: every policy gets its own port, so nothing folds into sets (one rule per policy). */
-export function scenario(containers: number, perContainer: number, ipBase = 1, distinctPorts = false): Scenario {
-  const random = prng(containers * 7919 + perContainer);
+/**
+ * `pool` destinations shared by every app, as the v1 API's destination objects are: each a service and
+ * one range (half of them up to 64 addresses wide), every policy pointing at one of them.
+ */
+function destinationPool(size: number, random: () => number): Record<string, unknown>[] {
+  return Array.from({ length: size }, (_, k) => {
+    const service = SERVICES[k % SERVICES.length] ?? SERVICES[0];
+    // The v1 API allows one range per destination.
+    const start = 1 + Math.floor(random() * 180);
+    const end = random() < 0.5 ? start + Math.floor(random() * 64) : start;
+    const net = `${100 + Math.floor(random() * 26)}.${Math.floor(random() * 250)}.${Math.floor(random() * 250)}`;
+    const ips = [{ start: `${net}.${start}`, end: `${net}.${end}` }];
+    const destination: Record<string, unknown> = {
+      id: `dest-${k}`,
+      name: `shared ${k}`,
+      ips,
+      protocol: service.protocol,
+    };
+    if ('ports' in service) destination.ports = [{ start: service.ports[0], end: service.ports[1] }];
+    else destination.icmp_type = 8;
+    return destination;
+  });
+}
+
+/**
+ * `distinctPorts`: every policy gets its own port, so nothing folds into sets (one rule per policy).
+ * `pool`: every policy's destination is one of that many shared destinations (else each has its own).
+ */
+export function scenario(
+  containers: number,
+  perContainer: number,
+  ipBase = 1,
+  distinctPorts = false,
+  pool?: number,
+): Scenario {
+  const random = prng(containers * 7919 + perContainer + (pool ?? 0));
+  const shared = pool === undefined ? [] : destinationPool(pool, random);
   const policies: unknown[] = [];
   const store: Record<string, unknown> = {};
   for (let c = 0; c < containers; c += 1) {
@@ -48,6 +82,15 @@ export function scenario(containers: number, perContainer: number, ipBase = 1, d
       metadata: { app_id: appId, space_id: `space-${Math.floor(c / 10)}`, org_id: 'org' },
     };
     for (let p = 0; p < perContainer; p += 1) {
+      const sharedDestination = shared[Math.floor(random() * shared.length)];
+      if (sharedDestination !== undefined) {
+        policies.push({
+          id: `policy-${c}-${String(p).padStart(4, '0')}`,
+          source: { type: 'app', id: appId },
+          destination: sharedDestination,
+        });
+        continue;
+      }
       const picked = SERVICES[Math.floor(random() * SERVICES.length)] ?? SERVICES[0];
       const service = distinctPorts ? { protocol: 'tcp', ports: [10_000 + p, 10_000 + p] } : picked;
       const a = Math.floor(random() * 200) + 1;

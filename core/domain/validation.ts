@@ -79,9 +79,20 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], root = 'reques
   );
 }
 
+const TOO_MANY_ISSUES: z.core.$ZodIssue[] = [
+  { code: 'custom', path: [], message: 'too many problems to list them (over 100,000)', input: undefined },
+];
+
 /** Parse with a schema or throw a ValidationError that names every bad field. */
 export function parseWith<S extends z.core.$ZodType>(schema: S, value: unknown, root?: string): z.output<S> {
-  const result = z.safeParse(schema, value);
+  let result: ReturnType<typeof z.safeParse<S>>;
+  try {
+    result = z.safeParse(schema, value);
+  } catch (error) {
+    // zod gathers an array's issues with push(...issues): past ~100,000 bad items that overflows the stack.
+    if (error instanceof RangeError) throw new ValidationError(formatIssues(TOO_MANY_ISSUES, root));
+    throw error;
+  }
   if (!result.success) throw new ValidationError(formatIssues(result.error.issues, root));
   return result.data;
 }

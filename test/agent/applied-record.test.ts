@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   formatRecord,
   inputDigest,
   type KernelSummary,
+  PLAN_LAYOUT,
   parseRootChain,
   parseSetHeaders,
   recordHolds,
@@ -10,6 +12,10 @@ import {
   setsDigest,
 } from '../../agent/applied-record.js';
 import type { Container } from '../../agent/model.js';
+import { planRules } from '../../agent/plan.js';
+import { renderChain, renderSetCreate } from '../../agent/render.js';
+import { parsePolicies } from '../../agent/source/files.js';
+import { app, icmp, policyList, space, tcp, udp } from './fixtures.js';
 
 const first: Container = { ip: '10.255.1.2', appId: 'app-a', spaceId: 'space-1' };
 const second: Container = { ip: '10.255.1.3', appId: 'app-b', spaceId: 'space-1' };
@@ -111,5 +117,55 @@ describe('recordHolds', () => {
     ['an extra set', { ...holding, setSizes: new Map([...setSizes, ['dyneg-n-2', 1]]) }, record.input],
   ])('does not hold with %s', (_case, summary, digest) => {
     expect(recordHolds(summary, digest)).toBe(false);
+  });
+});
+
+describe('PLAN_LAYOUT', () => {
+  // A plan touching every kind of rule and set: app and space sources, tcp/udp/icmp, an iprange, a set,
+  // a destination two sources share (a list:set), the deny log and the unknown-source catch-all.
+  const pinnedPolicies = parsePolicies(
+    JSON.stringify(
+      policyList([
+        // Three destinations of 42-43 blocks both app-a and space-1 use: shared (allow-rules.ts).
+        ...[
+          ['64.0.0.1', '198.51.100.12'],
+          ['1.0.0.1', '198.51.100.12'],
+          ['100.64.0.1', '100.127.255.254'],
+        ].flatMap(([start = '', end = ''], index) => [
+          tcp(`w${index}`, app('app-a'), [start, end], [443, 443]),
+          tcp(`x${index}`, space('space-1'), [start, end], [443, 443]),
+        ]),
+        tcp('p1', app('app-a'), ['198.51.100.1', '198.51.100.6'], [443, 443]),
+        udp('p3', app('app-a'), ['192.0.2.1', '192.0.2.1'], [53, 53]),
+        icmp('p4', app('app-b'), ['192.0.2.9', '192.0.2.9'], 8, 0),
+        ...Array.from({ length: 8 }, (_, index) =>
+          tcp(`q${index}`, app('app-a'), [`203.0.113.${index}`, `203.0.113.${index}`], [443, 443]),
+        ),
+        ...Array.from({ length: 8 }, (_, index) =>
+          tcp(`r${index}`, space('space-1'), [`203.0.113.${index + 50}`, `203.0.113.${index + 50}`], [443, 443]),
+        ),
+      ]),
+    ),
+  );
+
+  it('is bumped whenever the same inputs would render different rules or sets', () => {
+    const plan = planRules(pinnedPolicies, containers);
+    expect(plan.sets.map((set) => set.type).sort()).toEqual([
+      ...Array.from({ length: 5 }, () => 'hash:net'),
+      'list:set',
+      'list:set',
+    ]);
+    const rendered = [
+      ...plan.chains.flatMap((chain) => renderChain(chain).map((rule) => `${chain.name} ${rule.body}`)),
+      ...plan.sets.flatMap((set) => renderSetCreate(set)),
+    ].join('\n');
+    // Changed the plan or its rendering on purpose? Bump PLAN_LAYOUT (applied-record.ts) and pin both anew.
+    expect({
+      layout: PLAN_LAYOUT,
+      rendering: createHash('sha256').update(rendered).digest('hex').slice(0, 16),
+    }).toEqual({
+      layout: 2,
+      rendering: '4a5f80389282b4c1',
+    });
   });
 });

@@ -182,7 +182,7 @@ describe('agent cli', () => {
     expect(kernel.calls).toEqual([]);
   });
 
-  it('invalid input: exit 1, one line, the kernel only read (the record check), never written', async () => {
+  it('invalid input: exit 1, one line, the kernel only read (the record check, the rules read while parsing), never written', async () => {
     const kernel = fakeKernel();
     const bad = file('bad.json', '{"total_egress_policies": 0, "egress_policies": "nope"}');
     const result = await cli(['sync', '--policies', bad, '--containers', store], kernel.runner);
@@ -190,7 +190,7 @@ describe('agent cli', () => {
     expect(result.stderr).toBe(
       'error: invalid input, rules unchanged: --policies: egress_policies: must be an array\n',
     );
-    expect(kernel.calls).toEqual(RECORD_READS);
+    expect(kernel.calls).toEqual([...RECORD_READS, 'iptables-save -t filter']);
   });
 
   it('apply failure: exit 3 with the tool message', async () => {

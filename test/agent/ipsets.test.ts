@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   diffSets,
+  listsFirst,
   PARALLEL_RESTORES,
   parseIpsetSave,
   readSets,
@@ -162,5 +163,88 @@ describe('restoreSets', () => {
       /ipset restore failed \(exit 1\): ipset v7: boom/,
     );
     expect(kernel.inputs).toHaveLength(1);
+  });
+});
+
+describe('list:sets (a destination several sources list)', () => {
+  const hash = (name: string, ...members: string[]) => ({ name, type: 'hash:net' as const, members });
+  const list = (name: string, ...members: string[]) => ({ name, type: 'list:set' as const, members });
+  const kernelSaved = [
+    'create dyneg-n-old hash:net family inet hashsize 1024 maxelem 65536',
+    'add dyneg-n-old 9.9.9.9',
+    'create dyneg-l-old list:set size 8',
+    'add dyneg-l-old dyneg-n-old',
+    '',
+  ].join('\n');
+
+  it('reads a list:set member as the set name it is, not as an address', () => {
+    expect(parseIpsetSave(kernelSaved).get('dyneg-l-old')).toEqual(['dyneg-n-old']);
+    expect(parseIpsetSave(kernelSaved).get('dyneg-n-old')).toEqual(['9.9.9.9/32']);
+  });
+
+  it('creates the members before the list, and destroys the old list before its members', () => {
+    const diff = diffSets(
+      [list('dyneg-l-new', 'dyneg-n-a', 'dyneg-n-b'), hash('dyneg-n-a', '1.1.1.0/31'), hash('dyneg-n-b', '2.2.2.2/32')],
+      parseIpsetSave(kernelSaved),
+    );
+    expect(diff.before).toEqual([
+      'create dyneg-n-a hash:net family inet',
+      'add dyneg-n-a 1.1.1.0/31',
+      'create dyneg-n-b hash:net family inet',
+      'add dyneg-n-b 2.2.2.2/32',
+      'create dyneg-l-new list:set size 8',
+      'add dyneg-l-new dyneg-n-a',
+      'add dyneg-l-new dyneg-n-b',
+    ]);
+    expect(diff.after).toEqual(['destroy dyneg-l-old', 'destroy dyneg-n-old']);
+    expect(diff.created).toEqual(['dyneg-l-new', 'dyneg-n-a', 'dyneg-n-b']);
+  });
+
+  it('orders names for destroying: lists (scratch ones too) first, whatever the rest of the name', () => {
+    expect(['dyneg-n-b', 'dyneg-lt-x', 'dyneg-a-z', 'dyneg-l-y'].sort(listsFirst)).toEqual([
+      'dyneg-l-y',
+      'dyneg-lt-x',
+      'dyneg-a-z',
+      'dyneg-n-b',
+    ]);
+  });
+
+  it('repairs a drifted list with a list scratch set, after the members exist', () => {
+    const diff = diffSets(
+      [list('dyneg-l-old', 'dyneg-n-fresh'), hash('dyneg-n-fresh', '3.3.3.3/32')],
+      parseIpsetSave(kernelSaved),
+    );
+    const temp = tempSetName('dyneg-l-old');
+    expect(temp.startsWith('dyneg-l')).toBe(true);
+    expect(diff.before.slice(2)).toEqual([
+      `create ${temp} list:set size 8`,
+      `add ${temp} dyneg-n-fresh`,
+      `swap ${temp} dyneg-l-old`,
+      `destroy ${temp}`,
+    ]);
+    expect(diff.after).toEqual(['destroy dyneg-n-old']);
+  });
+
+  it('runs members, then lists, in separate stages (a stage may run its batches at once)', async () => {
+    const events: string[] = [];
+    const runner: CommandRunner = async (_command, _args, input = '') => {
+      const subject = input.split(' ')[1] ?? '';
+      events.push(`start ${subject}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      events.push(`end ${subject}`);
+      return { code: 0, stdout: '', stderr: '' };
+    };
+    const members = Array.from({ length: SETS_PER_RESTORE * 2 }, (_, index) => `create s${index} hash:net family inet`);
+    const lists = ['create dyneg-l-x list:set size 8', 'add dyneg-l-x s0', `add dyneg-l-x s${SETS_PER_RESTORE}`];
+    await restoreSets(runner, [...members, ...lists]);
+    // Both member batches ran at once and ended before the list's batch started.
+    expect(events).toEqual([
+      'start s0',
+      `start s${SETS_PER_RESTORE}`,
+      'end s0',
+      `end s${SETS_PER_RESTORE}`,
+      'start dyneg-l-x',
+      'end dyneg-l-x',
+    ]);
   });
 });

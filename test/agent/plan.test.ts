@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_DENY_LOG } from '../../agent/deny-log.js';
-import type { Container, Rule } from '../../agent/model.js';
+import type { Container } from '../../agent/model.js';
 import { appChain, containerChain, ROOT_CHAIN, spaceChain } from '../../agent/names.js';
-import { planAllowRules, planRules } from '../../agent/plan.js';
+import { planRules } from '../../agent/plan.js';
 import { parsePolicies } from '../../agent/source/files.js';
 import { app, icmp, policyList, space, tcp, udp } from './fixtures.js';
 
@@ -125,64 +125,5 @@ describe('planRules', () => {
     expect(planRules(policies(...[...docs].reverse()), [...containers].reverse())).toEqual(
       planRules(policies(...docs), containers),
     );
-  });
-});
-
-describe('planAllowRules', () => {
-  const allow = (...docs: Parameters<typeof policyList>[0]) => planAllowRules(policies(...docs).egress_policies, 3);
-  const matches = (rules: Rule[]) => rules.map((rule) => rule.match);
-
-  it('uses -d for a range that is one CIDR block and iprange otherwise', () => {
-    expect(
-      matches(
-        allow(
-          tcp('p1', app('a'), ['10.0.0.0', '10.0.0.255'], [1, 65535]),
-          tcp('p2', app('a'), ['10.0.1.1', '10.0.1.5'], [22, 22]),
-        ).rules,
-      ),
-    ).toEqual([
-      { protocol: 'tcp', ports: { start: 1, end: 65535 }, destination: '10.0.0.0/24' },
-      { protocol: 'tcp', ports: { start: 22, end: 22 }, destinationRange: { start: '10.0.1.1', end: '10.0.1.5' } },
-    ]);
-  });
-
-  it('maps icmp -1 to any type, and a type with -1 code to any code of that type', () => {
-    expect(
-      matches(
-        allow(icmp('p1', app('a'), ['1.1.1.1', '1.1.1.1']), icmp('p2', app('a'), ['1.1.1.2', '1.1.1.2'], 3)).rules,
-      ),
-    ).toEqual([
-      { protocol: 'icmp', destination: '1.1.1.1/32' },
-      { protocol: 'icmp', icmp: { type: 3, code: -1 }, destination: '1.1.1.2/32' },
-    ]);
-  });
-
-  it('drops duplicate destinations and folds a service with many destinations into one ipset', () => {
-    const result = allow(
-      tcp('p1', app('a'), ['1.1.1.1', '1.1.1.1'], [443, 443]),
-      tcp('p2', app('a'), ['1.1.1.1', '1.1.1.1'], [443, 443]),
-      tcp('p3', app('a'), ['2.2.2.0', '2.2.2.2'], [443, 443]),
-      tcp('p4', app('a'), ['3.3.3.3', '3.3.3.3'], [443, 443]),
-      udp('p5', app('a'), ['3.3.3.3', '3.3.3.3'], [443, 443]),
-    );
-    expect(result.sets).toHaveLength(1);
-    expect(result.sets[0]?.members).toEqual(['1.1.1.1/32', '2.2.2.0/31', '2.2.2.2/32', '3.3.3.3/32']);
-    expect(matches(result.rules)).toEqual([
-      { protocol: 'tcp', ports: { start: 443, end: 443 }, destinationSet: result.sets[0]?.name },
-      { protocol: 'udp', ports: { start: 443, end: 443 }, destination: '3.3.3.3/32' },
-    ]);
-  });
-
-  it('keeps a rule in place when its destination changes (order follows policy ids)', () => {
-    const before = allow(
-      tcp('p1', app('a'), ['1.1.1.1', '1.1.1.1'], [80, 80]),
-      tcp('p2', app('a'), ['9.9.9.9', '9.9.9.9'], [81, 81]),
-    );
-    const after = allow(
-      tcp('p1', app('a'), ['8.8.8.8', '8.8.8.8'], [80, 80]),
-      tcp('p2', app('a'), ['9.9.9.9', '9.9.9.9'], [81, 81]),
-    );
-    expect(after.rules[1]).toEqual(before.rules[1]);
-    expect(after.rules[0]?.match.destination).toBe('8.8.8.8/32');
   });
 });

@@ -84,6 +84,18 @@ describe('renderRuleSpec', () => {
     ).toEqual(['create tmp hash:net family inet', 'add tmp 1.1.1.0/24', 'add tmp 2.2.2.2/32']);
   });
 
+  it('renders a list:set of set names, sized for its members (at least the kernel default of 8)', () => {
+    expect(renderSetCreate({ name: 'dyneg-l-1', type: 'list:set', members: ['dyneg-n-1', 'dyneg-n-2'] })).toEqual([
+      'create dyneg-l-1 list:set size 8',
+      'add dyneg-l-1 dyneg-n-1',
+      'add dyneg-l-1 dyneg-n-2',
+    ]);
+    const members = Array.from({ length: 12 }, (_, i) => `dyneg-n-${i}`);
+    expect(renderSetCreate({ name: 'dyneg-l-2', type: 'list:set', members })[0]).toBe(
+      'create dyneg-l-2 list:set size 12',
+    );
+  });
+
   it('sizes a set larger than the kernel default for its members', () => {
     const members = Array.from({ length: 70_000 }, (_, i) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}/32`);
     const [create] = renderSetCreate({ name: 'dyneg-n-big', type: 'hash:net', members });

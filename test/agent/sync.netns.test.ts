@@ -520,6 +520,87 @@ describe.runIf(labAvailable())('agent sync on a real cell', () => {
     expect(await lab.tcp(c1, EXT.low, 9000)).toBe('refused');
   });
 
+  it('defines a destination many apps use once, lists it from each, repairs either kind of set, and drops them when unused', async () => {
+    // app-a, app-b and 20 apps of containers the lab does not run (their rules are programmed all
+    // the same): 8 one-address destinations of their own each (a set) and one wide destination all use
+    // (64.0.0.1 to .12, ending below edgeAbove: 43 CIDR blocks, so listing it from 22 sources beats
+    // copying it).
+    const WIDE_START = '64.0.0.1';
+    const phantoms = Array.from({ length: 20 }, (_, k) => ({
+      ip: `10.255.3.${10 + k}`,
+      appId: `app-p${k}`,
+      spaceId: 'space-9',
+    }));
+    const store = [...entries, ...phantoms];
+    const wide = (appId: string) => tcp(`p-wide-${appId}`, app(appId), [WIDE_START, EXT.above], [9000, 9000]);
+    const own = (appId: string, base: string) =>
+      Array.from({ length: 8 }, (_, k) =>
+        tcp(`p-own-${appId}-${k}`, app(appId), [`${base}.${10 + k}`, `${base}.${10 + k}`], [9000, 9000]),
+      );
+    const phantomPolicies = phantoms.flatMap(({ appId }, k) => [...own(appId, `100.64.${k}`), wide(appId)]);
+    const all = [
+      ...own('app-a', '192.0.2'),
+      wide('app-a'),
+      ...own('app-b', '192.0.3'),
+      wide('app-b'),
+      ...phantomPolicies,
+    ];
+    const ownedSets = async () => {
+      const saved = await lab.execOk(cell, ['ipset', 'save']);
+      const sets = new Map<string, string[]>();
+      for (const line of saved.split('\n')) {
+        const [verb, name = '', member = ''] = line.split(' ');
+        if (!name.startsWith('dyneg-')) continue;
+        if (verb === 'create') sets.set(name, [member]);
+        if (verb === 'add') sets.get(name)?.push(member);
+      }
+      return sets;
+    };
+    const typesOf = (sets: Map<string, string[]>) => [...sets.values()].map(([type]) => type);
+    await syncOk(all, store);
+    let sets = await ownedSets();
+    const holdingWide = [...sets].filter(([, entries]) => entries.includes(WIDE_START));
+    expect(holdingWide.map(([, [type, ...members]]) => [type, members.length])).toEqual([['hash:net', 43]]);
+    const lists = [...sets].filter(([, [type]]) => type === 'list:set');
+    expect(lists).toHaveLength(22);
+    expect(typesOf(sets).filter((type) => type === 'hash:net')).toHaveLength(23);
+    for (const from of [c0, c1]) {
+      for (const ip of [EXT.edgeBelow, EXT.low, EXT.high, EXT.above])
+        expect(await lab.tcp(from, ip, 9000)).toBe('open');
+      expect(await lab.tcp(from, EXT.edgeAbove, 9000)).toBe('refused');
+      expect(await lab.tcp(from, EXT.low, 8000)).toBe('refused');
+    }
+    expect(await lab.tcp(c2, EXT.low, 9000)).toBe('refused');
+
+    // A list emptied: only the app listing it loses the destination, until the next sync.
+    const appAOwn = [...sets].find(([, entries]) => entries.includes('192.0.2.10'))?.[0] ?? '';
+    const appAList = lists.find(([, [, ...members]]) => members.includes(appAOwn))?.[0] ?? '';
+    await lab.execOk(cell, ['ipset', 'flush', appAList]);
+    expect(await lab.tcp(c0, EXT.low, 9000)).toBe('refused');
+    expect(await lab.tcp(c1, EXT.low, 9000)).toBe('open');
+    await syncOk(all, store);
+    expect(await lab.tcp(c0, EXT.low, 9000)).toBe('open');
+    expect(await lab.tcp(c1, EXT.low, 9000)).toBe('open');
+    // The shared destination emptied: both lose it; the next sync swaps a full copy in under the lists.
+    const wideName = holdingWide[0]?.[0] ?? '';
+    await lab.execOk(cell, ['ipset', 'flush', wideName]);
+    expect(await lab.tcp(c0, EXT.low, 9000)).toBe('refused');
+    expect(await lab.tcp(c1, EXT.high, 9000)).toBe('refused');
+    await syncOk(all, store);
+    expect(await lab.tcp(c0, EXT.low, 9000)).toBe('open');
+    expect(await lab.tcp(c1, EXT.high, 9000)).toBe('open');
+    expect([...(await ownedSets()).keys()].sort()).toEqual([...sets.keys()].sort());
+
+    // Only app-a still uses the wide destination: it folds back into app-a's own set, no list is left.
+    await syncOk([...own('app-a', '192.0.2'), wide('app-a'), ...own('app-b', '192.0.3')], store);
+    sets = await ownedSets();
+    expect(typesOf(sets)).toEqual(['hash:net', 'hash:net']);
+    expect(await lab.tcp(c0, EXT.high, 9000)).toBe('open');
+    expect(await lab.tcp(c1, EXT.high, 9000)).toBe('refused');
+    await syncOk([], store);
+    expect((await ownedSets()).size).toBe(0);
+  });
+
   it('removes the chains of containers that left the cell; their new connections are refused', async () => {
     const policies = [tcp('p-app-b-tcp', app('app-b'), [EXT.low, EXT.low], [8000, 8000])];
     await syncOk(policies);

@@ -15,6 +15,17 @@ const ALLOWED_PORT = 8000;
 const OTHER_PORT = 9000;
 /** Enough destinations of one service for an ipset (plan.ts: DEFAULT_SET_THRESHOLD). */
 const SET_DESTINATIONS = Array.from({ length: 10 }, (_, index) => `192.0.2.${index + 1}`);
+/**
+ * Three destinations of 42-43 CIDR blocks each that the app and the space both use: together worth a
+ * set each of their own (allow-rules.ts: SET_COST_IN_MEMBERS), listed by a list:set of each source.
+ */
+const SHARED_RANGES: [string, string][] = [
+  ['64.0.0.1', '198.51.100.12'],
+  ['1.0.0.1', '198.51.100.12'],
+  ['100.64.0.1', '100.127.255.254'],
+];
+/** The space's and the app's own sets, the three shared ones, and one list:set each. */
+const SETS = 7;
 
 describe.runIf(labAvailable())('agent uninstall on a real cell', () => {
   let lab: Lab;
@@ -27,6 +38,11 @@ describe.runIf(labAvailable())('agent uninstall on a real cell', () => {
     policyList([
       tcp('p1', app('app-a'), [EXTERNAL, EXTERNAL], [ALLOWED_PORT, ALLOWED_PORT]),
       ...SET_DESTINATIONS.map((ip, index) => tcp(`s${index}`, space('space-1'), [ip, ip], [443, 443])),
+      ...SET_DESTINATIONS.map((ip, index) => tcp(`a${index}`, app('app-a'), [`${ip}0`, `${ip}0`], [444, 444])),
+      ...SHARED_RANGES.flatMap((range, index) => [
+        tcp(`a-wide-${index}`, app('app-a'), range, [444, 444]),
+        tcp(`s-wide-${index}`, space('space-1'), range, [443, 443]),
+      ]),
     ]),
   );
 
@@ -89,12 +105,13 @@ describe.runIf(labAvailable())('agent uninstall on a real cell', () => {
     );
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ message: 'rules applied', sets: 1, setsCreated: 1 });
+    expect(JSON.parse(result.stdout)).toMatchObject({ message: 'rules applied', sets: SETS, setsCreated: SETS });
     const owned = await ownedState();
     expect(owned.filter((line) => line.startsWith('-A FORWARD '))).toEqual([
       expect.stringMatching(/^-A FORWARD -m comment --comment "?dyneg:hook"? -j dyneg-FORWARD$/),
     ]);
-    expect(owned.filter((line) => /^dyneg-n-/.test(line))).toHaveLength(1);
+    expect(owned.filter((line) => /^dyneg-n-/.test(line))).toHaveLength(5);
+    expect(owned.filter((line) => /^dyneg-l-/.test(line))).toHaveLength(2);
     expect(await lab.tcp(container, EXTERNAL, ALLOWED_PORT)).toBe('open');
     expect(await lab.tcp(container, EXTERNAL, OTHER_PORT)).toBe('refused');
     // An operator rule inserted above the hook since: the hook is no longer FORWARD's first rule.
@@ -123,7 +140,7 @@ describe.runIf(labAvailable())('agent uninstall on a real cell', () => {
     expect(JSON.parse(result.stdout)).toMatchObject({
       message: 'agent uninstalled',
       hooksDeleted: 1,
-      setsDestroyed: 1,
+      setsDestroyed: SETS,
     });
     expect(await ownedState()).toEqual([]);
     expect(await operatorState()).toBe(operatorBaseline);

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
+import { ValidationError } from '../../../core/domain/errors.js';
 import {
   escapeNonPrinting,
   formatIssues,
   listProblems,
   MAX_LISTED_PROBLEMS,
   MAX_PROBLEM_LENGTH,
+  parseWith,
   quote,
 } from '../../../core/domain/validation.js';
 
@@ -82,5 +84,15 @@ describe('formatIssues', () => {
   it('keeps short messages as they were', () => {
     expect(formatIssues(issuesOf(portsSchema, { ports: [1, 70_000] }))).toBe('ports[1]: must be at most 65535');
     expect(formatIssues(issuesOf(portsSchema, []))).toMatch(/^request body: /);
+  });
+});
+
+describe('parseWith', () => {
+  it('refuses an array with more bad items than zod can gather with a clear error, not a stack overflow', () => {
+    const schema = z.object({ items: z.array(z.number().check(z.minimum(0))) });
+    const items = Array.from({ length: 300_000 }, () => -1);
+    expect(() => parseWith(schema, { items }, 'doc')).toThrow(ValidationError);
+    expect(() => parseWith(schema, { items }, 'doc')).toThrow(/too many problems to list them/);
+    expect(parseWith(schema, { items: [1, 2] })).toEqual({ items: [1, 2] });
   });
 });

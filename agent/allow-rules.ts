@@ -1,0 +1,251 @@
+// The allow rules of one source (an app or a space) and the ipsets they use. Pure.
+//
+// Policies are grouped by service (protocol and ports). A service with few destination ranges gets one
+// rule per range; one with `setThreshold` or more matches a set instead. A destination (one policy's
+// addresses) that many sources' sets would each copy is defined once, in a set of its own that each
+// of those sources lists (a list:set holding the source's own addresses and the shared destinations),
+// when that saves more than the extra sets and references cost (SET_COST_IN_MEMBERS,
+// referenceCostInMembers). A one-block destination is always copied: a reference costs more than its
+// one member. So a wide destination many sources use costs its addresses once plus one reference per
+// source, not its addresses per source.
+import { ICMP_ANY } from '../core/domain/schemas.js';
+import type { EgressPolicyList } from '../core/domain/types.js';
+import { type Block, blockToCidr, rangeAsCidr, rangeToBlocks } from './cidr.js';
+import type { IpSet, Match, Rule } from './model.js';
+import { listSetName, setName } from './names.js';
+
+type Policy = EgressPolicyList['egress_policies'][number];
+interface Range {
+  readonly start: string;
+  readonly end: string;
+}
+
+/** The protocol/port part of an allow rule; destinations are grouped under it. */
+interface Service {
+  readonly key: string;
+  readonly match: Match;
+}
+
+/** One policy's addresses for one service; `key` names the ranges (equal ranges, equal key). */
+interface Destination {
+  readonly key: string;
+  readonly ranges: readonly Range[];
+}
+
+/** One service of one source: its destinations and their distinct ranges, in policy-id order. */
+export interface ServiceGroup {
+  readonly service: Service;
+  readonly destinations: Destination[];
+  readonly ranges: Range[];
+}
+
+function servicesOf(destination: Policy['destination']): Service[] {
+  if (destination.protocol === 'icmp') {
+    const type = destination.icmp_type ?? ICMP_ANY;
+    const code = destination.icmp_code ?? ICMP_ANY;
+    if (type === ICMP_ANY) return [{ key: 'icmp', match: { protocol: 'icmp' } }];
+    return [{ key: `icmp ${type}/${code}`, match: { protocol: 'icmp', icmp: { type, code } } }];
+  }
+  return destination.ports.map((ports) => ({
+    key: `${destination.protocol} ${ports.start}:${ports.end}`,
+    match: { protocol: destination.protocol, ports: { start: ports.start, end: ports.end } },
+  }));
+}
+
+const rangeKey = (range: Range): string => `${range.start}-${range.end}`;
+
+/** One source's policies grouped by service. Order follows policy ids, so a change keeps other rules in place. */
+export function groupByService(policies: readonly Policy[]): ServiceGroup[] {
+  const groups = new Map<string, ServiceGroup & { seenRanges: Set<string>; seenDestinations: Set<string> }>();
+  const sorted = [...policies].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (const policy of sorted) {
+    const ranges = policy.destination.ips.map((range) => ({ start: range.start, end: range.end }));
+    const destinationKey = ranges.map(rangeKey).join(',');
+    for (const service of servicesOf(policy.destination)) {
+      let group = groups.get(service.key);
+      if (group === undefined) {
+        group = { service, destinations: [], ranges: [], seenRanges: new Set(), seenDestinations: new Set() };
+        groups.set(service.key, group);
+      }
+      if (!group.seenDestinations.has(destinationKey)) {
+        group.seenDestinations.add(destinationKey);
+        group.destinations.push({ key: destinationKey, ranges });
+      }
+      for (const range of ranges) {
+        const key = rangeKey(range);
+        if (group.seenRanges.has(key)) continue;
+        group.seenRanges.add(key);
+        group.ranges.push(range);
+      }
+    }
+  }
+  return [...groups.values()].map(({ service, destinations, ranges }) => ({ service, destinations, ranges }));
+}
+
+/** Ranges as CIDR blocks, unique, sorted by address then prefix; blocks of a range are computed once. */
+export class BlockCache {
+  private readonly blocks = new Map<string, readonly Block[]>();
+
+  cidrs(ranges: readonly Range[]): string[] {
+    const unique = new Map<number, Block>();
+    for (const range of ranges) {
+      const key = rangeKey(range);
+      let blocks = this.blocks.get(key);
+      if (blocks === undefined) {
+        blocks = rangeToBlocks(range.start, range.end);
+        this.blocks.set(key, blocks);
+      }
+      for (const block of blocks) unique.set(block.base * 64 + block.prefix, block);
+    }
+    return [...unique.entries()].sort((a, b) => a[0] - b[0]).map(([, block]) => blockToCidr(block));
+  }
+}
+
+/**
+ * What creating one set costs `ipset restore`, in members (measured: about 60 µs a set, 3.5 µs a member).
+ * Sharing a destination costs its set, one reference per source listing it, and a list:set in each
+ * source whose set it was part of; it saves the copies.
+ */
+export const SET_COST_IN_MEMBERS = 17;
+
+/**
+ * What one list:set reference costs, in members, on a cell holding `sets` sets: the kernel looks a
+ * member set up by name through every set (measured: 16 µs a reference among 1,000 sets, 50-90 µs
+ * among 10,000-20,000).
+ */
+export function referenceCostInMembers(sets: number): number {
+  return 3 + sets / 700;
+}
+
+/** A destination's addresses as set members, its set's name (computed once) and how many groups use it. */
+class DestinationSet {
+  uses = 0;
+  private cachedName: string | undefined;
+
+  constructor(readonly members: readonly string[]) {}
+
+  get name(): string {
+    this.cachedName ??= setName(this.members);
+    return this.cachedName;
+  }
+}
+
+/** What the sets of every source on the cell have in common, decided before any source's rules. */
+export class SharedDestinations {
+  readonly blocks = new BlockCache();
+  /** @param referenceCost members one list:set reference costs (referenceCostInMembers) */
+  constructor(private readonly referenceCost = referenceCostInMembers(0)) {}
+
+  private readonly byKey = new Map<string, DestinationSet>();
+  private readonly byMembers = new Map<string, DestinationSet>();
+
+  /** One entry per distinct address content, however its ranges are spelled. */
+  of(destination: Destination): DestinationSet {
+    let found = this.byKey.get(destination.key);
+    if (found === undefined) {
+      const members = this.blocks.cidrs(destination.ranges);
+      const content = members.join(',');
+      found = this.byMembers.get(content);
+      if (found === undefined) {
+        found = new DestinationSet(members);
+        this.byMembers.set(content, found);
+      }
+      this.byKey.set(destination.key, found);
+    }
+    return found;
+  }
+
+  /**
+   * What listing this destination instead of copying it saves one group, in members: its copy, less
+   * the reference and this group's part of the shared set. Zero or less: copy it. With the v1 API's
+   * one range per destination (at most 62 blocks, most often one or two) copying usually wins; lists
+   * pay for wide destinations many sources use.
+   */
+  gain(destination: Destination): number {
+    const set = this.of(destination);
+    // One use: less than -SET_COST_IN_MEMBERS, never a gain.
+    return set.members.length - this.referenceCost - (SET_COST_IN_MEMBERS + set.members.length) / set.uses;
+  }
+}
+
+/**
+ * Counts, for every destination, the groups whose sets would hold it. `groups` is every group of
+ * every source whose rules are planned.
+ */
+export function findSharedDestinations(groups: readonly ServiceGroup[], setThreshold: number): SharedDestinations {
+  const withSets = groups.filter((group) => group.ranges.length >= setThreshold);
+  // Without sharing, one set per such group: the table a reference is looked up in.
+  const shared = new SharedDestinations(referenceCostInMembers(withSets.length));
+  for (const group of withSets) {
+    const counted = new Set<DestinationSet>();
+    for (const destination of group.destinations) {
+      const set = shared.of(destination);
+      if (counted.has(set)) continue;
+      counted.add(set);
+      set.uses += 1;
+    }
+  }
+  return shared;
+}
+
+/**
+ * The destinations a group lists rather than copies: those that gain, if together they pay for the
+ * group's list:set. (A group holding one destination only needs no decision: its own set has the
+ * destination's content, so it is the shared set by name.)
+ */
+function listedDestinations(group: ServiceGroup, shared: SharedDestinations): Destination[] {
+  const gaining = group.destinations.filter((destination) => shared.gain(destination) > 0);
+  const total = gaining.reduce((sum, destination) => sum + shared.gain(destination), 0);
+  return total > SET_COST_IN_MEMBERS ? gaining : [];
+}
+
+/** The allow rules of one source's service groups, and the sets they use. */
+export function allowRulesOf(
+  groups: readonly ServiceGroup[],
+  setThreshold: number,
+  shared: SharedDestinations = new SharedDestinations(),
+): { rules: Rule[]; sets: IpSet[] } {
+  const rules: Rule[] = [];
+  const sets: IpSet[] = [];
+  for (const group of groups) {
+    if (group.ranges.length < setThreshold) {
+      for (const range of group.ranges) {
+        const cidr = rangeAsCidr(range.start, range.end);
+        const where: Match = cidr === undefined ? { destinationRange: range } : { destination: cidr };
+        rules.push({ match: { ...group.service.match, ...where }, action: { kind: 'accept' } });
+      }
+      continue;
+    }
+    const own: Range[] = [];
+    const listed = new Map<string, IpSet>();
+    for (const destination of listedDestinations(group, shared)) {
+      const { name, members } = shared.of(destination);
+      listed.set(name, { name, type: 'hash:net', members });
+    }
+    for (const destination of group.destinations) {
+      if (!listed.has(shared.of(destination).name)) own.push(...destination.ranges);
+    }
+    if (own.length > 0) {
+      const members = shared.blocks.cidrs(own);
+      const name = setName(members);
+      listed.set(name, { name, type: 'hash:net', members });
+    }
+    sets.push(...listed.values());
+    const names = [...listed.keys()].sort();
+    const [only] = names;
+    if (only === undefined) continue;
+    let matchSet = only;
+    if (names.length > 1) {
+      const list: IpSet = { name: listSetName(names), type: 'list:set', members: names };
+      sets.push(list);
+      matchSet = list.name;
+    }
+    rules.push({ match: { ...group.service.match, destinationSet: matchSet }, action: { kind: 'accept' } });
+  }
+  return { rules, sets };
+}
+
+/** The allow rules for one source's policies alone (nothing shared with other sources). */
+export function planAllowRules(policies: readonly Policy[], setThreshold: number): { rules: Rule[]; sets: IpSet[] } {
+  return allowRulesOf(groupByService(policies), setThreshold);
+}

@@ -1,0 +1,36 @@
+// What a plan's ipsets hold, against what one set per distinct destination would hold: the measure of
+// issue 10's "payload proportional to the policy" goal.
+import { BlockCache } from '../../agent/allow-rules.js';
+import type { RulePlan } from '../../agent/model.js';
+import type { EgressPolicyList } from '../../core/domain/types.js';
+
+export interface SetPayload {
+  readonly hashSets: number;
+  /** Addresses (CIDR blocks) in hash:net sets. */
+  readonly addressMembers: number;
+  readonly listSets: number;
+  /** Set names in list:sets: one per source and shared destination it lists. */
+  readonly references: number;
+  /** Distinct destinations (by addresses) among the policies, and their blocks if each had one set. */
+  readonly distinctDestinations: number;
+  readonly oneSetPerDestination: number;
+}
+
+export function setPayload(plan: RulePlan, policies: EgressPolicyList): SetPayload {
+  const blocks = new BlockCache();
+  const distinct = new Map<string, number>();
+  for (const policy of policies.egress_policies) {
+    const key = policy.destination.ips.map((range) => `${range.start}-${range.end}`).join(',');
+    if (!distinct.has(key)) distinct.set(key, blocks.cidrs(policy.destination.ips).length);
+  }
+  const count = (type: string) => plan.sets.filter((set) => set.type === type);
+  const members = (type: string) => count(type).reduce((sum, set) => sum + set.members.length, 0);
+  return {
+    hashSets: count('hash:net').length,
+    addressMembers: members('hash:net'),
+    listSets: count('list:set').length,
+    references: members('list:set'),
+    distinctDestinations: distinct.size,
+    oneSetPerDestination: [...distinct.values()].reduce((sum, n) => sum + n, 0),
+  };
+}

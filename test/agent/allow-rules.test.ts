@@ -1,0 +1,195 @@
+import { describe, expect, it } from 'vitest';
+import { planAllowRules } from '../../agent/allow-rules.js';
+import type { Container, IpSet, Rule } from '../../agent/model.js';
+import { appChain, isListSet } from '../../agent/names.js';
+import { planRules } from '../../agent/plan.js';
+import { parsePolicies } from '../../agent/source/files.js';
+import { app, icmp, type PolicyDoc, policyList, tcp, udp } from './fixtures.js';
+
+const policies = (...docs: Parameters<typeof policyList>[0]) => parsePolicies(JSON.stringify(policyList(docs)));
+const c = (ip: string, appId: string, spaceId: string): Container => ({ ip, appId, spaceId });
+
+describe('planAllowRules', () => {
+  const allow = (...docs: Parameters<typeof policyList>[0]) => planAllowRules(policies(...docs).egress_policies, 3);
+  const matches = (rules: Rule[]) => rules.map((rule) => rule.match);
+
+  it('uses -d for a range that is one CIDR block and iprange otherwise', () => {
+    expect(
+      matches(
+        allow(
+          tcp('p1', app('a'), ['10.0.0.0', '10.0.0.255'], [1, 65535]),
+          tcp('p2', app('a'), ['10.0.1.1', '10.0.1.5'], [22, 22]),
+        ).rules,
+      ),
+    ).toEqual([
+      { protocol: 'tcp', ports: { start: 1, end: 65535 }, destination: '10.0.0.0/24' },
+      { protocol: 'tcp', ports: { start: 22, end: 22 }, destinationRange: { start: '10.0.1.1', end: '10.0.1.5' } },
+    ]);
+  });
+
+  it('maps icmp -1 to any type, and a type with -1 code to any code of that type', () => {
+    expect(
+      matches(
+        allow(icmp('p1', app('a'), ['1.1.1.1', '1.1.1.1']), icmp('p2', app('a'), ['1.1.1.2', '1.1.1.2'], 3)).rules,
+      ),
+    ).toEqual([
+      { protocol: 'icmp', destination: '1.1.1.1/32' },
+      { protocol: 'icmp', icmp: { type: 3, code: -1 }, destination: '1.1.1.2/32' },
+    ]);
+  });
+
+  it('drops duplicate destinations and folds a service with many destinations into one ipset', () => {
+    const result = allow(
+      tcp('p1', app('a'), ['1.1.1.1', '1.1.1.1'], [443, 443]),
+      tcp('p2', app('a'), ['1.1.1.1', '1.1.1.1'], [443, 443]),
+      tcp('p3', app('a'), ['2.2.2.0', '2.2.2.2'], [443, 443]),
+      tcp('p4', app('a'), ['3.3.3.3', '3.3.3.3'], [443, 443]),
+      udp('p5', app('a'), ['3.3.3.3', '3.3.3.3'], [443, 443]),
+    );
+    expect(result.sets).toHaveLength(1);
+    expect(result.sets[0]?.members).toEqual(['1.1.1.1/32', '2.2.2.0/31', '2.2.2.2/32', '3.3.3.3/32']);
+    expect(matches(result.rules)).toEqual([
+      { protocol: 'tcp', ports: { start: 443, end: 443 }, destinationSet: result.sets[0]?.name },
+      { protocol: 'udp', ports: { start: 443, end: 443 }, destination: '3.3.3.3/32' },
+    ]);
+  });
+
+  it('keeps a rule in place when its destination changes (order follows policy ids)', () => {
+    const before = allow(
+      tcp('p1', app('a'), ['1.1.1.1', '1.1.1.1'], [80, 80]),
+      tcp('p2', app('a'), ['9.9.9.9', '9.9.9.9'], [81, 81]),
+    );
+    const after = allow(
+      tcp('p1', app('a'), ['8.8.8.8', '8.8.8.8'], [80, 80]),
+      tcp('p2', app('a'), ['9.9.9.9', '9.9.9.9'], [81, 81]),
+    );
+    expect(after.rules[1]).toEqual(before.rules[1]);
+    expect(after.rules[0]?.match.destination).toBe('8.8.8.8/32');
+  });
+});
+
+describe('destinations several sources use', () => {
+  // 43 CIDR blocks: worth a set of its own once enough sources use it (SET_COST_IN_MEMBERS and
+  // referenceCostInMembers: from 3 sources on one service, or 2 on two).
+  const wide: [string, string] = ['64.0.0.1', '198.51.100.12'];
+  const WIDE_BLOCKS = 43;
+  /** `count` one-address destinations of the app's own on `port`, numbered from `from`. */
+  const own = (appId: string, count: number, from: number, port = 443): PolicyDoc[] =>
+    Array.from({ length: count }, (_, index) =>
+      tcp(
+        `${appId}-own-${port}-${index}`,
+        app(appId),
+        [`203.0.113.${from + index}`, `203.0.113.${from + index}`],
+        [port, port],
+      ),
+    );
+  /** `count` apps, one container each, each with 3 destinations of its own and the wide one, on each port. */
+  const apps = (count: number, ports: readonly number[] = [443]) => {
+    const docs: PolicyDoc[] = [];
+    const containers: Container[] = [];
+    for (let index = 0; index < count; index += 1) {
+      const appId = `app${index}`;
+      for (const port of ports)
+        docs.push(...own(appId, 3, 1 + index * 3, port), tcp(`${appId}-wide-${port}`, app(appId), wide, [port, port]));
+      containers.push(c(`10.255.1.${index + 2}`, appId, 's'));
+    }
+    return { docs, containers };
+  };
+  const plan = (docs: PolicyDoc[], containers: Container[], setThreshold = 3) =>
+    planRules(policies(...docs), containers, { setThreshold });
+  const holdingWide = (sets: readonly IpSet[]) => sets.filter((set) => set.members.includes('64.0.0.1/32'));
+  const members = (sets: readonly IpSet[]) => sets.reduce((sum, set) => sum + set.members.length, 0);
+  const ruleOf = (result: ReturnType<typeof plan>, appId: string): Rule | undefined =>
+    result.chains.find((chain) => chain.name === appChain(appId))?.rules[0];
+
+  it('defines a destination twenty sources use once and lists it from each, beside that source own addresses', () => {
+    const { docs, containers } = apps(20);
+    const result = plan(docs, containers);
+    const sets = new Map(result.sets.map((set) => [set.name, set]));
+    const [shared, ...copies] = holdingWide(result.sets);
+    expect(copies).toEqual([]);
+    expect(shared?.members).toHaveLength(WIDE_BLOCKS);
+    for (let index = 0; index < 20; index += 1) {
+      const listName = ruleOf(result, `app${index}`)?.match.destinationSet ?? '';
+      expect(isListSet(listName)).toBe(true);
+      const list = sets.get(listName);
+      expect(list?.type).toBe('list:set');
+      expect(list?.members).toHaveLength(2);
+      expect(list?.members).toContain(shared?.name);
+      const ownSet = sets.get(list?.members.find((name) => name !== shared?.name) ?? '');
+      expect(ownSet?.members).toHaveLength(3);
+    }
+    // 43 shared + 20 x (3 own + 2 references), where copying would hold 20 x (3 + 43).
+    expect(members(result.sets)).toBe(143);
+  });
+
+  it('copies a destination when a list would cost more than it saves: two sources, beside their own', () => {
+    const { docs, containers } = apps(2);
+    const result = plan(docs, containers);
+    expect(result.sets.every((set) => set.type === 'hash:net')).toBe(true);
+    expect(holdingWide(result.sets)).toHaveLength(2);
+  });
+
+  it('copies a one-block destination however many use it (a reference would cost the same member)', () => {
+    const docs: PolicyDoc[] = [];
+    const containers: Container[] = [];
+    for (let index = 0; index < 50; index += 1) {
+      docs.push(
+        ...own(`app${index}`, 3, 1 + index * 3),
+        tcp(`one-${index}`, app(`app${index}`), ['198.51.100.0', '198.51.100.255'], [443, 443]),
+      );
+      containers.push(c(`10.255.1.${index + 2}`, `app${index}`, 's'));
+    }
+    const result = plan(docs, containers);
+    expect(result.sets.every((set) => set.type === 'hash:net')).toBe(true);
+    expect(result.sets.filter((set) => set.members.includes('198.51.100.0/24'))).toHaveLength(50);
+  });
+
+  it('counts only sources of containers on the cell', () => {
+    const { docs, containers } = apps(20);
+    const alone = plan(docs, containers.slice(0, 1));
+    expect(alone.sets).toHaveLength(1);
+    expect(alone.sets[0]?.members).toHaveLength(3 + WIDE_BLOCKS);
+    expect(alone).toEqual(
+      plan(
+        docs.filter((doc) => doc.source.id === 'app0'),
+        containers.slice(0, 1),
+      ),
+    );
+  });
+
+  it('matches a shared destination directly when it is all a source has on that service (no list:set)', () => {
+    const docs = [
+      tcp('a-wide', app('a'), wide, [443, 443]),
+      tcp('a-wide-again', app('a'), wide, [443, 443]),
+      tcp('b-wide', app('b'), wide, [443, 443]),
+    ];
+    // Threshold 1: every service uses a set.
+    const result = plan(docs, [c('10.255.1.2', 'a', 's'), c('10.255.1.3', 'b', 's')], 1);
+    expect(result.sets).toHaveLength(1);
+    expect(ruleOf(result, 'a')?.match.destinationSet).toBe(result.sets[0]?.name);
+    expect(ruleOf(result, 'b')?.match.destinationSet).toBe(result.sets[0]?.name);
+  });
+
+  it('weighs the references: two apps on two ports copy a 32-block destination they would share for free', () => {
+    const docs = ['a', 'b'].flatMap((appId, index) =>
+      [443, 5432].flatMap((port) => [
+        ...own(appId, 3, 1 + index * 3, port),
+        tcp(`${appId}-mid-${port}`, app(appId), ['198.18.0.1', '198.19.255.254'], [port, port]),
+      ]),
+    );
+    const result = plan(docs, [c('10.255.1.2', 'a', 's'), c('10.255.1.3', 'b', 's')]);
+    expect(result.sets.filter((set) => set.members.includes('198.18.0.1/32'))).toHaveLength(2);
+    expect(result.sets.every((set) => set.type === 'hash:net')).toBe(true);
+  });
+
+  it('counts each service of a source as a use: two apps on two ports share, on one port they copy', () => {
+    const onePort = apps(2, [443]);
+    expect(holdingWide(plan(onePort.docs, onePort.containers).sets)).toHaveLength(2);
+    const twoPorts = apps(2, [443, 5432]);
+    const result = plan(twoPorts.docs, twoPorts.containers);
+    expect(holdingWide(result.sets)).toHaveLength(1);
+    // An app's two services list the same two sets: one list:set each app (content-addressed).
+    expect(result.sets.filter((set) => set.type === 'list:set')).toHaveLength(2);
+  });
+});
