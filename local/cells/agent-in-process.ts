@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createCellAgent } from '../../agent/cell-agent.js';
 import { agentTable } from '../../agent/policy-table.js';
+import type { Verify } from '../../agent/recorded-sync.js';
 import type { SnapshotSource } from '../../agent/source/dynamodb.js';
 import { describeSync } from '../../agent/sync-summary.js';
 import { documentClient } from '../../core/store/table-stores.js';
@@ -24,7 +25,7 @@ export interface InProcessAgentOptions {
 export function inProcessAgentRunner(options: InProcessAgentOptions): AgentRunner {
   const table = agentTable(documentClient(options.dynamodb), options.tableName);
   const snapshots = sharedSnapshotBytes(table.snapshots);
-  return async (cell: LocalCell) => {
+  return async (cell: LocalCell, _minVersion: number, verify?: Verify) => {
     try {
       // The dry-run cell (no namespace) renders the whole ruleset, as the bundled agent's --render-only.
       const renderOnly = cell.netns === undefined;
@@ -37,6 +38,7 @@ export function inProcessAgentRunner(options: InProcessAgentOptions): AgentRunne
         overlayCidr: options.overlayCidr,
         mode: renderOnly ? 'render-only' : 'apply',
         netns: cell.netns,
+        ...(verify === undefined ? {} : { verify }),
       });
       const result = await agent.sync();
       const output = renderOnly ? `would apply:\n${result.sync.payload ?? '# nothing'}` : describeSync(result.summary);

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { DEFAULT_OVERLAY_CIDR } from '../../agent/plan.js';
+import { DEFAULT_VERIFY, type Verify } from '../../agent/recorded-sync.js';
 import { describeSync, readSyncedLine } from '../../agent/sync-summary.js';
 import { LOCAL_CLIENT_CONFIG } from '../dynamodb-local.js';
 import type { LocalCell } from './local-cells.js';
@@ -22,7 +23,7 @@ export interface AgentProcessOptions {
 }
 
 export function agentProcessRunner(options: AgentProcessOptions): AgentRunner {
-  return (cell: LocalCell, minVersion: number) =>
+  return (cell: LocalCell, minVersion: number, verify: Verify = DEFAULT_VERIFY) =>
     new Promise<AgentRunResult>((resolve) => {
       const agentArgs = [
         options.agentFile,
@@ -38,6 +39,8 @@ export function agentProcessRunner(options: AgentProcessOptions): AgentRunner {
         cell.name,
         '--min-version',
         String(minVersion),
+        '--verify',
+        verify,
         '--overlay-cidr',
         options.overlayCidr ?? DEFAULT_OVERLAY_CIDR,
         // The agent stays on the host (where DynamoDB Local listens) and programs the cell's namespace.

@@ -1,6 +1,7 @@
 // Local mode's stand-in for SSM Run Command: runs the agent on every local cell. Each cell has one
 // worker: requests that arrive while it runs are coalesced into one more run; a failing cell is
 // reported and retried with backoff while the others carry on.
+import type { Verify } from '../../agent/recorded-sync.js';
 import { jsonLineLog, type Log } from '../../core/log.js';
 import { type Backoff, exponentialBackoff, retry, type Sleep } from '../../core/retry.js';
 import type { CellCommander } from '../../lambdas/fanout/cell-commander.js';
@@ -18,7 +19,14 @@ export interface AgentRunResult {
   readonly output: string;
 }
 
-export type AgentRunner = (cell: LocalCell, minVersion: number) => Promise<AgentRunResult>;
+/** `verify`: how much of the kernel the run reads back (agent/recorded-sync.ts); absent, the agent's default. */
+export type AgentRunner = (cell: LocalCell, minVersion: number, verify?: Verify) => Promise<AgentRunResult>;
+
+/** A cell's pending request: the highest MinVersion asked, and full verify if any request asked for it. */
+interface Pending {
+  minVersion: number;
+  verify: Verify;
+}
 
 export interface LocalDispatcherOptions {
   readonly cells: readonly LocalCell[];
@@ -35,7 +43,7 @@ export interface LocalDispatcherOptions {
 
 interface Worker {
   readonly cell: LocalCell;
-  pending: number | undefined;
+  pending: Pending | undefined;
   running: Promise<void> | undefined;
 }
 
@@ -53,9 +61,12 @@ export class LocalDispatcher implements CellCommander {
     this.log = options.log ?? jsonLineLog({ service: LOCAL_SERVICE });
   }
 
-  /** Like SendCommand: returns once every cell has the request, not when they applied it. */
-  async syncCells(minVersion: number): Promise<void> {
-    for (const worker of this.workers) this.request(worker, minVersion);
+  /**
+   * Like SendCommand: returns once every cell has the request, not when they applied it. `full`: as the
+   * scheduled association, every rule and set member is read back and repaired.
+   */
+  async syncCells(minVersion: number, verify: Verify = 'cheap'): Promise<void> {
+    for (const worker of this.workers) this.request(worker, { minVersion, verify });
   }
 
   /**
@@ -65,7 +76,7 @@ export class LocalDispatcher implements CellCommander {
   syncCell(name: string, minVersion: number): void {
     const worker = this.workers.find((candidate) => candidate.cell.name === name);
     if (!worker) throw new Error(`no local cell named ${JSON.stringify(name)}`);
-    this.request(worker, minVersion);
+    this.request(worker, { minVersion, verify: 'cheap' });
   }
 
   /** Resolves when no cell has work left (for tests and shutdown). */
@@ -75,8 +86,8 @@ export class LocalDispatcher implements CellCommander {
     }
   }
 
-  private request(worker: Worker, minVersion: number): void {
-    worker.pending = Math.max(worker.pending ?? 0, minVersion);
+  private request(worker: Worker, wanted: Pending): void {
+    worker.pending = merge(worker.pending, wanted);
     if (!worker.running) {
       worker.running = this.drain(worker).finally(() => {
         worker.running = undefined;
@@ -84,22 +95,22 @@ export class LocalDispatcher implements CellCommander {
     }
   }
 
-  /** Takes the newest request, or undefined when there is none. */
-  private take(worker: Worker): number | undefined {
-    const minVersion = worker.pending;
+  /** Takes the pending request, or undefined when there is none. */
+  private take(worker: Worker): Pending | undefined {
+    const pending = worker.pending;
     worker.pending = undefined;
-    return minVersion;
+    return pending;
   }
 
   private async drain(worker: Worker): Promise<void> {
     const cell = worker.cell.name;
-    for (let minVersion = this.take(worker); minVersion !== undefined; minVersion = this.take(worker)) {
-      let version = minVersion;
+    for (let taken = this.take(worker); taken !== undefined; taken = this.take(worker)) {
+      let wanted = taken;
       await retry(
         async () => {
           // A request that arrived during the pause joins the retry.
-          version = Math.max(version, this.take(worker) ?? 0);
-          await this.runOnce(worker.cell, version);
+          wanted = merge(wanted, this.take(worker));
+          await this.runOnce(worker.cell, wanted);
         },
         {
           attempts: (this.options.maxRetries ?? 5) + 1,
@@ -119,9 +130,9 @@ export class LocalDispatcher implements CellCommander {
     }
   }
 
-  private async runOnce(cell: LocalCell, minVersion: number): Promise<void> {
+  private async runOnce(cell: LocalCell, wanted: Pending): Promise<void> {
     const result = await this.options
-      .runAgent(cell, minVersion)
+      .runAgent(cell, wanted.minVersion, wanted.verify)
       .catch((error: unknown): AgentRunResult => ({ ok: false, output: outputOf(error) }));
     if (!result.ok) throw new AgentRunFailed(result.output);
     this.log.info('applied policy version', {
@@ -130,6 +141,14 @@ export class LocalDispatcher implements CellCommander {
       ...(result.output ? { output: result.output } : {}),
     });
   }
+}
+
+function merge(a: Pending | undefined, b: Pending | undefined): Pending {
+  if (a === undefined || b === undefined) return a ?? b ?? { minVersion: 0, verify: 'cheap' };
+  return {
+    minVersion: Math.max(a.minVersion, b.minVersion),
+    verify: a.verify === 'full' || b.verify === 'full' ? 'full' : 'cheap',
+  };
 }
 
 function outputOf(error: unknown): string {

@@ -56,6 +56,32 @@ describe('LocalDispatcher', () => {
     ]);
   });
 
+  it('runs a full verify when any coalesced request asked for one, and cheap otherwise', async () => {
+    const runs: [string, number, string | undefined][] = [];
+    const gate = deferred();
+    const dispatcher = new LocalDispatcher({
+      cells: cells.slice(0, 1),
+      log: silentLog,
+      runAgent: async (cell, version, verify): Promise<AgentRunResult> => {
+        runs.push([cell.name, version, verify]);
+        if (runs.length === 1) await gate.promise;
+        return { ok: true, version, output: '' };
+      },
+    });
+    await dispatcher.syncCells(1);
+    await dispatcher.syncCells(0, 'full');
+    dispatcher.syncCell('cell-1', 0);
+    gate.resolve();
+    await dispatcher.idle();
+    dispatcher.syncCell('cell-1', 0);
+    await dispatcher.idle();
+    expect(runs).toEqual([
+      ['cell-1', 1, 'cheap'],
+      ['cell-1', 0, 'full'],
+      ['cell-1', 0, 'cheap'],
+    ]);
+  });
+
   it('retries a failing cell while the others carry on, and reports it', async () => {
     const { entries, log } = capturedLog();
     let cell2Attempts = 0;

@@ -24,13 +24,13 @@ let stores: TableStores;
 let workDir: string;
 const running: LocalPropagation[] = [];
 
-/** Agents that apply whatever is asked and remember it: [cell, minVersion] per run. */
-function recordingAgents(): { runs: [string, number][]; runAgent: AgentRunner } {
-  const runs: [string, number][] = [];
+/** Agents that apply whatever is asked and remember it: [cell, minVersion, verify] per run. */
+function recordingAgents(): { runs: [string, number, string?][]; runAgent: AgentRunner } {
+  const runs: [string, number, string?][] = [];
   return {
     runs,
-    runAgent: async (cell, minVersion) => {
-      runs.push([cell.name, minVersion]);
+    runAgent: async (cell, minVersion, verify) => {
+      runs.push([cell.name, minVersion, verify]);
       return { ok: true, version: minVersion, output: '' };
     },
   };
@@ -89,12 +89,13 @@ describe('local propagation', () => {
     await propagation.dispatcher.idle();
 
     expect((await snapshots.readPointer())?.version).toBe(version);
-    // Told the new version by the republish, then the full sync's MinVersion 0, coalesced behind it.
+    // Told the new version by the republish, then the full sync's MinVersion 0 (reading everything
+    // back, as the association's Verify=full), coalesced behind it.
     expect(agents.runs).toEqual([
-      ['cell-1', version],
-      ['cell-2', version],
-      ['cell-1', 0],
-      ['cell-2', 0],
+      ['cell-1', version, 'cheap'],
+      ['cell-2', version, 'cheap'],
+      ['cell-1', 0, 'full'],
+      ['cell-2', 0, 'full'],
     ]);
 
     // The scheduled republish with nothing stale: no write, nobody told.
@@ -107,8 +108,8 @@ describe('local propagation', () => {
     await propagation.resync();
     await propagation.dispatcher.idle();
     expect(agents.runs).toEqual([
-      ['cell-1', 0],
-      ['cell-2', 0],
+      ['cell-1', 0, 'full'],
+      ['cell-2', 0, 'full'],
     ]);
 
     // And the stream path: a write reaches every cell at its version.
@@ -118,8 +119,8 @@ describe('local propagation', () => {
     await until(() => agents.runs.length === 2, 'the cells to be told the new version');
     await propagation.dispatcher.idle();
     expect(agents.runs.sort()).toEqual([
-      ['cell-1', next],
-      ['cell-2', next],
+      ['cell-1', next, 'cheap'],
+      ['cell-2', next, 'cheap'],
     ]);
   });
 
