@@ -4,10 +4,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { AssetHashType, BundlingOutput, DockerImage } from 'aws-cdk-lib';
-import { Asset } from 'aws-cdk-lib/aws-s3-assets';
+import { Asset, type AssetProps } from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { buildSync } from 'esbuild';
 import { AGENT_BUNDLE_OPTIONS, AGENT_ENTRY } from '../bundling/agent-bundle.js';
+import { bundlingLogLevel, withQuietBundling } from '../bundling/quiet-bundling.js';
 
 export const AGENT_FILE_NAME = 'agent.mjs';
 
@@ -27,7 +28,8 @@ export class AgentAsset extends Construct {
   constructor(scope: Construct, id: string, props: AgentAssetProps = {}) {
     super(scope, id);
     const entry = props.entry ?? AGENT_ENTRY;
-    this.asset = new Asset(this, 'Bundle', {
+    // Bundling runs in Asset's constructor: quiet unless DYNEG_BUNDLING_VERBOSE=1 (bundling/quiet-bundling.ts).
+    const assetProps: AssetProps = {
       // The source folder is only fingerprinted when bundling is skipped (tests); esbuild reads the entry.
       path: dirname(entry),
       // Hash the built file, not the repository: an unrelated edit must not produce a new object.
@@ -43,13 +45,14 @@ export class AgentAsset extends Construct {
               ...AGENT_BUNDLE_OPTIONS,
               entryPoints: [entry],
               outfile: join(outputDir, AGENT_FILE_NAME),
-              logLevel: 'warning',
+              logLevel: bundlingLogLevel(),
             });
             return true;
           },
         },
       },
-    });
+    };
+    this.asset = withQuietBundling(() => new Asset(this, 'Bundle', assetProps));
     this.objectArn = this.asset.bucket.arnForObjects(this.asset.s3ObjectKey);
   }
 }

@@ -1,15 +1,17 @@
 // The Lambda layout every function of this stack shares: the handler bundled with local esbuild into
 // one ESM file (nodejs22.x, arm64, JSON logs, source maps), its own log group with bounded retention,
-// and its own role that may write only that log group. Callers add their grants to `role`.
+// and its own role that may write only that log group. Callers add their grants to `role`. Bundling is
+// quiet unless DYNEG_BUNDLING_VERBOSE=1 (bundling/quiet-bundling.ts).
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { ESM_REQUIRE_BANNER } from '../bundling/esm-require-banner.js';
+import { bundlingLogLevel, withQuietBundling } from '../bundling/quiet-bundling.js';
 
 /** The repository root: handler entries are relative to it. */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -98,7 +100,7 @@ export function createBundledFunction(
   });
   logGroup.grantWrite(role);
 
-  const fn = new NodejsFunction(scope, 'Function', {
+  const functionProps: NodejsFunctionProps = {
     description: props.description,
     entry,
     handler: 'handler',
@@ -125,8 +127,12 @@ export function createBundledFunction(
       bundleAwsSDK: true,
       externalModules: [...NEVER_LOADED_IN_LAMBDA],
       forceDockerBundling: false,
+      // esbuild's summary per bundle (files, sizes, time) only when asked; warnings and errors always.
+      logLevel: bundlingLogLevel() === 'info' ? LogLevel.INFO : LogLevel.WARNING,
     },
-  });
+  };
+  // The constructor bundles, synchronously: CDK's "Bundling asset …" line is dropped meanwhile.
+  const fn = withQuietBundling(() => new NodejsFunction(scope, 'Function', functionProps));
   Validations.of(fn).acknowledge({
     id: 'AwsSolutions-L1',
     reason:

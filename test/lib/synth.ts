@@ -18,6 +18,11 @@ export interface TestAppOptions {
   readonly context?: Record<string, unknown>;
   /** CDK's built-in CloudFormation template validation (cfn-lint in WebAssembly, ~7 s per synth). */
   readonly cfnValidation?: boolean;
+  /**
+   * Start from cdk.json's context; off starts from `context` alone (e.g. other feature flags).
+   * @default true
+   */
+  readonly cdkJsonContext?: boolean;
 }
 
 export function cdkJsonContext(): Record<string, unknown> {
@@ -32,7 +37,7 @@ export function testApp(options: TestAppOptions = {}): App {
     outdir: options.outdir,
     builtinCloudFormationValidation: options.cfnValidation ?? false,
     context: {
-      ...cdkJsonContext(),
+      ...(options.cdkJsonContext === false ? {} : cdkJsonContext()),
       ...(options.bundling ? {} : { 'aws:cdk:bundling-stacks': [] }),
       ...options.context,
     },
