@@ -11,6 +11,8 @@ import { printTable, sample, timeMs } from './lib/stats.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+/** A source GUID per number (the API takes GUID sources by default). */
+const benchGuid = (n: number): string => `be9c0000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 const DESTINATIONS = Number(process.env.BENCH_DESTINATIONS ?? 10_000);
 const POLICIES = Number(process.env.BENCH_POLICIES ?? 10_000);
 const PARALLEL_WRITERS = Number(process.env.BENCH_WRITERS ?? 1);
@@ -69,7 +71,7 @@ try {
     inBatches(POLICIES, async (offset, size) => {
       await call('POST', `${API}/egress_policies`, {
         egress_policies: Array.from({ length: size }, (_, i) => ({
-          source: { type: (offset + i) % 3 === 0 ? 'space' : 'app', id: `source-${offset + i}` },
+          source: { type: (offset + i) % 3 === 0 ? 'space' : 'app', id: benchGuid(offset + i) },
           destination: { id: ids[(offset + i) % ids.length] },
         })),
       });
@@ -122,7 +124,7 @@ try {
     name: 'create 1 egress policy',
     samples: await sample(200, (i) =>
       call('POST', `${API}/egress_policies`, {
-        egress_policies: [{ source: { id: `bench-new-app-${i}` }, destination: { id: ids[i % ids.length] } }],
+        egress_policies: [{ source: { id: benchGuid(1_000_000 + i) }, destination: { id: ids[i % ids.length] } }],
       }),
     ),
   });

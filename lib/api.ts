@@ -16,7 +16,9 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { isSourceIdFormat, SOURCE_ID_FORMATS, type SourceIdFormat } from '../core/domain/schemas.js';
 import { REQUIRED_SCOPE, ROUTES, type RouteDefinition, type RouteName } from '../lambdas/api/routes.js';
+import { DEFAULT_SOURCE_IDS, SOURCE_IDS_ENV } from '../lambdas/api/settings.js';
 import { RouteFunction } from './route-function.js';
 
 /** One line of JSON per request, using HTTP API `$context` variables. */
@@ -67,6 +69,13 @@ export interface ControlPlaneApiProps {
    */
   readonly logRetention?: RetentionDays;
   /**
+   * What a policy source's id must be: `guid`, a Cloud Foundry app or space GUID, or `identifier`,
+   * any id of letters, digits and `._:-` (platforms whose apps are not CF's). Given to every route
+   * function as EGRESS_SOURCE_IDS.
+   * @default 'guid'
+   */
+  readonly sourceIds?: SourceIdFormat;
+  /**
    * Where the handlers' entries and package-lock.json are resolved from.
    * @default - this repository (see RouteFunction)
    */
@@ -88,7 +97,8 @@ export class ControlPlaneApi extends Construct {
       burstLimit: props.throttlingBurstLimit ?? 100,
     };
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
-    validateProps(props, throttle, routes);
+    const sourceIds = props.sourceIds ?? DEFAULT_SOURCE_IDS;
+    validateProps(props, throttle, routes, sourceIds);
 
     const authorizer = new HttpJwtAuthorizer('JwtAuthorizer', props.jwtIssuer, {
       jwtAudience: [...props.jwtAudience],
@@ -126,6 +136,7 @@ export class ControlPlaneApi extends Construct {
         logRetention,
         projectRoot: props.projectRoot,
       });
+      routeFunction.function.addEnvironment(SOURCE_IDS_ENV, sourceIds);
       functions.set(route.name, routeFunction);
       this.httpApi.addRoutes({
         path: route.path,
@@ -146,7 +157,12 @@ export class ControlPlaneApi extends Construct {
   }
 }
 
-function validateProps(props: ControlPlaneApiProps, throttle: ThrottleSettings, routes: readonly RouteDefinition[]) {
+function validateProps(
+  props: ControlPlaneApiProps,
+  throttle: ThrottleSettings,
+  routes: readonly RouteDefinition[],
+  sourceIds: string,
+) {
   if (!/^https:\/\/[^\s/]+/.test(props.jwtIssuer)) {
     throw new Error(`ControlPlaneApi: jwtIssuer must be an https URL, got '${props.jwtIssuer}'`);
   }
@@ -164,6 +180,11 @@ function validateProps(props: ControlPlaneApiProps, throttle: ThrottleSettings, 
   }
   if (routes.length === 0) {
     throw new Error('ControlPlaneApi: no routes given');
+  }
+  if (!isSourceIdFormat(sourceIds)) {
+    throw new Error(
+      `ControlPlaneApi: sourceIds must be ${SOURCE_ID_FORMATS.join(' or ')}, got ${JSON.stringify(sourceIds)}`,
+    );
   }
 }
 

@@ -3,6 +3,8 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import { isUnknownSources, UNKNOWN_SOURCES, type UnknownSources } from '../agent/plan.js';
+import { isSourceIdFormat, SOURCE_ID_FORMATS, type SourceIdFormat } from '../core/domain/schemas.js';
+import { DEFAULT_SOURCE_IDS } from '../lambdas/api/settings.js';
 import { CELL_DEFAULTS } from './cell-agent.js';
 import { FANOUT_DEFAULTS } from './fanout.js';
 import type { DynamicEgressStackProps } from './stack.js';
@@ -18,6 +20,7 @@ export const CONTEXT_DEFAULTS = {
   jwtAudience: 'dynamic-egress',
   throttlingRateLimit: 50,
   throttlingBurstLimit: 100,
+  sourceIds: DEFAULT_SOURCE_IDS,
   logRetentionDays: 30,
   cellTagKey: CELL_DEFAULTS.cellTagKey,
   cellTagValue: CELL_DEFAULTS.cellTagValue,
@@ -78,6 +81,12 @@ export function configFromContext(node: Node): ControlPlaneConfig {
     throw new Error(`context ${key} must be ${UNKNOWN_SOURCES.join(' or ')}, got ${JSON.stringify(value)}`);
   };
 
+  const sourceIds = (key: string, fallback: SourceIdFormat): SourceIdFormat => {
+    const value = text(key) ?? fallback;
+    if (isSourceIdFormat(value)) return value;
+    throw new Error(`context ${key} must be ${SOURCE_ID_FORMATS.join(' or ')}, got ${JSON.stringify(value)}`);
+  };
+
   /** `true`/`false` unquoted in cdk.json, or as text on the command line (-c key=false). */
   const flag = (key: string, fallback: boolean): boolean => {
     const value = scalar(key);
@@ -96,6 +105,7 @@ export function configFromContext(node: Node): ControlPlaneConfig {
       jwtAudience: list('jwtAudience', CONTEXT_DEFAULTS.jwtAudience),
       throttlingRateLimit: number('throttlingRateLimit', CONTEXT_DEFAULTS.throttlingRateLimit),
       throttlingBurstLimit: number('throttlingBurstLimit', CONTEXT_DEFAULTS.throttlingBurstLimit),
+      sourceIds: sourceIds('sourceIds', CONTEXT_DEFAULTS.sourceIds),
       logRetention: toRetentionDays('logRetentionDays', logRetentionDays),
       tableName: text('tableName'),
       alarmTopicArn: text('alarmTopicArn'),

@@ -7,6 +7,12 @@ import { zodEnglish } from './validation.js';
 
 export const PROTOCOLS = ['tcp', 'udp', 'icmp'] as const;
 export const SOURCE_TYPES = ['app', 'space'] as const;
+/**
+ * What the API accepts as a policy source's id: `guid`, the app's or space's GUID as Cloud Foundry
+ * prints it (the default), or `identifier`, any id of the identifier alphabet (non-CF platforms).
+ * A deployment setting (lambdas/api/settings.ts); the agent accepts any identifier either way.
+ */
+export const SOURCE_ID_FORMATS = ['guid', 'identifier'] as const;
 /** CF supports one IP range and one port range per destination today. */
 export const MAX_IP_RANGES = 1;
 export const MAX_PORT_RANGES = 1;
@@ -23,6 +29,29 @@ const IDENTIFIER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 // Control characters in names would corrupt logs and terminals that print them.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+
+/** A CF GUID: 8-4-4-4-12 hexadecimal digits, either case (CF prints them in lower case). */
+const GUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Characters a name may not hold anywhere, even at its ends (U+FEFF would be trimmed silently):
+ * an unpaired surrogate (not text; it cannot be stored as UTF-8 and compares unlike anything
+ * typed), C1 controls, and the zero-width and bidi formatting characters that make two names look
+ * alike or reorder what a terminal shows. C0 controls are refused after trimming, as before.
+ */
+const REFUSED_IN_NAMES: readonly { readonly pattern: RegExp; readonly what: string }[] = [
+  { pattern: /\p{Cs}/u, what: 'an unpaired surrogate' },
+  { pattern: /[\u0080-\u009f]/, what: 'C1 control characters' },
+  {
+    pattern: /[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/,
+    what: 'zero-width or bidirectional formatting characters',
+  },
+];
+
+/** `U+200B` for the first character of `text` (a lone surrogate is one code unit). */
+function codePointName(text: string): string {
+  return `U+${(text.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+}
 
 /** True for a string that could be one of our ids; anything else cannot name a stored object. */
 export function isIdentifier(value: string): boolean {
@@ -69,11 +98,35 @@ export const portRangeSchema = z
   .strictObject({ start: port, end: port }, { error: required('an object with start and end') })
   .check(z.refine((range) => !(range.start > range.end), { message: 'must not be greater than end', path: ['start'] }));
 
-const destinationNameSchema = z.string({ error: required('a string') }).check(
-  z.trim(),
+const NAME_LENGTH_CHECKS = [
   z.minLength(1, 'must not be empty'),
   z.maxLength(255, 'must be at most 255 characters'),
-  z.refine((name) => !CONTROL_CHARACTERS.test(name), 'must not contain control characters'),
+  z.refine<string>((name) => !CONTROL_CHARACTERS.test(name), 'must not contain control characters'),
+] as const;
+
+/**
+ * Names as documents carry them (the agent, snapshots): the rules names were stored under, so a
+ * name stored before the stricter input rules below still reads.
+ */
+const destinationNameSchema = z.string({ error: required('a string') }).check(z.trim(), ...NAME_LENGTH_CHECKS);
+
+/**
+ * Names as the API takes them: no refused character (REFUSED_IN_NAMES), trimmed, and in Unicode
+ * NFC, so that two spellings of one name (`é` as one code point or as `e` + U+0301) are stored,
+ * compared for uniqueness and found as one.
+ */
+const destinationNameInputSchema = z.string({ error: required('a string') }).check(
+  z.superRefine((name: string, ctx) => {
+    for (const { pattern, what } of REFUSED_IN_NAMES) {
+      const found = pattern.exec(name);
+      if (found) {
+        ctx.addIssue({ code: 'custom', input: name, message: `must not contain ${what} (${codePointName(found[0])})` });
+      }
+    }
+  }),
+  z.trim(),
+  z.normalize('NFC'),
+  ...NAME_LENGTH_CHECKS,
 );
 
 /** True for a string that could be a stored destination name (names are stored trimmed). */
@@ -81,7 +134,7 @@ export function isDestinationName(value: string): boolean {
   return value === value.trim() && z.safeParse(destinationNameSchema, value).success;
 }
 
-const destinationFields = {
+const destinationDocumentFields = {
   name: destinationNameSchema,
   description: z.optional(
     z.string({ error: required('a string') }).check(
@@ -105,7 +158,10 @@ const destinationFields = {
   icmp_code: z.optional(icmpCode),
 };
 
-type DestinationFields = z.output<z.ZodMiniObject<typeof destinationFields>>;
+/** The same fields with the stricter rules for names the API is given. */
+const destinationFields = { ...destinationDocumentFields, name: destinationNameInputSchema };
+
+type DestinationFields = z.output<z.ZodMiniObject<typeof destinationDocumentFields>>;
 
 /** Protocol-dependent rules, shared by every destination schema. */
 function checkProtocolRules(destination: DestinationFields, ctx: z.core.$RefinementCtx<DestinationFields>): void {
@@ -188,44 +244,74 @@ export const updateDestinationsBodySchema = z.strictObject(
   { error: required('a JSON object') },
 );
 
-export const policySourceSchema = z.strictObject(
-  {
-    type: z._default(z.enum(SOURCE_TYPES, { error: required('one of app, space') }), 'app'),
-    id: identifierSchema,
-  },
-  { error: required('an object with type and id') },
+/** A CF GUID, in lower case as CF prints it, so `ABC…` and `abc…` are one source. */
+const guidSchema = z.pipe(
+  z
+    .string({ error: required('a string') })
+    .check(
+      z.regex(GUID_PATTERN, 'must be a GUID (8-4-4-4-12 hexadecimal digits, as `cf app <name> --guid` prints it)'),
+    ),
+  z.transform((guid: string) => guid.toLowerCase()),
 );
 
-export const egressPolicyInputSchema = z.strictObject(
-  {
-    source: policySourceSchema,
-    destination: z.strictObject({ id: identifierSchema }, { error: required('an object with id') }),
-  },
-  { error: required('an object') },
-);
+const SOURCE_ID_SCHEMAS = { guid: guidSchema, identifier: identifierSchema } as const;
 
-export const createEgressPoliciesBodySchema = z.strictObject(
-  {
-    egress_policies: z
-      .array(egressPolicyInputSchema, { error: required('an array') })
-      .check(
-        z.minLength(1, 'must hold at least one egress policy'),
-        z.maxLength(MAX_ITEMS_PER_REQUEST, `must hold at most ${MAX_ITEMS_PER_REQUEST} egress policies per request`),
-      ),
-  },
-  { error: required('a JSON object') },
-);
+function policySourceSchemaFor<F extends SourceIdFormat>(format: F) {
+  return z.strictObject(
+    {
+      type: z._default(z.enum(SOURCE_TYPES, { error: required('one of app, space') }), 'app'),
+      id: SOURCE_ID_SCHEMAS[format],
+    },
+    { error: required('an object with type and id') },
+  );
+}
+
+function createEgressPoliciesBodySchemaFor<F extends SourceIdFormat>(format: F) {
+  const policy = z.strictObject(
+    {
+      source: policySourceSchemaFor(format),
+      destination: z.strictObject({ id: identifierSchema }, { error: required('an object with id') }),
+    },
+    { error: required('an object') },
+  );
+  return z.strictObject(
+    {
+      egress_policies: z
+        .array(policy, { error: required('an array') })
+        .check(
+          z.minLength(1, 'must hold at least one egress policy'),
+          z.maxLength(MAX_ITEMS_PER_REQUEST, `must hold at most ${MAX_ITEMS_PER_REQUEST} egress policies per request`),
+        ),
+    },
+    { error: required('a JSON object') },
+  );
+}
+
+/** The body of POST /egress_policies, by the deployment's source id format (lambdas/api/settings.ts). */
+export const createEgressPoliciesBodySchemas = {
+  guid: createEgressPoliciesBodySchemaFor('guid'),
+  identifier: createEgressPoliciesBodySchemaFor('identifier'),
+} as const;
+
+/** The default: sources are CF GUIDs. */
+export const createEgressPoliciesBodySchema = createEgressPoliciesBodySchemas.guid;
+
+export function isSourceIdFormat(value: string): value is SourceIdFormat {
+  return SOURCE_ID_FORMATS.some((format) => format === value);
+}
 
 // Documents as the API returns them; the agent reads these. Unknown keys are dropped, not
 // rejected, so an older agent keeps working when the API grows a field it does not use.
 // Their type errors keep zod's English text (`zodEnglish`), as they read before zod/mini.
 export const destinationDocumentSchema = z.pipe(
   z
-    .object({ id: identifierSchema, ...destinationFields }, { error: zodEnglish })
+    .object({ id: identifierSchema, ...destinationDocumentFields }, { error: zodEnglish })
     .check(z.superRefine(checkProtocolRules)),
   z.transform((destination: DestinationFields & { id: string }) => ({ id: destination.id, ...canonical(destination) })),
 );
 
+// The agent reads sources with identifierSchema whatever the API's source id format: the setting
+// is the API's, and a document is never refused for an id the API once accepted.
 export const egressPolicyDocumentSchema = z.object(
   {
     id: identifierSchema,
@@ -255,8 +341,9 @@ export const egressPolicyListSchema = z
 
 export type Protocol = (typeof PROTOCOLS)[number];
 export type SourceType = (typeof SOURCE_TYPES)[number];
+export type SourceIdFormat = (typeof SOURCE_ID_FORMATS)[number];
 export type IpRange = z.output<typeof ipRangeSchema>;
 export type PortRange = z.output<typeof portRangeSchema>;
 export type DestinationUpdate = z.output<typeof destinationUpdateSchema>;
-export type PolicySource = z.output<typeof policySourceSchema>;
-export type EgressPolicyInput = z.output<typeof egressPolicyInputSchema>;
+export type PolicySource = z.output<ReturnType<typeof policySourceSchemaFor>>;
+export type EgressPolicyInput = z.output<typeof createEgressPoliciesBodySchema>['egress_policies'][number];

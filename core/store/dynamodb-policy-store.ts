@@ -112,7 +112,9 @@ export class DynamoDbPolicyStore implements PolicyStore {
     // A value that could never be stored matches nothing; looking it up could exceed DynamoDB's key size.
     if (filter.ids) return this.destinationsById(distinct(filter.ids).filter(isIdentifier));
     if (filter.names) {
-      const wanted = distinct(filter.names).filter(isDestinationName);
+      // The API stores names in NFC, so any spelling of one finds it; a name stored before that is
+      // still found as it was written.
+      const wanted = distinct(filter.names.flatMap((name) => [name.normalize('NFC'), name])).filter(isDestinationName);
       const names = await this.batchGet(wanted.map(destinationNameKey), decodeDestinationName);
       const idsByName = new Map(names.map(({ name, id }) => [name, id]));
       return this.destinationsById(wanted.flatMap((name) => idsByName.get(name) ?? []));

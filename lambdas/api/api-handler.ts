@@ -5,24 +5,30 @@ import type { Log } from '../../core/log.js';
 import { lambdaLog } from '../shared/logging.js';
 import { errorResponse } from './middleware/error-response.js';
 import { jsonBody, type ParsedBody } from './middleware/json-body.js';
+import { knownQuery } from './middleware/known-query.js';
 import { requireScope } from './middleware/require-scope.js';
-import { REQUIRED_SCOPE } from './routes.js';
+import { REQUIRED_SCOPE, ROUTES } from './routes.js';
+import { type ApiSettings, apiSettingsFrom } from './settings.js';
 import type { ApiDependencies, ApiEvent, ApiResponse, Operation } from './types.js';
 
 export type ApiHandler = (event: ApiEvent, context?: unknown) => Promise<ApiResponse>;
 
 /**
  * `log` receives the failures that are ours (5xx); Lambda logs them with Powertools, local mode may
- * pass its own writer of the same line shape.
+ * pass its own writer of the same line shape. `settings` are read from the environment when the
+ * handler is made (a Lambda's cold start, local mode's start); a value that is not one of the
+ * setting's throws then, so a function never serves with a setting it misread.
  */
 export function createApiHandler(
   operation: Operation,
   dependencies: () => ApiDependencies,
   log: Log = lambdaLog,
+  settings: ApiSettings = apiSettingsFrom(process.env),
 ): ApiHandler {
   const wrapped = middy<ApiEvent & ParsedBody, ApiResponse>()
     .use(errorResponse(log))
     .use(requireScope(REQUIRED_SCOPE))
+    .use(knownQuery(ROUTES))
     .use(jsonBody())
     .handler(async (event) => {
       const result = await operation(
@@ -32,6 +38,7 @@ export function createApiHandler(
           pathParameters: event.pathParameters ?? {},
         },
         dependencies(),
+        settings,
       );
       return {
         statusCode: result.statusCode,

@@ -34,6 +34,11 @@ export interface RouteDefinition {
    * DeleteItem); every write also bumps the version record (UpdateItem).
    */
   readonly tableActions: readonly TableAction[];
+  /**
+   * The query parameters the handler reads; any other one is refused with a 400 naming it (a filter
+   * the API does not know must never widen into "everything"). @default none
+   */
+  readonly queryParameters?: readonly string[];
 }
 
 export const API_PREFIX = '/networking/v1/external';
@@ -44,6 +49,11 @@ export const API_PREFIX = '/networking/v1/external';
  */
 export const REQUIRED_SCOPE = 'network.admin';
 
+/** API Gateway's `routeKey` of a route (`GET /networking/v1/external/destinations/{id}`). */
+export function routeKeyOf(route: Pick<RouteDefinition, 'method' | 'path'>): string {
+  return `${route.method} ${route.path}`;
+}
+
 export const ROUTES: readonly RouteDefinition[] = [
   {
     name: 'list-destinations',
@@ -51,6 +61,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     path: `${API_PREFIX}/destinations`,
     entry: 'lambdas/api/handlers/list-destinations.ts',
     tableActions: ['dynamodb:Query', 'dynamodb:BatchGetItem'],
+    queryParameters: ['id', 'name'],
   },
   {
     name: 'create-destinations',

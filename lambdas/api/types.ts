@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { CellRegistry } from '../../core/domain/cells.js';
 import type { PolicyStore } from '../../core/domain/store.js';
+import type { ApiSettings } from './settings.js';
 
 export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 export type ApiResponse = APIGatewayProxyStructuredResultV2;
@@ -23,5 +24,8 @@ export interface ApiDependencies {
   readonly cells: CellRegistry;
 }
 
-/** One API operation: request in, result out, domain errors thrown. No HTTP or AWS inside. */
-export type Operation = (request: ApiRequest, deps: ApiDependencies) => Promise<ApiResult>;
+/**
+ * One API operation: request in, result out, domain errors thrown. No HTTP or AWS inside. `settings`
+ * are the deployment's (lambdas/api/settings.ts), read once when the handler is made.
+ */
+export type Operation = (request: ApiRequest, deps: ApiDependencies, settings: ApiSettings) => Promise<ApiResult>;

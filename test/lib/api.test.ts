@@ -28,6 +28,21 @@ describe('ControlPlaneApi', () => {
     });
   });
 
+  it('tells every route function the source id format, GUIDs by default', () => {
+    const defaults = Template.fromStack(build({ routes: ROUTES }).stack);
+    const functions = defaults.findResources('AWS::Lambda::Function', {
+      Properties: { Environment: { Variables: { EGRESS_SOURCE_IDS: 'guid' } } },
+    });
+    expect(Object.keys(functions)).toHaveLength(ROUTES.length);
+    Template.fromStack(build({ sourceIds: 'identifier' }).stack).hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { EGRESS_SOURCE_IDS: 'identifier' } },
+    });
+  });
+
+  it('fails on a sourceIds value the API does not take', () => {
+    expect(() => build({ sourceIds: 'uuid' as never })).toThrow('sourceIds must be guid or identifier, got "uuid"');
+  });
+
   it('fails on an issuer that is not https', () => {
     expect(() => build({ jwtIssuer: 'http://uaa.example.com/oauth/token' })).toThrow(
       "jwtIssuer must be an https URL, got 'http://uaa.example.com/oauth/token'",

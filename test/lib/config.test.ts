@@ -17,6 +17,7 @@ describe('configFromContext', () => {
         jwtAudience: ['dynamic-egress'],
         throttlingRateLimit: 50,
         throttlingBurstLimit: 100,
+        sourceIds: 'guid',
         logRetention: RetentionDays.ONE_MONTH,
         tableName: undefined,
         alarmTopicArn: undefined,
@@ -128,6 +129,16 @@ describe('configFromContext', () => {
 
   it('fails on a non-numeric throttle, showing the value', () => {
     expect(() => configOf({ throttlingRateLimit: 'fast' })).toThrow(/throttlingRateLimit must be a number, got "fast"/);
+  });
+
+  it('reads sourceIds, the API setting for non-CF platforms', () => {
+    expect(configOf({ sourceIds: 'identifier' }).props.sourceIds).toBe('identifier');
+    expect(configOf({ sourceIds: 'guid' }).props.sourceIds).toBe('guid');
+  });
+
+  it('fails on a sourceIds value the API does not take, showing it', () => {
+    expect(() => configOf({ sourceIds: 'any' })).toThrow('context sourceIds must be guid or identifier, got "any"');
+    expect(() => configOf({ sourceIds: 'GUID' })).toThrow('context sourceIds must be guid or identifier, got "GUID"');
   });
 
   it('fails on an unknownSources value the agent does not take, showing it', () => {

@@ -20,6 +20,10 @@ const mysql = {
   protocol: 'tcp',
 };
 
+/** A CF app's and a space's GUID, as `cf app <name> --guid` prints them. */
+const APP_GUID = '887757be-5eda-48ce-b427-79dcc0705e91';
+const SPACE_GUID = '5ae0b4b4-1c4f-4c4e-9c43-1b2a2d5b6f70';
+
 interface Destination {
   id: string;
   name: string;
@@ -156,17 +160,119 @@ describe('destinations', () => {
   });
 });
 
+describe('destination names', () => {
+  it.each([
+    ['an unpaired surrogate', 'lone\ud800', 'an unpaired surrogate (U+D800)'],
+    ['a C1 control', 'My\u0085SQL', 'C1 control characters (U+0085)'],
+    ['a zero-width space', 'My\u200bSQL', 'zero-width or bidirectional formatting characters (U+200B)'],
+    ['a bidi override', 'My\u202eSQL', 'zero-width or bidirectional formatting characters (U+202E)'],
+    ['a bidi isolate', 'My\u2067SQL', 'zero-width or bidirectional formatting characters (U+2067)'],
+    ['a byte order mark', '\ufeffMySQL', 'zero-width or bidirectional formatting characters (U+FEFF)'],
+  ])('refuses a name with %s on POST and PUT, naming the field, and stores nothing', async (label, name, problem) => {
+    // JSON.stringify writes a lone surrogate as the escape \ud800, as a client would send it.
+    const posted = await api.call('POST', `${API}/destinations`, { body: { destinations: [{ ...mysql, name }] } });
+    expect(posted).toMatchObject({ status: 400, body: { error: `destinations[0].name: must not contain ${problem}` } });
+    expect(Object.keys(posted.body as object)).toEqual(['error']);
+    const known = await createDestination({ ...mysql, name: `names-put ${label}` });
+    const put = await api.call('PUT', `${API}/destinations`, {
+      body: { destinations: [{ ...mysql, id: known.id, name }] },
+    });
+    expect(put).toMatchObject({ status: 400, body: { error: `destinations[0].name: must not contain ${problem}` } });
+    const all = (await api.call('GET', `${API}/destinations`)).body as { destinations: Destination[] };
+    expect(all.destinations.map((d) => d.name)).not.toContain(name);
+  });
+
+  it('stores names in NFC: two spellings of one name collide, and either finds it', async () => {
+    const composed = 'Caf\u00e9 names';
+    const decomposed = 'Cafe\u0301 names';
+    const created = await createDestination({ ...mysql, name: decomposed });
+    expect(created.name).toBe(composed);
+    const taken = await api.call('POST', `${API}/destinations`, {
+      body: { destinations: [{ ...mysql, name: composed }] },
+    });
+    expect(taken.status).toBe(400);
+    expect((taken.body as { error: string }).error).toContain(JSON.stringify(composed));
+    const twice = await api.call('POST', `${API}/destinations`, {
+      body: {
+        destinations: [
+          { ...mysql, name: 'Gr\u00fc\u00dfe' },
+          { ...mysql, name: 'Gru\u0308\u00dfe' },
+        ],
+      },
+    });
+    expect(twice.status).toBe(400);
+    expect((twice.body as { error: string }).error).toContain('appears more than once');
+    for (const spelling of [composed, decomposed]) {
+      const found = await api.call('GET', `${API}/destinations?name=${encodeURIComponent(spelling)}`);
+      expect(found.body).toMatchObject({ total_destinations: 1, destinations: [{ id: created.id, name: composed }] });
+    }
+  });
+});
+
+describe('query parameters', () => {
+  it.each([
+    ['GET', 'egress_policies?destination_id=X', '"destination_id"', 'this route takes none'],
+    ['GET', 'destinations?name=MySQL&names=x', '"names"', 'known: id, name'],
+    ['GET', 'destinations?ID=x', '"ID"', 'known: id, name'],
+    ['GET', 'cells?cell=a&b=1', '"cell", "b"', 'this route takes none'],
+    ['POST', 'destinations?dry_run=true', '"dry_run"', 'this route takes none'],
+    ['PUT', 'destinations?x=', '"x"', 'this route takes none'],
+    ['DELETE', 'destinations/some-id?force=true', '"force"', 'this route takes none'],
+    ['DELETE', 'egress_policies/some-id?cascade', '"cascade"', 'this route takes none'],
+  ])('refuses unknown ones on %s %s, naming them', async (method, target, names, takes) => {
+    const result = await api.call(method, `${API}/${target}`, {
+      ...(method === 'POST' || method === 'PUT' ? { body: { destinations: [{ ...mysql, name: 'query-never' }] } } : {}),
+    });
+    expect(result).toMatchObject({
+      status: 400,
+      body: { error: `unknown query parameter(s) ${names} (${takes})` },
+    });
+    expect(Object.keys(result.body as object)).toEqual(['error']);
+  });
+
+  it('writes nothing when a write carries an unknown parameter', async () => {
+    await api.call('POST', `${API}/destinations?dry_run=true`, {
+      body: { destinations: [{ ...mysql, name: 'query-not-written' }] },
+    });
+    const found = await api.call('GET', `${API}/destinations?name=query-not-written`);
+    expect(found.body).toEqual({ total_destinations: 0, destinations: [] });
+  });
+
+  it('keeps the known ones working', async () => {
+    const created = await createDestination({ ...mysql, name: 'query-known' });
+    const byName = await api.call('GET', `${API}/destinations?name=query-known`);
+    expect(byName).toMatchObject({ status: 200, body: { total_destinations: 1, destinations: [{ id: created.id }] } });
+    const byId = await api.call('GET', `${API}/destinations?id=${created.id}`);
+    expect(byId).toMatchObject({
+      status: 200,
+      body: { total_destinations: 1, destinations: [{ name: 'query-known' }] },
+    });
+  });
+
+  it('names a few and counts the rest when there are many, and escapes what it quotes', async () => {
+    const many = Array.from({ length: 8 }, (_, i) => `p${i}=1`).join('&');
+    const result = await api.call('GET', `${API}/egress_policies?${many}&%1B%5B2J=1`);
+    expect((result.body as { error: string }).error).toBe(
+      'unknown query parameter(s) "p0", "p1", "p2", "p3", "p4" …and 4 more (this route takes none)',
+    );
+    const escaped = await api.call('GET', `${API}/egress_policies?%1B%5B2J=1`);
+    expect((escaped.body as { error: string }).error).toBe(
+      'unknown query parameter(s) "\\u001b[2J" (this route takes none)',
+    );
+  });
+});
+
 describe('egress policies', () => {
   it('is idempotent, defaults source.type to app, and deletes with the policy in the list shape', async () => {
     const db = await createDestination({ ...mysql, name: 'pol-db' });
-    const body = { egress_policies: [{ source: { id: 'app-guid-1' }, destination: { id: db.id } }] };
+    const body = { egress_policies: [{ source: { id: APP_GUID }, destination: { id: db.id } }] };
     const first = await api.call('POST', `${API}/egress_policies`, { body });
     const again = await api.call('POST', `${API}/egress_policies`, { body });
     expect(first.status).toBe(201);
     expect(again.status).toBe(200);
     expect(again.body).toEqual(first.body);
     const policy = (first.body as { egress_policies: { id: string; source: unknown }[] }).egress_policies[0];
-    expect(policy?.source).toEqual({ type: 'app', id: 'app-guid-1' });
+    expect(policy?.source).toEqual({ type: 'app', id: APP_GUID });
 
     const inUse = await api.call('DELETE', `${API}/destinations/${db.id}`);
     expect(inUse.status).toBe(400);
@@ -179,12 +285,93 @@ describe('egress policies', () => {
     expect((await api.call('DELETE', `${API}/destinations/${db.id}`)).status).toBe(200);
   });
 
+  it('refuses a source id that is not a GUID, naming the field', async () => {
+    const db = await createDestination({ ...mysql, name: 'pol-guid-only' });
+    for (const id of ['backend', 'app-guid-1', `${APP_GUID}0`]) {
+      const result = await api.call('POST', `${API}/egress_policies`, {
+        body: { egress_policies: [{ source: { type: 'app', id }, destination: { id: db.id } }] },
+      });
+      expect(result).toMatchObject({
+        status: 400,
+        body: { error: expect.stringMatching(/^egress_policies\[0\]\.source\.id: must be a GUID/) },
+      });
+    }
+    const listed = (await api.call('GET', `${API}/egress_policies`)).body as {
+      egress_policies: { destination: { id: string } }[];
+    };
+    expect(listed.egress_policies.filter((policy) => policy.destination.id === db.id)).toEqual([]);
+  });
+
+  it('stores an upper-case GUID in lower case, as one source with the lower-case spelling', async () => {
+    const db = await createDestination({ ...mysql, name: 'pol-guid-case' });
+    const upper = await api.call('POST', `${API}/egress_policies`, {
+      body: {
+        egress_policies: [{ source: { type: 'space', id: SPACE_GUID.toUpperCase() }, destination: { id: db.id } }],
+      },
+    });
+    expect(upper).toMatchObject({
+      status: 201,
+      body: { egress_policies: [{ source: { type: 'space', id: SPACE_GUID } }] },
+    });
+    const lower = await api.call('POST', `${API}/egress_policies`, {
+      body: { egress_policies: [{ source: { type: 'space', id: SPACE_GUID }, destination: { id: db.id } }] },
+    });
+    expect(lower.status).toBe(200);
+  });
+
   it('refuses unknown destinations naming them', async () => {
     const result = await api.call('POST', `${API}/egress_policies`, {
-      body: { egress_policies: [{ source: { type: 'space', id: 's' }, destination: { id: 'ghost-dest' } }] },
+      body: { egress_policies: [{ source: { type: 'space', id: SPACE_GUID }, destination: { id: 'ghost-dest' } }] },
     });
     expect(result.status).toBe(400);
     expect((result.body as { error: string }).error).toContain('ghost-dest');
+  });
+});
+
+describe('egress policies with EGRESS_SOURCE_IDS=identifier (non-CF platforms)', () => {
+  let identifiers: TestApi;
+
+  beforeAll(async () => {
+    // The handlers read the setting when local mode makes them, as a Lambda does at its cold start.
+    const before = process.env.EGRESS_SOURCE_IDS;
+    process.env.EGRESS_SOURCE_IDS = 'identifier';
+    try {
+      identifiers = await startTestApi();
+    } finally {
+      if (before === undefined) delete process.env.EGRESS_SOURCE_IDS;
+      else process.env.EGRESS_SOURCE_IDS = before;
+    }
+  });
+
+  afterAll(async () => {
+    await identifiers?.stop();
+  });
+
+  it('accepts any identifier as given, and still refuses what is not one', async () => {
+    const created = await identifiers.call('POST', `${API}/destinations`, {
+      body: { destinations: [{ ...mysql, name: 'ids-db' }] },
+    });
+    const db = (created.body as { destinations: Destination[] }).destinations[0];
+    for (const id of ['backend', 'k8s:ns.default', APP_GUID.toUpperCase()]) {
+      const result = await identifiers.call('POST', `${API}/egress_policies`, {
+        body: { egress_policies: [{ source: { type: 'app', id }, destination: { id: db?.id } }] },
+      });
+      expect(result).toMatchObject({ status: 201, body: { egress_policies: [{ source: { type: 'app', id } }] } });
+    }
+    const bad = await identifiers.call('POST', `${API}/egress_policies`, {
+      body: { egress_policies: [{ source: { id: 'rm -rf' }, destination: { id: db?.id } }] },
+    });
+    expect(bad).toMatchObject({
+      status: 400,
+      body: { error: expect.stringMatching(/^egress_policies\[0\]\.source\.id: must be 1-128 characters/) },
+    });
+  });
+
+  it('leaves the other server at the default', async () => {
+    const result = await api.call('POST', `${API}/egress_policies`, {
+      body: { egress_policies: [{ source: { id: 'backend' }, destination: { id: 'd' } }] },
+    });
+    expect(result.status).toBe(400);
   });
 });
 

@@ -24,6 +24,8 @@ import {
 import { type LocalMode, startLocalMode } from '../../../local/local-mode.js';
 import { createTestTable } from '../../helpers/ddb.js';
 
+/** Space A's GUID (the API takes GUID sources by default). */
+const SPACE_A = '5a0e0000-0000-4000-8000-00000000000a';
 const API = '/networking/v1/external';
 const DB_OLD = '198.51.100.10';
 const DB_NEW = '203.0.113.20';
@@ -93,7 +95,7 @@ describe.runIf(labAvailable())('propagation on local mode, two cells', () => {
       const content = Object.fromEntries(
         entries.map(([container, app], i) => [
           `h${i}`,
-          { handle: `h${i}`, ip: container.ip, metadata: { app_id: app, space_id: 'space-a', org_id: 'org' } },
+          { handle: `h${i}`, ip: container.ip, metadata: { app_id: app, space_id: SPACE_A, org_id: 'org' } },
         ]),
       );
       writeFileSync(file, JSON.stringify(content));
@@ -219,7 +221,7 @@ describe.runIf(labAvailable())('propagation on local mode, two cells', () => {
 
     const dbs = (await call('GET', '/destinations?name=MySQL')).body as { destinations: { id: string }[] };
     await call('POST', '/egress_policies', {
-      egress_policies: [{ source: { type: 'space', id: 'space-a' }, destination: { id: dbs.destinations[0]?.id } }],
+      egress_policies: [{ source: { type: 'space', id: SPACE_A }, destination: { id: dbs.destinations[0]?.id } }],
     });
     const allOpen = [...toDb(DB_NEW), () => lab.tcp(frontend, DB_NEW, DB_PORT, 500)];
     expect(await eventually(allOpen, 'open')).toEqual(['open', 'open', 'open']);
