@@ -33,6 +33,12 @@ export interface LabCell {
 export interface LabOptions {
   /** Short tag unique per test file: 1-10 of [a-z0-9]. */
   readonly tag: string;
+  /**
+   * Outlive this process (`npm run lab`): names carry `keep` instead of the pid, so no other run's
+   * stale-lab cleanup takes them, nothing is removed on exit, and the external services run detached.
+   * `removeKeptLab(tag)` takes it all down. @default false
+   */
+  readonly keep?: boolean;
   /** One entry per cell: its container addresses (default 10.255.<cell+1>.<i+2> for `count`). */
   readonly cells: readonly ({ readonly count: number } | { readonly ips: readonly string[] })[];
   /** Addresses of the external host (e.g. 198.51.100.10, 203.0.113.5), with echo services on all of them. */
@@ -61,6 +67,9 @@ export interface Lab {
   connectRate(from: LabContainer, host: string, port: number, durationMs: number): Promise<number>;
   destroy(): Promise<void>;
 }
+
+/** The word in a kept lab's names where a test lab has its creator's pid. */
+const KEEP = 'keep';
 
 const GATEWAY = '169.254.0.1';
 const PREFIX = 'dl-';
@@ -143,6 +152,25 @@ async function deleteStale(tag: string): Promise<void> {
   }
 }
 
+/**
+ * Takes down a kept lab (`keep: true`): stops every process running in its namespaces (its external
+ * services; `ip netns pids`, so a recycled pid is never hit) and deletes every namespace of the tag's
+ * kept lab. Returns the namespaces deleted.
+ */
+export async function removeKeptLab(tag: string): Promise<string[]> {
+  const prefix = `${PREFIX}${tag}-${KEEP}-`;
+  const names = (await ok(['ip', 'netns', 'list']))
+    .split('\n')
+    .map((line) => line.trim().split(' ')[0] ?? '')
+    .filter((name) => name.startsWith(prefix));
+  for (const name of names) {
+    const pids = (await ok(['ip', 'netns', 'pids', name])).split('\n').filter((pid) => /^\d+$/.test(pid));
+    for (const pid of pids) process.kill(Number(pid), 'SIGKILL');
+  }
+  for (const name of names) await ok(['ip', 'netns', 'del', name]);
+  return names;
+}
+
 // ---- in-namespace programs -------------------------------------------------------------------------
 
 const SERVICES_SCRIPT = `
@@ -198,10 +226,17 @@ interface Prober {
   ask(kind: 'tcp' | 'udp' | 'rate', host: string, port: number, timeout: number): Promise<string | number>;
 }
 
-function startProgram(ns: string, script: string, args: readonly string[]): ChildProcessWithoutNullStreams {
+function startProgram(
+  ns: string,
+  script: string,
+  args: readonly string[],
+  detached = false,
+): ChildProcessWithoutNullStreams {
   const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script, ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
+    detached,
   });
+  if (detached) return child;
   liveChildren.add(child);
   child.on('exit', () => liveChildren.delete(child));
   return child;
@@ -244,13 +279,14 @@ async function startProber(ns: string): Promise<Prober> {
 
 export async function createLab(options: LabOptions): Promise<Lab> {
   if (!/^[a-z0-9]{1,10}$/.test(options.tag)) throw new Error(`lab tag must be 1-10 of [a-z0-9], got ${options.tag}`);
-  installExitHook();
+  const keep = options.keep === true;
+  if (!keep) installExitHook();
   await deleteStale(options.tag);
-  const base = `${PREFIX}${options.tag}-${process.pid}`;
+  const base = `${PREFIX}${options.tag}-${keep ? KEEP : process.pid}`;
   const owned: string[] = [];
   const addNs = async (name: string): Promise<string> => {
     await ok(['ip', 'netns', 'add', name]);
-    liveNamespaces.add(name);
+    if (!keep) liveNamespaces.add(name);
     owned.push(name);
     await ok(['ip', '-n', name, 'link', 'set', 'lo', 'up']);
     return name;
@@ -336,10 +372,20 @@ export async function createLab(options: LabOptions): Promise<Lab> {
       }
       cells.push({ ns, index, containers });
     }
-    services = startProgram(external, SERVICES_SCRIPT, [
-      JSON.stringify([options.external.addresses, options.external.tcpPorts ?? [], options.external.udpPorts ?? []]),
-    ]);
+    services = startProgram(
+      external,
+      SERVICES_SCRIPT,
+      [JSON.stringify([options.external.addresses, options.external.tcpPorts ?? [], options.external.udpPorts ?? []])],
+      keep,
+    );
     await waitForLine(services, 'external services');
+    if (keep) {
+      // Let it run on alone: it writes nothing after `ready`, and this process may now exit.
+      services.stdout.destroy();
+      services.stderr.destroy();
+      services.stdin.destroy();
+      services.unref();
+    }
 
     const prober = (from: LabContainer): Promise<Prober> => {
       let started = probers.get(from.ns);
