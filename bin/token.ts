@@ -1,4 +1,4 @@
-// `npm run --silent token [-- --scope SCOPE]... [--ttl SECONDS]`: a bearer token from the local
+// `npm run --silent token [-- --scope SCOPE]... [--ttl SECONDS] | --help`: a bearer token from the local
 // issuer (local/api/token-command.ts).
 import { runTokenCommand } from '../local/api/token-command.js';
 

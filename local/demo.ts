@@ -14,7 +14,7 @@ import { inProcessAgentRunner } from './cells/agent-in-process.js';
 import { EXAMPLE_APP_ID } from './cells/dry-run-cell.js';
 import type { LocalCell } from './cells/local-cells.js';
 import type { AgentRunner } from './cells/local-dispatcher.js';
-import { EXIT_USAGE } from './command-line.js';
+import { type CommandLineSpec, EXIT_USAGE, helpRequested, helpText, readCommandLine } from './command-line.js';
 import { createLab, type LabContainer, labPrerequisiteProblem, type ProbeResult } from './lab/netns-lab.js';
 import { startLocalMode } from './local-mode.js';
 
@@ -35,8 +35,30 @@ const cellListSchema = z.object({
 const say = (text: string): void => console.log(text);
 const step = (text: string): void => console.log(`\n▶ ${text}`);
 
-/** Runs the demo; resolves with the exit code (2: this machine cannot build namespaces). */
-export async function runDemo(): Promise<number> {
+export const DEMO_COMMAND_LINE: CommandLineSpec = {
+  usage: 'sudo npm run demo',
+  summary:
+    'Builds two cells and a "database" host out of network namespaces, starts local mode in memory with\n' +
+    "those cells, walks scenario 1 and 2 of CF's dynamic egress announcement through the HTTP API and\n" +
+    'prints what real TCP connections see. Everything is removed at the end, and on Ctrl-C.\n' +
+    'Needs root on Linux with iproute2, iptables and ping; leaves .local/ alone.',
+  options: {},
+};
+
+/**
+ * Runs the demo; resolves with the exit code (0 also for `--help`, which builds nothing; 2 for an
+ * unknown argument or a machine that cannot build namespaces).
+ */
+export async function runDemo(argv: readonly string[] = []): Promise<number> {
+  if (helpRequested(argv)) {
+    console.log(helpText(DEMO_COMMAND_LINE));
+    return 0;
+  }
+  const read = readCommandLine(DEMO_COMMAND_LINE, argv);
+  if (!read.ok) {
+    console.error(`error: ${read.error}`);
+    return EXIT_USAGE;
+  }
   const problem = labPrerequisiteProblem();
   if (problem) {
     console.error(

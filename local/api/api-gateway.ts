@@ -1,16 +1,25 @@
-// A small stand-in for API Gateway's HTTP API: matches routes, verifies the bearer token like the
-// JWT authorizer does, and calls the very handlers Lambda runs with a payload 2.0 event.
+// A small stand-in for API Gateway's HTTP API: matches routes, verifies the bearer token and the
+// route's scopes like the JWT authorizer does, and calls the very handlers Lambda runs with a
+// payload 2.0 event.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { JWTPayload } from 'jose';
 import { jsonLineLog, type Log } from '../../core/log.js';
 import type { ApiHandler } from '../../lambdas/api/api-handler.js';
 import { HttpError, toErrorResponse } from '../../lambdas/api/http-errors.js';
+import { REQUIRED_SCOPE } from '../../lambdas/api/routes.js';
 import type { ApiEvent, ApiResponse } from '../../lambdas/api/types.js';
 import { LOCAL_SERVICE } from '../local-service.js';
-import type { JwtVerifier } from './jwt-verifier.js';
+import { authorizeScopes, type JwtVerifier } from './jwt-verifier.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * After a 413 the rest of the body is read and dropped (up to this much, for up to DRAIN_TIMEOUT_MS)
+ * before the answer and a clean close: closing a socket with unread data resets it, and the client
+ * may lose the 413.
+ */
+const MAX_DRAIN_BYTES = 16 * 1024 * 1024;
+const DRAIN_TIMEOUT_MS = 10_000;
 
 export interface LocalRoute {
   readonly method: string;
@@ -27,10 +36,17 @@ export interface PublicDocument {
 export interface ApiGatewayOptions {
   readonly routes: readonly LocalRoute[];
   readonly verifier: JwtVerifier;
+  /**
+   * The scopes every route accepts (a token needs one of them), as the stack's routes require.
+   * @default [REQUIRED_SCOPE]
+   */
+  readonly authorizationScopes?: readonly string[];
   /** Unauthenticated GET documents, such as the local issuer's JWKS. */
   readonly publicDocuments?: readonly PublicDocument[];
   /** Failures of ours (5xx) outside the handlers. @default JSON lines of service dynamic-egress-local */
   readonly log?: Log;
+  /** One line per request: method, path, status, milliseconds and the token's subject. @default none */
+  readonly requestLog?: Log;
 }
 
 interface CompiledRoute extends LocalRoute {
@@ -65,15 +81,52 @@ function asGatewayClaims(payload: JWTPayload): Record<string, string | number | 
   return claims;
 }
 
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, `request body: larger than ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk as Buffer);
+const tooLarge = (): HttpError => new HttpError(413, `request body: larger than ${MAX_BODY_BYTES} bytes`);
+
+/** The body, or a 413 as soon as it is too large (the request is left unread, not destroyed). */
+function readBody(request: IncomingMessage): Promise<string> {
+  if (Number(request.headers['content-length']) > MAX_BODY_BYTES) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) {
+        chunks.push(chunk);
+        return;
+      }
+      request.off('data', onData).off('end', onEnd);
+      request.pause();
+      reject(tooLarge());
+    };
+    const onEnd = (): void => resolve(Buffer.concat(chunks).toString('utf8'));
+    request.on('data', onData).once('end', onEnd).once('error', reject);
+  });
+}
+
+/** Reads and drops what is left of the body (bounded), then calls done. */
+function discardBody(request: IncomingMessage, done: () => void): void {
+  if (request.complete) {
+    done();
+    return;
   }
-  return Buffer.concat(chunks).toString('utf8');
+  let discarded = 0;
+  let finished = false;
+  const finish = (): void => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    request.off('data', onData);
+    request.pause();
+    done();
+  };
+  const onData = (chunk: Buffer): void => {
+    discarded += chunk.length;
+    if (discarded > MAX_DRAIN_BYTES) finish();
+  };
+  const timer = setTimeout(finish, DRAIN_TIMEOUT_MS);
+  request.on('data', onData).once('end', finish).once('close', finish);
+  request.resume();
 }
 
 function send(response: ServerResponse, result: ApiResponse): void {
@@ -81,14 +134,19 @@ function send(response: ServerResponse, result: ApiResponse): void {
   response.end(result.body ?? '');
 }
 
-function sendError(response: ServerResponse, error: unknown, log: Log): void {
+function sendError(request: IncomingMessage, response: ServerResponse, error: unknown, log: Log): void {
   const mapped = toErrorResponse(error);
   if (mapped.internal) log.error('request failed before reaching a handler', { error });
-  send(response, {
-    statusCode: mapped.statusCode,
-    headers: { 'content-type': 'application/json', ...mapped.headers },
-    body: JSON.stringify({ error: mapped.message }),
-  });
+  const answer = (headers: Record<string, string> = {}): void =>
+    send(response, {
+      statusCode: mapped.statusCode,
+      headers: { 'content-type': 'application/json', ...mapped.headers, ...headers },
+      body: JSON.stringify({ error: mapped.message }),
+    });
+  // An oversized body is not read to its end: this connection cannot carry another request, so the
+  // client is told (Connection: close) and the socket is ended once the answer is out.
+  if (mapped.statusCode === 413) discardBody(request, () => answer({ connection: 'close' }));
+  else answer();
 }
 
 function singleValued(headers: IncomingMessage['headers']): Record<string, string> {
@@ -103,8 +161,11 @@ export function createApiGateway(options: ApiGatewayOptions): Server {
   const routes = options.routes.map(compile);
   const documents = new Map((options.publicDocuments ?? []).map((doc) => [doc.path, JSON.stringify(doc.body)]));
   const log = options.log ?? jsonLineLog({ service: LOCAL_SERVICE });
+  const authorizationScopes = options.authorizationScopes ?? [REQUIRED_SCOPE];
 
   return createServer((request, response) => {
+    let subject: string | undefined;
+    if (options.requestLog) logWhenDone(options.requestLog, request, response, () => subject);
     void (async () => {
       const url = new URL(request.url ?? '/', 'http://localhost');
       const method = request.method ?? 'GET';
@@ -123,6 +184,8 @@ export function createApiGateway(options: ApiGatewayOptions): Server {
           : new HttpError(404, `no route for ${method} ${url.pathname}`);
       }
       const claims = await options.verifier(request.headers.authorization);
+      subject = claims.sub;
+      const scopes = authorizeScopes(claims, authorizationScopes);
       const body = await readBody(request);
       const match = route.pattern.exec(url.pathname);
       const pathParameters = Object.fromEntries(
@@ -158,14 +221,30 @@ export function createApiGateway(options: ApiGatewayOptions): Server {
           authorizer: {
             principalId: '',
             integrationLatency: 0,
-            jwt: { claims: asGatewayClaims(claims), scopes: null },
+            jwt: { claims: asGatewayClaims(claims), scopes },
           },
         },
         ...(body.length > 0 ? { body } : {}),
         isBase64Encoded: false,
       } as unknown as ApiEvent;
       send(response, await route.handler(event));
-    })().catch((error: unknown) => sendError(response, error, log));
+    })().catch((error: unknown) => sendError(request, response, error, log));
+  });
+}
+
+/** Logs the request once its answer is sent (or the connection is gone). */
+function logWhenDone(log: Log, request: IncomingMessage, response: ServerResponse, subject: () => string | undefined) {
+  const started = performance.now();
+  response.once('close', () => {
+    const sub = subject();
+    log.info('request', {
+      method: request.method,
+      path: (request.url ?? '/').split('?')[0],
+      status: response.statusCode,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+      ...(sub === undefined ? {} : { subject: sub }),
+      ...(response.writableFinished ? {} : { aborted: true }),
+    });
   });
 }
 

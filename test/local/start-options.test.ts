@@ -1,6 +1,6 @@
-// `npm start`'s flags and environment: what each one sets, and the usage errors (exit 2) word for word.
+// `npm start`'s flags and environment: what each one sets, its help, and the usage errors (exit 2) word for word.
 import { describe, expect, it } from 'vitest';
-import { parseStartOptions } from '../../local/start-options.js';
+import { parseStartOptions, START_COMMAND_LINE, startHelp } from '../../local/start-options.js';
 
 describe('npm start options', () => {
   it('default to port 8080, a free DynamoDB port, one dry-run cell, the in-process agent and the local issuer', () => {
@@ -51,8 +51,67 @@ describe('npm start options', () => {
   it('refuse unknown arguments, each named once', () => {
     expect(parseStartOptions(['--in-memory', '--bogus', 'x', '--bogus'], {})).toEqual({
       ok: false,
-      error: 'unknown argument(s): --bogus x (known: --in-memory)',
+      error: 'unknown argument(s): --bogus x (known: --in-memory --help)',
     });
+    expect(parseStartOptions(['--in-memory=yes'], {})).toEqual({
+      ok: false,
+      error: '--in-memory takes no value, got "yes"',
+    });
+  });
+
+  it.each(['abc', '-1', '65536', '80.5', '8080 '])(
+    'refuse the port %j in PORT and EGRESS_DYNAMODB_PORT, naming it',
+    (port) => {
+      for (const name of ['PORT', 'EGRESS_DYNAMODB_PORT']) {
+        expect(parseStartOptions([], { [name]: port })).toEqual({
+          ok: false,
+          error: `${name}: ${JSON.stringify(port)} is not a valid port (expected a whole number 0-65535; 0 picks a free one)`,
+        });
+      }
+    },
+  );
+
+  it('take an empty PORT or EGRESS_DYNAMODB_PORT as unset, and 65535 as a port', () => {
+    expect(parseStartOptions([], { PORT: '', EGRESS_DYNAMODB_PORT: '' })).toMatchObject({
+      options: { port: 8080, dynamodbPort: 0 },
+    });
+    expect(parseStartOptions([], { PORT: '65535' })).toMatchObject({ options: { port: 65535 } });
+  });
+
+  it('refuse an EGRESS_RESYNC_SECONDS that is not seconds, naming it', () => {
+    expect(parseStartOptions([], { EGRESS_RESYNC_SECONDS: 'hourly' })).toEqual({
+      ok: false,
+      error: 'EGRESS_RESYNC_SECONDS: "hourly" is not a valid interval (expected seconds, e.g. 60; 0 keeps the default)',
+    });
+    expect(parseStartOptions([], { EGRESS_RESYNC_SECONDS: '0.5' })).toMatchObject({
+      options: { resyncIntervalMs: 500 },
+    });
+  });
+
+  it('print one line per flag and per variable, each with its default, in the help', () => {
+    const help = startHelp();
+    expect(help).toMatch(/^usage: npm start \[-- --in-memory\]\n/);
+    const names = [
+      ...Object.keys(START_COMMAND_LINE.options).map((name) => `--${name}`),
+      ...Object.keys(START_COMMAND_LINE.environment ?? {}),
+    ];
+    expect(names).toEqual(expect.arrayContaining(['--in-memory', 'PORT', 'EGRESS_LOCAL_CELLS', 'EGRESS_JWKS_URL']));
+    for (const name of names) {
+      expect(help).toMatch(new RegExp(`^ {2}${name} .*\\(default: [^)]+\\)$`, 'm'));
+    }
+    expect(help).toMatch(/^ {2}PORT +.*\(default: 8080\)$/m);
+    expect(help).toMatch(/^ {2}EGRESS_RESYNC_SECONDS +.*\(default: 1800, as on AWS\)$/m);
+  });
+
+  it('refuse an EGRESS_SOURCE_IDS the API does not take, before anything starts', () => {
+    expect(parseStartOptions([], { EGRESS_SOURCE_IDS: 'uuid' })).toEqual({
+      ok: false,
+      error: 'EGRESS_SOURCE_IDS must be guid or identifier, got "uuid"',
+    });
+    for (const value of ['guid', 'identifier', '']) {
+      expect(parseStartOptions([], { EGRESS_SOURCE_IDS: value })).toMatchObject({ ok: true });
+    }
+    expect(startHelp()).toMatch(/^ {2}EGRESS_SOURCE_IDS +.*\(default: guid\)$/m);
   });
 
   it('refuse an agent mode other than in-process or process', () => {

@@ -4,7 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UnauthorizedError } from '../../../lambdas/api/http-errors.js';
-import { createJwtVerifier, type JwtVerifier } from '../../../local/api/jwt-verifier.js';
+import {
+  authorizeScopes,
+  CLOCK_SKEW_SECONDS,
+  createJwtVerifier,
+  type JwtVerifier,
+  tokenScopes,
+} from '../../../local/api/jwt-verifier.js';
 
 const ISSUER = 'https://uaa.example.test/oauth/token';
 const AUDIENCE = 'network-policy';
@@ -18,16 +24,28 @@ let stranger: PrivateKey;
 
 async function token(
   key: PrivateKey | Uint8Array,
-  options: { alg?: string; kid?: string; iss?: string; aud?: string; exp?: number; scope?: unknown } = {},
+  options: {
+    alg?: string;
+    /** null: no kid in the header. */
+    kid?: string | null;
+    iss?: string;
+    aud?: string;
+    exp?: number;
+    iat?: number;
+    nbf?: number;
+    scope?: unknown;
+  } = {},
 ): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ scope: options.scope ?? ['network.admin'] })
-    .setProtectedHeader({ alg: options.alg ?? 'RS256', kid: options.kid ?? 'trusted' })
+  const alg = options.alg ?? 'RS256';
+  const jwt = new SignJWT({ scope: options.scope ?? ['network.admin'] })
+    .setProtectedHeader(options.kid === null ? { alg } : { alg, kid: options.kid ?? 'trusted' })
     .setIssuer(options.iss ?? ISSUER)
     .setAudience(options.aud ?? AUDIENCE)
-    .setIssuedAt(now)
-    .setExpirationTime(options.exp ?? now + 600)
-    .sign(key);
+    .setIssuedAt(options.iat ?? now)
+    .setExpirationTime(options.exp ?? now + 600);
+  if (options.nbf !== undefined) jwt.setNotBefore(options.nbf);
+  return jwt.sign(key);
 }
 
 async function reason(header: string | undefined): Promise<string> {
@@ -109,5 +127,81 @@ describe('createJwtVerifier', () => {
     expect(await reason(`Bearer ${await cognito({})}`)).toMatch(/aud/);
     // aud wins when both are present.
     expect(await reason(`Bearer ${await cognito({ aud: 'other', client_id: AUDIENCE })}`)).toMatch(/aud/);
+  });
+
+  it('refuses a token without kid, though the JWKS has one key only, as API Gateway does', async () => {
+    expect(await reason(`Bearer ${await token(trusted, { kid: null })}`)).toBe('token has no kid in its header');
+    expect(await reason(`Bearer ${await token(trusted, { kid: '' })}`)).toBe('token has no kid in its header');
+  });
+
+  it('refuses a kid the issuer has no key for, even when the trusted key signed it', async () => {
+    expect(await reason(`Bearer ${await token(trusted, { kid: 'other' })}`)).toBe(
+      'token was not signed by a known key',
+    );
+  });
+
+  it(`refuses a token issued in the future beyond ${CLOCK_SKEW_SECONDS} s, and accepts one within`, async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const tenYears = 10 * 365 * 24 * 3600;
+    expect(await reason(`Bearer ${await token(trusted, { iat: now + tenYears, exp: now + tenYears + 600 })}`)).toBe(
+      'token is issued in the future (iat)',
+    );
+    expect(await reason(`Bearer ${await token(trusted, { iat: now + CLOCK_SKEW_SECONDS + 5 })}`)).toMatch(/iat/);
+    expect(await verify(`Bearer ${await token(trusted, { iat: now + 30 })}`)).toMatchObject({ iat: now + 30 });
+  });
+
+  it('honours nbf with the same allowance, and gives exp none', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    expect(await reason(`Bearer ${await token(trusted, { nbf: now + 3600 })}`)).toBe(
+      'token is not valid yet (nbf is in the future)',
+    );
+    expect(await verify(`Bearer ${await token(trusted, { nbf: now + 30 })}`)).toMatchObject({ nbf: now + 30 });
+    expect(await verify(`Bearer ${await token(trusted, { nbf: now - 30 })}`)).toMatchObject({ nbf: now - 30 });
+    // jose would allow this one with its clock tolerance; API Gateway would not.
+    expect(await reason(`Bearer ${await token(trusted, { exp: now - 5 })}`)).toBe('token expired');
+  });
+});
+
+describe('tokenScopes and authorizeScopes', () => {
+  it('read a scope string as exact space-separated scopes', () => {
+    expect([...tokenScopes({ scope: 'openid network.admin' })]).toEqual(['openid', 'network.admin']);
+    expect([...tokenScopes({ scope: 'x,network.admin' })]).toEqual(['x,network.admin']);
+    expect([...tokenScopes({ scp: 'a  b' })]).toEqual(['a', 'b']);
+  });
+
+  it('read an array as exact elements, never splitting one on commas or spaces', () => {
+    expect([...tokenScopes({ scope: ['x,network.admin'] })]).toEqual(['x,network.admin']);
+    expect([...tokenScopes({ scope: ['x network.admin'] })]).toEqual(['x network.admin']);
+    expect([...tokenScopes({ scp: ['network.admin', 7, null, 'openid'] })]).toEqual(['network.admin', 'openid']);
+    expect([...tokenScopes({ scope: { network: 'admin' } })]).toEqual([]);
+  });
+
+  it('grant a route when the token carries one of its scopes, from scope or scp', () => {
+    expect(authorizeScopes({ scope: ['openid', 'network.admin'] }, ['network.admin'])).toEqual(['network.admin']);
+    expect(authorizeScopes({ scope: 'openid network.admin' }, ['network.admin'])).toEqual(['network.admin']);
+    expect(authorizeScopes({ scp: ['network.admin'] }, ['network.admin', 'other'])).toEqual(['network.admin']);
+    expect(authorizeScopes({}, [])).toEqual([]);
+  });
+
+  it.each([
+    ['a comma-smuggled array element', { scope: ['x,network.admin'] }],
+    ['a space-smuggled array element', { scope: ['x network.admin'] }],
+    ['a comma-separated string', { scope: 'x,network.admin' }],
+    ['a bracketed string', { scope: '[network.admin]' }],
+    ['no scope at all', {}],
+  ])('refuse %s with 403 insufficient_scope', (_label, payload) => {
+    const error = (() => {
+      try {
+        authorizeScopes(payload, ['network.admin']);
+      } catch (caught) {
+        return caught;
+      }
+      return undefined;
+    })();
+    expect(error).toMatchObject({
+      statusCode: 403,
+      message: 'token lacks the required scope network.admin',
+      headers: { 'www-authenticate': 'Bearer error="insufficient_scope", scope="network.admin"' },
+    });
   });
 });

@@ -1,0 +1,103 @@
+// Who owns a local-mode folder: a live owner is refused, never ended; a dead one's DynamoDB Local is.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { claimPidFile, processIdentity } from '../../local/pid-file.js';
+
+const children: ChildProcess[] = [];
+const dirs: string[] = [];
+
+function folder(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'egress-pid-'));
+  dirs.push(dir);
+  return dir;
+}
+
+/** A process that looks like DynamoDB Local to /proc/<pid>/cmdline. */
+async function fakeDynamoDbLocal(): Promise<ChildProcess> {
+  const child = spawn('bash', ['-c', 'exec -a DynamoDBLocal.jar sleep 30'], { stdio: 'ignore' });
+  children.push(child);
+  const deadline = Date.now() + 5_000;
+  while (!readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').includes('DynamoDBLocal.jar')) {
+    if (Date.now() > deadline) throw new Error('fake DynamoDB Local did not start');
+    await new Promise((done) => setTimeout(done, 20));
+  }
+  return child;
+}
+
+const exited = (child: ChildProcess): Promise<unknown> =>
+  child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((done) => child.once('exit', done));
+
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('claimPidFile', () => {
+  it('claims a free folder, records the URL and DynamoDB Local, and gives it up', () => {
+    const dir = folder();
+    const claim = claimPidFile(dir);
+    if (!claim.ok) throw new Error('not claimed');
+
+    claim.owner.record({ url: 'http://127.0.0.1:8080', dynamodbLocalPid: process.pid });
+    const record = JSON.parse(readFileSync(join(dir, 'local-mode.pid'), 'utf8'));
+    expect(record).toEqual({
+      ...processIdentity(process.pid),
+      url: 'http://127.0.0.1:8080',
+      dynamodbLocal: processIdentity(process.pid),
+    });
+
+    claim.owner.release();
+    expect(existsSync(join(dir, 'local-mode.pid'))).toBe(false);
+  });
+
+  it('refuses while a live owner holds the folder, naming it, and ends nothing', async () => {
+    const dir = folder();
+    const owner = spawn('sleep', ['30'], { stdio: 'ignore' });
+    children.push(owner);
+    const database = await fakeDynamoDbLocal();
+    const record = {
+      ...processIdentity(owner.pid ?? 0),
+      url: 'http://127.0.0.1:8181',
+      dynamodbLocal: processIdentity(database.pid ?? 0),
+    };
+    writeFileSync(join(dir, 'local-mode.pid'), JSON.stringify(record));
+
+    expect(claimPidFile(dir)).toEqual({ ok: false, running: { pid: owner.pid, url: 'http://127.0.0.1:8181' } });
+    expect(processIdentity(database.pid ?? 0)).toBeDefined();
+    expect(JSON.parse(readFileSync(join(dir, 'local-mode.pid'), 'utf8'))).toEqual(record);
+  });
+
+  it('takes over from a dead owner and ends the DynamoDB Local it left behind', async () => {
+    const dir = folder();
+    const database = await fakeDynamoDbLocal();
+    // A pid the system gave to another process since: same pid, another start time.
+    const deadOwner = { pid: process.pid, startTime: '1' };
+    writeFileSync(
+      join(dir, 'local-mode.pid'),
+      JSON.stringify({ ...deadOwner, dynamodbLocal: processIdentity(database.pid ?? 0) }),
+    );
+
+    const claim = claimPidFile(dir);
+
+    expect(claim.ok).toBe(true);
+    await exited(database);
+    expect(database.signalCode).toBe('SIGKILL');
+    expect(JSON.parse(readFileSync(join(dir, 'local-mode.pid'), 'utf8'))).toEqual(processIdentity(process.pid));
+  });
+
+  it('ends the DynamoDB Local named by an earlier version’s pid file', async () => {
+    const dir = folder();
+    const database = await fakeDynamoDbLocal();
+    writeFileSync(join(dir, 'dynamodb-local.pid'), String(database.pid));
+
+    expect(claimPidFile(dir).ok).toBe(true);
+    await exited(database);
+    expect(database.signalCode).toBe('SIGKILL');
+    expect(existsSync(join(dir, 'dynamodb-local.pid'))).toBe(false);
+  });
+});
