@@ -110,7 +110,7 @@ export async function runDemo(argv: readonly string[] = []): Promise<number> {
       onDynamoDbReady: (_endpoint, dynamodb) => {
         runAgent = inProcessAgentRunner({ dynamodb, tableName: DEFAULT_TABLE_NAME, stateRoot: join(work, 'cells') });
       },
-      propagation: { cells, runAgent: (cell, version) => runAgent(cell, version), log: silentLog },
+      propagation: { cells, runAgent: (cell, version, verify) => runAgent(cell, version, verify), log: silentLog },
     });
     stop = () => local.stop();
     const token = await local.issuer.sign();

@@ -37,6 +37,8 @@ export interface LocalModeOptions {
   readonly jwt?: { readonly jwksUrl: string; readonly issuer: string; readonly audience: string };
   /** One line per request (method, path, status, milliseconds, token subject). @default none (tests, benchmarks) */
   readonly requestLog?: Log;
+  /** Told each start-up step as it completes (npm start prints them with the time taken). @default silent */
+  readonly progress?: (step: string) => void;
   /** Told DynamoDB's endpoint as soon as it is known (before propagation starts). */
   readonly onDynamoDbReady?: (endpoint: string, client: DynamoDBClient) => void;
   /** Run the propagation loop to these cells; omitted, the API runs alone (API tests). */
@@ -70,6 +72,8 @@ export interface LocalMode {
 
 export async function startLocalMode(options: LocalModeOptions): Promise<LocalMode> {
   const tableName = options.tableName ?? DEFAULT_TABLE_NAME;
+  const progress = options.progress ?? (() => undefined);
+  if (!options.dynamodbEndpoint) progress('starting DynamoDB Local (Java)');
   const dynamodbLocal = options.dynamodbEndpoint
     ? undefined
     : await startDynamoDbLocal({
@@ -77,10 +81,12 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
         ...(options.dynamodbPort ? { port: options.dynamodbPort } : {}),
       });
   const endpoint = options.dynamodbEndpoint ?? dynamodbLocal?.endpoint ?? '';
+  if (dynamodbLocal) progress(`DynamoDB Local up at ${endpoint}`);
   const dynamodb = new DynamoDBClient({ ...LOCAL_CLIENT_CONFIG, endpoint });
   options.onDynamoDbReady?.(endpoint, dynamodb);
   try {
     await ensureTable(dynamodb, tableName);
+    progress(`table ${tableName} ready (streams on)`);
     const dependencies = storesFor(dynamodb, tableName);
     const issuer = await openLocalIssuer(options.stateDir);
     let url = '';
@@ -107,6 +113,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       server.listen(options.port ?? 8080, '127.0.0.1', () => resolve());
     });
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    progress(`API listening at ${url}`);
     // Before the first sync, so the cells' first refused connections are logged too.
     const cellLogging: CellLogging | undefined = options.propagation
       ? await startCellLogging({
@@ -143,6 +150,12 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
           throw error;
         })
       : undefined;
+    if (propagation) {
+      const count = options.propagation?.cells.length ?? 0;
+      progress(`stream reader on; syncing ${count} cell(s)`);
+      // Not awaited: the API serves while the cells converge; the line says when they have.
+      void propagation.dispatcher.idle().then(() => progress(`${count} cell(s) synced`));
+    }
     return {
       url,
       tableName,

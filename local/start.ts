@@ -51,10 +51,16 @@ export async function runLocalMode(argv: readonly string[], env: Environment): P
     console.error(`error: local mode did not start: ${messageOf(error)}`);
     return EXIT_START_FAILED;
   }
+  const started = performance.now();
+  // Start-up takes seconds (the JVM, the agent bundle): say what is happening, with the time so far.
+  const progress = (step: string): void => {
+    console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${step}`);
+  };
   let cells: LocalCell[];
   let agentFile: string;
   try {
     cells = options.cellsFile ? readLocalCells(options.cellsFile) : [dryRunCell(stateDir)];
+    progress('bundling the cell agent');
     agentFile = await bundleAgent(join(stateDir, 'agent'));
   } catch (error) {
     owner.release();
@@ -71,7 +77,7 @@ export async function runLocalMode(argv: readonly string[], env: Environment): P
       tableName,
       propagation: {
         cells,
-        runAgent: (cell, minVersion) => runAgent(cell, minVersion),
+        runAgent: (cell, minVersion, verify) => runAgent(cell, minVersion, verify),
         ...(options.resyncIntervalMs === undefined ? {} : { resyncIntervalMs: options.resyncIntervalMs }),
       },
       stateDir,
@@ -80,6 +86,7 @@ export async function runLocalMode(argv: readonly string[], env: Environment): P
       dynamodbPort: options.dynamodbPort,
       ...(options.jwt ? { jwt: options.jwt } : {}),
       requestLog: jsonLineLog({ service: LOCAL_SERVICE }),
+      progress,
       onDynamoDbReady: (endpoint, dynamodb) => {
         const stateRoot = join(stateDir, 'cells');
         runAgent =

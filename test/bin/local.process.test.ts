@@ -12,7 +12,9 @@ function isAlive(pid: number): boolean {
   return existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
 }
 
-async function startLocal(args: string[] = []): Promise<{ child: ChildProcess; url: string; javaPid: number }> {
+async function startLocal(
+  args: string[] = [],
+): Promise<{ child: ChildProcess; url: string; javaPid: number; output: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'bin/local.ts', ...args], {
     env: { ...process.env, PORT: '0', EGRESS_LOCAL_DIR: stateDir },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -33,7 +35,7 @@ async function startLocal(args: string[] = []): Promise<{ child: ChildProcess; u
     child.stderr?.on('data', onData);
     child.once('exit', (code) => reject(new Error(`exited with ${code}:\n${output}`)));
   });
-  return { child, url, javaPid: dynamodbLocalPid() };
+  return { child, url, javaPid: dynamodbLocalPid(), output };
 }
 
 /** DynamoDB Local's pid, as the running local mode recorded it in its pid file (local/pid-file.ts). */
@@ -80,6 +82,11 @@ afterAll(() => {
 describe('npm start', () => {
   it('serves the API with a token from npm run token, keeps data across a crash, and stops cleanly', async () => {
     const first = await startLocal();
+    // Start-up says what it is doing, with the time so far, before the banner.
+    const beforeBanner = first.output.slice(0, first.output.indexOf('API:'));
+    for (const step of [/bundling the cell agent/, /DynamoDB Local up at http:/, /table \S+ ready/, /API listening/]) {
+      expect(beforeBanner).toMatch(new RegExp(`^\\[ *\\d+\\.\\d s\\] .*${step.source}`, 'm'));
+    }
     const headers = { authorization: `Bearer ${token()}` };
     const created = await fetch(`${first.url}/networking/v1/external/destinations`, {
       method: 'POST',
