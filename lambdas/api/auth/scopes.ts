@@ -8,7 +8,9 @@ function scopeList(value: unknown): string[] {
   if (typeof value !== 'string') return [];
   const trimmed = value.trim();
   const inner = trimmed.startsWith('[') && trimmed.endsWith(']') ? trimmed.slice(1, -1) : trimmed;
-  return inner.split(/[\s,]+/).filter((scope) => scope.length > 0);
+  // Spaces only: OAuth scope strings and API Gateway's "[a b]" separate by spaces, and a comma inside
+  // one array element ("x,network.admin") must not become a second scope.
+  return inner.split(/\s+/).filter((scope) => scope.length > 0);
 }
 
 export function scopesOf(claims: Readonly<Record<string, unknown>>): Set<string> {
