@@ -193,10 +193,14 @@ export function findSharedDestinations(groups: readonly ServiceGroup[], setThres
  * group's list:set. (A group holding one destination only needs no decision: its own set has the
  * destination's content, so it is the shared set by name.)
  */
-function listedDestinations(group: ServiceGroup, shared: SharedDestinations): Destination[] {
-  const gaining = group.destinations.filter((destination) => shared.gain(destination) > 0);
-  const total = gaining.reduce((sum, destination) => sum + shared.gain(destination), 0);
-  return total > SET_COST_IN_MEMBERS ? gaining : [];
+function listedDestinations(group: ServiceGroup, shared: SharedDestinations): Set<DestinationSet> {
+  const gaining = new Map<DestinationSet, number>();
+  for (const destination of group.destinations) {
+    const gain = shared.gain(destination);
+    if (gain > 0) gaining.set(shared.of(destination), gain);
+  }
+  const total = [...gaining.values()].reduce((sum, gain) => sum + gain, 0);
+  return total > SET_COST_IN_MEMBERS ? new Set(gaining.keys()) : new Set();
 }
 
 /** The allow rules of one source's service groups, and the sets they use. */
@@ -218,12 +222,11 @@ export function allowRulesOf(
     }
     const own: Range[] = [];
     const listed = new Map<string, IpSet>();
-    for (const destination of listedDestinations(group, shared)) {
-      const { name, members } = shared.of(destination);
-      listed.set(name, { name, type: 'hash:net', members });
-    }
+    const listedSets = listedDestinations(group, shared);
+    for (const { name, members } of listedSets) listed.set(name, { name, type: 'hash:net', members });
+    // By identity, not by name: a destination that is copied never needs its set's name (a hash).
     for (const destination of group.destinations) {
-      if (!listed.has(shared.of(destination).name)) own.push(...destination.ranges);
+      if (!listedSets.has(shared.of(destination))) own.push(...destination.ranges);
     }
     if (own.length > 0) {
       const members = shared.blocks.cidrs(own);

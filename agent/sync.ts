@@ -3,7 +3,14 @@
 import type { EgressPolicyList } from '../core/domain/types.js';
 import { formatRecord, readSetSizes, rootDigest, setsDigest } from './applied-record.js';
 import { DEFAULT_DENY_LOG, type DenyLogSetting } from './deny-log.js';
-import { diffSets, type KernelSetSizes, removeCreatedSets, restoreSets, startReadSets } from './ipsets.js';
+import {
+  diffSets,
+  type KernelSetSizes,
+  type KernelSets,
+  removeCreatedSets,
+  restoreSets,
+  startReadSets,
+} from './ipsets.js';
 import type { Container, RulePlan } from './model.js';
 import { ROOT_CHAIN } from './names.js';
 import {
@@ -100,15 +107,13 @@ export async function sync(
   const runner = options.runner ?? spawnRunner;
   // The kernel reads run (in their own processes) while the plan is computed.
   const tableRead = options.kernelTable ?? readTable(runner);
-  const sizesRead = options.readBack !== 'sizes' ? undefined : (options.setSizes ?? readSetSizes(runner));
-  const setsRead = options.readBack === 'sizes' ? undefined : startReadSets(runner);
+  const setsRead = startSetsRead(runner, options);
   // Awaited below; until then a failed read must not count as unhandled (the plan may throw first).
   tableRead.catch(() => undefined);
-  if (sizesRead instanceof Promise) sizesRead.catch(() => undefined);
   const planned = planRules(policies, containers, planOptionsOf(options));
   const plan = options.record === undefined ? planned : withRecord(planned, options.record);
   const kernelTable = await tableRead;
-  const kernelSets = setsRead !== undefined ? await setsRead(plan.sets.length > 0) : await (sizesRead ?? new Map());
+  const kernelSets = await setsRead(plan.sets.length > 0);
   const table = diffTable(plan.chains, kernelTable);
   const sets = diffSets(plan.sets, kernelSets);
   const result: SyncResult = {
@@ -142,6 +147,22 @@ export async function sync(
   }
   await restoreSets(runner, sets.after);
   return result;
+}
+
+/**
+ * Starts reading the owned sets as `readBack` asks (members, or only their counts); the function it
+ * returns gives the result once the plan says whether sets are needed at all.
+ */
+function startSetsRead(
+  runner: CommandRunner,
+  options: SyncOptions,
+): (needed: boolean) => Promise<KernelSets | KernelSetSizes> {
+  if (options.readBack !== 'sizes') return startReadSets(runner);
+  const known = options.setSizes;
+  if (known !== undefined) return async () => known;
+  const sizes = readSetSizes(runner);
+  sizes.catch(() => undefined);
+  return () => sizes;
 }
 
 /**
