@@ -133,9 +133,7 @@ describe.runIf(labAvailable() && ulogdAvailable())('deny log on a real cell: NFL
     children.add(ulogd);
     // Ready when a packet of a probe rule in the cell's own OUTPUT reaches the file (another prefix,
     // which the forwarder counts and skips).
-    await lab.execOk(cell, [
-      'iptables',
-      '-I',
+    const probeRule = [
       'OUTPUT',
       '-p',
       'icmp',
@@ -145,7 +143,8 @@ describe.runIf(labAvailable() && ulogdAvailable())('deny log on a real cell: NFL
       `${GROUP}`,
       '--nflog-prefix',
       'dl-ready',
-    ]);
+    ];
+    await lab.execOk(cell, ['iptables', '-I', ...probeRule]);
     const deadline = Date.now() + 10_000;
     while (!(existsSync(files.ulogdJson) && readFileSync(files.ulogdJson, 'utf8').includes('dl-ready'))) {
       if (Date.now() > deadline)
@@ -153,19 +152,7 @@ describe.runIf(labAvailable() && ulogdAvailable())('deny log on a real cell: NFL
       await lab.exec(cell, ['ping', '-n', '-q', '-c1', '-W1', EXTERNAL]);
       await sleep(100);
     }
-    await lab.execOk(cell, [
-      'iptables',
-      '-D',
-      'OUTPUT',
-      '-p',
-      'icmp',
-      '-j',
-      'NFLOG',
-      '--nflog-group',
-      `${GROUP}`,
-      '--nflog-prefix',
-      'dl-ready',
-    ]);
+    await lab.execOk(cell, ['iptables', '-D', ...probeRule]);
 
     // The forwarder on the host, as on a cell; from the start so nothing written before it runs is lost.
     forwarder = spawn(

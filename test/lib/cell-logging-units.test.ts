@@ -2,7 +2,7 @@
 // systemd's own verdict on them), and the install and remove steps run for real in a temporary
 // folder, with stand-in systemctl and ulogd and the real agent CLI writing ulogd's configuration.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -18,6 +18,7 @@ import {
   ULOGD_SERVICE,
 } from '../../lib/cell-logging-units.js';
 import { PROJECT_ROOT } from '../../lib/route-function.js';
+import { standInCommands } from './stand-in-commands.js';
 
 const OPTIONS: ConnectionLoggingUnitOptions = {
   agentFile: '/opt/dynamic-egress/agent/current.mjs',
@@ -35,15 +36,7 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A folder of stand-in commands, each a sh script. */
-function bin(commands: Record<string, string>): string {
-  const folder = join(dir, 'bin');
-  mkdirSync(folder, { recursive: true });
-  for (const [name, body] of Object.entries(commands)) {
-    writeFileSync(join(folder, name), `#!/bin/sh\n${body}\n`);
-    chmodSync(join(folder, name), 0o755);
-  }
-  return folder;
-}
+const bin = (commands: Record<string, string>): string => standInCommands(dir, commands);
 
 describe('connectionLoggingUnits', () => {
   it('renders a ulogd service on the configuration file, restarting on failure without a start limit', () => {

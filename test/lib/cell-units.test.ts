@@ -2,21 +2,13 @@
 // systemd's own verdict on them, where systemd-analyze is installed), the service's shell loop run
 // for real with a stand-in agent, and the install step run for real with stand-in systemctl and IMDS.
 import { spawnSync } from 'node:child_process';
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readlinkSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type CellUnitOptions, cellUnits, MAX_RERUNS, START_LIMIT } from '../../lib/cell-units.js';
 import { installWatcherScript, uninstallWatcherScript } from '../../lib/cell-watcher-script.js';
+import { standInCommands } from './stand-in-commands.js';
 
 const OPTIONS: CellUnitOptions = {
   agentFile: '/opt/dynamic-egress/agent/current.mjs',
@@ -48,15 +40,7 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A folder of stand-in commands, each a sh script. */
-function bin(commands: Record<string, string>): string {
-  const folder = join(dir, 'bin');
-  mkdirSync(folder, { recursive: true });
-  for (const [name, body] of Object.entries(commands)) {
-    writeFileSync(join(folder, name), `#!/bin/sh\n${body}\n`);
-    chmodSync(join(folder, name), 0o755);
-  }
-  return folder;
-}
+const bin = (commands: Record<string, string>): string => standInCommands(dir, commands);
 
 describe('cellUnits', () => {
   it('renders a oneshot service running the document agent command at MinVersion 0, from the stable agent path', () => {
