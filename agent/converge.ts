@@ -45,9 +45,11 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
 
   const syncedAt = (options.now ?? (() => new Date()))().toISOString();
   // A resync of the version already in force keeps the time it was first applied.
-  const appliedAt = applied?.version === version ? applied.appliedAt : syncedAt;
-  if (desired.origin !== 'empty')
-    recordForward(options.state, { version, sha256: desired.sha256, appliedAt }, desired.bytes);
+  const appliedAt = applied?.version === version && applied.epoch === desired.epoch ? applied.appliedAt : syncedAt;
+  if (desired.origin !== 'empty') {
+    const epoch = desired.epoch === undefined ? {} : { epoch: desired.epoch };
+    recordForward(options.state, { version, sha256: desired.sha256, appliedAt, ...epoch }, desired.bytes);
+  }
   let reported = false;
   if (options.registry) {
     try {
@@ -68,12 +70,13 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
 }
 
 /**
- * Records an apply unless a newer version is already on record (another run finished first): the
- * recorded version is what keeps this cell from going back, so it only ever moves forward. The
- * same version is recorded again, which restores a missing or corrupt cached snapshot.
+ * Records an apply unless a newer version of the same epoch is already on record (another run
+ * finished first): the recorded version is what keeps this cell from going back, so within an epoch
+ * it only ever moves forward. The same version is recorded again, which restores a missing or
+ * corrupt cached snapshot; another epoch's is recorded whatever its version.
  */
 function recordForward(state: AgentState, applied: AppliedState, snapshot: Buffer): void {
   const recorded = state.applied();
-  if (recorded && recorded.version > applied.version) return;
+  if (recorded && recorded.epoch === applied.epoch && recorded.version > applied.version) return;
   state.recordApplied(applied, snapshot);
 }

@@ -1,5 +1,6 @@
-// What this cell applied last, kept on the cell: the version (so the agent never goes back to an
-// older one) and the snapshot itself (so an unchanged version costs no snapshot read).
+// What this cell applied last, kept on the cell: the version and its epoch (so the agent never goes
+// back to an older version of the same table) and the snapshot itself (so an unchanged version costs
+// no snapshot read).
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
@@ -11,6 +12,8 @@ const appliedSchema = z.object({
   version: z.number().check(z.int(), z.gte(0)),
   sha256: z.string(),
   appliedAt: z.string(),
+  // The table's identity (core/store/table-epoch.ts); absent when applied before epochs existed.
+  epoch: z.optional(z.string()),
 });
 
 export type AppliedState = z.output<typeof appliedSchema>;

@@ -187,6 +187,16 @@ export class Fanout extends Construct {
         conditions: leadingKeys([SNAPSHOT_PK]),
       }),
     );
+    // The table's identity (its TableId) is the epoch stamped on snapshot pointers, so that cells
+    // take a restored or recreated table's state although its versions went back.
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ReadTableIdentity',
+        effect: Effect.ALLOW,
+        actions: ['dynamodb:DescribeTable'],
+        resources: [tableArn],
+      }),
+    );
     // SendCommand is authorized on the document and on every target instance: the document is this
     // one, and an instance is allowed only while it carries the cell tag.
     this.role.addToPrincipalPolicy(

@@ -2,6 +2,7 @@
 // exit code: 2 for a bad command line, environment or cells file, 1 when local mode does not start
 // (also when another `npm start` owns the folder) or when DynamoDB Local dies under it, 0 once SIGINT,
 // SIGTERM or the end of the parent process (npm, tsx) has stopped everything.
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleAgent } from '../bundling/agent-bundle.js';
 import { jsonLineLog } from '../core/log.js';
@@ -15,7 +16,7 @@ import type { AgentRunner } from './cells/local-dispatcher.js';
 import { type Environment, EXIT_USAGE } from './command-line.js';
 import { type LocalMode, startLocalMode } from './local-mode.js';
 import { LOCAL_SERVICE } from './local-service.js';
-import { localStateDir } from './paths.js';
+import { cellStateRoot, localStateDir } from './paths.js';
 import { claimPidFile, type PidFileOwner, type RunningInstance } from './pid-file.js';
 import { startBanner } from './start-banner.js';
 import { parseStartOptions } from './start-options.js';
@@ -46,7 +47,7 @@ export async function runLocalMode(argv: readonly string[], env: Environment): P
       console.error(alreadyRunning(stateDir, claim.running));
       return EXIT_START_FAILED;
     }
-    owner = claim.owner;
+    owner = withThrowawayCellState(claim.owner, options.inMemory ? cellStateRoot(stateDir, true) : undefined);
   } catch (error) {
     console.error(`error: local mode did not start: ${messageOf(error)}`);
     return EXIT_START_FAILED;
@@ -88,7 +89,7 @@ export async function runLocalMode(argv: readonly string[], env: Environment): P
       requestLog: jsonLineLog({ service: LOCAL_SERVICE }),
       progress,
       onDynamoDbReady: (endpoint, dynamodb) => {
-        const stateRoot = join(stateDir, 'cells');
+        const stateRoot = cellStateRoot(stateDir, options.inMemory);
         runAgent =
           options.agentMode === 'process'
             ? agentProcessRunner({ agentFile, tableName, dynamodbEndpoint: endpoint, stateRoot })
@@ -108,6 +109,23 @@ export async function runLocalMode(argv: readonly string[], env: Environment): P
   const { url, dynamodbEndpoint } = local;
   console.log(startBanner({ url, dynamodbEndpoint, tableName, inMemory: options.inMemory, stateDir, cells }));
   return runUntilStopped(local, owner);
+}
+
+/**
+ * The owner of the folder, which for an in-memory run also empties the cells' throwaway state: now,
+ * in case a killed run left some, and when it lets the folder go.
+ */
+function withThrowawayCellState(owner: PidFileOwner, throwawayDir: string | undefined): PidFileOwner {
+  if (throwawayDir === undefined) return owner;
+  const discard = (): void => rmSync(throwawayDir, { recursive: true, force: true });
+  discard();
+  return {
+    record: (facts) => owner.record(facts),
+    release: () => {
+      discard();
+      owner.release();
+    },
+  };
 }
 
 function alreadyRunning(stateDir: string, running: RunningInstance): string {

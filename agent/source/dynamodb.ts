@@ -15,12 +15,15 @@ export interface DesiredSnapshot {
   readonly sha256: string;
   /** Where it came from: 'table' (read now), 'cache' (unchanged version) or 'empty' (nothing published yet). */
   readonly origin: 'table' | 'cache' | 'empty';
+  /** The epoch its version counts in; absent for the empty state and pointers older than epochs. */
+  readonly epoch?: string;
 }
 
 /** What this cell last applied, as recorded on the cell. */
 export interface AppliedVersion {
   readonly version: number;
   readonly sha256: string;
+  readonly epoch?: string;
 }
 
 export const EMPTY_SNAPSHOT: PolicySnapshot = { format: SNAPSHOT_FORMAT, version: 0, destinations: [], sources: [] };
@@ -46,9 +49,10 @@ export class OlderSnapshotError extends ValidationError {
 const CHUNKS_CHANGED = Symbol('chunks changed');
 
 /**
- * The newest state this cell may apply. Never older than what it applied: if the table's pointer is
- * behind (a restored backup, a stale replica), the cached snapshot of the applied version is kept,
- * and without a usable cache the agent refuses (OlderSnapshotError) rather than go back.
+ * The newest state this cell may apply. Never older than what it applied from the same epoch: if
+ * the table's pointer is behind (a stale replica, a republish not yet done after a restore), the
+ * cached snapshot of the applied version is kept, and without a usable cache the agent refuses
+ * (OlderSnapshotError) rather than go back. A pointer of another epoch is taken as it is.
  * If the chunks fail their checksum (the publisher keeps only the previous snapshot, so one read
  * across two newer publishes loses its chunks), the pointer is read again and the snapshot once more.
  */
@@ -86,18 +90,28 @@ async function resolve(
       origin: 'empty',
     };
   }
-  if (applied && pointer.version <= applied.version) {
+  // Versions count within one epoch: the state of another one (the table was restored from a backup
+  // or recreated, and counts again from its own version) is taken whatever its version.
+  const sameEpoch = applied !== undefined && applied.epoch === pointer.epoch ? applied : undefined;
+  if (sameEpoch && pointer.version <= sameEpoch.version) {
     const kept = fromCache();
     if (kept) return kept;
     // No usable cache: the same version may be read again (and re-cached), an older one never.
-    refuseOlder(pointer.version, applied);
+    refuseOlder(pointer.version, sameEpoch);
   }
   const bytes = await source.readBytes(pointer);
   if (sha256(bytes) !== pointer.sha256) return CHUNKS_CHANGED;
   const snapshot = decodeSnapshot(bytes, pointer.sha256);
   // The pointer's version is only a label; the snapshot's own version is what would be applied.
-  refuseOlder(snapshot.version, applied);
-  return { version: snapshot.version, snapshot, bytes, sha256: pointer.sha256, origin: 'table' };
+  refuseOlder(snapshot.version, sameEpoch);
+  return {
+    version: snapshot.version,
+    snapshot,
+    bytes,
+    sha256: pointer.sha256,
+    origin: 'table',
+    ...(pointer.epoch === undefined ? {} : { epoch: pointer.epoch }),
+  };
 }
 
 function refuseOlder(offered: number, applied: AppliedVersion | undefined): void {
@@ -121,5 +135,6 @@ function cachedSnapshot(applied: AppliedVersion | undefined, cached: Buffer | un
     bytes: cached,
     sha256: applied.sha256,
     origin: 'cache',
+    ...(applied.epoch === undefined ? {} : { epoch: applied.epoch }),
   };
 }

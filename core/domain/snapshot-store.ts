@@ -11,15 +11,27 @@ export interface SnapshotPointer {
   readonly writtenAt: string;
   /** Sort-key prefix of this snapshot's chunks; absent on pointers of the first layout. */
   readonly chunkPrefix?: string;
+  /**
+   * The identity of the table that published it (see SnapshotStore.epoch); absent on pointers
+   * written before epochs. Versions count within one epoch only: a cell compares versions of the
+   * same epoch and takes the state of a new one whatever its version.
+   */
+  readonly epoch?: string;
 }
 
 export interface SnapshotStore {
   readPointer(): Promise<SnapshotPointer | undefined>;
+  /**
+   * The identity of the table this store publishes to, stamped on every pointer it writes. It changes
+   * when the table is recreated or restored from a backup, the two ways its versions go back.
+   */
+  epoch(): Promise<string>;
   /** The snapshot's compressed bytes as stored; verify them with decodeSnapshot. */
   readBytes(pointer: SnapshotPointer): Promise<Buffer>;
   /**
-   * Stores the snapshot and moves the pointer to it if it is newer than the current one. Returns
-   * false when a snapshot of this version or a newer one was already current.
+   * Stores the snapshot and moves the pointer to it if it is newer than the current one or the
+   * current one is of another epoch. Returns false when a snapshot of this version or a newer one,
+   * of this epoch, was already current.
    */
   write(snapshot: EncodedSnapshot): Promise<boolean>;
 }

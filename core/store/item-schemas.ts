@@ -66,6 +66,8 @@ const snapshotPointerSchema = z.object({
   written_at: z.string(),
   // Absent on pointers of the first layout.
   chunk_prefix: z.optional(z.string()),
+  // Absent on pointers written before epochs.
+  epoch: z.optional(z.string()),
 });
 
 const snapshotChunkSchema = z.object({ data: z.instanceof(Uint8Array) });
@@ -132,6 +134,7 @@ export const decodeSnapshotPointer = decoder(
     sha256: item.sha256,
     writtenAt: item.written_at,
     ...(item.chunk_prefix === undefined ? {} : { chunkPrefix: item.chunk_prefix }),
+    ...(item.epoch === undefined ? {} : { epoch: item.epoch }),
   }),
 );
 

@@ -3,12 +3,16 @@
 // the version moved; the pointer only ever moves forward.
 //
 //   pk        sk                                     item
-//   SNAPSHOT  CURRENT                                { version, chunks, bytes, sha256, chunk_prefix, written_at }
+//   SNAPSHOT  CURRENT                                { version, chunks, bytes, sha256, chunk_prefix, epoch, written_at }
 //   SNAPSHOT  v<version 12 digits>#<sha256 16>#<n>   { data: <binary chunk> }
 //
 // Chunk keys carry the snapshot's checksum: two publishers of one version with different contents
 // (possible when writes never pause, see snapshot-publisher.ts) write different chunks, and the
 // pointer that wins names its own. Pointers written before chunk_prefix existed name `v<version>#`.
+//
+// The pointer carries the table's epoch (table-epoch.ts): a restored or recreated table counts its
+// versions again, so a publisher of a new epoch moves the pointer whatever the old one's version,
+// and cells compare versions only within one epoch.
 import {
   BatchWriteCommand,
   type BatchWriteCommandInput,
@@ -25,6 +29,7 @@ import { errorName, MAX_UNPROCESSED_ROUNDS, unprocessedBackoff } from './dynamod
 import { decodeKey, decodeSnapshotChunk, decodeSnapshotPointer } from './item-schemas.js';
 import type { Key } from './items.js';
 import { PARTITION_KEY, SORT_KEY } from './table-definition.js';
+import { tableEpoch } from './table-epoch.js';
 
 export const SNAPSHOT_PK = 'SNAPSHOT';
 const POINTER_SK = 'CURRENT';
@@ -54,6 +59,9 @@ const versionPrefix = (version: number): string => `v${String(version).padStart(
 const chunkPrefixOf = (version: number, sha256: string): string => `${versionPrefix(version)}${sha256.slice(0, 16)}#`;
 
 export class DynamoDbSnapshotStore implements SnapshotStore {
+  /** Described once per store: a table's identity never changes. */
+  private epochRead: Promise<string> | undefined;
+
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -65,6 +73,15 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
       new GetCommand({ TableName: this.tableName, Key: this.key(POINTER_SK), ConsistentRead: true }),
     );
     return result.Item === undefined ? undefined : decodeSnapshotPointer(result.Item);
+  }
+
+  epoch(): Promise<string> {
+    this.epochRead ??= tableEpoch(this.client, this.tableName).catch((error: unknown) => {
+      // A failed DescribeTable is asked again next time, not remembered.
+      this.epochRead = undefined;
+      throw error;
+    });
+    return this.epochRead;
   }
 
   /** Reads and verifies the snapshot a pointer names. Throws ValidationError if chunks are missing or mixed. */
@@ -91,13 +108,15 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
   }
 
   /**
-   * Writes the chunks, then moves the pointer if this version is newer than the current one.
-   * Returns false when a newer (or the same) snapshot was already current. Prunes all but the
-   * previous snapshot, so a reader in the middle of one always finds it whole.
+   * Writes the chunks, then moves the pointer if this version is newer than the current one or the
+   * current one is of another epoch. Returns false when a newer (or the same) snapshot of this epoch
+   * was already current. Prunes all but the previous snapshot, so a reader in the middle of one
+   * always finds it whole.
    */
   async write(snapshot: EncodedSnapshot): Promise<boolean> {
+    const epoch = await this.epoch();
     const previous = await this.readPointer();
-    if (previous && previous.version >= snapshot.version) return false;
+    if (previous && previous.epoch === epoch && previous.version >= snapshot.version) return false;
     const prefix = chunkPrefixOf(snapshot.version, snapshot.sha256);
     const chunks = Math.max(1, Math.ceil(snapshot.bytes.length / CHUNK_BYTES));
     for (let index = 0; index < chunks; index += 1) {
@@ -122,11 +141,13 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
             bytes: snapshot.bytes.length,
             sha256: snapshot.sha256,
             chunk_prefix: prefix,
+            epoch,
             written_at: new Date().toISOString(),
           },
-          ConditionExpression: 'attribute_not_exists(#version) OR #version < :version',
-          ExpressionAttributeNames: { '#version': 'version' },
-          ExpressionAttributeValues: { ':version': snapshot.version },
+          ConditionExpression:
+            'attribute_not_exists(#version) OR #version < :version OR attribute_not_exists(#epoch) OR #epoch <> :epoch',
+          ExpressionAttributeNames: { '#version': 'version', '#epoch': 'epoch' },
+          ExpressionAttributeValues: { ':version': snapshot.version, ':epoch': epoch },
         }),
       );
     } catch (error) {
@@ -134,7 +155,8 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
       throw error;
     }
     if (previous) {
-      await this.prune(previous.version).catch((error: unknown) =>
+      // Below both: a new epoch's first snapshot may be older than the previous epoch's last.
+      await this.prune(Math.min(previous.version, snapshot.version)).catch((error: unknown) =>
         (this.options.log ?? jsonLineLog({ service: 'dynamic-egress' })).warn(
           'old snapshot chunks were not deleted; the next publish retries',
           { error },

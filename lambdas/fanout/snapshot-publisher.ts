@@ -17,17 +17,22 @@ export interface PublishResult {
 }
 
 /**
- * Publishes the snapshot of the current version unless one that new is already out: a repeated or
- * late batch, and a periodic sync with nothing new, cost two small reads, not a policy list.
+ * Publishes the snapshot of the current version unless one that new, of this table's epoch, is
+ * already out: a repeated or late batch, and a periodic sync with nothing new, cost two small reads
+ * (and one DescribeTable per store), not a policy list.
  * The list is read between two reads of the version; when both agree no write landed in between,
  * so the list is exactly the state of that version. When writes keep landing, the last attempt's
  * list is published under the version read before it (see `publishUnderVersion`).
  */
 export async function publishSnapshot(policies: PolicySource, snapshots: SnapshotStore): Promise<PublishResult> {
+  const epoch = await snapshots.epoch();
   for (let attempt = 1; ; attempt += 1) {
     const pointer = await snapshots.readPointer();
     const before = await policies.currentVersion();
-    if (pointer && pointer.version >= before) return { version: pointer.version, written: false };
+    // A pointer of another epoch was published from another table (this one restored from a backup
+    // of it, or recreated): cells must be given this table's state whatever the versions say.
+    if (pointer && pointer.epoch === epoch && pointer.version >= before)
+      return { version: pointer.version, written: false };
     const list = await policies.listEgressPolicies();
     const after = await policies.currentVersion();
     if (before !== after && attempt < MAX_ATTEMPTS) continue;
@@ -40,7 +45,8 @@ export async function publishSnapshot(policies: PolicySource, snapshots: Snapsho
  * change up to `version` and maybe some later ones; labelling it `version` is still safe, because
  * each later write has its own stream record and the batch carrying it publishes a newer snapshot.
  * Giving up instead would leave cells without any snapshot for as long as writes keep coming.
- * The store only moves the pointer forward, so a concurrent newer snapshot is never replaced.
+ * The store only moves the pointer forward within an epoch, so a concurrent newer snapshot is never
+ * replaced.
  */
 async function publishUnderVersion(
   snapshots: SnapshotStore,

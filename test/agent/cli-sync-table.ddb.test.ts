@@ -43,10 +43,10 @@ afterAll(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-async function cli(args: readonly string[], runner?: CommandRunner) {
+async function cli(args: readonly string[], runner?: CommandRunner, tableName = table.tableName) {
   let stdout = '';
   let stderr = '';
-  const code = await runCli(['sync', '--from-dynamodb', '--table', table.tableName, ...args], {
+  const code = await runCli(['sync', '--from-dynamodb', '--table', tableName, ...args], {
     stdout: (text) => {
       stdout += text;
     },
@@ -151,6 +151,30 @@ describe('agent sync --from-dynamodb', () => {
       `warning: asked for policy version >= ${version + 1}, the table offers ${version}; applied that\n`,
     );
     expect(split(ahead.stdout).last).toMatchObject({ version, origin: 'cache' });
+  });
+
+  it('takes the state of a new table although its versions start again (an in-memory restart, a restore)', async () => {
+    const runner: CommandRunner = async (command, args) => {
+      const save = args.includes('iptables-save') || command === 'iptables-save';
+      return { code: 0, stdout: save ? '*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n' : '', stderr: '' };
+    };
+    const stateDir = join(work, 'epoch-state');
+    const args = ['--containers', dryRunCell(work).containers, '--state-dir', stateDir, '--cell-name', 'cell-8'];
+    expect((await cli(args, runner)).code).toBe(EXIT_OK);
+    const before = JSON.parse(readFileSync(join(stateDir, 'applied.json'), 'utf8')) as { epoch?: string };
+    expect(before).toMatchObject({ version, epoch: expect.stringMatching(/^created-/) });
+
+    // The same cell, its state kept, meets a new table with no policy yet: version 0 of a new epoch.
+    const fresh = await createTestTable();
+    const freshSnapshots = new DynamoDbSnapshotStore(documentClient(fresh.client), fresh.tableName);
+    const policies = new DynamoDbPolicyStore({ client: documentClient(fresh.client), tableName: fresh.tableName });
+    expect(await publishSnapshot(policies, freshSnapshots)).toEqual({ version: 0, written: true });
+    const result = await cli(args, runner, fresh.tableName);
+    expect([result.code, result.stderr]).toEqual([EXIT_OK, '']);
+    expect(split(result.stdout).last).toMatchObject({ version: 0, origin: 'table', changed: true, applied: true });
+    const after = JSON.parse(readFileSync(join(stateDir, 'applied.json'), 'utf8')) as { epoch?: string };
+    expect(after).toMatchObject({ version: 0, epoch: await freshSnapshots.epoch() });
+    expect(after.epoch).not.toBe(before.epoch);
   });
 
   it('--dry-run reads the kernel and prints the readable account, then the payload, then the summary', async () => {

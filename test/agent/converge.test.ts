@@ -1,5 +1,6 @@
 // The agent's desired state from the table and one convergence run, with a fake table and kernel:
-// never back to an older version (even without a usable cache), and a re-read after a pruned read.
+// never back to an older version of the same epoch (even without a usable cache), the state of a new
+// epoch whatever its version, and a re-read after a pruned read.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -122,6 +123,37 @@ describe('desiredSnapshot', () => {
   });
 });
 
+describe('desiredSnapshot across epochs (a restored or recreated table)', () => {
+  const inEpoch = (epoch: string | undefined, snapshot: EncodedSnapshot): SnapshotPointer => ({
+    ...pointerOf(snapshot),
+    ...(epoch === undefined ? {} : { epoch }),
+  });
+  const appliedIn = (epoch: string | undefined) => ({ ...applied3, ...(epoch === undefined ? {} : { epoch }) });
+
+  it.each([
+    ['the cache is usable', encoded(3).bytes],
+    ['there is no cache', undefined],
+  ])('takes an older version of another epoch when %s', async (_case, cached) => {
+    const table = fakeTable([inEpoch('table-b', encoded(2))], stored);
+    const desired = await desiredSnapshot(table.source, appliedIn('table-a'), cached);
+    expect([desired.origin, desired.snapshot.version, desired.epoch]).toEqual(['table', 2, 'table-b']);
+  });
+
+  it('takes the first epoch after a cell applied without one (an upgrade)', async () => {
+    const table = fakeTable([inEpoch('table-a', encoded(2))], stored);
+    const desired = await desiredSnapshot(table.source, appliedIn(undefined), encoded(3).bytes);
+    expect([desired.origin, desired.snapshot.version, desired.epoch]).toEqual(['table', 2, 'table-a']);
+  });
+
+  it('still keeps its cache against an older version of its own epoch, and refuses without one', async () => {
+    const table = fakeTable([inEpoch('table-a', encoded(2))], stored);
+    const kept = await desiredSnapshot(table.source, appliedIn('table-a'), encoded(3).bytes);
+    expect([kept.origin, kept.snapshot.version, kept.epoch]).toEqual(['cache', 3, 'table-a']);
+    await expect(desiredSnapshot(table.source, appliedIn('table-a'), undefined)).rejects.toThrow(OlderSnapshotError);
+    expect(table.reads.bytes).toBe(0);
+  });
+});
+
 describe('converge', () => {
   const EMPTY_FILTER = '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n';
 
@@ -189,6 +221,33 @@ describe('converge', () => {
     });
     expect([result.origin, result.version]).toEqual(['table', 3]);
     expect(state.cachedSnapshot()).toEqual(encoded(3).bytes);
+  });
+
+  it('records the epoch it applied, and from then on refuses older versions of that epoch only', async () => {
+    const dir = stateDir();
+    const state = new AgentState(dir);
+    state.recordApplied({ ...applied3, appliedAt: 'then', epoch: 'table-a' }, encoded(3).bytes);
+    const kernel = fakeKernel();
+    const run = (pointer: SnapshotPointer) =>
+      converge({
+        source: fakeTable([pointer], stored).source,
+        state,
+        containers,
+        cellName: 'cell',
+        sync: { runner: kernel.runner },
+      });
+
+    const restored = await run({ ...pointerOf(encoded(1)), epoch: 'table-b' });
+    expect([restored.origin, restored.version]).toEqual(['table', 1]);
+    expect(state.applied()).toMatchObject({ version: 1, epoch: 'table-b', sha256: encoded(1).sha256 });
+    expect(state.cachedSnapshot()).toEqual(encoded(1).bytes);
+    expect(kernel.restores).toHaveLength(1);
+
+    await expect(run({ ...pointerOf(encoded(2)), epoch: 'table-a' })).resolves.toMatchObject({ version: 2 });
+    expect(state.applied()).toMatchObject({ version: 2, epoch: 'table-a' });
+    rmSync(join(dir, 'snapshot.json.gz'));
+    await expect(run({ ...pointerOf(encoded(1)), epoch: 'table-a' })).rejects.toThrow(OlderSnapshotError);
+    expect(state.applied()).toMatchObject({ version: 2, epoch: 'table-a' });
   });
 
   it('reports when a version was first applied and when the cell last synced', async () => {

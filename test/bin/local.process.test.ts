@@ -1,6 +1,6 @@
 // `npm start` as a user runs it: a real process, real DynamoDB Local, signals, a crash and a restart.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -111,15 +111,24 @@ describe('npm start', () => {
     expect(isAlive(second.javaPid)).toBe(false);
   });
 
-  it('keeps nothing with --in-memory and refuses unknown flags', async () => {
+  it('keeps nothing with --in-memory, its cells included, and refuses unknown flags', async () => {
+    // What a cell of a killed in-memory run recorded: its versions belong to a table that is gone.
+    const leftOver = join(stateDir, 'in-memory-cells', 'cell-1');
+    mkdirSync(leftOver, { recursive: true });
+    writeFileSync(join(leftOver, 'applied.json'), '{"version": 241, "sha256": "x", "appliedAt": "then"}\n');
     const run = await startLocal(['--in-memory']);
+    expect(existsSync(leftOver)).toBe(false);
     const listed = await fetch(`${run.url}/networking/v1/external/destinations`, {
       headers: { authorization: `Bearer ${token()}` },
     });
     expect(await listed.json()).toEqual({ total_destinations: 0, destinations: [] });
+    mkdirSync(leftOver, { recursive: true });
     run.child.kill('SIGINT');
     expect(await exitOf(run.child)).toBe(0);
     expect(isAlive(run.javaPid)).toBe(false);
+    expect(existsSync(join(stateDir, 'in-memory-cells'))).toBe(false);
+    // A persistent run's cells keep their state in cells/, which an in-memory run never touches.
+    expect(existsSync(join(stateDir, 'cells'))).toBe(false);
     await expect(startLocal(['--bogus'])).rejects.toThrow(/unknown argument/);
   });
 

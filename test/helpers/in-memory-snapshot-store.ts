@@ -1,6 +1,7 @@
 // The SnapshotStore the fan-out depends on, in memory, for unit tests: the same forward-only pointer
-// as DynamoDbSnapshotStore (a write of a version not newer than the current one is refused), each
-// snapshot's bytes under its own prefix, and a clock the test sets.
+// as DynamoDbSnapshotStore (a write of a version not newer than the current one of the same epoch is
+// refused), each snapshot's bytes under its own prefix, a clock the test sets, and an epoch the test
+// can change (as a restore from a backup would).
 import type { EncodedSnapshot } from '../../core/domain/snapshot.js';
 import type { SnapshotPointer, SnapshotStore } from '../../core/domain/snapshot-store.js';
 
@@ -10,7 +11,14 @@ export class InMemorySnapshotStore implements SnapshotStore {
   /** Every snapshot handed to write, moved to or not. */
   readonly writes: EncodedSnapshot[] = [];
 
+  /** The table's identity; a test sets another to play a restored table. */
+  tableEpoch = 'in-memory-table';
+
   constructor(private readonly now: () => Date = () => new Date()) {}
+
+  async epoch(): Promise<string> {
+    return this.tableEpoch;
+  }
 
   async readPointer(): Promise<SnapshotPointer | undefined> {
     return this.pointer;
@@ -24,7 +32,8 @@ export class InMemorySnapshotStore implements SnapshotStore {
 
   async write(snapshot: EncodedSnapshot): Promise<boolean> {
     this.writes.push(snapshot);
-    if (this.pointer && this.pointer.version >= snapshot.version) return false;
+    if (this.pointer && this.pointer.epoch === this.tableEpoch && this.pointer.version >= snapshot.version)
+      return false;
     const chunkPrefix = `v${snapshot.version}#${snapshot.sha256.slice(0, 16)}#`;
     this.bytesByPrefix.set(chunkPrefix, snapshot.bytes);
     this.pointer = {
@@ -34,6 +43,7 @@ export class InMemorySnapshotStore implements SnapshotStore {
       sha256: snapshot.sha256,
       writtenAt: this.now().toISOString(),
       chunkPrefix,
+      epoch: this.tableEpoch,
     };
     return true;
   }

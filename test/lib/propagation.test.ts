@@ -156,6 +156,7 @@ describe('fan-out function', () => {
         Resource: tableArn(),
         Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['SNAPSHOT'] } },
       },
+      { Sid: 'ReadTableIdentity', Effect: 'Allow', Action: ['dynamodb:DescribeTable'], Resource: tableArn() },
       {
         Sid: 'SendSyncDocument',
         Effect: 'Allow',

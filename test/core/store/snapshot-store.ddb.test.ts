@@ -1,6 +1,7 @@
-// Snapshot storage on DynamoDB Local: pruning removes every old chunk, however many pages they fill.
+// Snapshot storage on DynamoDB Local: pruning removes every old chunk, however many pages they fill,
+// and a restored table publishes under its own epoch.
 import { randomBytes } from 'node:crypto';
-import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { type EncodedSnapshot, sha256 } from '../../../core/domain/snapshot.js';
 import { DynamoDbSnapshotStore, SNAPSHOT_PK } from '../../../core/store/snapshot-store.js';
@@ -134,5 +135,37 @@ describe('DynamoDbSnapshotStore with two publishers of one version', () => {
     const pointer = await store.readPointer();
     expect(pointer?.chunkPrefix).toBeUndefined();
     expect((await store.readBytes(pointer ?? (undefined as never))).equals(old.bytes)).toBe(true);
+  });
+});
+
+describe('DynamoDbSnapshotStore on a restored table', () => {
+  it('publishes under the new table’s epoch over the backup’s newer pointer, then only forward again', async () => {
+    const original = await setUp();
+    await original.store.write(snapshotOf(5, 700_000));
+    await original.store.write(snapshotOf(6, 1_000));
+    // A restore from a backup: a new table holding the same items, the pointer included.
+    const restored = await setUp();
+    const items = (await original.client.send(new ScanCommand({ TableName: original.tableName }))).Items ?? [];
+    for (const item of items) await restored.client.send(new PutCommand({ TableName: restored.tableName, Item: item }));
+    const copied = await restored.store.readPointer();
+    expect(copied).toMatchObject({ version: 6, epoch: await original.store.epoch() });
+    expect(await restored.store.epoch()).not.toBe(await original.store.epoch());
+    // DynamoDB Local has no TableId: the epoch is the table's creation time.
+    expect(await restored.store.epoch()).toMatch(/^created-\d{4}-\d\d-\d\dT/);
+
+    const first = snapshotOf(4, 1_000);
+    expect(await restored.store.write(first)).toBe(true);
+    const pointer = await restored.store.readPointer();
+    expect(pointer).toMatchObject({ version: 4, sha256: first.sha256, epoch: await restored.store.epoch() });
+    expect((await restored.store.readBytes(pointer ?? (undefined as never))).equals(first.bytes)).toBe(true);
+    // Within the new epoch the pointer moves forward only.
+    expect(await restored.store.write(snapshotOf(4, 1_000))).toBe(false);
+    expect(await restored.store.write(snapshotOf(3, 1_000))).toBe(false);
+    expect((await restored.store.readPointer())?.sha256).toBe(first.sha256);
+    // The old epoch's chunks sort above the new ones and stay until the versions pass them.
+    expect(count(await chunkVersions(restored.client, restored.tableName))).toEqual({ 4: 1, 5: 3, 6: 1 });
+    await restored.store.write(snapshotOf(7, 1_000));
+    await restored.store.write(snapshotOf(8, 1_000));
+    expect(count(await chunkVersions(restored.client, restored.tableName))).toEqual({ 7: 1, 8: 1 });
   });
 });

@@ -1,5 +1,5 @@
 // Pruning against a mocked DynamoDB: what DynamoDB Local never does, leave deletes unprocessed.
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
@@ -16,7 +16,10 @@ function mockedStore(options: { log?: Log; pauses?: number[]; pageSize?: number 
     new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
   );
   const ddb = mockClient(documents);
-  ddb.on(GetCommand).resolves({ Item: { version: 10, chunks: 1, bytes: 1, sha256: 'x', written_at: 'then' } });
+  ddb.on(DescribeTableCommand).resolves({ Table: { TableId: 'table-1' } });
+  ddb.on(GetCommand).resolves({
+    Item: { version: 10, chunks: 1, bytes: 1, sha256: 'x', written_at: 'then', epoch: 'table-1' },
+  });
   ddb.on(PutCommand).resolves({});
   const pauses = options.pauses ?? [];
   const store = new DynamoDbSnapshotStore(documents, TABLE, {
@@ -97,5 +100,30 @@ describe('DynamoDbSnapshotStore pruning (mocked DynamoDB)', () => {
       expect(ms).toBeGreaterThanOrEqual(ceiling / 2);
       expect(ms).toBeLessThanOrEqual(ceiling);
     });
+  });
+});
+
+describe('DynamoDbSnapshotStore epoch (mocked DynamoDB: only AWS returns a TableId)', () => {
+  it('stamps the TableId on the pointer, described once, and asks again after a failed describe', async () => {
+    const { ddb, store } = mockedStore();
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    ddb
+      .on(DescribeTableCommand)
+      .rejectsOnce(new Error('throttled'))
+      .resolves({ Table: { TableId: 'table-2', CreationDateTime: new Date(0) } });
+    await expect(store.epoch()).rejects.toThrow('throttled');
+    const bytes = Buffer.from('snapshot 10');
+    // The current pointer is version 10 of table-1: version 10 of table-2 replaces it.
+    expect(await store.write({ version: 10, bytes, sha256: sha256(bytes) })).toBe(true);
+    expect(await store.write({ version: 11, bytes, sha256: sha256(bytes) })).toBe(true);
+    const pointers = ddb
+      .commandCalls(PutCommand)
+      .map((call) => call.args[0].input.Item)
+      .filter((item) => item?.sk === 'CURRENT');
+    expect(pointers.map((item) => [item?.version, item?.epoch])).toEqual([
+      [10, 'table-2'],
+      [11, 'table-2'],
+    ]);
+    expect(ddb.commandCalls(DescribeTableCommand)).toHaveLength(2);
   });
 });

@@ -1,4 +1,5 @@
-// The publisher refuses to publish a snapshot the cells would refuse, and writes nothing.
+// The publisher refuses to publish a snapshot the cells would refuse, and writes nothing; it
+// publishes again when the pointer is of another epoch (a restored or recreated table).
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../core/domain/errors.js';
 import { buildSnapshot, encodeSnapshot } from '../../../core/domain/snapshot.js';
@@ -45,5 +46,21 @@ describe('publishSnapshot', () => {
     expect(await publishSnapshot(policies, snapshots)).toEqual({ version: 4, written: false });
     expect(snapshots.writes.map((snapshot) => snapshot.version)).toEqual([5, 4]);
     expect((await snapshots.readPointer())?.version).toBe(5);
+  });
+
+  it.each([
+    ['as new as', 4],
+    ['older than', 2],
+  ])('publishes again when the pointer is of another epoch and %s the table’s version', async (_case, version) => {
+    const snapshots = new InMemorySnapshotStore();
+    const policies: PolicySource = { currentVersion: async () => 4, listEgressPolicies: async () => [] };
+    expect(await publishSnapshot(policies, snapshots)).toEqual({ version: 4, written: true });
+    expect(await publishSnapshot(policies, snapshots)).toEqual({ version: 4, written: false });
+
+    snapshots.tableEpoch = 'restored-table';
+    const restored: PolicySource = { currentVersion: async () => version, listEgressPolicies: async () => [] };
+    expect(await publishSnapshot(restored, snapshots)).toEqual({ version, written: true });
+    expect(await snapshots.readPointer()).toMatchObject({ version, epoch: 'restored-table' });
+    expect(await publishSnapshot(restored, snapshots)).toEqual({ version, written: false });
   });
 });

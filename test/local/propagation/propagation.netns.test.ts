@@ -231,7 +231,8 @@ describe.runIf(labAvailable())('propagation on local mode, two cells', () => {
     const before = await cells();
     expect(before.cells.map((cell) => cell.applied_version)).toEqual([current?.version, current?.version]);
 
-    // The pointer goes back to the real previous snapshot (a restored backup, a late writer). Its
+    // The pointer goes back to the real previous snapshot of this table (a late writer; a restored
+    // backup is another table, another epoch: see the next test). Its
     // chunks are still stored whole and readable, and it has no space policy: applying it would
     // cut every container off the database again.
     await documents.send(new PutCommand({ TableName: local.tableName, Item: previous }));
@@ -269,5 +270,38 @@ describe.runIf(labAvailable())('propagation on local mode, two cells', () => {
     expect((await cells()).cells.map((cell) => cell.applied_version)).toEqual(
       before.cells.map((cell) => cell.applied_version),
     );
+  });
+
+  it('takes the previous snapshot when another table published it, and the republish brings this table’s back', async () => {
+    const documents = documentClient(local.dynamodb);
+    const snapshots = new DynamoDbSnapshotStore(documents, local.tableName);
+    const pointerKey = { pk: 'SNAPSHOT', sk: 'CURRENT' };
+    const older = (
+      await documents.send(new GetCommand({ TableName: local.tableName, Key: pointerKey, ConsistentRead: true }))
+    ).Item;
+    const current = (await cells()).cells[0]?.applied_version;
+    if (!older || current === undefined) throw new Error('the previous test leaves the older pointer in place');
+    expect(Number(older.version)).toBeLessThan(current);
+    const allOpen = [...toDb(DB_NEW), () => lab.tcp(frontend, DB_NEW, DB_PORT, 500)];
+
+    // The same older snapshot, as a table restored from this one's backup publishes it: another epoch.
+    await documents.send(new PutCommand({ TableName: local.tableName, Item: { ...older, epoch: 'a-restored-table' } }));
+    await local.propagation?.dispatcher.syncCells(0);
+    await local.propagation?.dispatcher.idle();
+    expect(await eventually(allOpen, 'refused')).toEqual(['refused', 'refused', 'refused']);
+    for (const cell of localCells) {
+      expect(new AgentState(join(stateRoot, cell.name)).applied()).toMatchObject({
+        version: Number(older.version),
+        epoch: 'a-restored-table',
+      });
+    }
+
+    // This table's fan-out sees a pointer it did not publish and publishes its own state again.
+    const republished = await local.propagation?.republish();
+    expect(republished).toMatchObject({ version: current, written: true, cellsTold: true });
+    await local.propagation?.dispatcher.idle();
+    expect(await eventually(allOpen, 'open')).toEqual(['open', 'open', 'open']);
+    expect(await snapshots.readPointer()).toMatchObject({ version: current, epoch: await snapshots.epoch() });
+    expect((await cells()).cells.map((cell) => cell.applied_version)).toEqual([current, current]);
   });
 });
