@@ -17,7 +17,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { isSourceIdFormat, SOURCE_ID_FORMATS, type SourceIdFormat } from '../core/domain/schemas.js';
-import { REQUIRED_SCOPE, ROUTES, type RouteDefinition, type RouteName } from '../lambdas/api/routes.js';
+import { REQUIRED_SCOPE, ROUTES, type RouteDefinition, type RouteName, routeKeyOf } from '../lambdas/api/routes.js';
 import { DEFAULT_SOURCE_IDS, SOURCE_IDS_ENV } from '../lambdas/api/settings.js';
 import { RouteFunction } from './route-function.js';
 
@@ -143,7 +143,7 @@ export class ControlPlaneApi extends Construct {
         methods: [HttpMethod[route.method]],
         integration: new HttpLambdaIntegration(`${toConstructId(route.name)}Integration`, routeFunction.function),
         authorizer,
-        authorizationScopes: [REQUIRED_SCOPE],
+        authorizationScopes: [...route.scopes],
       });
     }
     this.functions = functions;
@@ -196,14 +196,22 @@ function toConstructId(name: string): string {
     .join('');
 }
 
-/** Messages for every route on the API that is not JWT-authorized with the required scope. */
+/**
+ * Messages for every route on the API that is not JWT-authorized with exactly its route table
+ * scopes (routes.ts); a route the table does not know must require REQUIRED_SCOPE.
+ */
 function unprotectedRoutes(api: HttpApi): string[] {
+  const expected = new Map(ROUTES.map((route) => [routeKeyOf(route), route.scopes]));
   return api.node
     .findAll()
     .filter((child): child is CfnRoute => child instanceof CfnRoute)
-    .filter((route) => route.authorizationType !== 'JWT' || !(route.authorizationScopes ?? []).includes(REQUIRED_SCOPE))
-    .map(
-      (route) =>
-        `route '${route.routeKey}' must use the JWT authorizer with scope '${REQUIRED_SCOPE}', got authorizationType ${route.authorizationType ?? 'NONE'} and scopes ${JSON.stringify(route.authorizationScopes ?? [])}`,
-    );
+    .flatMap((route) => {
+      const scopes = expected.get(route.routeKey) ?? [REQUIRED_SCOPE];
+      const granted = route.authorizationScopes ?? [];
+      const exact = granted.length === scopes.length && scopes.every((scope) => granted.includes(scope));
+      if (route.authorizationType === 'JWT' && exact) return [];
+      return [
+        `route '${route.routeKey}' must use the JWT authorizer with scopes ${JSON.stringify(scopes)}, got authorizationType ${route.authorizationType ?? 'NONE'} and scopes ${JSON.stringify(granted)}`,
+      ];
+    });
 }

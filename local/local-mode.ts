@@ -102,6 +102,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       routes: ROUTES.map((route) => ({
         method: route.method,
         path: route.path,
+        scopes: route.scopes,
         handler: createApiHandler(OPERATIONS[route.name], () => dependencies),
       })),
       verifier,

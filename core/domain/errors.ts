@@ -78,3 +78,13 @@ export class IntegrityError extends DomainError {
     super(`stored item pk=${JSON.stringify(key.pk)} sk=${JSON.stringify(key.sk)} is invalid: ${field}: ${problem}`);
   }
 }
+
+/** An unbind of a space or organisation the group is not bound to (CF answers 422). */
+export class NotBoundError extends ValidationError {
+  constructor(
+    message: string,
+    readonly targetGuid: string,
+  ) {
+    super(message);
+  }
+}

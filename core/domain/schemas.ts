@@ -31,7 +31,7 @@ const IDENTIFIER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
 /** A CF GUID: 8-4-4-4-12 hexadecimal digits, either case (CF prints them in lower case). */
-const GUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const GUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Characters a name may not hold anywhere, even at its ends (U+FEFF would be trimmed silently):
@@ -51,6 +51,15 @@ const REFUSED_IN_NAMES: readonly { readonly pattern: RegExp; readonly what: stri
 /** `U+200B` for the first character of `text` (a lone surrogate is one code unit). */
 function codePointName(text: string): string {
   return `U+${(text.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/** What makes a name unusable anywhere in it (REFUSED_IN_NAMES, C0 controls), or undefined. */
+export function refusedNameCharacters(name: string): string | undefined {
+  for (const { pattern, what } of REFUSED_IN_NAMES) {
+    const found = pattern.exec(name);
+    if (found) return `must not contain ${what} (${codePointName(found[0])})`;
+  }
+  return CONTROL_CHARACTERS.test(name) ? 'must not contain control characters' : undefined;
 }
 
 /** True for a string that could be one of our ids; anything else cannot name a stored object. */

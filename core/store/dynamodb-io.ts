@@ -87,6 +87,22 @@ export function isCancelledTransaction(error: unknown): boolean {
   return name === 'TransactionCanceledException' || name === 'TransactionConflictException';
 }
 
+/**
+ * The reason code of each item of a cancelled transaction, in the order of its items
+ * (`ConditionalCheckFailed`, `TransactionConflict`, `None`, ...); empty for any other error or when
+ * DynamoDB gave no reasons. Read structurally: the exception is the SDK's, not ours to trust.
+ */
+export function cancellationCodes(error: unknown): (string | undefined)[] {
+  if (errorName(error) !== 'TransactionCanceledException' || typeof error !== 'object' || error === null) return [];
+  const reasons: unknown = 'CancellationReasons' in error ? error.CancellationReasons : undefined;
+  if (!Array.isArray(reasons)) return [];
+  return reasons.map((reason: unknown) =>
+    typeof reason === 'object' && reason !== null && 'Code' in reason && typeof reason.Code === 'string'
+      ? reason.Code
+      : undefined,
+  );
+}
+
 export async function transactWrite(
   client: DynamoDBDocumentClient,
   items: TransactItem[],

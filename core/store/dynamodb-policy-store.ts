@@ -3,14 +3,11 @@
 // Every write is one transaction whose items carry the conditions that keep the data whole: names
 // and policies are unique (their guard items must not exist), a destination's `refs` counter counts
 // the policies using it (a policy create or delete moves it; a destination is deleted only at 0),
-// and an update only replaces what it read (same name, same counter). Each transaction also adds 1
-// to the version record, so versions order all changes. A write is planned on consistent reads
-// first, which gives precise errors; if a condition fails because someone else got in between, or
-// the version record was busy, the whole write is planned again on fresh data.
+// and an update only replaces what it read (same name, same counter). Planning, committing with +1
+// on the version record, and planning again after a lost race are versioned-write.ts's.
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import {
-  ContentionError,
   IntegrityError,
   InUseError,
   NameConflictError,
@@ -27,15 +24,8 @@ import {
 } from '../domain/schemas.js';
 import type { CreatePoliciesResult, DestinationFilter, PolicyStore } from '../domain/store.js';
 import type { Destination, EgressPolicy } from '../domain/types.js';
-import { exponentialBackoff, retry, type Sleep } from '../retry.js';
-import {
-  batchGet,
-  type Item,
-  isCancelledTransaction,
-  queryPartition,
-  type TransactItem,
-  transactWrite,
-} from './dynamodb-io.js';
+import type { Sleep } from '../retry.js';
+import { batchGet, type Item, queryPartition, type TransactItem } from './dynamodb-io.js';
 import {
   decodeDestination,
   decodeDestinationName,
@@ -59,24 +49,13 @@ import {
   versionKey,
 } from './items.js';
 import { PARTITION_KEY } from './table-definition.js';
+import { VersionedWriter } from './versioned-write.js';
 
-/**
- * Writers that lost the version race retry after a fully jittered pause (at most 250 ms), so a few
- * concurrent writers spread out instead of colliding again; 20 attempts keep the worst case (about
- * 4 s of pauses) inside the API function's 10 s timeout.
- */
-const MAX_WRITE_ATTEMPTS = 20;
-const writeBackoff = exponentialBackoff({ baseMs: 20, capMs: 250, jitter: 'full' });
 /** How many users of a destination an "in use" error names before summarising. */
 const MAX_NAMED_USERS = 20;
 
 /** A destination's count of the policies that use it. */
 const REFS = 'refs';
-
-interface WritePlan<T> {
-  readonly items: TransactItem[];
-  readonly result: T;
-}
 
 export interface DynamoDbPolicyStoreOptions {
   readonly client: DynamoDBDocumentClient;
@@ -92,12 +71,14 @@ export class DynamoDbPolicyStore implements PolicyStore {
   private readonly tableName: string;
   private readonly newId: () => string;
   private readonly sleep: Sleep | undefined;
+  private readonly writer: VersionedWriter;
 
   constructor(options: DynamoDbPolicyStoreOptions) {
     this.client = options.client;
     this.tableName = options.tableName;
     this.newId = options.newId ?? randomUUID;
     this.sleep = options.sleep;
+    this.writer = new VersionedWriter(options);
   }
 
   async currentVersion(): Promise<number> {
@@ -127,7 +108,7 @@ export class DynamoDbPolicyStore implements PolicyStore {
       specs.map((spec) => spec.name),
       (name) => new NameConflictError(`destinations: name ${JSON.stringify(name)} appears more than once`, [name]),
     );
-    return this.write(async () => {
+    return this.writer.write(async () => {
       const taken = await this.batchGet(
         specs.map((spec) => destinationNameKey(spec.name)),
         decodeDestinationName,
@@ -135,8 +116,8 @@ export class DynamoDbPolicyStore implements PolicyStore {
       if (taken.length > 0) throw nameTaken(taken.map(({ name }) => name));
       const destinations = specs.map((spec) => ({ id: this.newId(), ...spec }));
       const items = destinations.flatMap((destination): TransactItem[] => [
-        this.put(destinationItem(destination, 0), `attribute_not_exists(${PARTITION_KEY})`),
-        this.put(
+        this.writer.put(destinationItem(destination, 0), `attribute_not_exists(${PARTITION_KEY})`),
+        this.writer.put(
           { ...destinationNameKey(destination.name), id: destination.id },
           `attribute_not_exists(${PARTITION_KEY})`,
         ),
@@ -154,7 +135,7 @@ export class DynamoDbPolicyStore implements PolicyStore {
       updates.map((update) => update.name),
       (name) => new NameConflictError(`destinations: name ${JSON.stringify(name)} appears more than once`, [name]),
     );
-    return this.write(async () => {
+    return this.writer.write(async () => {
       const stored = await this.batchGet(
         updates.map((update) => destinationKey(update.id)),
         decodeDestination,
@@ -168,7 +149,7 @@ export class DynamoDbPolicyStore implements PolicyStore {
       // moved the counter, and the write is planned again).
       const items: TransactItem[] = updates.map((update) => {
         const users = refs.get(update.id);
-        return this.put(
+        return this.writer.put(
           destinationItem(update, users ?? 0),
           `attribute_exists(${PARTITION_KEY}) AND #name = :name AND ${users === undefined ? 'attribute_not_exists(#refs)' : '#refs = :refs'}`,
           { '#name': 'name', '#refs': REFS },
@@ -181,7 +162,7 @@ export class DynamoDbPolicyStore implements PolicyStore {
   }
 
   async deleteDestination(id: string): Promise<Destination> {
-    return this.write(async () => {
+    return this.writer.write(async () => {
       const [destination] = await this.destinationsById([id]);
       if (!destination) throw new NotFoundError(`destination not found: ${id}`, [id]);
       const users = await this.query(destinationRefPk(id), decodeDestinationRef);
@@ -193,13 +174,13 @@ export class DynamoDbPolicyStore implements PolicyStore {
       }
       return {
         items: [
-          this.delete(
+          this.writer.delete(
             destinationKey(id),
             `attribute_exists(${PARTITION_KEY}) AND (attribute_not_exists(#refs) OR #refs = :zero)`,
             { '#refs': REFS },
             { ':zero': 0 },
           ),
-          this.delete(destinationNameKey(destination.name), '#id = :id', { '#id': 'id' }, { ':id': id }),
+          this.writer.delete(destinationNameKey(destination.name), '#id = :id', { '#id': 'id' }, { ':id': id }),
         ],
         result: destination,
       };
@@ -226,7 +207,7 @@ export class DynamoDbPolicyStore implements PolicyStore {
         inputs.map((input) => [`${input.destination.id}\u0000${input.source.type}\u0000${input.source.id}`, input]),
       ).values(),
     ];
-    return this.write(async () => {
+    return this.writer.write(async () => {
       const destinationIds = [...new Set(distinct.map((input) => input.destination.id))];
       const destinations = new Map(
         (await this.destinationsById(destinationIds)).map((destination) => [destination.id, destination]),
@@ -261,8 +242,8 @@ export class DynamoDbPolicyStore implements PolicyStore {
         };
         newUsers.set(destination.id, (newUsers.get(destination.id) ?? 0) + 1);
         items.push(
-          this.put({ ...policyKey(id), ...item }, `attribute_not_exists(${PARTITION_KEY})`),
-          this.put({ ...refKey, policy_id: id }, `attribute_not_exists(${PARTITION_KEY})`),
+          this.writer.put({ ...policyKey(id), ...item }, `attribute_not_exists(${PARTITION_KEY})`),
+          this.writer.put({ ...refKey, policy_id: id }, `attribute_not_exists(${PARTITION_KEY})`),
         );
         return { id, source: input.source, destination };
       });
@@ -274,7 +255,7 @@ export class DynamoDbPolicyStore implements PolicyStore {
   }
 
   async deleteEgressPolicy(id: string): Promise<EgressPolicy> {
-    return this.write(async () => {
+    return this.writer.write(async () => {
       const [policy] = await this.batchGet([policyKey(id)], decodePolicy);
       if (!policy) throw new NotFoundError(`egress policy not found: ${id}`, [id]);
       const [destination] = await this.destinationsById([policy.destination_id]);
@@ -284,8 +265,8 @@ export class DynamoDbPolicyStore implements PolicyStore {
       }
       return {
         items: [
-          this.delete(policyKey(id), `attribute_exists(${PARTITION_KEY})`),
-          this.delete(
+          this.writer.delete(policyKey(id), `attribute_exists(${PARTITION_KEY})`),
+          this.writer.delete(
             destinationRefKey(policy.destination_id, policy.source_type, policy.source_id),
             '#policy = :policy',
             { '#policy': 'policy_id' },
@@ -320,13 +301,18 @@ export class DynamoDbPolicyStore implements PolicyStore {
       const previousOwner = released.get(name);
       items.push(
         previousOwner === undefined
-          ? this.put({ ...destinationNameKey(name), id }, `attribute_not_exists(${PARTITION_KEY})`)
-          : this.put({ ...destinationNameKey(name), id }, '#id = :owner', { '#id': 'id' }, { ':owner': previousOwner }),
+          ? this.writer.put({ ...destinationNameKey(name), id }, `attribute_not_exists(${PARTITION_KEY})`)
+          : this.writer.put(
+              { ...destinationNameKey(name), id },
+              '#id = :owner',
+              { '#id': 'id' },
+              { ':owner': previousOwner },
+            ),
       );
     }
     for (const [name, id] of released) {
       if (claimed.has(name)) continue;
-      items.push(this.delete(destinationNameKey(name), '#id = :id', { '#id': 'id' }, { ':id': id }));
+      items.push(this.writer.delete(destinationNameKey(name), '#id = :id', { '#id': 'id' }, { ':id': id }));
     }
     return items;
   }
@@ -346,40 +332,6 @@ export class DynamoDbPolicyStore implements PolicyStore {
     return (await queryPartition(this.client, this.tableName, pk)).map(decode);
   }
 
-  /**
-   * Runs plan → commit, planning again when the transaction was cancelled by a concurrent writer.
-   * `plan` may throw a domain error to refuse.
-   */
-  private write<T>(plan: () => Promise<WritePlan<T>>): Promise<T> {
-    return retry(
-      async () => {
-        const { items, result } = await plan();
-        if (items.length > 0) await transactWrite(this.client, [...items, this.bumpVersion()]);
-        return result;
-      },
-      {
-        attempts: MAX_WRITE_ATTEMPTS,
-        backoff: writeBackoff,
-        retryable: isCancelledTransaction,
-        exhausted: (lastError) =>
-          new ContentionError('too many concurrent changes; retry the request', { cause: lastError }),
-        sleep: this.sleep,
-      },
-    );
-  }
-
-  private bumpVersion(): TransactItem {
-    return {
-      Update: {
-        TableName: this.tableName,
-        Key: versionKey(),
-        UpdateExpression: 'ADD #version :one SET #updated = :now',
-        ExpressionAttributeNames: { '#version': 'version', '#updated': 'updated_at' },
-        ExpressionAttributeValues: { ':one': 1, ':now': new Date().toISOString() },
-      },
-    };
-  }
-
   /** Moves a destination's policy counter; the destination must still exist. */
   private countUsers(destinationId: string, delta: number): TransactItem {
     return {
@@ -390,40 +342,6 @@ export class DynamoDbPolicyStore implements PolicyStore {
         ConditionExpression: `attribute_exists(${PARTITION_KEY})`,
         ExpressionAttributeNames: { '#refs': REFS },
         ExpressionAttributeValues: { ':delta': delta },
-      },
-    };
-  }
-
-  private put(
-    item: Item,
-    condition: string,
-    names?: Record<string, string>,
-    values?: Record<string, unknown>,
-  ): TransactItem {
-    return {
-      Put: {
-        TableName: this.tableName,
-        Item: item,
-        ConditionExpression: condition,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      },
-    };
-  }
-
-  private delete(
-    key: Item,
-    condition: string,
-    names?: Record<string, string>,
-    values?: Record<string, unknown>,
-  ): TransactItem {
-    return {
-      Delete: {
-        TableName: this.tableName,
-        Key: key,
-        ConditionExpression: condition,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
       },
     };
   }

@@ -8,10 +8,11 @@ import type { CellReport } from '../domain/cells.js';
 import { IntegrityError } from '../domain/errors.js';
 import { isIpv4 } from '../domain/ipv4.js';
 import { PROTOCOLS, SOURCE_TYPES } from '../domain/schemas.js';
+import { SECURITY_GROUP_PROTOCOLS, type SecurityGroup } from '../domain/security-group.js';
 import type { SnapshotPointer } from '../domain/snapshot-store.js';
 import type { Destination } from '../domain/types.js';
 import type { Item } from './dynamodb-io.js';
-import { type Key, type PolicyItem, toDestination } from './items.js';
+import { type Key, type PolicyItem, toDestination, toSecurityGroup } from './items.js';
 import { PARTITION_KEY, SORT_KEY } from './table-definition.js';
 
 const keyFields = { [PARTITION_KEY]: z.string(), [SORT_KEY]: z.string() };
@@ -45,6 +46,35 @@ const policySchema = z.object({
 });
 
 const destinationRefSchema = z.object({ ...keyFields, policy_id: z.string() });
+
+const guids = z.array(z.string());
+
+const securityGroupSchema = z.object({
+  guid: z.string(),
+  name: z.string(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  globally_enabled_running: z.boolean(),
+  globally_enabled_staging: z.boolean(),
+  rules: z.array(
+    z.object({
+      protocol: z.enum(SECURITY_GROUP_PROTOCOLS),
+      destination: z.string(),
+      ports: z.optional(z.string()),
+      type: z.optional(z.int()),
+      code: z.optional(z.int()),
+      log: z.optional(z.boolean()),
+      description: z.optional(z.string()),
+    }),
+  ),
+  running_spaces: guids,
+  running_organizations: guids,
+  staging_spaces: guids,
+  staging_organizations: guids,
+  revision: count,
+});
+
+const securityGroupNameSchema = z.object({ [SORT_KEY]: z.string(), guid: z.string() });
 
 const versionSchema = z.object({ version: count, updated_at: z.optional(z.string()) });
 
@@ -103,6 +133,23 @@ export const decodePolicy = decoder(
 export const decodeDestinationRef = decoder(destinationRefSchema, (item) => ({
   key: { [PARTITION_KEY]: item[PARTITION_KEY], [SORT_KEY]: item[SORT_KEY] } satisfies Key,
   policyId: item.policy_id,
+}));
+
+export interface StoredSecurityGroup {
+  readonly group: SecurityGroup;
+  /** The revision read, which the next write of the group must still find. */
+  readonly revision: number;
+}
+
+export const decodeSecurityGroup = decoder(
+  securityGroupSchema,
+  (item): StoredSecurityGroup => ({ group: toSecurityGroup(item), revision: item.revision }),
+);
+
+/** An SGNAME guard: the name (its sort key) and the guid of the group holding it. */
+export const decodeSecurityGroupName = decoder(securityGroupNameSchema, (item) => ({
+  name: item[SORT_KEY],
+  guid: item.guid,
 }));
 
 const decodeVersionItem = decoder(versionSchema, (item) => ({ version: item.version, updatedAt: item.updated_at }));

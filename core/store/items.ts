@@ -7,6 +7,11 @@
 //   DESTNAME    <name>                    { id }: makes names unique
 //   POLICY      <policy id>               { id, source_type, source_id, destination_id }
 //   DESTREF#<d> <source type>#<source id> { policy_id }: makes policies unique, finds the users of a destination
+//   SG          <group guid>              a security group (SecurityGroupItem): rules, globally_enabled_*, the
+//                                         four sorted binding lists, `revision` (+1 per write, the update guard)
+//   SGNAME      <name>                    { guid }: makes security group names unique
+//   JOB         <job guid>                { guid, operation, state, created_at }: a finished V3 job (job-store.ts)
+import type { SecurityGroup, SecurityGroupRule } from '../domain/security-group.js';
 import type { Destination, EgressPolicy, SourceType } from '../domain/types.js';
 import { PARTITION_KEY, SORT_KEY } from './table-definition.js';
 
@@ -18,11 +23,15 @@ export const META_PK = 'META';
 export const DESTINATION_PK = 'DEST';
 export const DESTINATION_NAME_PK = 'DESTNAME';
 export const POLICY_PK = 'POLICY';
+export const SECURITY_GROUP_PK = 'SG';
+export const SECURITY_GROUP_NAME_PK = 'SGNAME';
 
 export const versionKey = (): Key => key(META_PK, 'VERSION');
 export const destinationKey = (id: string): Key => key(DESTINATION_PK, id);
 export const destinationNameKey = (name: string): Key => key(DESTINATION_NAME_PK, name);
 export const policyKey = (id: string): Key => key(POLICY_PK, id);
+export const securityGroupKey = (guid: string): Key => key(SECURITY_GROUP_PK, guid);
+export const securityGroupNameKey = (name: string): Key => key(SECURITY_GROUP_NAME_PK, name);
 export const destinationRefPk = (destinationId: string): string => `DESTREF#${destinationId}`;
 export const destinationRefKey = (destinationId: string, sourceType: SourceType, sourceId: string): Key =>
   key(destinationRefPk(destinationId), `${sourceType}#${sourceId}`);
@@ -54,4 +63,73 @@ export function toDestination(destination: Destination): Destination {
 
 export function toPolicy(policy: PolicyItem, destination: Destination): EgressPolicy {
   return { id: policy.id, source: { type: policy.source_type, id: policy.source_id }, destination };
+}
+
+/**
+ * A security group as stored: flat, so that conditions and projections can name each binding list.
+ * The lists hold guids, sorted and without repeats.
+ */
+export interface SecurityGroupItem {
+  readonly guid: string;
+  readonly name: string;
+  readonly created_at: string;
+  readonly updated_at: string;
+  readonly globally_enabled_running: boolean;
+  readonly globally_enabled_staging: boolean;
+  readonly rules: readonly SecurityGroupRule[];
+  readonly running_spaces: readonly string[];
+  readonly running_organizations: readonly string[];
+  readonly staging_spaces: readonly string[];
+  readonly staging_organizations: readonly string[];
+  /** +1 per write; a write replaces the item only if it is still the revision it read. */
+  readonly revision: number;
+}
+
+export function securityGroupItem(group: SecurityGroup, revision: number): Record<string, unknown> & SecurityGroupItem {
+  return {
+    ...securityGroupKey(group.guid),
+    guid: group.guid,
+    name: group.name,
+    created_at: group.createdAt,
+    updated_at: group.updatedAt,
+    globally_enabled_running: group.globallyEnabled.running,
+    globally_enabled_staging: group.globallyEnabled.staging,
+    rules: group.rules.map(toSecurityGroupRule),
+    running_spaces: group.bindings.running.space,
+    running_organizations: group.bindings.running.organization,
+    staging_spaces: group.bindings.staging.space,
+    staging_organizations: group.bindings.staging.organization,
+    revision,
+  };
+}
+
+export function toSecurityGroup(item: SecurityGroupItem): SecurityGroup {
+  return {
+    guid: item.guid,
+    name: item.name,
+    createdAt: item.created_at,
+    updatedAt: item.updated_at,
+    globallyEnabled: { running: item.globally_enabled_running, staging: item.globally_enabled_staging },
+    rules: item.rules.map(toSecurityGroupRule),
+    bindings: {
+      running: { space: [...item.running_spaces], organization: [...item.running_organizations] },
+      staging: { space: [...item.staging_spaces], organization: [...item.staging_organizations] },
+    },
+  };
+}
+
+/**
+ * Only the fields of a rule, in a stable order, absent ones left out: the document client is not
+ * asked to drop undefined values, and responses are compared as text.
+ */
+export function toSecurityGroupRule(rule: SecurityGroupRule): SecurityGroupRule {
+  return {
+    protocol: rule.protocol,
+    destination: rule.destination,
+    ...(rule.ports !== undefined ? { ports: rule.ports } : {}),
+    ...(rule.type !== undefined ? { type: rule.type } : {}),
+    ...(rule.code !== undefined ? { code: rule.code } : {}),
+    ...(rule.log !== undefined ? { log: rule.log } : {}),
+    ...(rule.description !== undefined ? { description: rule.description } : {}),
+  };
 }

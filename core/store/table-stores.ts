@@ -4,13 +4,19 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CellRegistry } from '../domain/cells.js';
+import type { JobStore } from '../domain/jobs.js';
+import type { SecurityGroupStore } from '../domain/security-group.js';
 import type { PolicyStore } from '../domain/store.js';
 import { DynamoDbCellStatusStore } from './cell-status-store.js';
 import { DynamoDbPolicyStore } from './dynamodb-policy-store.js';
+import { DynamoDbJobStore } from './job-store.js';
+import { DynamoDbSecurityGroupStore } from './security-group-store.js';
 
 export interface TableStores {
   readonly policies: PolicyStore;
+  readonly securityGroups: SecurityGroupStore;
   readonly cells: CellRegistry;
+  readonly jobs: JobStore;
 }
 
 export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
@@ -21,6 +27,8 @@ export function storesFor(client: DynamoDBClient, tableName: string): TableStore
   const documents = documentClient(client);
   return {
     policies: new DynamoDbPolicyStore({ client: documents, tableName }),
+    securityGroups: new DynamoDbSecurityGroupStore({ client: documents, tableName }),
     cells: new DynamoDbCellStatusStore(documents, tableName),
+    jobs: new DynamoDbJobStore(documents, tableName),
   };
 }

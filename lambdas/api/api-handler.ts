@@ -7,7 +7,7 @@ import { errorResponse } from './middleware/error-response.js';
 import { jsonBody, type ParsedBody } from './middleware/json-body.js';
 import { knownQuery } from './middleware/known-query.js';
 import { requireScope } from './middleware/require-scope.js';
-import { REQUIRED_SCOPE, ROUTES } from './routes.js';
+import { ROUTES } from './routes.js';
 import { type ApiSettings, apiSettingsFrom } from './settings.js';
 import type { ApiDependencies, ApiEvent, ApiResponse, Operation } from './types.js';
 
@@ -27,7 +27,7 @@ export function createApiHandler(
 ): ApiHandler {
   const wrapped = middy<ApiEvent & ParsedBody, ApiResponse>()
     .use(errorResponse(log))
-    .use(requireScope(REQUIRED_SCOPE))
+    .use(requireScope())
     .use(knownQuery(ROUTES))
     .use(jsonBody())
     .handler(async (event) => {
@@ -36,16 +36,27 @@ export function createApiHandler(
           body: event.parsedBody,
           query: event.queryStringParameters ?? {},
           pathParameters: event.pathParameters ?? {},
+          baseUrl: baseUrlOf(event),
         },
         dependencies(),
         settings,
       );
+      if (result.body === undefined) return { statusCode: result.statusCode, headers: { ...result.headers }, body: '' };
       return {
         statusCode: result.statusCode,
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...result.headers },
         body: JSON.stringify(result.body),
       };
     });
   // middy wants a Lambda context; local mode and tests have none, and no middleware here reads it.
   return (event, context) => wrapped(event, (context ?? {}) as never);
+}
+
+/**
+ * The API's address as the caller used it: API Gateway's domain name, and the scheme its
+ * x-forwarded-proto header names (local mode's gateway sets it to http).
+ */
+function baseUrlOf(event: ApiEvent): string {
+  const scheme = event.headers?.['x-forwarded-proto'] === 'http' ? 'http' : 'https';
+  return `${scheme}://${event.requestContext?.domainName ?? 'localhost'}`;
 }

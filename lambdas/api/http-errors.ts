@@ -12,6 +12,19 @@ export class HttpError extends Error {
   }
 }
 
+/**
+ * Query parameters a route does not read. v1 answers 400 with `message`; V3 answers 422 with CF's
+ * own wording (`cfDetail`), as Cloud Controller's list messages do.
+ */
+export class UnknownQueryError extends HttpError {
+  constructor(
+    message: string,
+    readonly cfDetail: string,
+  ) {
+    super(400, message);
+  }
+}
+
 export class UnauthorizedError extends HttpError {
   constructor(message: string, bearerError?: 'invalid_token') {
     const challenge = bearerError

@@ -10,7 +10,22 @@ export type RouteName =
   | 'list-egress-policies'
   | 'create-egress-policies'
   | 'delete-egress-policy'
-  | 'list-cells';
+  | 'list-cells'
+  | 'list-security-groups'
+  | 'create-security-group'
+  | 'get-security-group'
+  | 'update-security-group'
+  | 'delete-security-group'
+  | 'bind-security-group'
+  | 'unbind-security-group'
+  | 'list-space-security-groups'
+  | 'get-job';
+
+/**
+ * Which API a route belongs to: CF's external networking v1 (`{"error": ...}` bodies) or CF's V3
+ * (`{"errors": [{code, title, detail}]}` bodies, lambdas/api/v3/cf-errors.ts).
+ */
+export type ApiFamily = 'v1' | 'v3';
 
 export type TableAction =
   | 'dynamodb:GetItem'
@@ -23,7 +38,8 @@ export type TableAction =
 
 export interface RouteDefinition {
   readonly name: RouteName;
-  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  readonly api: ApiFamily;
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** API Gateway route path; `{id}` is a path parameter. */
   readonly path: string;
   /** Handler module, relative to the project root; it exports `handler`. */
@@ -39,15 +55,29 @@ export interface RouteDefinition {
    * the API does not know must never widen into "everything"). @default none
    */
   readonly queryParameters?: readonly string[];
+  /**
+   * The OAuth scopes that may call the route: a token needs one of them. API Gateway's JWT authorizer
+   * checks them (its route's authorizationScopes), and the handler checks them again.
+   */
+  readonly scopes: readonly string[];
 }
 
 export const API_PREFIX = '/networking/v1/external';
 
+export const V3_PREFIX = '/v3';
+
 /**
- * The OAuth scope every route requires (UAA's `network.admin`, as in Cloud Foundry's policy server):
- * API Gateway's JWT authorizer checks it, and the handlers check it again (local mode has no gateway).
+ * The OAuth scope every v1 route requires (UAA's `network.admin`, as in Cloud Foundry's policy
+ * server); V3 routes also accept Cloud Controller's admin scopes (below).
  */
 export const REQUIRED_SCOPE = 'network.admin';
+const V1_SCOPES = [REQUIRED_SCOPE];
+/** Who may change security groups: Cloud Controller's admins, and network admins. */
+const V3_WRITE_SCOPES = ['cloud_controller.admin', REQUIRED_SCOPE];
+/** Who may read them: also CF's read-only admins and global auditors. */
+const V3_READ_SCOPES = [...V3_WRITE_SCOPES, 'cloud_controller.admin_read_only', 'cloud_controller.global_auditor'];
+/** The pagination parameters of every V3 list (page from 1, per_page 1-5000, order_by). */
+const V3_PAGINATION = ['page', 'per_page', 'order_by'];
 
 /** API Gateway's `routeKey` of a route (`GET /networking/v1/external/destinations/{id}`). */
 export function routeKeyOf(route: Pick<RouteDefinition, 'method' | 'path'>): string {
@@ -57,6 +87,8 @@ export function routeKeyOf(route: Pick<RouteDefinition, 'method' | 'path'>): str
 export const ROUTES: readonly RouteDefinition[] = [
   {
     name: 'list-destinations',
+    api: 'v1',
+    scopes: V1_SCOPES,
     method: 'GET',
     path: `${API_PREFIX}/destinations`,
     entry: 'lambdas/api/handlers/list-destinations.ts',
@@ -65,6 +97,8 @@ export const ROUTES: readonly RouteDefinition[] = [
   },
   {
     name: 'create-destinations',
+    api: 'v1',
+    scopes: V1_SCOPES,
     method: 'POST',
     path: `${API_PREFIX}/destinations`,
     entry: 'lambdas/api/handlers/create-destinations.ts',
@@ -73,6 +107,8 @@ export const ROUTES: readonly RouteDefinition[] = [
   },
   {
     name: 'update-destinations',
+    api: 'v1',
+    scopes: V1_SCOPES,
     method: 'PUT',
     path: `${API_PREFIX}/destinations`,
     entry: 'lambdas/api/handlers/update-destinations.ts',
@@ -82,6 +118,8 @@ export const ROUTES: readonly RouteDefinition[] = [
   },
   {
     name: 'delete-destination',
+    api: 'v1',
+    scopes: V1_SCOPES,
     method: 'DELETE',
     path: `${API_PREFIX}/destinations/{id}`,
     entry: 'lambdas/api/handlers/delete-destination.ts',
@@ -90,6 +128,8 @@ export const ROUTES: readonly RouteDefinition[] = [
   },
   {
     name: 'list-egress-policies',
+    api: 'v1',
+    scopes: V1_SCOPES,
     method: 'GET',
     path: `${API_PREFIX}/egress_policies`,
     entry: 'lambdas/api/handlers/list-egress-policies.ts',
@@ -97,6 +137,8 @@ export const ROUTES: readonly RouteDefinition[] = [
   },
   {
     name: 'create-egress-policies',
+    api: 'v1',
+    scopes: V1_SCOPES,
     method: 'POST',
     path: `${API_PREFIX}/egress_policies`,
     entry: 'lambdas/api/handlers/create-egress-policies.ts',
@@ -106,6 +148,8 @@ export const ROUTES: readonly RouteDefinition[] = [
   },
   {
     name: 'delete-egress-policy',
+    api: 'v1',
+    scopes: V1_SCOPES,
     method: 'DELETE',
     path: `${API_PREFIX}/egress_policies/{id}`,
     entry: 'lambdas/api/handlers/delete-egress-policy.ts',
@@ -115,9 +159,113 @@ export const ROUTES: readonly RouteDefinition[] = [
   },
   {
     name: 'list-cells',
+    api: 'v1',
+    scopes: V1_SCOPES,
     method: 'GET',
     path: `${API_PREFIX}/cells`,
     entry: 'lambdas/api/handlers/list-cells.ts',
     tableActions: ['dynamodb:Query', 'dynamodb:GetItem'],
   },
+  {
+    name: 'list-security-groups',
+    api: 'v3',
+    scopes: V3_READ_SCOPES,
+    method: 'GET',
+    path: `${V3_PREFIX}/security_groups`,
+    entry: 'lambdas/api/handlers/list-security-groups.ts',
+    tableActions: ['dynamodb:Query'],
+    queryParameters: [
+      ...V3_PAGINATION,
+      'guids',
+      'names',
+      'globally_enabled_running',
+      'globally_enabled_staging',
+      'running_space_guids',
+      'staging_space_guids',
+    ],
+  },
+  {
+    name: 'create-security-group',
+    api: 'v3',
+    scopes: V3_WRITE_SCOPES,
+    method: 'POST',
+    path: `${V3_PREFIX}/security_groups`,
+    entry: 'lambdas/api/handlers/create-security-group.ts',
+    // Reads the name record (GetItem); puts the group and its name record, bumps the version.
+    tableActions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+  },
+  {
+    name: 'get-security-group',
+    api: 'v3',
+    scopes: V3_READ_SCOPES,
+    method: 'GET',
+    path: `${V3_PREFIX}/security_groups/{id}`,
+    entry: 'lambdas/api/handlers/get-security-group.ts',
+    tableActions: ['dynamodb:GetItem'],
+  },
+  {
+    name: 'update-security-group',
+    api: 'v3',
+    scopes: V3_WRITE_SCOPES,
+    method: 'PATCH',
+    path: `${V3_PREFIX}/security_groups/{id}`,
+    entry: 'lambdas/api/handlers/update-security-group.ts',
+    // Reads the group; replaces it (conditional on its revision), moves its name record on a rename,
+    // bumps the version.
+    tableActions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
+  },
+  {
+    name: 'delete-security-group',
+    api: 'v3',
+    scopes: V3_WRITE_SCOPES,
+    method: 'DELETE',
+    path: `${V3_PREFIX}/security_groups/{id}`,
+    entry: 'lambdas/api/handlers/delete-security-group.ts',
+    // Reads the group; deletes it and its name record, records the finished job, bumps the version.
+    tableActions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
+  },
+  {
+    name: 'bind-security-group',
+    api: 'v3',
+    scopes: V3_WRITE_SCOPES,
+    method: 'POST',
+    // {relationship}: running_spaces, staging_spaces, and our running_organizations, staging_organizations.
+    path: `${V3_PREFIX}/security_groups/{id}/relationships/{relationship}`,
+    entry: 'lambdas/api/handlers/bind-security-group.ts',
+    tableActions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+  },
+  {
+    name: 'unbind-security-group',
+    api: 'v3',
+    scopes: V3_WRITE_SCOPES,
+    method: 'DELETE',
+    path: `${V3_PREFIX}/security_groups/{id}/relationships/{relationship}/{target}`,
+    entry: 'lambdas/api/handlers/unbind-security-group.ts',
+    tableActions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+  },
+  {
+    name: 'list-space-security-groups',
+    api: 'v3',
+    scopes: V3_READ_SCOPES,
+    method: 'GET',
+    // {list}: running_security_groups or staging_security_groups.
+    path: `${V3_PREFIX}/spaces/{id}/{list}`,
+    entry: 'lambdas/api/handlers/list-space-security-groups.ts',
+    tableActions: ['dynamodb:Query'],
+    queryParameters: [...V3_PAGINATION, 'guids', 'names'],
+  },
+  {
+    name: 'get-job',
+    api: 'v3',
+    scopes: V3_READ_SCOPES,
+    method: 'GET',
+    path: `${V3_PREFIX}/jobs/{id}`,
+    entry: 'lambdas/api/handlers/get-job.ts',
+    tableActions: ['dynamodb:GetItem'],
+  },
 ];
+
+/** The route an event was routed to (API Gateway and local mode both set its routeKey). */
+export function routeOf(routeKey: string | undefined): RouteDefinition | undefined {
+  return ROUTES.find((route) => routeKeyOf(route) === routeKey);
+}

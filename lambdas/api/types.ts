@@ -1,5 +1,7 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { CellRegistry } from '../../core/domain/cells.js';
+import type { JobStore } from '../../core/domain/jobs.js';
+import type { SecurityGroupStore } from '../../core/domain/security-group.js';
 import type { PolicyStore } from '../../core/domain/store.js';
 import type { ApiSettings } from './settings.js';
 
@@ -11,17 +13,23 @@ export interface ApiRequest {
   readonly body: unknown;
   readonly query: Readonly<Record<string, string | undefined>>;
   readonly pathParameters: Readonly<Record<string, string | undefined>>;
+  /** `https://<API domain>` as the caller reached it: V3 bodies carry absolute links, as CF's do. */
+  readonly baseUrl: string;
 }
 
 export interface ApiResult {
   readonly statusCode: number;
+  /** Sent as JSON; undefined sends no body (V3's 202 and 204). */
   readonly body: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** What operations work with, built once per Lambda container (or once in local mode). */
 export interface ApiDependencies {
   readonly policies: PolicyStore;
   readonly cells: CellRegistry;
+  readonly securityGroups: SecurityGroupStore;
+  readonly jobs: JobStore;
 }
 
 /**

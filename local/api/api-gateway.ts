@@ -6,7 +6,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { JWTPayload } from 'jose';
 import { jsonLineLog, type Log } from '../../core/log.js';
 import type { ApiHandler } from '../../lambdas/api/api-handler.js';
-import { HttpError, toErrorResponse } from '../../lambdas/api/http-errors.js';
+import { HttpError } from '../../lambdas/api/http-errors.js';
+import { apiFamilyOf, errorBody } from '../../lambdas/api/middleware/error-response.js';
 import { REQUIRED_SCOPE } from '../../lambdas/api/routes.js';
 import type { ApiEvent, ApiResponse } from '../../lambdas/api/types.js';
 import { LOCAL_SERVICE } from '../local-service.js';
@@ -26,6 +27,8 @@ export interface LocalRoute {
   /** Template with `{name}` path parameters, as API Gateway writes routes. */
   readonly path: string;
   readonly handler: ApiHandler;
+  /** The scopes that may call it (a token needs one); @default the gateway's authorizationScopes */
+  readonly scopes?: readonly string[];
 }
 
 export interface PublicDocument {
@@ -37,8 +40,7 @@ export interface ApiGatewayOptions {
   readonly routes: readonly LocalRoute[];
   readonly verifier: JwtVerifier;
   /**
-   * The scopes every route accepts (a token needs one of them), as the stack's routes require.
-   * @default [REQUIRED_SCOPE]
+   * The scopes a route without its own accepts (a token needs one of them). @default [REQUIRED_SCOPE]
    */
   readonly authorizationScopes?: readonly string[];
   /** Unauthenticated GET documents, such as the local issuer's JWKS. */
@@ -134,14 +136,21 @@ function send(response: ServerResponse, result: ApiResponse): void {
   response.end(result.body ?? '');
 }
 
-function sendError(request: IncomingMessage, response: ServerResponse, error: unknown, log: Log): void {
-  const mapped = toErrorResponse(error);
+function sendError(
+  request: IncomingMessage,
+  response: ServerResponse,
+  error: unknown,
+  log: Log,
+  routeKey: string | undefined,
+): void {
+  // In the envelope of the API the request was for: V3's `{"errors": [...]}` or v1's `{"error": ...}`.
+  const mapped = errorBody(error, apiFamilyOf(routeKey, new URL(request.url ?? '/', 'http://localhost').pathname));
   if (mapped.internal) log.error('request failed before reaching a handler', { error });
   const answer = (headers: Record<string, string> = {}): void =>
     send(response, {
       statusCode: mapped.statusCode,
       headers: { 'content-type': 'application/json', ...mapped.headers, ...headers },
-      body: JSON.stringify({ error: mapped.message }),
+      body: mapped.body,
     });
   // An oversized body is not read to its end: this connection cannot carry another request, so the
   // client is told (Connection: close) and the socket is ended once the answer is out.
@@ -165,6 +174,7 @@ export function createApiGateway(options: ApiGatewayOptions): Server {
 
   return createServer((request, response) => {
     let subject: string | undefined;
+    let routeKey: string | undefined;
     if (options.requestLog) logWhenDone(options.requestLog, request, response, () => subject);
     void (async () => {
       const url = new URL(request.url ?? '/', 'http://localhost');
@@ -183,9 +193,10 @@ export function createApiGateway(options: ApiGatewayOptions): Server {
             })
           : new HttpError(404, `no route for ${method} ${url.pathname}`);
       }
+      routeKey = `${route.method} ${route.path}`;
       const claims = await options.verifier(request.headers.authorization);
       subject = claims.sub;
-      const scopes = authorizeScopes(claims, authorizationScopes);
+      const scopes = authorizeScopes(claims, route.scopes ?? authorizationScopes);
       const body = await readBody(request);
       const match = route.pattern.exec(url.pathname);
       const pathParameters = Object.fromEntries(
@@ -198,7 +209,8 @@ export function createApiGateway(options: ApiGatewayOptions): Server {
         routeKey: `${route.method} ${route.path}`,
         rawPath: url.pathname,
         rawQueryString: url.search.slice(1),
-        headers: singleValued(request.headers),
+        // As API Gateway does, with the scheme this server speaks.
+        headers: { ...singleValued(request.headers), 'x-forwarded-proto': 'http' },
         ...(Object.keys(query).length > 0 ? { queryStringParameters: query } : {}),
         ...(route.parameterNames.length > 0 ? { pathParameters } : {}),
         requestContext: {
@@ -228,7 +240,7 @@ export function createApiGateway(options: ApiGatewayOptions): Server {
         isBase64Encoded: false,
       } as unknown as ApiEvent;
       send(response, await route.handler(event));
-    })().catch((error: unknown) => sendError(request, response, error, log));
+    })().catch((error: unknown) => sendError(request, response, error, log, routeKey));
   });
 }
 

@@ -4,7 +4,7 @@
 // the event's routeKey, which API Gateway and local mode's gateway both set.
 import type middy from '@middy/core';
 import { quote } from '../../../core/domain/validation.js';
-import { HttpError } from '../http-errors.js';
+import { UnknownQueryError } from '../http-errors.js';
 import { type RouteDefinition, routeKeyOf } from '../routes.js';
 import type { ApiEvent, ApiResponse } from '../types.js';
 
@@ -31,7 +31,11 @@ export function knownQuery(routes: readonly RouteDefinition[]): middy.Middleware
       const unknown = names.filter((name) => !allowed.includes(name));
       if (unknown.length === 0) return;
       const takes = allowed.length === 0 ? 'this route takes none' : `known: ${allowed.join(', ')}`;
-      throw new HttpError(400, `unknown query parameter(s) ${listed(unknown)} (${takes})`);
+      const valid = allowed.map((name) => `'${name}'`).join(', ');
+      throw new UnknownQueryError(
+        `unknown query parameter(s) ${listed(unknown)} (${takes})`,
+        `Unknown query parameter(s): ${listed(unknown)}. Valid parameters are: ${valid}`,
+      );
     },
   };
 }

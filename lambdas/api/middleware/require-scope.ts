@@ -1,18 +1,23 @@
 // Checks the claims API Gateway's JWT authorizer (or local mode's) already verified: defence in
-// depth, so a route wired without an authorizer still refuses to serve.
+// depth, so a route wired without an authorizer still refuses to serve. The route's scopes come
+// from the route table by the event's routeKey; an event of no known route needs network.admin.
 import type middy from '@middy/core';
 import { scopesOf } from '../auth/scopes.js';
 import { ForbiddenError, UnauthorizedError } from '../http-errors.js';
+import { REQUIRED_SCOPE, routeOf } from '../routes.js';
 import type { ApiEvent, ApiResponse } from '../types.js';
 
-export function requireScope(scope: string): middy.MiddlewareObj<ApiEvent, ApiResponse> {
+export function requireScope(): middy.MiddlewareObj<ApiEvent, ApiResponse> {
   return {
     before: async (request) => {
       const jwt = request.event.requestContext?.authorizer?.jwt;
       if (!jwt?.claims) throw new UnauthorizedError('missing bearer token in the Authorization header');
       const granted = scopesOf(jwt.claims);
       for (const routeScope of jwt.scopes ?? []) granted.add(routeScope);
-      if (!granted.has(scope)) throw new ForbiddenError(`token lacks the required scope ${scope}`, scope);
+      const accepted = routeOf(request.event.routeKey)?.scopes ?? [REQUIRED_SCOPE];
+      if (!accepted.some((scope) => granted.has(scope))) {
+        throw new ForbiddenError(`token lacks the required scope ${accepted.join(' or ')}`, accepted[0]);
+      }
     },
   };
 }

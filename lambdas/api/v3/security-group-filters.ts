@@ -1,0 +1,44 @@
+// The filters of GET /v3/security_groups, as Cloud Controller's SecurityGroupListMessage takes them:
+// comma-separated lists (a group matches one of the values) and "true"/"false" flags.
+import type { SecurityGroup } from '../../../core/domain/security-group.js';
+import type { ApiRequest } from '../types.js';
+
+type Filter = (group: SecurityGroup) => boolean;
+
+const list = (raw: string): Set<string> => new Set(raw.split(','));
+
+/** The filters a request names; each problem is CF's list-message error text. */
+export function securityGroupFilters(request: ApiRequest, problems: string[]): Filter[] {
+  const filters: Filter[] = [];
+  const { guids, names, running_space_guids, staging_space_guids } = request.query;
+  if (guids !== undefined) {
+    const wanted = list(guids);
+    filters.push((group) => wanted.has(group.guid));
+  }
+  if (names !== undefined) {
+    const wanted = list(names);
+    filters.push((group) => wanted.has(group.name));
+  }
+  if (running_space_guids !== undefined) {
+    const wanted = list(running_space_guids.toLowerCase());
+    filters.push((group) => group.bindings.running.space.some((guid) => wanted.has(guid)));
+  }
+  if (staging_space_guids !== undefined) {
+    const wanted = list(staging_space_guids.toLowerCase());
+    filters.push((group) => group.bindings.staging.space.some((guid) => wanted.has(guid)));
+  }
+  for (const [parameter, label, lifecycle] of [
+    ['globally_enabled_running', 'Globally enabled running', 'running'],
+    ['globally_enabled_staging', 'Globally enabled staging', 'staging'],
+  ] as const) {
+    const raw = request.query[parameter];
+    if (raw === undefined) continue;
+    if (raw !== 'true' && raw !== 'false') {
+      problems.push(`${label} must be a boolean`);
+      continue;
+    }
+    const wanted = raw === 'true';
+    filters.push((group) => group.globallyEnabled[lifecycle] === wanted);
+  }
+  return filters;
+}
