@@ -1,4 +1,5 @@
-// The allow rules of one source (an app or a space) and the ipsets they use. Pure.
+// The allow rules of one source (an app, a space or a security-group binding) and the ipsets they
+// use. Pure.
 //
 // Policies are grouped by service (protocol and ports). A service with few destination ranges gets one
 // rule per range; one with `setThreshold` or more matches a set instead. A destination (one policy's
@@ -9,16 +10,32 @@
 // one member. So a wide destination many sources use costs its addresses once plus one reference per
 // source, not its addresses per source.
 import { ICMP_ANY } from '../core/domain/schemas.js';
-import type { EgressPolicyList } from '../core/domain/types.js';
 import { type Block, blockToCidr, rangeAsCidr, rangeToBlocks } from './cidr.js';
 import type { IpSet, Match, Rule } from './model.js';
 import { listSetName, setName } from './names.js';
 
-type Policy = EgressPolicyList['egress_policies'][number];
 interface Range {
   readonly start: string;
   readonly end: string;
 }
+
+/**
+ * What one allow rule is made from: a v1 egress policy, or a security-group rule (plan.ts gives
+ * those ids `g<index>`). `ids` order the rules of a source. `all` matches every protocol; icmp type
+ * -1 is any type (its code then ignored), code -1 any code of the type. A tcp or udp entry without
+ * ports opens nothing.
+ */
+export interface AllowEntry {
+  readonly id: string;
+  readonly destination: {
+    readonly ips: readonly Range[];
+    readonly ports?: readonly { readonly start: number; readonly end: number }[];
+    readonly protocol: 'tcp' | 'udp' | 'icmp' | 'all';
+    readonly icmp_type?: number;
+    readonly icmp_code?: number;
+  };
+}
+type Policy = AllowEntry;
 
 /** The protocol/port part of an allow rule; destinations are grouped under it. */
 interface Service {
@@ -46,9 +63,11 @@ function servicesOf(destination: Policy['destination']): Service[] {
     if (type === ICMP_ANY) return [{ key: 'icmp', match: { protocol: 'icmp' } }];
     return [{ key: `icmp ${type}/${code}`, match: { protocol: 'icmp', icmp: { type, code } } }];
   }
-  return destination.ports.map((ports) => ({
-    key: `${destination.protocol} ${ports.start}:${ports.end}`,
-    match: { protocol: destination.protocol, ports: { start: ports.start, end: ports.end } },
+  if (destination.protocol === 'all') return [{ key: 'all', match: {} }];
+  const protocol = destination.protocol;
+  return (destination.ports ?? []).map((ports) => ({
+    key: `${protocol} ${ports.start}:${ports.end}`,
+    match: { protocol, ports: { start: ports.start, end: ports.end } },
   }));
 }
 

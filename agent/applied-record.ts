@@ -25,7 +25,7 @@ const RULE_ID = new RegExp(`--comment "?${COMMENT_PREFIX}([0-9a-f]+)"?`);
  * unchanged inputs must then stop matching, so that an upgraded agent rewrites what an older one
  * left. test/agent/applied-record.test.ts pins a plan's rendering and fails until this is bumped.
  */
-export const PLAN_LAYOUT = 2;
+export const PLAN_LAYOUT = 3;
 
 export interface AppliedRecord {
   readonly input: string;
@@ -64,7 +64,9 @@ export function inputDigest(input: {
   const options = Object.keys(input.options)
     .sort()
     .map((key) => [key, input.options[key]]);
-  const containers = input.containers.map((c) => `${c.ip} ${c.appId} ${c.spaceId}`).sort();
+  const containers = input.containers
+    .map((c) => JSON.stringify([c.ip, c.appId, c.spaceId, c.orgId ?? null, c.lifecycle]))
+    .sort();
   return digest([`layout ${PLAN_LAYOUT}`, JSON.stringify(options), input.policies, ...containers]);
 }
 

@@ -5,7 +5,7 @@ import type { CellRegistry } from '../core/domain/cells.js';
 import { type ConvergeResult, converge } from './converge.js';
 import type { DenyLogSetting } from './deny-log.js';
 import type { Container } from './model.js';
-import type { UnknownSources } from './plan.js';
+import type { DenyNetworks, UnknownSources } from './plan.js';
 import type { Verify } from './recorded-sync.js';
 import { type CommandRunner, emptyKernelRunner, netnsRunner, spawnRunner } from './runner.js';
 import type { SnapshotSource } from './source/dynamodb.js';
@@ -36,6 +36,8 @@ export interface CellAgentOptions {
   readonly verify?: Verify;
   /** Log refused connections to NFLOG. @default DEFAULT_DENY_LOG (deny-log.ts) */
   readonly denyLog?: DenyLogSetting;
+  /** Networks no container may open connections to. @default NO_DENY_NETWORKS (plan.ts) */
+  readonly denyNetworks?: DenyNetworks;
   readonly mode: AgentMode;
   /** Program the kernel of this network namespace (local cells); the agent itself stays where it is. */
   readonly netns?: string;
@@ -72,6 +74,7 @@ export function createCellAgent(options: CellAgentOptions): CellAgent {
           unknownSources: options.unknownSources,
           ...(options.verify === undefined ? {} : { verify: options.verify }),
           ...(options.denyLog === undefined ? {} : { denyLog: options.denyLog }),
+          ...(options.denyNetworks === undefined ? {} : { denyNetworks: options.denyNetworks }),
           dryRun: !apply,
           runner,
         },

@@ -13,12 +13,15 @@ import {
   parseDenyLogRate,
   parseLogGroup,
 } from './deny-log.js';
+import { parseDenyNetworks } from './deny-networks.js';
 import { UsageError } from './errors.js';
 import { configValueProblem, DEFAULT_ULOGD_LOGFILE, DEFAULT_ULOGD_PLUGIN_DIR } from './logging/ulogd-config.js';
 import {
   DEFAULT_OVERLAY_CIDR,
   DEFAULT_UNKNOWN_SOURCES,
+  type DenyNetworks,
   isUnknownSources,
+  NO_DENY_NETWORKS,
   UNKNOWN_SOURCES,
   type UnknownSources,
 } from './plan.js';
@@ -34,6 +37,7 @@ export interface SyncFromFiles {
   readonly unknownSources: UnknownSources;
   readonly verify: Verify;
   readonly denyLog: DenyLogSetting;
+  readonly denyNetworks: DenyNetworks;
   readonly dryRun: boolean;
   readonly netns: string | undefined;
 }
@@ -50,6 +54,7 @@ export interface SyncFromTable {
   readonly unknownSources: UnknownSources;
   readonly verify: Verify;
   readonly denyLog: DenyLogSetting;
+  readonly denyNetworks: DenyNetworks;
   readonly mode: AgentMode;
   readonly netns: string | undefined;
 }
@@ -132,6 +137,17 @@ export function denyLogArgument(rate: string, group: string): DenyLogSetting {
   return parsedRate === 'off' ? 'off' : { group: parsedGroup, rate: parsedRate };
 }
 
+/** `--deny-networks` JSON as the plan takes it, or a UsageError naming the flag and the problem. */
+export function denyNetworksArgument(value: string | undefined): DenyNetworks {
+  if (value === undefined) return NO_DENY_NETWORKS;
+  try {
+    return parseDenyNetworks(value);
+  } catch (error) {
+    const problem = error instanceof Error ? error.message.split('\n').join('; ') : String(error);
+    throw new UsageError(`--deny-networks: ${problem}`);
+  }
+}
+
 function safeName(flag: string, value: string): string {
   if (!SAFE_NAME.test(value)) {
     throw new UsageError(`--${flag}: must be 1-64 letters, digits, ".", "_" or "-", got ${JSON.stringify(value)}`);
@@ -187,6 +203,13 @@ const LOG_GROUP = {
   value: 'N',
   description: 'the NFLOG group the log daemon (ulogd) listens on',
 } as const;
+const DENY_NETWORKS = {
+  type: 'string',
+  value: 'JSON',
+  defaultText: 'none',
+  description:
+    'networks no container may open connections to, whatever allows them: {"always":[CIDR...],"running":[...],"staging":[...]}',
+} as const;
 const CONTAINERS = {
   type: 'string',
   value: 'FILE',
@@ -197,7 +220,7 @@ const CONTAINERS = {
 const syncFromFiles = command({
   name: 'sync',
   usage:
-    'sync --policies FILE|- --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--netns NS] [--dry-run]',
+    'sync --policies FILE|- --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--netns NS] [--dry-run]',
   summary: 'apply the policies of a file (or stdin) to the containers of this cell',
   notes: ['On success prints one JSON log line ("rules applied") with what changed; --dry-run prints the payload.'],
   options: {
@@ -213,6 +236,7 @@ const syncFromFiles = command({
     verify: VERIFY,
     'deny-log-rate': DENY_LOG_RATE,
     'log-group': LOG_GROUP,
+    'deny-networks': DENY_NETWORKS,
     netns: NETNS,
     'dry-run': {
       type: 'boolean',
@@ -231,6 +255,7 @@ const syncFromFiles = command({
       unknownSources: unknownSourcesArgument(values['unknown-sources']),
       verify: verifyArgument(values.verify),
       denyLog: denyLogArgument(values['deny-log-rate'], values['log-group']),
+      denyNetworks: denyNetworksArgument(values['deny-networks']),
       dryRun: values['dry-run'],
       netns: netnsArgument(values.netns),
     };
@@ -241,7 +266,7 @@ const syncFromTable = command({
   name: 'sync',
   form: 'from-dynamodb',
   usage:
-    'sync --from-dynamodb --table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--min-version N] [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--netns NS] [--dry-run | --render-only]',
+    'sync --from-dynamodb --table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--min-version N] [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--netns NS] [--dry-run | --render-only]',
   summary: 'apply the newest policy snapshot of the policy table, record and report it (what SSM runs)',
   notes: [
     'Region and endpoint come from the AWS environment (AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB).',
@@ -274,6 +299,7 @@ const syncFromTable = command({
     verify: VERIFY,
     'deny-log-rate': DENY_LOG_RATE,
     'log-group': LOG_GROUP,
+    'deny-networks': DENY_NETWORKS,
     'dry-run': {
       type: 'boolean',
       default: false,
@@ -311,6 +337,7 @@ const syncFromTable = command({
       unknownSources,
       verify: verifyArgument(values.verify),
       denyLog: denyLogArgument(values['deny-log-rate'], values['log-group']),
+      denyNetworks: denyNetworksArgument(values['deny-networks']),
       mode: values['render-only'] ? 'render-only' : values['dry-run'] ? 'dry-run' : 'apply',
       netns,
     };

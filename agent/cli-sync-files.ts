@@ -32,6 +32,7 @@ export async function syncFromFiles(args: SyncFromFiles, io: CliIo): Promise<voi
       dryRun: args.dryRun,
       verify: args.verify,
       denyLog: args.denyLog,
+      denyNetworks: args.denyNetworks,
       runner: cliRunner(io, args.netns),
     },
   );

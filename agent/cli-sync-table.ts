@@ -26,6 +26,7 @@ export async function syncFromTable(args: SyncFromTable, io: CliIo): Promise<voi
       unknownSources: args.unknownSources,
       verify: args.verify,
       denyLog: args.denyLog,
+      denyNetworks: args.denyNetworks,
       mode: args.mode,
       netns: args.netns,
       runner: io.runner,

@@ -3,7 +3,7 @@
 // reader of the payload takes for an edit); then the ipset lines and the payload, exactly as applied.
 // Chains are named by hashes (names.ts), so they are mapped back through the containers file.
 import type { Container } from './model.js';
-import { appChain, containerChain, OWNED_PREFIX, ROOT_CHAIN, spaceChain } from './names.js';
+import { appChain, containerChain, groupChain, OWNED_PREFIX, ROOT_CHAIN, spaceChain } from './names.js';
 import type { SyncResult } from './sync.js';
 import type { ChainChange } from './table.js';
 
@@ -13,10 +13,22 @@ function chainOwners(containers: readonly Container[]): Map<string, string> {
   for (const container of containers) {
     owners.set(
       containerChain(container.ip),
-      `container ${container.ip} (app ${container.appId}, space ${container.spaceId})`,
+      `container ${container.ip} (app ${container.appId}, space ${container.spaceId}${container.orgId === undefined ? '' : `, organization ${container.orgId}`}, ${container.lifecycle})`,
     );
     owners.set(appChain(container.appId), `app ${container.appId} (allow list)`);
     owners.set(spaceChain(container.spaceId), `space ${container.spaceId} (allow list)`);
+    const { lifecycle } = container;
+    owners.set(groupChain('global', lifecycle, ''), `security groups, global ${lifecycle}`);
+    owners.set(
+      groupChain('space', lifecycle, container.spaceId),
+      `security groups, space ${container.spaceId} ${lifecycle}`,
+    );
+    if (container.orgId !== undefined) {
+      owners.set(
+        groupChain('organization', lifecycle, container.orgId),
+        `security groups, organization ${container.orgId} ${lifecycle}`,
+      );
+    }
   }
   return owners;
 }

@@ -1,6 +1,7 @@
 // The agent's picture of the dataplane as plain data: what `plan` produces, `render` prints and
 // `table` diffs. Nothing here touches the kernel.
 import type { PortRange, Protocol } from '../core/domain/schemas.js';
+import type { Lifecycle } from '../core/domain/security-group.js';
 import type { LogRate } from './deny-log.js';
 
 /** One container on this cell, as the agent needs it (validated upstream). */
@@ -8,6 +9,10 @@ export interface Container {
   readonly ip: string;
   readonly appId: string;
   readonly spaceId: string;
+  /** Its organisation, when the store names one: organisation-bound security groups need it. */
+  readonly orgId?: string;
+  /** `staging` for staging containers, `running` for app and task ones: picks its security groups. */
+  readonly lifecycle: Lifecycle;
 }
 
 export type ConntrackState = 'RELATED' | 'ESTABLISHED';

@@ -23,6 +23,12 @@ export const containerChain = (ip: string): string => `${OWNED_PREFIX}c-${shortH
 export const appChain = (appId: string): string => `${OWNED_PREFIX}a-${shortHash(`app:${appId}`)}`;
 /** The allow-list chain shared by every container of one space. */
 export const spaceChain = (spaceId: string): string => `${OWNED_PREFIX}s-${shortHash(`space:${spaceId}`)}`;
+/**
+ * The allow-list chain of one security-group binding (scope, lifecycle, target guid; '' for global),
+ * shared by every container it applies to.
+ */
+export const groupChain = (scope: string, lifecycle: string, target: string): string =>
+  `${OWNED_PREFIX}g-${shortHash(`group:${scope}:${lifecycle}:${target}`)}`;
 /** A dispatch node for the containers inside one CIDR block. */
 export const dispatchChain = (cidr: string): string => `${OWNED_PREFIX}d-${shortHash(`dispatch:${cidr}`)}`;
 /** A content-addressed destination set (hash:net). */

@@ -6,22 +6,32 @@
 //   │          overlay source: ESTABLISHED,RELATED RETURN · NFLOG (rate-limited) · REJECT
 //     └► dyneg-d-<h> (/24): one rule per /28 holding containers
 //         └► dyneg-d-<h> (/28): one rule per container IP (/32)
-//             └► dyneg-c-<h>: ESTABLISHED,RELATED ACCEPT · jump app chain · jump space chain ·
+//             └► dyneg-c-<h>: ESTABLISHED,RELATED ACCEPT · deny networks (NFLOG · REJECT) ·
+//                            jump app chain · jump space chain · jump security-group chains
+//                            (global, space, organisation binding of its lifecycle) ·
 //                            NFLOG (rate-limited per container, unless denyLog is 'off') · REJECT
 //                 ├► dyneg-a-<h>: the app's allow rules (shared by its containers)
-//                 └► dyneg-s-<h>: the space's allow rules (shared by its containers)
+//                 ├► dyneg-s-<h>: the space's allow rules (shared by its containers)
+//                 └► dyneg-g-<h>: one security-group binding's allow rules (shared by its containers)
 // A packet walks at most ~(#/24 + 16 + 16) dispatch rules, then only its own container's rules.
 // An overlay source that no /32 rule names falls off the end of the dispatch chains (iptables returns
 // to the calling chain) and lands on the catch-all: the file is the only way into an allow list.
 // Destinations sharing one protocol/port service are folded into an ipset when there are many; a
 // destination several sources use is defined once (allow-rules.ts).
 import { ipv4ToNumber } from '../core/domain/ipv4.js';
-import type { EgressPolicyList } from '../core/domain/types.js';
-import { allowRulesOf, findSharedDestinations, groupByService, type ServiceGroup } from './allow-rules.js';
+import type { Lifecycle } from '../core/domain/security-group.js';
+import type { GroupBinding, PoliciesWithGroups, SecurityGroupsSection } from '../core/domain/snapshot-groups.js';
+import {
+  type AllowEntry,
+  allowRulesOf,
+  findSharedDestinations,
+  groupByService,
+  type ServiceGroup,
+} from './allow-rules.js';
 import { enclosingCidr, normalizeCidr } from './cidr.js';
 import { DEFAULT_DENY_LOG, DENY_LOG_PREFIX, type DenyLogSetting } from './deny-log.js';
 import type { Chain, Container, IpSet, Match, Rule, RulePlan } from './model.js';
-import { appChain, containerChain, dispatchChain, ROOT_CHAIN, spaceChain } from './names.js';
+import { appChain, containerChain, dispatchChain, groupChain, ROOT_CHAIN, spaceChain } from './names.js';
 
 export interface PlanOptions {
   /** Container-to-container network; traffic to it is not egress. @default '10.255.0.0/16' */
@@ -32,7 +42,20 @@ export interface PlanOptions {
   readonly unknownSources?: UnknownSources;
   /** Log what is refused, rate-limited per container, to an NFLOG group (deny-log.ts). @default DEFAULT_DENY_LOG */
   readonly denyLog?: DenyLogSetting;
+  /** Networks no container may open a connection to, whatever allows it. @default NO_DENY_NETWORKS */
+  readonly denyNetworks?: DenyNetworks;
 }
+
+/**
+ * The operator's deny networks (IPv4 CIDRs, normalized): `always` for every container, `running`
+ * for app and task containers, `staging` for staging ones. Checked before any allow list.
+ */
+export interface DenyNetworks {
+  readonly always: readonly string[];
+  readonly running: readonly string[];
+  readonly staging: readonly string[];
+}
+export const NO_DENY_NETWORKS: DenyNetworks = { always: [], running: [], staging: [] };
 
 export const DEFAULT_OVERLAY_CIDR = '10.255.0.0/16';
 export const DEFAULT_SET_THRESHOLD = 8;
@@ -84,12 +107,66 @@ function denyLogRules(match: Match, denyLog: DenyLogSetting = DEFAULT_DENY_LOG):
   ];
 }
 
-function containerRules(app: string | undefined, space: string | undefined, denyLog?: DenyLogSetting): Rule[] {
+/** The deny networks of one lifecycle: `always` first, then the lifecycle's own, each once. */
+function deniedFor(denyNetworks: DenyNetworks, lifecycle: Lifecycle): string[] {
+  return [...new Set([...denyNetworks.always, ...denyNetworks[lifecycle]])];
+}
+
+/**
+ * A container's chain: open connections pass, then new ones to a deny network are refused (logged
+ * like any refusal), then the allow chains in order (`allow`: app, space, then security groups), and
+ * whatever none of them accepted is refused.
+ */
+function containerRules(allow: readonly string[], denied: readonly string[], denyLog?: DenyLogSetting): Rule[] {
   const rules: Rule[] = [{ match: { conntrack: ['RELATED', 'ESTABLISHED'] }, action: { kind: 'accept' } }];
-  if (app !== undefined) rules.push({ match: {}, action: jump(app) });
-  if (space !== undefined) rules.push({ match: {}, action: jump(space) });
+  for (const network of denied) {
+    rules.push(...denyLogRules({ destination: network }, denyLog), ...rejectRules({ destination: network }));
+  }
+  for (const chain of allow) rules.push({ match: {}, action: jump(chain) });
   rules.push(...denyLogRules({}, denyLog), ...rejectRules({}));
   return rules;
+}
+
+/** A security-group rule's stable id: its index, zero-padded so that ids sort as indexes do. */
+export const groupRuleId = (index: number): string => `g${String(index).padStart(8, '0')}`;
+
+const bindingKey = (scope: GroupBinding[0], lifecycle: Lifecycle, target: string): string =>
+  `${scope}:${lifecycle}:${target}`;
+
+/** The allow entries of every binding, by bindingKey; a binding listed twice gets the rules of both. */
+function bindingEntries(section: SecurityGroupsSection | undefined): Map<string, AllowEntry[]> {
+  const byBinding = new Map<string, Set<number>>();
+  for (const [scope, lifecycle, target, indexes] of section?.bindings ?? []) {
+    const key = bindingKey(scope, lifecycle, target);
+    const rules = byBinding.get(key) ?? new Set<number>();
+    for (const index of indexes) rules.add(index);
+    byBinding.set(key, rules);
+  }
+  const entries = new Map<string, AllowEntry[]>();
+  for (const [key, indexes] of byBinding) {
+    const list: AllowEntry[] = [];
+    for (const index of indexes) {
+      const rule = section?.rules[index];
+      if (rule === undefined) throw new Error(`security group binding ${key} points past the rules: ${index}`);
+      list.push({ id: groupRuleId(index), destination: rule });
+    }
+    entries.set(key, list);
+  }
+  return entries;
+}
+
+/** The bindings that apply to a container, in jump order: global, its space's, its organisation's. */
+function bindingsOf(container: Container): { key: string; chain: string }[] {
+  const { lifecycle } = container;
+  const bindings: [GroupBinding[0], string][] = [
+    ['global', ''],
+    ['space', container.spaceId],
+  ];
+  if (container.orgId !== undefined) bindings.push(['organization', container.orgId]);
+  return bindings.map(([scope, target]) => ({
+    key: `group:${bindingKey(scope, lifecycle, target)}`,
+    chain: groupChain(scope, lifecycle, target),
+  }));
 }
 
 /**
@@ -108,20 +185,30 @@ function unknownSourceRules(overlayCidr: string, unknownSources: UnknownSources,
 
 /** Chains and sets enforcing `policies` for `containers` (as returned by the sources, sorted by IP). */
 export function planRules(
-  policies: EgressPolicyList,
+  policies: PoliciesWithGroups,
   containers: readonly Container[],
   options: PlanOptions = {},
 ): RulePlan {
   const overlayCidr = normalizeCidr(options.overlayCidr ?? DEFAULT_OVERLAY_CIDR);
   const setThreshold = options.setThreshold ?? DEFAULT_SET_THRESHOLD;
   const unknownSources = options.unknownSources ?? DEFAULT_UNKNOWN_SOURCES;
+  const denyNetworks = options.denyNetworks ?? NO_DENY_NETWORKS;
 
-  const bySource = groupBy(policies.egress_policies, (policy) => `${policy.source.type}:${policy.source.id}`);
+  const bySource = new Map<string, AllowEntry[]>(
+    groupBy(policies.egress_policies, (policy) => `${policy.source.type}:${policy.source.id}`),
+  );
+  for (const [key, entries] of bindingEntries(policies.security_groups)) bySource.set(`group:${key}`, entries);
   const sorted = [...containers].sort((a, b) => ipv4ToNumber(a.ip) - ipv4ToNumber(b.ip));
+  // Each container's allow sources in jump order: v1 app and space (every lifecycle), then its bindings.
+  const sourcesOf = (container: Container): { key: string; chain: string }[] => [
+    { key: `app:${container.appId}`, chain: appChain(container.appId) },
+    { key: `space:${container.spaceId}`, chain: spaceChain(container.spaceId) },
+    ...bindingsOf(container),
+  ];
   // Only the sources of this cell's containers get chains; what they share is decided across all of them.
   const groupsBySource = new Map<string, ServiceGroup[]>();
   for (const container of sorted) {
-    for (const key of [`app:${container.appId}`, `space:${container.spaceId}`]) {
+    for (const { key } of sourcesOf(container)) {
       const own = bySource.get(key);
       if (own !== undefined && !groupsBySource.has(key)) groupsBySource.set(key, groupByService(own));
     }
@@ -141,9 +228,9 @@ export function planRules(
   };
 
   const containerChains: Chain[] = sorted.map((container) => {
-    const app = sourceChain(`app:${container.appId}`, appChain(container.appId));
-    const space = sourceChain(`space:${container.spaceId}`, spaceChain(container.spaceId));
-    return { name: containerChain(container.ip), rules: containerRules(app, space, options.denyLog) };
+    const allow = sourcesOf(container).flatMap(({ key, chain }) => sourceChain(key, chain) ?? []);
+    const denied = deniedFor(denyNetworks, container.lifecycle);
+    return { name: containerChain(container.ip), rules: containerRules(allow, denied, options.denyLog) };
   });
 
   // Dispatch tree: /24 → /28 → /32, built only where containers are.

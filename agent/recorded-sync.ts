@@ -1,7 +1,7 @@
 // A sync that first asks the kernel whether it already holds what these inputs give. The policies
 // are parsed and planned only when it does not: a periodic or repeated sync of unchanged inputs
 // costs three short kernel reads (applied-record.ts), whatever the size of the ruleset.
-import type { EgressPolicyList } from '../core/domain/types.js';
+import type { PoliciesWithGroups } from '../core/domain/snapshot-groups.js';
 import { inputDigest, type PlanSize, readKernelSummary, recordHolds } from './applied-record.js';
 import type { Container } from './model.js';
 import { spawnRunner } from './runner.js';
@@ -25,7 +25,7 @@ export interface RecordedInput {
   /** A digest of the policies document: of its text, or the snapshot's checksum. */
   readonly policiesDigest: string;
   /** The policies themselves, parsed only if the record does not hold. */
-  readonly policies: () => EgressPolicyList;
+  readonly policies: () => PoliciesWithGroups;
   readonly containers: readonly Container[];
 }
 

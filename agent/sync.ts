@@ -1,6 +1,6 @@
 // The agent as a library: desired state in, kernel programmed (or the payload shown). Sources that
 // are not files (DynamoDB, a versioned document) call `sync` directly.
-import type { EgressPolicyList } from '../core/domain/types.js';
+import type { PoliciesWithGroups } from '../core/domain/snapshot-groups.js';
 import { formatRecord, readSetSizes, rootDigest, setsDigest } from './applied-record.js';
 import { DEFAULT_DENY_LOG, type DenyLogSetting } from './deny-log.js';
 import {
@@ -17,6 +17,8 @@ import {
   DEFAULT_OVERLAY_CIDR,
   DEFAULT_SET_THRESHOLD,
   DEFAULT_UNKNOWN_SOURCES,
+  type DenyNetworks,
+  NO_DENY_NETWORKS,
   type PlanOptions,
   planRules,
   type UnknownSources,
@@ -45,6 +47,8 @@ export interface SyncOptions {
   readonly unknownSources?: UnknownSources;
   /** Log refused connections to NFLOG, rate-limited per container. @default DEFAULT_DENY_LOG (deny-log.ts) */
   readonly denyLog?: DenyLogSetting;
+  /** Networks no container may open connections to (plan.ts). @default NO_DENY_NETWORKS */
+  readonly denyNetworks?: DenyNetworks;
   /** Digest of the inputs (applied-record.ts); given, the applied plan is recorded in the kernel under it. */
   readonly record?: string;
   /** @default 'full' */
@@ -90,6 +94,7 @@ export function planOptionsOf(options: SyncOptions): Required<PlanOptions> {
     setThreshold: options.setThreshold ?? DEFAULT_SET_THRESHOLD,
     unknownSources: options.unknownSources ?? DEFAULT_UNKNOWN_SOURCES,
     denyLog: options.denyLog ?? DEFAULT_DENY_LOG,
+    denyNetworks: options.denyNetworks ?? NO_DENY_NETWORKS,
   };
 }
 
@@ -100,7 +105,7 @@ export function planOptionsOf(options: SyncOptions): Required<PlanOptions> {
  * error is thrown; the rules in force are untouched.
  */
 export async function sync(
-  policies: EgressPolicyList,
+  policies: PoliciesWithGroups,
   containers: readonly Container[],
   options: SyncOptions = {},
 ): Promise<SyncResult> {

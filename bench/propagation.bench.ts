@@ -23,10 +23,10 @@ import { silentLog } from '../core/log.js';
 import { queryPartition } from '../core/store/dynamodb-io.js';
 import { DynamoDbPolicyStore } from '../core/store/dynamodb-policy-store.js';
 import { DynamoDbSnapshotStore } from '../core/store/snapshot-store.js';
-import { documentClient } from '../core/store/table-stores.js';
+import { documentClient, storesFor } from '../core/store/table-stores.js';
 import { createFanoutHandler } from '../lambdas/fanout/fanout.js';
 import { noFanoutMetrics } from '../lambdas/fanout/fanout-metrics.js';
-import { publishSnapshot } from '../lambdas/fanout/snapshot-publisher.js';
+import { publishedStateOf, publishSnapshot } from '../lambdas/fanout/snapshot-publisher.js';
 import { isVersionRecord } from '../lambdas/fanout/stream-filter.js';
 import { inProcessAgentRunner } from '../local/cells/agent-in-process.js';
 import { agentProcessRunner } from '../local/cells/agent-process.js';
@@ -234,7 +234,10 @@ async function readsPerSync(): Promise<void> {
   };
   await Promise.all([writer(), writer(), writer(), writer()]);
   const snapshots = new DynamoDbSnapshotStore(documentClient(client), tableName);
-  await publishSnapshot(policies, snapshots);
+  await publishSnapshot(
+    publishedStateOf({ policies, securityGroups: storesFor(client, tableName).securityGroups }),
+    snapshots,
+  );
   const pointer = await snapshots.readPointer();
   const formatOneBytes = formatOneSize(await policies.listEgressPolicies());
 
@@ -293,7 +296,7 @@ async function ssmCallsPerWrites(): Promise<void> {
     let commands = 0;
     let records = 0;
     const handler = createFanoutHandler({
-      policies,
+      policies: publishedStateOf({ policies, securityGroups: storesFor(client, tableName).securityGroups }),
       snapshots,
       commander: {
         syncCells: async () => {

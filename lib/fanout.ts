@@ -15,7 +15,7 @@ import type { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { CELL_PK } from '../core/store/cell-status-store.js';
-import { DESTINATION_PK, META_PK, POLICY_PK } from '../core/store/items.js';
+import { DESTINATION_PK, META_PK, POLICY_PK, SECURITY_GROUP_PK } from '../core/store/items.js';
 import { SNAPSHOT_PK } from '../core/store/snapshot-store.js';
 import {
   everyMinutes,
@@ -31,7 +31,14 @@ export const FANOUT_ENTRY = 'lambdas/fanout/handler.ts';
 /** Defaults of the fan-out settings that are also context keys. */
 export const FANOUT_DEFAULTS = { republishSchedule: everyMinutes(SCHEDULE_DEFAULTS.republishMinutes) } as const;
 /** The partitions the fan-out reads: the version, the policies and destinations, the snapshot pointer, the cells' reports. */
-export const FANOUT_READ_PARTITIONS = [META_PK, POLICY_PK, DESTINATION_PK, SNAPSHOT_PK, CELL_PK] as const;
+export const FANOUT_READ_PARTITIONS = [
+  META_PK,
+  POLICY_PK,
+  DESTINATION_PK,
+  SECURITY_GROUP_PK,
+  SNAPSHOT_PK,
+  CELL_PK,
+] as const;
 
 export interface FanoutProps {
   /** The policy table: its stream wakes the function, its snapshot partition is written. */

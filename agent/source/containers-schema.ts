@@ -18,13 +18,22 @@ const required =
 /** Same alphabet as the domain's identifiers: GUIDs in practice, never free text. */
 const id = identifierSchema;
 
+/** What a container runs (CF's `container_workload`); missing means `app`. */
+export const CONTAINER_WORKLOADS = ['app', 'task', 'staging'] as const;
+export type ContainerWorkload = (typeof CONTAINER_WORKLOADS)[number];
+
+const workload = z.enum(CONTAINER_WORKLOADS, { error: required(`one of ${CONTAINER_WORKLOADS.join(', ')}`) });
+
 export const containerEntrySchema = z.object(
   {
     handle: z
       .string({ error: required('a string') })
       .check(z.maxLength(MAX_HANDLE_LENGTH, 'must be at most 256 characters')),
     ip: z.string({ error: required('an IPv4 address string') }).check(z.refine(isIpv4, 'must be an IPv4 address')),
-    metadata: z.object({ app_id: id, space_id: id }, { error: required('an object with app_id and space_id') }),
+    metadata: z.object(
+      { app_id: id, space_id: id, org_id: z.optional(id), container_workload: z.optional(workload) },
+      { error: required('an object with app_id and space_id') },
+    ),
   },
   { error: required('an object with handle, ip and metadata') },
 );

@@ -44,7 +44,13 @@ export function containersFromStore(entries: readonly StoreEntry[], overlayCidr:
     }
     byIp.set(entry.ip, {
       handle,
-      container: { ip: entry.ip, appId: entry.metadata.app_id, spaceId: entry.metadata.space_id },
+      container: {
+        ip: entry.ip,
+        appId: entry.metadata.app_id,
+        spaceId: entry.metadata.space_id,
+        ...(entry.metadata.org_id === undefined ? {} : { orgId: entry.metadata.org_id }),
+        lifecycle: entry.metadata.container_workload === 'staging' ? 'staging' : 'running',
+      },
     });
   }
   if (problems.length > 0) throw new ValidationError(listProblems(problems));

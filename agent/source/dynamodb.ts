@@ -2,6 +2,7 @@
 // its version is new to this cell. Read-only, except the cell's own report.
 import { ValidationError } from '../../core/domain/errors.js';
 import { decodeSnapshot, type PolicySnapshot, SNAPSHOT_FORMAT, sha256 } from '../../core/domain/snapshot.js';
+import { EMPTY_GROUPS } from '../../core/domain/snapshot-groups.js';
 import type { SnapshotPointer, SnapshotStore } from '../../core/domain/snapshot-store.js';
 
 /** The part of the snapshot store the agent uses (it never writes); a fake in unit tests, DynamoDB on a cell. */
@@ -26,7 +27,13 @@ export interface AppliedVersion {
   readonly epoch?: string;
 }
 
-export const EMPTY_SNAPSHOT: PolicySnapshot = { format: SNAPSHOT_FORMAT, version: 0, destinations: [], sources: [] };
+export const EMPTY_SNAPSHOT: PolicySnapshot = {
+  format: SNAPSHOT_FORMAT,
+  version: 0,
+  destinations: [],
+  sources: [],
+  security_groups: EMPTY_GROUPS,
+};
 
 /**
  * The table offers only a version older than the one this cell applied, and the cell's own copy of

@@ -1,10 +1,10 @@
 // Desired state from two local files: the policies (body of GET /networking/v1/external/egress_policies)
 // and the cell's container metadata store. Other sources (DynamoDB, a versioned document) only need to
 // produce the same two values.
-import type * as z from 'zod/mini';
+import * as z from 'zod/mini';
 import { ValidationError } from '../../core/domain/errors.js';
 import { egressPolicyListSchema } from '../../core/domain/schemas.js';
-import type { EgressPolicyList } from '../../core/domain/types.js';
+import { type PoliciesWithGroups, securityGroupsSectionSchema } from '../../core/domain/snapshot-groups.js';
 import { formatPath, listProblems, parseWith, quote } from '../../core/domain/validation.js';
 import type { Container } from '../model.js';
 import { DEFAULT_OVERLAY_CIDR } from '../plan.js';
@@ -56,8 +56,18 @@ export function parseJsonDocument<S extends z.core.$ZodType>(label: string, text
   return labelled(label, () => parseWith(schema, value, ''));
 }
 
-export function parsePolicies(text: string, label = 'policies'): EgressPolicyList {
-  return parseJsonDocument(label, text, egressPolicyListSchema);
+/** The optional security groups beside the v1 list (the section a snapshot carries, snapshot-groups.ts). */
+const groupsPartSchema = z.object({ security_groups: z.optional(securityGroupsSectionSchema) });
+
+/**
+ * The v1 list (GET /egress_policies' body), optionally with the `security_groups` section of a
+ * snapshot beside it (validated as a snapshot's is); other extra keys are ignored as before.
+ */
+export function parsePolicies(text: string, label = 'policies'): PoliciesWithGroups {
+  const value = parseJsonText(label, text);
+  const list = labelled(label, () => parseWith(egressPolicyListSchema, value, ''));
+  const groups = labelled(label, () => parseWith(groupsPartSchema, value, '')).security_groups;
+  return groups === undefined ? list : { ...list, security_groups: groups };
 }
 
 export function parseContainers(
@@ -71,7 +81,7 @@ export function parseContainers(
   );
 }
 
-export async function readPoliciesFile(path: string): Promise<EgressPolicyList> {
+export async function readPoliciesFile(path: string): Promise<PoliciesWithGroups> {
   return parsePolicies(await readInputFile('--policies', path), '--policies');
 }
 

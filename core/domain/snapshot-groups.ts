@@ -81,7 +81,11 @@ export const securityGroupsSectionSchema = z
     z.superRefine((section, ctx) => {
       section.bindings.forEach(([scope, , target, indexes], index) => {
         if ((scope === 'global') !== (target === '')) {
-          ctx.addIssue({ code: 'custom', path: ['bindings', index, 2], message: 'global bindings, and only they, have no target' });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['bindings', index, 2],
+            message: 'global bindings, and only they, have no target',
+          });
         }
         if (indexes.some((rule) => rule >= section.rules.length)) {
           ctx.addIssue({ code: 'custom', path: ['bindings', index, 3], message: 'points past the rules' });
@@ -100,7 +104,9 @@ function ruleDocument(rule: SecurityGroupRule): GroupRuleDocument {
     protocol: rule.protocol,
     ips: destinationRanges(rule.destination).map(({ start, end }) => ({ start, end })),
     ports: distinctPorts.map(({ start, end }) => ({ start, end })),
-    ...(rule.protocol === 'icmp' ? { icmp_type: icmpType(rule.type ?? ICMP_ANY), icmp_code: rule.code ?? ICMP_ANY } : {}),
+    ...(rule.protocol === 'icmp'
+      ? { icmp_type: icmpType(rule.type ?? ICMP_ANY), icmp_code: rule.code ?? ICMP_ANY }
+      : {}),
     ...(rule.log === true ? { log: true } : {}),
   };
 }
@@ -140,7 +146,9 @@ export function buildSecurityGroupsSection(groups: readonly SecurityGroup[]): Se
   const sorted = [...bindings.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return {
     rules,
-    bindings: sorted.map(([, { binding, rules: indexes }]) => [...binding, [...indexes].sort((a, b) => a - b)] as const),
+    bindings: sorted.map(
+      ([, { binding, rules: indexes }]) => [...binding, [...indexes].sort((a, b) => a - b)] as const,
+    ),
   };
 }
 

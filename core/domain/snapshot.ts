@@ -6,14 +6,23 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import * as z from 'zod/mini';
 import { ValidationError } from './errors.js';
 import { destinationDocumentSchema, identifierSchema, SOURCE_TYPES } from './schemas.js';
-import type { Destination, EgressPolicy, EgressPolicyList } from './types.js';
+import type { SecurityGroup } from './security-group.js';
+import {
+  buildSecurityGroupsSection,
+  EMPTY_GROUPS,
+  type PoliciesWithGroups,
+  type SecurityGroupsSection,
+  securityGroupsSectionSchema,
+} from './snapshot-groups.js';
+import type { Destination, EgressPolicy } from './types.js';
 import { parseWith, zodEnglish } from './validation.js';
 
 /**
- * Format 2 groups policies by source and leaves out policy ids: cells never need them, and random
- * ids (36 bytes each, incompressible) were most of a format-1 snapshot at 100,000 policies.
+ * Format 3 adds the security groups (snapshot-groups.ts). Format 2 grouped policies by source and
+ * left out policy ids: cells never need them, and random ids (36 bytes each, incompressible) were
+ * most of a format-1 snapshot at 100,000 policies. Cells read all three.
  */
-export const SNAPSHOT_FORMAT = 2;
+export const SNAPSHOT_FORMAT = 3;
 
 /** [source type, source id, indexes into destinations]: every policy of one source. */
 type SourceEntry = [(typeof SOURCE_TYPES)[number], string, number[]];
@@ -24,6 +33,7 @@ export interface PolicySnapshot {
   readonly version: number;
   readonly destinations: Destination[];
   readonly sources: SourceEntry[];
+  readonly security_groups: SecurityGroupsSection;
 }
 
 // Messages the rules below do not set are zod's English ones (`zodEnglish`), as before zod/mini.
@@ -31,28 +41,44 @@ const english = { error: zodEnglish };
 const count = () => z.number(english).check(z.int(), z.gte(0));
 const sourceType = () => z.enum(SOURCE_TYPES, english);
 
+const snapshotFields = {
+  version: count(),
+  destinations: z.array(destinationDocumentSchema, english),
+  sources: z.array(
+    z.tuple([sourceType(), identifierSchema, z.array(count(), english).check(z.minLength(1))], english),
+    english,
+  ),
+};
+
+/** Every source points inside the destinations (formats 2 and 3). */
+const sourcesInside = z.superRefine(
+  (snapshot: { destinations: readonly unknown[]; sources: readonly SourceEntry[] }, ctx) => {
+    snapshot.sources.forEach(([, , indexes], index) => {
+      if (indexes.some((destination) => destination >= snapshot.destinations.length)) {
+        ctx.addIssue({ code: 'custom', path: ['sources', index, 2], message: 'points past the destinations' });
+      }
+    });
+  },
+);
+
 const snapshotSchema = z
   .object(
     {
-      format: z.literal(SNAPSHOT_FORMAT, { error: `must be ${SNAPSHOT_FORMAT} (this agent's snapshot format)` }),
-      version: count(),
-      destinations: z.array(destinationDocumentSchema, english),
-      sources: z.array(
-        z.tuple([sourceType(), identifierSchema, z.array(count(), english).check(z.minLength(1))], english),
-        english,
-      ),
+      format: z.literal(SNAPSHOT_FORMAT, {
+        error: `must be 1, 2 or ${SNAPSHOT_FORMAT} (this agent's snapshot formats)`,
+      }),
+      ...snapshotFields,
+      security_groups: securityGroupsSectionSchema,
     },
     english,
   )
-  .check(
-    z.superRefine((snapshot, ctx) => {
-      snapshot.sources.forEach(([, , indexes], index) => {
-        if (indexes.some((destination) => destination >= snapshot.destinations.length)) {
-          ctx.addIssue({ code: 'custom', path: ['sources', index, 2], message: 'points past the destinations' });
-        }
-      });
-    }),
-  );
+  .check(sourcesInside);
+
+/** Format 2 (no security groups), still read so that cells keep working across an upgrade. */
+const formatTwoSchema = z.pipe(
+  z.object({ format: z.literal(2, english), ...snapshotFields }, english).check(sourcesInside),
+  z.transform((old): PolicySnapshot => ({ ...old, format: SNAPSHOT_FORMAT, security_groups: EMPTY_GROUPS })),
+);
 
 /** Format 1 (policy tuples with ids), still read so that cells keep working across an upgrade. */
 const formatOneSchema = z.pipe(
@@ -74,6 +100,7 @@ const formatOneSchema = z.pipe(
       version: old.version,
       destinations: old.destinations,
       sources: groupBySource(old.policies.map(([, type, id, index]) => [type, id, index] as const)),
+      security_groups: EMPTY_GROUPS,
     }),
   ),
 );
@@ -89,7 +116,11 @@ function groupBySource(policies: Iterable<readonly [SourceEntry[0], string, numb
   return [...bySource.values()];
 }
 
-export function buildSnapshot(version: number, policies: readonly EgressPolicy[]): PolicySnapshot {
+export function buildSnapshot(
+  version: number,
+  policies: readonly EgressPolicy[],
+  groups: readonly SecurityGroup[] = [],
+): PolicySnapshot {
   const indexById = new Map<string, number>();
   const destinations: Destination[] = [];
   const tuples = policies.map((policy) => {
@@ -100,7 +131,13 @@ export function buildSnapshot(version: number, policies: readonly EgressPolicy[]
     }
     return [policy.source.type, policy.source.id, index] as const;
   });
-  return { format: SNAPSHOT_FORMAT, version, destinations, sources: groupBySource(tuples) };
+  return {
+    format: SNAPSHOT_FORMAT,
+    version,
+    destinations,
+    sources: groupBySource(tuples),
+    security_groups: buildSecurityGroupsSection(groups),
+  };
 }
 
 /** Throws the ValidationError a cell would raise on this snapshot (e.g. a destination stored under older rules). */
@@ -136,6 +173,7 @@ export function decodeSnapshot(bytes: Buffer, expectedSha256: string): PolicySna
   }
   const format = (value as { format?: unknown } | null)?.format;
   if (format === 1) return parseWith(formatOneSchema, value, 'snapshot');
+  if (format === 2) return parseWith(formatTwoSchema, value, 'snapshot');
   return parseWith(snapshotSchema, value, 'snapshot') as PolicySnapshot;
 }
 
@@ -144,7 +182,7 @@ export function decodeSnapshot(bytes: Buffer, expectedSha256: string): PolicySna
  * not in the snapshot; each policy gets its destination's id, which is unique within its source (a
  * source has one policy per destination) and all the planner uses ids for (a stable rule order).
  */
-export function snapshotToPolicyList(snapshot: PolicySnapshot): EgressPolicyList {
+export function snapshotToPolicyList(snapshot: PolicySnapshot): PoliciesWithGroups {
   const egress_policies = snapshot.sources.flatMap(([type, sourceId, indexes]) =>
     indexes.map((index) => {
       const destination = snapshot.destinations[index];
@@ -152,5 +190,5 @@ export function snapshotToPolicyList(snapshot: PolicySnapshot): EgressPolicyList
       return { id: destination.id, source: { type, id: sourceId }, destination };
     }),
   );
-  return { total_egress_policies: egress_policies.length, egress_policies };
+  return { total_egress_policies: egress_policies.length, egress_policies, security_groups: snapshot.security_groups };
 }

@@ -134,6 +134,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     path: `${API_PREFIX}/egress_policies`,
     entry: 'lambdas/api/handlers/list-egress-policies.ts',
     tableActions: ['dynamodb:Query'],
+    queryParameters: ['SourceIDs', 'SourceTypes', 'DestinationIDs', 'DestinationNames'],
   },
   {
     name: 'create-egress-policies',

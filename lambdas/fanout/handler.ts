@@ -12,6 +12,7 @@ import { cloudWatchFanoutMetrics } from './cloudwatch-metrics.js';
 import { createFanoutHandlers, type FanoutHandlers } from './fanout-handlers.js';
 import { isScheduledEvent, type RepublishResult } from './republish.js';
 import { RUN_LIMIT_DEFAULTS } from './run-limits.js';
+import { publishedStateOf } from './snapshot-publisher.js';
 import { SsmCommander } from './ssm-commander.js';
 
 /**
@@ -54,9 +55,10 @@ function secondsFromEnvironment(name: string): number {
 
 /** Built on first use, once per Lambda container. */
 function handlersFromEnvironment(): FanoutHandlers {
-  const { policies, cells } = storesFromEnvironment();
+  const stores = storesFromEnvironment();
+  const { cells } = stores;
   return createFanoutHandlers({
-    policies,
+    policies: publishedStateOf(stores),
     snapshots: new DynamoDbSnapshotStore(documentClient(dynamoDbFromEnvironment()), requiredEnv('TABLE_NAME'), {
       log: lambdaLog,
     }),

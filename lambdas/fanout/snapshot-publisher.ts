@@ -1,4 +1,6 @@
 // Builds the snapshot of the current policies and stores it, unless a newer one is already there.
+
+import type { SecurityGroup, SecurityGroupStore } from '../../core/domain/security-group.js';
 import { assertValidSnapshot, buildSnapshot, encodeSnapshot } from '../../core/domain/snapshot.js';
 import type { SnapshotStore } from '../../core/domain/snapshot-store.js';
 import type { PolicyStore } from '../../core/domain/store.js';
@@ -6,8 +8,21 @@ import type { EgressPolicy } from '../../core/domain/types.js';
 
 const MAX_ATTEMPTS = 5;
 
-/** What publishing reads of the policies: their version and their list. */
-export type PolicySource = Pick<PolicyStore, 'currentVersion' | 'listEgressPolicies'>;
+/** What publishing reads: the version, the egress policies and the security groups. */
+export type PolicySource = Pick<PolicyStore, 'currentVersion' | 'listEgressPolicies'> &
+  Pick<SecurityGroupStore, 'listSecurityGroups'>;
+
+/** The published state of a table's stores: both collections share one version record. */
+export function publishedStateOf(stores: {
+  readonly policies: Pick<PolicyStore, 'currentVersion' | 'listEgressPolicies'>;
+  readonly securityGroups: Pick<SecurityGroupStore, 'listSecurityGroups'>;
+}): PolicySource {
+  return {
+    currentVersion: () => stores.policies.currentVersion(),
+    listEgressPolicies: () => stores.policies.listEgressPolicies(),
+    listSecurityGroups: () => stores.securityGroups.listSecurityGroups(),
+  };
+}
 
 export interface PublishResult {
   /** The version now current for cells. */
@@ -20,7 +35,7 @@ export interface PublishResult {
  * Publishes the snapshot of the current version unless one that new, of this table's epoch, is
  * already out: a repeated or late batch, and a periodic sync with nothing new, cost two small reads
  * (and one DescribeTable per store), not a policy list.
- * The list is read between two reads of the version; when both agree no write landed in between,
+ * The lists (policies and security groups) are read between two reads of the version; when both agree no write landed in between,
  * so the list is exactly the state of that version. When writes keep landing, the last attempt's
  * list is published under the version read before it (see `publishUnderVersion`).
  */
@@ -33,10 +48,10 @@ export async function publishSnapshot(policies: PolicySource, snapshots: Snapsho
     // of it, or recreated): cells must be given this table's state whatever the versions say.
     if (pointer && pointer.epoch === epoch && pointer.version >= before)
       return { version: pointer.version, written: false };
-    const list = await policies.listEgressPolicies();
+    const [list, groups] = await Promise.all([policies.listEgressPolicies(), policies.listSecurityGroups()]);
     const after = await policies.currentVersion();
     if (before !== after && attempt < MAX_ATTEMPTS) continue;
-    return publishUnderVersion(snapshots, before, list);
+    return publishUnderVersion(snapshots, before, list, groups);
   }
 }
 
@@ -52,8 +67,9 @@ async function publishUnderVersion(
   snapshots: SnapshotStore,
   version: number,
   list: readonly EgressPolicy[],
+  groups: readonly SecurityGroup[],
 ): Promise<PublishResult> {
-  const snapshot = buildSnapshot(version, list);
+  const snapshot = buildSnapshot(version, list, groups);
   // Cells validate every snapshot and refuse a bad one whole; refusing it here instead makes the
   // failure visible (FanoutErrors) rather than silent on every cell. Nothing is written.
   assertValidSnapshot(snapshot);

@@ -13,6 +13,7 @@ import { documentClient, type TableStores } from '../../core/store/table-stores.
 import { createFanoutHandlers } from '../../lambdas/fanout/fanout-handlers.js';
 import { noFanoutMetrics } from '../../lambdas/fanout/fanout-metrics.js';
 import type { RepublishResult } from '../../lambdas/fanout/republish.js';
+import { publishedStateOf } from '../../lambdas/fanout/snapshot-publisher.js';
 import { isVersionRecord } from '../../lambdas/fanout/stream-filter.js';
 import type { LocalCell } from '../cells/local-cells.js';
 import { type AgentRunner, LocalDispatcher } from '../cells/local-dispatcher.js';
@@ -59,7 +60,7 @@ export async function startPropagation(options: LocalPropagationOptions): Promis
   const dispatcher = new LocalDispatcher({ cells: options.cells, runAgent: options.runAgent, log });
   const resyncIntervalMs = options.resyncIntervalMs ?? LOCAL_SCHEDULE_DEFAULTS.resyncIntervalMs;
   const handlers = createFanoutHandlers({
-    policies: options.stores.policies,
+    policies: publishedStateOf(options.stores),
     snapshots: new DynamoDbSnapshotStore(documentClient(options.dynamodb), options.tableName, { log }),
     cells: options.stores.cells,
     commander: dispatcher,

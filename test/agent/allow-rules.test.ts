@@ -7,7 +7,7 @@ import { parsePolicies } from '../../agent/source/files.js';
 import { app, icmp, type PolicyDoc, policyList, tcp, udp } from './fixtures.js';
 
 const policies = (...docs: Parameters<typeof policyList>[0]) => parsePolicies(JSON.stringify(policyList(docs)));
-const c = (ip: string, appId: string, spaceId: string): Container => ({ ip, appId, spaceId });
+const c = (ip: string, appId: string, spaceId: string): Container => ({ ip, appId, spaceId, lifecycle: 'running' });
 
 describe('planAllowRules', () => {
   const allow = (...docs: Parameters<typeof policyList>[0]) => planAllowRules(policies(...docs).egress_policies, 3);

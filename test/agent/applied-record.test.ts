@@ -17,8 +17,8 @@ import { renderChain, renderSetCreate } from '../../agent/render.js';
 import { parsePolicies } from '../../agent/source/files.js';
 import { app, icmp, policyList, space, tcp, udp } from './fixtures.js';
 
-const first: Container = { ip: '10.255.1.2', appId: 'app-a', spaceId: 'space-1' };
-const second: Container = { ip: '10.255.1.3', appId: 'app-b', spaceId: 'space-1' };
+const first: Container = { ip: '10.255.1.2', appId: 'app-a', spaceId: 'space-1', lifecycle: 'running' };
+const second: Container = { ip: '10.255.1.3', appId: 'app-b', spaceId: 'space-1', lifecycle: 'running' };
 const containers = [first, second];
 const input = { policies: 'abc', containers, options: { overlayCidr: '10.255.0.0/16', unknownSources: 'reject' } };
 
@@ -34,6 +34,8 @@ describe('inputDigest', () => {
       { ...input, containers: [{ ...first, ip: '10.255.1.9' }, second] },
       { ...input, containers: [{ ...first, appId: 'app-z' }, second] },
       { ...input, containers: [{ ...first, spaceId: 'space-z' }, second] },
+      { ...input, containers: [{ ...first, orgId: 'org-z' }, second] },
+      { ...input, containers: [{ ...first, lifecycle: 'staging' as const }, second] },
       { ...input, options: { ...input.options, unknownSources: 'allow' } },
       { ...input, options: { ...input.options, setThreshold: 8 } },
     ];
@@ -164,8 +166,45 @@ describe('PLAN_LAYOUT', () => {
       layout: PLAN_LAYOUT,
       rendering: createHash('sha256').update(rendered).digest('hex').slice(0, 16),
     }).toEqual({
-      layout: 2,
+      layout: 3,
       rendering: '4a5f80389282b4c1',
+    });
+  });
+
+  it('is bumped whenever security groups or deny networks would render differently', () => {
+    const withGroups = {
+      ...pinnedPolicies,
+      security_groups: {
+        rules: [
+          { protocol: 'all', ips: [{ start: '203.0.113.0', end: '203.0.113.255' }], ports: [] },
+          { protocol: 'udp', ips: [{ start: '192.0.2.1', end: '192.0.2.5' }], ports: [{ start: 53, end: 53 }] },
+          { protocol: 'icmp', ips: [{ start: '192.0.2.9', end: '192.0.2.9' }], ports: [], icmp_type: 3, icmp_code: -1 },
+        ],
+        bindings: [
+          ['global', 'running', '', [0]],
+          ['organization', 'running', 'org-1', [2]],
+          ['space', 'staging', 'space-1', [1]],
+        ],
+      } as const,
+    };
+    const plan = planRules(
+      withGroups,
+      [
+        { ...first, orgId: 'org-1' },
+        { ...second, lifecycle: 'staging' },
+      ],
+      { denyNetworks: { always: ['169.254.169.254/32'], running: ['10.0.0.0/8'], staging: [] } },
+    );
+    const rendered = [
+      ...plan.chains.flatMap((chain) => renderChain(chain).map((rule) => `${chain.name} ${rule.body}`)),
+      ...plan.sets.flatMap((set) => renderSetCreate(set)),
+    ].join('\n');
+    expect({
+      layout: PLAN_LAYOUT,
+      rendering: createHash('sha256').update(rendered).digest('hex').slice(0, 16),
+    }).toEqual({
+      layout: 3,
+      rendering: '0f27eae45c04891d',
     });
   });
 });

@@ -19,8 +19,8 @@ function usageError(argv: readonly string[]): string {
 describe('agent command line', () => {
   it('prints one usage line per command, as it always did', () => {
     expect(USAGE).toBe(
-      'usage: agent sync --policies FILE|- --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--netns NS] [--dry-run]\n' +
-        '       agent sync --from-dynamodb --table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--min-version N] [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--netns NS] [--dry-run | --render-only]\n' +
+      'usage: agent sync --policies FILE|- --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--netns NS] [--dry-run]\n' +
+        '       agent sync --from-dynamodb --table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--min-version N] [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--netns NS] [--dry-run | --render-only]\n' +
         '       agent uninstall [--netns NS] [--dry-run]\n' +
         '       agent logs --containers FILE --input FILE [--output FILE] [--from-start]\n' +
         '       agent ulogd-config --json-file FILE [--log-group N] [--plugin-dir DIR] [--logfile FILE|syslog]',
@@ -46,6 +46,7 @@ describe('sync --policies', () => {
       unknownSources: 'reject',
       verify: 'cheap',
       denyLog: { group: 100, rate: { count: 1, per: 'second' } },
+      denyNetworks: { always: [], running: [], staging: [] },
       dryRun: false,
       netns: undefined,
     });
@@ -72,6 +73,7 @@ describe('sync --policies', () => {
       unknownSources: 'allow',
       verify: 'cheap',
       denyLog: { group: 100, rate: { count: 1, per: 'second' } },
+      denyNetworks: { always: [], running: [], staging: [] },
       dryRun: true,
       netns: undefined,
     });
@@ -193,6 +195,7 @@ describe('sync --from-dynamodb', () => {
       unknownSources: 'reject',
       verify: 'cheap',
       denyLog: { group: 100, rate: { count: 1, per: 'second' } },
+      denyNetworks: { always: [], running: [], staging: [] },
       mode: 'apply',
       netns: undefined,
     });
@@ -220,6 +223,8 @@ describe('sync --from-dynamodb', () => {
       '30/minute',
       '--log-group',
       '7',
+      '--deny-networks',
+      '{"always":["169.254.169.254/32","10.0.0.9/8"],"staging":["192.168.0.0/16"]}',
       '--netns',
       'cell-1',
     ];
@@ -234,6 +239,7 @@ describe('sync --from-dynamodb', () => {
       unknownSources: 'allow',
       verify: 'cheap',
       denyLog: { group: 7, rate: { count: 30, per: 'minute' } },
+      denyNetworks: { always: ['10.0.0.0/8', '169.254.169.254/32'], running: [], staging: ['192.168.0.0/16'] },
       mode: 'apply',
       netns: 'cell-1',
     });
@@ -319,7 +325,7 @@ describe('--help', () => {
   it('sync --help: every option of the files form, one line each, with its default', () => {
     const text = help(['sync', '--help']);
     expect(text.split('\n')[0]).toBe(
-      `usage: agent sync --policies FILE|- --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--netns NS] [--dry-run]`,
+      `usage: agent sync --policies FILE|- --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--netns NS] [--dry-run]`,
     );
     const options = text.split('\n').filter((line) => line.startsWith('  --'));
     expect(options.map((line) => line.trim().split(' ')[0])).toEqual([
@@ -330,6 +336,7 @@ describe('--help', () => {
       '--verify',
       '--deny-log-rate',
       '--log-group',
+      '--deny-networks',
       '--netns',
       '--dry-run',
       '--help',

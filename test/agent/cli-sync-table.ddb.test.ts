@@ -17,6 +17,7 @@ import { dryRunCell, EXAMPLE_APP_ID } from '../../local/cells/dry-run-cell.js';
 import { LOCAL_CLIENT_CONFIG } from '../../local/dynamodb-local.js';
 import { createTestTable, type TestTable } from '../helpers/ddb.js';
 import { tcpDestination } from '../helpers/fixtures.js';
+import { publishedState } from '../helpers/published-state.js';
 
 const work = mkdtempSync(join(tmpdir(), 'agent-cli-ddb-'));
 let table: TestTable;
@@ -35,7 +36,10 @@ beforeAll(async () => {
   await policies.createEgressPolicies([
     { source: { type: 'app', id: EXAMPLE_APP_ID }, destination: { id: db?.id ?? '' } },
   ]);
-  ({ version } = await publishSnapshot(policies, new DynamoDbSnapshotStore(documents, table.tableName)));
+  ({ version } = await publishSnapshot(
+    publishedState(policies, documents, table.tableName),
+    new DynamoDbSnapshotStore(documents, table.tableName),
+  ));
 });
 
 afterAll(() => {
@@ -168,7 +172,9 @@ describe('agent sync --from-dynamodb', () => {
     const fresh = await createTestTable();
     const freshSnapshots = new DynamoDbSnapshotStore(documentClient(fresh.client), fresh.tableName);
     const policies = new DynamoDbPolicyStore({ client: documentClient(fresh.client), tableName: fresh.tableName });
-    expect(await publishSnapshot(policies, freshSnapshots)).toEqual({ version: 0, written: true });
+    expect(
+      await publishSnapshot(publishedState(policies, documentClient(fresh.client), fresh.tableName), freshSnapshots),
+    ).toEqual({ version: 0, written: true });
     const result = await cli(args, runner, fresh.tableName);
     expect([result.code, result.stderr]).toEqual([EXIT_OK, '']);
     expect(split(result.stdout).last).toMatchObject({ version: 0, origin: 'table', changed: true, applied: true });

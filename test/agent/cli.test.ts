@@ -148,7 +148,7 @@ describe('agent cli', () => {
     expect(account.split('\n').filter((line) => line !== '' && !line.startsWith('# '))).toEqual(['#']);
     expect(account).toContain('# created dyneg-FORWARD: entry chain (every overlay source); ');
     expect(account).toMatch(
-      /^# created dyneg-c-[0-9a-f]{16}: container 10\.255\.1\.2 \(app a, space s\); 5 rules written$/m,
+      /^# created dyneg-c-[0-9a-f]{16}: container 10\.255\.1\.2 \(app a, space s, organization org-1, running\); 5 rules written$/m,
     );
     expect(account).toMatch(/^# created dyneg-a-[0-9a-f]{16}: app a \(allow list\); 1 rules written$/m);
     expect(account).toContain('# insert the jump FORWARD -> dyneg-FORWARD\n');
@@ -210,6 +210,7 @@ describe('agent cli', () => {
       unknownSources: 'reject',
       verify: 'cheap',
       denyLog: { group: 100, rate: { count: 1, per: 'second' } },
+      denyNetworks: { always: [], running: [], staging: [] },
       dryRun: false,
       netns: undefined,
     });

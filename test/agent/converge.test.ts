@@ -171,7 +171,7 @@ describe('converge', () => {
     return { runner, restores };
   }
 
-  const containers = [{ ip: '10.255.1.2', appId: 'app-1', spaceId: 'space-1' }];
+  const containers = [{ ip: '10.255.1.2', appId: 'app-1', spaceId: 'space-1', lifecycle: 'running' as const }];
 
   it('touches neither the kernel nor the record when it refuses an older snapshot', async () => {
     const dir = stateDir();

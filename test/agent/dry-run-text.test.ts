@@ -4,7 +4,7 @@ import { describeChanges, describeDryRun } from '../../agent/dry-run-text.js';
 import { appChain, containerChain, spaceChain } from '../../agent/names.js';
 import type { SyncResult } from '../../agent/sync.js';
 
-const container = { ip: '10.255.1.2', appId: 'app-a', spaceId: 'space-1' };
+const container = { ip: '10.255.1.2', appId: 'app-a', spaceId: 'space-1', lifecycle: 'running' } as const;
 const stats = {
   chains: 0,
   rules: 0,

@@ -50,6 +50,10 @@ export interface StoreEntry {
   ip: string;
   appId: string;
   spaceId: string;
+  /** @default 'org-1'; null leaves `org_id` out */
+  orgId?: string | null;
+  /** `container_workload`; @default 'app'; null leaves it out */
+  workload?: string | null;
 }
 
 /** A CF container metadata store (store.json) for the given containers. */
@@ -63,10 +67,10 @@ export function containerStore(entries: readonly StoreEntry[]): Record<string, u
       metadata: {
         app_id: entry.appId,
         space_id: entry.spaceId,
-        org_id: 'org-1',
+        ...(entry.orgId === null ? {} : { org_id: entry.orgId ?? 'org-1' }),
         policy_group_id: entry.appId,
         ports: '8080',
-        container_workload: 'app',
+        ...(entry.workload === null ? {} : { container_workload: entry.workload ?? 'app' }),
       },
     };
   }

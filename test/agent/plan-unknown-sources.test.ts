@@ -9,7 +9,7 @@ import { parsePolicies } from '../../agent/source/files.js';
 import { policyList } from './fixtures.js';
 
 const noPolicies = parsePolicies(JSON.stringify(policyList([])));
-const c = (ip: string): Container => ({ ip, appId: 'a', spaceId: 's' });
+const c = (ip: string): Container => ({ ip, appId: 'a', spaceId: 's', lifecycle: 'running' });
 const containers = [c('10.255.1.2'), c('10.255.2.9')];
 const rootOf = (plan: ReturnType<typeof planRules>) => plan.chains.find((chain) => chain.name === ROOT_CHAIN);
 const rootText = (options: Parameters<typeof planRules>[2], listed: readonly Container[] = containers) =>

@@ -7,7 +7,7 @@ import { parsePolicies } from '../../agent/source/files.js';
 import { app, icmp, policyList, space, tcp, udp } from './fixtures.js';
 
 const policies = (...docs: Parameters<typeof policyList>[0]) => parsePolicies(JSON.stringify(policyList(docs)));
-const c = (ip: string, appId: string, spaceId: string): Container => ({ ip, appId, spaceId });
+const c = (ip: string, appId: string, spaceId: string): Container => ({ ip, appId, spaceId, lifecycle: 'running' });
 const chain = (plan: ReturnType<typeof planRules>, name: string) => plan.chains.find((each) => each.name === name);
 
 describe('planRules', () => {

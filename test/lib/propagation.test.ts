@@ -146,7 +146,7 @@ describe('fan-out function', () => {
         Action: ['dynamodb:GetItem', 'dynamodb:Query'],
         Resource: tableArn(),
         Condition: {
-          'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['META', 'POLICY', 'DEST', 'SNAPSHOT', 'CELL'] },
+          'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['META', 'POLICY', 'DEST', 'SG', 'SNAPSHOT', 'CELL'] },
         },
       },
       {

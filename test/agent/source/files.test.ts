@@ -17,8 +17,8 @@ describe('container store', () => {
       { ip: '10.255.1.3', appId: 'app-a', spaceId: 'space-1' },
     ]);
     expect(parseContainers(JSON.stringify(store))).toEqual([
-      { ip: '10.255.1.3', appId: 'app-a', spaceId: 'space-1' },
-      { ip: '10.255.1.20', appId: 'app-b', spaceId: 'space-1' },
+      { ip: '10.255.1.3', appId: 'app-a', spaceId: 'space-1', orgId: 'org-1', lifecycle: 'running' },
+      { ip: '10.255.1.20', appId: 'app-b', spaceId: 'space-1', orgId: 'org-1', lifecycle: 'running' },
     ]);
     expect(parseContainers('{}')).toEqual([]);
   });
@@ -53,8 +53,8 @@ describe('container store', () => {
     (handle) => {
       const text = `{${entry(handle, '10.255.1.3')}, ${entry('other', '10.255.1.4', 'b')}}`;
       expect(parseContainers(text)).toEqual([
-        { ip: '10.255.1.3', appId: 'a', spaceId: 's' },
-        { ip: '10.255.1.4', appId: 'b', spaceId: 's' },
+        { ip: '10.255.1.3', appId: 'a', spaceId: 's', lifecycle: 'running' },
+        { ip: '10.255.1.4', appId: 'b', spaceId: 's', lifecycle: 'running' },
       ]);
       expect(({} as Record<string, unknown>).ip).toBeUndefined();
     },

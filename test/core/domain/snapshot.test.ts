@@ -1,4 +1,5 @@
-// The snapshot cells read: what survives the round trip, what a cell refuses, and the older format.
+// The snapshot cells read: what survives the round trip, what a cell refuses, the older formats, and
+// the security groups section (every rule once, bindings merged).
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../core/domain/errors.js';
@@ -67,12 +68,20 @@ describe('snapshot', () => {
     expect(() => decodeSnapshot(encoded.bytes, sha256(Buffer.from('other')))).toThrow(/checksum/);
     const notGzip = Buffer.from('{}');
     expect(() => decodeSnapshot(notGzip, sha256(notGzip))).toThrow(/not gzip/);
-    const pastEnd = gzipJson({ format: 2, version: 1, destinations: [db], sources: [['app', 'a', [1]]] });
-    expect(() => decodeSnapshot(pastEnd, sha256(pastEnd))).toThrow(/sources\[0\]\[2\]: points past the destinations/);
+    for (const format of [2, 3]) {
+      const pastEnd = gzipJson({
+        format,
+        version: 1,
+        destinations: [db],
+        sources: [['app', 'a', [1]]],
+        ...(format === 3 ? { security_groups: { rules: [], bindings: [] } } : {}),
+      });
+      expect(() => decodeSnapshot(pastEnd, sha256(pastEnd))).toThrow(/sources\[0\]\[2\]: points past the destinations/);
+    }
     const hostile = gzipJson({ format: 2, version: 1, destinations: [db], sources: [['app', '-j ACCEPT', [0]]] });
     expect(() => decodeSnapshot(hostile, sha256(hostile))).toThrow(ValidationError);
-    const future = gzipJson({ format: 3, version: 1 });
-    expect(() => decodeSnapshot(future, sha256(future))).toThrow(/must be 2/);
+    const future = gzipJson({ format: 4, version: 1 });
+    expect(() => decodeSnapshot(future, sha256(future))).toThrow(/must be 1, 2 or 3/);
   });
 
   it('still reads format 1, so cells keep working until the next publish after an upgrade', () => {
@@ -88,13 +97,25 @@ describe('snapshot', () => {
     });
     const snapshot = decodeSnapshot(old, sha256(old));
     expect(snapshot).toEqual({
-      format: 2,
+      format: 3,
       version: 5,
       destinations: [db, ping],
       sources: [
         ['app', 'app-1', [0, 1]],
         ['space', 'space-1', [1]],
       ],
+      security_groups: { rules: [], bindings: [] },
+    });
+  });
+
+  it('still reads format 2, without security groups', () => {
+    const old = gzipJson({ format: 2, version: 6, destinations: [db], sources: [['app', 'app-1', [0]]] });
+    expect(decodeSnapshot(old, sha256(old))).toEqual({
+      format: 3,
+      version: 6,
+      destinations: [db],
+      sources: [['app', 'app-1', [0]]],
+      security_groups: { rules: [], bindings: [] },
     });
   });
 

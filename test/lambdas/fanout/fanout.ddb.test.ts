@@ -10,13 +10,16 @@ import { DynamoDbSnapshotStore } from '../../../core/store/snapshot-store.js';
 import { documentClient } from '../../../core/store/table-stores.js';
 import { createFanoutHandler, type FanoutHandler } from '../../../lambdas/fanout/fanout.js';
 import { noFanoutMetrics } from '../../../lambdas/fanout/fanout-metrics.js';
+import type { PolicySource } from '../../../lambdas/fanout/snapshot-publisher.js';
 import { SsmCommander } from '../../../lambdas/fanout/ssm-commander.js';
 import { createBatchDelivery } from '../../../local/propagation/batch-delivery.js';
 import { createTestTable } from '../../helpers/ddb.js';
 import { tcpDestination } from '../../helpers/fixtures.js';
+import { publishedState } from '../../helpers/published-state.js';
 
 const ssm = mockClient(SSMClient);
 let policies: DynamoDbPolicyStore;
+let published: PolicySource;
 let snapshots: DynamoDbSnapshotStore;
 const logs: Record<string, unknown>[] = [];
 const log = jsonLineLog({ service: 'test', write: (line) => logs.push(JSON.parse(line)) });
@@ -33,7 +36,13 @@ function commander(maxAttempts = 4): SsmCommander {
 }
 
 function fanout(maxAttempts?: number): FanoutHandler {
-  return createFanoutHandler({ policies, snapshots, commander: commander(maxAttempts), log, metrics: noFanoutMetrics });
+  return createFanoutHandler({
+    policies: published,
+    snapshots,
+    commander: commander(maxAttempts),
+    log,
+    metrics: noFanoutMetrics,
+  });
 }
 
 function versionRecord(version: number, sequence: string): DynamoDBRecord {
@@ -57,6 +66,7 @@ beforeAll(async () => {
   const table = await createTestTable();
   const documents = documentClient(table.client);
   policies = new DynamoDbPolicyStore({ client: documents, tableName: table.tableName });
+  published = publishedState(policies, documents, table.tableName);
   snapshots = new DynamoDbSnapshotStore(documents, table.tableName);
 });
 

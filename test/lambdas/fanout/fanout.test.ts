@@ -32,7 +32,11 @@ beforeEach(() => {
   failCommand = undefined;
   runs = [];
   lines = [];
-  const policies: PolicySource = { currentVersion: async () => version, listEgressPolicies: async () => [] };
+  const policies: PolicySource = {
+    currentVersion: async () => version,
+    listEgressPolicies: async () => [],
+    listSecurityGroups: async () => [],
+  };
   handler = createFanoutHandler({
     policies,
     snapshots,

@@ -14,6 +14,7 @@ import { createRepublishHandler, type RepublishHandler } from '../../../lambdas/
 import { SsmCommander } from '../../../lambdas/fanout/ssm-commander.js';
 import { createTestTable } from '../../helpers/ddb.js';
 import { SCHEDULED_EVENT, tcpDestination } from '../../helpers/fixtures.js';
+import { publishedState } from '../../helpers/published-state.js';
 
 const ssm = mockClient(SSMClient);
 let policies: DynamoDbPolicyStore;
@@ -40,7 +41,7 @@ beforeAll(async () => {
     maxAttempts: 1,
   });
   republish = createRepublishHandler({
-    policies,
+    policies: publishedState(policies, documents, table.tableName),
     snapshots,
     commander,
     cells,

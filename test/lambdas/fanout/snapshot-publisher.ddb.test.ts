@@ -1,13 +1,15 @@
 // The snapshot publisher on DynamoDB Local under writes that keep landing while it reads the list:
 // it still publishes (under the version read before the list) and never moves the pointer back.
 import { beforeEach, describe, expect, it } from 'vitest';
+import { NO_BINDINGS } from '../../../core/domain/security-group.js';
 import { buildSnapshot, encodeSnapshot, snapshotToPolicyList } from '../../../core/domain/snapshot.js';
 import type { SnapshotPointer } from '../../../core/domain/snapshot-store.js';
 import type { EgressPolicy } from '../../../core/domain/types.js';
 import { DynamoDbPolicyStore, type DynamoDbPolicyStoreOptions } from '../../../core/store/dynamodb-policy-store.js';
+import { DynamoDbSecurityGroupStore } from '../../../core/store/security-group-store.js';
 import { DynamoDbSnapshotStore } from '../../../core/store/snapshot-store.js';
 import { documentClient } from '../../../core/store/table-stores.js';
-import { publishSnapshot } from '../../../lambdas/fanout/snapshot-publisher.js';
+import { publishedStateOf, publishSnapshot } from '../../../lambdas/fanout/snapshot-publisher.js';
 import { createTestTable } from '../../helpers/ddb.js';
 import { tcpDestination } from '../../helpers/fixtures.js';
 
@@ -33,6 +35,7 @@ class BusyPolicyStore extends DynamoDbPolicyStore {
 let options: DynamoDbPolicyStoreOptions;
 let quiet: DynamoDbPolicyStore;
 let snapshots: DynamoDbSnapshotStore;
+let groups: DynamoDbSecurityGroupStore;
 
 beforeEach(async () => {
   const table = await createTestTable();
@@ -40,6 +43,7 @@ beforeEach(async () => {
   options = { client, tableName: table.tableName };
   quiet = new DynamoDbPolicyStore(options);
   snapshots = new DynamoDbSnapshotStore(client, table.tableName);
+  groups = new DynamoDbSecurityGroupStore({ client, tableName: table.tableName });
   const [db] = await quiet.createDestinations([tcpDestination('publisher-db')]);
   await quiet.createEgressPolicies([{ source: { type: 'app', id: 'app-1' }, destination: { id: db?.id ?? '' } }]);
 });
@@ -53,12 +57,35 @@ async function currentPointer(): Promise<SnapshotPointer> {
 describe('publishSnapshot', () => {
   it('publishes the exact state when no write lands during the list', async () => {
     const version = await quiet.currentVersion();
-    expect(await publishSnapshot(quiet, snapshots)).toEqual({ version, written: true });
+    expect(await publishSnapshot(publishedStateOf({ policies: quiet, securityGroups: groups }), snapshots)).toEqual({
+      version,
+      written: true,
+    });
+  });
+
+  it('publishes the security groups with the policies: a group write is a new version cells get', async () => {
+    const before = await quiet.currentVersion();
+    await groups.createSecurityGroup({
+      name: 'public_networks_egress',
+      globallyEnabled: { running: true, staging: false },
+      rules: [{ protocol: 'all', destination: '0.0.0.0-9.255.255.255' }],
+      bindings: NO_BINDINGS,
+    });
+    const version = await quiet.currentVersion();
+    expect(version).toBe(before + 1);
+    const state = publishedStateOf({ policies: quiet, securityGroups: groups });
+    expect(await publishSnapshot(state, snapshots)).toEqual({ version, written: true });
+    const published = await snapshots.read(await currentPointer());
+    expect(published.security_groups).toEqual({
+      rules: [{ protocol: 'all', ips: [{ start: '0.0.0.0', end: '9.255.255.255' }], ports: [] }],
+      bindings: [['global', 'running', '', [0]]],
+    });
+    expect(published.sources).toHaveLength(1);
   });
 
   it('publishes despite a write landing between every version read and its list', async () => {
     const busy = new BusyPolicyStore(options);
-    const result = await publishSnapshot(busy, snapshots);
+    const result = await publishSnapshot(publishedStateOf({ policies: busy, securityGroups: groups }), snapshots);
 
     // Bounded retries, then the last list under the version read before it: one behind the table.
     expect(busy.lists).toBe(5);
@@ -73,7 +100,10 @@ describe('publishSnapshot', () => {
     ]);
 
     // The next batch (the newest write's stream record) publishes the newer version.
-    expect(await publishSnapshot(quiet, snapshots)).toEqual({ version: newest, written: true });
+    expect(await publishSnapshot(publishedStateOf({ policies: quiet, securityGroups: groups }), snapshots)).toEqual({
+      version: newest,
+      written: true,
+    });
   });
 
   it('never moves the pointer back when a newer snapshot was published during its last list', async () => {
@@ -83,7 +113,7 @@ describe('publishSnapshot', () => {
       const version = await quiet.currentVersion();
       await snapshots.write(encodeSnapshot(buildSnapshot(version, await quiet.listEgressPolicies())));
     });
-    const result = await publishSnapshot(busy, snapshots);
+    const result = await publishSnapshot(publishedStateOf({ policies: busy, securityGroups: groups }), snapshots);
     const newest = await quiet.currentVersion();
     expect(result).toEqual({ version: newest - 1, written: false });
     expect((await currentPointer()).version).toBe(newest);

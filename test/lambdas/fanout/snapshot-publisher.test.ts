@@ -24,7 +24,11 @@ const anyIcmpType: EgressPolicy = {
 
 describe('publishSnapshot', () => {
   it('throws the validation error and writes nothing for a snapshot cells would refuse', async () => {
-    const policies: PolicySource = { currentVersion: async () => 4, listEgressPolicies: async () => [anyIcmpType] };
+    const policies: PolicySource = {
+      currentVersion: async () => 4,
+      listEgressPolicies: async () => [anyIcmpType],
+      listSecurityGroups: async () => [],
+    };
     const snapshots = new InMemorySnapshotStore();
     const failure = await publishSnapshot(policies, snapshots).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(ValidationError);
@@ -42,6 +46,7 @@ describe('publishSnapshot', () => {
         await snapshots.write(encodeSnapshot(buildSnapshot(5, [])));
         return [];
       },
+      listSecurityGroups: async () => [],
     };
     expect(await publishSnapshot(policies, snapshots)).toEqual({ version: 4, written: false });
     expect(snapshots.writes.map((snapshot) => snapshot.version)).toEqual([5, 4]);
@@ -53,12 +58,20 @@ describe('publishSnapshot', () => {
     ['older than', 2],
   ])('publishes again when the pointer is of another epoch and %s the table’s version', async (_case, version) => {
     const snapshots = new InMemorySnapshotStore();
-    const policies: PolicySource = { currentVersion: async () => 4, listEgressPolicies: async () => [] };
+    const policies: PolicySource = {
+      currentVersion: async () => 4,
+      listEgressPolicies: async () => [],
+      listSecurityGroups: async () => [],
+    };
     expect(await publishSnapshot(policies, snapshots)).toEqual({ version: 4, written: true });
     expect(await publishSnapshot(policies, snapshots)).toEqual({ version: 4, written: false });
 
     snapshots.tableEpoch = 'restored-table';
-    const restored: PolicySource = { currentVersion: async () => version, listEgressPolicies: async () => [] };
+    const restored: PolicySource = {
+      currentVersion: async () => version,
+      listEgressPolicies: async () => [],
+      listSecurityGroups: async () => [],
+    };
     expect(await publishSnapshot(restored, snapshots)).toEqual({ version, written: true });
     expect(await snapshots.readPointer()).toMatchObject({ version, epoch: 'restored-table' });
     expect(await publishSnapshot(restored, snapshots)).toEqual({ version, written: false });

@@ -211,7 +211,12 @@ describe('destination names', () => {
 
 describe('query parameters', () => {
   it.each([
-    ['GET', 'egress_policies?destination_id=X', '"destination_id"', 'this route takes none'],
+    [
+      'GET',
+      'egress_policies?destination_id=X',
+      '"destination_id"',
+      'known: SourceIDs, SourceTypes, DestinationIDs, DestinationNames',
+    ],
     ['GET', 'destinations?name=MySQL&names=x', '"names"', 'known: id, name'],
     ['GET', 'destinations?ID=x', '"ID"', 'known: id, name'],
     ['GET', 'cells?cell=a&b=1', '"cell", "b"', 'this route takes none'],
@@ -253,11 +258,11 @@ describe('query parameters', () => {
     const many = Array.from({ length: 8 }, (_, i) => `p${i}=1`).join('&');
     const result = await api.call('GET', `${API}/egress_policies?${many}&%1B%5B2J=1`);
     expect((result.body as { error: string }).error).toBe(
-      'unknown query parameter(s) "p0", "p1", "p2", "p3", "p4" …and 4 more (this route takes none)',
+      'unknown query parameter(s) "p0", "p1", "p2", "p3", "p4" …and 4 more (known: SourceIDs, SourceTypes, DestinationIDs, DestinationNames)',
     );
     const escaped = await api.call('GET', `${API}/egress_policies?%1B%5B2J=1`);
     expect((escaped.body as { error: string }).error).toBe(
-      'unknown query parameter(s) "\\u001b[2J" (this route takes none)',
+      'unknown query parameter(s) "\\u001b[2J" (known: SourceIDs, SourceTypes, DestinationIDs, DestinationNames)',
     );
   });
 });
@@ -283,6 +288,37 @@ describe('egress policies', () => {
     const deleted = await api.call('DELETE', `${API}/egress_policies/${policy?.id}`);
     expect(deleted).toMatchObject({ status: 200, body: { total_egress_policies: 1, egress_policies: [policy] } });
     expect((await api.call('DELETE', `${API}/destinations/${db.id}`)).status).toBe(200);
+  });
+
+  it("filters lists with CF's SourceIDs, SourceTypes, DestinationIDs and DestinationNames", async () => {
+    const one = await createDestination({ ...mysql, name: 'filter-one' });
+    const two = await createDestination({ ...mysql, name: 'filter-two' });
+    const space = 'aa11bb22-cc33-4d44-8e55-ff6677889900';
+    const created = await api.call('POST', `${API}/egress_policies`, {
+      body: {
+        egress_policies: [
+          { source: { id: APP_GUID }, destination: { id: one.id } },
+          { source: { type: 'space', id: space }, destination: { id: one.id } },
+          { source: { type: 'space', id: space }, destination: { id: two.id } },
+        ],
+      },
+    });
+    expect(created.status).toBe(201);
+    const listed = async (query: string) => {
+      const result = await api.call('GET', `${API}/egress_policies?${query}`);
+      expect(result.status, JSON.stringify(result.body)).toBe(200);
+      const body = result.body as { egress_policies: { source: { id: string }; destination: { name: string } }[] };
+      return body.egress_policies.map((policy) => `${policy.source.id}->${policy.destination.name}`).sort();
+    };
+    expect(await listed(`DestinationNames=filter-two`)).toEqual([`${space}->filter-two`]);
+    expect(await listed(`DestinationIDs=${one.id}&SourceTypes=app`)).toEqual([`${APP_GUID}->filter-one`]);
+    expect(await listed(`SourceIDs=${space.toUpperCase()}&DestinationIDs=${one.id},${two.id}`)).toEqual([
+      `${space}->filter-one`,
+      `${space}->filter-two`,
+    ]);
+    expect(await listed(`SourceIDs=${APP_GUID}&DestinationNames=filter-two`)).toEqual([]);
+    const badType = await api.call('GET', `${API}/egress_policies?SourceTypes=org`);
+    expect(badType).toMatchObject({ status: 400, body: { error: 'SourceTypes: must be app or space, got "org"' } });
   });
 
   it('refuses a source id that is not a GUID, naming the field', async () => {

@@ -14,6 +14,7 @@ import { agentProcessRunner } from '../../../local/cells/agent-process.js';
 import { dryRunCell, EXAMPLE_APP_ID } from '../../../local/cells/dry-run-cell.js';
 import { createTestTable } from '../../helpers/ddb.js';
 import { tcpDestination } from '../../helpers/fixtures.js';
+import { publishedState } from '../../helpers/published-state.js';
 
 const work = mkdtempSync(join(tmpdir(), 'egress-inproc-'));
 
@@ -30,7 +31,10 @@ describe('inProcessAgentRunner', () => {
     await policies.createEgressPolicies([
       { source: { type: 'app', id: EXAMPLE_APP_ID }, destination: { id: db?.id ?? '' } },
     ]);
-    const { version } = await publishSnapshot(policies, new DynamoDbSnapshotStore(documents, table.tableName));
+    const { version } = await publishSnapshot(
+      publishedState(policies, documents, table.tableName),
+      new DynamoDbSnapshotStore(documents, table.tableName),
+    );
 
     const run = inProcessAgentRunner({
       dynamodb: table.client,
@@ -69,7 +73,10 @@ describe('agentProcessRunner', () => {
     await policies.createEgressPolicies([
       { source: { type: 'app', id: EXAMPLE_APP_ID }, destination: { id: db?.id ?? '' } },
     ]);
-    const { version } = await publishSnapshot(policies, new DynamoDbSnapshotStore(documents, table.tableName));
+    const { version } = await publishSnapshot(
+      publishedState(policies, documents, table.tableName),
+      new DynamoDbSnapshotStore(documents, table.tableName),
+    );
 
     const stateRoot = join(work, 'process-cells');
     const inProcess = inProcessAgentRunner({ dynamodb: table.client, tableName: table.tableName, stateRoot });

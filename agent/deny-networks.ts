@@ -1,0 +1,47 @@
+// The operator's deny networks (`--deny-networks`): CIDRs no container may open a connection to,
+// whatever its allow lists say, as silk's `deny_networks`. `always` holds for every container,
+// `running` for app and task containers, `staging` for staging ones. Pure.
+import * as z from 'zod/mini';
+import { ValidationError } from '../core/domain/errors.js';
+import { parseWith, zodEnglish } from '../core/domain/validation.js';
+import { normalizeCidr } from './cidr.js';
+import type { DenyNetworks } from './plan.js';
+
+/** More would make every container chain long; an operator's list is a handful. */
+export const MAX_DENY_NETWORKS = 256;
+
+const cidr = z.string({ error: zodEnglish }).check(
+  z.refine((value) => {
+    try {
+      normalizeCidr(value);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be an IPv4 CIDR block such as 169.254.169.254/32'),
+);
+const list = () =>
+  z.optional(
+    z
+      .array(cidr, { error: zodEnglish })
+      .check(z.maxLength(MAX_DENY_NETWORKS, `must hold at most ${MAX_DENY_NETWORKS} networks`)),
+  );
+
+const denyNetworksSchema = z.strictObject({ always: list(), running: list(), staging: list() }, { error: zodEnglish });
+
+/**
+ * `{"always": [...], "running": [...], "staging": [...]}` (a missing key is an empty list, any other
+ * key is refused) → normalized, deduplicated and sorted lists; a ValidationError saying what is wrong.
+ */
+export function parseDenyNetworks(text: string): DenyNetworks {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ValidationError(`malformed JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const parsed = parseWith(denyNetworksSchema, value, '');
+  const canonical = (networks: readonly string[] | undefined): string[] =>
+    [...new Set((networks ?? []).map((network) => normalizeCidr(network)))].sort();
+  return { always: canonical(parsed.always), running: canonical(parsed.running), staging: canonical(parsed.staging) };
+}
