@@ -35,13 +35,38 @@ const denyNetworksSchema = z.strictObject({ always: list(), running: list(), sta
  */
 export function parseDenyNetworks(text: string): DenyNetworks {
   let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new ValidationError(`malformed JSON: ${error instanceof Error ? error.message : String(error)}`);
+  if (COMPACT_FORM.test(text)) value = compactToObject(text);
+  else {
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw new ValidationError(`malformed JSON: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
   const parsed = parseWith(denyNetworksSchema, value, '');
   const canonical = (networks: readonly string[] | undefined): string[] =>
     [...new Set((networks ?? []).map((network) => normalizeCidr(network)))].sort();
   return { always: canonical(parsed.always), running: canonical(parsed.running), staging: canonical(parsed.staging) };
+}
+
+/**
+ * The same lists in a form that needs no quoting in a shell or a systemd unit (the stack writes it
+ * into the sync document and the watcher unit): `always=CIDR,CIDR+running=+staging=CIDR`, every key
+ * once, in that order. Only letters, digits and `.,/=+`.
+ */
+export function formatDenyNetworks(networks: DenyNetworks): string {
+  return (['always', 'running', 'staging'] as const).map((key) => `${key}=${networks[key].join(',')}`).join('+');
+}
+
+/** `always=…+running=…+staging=…` with each key at most once (order free); its values checked as JSON's are. */
+const COMPACT_FORM = /^(?:always|running|staging)=[0-9./,]*(?:\+(?:always|running|staging)=[0-9./,]*)*$/;
+
+function compactToObject(text: string): Record<string, string[]> {
+  const lists: Record<string, string[]> = {};
+  for (const section of text.split('+')) {
+    const [key = '', values = ''] = section.split('=');
+    if (Object.hasOwn(lists, key)) throw new ValidationError(`${key}: given twice`);
+    lists[key] = values === '' ? [] : values.split(',');
+  }
+  return lists;
 }

@@ -18,9 +18,11 @@ import {
   parseDenyLogRate,
   parseLogGroup,
 } from '../agent/deny-log.js';
+import { formatDenyNetworks, parseDenyNetworks } from '../agent/deny-networks.js';
 import {
   DEFAULT_OVERLAY_CIDR,
   DEFAULT_UNKNOWN_SOURCES,
+  type DenyNetworks,
   isUnknownSources,
   UNKNOWN_SOURCES,
   type UnknownSources,
@@ -107,6 +109,13 @@ export interface CellAgentProps {
    */
   readonly denyLogRate?: string;
   /**
+   * Operator deny networks (silk's `deny_networks`, the agent's `--deny-networks`): CIDRs no container
+   * may open a connection to, whatever a policy or security group allows: `always` for every
+   * container, `running` for app and task containers, `staging` for staging ones.
+   * @default none
+   */
+  readonly denyNetworks?: DenyNetworks;
+  /**
    * The NFLOG group the refused connections are logged to, and that ulogd reads (the agent's
    * `--log-group`), 1-65535.
    * @default 100
@@ -183,6 +192,7 @@ export class CellAgent extends Construct {
     const overlayCidr = props.overlayCidr ?? CELL_DEFAULTS.overlayCidr;
     const unknownSources = validateUnknownSources(props.unknownSources ?? CELL_DEFAULTS.unknownSources);
     const denyLogRate = validateDenyLogRate(props.denyLogRate ?? CELL_DEFAULTS.denyLogRate);
+    const denyNetworks = validateDenyNetworks(props.denyNetworks);
     const nflogGroup = validateNflogGroup(props.nflogGroup ?? CELL_DEFAULTS.nflogGroup);
     const connectionLogging = validateConnectionLogging(props.connectionLogging ?? CELL_DEFAULTS.connectionLogging);
     const syncTimeout = props.syncTimeout ?? Duration.minutes(5);
@@ -208,6 +218,7 @@ export class CellAgent extends Construct {
       overlayCidr,
       unknownSources,
       denyLogRate,
+      denyNetworks,
       nflogGroup,
       lockWaitSeconds,
     };
@@ -418,6 +429,8 @@ interface SyncScriptOptions {
   readonly overlayCidr: string;
   readonly unknownSources: UnknownSources;
   readonly denyLogRate: string;
+  /** The agent's `--deny-networks` in its compact form, or '' for none. */
+  readonly denyNetworks: string;
   readonly nflogGroup: number;
   readonly lockWaitSeconds: number;
 }
@@ -443,7 +456,7 @@ function syncScript(options: SyncScriptOptions): string[] {
     `find ${CELL_AGENT_DIR} -maxdepth 1 -type f ! -name '${options.agentFileName}' -delete`,
     `export AWS_REGION='${options.region}'`,
     // A command and the scheduled association may arrive together: one sync at a time per cell.
-    `exec flock -w ${options.lockWaitSeconds} ${CELL_STATE_DIR}/sync.lock node '${options.agentFile}' sync --from-dynamodb --table '${options.tableName}' --containers '${options.containersPath}' --state-dir ${CELL_STATE_DIR} --cell-name "$INSTANCE_ID" --min-version "$MIN_VERSION" --overlay-cidr '${options.overlayCidr}' --unknown-sources '${options.unknownSources}' --deny-log-rate '${options.denyLogRate}' --log-group ${options.nflogGroup} --verify "$VERIFY"`,
+    `exec flock -w ${options.lockWaitSeconds} ${CELL_STATE_DIR}/sync.lock node '${options.agentFile}' sync --from-dynamodb --table '${options.tableName}' --containers '${options.containersPath}' --state-dir ${CELL_STATE_DIR} --cell-name "$INSTANCE_ID" --min-version "$MIN_VERSION" --overlay-cidr '${options.overlayCidr}' --unknown-sources '${options.unknownSources}' --deny-log-rate '${options.denyLogRate}' --log-group ${options.nflogGroup}${denyNetworksFlag(options.denyNetworks)} --verify "$VERIFY"`,
   ];
 }
 
@@ -523,6 +536,28 @@ export function validateCidr(cidr: string): void {
 }
 
 /** A JavaScript caller (or a context value) can pass any string; only the agent's two words reach the script. */
+/**
+ * The deny networks as the agent's compact `--deny-networks` value (only `[a-z0-9.,/=+]`: no quoting
+ * needed in the document's shell lines or the watcher unit), or '' when there are none. Validated
+ * and normalized by the agent's own parser, so synth refuses what a cell would.
+ */
+export function validateDenyNetworks(value: DenyNetworks | undefined): string {
+  if (value === undefined) return '';
+  let networks: DenyNetworks;
+  try {
+    networks = parseDenyNetworks(JSON.stringify(value));
+  } catch (error) {
+    throw new Error(`CellAgent: denyNetworks: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const none = networks.always.length + networks.running.length + networks.staging.length === 0;
+  return none ? '' : formatDenyNetworks(networks);
+}
+
+/** ` --deny-networks <compact>`, or nothing when there are none. */
+export function denyNetworksFlag(compact: string): string {
+  return compact === '' ? '' : ` --deny-networks ${compact}`;
+}
+
 export function validateUnknownSources(value: unknown): UnknownSources {
   if (isUnknownSources(value)) return value;
   throw new Error(`CellAgent: unknownSources must be ${UNKNOWN_SOURCES.join(' or ')}, got ${JSON.stringify(value)}`);

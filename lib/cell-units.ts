@@ -39,6 +39,8 @@ export interface CellUnitOptions {
   readonly unknownSources: string;
   /** The agent's `--deny-log-rate` (`N/second`, `N/minute` or `off`). */
   readonly denyLogRate: string;
+  /** The agent's `--deny-networks` in its compact form (`[a-z0-9.,/=+]`), or '' for none. */
+  readonly denyNetworks: string;
   /** The agent's `--log-group`. */
   readonly nflogGroup: number;
   readonly lockWaitSeconds: number;
@@ -66,7 +68,7 @@ function scriptWithTablePlaceholder(options: CellUnitOptions): string {
     `flock -w ${options.lockWaitSeconds} ${options.stateDir}/sync.lock node ${options.agentFile} sync --from-dynamodb`,
     `--table ${TABLE} --containers ${options.containersPath} --state-dir ${options.stateDir}`,
     `--cell-name "$CELL_NAME" --min-version 0 --overlay-cidr ${options.overlayCidr}`,
-    `--unknown-sources ${options.unknownSources} --deny-log-rate ${options.denyLogRate} --log-group ${options.nflogGroup}`,
+    `--unknown-sources ${options.unknownSources} --deny-log-rate ${options.denyLogRate} --log-group ${options.nflogGroup}${options.denyNetworks === '' ? '' : ` --deny-networks ${options.denyNetworks}`}`,
   ].join(' ');
   return [
     'runs=0; while :; do',
@@ -89,6 +91,9 @@ export function cellUnits(options: CellUnitOptions): CellUnits {
     options.denyLogRate,
     String(options.nflogGroup),
   );
+  if (!/^[a-z0-9.,/=+]*$/.test(options.denyNetworks)) {
+    throw new Error(`cellUnits: unsafe deny networks ${JSON.stringify(options.denyNetworks)}`);
+  }
   const script = systemdEscape(scriptWithTablePlaceholder(options)).replace(TABLE, () => options.tableName);
   const service = [
     '[Unit]',

@@ -2,7 +2,8 @@
 // with every default in this file. docs/deploy.md lists the keys.
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
-import { isUnknownSources, UNKNOWN_SOURCES, type UnknownSources } from '../agent/plan.js';
+import { parseDenyNetworks } from '../agent/deny-networks.js';
+import { type DenyNetworks, isUnknownSources, UNKNOWN_SOURCES, type UnknownSources } from '../agent/plan.js';
 import { isSourceIdFormat, SOURCE_ID_FORMATS, type SourceIdFormat } from '../core/domain/schemas.js';
 import { DEFAULT_SOURCE_IDS } from '../lambdas/api/settings.js';
 import { CELL_DEFAULTS } from './cell-agent.js';
@@ -95,7 +96,22 @@ export function configFromContext(node: Node): ControlPlaneConfig {
     throw new Error(`context ${key} must be true or false, got ${JSON.stringify(node.tryGetContext(key))}`);
   };
 
+  /**
+   * `{"always": [...], "running": [...], "staging": [...]}`: an object in cdk.json, or its JSON text
+   * on the command line (-c denyNetworks='{...}'). The agent's parser checks it (CellAgent).
+   */
+  const denyNetworks = (key: string): DenyNetworks | undefined => {
+    const value: unknown = node.tryGetContext(key);
+    if (value === undefined || value === null || value === '') return undefined;
+    try {
+      return parseDenyNetworks(typeof value === 'string' ? value : JSON.stringify(value));
+    } catch (error) {
+      throw new Error(`context ${key}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+
   const jwtIssuer = text('jwtIssuer') ?? CONTEXT_DEFAULTS.jwtIssuer;
+  const deniedNetworks = denyNetworks('denyNetworks');
   const logRetentionDays = number('logRetentionDays', CONTEXT_DEFAULTS.logRetentionDays);
   return {
     stackName: text('stackName') ?? CONTEXT_DEFAULTS.stackName,
@@ -116,6 +132,7 @@ export function configFromContext(node: Node): ControlPlaneConfig {
       overlayCidr: text('overlayCidr') ?? CONTEXT_DEFAULTS.overlayCidr,
       unknownSources: unknownSources('unknownSources', CONTEXT_DEFAULTS.unknownSources),
       denyLogRate: scalar('denyLogRate') ?? CONTEXT_DEFAULTS.denyLogRate,
+      ...(deniedNetworks === undefined ? {} : { denyNetworks: deniedNetworks }),
       nflogGroup: number('nflogGroup', CONTEXT_DEFAULTS.nflogGroup),
       connectionLogging: flag('connectionLogging', CONTEXT_DEFAULTS.connectionLogging),
       connectionLogRetention: toRetentionDays(

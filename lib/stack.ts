@@ -5,7 +5,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import type { UnknownSources } from '../agent/plan.js';
+import type { DenyNetworks, UnknownSources } from '../agent/plan.js';
 import type { SourceIdFormat } from '../core/domain/schemas.js';
 import { ControlPlaneAlarms } from './alarms.js';
 import { ControlPlaneApi } from './api.js';
@@ -47,6 +47,8 @@ export interface DynamicEgressStackProps extends StackProps {
   readonly unknownSources?: UnknownSources;
   /** @default '1/second' (see CellAgentProps) */
   readonly denyLogRate?: string;
+  /** @default none (see CellAgentProps) */
+  readonly denyNetworks?: DenyNetworks;
   /** @default 100 (see CellAgentProps) */
   readonly nflogGroup?: number;
   /** @default true (see CellAgentProps) */
@@ -109,6 +111,7 @@ export class DynamicEgressStack extends Stack {
       overlayCidr: props.overlayCidr,
       unknownSources: props.unknownSources,
       denyLogRate: props.denyLogRate,
+      ...(props.denyNetworks === undefined ? {} : { denyNetworks: props.denyNetworks }),
       nflogGroup: props.nflogGroup,
       connectionLogging: props.connectionLogging,
       connectionLogRetention: props.connectionLogRetention,

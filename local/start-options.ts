@@ -1,6 +1,9 @@
 // `npm start`'s flags and environment, parsed without side effects (reading the cells file and
 // bundling the agent happen in start.ts). START_COMMAND_LINE lists them all with their defaults and
 // is also `npm start -- --help`. EGRESS_LOCAL_DIR is read by paths.ts.
+
+import { parseDenyNetworks } from '../agent/deny-networks.js';
+import type { DenyNetworks } from '../agent/plan.js';
 import { DEFAULT_SOURCE_IDS, parseApiSettings, SOURCE_IDS_ENV } from '../lambdas/api/settings.js';
 import { SCHEDULE_DEFAULTS } from '../lambdas/fanout/run-limits.js';
 import { type CommandLineSpec, type Environment, helpText, type Parsed, readCommandLine } from './command-line.js';
@@ -22,6 +25,8 @@ export interface StartOptions {
   /** Undefined: local mode's default, the stack's schedule (a 0 value also falls back to it). */
   readonly resyncIntervalMs?: number;
   readonly jwt?: { readonly jwksUrl: string; readonly issuer: string; readonly audience: string };
+  /** The cells' operator deny networks; undefined: none. */
+  readonly denyNetworks?: DenyNetworks;
 }
 
 export const START_COMMAND_LINE: CommandLineSpec = {
@@ -54,6 +59,11 @@ export const START_COMMAND_LINE: CommandLineSpec = {
     EGRESS_RESYNC_SECONDS: {
       description: 'the periodic full sync of every cell',
       default: `${SCHEDULE_DEFAULTS.resyncMinutes * 60}, as on AWS`,
+    },
+    EGRESS_DENY_NETWORKS: {
+      description:
+        'operator deny networks every local cell enforces before any allow: {"always":[CIDR...],"running":[...],"staging":[...]}',
+      default: 'none',
     },
     EGRESS_JWKS_URL: { description: 'verify tokens of a real issuer with this JWKS', default: 'the local issuer' },
     EGRESS_JWT_ISSUER: { description: 'the iss such tokens must have (with EGRESS_JWKS_URL)', default: 'empty' },
@@ -101,10 +111,19 @@ export function parseStartOptions(argv: readonly string[], env: Environment): Pa
       error: `EGRESS_RESYNC_SECONDS: ${JSON.stringify(resyncSeconds)} is not a valid interval (expected seconds, e.g. 60; 0 keeps the default)`,
     };
   }
+  let denyNetworks: DenyNetworks | undefined;
+  if (env.EGRESS_DENY_NETWORKS) {
+    try {
+      denyNetworks = parseDenyNetworks(env.EGRESS_DENY_NETWORKS);
+    } catch (error) {
+      return { ok: false, error: `EGRESS_DENY_NETWORKS: ${error instanceof Error ? error.message : String(error)}` };
+    }
+  }
   return {
     ok: true,
     options: {
       inMemory: read.options.has('in-memory'),
+      ...(denyNetworks === undefined ? {} : { denyNetworks }),
       port,
       dynamodbPort,
       agentMode,

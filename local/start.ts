@@ -90,10 +90,11 @@ export async function runLocalMode(argv: readonly string[], env: Environment): P
       progress,
       onDynamoDbReady: (endpoint, dynamodb) => {
         const stateRoot = cellStateRoot(stateDir, options.inMemory);
+        const denyNetworks = options.denyNetworks;
         runAgent =
           options.agentMode === 'process'
-            ? agentProcessRunner({ agentFile, tableName, dynamodbEndpoint: endpoint, stateRoot })
-            : inProcessAgentRunner({ dynamodb, tableName, stateRoot });
+            ? agentProcessRunner({ agentFile, tableName, dynamodbEndpoint: endpoint, stateRoot, denyNetworks })
+            : inProcessAgentRunner({ dynamodb, tableName, stateRoot, denyNetworks });
       },
     });
   } catch (error) {

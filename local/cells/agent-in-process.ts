@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createCellAgent } from '../../agent/cell-agent.js';
+import type { DenyNetworks } from '../../agent/plan.js';
 import { agentTable } from '../../agent/policy-table.js';
 import type { Verify } from '../../agent/recorded-sync.js';
 import type { SnapshotSource } from '../../agent/source/dynamodb.js';
@@ -20,6 +21,8 @@ export interface InProcessAgentOptions {
   readonly stateRoot: string;
   /** @default DEFAULT_OVERLAY_CIDR (agent/plan.ts) */
   readonly overlayCidr?: string;
+  /** The agent's --deny-networks. @default none */
+  readonly denyNetworks?: DenyNetworks;
 }
 
 export function inProcessAgentRunner(options: InProcessAgentOptions): AgentRunner {
@@ -36,6 +39,7 @@ export function inProcessAgentRunner(options: InProcessAgentOptions): AgentRunne
         cellName: cell.name,
         containersFile: cell.containers,
         overlayCidr: options.overlayCidr,
+        ...(options.denyNetworks === undefined ? {} : { denyNetworks: options.denyNetworks }),
         mode: renderOnly ? 'render-only' : 'apply',
         netns: cell.netns,
         ...(verify === undefined ? {} : { verify }),

@@ -2,7 +2,8 @@
 // process reading desired state from the table and programming the cell's network namespace.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { DEFAULT_OVERLAY_CIDR } from '../../agent/plan.js';
+import { formatDenyNetworks } from '../../agent/deny-networks.js';
+import { DEFAULT_OVERLAY_CIDR, type DenyNetworks } from '../../agent/plan.js';
 import { DEFAULT_VERIFY, type Verify } from '../../agent/recorded-sync.js';
 import { describeSync, readSyncedLine } from '../../agent/sync-summary.js';
 import { LOCAL_CLIENT_CONFIG } from '../dynamodb-local.js';
@@ -20,6 +21,8 @@ export interface AgentProcessOptions {
   readonly overlayCidr?: string;
   /** @default 60 s */
   readonly timeoutMs?: number;
+  /** The agent's --deny-networks. @default none */
+  readonly denyNetworks?: DenyNetworks;
 }
 
 export function agentProcessRunner(options: AgentProcessOptions): AgentRunner {
@@ -43,6 +46,7 @@ export function agentProcessRunner(options: AgentProcessOptions): AgentRunner {
         verify,
         '--overlay-cidr',
         options.overlayCidr ?? DEFAULT_OVERLAY_CIDR,
+        ...(options.denyNetworks === undefined ? [] : ['--deny-networks', formatDenyNetworks(options.denyNetworks)]),
         // The agent stays on the host (where DynamoDB Local listens) and programs the cell's namespace.
         ...(cell.netns === undefined ? ['--render-only'] : ['--netns', cell.netns]),
       ];

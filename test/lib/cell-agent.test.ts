@@ -172,6 +172,22 @@ describe('CellAgent connection logging', () => {
     expect(both(cells({ denyLogRate: 'off' }))[0]).toContain("--deny-log-rate 'off'");
   });
 
+  it('fixes deny networks into the sync command and the watcher in the agent’s quote-free form; none adds no flag', () => {
+    const sync = documentOf(
+      cells({ denyNetworks: { always: ['169.254.169.254/32', '10.1.2.3/8'], running: [], staging: ['192.0.2.0/24'] } }),
+      'download',
+    );
+    const flag = '--deny-networks always=10.0.0.0/8,169.254.169.254/32+running=+staging=192.0.2.0/24';
+    expect(stepScript(sync, 'SyncCell')).toContain(`--log-group 100 ${flag} --verify`);
+    expect(stepScript(sync, 'InstallWatcher')).toContain(`--log-group 100 ${flag}`);
+    const plain = documentOf(cells(), 'download');
+    expect(stepScript(plain, 'SyncCell')).not.toContain('--deny-networks');
+    expect(stepScript(plain, 'InstallWatcher')).not.toContain('--deny-networks');
+    expect(() => cells({ denyNetworks: { always: ["10.0.0.0/8'; reboot #"], running: [], staging: [] } })).toThrow(
+      /CellAgent: denyNetworks: always\[0\]: must be an IPv4 CIDR block/,
+    );
+  });
+
   it('adds no document parameter: the logging settings are fixed at synth, like unknownSources', () => {
     expect(Object.keys(documentOf(cells(), 'download').parameters ?? {})).toEqual(['MinVersion', 'Verify']);
   });

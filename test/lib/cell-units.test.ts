@@ -19,6 +19,7 @@ const OPTIONS: CellUnitOptions = {
   overlayCidr: '10.255.0.0/16',
   unknownSources: 'reject',
   denyLogRate: '10/minute',
+  denyNetworks: '',
   nflogGroup: 7,
   lockWaitSeconds: 270,
   timeoutSeconds: 300,

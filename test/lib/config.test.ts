@@ -38,6 +38,19 @@ describe('configFromContext', () => {
     });
   });
 
+  it('reads denyNetworks as an object from cdk.json or as JSON text from -c, and refuses a bad one', () => {
+    const expected = { always: ['169.254.169.254/32'], running: [], staging: ['10.0.0.0/8'] };
+    expect(
+      configOf({ denyNetworks: { always: ['169.254.169.254/32'], staging: ['10.0.0.0/8'] } }).props.denyNetworks,
+    ).toEqual(expected);
+    expect(
+      configOf({ denyNetworks: '{"always":["169.254.169.254/32"],"staging":["10.0.0.0/8"]}' }).props.denyNetworks,
+    ).toEqual(expected);
+    expect(configOf({}).props.denyNetworks).toBeUndefined();
+    expect(() => configOf({ denyNetworks: { always: ['10.0.0.0/33'] } })).toThrow(/context denyNetworks: always\[0\]/);
+    expect(() => configOf({ denyNetworks: { sometimes: [] } })).toThrow(/context denyNetworks: .*sometimes/);
+  });
+
   it('reads the propagation keys, taking unquoted cdk.json scalars as text', () => {
     const config = configOf({
       cellTagKey: 'platform:cell',

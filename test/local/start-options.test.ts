@@ -114,6 +114,20 @@ describe('npm start options', () => {
     expect(startHelp()).toMatch(/^ {2}EGRESS_SOURCE_IDS +.*\(default: guid\)$/m);
   });
 
+  it('read EGRESS_DENY_NETWORKS for every local cell, and refuse a bad one before anything starts', () => {
+    const parsed = parseStartOptions([], { EGRESS_DENY_NETWORKS: '{"always":["169.254.169.254/32"],"staging":[]}' });
+    expect(parsed).toMatchObject({
+      ok: true,
+      options: { denyNetworks: { always: ['169.254.169.254/32'], running: [], staging: [] } },
+    });
+    expect(parseStartOptions([], {})).not.toHaveProperty('options.denyNetworks');
+    expect(parseStartOptions([], { EGRESS_DENY_NETWORKS: '{"always":["10.0.0.0/33"]}' })).toEqual({
+      ok: false,
+      error: 'EGRESS_DENY_NETWORKS: always[0]: must be an IPv4 CIDR block such as 169.254.169.254/32',
+    });
+    expect(startHelp()).toMatch(/^ {2}EGRESS_DENY_NETWORKS +.*\(default: none\)$/m);
+  });
+
   it('refuse an agent mode other than in-process or process', () => {
     expect(parseStartOptions([], { EGRESS_LOCAL_AGENT: 'inprocess' })).toEqual({
       ok: false,

@@ -79,13 +79,23 @@ describe('agentProcessRunner', () => {
     );
 
     const stateRoot = join(work, 'process-cells');
-    const inProcess = inProcessAgentRunner({ dynamodb: table.client, tableName: table.tableName, stateRoot });
+    // Both pass local mode's deny networks on (EGRESS_DENY_NETWORKS): the same rules either way.
+    const denyNetworks = { always: ['169.254.169.254/32'], running: ['192.0.2.0/24'], staging: [] };
+    const inProcess = inProcessAgentRunner({
+      dynamodb: table.client,
+      tableName: table.tableName,
+      stateRoot,
+      denyNetworks,
+    });
     const inProcessResult = await inProcess(dryRunCell(work), version);
+    expect(inProcessResult.output).toContain('-d 169.254.169.254/32 -p tcp -j REJECT --reject-with tcp-reset');
+    expect(inProcessResult.output).toContain('-d 192.0.2.0/24 -p tcp -j REJECT --reject-with tcp-reset');
     const run = agentProcessRunner({
       agentFile: await bundleAgent(join(work, 'bundle')),
       tableName: table.tableName,
       dynamodbEndpoint: table.endpoint,
       stateRoot,
+      denyNetworks,
     });
     const result = await run(dryRunCell(work), version);
     expect(result).toEqual({ ok: true, version, output: inProcessResult.output.trimEnd() });

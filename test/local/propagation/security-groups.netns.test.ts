@@ -21,6 +21,8 @@ const SPACE = '5a0e0000-0000-4000-8000-0000000000a1';
 const ORG = '0a0e0000-0000-4000-8000-0000000000b2';
 const APP = '887757be-5eda-48ce-b427-79dcc0705e92';
 const INTERNET = '198.51.100.30';
+/** Inside the public egress range, but an operator deny network: closed whatever is bound. */
+const DENIED = '198.51.100.99';
 const BROKERED = '203.0.113.40';
 const HTTPS = 443;
 const POSTGRES = 5432;
@@ -68,6 +70,8 @@ describe.runIf(labAvailable())('security groups on local mode, one cell', () => 
       'staging→internet': () => lab.tcp(staging, INTERNET, HTTPS, 500),
       'running→brokered': () => lab.tcp(running, BROKERED, POSTGRES, 500),
       'staging→brokered': () => lab.tcp(staging, BROKERED, POSTGRES, 500),
+      'running→denied': () => lab.tcp(running, DENIED, HTTPS, 500),
+      'staging→denied': () => lab.tcp(staging, DENIED, HTTPS, 500),
     };
     const results = await Promise.all(Object.values(probes).map((probe) => probe()));
     return Object.fromEntries(Object.keys(probes).map((name, index) => [name, results[index] ?? 'timeout']));
@@ -77,7 +81,7 @@ describe.runIf(labAvailable())('security groups on local mode, one cell', () => 
     lab = await createLab({
       tag: 'asgprop',
       cells: [{ count: 2 }],
-      external: { addresses: [INTERNET, BROKERED], tcpPorts: [HTTPS, POSTGRES] },
+      external: { addresses: [INTERNET, DENIED, BROKERED], tcpPorts: [HTTPS, POSTGRES] },
     });
     workDir = mkdtempSync(join(tmpdir(), 'egress-asg-'));
     const [cell] = lab.cells;
@@ -106,6 +110,7 @@ describe.runIf(labAvailable())('security groups on local mode, one cell', () => 
           dynamodb: table.client,
           tableName: table.tableName,
           stateRoot: join(workDir, 'cells'),
+          denyNetworks: { always: [`${DENIED}/32`], running: [], staging: [] },
         }),
         republishIntervalMs: 3_600_000,
         resyncIntervalMs: 3_600_000,
@@ -127,6 +132,8 @@ describe.runIf(labAvailable())('security groups on local mode, one cell', () => 
       'staging→internet': 'refused',
       'running→brokered': 'refused',
       'staging→brokered': 'refused',
+      'running→denied': 'refused',
+      'staging→denied': 'refused',
     };
     await expectReach(closed);
 
@@ -156,18 +163,11 @@ describe.runIf(labAvailable())('security groups on local mode, one cell', () => 
       data: [{ guid: ORG }],
     });
     expect(bound.status).toBe(200);
-    expect(
-      await reach({
-        'running→internet': 'open',
-        'staging→internet': 'open',
-        'running→brokered': 'open',
-        'staging→brokered': 'refused',
-      }),
-    ).toEqual({
+    await expectReach({
+      ...closed,
       'running→internet': 'open',
       'staging→internet': 'open',
       'running→brokered': 'open',
-      'staging→brokered': 'refused',
     });
 
     // Unbinding the space closes the running app's internet; the global staging flag still holds.
