@@ -11,6 +11,7 @@
 // source, not its addresses per source.
 import { ICMP_ANY } from '../core/domain/schemas.js';
 import { type Block, blockToCidr, rangeAsCidr, rangeToBlocks } from './cidr.js';
+import { ALLOW_LOG_PREFIX, DEFAULT_LOG_GROUP } from './deny-log.js';
 import type { IpSet, Match, Rule } from './model.js';
 import { listSetName, setName } from './names.js';
 
@@ -33,6 +34,8 @@ export interface AllowEntry {
     readonly protocol: 'tcp' | 'udp' | 'icmp' | 'all';
     readonly icmp_type?: number;
     readonly icmp_code?: number;
+    /** A security group rule's `log`: its accepted connections are logged (ALLOW_LOG_PREFIX). */
+    readonly log?: boolean;
   };
 }
 type Policy = AllowEntry;
@@ -41,6 +44,8 @@ type Policy = AllowEntry;
 interface Service {
   readonly key: string;
   readonly match: Match;
+  /** Log what it accepts; a logged service is grouped apart from the same service unlogged. */
+  readonly log: boolean;
 }
 
 /** One policy's addresses for one service; `key` names the ranges (equal ranges, equal key). */
@@ -57,6 +62,13 @@ export interface ServiceGroup {
 }
 
 function servicesOf(destination: Policy['destination']): Service[] {
+  const log = destination.log === true;
+  return unloggedServicesOf(destination).map((service) =>
+    log ? { key: `${service.key} log`, match: service.match, log } : { ...service, log },
+  );
+}
+
+function unloggedServicesOf(destination: Policy['destination']): Omit<Service, 'log'>[] {
   if (destination.protocol === 'icmp') {
     const type = destination.icmp_type ?? ICMP_ANY;
     const code = destination.icmp_code ?? ICMP_ANY;
@@ -227,15 +239,21 @@ export function allowRulesOf(
   groups: readonly ServiceGroup[],
   setThreshold: number,
   shared: SharedDestinations = new SharedDestinations(),
+  logGroup: number = DEFAULT_LOG_GROUP,
 ): { rules: Rule[]; sets: IpSet[] } {
   const rules: Rule[] = [];
   const sets: IpSet[] = [];
+  // A logged service's accept comes after an NFLOG rule of the same match, which goes on to it.
+  const accept = (service: Service, match: Match): void => {
+    if (service.log) rules.push({ match, action: { kind: 'nflog', group: logGroup, prefix: ALLOW_LOG_PREFIX } });
+    rules.push({ match, action: { kind: 'accept' } });
+  };
   for (const group of groups) {
     if (group.ranges.length < setThreshold) {
       for (const range of group.ranges) {
         const cidr = rangeAsCidr(range.start, range.end);
         const where: Match = cidr === undefined ? { destinationRange: range } : { destination: cidr };
-        rules.push({ match: { ...group.service.match, ...where }, action: { kind: 'accept' } });
+        accept(group.service, { ...group.service.match, ...where });
       }
       continue;
     }
@@ -262,7 +280,7 @@ export function allowRulesOf(
       sets.push(list);
       matchSet = list.name;
     }
-    rules.push({ match: { ...group.service.match, destinationSet: matchSet }, action: { kind: 'accept' } });
+    accept(group.service, { ...group.service.match, destinationSet: matchSet });
   }
   return { rules, sets };
 }

@@ -26,6 +26,17 @@ export const DEFAULT_DENY_LOG_RATE: LogRate = { count: 1, per: 'second' };
 export const DEFAULT_DENY_LOG: DenyLog = { group: DEFAULT_LOG_GROUP, rate: DEFAULT_DENY_LOG_RATE };
 /** The `--nflog-prefix` of a refused connection's log line (the forwarder maps it to `egress-denied`). */
 export const DENY_LOG_PREFIX = 'dyneg-denied';
+/**
+ * The `--nflog-prefix` of an accepted connection of a security group rule with `log: true` (the
+ * forwarder maps it to `egress-allowed`). Only a connection's first packet reaches an allow chain
+ * (the container chain accepts ESTABLISHED,RELATED first), so it logs once per connection or flow.
+ */
+export const ALLOW_LOG_PREFIX = 'dyneg-allowed';
+
+/** The group allowed connections are logged to: the deny log's, or the default when that is off. */
+export function allowLogGroup(denyLog: DenyLogSetting): number {
+  return denyLog === 'off' ? DEFAULT_LOG_GROUP : denyLog.group;
+}
 
 /**
  * Bounds that `iptables-save` prints back exactly as rendered (the kernel keeps the rate as an

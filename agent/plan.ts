@@ -29,7 +29,7 @@ import {
   type ServiceGroup,
 } from './allow-rules.js';
 import { enclosingCidr, normalizeCidr } from './cidr.js';
-import { DEFAULT_DENY_LOG, DENY_LOG_PREFIX, type DenyLogSetting } from './deny-log.js';
+import { allowLogGroup, DEFAULT_DENY_LOG, DENY_LOG_PREFIX, type DenyLogSetting } from './deny-log.js';
 import type { Chain, Container, IpSet, Match, Rule, RulePlan } from './model.js';
 import { appChain, containerChain, dispatchChain, groupChain, ROOT_CHAIN, spaceChain } from './names.js';
 
@@ -221,7 +221,7 @@ export function planRules(
     if (sourceChains.has(name)) return name;
     const groups = groupsBySource.get(key);
     if (groups === undefined) return undefined;
-    const allow = allowRulesOf(groups, setThreshold, shared);
+    const allow = allowRulesOf(groups, setThreshold, shared, allowLogGroup(options.denyLog ?? DEFAULT_DENY_LOG));
     for (const set of allow.sets) sets.set(set.name, set);
     sourceChains.set(name, { name, rules: allow.rules });
     return name;

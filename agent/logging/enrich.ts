@@ -8,12 +8,15 @@
 // here with zod (they come from other programs), never trusted as they are.
 import * as z from 'zod/mini';
 import { isIpv4 } from '../../core/domain/ipv4.js';
-import { DENY_LOG_PREFIX } from '../deny-log.js';
+import { ALLOW_LOG_PREFIX, DENY_LOG_PREFIX } from '../deny-log.js';
 
 /** The `source` of every line, and the prefix of its `message`. */
 export const LOG_SOURCE = 'dynamic-egress';
-/** NFLOG prefix → the end of `message`. Accepted-connection logging (`egress-allowed`) is not built yet. */
-export const PREFIX_MESSAGES: Readonly<Record<string, string>> = { [DENY_LOG_PREFIX]: 'egress-denied' };
+/** NFLOG prefix → the end of `message`. */
+export const PREFIX_MESSAGES: Readonly<Record<string, string>> = {
+  [DENY_LOG_PREFIX]: 'egress-denied',
+  [ALLOW_LOG_PREFIX]: 'egress-allowed',
+};
 
 /** Who a container is, from the containers file. */
 export interface ContainerIdentity {

@@ -166,18 +166,23 @@ describe('PLAN_LAYOUT', () => {
       layout: PLAN_LAYOUT,
       rendering: createHash('sha256').update(rendered).digest('hex').slice(0, 16),
     }).toEqual({
-      layout: 3,
+      layout: 4,
       rendering: '4a5f80389282b4c1',
     });
   });
 
-  it('is bumped whenever security groups or deny networks would render differently', () => {
+  it('is bumped whenever security groups (a logged rule too) or deny networks would render differently', () => {
     const withGroups = {
       ...pinnedPolicies,
       security_groups: {
         rules: [
           { protocol: 'all', ips: [{ start: '203.0.113.0', end: '203.0.113.255' }], ports: [] },
-          { protocol: 'udp', ips: [{ start: '192.0.2.1', end: '192.0.2.5' }], ports: [{ start: 53, end: 53 }] },
+          {
+            protocol: 'udp',
+            ips: [{ start: '192.0.2.1', end: '192.0.2.5' }],
+            ports: [{ start: 53, end: 53 }],
+            log: true,
+          },
           { protocol: 'icmp', ips: [{ start: '192.0.2.9', end: '192.0.2.9' }], ports: [], icmp_type: 3, icmp_code: -1 },
         ],
         bindings: [
@@ -203,8 +208,8 @@ describe('PLAN_LAYOUT', () => {
       layout: PLAN_LAYOUT,
       rendering: createHash('sha256').update(rendered).digest('hex').slice(0, 16),
     }).toEqual({
-      layout: 3,
-      rendering: '0f27eae45c04891d',
+      layout: 4,
+      rendering: '7d6ead54ae80053c',
     });
   });
 });

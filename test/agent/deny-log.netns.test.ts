@@ -291,6 +291,63 @@ describe.runIf(labAvailable() && ulogdAvailable())('deny log on a real cell: NFL
     expect(lines.at(-1)?.data.source).toMatchObject({ container_id: 'handle-b2', app_guid: 'app-b2' });
   });
 
+  it('logs each accepted connection of a security group rule with log: true once, and none of one without', async () => {
+    const plain = readFileSync(files.policies, 'utf8');
+    const rule = (port: number, log: boolean) => ({
+      protocol: 'tcp',
+      ips: [{ start: EXTERNAL, end: EXTERNAL }],
+      ports: [{ start: port, end: port }],
+      ...(log ? { log: true } : {}),
+    });
+    writeFileSync(
+      files.policies,
+      JSON.stringify({
+        ...JSON.parse(plain),
+        // b's space may open DENIED_PORT, logged, and a's app port again through a group, unlogged.
+        security_groups: {
+          rules: [rule(DENIED_PORT, true), rule(ALLOWED_PORT, false)],
+          bindings: [
+            ['space', 'running', 'space-2', [0]],
+            ['space', 'running', 'space-1', [1]],
+          ],
+        },
+      }),
+    );
+    try {
+      const synced = await sync();
+      expect([synced.code, synced.stderr]).toEqual([0, '']);
+      // Before the accept, in the binding's chain, as iptables-save prints it (a second sync changes nothing).
+      const saved = (await ownedFilterState(lab, cell)).split('\n');
+      const logged = saved.findIndex((line) =>
+        line.endsWith(`--dport ${DENIED_PORT} -j NFLOG --nflog-prefix dyneg-allowed --nflog-group ${GROUP}`),
+      );
+      expect(logged).toBeGreaterThan(0);
+      expect(saved[logged + 1]).toMatch(new RegExp(`--dport ${DENIED_PORT} -j ACCEPT$`));
+      expect(JSON.parse((await sync('--verify', 'full')).stdout)).toMatchObject({ changed: false });
+      const before = linesFrom(IP.b).length;
+      expect(await lab.tcp(b, EXTERNAL, DENIED_PORT)).toBe('open');
+      expect(await lab.tcp(b, EXTERNAL, DENIED_PORT)).toBe('open');
+      const lines = (await settle(IP.b, before + 2)).slice(before);
+      expect(lines).toHaveLength(2);
+      for (const line of lines) {
+        expect(line).toMatchObject({
+          message: 'dynamic-egress.egress-allowed',
+          data: {
+            packet: { allowed: true, src_ip: IP.b, dst_ip: EXTERNAL, dst_port: DENIED_PORT, protocol: 'TCP' },
+            source: { container_id: 'handle-b2', app_guid: 'app-b2', space_guid: 'space-2' },
+          },
+        });
+      }
+      const fromA = linesFrom(IP.a).length;
+      expect(await lab.tcp(a, EXTERNAL, ALLOWED_PORT)).toBe('open');
+      await sleep(1000);
+      expect(linesFrom(IP.a)).toHaveLength(fromA);
+    } finally {
+      writeFileSync(files.policies, plain);
+      await sync();
+    }
+  });
+
   it('logs nothing once logging is off, and the forwarder stops with exit 0 on SIGTERM', async () => {
     const off = await sync('--deny-log-rate', 'off');
     expect(off.code).toBe(0);
