@@ -20,6 +20,10 @@ function chainOwners(containers: readonly Container[]): Map<string, string> {
     const { lifecycle } = container;
     owners.set(groupChain('global', lifecycle, ''), `security groups, global ${lifecycle}`);
     owners.set(
+      groupChain('app', lifecycle, container.appId),
+      `egress policies for ${lifecycle}, app ${container.appId}`,
+    );
+    owners.set(
       groupChain('space', lifecycle, container.spaceId),
       `security groups, space ${container.spaceId} ${lifecycle}`,
     );

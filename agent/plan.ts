@@ -160,6 +160,8 @@ function bindingsOf(container: Container): { key: string; chain: string }[] {
   const { lifecycle } = container;
   const bindings: [GroupBinding[0], string][] = [
     ['global', ''],
+    // Egress policies for one lifecycle (or for every app, global above) travel as bindings.
+    ['app', container.appId],
     ['space', container.spaceId],
   ];
   if (container.orgId !== undefined) bindings.push(['organization', container.orgId]);

@@ -4,7 +4,11 @@
 import * as z from 'zod/mini';
 import { ValidationError } from '../../core/domain/errors.js';
 import { egressPolicyListSchema } from '../../core/domain/schemas.js';
-import { type PoliciesWithGroups, securityGroupsSectionSchema } from '../../core/domain/snapshot-groups.js';
+import {
+  type PoliciesWithGroups,
+  securityGroupsSectionSchema,
+  withPolicyBindings,
+} from '../../core/domain/snapshot-groups.js';
 import { formatPath, listProblems, parseWith, quote } from '../../core/domain/validation.js';
 import type { Container } from '../model.js';
 import { DEFAULT_OVERLAY_CIDR } from '../plan.js';
@@ -67,7 +71,8 @@ export function parsePolicies(text: string, label = 'policies'): PoliciesWithGro
   const value = parseJsonText(label, text);
   const list = labelled(label, () => parseWith(egressPolicyListSchema, value, ''));
   const groups = labelled(label, () => parseWith(groupsPartSchema, value, '')).security_groups;
-  return groups === undefined ? list : { ...list, security_groups: groups };
+  // Policies for one lifecycle or for every app are applied as the snapshot's bindings are.
+  return withPolicyBindings(groups === undefined ? list : { ...list, security_groups: groups });
 }
 
 export function parseContainers(

@@ -6,7 +6,10 @@ import { ipv4ToNumber, isIpv4 } from './ipv4.js';
 import { zodEnglish } from './validation.js';
 
 export const PROTOCOLS = ['tcp', 'udp', 'icmp'] as const;
-export const SOURCE_TYPES = ['app', 'space'] as const;
+/** `default`: every app (CF's last policy server), a source without an id. */
+export const SOURCE_TYPES = ['app', 'space', 'default'] as const;
+/** Which workloads a policy applies to (CF's `app_lifecycle`); `all` when absent, as in CF. */
+export const APP_LIFECYCLES = ['running', 'staging', 'all'] as const;
 /**
  * What the API accepts as a policy source's id: `guid`, the app's or space's GUID as Cloud Foundry
  * prints it (the default), or `identifier`, any id of the identifier alphabet (non-CF platforms).
@@ -265,13 +268,36 @@ const guidSchema = z.pipe(
 
 const SOURCE_ID_SCHEMAS = { guid: guidSchema, identifier: identifierSchema } as const;
 
+/**
+ * `{type, id}`; `type` defaults to `app`. A `default` source (every app) has no id: one given is
+ * refused, as CF does; it reads back with the id ''.
+ */
 function policySourceSchemaFor<F extends SourceIdFormat>(format: F) {
-  return z.strictObject(
-    {
-      type: z._default(z.enum(SOURCE_TYPES, { error: required('one of app, space') }), 'app'),
-      id: SOURCE_ID_SCHEMAS[format],
-    },
-    { error: required('an object with type and id') },
+  return z.pipe(
+    z
+      .strictObject(
+        {
+          type: z._default(z.enum(SOURCE_TYPES, { error: required('one of app, space, default') }), 'app'),
+          id: z.optional(SOURCE_ID_SCHEMAS[format]),
+        },
+        { error: required('an object with type and id') },
+      )
+      .check(
+        z.superRefine((source, ctx) => {
+          if (source.type === 'default' && source.id !== undefined) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['id'],
+              input: source.id,
+              message: 'must be absent for source type default',
+            });
+          }
+          if (source.type !== 'default' && source.id === undefined) {
+            ctx.addIssue({ code: 'custom', path: ['id'], input: undefined, message: 'is required' });
+          }
+        }),
+      ),
+    z.transform((source) => ({ type: source.type, id: source.id ?? '' })),
   );
 }
 
@@ -280,6 +306,7 @@ function createEgressPoliciesBodySchemaFor<F extends SourceIdFormat>(format: F) 
     {
       source: policySourceSchemaFor(format),
       destination: z.strictObject({ id: identifierSchema }, { error: required('an object with id') }),
+      app_lifecycle: z._default(z.enum(APP_LIFECYCLES, { error: required('one of running, staging, all') }), 'all'),
     },
     { error: required('an object') },
   );
@@ -321,16 +348,33 @@ export const destinationDocumentSchema = z.pipe(
 
 // The agent reads sources with identifierSchema whatever the API's source id format: the setting
 // is the API's, and a document is never refused for an id the API once accepted.
-export const egressPolicyDocumentSchema = z.object(
-  {
-    id: identifierSchema,
-    source: z.object(
-      { type: z.enum(SOURCE_TYPES, { error: required('one of app, space') }), id: identifierSchema },
-      { error: zodEnglish },
-    ),
-    destination: destinationDocumentSchema,
-  },
-  { error: zodEnglish },
+// `app_lifecycle` `all` (or absent) reads as absent: the one form EgressPolicy has for it.
+export const egressPolicyDocumentSchema = z.pipe(
+  z.object(
+    {
+      id: identifierSchema,
+      source: z
+        .object(
+          {
+            type: z.enum(SOURCE_TYPES, { error: required('one of app, space, default') }),
+            id: z.union([z.literal(''), identifierSchema], { error: zodEnglish }),
+          },
+          { error: zodEnglish },
+        )
+        .check(
+          z.refine((source) => (source.type === 'default') === (source.id === ''), {
+            message: 'a default source, and only it, has the id ""',
+            path: ['id'],
+          }),
+        ),
+      destination: destinationDocumentSchema,
+      app_lifecycle: z.optional(z.enum(APP_LIFECYCLES, { error: required('one of running, staging, all') })),
+    },
+    { error: zodEnglish },
+  ),
+  z.transform(({ app_lifecycle, ...policy }) =>
+    app_lifecycle === undefined || app_lifecycle === 'all' ? policy : { ...policy, app_lifecycle },
+  ),
 );
 
 export const egressPolicyListSchema = z
@@ -355,4 +399,9 @@ export type IpRange = z.output<typeof ipRangeSchema>;
 export type PortRange = z.output<typeof portRangeSchema>;
 export type DestinationUpdate = z.output<typeof destinationUpdateSchema>;
 export type PolicySource = z.output<ReturnType<typeof policySourceSchemaFor>>;
-export type EgressPolicyInput = z.output<typeof createEgressPoliciesBodySchema>['egress_policies'][number];
+export type AppLifecycle = (typeof APP_LIFECYCLES)[number];
+/** A policy to create; `app_lifecycle` absent means `all` (the API always fills it in). */
+export type EgressPolicyInput = Omit<
+  z.output<typeof createEgressPoliciesBodySchema>['egress_policies'][number],
+  'app_lifecycle'
+> & { readonly app_lifecycle?: AppLifecycle };

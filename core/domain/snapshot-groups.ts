@@ -6,14 +6,17 @@ import * as z from 'zod/mini';
 import { ICMP_ANY, identifierSchema, ipRangeSchema, portRangeSchema } from './schemas.js';
 import { LIFECYCLES, type Lifecycle, type SecurityGroup, type SecurityGroupRule } from './security-group.js';
 import { destinationRanges, portRanges } from './security-group-rules.js';
-import type { EgressPolicyList } from './types.js';
+import type { EgressPolicy, EgressPolicyList } from './types.js';
 import { zodEnglish } from './validation.js';
 
 export const GROUP_RULE_PROTOCOLS = ['tcp', 'udp', 'icmp', 'all'] as const;
 export type GroupRuleProtocol = (typeof GROUP_RULE_PROTOCOLS)[number];
 
-/** Where a binding applies: every container of the lifecycle, a space's, or an organisation's. */
-export const BINDING_SCOPES = ['global', 'space', 'organization'] as const;
+/**
+ * Where a binding applies: every container of the lifecycle, an app's (egress policies for one
+ * lifecycle), a space's, or an organisation's.
+ */
+export const BINDING_SCOPES = ['global', 'app', 'space', 'organization'] as const;
 export type BindingScope = (typeof BINDING_SCOPES)[number];
 
 /**
@@ -111,45 +114,115 @@ function ruleDocument(rule: SecurityGroupRule): GroupRuleDocument {
   };
 }
 
+/** Collects rules (each distinct one once) and bindings (their rules merged) into a section. */
+class SectionBuilder {
+  private readonly rules: GroupRuleDocument[] = [];
+  private readonly indexByRule = new Map<string, number>();
+  private readonly bindings = new Map<string, { binding: [BindingScope, Lifecycle, string]; rules: Set<number> }>();
+
+  constructor(base: SecurityGroupsSection = EMPTY_GROUPS) {
+    const indexes = base.rules.map((rule) => this.rule(rule));
+    for (const [scope, lifecycle, target, ruleIndexes] of base.bindings) {
+      this.bind(
+        scope,
+        lifecycle,
+        target,
+        ruleIndexes.flatMap((index) => indexes[index] ?? []),
+      );
+    }
+  }
+
+  rule(document: GroupRuleDocument): number {
+    const key = JSON.stringify(document);
+    let index = this.indexByRule.get(key);
+    if (index === undefined) {
+      index = this.rules.push(document) - 1;
+      this.indexByRule.set(key, index);
+    }
+    return index;
+  }
+
+  bind(scope: BindingScope, lifecycle: Lifecycle, target: string, indexes: readonly number[]): void {
+    if (indexes.length === 0) return;
+    const key = `${scope} ${lifecycle} ${target}`;
+    const entry = this.bindings.get(key) ?? { binding: [scope, lifecycle, target], rules: new Set<number>() };
+    for (const index of indexes) entry.rules.add(index);
+    this.bindings.set(key, entry);
+  }
+
+  section(): SecurityGroupsSection {
+    const sorted = [...this.bindings.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return {
+      rules: this.rules,
+      bindings: sorted.map(
+        ([, { binding, rules: indexes }]) => [...binding, [...indexes].sort((a, b) => a - b)] as const,
+      ),
+    };
+  }
+}
+
 /**
  * The section for these groups: each distinct rule once, and per (scope, lifecycle, target) the
  * rules of every group bound there, merged. A group without rules opens nothing and adds no binding.
+ * `policies` are the egress policies the sources of a snapshot cannot carry (see bindPolicies).
  */
-export function buildSecurityGroupsSection(groups: readonly SecurityGroup[]): SecurityGroupsSection {
-  const rules: GroupRuleDocument[] = [];
-  const indexByRule = new Map<string, number>();
-  const bindings = new Map<string, { binding: [BindingScope, Lifecycle, string]; rules: Set<number> }>();
+export function buildSecurityGroupsSection(
+  groups: readonly SecurityGroup[],
+  policies: readonly EgressPolicy[] = [],
+): SecurityGroupsSection {
+  const builder = new SectionBuilder();
   for (const group of groups) {
-    const indexes = group.rules.map((rule) => {
-      const document = ruleDocument(rule);
-      const key = JSON.stringify(document);
-      let index = indexByRule.get(key);
-      if (index === undefined) {
-        index = rules.push(document) - 1;
-        indexByRule.set(key, index);
-      }
-      return index;
-    });
-    if (indexes.length === 0) continue;
-    const bind = (scope: BindingScope, lifecycle: Lifecycle, target: string): void => {
-      const key = `${scope} ${lifecycle} ${target}`;
-      const entry = bindings.get(key) ?? { binding: [scope, lifecycle, target], rules: new Set<number>() };
-      for (const index of indexes) entry.rules.add(index);
-      bindings.set(key, entry);
-    };
+    const indexes = group.rules.map((rule) => builder.rule(ruleDocument(rule)));
     for (const lifecycle of LIFECYCLES) {
-      if (group.globallyEnabled[lifecycle]) bind('global', lifecycle, '');
-      for (const space of group.bindings[lifecycle].space) bind('space', lifecycle, space);
-      for (const organization of group.bindings[lifecycle].organization) bind('organization', lifecycle, organization);
+      if (group.globallyEnabled[lifecycle]) builder.bind('global', lifecycle, '', indexes);
+      for (const space of group.bindings[lifecycle].space) builder.bind('space', lifecycle, space, indexes);
+      for (const organization of group.bindings[lifecycle].organization) {
+        builder.bind('organization', lifecycle, organization, indexes);
+      }
     }
   }
-  const sorted = [...bindings.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return {
-    rules,
-    bindings: sorted.map(
-      ([, { binding, rules: indexes }]) => [...binding, [...indexes].sort((a, b) => a - b)] as const,
-    ),
-  };
+  bindPolicies(builder, policies);
+  return builder.section();
+}
+
+/**
+ * Egress policies that are for one lifecycle, or for every app (`default`), as bindings: cells
+ * apply them by the container's lifecycle as they apply security groups. Other policies (an app or
+ * a space, every lifecycle) stay what they were (isPlainPolicy).
+ */
+export function isPlainPolicy(policy: EgressPolicy): boolean {
+  return policy.source.type !== 'default' && policy.app_lifecycle === undefined;
+}
+
+function bindPolicies(builder: SectionBuilder, policies: readonly EgressPolicy[]): void {
+  for (const policy of policies) {
+    if (isPlainPolicy(policy)) continue;
+    const { destination } = policy;
+    const index = builder.rule({
+      protocol: destination.protocol,
+      ips: destination.ips.map(({ start, end }) => ({ start, end })),
+      ports: destination.ports.map(({ start, end }) => ({ start, end })),
+      ...(destination.protocol === 'icmp'
+        ? { icmp_type: destination.icmp_type ?? ICMP_ANY, icmp_code: destination.icmp_code ?? ICMP_ANY }
+        : {}),
+    });
+    const scope: BindingScope = policy.source.type === 'default' ? 'global' : policy.source.type;
+    const target = policy.source.type === 'default' ? '' : policy.source.id;
+    const lifecycles = policy.app_lifecycle === undefined ? LIFECYCLES : [policy.app_lifecycle];
+    for (const lifecycle of lifecycles) builder.bind(scope, lifecycle, target, [index]);
+  }
+}
+
+/**
+ * A policies list with the policies its plain lists cannot carry moved into its security groups
+ * section (the agent's --policies file: the API's list body, maybe with a section).
+ */
+export function withPolicyBindings(list: PoliciesWithGroups): PoliciesWithGroups {
+  if (list.egress_policies.every(isPlainPolicy)) return list;
+  const builder = new SectionBuilder(list.security_groups);
+  bindPolicies(builder, list.egress_policies);
+  const plain = list.egress_policies.filter(isPlainPolicy);
+  return { total_egress_policies: plain.length, egress_policies: plain, security_groups: builder.section() };
 }
 
 /**

@@ -5,11 +5,12 @@ import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import * as z from 'zod/mini';
 import { ValidationError } from './errors.js';
-import { destinationDocumentSchema, identifierSchema, SOURCE_TYPES } from './schemas.js';
+import { destinationDocumentSchema, identifierSchema } from './schemas.js';
 import type { SecurityGroup } from './security-group.js';
 import {
   buildSecurityGroupsSection,
   EMPTY_GROUPS,
+  isPlainPolicy,
   type PoliciesWithGroups,
   type SecurityGroupsSection,
   securityGroupsSectionSchema,
@@ -24,8 +25,14 @@ import { parseWith, zodEnglish } from './validation.js';
  */
 export const SNAPSHOT_FORMAT = 3;
 
+/**
+ * The sources a snapshot lists: apps and spaces, for every lifecycle. Policies for one lifecycle or
+ * for every app (`default`) travel as security group bindings (snapshot-groups.ts).
+ */
+const LISTED_SOURCE_TYPES = ['app', 'space'] as const;
+
 /** [source type, source id, indexes into destinations]: every policy of one source. */
-type SourceEntry = [(typeof SOURCE_TYPES)[number], string, number[]];
+type SourceEntry = [(typeof LISTED_SOURCE_TYPES)[number], string, number[]];
 
 export interface PolicySnapshot {
   readonly format: typeof SNAPSHOT_FORMAT;
@@ -39,7 +46,7 @@ export interface PolicySnapshot {
 // Messages the rules below do not set are zod's English ones (`zodEnglish`), as before zod/mini.
 const english = { error: zodEnglish };
 const count = () => z.number(english).check(z.int(), z.gte(0));
-const sourceType = () => z.enum(SOURCE_TYPES, english);
+const sourceType = () => z.enum(LISTED_SOURCE_TYPES, english);
 
 const snapshotFields = {
   version: count(),
@@ -123,20 +130,22 @@ export function buildSnapshot(
 ): PolicySnapshot {
   const indexById = new Map<string, number>();
   const destinations: Destination[] = [];
-  const tuples = policies.map((policy) => {
+  const tuples = policies.flatMap((policy) => {
+    const { type } = policy.source;
+    if (!isPlainPolicy(policy) || type === 'default') return [];
     let index = indexById.get(policy.destination.id);
     if (index === undefined) {
       index = destinations.push(policy.destination) - 1;
       indexById.set(policy.destination.id, index);
     }
-    return [policy.source.type, policy.source.id, index] as const;
+    return [[type, policy.source.id, index] as const];
   });
   return {
     format: SNAPSHOT_FORMAT,
     version,
     destinations,
     sources: groupBySource(tuples),
-    security_groups: buildSecurityGroupsSection(groups),
+    security_groups: buildSecurityGroupsSection(groups, policies),
   };
 }
 

@@ -7,11 +7,15 @@ export interface Destination extends DestinationSpec {
   id: string;
 }
 
-/** An egress policy as the API returns it, destination embedded. */
+/**
+ * An egress policy as the API returns it, destination embedded. `app_lifecycle` is present only
+ * when the policy is for one lifecycle (`running` or `staging`); absent, it applies to all.
+ */
 export interface EgressPolicy {
   id: string;
   source: PolicySource;
   destination: Destination;
+  app_lifecycle?: 'running' | 'staging';
 }
 
 export interface DestinationList {

@@ -204,7 +204,10 @@ export class DynamoDbPolicyStore implements PolicyStore {
   async createEgressPolicies(inputs: readonly EgressPolicyInput[]): Promise<CreatePoliciesResult> {
     const distinct = [
       ...new Map(
-        inputs.map((input) => [`${input.destination.id}\u0000${input.source.type}\u0000${input.source.id}`, input]),
+        inputs.map((input) => [
+          `${input.destination.id}\u0000${input.source.type}\u0000${input.source.id}\u0000${lifecycleOf(input)}`,
+          input,
+        ]),
       ).values(),
     ];
     return this.writer.write(async () => {
@@ -217,7 +220,7 @@ export class DynamoDbPolicyStore implements PolicyStore {
         throw new UnknownReferenceError(`egress_policies: unknown destination id(s): ${missing.join(', ')}`, missing);
       }
       const refKeys = distinct.map((input) =>
-        destinationRefKey(input.destination.id, input.source.type, input.source.id),
+        destinationRefKey(input.destination.id, input.source.type, input.source.id, lifecycleOf(input)),
       );
       const existing = new Map(
         (await this.batchGet(refKeys, decodeDestinationRef)).map(({ key, policyId }) => [
@@ -232,20 +235,23 @@ export class DynamoDbPolicyStore implements PolicyStore {
         const destination = destinations.get(input.destination.id);
         if (!refKey || !destination) throw new Error('unreachable: every input has a key and a destination');
         const existingId = existing.get(`${refKey.pk}\u0000${refKey.sk}`);
-        if (existingId) return { id: existingId, source: input.source, destination };
+        const lifecycle = lifecycleOf(input);
+        const forLifecycle = lifecycle === undefined ? {} : { app_lifecycle: lifecycle };
+        if (existingId) return { id: existingId, source: input.source, destination, ...forLifecycle };
         const id = this.newId();
         const item: PolicyItem = {
           id,
           source_type: input.source.type,
           source_id: input.source.id,
           destination_id: destination.id,
+          ...forLifecycle,
         };
         newUsers.set(destination.id, (newUsers.get(destination.id) ?? 0) + 1);
         items.push(
           this.writer.put({ ...policyKey(id), ...item }, `attribute_not_exists(${PARTITION_KEY})`),
           this.writer.put({ ...refKey, policy_id: id }, `attribute_not_exists(${PARTITION_KEY})`),
         );
-        return { id, source: input.source, destination };
+        return { id, source: input.source, destination, ...forLifecycle };
       });
       const created = items.length / 2;
       // Count the new users on each destination, which must still exist when they land.
@@ -267,7 +273,7 @@ export class DynamoDbPolicyStore implements PolicyStore {
         items: [
           this.writer.delete(policyKey(id), `attribute_exists(${PARTITION_KEY})`),
           this.writer.delete(
-            destinationRefKey(policy.destination_id, policy.source_type, policy.source_id),
+            destinationRefKey(policy.destination_id, policy.source_type, policy.source_id, policy.app_lifecycle),
             '#policy = :policy',
             { '#policy': 'policy_id' },
             { ':policy': id },
@@ -365,4 +371,9 @@ function nameTaken(names: string[]): NameConflictError {
 /** The values in first-seen order without repeats: a filter naming one id twice lists it once. */
 function distinct(values: readonly string[]): string[] {
   return [...new Set(values)];
+}
+
+/** The lifecycle a policy is for, or undefined for every one (`all`, or none given). */
+function lifecycleOf(input: EgressPolicyInput): 'running' | 'staging' | undefined {
+  return input.app_lifecycle === undefined || input.app_lifecycle === 'all' ? undefined : input.app_lifecycle;
 }

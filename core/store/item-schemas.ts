@@ -43,6 +43,8 @@ const policySchema = z.object({
   source_type: z.enum(SOURCE_TYPES),
   source_id: z.string(),
   destination_id: z.string(),
+  // Absent on policies for every lifecycle, and on those written before lifecycles existed.
+  app_lifecycle: z.optional(z.enum(['running', 'staging'])),
 });
 
 const destinationRefSchema = z.object({ ...keyFields, policy_id: z.string() });
@@ -126,6 +128,7 @@ export const decodePolicy = decoder(
     source_type: item.source_type,
     source_id: item.source_id,
     destination_id: item.destination_id,
+    ...(item.app_lifecycle === undefined ? {} : { app_lifecycle: item.app_lifecycle }),
   }),
 );
 

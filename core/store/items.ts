@@ -5,8 +5,8 @@
 //   META        VERSION                   { version, updated_at }: +1 in every write's transaction (orders all changes)
 //   DEST        <destination id>          a destination and `refs`, the number of policies using it
 //   DESTNAME    <name>                    { id }: makes names unique
-//   POLICY      <policy id>               { id, source_type, source_id, destination_id }
-//   DESTREF#<d> <source type>#<source id> { policy_id }: makes policies unique, finds the users of a destination
+//   POLICY      <policy id>               { id, source_type, source_id ('' for default), destination_id, app_lifecycle? }
+//   DESTREF#<d> <source type>#<source id>[#<lifecycle>] { policy_id }: makes policies unique, finds the users of a destination
 //   SG          <group guid>              a security group (SecurityGroupItem): rules, globally_enabled_*, the
 //                                         four sorted binding lists, `revision` (+1 per write, the update guard)
 //   SGNAME      <name>                    { guid }: makes security group names unique
@@ -33,14 +33,26 @@ export const policyKey = (id: string): Key => key(POLICY_PK, id);
 export const securityGroupKey = (guid: string): Key => key(SECURITY_GROUP_PK, guid);
 export const securityGroupNameKey = (name: string): Key => key(SECURITY_GROUP_NAME_PK, name);
 export const destinationRefPk = (destinationId: string): string => `DESTREF#${destinationId}`;
-export const destinationRefKey = (destinationId: string, sourceType: SourceType, sourceId: string): Key =>
-  key(destinationRefPk(destinationId), `${sourceType}#${sourceId}`);
+/**
+ * A policy's guard: one per (destination, source, lifecycle). A policy for all lifecycles keeps the
+ * key it had before lifecycles existed, `<type>#<id>`; a `default` source has the id ''.
+ */
+export const destinationRefKey = (
+  destinationId: string,
+  sourceType: SourceType,
+  sourceId: string,
+  lifecycle: 'running' | 'staging' | undefined = undefined,
+): Key =>
+  key(destinationRefPk(destinationId), `${sourceType}#${sourceId}${lifecycle === undefined ? '' : `#${lifecycle}`}`);
 
 export interface PolicyItem {
   id: string;
   source_type: SourceType;
+  /** '' for a `default` source. */
   source_id: string;
   destination_id: string;
+  /** Absent: every lifecycle. */
+  app_lifecycle?: 'running' | 'staging';
 }
 
 export function destinationItem(destination: Destination, refs: number): Record<string, unknown> {
@@ -62,7 +74,12 @@ export function toDestination(destination: Destination): Destination {
 }
 
 export function toPolicy(policy: PolicyItem, destination: Destination): EgressPolicy {
-  return { id: policy.id, source: { type: policy.source_type, id: policy.source_id }, destination };
+  return {
+    id: policy.id,
+    source: { type: policy.source_type, id: policy.source_id },
+    destination,
+    ...(policy.app_lifecycle === undefined ? {} : { app_lifecycle: policy.app_lifecycle }),
+  };
 }
 
 /**

@@ -10,7 +10,8 @@ import {
   sha256,
   snapshotToPolicyList,
 } from '../../../core/domain/snapshot.js';
-import { buildSecurityGroupsSection } from '../../../core/domain/snapshot-groups.js';
+import { buildSecurityGroupsSection, withPolicyBindings } from '../../../core/domain/snapshot-groups.js';
+import type { EgressPolicy } from '../../../core/domain/types.js';
 
 const SPACE = '5b6e2f4a-1c3d-4e5f-8a9b-0c1d2e3f4a5b';
 const ORG = '7d8a4b6c-3e5f-4a7b-8c1d-2e3f4a5b6c7d';
@@ -101,5 +102,47 @@ describe('buildSecurityGroupsSection', () => {
       /must not be greater than end/,
     );
     expect(bad({ rules: [rule], bindings: [['space', 'sometimes', SPACE, [0]]] })).toThrow(/bindings\[0\]\[1\]/);
+  });
+
+  it('carries egress policies for one lifecycle or every app as bindings, and plain ones as sources', () => {
+    const db = {
+      id: 'd1',
+      name: 'db',
+      ips: [{ start: '10.0.0.5', end: '10.0.0.5' }],
+      ports: [{ start: 5432, end: 5432 }],
+      protocol: 'tcp' as const,
+    };
+    const policies: EgressPolicy[] = [
+      { id: 'p1', source: { type: 'app', id: 'app-1' }, destination: db, app_lifecycle: 'staging' },
+      { id: 'p2', source: { type: 'default', id: '' }, destination: db },
+      { id: 'p3', source: { type: 'space', id: SPACE }, destination: db },
+    ];
+    const snapshot = buildSnapshot(4, policies, [publicEgress]);
+    expect(snapshot.sources).toEqual([['space', SPACE, [0]]]);
+    const dbRule = {
+      protocol: 'tcp',
+      ips: [{ start: '10.0.0.5', end: '10.0.0.5' }],
+      ports: [{ start: 5432, end: 5432 }],
+    };
+    const dbIndex = snapshot.security_groups.rules.findIndex((rule) => JSON.stringify(rule) === JSON.stringify(dbRule));
+    expect(dbIndex).toBeGreaterThanOrEqual(0);
+    expect(snapshot.security_groups.bindings).toEqual(
+      expect.arrayContaining([
+        ['app', 'staging', 'app-1', [dbIndex]],
+        ['global', 'running', '', [dbIndex]],
+        ['global', 'staging', '', [0, 1, dbIndex].sort((a, b) => a - b)],
+      ]),
+    );
+    expect(
+      snapshot.security_groups.bindings.some(([scope, lifecycle]) => scope === 'app' && lifecycle === 'running'),
+    ).toBe(false);
+    // A policies file (the agent's --policies) gets the same treatment, its own section kept.
+    const moved = withPolicyBindings({
+      total_egress_policies: 3,
+      egress_policies: policies,
+      security_groups: buildSecurityGroupsSection([publicEgress]),
+    });
+    expect(moved.egress_policies.map((policy) => policy.id)).toEqual(['p3']);
+    expect(moved.security_groups).toEqual(snapshot.security_groups);
   });
 });

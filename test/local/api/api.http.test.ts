@@ -318,7 +318,54 @@ describe('egress policies', () => {
     ]);
     expect(await listed(`SourceIDs=${APP_GUID}&DestinationNames=filter-two`)).toEqual([]);
     const badType = await api.call('GET', `${API}/egress_policies?SourceTypes=org`);
-    expect(badType).toMatchObject({ status: 400, body: { error: 'SourceTypes: must be app or space, got "org"' } });
+    expect(badType).toMatchObject({
+      status: 400,
+      body: { error: 'SourceTypes: must be app or space or default, got "org"' },
+    });
+  });
+
+  it("takes CF's app_lifecycle and default source: one policy per lifecycle, every app without an id", async () => {
+    const db = await createDestination({ ...mysql, name: 'lifecycle-db' });
+    const create = (policy: Record<string, unknown>) =>
+      api.call('POST', `${API}/egress_policies`, {
+        body: { egress_policies: [{ destination: { id: db.id }, ...policy }] },
+      });
+    const staging = await create({ source: { id: APP_GUID }, app_lifecycle: 'staging' });
+    expect(staging.status).toBe(201);
+    expect(staging.body).toMatchObject({
+      egress_policies: [{ source: { type: 'app', id: APP_GUID }, app_lifecycle: 'staging' }],
+    });
+    // Another lifecycle is another policy; the same one again is the same policy.
+    expect((await create({ source: { id: APP_GUID }, app_lifecycle: 'running' })).status).toBe(201);
+    expect((await create({ source: { id: APP_GUID }, app_lifecycle: 'staging' })).status).toBe(200);
+    // `all` (the default) keeps the shape policies always had: no app_lifecycle in the answer.
+    const all = await create({ source: { id: APP_GUID }, app_lifecycle: 'all' });
+    expect((all.body as { egress_policies: Record<string, unknown>[] }).egress_policies[0]).not.toHaveProperty(
+      'app_lifecycle',
+    );
+    const everyApp = await create({ source: { type: 'default' } });
+    expect(everyApp).toMatchObject({
+      status: 201,
+      body: { egress_policies: [{ source: { type: 'default', id: '' } }] },
+    });
+    const withId = await create({ source: { type: 'default', id: APP_GUID } });
+    expect(withId).toMatchObject({
+      status: 400,
+      body: { error: 'egress_policies[0].source.id: must be absent for source type default' },
+    });
+    const noId = await create({ source: { type: 'app' } });
+    expect(noId).toMatchObject({ status: 400, body: { error: 'egress_policies[0].source.id: is required' } });
+    const badLifecycle = await create({ source: { id: APP_GUID }, app_lifecycle: 'build' });
+    expect(badLifecycle).toMatchObject({
+      status: 400,
+      body: {
+        error: expect.stringMatching(/^egress_policies\[0\]\.app_lifecycle: must be one of running, staging, all/),
+      },
+    });
+    const listed = await api.call('GET', `${API}/egress_policies?SourceTypes=default&DestinationIDs=${db.id}`);
+    expect((listed.body as { total_egress_policies: number }).total_egress_policies).toBe(1);
+    const mine = await api.call('GET', `${API}/egress_policies?DestinationIDs=${db.id}`);
+    expect((mine.body as { total_egress_policies: number }).total_egress_policies).toBe(4);
   });
 
   it('refuses a source id that is not a GUID, naming the field', async () => {

@@ -181,4 +181,48 @@ describe.runIf(labAvailable())('security groups on local mode, one cell', () => 
     expect((await call('DELETE', `/security_groups/${trustedGuid}`)).status).toBe(202);
     await expectReach(closed);
   });
+
+  it("applies v1 policies by CF's app_lifecycle, and a default source to every app", async () => {
+    const v1 = async (method: string, path: string, body?: unknown) => {
+      const response = await fetch(`${local.url}/networking/v1/external${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}` },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return (await response.json()) as Record<string, { id: string }[]>;
+    };
+    const destination = (name: string, ip: string, port: number) =>
+      v1('POST', '/destinations', {
+        destinations: [{ name, ips: [{ start: ip, end: ip }], ports: [{ start: port, end: port }], protocol: 'tcp' }],
+      }).then((body) => body.destinations?.[0]?.id ?? '');
+    const brokered = await destination('brokered-pg', BROKERED, POSTGRES);
+    const internet = await destination('internet-https', INTERNET, HTTPS);
+    const closed: Record<string, ProbeResult> = {
+      'running→internet': 'refused',
+      'staging→internet': 'refused',
+      'running→brokered': 'refused',
+      'staging→brokered': 'refused',
+      'running→denied': 'refused',
+      'staging→denied': 'refused',
+    };
+
+    const forStaging = await v1('POST', '/egress_policies', {
+      egress_policies: [{ source: { id: APP }, destination: { id: brokered }, app_lifecycle: 'staging' }],
+    });
+    await expectReach({ ...closed, 'staging→brokered': 'open' });
+    const forEveryApp = await v1('POST', '/egress_policies', {
+      egress_policies: [{ source: { type: 'default' }, destination: { id: internet } }],
+    });
+    await expectReach({
+      ...closed,
+      'staging→brokered': 'open',
+      'running→internet': 'open',
+      'staging→internet': 'open',
+    });
+
+    for (const created of [forStaging, forEveryApp]) {
+      await v1('DELETE', `/egress_policies/${created.egress_policies?.[0]?.id ?? ''}`);
+    }
+    await expectReach(closed);
+  });
 });
