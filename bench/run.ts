@@ -1,5 +1,7 @@
 // `npm run bench`: runs every bench/*.bench.ts in its own process, one after another, so one
 // benchmark's warm caches or leftovers never flatter the next. Benchmarks print; they never fail on time.
+// `npm run bench -- agent asg` runs only the files whose names hold one of the words (asg.bench.ts:
+// security groups); a new bench/<name>.bench.ts is picked up by its name.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -20,7 +20,12 @@ async function fakeDynamoDbLocal(): Promise<ChildProcess> {
   const child = spawn('bash', ['-c', 'exec -a DynamoDBLocal.jar sleep 30'], { stdio: 'ignore' });
   children.push(child);
   const deadline = Date.now() + 5_000;
-  while (!readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').includes('DynamoDBLocal.jar')) {
+  // Until the exec is done: bash's own command line names the jar too, and while exec replaces it
+  // /proc/<pid>/cmdline may read empty, which the claim would rightly not take for DynamoDB Local.
+  const execDone = (): boolean =>
+    readFileSync(`/proc/${child.pid}/comm`, 'utf8').trim() === 'sleep' &&
+    readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').includes('DynamoDBLocal.jar');
+  while (!execDone()) {
     if (Date.now() > deadline) throw new Error('fake DynamoDB Local did not start');
     await new Promise((done) => setTimeout(done, 20));
   }
