@@ -123,6 +123,15 @@ describe('recordHolds', () => {
 });
 
 describe('PLAN_LAYOUT', () => {
+  /** The layout and a digest of every rule and set the plan renders: what a pin compares. */
+  const pinned = (plan: ReturnType<typeof planRules>) => {
+    const rendered = [
+      ...plan.chains.flatMap((chain) => renderChain(chain).map((rule) => `${chain.name} ${rule.body}`)),
+      ...plan.sets.flatMap((set) => renderSetCreate(set)),
+    ].join('\n');
+    return { layout: PLAN_LAYOUT, rendering: createHash('sha256').update(rendered).digest('hex').slice(0, 16) };
+  };
+
   // A plan touching every kind of rule and set: app and space sources, tcp/udp/icmp, an iprange, a set,
   // a destination two sources share (a list:set), the deny log and the unknown-source catch-all.
   const pinnedPolicies = parsePolicies(
@@ -157,18 +166,8 @@ describe('PLAN_LAYOUT', () => {
       'list:set',
       'list:set',
     ]);
-    const rendered = [
-      ...plan.chains.flatMap((chain) => renderChain(chain).map((rule) => `${chain.name} ${rule.body}`)),
-      ...plan.sets.flatMap((set) => renderSetCreate(set)),
-    ].join('\n');
     // Changed the plan or its rendering on purpose? Bump PLAN_LAYOUT (applied-record.ts) and pin both anew.
-    expect({
-      layout: PLAN_LAYOUT,
-      rendering: createHash('sha256').update(rendered).digest('hex').slice(0, 16),
-    }).toEqual({
-      layout: 4,
-      rendering: '4a5f80389282b4c1',
-    });
+    expect(pinned(plan)).toEqual({ layout: 4, rendering: '4a5f80389282b4c1' });
   });
 
   it('is bumped whenever security groups (a logged rule too) or deny networks would render differently', () => {
@@ -200,16 +199,6 @@ describe('PLAN_LAYOUT', () => {
       ],
       { denyNetworks: { always: ['169.254.169.254/32'], running: ['10.0.0.0/8'], staging: [] } },
     );
-    const rendered = [
-      ...plan.chains.flatMap((chain) => renderChain(chain).map((rule) => `${chain.name} ${rule.body}`)),
-      ...plan.sets.flatMap((set) => renderSetCreate(set)),
-    ].join('\n');
-    expect({
-      layout: PLAN_LAYOUT,
-      rendering: createHash('sha256').update(rendered).digest('hex').slice(0, 16),
-    }).toEqual({
-      layout: 4,
-      rendering: '7d6ead54ae80053c',
-    });
+    expect(pinned(plan)).toEqual({ layout: 4, rendering: '7d6ead54ae80053c' });
   });
 });

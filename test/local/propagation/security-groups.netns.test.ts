@@ -60,6 +60,16 @@ describe.runIf(labAvailable())('security groups on local mode, one cell', () => 
     }
   }
 
+  /** Nothing open: where each step starts from. */
+  const closed: Record<string, ProbeResult> = {
+    'running→internet': 'refused',
+    'staging→internet': 'refused',
+    'running→brokered': 'refused',
+    'staging→brokered': 'refused',
+    'running→denied': 'refused',
+    'staging→denied': 'refused',
+  };
+
   async function expectReach(expected: Record<string, ProbeResult>): Promise<void> {
     expect(await reach(expected)).toEqual(expected);
   }
@@ -127,14 +137,6 @@ describe.runIf(labAvailable())('security groups on local mode, one cell', () => 
   });
 
   it('walks the story: closed, public egress for running, staging under public egress, trusted local per org, unbind, delete', async () => {
-    const closed: Record<string, ProbeResult> = {
-      'running→internet': 'refused',
-      'staging→internet': 'refused',
-      'running→brokered': 'refused',
-      'staging→brokered': 'refused',
-      'running→denied': 'refused',
-      'staging→denied': 'refused',
-    };
     await expectReach(closed);
 
     // The internet but not the brokered range, for the space's running apps.
@@ -197,14 +199,6 @@ describe.runIf(labAvailable())('security groups on local mode, one cell', () => 
       }).then((body) => body.destinations?.[0]?.id ?? '');
     const brokered = await destination('brokered-pg', BROKERED, POSTGRES);
     const internet = await destination('internet-https', INTERNET, HTTPS);
-    const closed: Record<string, ProbeResult> = {
-      'running→internet': 'refused',
-      'staging→internet': 'refused',
-      'running→brokered': 'refused',
-      'staging→brokered': 'refused',
-      'running→denied': 'refused',
-      'staging→denied': 'refused',
-    };
 
     const forStaging = await v1('POST', '/egress_policies', {
       egress_policies: [{ source: { id: APP }, destination: { id: brokered }, app_lifecycle: 'staging' }],
