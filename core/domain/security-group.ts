@@ -1,6 +1,7 @@
 // Cloud Foundry's V3 security groups (dynamic ASGs): the model the V3 API, the store and the cells
 // share. Rules are kept as CF takes and returns them (strings for destination and ports); their
 // parsed form, the address and port ranges cells enforce, comes from security-group-rules.ts.
+import type { Job } from './jobs.js';
 
 export const SECURITY_GROUP_PROTOCOLS = ['tcp', 'udp', 'icmp', 'all'] as const;
 export type SecurityGroupProtocol = (typeof SECURITY_GROUP_PROTOCOLS)[number];
@@ -76,7 +77,8 @@ export interface SecurityGroupStore {
   /** Every group, ordered by creation time then guid (CF's default order). */
   listSecurityGroups(): Promise<SecurityGroup[]>;
   updateSecurityGroup(guid: string, update: SecurityGroupUpdate): Promise<SecurityGroup>;
-  deleteSecurityGroup(guid: string): Promise<SecurityGroup>;
+  /** With `job`: the finished job is recorded in the same transaction (CF's 202 + job to poll). */
+  deleteSecurityGroup(guid: string, job?: Job): Promise<SecurityGroup>;
   /** Adds bindings (already bound ones are kept, not an error, as in CF); returns the group after. */
   bind(guid: string, lifecycle: Lifecycle, target: BindingTarget, guids: readonly string[]): Promise<SecurityGroup>;
   /** Removes one binding; NotBoundError when it is not bound. */

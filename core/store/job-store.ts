@@ -1,7 +1,7 @@
 // Finished jobs in the policy table: `pk=JOB, sk=<guid>` `{guid, operation, state, created_at}`.
-// One small item per security group delete; never changed after it is written.
-import { randomUUID } from 'node:crypto';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+// One small item per security group delete, written in the delete's transaction (jobItem); never
+// changed after it is written.
+import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { IntegrityError, NotFoundError } from '../domain/errors.js';
 import type { Job, JobStore } from '../domain/jobs.js';
@@ -16,25 +16,18 @@ const jobItemSchema = z.object({
   created_at: z.string(),
 });
 
+export const jobKey = (guid: string) => ({ [PARTITION_KEY]: JOB_PK, [SORT_KEY]: guid });
+
+/** The item a finished job is stored as. */
+export function jobItem(job: Job): Record<string, unknown> {
+  return { ...jobKey(job.guid), guid: job.guid, operation: job.operation, state: job.state, created_at: job.createdAt };
+}
+
 export class DynamoDbJobStore implements JobStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
   ) {}
-
-  async recordCompleted(operation: string): Promise<Job> {
-    const guid = randomUUID();
-    const createdAt = new Date().toISOString();
-    await this.client.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { ...this.key(guid), guid, operation, state: 'COMPLETE', created_at: createdAt },
-        // A random UUID never collides; the condition makes sure no job is ever overwritten.
-        ConditionExpression: `attribute_not_exists(${PARTITION_KEY})`,
-      }),
-    );
-    return { guid, operation, state: 'COMPLETE', createdAt, updatedAt: createdAt };
-  }
 
   async getJob(guid: string): Promise<Job> {
     const { Item: item } = await this.client.send(
@@ -57,6 +50,6 @@ export class DynamoDbJobStore implements JobStore {
   }
 
   private key(guid: string) {
-    return { [PARTITION_KEY]: JOB_PK, [SORT_KEY]: guid };
+    return jobKey(guid);
   }
 }

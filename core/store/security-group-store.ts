@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { NameConflictError, NotBoundError, NotFoundError, ValidationError } from '../domain/errors.js';
+import type { Job } from '../domain/jobs.js';
 import type {
   BindingTarget,
   Lifecycle,
@@ -25,6 +26,7 @@ import {
   securityGroupNameKey,
   toSecurityGroupRule,
 } from './items.js';
+import { jobItem } from './job-store.js';
 import { PARTITION_KEY } from './table-definition.js';
 import { VersionedWriter, type WritePlan } from './versioned-write.js';
 
@@ -133,13 +135,15 @@ export class DynamoDbSecurityGroupStore implements SecurityGroupStore {
     });
   }
 
-  async deleteSecurityGroup(guid: string): Promise<SecurityGroup> {
+  async deleteSecurityGroup(guid: string, job?: Job): Promise<SecurityGroup> {
     return this.writer.write(async () => {
       const { group, revision } = await this.read(guid);
       return {
         items: [
           this.writer.delete(securityGroupKey(guid), '#revision = :revision', REVISION_NAME, { ':revision': revision }),
           this.releaseName(group.name, guid),
+          // The job that reports the delete lands with it, or neither does.
+          ...(job === undefined ? [] : [this.writer.put(jobItem(job), `attribute_not_exists(${PARTITION_KEY})`)]),
         ],
         result: group,
       };

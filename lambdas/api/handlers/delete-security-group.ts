@@ -1,3 +1,4 @@
+import { completedJob } from '../../../core/domain/jobs.js';
 import { storesFromEnvironment } from '../../shared/environment.js';
 import { createApiHandler } from '../api-handler.js';
 import { pathId } from '../request-helpers.js';
@@ -5,9 +6,9 @@ import { V3_PREFIX } from '../routes.js';
 import type { Operation } from '../types.js';
 
 /** CF answers 202 with a job to poll; ours has finished by the time it is answered. */
-export const deleteSecurityGroup: Operation = async (request, { securityGroups, jobs }) => {
-  await securityGroups.deleteSecurityGroup(pathId(request, 'Security group'));
-  const job = await jobs.recordCompleted('security_group.delete');
+export const deleteSecurityGroup: Operation = async (request, { securityGroups }) => {
+  const job = completedJob('security_group.delete');
+  await securityGroups.deleteSecurityGroup(pathId(request, 'Security group'), job);
   return { statusCode: 202, headers: { location: `${request.baseUrl}${V3_PREFIX}/jobs/${job.guid}` }, body: undefined };
 };
 

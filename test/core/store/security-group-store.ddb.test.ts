@@ -12,8 +12,10 @@ import {
   NotFoundError,
   ValidationError,
 } from '../../../core/domain/errors.js';
+import { completedJob } from '../../../core/domain/jobs.js';
 import { NO_BINDINGS, type SecurityGroupInput } from '../../../core/domain/security-group.js';
 import { DynamoDbPolicyStore } from '../../../core/store/dynamodb-policy-store.js';
+import { DynamoDbJobStore } from '../../../core/store/job-store.js';
 import {
   DynamoDbSecurityGroupStore,
   type DynamoDbSecurityGroupStoreOptions,
@@ -372,6 +374,21 @@ describe('delete', () => {
     await expect(store.deleteSecurityGroup(group.guid)).rejects.toThrow(NotFoundError);
     expect(await version()).toBe(3);
     expect((await store.createSecurityGroup(groupInput('doomed'))).name).toBe('doomed');
+  });
+
+  it('records the job that reports it in the same transaction, and none when the delete is refused', async () => {
+    const { store, client, table, items } = await setUp();
+    const jobs = new DynamoDbJobStore(client, table.tableName);
+    const group = await store.createSecurityGroup(groupInput('with-job'));
+    const job = completedJob('security_group.delete', new Date('2026-12-04T10:00:00.000Z'));
+    await store.deleteSecurityGroup(group.guid, job);
+    expect(await jobs.getJob(job.guid)).toEqual(job);
+
+    const before = await items();
+    const refused = completedJob('security_group.delete');
+    await expect(store.deleteSecurityGroup(group.guid, refused)).rejects.toThrow(NotFoundError);
+    await expect(jobs.getJob(refused.guid)).rejects.toThrow(NotFoundError);
+    expect(await items()).toEqual(before);
   });
 });
 
