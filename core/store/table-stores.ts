@@ -1,34 +1,14 @@
-// The stores every API route uses, built the same way by the Lambdas and local mode. The snapshot
-// store is built on its own by those that publish or read snapshots: the API routes never do, and
-// leaving it out keeps their bundles small.
+// Every store on the table, built the same way by the fan-out and local mode. API routes build only
+// their family's (policy-stores.ts, security-group-stores.ts): a route's bundle holds what it uses.
+// The snapshot store is built on its own by those that publish or read snapshots.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { CellRegistry } from '../domain/cells.js';
-import type { JobStore } from '../domain/jobs.js';
-import type { SecurityGroupStore } from '../domain/security-group.js';
-import type { PolicyStore } from '../domain/store.js';
-import { DynamoDbCellStatusStore } from './cell-status-store.js';
-import { DynamoDbPolicyStore } from './dynamodb-policy-store.js';
-import { DynamoDbJobStore } from './job-store.js';
-import { DynamoDbSecurityGroupStore } from './security-group-store.js';
+import { type PolicyStores, policyStoresFor } from './policy-stores.js';
+import { type SecurityGroupStores, securityGroupStoresFor } from './security-group-stores.js';
 
-export interface TableStores {
-  readonly policies: PolicyStore;
-  readonly securityGroups: SecurityGroupStore;
-  readonly cells: CellRegistry;
-  readonly jobs: JobStore;
-}
+export { documentClient } from './document-client.js';
 
-export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-}
+export type TableStores = PolicyStores & SecurityGroupStores;
 
 export function storesFor(client: DynamoDBClient, tableName: string): TableStores {
-  const documents = documentClient(client);
-  return {
-    policies: new DynamoDbPolicyStore({ client: documents, tableName }),
-    securityGroups: new DynamoDbSecurityGroupStore({ client: documents, tableName }),
-    cells: new DynamoDbCellStatusStore(documents, tableName),
-    jobs: new DynamoDbJobStore(documents, tableName),
-  };
+  return { ...policyStoresFor(client, tableName), ...securityGroupStoresFor(client, tableName) };
 }

@@ -19,9 +19,9 @@ export type ApiHandler = (event: ApiEvent, context?: unknown) => Promise<ApiResp
  * handler is made (a Lambda's cold start, local mode's start); a value that is not one of the
  * setting's throws then, so a function never serves with a setting it misread.
  */
-export function createApiHandler(
-  operation: Operation,
-  dependencies: () => ApiDependencies,
+export function createApiHandler<D = ApiDependencies>(
+  operation: Operation<D>,
+  dependencies: () => D,
   log: Log = lambdaLog,
   settings: ApiSettings = apiSettingsFrom(process.env),
 ): ApiHandler {

@@ -1,8 +1,5 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { CellRegistry } from '../../core/domain/cells.js';
-import type { JobStore } from '../../core/domain/jobs.js';
-import type { SecurityGroupStore } from '../../core/domain/security-group.js';
-import type { PolicyStore } from '../../core/domain/store.js';
+import type { TableStores } from '../../core/store/table-stores.js';
 import type { ApiSettings } from './settings.js';
 
 export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
@@ -25,15 +22,15 @@ export interface ApiResult {
 }
 
 /** What operations work with, built once per Lambda container (or once in local mode). */
-export interface ApiDependencies {
-  readonly policies: PolicyStore;
-  readonly cells: CellRegistry;
-  readonly securityGroups: SecurityGroupStore;
-  readonly jobs: JobStore;
-}
+export type ApiDependencies = TableStores;
 
 /**
- * One API operation: request in, result out, domain errors thrown. No HTTP or AWS inside. `settings`
- * are the deployment's (lambdas/api/settings.ts), read once when the handler is made.
+ * One API operation: request in, result out, domain errors thrown. No HTTP or AWS inside. `deps`
+ * are the stores it uses (a v1 route's or a V3 route's, so each bundle holds only those);
+ * `settings` are the deployment's (lambdas/api/settings.ts), read once when the handler is made.
  */
-export type Operation = (request: ApiRequest, deps: ApiDependencies, settings: ApiSettings) => Promise<ApiResult>;
+export type Operation<D = ApiDependencies> = (
+  request: ApiRequest,
+  deps: D,
+  settings: ApiSettings,
+) => Promise<ApiResult>;

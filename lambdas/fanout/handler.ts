@@ -5,9 +5,11 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { DynamoDbSnapshotStore } from '../../core/store/snapshot-store.js';
 import { documentClient } from '../../core/store/table-stores.js';
-import { dynamoDbFromEnvironment, requiredEnv, storesFromEnvironment } from '../shared/environment.js';
+import { dynamoDbFromEnvironment, requiredEnv } from '../shared/environment.js';
 import { lambdaLog } from '../shared/logging.js';
 import { metrics, publishMetrics } from '../shared/metrics.js';
+import { policyStoresFromEnvironment } from '../shared/policy-stores-environment.js';
+import { securityGroupStoresFromEnvironment } from '../shared/security-group-stores-environment.js';
 import { cloudWatchFanoutMetrics } from './cloudwatch-metrics.js';
 import { createFanoutHandlers, type FanoutHandlers } from './fanout-handlers.js';
 import { isScheduledEvent, type RepublishResult } from './republish.js';
@@ -55,7 +57,7 @@ function secondsFromEnvironment(name: string): number {
 
 /** Built on first use, once per Lambda container. */
 function handlersFromEnvironment(): FanoutHandlers {
-  const stores = storesFromEnvironment();
+  const stores = { ...policyStoresFromEnvironment(), ...securityGroupStoresFromEnvironment() };
   const { cells } = stores;
   return createFanoutHandlers({
     policies: publishedStateOf(stores),

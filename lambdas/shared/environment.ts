@@ -1,8 +1,8 @@
-// Configuration a Lambda gets from its stack, through the environment, and the clients and stores on
-// its table. Built on first use, once per container, so importing a handler (tests, local mode)
-// needs no environment.
+// Configuration a Lambda gets from its stack, through the environment, and the client on its table.
+// Built on first use, once per container, so importing a handler (tests, local mode) needs no
+// environment. The stores come from the modules beside this one, one per family of routes, so that
+// each bundle holds only the stores it uses.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { storesFor, type TableStores } from '../../core/store/table-stores.js';
 
 export function requiredEnv(name: string): string {
   const value = process.env[name];
@@ -11,15 +11,8 @@ export function requiredEnv(name: string): string {
 }
 
 let client: DynamoDBClient | undefined;
-let stores: TableStores | undefined;
 
 export function dynamoDbFromEnvironment(): DynamoDBClient {
   client ??= new DynamoDBClient({});
   return client;
-}
-
-/** The stores on the table named by TABLE_NAME. */
-export function storesFromEnvironment(): TableStores {
-  stores ??= storesFor(dynamoDbFromEnvironment(), requiredEnv('TABLE_NAME'));
-  return stores;
 }

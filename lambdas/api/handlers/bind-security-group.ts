@@ -1,4 +1,5 @@
-import { storesFromEnvironment } from '../../shared/environment.js';
+import type { SecurityGroupStores } from '../../../core/store/security-group-stores.js';
+import { securityGroupStoresFromEnvironment } from '../../shared/security-group-stores-environment.js';
 import { createApiHandler } from '../api-handler.js';
 import { pathId } from '../request-helpers.js';
 import type { Operation } from '../types.js';
@@ -6,7 +7,7 @@ import { relationshipOf } from '../v3/relationships.js';
 import { decodeRelationshipBody } from '../v3/security-group-body.js';
 import { presentRelationship } from '../v3/security-group-presenter.js';
 
-export const bindSecurityGroup: Operation = async (request, { securityGroups }, settings) => {
+export const bindSecurityGroup: Operation<SecurityGroupStores> = async (request, { securityGroups }, settings) => {
   const guid = pathId(request, 'Security group');
   const relationship = request.pathParameters.relationship ?? '';
   const { lifecycle, target } = relationshipOf(relationship);
@@ -18,4 +19,4 @@ export const bindSecurityGroup: Operation = async (request, { securityGroups }, 
   };
 };
 
-export const handler = createApiHandler(bindSecurityGroup, storesFromEnvironment);
+export const handler = createApiHandler(bindSecurityGroup, securityGroupStoresFromEnvironment);

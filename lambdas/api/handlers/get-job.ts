@@ -1,10 +1,11 @@
-import { storesFromEnvironment } from '../../shared/environment.js';
+import type { SecurityGroupStores } from '../../../core/store/security-group-stores.js';
+import { securityGroupStoresFromEnvironment } from '../../shared/security-group-stores-environment.js';
 import { createApiHandler } from '../api-handler.js';
 import { pathId } from '../request-helpers.js';
 import { V3_PREFIX } from '../routes.js';
 import type { Operation } from '../types.js';
 
-export const getJob: Operation = async (request, { jobs }) => {
+export const getJob: Operation<SecurityGroupStores> = async (request, { jobs }) => {
   const job = await jobs.getJob(pathId(request, 'Job'));
   return {
     statusCode: 200,
@@ -21,4 +22,4 @@ export const getJob: Operation = async (request, { jobs }) => {
   };
 };
 
-export const handler = createApiHandler(getJob, storesFromEnvironment);
+export const handler = createApiHandler(getJob, securityGroupStoresFromEnvironment);

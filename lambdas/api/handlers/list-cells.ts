@@ -1,12 +1,13 @@
 import { cellList } from '../../../core/domain/cells.js';
-import { storesFromEnvironment } from '../../shared/environment.js';
+import type { PolicyStores } from '../../../core/store/policy-stores.js';
+import { policyStoresFromEnvironment } from '../../shared/policy-stores-environment.js';
 import { createApiHandler } from '../api-handler.js';
 import type { Operation } from '../types.js';
 
 /** Not part of CF's API: which policy version each cell enforces, so operators can see a change land everywhere. */
-export const listCells: Operation = async (_request, { cells }) => {
+export const listCells: Operation<PolicyStores> = async (_request, { cells }) => {
   const [reports, current] = await Promise.all([cells.list(), cells.currentVersion()]);
   return { statusCode: 200, body: cellList(reports, current, new Date()) };
 };
 
-export const handler = createApiHandler(listCells, storesFromEnvironment);
+export const handler = createApiHandler(listCells, policyStoresFromEnvironment);

@@ -1,11 +1,12 @@
 import { ValidationError } from '../../../core/domain/errors.js';
 import { destinationList } from '../../../core/domain/types.js';
-import { storesFromEnvironment } from '../../shared/environment.js';
+import type { PolicyStores } from '../../../core/store/policy-stores.js';
+import { policyStoresFromEnvironment } from '../../shared/policy-stores-environment.js';
 import { createApiHandler } from '../api-handler.js';
 import { commaList } from '../request-helpers.js';
 import type { Operation } from '../types.js';
 
-export const listDestinations: Operation = async (request, { policies }) => {
+export const listDestinations: Operation<PolicyStores> = async (request, { policies }) => {
   const ids = commaList(request, 'id');
   const names = commaList(request, 'name');
   if (ids && names) throw new ValidationError('id and name: filter by one of them, not both');
@@ -13,4 +14,4 @@ export const listDestinations: Operation = async (request, { policies }) => {
   return { statusCode: 200, body: destinationList(destinations) };
 };
 
-export const handler = createApiHandler(listDestinations, storesFromEnvironment);
+export const handler = createApiHandler(listDestinations, policyStoresFromEnvironment);

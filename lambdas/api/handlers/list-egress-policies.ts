@@ -1,7 +1,8 @@
 import { ValidationError } from '../../../core/domain/errors.js';
 import { SOURCE_TYPES } from '../../../core/domain/schemas.js';
 import { type EgressPolicy, egressPolicyList } from '../../../core/domain/types.js';
-import { storesFromEnvironment } from '../../shared/environment.js';
+import type { PolicyStores } from '../../../core/store/policy-stores.js';
+import { policyStoresFromEnvironment } from '../../shared/policy-stores-environment.js';
 import { createApiHandler } from '../api-handler.js';
 import { commaList } from '../request-helpers.js';
 import type { Operation } from '../types.js';
@@ -10,7 +11,7 @@ import type { Operation } from '../types.js';
  * CF's last policy server read these filters (comma-separated; a policy matches one value of each
  * filter given). Source ids compare in lower case, as they are stored.
  */
-export const listEgressPolicies: Operation = async (request, { policies }) => {
+export const listEgressPolicies: Operation<PolicyStores> = async (request, { policies }) => {
   const filters: ((policy: EgressPolicy) => boolean)[] = [];
   const sourceIds = commaList(request, 'SourceIDs');
   if (sourceIds) {
@@ -33,4 +34,4 @@ export const listEgressPolicies: Operation = async (request, { policies }) => {
   return { statusCode: 200, body: egressPolicyList(listed) };
 };
 
-export const handler = createApiHandler(listEgressPolicies, storesFromEnvironment);
+export const handler = createApiHandler(listEgressPolicies, policyStoresFromEnvironment);

@@ -1,4 +1,5 @@
-import { storesFromEnvironment } from '../../shared/environment.js';
+import type { SecurityGroupStores } from '../../../core/store/security-group-stores.js';
+import { securityGroupStoresFromEnvironment } from '../../shared/security-group-stores-environment.js';
 import { createApiHandler } from '../api-handler.js';
 import { V3_PREFIX } from '../routes.js';
 import type { Operation } from '../types.js';
@@ -6,7 +7,7 @@ import { paginate, paginationOf, throwIfAny } from '../v3/pagination.js';
 import { securityGroupFilters } from '../v3/security-group-filters.js';
 import { presentSecurityGroup } from '../v3/security-group-presenter.js';
 
-export const listSecurityGroups: Operation = async (request, { securityGroups }) => {
+export const listSecurityGroups: Operation<SecurityGroupStores> = async (request, { securityGroups }) => {
   const problems: string[] = [];
   const pagination = paginationOf(request, problems);
   const filters = securityGroupFilters(request, problems);
@@ -19,4 +20,4 @@ export const listSecurityGroups: Operation = async (request, { securityGroups })
   };
 };
 
-export const handler = createApiHandler(listSecurityGroups, storesFromEnvironment);
+export const handler = createApiHandler(listSecurityGroups, securityGroupStoresFromEnvironment);

@@ -1,5 +1,6 @@
 import type { Lifecycle } from '../../../core/domain/security-group.js';
-import { storesFromEnvironment } from '../../shared/environment.js';
+import type { SecurityGroupStores } from '../../../core/store/security-group-stores.js';
+import { securityGroupStoresFromEnvironment } from '../../shared/security-group-stores-environment.js';
 import { createApiHandler } from '../api-handler.js';
 import { HttpError } from '../http-errors.js';
 import { V3_PREFIX } from '../routes.js';
@@ -19,7 +20,11 @@ const LISTS: Readonly<Record<string, Lifecycle>> = {
  * enabled. Groups bound to its organisation apply on the cells too, but the API cannot list them:
  * which organisation a space belongs to is Cloud Controller's to know.
  */
-export const listSpaceSecurityGroups: Operation = async (request, { securityGroups }, settings) => {
+export const listSpaceSecurityGroups: Operation<SecurityGroupStores> = async (
+  request,
+  { securityGroups },
+  settings,
+) => {
   const list = request.pathParameters.list ?? '';
   const lifecycle = Object.hasOwn(LISTS, list) ? LISTS[list] : undefined;
   if (lifecycle === undefined) throw new HttpError(404, 'Unknown request');
@@ -42,4 +47,4 @@ export const listSpaceSecurityGroups: Operation = async (request, { securityGrou
   };
 };
 
-export const handler = createApiHandler(listSpaceSecurityGroups, storesFromEnvironment);
+export const handler = createApiHandler(listSpaceSecurityGroups, securityGroupStoresFromEnvironment);

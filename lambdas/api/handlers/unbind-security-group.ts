@@ -1,12 +1,13 @@
 import { NotBoundError } from '../../../core/domain/errors.js';
-import { storesFromEnvironment } from '../../shared/environment.js';
+import type { SecurityGroupStores } from '../../../core/store/security-group-stores.js';
+import { securityGroupStoresFromEnvironment } from '../../shared/security-group-stores-environment.js';
 import { createApiHandler } from '../api-handler.js';
 import { pathId } from '../request-helpers.js';
 import type { Operation } from '../types.js';
 import { relationshipOf } from '../v3/relationships.js';
 import { pathTargetGuid } from '../v3/security-group-body.js';
 
-export const unbindSecurityGroup: Operation = async (request, { securityGroups }, settings) => {
+export const unbindSecurityGroup: Operation<SecurityGroupStores> = async (request, { securityGroups }, settings) => {
   const guid = pathId(request, 'Security group');
   const { lifecycle, target } = relationshipOf(request.pathParameters.relationship);
   const raw = request.pathParameters.target ?? '';
@@ -22,4 +23,4 @@ export const unbindSecurityGroup: Operation = async (request, { securityGroups }
   return { statusCode: 204, body: undefined };
 };
 
-export const handler = createApiHandler(unbindSecurityGroup, storesFromEnvironment);
+export const handler = createApiHandler(unbindSecurityGroup, securityGroupStoresFromEnvironment);

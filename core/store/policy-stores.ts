@@ -1,0 +1,21 @@
+// The stores of the v1 routes: egress policies and destinations, and the cells' reports. Built apart
+// from the security group stores so that a v1 route's bundle holds only these.
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { CellRegistry } from '../domain/cells.js';
+import type { PolicyStore } from '../domain/store.js';
+import { DynamoDbCellStatusStore } from './cell-status-store.js';
+import { documentClient } from './document-client.js';
+import { DynamoDbPolicyStore } from './dynamodb-policy-store.js';
+
+export interface PolicyStores {
+  readonly policies: PolicyStore;
+  readonly cells: CellRegistry;
+}
+
+export function policyStoresFor(client: DynamoDBClient, tableName: string): PolicyStores {
+  const documents = documentClient(client);
+  return {
+    policies: new DynamoDbPolicyStore({ client: documents, tableName }),
+    cells: new DynamoDbCellStatusStore(documents, tableName),
+  };
+}
