@@ -60,14 +60,15 @@ export async function onStage<T>(labOptions: LabOptions, walk: (stage: DemoStage
     await lab?.destroy();
     rmSync(work, { recursive: true, force: true });
   };
+  let interruption: Promise<void> | undefined;
   const interrupted = (): void => {
-    void cleanup().finally(() => process.exit(EXIT_INTERRUPTED));
+    interruption ??= cleanup().finally(() => process.exit(EXIT_INTERRUPTED));
   };
   process.on('SIGINT', interrupted);
   try {
     const built = await createLab(labOptions);
     lab = built;
-    return await walk({
+    const result = await walk({
       lab: built,
       startLocal: async (containers, options = {}) => {
         const cells: LocalCell[] = built.cells.map((cell, index) => {
@@ -95,6 +96,14 @@ export async function onStage<T>(labOptions: LabOptions, walk: (stage: DemoStage
         return { local, call: apiCaller(local.url, await local.issuer.sign()) };
       },
     });
+    // A walk that ends on its own after Ctrl-C (a probe saw a namespace go) ends as interrupted too.
+    if (interruption) await interruption;
+    return result;
+  } catch (error) {
+    // After Ctrl-C the walk fails on what the cleanup took away (a stopped server, a removed
+    // namespace): not an error of its own. The interruption ends the process with 130.
+    if (interruption) await interruption;
+    throw error;
   } finally {
     await cleanup();
     process.off('SIGINT', interrupted);

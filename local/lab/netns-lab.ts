@@ -264,10 +264,22 @@ async function startProber(ns: string): Promise<Prober> {
     waiting.get(answer.id)?.(answer.result);
     waiting.delete(answer.id);
   });
+  // A prober ended by destroy() (Ctrl-C in the demo) answers what was pending, and what is asked
+  // later, with 'timeout'; its closed stdin must not crash the process with EPIPE.
+  const ended = (): boolean => child.exitCode !== null || child.signalCode !== null;
+  child.stdin.on('error', () => undefined);
+  child.once('exit', () => {
+    for (const answer of waiting.values()) answer('timeout');
+    waiting.clear();
+  });
   return {
     ask(kind, host, port, timeout) {
       const id = nextId++;
       return new Promise((resolve) => {
+        if (ended()) {
+          resolve('timeout');
+          return;
+        }
         waiting.set(id, resolve);
         child.stdin.write(`${JSON.stringify({ id, kind, host, port, timeout })}\n`);
       });
