@@ -8,7 +8,7 @@
 //         └► dyneg-d-<h> (/28): one rule per container IP (/32)
 //             └► dyneg-c-<h>: ESTABLISHED,RELATED ACCEPT · deny networks (NFLOG · REJECT) ·
 //                            jump app chain · jump space chain · jump security-group chains
-//                            (global, space, organisation binding of its lifecycle) ·
+//                            (global, app, space, organisation binding of its lifecycle) ·
 //                            NFLOG (rate-limited per container, unless denyLog is 'off') · REJECT
 //                 ├► dyneg-a-<h>: the app's allow rules (shared by its containers)
 //                 ├► dyneg-s-<h>: the space's allow rules (shared by its containers)
@@ -155,7 +155,10 @@ function bindingEntries(section: SecurityGroupsSection | undefined): Map<string,
   return entries;
 }
 
-/** The bindings that apply to a container, in jump order: global, its space's, its organisation's. */
+/**
+ * The bindings that apply to a container, in jump order: global, its app's (egress policies for
+ * one lifecycle), its space's, its organisation's.
+ */
 function bindingsOf(container: Container): { key: string; chain: string }[] {
   const { lifecycle } = container;
   const bindings: [GroupBinding[0], string][] = [

@@ -7,6 +7,7 @@ import * as z from 'zod/mini';
 import type { CellReport } from '../domain/cells.js';
 import { IntegrityError } from '../domain/errors.js';
 import { isIpv4 } from '../domain/ipv4.js';
+import type { Job } from '../domain/jobs.js';
 import { PROTOCOLS, SOURCE_TYPES } from '../domain/schemas.js';
 import { SECURITY_GROUP_PROTOCOLS, type SecurityGroup } from '../domain/security-group.js';
 import type { SnapshotPointer } from '../domain/snapshot-store.js';
@@ -190,6 +191,25 @@ export const decodeSnapshotPointer = decoder(
 
 /** A snapshot chunk's bytes. */
 export const decodeSnapshotChunk = decoder(snapshotChunkSchema, (item) => item.data);
+
+const jobSchema = z.object({
+  guid: z.string(),
+  operation: z.string(),
+  state: z.literal('COMPLETE'),
+  created_at: z.string(),
+});
+
+/** A finished job; it is never changed, so it was last updated when it was created. */
+export const decodeJob = decoder(
+  jobSchema,
+  (item): Job => ({
+    guid: item.guid,
+    operation: item.operation,
+    state: item.state,
+    createdAt: item.created_at,
+    updatedAt: item.created_at,
+  }),
+);
 
 /** Only the key, for reads that project nothing else. */
 export const decodeKey = decoder(

@@ -25,6 +25,7 @@ export const DESTINATION_NAME_PK = 'DESTNAME';
 export const POLICY_PK = 'POLICY';
 export const SECURITY_GROUP_PK = 'SG';
 export const SECURITY_GROUP_NAME_PK = 'SGNAME';
+export const JOB_PK = 'JOB';
 
 export const versionKey = (): Key => key(META_PK, 'VERSION');
 export const destinationKey = (id: string): Key => key(DESTINATION_PK, id);
@@ -32,6 +33,7 @@ export const destinationNameKey = (name: string): Key => key(DESTINATION_NAME_PK
 export const policyKey = (id: string): Key => key(POLICY_PK, id);
 export const securityGroupKey = (guid: string): Key => key(SECURITY_GROUP_PK, guid);
 export const securityGroupNameKey = (name: string): Key => key(SECURITY_GROUP_NAME_PK, name);
+export const jobKey = (guid: string): Key => key(JOB_PK, guid);
 export const destinationRefPk = (destinationId: string): string => `DESTREF#${destinationId}`;
 /**
  * A policy's guard: one per (destination, source, lifecycle). A policy for all lifecycles keeps the
