@@ -9,8 +9,10 @@
 // referenceCostInMembers). A one-block destination is always copied: a reference costs more than its
 // one member. So a wide destination many sources use costs its addresses once plus one reference per
 // source, not its addresses per source.
+
+import { ipv4ToNumber } from '../core/domain/ipv4.js';
 import { ICMP_ANY } from '../core/domain/schemas.js';
-import { type Block, blockToCidr, rangeAsCidr, rangeToBlocks } from './cidr.js';
+import { blockToCidr, mergeSpans, rangeAsCidr, type Span, spanToBlocks } from './cidr.js';
 import { ALLOW_LOG_PREFIX, DEFAULT_LOG_GROUP } from './deny-log.js';
 import type { IpSet, Match, Rule } from './model.js';
 import { listSetName, setName } from './names.js';
@@ -48,17 +50,18 @@ interface Service {
   readonly log: boolean;
 }
 
-/** One policy's addresses for one service; `key` names the ranges (equal ranges, equal key). */
+/** One policy's addresses; `key` names the ranges (equal ranges, equal key). */
 interface Destination {
   readonly key: string;
   readonly ranges: readonly Range[];
+  /** The ranges as numbers, merged (mergeSpans). */
+  readonly spans: readonly Span[];
 }
 
-/** One service of one source: its destinations and their distinct ranges, in policy-id order. */
+/** One service of one source: its distinct destinations, in policy-id order. */
 export interface ServiceGroup {
   readonly service: Service;
   readonly destinations: Destination[];
-  readonly ranges: Range[];
 }
 
 function servicesOf(destination: Policy['destination']): Service[] {
@@ -85,51 +88,102 @@ function unloggedServicesOf(destination: Policy['destination']): Omit<Service, '
 
 const rangeKey = (range: Range): string => `${range.start}-${range.end}`;
 
-/** One source's policies grouped by service. Order follows policy ids, so a change keeps other rules in place. */
-export function groupByService(policies: readonly Policy[]): ServiceGroup[] {
-  const groups = new Map<string, ServiceGroup & { seenRanges: Set<string>; seenDestinations: Set<string> }>();
-  const sorted = [...policies].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  for (const policy of sorted) {
-    const ranges = policy.destination.ips.map((range) => ({ start: range.start, end: range.end }));
-    const destinationKey = ranges.map(rangeKey).join(',');
-    for (const service of servicesOf(policy.destination)) {
-      let group = groups.get(service.key);
-      if (group === undefined) {
-        group = { service, destinations: [], ranges: [], seenRanges: new Set(), seenDestinations: new Set() };
-        groups.set(service.key, group);
-      }
-      if (!group.seenDestinations.has(destinationKey)) {
-        group.seenDestinations.add(destinationKey);
-        group.destinations.push({ key: destinationKey, ranges });
-      }
-      for (const range of ranges) {
-        const key = rangeKey(range);
-        if (group.seenRanges.has(key)) continue;
-        group.seenRanges.add(key);
-        group.ranges.push(range);
-      }
-    }
+// A security-group rule is one object however many bindings hold it: its destination and services
+// are worked out once (weakly held: they go with the parsed input).
+const destinations = new WeakMap<readonly Range[], Destination>();
+const services = new WeakMap<Policy['destination'], Service[]>();
+
+function destinationOf(ips: readonly Range[]): Destination {
+  let found = destinations.get(ips);
+  if (found === undefined) {
+    const ranges = ips.map((range) => ({ start: range.start, end: range.end }));
+    found = { key: ranges.map(rangeKey).join(','), ranges, spans: mergeSpans(spansOf(ranges)) };
+    destinations.set(ips, found);
   }
-  return [...groups.values()].map(({ service, destinations, ranges }) => ({ service, destinations, ranges }));
+  return found;
 }
 
-/** Ranges as CIDR blocks, unique, sorted by address then prefix; blocks of a range are computed once. */
+function cachedServicesOf(destination: Policy['destination']): Service[] {
+  let found = services.get(destination);
+  if (found === undefined) {
+    found = servicesOf(destination);
+    services.set(destination, found);
+  }
+  return found;
+}
+
+/** One source's policies grouped by service. Order follows policy ids, so a change keeps other rules in place. */
+export function groupByService(policies: readonly Policy[]): ServiceGroup[] {
+  const groups = new Map<string, ServiceGroup & { seen: Set<string> }>();
+  const sorted = [...policies].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (const policy of sorted) {
+    const destination = destinationOf(policy.destination.ips);
+    for (const service of cachedServicesOf(policy.destination)) {
+      let group = groups.get(service.key);
+      if (group === undefined) {
+        group = { service, destinations: [], seen: new Set() };
+        groups.set(service.key, group);
+      }
+      if (!group.seen.has(destination.key)) {
+        group.seen.add(destination.key);
+        group.destinations.push(destination);
+      }
+    }
+  }
+  return [...groups.values()].map(({ service, destinations }) => ({ service, destinations }));
+}
+
+/**
+ * A group's distinct ranges, in order, when there are fewer than `limit` (it then gets one rule per
+ * range); undefined when there are `limit` or more (it then uses a set). Stops counting at `limit`.
+ */
+function fewRanges(group: ServiceGroup, limit: number): Range[] | undefined {
+  const seen = new Set<string>();
+  const ranges: Range[] = [];
+  for (const destination of group.destinations) {
+    for (const range of destination.ranges) {
+      const key = rangeKey(range);
+      if (seen.has(key)) continue;
+      if (ranges.length + 1 >= limit) return undefined;
+      seen.add(key);
+      ranges.push(range);
+    }
+  }
+  return ranges;
+}
+
+/**
+ * Ranges as set members: merged (mergeSpans), then as CIDR blocks sorted by address. Equal addresses
+ * give equal members however their ranges were spelled. A block's text is made once per plan.
+ */
 export class BlockCache {
-  private readonly blocks = new Map<string, readonly Block[]>();
+  private readonly text = new Map<number, string>();
 
   cidrs(ranges: readonly Range[]): string[] {
-    const unique = new Map<number, Block>();
-    for (const range of ranges) {
-      const key = rangeKey(range);
-      let blocks = this.blocks.get(key);
-      if (blocks === undefined) {
-        blocks = rangeToBlocks(range.start, range.end);
-        this.blocks.set(key, blocks);
-      }
-      for (const block of blocks) unique.set(block.base * 64 + block.prefix, block);
-    }
-    return [...unique.entries()].sort((a, b) => a[0] - b[0]).map(([, block]) => blockToCidr(block));
+    return this.cidrsOfSpans(spansOf(ranges));
   }
+
+  cidrsOfSpans(spans: readonly Span[]): string[] {
+    const members: string[] = [];
+    for (const span of mergeSpans(spans)) {
+      for (const block of spanToBlocks(span.first, span.last)) {
+        // base < 2^32 and prefix < 64: one exact number per block.
+        const key = block.base * 64 + block.prefix;
+        let text = this.text.get(key);
+        if (text === undefined) {
+          text = blockToCidr(block);
+          this.text.set(key, text);
+        }
+        members.push(text);
+      }
+    }
+    return members;
+  }
+}
+
+/** Validated ranges (schemas.ts: two addresses, start not after end) as numbers. */
+function spansOf(ranges: readonly Range[]): Span[] {
+  return ranges.map((range) => ({ first: ipv4ToNumber(range.start), last: ipv4ToNumber(range.end) }));
 }
 
 /**
@@ -153,7 +207,11 @@ class DestinationSet {
   uses = 0;
   private cachedName: string | undefined;
 
-  constructor(readonly members: readonly string[]) {}
+  /** @param spans the addresses, merged (what `members` are made of) */
+  constructor(
+    readonly spans: readonly Span[],
+    readonly members: readonly string[],
+  ) {}
 
   get name(): string {
     this.cachedName ??= setName(this.members);
@@ -174,11 +232,12 @@ export class SharedDestinations {
   of(destination: Destination): DestinationSet {
     let found = this.byKey.get(destination.key);
     if (found === undefined) {
-      const members = this.blocks.cidrs(destination.ranges);
+      const { spans } = destination;
+      const members = this.blocks.cidrsOfSpans(spans);
       const content = members.join(',');
       found = this.byMembers.get(content);
       if (found === undefined) {
-        found = new DestinationSet(members);
+        found = new DestinationSet(spans, members);
         this.byMembers.set(content, found);
       }
       this.byKey.set(destination.key, found);
@@ -204,7 +263,7 @@ export class SharedDestinations {
  * every source whose rules are planned.
  */
 export function findSharedDestinations(groups: readonly ServiceGroup[], setThreshold: number): SharedDestinations {
-  const withSets = groups.filter((group) => group.ranges.length >= setThreshold);
+  const withSets = groups.filter((group) => fewRanges(group, setThreshold) === undefined);
   // Without sharing, one set per such group: the table a reference is looked up in.
   const shared = new SharedDestinations(referenceCostInMembers(withSets.length));
   for (const group of withSets) {
@@ -249,24 +308,26 @@ export function allowRulesOf(
     rules.push({ match, action: { kind: 'accept' } });
   };
   for (const group of groups) {
-    if (group.ranges.length < setThreshold) {
-      for (const range of group.ranges) {
+    const few = fewRanges(group, setThreshold);
+    if (few !== undefined) {
+      for (const range of few) {
         const cidr = rangeAsCidr(range.start, range.end);
         const where: Match = cidr === undefined ? { destinationRange: range } : { destination: cidr };
         accept(group.service, { ...group.service.match, ...where });
       }
       continue;
     }
-    const own: Range[] = [];
+    const own: Span[] = [];
     const listed = new Map<string, IpSet>();
     const listedSets = listedDestinations(group, shared);
     for (const { name, members } of listedSets) listed.set(name, { name, type: 'hash:net', members });
     // By identity, not by name: a destination that is copied never needs its set's name (a hash).
     for (const destination of group.destinations) {
-      if (!listedSets.has(shared.of(destination))) own.push(...destination.ranges);
+      const set = shared.of(destination);
+      if (!listedSets.has(set)) own.push(...set.spans);
     }
     if (own.length > 0) {
-      const members = shared.blocks.cidrs(own);
+      const members = shared.blocks.cidrsOfSpans(own);
       const name = setName(members);
       listed.set(name, { name, type: 'hash:net', members });
     }

@@ -7,16 +7,21 @@ export interface Block {
   readonly prefix: number;
 }
 
-/** The aligned blocks covering start..end exactly (at most 62), smallest count first. /0 becomes two /1s (ipset rejects /0). */
-export function rangeToBlocks(start: string, end: string): Block[] {
-  let low = ipv4ToNumber(start);
-  const high = ipv4ToNumber(end);
+/** An inclusive range of addresses as unsigned 32-bit numbers. */
+export interface Span {
+  readonly first: number;
+  readonly last: number;
+}
+
+/** The aligned blocks covering first..last exactly (at most 62), smallest count first. /0 becomes two /1s (ipset rejects /0). */
+export function spanToBlocks(first: number, last: number): Block[] {
   const blocks: Block[] = [];
-  while (low <= high) {
+  let low = first;
+  while (low <= last) {
     let size = 1;
     let prefix = 32;
     // Grow the block while it stays aligned on `low` and inside the range; stop at /1.
-    while (prefix > 1 && low % (size * 2) === 0 && low + size * 2 - 1 <= high) {
+    while (prefix > 1 && low % (size * 2) === 0 && low + size * 2 - 1 <= last) {
       size *= 2;
       prefix -= 1;
     }
@@ -24,6 +29,32 @@ export function rangeToBlocks(start: string, end: string): Block[] {
     low += size;
   }
   return blocks;
+}
+
+/** The aligned blocks covering start..end exactly (spanToBlocks). */
+export function rangeToBlocks(start: string, end: string): Block[] {
+  return spanToBlocks(ipv4ToNumber(start), ipv4ToNumber(end));
+}
+
+/**
+ * The same addresses in the fewest spans: sorted by address, overlapping or touching spans joined.
+ * One canonical form per set of addresses, however its ranges were spelled; its blocks are then the
+ * fewest exact ones (ranges decomposed one by one would repeat the blocks where they overlap).
+ */
+export function mergeSpans(spans: readonly Span[]): Span[] {
+  const sorted = [...spans].sort((a, b) => a.first - b.first);
+  const merged: Span[] = [];
+  let current: { first: number; last: number } | undefined;
+  for (const span of sorted) {
+    if (current !== undefined && span.first <= current.last + 1) {
+      if (span.last > current.last) current.last = span.last;
+      continue;
+    }
+    if (current !== undefined) merged.push(current);
+    current = { first: span.first, last: span.last };
+  }
+  if (current !== undefined) merged.push(current);
+  return merged;
 }
 
 export const blockToCidr = (block: Block): string => `${numberToIpv4(block.base)}/${block.prefix}`;

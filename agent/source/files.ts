@@ -14,7 +14,7 @@ import type { Container } from '../model.js';
 import { DEFAULT_OVERLAY_CIDR } from '../plan.js';
 import { containersFromStore } from './containers.js';
 import { parseContainerStore } from './containers-schema.js';
-import { findDuplicateKey } from './duplicate-keys.js';
+import { findDuplicateKey, hasDuplicateKey } from './duplicate-keys.js';
 import { readInputFile } from './read-file.js';
 
 export interface ContainersOptions {
@@ -45,7 +45,7 @@ export function parseJsonText(label: string, text: string): unknown {
     const message = error instanceof Error ? error.message : String(error);
     throw new ValidationError(`${label}: ${listProblems([`malformed JSON: ${message}`])}`);
   }
-  const duplicate = findDuplicateKey(text);
+  const duplicate = hasDuplicateKey(text, value) ? findDuplicateKey(text) : undefined;
   if (duplicate !== undefined) {
     const where = formatPath(duplicate.path);
     const problem = `${where ? `${where}: ` : ''}key ${quote(duplicate.key)} appears twice`;

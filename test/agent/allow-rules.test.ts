@@ -1,13 +1,42 @@
 import { describe, expect, it } from 'vitest';
-import { planAllowRules } from '../../agent/allow-rules.js';
+import { BlockCache, planAllowRules } from '../../agent/allow-rules.js';
 import type { Container, IpSet, Rule } from '../../agent/model.js';
 import { appChain, isListSet } from '../../agent/names.js';
 import { planRules } from '../../agent/plan.js';
 import { parsePolicies } from '../../agent/source/files.js';
+import { parseCidr } from '../../core/domain/ipv4.js';
 import { app, icmp, type PolicyDoc, policyList, tcp, udp } from './fixtures.js';
 
 const policies = (...docs: Parameters<typeof policyList>[0]) => parsePolicies(JSON.stringify(policyList(docs)));
 const c = (ip: string, appId: string, spaceId: string): Container => ({ ip, appId, spaceId, lifecycle: 'running' });
+
+describe('BlockCache', () => {
+  it('gives members that hold exactly the addresses of the ranges, none twice (500 random lists)', () => {
+    let state = 11;
+    const random = (below: number) => {
+      state = (state * 1103515245 + 12345) % 2147483648;
+      return Math.floor((state / 2147483648) * below);
+    };
+    const at = (offset: number) => `10.1.${offset >> 8}.${offset & 255}`;
+    const blocks = new BlockCache();
+    for (let round = 0; round < 500; round += 1) {
+      const ranges = Array.from({ length: 1 + random(6) }, () => {
+        const first = random(1024);
+        return { first, last: Math.min(1023, first + (random(3) === 0 ? random(300) : random(3))) };
+      });
+      const wanted = new Set(
+        ranges.flatMap(({ first, last }) => Array.from({ length: last - first + 1 }, (_, k) => first + k)),
+      );
+      const held: number[] = [];
+      for (const member of blocks.cidrs(ranges.map(({ first, last }) => ({ start: at(first), end: at(last) })))) {
+        const { start, end } = parseCidr(member);
+        for (let address = start; address <= end; address += 1) held.push(address - parseCidr('10.1.0.0/32').start);
+      }
+      expect(held.length).toBe(wanted.size);
+      expect(new Set(held)).toEqual(wanted);
+    }
+  });
+});
 
 describe('planAllowRules', () => {
   const allow = (...docs: Parameters<typeof policyList>[0]) => planAllowRules(policies(...docs).egress_policies, 3);
@@ -54,6 +83,22 @@ describe('planAllowRules', () => {
     ]);
   });
 
+  it('merges overlapping and touching destinations before cutting them into blocks', () => {
+    const merged = allow(
+      tcp('p1', app('a'), ['10.0.0.0', '10.0.0.200'], [443, 443]),
+      tcp('p2', app('a'), ['10.0.0.100', '10.0.0.255'], [443, 443]),
+      tcp('p3', app('a'), ['10.0.1.0', '10.0.1.0'], [443, 443]),
+    );
+    // 10.0.0.0-10.0.1.0: two blocks, where block by block the ranges would give 12.
+    expect(merged.sets[0]?.members).toEqual(['10.0.0.0/24', '10.0.1.0/32']);
+    const respelled = allow(
+      tcp('q1', app('a'), ['10.0.1.0', '10.0.1.0'], [443, 443]),
+      tcp('q2', app('a'), ['10.0.0.0', '10.0.0.127'], [443, 443]),
+      tcp('q3', app('a'), ['10.0.0.128', '10.0.0.255'], [443, 443]),
+    );
+    expect(respelled.sets.map((set) => set.name)).toEqual(merged.sets.map((set) => set.name));
+  });
+
   it('keeps a rule in place when its destination changes (order follows policy ids)', () => {
     const before = allow(
       tcp('p1', app('a'), ['1.1.1.1', '1.1.1.1'], [80, 80]),
@@ -73,13 +118,16 @@ describe('destinations several sources use', () => {
   // referenceCostInMembers: from 3 sources on one service, or 2 on two).
   const wide: [string, string] = ['64.0.0.1', '198.51.100.12'];
   const WIDE_BLOCKS = 43;
-  /** `count` one-address destinations of the app's own on `port`, numbered from `from`. */
+  /**
+   * `count` one-address destinations of the app's own on `port`, numbered from `from`; one /24 apart,
+   * so that no two of them merge into one block.
+   */
   const own = (appId: string, count: number, from: number, port = 443): PolicyDoc[] =>
     Array.from({ length: count }, (_, index) =>
       tcp(
         `${appId}-own-${port}-${index}`,
         app(appId),
-        [`203.0.113.${from + index}`, `203.0.113.${from + index}`],
+        [`203.0.${from + index}.1`, `203.0.${from + index}.1`],
         [port, port],
       ),
     );

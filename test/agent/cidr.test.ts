@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { enclosingCidr, normalizeCidr, rangeAsCidr, rangeToCidrs } from '../../agent/cidr.js';
+import { enclosingCidr, mergeSpans, normalizeCidr, rangeAsCidr, rangeToCidrs } from '../../agent/cidr.js';
 
 describe('cidr', () => {
   it('covers a range exactly with the fewest blocks', () => {
@@ -8,6 +8,26 @@ describe('cidr', () => {
     expect(rangeToCidrs('10.0.0.0', '10.0.255.255')).toEqual(['10.0.0.0/16']);
     expect(rangeToCidrs('0.0.0.0', '255.255.255.255')).toEqual(['0.0.0.0/1', '128.0.0.0/1']);
     expect(rangeToCidrs('255.255.255.254', '255.255.255.255')).toEqual(['255.255.255.254/31']);
+  });
+
+  it('merges spans that overlap or touch, sorted, without changing its input', () => {
+    const spans = [
+      { first: 20, last: 30 },
+      { first: 0, last: 5 },
+      { first: 6, last: 8 },
+      { first: 25, last: 26 },
+      { first: 10, last: 12 },
+      { first: 0xfffffffe, last: 0xffffffff },
+    ];
+    const copy = spans.map((span) => ({ ...span }));
+    expect(mergeSpans(spans)).toEqual([
+      { first: 0, last: 8 },
+      { first: 10, last: 12 },
+      { first: 20, last: 30 },
+      { first: 0xfffffffe, last: 0xffffffff },
+    ]);
+    expect(spans).toEqual(copy);
+    expect(mergeSpans([])).toEqual([]);
   });
 
   it('tells whether a range is one block', () => {

@@ -533,9 +533,10 @@ describe.runIf(labAvailable())('agent sync on a real cell', () => {
     }));
     const store = [...entries, ...phantoms];
     const wide = (appId: string) => tcp(`p-wide-${appId}`, app(appId), [WIDE_START, EXT.above], [9000, 9000]);
+    // Even addresses: no two touch, so each stays a member of its own.
     const own = (appId: string, base: string) =>
       Array.from({ length: 8 }, (_, k) =>
-        tcp(`p-own-${appId}-${k}`, app(appId), [`${base}.${10 + k}`, `${base}.${10 + k}`], [9000, 9000]),
+        tcp(`p-own-${appId}-${k}`, app(appId), [`${base}.${10 + 2 * k}`, `${base}.${10 + 2 * k}`], [9000, 9000]),
       );
     const phantomPolicies = phantoms.flatMap(({ appId }, k) => [...own(appId, `100.64.${k}`), wide(appId)]);
     const all = [

@@ -1,6 +1,6 @@
 // The duplicate-key scanner against JSON.parse's blind spot: the last of two equal keys wins silently.
 import { describe, expect, it } from 'vitest';
-import { type DuplicateKey, findDuplicateKey } from '../../../agent/source/duplicate-keys.js';
+import { type DuplicateKey, findDuplicateKey, hasDuplicateKey } from '../../../agent/source/duplicate-keys.js';
 
 describe('findDuplicateKey', () => {
   it.each([
@@ -12,7 +12,7 @@ describe('findDuplicateKey', () => {
     '{"A": 1, "a": 2, "a ": 3, "\\u00e9": 4, "e\\u0301": 5}',
     ' { "__proto__" : { "__proto__" : null } , "constructor" : [ true , false , null , -1.5e3 ] } ',
   ])('finds none in %s', (text) => {
-    JSON.parse(text);
+    expect(hasDuplicateKey(text, JSON.parse(text))).toBe(false);
     expect(findDuplicateKey(text)).toBeUndefined();
   });
 
@@ -28,7 +28,7 @@ describe('findDuplicateKey', () => {
     ['[[{"k": "v, \\"k\\": w", "k": 1}]]', { path: [0, 0], key: 'k' }],
     ['{"a": {"b": 1}, "c": {"d": 1, "d": 2}, "a": 3}', { path: ['c'], key: 'd' }],
   ])('finds the first in %s', (text, duplicate) => {
-    JSON.parse(text);
+    expect(hasDuplicateKey(text, JSON.parse(text))).toBe(true);
     expect(findDuplicateKey(text)).toEqual(duplicate);
   });
 
@@ -68,7 +68,7 @@ describe('findDuplicateKey', () => {
     for (let round = 0; round < 2000; round += 1) {
       first = undefined;
       const text = value(0, []);
-      JSON.parse(text);
+      expect(hasDuplicateKey(text, JSON.parse(text)), text).toBe(first !== undefined);
       expect(findDuplicateKey(text), text).toEqual(first);
       if (first !== undefined) repeated += 1;
     }
