@@ -17,6 +17,8 @@ export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems'
 
 /** BatchGetItem's limit. */
 const BATCH_GET_LIMIT = 100;
+/** BatchGetItem calls one read runs at once. */
+const BATCH_GETS_AT_ONCE = 4;
 
 /**
  * Keys or writes DynamoDB leaves unprocessed (it was throttled) are sent again, 10 rounds at most,
@@ -58,9 +60,13 @@ export async function batchGet(
   options: UnprocessedRetryOptions = {},
 ): Promise<Item[]> {
   const unique = [...new Map(keys.map((k) => [`${k[PARTITION_KEY]}\u0000${k[SORT_KEY]}`, k])).values()];
-  const found: Item[] = [];
+  const chunks: Item[][] = [];
   for (let offset = 0; offset < unique.length; offset += BATCH_GET_LIMIT) {
-    let pending: Item[] = unique.slice(offset, offset + BATCH_GET_LIMIT);
+    chunks.push(unique.slice(offset, offset + BATCH_GET_LIMIT));
+  }
+  const found: Item[] = [];
+  const readChunk = async (keysOfChunk: Item[]): Promise<void> => {
+    let pending = keysOfChunk;
     await retry(
       async () => {
         const result = await client.send(
@@ -72,7 +78,21 @@ export async function batchGet(
       },
       { attempts: MAX_UNPROCESSED_ROUNDS, backoff: unprocessedBackoff, retryable: isIncomplete, sleep: options.sleep },
     );
-  }
+  };
+  // A few calls at once: 1,000 keys are ten calls, and their latencies need not add up.
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < chunks.length) {
+      const chunk = chunks[next] ?? [];
+      next += 1;
+      await readChunk(chunk).catch((error: unknown) => {
+        failed = true;
+        throw error;
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(BATCH_GETS_AT_ONCE, chunks.length) }, worker));
   return found;
 }
 

@@ -22,7 +22,7 @@ import {
   isDestinationName,
   isIdentifier,
 } from '../domain/schemas.js';
-import type { CreatePoliciesResult, DestinationFilter, PolicyStore } from '../domain/store.js';
+import type { CreatePoliciesResult, DestinationFilter, EgressPolicyFilter, PolicyStore } from '../domain/store.js';
 import type { Destination, EgressPolicy } from '../domain/types.js';
 import type { Sleep } from '../retry.js';
 import { batchGet, type Item, queryPartition, type TransactItem } from './dynamodb-io.js';
@@ -53,6 +53,12 @@ import { VersionedWriter } from './versioned-write.js';
 
 /** How many users of a destination an "in use" error names before summarising. */
 const MAX_NAMED_USERS = 20;
+/**
+ * Up to this many destinations a list reads by key (BatchGetItem, 100 a call); more, and it reads the
+ * whole destination partition: a key costs a read unit each, a pass over the partition about one per
+ * 4 KB of destinations (a dozen of them).
+ */
+export const DESTINATIONS_READ_BY_KEY = 1_000;
 
 /** A destination's count of the policies that use it. */
 const REFS = 'refs';
@@ -64,12 +70,15 @@ export interface DynamoDbPolicyStoreOptions {
   readonly newId?: () => string;
   /** Pauses between retried writes and unprocessed-key rounds. @default a timer */
   readonly sleep?: Sleep;
+  /** A policy list reads up to this many destinations by key, more by partition. @default DESTINATIONS_READ_BY_KEY */
+  readonly destinationsReadByKey?: number;
 }
 
 export class DynamoDbPolicyStore implements PolicyStore {
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
   private readonly newId: () => string;
+  private readonly destinationsReadByKey: number;
   private readonly sleep: Sleep | undefined;
   private readonly writer: VersionedWriter;
 
@@ -78,6 +87,7 @@ export class DynamoDbPolicyStore implements PolicyStore {
     this.tableName = options.tableName;
     this.newId = options.newId ?? randomUUID;
     this.sleep = options.sleep;
+    this.destinationsReadByKey = options.destinationsReadByKey ?? DESTINATIONS_READ_BY_KEY;
     this.writer = new VersionedWriter(options);
   }
 
@@ -198,6 +208,32 @@ export class DynamoDbPolicyStore implements PolicyStore {
       // Both lists are read at slightly different moments; a policy and its destination are only
       // ever removed together with the policy first, so a missing one means it was just deleted.
       return destination ? [toPolicy(policy, destination)] : [];
+    });
+  }
+
+  async findEgressPolicies(filter: EgressPolicyFilter): Promise<EgressPolicy[]> {
+    const sourceIds = filter.sourceIds && new Set(filter.sourceIds.flatMap((id) => [id, id.toLowerCase()]));
+    const matching = (await this.query(POLICY_PK, decodePolicy)).filter(
+      (policy) =>
+        (sourceIds === undefined || sourceIds.has(policy.source_id)) &&
+        (filter.sourceTypes === undefined || filter.sourceTypes.includes(policy.source_type)) &&
+        (filter.destinationIds === undefined || filter.destinationIds.includes(policy.destination_id)),
+    );
+    const ids = distinct(matching.map((policy) => policy.destination_id));
+    // A few hundred policies among thousands of destinations: read theirs by key. Many: one pass over
+    // the partition costs fewer reads than a key each.
+    const destinations =
+      ids.length <= this.destinationsReadByKey
+        ? await this.destinationsById(ids)
+        : (await this.query(DESTINATION_PK, decodeDestination)).map(({ destination }) => destination);
+    const byId = new Map(destinations.map((destination) => [destination.id, destination]));
+    const names = filter.destinationNames;
+    return matching.flatMap((policy) => {
+      const destination = byId.get(policy.destination_id);
+      // Read after its policy: a missing destination was deleted after the policy was (see above).
+      if (destination === undefined) return [];
+      if (names !== undefined && !names.includes(destination.name)) return [];
+      return [toPolicy(policy, destination)];
     });
   }
 

@@ -3,6 +3,7 @@
 import middy from '@middy/core';
 import type { Log } from '../../core/log.js';
 import { lambdaLog } from '../shared/logging.js';
+import { compressResponse } from './middleware/compress-response.js';
 import { errorResponse } from './middleware/error-response.js';
 import { jsonBody, type ParsedBody } from './middleware/json-body.js';
 import { knownQuery } from './middleware/known-query.js';
@@ -27,6 +28,7 @@ export function createApiHandler<D = ApiDependencies>(
 ): ApiHandler {
   const wrapped = middy<ApiEvent & ParsedBody, ApiResponse>()
     .use(errorResponse(log))
+    .use(compressResponse())
     .use(requireScope())
     .use(knownQuery(ROUTES))
     .use(jsonBody())

@@ -133,7 +133,8 @@ export const ROUTES: readonly RouteDefinition[] = [
     method: 'GET',
     path: `${API_PREFIX}/egress_policies`,
     entry: 'lambdas/api/handlers/list-egress-policies.ts',
-    tableActions: ['dynamodb:Query'],
+    // The policies (Query); their destinations by key (BatchGetItem), or all of them (Query).
+    tableActions: ['dynamodb:Query', 'dynamodb:BatchGetItem'],
     queryParameters: ['SourceIDs', 'SourceTypes', 'DestinationIDs', 'DestinationNames'],
   },
   {

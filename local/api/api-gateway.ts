@@ -133,7 +133,8 @@ function discardBody(request: IncomingMessage, done: () => void): void {
 
 function send(response: ServerResponse, result: ApiResponse): void {
   response.writeHead(result.statusCode ?? 200, { ...(result.headers ?? {}) } as Record<string, string>);
-  response.end(result.body ?? '');
+  // As API Gateway does: a base64 body (a gzipped one, compress-response.ts) goes out as its bytes.
+  response.end(result.isBase64Encoded === true ? Buffer.from(result.body ?? '', 'base64') : (result.body ?? ''));
 }
 
 function sendError(

@@ -166,7 +166,7 @@ describe('route functions', () => {
     'create-destinations': ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     'update-destinations': ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     'delete-destination': ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
-    'list-egress-policies': ['dynamodb:Query'],
+    'list-egress-policies': ['dynamodb:BatchGetItem', 'dynamodb:Query'],
     'create-egress-policies': ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     'delete-egress-policy': ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
     'list-cells': ['dynamodb:GetItem', 'dynamodb:Query'],

@@ -1,6 +1,7 @@
 import { ValidationError } from '../../../core/domain/errors.js';
-import { SOURCE_TYPES } from '../../../core/domain/schemas.js';
-import { type EgressPolicy, egressPolicyList } from '../../../core/domain/types.js';
+import { SOURCE_TYPES, type SourceType } from '../../../core/domain/schemas.js';
+import type { EgressPolicyFilter } from '../../../core/domain/store.js';
+import { egressPolicyList } from '../../../core/domain/types.js';
 import type { PolicyStores } from '../../../core/store/policy-stores.js';
 import { policyStoresFromEnvironment } from '../../shared/policy-stores-environment.js';
 import { createApiHandler } from '../api-handler.js';
@@ -9,29 +10,27 @@ import type { Operation } from '../types.js';
 
 /**
  * CF's last policy server read these filters (comma-separated; a policy matches one value of each
- * filter given). Source ids compare in lower case, as they are stored.
+ * filter given). Source ids compare in lower case, as they are stored. The store reads only the
+ * destinations of the policies it returns.
  */
 export const listEgressPolicies: Operation<PolicyStores> = async (request, { policies }) => {
-  const filters: ((policy: EgressPolicy) => boolean)[] = [];
-  const sourceIds = commaList(request, 'SourceIDs');
-  if (sourceIds) {
-    const wanted = new Set(sourceIds.flatMap((id) => [id, id.toLowerCase()]));
-    filters.push((policy) => wanted.has(policy.source.id));
-  }
   const sourceTypes = commaList(request, 'SourceTypes');
-  if (sourceTypes) {
-    const unknown = sourceTypes.filter((type) => !SOURCE_TYPES.some((known) => known === type));
-    if (unknown.length > 0) {
-      throw new ValidationError(`SourceTypes: must be ${SOURCE_TYPES.join(' or ')}, got ${JSON.stringify(unknown[0])}`);
-    }
-    filters.push((policy) => sourceTypes.includes(policy.source.type));
+  const unknown = sourceTypes?.filter((type) => !isSourceType(type)) ?? [];
+  if (unknown.length > 0) {
+    throw new ValidationError(`SourceTypes: must be ${SOURCE_TYPES.join(' or ')}, got ${JSON.stringify(unknown[0])}`);
   }
+  const sourceIds = commaList(request, 'SourceIDs');
   const destinationIds = commaList(request, 'DestinationIDs');
-  if (destinationIds) filters.push((policy) => destinationIds.includes(policy.destination.id));
   const destinationNames = commaList(request, 'DestinationNames');
-  if (destinationNames) filters.push((policy) => destinationNames.includes(policy.destination.name));
-  const listed = (await policies.listEgressPolicies()).filter((policy) => filters.every((keep) => keep(policy)));
-  return { statusCode: 200, body: egressPolicyList(listed) };
+  const filter: EgressPolicyFilter = {
+    ...(sourceIds === undefined ? {} : { sourceIds }),
+    ...(sourceTypes === undefined ? {} : { sourceTypes: sourceTypes.filter(isSourceType) }),
+    ...(destinationIds === undefined ? {} : { destinationIds }),
+    ...(destinationNames === undefined ? {} : { destinationNames }),
+  };
+  return { statusCode: 200, body: egressPolicyList(await policies.findEgressPolicies(filter)) };
 };
+
+const isSourceType = (value: string): value is SourceType => SOURCE_TYPES.some((known) => known === value);
 
 export const handler = createApiHandler(listEgressPolicies, policyStoresFromEnvironment);
