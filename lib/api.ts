@@ -17,7 +17,8 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { isSourceIdFormat, SOURCE_ID_FORMATS, type SourceIdFormat } from '../core/domain/schemas.js';
-import { REQUIRED_SCOPE, ROUTES, type RouteDefinition, type RouteName, routeKeyOf } from '../lambdas/api/routes.js';
+import { DEPLOYED_ROUTES, type DeployedRoute } from '../lambdas/api/route-functions.js';
+import { REQUIRED_SCOPE, ROUTES, type RouteName, routeKeyOf } from '../lambdas/api/routes.js';
 import { DEFAULT_SOURCE_IDS, SOURCE_IDS_ENV } from '../lambdas/api/settings.js';
 import { RouteFunction } from './route-function.js';
 
@@ -50,9 +51,9 @@ export interface ControlPlaneApiProps {
   readonly jwtAudience: readonly string[];
   /**
    * The routes to serve.
-   * @default ROUTES from lambdas/api/routes.ts
+   * @default DEPLOYED_ROUTES (lambdas/api/routes.ts with route-functions.ts)
    */
-  readonly routes?: readonly RouteDefinition[];
+  readonly routes?: readonly DeployedRoute[];
   /**
    * Steady-state requests per second allowed on the stage (all routes together).
    * @default 50
@@ -91,7 +92,7 @@ export class ControlPlaneApi extends Construct {
 
   constructor(scope: Construct, id: string, props: ControlPlaneApiProps) {
     super(scope, id);
-    const routes = props.routes ?? ROUTES;
+    const routes = props.routes ?? DEPLOYED_ROUTES;
     const throttle: ThrottleSettings = {
       rateLimit: props.throttlingRateLimit ?? 50,
       burstLimit: props.throttlingBurstLimit ?? 100,
@@ -160,7 +161,7 @@ export class ControlPlaneApi extends Construct {
 function validateProps(
   props: ControlPlaneApiProps,
   throttle: ThrottleSettings,
-  routes: readonly RouteDefinition[],
+  routes: readonly DeployedRoute[],
   sourceIds: string,
 ) {
   if (!/^https:\/\/[^\s/]+/.test(props.jwtIssuer)) {

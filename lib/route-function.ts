@@ -1,19 +1,19 @@
 // One API route's Lambda: the shared function layout (lib/bundled-function.ts) whose role may call
-// only the table actions the route lists in lambdas/api/routes.ts.
+// only the table actions the route lists in lambdas/api/route-functions.ts.
 import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { Role } from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { RouteDefinition } from '../lambdas/api/routes.js';
+import type { DeployedRoute } from '../lambdas/api/route-functions.js';
 import { createBundledFunction } from './bundled-function.js';
 
 export { PROJECT_ROOT } from './bundled-function.js';
 
 export interface RouteFunctionProps {
   /** The route this function serves; its `entry` is bundled and its `tableActions` granted. */
-  readonly route: RouteDefinition;
+  readonly route: DeployedRoute;
   /** The policy table; the function gets its name in `TABLE_NAME`. */
   readonly table: ITable;
   /**

@@ -80,19 +80,9 @@ export async function batchGet(
     );
   };
   // A few calls at once: 1,000 keys are ten calls, and their latencies need not add up.
-  let next = 0;
-  let failed = false;
-  const worker = async (): Promise<void> => {
-    while (!failed && next < chunks.length) {
-      const chunk = chunks[next] ?? [];
-      next += 1;
-      await readChunk(chunk).catch((error: unknown) => {
-        failed = true;
-        throw error;
-      });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(BATCH_GETS_AT_ONCE, chunks.length) }, worker));
+  for (let first = 0; first < chunks.length; first += BATCH_GETS_AT_ONCE) {
+    await Promise.all(chunks.slice(first, first + BATCH_GETS_AT_ONCE).map(readChunk));
+  }
   return found;
 }
 

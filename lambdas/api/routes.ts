@@ -1,6 +1,7 @@
-// Every API route once: local mode routes requests with it, the CDK stack creates one Lambda and one
-// authorized API Gateway route per entry, and grants each exactly the table actions listed here.
-// Pure data, so the stack can import it without loading handler code.
+// Every API route once: local mode routes requests with it, the handlers check scopes and query
+// parameters against it, and the CDK stack creates one authorized API Gateway route per entry (its
+// Lambda and table grants are in route-functions.ts, which only the stack reads: every function
+// bundles this file). Pure data, so the stack can import it without loading handler code.
 
 export type RouteName =
   | 'list-destinations'
@@ -27,29 +28,12 @@ export type RouteName =
  */
 export type ApiFamily = 'v1' | 'v3';
 
-export type TableAction =
-  | 'dynamodb:GetItem'
-  | 'dynamodb:BatchGetItem'
-  | 'dynamodb:Query'
-  | 'dynamodb:PutItem'
-  | 'dynamodb:UpdateItem'
-  | 'dynamodb:DeleteItem'
-  | 'dynamodb:ConditionCheckItem';
-
 export interface RouteDefinition {
   readonly name: RouteName;
   readonly api: ApiFamily;
   readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** API Gateway route path; `{id}` is a path parameter. */
   readonly path: string;
-  /** Handler module, relative to the project root; it exports `handler`. */
-  readonly entry: string;
-  /**
-   * Exactly the DynamoDB actions the handler's store calls make. TransactWriteItems has no IAM action
-   * of its own: each item in it needs its action (Put → PutItem, Update → UpdateItem, Delete →
-   * DeleteItem); every write also bumps the version record (UpdateItem).
-   */
-  readonly tableActions: readonly TableAction[];
   /**
    * The query parameters the handler reads; any other one is refused with a 400 naming it (a filter
    * the API does not know must never widen into "everything"). @default none
@@ -91,8 +75,6 @@ export const ROUTES: readonly RouteDefinition[] = [
     scopes: V1_SCOPES,
     method: 'GET',
     path: `${API_PREFIX}/destinations`,
-    entry: 'lambdas/api/handlers/list-destinations.ts',
-    tableActions: ['dynamodb:Query', 'dynamodb:BatchGetItem'],
     queryParameters: ['id', 'name'],
   },
   {
@@ -101,9 +83,6 @@ export const ROUTES: readonly RouteDefinition[] = [
     scopes: V1_SCOPES,
     method: 'POST',
     path: `${API_PREFIX}/destinations`,
-    entry: 'lambdas/api/handlers/create-destinations.ts',
-    // Name lookups (BatchGetItem); puts the destination and its name record, bumps the version.
-    tableActions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
   },
   {
     name: 'update-destinations',
@@ -111,10 +90,6 @@ export const ROUTES: readonly RouteDefinition[] = [
     scopes: V1_SCOPES,
     method: 'PUT',
     path: `${API_PREFIX}/destinations`,
-    entry: 'lambdas/api/handlers/update-destinations.ts',
-    // Reads destinations and new names (BatchGetItem); replaces them and their name records, deletes
-    // released names, bumps the version.
-    tableActions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
   },
   {
     name: 'delete-destination',
@@ -122,9 +97,6 @@ export const ROUTES: readonly RouteDefinition[] = [
     scopes: V1_SCOPES,
     method: 'DELETE',
     path: `${API_PREFIX}/destinations/{id}`,
-    entry: 'lambdas/api/handlers/delete-destination.ts',
-    // Reads the destination (BatchGetItem) and its users (Query); deletes it and its name, bumps the version.
-    tableActions: ['dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
   },
   {
     name: 'list-egress-policies',
@@ -132,9 +104,6 @@ export const ROUTES: readonly RouteDefinition[] = [
     scopes: V1_SCOPES,
     method: 'GET',
     path: `${API_PREFIX}/egress_policies`,
-    entry: 'lambdas/api/handlers/list-egress-policies.ts',
-    // The policies (Query); their destinations by key (BatchGetItem), or all of them (Query).
-    tableActions: ['dynamodb:Query', 'dynamodb:BatchGetItem'],
     queryParameters: ['SourceIDs', 'SourceTypes', 'DestinationIDs', 'DestinationNames'],
   },
   {
@@ -143,10 +112,6 @@ export const ROUTES: readonly RouteDefinition[] = [
     scopes: V1_SCOPES,
     method: 'POST',
     path: `${API_PREFIX}/egress_policies`,
-    entry: 'lambdas/api/handlers/create-egress-policies.ts',
-    // Reads destinations and existing policies (BatchGetItem); puts each policy and its reference,
-    // moves the destinations' counters and the version (UpdateItem).
-    tableActions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
   },
   {
     name: 'delete-egress-policy',
@@ -154,10 +119,6 @@ export const ROUTES: readonly RouteDefinition[] = [
     scopes: V1_SCOPES,
     method: 'DELETE',
     path: `${API_PREFIX}/egress_policies/{id}`,
-    entry: 'lambdas/api/handlers/delete-egress-policy.ts',
-    // Reads the policy and its destination (BatchGetItem); deletes it and its reference, moves the
-    // destination's counter and the version (UpdateItem).
-    tableActions: ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
   },
   {
     name: 'list-cells',
@@ -165,8 +126,6 @@ export const ROUTES: readonly RouteDefinition[] = [
     scopes: V1_SCOPES,
     method: 'GET',
     path: `${API_PREFIX}/cells`,
-    entry: 'lambdas/api/handlers/list-cells.ts',
-    tableActions: ['dynamodb:Query', 'dynamodb:GetItem'],
   },
   {
     name: 'list-security-groups',
@@ -174,8 +133,6 @@ export const ROUTES: readonly RouteDefinition[] = [
     scopes: V3_READ_SCOPES,
     method: 'GET',
     path: `${V3_PREFIX}/security_groups`,
-    entry: 'lambdas/api/handlers/list-security-groups.ts',
-    tableActions: ['dynamodb:Query'],
     queryParameters: [
       ...V3_PAGINATION,
       'guids',
@@ -192,9 +149,6 @@ export const ROUTES: readonly RouteDefinition[] = [
     scopes: V3_WRITE_SCOPES,
     method: 'POST',
     path: `${V3_PREFIX}/security_groups`,
-    entry: 'lambdas/api/handlers/create-security-group.ts',
-    // Reads the name record (GetItem); puts the group and its name record, bumps the version.
-    tableActions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
   },
   {
     name: 'get-security-group',
@@ -202,8 +156,6 @@ export const ROUTES: readonly RouteDefinition[] = [
     scopes: V3_READ_SCOPES,
     method: 'GET',
     path: `${V3_PREFIX}/security_groups/{id}`,
-    entry: 'lambdas/api/handlers/get-security-group.ts',
-    tableActions: ['dynamodb:GetItem'],
   },
   {
     name: 'update-security-group',
@@ -211,10 +163,6 @@ export const ROUTES: readonly RouteDefinition[] = [
     scopes: V3_WRITE_SCOPES,
     method: 'PATCH',
     path: `${V3_PREFIX}/security_groups/{id}`,
-    entry: 'lambdas/api/handlers/update-security-group.ts',
-    // Reads the group; replaces it (conditional on its revision), moves its name record on a rename,
-    // bumps the version.
-    tableActions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
   },
   {
     name: 'delete-security-group',
@@ -222,9 +170,6 @@ export const ROUTES: readonly RouteDefinition[] = [
     scopes: V3_WRITE_SCOPES,
     method: 'DELETE',
     path: `${V3_PREFIX}/security_groups/{id}`,
-    entry: 'lambdas/api/handlers/delete-security-group.ts',
-    // Reads the group; deletes it and its name record, records the finished job, bumps the version.
-    tableActions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
   },
   {
     name: 'bind-security-group',
@@ -233,8 +178,6 @@ export const ROUTES: readonly RouteDefinition[] = [
     method: 'POST',
     // {relationship}: running_spaces, staging_spaces, and our running_organizations, staging_organizations.
     path: `${V3_PREFIX}/security_groups/{id}/relationships/{relationship}`,
-    entry: 'lambdas/api/handlers/bind-security-group.ts',
-    tableActions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
   },
   {
     name: 'unbind-security-group',
@@ -242,8 +185,6 @@ export const ROUTES: readonly RouteDefinition[] = [
     scopes: V3_WRITE_SCOPES,
     method: 'DELETE',
     path: `${V3_PREFIX}/security_groups/{id}/relationships/{relationship}/{target}`,
-    entry: 'lambdas/api/handlers/unbind-security-group.ts',
-    tableActions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
   },
   {
     name: 'list-space-security-groups',
@@ -252,8 +193,6 @@ export const ROUTES: readonly RouteDefinition[] = [
     method: 'GET',
     // {list}: running_security_groups or staging_security_groups.
     path: `${V3_PREFIX}/spaces/{id}/{list}`,
-    entry: 'lambdas/api/handlers/list-space-security-groups.ts',
-    tableActions: ['dynamodb:Query'],
     queryParameters: [...V3_PAGINATION, 'guids', 'names'],
   },
   {
@@ -262,8 +201,6 @@ export const ROUTES: readonly RouteDefinition[] = [
     scopes: V3_READ_SCOPES,
     method: 'GET',
     path: `${V3_PREFIX}/jobs/{id}`,
-    entry: 'lambdas/api/handlers/get-job.ts',
-    tableActions: ['dynamodb:GetItem'],
   },
 ];
 

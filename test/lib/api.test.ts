@@ -4,13 +4,13 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { HttpMethod, HttpNoneAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { describe, expect, it } from 'vitest';
-import { ROUTES } from '../../lambdas/api/routes.js';
+import { DEPLOYED_ROUTES } from '../../lambdas/api/route-functions.js';
 import { ControlPlaneApi, type ControlPlaneApiProps } from '../../lib/api.js';
 import { PolicyStore } from '../../lib/store.js';
 import { TEST_JWT, testApp } from './synth.js';
 
-// One route keeps these tests fast; the whole ROUTES list is covered by stack.test.ts.
-const ONE_ROUTE = ROUTES.slice(0, 1);
+// One route keeps these tests fast; the whole DEPLOYED_ROUTES list is covered by stack.test.ts.
+const ONE_ROUTE = DEPLOYED_ROUTES.slice(0, 1);
 
 function build(props: Partial<ControlPlaneApiProps> = {}) {
   const app = testApp();
@@ -29,11 +29,11 @@ describe('ControlPlaneApi', () => {
   });
 
   it('tells every route function the source id format, GUIDs by default', () => {
-    const defaults = Template.fromStack(build({ routes: ROUTES }).stack);
+    const defaults = Template.fromStack(build({ routes: DEPLOYED_ROUTES }).stack);
     const functions = defaults.findResources('AWS::Lambda::Function', {
       Properties: { Environment: { Variables: { EGRESS_SOURCE_IDS: 'guid' } } },
     });
-    expect(Object.keys(functions)).toHaveLength(ROUTES.length);
+    expect(Object.keys(functions)).toHaveLength(DEPLOYED_ROUTES.length);
     Template.fromStack(build({ sourceIds: 'identifier' }).stack).hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: { EGRESS_SOURCE_IDS: 'identifier' } },
     });

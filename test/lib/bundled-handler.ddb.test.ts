@@ -10,7 +10,8 @@ import { promisify } from 'node:util';
 import { Stack } from 'aws-cdk-lib';
 import type { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROUTES, type RouteDefinition, type RouteName } from '../../lambdas/api/routes.js';
+import { DEPLOYED_ROUTES, type DeployedRoute } from '../../lambdas/api/route-functions.js';
+import type { RouteDefinition, RouteName } from '../../lambdas/api/routes.js';
 import { RouteFunction } from '../../lib/route-function.js';
 import { PolicyStore } from '../../lib/store.js';
 import { createTestTable } from '../helpers/ddb.js';
@@ -26,8 +27,8 @@ const execFileAsync = promisify(execFile);
 const outdir = mkdtempSync(join(tmpdir(), 'dynamic-egress-bundle-'));
 const bundles = new Map<RouteName, string>();
 
-function route(name: RouteName): RouteDefinition {
-  const found = ROUTES.find((candidate) => candidate.name === name);
+function route(name: RouteName): DeployedRoute {
+  const found = DEPLOYED_ROUTES.find((candidate) => candidate.name === name);
   if (!found) throw new Error(`no route ${name}`);
   return found;
 }

@@ -159,7 +159,7 @@ describe('route functions', () => {
     }
   });
 
-  // Written out by hand, not taken from ROUTES, so that a grant widened (or narrowed) in routes.ts
+  // Written out by hand, not taken from ROUTES, so that a grant widened (or narrowed) in route-functions.ts
   // fails here. Derived from the store calls each handler makes; transactions need their items' actions.
   const EXPECTED_TABLE_ACTIONS: Readonly<Record<RouteName, readonly string[]>> = {
     'list-destinations': ['dynamodb:BatchGetItem', 'dynamodb:Query'],

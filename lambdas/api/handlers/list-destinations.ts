@@ -1,12 +1,12 @@
 import { ValidationError } from '../../../core/domain/errors.js';
 import { destinationList } from '../../../core/domain/types.js';
-import type { PolicyStores } from '../../../core/store/policy-stores.js';
-import { policyStoresFromEnvironment } from '../../shared/policy-stores-environment.js';
+import type { PolicyRouteStores } from '../../../core/store/policy-route-stores.js';
+import { policyRouteStoresFromEnvironment } from '../../shared/policy-route-stores-environment.js';
 import { createApiHandler } from '../api-handler.js';
 import { commaList } from '../request-helpers.js';
 import type { Operation } from '../types.js';
 
-export const listDestinations: Operation<PolicyStores> = async (request, { policies }) => {
+export const listDestinations: Operation<PolicyRouteStores> = async (request, { policies }) => {
   const ids = commaList(request, 'id');
   const names = commaList(request, 'name');
   if (ids && names) throw new ValidationError('id and name: filter by one of them, not both');
@@ -14,4 +14,4 @@ export const listDestinations: Operation<PolicyStores> = async (request, { polic
   return { statusCode: 200, body: destinationList(destinations) };
 };
 
-export const handler = createApiHandler(listDestinations, policyStoresFromEnvironment);
+export const handler = createApiHandler(listDestinations, policyRouteStoresFromEnvironment);

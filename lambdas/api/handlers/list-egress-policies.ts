@@ -2,8 +2,8 @@ import { ValidationError } from '../../../core/domain/errors.js';
 import { SOURCE_TYPES, type SourceType } from '../../../core/domain/schemas.js';
 import type { EgressPolicyFilter } from '../../../core/domain/store.js';
 import { egressPolicyList } from '../../../core/domain/types.js';
-import type { PolicyStores } from '../../../core/store/policy-stores.js';
-import { policyStoresFromEnvironment } from '../../shared/policy-stores-environment.js';
+import type { PolicyRouteStores } from '../../../core/store/policy-route-stores.js';
+import { policyRouteStoresFromEnvironment } from '../../shared/policy-route-stores-environment.js';
 import { createApiHandler } from '../api-handler.js';
 import { commaList } from '../request-helpers.js';
 import type { Operation } from '../types.js';
@@ -13,7 +13,7 @@ import type { Operation } from '../types.js';
  * filter given). Source ids compare in lower case, as they are stored. The store reads only the
  * destinations of the policies it returns.
  */
-export const listEgressPolicies: Operation<PolicyStores> = async (request, { policies }) => {
+export const listEgressPolicies: Operation<PolicyRouteStores> = async (request, { policies }) => {
   const sourceTypes = commaList(request, 'SourceTypes');
   const unknown = sourceTypes?.filter((type) => !isSourceType(type)) ?? [];
   if (unknown.length > 0) {
@@ -33,4 +33,4 @@ export const listEgressPolicies: Operation<PolicyStores> = async (request, { pol
 
 const isSourceType = (value: string): value is SourceType => SOURCE_TYPES.some((known) => known === value);
 
-export const handler = createApiHandler(listEgressPolicies, policyStoresFromEnvironment);
+export const handler = createApiHandler(listEgressPolicies, policyRouteStoresFromEnvironment);

@@ -31,16 +31,14 @@ export function preferredCoding(header: string | undefined): ContentCoding | und
     const [coding = '', ...parameters] = part.split(';').map((piece) => piece.trim().toLowerCase());
     const q = parameters.find((parameter) => parameter.startsWith('q='));
     const weight = q === undefined ? 1 : Number(q.slice(2));
-    if (!Number.isFinite(weight)) continue;
     // `x-gzip` is gzip's old name.
     const name = coding === 'x-gzip' ? 'gzip' : coding;
-    weights.set(name, Math.max(weights.get(name) ?? 0, weight));
+    if (Number.isFinite(weight)) weights.set(name, Math.max(weights.get(name) ?? 0, weight));
   }
-  const weightOf = (coding: ContentCoding): number => weights.get(coding) ?? weights.get('*') ?? 0;
-  const [best] = (['br', 'gzip'] as const)
-    .filter((coding) => weightOf(coding) > 0)
-    .sort((a, b) => weightOf(b) - weightOf(a));
-  return best;
+  const br = weights.get('br') ?? weights.get('*') ?? 0;
+  const gzip = weights.get('gzip') ?? weights.get('*') ?? 0;
+  if (br > 0 && br >= gzip) return 'br';
+  return gzip > 0 ? 'gzip' : undefined;
 }
 
 function encode(body: string, coding: ContentCoding): Buffer {
@@ -49,8 +47,6 @@ function encode(body: string, coding: ContentCoding): Buffer {
     ? brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 4 } })
     : gzipSync(body);
 }
-
-const megabytes = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 /** The response with its body compressed (base64, as Lambda carries binary bodies) when that is allowed and pays. */
 export function compressed(response: ApiResponse, acceptEncoding: string | undefined): ApiResponse {
@@ -62,14 +58,14 @@ export function compressed(response: ApiResponse, acceptEncoding: string | undef
     if (bytes <= MAX_RESPONSE_BODY_BYTES) return withVary(response);
     throw new HttpError(
       406,
-      `the response is ${megabytes(bytes)}, more than a Lambda can return uncompressed: send Accept-Encoding: br or gzip`,
+      `the response is ${(bytes / 1048576).toFixed(1)} MB, too large to send uncompressed: send Accept-Encoding: br or gzip`,
     );
   }
   const body = encode(response.body, coding).toString('base64');
   if (body.length > MAX_RESPONSE_BODY_BYTES) {
     throw new HttpError(
       413,
-      `the response is ${megabytes(body.length)} even compressed (${coding}, base64), more than a Lambda can return: ask for less (a list's filters)`,
+      `the response is ${(body.length / 1048576).toFixed(1)} MB even compressed (${coding}): ask for less`,
     );
   }
   return withVary({
