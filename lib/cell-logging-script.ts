@@ -7,6 +7,10 @@
 import {
   CONNECTION_LOG_DIR,
   type ConnectionLoggingUnits,
+  LOGROTATE_CONFIG_FILE,
+  LOGROTATE_SERVICE,
+  LOGROTATE_STATE_FILE,
+  LOGROTATE_TIMER,
   LOGS_SERVICE,
   ULOGD_CONFIG_FILE,
   ULOGD_JSON_FILE,
@@ -40,6 +44,10 @@ export interface InstallConnectionLoggingOptions {
   readonly systemdRuntimeDir?: string;
   /** For tests. @default ULOGD_PLUGIN_DIRS */
   readonly ulogdPluginDirs?: readonly string[];
+  /** For tests; the file the units' logrotate configuration was made for. @default LOGROTATE_CONFIG_FILE */
+  readonly rotationConfigFile?: string;
+  /** For tests; as the units were made for. @default LOGROTATE_STATE_FILE */
+  readonly rotationStateFile?: string;
 }
 
 export function installConnectionLoggingScript(options: InstallConnectionLoggingOptions): string[] {
@@ -51,6 +59,10 @@ export function installConnectionLoggingScript(options: InstallConnectionLogging
   const configDir = config.replace(/\/[^/]+$/, '');
   const ulogd = `${unitDir}/${ULOGD_SERVICE}`;
   const logs = `${unitDir}/${LOGS_SERVICE}`;
+  const rotateService = `${unitDir}/${LOGROTATE_SERVICE}`;
+  const rotateTimer = `${unitDir}/${LOGROTATE_TIMER}`;
+  const rotationConfig = options.rotationConfigFile ?? LOGROTATE_CONFIG_FILE;
+  const stateDir = (options.rotationStateFile ?? LOGROTATE_STATE_FILE).replace(/\/[^/]+$/, '');
   const pluginDirs = (options.ulogdPluginDirs ?? ULOGD_PLUGIN_DIRS).join(' ');
   return [
     'set -eu',
@@ -70,10 +82,19 @@ export function installConnectionLoggingScript(options: InstallConnectionLogging
     `if cmp -s ${config}.tmp ${config}; then rm -f ${config}.tmp; else mv -f ${config}.tmp ${config}; ULOGD_CHANGED=1; fi`,
     ...writeIfChanged(ulogd, quotedLines(options.units.ulogd), 'ULOGD_CHANGED'),
     ...writeIfChanged(logs, quotedLines(options.units.logs), 'LOGS_CHANGED'),
+    // Rotation: without logrotate the logs still flow, and grow until someone installs it.
+    'ROTATE_CHANGED=0',
+    'if command -v logrotate >/dev/null 2>&1; then',
+    `install -d -m 0755 ${stateDir}`,
+    ...writeIfChanged(rotationConfig, quotedLines(options.units.rotation), 'ROTATE_CHANGED'),
+    ...writeIfChanged(rotateService, quotedLines(options.units.rotateService), 'ROTATE_CHANGED'),
+    ...writeIfChanged(rotateTimer, quotedLines(options.units.rotateTimer), 'ROTATE_CHANGED'),
+    `else echo 'dynamic-egress: warning: logrotate is not installed: the connection logs in ${options.logDir ?? CONNECTION_LOG_DIR} are not rotated and grow until it is (Debian: apt-get install logrotate)' >&2; fi`,
     'FAILED=0',
-    `if [ "$ULOGD_CHANGED$LOGS_CHANGED" != 00 ]; then systemctl daemon-reload || FAILED=1; fi`,
+    `if [ "$ULOGD_CHANGED$LOGS_CHANGED$ROTATE_CHANGED" != 000 ]; then systemctl daemon-reload || FAILED=1; fi`,
     `systemctl reset-failed ${ULOGD_SERVICE} ${LOGS_SERVICE} >/dev/null 2>&1 || true`,
     `systemctl enable --now ${ULOGD_SERVICE} ${LOGS_SERVICE} || FAILED=1`,
+    `if [ -e ${rotateTimer} ]; then systemctl enable --now ${LOGROTATE_TIMER} || FAILED=1; fi`,
     `if [ "$ULOGD_CHANGED" = 1 ]; then systemctl restart ${ULOGD_SERVICE} || FAILED=1; fi`,
     `if [ "$LOGS_CHANGED" = 1 ]; then systemctl restart ${LOGS_SERVICE} || FAILED=1; fi`,
     `if [ "$FAILED" = 1 ]; then echo 'dynamic-egress: systemctl failed: connection logging may not run (journalctl -u ${ULOGD_SERVICE} -u ${LOGS_SERVICE}); the firewall rules are applied all the same' >&2; fi`,
@@ -92,15 +113,20 @@ export interface RemoveConnectionLoggingOptions {
   readonly unitDir?: string;
   /** For tests. @default SYSTEMD_RUNTIME_DIR */
   readonly systemdRuntimeDir?: string;
+  /** For tests. @default LOGROTATE_CONFIG_FILE */
+  readonly rotationConfigFile?: string;
 }
 
 /**
- * Stops and removes both services and ulogd's configuration, touching systemd only when a unit is
- * there. The log files stay: they may hold lines the CloudWatch agent has not shipped yet.
+ * Stops and removes both services, the rotation timer and its service, ulogd's and logrotate's
+ * configuration, touching systemd only when a unit is there. The log files stay: they may hold
+ * lines the CloudWatch agent has not shipped yet.
  */
 export function removeConnectionLoggingScript(options: RemoveConnectionLoggingOptions): string[] {
   const unitDir = options.unitDir ?? UNIT_DIR;
-  const units = `${unitDir}/${ULOGD_SERVICE} ${unitDir}/${LOGS_SERVICE}`;
+  const units = [ULOGD_SERVICE, LOGS_SERVICE, LOGROTATE_TIMER, LOGROTATE_SERVICE]
+    .map((unit) => `${unitDir}/${unit}`)
+    .join(' ');
   return [
     'set -eu',
     ...(options.neverFail
@@ -109,15 +135,15 @@ export function removeConnectionLoggingScript(options: RemoveConnectionLoggingOp
         ]
       : []),
     `export PATH="${CELL_PATH}:$PATH"`,
-    `if [ -e ${unitDir}/${ULOGD_SERVICE} ] || [ -e ${unitDir}/${LOGS_SERVICE} ]; then`,
+    `if [ -e ${unitDir}/${ULOGD_SERVICE} ] || [ -e ${unitDir}/${LOGS_SERVICE} ] || [ -e ${unitDir}/${LOGROTATE_TIMER} ]; then`,
     `${noSystemd(options.systemdRuntimeDir ?? SYSTEMD_RUNTIME_DIR)} rm -f ${units}; else`,
-    `systemctl disable --now ${LOGS_SERVICE} ${ULOGD_SERVICE} >/dev/null 2>&1 || true`,
+    `systemctl disable --now ${LOGROTATE_TIMER} ${LOGS_SERVICE} ${ULOGD_SERVICE} >/dev/null 2>&1 || true`,
     `rm -f ${units}`,
     'systemctl daemon-reload',
-    `systemctl reset-failed ${LOGS_SERVICE} ${ULOGD_SERVICE} >/dev/null 2>&1 || true`,
+    `systemctl reset-failed ${LOGROTATE_SERVICE} ${LOGS_SERVICE} ${ULOGD_SERVICE} >/dev/null 2>&1 || true`,
     'fi',
     "echo 'dynamic-egress: connection logging removed (the log files stay)'",
     'fi',
-    `rm -f ${options.ulogdConfigFile ?? ULOGD_CONFIG_FILE}`,
+    `rm -f ${options.ulogdConfigFile ?? ULOGD_CONFIG_FILE} ${options.rotationConfigFile ?? LOGROTATE_CONFIG_FILE}`,
   ];
 }

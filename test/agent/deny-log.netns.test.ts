@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderUlogdConfig } from '../../agent/logging/ulogd-config.js';
 import { renderRuleSpec } from '../../agent/render.js';
+import { connectionLoggingUnits } from '../../lib/cell-logging-units.js';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../local/lab/netns-lab.js';
 import { app, policyList, tcp } from './fixtures.js';
 import { ownedFilterState } from './kernel-state.js';
@@ -64,6 +65,7 @@ describe.runIf(labAvailable() && ulogdAvailable())('deny log on a real cell: NFL
   let unlisted: LabContainer;
   let forwarder: ChildProcess;
   let forwarderStderr = '';
+  let ulogdPid = 0;
   const dir = mkdtempSync(join(tmpdir(), 'deny-log-'));
   const files = {
     store: join(dir, 'store.json'),
@@ -76,13 +78,13 @@ describe.runIf(labAvailable() && ulogdAvailable())('deny log on a real cell: NFL
 
   const sync = (...flags: string[]) =>
     runAgentCommand(['sync', '--policies', files.policies, '--containers', files.store, '--netns', cell, ...flags]);
+  /** Every line written, the file logrotate moved away included. */
   const output = (): LogLine[] =>
-    existsSync(files.out)
-      ? readFileSync(files.out, 'utf8')
-          .split('\n')
-          .filter((line) => line !== '')
-          .map((line) => JSON.parse(line) as LogLine)
-      : [];
+    [`${files.out}.1`, files.out]
+      .filter((file) => existsSync(file))
+      .flatMap((file) => readFileSync(file, 'utf8').split('\n'))
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as LogLine);
   const linesFrom = (ip: string) => output().filter((line) => line.data.packet.src_ip === ip);
   /** Waits until `ip` has at least `count` lines, then a little longer for any that should not come. */
   const settle = async (ip: string, count: number): Promise<LogLine[]> => {
@@ -129,8 +131,10 @@ describe.runIf(labAvailable() && ulogdAvailable())('deny log on a real cell: NFL
       files.ulogdConf,
       renderUlogdConfig({ group: GROUP, output: files.ulogdJson, logfile: files.ulogdLog }),
     );
+    // `ip netns exec` execs the command: the child's pid is ulogd's.
     const ulogd = spawn('ip', ['netns', 'exec', cell, ULOGD, '-c', files.ulogdConf], { stdio: 'ignore' });
     children.add(ulogd);
+    ulogdPid = ulogd.pid ?? 0;
     // Ready when a packet of a probe rule in the cell's own OUTPUT reaches the file (another prefix,
     // which the forwarder counts and skips).
     const probeRule = [
@@ -346,6 +350,35 @@ describe.runIf(labAvailable() && ulogdAvailable())('deny log on a real cell: NFL
       writeFileSync(files.policies, plain);
       await sync();
     }
+  });
+
+  it('loses no line to a logrotate run of the cells configuration: ulogd reopens on SIGHUP, the forwarder follows', async () => {
+    const config = join(dir, 'logrotate.conf');
+    const { rotation } = connectionLoggingUnits({
+      agentFile: join(dir, 'current.mjs'),
+      agentBuild: 'build.mjs',
+      containersPath: files.store,
+      ulogdJsonFile: files.ulogdJson,
+      outputFile: files.out,
+      reopenUlogd: `kill -HUP ${ulogdPid}`,
+    });
+    writeFileSync(config, rotation);
+    await sleep(1100);
+    const before = linesFrom(IP.b).length;
+    // -f: now, whatever the size (the cells' timer rotates past LOGROTATE_SIZE).
+    const rotated = spawnSync('logrotate', ['-f', '-s', join(dir, 'logrotate.state'), config], { encoding: 'utf8' });
+    expect([rotated.status, rotated.stderr]).toEqual([0, '']);
+    expect(existsSync(`${files.ulogdJson}.1`)).toBe(true);
+    expect(existsSync(`${files.out}.1`)).toBe(true);
+    expect(existsSync(files.out)).toBe(false);
+
+    expect(await lab.tcp(b, EXTERNAL, DENIED_PORT)).toBe('refused');
+    const lines = await settle(IP.b, before + 1);
+    expect(lines).toHaveLength(before + 1);
+    // ulogd wrote it to a new file of the old name, and the forwarder to a new output file.
+    expect(readFileSync(files.ulogdJson, 'utf8')).toContain(`"${IP.b}"`);
+    const [line] = readFileSync(files.out, 'utf8').trim().split('\n');
+    expect(JSON.parse(line ?? '{}')).toMatchObject({ data: { source: { container_id: 'handle-b2' } } });
   });
 
   it('logs nothing once logging is off, and the forwarder stops with exit 0 on SIGTERM', async () => {

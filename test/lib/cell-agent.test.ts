@@ -5,7 +5,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
 import { CellAgent, type CellAgentProps } from '../../lib/cell-agent.js';
-import { LOGS_SERVICE, ULOGD_SERVICE } from '../../lib/cell-logging-units.js';
+import { LOGROTATE_TIMER, LOGS_SERVICE, ULOGD_SERVICE } from '../../lib/cell-logging-units.js';
 import { Fanout, type FanoutProps } from '../../lib/fanout.js';
 import { PolicyStore } from '../../lib/store.js';
 import { testApp } from './synth.js';
@@ -156,6 +156,7 @@ describe('CellAgent connection logging', () => {
       'node /opt/dynamic-egress/agent/current.mjs ulogd-config --json-file /var/log/dynamic-egress/ulogd.json --log-group 4242 ',
     );
     expect(install).toContain(`systemctl enable --now ${ULOGD_SERVICE} ${LOGS_SERVICE}`);
+    expect(install).toContain(`systemctl enable --now ${LOGROTATE_TIMER}`);
     expect(install).toContain('--output /var/log/dynamic-egress/egress.log');
     expect(stepScript(sync, 'SyncCell')).toContain("--deny-log-rate '1/second' --log-group 4242 ");
     expect(stepScript(sync, 'InstallWatcher')).toContain('--deny-log-rate 1/second --log-group 4242');
@@ -231,7 +232,7 @@ describe('CellAgent connection logging', () => {
     const sync = documentOf(agent, 'download');
     expect(stepNames(sync)).toEqual(['DownloadAgent', 'InstallWatcher', 'RemoveConnectionLogging', 'SyncCell']);
     expect(stepScript(sync, 'RemoveConnectionLogging')).toContain(
-      `systemctl disable --now ${LOGS_SERVICE} ${ULOGD_SERVICE}`,
+      `systemctl disable --now ${LOGROTATE_TIMER} ${LOGS_SERVICE} ${ULOGD_SERVICE}`,
     );
     const template = Template.fromStack(Stack.of(agent));
     template.resourceCountIs('AWS::Logs::LogGroup', 0);

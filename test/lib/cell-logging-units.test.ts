@@ -14,6 +14,8 @@ import {
 import {
   type ConnectionLoggingUnitOptions,
   connectionLoggingUnits,
+  LOGROTATE_SERVICE,
+  LOGROTATE_TIMER,
   LOGS_SERVICE,
   ULOGD_SERVICE,
 } from '../../lib/cell-logging-units.js';
@@ -70,6 +72,45 @@ describe('connectionLoggingUnits', () => {
     );
   });
 
+  it('rotates both logs by size on its own timer, moving ulogd output away and telling ulogd to reopen it', () => {
+    const units = connectionLoggingUnits(OPTIONS);
+    expect(units.rotation).toContain(
+      '/var/log/dynamic-egress/ulogd.json {\n\tsize 50M\n\trotate 1\n\tmissingok\n\tnotifempty\n\tnocreate\n\tpostrotate\n\t\tsystemctl kill --signal=HUP dynamic-egress-ulogd.service\n\tendscript\n}',
+    );
+    expect(units.rotation).toContain('/var/log/dynamic-egress/egress.log {\n\tsize 50M\n\trotate 4\n\tcompress\n');
+    expect(lines(units.rotateService)).toContain(
+      "ExecStart=/bin/sh -c 'exec logrotate --state /var/lib/dynamic-egress/logrotate.state /etc/dynamic-egress/logrotate.conf'",
+    );
+    expect(lines(units.rotateTimer)).toEqual(
+      expect.arrayContaining(['OnBootSec=5min', 'OnUnitActiveSec=5min', 'WantedBy=timers.target']),
+    );
+    for (const reopenUlogd of ['kill -HUP 0', 'kill -HUP 1; rm -rf /', 'systemctl kill ulogd']) {
+      expect(() => connectionLoggingUnits({ ...OPTIONS, reopenUlogd })).toThrow(/unsafe reopenUlogd/);
+    }
+  });
+
+  // Under CI a missing logrotate fails the test instead of skipping it.
+  it.runIf(spawnSync('logrotate', ['--version']).status === 0 || process.env.CI === 'true')(
+    "passes logrotate's own check of its configuration",
+    () => {
+      const units = connectionLoggingUnits({
+        ...OPTIONS,
+        ulogdJsonFile: join(dir, 'ulogd.json'),
+        outputFile: join(dir, 'egress.log'),
+      });
+      writeFileSync(join(dir, 'logrotate.conf'), units.rotation);
+      writeFileSync(join(dir, 'egress.log'), 'a line\n');
+      // -d: parse and say what it would do, change nothing.
+      const check = spawnSync('logrotate', ['-d', '-s', join(dir, 'state'), join(dir, 'logrotate.conf')], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect(check.status, check.stderr).toBe(0);
+      expect(check.stderr).not.toMatch(/error/i);
+      expect(check.stderr).toContain(`considering log ${join(dir, 'egress.log')}`);
+    },
+  );
+
   it('refuses a value that could break out of the unit or the script', () => {
     for (const containersPath of ["/a'b", '/a b', '/a$b', '/a%b', '/a\nExecStartPre=/bin/evil']) {
       expect(() => connectionLoggingUnits({ ...OPTIONS, containersPath })).toThrow(
@@ -91,9 +132,15 @@ describe('connectionLoggingUnits', () => {
       });
       writeFileSync(join(dir, ULOGD_SERVICE), units.ulogd);
       writeFileSync(join(dir, LOGS_SERVICE), units.logs);
+      writeFileSync(join(dir, LOGROTATE_SERVICE), units.rotateService);
+      writeFileSync(join(dir, LOGROTATE_TIMER), units.rotateTimer);
       const verify = spawnSync(
         'systemd-analyze',
-        ['verify', '--man=no', join(dir, ULOGD_SERVICE), join(dir, LOGS_SERVICE)],
+        [
+          'verify',
+          '--man=no',
+          ...[ULOGD_SERVICE, LOGS_SERVICE, LOGROTATE_SERVICE, LOGROTATE_TIMER].map((unit) => join(dir, unit)),
+        ],
         {
           encoding: 'utf8',
           timeout: 60_000,
@@ -113,6 +160,7 @@ interface Setup {
   readonly agentExit?: number;
   readonly agentBuild?: string;
   readonly nflogGroup?: number;
+  readonly logrotate?: boolean;
 }
 
 describe('the install step, run with stand-in systemctl and ulogd and the real agent CLI', () => {
@@ -123,6 +171,8 @@ describe('the install step, run with stand-in systemctl and ulogd and the real a
     config: join(dir, 'etc', 'ulogd.conf'),
     json: join(dir, 'log', 'ulogd.json'),
     logDir: join(dir, 'log'),
+    rotationConfig: join(dir, 'etc', 'logrotate.conf'),
+    rotationState: join(dir, 'lib', 'dynamic-egress', 'logrotate.state'),
   });
 
   function install(setup: Setup = {}) {
@@ -136,8 +186,14 @@ describe('the install step, run with stand-in systemctl and ulogd and the real a
       // The document's `node current.mjs …`: the agent file is recorded, the real CLI runs the rest.
       node: `echo "$1" >> ${dir}/agent.log; shift; ${setup.agentExit ? `exit ${setup.agentExit}` : `exec ${process.execPath} --import tsx ${AGENT_ENTRY} "$@"`}`,
       ...((setup.ulogd ?? true) ? { ulogd: 'exit 0' } : {}),
+      ...((setup.logrotate ?? true) ? { logrotate: 'exit 0' } : {}),
     });
-    const units = connectionLoggingUnits({ ...OPTIONS, agentBuild: setup.agentBuild ?? OPTIONS.agentBuild });
+    const units = connectionLoggingUnits({
+      ...OPTIONS,
+      agentBuild: setup.agentBuild ?? OPTIONS.agentBuild,
+      rotationConfigFile: p.rotationConfig,
+      rotationStateFile: p.rotationState,
+    });
     const script = installConnectionLoggingScript({
       units,
       agentFile: OPTIONS.agentFile,
@@ -148,6 +204,8 @@ describe('the install step, run with stand-in systemctl and ulogd and the real a
       unitDir: p.unitDir,
       systemdRuntimeDir: p.runtimeDir,
       ulogdPluginDirs: [join(dir, 'nowhere', 'ulogd'), join(dir, '*', 'ulogd')],
+      rotationConfigFile: p.rotationConfig,
+      rotationStateFile: p.rotationState,
     })
       // The document puts the system folders first; the stand-ins must come first here.
       .filter((line) => !line.startsWith('export PATH='))
@@ -165,8 +223,10 @@ describe('the install step, run with stand-in systemctl and ulogd and the real a
     return { result, calls, units, ...p };
   }
 
-  it('writes the ulogd configuration for the sync group, both units, then reloads, enables and starts them', () => {
-    const { result, calls, units, unitDir, config, pluginDir, json, logDir } = install({ nflogGroup: 4242 });
+  it('writes the ulogd configuration for the sync group, both units and the rotation, then reloads, enables and starts them', () => {
+    const { result, calls, units, unitDir, config, pluginDir, json, logDir, rotationConfig, rotationState } = install({
+      nflogGroup: 4242,
+    });
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     const conf = readFileSync(config, 'utf8');
@@ -177,10 +237,15 @@ describe('the install step, run with stand-in systemctl and ulogd and the real a
     expect(readFileSync(join(unitDir, ULOGD_SERVICE), 'utf8')).toBe(units.ulogd);
     expect(readFileSync(join(unitDir, LOGS_SERVICE), 'utf8')).toBe(units.logs);
     expect(existsSync(logDir)).toBe(true);
+    expect(readFileSync(rotationConfig, 'utf8')).toBe(units.rotation);
+    expect(readFileSync(join(unitDir, LOGROTATE_SERVICE), 'utf8')).toBe(units.rotateService);
+    expect(readFileSync(join(unitDir, LOGROTATE_TIMER), 'utf8')).toBe(units.rotateTimer);
+    expect(existsSync(join(rotationState, '..'))).toBe(true);
     expect(calls).toEqual([
       'systemctl daemon-reload',
       `systemctl reset-failed ${ULOGD_SERVICE} ${LOGS_SERVICE}`,
       `systemctl enable --now ${ULOGD_SERVICE} ${LOGS_SERVICE}`,
+      `systemctl enable --now ${LOGROTATE_TIMER}`,
       `systemctl restart ${ULOGD_SERVICE}`,
       `systemctl restart ${LOGS_SERVICE}`,
     ]);
@@ -193,6 +258,7 @@ describe('the install step, run with stand-in systemctl and ulogd and the real a
     expect(again.calls).toEqual([
       `systemctl reset-failed ${ULOGD_SERVICE} ${LOGS_SERVICE}`,
       `systemctl enable --now ${ULOGD_SERVICE} ${LOGS_SERVICE}`,
+      `systemctl enable --now ${LOGROTATE_TIMER}`,
     ]);
     expect(existsSync(`${again.config}.tmp`)).toBe(false);
   });
@@ -208,6 +274,17 @@ describe('the install step, run with stand-in systemctl and ulogd and the real a
     const group = install({ agentBuild: 'def456.mjs', nflogGroup: 5 }).calls;
     expect(group).toContain(`systemctl restart ${ULOGD_SERVICE}`);
     expect(group).not.toContain(`systemctl restart ${LOGS_SERVICE}`);
+  });
+
+  it('without logrotate, warns that the logs grow, and logs all the same', () => {
+    const { result, calls, unitDir, rotationConfig } = install({ logrotate: false });
+    expect(result.status).toBe(0);
+    expect(result.stderr).toContain('warning: logrotate is not installed: the connection logs in');
+    expect(result.stderr).toContain('apt-get install logrotate');
+    expect(existsSync(rotationConfig)).toBe(false);
+    expect(existsSync(join(unitDir, LOGROTATE_TIMER))).toBe(false);
+    expect(calls).toContain(`systemctl enable --now ${ULOGD_SERVICE} ${LOGS_SERVICE}`);
+    expect(calls).not.toContain(`systemctl enable --now ${LOGROTATE_TIMER}`);
   });
 
   it('without ulogd, warns on stderr, writes nothing and succeeds (the sync step still runs)', () => {
@@ -255,13 +332,17 @@ describe('the remove step', () => {
     const unitDir = join(dir, 'units');
     const runtimeDir = join(dir, 'run-systemd');
     const config = join(dir, 'ulogd.conf');
+    const rotationConfig = join(dir, 'logrotate.conf');
     mkdirSync(unitDir, { recursive: true });
     mkdirSync(runtimeDir, { recursive: true });
     writeFileSync(config, '');
+    writeFileSync(rotationConfig, '');
     writeFileSync(join(dir, 'egress.log'), 'kept\n');
     if (setup.installed) {
       writeFileSync(join(unitDir, ULOGD_SERVICE), '');
       writeFileSync(join(unitDir, LOGS_SERVICE), '');
+      writeFileSync(join(unitDir, LOGROTATE_SERVICE), '');
+      writeFileSync(join(unitDir, LOGROTATE_TIMER), '');
     }
     const path = bin({ systemctl: `echo "systemctl $*" >> ${dir}/systemctl.log; exit ${setup.systemctlExit ?? 0}` });
     const script = removeConnectionLoggingScript({
@@ -269,6 +350,7 @@ describe('the remove step', () => {
       unitDir,
       systemdRuntimeDir: runtimeDir,
       ulogdConfigFile: config,
+      rotationConfigFile: rotationConfig,
     })
       .filter((line) => !line.startsWith('export PATH='))
       .join('\n');
@@ -279,20 +361,22 @@ describe('the remove step', () => {
     });
     const log = join(dir, 'systemctl.log');
     const calls = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : [];
-    return { result, calls, unitDir, config };
+    return { result, calls, unitDir, config, rotationConfig };
   }
 
-  it('stops, disables and deletes both units and the configuration, and keeps the log files', () => {
-    const { result, calls, unitDir, config } = remove(false, { installed: true });
+  it('stops, disables and deletes both units, the rotation and the configuration, and keeps the log files', () => {
+    const { result, calls, unitDir, config, rotationConfig } = remove(false, { installed: true });
     expect(result.status).toBe(0);
     expect(calls).toEqual([
-      `systemctl disable --now ${LOGS_SERVICE} ${ULOGD_SERVICE}`,
+      `systemctl disable --now ${LOGROTATE_TIMER} ${LOGS_SERVICE} ${ULOGD_SERVICE}`,
       'systemctl daemon-reload',
-      `systemctl reset-failed ${LOGS_SERVICE} ${ULOGD_SERVICE}`,
+      `systemctl reset-failed ${LOGROTATE_SERVICE} ${LOGS_SERVICE} ${ULOGD_SERVICE}`,
     ]);
-    expect(existsSync(join(unitDir, ULOGD_SERVICE))).toBe(false);
-    expect(existsSync(join(unitDir, LOGS_SERVICE))).toBe(false);
+    for (const unit of [ULOGD_SERVICE, LOGS_SERVICE, LOGROTATE_SERVICE, LOGROTATE_TIMER]) {
+      expect(existsSync(join(unitDir, unit))).toBe(false);
+    }
     expect(existsSync(config)).toBe(false);
+    expect(existsSync(rotationConfig)).toBe(false);
     expect(readFileSync(join(dir, 'egress.log'), 'utf8')).toBe('kept\n');
   });
 
