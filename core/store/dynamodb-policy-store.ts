@@ -182,6 +182,7 @@ export class DynamoDbPolicyStore implements PolicyStore {
         const more = policyIds.length > MAX_NAMED_USERS ? ` and ${policyIds.length - MAX_NAMED_USERS} more` : '';
         throw new InUseError(`destination is still in use by egress policies: ${named}${more}`, policyIds);
       }
+      await this.checkNameGuards([destination]);
       return {
         items: [
           this.writer.delete(
@@ -328,12 +329,15 @@ export class DynamoDbPolicyStore implements PolicyStore {
   ): Promise<TransactItem[]> {
     const released = new Map<string, string>(); // name -> id giving it up
     const claimed = new Map<string, string>(); // name -> id taking it
+    const renamed: Destination[] = [];
     for (const update of updates) {
       const before = current.get(update.id);
       if (!before || before.name === update.name) continue;
       released.set(before.name, update.id);
       claimed.set(update.name, update.id);
+      renamed.push(before);
     }
+    await this.checkNameGuards(renamed);
     const fresh = [...claimed.keys()].filter((name) => !released.has(name));
     const taken = await this.batchGet(fresh.map(destinationNameKey), decodeDestinationName);
     if (taken.length > 0) throw nameTaken(taken.map(({ name }) => name));
@@ -357,6 +361,34 @@ export class DynamoDbPolicyStore implements PolicyStore {
       items.push(this.writer.delete(destinationNameKey(name), '#id = :id', { '#id': 'id' }, { ':id': id }));
     }
     return items;
+  }
+
+  /**
+   * Refuses to plan on a damaged name guard: the guard of a destination's name names it. Releasing
+   * one that does not would fail its condition on every attempt and end, seconds later, as a
+   * ContentionError. A destination renamed meanwhile is a race, not damage: the write's name
+   * condition then fails and it is planned again.
+   */
+  private async checkNameGuards(destinations: readonly Destination[]): Promise<void> {
+    if (destinations.length === 0) return;
+    const guards = await this.batchGet(
+      destinations.map((destination) => destinationNameKey(destination.name)),
+      decodeDestinationName,
+    );
+    const holders = new Map(guards.map(({ name, id }) => [name, id]));
+    const unguarded = destinations.filter((destination) => holders.get(destination.name) !== destination.id);
+    if (unguarded.length === 0) return;
+    const names = new Map(
+      (await this.destinationsById(unguarded.map(({ id }) => id))).map(({ id, name }) => [id, name]),
+    );
+    const damaged = unguarded.find((destination) => names.get(destination.id) === destination.name);
+    if (damaged !== undefined) {
+      throw new IntegrityError(
+        destinationNameKey(damaged.name),
+        'id',
+        'does not name the destination that has this name',
+      );
+    }
   }
 
   /** The destinations with these ids, in the order asked, leaving out the missing ones. */

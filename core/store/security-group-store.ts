@@ -6,7 +6,7 @@
 // attribute_not_exists; a name lost in a race is a NameConflictError, never a ContentionError.
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { NameConflictError, NotBoundError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { IntegrityError, NameConflictError, NotBoundError, NotFoundError, ValidationError } from '../domain/errors.js';
 import type { Job } from '../domain/jobs.js';
 import type {
   BindingTarget,
@@ -126,6 +126,7 @@ export class DynamoDbSecurityGroupStore implements SecurityGroupStore {
       const plan = { items: [this.replace(after, revision)], result: after };
       if (after.name === before.name) return plan;
       if ((await this.nameHolder(after.name)) !== undefined) throw nameTaken(after.name);
+      await this.checkNameGuard(before, revision);
       const claim = this.claimName(after.name, guid);
       return {
         ...plan,
@@ -138,6 +139,7 @@ export class DynamoDbSecurityGroupStore implements SecurityGroupStore {
   async deleteSecurityGroup(guid: string, job?: Job): Promise<SecurityGroup> {
     return this.writer.write(async () => {
       const { group, revision } = await this.read(guid);
+      await this.checkNameGuard(group, revision);
       return {
         items: [
           this.writer.delete(securityGroupKey(guid), '#revision = :revision', REVISION_NAME, { ':revision': revision }),
@@ -210,6 +212,19 @@ export class DynamoDbSecurityGroupStore implements SecurityGroupStore {
   }
 
   /** The guid of the group holding `name`, if any. */
+  /**
+   * Refuses to plan on a damaged name guard: the guard of a group's name names the group. Releasing
+   * it would otherwise fail its condition on every attempt and end, seconds later, as a
+   * ContentionError. A guard that moved because the group itself changed meanwhile is a race, not
+   * damage: the write's revision condition then fails and it is planned again.
+   */
+  private async checkNameGuard(group: SecurityGroup, revision: number): Promise<void> {
+    if ((await this.nameHolder(group.name)) === group.guid) return;
+    const now = await this.read(group.guid).catch(() => undefined);
+    if (now === undefined || now.revision !== revision) return;
+    throw new IntegrityError(securityGroupNameKey(group.name), 'guid', 'does not name the group that has this name');
+  }
+
   private async nameHolder(name: string): Promise<string | undefined> {
     // A name too long to be a key is held by nobody; the write then stops at storableItem's check.
     if (!fitsSortKey(name)) return undefined;

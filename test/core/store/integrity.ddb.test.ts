@@ -1,7 +1,7 @@
 // Items the stores did not write, put straight into DynamoDB Local: every store refuses them with an
 // IntegrityError naming the item's key and the field, never passing on a wrong value, and the API
 // answers 500 without showing any of it. Items of older layouts still read as before.
-import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IntegrityError } from '../../../core/domain/errors.js';
 import { DynamoDbCellStatusStore } from '../../../core/store/cell-status-store.js';
@@ -18,6 +18,7 @@ async function setUp() {
   const client = documentClient(table.client);
   return {
     put: (item: Record<string, unknown>) => client.send(new PutCommand({ TableName: table.tableName, Item: item })),
+    remove: (key: Record<string, string>) => client.send(new DeleteCommand({ TableName: table.tableName, Key: key })),
     policies: new DynamoDbPolicyStore({ client, tableName: table.tableName }),
     cells: new DynamoDbCellStatusStore(client, table.tableName),
     snapshots: new DynamoDbSnapshotStore(client, table.tableName),
@@ -82,6 +83,32 @@ describe('destinations and policies', () => {
       field: 'ips.0.end',
       problem: 'expected an IPv4 address',
     });
+  });
+
+  it('refuses a rename or delete at once when the name guard does not name the destination (missing or another)', async () => {
+    const { put, remove, policies } = await setUp();
+    const [destination] = await policies.createDestinations([tcpDestination('guarded')]);
+    const id = destination?.id ?? '';
+    const guard = { pk: 'DESTNAME', sk: 'guarded' };
+    const damaged = [() => remove(guard), () => put({ ...guard, id: 'another-destination' })];
+    for (const damage of damaged) {
+      await damage();
+      const before = await policies.currentVersion();
+      for (const write of [
+        () => policies.updateDestinations([{ id, ...tcpDestination('renamed') }]),
+        () => policies.deleteDestination(id),
+      ]) {
+        const started = Date.now();
+        expect(await integrityError(write())).toMatchObject({
+          key: guard,
+          field: 'id',
+          problem: 'does not name the destination that has this name',
+        });
+        // Named at once, not a ContentionError once every retry has failed.
+        expect(Date.now() - started).toBeLessThan(1000);
+      }
+      expect(await policies.currentVersion()).toBe(before);
+    }
   });
 
   it('refuses a damaged name guard when listing by name', async () => {

@@ -3,7 +3,7 @@
 // it was, the item size limit and damaged items. Each test gets a fresh table, so lists and version
 // counts are its own.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import {
   IntegrityError,
@@ -517,5 +517,36 @@ describe('damaged items', () => {
       field: 'guid',
       problem: 'expected string',
     });
+  });
+
+  it('refuses a rename or delete at once when the name guard does not name the group (missing or another)', async () => {
+    const { store, put, client, table, version } = await setUp();
+    const group = await store.createSecurityGroup(groupInput('guarded'));
+    const guard = { pk: 'SGNAME', sk: 'guarded' };
+    const damaged = [
+      () => client.send(new DeleteCommand({ TableName: table.tableName, Key: guard })),
+      () => put({ ...guard, guid: 'another-group' }),
+    ];
+    for (const damage of damaged) {
+      await damage();
+      const before = await version();
+      for (const write of [
+        () => store.updateSecurityGroup(group.guid, { name: 'renamed' }),
+        () => store.deleteSecurityGroup(group.guid),
+      ]) {
+        const started = Date.now();
+        const error = await rejection(write());
+        // Not a ContentionError after every retry: the damage is named, in well under the retries' time.
+        expect(error).toBeInstanceOf(IntegrityError);
+        expect(error).toMatchObject({
+          key: guard,
+          field: 'guid',
+          problem: 'does not name the group that has this name',
+        });
+        expect(Date.now() - started).toBeLessThan(1000);
+      }
+      expect(await version()).toBe(before);
+      expect((await store.getSecurityGroup(group.guid)).name).toBe('guarded');
+    }
   });
 });

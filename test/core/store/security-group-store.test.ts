@@ -40,9 +40,10 @@ function mockedStore() {
       pauses.push(ms);
     },
   });
-  // The group exists; no name is taken.
+  // The group exists and holds its name's guard; no other name is taken.
   ddb.on(GetCommand, { Key: { pk: 'SG', sk: 'g1' } }).resolves({ Item: storedGroup });
   ddb.on(GetCommand, { Key: { pk: 'SGNAME' } }).resolves({});
+  ddb.on(GetCommand, { Key: { pk: 'SGNAME', sk: 'old' } }).resolves({ Item: { pk: 'SGNAME', sk: 'old', guid: 'g1' } });
   return { ddb, store, pauses };
 }
 
