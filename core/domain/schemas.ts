@@ -127,33 +127,43 @@ const destinationNameSchema = z.string({ error: required('a string') }).check(z.
  * NFC, so that two spellings of one name (`é` as one code point or as `e` + U+0301) are stored,
  * compared for uniqueness and found as one.
  */
-const destinationNameInputSchema = z.string({ error: required('a string') }).check(
-  z.superRefine((name: string, ctx) => {
-    for (const { pattern, what } of REFUSED_IN_NAMES) {
-      const found = pattern.exec(name);
-      if (found) {
-        ctx.addIssue({ code: 'custom', input: name, message: `must not contain ${what} (${codePointName(found[0])})` });
-      }
+const refuseInvisibleCharacters = z.superRefine((text: string, ctx) => {
+  for (const { pattern, what } of REFUSED_IN_NAMES) {
+    const found = pattern.exec(text);
+    if (found) {
+      ctx.addIssue({ code: 'custom', input: text, message: `must not contain ${what} (${codePointName(found[0])})` });
     }
-  }),
-  z.trim(),
-  z.normalize('NFC'),
-  ...NAME_LENGTH_CHECKS,
-);
+  }
+});
+
+const destinationNameInputSchema = z
+  .string({ error: required('a string') })
+  .check(refuseInvisibleCharacters, z.trim(), z.normalize('NFC'), ...NAME_LENGTH_CHECKS);
 
 /** True for a string that could be a stored destination name (names are stored trimmed). */
 export function isDestinationName(value: string): boolean {
   return value === value.trim() && z.safeParse(destinationNameSchema, value).success;
 }
 
+const DESCRIPTION_CHECKS = [
+  z.maxLength(1024, 'must be at most 1024 characters'),
+  z.refine<string>(
+    (text) => !CONTROL_CHARACTERS.test(text.replace(/[\n\t]/g, ' ')),
+    'must not contain control characters',
+  ),
+] as const;
+
+/**
+ * Descriptions as the API takes them: like names, nothing that hides or reorders what a person
+ * reads (bidirectional overrides, zero-width characters); stored ones read as they were written.
+ */
+const destinationDescriptionInputSchema = z.optional(
+  z.string({ error: required('a string') }).check(refuseInvisibleCharacters, ...DESCRIPTION_CHECKS),
+);
+
 const destinationDocumentFields = {
   name: destinationNameSchema,
-  description: z.optional(
-    z.string({ error: required('a string') }).check(
-      z.maxLength(1024, 'must be at most 1024 characters'),
-      z.refine((text) => !CONTROL_CHARACTERS.test(text.replace(/[\n\t]/g, ' ')), 'must not contain control characters'),
-    ),
-  ),
+  description: z.optional(z.string({ error: required('a string') }).check(...DESCRIPTION_CHECKS)),
   ips: z
     .array(ipRangeSchema, { error: required('an array of IP ranges') })
     .check(
@@ -171,7 +181,11 @@ const destinationDocumentFields = {
 };
 
 /** The same fields with the stricter rules for names the API is given. */
-const destinationFields = { ...destinationDocumentFields, name: destinationNameInputSchema };
+const destinationFields = {
+  ...destinationDocumentFields,
+  name: destinationNameInputSchema,
+  description: destinationDescriptionInputSchema,
+};
 
 type DestinationFields = z.output<z.ZodMiniObject<typeof destinationDocumentFields>>;
 

@@ -231,4 +231,15 @@ describe('egress policy schemas', () => {
     expect(parseWith(egressPolicyListSchema, list).egress_policies[0]?.destination.ports).toEqual(tcp.ports);
     expect(errorOf(egressPolicyListSchema, { ...list, total_egress_policies: 2 })).toContain('total_egress_policies');
   });
+
+  it('reads a description stored before the API refused hidden characters in it', () => {
+    const destination = { id: 'd1', ...tcp, description: 'stored \u202e before' };
+    const list = {
+      total_egress_policies: 1,
+      egress_policies: [{ id: 'p1', source: { type: 'space', id: 's' }, destination }],
+    };
+    expect(parseWith(egressPolicyListSchema, list).egress_policies[0]?.destination.description).toBe(
+      'stored \u202e before',
+    );
+  });
 });

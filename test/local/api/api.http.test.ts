@@ -27,6 +27,7 @@ const SPACE_GUID = '5ae0b4b4-1c4f-4c4e-9c43-1b2a2d5b6f70';
 interface Destination {
   id: string;
   name: string;
+  description?: string;
 }
 
 async function createDestination(destination: Record<string, unknown>): Promise<Destination> {
@@ -180,6 +181,18 @@ describe('destination names', () => {
     expect(put).toMatchObject({ status: 400, body: { error: `destinations[0].name: must not contain ${problem}` } });
     const all = (await api.call('GET', `${API}/destinations`)).body as { destinations: Destination[] };
     expect(all.destinations.map((d) => d.name)).not.toContain(name);
+  });
+
+  it('refuses hidden and reordering characters in a description too, and keeps line breaks and tabs', async () => {
+    for (const description of ['pays \u202eredli', 'zero\u200bwidth', 'C1 \u0085 control']) {
+      const posted = await api.call('POST', `${API}/destinations`, {
+        body: { destinations: [{ ...mysql, name: 'described', description }] },
+      });
+      expect(posted.status).toBe(400);
+      expect((posted.body as { error: string }).error).toMatch(/^destinations\[0\]\.description: must not contain /);
+    }
+    const kept = await createDestination({ ...mysql, name: 'described', description: 'line one\n\tline two' });
+    expect(kept.description).toBe('line one\n\tline two');
   });
 
   it('stores names in NFC: two spellings of one name collide, and either finds it', async () => {
