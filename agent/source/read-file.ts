@@ -23,16 +23,25 @@ function kindOf(stats: Stats): string {
   return 'not a file';
 }
 
-/** Reads to the end, or returns undefined as soon as more than `maxBytes` came (the file may grow after fstat). */
-async function readAtMost(handle: FileHandle, maxBytes: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
+/**
+ * Reads to the end into one buffer of the size fstat gave (plus a chunk, so a file that grew since
+ * is noticed without a copy), or returns undefined as soon as more than `maxBytes` came. One buffer,
+ * filled in place: no chunks to concatenate (a 6 MB policies file read in 1 MB chunks spent as long
+ * joining them as reading them).
+ */
+async function readAtMost(handle: FileHandle, maxBytes: number, expectedBytes: number): Promise<Buffer | undefined> {
+  let buffer = Buffer.allocUnsafe(Math.min(maxBytes + 1, expectedBytes + CHUNK_BYTES));
   let total = 0;
   for (;;) {
-    const { bytesRead, buffer } = await handle.read(Buffer.allocUnsafe(CHUNK_BYTES), 0, CHUNK_BYTES, null);
-    if (bytesRead === 0) return Buffer.concat(chunks, total);
+    if (total === buffer.length) {
+      const larger = Buffer.allocUnsafe(Math.min(maxBytes + 1, buffer.length * 2));
+      buffer.copy(larger, 0, 0, total);
+      buffer = larger;
+    }
+    const { bytesRead } = await handle.read(buffer, total, buffer.length - total, null);
+    if (bytesRead === 0) return buffer.subarray(0, total);
     total += bytesRead;
     if (total > maxBytes) return undefined;
-    chunks.push(buffer.subarray(0, bytesRead));
   }
 }
 
@@ -55,7 +64,7 @@ export async function readInputFile(label: string, path: string, maxBytes = MAX_
     if (!stats.isFile()) throw new ValidationError(`${where} is ${kindOf(stats)}, not a regular file`);
     const tooBig = `${where} is larger than ${maxBytes} bytes, the most an input may have`;
     if (stats.size > maxBytes) throw new ValidationError(tooBig);
-    const bytes = await readAtMost(handle, maxBytes);
+    const bytes = await readAtMost(handle, maxBytes, stats.size);
     if (bytes === undefined) throw new ValidationError(tooBig);
     return bytes.toString('utf8');
   } catch (error) {

@@ -1,6 +1,6 @@
 // Input files: a regular file of bounded size, or a ValidationError; never a hang.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -56,6 +56,13 @@ describe('readInputFile', () => {
     // procfs files report size 0 and then produce their content, as a file growing after fstat would.
     await expect(readInputFile('--x', '/proc/self/status', 10)).rejects.toThrow('is larger than 10 bytes');
     expect(await readInputFile('--x', '/proc/self/status')).toMatch(/^Name:/);
+  });
+
+  it('grows its buffer when the file holds megabytes more than fstat said', async () => {
+    // /proc/kallsyms also reports size 0, and holds several MB: read past the first buffer, in place.
+    const expected = readFileSync('/proc/kallsyms', 'utf8');
+    expect(expected.length).toBeGreaterThan(3 * 1024 * 1024);
+    expect(await readInputFile('--x', '/proc/kallsyms')).toBe(expected);
   });
 
   it(`refuses a file over ${MAX_INPUT_BYTES} bytes without reading it`, async () => {
