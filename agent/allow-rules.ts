@@ -12,7 +12,7 @@
 
 import { ipv4ToNumber } from '../core/domain/ipv4.js';
 import { ICMP_ANY } from '../core/domain/schemas.js';
-import { blockToCidr, mergeSpans, rangeAsCidr, type Span, spanToBlocks } from './cidr.js';
+import { blockCount, blockToCidr, mergeSpans, rangeAsCidr, type Span, spanToBlocks } from './cidr.js';
 import { ALLOW_LOG_PREFIX, DEFAULT_LOG_GROUP } from './deny-log.js';
 import type { IpSet, Match, Rule } from './model.js';
 import { listSetName, setName } from './names.js';
@@ -154,28 +154,19 @@ function fewRanges(group: ServiceGroup, limit: number): Range[] | undefined {
 
 /**
  * Ranges as set members: merged (mergeSpans), then as CIDR blocks sorted by address. Equal addresses
- * give equal members however their ranges were spelled. A block's text is made once per plan.
+ * give equal members however their ranges were spelled.
  */
 export class BlockCache {
-  private readonly text = new Map<number, string>();
-
   cidrs(ranges: readonly Range[]): string[] {
     return this.cidrsOfSpans(spansOf(ranges));
   }
 
   cidrsOfSpans(spans: readonly Span[]): string[] {
+    // Text made afresh each time: a Map keyed by block (base × 64 + prefix, beyond a small integer)
+    // cost more in hashing and boxed keys than the strings it saved.
     const members: string[] = [];
     for (const span of mergeSpans(spans)) {
-      for (const block of spanToBlocks(span.first, span.last)) {
-        // base < 2^32 and prefix < 64: one exact number per block.
-        const key = block.base * 64 + block.prefix;
-        let text = this.text.get(key);
-        if (text === undefined) {
-          text = blockToCidr(block);
-          this.text.set(key, text);
-        }
-        members.push(text);
-      }
+      for (const block of spanToBlocks(span.first, span.last)) members.push(blockToCidr(block));
     }
     return members;
   }
@@ -205,13 +196,24 @@ export function referenceCostInMembers(sets: number): number {
 /** A destination's addresses as set members, its set's name (computed once) and how many groups use it. */
 class DestinationSet {
   uses = 0;
+  private cachedMembers: readonly string[] | undefined;
   private cachedName: string | undefined;
 
-  /** @param spans the addresses, merged (what `members` are made of) */
+  /**
+   * @param spans the addresses, merged
+   * @param size how many members (CIDR blocks) they make: counted, not written out, since most
+   *   destinations are copied into their sources' sets and never need a set of their own
+   */
   constructor(
     readonly spans: readonly Span[],
-    readonly members: readonly string[],
+    readonly size: number,
+    private readonly blocks: BlockCache,
   ) {}
+
+  get members(): readonly string[] {
+    this.cachedMembers ??= this.blocks.cidrsOfSpans(this.spans);
+    return this.cachedMembers;
+  }
 
   get name(): string {
     this.cachedName ??= setName(this.members);
@@ -226,20 +228,17 @@ export class SharedDestinations {
   constructor(private readonly referenceCost = referenceCostInMembers(0)) {}
 
   private readonly byKey = new Map<string, DestinationSet>();
-  private readonly byMembers = new Map<string, DestinationSet>();
 
-  /** One entry per distinct address content, however its ranges are spelled. */
+  /**
+   * One entry per destination spelling (its ranges). Two spellings of the same addresses are two
+   * entries: they then share less, never allow anything else (their members are equal, and so are
+   * their set names).
+   */
   of(destination: Destination): DestinationSet {
     let found = this.byKey.get(destination.key);
     if (found === undefined) {
-      const { spans } = destination;
-      const members = this.blocks.cidrsOfSpans(spans);
-      const content = members.join(',');
-      found = this.byMembers.get(content);
-      if (found === undefined) {
-        found = new DestinationSet(spans, members);
-        this.byMembers.set(content, found);
-      }
+      const size = destination.spans.reduce((sum, span) => sum + blockCount(span.first, span.last), 0);
+      found = new DestinationSet(destination.spans, size, this.blocks);
       this.byKey.set(destination.key, found);
     }
     return found;
@@ -254,7 +253,7 @@ export class SharedDestinations {
   gain(destination: Destination): number {
     const set = this.of(destination);
     // One use: less than -SET_COST_IN_MEMBERS, never a gain.
-    return set.members.length - this.referenceCost - (SET_COST_IN_MEMBERS + set.members.length) / set.uses;
+    return set.size - this.referenceCost - (SET_COST_IN_MEMBERS + set.size) / set.uses;
   }
 }
 

@@ -13,9 +13,8 @@ export interface Span {
   readonly last: number;
 }
 
-/** The aligned blocks covering first..last exactly (at most 62), smallest count first. /0 becomes two /1s (ipset rejects /0). */
-export function spanToBlocks(first: number, last: number): Block[] {
-  const blocks: Block[] = [];
+/** Calls `visit` for each aligned block covering first..last exactly, in address order, fewest blocks. */
+function eachBlock(first: number, last: number, visit: (base: number, prefix: number) => void): void {
   let low = first;
   while (low <= last) {
     let size = 1;
@@ -25,10 +24,25 @@ export function spanToBlocks(first: number, last: number): Block[] {
       size *= 2;
       prefix -= 1;
     }
-    blocks.push({ base: low, prefix });
+    visit(low, prefix);
     low += size;
   }
+}
+
+/** The aligned blocks covering first..last exactly (at most 62), smallest count first. /0 becomes two /1s (ipset rejects /0). */
+export function spanToBlocks(first: number, last: number): Block[] {
+  const blocks: Block[] = [];
+  eachBlock(first, last, (base, prefix) => blocks.push({ base, prefix }));
   return blocks;
+}
+
+/** How many blocks spanToBlocks(first, last) gives, without making them. */
+export function blockCount(first: number, last: number): number {
+  let count = 0;
+  eachBlock(first, last, () => {
+    count += 1;
+  });
+  return count;
 }
 
 /** The aligned blocks covering start..end exactly (spanToBlocks). */
