@@ -45,7 +45,8 @@ const SCALE = Number(process.env.BENCH_DESTINATIONS ?? 10_000);
 const POLICIES = Number(process.env.BENCH_POLICIES ?? 100_000);
 const POLICIES_PER_APP = 10;
 const WRITES = Number(process.env.BENCH_WRITES ?? 1_000);
-const APP = 'bench-app';
+// The API takes CF GUIDs as sources by default.
+const APP = 'be9c0000-0000-4000-8000-0000000000a1';
 const HOST = '198.51.100.10';
 const PORT = 3306;
 const API = '/networking/v1/external';
