@@ -9,10 +9,9 @@
 // referenceCostInMembers). A one-block destination is always copied: a reference costs more than its
 // one member. So a wide destination many sources use costs its addresses once plus one reference per
 // source, not its addresses per source.
-
 import { ipv4ToNumber } from '../core/domain/ipv4.js';
 import { ICMP_ANY } from '../core/domain/schemas.js';
-import { blockCount, blockToCidr, mergeSpans, rangeAsCidr, type Span, spanToBlocks } from './cidr.js';
+import { blockCount, mergeSpans, rangeAsCidr, type Span, spansToCidrs } from './cidr.js';
 import { ALLOW_LOG_PREFIX, DEFAULT_LOG_GROUP } from './deny-log.js';
 import type { IpSet, Match, Rule } from './model.js';
 import { listSetName, setName } from './names.js';
@@ -156,20 +155,8 @@ function fewRanges(group: ServiceGroup, limit: number): Range[] | undefined {
  * Ranges as set members: merged (mergeSpans), then as CIDR blocks sorted by address. Equal addresses
  * give equal members however their ranges were spelled.
  */
-export class BlockCache {
-  cidrs(ranges: readonly Range[]): string[] {
-    return this.cidrsOfSpans(spansOf(ranges));
-  }
-
-  cidrsOfSpans(spans: readonly Span[]): string[] {
-    // Text made afresh each time: a Map keyed by block (base × 64 + prefix, beyond a small integer)
-    // cost more in hashing and boxed keys than the strings it saved.
-    const members: string[] = [];
-    for (const span of mergeSpans(spans)) {
-      for (const block of spanToBlocks(span.first, span.last)) members.push(blockToCidr(block));
-    }
-    return members;
-  }
+export function setMembers(ranges: readonly Range[]): string[] {
+  return spansToCidrs(spansOf(ranges));
 }
 
 /** Validated ranges (schemas.ts: two addresses, start not after end) as numbers. */
@@ -207,11 +194,10 @@ class DestinationSet {
   constructor(
     readonly spans: readonly Span[],
     readonly size: number,
-    private readonly blocks: BlockCache,
   ) {}
 
   get members(): readonly string[] {
-    this.cachedMembers ??= this.blocks.cidrsOfSpans(this.spans);
+    this.cachedMembers ??= spansToCidrs(this.spans);
     return this.cachedMembers;
   }
 
@@ -223,7 +209,6 @@ class DestinationSet {
 
 /** What the sets of every source on the cell have in common, decided before any source's rules. */
 export class SharedDestinations {
-  readonly blocks = new BlockCache();
   /** @param referenceCost members one list:set reference costs (referenceCostInMembers) */
   constructor(private readonly referenceCost = referenceCostInMembers(0)) {}
 
@@ -238,7 +223,7 @@ export class SharedDestinations {
     let found = this.byKey.get(destination.key);
     if (found === undefined) {
       const size = destination.spans.reduce((sum, span) => sum + blockCount(span.first, span.last), 0);
-      found = new DestinationSet(destination.spans, size, this.blocks);
+      found = new DestinationSet(destination.spans, size);
       this.byKey.set(destination.key, found);
     }
     return found;
@@ -326,7 +311,7 @@ export function allowRulesOf(
       if (!listedSets.has(set)) own.push(...set.spans);
     }
     if (own.length > 0) {
-      const members = shared.blocks.cidrsOfSpans(own);
+      const members = spansToCidrs(own);
       const name = setName(members);
       listed.set(name, { name, type: 'hash:net', members });
     }

@@ -73,6 +73,15 @@ export function mergeSpans(spans: readonly Span[]): Span[] {
 
 export const blockToCidr = (block: Block): string => `${numberToIpv4(block.base)}/${block.prefix}`;
 
+/** The addresses of `spans` as the fewest CIDR blocks, merged first (mergeSpans), sorted by address. */
+export function spansToCidrs(spans: readonly Span[]): string[] {
+  const cidrs: string[] = [];
+  for (const span of mergeSpans(spans)) {
+    eachBlock(span.first, span.last, (base, prefix) => cidrs.push(`${numberToIpv4(base)}/${prefix}`));
+  }
+  return cidrs;
+}
+
 /** The CIDR blocks covering start..end exactly, as text. */
 export function rangeToCidrs(start: string, end: string): string[] {
   return rangeToBlocks(start, end).map(blockToCidr);

@@ -1,6 +1,6 @@
 // What a plan's ipsets hold, against what one set per distinct destination would hold: the measure of
 // issue 10's "payload proportional to the policy" goal.
-import { BlockCache } from '../../agent/allow-rules.js';
+import { setMembers } from '../../agent/allow-rules.js';
 import type { RulePlan } from '../../agent/model.js';
 import type { EgressPolicyList } from '../../core/domain/types.js';
 
@@ -17,11 +17,10 @@ export interface SetPayload {
 }
 
 export function setPayload(plan: RulePlan, policies: EgressPolicyList): SetPayload {
-  const blocks = new BlockCache();
   const distinct = new Map<string, number>();
   for (const policy of policies.egress_policies) {
     const key = policy.destination.ips.map((range) => `${range.start}-${range.end}`).join(',');
-    if (!distinct.has(key)) distinct.set(key, blocks.cidrs(policy.destination.ips).length);
+    if (!distinct.has(key)) distinct.set(key, setMembers(policy.destination.ips).length);
   }
   const count = (type: string) => plan.sets.filter((set) => set.type === type);
   const members = (type: string) => count(type).reduce((sum, set) => sum + set.members.length, 0);
