@@ -8,7 +8,7 @@ import type { CellReport } from '../domain/cells.js';
 import { IntegrityError } from '../domain/errors.js';
 import { isIpv4 } from '../domain/ipv4.js';
 import type { Job } from '../domain/jobs.js';
-import { PROTOCOLS, SOURCE_TYPES } from '../domain/schemas.js';
+import { PROTOCOLS, SOURCE_TYPES } from '../domain/model-primitives.js';
 import { SECURITY_GROUP_PROTOCOLS, type SecurityGroup } from '../domain/security-group.js';
 import type { SnapshotPointer } from '../domain/snapshot-store.js';
 import type { Destination } from '../domain/types.js';

@@ -1,4 +1,4 @@
-import { isIdentifier } from '../../core/domain/schemas.js';
+import { isIdentifier } from '../../core/domain/model-primitives.js';
 import { HttpError } from './http-errors.js';
 import type { ApiRequest } from './types.js';
 

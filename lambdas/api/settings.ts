@@ -1,7 +1,7 @@
 // The API's deployment settings. Lambda gets them from its stack through the environment (lib/api.ts
 // sets them), local mode from the environment `npm start` runs in (local/start-options.ts checks them
 // first); the names are the same in both.
-import { isSourceIdFormat, SOURCE_ID_FORMATS, type SourceIdFormat } from '../../core/domain/schemas.js';
+import { isSourceIdFormat, SOURCE_ID_FORMATS, type SourceIdFormat } from '../../core/domain/model-primitives.js';
 
 /** `guid` (the default) or `identifier`: what a policy source's id must be (see SOURCE_ID_FORMATS). */
 export const SOURCE_IDS_ENV = 'EGRESS_SOURCE_IDS';

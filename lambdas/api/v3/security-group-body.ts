@@ -5,8 +5,8 @@
 
 import * as z from 'zod/mini';
 import { ValidationError } from '../../../core/domain/errors.js';
+import { GUID_PATTERN, identifierSchema, refusedNameCharacters } from '../../../core/domain/model-primitives.js';
 import type { SourceIdFormat } from '../../../core/domain/schemas.js';
-import { GUID_PATTERN, identifierSchema, refusedNameCharacters } from '../../../core/domain/schemas.js';
 import type {
   GloballyEnabled,
   SecurityGroupInput,
