@@ -1,6 +1,7 @@
-// The one place the policy model is defined. The API validates requests with the *input* schemas,
-// the agent validates the policies file with the *document* schemas; both share the rules below,
-// so widening the model (more ranges, CIDR, `all`, a platform-wide source) is a change here only.
+// The one place the policy model is defined (its constants and character rules in
+// model-primitives.ts, re-exported here). The API validates requests with the *input* schemas, the
+// agent validates the policies file with the *document* schemas; both share the rules below, so
+// widening the model (more ranges, CIDR, `all`, a platform-wide source) is a change here only.
 import * as z from 'zod/mini';
 import { ipv4ToNumber, isIpv4 } from './ipv4.js';
 import {
