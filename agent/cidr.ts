@@ -1,19 +1,16 @@
 // Inclusive IPv4 ranges as CIDR blocks, for ipset members and `-d` matches.
 import { ipv4ToNumber, numberToIpv4, parseCidr } from '../core/domain/ipv4.js';
 
-/** An aligned block of 2^(32-prefix) addresses starting at `base`. */
-export interface Block {
-  readonly base: number;
-  readonly prefix: number;
-}
-
 /** An inclusive range of addresses as unsigned 32-bit numbers. */
 export interface Span {
   readonly first: number;
   readonly last: number;
 }
 
-/** Calls `visit` for each aligned block covering first..last exactly, in address order, fewest blocks. */
+/**
+ * Calls `visit` for each aligned block covering first..last exactly, in address order, fewest blocks
+ * (at most 62). /0 becomes two /1s (ipset rejects /0).
+ */
 function eachBlock(first: number, last: number, visit: (base: number, prefix: number) => void): void {
   let low = first;
   while (low <= last) {
@@ -29,25 +26,13 @@ function eachBlock(first: number, last: number, visit: (base: number, prefix: nu
   }
 }
 
-/** The aligned blocks covering first..last exactly (at most 62), smallest count first. /0 becomes two /1s (ipset rejects /0). */
-export function spanToBlocks(first: number, last: number): Block[] {
-  const blocks: Block[] = [];
-  eachBlock(first, last, (base, prefix) => blocks.push({ base, prefix }));
-  return blocks;
-}
-
-/** How many blocks spanToBlocks(first, last) gives, without making them. */
+/** How many blocks cover first..last exactly (spansToCidrs' count for one span), without making them. */
 export function blockCount(first: number, last: number): number {
   let count = 0;
   eachBlock(first, last, () => {
     count += 1;
   });
   return count;
-}
-
-/** The aligned blocks covering start..end exactly (spanToBlocks). */
-export function rangeToBlocks(start: string, end: string): Block[] {
-  return spanToBlocks(ipv4ToNumber(start), ipv4ToNumber(end));
 }
 
 /**
@@ -71,8 +56,6 @@ export function mergeSpans(spans: readonly Span[]): Span[] {
   return merged;
 }
 
-export const blockToCidr = (block: Block): string => `${numberToIpv4(block.base)}/${block.prefix}`;
-
 /** The addresses of `spans` as the fewest CIDR blocks, merged first (mergeSpans), sorted by address. */
 export function spansToCidrs(spans: readonly Span[]): string[] {
   const cidrs: string[] = [];
@@ -84,7 +67,7 @@ export function spansToCidrs(spans: readonly Span[]): string[] {
 
 /** The CIDR blocks covering start..end exactly, as text. */
 export function rangeToCidrs(start: string, end: string): string[] {
-  return rangeToBlocks(start, end).map(blockToCidr);
+  return spansToCidrs([{ first: ipv4ToNumber(start), last: ipv4ToNumber(end) }]);
 }
 
 /** The single CIDR block equal to start..end, or undefined when the range is not one block. */

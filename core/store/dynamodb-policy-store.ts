@@ -203,13 +203,10 @@ export class DynamoDbPolicyStore implements PolicyStore {
       this.query(POLICY_PK, decodePolicy),
       this.query(DESTINATION_PK, decodeDestination),
     ]);
-    const byId = new Map(destinations.map(({ destination }) => [destination.id, destination]));
-    return policies.flatMap((policy) => {
-      const destination = byId.get(policy.destination_id);
-      // Both lists are read at slightly different moments; a policy and its destination are only
-      // ever removed together with the policy first, so a missing one means it was just deleted.
-      return destination ? [toPolicy(policy, destination)] : [];
-    });
+    return withDestinations(
+      policies,
+      destinations.map(({ destination }) => destination),
+    );
   }
 
   async findEgressPolicies(filter: EgressPolicyFilter): Promise<EgressPolicy[]> {
@@ -227,15 +224,9 @@ export class DynamoDbPolicyStore implements PolicyStore {
       ids.length <= this.destinationsReadByKey
         ? await this.destinationsById(ids)
         : (await this.query(DESTINATION_PK, decodeDestination)).map(({ destination }) => destination);
-    const byId = new Map(destinations.map((destination) => [destination.id, destination]));
     const names = filter.destinationNames;
-    return matching.flatMap((policy) => {
-      const destination = byId.get(policy.destination_id);
-      // Read after its policy: a missing destination was deleted after the policy was (see above).
-      if (destination === undefined) return [];
-      if (names !== undefined && !names.includes(destination.name)) return [];
-      return [toPolicy(policy, destination)];
-    });
+    const policies = withDestinations(matching, destinations);
+    return names === undefined ? policies : policies.filter((policy) => names.includes(policy.destination.name));
   }
 
   async createEgressPolicies(inputs: readonly EgressPolicyInput[]): Promise<CreatePoliciesResult> {
@@ -437,6 +428,19 @@ function nameTaken(names: string[]): NameConflictError {
 }
 
 /** The values in first-seen order without repeats: a filter naming one id twice lists it once. */
+/**
+ * The policies with their destinations embedded. Policies and destinations are read at slightly
+ * different moments; a policy and its destination are only ever removed together with the policy
+ * first, so a policy whose destination is missing was just deleted and is left out.
+ */
+function withDestinations(policies: readonly PolicyItem[], destinations: readonly Destination[]): EgressPolicy[] {
+  const byId = new Map(destinations.map((destination) => [destination.id, destination]));
+  return policies.flatMap((policy) => {
+    const destination = byId.get(policy.destination_id);
+    return destination ? [toPolicy(policy, destination)] : [];
+  });
+}
+
 function distinct(values: readonly string[]): string[] {
   return [...new Set(values)];
 }
