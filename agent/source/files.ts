@@ -2,6 +2,7 @@
 // and the cell's container metadata store. Other sources (DynamoDB, a versioned document) only need to
 // produce the same two values.
 import * as z from 'zod/mini';
+import { fastEgressPolicyList } from '../../core/domain/document-fast-path.js';
 import { ValidationError } from '../../core/domain/errors.js';
 import { egressPolicyListSchema } from '../../core/domain/schemas.js';
 import {
@@ -69,7 +70,8 @@ const groupsPartSchema = z.object({ security_groups: z.optional(securityGroupsSe
  */
 export function parsePolicies(text: string, label = 'policies'): PoliciesWithGroups {
   const value = parseJsonText(label, text);
-  const list = labelled(label, () => parseWith(egressPolicyListSchema, value, ''));
+  // The fast path answers for the plain well-formed list; zod decides everything else.
+  const list = fastEgressPolicyList(value) ?? labelled(label, () => parseWith(egressPolicyListSchema, value, ''));
   const groups = labelled(label, () => parseWith(groupsPartSchema, value, '')).security_groups;
   // Policies for one lifecycle or for every app are applied as the snapshot's bindings are.
   return withPolicyBindings(groups === undefined ? list : { ...list, security_groups: groups });

@@ -7,7 +7,7 @@ const NINE = 0x39;
 const DOT = 0x2e;
 
 /** The address as an unsigned 32-bit integer, or -1 when `value` is not a dotted quad. */
-function parseIpv4(value: string): number {
+export function parseIpv4(value: string): number {
   if (value.length < 7 || value.length > 15) return -1;
   let result = 0;
   let octet = 0;

@@ -1,0 +1,158 @@
+// A fast path for the documents the agent reads on every sync (the v1 policy list, a snapshot's
+// destinations). zod spends 6-9 µs per policy (25,000 policies: 150-230 ms, a fifth of a full
+// sync); these loops spend under 1 µs. They accept only documents that are well formed
+// in the plain way the API writes them, and answer `undefined` at the first doubt: the caller then
+// runs the zod schema, which stays the one definition of the rules and of every error message.
+// test/core/domain/document-fast-path.test.ts checks on generated and mutated documents that
+// whatever this accepts, zod accepts with an identical result.
+import { parseIpv4 } from './ipv4.js';
+import {
+  APP_LIFECYCLES,
+  CONTROL_CHARACTERS,
+  ICMP_ANY,
+  IDENTIFIER_PATTERN,
+  MAX_IP_RANGES,
+  MAX_PORT_RANGES,
+  PROTOCOLS,
+  SOURCE_TYPES,
+} from './model-primitives.js';
+import type { Destination, EgressPolicy, EgressPolicyList, IpRange, PolicySource, PortRange } from './types.js';
+
+type Fields = Record<string, unknown>;
+
+/**
+ * Objects as JSON.parse makes them; anything else (arrays, class instances, null) takes zod's path.
+ * None of the schemas' keys is inherited from Object.prototype, so reading `object.key` reads what
+ * zod reads.
+ */
+function isPlain(value: unknown): value is Fields {
+  return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
+}
+
+/** An object with exactly the keys `start` and `end` (the range schemas are strict). */
+function isRangeObject(value: unknown): value is Fields {
+  if (!isPlain(value)) return false;
+  let keys = 0;
+  for (const key in value) {
+    if (key !== 'start' && key !== 'end') return false;
+    keys += 1;
+  }
+  return keys === 2;
+}
+
+function isIntegerIn(value: unknown, min: number, max: number): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max;
+}
+
+function isIdentifier(value: unknown): value is string {
+  return typeof value === 'string' && IDENTIFIER_PATTERN.test(value);
+}
+
+/**
+ * The ranges are kept as they came (no copy): a strict range object with valid bounds is exactly
+ * what zod would build from it.
+ */
+function areIpRanges(value: unknown): value is IpRange[] {
+  if (!Array.isArray(value) || value.length < 1 || value.length > MAX_IP_RANGES) return false;
+  for (const range of value) {
+    if (!isRangeObject(range) || typeof range.start !== 'string' || typeof range.end !== 'string') return false;
+    const start = parseIpv4(range.start);
+    if (start < 0 || parseIpv4(range.end) < start) return false;
+  }
+  return true;
+}
+
+function arePortRanges(value: unknown): value is PortRange[] {
+  if (!Array.isArray(value) || value.length > MAX_PORT_RANGES) return false;
+  for (const range of value) {
+    if (!isRangeObject(range) || !isIntegerIn(range.start, 1, 65535) || !isIntegerIn(range.end, 1, 65535)) return false;
+    if (range.start > range.end) return false;
+  }
+  return true;
+}
+
+/** A stored name: trimmed already (zod would trim it), 1-255 characters, no control characters. */
+function isStoredName(value: unknown): value is string {
+  return (
+    typeof value === 'string' &&
+    value.length >= 1 &&
+    value.length <= 255 &&
+    value.trim() === value &&
+    !CONTROL_CHARACTERS.test(value)
+  );
+}
+
+/** Descriptions may hold newlines and tabs, no other control character (schemas.ts's rule). */
+function isDescription(value: unknown): value is string | undefined {
+  if (value === undefined) return true;
+  if (typeof value !== 'string' || value.length > 1024) return false;
+  return !CONTROL_CHARACTERS.test(value) || !CONTROL_CHARACTERS.test(value.replace(/[\n\t]/g, ' '));
+}
+
+function oneOf<T extends string>(choices: readonly T[], value: unknown): T | undefined {
+  for (const choice of choices) if (choice === value) return choice;
+  return undefined;
+}
+
+/**
+ * A destination document (destinationDocumentSchema) in the canonical form its transform gives:
+ * tcp/udp with one port range and no icmp type or code; icmp with no
+ * ports and an explicit type and code (a code only with a type).
+ */
+export function fastDestinationDocument(value: unknown): Destination | undefined {
+  if (!isPlain(value)) return undefined;
+  const { id, name, ips, ports, description, icmp_type: type, icmp_code: code } = value;
+  const protocol = oneOf(PROTOCOLS, value.protocol);
+  if (!isIdentifier(id) || !isStoredName(name) || !areIpRanges(ips) || !isDescription(description)) return undefined;
+  if (protocol === undefined) return undefined;
+  let destination: Destination;
+  if (protocol === 'icmp') {
+    if (ports !== undefined && !(Array.isArray(ports) && ports.length === 0)) return undefined;
+    const icmpType = type === undefined ? ICMP_ANY : type;
+    const icmpCode = code === undefined ? ICMP_ANY : code;
+    if (!isIntegerIn(icmpType, ICMP_ANY, 254) || !isIntegerIn(icmpCode, ICMP_ANY, 255)) return undefined;
+    if (icmpType === ICMP_ANY && icmpCode !== ICMP_ANY) return undefined;
+    destination = { id, name, ips, ports: [], protocol };
+    if (description !== undefined) destination.description = description;
+    destination.icmp_type = icmpType;
+    destination.icmp_code = icmpCode;
+    return destination;
+  }
+  if (!arePortRanges(ports) || ports.length === 0 || type !== undefined || code !== undefined) return undefined;
+  destination = { id, name, ips, ports, protocol };
+  if (description !== undefined) destination.description = description;
+  return destination;
+}
+
+function policySource(value: unknown): PolicySource | undefined {
+  if (!isPlain(value)) return undefined;
+  const type = oneOf(SOURCE_TYPES, value.type);
+  const { id } = value;
+  if (type === 'default') return id === '' ? { type, id } : undefined;
+  return type !== undefined && isIdentifier(id) ? { type, id } : undefined;
+}
+
+function egressPolicy(value: unknown): EgressPolicy | undefined {
+  if (!isPlain(value)) return undefined;
+  const { id } = value;
+  const lifecycle = value.app_lifecycle === undefined ? 'all' : oneOf(APP_LIFECYCLES, value.app_lifecycle);
+  const source = policySource(value.source);
+  const destination = fastDestinationDocument(value.destination);
+  if (!isIdentifier(id) || source === undefined || destination === undefined) return undefined;
+  if (lifecycle === undefined) return undefined;
+  return lifecycle === 'all' ? { id, source, destination } : { id, source, destination, app_lifecycle: lifecycle };
+}
+
+/** GET /egress_policies' body (egressPolicyListSchema), or `undefined` at the first doubt. */
+export function fastEgressPolicyList(value: unknown): EgressPolicyList | undefined {
+  if (!isPlain(value)) return undefined;
+  const items = value.egress_policies;
+  if (!Array.isArray(items) || value.total_egress_policies !== items.length) return undefined;
+  const policies: EgressPolicy[] = [];
+  for (const item of items) {
+    const policy = egressPolicy(item);
+    if (policy === undefined) return undefined;
+    policies.push(policy);
+  }
+  return { total_egress_policies: items.length, egress_policies: policies };
+}

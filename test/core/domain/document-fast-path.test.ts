@@ -1,0 +1,305 @@
+// The fast path may only ever say less than zod: whatever it accepts, zod accepts with an equal
+// result. Checked on every single-field mutation of generated documents (seeded, so a failure
+// replays), and on the documents the API writes, which the fast path must take (or it is dead code).
+import { describe, expect, it } from 'vitest';
+import * as z from 'zod/mini';
+import { fastDestinationDocument, fastEgressPolicyList } from '../../../core/domain/document-fast-path.js';
+import { destinationDocumentSchema, egressPolicyListSchema } from '../../../core/domain/schemas.js';
+
+/** mulberry32: small, seeded, good enough to pick test cases. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+
+/** Values that sit on or just past some rule's edge, or have the wrong type. */
+const TRICKY: Json[] = [
+  null,
+  true,
+  0,
+  -1,
+  -2,
+  1,
+  1.5,
+  254,
+  255,
+  256,
+  65535,
+  65536,
+  1e21,
+  Number.MAX_SAFE_INTEGER + 2,
+  '',
+  ' ',
+  'x',
+  ' x',
+  'x ',
+  'a\tb',
+  'a\nb',
+  'a\rb',
+  'a\u000bb',
+  '\u0000',
+  'a\u007f',
+  '\u00a0x',
+  'x'.repeat(255),
+  'x'.repeat(256),
+  'y'.repeat(1024),
+  'y'.repeat(1025),
+  'tcp',
+  'udp',
+  'icmp',
+  'TCP',
+  'all',
+  'running',
+  'staging',
+  'app',
+  'space',
+  'default',
+  'org',
+  'a b',
+  '-abc',
+  'z'.repeat(128),
+  'z'.repeat(129),
+  '10.0.0.1',
+  '010.0.0.1',
+  '10.0.0.256',
+  '10.0.0.0/8',
+  '255.255.255.255',
+  '0.0.0.0',
+  '80',
+  [],
+  {},
+  [{ start: '10.0.0.1', end: '10.0.0.2' }],
+  [{ start: '10.0.0.2', end: '10.0.0.1' }],
+  [{ start: '10.0.0.1' }],
+  [{ start: '10.0.0.1', end: '10.0.0.1', extra: 1 }],
+  [
+    { start: '10.0.0.1', end: '10.0.0.1' },
+    { start: '10.0.0.3', end: '10.0.0.3' },
+  ],
+  [{ start: 80, end: 80 }],
+  [{ start: 90, end: 80 }],
+  [{ start: 0, end: 80 }],
+  [{ start: 1, end: 65536 }],
+  [{ start: 80, end: 80, x: null }],
+  [{ end: 80, start: 80 }],
+  [
+    { start: 1, end: 2 },
+    { start: 3, end: 4 },
+  ],
+  [null],
+  ['10.0.0.1'],
+];
+
+function pick<T>(next: () => number, values: readonly T[]): T {
+  const value = values[Math.floor(next() * values.length)];
+  if (value === undefined) throw new Error('empty choice');
+  return value;
+}
+
+function destination(next: () => number, index: number): JsonObject {
+  const protocol = pick(next, ['tcp', 'udp', 'icmp'] as const);
+  const low = Math.floor(next() * 250);
+  const ips = [{ start: `10.1.${low}.1`, end: `10.1.${low + Math.floor(next() * 5)}.9` }];
+  const base: JsonObject = { id: `dest-${index}`, name: `destination ${index}`, ips, protocol };
+  if (next() < 0.3) base.description = next() < 0.5 ? 'line one\nline\ttwo' : 'the database';
+  if (protocol === 'icmp') {
+    if (next() < 0.5) base.icmp_type = pick(next, [-1, 0, 8, 254]);
+    if (base.icmp_type !== undefined && base.icmp_type !== -1 && next() < 0.5) base.icmp_code = pick(next, [0, 255]);
+    if (next() < 0.3) base.ports = [];
+  } else {
+    const port = 1 + Math.floor(next() * 65000);
+    base.ports = [{ start: port, end: port + Math.floor(next() * 500) }];
+  }
+  return base;
+}
+
+function policy(next: () => number, index: number): JsonObject {
+  const type = pick(next, ['app', 'space', 'default'] as const);
+  const document: JsonObject = {
+    id: `policy-${index}`,
+    source: { type, id: type === 'default' ? '' : `${type}-${Math.floor(next() * 9)}` },
+    destination: destination(next, index),
+  };
+  const lifecycle = pick(next, ['absent', 'all', 'running', 'staging'] as const);
+  if (lifecycle !== 'absent') document.app_lifecycle = lifecycle;
+  return document;
+}
+
+function list(policies: JsonObject[]): JsonObject {
+  return { total_egress_policies: policies.length, egress_policies: policies };
+}
+
+/** Every object of `value` with the path to it, the root first. */
+function objectsOf(value: Json, into: JsonObject[] = []): JsonObject[] {
+  if (Array.isArray(value)) for (const item of value) objectsOf(item, into);
+  else if (value !== null && typeof value === 'object') {
+    into.push(value);
+    for (const item of Object.values(value)) objectsOf(item, into);
+  }
+  return into;
+}
+
+const ADDED_KEYS = ['extra', 'icmp_type', 'icmp_code', 'ports', 'description', 'app_lifecycle'];
+
+/** Every document one change away: each key of each object set to each tricky value, or deleted. */
+function* everySingleChange(document: JsonObject): Generator<JsonObject> {
+  const count = objectsOf(document).length;
+  for (let index = 0; index < count; index += 1) {
+    const keys = Object.keys(objectsOf(document)[index] ?? {});
+    for (const key of new Set([...keys, ...ADDED_KEYS])) {
+      for (const value of [...TRICKY, undefined]) {
+        const copy: JsonObject = structuredClone(document);
+        const target = objectsOf(copy)[index];
+        if (target === undefined) throw new Error('object vanished');
+        if (value === undefined) delete target[key];
+        else target[key] = value;
+        yield copy;
+      }
+    }
+  }
+}
+
+/** One change to one object of a deep copy: a key set to a tricky value, deleted, or added. */
+function mutate(next: () => number, document: JsonObject): JsonObject {
+  const copy: JsonObject = structuredClone(document);
+  const target = pick(next, objectsOf(copy));
+  const keys = Object.keys(target);
+  const roll = next();
+  if (roll < 0.75 && keys.length > 0) target[pick(next, keys)] = pick(next, TRICKY);
+  else if (roll < 0.9 && keys.length > 0) delete target[pick(next, keys)];
+  else target[pick(next, ADDED_KEYS)] = pick(next, TRICKY);
+  return copy;
+}
+
+function expectNoMoreThanZod(document: JsonObject): 'fast' | 'zod' {
+  const fast = fastEgressPolicyList(document);
+  if (fast === undefined) return 'zod';
+  const checked = z.safeParse(egressPolicyListSchema, document);
+  expect(checked.success, JSON.stringify(document)).toBe(true);
+  expect(fast).toStrictEqual(checked.data);
+  return 'fast';
+}
+
+describe('fastEgressPolicyList', () => {
+  it('takes every plain document the API writes, with the result zod gives', () => {
+    const next = random(1);
+    for (let round = 0; round < 200; round += 1) {
+      const document = list(Array.from({ length: 1 + Math.floor(next() * 4) }, (_, index) => policy(next, index)));
+      expect(expectNoMoreThanZod(document), JSON.stringify(document)).toBe('fast');
+    }
+  });
+
+  it('accepts no single change that zod refuses, to any key of any object of the document', () => {
+    const next = random(6);
+    const outcomes = { fast: 0, zod: 0 };
+    for (const document of [
+      list([policy(next, 0), policy(next, 1)]),
+      list([policy(next, 2)]),
+      list([policy(next, 3)]),
+      list([policy(next, 4)]),
+    ]) {
+      for (const changed of everySingleChange(document)) outcomes[expectNoMoreThanZod(changed)] += 1;
+    }
+    expect(outcomes.fast).toBeGreaterThan(100);
+    expect(outcomes.zod).toBeGreaterThan(1000);
+  });
+
+  it('accepts no random mutation that zod refuses, and agrees with zod on every mutation it accepts', () => {
+    const next = random(2);
+    const outcomes = { fast: 0, zod: 0 };
+    for (let round = 0; round < 6000; round += 1) {
+      const document = list(Array.from({ length: 1 + Math.floor(next() * 2) }, (_, index) => policy(next, index)));
+      let mutated = mutate(next, document);
+      if (next() < 0.3) mutated = mutate(next, mutated);
+      outcomes[expectNoMoreThanZod(mutated)] += 1;
+    }
+    // Both paths are exercised: some mutations keep the document valid, most do not.
+    expect(outcomes.fast).toBeGreaterThan(300);
+    expect(outcomes.zod).toBeGreaterThan(3000);
+  });
+
+  it('leaves every refused document to zod, which names the problem', () => {
+    const document = list([policy(random(3), 0)]);
+    const broken = structuredClone(document);
+    broken.total_egress_policies = 2;
+    expect(fastEgressPolicyList(broken)).toBeUndefined();
+    expect(z.safeParse(egressPolicyListSchema, broken).success).toBe(false);
+  });
+
+  it('leaves names zod would trim, and objects JSON does not make, to zod', () => {
+    const document = list([policy(random(4), 0)]);
+    const padded = structuredClone(document);
+    const inner = padded.egress_policies;
+    if (!Array.isArray(inner) || inner[0] === null || typeof inner[0] !== 'object' || Array.isArray(inner[0]))
+      throw new Error('generated document has no policy');
+    const destinationOf = inner[0].destination;
+    if (destinationOf === null || typeof destinationOf !== 'object' || Array.isArray(destinationOf))
+      throw new Error('generated policy has no destination');
+    destinationOf.name = ' padded ';
+    expect(fastEgressPolicyList(padded)).toBeUndefined();
+    expect(z.safeParse(egressPolicyListSchema, padded).data?.egress_policies[0]?.destination.name).toBe('padded');
+    expect(fastEgressPolicyList(Object.assign(Object.create(null), document))).toBeUndefined();
+  });
+});
+
+describe('fastDestinationDocument', () => {
+  it('accepts no single change that zod refuses, for every protocol', () => {
+    const next = random(7);
+    let fastCount = 0;
+    const documents: JsonObject[] = [
+      {
+        id: 'd',
+        name: 'tcp',
+        description: 'x\ty',
+        ips: [{ start: '10.0.0.1', end: '10.0.0.9' }],
+        protocol: 'tcp',
+        ports: [{ start: 80, end: 81 }],
+      },
+      {
+        id: 'd',
+        name: 'icmp',
+        ips: [{ start: '10.0.0.1', end: '10.0.0.1' }],
+        protocol: 'icmp',
+        icmp_type: 8,
+        icmp_code: 0,
+      },
+      { id: 'd', name: 'any icmp', ips: [{ start: '10.0.0.1', end: '10.0.0.1' }], protocol: 'icmp', ports: [] },
+      destination(next, 1),
+    ];
+    for (const document of documents) {
+      for (const changed of everySingleChange(document)) {
+        const fast = fastDestinationDocument(changed);
+        if (fast === undefined) continue;
+        fastCount += 1;
+        const checked = z.safeParse(destinationDocumentSchema, changed);
+        expect(checked.success, JSON.stringify(changed)).toBe(true);
+        expect(fast).toStrictEqual(checked.data);
+      }
+    }
+    expect(fastCount).toBeGreaterThan(50);
+  });
+
+  it('accepts no mutation that zod refuses, and agrees with zod on every mutation it accepts', () => {
+    const next = random(5);
+    let fastCount = 0;
+    for (let round = 0; round < 4000; round += 1) {
+      const document = round % 4 === 0 ? destination(next, round) : mutate(next, destination(next, round));
+      const fast = fastDestinationDocument(document);
+      if (fast === undefined) continue;
+      fastCount += 1;
+      const checked = z.safeParse(destinationDocumentSchema, document);
+      expect(checked.success, JSON.stringify(document)).toBe(true);
+      expect(fast).toStrictEqual(checked.data);
+    }
+    expect(fastCount).toBeGreaterThan(1000);
+  });
+});
