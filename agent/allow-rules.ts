@@ -63,61 +63,85 @@ export interface ServiceGroup {
   readonly destinations: Destination[];
 }
 
-function servicesOf(destination: Policy['destination']): Service[] {
-  const log = destination.log === true;
-  return unloggedServicesOf(destination).map((service) =>
-    log ? { key: `${service.key} log`, match: service.match, log } : { ...service, log },
-  );
+/**
+ * What planning one cell works out once, however many sources hold the same thing: a security-group
+ * rule is one object however many bindings list it, and services repeat across sources. Lives for
+ * one plan (plain Maps: cheaper to fill than WeakMaps, and dropped with the plan).
+ */
+export class PlanMemo {
+  readonly destinations = new Map<readonly Range[], Destination>();
+  readonly services = new Map<Policy['destination'], readonly Service[]>();
+  readonly serviceByKey = new Map<string, Service>();
 }
 
-function unloggedServicesOf(destination: Policy['destination']): Omit<Service, 'log'>[] {
+function internService(memo: PlanMemo, key: string, match: () => Match, log: boolean): Service {
+  let service = memo.serviceByKey.get(key);
+  if (service === undefined) {
+    service = { key, match: match(), log };
+    memo.serviceByKey.set(key, service);
+  }
+  return service;
+}
+
+function servicesOf(memo: PlanMemo, destination: Policy['destination']): readonly Service[] {
+  const found = memo.services.get(destination);
+  if (found !== undefined) return found;
+  const log = destination.log === true;
+  const suffix = log ? ' log' : '';
+  let made: Service[];
   if (destination.protocol === 'icmp') {
     const type = destination.icmp_type ?? ICMP_ANY;
     const code = destination.icmp_code ?? ICMP_ANY;
-    if (type === ICMP_ANY) return [{ key: 'icmp', match: { protocol: 'icmp' } }];
-    return [{ key: `icmp ${type}/${code}`, match: { protocol: 'icmp', icmp: { type, code } } }];
+    made =
+      type === ICMP_ANY
+        ? [internService(memo, `icmp${suffix}`, () => ({ protocol: 'icmp' }), log)]
+        : [
+            internService(
+              memo,
+              `icmp ${type}/${code}${suffix}`,
+              () => ({ protocol: 'icmp', icmp: { type, code } }),
+              log,
+            ),
+          ];
+  } else if (destination.protocol === 'all') {
+    made = [internService(memo, `all${suffix}`, () => ({}), log)];
+  } else {
+    const protocol = destination.protocol;
+    made = (destination.ports ?? []).map(({ start, end }) =>
+      internService(memo, `${protocol} ${start}:${end}${suffix}`, () => ({ protocol, ports: { start, end } }), log),
+    );
   }
-  if (destination.protocol === 'all') return [{ key: 'all', match: {} }];
-  const protocol = destination.protocol;
-  return (destination.ports ?? []).map((ports) => ({
-    key: `${protocol} ${ports.start}:${ports.end}`,
-    match: { protocol, ports: { start: ports.start, end: ports.end } },
-  }));
+  memo.services.set(destination, made);
+  return made;
 }
 
 const rangeKey = (range: Range): string => `${range.start}-${range.end}`;
 
-// A security-group rule is one object however many bindings hold it: its destination and services
-// are worked out once (weakly held: they go with the parsed input).
-const destinations = new WeakMap<readonly Range[], Destination>();
-const services = new WeakMap<Policy['destination'], Service[]>();
-
-function destinationOf(ips: readonly Range[]): Destination {
-  let found = destinations.get(ips);
+function destinationOf(memo: PlanMemo, ips: readonly Range[]): Destination {
+  let found = memo.destinations.get(ips);
   if (found === undefined) {
-    const ranges = ips.map((range) => ({ start: range.start, end: range.end }));
-    found = { key: ranges.map(rangeKey).join(','), ranges, spans: mergeSpans(spansOf(ranges)) };
-    destinations.set(ips, found);
-  }
-  return found;
-}
-
-function cachedServicesOf(destination: Policy['destination']): Service[] {
-  let found = services.get(destination);
-  if (found === undefined) {
-    found = servicesOf(destination);
-    services.set(destination, found);
+    const [only] = ips;
+    // One range (every v1 destination): its key, and one span that needs no merging.
+    found =
+      ips.length === 1 && only !== undefined
+        ? {
+            key: rangeKey(only),
+            ranges: ips,
+            spans: [{ first: ipv4ToNumber(only.start), last: ipv4ToNumber(only.end) }],
+          }
+        : { key: ips.map(rangeKey).join(','), ranges: ips, spans: mergeSpans(spansOf(ips)) };
+    memo.destinations.set(ips, found);
   }
   return found;
 }
 
 /** One source's policies grouped by service. Order follows policy ids, so a change keeps other rules in place. */
-export function groupByService(policies: readonly Policy[]): ServiceGroup[] {
+export function groupByService(policies: readonly Policy[], memo: PlanMemo = new PlanMemo()): ServiceGroup[] {
   const groups = new Map<string, ServiceGroup & { seen: Set<string> }>();
   const sorted = [...policies].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   for (const policy of sorted) {
-    const destination = destinationOf(policy.destination.ips);
-    for (const service of cachedServicesOf(policy.destination)) {
+    const destination = destinationOf(memo, policy.destination.ips);
+    for (const service of servicesOf(memo, policy.destination)) {
       let group = groups.get(service.key);
       if (group === undefined) {
         group = { service, destinations: [], seen: new Set() };
@@ -332,5 +356,5 @@ export function allowRulesOf(
 
 /** The allow rules for one source's policies alone (nothing shared with other sources). */
 export function planAllowRules(policies: readonly Policy[], setThreshold: number): { rules: Rule[]; sets: IpSet[] } {
-  return allowRulesOf(groupByService(policies), setThreshold);
+  return allowRulesOf(groupByService(policies, new PlanMemo()), setThreshold);
 }

@@ -26,6 +26,7 @@ import {
   allowRulesOf,
   findSharedDestinations,
   groupByService,
+  PlanMemo,
   type ServiceGroup,
 } from './allow-rules.js';
 import { enclosingCidr, normalizeCidr } from './cidr.js';
@@ -212,10 +213,11 @@ export function planRules(
   ];
   // Only the sources of this cell's containers get chains; what they share is decided across all of them.
   const groupsBySource = new Map<string, ServiceGroup[]>();
+  const memo = new PlanMemo();
   for (const container of sorted) {
     for (const { key } of sourcesOf(container)) {
       const own = bySource.get(key);
-      if (own !== undefined && !groupsBySource.has(key)) groupsBySource.set(key, groupByService(own));
+      if (own !== undefined && !groupsBySource.has(key)) groupsBySource.set(key, groupByService(own, memo));
     }
   }
   const shared = findSharedDestinations([...groupsBySource.values()].flat(), setThreshold);
