@@ -64,13 +64,13 @@ export interface ServiceGroup {
 }
 
 /**
- * What planning one cell works out once, however many sources hold the same thing: a security-group
- * rule is one object however many bindings list it, and services repeat across sources. Lives for
- * one plan (plain Maps: cheaper to fill than WeakMaps, and dropped with the plan).
+ * What planning one cell works out once, however many sources hold the same thing: destinations
+ * and services repeat across sources, and a security-group rule is one object however many bindings
+ * list it. Lives for one plan (plain Maps: cheaper to fill than WeakMaps, dropped with the plan).
  */
 export class PlanMemo {
   readonly destinations = new Map<readonly Range[], Destination>();
-  readonly services = new Map<Policy['destination'], readonly Service[]>();
+  readonly destinationByKey = new Map<string, Destination>();
   readonly serviceByKey = new Map<string, Service>();
 }
 
@@ -84,52 +84,43 @@ function internService(memo: PlanMemo, key: string, match: () => Match, log: boo
 }
 
 function servicesOf(memo: PlanMemo, destination: Policy['destination']): readonly Service[] {
-  const found = memo.services.get(destination);
-  if (found !== undefined) return found;
   const log = destination.log === true;
   const suffix = log ? ' log' : '';
-  let made: Service[];
   if (destination.protocol === 'icmp') {
     const type = destination.icmp_type ?? ICMP_ANY;
     const code = destination.icmp_code ?? ICMP_ANY;
-    made =
-      type === ICMP_ANY
-        ? [internService(memo, `icmp${suffix}`, () => ({ protocol: 'icmp' }), log)]
-        : [
-            internService(
-              memo,
-              `icmp ${type}/${code}${suffix}`,
-              () => ({ protocol: 'icmp', icmp: { type, code } }),
-              log,
-            ),
-          ];
-  } else if (destination.protocol === 'all') {
-    made = [internService(memo, `all${suffix}`, () => ({}), log)];
-  } else {
-    const protocol = destination.protocol;
-    made = (destination.ports ?? []).map(({ start, end }) =>
-      internService(memo, `${protocol} ${start}:${end}${suffix}`, () => ({ protocol, ports: { start, end } }), log),
-    );
+    return type === ICMP_ANY
+      ? [internService(memo, `icmp${suffix}`, () => ({ protocol: 'icmp' }), log)]
+      : [internService(memo, `icmp ${type}/${code}${suffix}`, () => ({ protocol: 'icmp', icmp: { type, code } }), log)];
   }
-  memo.services.set(destination, made);
-  return made;
+  if (destination.protocol === 'all') return [internService(memo, `all${suffix}`, () => ({}), log)];
+  const protocol = destination.protocol;
+  return (destination.ports ?? []).map(({ start, end }) =>
+    internService(memo, `${protocol} ${start}:${end}${suffix}`, () => ({ protocol, ports: { start, end } }), log),
+  );
 }
 
 const rangeKey = (range: Range): string => `${range.start}-${range.end}`;
 
+/**
+ * One-range destinations (every v1 destination) are found by their key, which is cheap to make;
+ * a list of ranges (a security-group rule's, up to thousands) by its identity, so that a rule bound
+ * to many spaces is keyed once.
+ */
 function destinationOf(memo: PlanMemo, ips: readonly Range[]): Destination {
+  const [only] = ips;
+  if (ips.length === 1 && only !== undefined) {
+    const key = rangeKey(only);
+    let found = memo.destinationByKey.get(key);
+    if (found === undefined) {
+      found = { key, ranges: ips, spans: [{ first: ipv4ToNumber(only.start), last: ipv4ToNumber(only.end) }] };
+      memo.destinationByKey.set(key, found);
+    }
+    return found;
+  }
   let found = memo.destinations.get(ips);
   if (found === undefined) {
-    const [only] = ips;
-    // One range (every v1 destination): its key, and one span that needs no merging.
-    found =
-      ips.length === 1 && only !== undefined
-        ? {
-            key: rangeKey(only),
-            ranges: ips,
-            spans: [{ first: ipv4ToNumber(only.start), last: ipv4ToNumber(only.end) }],
-          }
-        : { key: ips.map(rangeKey).join(','), ranges: ips, spans: mergeSpans(spansOf(ips)) };
+    found = { key: ips.map(rangeKey).join(','), ranges: ips, spans: mergeSpans(spansOf(ips)) };
     memo.destinations.set(ips, found);
   }
   return found;
