@@ -2,11 +2,12 @@
 // and the cell's container metadata store. Other sources (DynamoDB, a versioned document) only need to
 // produce the same two values.
 import * as z from 'zod/mini';
-import { fastEgressPolicyList } from '../../core/domain/document-fast-path.js';
+import { fastEgressPolicyList, fastSecurityGroupsSection } from '../../core/domain/document-fast-path.js';
 import { ValidationError } from '../../core/domain/errors.js';
 import { egressPolicyListSchema } from '../../core/domain/schemas.js';
 import {
   type PoliciesWithGroups,
+  type SecurityGroupsSection,
   securityGroupsSectionSchema,
   withPolicyBindings,
 } from '../../core/domain/snapshot-groups.js';
@@ -64,6 +65,12 @@ export function parseJsonDocument<S extends z.core.$ZodType>(label: string, text
 /** The optional security groups beside the v1 list (the section a snapshot carries, snapshot-groups.ts). */
 const groupsPartSchema = z.object({ security_groups: z.optional(securityGroupsSectionSchema) });
 
+/** The security groups beside the list when the fast path vouches for them (or there are none). */
+function fastGroupsPart(value: unknown): SecurityGroupsSection | undefined {
+  if (typeof value !== 'object' || value === null || !('security_groups' in value)) return undefined;
+  return fastSecurityGroupsSection(value.security_groups);
+}
+
 /**
  * The v1 list (GET /egress_policies' body), optionally with the `security_groups` section of a
  * snapshot beside it (validated as a snapshot's is); other extra keys are ignored as before.
@@ -72,7 +79,7 @@ export function parsePolicies(text: string, label = 'policies'): PoliciesWithGro
   const value = parseJsonText(label, text);
   // The fast path answers for the plain well-formed list; zod decides everything else.
   const list = fastEgressPolicyList(value) ?? labelled(label, () => parseWith(egressPolicyListSchema, value, ''));
-  const groups = labelled(label, () => parseWith(groupsPartSchema, value, '')).security_groups;
+  const groups = fastGroupsPart(value) ?? labelled(label, () => parseWith(groupsPartSchema, value, '')).security_groups;
   // Policies for one lifecycle or for every app are applied as the snapshot's bindings are.
   return withPolicyBindings(groups === undefined ? list : { ...list, security_groups: groups });
 }

@@ -16,6 +16,15 @@ import {
   PROTOCOLS,
   SOURCE_TYPES,
 } from './model-primitives.js';
+import { LIFECYCLES } from './security-group.js';
+import {
+  BINDING_SCOPES,
+  GROUP_RULE_PROTOCOLS,
+  type GroupBinding,
+  type GroupRuleDocument,
+  MAX_GROUP_RULE_RANGES,
+  type SecurityGroupsSection,
+} from './snapshot-groups.js';
 import type { Destination, EgressPolicy, EgressPolicyList, IpRange, PolicySource, PortRange } from './types.js';
 
 type Fields = Record<string, unknown>;
@@ -52,8 +61,8 @@ function isIdentifier(value: unknown): value is string {
  * The ranges are kept as they came (no copy): a strict range object with valid bounds is exactly
  * what zod would build from it.
  */
-function areIpRanges(value: unknown): value is IpRange[] {
-  if (!Array.isArray(value) || value.length < 1 || value.length > MAX_IP_RANGES) return false;
+function areIpRanges(value: unknown, max = MAX_IP_RANGES): value is IpRange[] {
+  if (!Array.isArray(value) || value.length < 1 || value.length > max) return false;
   for (const range of value) {
     if (!isRangeObject(range) || typeof range.start !== 'string' || typeof range.end !== 'string') return false;
     const start = parseIpv4(range.start);
@@ -62,8 +71,8 @@ function areIpRanges(value: unknown): value is IpRange[] {
   return true;
 }
 
-function arePortRanges(value: unknown): value is PortRange[] {
-  if (!Array.isArray(value) || value.length > MAX_PORT_RANGES) return false;
+function arePortRanges(value: unknown, max = MAX_PORT_RANGES): value is PortRange[] {
+  if (!Array.isArray(value) || value.length > max) return false;
   for (const range of value) {
     if (!isRangeObject(range) || !isIntegerIn(range.start, 1, 65535) || !isIntegerIn(range.end, 1, 65535)) return false;
     if (range.start > range.end) return false;
@@ -155,4 +164,56 @@ export function fastEgressPolicyList(value: unknown): EgressPolicyList | undefin
     policies.push(policy);
   }
   return { total_egress_policies: items.length, egress_policies: policies };
+}
+
+/** The keys a security-group rule document may have (groupRuleDocumentSchema is strict). */
+const GROUP_RULE_KEYS = new Set(['protocol', 'ips', 'ports', 'icmp_type', 'icmp_code', 'log']);
+
+/** A rule document as it came (strict and valid: exactly what zod would build from it). */
+function isGroupRule(value: unknown): value is GroupRuleDocument {
+  if (!isPlain(value)) return false;
+  for (const key in value) if (!GROUP_RULE_KEYS.has(key) || value[key] === undefined) return false;
+  const { icmp_type: type, icmp_code: code, log } = value;
+  return (
+    oneOf(GROUP_RULE_PROTOCOLS, value.protocol) !== undefined &&
+    areIpRanges(value.ips, MAX_GROUP_RULE_RANGES) &&
+    arePortRanges(value.ports, 65535) &&
+    (type === undefined || isIntegerIn(type, ICMP_ANY, 255)) &&
+    (code === undefined || isIntegerIn(code, ICMP_ANY, 255)) &&
+    (log === undefined || typeof log === 'boolean')
+  );
+}
+
+/** [scope, lifecycle, target, rule indexes]: global and only global without a target, indexes inside the rules. */
+function isBinding(value: unknown, rules: number): value is GroupBinding {
+  if (!Array.isArray(value) || value.length !== 4) return false;
+  const [scope, lifecycle, target, indexes] = value;
+  if (oneOf(BINDING_SCOPES, scope) === undefined || oneOf(LIFECYCLES, lifecycle) === undefined) return false;
+  if (scope === 'global' ? target !== '' : !isIdentifier(target)) return false;
+  if (!Array.isArray(indexes) || indexes.length < 1) return false;
+  for (const index of indexes) if (!isIntegerIn(index, 0, rules - 1)) return false;
+  return true;
+}
+
+/** A snapshot's `security_groups` (securityGroupsSectionSchema), as it came, or `undefined` at the first doubt. */
+export function fastSecurityGroupsSection(value: unknown): SecurityGroupsSection | undefined {
+  if (!isPlain(value)) return undefined;
+  let keys = 0;
+  for (const key in value) {
+    if (key !== 'rules' && key !== 'bindings') return undefined;
+    keys += 1;
+  }
+  const { rules, bindings } = value;
+  if (keys !== 2 || !Array.isArray(rules) || !Array.isArray(bindings)) return undefined;
+  const checkedRules: GroupRuleDocument[] = [];
+  for (const rule of rules) {
+    if (!isGroupRule(rule)) return undefined;
+    checkedRules.push(rule);
+  }
+  const checkedBindings: GroupBinding[] = [];
+  for (const binding of bindings) {
+    if (!isBinding(binding, rules.length)) return undefined;
+    checkedBindings.push(binding);
+  }
+  return { rules: checkedRules, bindings: checkedBindings };
 }

@@ -43,13 +43,16 @@ export interface SecurityGroupsSection {
 
 export const EMPTY_GROUPS: SecurityGroupsSection = { rules: [], bindings: [] };
 
+/** The most address ranges one rule may hold (a CF destination list, each entry a range or CIDR). */
+export const MAX_GROUP_RULE_RANGES = 6000;
+
 const english = { error: zodEnglish };
 const icmpValue = () => z.number(english).check(z.int(), z.gte(ICMP_ANY), z.lte(255));
 
 export const groupRuleDocumentSchema = z.strictObject(
   {
     protocol: z.enum(GROUP_RULE_PROTOCOLS, english),
-    ips: z.array(ipRangeSchema, english).check(z.minLength(1), z.maxLength(6000)),
+    ips: z.array(ipRangeSchema, english).check(z.minLength(1), z.maxLength(MAX_GROUP_RULE_RANGES)),
     ports: z.array(portRangeSchema, english).check(z.maxLength(65535)),
     icmp_type: z.optional(icmpValue()),
     icmp_code: z.optional(icmpValue()),

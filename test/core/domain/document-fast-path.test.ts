@@ -3,8 +3,13 @@
 // replays), and on the documents the API writes, which the fast path must take (or it is dead code).
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
-import { fastDestinationDocument, fastEgressPolicyList } from '../../../core/domain/document-fast-path.js';
+import {
+  fastDestinationDocument,
+  fastEgressPolicyList,
+  fastSecurityGroupsSection,
+} from '../../../core/domain/document-fast-path.js';
 import { destinationDocumentSchema, egressPolicyListSchema } from '../../../core/domain/schemas.js';
+import { securityGroupsSectionSchema } from '../../../core/domain/snapshot-groups.js';
 
 /** mulberry32: small, seeded, good enough to pick test cases. */
 function random(seed: number): () => number {
@@ -97,6 +102,20 @@ const TRICKY: Json[] = [
   ],
   [null],
   ['10.0.0.1'],
+  [0],
+  [1],
+  [-1],
+  [0.5],
+  [2],
+  [9],
+  ['global', 'running', '', [0]],
+  ['space', 'staging', '', [0]],
+  ['global', 'running', 'space-1', [0]],
+  ['organization', 'all', 'org-1', [0]],
+  ['app', 'running', 'app-1', [0], 'extra'],
+  'organization',
+  'global',
+  false,
 ];
 
 function pick<T>(next: () => number, values: readonly T[]): T {
@@ -148,7 +167,7 @@ function objectsOf(value: Json, into: JsonObject[] = []): JsonObject[] {
   return into;
 }
 
-const ADDED_KEYS = ['extra', 'icmp_type', 'icmp_code', 'ports', 'description', 'app_lifecycle'];
+const ADDED_KEYS = ['extra', 'icmp_type', 'icmp_code', 'ports', 'description', 'app_lifecycle', 'log'];
 
 /** Every document one change away: each key of each object set to each tricky value, or deleted. */
 function* everySingleChange(document: JsonObject): Generator<JsonObject> {
@@ -301,5 +320,73 @@ describe('fastDestinationDocument', () => {
       expect(fast).toStrictEqual(checked.data);
     }
     expect(fastCount).toBeGreaterThan(1000);
+  });
+});
+
+function section(next: () => number): JsonObject {
+  const rules: Json[] = Array.from({ length: 2 + Math.floor(next() * 3) }, () => {
+    const protocol = pick(next, ['tcp', 'udp', 'icmp', 'all'] as const);
+    const rule: JsonObject = {
+      protocol,
+      ips: Array.from({ length: 1 + Math.floor(next() * 3) }, (_, index) => ({
+        start: `10.2.${index}.1`,
+        end: `10.2.${index}.${1 + Math.floor(next() * 200)}`,
+      })),
+      ports: protocol === 'tcp' || protocol === 'udp' ? [{ start: 80, end: 80 + Math.floor(next() * 9) }] : [],
+    };
+    if (protocol === 'icmp') {
+      rule.icmp_type = pick(next, [-1, 0, 8]);
+      rule.icmp_code = -1;
+    }
+    if (next() < 0.3) rule.log = next() < 0.5;
+    return rule;
+  });
+  const bindings: Json[] = [
+    ['global', 'running', '', [0]],
+    ['space', pick(next, ['running', 'staging'] as const), 'space-1', [0, rules.length - 1]],
+    ['organization', 'staging', 'org-1', [1]],
+  ];
+  return { rules, bindings };
+}
+
+describe('fastSecurityGroupsSection', () => {
+  function expectAgrees(document: JsonObject): 'fast' | 'zod' {
+    const fast = fastSecurityGroupsSection(document);
+    if (fast === undefined) return 'zod';
+    const checked = z.safeParse(securityGroupsSectionSchema, document);
+    expect(checked.success, JSON.stringify(document)).toBe(true);
+    expect(fast).toStrictEqual(checked.data);
+    return 'fast';
+  }
+
+  it('takes the sections the fan-out writes', () => {
+    const next = random(8);
+    for (let round = 0; round < 100; round += 1) expect(expectAgrees(section(next))).toBe('fast');
+  });
+
+  it('accepts no single change that zod refuses, to any key of any object or binding', () => {
+    const next = random(9);
+    const outcomes = { fast: 0, zod: 0 };
+    for (let round = 0; round < 3; round += 1) {
+      const document = section(next);
+      for (const changed of everySingleChange(document)) outcomes[expectAgrees(changed)] += 1;
+      // Bindings are tuples: every position of every binding set to every tricky value too.
+      const bindings = document.bindings;
+      if (!Array.isArray(bindings)) throw new Error('generated section has no bindings');
+      bindings.forEach((binding, index) => {
+        if (!Array.isArray(binding)) throw new Error('generated binding is not a tuple');
+        for (let position = 0; position <= binding.length; position += 1) {
+          for (const value of TRICKY) {
+            const copy = structuredClone(document);
+            const target = Array.isArray(copy.bindings) ? copy.bindings[index] : undefined;
+            if (!Array.isArray(target)) throw new Error('binding vanished');
+            target[position] = value;
+            outcomes[expectAgrees(copy)] += 1;
+          }
+        }
+      });
+    }
+    expect(outcomes.fast).toBeGreaterThan(50);
+    expect(outcomes.zod).toBeGreaterThan(1000);
   });
 });
