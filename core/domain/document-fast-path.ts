@@ -34,7 +34,7 @@ type Fields = Record<string, unknown>;
  * None of the schemas' keys is inherited from Object.prototype, so reading `object.key` reads what
  * zod reads.
  */
-function isPlain(value: unknown): value is Fields {
+export function isPlain(value: unknown): value is Fields {
   return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
 }
 
@@ -49,11 +49,11 @@ function isRangeObject(value: unknown): value is Fields {
   return keys === 2;
 }
 
-function isIntegerIn(value: unknown, min: number, max: number): value is number {
+export function isIntegerIn(value: unknown, min: number, max: number): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max;
 }
 
-function isIdentifier(value: unknown): value is string {
+export function isIdentifier(value: unknown): value is string {
   return typeof value === 'string' && IDENTIFIER_PATTERN.test(value);
 }
 
@@ -98,7 +98,7 @@ function isDescription(value: unknown): value is string | undefined {
   return !CONTROL_CHARACTERS.test(value) || !CONTROL_CHARACTERS.test(value.replace(/[\n\t]/g, ' '));
 }
 
-function oneOf<T extends string>(choices: readonly T[], value: unknown): T | undefined {
+export function oneOf<T extends string>(choices: readonly T[], value: unknown): T | undefined {
   for (const choice of choices) if (choice === value) return choice;
   return undefined;
 }

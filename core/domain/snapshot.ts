@@ -4,6 +4,14 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import * as z from 'zod/mini';
+import {
+  fastDestinationDocument,
+  fastSecurityGroupsSection,
+  isIdentifier,
+  isIntegerIn,
+  isPlain,
+  oneOf,
+} from './document-fast-path.js';
 import { ValidationError } from './errors.js';
 import { destinationDocumentSchema, identifierSchema } from './schemas.js';
 import type { SecurityGroup } from './security-group.js';
@@ -68,7 +76,7 @@ const sourcesInside = z.superRefine(
   },
 );
 
-const snapshotSchema = z
+export const snapshotSchema = z
   .object(
     {
       format: z.literal(SNAPSHOT_FORMAT, {
@@ -183,7 +191,40 @@ export function decodeSnapshot(bytes: Buffer, expectedSha256: string): PolicySna
   const format = (value as { format?: unknown } | null)?.format;
   if (format === 1) return parseWith(formatOneSchema, value, 'snapshot');
   if (format === 2) return parseWith(formatTwoSchema, value, 'snapshot');
-  return parseWith(snapshotSchema, value, 'snapshot') as PolicySnapshot;
+  return fastSnapshot(value) ?? (parseWith(snapshotSchema, value, 'snapshot') as PolicySnapshot);
+}
+
+function areIndexesBelow(indexes: unknown[], length: number): indexes is number[] {
+  for (const index of indexes) if (!isIntegerIn(index, 0, length - 1)) return false;
+  return true;
+}
+
+/**
+ * A current-format snapshot checked by loops (document-fast-path.ts), or `undefined` at the first
+ * doubt: snapshotSchema then decides, with its messages. Arrays are kept as they came.
+ */
+export function fastSnapshot(value: unknown): PolicySnapshot | undefined {
+  if (!isPlain(value) || value.format !== SNAPSHOT_FORMAT || !isIntegerIn(value.version, 0, Number.MAX_SAFE_INTEGER))
+    return undefined;
+  const { version, destinations: documents, sources: entries } = value;
+  const groups = fastSecurityGroupsSection(value.security_groups);
+  if (!Array.isArray(documents) || !Array.isArray(entries) || groups === undefined) return undefined;
+  const destinations: Destination[] = [];
+  for (const document of documents) {
+    const destination = fastDestinationDocument(document);
+    if (destination === undefined) return undefined;
+    destinations.push(destination);
+  }
+  const sources: SourceEntry[] = [];
+  for (const entry of entries) {
+    if (!Array.isArray(entry) || entry.length !== 3) return undefined;
+    const [type, id, indexes] = entry;
+    const listed = oneOf(LISTED_SOURCE_TYPES, type);
+    if (listed === undefined || !isIdentifier(id) || !Array.isArray(indexes) || indexes.length < 1) return undefined;
+    if (!areIndexesBelow(indexes, destinations.length)) return undefined;
+    sources.push([listed, id, indexes]);
+  }
+  return { format: SNAPSHOT_FORMAT, version, destinations, sources, security_groups: groups };
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   fastSecurityGroupsSection,
 } from '../../../core/domain/document-fast-path.js';
 import { destinationDocumentSchema, egressPolicyListSchema } from '../../../core/domain/schemas.js';
+import { fastSnapshot, snapshotSchema } from '../../../core/domain/snapshot.js';
 import { securityGroupsSectionSchema } from '../../../core/domain/snapshot-groups.js';
 
 /** mulberry32: small, seeded, good enough to pick test cases. */
@@ -107,6 +108,7 @@ const TRICKY: Json[] = [
   [-1],
   [0.5],
   [2],
+  [3],
   [9],
   ['global', 'running', '', [0]],
   ['space', 'staging', '', [0]],
@@ -385,6 +387,56 @@ describe('fastSecurityGroupsSection', () => {
           }
         }
       });
+    }
+    expect(outcomes.fast).toBeGreaterThan(50);
+    expect(outcomes.zod).toBeGreaterThan(1000);
+  });
+});
+
+describe('fastSnapshot', () => {
+  function snapshot(next: () => number): JsonObject {
+    const destinations: Json[] = [destination(next, 0), destination(next, 1), destination(next, 2)];
+    return {
+      format: 3,
+      version: 1 + Math.floor(next() * 1000),
+      destinations,
+      sources: [
+        ['app', 'app-1', [0, 2]],
+        ['space', 'space-1', [1]],
+      ],
+      security_groups: section(next),
+    };
+  }
+
+  function expectAgrees(document: JsonObject): 'fast' | 'zod' {
+    const fast = fastSnapshot(document);
+    if (fast === undefined) return 'zod';
+    const checked = z.safeParse(snapshotSchema, document);
+    expect(checked.success, JSON.stringify(document)).toBe(true);
+    expect(fast).toStrictEqual(checked.data);
+    return 'fast';
+  }
+
+  it('takes the snapshots the fan-out writes', () => {
+    const next = random(10);
+    for (let round = 0; round < 100; round += 1) expect(expectAgrees(snapshot(next))).toBe('fast');
+  });
+
+  it('accepts no single change that zod refuses, in any object or source entry', () => {
+    const next = random(11);
+    const outcomes = { fast: 0, zod: 0 };
+    const document = snapshot(next);
+    for (const changed of everySingleChange(document)) outcomes[expectAgrees(changed)] += 1;
+    for (let index = 0; index < 2; index += 1) {
+      for (let position = 0; position <= 3; position += 1) {
+        for (const value of TRICKY) {
+          const copy = structuredClone(document);
+          const entry = Array.isArray(copy.sources) ? copy.sources[index] : undefined;
+          if (!Array.isArray(entry)) throw new Error('source entry vanished');
+          entry[position] = value;
+          outcomes[expectAgrees(copy)] += 1;
+        }
+      }
     }
     expect(outcomes.fast).toBeGreaterThan(50);
     expect(outcomes.zod).toBeGreaterThan(1000);
