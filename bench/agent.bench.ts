@@ -3,7 +3,8 @@
 //
 //  sync:  250 containers × 100 policies, 1,000 × 200, and 1,000 × 200 over 500 shared destinations, each in fresh namespaces:
 //         (a) full sync by the agent (library call: parse + plan + read kernel + diff + ipset + restore)
-//         (b) bare `iptables-restore --noflush` of the same payload (the floor)        → a/b
+//         (b) bare `ipset restore` (as the agent batches it) + `iptables-restore --noflush` of the
+//             same payload (the floor)                                                  → a/b
 //         (c) the same rules one `iptables -A`/`-N` at a time (the naive script)       → a/c
 //             every command timed by default (minutes); AGENT_BENCH_NAIVE_SAMPLE=N times only the
 //             last N on top of the rest and extrapolates, for a quick run
@@ -16,7 +17,7 @@
 //         plus, for contrast, 10,000 rules in one flat chain in front (what dispatch avoids).
 import { performance } from 'node:perf_hooks';
 import { textDigest } from '../agent/applied-record.js';
-import { restoreBatches } from '../agent/ipsets.js';
+import { restoreBatches, restoreSets } from '../agent/ipsets.js';
 import { planRules } from '../agent/plan.js';
 import { syncRecorded, type Verify } from '../agent/recorded-sync.js';
 import { renderChain } from '../agent/render.js';
@@ -122,11 +123,9 @@ async function benchSync(containers: number, perContainer: number, pool?: number
 
   // (b) the floor: the same payload through a bare iptables-restore (sets created beforehand, untimed).
   const bare = await withNamespace(`dl-bench-${pid}-b`, async (ns) => {
-    // In the same batches the agent uses (one session over thousands of sets is ten times slower).
-    const sets = await time(async () => {
-      for (const batch of restoreBatches(setLines))
-        await must(['ip', 'netns', 'exec', ns, 'ipset', 'restore'], `${batch.join('\n')}\n`);
-    });
+    // Run as the agent runs them (restoreSets: its batches, since one session over thousands of sets
+    // is ten times slower, and independent batches at once), so that a/b is the agent's own cost.
+    const sets = await time(() => restoreSets(inNs(ns), setLines));
     const restore = await time(() => must(['ip', 'netns', 'exec', ns, 'iptables-restore', '-w', '--noflush'], payload));
     return { ms: sets.ms + restore.ms, sets: sets.ms, restore: restore.ms };
   });

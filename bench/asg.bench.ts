@@ -11,7 +11,7 @@
 //  (b) bare `ipset restore` + `iptables-restore --noflush` of (a)'s payload, fresh namespace  → a/b
 // ASG_BENCH_ROUNDS=N (default 5) rounds, each in fresh namespaces; medians are reported.
 import { textDigest } from '../agent/applied-record.js';
-import { restoreBatches } from '../agent/ipsets.js';
+import { restoreSets } from '../agent/ipsets.js';
 import { planRules } from '../agent/plan.js';
 import { syncRecorded } from '../agent/recorded-sync.js';
 import type { CommandRunner } from '../agent/runner.js';
@@ -80,12 +80,10 @@ async function bench(): Promise<void> {
     });
     const payload = agent.first.value.payload ?? '';
     const setLines = agent.first.value.setsBefore;
-    // (b) the floor: the same payload through bare restores, in the batches the agent uses.
-    const floor = await withNamespace(`dl-asg-${pid}-b`, async (ns) => {
-      const sets = await timeMs(async () => {
-        for (const batch of restoreBatches(setLines))
-          await must(['ip', 'netns', 'exec', ns, 'ipset', 'restore'], `${batch.join('\n')}\n`);
-      });
+    // (b) the floor: the same payload through bare restores, run as the agent runs them (its batches,
+    // independent ones at once: restoreSets), so that a/b is the agent's own cost and nothing else.
+    const floor = await withNamespace(`dl-asg-${pid}-b`, async (ns, runner) => {
+      const sets = await timeMs(() => restoreSets(runner, setLines));
       const restore = await timeMs(() =>
         must(['ip', 'netns', 'exec', ns, 'iptables-restore', '-w', '--noflush'], payload),
       );
