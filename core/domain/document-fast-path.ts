@@ -38,16 +38,19 @@ export function isPlain(value: unknown): value is Fields {
   return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
 }
 
-/** An object with exactly the keys `start` and `end` (the range schemas are strict). */
-function isRangeObject(value: unknown): value is Fields {
+/** A plain object whose keys are exactly `first` and `second` (what a strict two-key schema takes). */
+function hasExactly(value: unknown, first: string, second: string): value is Fields {
   if (!isPlain(value)) return false;
   let keys = 0;
   for (const key in value) {
-    if (key !== 'start' && key !== 'end') return false;
+    if (key !== first && key !== second) return false;
     keys += 1;
   }
   return keys === 2;
 }
+
+/** The range schemas are strict: `start` and `end`, nothing else. */
+const isRangeObject = (value: unknown): value is Fields => hasExactly(value, 'start', 'end');
 
 export function isIntegerIn(value: unknown, min: number, max: number): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max;
@@ -197,14 +200,9 @@ function isBinding(value: unknown, rules: number): value is GroupBinding {
 
 /** A snapshot's `security_groups` (securityGroupsSectionSchema), as it came, or `undefined` at the first doubt. */
 export function fastSecurityGroupsSection(value: unknown): SecurityGroupsSection | undefined {
-  if (!isPlain(value)) return undefined;
-  let keys = 0;
-  for (const key in value) {
-    if (key !== 'rules' && key !== 'bindings') return undefined;
-    keys += 1;
-  }
+  if (!hasExactly(value, 'rules', 'bindings')) return undefined;
   const { rules, bindings } = value;
-  if (keys !== 2 || !Array.isArray(rules) || !Array.isArray(bindings)) return undefined;
+  if (!Array.isArray(rules) || !Array.isArray(bindings)) return undefined;
   const checkedRules: GroupRuleDocument[] = [];
   for (const rule of rules) {
     if (!isGroupRule(rule)) return undefined;
