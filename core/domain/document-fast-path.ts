@@ -10,7 +10,7 @@ import {
   APP_LIFECYCLES,
   CONTROL_CHARACTERS,
   ICMP_ANY,
-  IDENTIFIER_PATTERN,
+  isIdentifier,
   MAX_IP_RANGES,
   MAX_PORT_RANGES,
   PROTOCOLS,
@@ -56,8 +56,15 @@ export function isIntegerIn(value: unknown, min: number, max: number): value is 
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max;
 }
 
-export function isIdentifier(value: unknown): value is string {
-  return typeof value === 'string' && IDENTIFIER_PATTERN.test(value);
+/** model-primitives' isIdentifier for a value of any type. */
+export function isIdentifierString(value: unknown): value is string {
+  return typeof value === 'string' && isIdentifier(value);
+}
+
+/** Every index an integer in [0, length): what points inside an array of `length` items. */
+export function areIndexesBelow(indexes: readonly unknown[], length: number): indexes is number[] {
+  for (const index of indexes) if (!isIntegerIn(index, 0, length - 1)) return false;
+  return true;
 }
 
 /**
@@ -115,7 +122,8 @@ export function fastDestinationDocument(value: unknown): Destination | undefined
   if (!isPlain(value)) return undefined;
   const { id, name, ips, ports, description, icmp_type: type, icmp_code: code } = value;
   const protocol = oneOf(PROTOCOLS, value.protocol);
-  if (!isIdentifier(id) || !isStoredName(name) || !areIpRanges(ips) || !isDescription(description)) return undefined;
+  if (!isIdentifierString(id) || !isStoredName(name) || !areIpRanges(ips) || !isDescription(description))
+    return undefined;
   if (protocol === undefined) return undefined;
   let destination: Destination;
   if (protocol === 'icmp') {
@@ -141,7 +149,7 @@ function policySource(value: unknown): PolicySource | undefined {
   const type = oneOf(SOURCE_TYPES, value.type);
   const { id } = value;
   if (type === 'default') return id === '' ? { type, id } : undefined;
-  return type !== undefined && isIdentifier(id) ? { type, id } : undefined;
+  return type !== undefined && isIdentifierString(id) ? { type, id } : undefined;
 }
 
 function egressPolicy(value: unknown): EgressPolicy | undefined {
@@ -150,7 +158,7 @@ function egressPolicy(value: unknown): EgressPolicy | undefined {
   const lifecycle = value.app_lifecycle === undefined ? 'all' : oneOf(APP_LIFECYCLES, value.app_lifecycle);
   const source = policySource(value.source);
   const destination = fastDestinationDocument(value.destination);
-  if (!isIdentifier(id) || source === undefined || destination === undefined) return undefined;
+  if (!isIdentifierString(id) || source === undefined || destination === undefined) return undefined;
   if (lifecycle === undefined) return undefined;
   return lifecycle === 'all' ? { id, source, destination } : { id, source, destination, app_lifecycle: lifecycle };
 }
@@ -192,10 +200,8 @@ function isBinding(value: unknown, rules: number): value is GroupBinding {
   if (!Array.isArray(value) || value.length !== 4) return false;
   const [scope, lifecycle, target, indexes] = value;
   if (oneOf(BINDING_SCOPES, scope) === undefined || oneOf(LIFECYCLES, lifecycle) === undefined) return false;
-  if (scope === 'global' ? target !== '' : !isIdentifier(target)) return false;
-  if (!Array.isArray(indexes) || indexes.length < 1) return false;
-  for (const index of indexes) if (!isIntegerIn(index, 0, rules - 1)) return false;
-  return true;
+  if (scope === 'global' ? target !== '' : !isIdentifierString(target)) return false;
+  return Array.isArray(indexes) && indexes.length >= 1 && areIndexesBelow(indexes, rules);
 }
 
 /** A snapshot's `security_groups` (securityGroupsSectionSchema), as it came, or `undefined` at the first doubt. */

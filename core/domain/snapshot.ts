@@ -5,9 +5,10 @@ import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import * as z from 'zod/mini';
 import {
+  areIndexesBelow,
   fastDestinationDocument,
   fastSecurityGroupsSection,
-  isIdentifier,
+  isIdentifierString,
   isIntegerIn,
   isPlain,
   oneOf,
@@ -194,11 +195,6 @@ export function decodeSnapshot(bytes: Buffer, expectedSha256: string): PolicySna
   return fastSnapshot(value) ?? (parseWith(snapshotSchema, value, 'snapshot') as PolicySnapshot);
 }
 
-function areIndexesBelow(indexes: unknown[], length: number): indexes is number[] {
-  for (const index of indexes) if (!isIntegerIn(index, 0, length - 1)) return false;
-  return true;
-}
-
 /**
  * A current-format snapshot checked by loops (document-fast-path.ts), or `undefined` at the first
  * doubt: snapshotSchema then decides, with its messages. Arrays are kept as they came.
@@ -220,7 +216,8 @@ export function fastSnapshot(value: unknown): PolicySnapshot | undefined {
     if (!Array.isArray(entry) || entry.length !== 3) return undefined;
     const [type, id, indexes] = entry;
     const listed = oneOf(LISTED_SOURCE_TYPES, type);
-    if (listed === undefined || !isIdentifier(id) || !Array.isArray(indexes) || indexes.length < 1) return undefined;
+    if (listed === undefined || !isIdentifierString(id) || !Array.isArray(indexes) || indexes.length < 1)
+      return undefined;
     if (!areIndexesBelow(indexes, destinations.length)) return undefined;
     sources.push([listed, id, indexes]);
   }
