@@ -20,7 +20,12 @@
 // destination several sources use is defined once (allow-rules.ts).
 import { ipv4ToNumber } from '../core/domain/ipv4.js';
 import type { Lifecycle } from '../core/domain/security-group.js';
-import type { GroupBinding, PoliciesWithGroups, SecurityGroupsSection } from '../core/domain/snapshot-groups.js';
+import type {
+  GroupBinding,
+  GroupRuleDocument,
+  PoliciesWithGroups,
+  SecurityGroupsSection,
+} from '../core/domain/snapshot-groups.js';
 import {
   type AllowEntry,
   allowRulesOf,
@@ -128,8 +133,16 @@ function containerRules(allow: readonly string[], denied: readonly string[], den
   return rules;
 }
 
-/** A security-group rule's stable id: its index, zero-padded so that ids sort as indexes do. */
-export const groupRuleId = (index: number): string => `g${String(index).padStart(8, '0')}`;
+/**
+ * A security-group rule's stable id, from its content: a binding's chain lists its rules in the
+ * same order whatever their indexes, so a cell planning from its own shards (source-shards.ts)
+ * writes what it would from the whole snapshot.
+ */
+export function groupRuleId(rule: GroupRuleDocument): string {
+  const ranges = (list: readonly { readonly start: string | number; readonly end: string | number }[]) =>
+    list.map(({ start, end }) => `${start}-${end}`).join(',');
+  return `g ${rule.protocol} ${ranges(rule.ips)} ${ranges(rule.ports)} ${rule.icmp_type ?? ''} ${rule.icmp_code ?? ''} ${rule.log === true ? 'log' : ''}`;
+}
 
 const bindingKey = (scope: GroupBinding[0], lifecycle: Lifecycle, target: string): string =>
   `${scope}:${lifecycle}:${target}`;
@@ -149,7 +162,7 @@ function bindingEntries(section: SecurityGroupsSection | undefined): Map<string,
     for (const index of indexes) {
       const rule = section?.rules[index];
       if (rule === undefined) throw new Error(`security group binding ${key} points past the rules: ${index}`);
-      list.push({ id: groupRuleId(index), destination: rule });
+      list.push({ id: groupRuleId(rule), destination: rule });
     }
     entries.set(key, list);
   }

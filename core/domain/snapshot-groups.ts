@@ -124,8 +124,13 @@ class SectionBuilder {
   private readonly bindings = new Map<string, { binding: [BindingScope, Lifecycle, string]; rules: Set<number> }>();
 
   constructor(base: SecurityGroupsSection = EMPTY_GROUPS) {
-    const indexes = base.rules.map((rule) => this.rule(rule));
-    for (const [scope, lifecycle, target, ruleIndexes] of base.bindings) {
+    this.add(base);
+  }
+
+  /** Every rule and binding of `section`, its rules indexed here. */
+  add(section: SecurityGroupsSection): void {
+    const indexes = section.rules.map((rule) => this.rule(rule));
+    for (const [scope, lifecycle, target, ruleIndexes] of section.bindings) {
       this.bind(
         scope,
         lifecycle,
@@ -185,6 +190,13 @@ export function buildSecurityGroupsSection(
     }
   }
   bindPolicies(builder, policies);
+  return builder.section();
+}
+
+/** One section holding every rule and binding of these, each distinct rule once (bindings merged). */
+export function mergeSecurityGroupsSections(sections: Iterable<SecurityGroupsSection>): SecurityGroupsSection {
+  const builder = new SectionBuilder();
+  for (const section of sections) builder.add(section);
   return builder.section();
 }
 

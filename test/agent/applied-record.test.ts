@@ -167,7 +167,7 @@ describe('PLAN_LAYOUT', () => {
       'list:set',
     ]);
     // Changed the plan or its rendering on purpose? Bump PLAN_LAYOUT (applied-record.ts) and pin both anew.
-    expect(pinned(plan)).toEqual({ layout: 5, rendering: 'a59cd6f1063ed025' });
+    expect(pinned(plan)).toEqual({ layout: 6, rendering: 'a59cd6f1063ed025' });
   });
 
   it('is bumped whenever security groups (a logged rule too) or deny networks would render differently', () => {
@@ -199,6 +199,6 @@ describe('PLAN_LAYOUT', () => {
       ],
       { denyNetworks: { always: ['169.254.169.254/32'], running: ['10.0.0.0/8'], staging: [] } },
     );
-    expect(pinned(plan)).toEqual({ layout: 5, rendering: '2705482a1e715470' });
+    expect(pinned(plan)).toEqual({ layout: 6, rendering: '2705482a1e715470' });
   });
 });

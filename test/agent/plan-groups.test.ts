@@ -123,15 +123,16 @@ describe('planRules: security groups', () => {
     expect(jumpsOf(plan, '10.255.1.3')).toEqual([appChain('app-10.255.1.3'), spaceChain('s1')]);
   });
 
-  it('orders a binding chain by rule index, merges a binding listed twice, drops duplicate destinations', () => {
+  it('orders a binding chain by rule content, merges a binding listed twice, drops duplicate destinations', () => {
     const rules = [rule('tcp', '2.0.0.2'), rule('tcp', '2.0.0.1'), rule('tcp', '2.0.0.2')];
     const section = (bindings: GroupBinding[]): SecurityGroupsSection => ({ rules, bindings });
     const container = [c('10.255.1.2', 's1', 'running')];
     const chainOf = (bindings: GroupBinding[]) =>
       specsOf(planRules(withGroups(section(bindings)), container), groupChain('global', 'running', ''));
+    // By content, not index: 2.0.0.1 (index 1) first.
     const expected = [
-      '-d 2.0.0.2/32 -p tcp -m tcp --dport 443 -j ACCEPT',
       '-d 2.0.0.1/32 -p tcp -m tcp --dport 443 -j ACCEPT',
+      '-d 2.0.0.2/32 -p tcp -m tcp --dport 443 -j ACCEPT',
     ];
     expect(chainOf([['global', 'running', '', [2, 1, 0]]])).toEqual(expected);
     expect(
@@ -140,7 +141,9 @@ describe('planRules: security groups', () => {
         ['global', 'running', '', [0, 2]],
       ]),
     ).toEqual(expected);
-    expect(groupRuleId(7)).toBe('g00000007');
+    const [first, second, third] = rules.map(groupRuleId);
+    expect(first).toBe(third);
+    expect(first).not.toBe(second);
   });
 
   it('is deterministic: the same input in another order gives the same plan', () => {
