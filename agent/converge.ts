@@ -3,6 +3,7 @@
 
 import type { CellRegistry } from '../core/domain/cells.js';
 import { snapshotToPolicyList } from '../core/domain/snapshot.js';
+import { hostedShardKeys } from '../core/domain/source-shards.js';
 import type { Container } from './model.js';
 import { type RecordedSyncOptions, type RecordedSyncResult, syncRecorded } from './recorded-sync.js';
 import { desiredSnapshot, type SnapshotSource } from './source/dynamodb.js';
@@ -29,12 +30,17 @@ export interface ConvergeResult {
 
 export async function converge(options: ConvergeOptions): Promise<ConvergeResult> {
   const applied = options.state.applied();
-  const desired = await desiredSnapshot(options.source, applied, options.state.cachedSnapshot());
+  const desired = await desiredSnapshot(
+    options.source,
+    applied,
+    options.state.cachedSnapshot(),
+    hostedShardKeys(options.containers),
+  );
   // The kernel's record (applied-record.ts) says whether this snapshot, for these containers, is in
   // force already; only if not is it decoded and planned. The empty state has no checksum of its own.
   const result = await syncRecorded(
     {
-      policiesDigest: `snapshot ${desired.version} ${desired.sha256}`,
+      policiesDigest: desired.digest ?? `snapshot ${desired.version} ${desired.sha256}`,
       policies: () => snapshotToPolicyList(desired.snapshot),
       containers: options.containers,
     },
@@ -48,7 +54,8 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
   const appliedAt = applied?.version === version && applied.epoch === desired.epoch ? applied.appliedAt : syncedAt;
   if (desired.origin !== 'empty') {
     const epoch = desired.epoch === undefined ? {} : { epoch: desired.epoch };
-    recordForward(options.state, { version, sha256: desired.sha256, appliedAt, ...epoch }, desired.bytes);
+    const layout = desired.layout === undefined ? {} : { layout: desired.layout };
+    recordForward(options.state, { version, sha256: desired.sha256, appliedAt, ...epoch, ...layout }, desired.bytes);
   }
   let reported = false;
   if (options.registry) {

@@ -3,7 +3,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CellRegistry } from '../core/domain/cells.js';
 import { DynamoDbCellStatusStore } from '../core/store/cell-status-store.js';
-import { DynamoDbSnapshotStore } from '../core/store/snapshot-store.js';
+import { shardedSnapshotStore } from '../core/store/sharded-snapshot-store.js';
 import type { SnapshotSource } from './source/dynamodb.js';
 
 export interface AgentTable {
@@ -13,7 +13,7 @@ export interface AgentTable {
 
 export function agentTable(documents: DynamoDBDocumentClient, tableName: string): AgentTable {
   return {
-    snapshots: new DynamoDbSnapshotStore(documents, tableName),
+    snapshots: shardedSnapshotStore(documents, tableName),
     registry: new DynamoDbCellStatusStore(documents, tableName),
   };
 }

@@ -14,6 +14,8 @@ const appliedSchema = z.object({
   appliedAt: z.string(),
   // The table's identity (core/store/table-epoch.ts); absent when applied before epochs existed.
   epoch: z.optional(z.string()),
+  // 'shards': the cached bytes are the cell's own shards (source/shards.ts); absent: a whole snapshot.
+  layout: z.optional(z.literal('shards')),
 });
 
 export type AppliedState = z.output<typeof appliedSchema>;

@@ -4,28 +4,18 @@ import { ValidationError } from '../../core/domain/errors.js';
 import { decodeSnapshot, type PolicySnapshot, SNAPSHOT_FORMAT, sha256 } from '../../core/domain/snapshot.js';
 import { EMPTY_GROUPS } from '../../core/domain/snapshot-groups.js';
 import type { SnapshotPointer, SnapshotStore } from '../../core/domain/snapshot-store.js';
+import type { ShardKey } from '../../core/domain/source-shards.js';
+import type { ShardSource } from '../../core/store/sharded-snapshot-store.js';
+import { type AppliedVersion, type DesiredSnapshot, OlderSnapshotError } from './desired-state.js';
+import { desiredFromShards } from './shards.js';
 
-/** The part of the snapshot store the agent uses (it never writes); a fake in unit tests, DynamoDB on a cell. */
-export type SnapshotSource = Pick<SnapshotStore, 'readPointer' | 'readBytes'>;
+export { type AppliedVersion, type DesiredSnapshot, OlderSnapshotError } from './desired-state.js';
 
-export interface DesiredSnapshot {
-  readonly version: number;
-  /** Decoded on first use: a cached snapshot the kernel already holds is never parsed. */
-  readonly snapshot: PolicySnapshot;
-  readonly bytes: Buffer;
-  readonly sha256: string;
-  /** Where it came from: 'table' (read now), 'cache' (unchanged version) or 'empty' (nothing published yet). */
-  readonly origin: 'table' | 'cache' | 'empty';
-  /** The epoch its version counts in; absent for the empty state and pointers older than epochs. */
-  readonly epoch?: string;
-}
-
-/** What this cell last applied, as recorded on the cell. */
-export interface AppliedVersion {
-  readonly version: number;
-  readonly sha256: string;
-  readonly epoch?: string;
-}
+/**
+ * The part of the snapshot store the agent uses (it never writes); a fake in unit tests, DynamoDB on
+ * a cell. With the shard reads, a cell reads only its own sources when the pointer logs shards.
+ */
+export type SnapshotSource = Pick<SnapshotStore, 'readPointer' | 'readBytes'> & Partial<ShardSource>;
 
 export const EMPTY_SNAPSHOT: PolicySnapshot = {
   format: SNAPSHOT_FORMAT,
@@ -34,23 +24,6 @@ export const EMPTY_SNAPSHOT: PolicySnapshot = {
   sources: [],
   security_groups: EMPTY_GROUPS,
 };
-
-/**
- * The table offers only a version older than the one this cell applied, and the cell's own copy of
- * that one is missing or corrupt. Applying the older one would roll the cell back, so the agent
- * refuses and the rules in force stay; a ValidationError, so the CLI reports it like any other
- * refused input (exit 1, "rules unchanged").
- */
-export class OlderSnapshotError extends ValidationError {
-  constructor(
-    readonly offered: number,
-    readonly applied: number,
-  ) {
-    super(
-      `refusing policy version ${offered}: this cell already applied version ${applied} and has no usable copy of it; the rules in force are kept`,
-    );
-  }
-}
 
 /** The chunks read did not match the pointer's checksum: pruned or replaced while being read. */
 const CHUNKS_CHANGED = Symbol('chunks changed');
@@ -67,10 +40,24 @@ export async function desiredSnapshot(
   source: SnapshotSource,
   applied: AppliedVersion | undefined,
   cached: Buffer | undefined,
+  hosted?: readonly ShardKey[],
 ): Promise<DesiredSnapshot> {
   const fromCache = (): DesiredSnapshot | undefined => cachedSnapshot(applied, cached);
   for (let attempt = 1; attempt <= 2; attempt += 1) {
-    const result = await resolve(source, await source.readPointer(), applied, fromCache);
+    const pointer = await source.readPointer();
+    const { readShards, readChanges } = source;
+    if (
+      pointer?.shardLog !== undefined &&
+      pointer.epoch !== undefined &&
+      hosted !== undefined &&
+      readShards &&
+      readChanges
+    ) {
+      const shards: ShardSource = { readShards: readShards.bind(source), readChanges: readChanges.bind(source) };
+      const withLog = { ...pointer, epoch: pointer.epoch, shardLog: pointer.shardLog };
+      return desiredFromShards(shards, withLog, applied, applied?.layout === 'shards' ? cached : undefined, hosted);
+    }
+    const result = await resolve(source, pointer, applied, fromCache);
     if (result !== CHUNKS_CHANGED) return result;
   }
   throw new ValidationError(
@@ -131,7 +118,7 @@ function refuseOlder(offered: number, applied: AppliedVersion | undefined): void
  * decoded when it applied them, so the version is the recorded one).
  */
 function cachedSnapshot(applied: AppliedVersion | undefined, cached: Buffer | undefined): DesiredSnapshot | undefined {
-  if (!applied || !cached || sha256(cached) !== applied.sha256) return undefined;
+  if (!applied || !cached || applied.layout === 'shards' || sha256(cached) !== applied.sha256) return undefined;
   let decoded: PolicySnapshot | undefined;
   return {
     version: applied.version,

@@ -17,6 +17,11 @@ export interface SnapshotPointer {
    * same epoch and takes the state of a new one whatever its version.
    */
   readonly epoch?: string;
+  /**
+   * The versions of the latest publishes that logged which source shards they changed (oldest
+   * first, this pointer's last); absent when the publisher wrote no shards (source-shards.ts).
+   */
+  readonly shardLog?: readonly number[];
 }
 
 export interface SnapshotStore {

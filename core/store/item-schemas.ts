@@ -101,6 +101,24 @@ const snapshotPointerSchema = z.object({
   chunk_prefix: z.optional(z.string()),
   // Absent on pointers written before epochs.
   epoch: z.optional(z.string()),
+  // Absent on pointers written before shards (source-shards.ts).
+  shard_log: z.optional(z.array(count)),
+});
+
+const shardSchema = z.object({ version: count, epoch: z.string(), data: z.instanceof(Uint8Array) });
+
+const shardChangesSchema = z.object({
+  version: count,
+  epoch: z.string(),
+  keys: z.optional(z.array(z.string())),
+  all: z.optional(z.boolean()),
+});
+
+const publishLeaseSchema = z.object({
+  owner: z.string(),
+  expires_at: count,
+  intent: z.optional(z.array(z.string())),
+  intent_all: z.optional(z.boolean()),
 });
 
 const snapshotChunkSchema = z.object({ data: z.instanceof(Uint8Array) });
@@ -186,6 +204,34 @@ export const decodeSnapshotPointer = decoder(
     writtenAt: item.written_at,
     ...(item.chunk_prefix === undefined ? {} : { chunkPrefix: item.chunk_prefix }),
     ...(item.epoch === undefined ? {} : { epoch: item.epoch }),
+    ...(item.shard_log === undefined ? {} : { shardLog: item.shard_log }),
+  }),
+);
+
+/** A source shard as stored: the version that wrote it, its table's epoch and its gzip'd snapshot. */
+export const decodeShard = decoder(shardSchema, (item) => ({
+  version: item.version,
+  epoch: item.epoch,
+  bytes: Buffer.from(item.data),
+}));
+
+/** One publish's change log entry: the shard keys it changed, or `all`. */
+export const decodeShardChanges = decoder(
+  shardChangesSchema,
+  (item): { version: number; epoch: string; keys: readonly string[] | 'all' } => ({
+    version: item.version,
+    epoch: item.epoch,
+    keys: item.all === true || item.keys === undefined ? 'all' : item.keys,
+  }),
+);
+
+/** The publishing lease: who holds it until when, and the shards a holder said it would write. */
+export const decodePublishLease = decoder(
+  publishLeaseSchema,
+  (item): { owner: string; expiresAt: number; intent: readonly string[] | 'all' } => ({
+    owner: item.owner,
+    expiresAt: item.expires_at,
+    intent: item.intent_all === true ? 'all' : (item.intent ?? []),
   }),
 );
 

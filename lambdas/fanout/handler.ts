@@ -3,7 +3,7 @@
 // schedule that republishes a stale snapshot (lambdas/fanout/republish.ts).
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
-import { DynamoDbSnapshotStore } from '../../core/store/snapshot-store.js';
+import { shardedSnapshotStore } from '../../core/store/sharded-snapshot-store.js';
 import { documentClient } from '../../core/store/table-stores.js';
 import { dynamoDbFromEnvironment, requiredEnv } from '../shared/environment.js';
 import { lambdaLog } from '../shared/logging.js';
@@ -61,7 +61,7 @@ function handlersFromEnvironment(): FanoutHandlers {
   const { cells } = stores;
   return createFanoutHandlers({
     policies: publishedStateOf(stores),
-    snapshots: new DynamoDbSnapshotStore(documentClient(dynamoDbFromEnvironment()), requiredEnv('TABLE_NAME'), {
+    snapshots: shardedSnapshotStore(documentClient(dynamoDbFromEnvironment()), requiredEnv('TABLE_NAME'), {
       log: lambdaLog,
     }),
     cells,

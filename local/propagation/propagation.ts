@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { jsonLineLog, type Log } from '../../core/log.js';
-import { DynamoDbSnapshotStore } from '../../core/store/snapshot-store.js';
+import { shardedSnapshotStore } from '../../core/store/sharded-snapshot-store.js';
 import { documentClient, type TableStores } from '../../core/store/table-stores.js';
 import { createFanoutHandlers } from '../../lambdas/fanout/fanout-handlers.js';
 import { noFanoutMetrics } from '../../lambdas/fanout/fanout-metrics.js';
@@ -61,7 +61,7 @@ export async function startPropagation(options: LocalPropagationOptions): Promis
   const resyncIntervalMs = options.resyncIntervalMs ?? LOCAL_SCHEDULE_DEFAULTS.resyncIntervalMs;
   const handlers = createFanoutHandlers({
     policies: publishedStateOf(options.stores),
-    snapshots: new DynamoDbSnapshotStore(documentClient(options.dynamodb), options.tableName, { log }),
+    snapshots: shardedSnapshotStore(documentClient(options.dynamodb), options.tableName, { log }),
     cells: options.stores.cells,
     commander: dispatcher,
     // Two resync intervals, as the stack derives it from the association's schedule.

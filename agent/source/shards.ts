@@ -1,0 +1,177 @@
+// Desired state from the source shards of what this cell hosts (core/domain/source-shards.ts):
+// after a change, the change entries since the applied version say which shards changed, and only
+// the hosted ones among them are read. A cell too far behind (or with no usable copy, or in another
+// epoch) reads all of its shards. The cell keeps the shards it applied (its cache) and never goes
+// back, as with whole snapshots (dynamodb.ts).
+import { gunzipSync, gzipSync } from 'node:zlib';
+import * as z from 'zod/mini';
+import { ValidationError } from '../../core/domain/errors.js';
+import { decodeSnapshot, sha256 } from '../../core/domain/snapshot.js';
+import type { SnapshotPointer } from '../../core/domain/snapshot-store.js';
+import { mergeShards, type ShardKey } from '../../core/domain/source-shards.js';
+import type { StoredShard } from '../../core/store/shard-items.js';
+import type { ShardSource } from '../../core/store/sharded-snapshot-store.js';
+import { type AppliedVersion, type DesiredSnapshot, OlderSnapshotError } from './desired-state.js';
+
+/**
+ * The shards a cell applied, as it keeps them: each hosted key with its shard as stored (gzip'd), or
+ * `null` when it has none (an app without policies), so that it is not asked for again.
+ */
+interface CellShards {
+  readonly version: number;
+  readonly epoch: string;
+  readonly shards: ReadonlyMap<ShardKey, Buffer | null>;
+}
+
+const cacheSchema = z.object({
+  cell_shards: z.literal(1),
+  version: z.number().check(z.int(), z.gte(0)),
+  epoch: z.string(),
+  shards: z.record(z.string(), z.nullable(z.string())),
+});
+
+export function encodeCellShards(cell: CellShards): Buffer {
+  const shards = Object.fromEntries([...cell.shards].map(([key, bytes]) => [key, bytes?.toString('base64') ?? null]));
+  return gzipSync(JSON.stringify({ cell_shards: 1, version: cell.version, epoch: cell.epoch, shards }));
+}
+
+/** The cache as the cell wrote it, or undefined when it is not one (a whole snapshot, damage). */
+function decodeCellShards(bytes: Buffer): CellShards | undefined {
+  try {
+    const parsed = z.safeParse(cacheSchema, JSON.parse(gunzipSync(bytes).toString('utf8')));
+    if (!parsed.success) return undefined;
+    const shards = new Map(
+      Object.entries(parsed.data.shards).map(([key, text]) => [
+        key,
+        text === null ? null : Buffer.from(text, 'base64'),
+      ]),
+    );
+    return { version: parsed.data.version, epoch: parsed.data.epoch, shards };
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a sharded read did, for the sync's report and the tests. */
+export interface ShardReads {
+  /** Change entries read (one per logged version after the applied one). */
+  readonly changeEntries: number;
+  /** Shards asked for. */
+  readonly shardsRead: number;
+  /** True when every hosted shard was read (no usable cache, a gap, `all`, another epoch). */
+  readonly full: boolean;
+}
+
+export interface DesiredFromShards extends DesiredSnapshot {
+  readonly reads: ShardReads;
+}
+
+/**
+ * The desired state for `hosted` under a pointer that logs shards. `cached` is the cell's own copy
+ * of what it applied (any other bytes are ignored); `applied` what it recorded.
+ */
+export async function desiredFromShards(
+  source: ShardSource,
+  pointer: SnapshotPointer & { readonly epoch: string; readonly shardLog: readonly number[] },
+  applied: AppliedVersion | undefined,
+  cachedBytes: Buffer | undefined,
+  hosted: readonly ShardKey[],
+): Promise<DesiredFromShards> {
+  const cache =
+    applied !== undefined && cachedBytes !== undefined && sha256(cachedBytes) === applied.sha256
+      ? decodeCellShards(cachedBytes)
+      : undefined;
+  const sameEpoch = applied !== undefined && applied.epoch === pointer.epoch ? applied : undefined;
+  const usable = cache !== undefined && sameEpoch !== undefined && cache.epoch === pointer.epoch ? cache : undefined;
+  let version = pointer.version;
+  let changed: ReadonlySet<ShardKey> | 'all' = 'all';
+  let changeEntries = 0;
+  if (sameEpoch !== undefined && pointer.version <= sameEpoch.version) {
+    // Nothing newer (or a pointer behind what this cell applied): keep the applied state.
+    if (usable === undefined) {
+      if (pointer.version < sameEpoch.version) throw new OlderSnapshotError(pointer.version, sameEpoch.version);
+    } else {
+      version = usable.version;
+      changed = new Set();
+    }
+  } else if (usable !== undefined && sameEpoch !== undefined && pointer.shardLog.includes(sameEpoch.version)) {
+    const versions = pointer.shardLog.filter((logged) => logged > sameEpoch.version);
+    const entries = await source.readChanges(versions);
+    changeEntries = versions.length;
+    changed = changesSince(versions, entries, pointer.epoch);
+  }
+  const base = changed === 'all' || usable === undefined ? new Map<ShardKey, Buffer | null>() : usable.shards;
+  const toRead = hosted.filter((key) => changed === 'all' || changed.has(key) || !base.has(key));
+  const read = toRead.length === 0 ? new Map<ShardKey, StoredShard>() : await source.readShards(toRead);
+  const reading = new Set(toRead);
+  const shards = new Map<ShardKey, Buffer | null>();
+  for (const key of hosted) {
+    if (!reading.has(key)) {
+      shards.set(key, base.get(key) ?? null);
+      continue;
+    }
+    const stored = read.get(key);
+    // A shard of another epoch is a leftover the new epoch's first publish did not rewrite: empty.
+    shards.set(key, stored !== undefined && stored.epoch === pointer.epoch ? stored.bytes : null);
+  }
+  return desiredOf(
+    { version, epoch: pointer.epoch, shards },
+    {
+      changeEntries,
+      shardsRead: toRead.length,
+      full: changed === 'all',
+    },
+  );
+}
+
+/** The keys the entries name, or `all` when one is missing, of another epoch, or says `all`. */
+function changesSince(
+  versions: readonly number[],
+  entries: ReadonlyMap<number, { readonly epoch: string; readonly keys: readonly ShardKey[] | 'all' }>,
+  epoch: string,
+): ReadonlySet<ShardKey> | 'all' {
+  const keys = new Set<ShardKey>();
+  for (const version of versions) {
+    const entry = entries.get(version);
+    if (entry === undefined || entry.epoch !== epoch || entry.keys === 'all') return 'all';
+    for (const key of entry.keys) keys.add(key);
+  }
+  return keys;
+}
+
+function desiredOf(cell: CellShards, reads: ShardReads): DesiredFromShards {
+  const bytes = encodeCellShards(cell);
+  const sorted = [...cell.shards]
+    .flatMap(([key, shard]) => (shard === null ? [] : [[key, shard] as const]))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  // The kernel's record compares what the shards hold, not the version: a change elsewhere in
+  // the fleet leaves this digest, and so the rules in force, alone.
+  const digest = sha256(Buffer.from(JSON.stringify(sorted.map(([key, shard]) => [key, sha256(shard)]))));
+  let merged: DesiredSnapshot['snapshot'] | undefined;
+  return {
+    version: cell.version,
+    get snapshot() {
+      merged ??= mergeShards(
+        cell.version,
+        sorted.map(([key, shard]) => decodeShard(key, shard)),
+      );
+      return merged;
+    },
+    bytes,
+    sha256: sha256(bytes),
+    origin: reads.shardsRead > 0 || reads.changeEntries > 0 ? 'table' : 'cache',
+    epoch: cell.epoch,
+    layout: 'shards',
+    digest: `shards ${digest}`,
+    reads,
+  };
+}
+
+function decodeShard(key: ShardKey, bytes: Buffer) {
+  try {
+    return decodeSnapshot(bytes, sha256(bytes));
+  } catch (error) {
+    if (error instanceof ValidationError) throw new ValidationError(`shard ${key}: ${error.message}`);
+    throw error;
+  }
+}

@@ -1,0 +1,199 @@
+// Source shards in the policy table (core/domain/source-shards.ts), their change log and the lease
+// that lets one publisher at a time write them. Each shard and each change entry has its own
+// partition, so the reads of many cells after one change spread over the table.
+//
+//   pk                    sk       item
+//   SHARD#<shard key>     SHARD    { version, epoch, data: <gzip'd snapshot of that source> }   (absent: empty)
+//   SHARDLOG#<version>    CHANGES  { version, epoch, keys: [shard keys] } or { …, all: true }
+//   SNAPSHOT              LEASE    { owner, expires_at, intent: [shard keys] or intent_all }
+import {
+  BatchWriteCommand,
+  type BatchWriteCommandInput,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { ShardKey } from '../domain/source-shards.js';
+import { IncompleteError, isIncomplete, retry, type Sleep } from '../retry.js';
+import { batchGet, errorName, MAX_UNPROCESSED_ROUNDS, unprocessedBackoff } from './dynamodb-io.js';
+import { decodePublishLease, decodeShard, decodeShardChanges } from './item-schemas.js';
+import type { Key } from './items.js';
+import { PARTITION_KEY, SORT_KEY } from './table-definition.js';
+
+/** Above this many keys a change entry or an intent says `all`: an item holds at most 400 KB. */
+export const MAX_LOGGED_KEYS = 2000;
+/** A shard is one item: its compressed snapshot must fit DynamoDB's 400 KB with room for the keys. */
+export const MAX_SHARD_BYTES = 350 * 1024;
+const BATCH_WRITE_LIMIT = 25;
+
+type WriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
+
+const shardKey = (key: ShardKey): Key => ({ [PARTITION_KEY]: `SHARD#${key}`, [SORT_KEY]: 'SHARD' });
+const changesKey = (version: number): Key => ({
+  [PARTITION_KEY]: `SHARDLOG#${String(version).padStart(12, '0')}`,
+  [SORT_KEY]: 'CHANGES',
+});
+const LEASE_KEY: Key = { [PARTITION_KEY]: 'SNAPSHOT', [SORT_KEY]: 'LEASE' };
+
+export interface StoredShard {
+  readonly version: number;
+  readonly epoch: string;
+  readonly bytes: Buffer;
+}
+
+export interface ShardChanges {
+  readonly version: number;
+  readonly epoch: string;
+  readonly keys: readonly ShardKey[] | 'all';
+}
+
+/** What a publisher that died holding the lease said it would write. */
+export type Intent = readonly ShardKey[] | 'all';
+
+export class ShardItems {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly sleep?: Sleep,
+  ) {}
+
+  /** The shards stored for these keys (consistent reads); a key without one is absent from the map. */
+  async readShards(keys: readonly ShardKey[]): Promise<Map<ShardKey, StoredShard>> {
+    const items = await batchGet(this.client, this.tableName, keys.map(shardKey), { sleep: this.sleep });
+    const shards = new Map<ShardKey, StoredShard>();
+    for (const item of items) {
+      const pk = item[PARTITION_KEY];
+      if (typeof pk === 'string' && pk.startsWith('SHARD#')) shards.set(pk.slice('SHARD#'.length), decodeShard(item));
+    }
+    return shards;
+  }
+
+  /** The change entries of these versions; a version without one is absent from the map. */
+  async readChanges(versions: readonly number[]): Promise<Map<number, ShardChanges>> {
+    const items = await batchGet(this.client, this.tableName, versions.map(changesKey), { sleep: this.sleep });
+    const changes = new Map<number, ShardChanges>();
+    for (const item of items) {
+      const entry = decodeShardChanges(item);
+      changes.set(entry.version, entry);
+    }
+    return changes;
+  }
+
+  /** Writes each shard given and deletes each key mapped to `undefined` (an empty source). */
+  async writeShards(version: number, epoch: string, shards: ReadonlyMap<ShardKey, Buffer | undefined>): Promise<void> {
+    const requests: WriteRequest[] = [...shards].map(([key, bytes]) => {
+      if (bytes === undefined) return { DeleteRequest: { Key: shardKey(key) } };
+      if (bytes.length > MAX_SHARD_BYTES) {
+        throw new Error(
+          `source shard ${key} is ${bytes.length} bytes compressed, above ${MAX_SHARD_BYTES}: too many rules for one source`,
+        );
+      }
+      return { PutRequest: { Item: { ...shardKey(key), version, epoch, data: bytes } } };
+    });
+    await this.batchWrite(requests);
+  }
+
+  async writeChanges(changes: ShardChanges): Promise<void> {
+    const { keys } = changes;
+    const logged = keys === 'all' || keys.length > MAX_LOGGED_KEYS ? { all: true } : { keys: [...keys] };
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...changesKey(changes.version), version: changes.version, epoch: changes.epoch, ...logged },
+      }),
+    );
+  }
+
+  async deleteChanges(versions: readonly number[]): Promise<void> {
+    await this.batchWrite(versions.map((version) => ({ DeleteRequest: { Key: changesKey(version) } })));
+  }
+
+  /**
+   * Takes the lease if it is free or expired. Returns what an earlier holder that did not finish said
+   * it would write (it stays recorded until released), or undefined when someone else holds the lease.
+   */
+  async acquireLease(owner: string, nowMs: number, durationMs: number): Promise<Intent | undefined> {
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: LEASE_KEY,
+          UpdateExpression: 'SET #owner = :owner, #expires = :expires',
+          ConditionExpression: 'attribute_not_exists(#owner) OR #expires < :now',
+          ExpressionAttributeNames: { '#owner': 'owner', '#expires': 'expires_at' },
+          ExpressionAttributeValues: { ':owner': owner, ':expires': nowMs + durationMs, ':now': nowMs },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      return result.Attributes === undefined ? [] : decodePublishLease(result.Attributes).intent;
+    } catch (error) {
+      if (errorName(error) === 'ConditionalCheckFailedException') return undefined;
+      throw error;
+    }
+  }
+
+  /** Records the shards the holder is about to write, so that the next holder rewrites them if it dies. */
+  async recordIntent(owner: string, intent: Intent): Promise<void> {
+    const all = intent === 'all' || intent.length > MAX_LOGGED_KEYS;
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: LEASE_KEY,
+        UpdateExpression: all ? 'SET #all = :true REMOVE #intent' : 'SET #intent = :intent REMOVE #all',
+        ConditionExpression: '#owner = :owner',
+        ExpressionAttributeNames: { '#owner': 'owner', '#intent': 'intent', '#all': 'intent_all' },
+        ExpressionAttributeValues: { ':owner': owner, ...(all ? { ':true': true } : { ':intent': [...intent] }) },
+      }),
+    );
+  }
+
+  /** Gives the lease up with its intent: everything it named was written. */
+  async releaseLease(owner: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: LEASE_KEY,
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      );
+    } catch (error) {
+      // Expired and taken over: the new holder has our intent and rewrites it.
+      if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
+    }
+  }
+
+  /** The lease as stored, for tests and operators. */
+  async readLease(): Promise<ReturnType<typeof decodePublishLease> | undefined> {
+    const result = await this.client.send(new GetCommand({ TableName: this.tableName, Key: LEASE_KEY }));
+    return result.Item === undefined ? undefined : decodePublishLease(result.Item);
+  }
+
+  /** BatchWriteItem in groups of 25, sending again what DynamoDB leaves unprocessed. */
+  private async batchWrite(requests: readonly WriteRequest[]): Promise<void> {
+    const groups: WriteRequest[][] = [];
+    for (let offset = 0; offset < requests.length; offset += BATCH_WRITE_LIMIT) {
+      groups.push(requests.slice(offset, offset + BATCH_WRITE_LIMIT));
+    }
+    await Promise.all(
+      groups.map(async (group) => {
+        let pending = group;
+        await retry(
+          async () => {
+            const result = await this.client.send(
+              new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }),
+            );
+            pending = result.UnprocessedItems?.[this.tableName] ?? [];
+            if (pending.length > 0)
+              throw new IncompleteError(`DynamoDB left ${pending.length} shard write(s) unprocessed`);
+          },
+          { attempts: MAX_UNPROCESSED_ROUNDS, backoff: unprocessedBackoff, retryable: isIncomplete, sleep: this.sleep },
+        );
+      }),
+    );
+  }
+}

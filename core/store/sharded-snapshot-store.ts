@@ -1,0 +1,153 @@
+// The snapshot store that also keeps the desired state cut by source (source-shards.ts), so that a
+// cell reads only the shards of what it hosts, and after a change only those that changed.
+//
+// A publish, holding the lease (one publisher at a time; shard items are overwritten in place):
+//   1. note the shards it will write in the lease (the next holder rewrites them if this one dies);
+//   2. write the changed shards (an emptied source's shard is deleted);
+//   3. write the change entry of its version: the keys it changed, or `all`;
+//   4. move the pointer (snapshot-store.ts), which lists the last SHARD_LOG_LENGTH logged versions;
+//   5. delete the change entries that fell off that list, and give the lease up.
+// A cell that reads the pointer finds every shard at least as new as it, and the change entries of
+// every version it lists. A first sharded publish, a new epoch, or an earlier holder that died with
+// `all` rewrites every shard and logs `all`.
+import { randomUUID } from 'node:crypto';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { decodeSnapshot, type EncodedSnapshot, encodeSnapshot, type PolicySnapshot } from '../domain/snapshot.js';
+import type { SnapshotPointer, SnapshotStore } from '../domain/snapshot-store.js';
+import { changedShardKeys, type ShardKey, splitSnapshot } from '../domain/source-shards.js';
+import { type Sleep, sleep as timerSleep } from '../retry.js';
+import { type ShardChanges, ShardItems, type StoredShard } from './shard-items.js';
+import { DynamoDbSnapshotStore, type SnapshotStoreOptions } from './snapshot-store.js';
+
+/** How many publishes' change entries are kept: a cell further behind reads all its shards. */
+export const SHARD_LOG_LENGTH = 32;
+/** Longer than the fan-out's timeout (1 minute), so a live holder never loses it. */
+export const LEASE_MS = 90_000;
+/** Within the fan-out's timeout; when it runs out the batch fails and is retried. */
+const LEASE_WAIT_MS = 40_000;
+const LEASE_POLL_MS = 100;
+
+export interface ShardedSnapshotStoreOptions {
+  readonly now?: () => number;
+  readonly sleep?: Sleep;
+  /** How long to wait for another publisher's lease. @default 40 s */
+  readonly leaseWaitMs?: number;
+}
+
+/** What a cell reads besides the pointer. */
+export interface ShardSource {
+  readShards(keys: readonly ShardKey[]): Promise<Map<ShardKey, StoredShard>>;
+  readChanges(versions: readonly number[]): Promise<Map<number, ShardChanges>>;
+}
+
+export class ShardedSnapshotStore implements SnapshotStore, ShardSource {
+  constructor(
+    private readonly snapshots: DynamoDbSnapshotStore,
+    private readonly items: ShardItems,
+    private readonly options: ShardedSnapshotStoreOptions = {},
+  ) {}
+
+  readPointer(): Promise<SnapshotPointer | undefined> {
+    return this.snapshots.readPointer();
+  }
+
+  epoch(): Promise<string> {
+    return this.snapshots.epoch();
+  }
+
+  readBytes(pointer: SnapshotPointer): Promise<Buffer> {
+    return this.snapshots.readBytes(pointer);
+  }
+
+  readShards(keys: readonly ShardKey[]): Promise<Map<ShardKey, StoredShard>> {
+    return this.items.readShards(keys);
+  }
+
+  readChanges(versions: readonly number[]): Promise<Map<number, ShardChanges>> {
+    return this.items.readChanges(versions);
+  }
+
+  async write(encoded: EncodedSnapshot): Promise<boolean> {
+    const owner = randomUUID();
+    const left = await this.acquire(owner);
+    try {
+      return await this.publish(owner, encoded, left);
+    } finally {
+      await this.items.releaseLease(owner);
+    }
+  }
+
+  private async publish(owner: string, encoded: EncodedSnapshot, left: readonly ShardKey[] | 'all'): Promise<boolean> {
+    const epoch = await this.snapshots.epoch();
+    const previous = await this.snapshots.readPointer();
+    if (previous && previous.epoch === epoch && previous.version >= encoded.version) return false;
+    // Decoded as cells and the previous snapshot are, so that shards compare field for field.
+    const next = splitSnapshot(decodeSnapshot(encoded.bytes, encoded.sha256));
+    const logged = previous !== undefined && previous.epoch === epoch && previous.shardLog !== undefined;
+    const before = previous === undefined ? new Map<ShardKey, PolicySnapshot>() : await this.shardsOf(previous, logged);
+    // Without a log to continue (first sharded publish, new epoch) or after a holder that died
+    // mid-`all`, every shard is rewritten and cells read all of theirs.
+    const everything = !logged || left === 'all';
+    const changed = everything
+      ? [...new Set([...next.keys(), ...before.keys(), ...(left === 'all' ? [] : left)])]
+      : [...new Set([...changedShardKeys(before, next), ...left])];
+    await this.items.recordIntent(owner, changed);
+    await this.items.writeShards(
+      encoded.version,
+      epoch,
+      new Map(changed.map((key) => [key, shardBytes(next.get(key))])),
+    );
+    await this.items.writeChanges({ version: encoded.version, epoch, keys: everything ? 'all' : changed });
+    const log = [...(logged ? (previous.shardLog ?? []) : []), encoded.version].slice(-SHARD_LOG_LENGTH);
+    const written = await this.snapshots.write(encoded, { shardLog: log });
+    if (written && logged) {
+      const dropped = (previous.shardLog ?? []).filter((version) => !log.includes(version));
+      await this.items.deleteChanges(dropped);
+    }
+    return written;
+  }
+
+  /**
+   * The previous snapshot's shards. Diffing against them needs them (`required`); when everything is
+   * rewritten they only name shards to delete, and an unreadable one (a restored table's) gives none.
+   */
+  private async shardsOf(pointer: SnapshotPointer, required: boolean): Promise<Map<ShardKey, PolicySnapshot>> {
+    try {
+      return splitSnapshot(await this.snapshots.read(pointer));
+    } catch (error) {
+      if (required) throw error;
+      return new Map();
+    }
+  }
+
+  private async acquire(owner: string): Promise<readonly ShardKey[] | 'all'> {
+    const now = this.options.now ?? Date.now;
+    const sleep = this.options.sleep ?? timerSleep;
+    const deadline = now() + (this.options.leaseWaitMs ?? LEASE_WAIT_MS);
+    for (;;) {
+      const left = await this.items.acquireLease(owner, now(), LEASE_MS);
+      if (left !== undefined) return left;
+      if (now() >= deadline) {
+        throw new Error('another publisher has held the shard lease too long; this batch is retried');
+      }
+      await sleep(LEASE_POLL_MS);
+    }
+  }
+}
+
+/** The policy table's snapshots and shards, as the fan-out writes them and cells read them. */
+export function shardedSnapshotStore(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  options: SnapshotStoreOptions & ShardedSnapshotStoreOptions = {},
+): ShardedSnapshotStore {
+  return new ShardedSnapshotStore(
+    new DynamoDbSnapshotStore(client, tableName, options),
+    new ShardItems(client, tableName, options.sleep),
+    options,
+  );
+}
+
+function shardBytes(shard: PolicySnapshot | undefined): Buffer | undefined {
+  return shard === undefined ? undefined : encodeSnapshot(shard).bytes;
+}

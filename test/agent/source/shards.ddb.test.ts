@@ -1,0 +1,179 @@
+// A cell reading its own source shards from DynamoDB Local: nothing after a change elsewhere, only
+// the changed shard after a change to one of its apps, all of its shards after a gap, and a moved
+// shared destination on every cell hosting a user of it. It never goes back.
+import { describe, expect, it } from 'vitest';
+import type { AppliedVersion } from '../../../agent/source/desired-state.js';
+import { desiredSnapshot, OlderSnapshotError } from '../../../agent/source/dynamodb.js';
+import { snapshotToPolicyList } from '../../../core/domain/snapshot.js';
+import { hostedShardKeys, type ShardKey } from '../../../core/domain/source-shards.js';
+import { ShardItems } from '../../../core/store/shard-items.js';
+import { SHARD_LOG_LENGTH, shardedSnapshotStore } from '../../../core/store/sharded-snapshot-store.js';
+import { documentClient } from '../../../core/store/table-stores.js';
+import { createTestTable } from '../../helpers/ddb.js';
+import { appPolicy, destination, published } from '../../helpers/shard-fixtures.js';
+
+type Store = Pick<ReturnType<typeof shardedSnapshotStore>, 'readPointer' | 'readShards' | 'readChanges'>;
+
+/** A cell: what it hosts, what it applied and cached, and what it read from the table. */
+class Cell {
+  applied: AppliedVersion | undefined;
+  cached: Buffer | undefined;
+  shardKeysRead: ShardKey[] = [];
+  changeVersionsRead: number[] = [];
+
+  constructor(
+    private readonly store: Store,
+    private readonly apps: readonly string[],
+  ) {}
+
+  /** One sync: the desired state, recorded as applied. Returns the destinations it may reach, by app. */
+  async sync(): Promise<Record<string, string[]>> {
+    this.shardKeysRead = [];
+    this.changeVersionsRead = [];
+    const source = {
+      readPointer: () => this.store.readPointer(),
+      readBytes: () => Promise.reject(new Error('a sharded cell never reads the whole snapshot')),
+      readShards: (keys: readonly ShardKey[]) => {
+        this.shardKeysRead.push(...keys);
+        return this.store.readShards(keys);
+      },
+      readChanges: (versions: readonly number[]) => {
+        this.changeVersionsRead.push(...versions);
+        return this.store.readChanges(versions);
+      },
+    };
+    const hosted = hostedShardKeys(this.apps.map((app) => ({ appId: app, spaceId: `space-of-${app}` })));
+    const desired = await desiredSnapshot(source, this.applied, this.cached, hosted);
+    this.applied = {
+      version: desired.version,
+      sha256: desired.sha256,
+      ...(desired.epoch === undefined ? {} : { epoch: desired.epoch }),
+      ...(desired.layout === undefined ? {} : { layout: desired.layout }),
+    };
+    this.cached = desired.bytes;
+    const reach: Record<string, string[]> = {};
+    for (const policy of snapshotToPolicyList(desired.snapshot).egress_policies) {
+      const ips = policy.destination.ips.map((ip) => ip.start).join(',');
+      reach[policy.source.id] = [...(reach[policy.source.id] ?? []), ips];
+    }
+    return reach;
+  }
+}
+
+const shared = destination('shared', '198.51.100.1');
+const own = (app: string, ip = `203.0.113.${app.length + 10}`) => destination(`own-${app}`, ip);
+
+async function setUp() {
+  const table = await createTestTable();
+  const documents = documentClient(table.client);
+  const store = shardedSnapshotStore(documents, table.tableName);
+  return { store, items: new ShardItems(documents, table.tableName) };
+}
+
+describe('a cell reading its source shards', () => {
+  it('reads nothing after a change elsewhere, only its changed shard after a change to its app', async () => {
+    const { store } = await setUp();
+    const policies = [appPolicy('a', own('a')), appPolicy('b', own('bb')), appPolicy('other', own('other'))];
+    await store.write(published(1, policies));
+    const cell = new Cell(store, ['a', 'b']);
+    expect(await cell.sync()).toEqual({ a: ['203.0.113.11'], b: ['203.0.113.12'] });
+    // First start: every hosted shard (apps, spaces, global), nothing of `other`.
+    expect(cell.shardKeysRead.sort()).toEqual(['app:a', 'app:b', 'global', 'space:space-of-a', 'space:space-of-b']);
+
+    // A change to an app the cell does not host: one change entry read, no shard.
+    await store.write(published(2, [...policies, appPolicy('other', own('other2', '192.0.2.2'))]));
+    await cell.sync();
+    expect(cell.changeVersionsRead).toEqual([2]);
+    expect(cell.shardKeysRead).toEqual([]);
+    expect(cell.applied?.version).toBe(2);
+
+    // A change to app a: that shard only.
+    await store.write(
+      published(3, [
+        ...policies,
+        appPolicy('other', own('other2', '192.0.2.2')),
+        appPolicy('a', own('a2', '192.0.2.3')),
+      ]),
+    );
+    expect(await cell.sync()).toEqual({ a: ['203.0.113.11', '192.0.2.3'], b: ['203.0.113.12'] });
+    expect(cell.changeVersionsRead).toEqual([3]);
+    expect(cell.shardKeysRead).toEqual(['app:a']);
+
+    // Nothing new: no reads at all.
+    await cell.sync();
+    expect([cell.changeVersionsRead, cell.shardKeysRead]).toEqual([[], []]);
+  });
+
+  it('reads the shard of an app it starts hosting, even when the version did not move', async () => {
+    const { store } = await setUp();
+    await store.write(published(1, [appPolicy('a', own('a')), appPolicy('c', own('ccc'))]));
+    const cell = new Cell(store, ['a']);
+    await cell.sync();
+    const grown = new Cell(store, ['a', 'c']);
+    grown.applied = cell.applied;
+    grown.cached = cell.cached;
+    expect(await grown.sync()).toEqual({ a: ['203.0.113.11'], c: ['203.0.113.13'] });
+    expect(grown.shardKeysRead.sort()).toEqual(['app:c', 'space:space-of-c']);
+  });
+
+  it('moves a shared destination on every cell hosting a user of it', async () => {
+    const { store } = await setUp();
+    const users = [appPolicy('a', shared), appPolicy('b', shared), appPolicy('c', own('c'))];
+    await store.write(published(1, users));
+    const cells = [new Cell(store, ['a']), new Cell(store, ['b']), new Cell(store, ['c'])];
+    for (const cell of cells) await cell.sync();
+    const moved = destination('shared', '198.51.100.99');
+    await store.write(published(2, [appPolicy('a', moved), appPolicy('b', moved), appPolicy('c', own('c'))]));
+    expect(await cells[0]?.sync()).toEqual({ a: ['198.51.100.99'] });
+    expect(await cells[1]?.sync()).toEqual({ b: ['198.51.100.99'] });
+    expect(await cells[2]?.sync()).toEqual({ c: ['203.0.113.11'] });
+    expect(cells.map((cell) => cell.shardKeysRead)).toEqual([['app:a'], ['app:b'], []]);
+  });
+
+  it('reads all of its shards after a gap in the change log, and after a change logged as `all`', async () => {
+    const { store, items } = await setUp();
+    await store.write(published(1, [appPolicy('a', own('a'))]));
+    const cell = new Cell(store, ['a']);
+    await cell.sync();
+    for (let version = 2; version <= SHARD_LOG_LENGTH + 2; version += 1) {
+      await store.write(published(version, [appPolicy('a', own('a')), appPolicy('x', own(`x${version}`))]));
+    }
+    // Version 1 fell off the log: the cell cannot tell what changed since.
+    await cell.sync();
+    expect(cell.changeVersionsRead).toEqual([]);
+    expect(cell.shardKeysRead.sort()).toEqual(['app:a', 'global', 'space:space-of-a']);
+
+    const version = SHARD_LOG_LENGTH + 3;
+    await store.write(published(version, [appPolicy('a', own('a')), appPolicy('x', own('y'))]));
+    await items.writeChanges({ version, epoch: await store.epoch(), keys: 'all' });
+    await cell.sync();
+    expect(cell.changeVersionsRead).toEqual([version]);
+    expect(cell.shardKeysRead.sort()).toEqual(['app:a', 'global', 'space:space-of-a']);
+  });
+
+  it('keeps what it applied when the pointer goes back, and refuses without its copy', async () => {
+    const { store } = await setUp();
+    await store.write(published(1, [appPolicy('a', own('a'))]));
+    const first = await store.readPointer();
+    if (first === undefined) throw new Error('version 1 was published');
+    await store.write(published(2, [appPolicy('a', own('a', '192.0.2.50'))]));
+    const cell = new Cell(store, ['a']);
+    expect(await cell.sync()).toEqual({ a: ['192.0.2.50'] });
+    // A late writer puts the older pointer back.
+    const stale = { ...first, version: 1 };
+    const behind: Store = {
+      readPointer: async () => stale,
+      readShards: (keys) => store.readShards(keys),
+      readChanges: (versions) => store.readChanges(versions),
+    };
+    const kept = new Cell(behind, ['a']);
+    kept.applied = cell.applied;
+    kept.cached = cell.cached;
+    expect(await kept.sync()).toEqual({ a: ['192.0.2.50'] });
+    expect(kept.applied?.version).toBe(2);
+    const lost = new Cell(behind, ['a']);
+    lost.applied = cell.applied;
+    lost.cached = Buffer.from('corrupt');
+    await expect(lost.sync()).rejects.toBeInstanceOf(OlderSnapshotError);
+  });
+});
