@@ -29,6 +29,7 @@ import {
 } from '../agent/plan.js';
 import { parseCidr } from '../core/domain/ipv4.js';
 import { CELL_PK } from '../core/store/cell-status-store.js';
+import { SHARD_LOG_PK_PREFIX, SHARD_PK_PREFIX } from '../core/store/shard-items.js';
 import { SNAPSHOT_PK } from '../core/store/snapshot-store.js';
 import { PARTITION_KEY, SORT_KEY } from '../core/store/table-definition.js';
 import { everyMinutes, RUN_LIMIT_DEFAULTS, SCHEDULE_DEFAULTS } from '../lambdas/fanout/run-limits.js';
@@ -415,6 +416,16 @@ export class CellAgent extends Construct {
               }),
             ]
           : []),
+        // The source shards of what the cell hosts and the change log (core/store/shard-items.ts).
+        new PolicyStatement({
+          sid: 'ReadSourceShards',
+          effect: Effect.ALLOW,
+          actions: ['dynamodb:BatchGetItem'],
+          resources: [tableArn],
+          conditions: {
+            'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${SHARD_PK_PREFIX}*`, `${SHARD_LOG_PK_PREFIX}*`] },
+          },
+        }),
       ],
     });
   }

@@ -16,6 +16,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { CELL_PK } from '../core/store/cell-status-store.js';
 import { DESTINATION_PK, META_PK, POLICY_PK, SECURITY_GROUP_PK } from '../core/store/items.js';
+import { SHARD_LOG_PK_PREFIX, SHARD_PK_PREFIX } from '../core/store/shard-items.js';
 import { SNAPSHOT_PK } from '../core/store/snapshot-store.js';
 import {
   everyMinutes,
@@ -188,10 +189,23 @@ export class Fanout extends Construct {
       new PolicyStatement({
         sid: 'WriteSnapshots',
         effect: Effect.ALLOW,
-        // Chunks and the pointer are Puts; pruning deletes old chunks 25 at a time with BatchWriteItem.
-        actions: ['dynamodb:PutItem', 'dynamodb:BatchWriteItem'],
+        // Chunks and the pointer are Puts; pruning deletes old chunks 25 at a time with BatchWriteItem;
+        // the publishing lease (core/store/shard-items.ts) is updated and deleted.
+        actions: ['dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
         resources: [tableArn],
         conditions: leadingKeys([SNAPSHOT_PK]),
+      }),
+    );
+    // Source shards and their change log: one partition each, so matched by prefix.
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'WriteSourceShards',
+        effect: Effect.ALLOW,
+        actions: ['dynamodb:PutItem', 'dynamodb:BatchWriteItem'],
+        resources: [tableArn],
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${SHARD_PK_PREFIX}*`, `${SHARD_LOG_PK_PREFIX}*`] },
+        },
       }),
     );
     // The table's identity (its TableId) is the epoch stamped on snapshot pointers, so that cells

@@ -30,9 +30,13 @@ const BATCH_WRITE_LIMIT = 25;
 
 type WriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
 
-const shardKey = (key: ShardKey): Key => ({ [PARTITION_KEY]: `SHARD#${key}`, [SORT_KEY]: 'SHARD' });
+/** Partition key prefixes, for IAM conditions on them (`SHARD#*` does not match `SHARDLOG#…`). */
+export const SHARD_PK_PREFIX = 'SHARD#';
+export const SHARD_LOG_PK_PREFIX = 'SHARDLOG#';
+
+const shardKey = (key: ShardKey): Key => ({ [PARTITION_KEY]: `${SHARD_PK_PREFIX}${key}`, [SORT_KEY]: 'SHARD' });
 const changesKey = (version: number): Key => ({
-  [PARTITION_KEY]: `SHARDLOG#${String(version).padStart(12, '0')}`,
+  [PARTITION_KEY]: `${SHARD_LOG_PK_PREFIX}${String(version).padStart(12, '0')}`,
   [SORT_KEY]: 'CHANGES',
 });
 const LEASE_KEY: Key = { [PARTITION_KEY]: 'SNAPSHOT', [SORT_KEY]: 'LEASE' };
@@ -65,7 +69,9 @@ export class ShardItems {
     const shards = new Map<ShardKey, StoredShard>();
     for (const item of items) {
       const pk = item[PARTITION_KEY];
-      if (typeof pk === 'string' && pk.startsWith('SHARD#')) shards.set(pk.slice('SHARD#'.length), decodeShard(item));
+      if (typeof pk === 'string' && pk.startsWith(SHARD_PK_PREFIX)) {
+        shards.set(pk.slice(SHARD_PK_PREFIX.length), decodeShard(item));
+      }
     }
     return shards;
   }

@@ -152,9 +152,16 @@ describe('fan-out function', () => {
       {
         Sid: 'WriteSnapshots',
         Effect: 'Allow',
-        Action: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem'],
+        Action: ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
         Resource: tableArn(),
         Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['SNAPSHOT'] } },
+      },
+      {
+        Sid: 'WriteSourceShards',
+        Effect: 'Allow',
+        Action: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem'],
+        Resource: tableArn(),
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['SHARD#*', 'SHARDLOG#*'] } },
       },
       { Sid: 'ReadTableIdentity', Effect: 'Allow', Action: ['dynamodb:DescribeTable'], Resource: tableArn() },
       {
@@ -336,7 +343,12 @@ describe('cell policy', () => {
       ['DownloadAgent', ['s3:GetObject']],
       ['DownloadAgentProbe', ['s3:ListBucket']],
       ['WriteConnectionLogs', ['logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents']],
+      ['ReadSourceShards', ['dynamodb:BatchGetItem']],
     ]);
+    expect(statements[5]).toMatchObject({
+      Resource: tableArn(),
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['SHARD#*', 'SHARDLOG#*'] } },
+    });
     expect(statements[0]).toMatchObject({
       Resource: tableArn(),
       Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['SNAPSHOT'] } },
