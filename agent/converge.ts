@@ -30,12 +30,8 @@ export interface ConvergeResult {
 
 export async function converge(options: ConvergeOptions): Promise<ConvergeResult> {
   const applied = options.state.applied();
-  const desired = await desiredSnapshot(
-    options.source,
-    applied,
-    options.state.cachedSnapshot(),
-    hostedShardKeys(options.containers),
-  );
+  const hosted = hostedShardKeys(options.containers);
+  const desired = await desiredSnapshot(options.source, applied, options.state.cachedSnapshot(), hosted);
   // The kernel's record (applied-record.ts) says whether this snapshot, for these containers, is in
   // force already; only if not is it decoded and planned. The empty state has no checksum of its own.
   const result = await syncRecorded(
@@ -67,6 +63,7 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
         syncedAt,
         containers: options.containers.length,
         rules: result.stats.rules,
+        sources: hosted,
       });
       reported = true;
     } catch {

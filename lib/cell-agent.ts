@@ -65,7 +65,14 @@ export const MIN_VERSION_PATTERN = '^[0-9]{1,15}$';
 /** The agent's `--verify` levels (agent/recorded-sync.ts), as the document parameter accepts them. */
 export const VERIFY_PATTERN = '^(cheap|full)$';
 /** The attributes of a cell's report item (CellStatusStore), besides the key. */
-export const CELL_REPORT_ATTRIBUTES = ['applied_version', 'applied_at', 'synced_at', 'containers', 'rules'] as const;
+export const CELL_REPORT_ATTRIBUTES = [
+  'applied_version',
+  'applied_at',
+  'synced_at',
+  'containers',
+  'rules',
+  'sources',
+] as const;
 
 export interface CellAgentProps {
   /** The policy table the agent reads snapshots from and reports to. */

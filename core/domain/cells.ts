@@ -10,6 +10,11 @@ export interface CellReport {
   readonly syncedAt: string;
   readonly containers: number;
   readonly rules: number;
+  /**
+   * The source shards its containers use (source-shards.ts), so the fan-out can tell only the cells
+   * hosting a changed source; absent on reports of agents from before shards.
+   */
+  readonly sources?: readonly string[];
 }
 
 /** Where cell reports live. */

@@ -2,7 +2,7 @@
 // that finishes late with an older version does not overwrite a newer report.
 //
 //   pk    sk           item
-//   CELL  <cell name>  { applied_version, applied_at, synced_at, containers, rules }
+//   CELL  <cell name>  { applied_version, applied_at, synced_at, containers, rules, sources }
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { CellRegistry, CellReport } from '../domain/cells.js';
 import { errorName, queryPartition } from './dynamodb-io.js';
@@ -25,16 +25,21 @@ export class DynamoDbCellStatusStore implements CellRegistry {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [PARTITION_KEY]: CELL_PK, [SORT_KEY]: report.name },
-          UpdateExpression:
-            'SET applied_version = :v, applied_at = :at, synced_at = :synced, containers = :c, #rules = :r',
+          UpdateExpression: `SET applied_version = :v, applied_at = :at, synced_at = :synced, containers = :c, #rules = :r${
+            report.sources === undefined ? '' : ', #sources = :s'
+          }`,
           ConditionExpression: 'attribute_not_exists(applied_version) OR applied_version <= :v',
-          ExpressionAttributeNames: { '#rules': 'rules' },
+          ExpressionAttributeNames: {
+            '#rules': 'rules',
+            ...(report.sources === undefined ? {} : { '#sources': 'sources' }),
+          },
           ExpressionAttributeValues: {
             ':v': report.appliedVersion,
             ':at': report.appliedAt,
             ':synced': report.syncedAt,
             ':c': report.containers,
             ':r': report.rules,
+            ...(report.sources === undefined ? {} : { ':s': [...report.sources] }),
           },
         }),
       );

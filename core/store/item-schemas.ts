@@ -89,6 +89,8 @@ const cellReportSchema = z.object({
   synced_at: z.optional(z.string()),
   containers: z.optional(count),
   rules: z.optional(count),
+  // Absent on reports of agents from before source shards.
+  sources: z.optional(z.array(z.string())),
 });
 
 const snapshotPointerSchema = z.object({
@@ -191,6 +193,7 @@ export const decodeCellReport = decoder(
     syncedAt: item.synced_at ?? item.applied_at,
     containers: item.containers ?? 0,
     rules: item.rules ?? 0,
+    ...(item.sources === undefined ? {} : { sources: item.sources }),
   }),
 );
 

@@ -1,18 +1,44 @@
 // The fan-out: a batch of stream records in, at most one snapshot and one command to the cells out.
 import type { DynamoDBStreamEvent } from 'aws-lambda';
+import type { CellRegistry } from '../../core/domain/cells.js';
 import type { SnapshotStore } from '../../core/domain/snapshot-store.js';
 import type { Log } from '../../core/log.js';
+import type { ShardSource } from '../../core/store/sharded-snapshot-store.js';
 import type { CellCommander } from './cell-commander.js';
+import { type CellTargets, cellsToTell } from './cell-targets.js';
 import type { FanoutMetrics } from './fanout-metrics.js';
+import { REPUBLISH_DEFAULTS } from './run-limits.js';
 import { type PolicySource, publishSnapshot } from './snapshot-publisher.js';
 import { isVersionRecord, versionOf } from './stream-filter.js';
 
 export interface FanoutDependencies {
   readonly policies: PolicySource;
-  readonly snapshots: SnapshotStore;
+  /** With `readChanges` (source shards), only the cells hosting a changed source are told. */
+  readonly snapshots: SnapshotStore & Partial<Pick<ShardSource, 'readChanges'>>;
   readonly commander: CellCommander;
+  /** Cells' reports, with the sources each hosts; omitted, every cell is told. */
+  readonly cells?: Pick<CellRegistry, 'list'>;
+  /** Reports older than this do not count (cell-targets.ts). @default REPUBLISH_DEFAULTS.liveCellWindowMs */
+  readonly liveCellWindowMs?: number;
+  /** @default DEFAULT_MAX_TARGETED_CELLS (cell-targets.ts) */
+  readonly maxTargetedCells?: number;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
   readonly log: Log;
   readonly metrics: FanoutMetrics;
+}
+
+/** The cells that host what the publish of `version` changed, or all of them when that is unclear. */
+async function targetsOf(deps: FanoutDependencies, version: number): Promise<CellTargets> {
+  const { cells } = deps;
+  const readChanges = deps.snapshots.readChanges?.bind(deps.snapshots);
+  if (cells === undefined || readChanges === undefined) return { kind: 'all', reason: 'cells are not targeted' };
+  const [entries, reports] = await Promise.all([readChanges([version]), cells.list()]);
+  return cellsToTell(entries.get(version)?.keys, reports, {
+    liveCellWindowMs: deps.liveCellWindowMs ?? REPUBLISH_DEFAULTS.liveCellWindowMs,
+    now: (deps.now ?? (() => new Date()))(),
+    ...(deps.maxTargetedCells === undefined ? {} : { maxCells: deps.maxTargetedCells }),
+  });
 }
 
 /**
@@ -35,12 +61,16 @@ export function createFanoutHandler(deps: FanoutDependencies): FanoutHandler {
     const newest = Math.max(...versions);
     try {
       const published = await publishSnapshot(deps.policies, deps.snapshots);
-      await deps.commander.syncCells(published.version);
+      const targets = await targetsOf(deps, published.version);
+      await deps.commander.syncCells(published.version, targets.kind === 'all' ? undefined : targets.names);
       deps.log.info('cells told to converge', {
         records: records.length,
         newestVersion: newest,
         snapshotVersion: published.version,
         snapshotWritten: published.written,
+        ...(targets.kind === 'all'
+          ? { cellsTold: 'all', why: targets.reason }
+          : { cellsTold: targets.names.length, cells: targets.names.slice(0, 20) }),
       });
       deps.metrics.record({
         trigger: 'stream',

@@ -1,6 +1,6 @@
 // Run Command: one SendCommand to every instance carrying the cell tag. Throttling is retried with
 // jittered exponential backoff; other errors go back to the caller (and so to the stream's retries).
-import { SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { SendCommandCommand, type SSMClient, type Target } from '@aws-sdk/client-ssm';
 import { type Backoff, exponentialBackoff, retry, type Sleep } from '../../core/retry.js';
 import type { CellCommander } from './cell-commander.js';
 import { RUN_LIMIT_DEFAULTS } from './run-limits.js';
@@ -28,6 +28,9 @@ export interface SsmCommanderOptions {
   readonly sleep?: Sleep;
 }
 
+/** SendCommand's limit on InstanceIds per call. */
+export const MAX_INSTANCE_IDS = 50;
+
 const THROTTLING = new Set(['ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded']);
 
 export function isThrottling(error: unknown): boolean {
@@ -37,10 +40,27 @@ export function isThrottling(error: unknown): boolean {
 export class SsmCommander implements CellCommander {
   constructor(private readonly options: SsmCommanderOptions) {}
 
-  async syncCells(minVersion: number): Promise<void> {
+  async syncCells(minVersion: number, cells?: readonly string[]): Promise<void> {
+    if (cells === undefined) {
+      await this.send(minVersion, {
+        Targets: [{ Key: `tag:${this.options.tagKey}`, Values: [this.options.tagValue] }],
+      });
+      return;
+    }
+    // A cell's name is its instance id (the sync document passes it); the role still only reaches
+    // instances carrying the cell tag.
+    for (let offset = 0; offset < cells.length; offset += MAX_INSTANCE_IDS) {
+      await this.send(minVersion, { InstanceIds: cells.slice(offset, offset + MAX_INSTANCE_IDS) });
+    }
+  }
+
+  private async send(
+    minVersion: number,
+    target: { readonly Targets: Target[] } | { readonly InstanceIds: string[] },
+  ): Promise<void> {
     const input = {
       DocumentName: this.options.documentName,
-      Targets: [{ Key: `tag:${this.options.tagKey}`, Values: [this.options.tagValue] }],
+      ...target,
       Parameters: { MinVersion: [String(minVersion)] },
       MaxConcurrency: this.options.maxConcurrency ?? RUN_LIMIT_DEFAULTS.maxConcurrency,
       MaxErrors: this.options.maxErrors ?? RUN_LIMIT_DEFAULTS.maxErrors,

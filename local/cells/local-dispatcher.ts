@@ -65,8 +65,10 @@ export class LocalDispatcher implements CellCommander {
    * Like SendCommand: returns once every cell has the request, not when they applied it. `full`: as the
    * scheduled association, every rule and set member is read back and repaired.
    */
-  async syncCells(minVersion: number, verify: Verify = 'cheap'): Promise<void> {
-    for (const worker of this.workers) this.request(worker, { minVersion, verify });
+  async syncCells(minVersion: number, cells?: readonly string[], verify: Verify = 'cheap'): Promise<void> {
+    for (const worker of this.workers) {
+      if (cells === undefined || cells.includes(worker.cell.name)) this.request(worker, { minVersion, verify });
+    }
   }
 
   /**

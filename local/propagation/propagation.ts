@@ -105,7 +105,7 @@ export async function startPropagation(options: LocalPropagationOptions): Promis
   const republish = (): Promise<RepublishResult> => handlers.republish(scheduledEvent(new Date()));
   // MinVersion 0 and a full verify, as the association runs the document: every cell syncs, whatever
   // it applied, and reads every rule and set member back (drift the record cannot see is repaired).
-  const resync = (): Promise<void> => dispatcher.syncCells(0, 'full');
+  const resync = (): Promise<void> => dispatcher.syncCells(0, undefined, 'full');
   // As in AWS after a deploy: the first scheduled run publishes a missing or stale snapshot, and a
   // new cell's first association run syncs it. So cells converge on start.
   try {

@@ -358,7 +358,16 @@ describe('cell policy', () => {
       Condition: {
         'ForAllValues:StringEquals': {
           'dynamodb:LeadingKeys': ['CELL'],
-          'dynamodb:Attributes': ['pk', 'sk', 'applied_version', 'applied_at', 'synced_at', 'containers', 'rules'],
+          'dynamodb:Attributes': [
+            'pk',
+            'sk',
+            'applied_version',
+            'applied_at',
+            'synced_at',
+            'containers',
+            'rules',
+            'sources',
+          ],
         },
       },
     });

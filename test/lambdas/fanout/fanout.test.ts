@@ -74,6 +74,8 @@ describe('fan-out stream handler', () => {
         newestVersion: 3,
         snapshotVersion: 3,
         snapshotWritten: true,
+        cellsTold: 'all',
+        why: 'cells are not targeted',
       },
     ]);
     expect(runs).toEqual([{ trigger: 'stream', snapshotVersion: 3, snapshotPublished: true, cellsTold: true }]);

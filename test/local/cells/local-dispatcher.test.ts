@@ -56,6 +56,23 @@ describe('LocalDispatcher', () => {
     ]);
   });
 
+  it('tells only the cells named, like SendCommand by instance ids, and nobody for an empty list', async () => {
+    const runs: string[] = [];
+    const dispatcher = new LocalDispatcher({
+      cells,
+      log: silentLog,
+      runAgent: async (cell, version): Promise<AgentRunResult> => {
+        runs.push(cell.name);
+        return { ok: true, version, output: '' };
+      },
+    });
+    await dispatcher.syncCells(1, ['cell-2']);
+    await dispatcher.idle();
+    await dispatcher.syncCells(2, []);
+    await dispatcher.idle();
+    expect(runs).toEqual(['cell-2']);
+  });
+
   it('runs a full verify when any coalesced request asked for one, and cheap otherwise', async () => {
     const runs: [string, number, string | undefined][] = [];
     const gate = deferred();
@@ -69,7 +86,7 @@ describe('LocalDispatcher', () => {
       },
     });
     await dispatcher.syncCells(1);
-    await dispatcher.syncCells(0, 'full');
+    await dispatcher.syncCells(0, undefined, 'full');
     dispatcher.syncCell('cell-1', 0);
     gate.resolve();
     await dispatcher.idle();

@@ -1,0 +1,119 @@
+// Only the cells hosting a changed source are told (source shards on DynamoDB Local, the cells'
+// real reports, SSM mocked): by instance id, in calls of at most 50, and by the tag whenever the
+// fan-out cannot tell who hosts the change.
+import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { jsonLineLog } from '../../../core/log.js';
+import { DynamoDbCellStatusStore } from '../../../core/store/cell-status-store.js';
+import { DynamoDbPolicyStore } from '../../../core/store/dynamodb-policy-store.js';
+import { shardedSnapshotStore } from '../../../core/store/sharded-snapshot-store.js';
+import { documentClient } from '../../../core/store/table-stores.js';
+import { createFanoutHandler } from '../../../lambdas/fanout/fanout.js';
+import { noFanoutMetrics } from '../../../lambdas/fanout/fanout-metrics.js';
+import { SsmCommander } from '../../../lambdas/fanout/ssm-commander.js';
+import { createTestTable } from '../../helpers/ddb.js';
+import { tcpDestination } from '../../helpers/fixtures.js';
+import { publishedState } from '../../helpers/published-state.js';
+
+const ssm = mockClient(SSMClient);
+const NOW = new Date('2026-12-04T12:00:00Z');
+
+beforeEach(() => {
+  ssm.reset();
+  ssm.on(SendCommandCommand).resolves({ Command: { CommandId: 'c' } });
+});
+
+function versionRecord(version: number): DynamoDBRecord {
+  return {
+    eventName: 'MODIFY',
+    dynamodb: {
+      Keys: { pk: { S: 'META' }, sk: { S: 'VERSION' } },
+      NewImage: { pk: { S: 'META' }, sk: { S: 'VERSION' }, version: { N: String(version) } },
+      SequenceNumber: String(version),
+    },
+  };
+}
+
+async function setUp() {
+  const table = await createTestTable();
+  const documents = documentClient(table.client);
+  const policies = new DynamoDbPolicyStore({ client: documents, tableName: table.tableName });
+  const cells = new DynamoDbCellStatusStore(documents, table.tableName);
+  const handler = createFanoutHandler({
+    policies: publishedState(policies, documents, table.tableName),
+    snapshots: shardedSnapshotStore(documents, table.tableName),
+    commander: new SsmCommander({
+      client: new SSMClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
+      documentName: 'egress-sync',
+      tagKey: 'egress:cell',
+      tagValue: 'true',
+      sleep: async () => undefined,
+    }),
+    cells,
+    liveCellWindowMs: 3_600_000,
+    now: () => NOW,
+    log: jsonLineLog({ service: 'test', write: () => undefined }),
+    metrics: noFanoutMetrics,
+  });
+  const report = (name: string, sources?: string[], syncedAt = NOW.toISOString()) =>
+    cells.record({
+      name,
+      appliedVersion: 1,
+      appliedAt: syncedAt,
+      syncedAt,
+      containers: 1,
+      rules: 1,
+      ...(sources === undefined ? {} : { sources }),
+    });
+  /** Adds a policy for `app` and runs the fan-out on its version; returns what SendCommand got. */
+  const change = async (app: string) => {
+    const [destination] = await policies.createDestinations([tcpDestination(`to-${app}-${Math.random()}`)]);
+    await policies.createEgressPolicies([
+      { source: { type: 'app', id: app }, destination: { id: destination?.id ?? '' } },
+    ]);
+    ssm.resetHistory();
+    await handler({ Records: [versionRecord(await policies.currentVersion())] });
+    return ssm.commandCalls(SendCommandCommand).map((call) => {
+      const { InstanceIds, Targets } = call.args[0].input;
+      return InstanceIds ?? Targets;
+    });
+  };
+  return { report, change };
+}
+
+describe('fan-out targeting', () => {
+  it('tells exactly the live cells that host the changed app', async () => {
+    const { report, change } = await setUp();
+    // The first sharded publish logs `all`: everyone.
+    expect(await change('app-0')).toEqual([[{ Key: 'tag:egress:cell', Values: ['true'] }]]);
+    await report('i-b', ['app:app-1', 'global', 'space:s']);
+    await report('i-a', ['app:app-1', 'app:app-2', 'global']);
+    await report('i-c', ['app:app-3', 'global']);
+    // A cell gone quiet (last heard from two hours ago) is left to the periodic sync.
+    await report('i-gone', ['app:app-1'], new Date(NOW.getTime() - 7_200_000).toISOString());
+    expect(await change('app-1')).toEqual([['i-a', 'i-b']]);
+    expect(await change('app-3')).toEqual([['i-c']]);
+    // Nobody hosts it: nobody is told.
+    expect(await change('app-9')).toEqual([]);
+  });
+
+  it('falls back to the tag when a live cell does not report its sources', async () => {
+    const { report, change } = await setUp();
+    await change('app-0');
+    await report('i-new', ['app:app-1', 'global']);
+    await report('i-old-agent');
+    expect(await change('app-1')).toEqual([[{ Key: 'tag:egress:cell', Values: ['true'] }]]);
+  });
+
+  it('sends 50 instance ids per call', async () => {
+    const { report, change } = await setUp();
+    await change('app-0');
+    const names = Array.from({ length: 120 }, (_, index) => `i-${String(index).padStart(3, '0')}`);
+    for (const name of names) await report(name, ['app:busy', 'global']);
+    const calls = await change('busy');
+    expect(calls.map((ids) => ids?.length)).toEqual([50, 50, 20]);
+    expect(calls.flat()).toEqual(names);
+  });
+});
