@@ -1,4 +1,5 @@
 // What each cell reports after a sync, and how far behind the latest policy version it is.
+import { GLOBAL_SHARD, type ShardKey } from './source-shards.js';
 
 export interface CellReport {
   /** The cell's name: its EC2 instance id in AWS, the configured name in local mode. */
@@ -22,6 +23,8 @@ export interface CellRegistry {
   record(report: CellReport): Promise<boolean>;
   list(): Promise<CellReport[]>;
   currentVersion(): Promise<{ version: number; writtenAt: string | undefined }>;
+  /** The published change log, when the publisher logs source shards (for lag; see cellList). */
+  changeLog?(): Promise<ChangeLog | undefined>;
 }
 
 export interface CellStatus {
@@ -43,13 +46,20 @@ export interface CellList {
   readonly cells: CellStatus[];
 }
 
+/**
+ * `log` (source shards): a cell that no change since its version concerned is up to date, lag 0,
+ * although its version is older; the fan-out rightly did not tell it (isBehind).
+ */
 export function cellList(
   reports: readonly CellReport[],
   current: { version: number; writtenAt: string | undefined },
   now: Date,
+  log?: ChangeLog,
 ): CellList {
   const cells = reports.map((report): CellStatus => {
-    const lagVersions = Math.max(0, current.version - report.appliedVersion);
+    const concerned =
+      log === undefined || log.version < current.version || isBehind(report, log.version, log.versions, log.entries);
+    const lagVersions = concerned ? Math.max(0, current.version - report.appliedVersion) : 0;
     const since = current.writtenAt ? Date.parse(current.writtenAt) : Number.NaN;
     return {
       name: report.name,
@@ -63,4 +73,35 @@ export function cellList(
     };
   });
   return { current_version: current.version, total_cells: cells.length, cells };
+}
+
+/**
+ * Whether a cell that reported an older version than `pointerVersion` still has to converge: a
+ * publish after its version changed a source it hosts (or the global shard), or the change log
+ * (`log`: the pointer's logged versions, `entries` their change entries) cannot tell. A cell the
+ * fan-out rightly did not tell is not behind.
+ */
+export function isBehind(
+  report: CellReport,
+  pointerVersion: number,
+  log: readonly number[] | undefined,
+  entries: ReadonlyMap<number, { readonly keys: readonly ShardKey[] | 'all' }>,
+): boolean {
+  if (report.appliedVersion >= pointerVersion) return false;
+  if (log === undefined || report.sources === undefined || !log.includes(report.appliedVersion)) return true;
+  const hosted = new Set(report.sources);
+  for (const version of log) {
+    if (version <= report.appliedVersion) continue;
+    const keys = entries.get(version)?.keys;
+    if (keys === undefined || keys === 'all' || keys.some((key) => key === GLOBAL_SHARD || hosted.has(key)))
+      return true;
+  }
+  return false;
+}
+
+/** The change log as the pointer lists it: its version, the logged versions and their entries. */
+export interface ChangeLog {
+  readonly version: number;
+  readonly versions: readonly number[];
+  readonly entries: ReadonlyMap<number, { readonly keys: readonly ShardKey[] | 'all' }>;
 }

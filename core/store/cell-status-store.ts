@@ -4,10 +4,11 @@
 //   pk    sk           item
 //   CELL  <cell name>  { applied_version, applied_at, synced_at, containers, rules, sources }
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { CellRegistry, CellReport } from '../domain/cells.js';
+import type { CellRegistry, CellReport, ChangeLog } from '../domain/cells.js';
 import { errorName, queryPartition } from './dynamodb-io.js';
-import { decodeCellReport, decodeVersionRecord } from './item-schemas.js';
-import { versionKey } from './items.js';
+import { decodeCellReport, decodeSnapshotPointer, decodeVersionRecord } from './item-schemas.js';
+import { snapshotPointerKey, versionKey } from './items.js';
+import { ShardItems } from './shard-items.js';
 import { PARTITION_KEY, SORT_KEY } from './table-definition.js';
 
 export const CELL_PK = 'CELL';
@@ -52,6 +53,21 @@ export class DynamoDbCellStatusStore implements CellRegistry {
 
   async list(): Promise<CellReport[]> {
     return (await queryPartition(this.client, this.tableName, CELL_PK)).map(decodeCellReport);
+  }
+
+  /** The snapshot pointer's change log (source shards), or undefined when it has none. */
+  async changeLog(): Promise<ChangeLog | undefined> {
+    const result = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: snapshotPointerKey(),
+        ConsistentRead: true,
+      }),
+    );
+    const pointer = result.Item === undefined ? undefined : decodeSnapshotPointer(result.Item);
+    if (pointer?.shardLog === undefined) return undefined;
+    const entries = await new ShardItems(this.client, this.tableName).readChanges(pointer.shardLog);
+    return { version: pointer.version, versions: pointer.shardLog, entries };
   }
 
   /** The latest policy version and when it was written. */

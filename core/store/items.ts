@@ -26,6 +26,7 @@ export const POLICY_PK = 'POLICY';
 export const SECURITY_GROUP_PK = 'SG';
 export const SECURITY_GROUP_NAME_PK = 'SGNAME';
 export const JOB_PK = 'JOB';
+export const SNAPSHOT_PK = 'SNAPSHOT';
 
 export const versionKey = (): Key => key(META_PK, 'VERSION');
 export const destinationKey = (id: string): Key => key(DESTINATION_PK, id);
@@ -34,6 +35,8 @@ export const policyKey = (id: string): Key => key(POLICY_PK, id);
 export const securityGroupKey = (guid: string): Key => key(SECURITY_GROUP_PK, guid);
 export const securityGroupNameKey = (name: string): Key => key(SECURITY_GROUP_NAME_PK, name);
 export const jobKey = (guid: string): Key => key(JOB_PK, guid);
+/** The snapshot pointer (snapshot-store.ts), also read for the change log (cell-status-store.ts). */
+export const snapshotPointerKey = (): Key => key(SNAPSHOT_PK, 'CURRENT');
 export const destinationRefPk = (destinationId: string): string => `DESTREF#${destinationId}`;
 /**
  * A policy's guard: one per (destination, source, lifecycle). A policy for all lifecycles keeps the

@@ -27,12 +27,12 @@ import { jsonLineLog, type Log } from '../log.js';
 import { IncompleteError, isIncomplete, retry, type Sleep } from '../retry.js';
 import { errorName, MAX_UNPROCESSED_ROUNDS, unprocessedBackoff } from './dynamodb-io.js';
 import { decodeKey, decodeSnapshotChunk, decodeSnapshotPointer } from './item-schemas.js';
-import type { Key } from './items.js';
+import { type Key, SNAPSHOT_PK, snapshotPointerKey } from './items.js';
 import { PARTITION_KEY, SORT_KEY } from './table-definition.js';
 import { tableEpoch } from './table-epoch.js';
 
-export const SNAPSHOT_PK = 'SNAPSHOT';
-const POINTER_SK = 'CURRENT';
+export { SNAPSHOT_PK } from './items.js';
+
 /** Well under DynamoDB's 400 KB item limit. */
 const CHUNK_BYTES = 300 * 1024;
 /** The lowest possible chunk sort key: every chunk key starts with 'v'. */
@@ -70,7 +70,7 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
 
   async readPointer(): Promise<SnapshotPointer | undefined> {
     const result = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: this.key(POINTER_SK), ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: snapshotPointerKey(), ConsistentRead: true }),
     );
     return result.Item === undefined ? undefined : decodeSnapshotPointer(result.Item);
   }
@@ -135,7 +135,7 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
         new PutCommand({
           TableName: this.tableName,
           Item: {
-            ...this.key(POINTER_SK),
+            ...snapshotPointerKey(),
             version: snapshot.version,
             chunks,
             bytes: snapshot.bytes.length,

@@ -3,8 +3,11 @@
 import type { CellReport } from '../../core/domain/cells.js';
 import { GLOBAL_SHARD, type ShardKey } from '../../core/domain/source-shards.js';
 
-/** Above this many hosting cells the tag target is cheaper than SendCommand calls of 50 instances. */
-export const DEFAULT_MAX_TARGETED_CELLS = 500;
+/**
+ * Above this many hosting cells every cell is told: one SendCommand to the tag instead of more than
+ * 20 calls of 50 instance ids (SSM throttles SendCommand at a few calls per second).
+ */
+export const DEFAULT_MAX_TARGETED_CELLS = 1_000;
 
 export type CellTargets =
   | { readonly kind: 'all'; readonly reason: string }

@@ -4,17 +4,20 @@
 // the cells when it did or when a cell's report is behind the snapshot (a lost or failed command);
 // when all is current it costs three small reads and tells nobody.
 import type { ScheduledEvent } from 'aws-lambda';
-import type { CellRegistry } from '../../core/domain/cells.js';
-import type { SnapshotStore } from '../../core/domain/snapshot-store.js';
+import { type CellRegistry, type CellReport, isBehind } from '../../core/domain/cells.js';
+import type { SnapshotPointer, SnapshotStore } from '../../core/domain/snapshot-store.js';
 import type { Log } from '../../core/log.js';
+import type { ShardSource } from '../../core/store/sharded-snapshot-store.js';
 import type { CellCommander } from './cell-commander.js';
+import { DEFAULT_MAX_TARGETED_CELLS } from './cell-targets.js';
 import type { FanoutMetrics } from './fanout-metrics.js';
 import { REPUBLISH_DEFAULTS } from './run-limits.js';
 import { type PolicySource, publishSnapshot } from './snapshot-publisher.js';
 
 export interface RepublishDependencies {
   readonly policies: PolicySource;
-  readonly snapshots: SnapshotStore;
+  /** With `readChanges` (source shards), a cell no change since its version concerned is not behind. */
+  readonly snapshots: SnapshotStore & Partial<Pick<ShardSource, 'readChanges'>>;
   readonly commander: CellCommander;
   /** Cells' reports: a cell that reported an older version than the snapshot is told again. */
   readonly cells: Pick<CellRegistry, 'list'>;
@@ -58,6 +61,24 @@ export function isScheduledEvent(event: unknown): event is ScheduledEvent {
  * a live cell reports an older version (its command was lost, or failed on it). Failures are logged
  * and rethrown so that they count in the Errors alarm.
  */
+/**
+ * The live cells among `reports` that still have to converge to `version`: with source shards, a
+ * cell no publish since its version concerned is current (cell-targets.ts, isBehind).
+ */
+async function behindOf(
+  deps: RepublishDependencies,
+  reports: readonly CellReport[],
+  version: number,
+  pointer: SnapshotPointer | undefined,
+): Promise<CellReport[]> {
+  const log = pointer?.version === version ? pointer.shardLog : undefined;
+  const readChanges = deps.snapshots.readChanges?.bind(deps.snapshots);
+  if (log === undefined || readChanges === undefined) return [...reports];
+  const oldest = Math.min(...reports.map((report) => report.appliedVersion));
+  const entries = await readChanges(log.filter((logged) => logged > oldest));
+  return reports.filter((report) => isBehind(report, version, log, entries));
+}
+
 export function createRepublishHandler(deps: RepublishDependencies): RepublishHandler {
   return async (event) => {
     try {
@@ -65,19 +86,25 @@ export function createRepublishHandler(deps: RepublishDependencies): RepublishHa
       const reports = await deps.cells.list();
       const now = (deps.now ?? (() => new Date()))().getTime();
       const liveSince = now - (deps.liveCellWindowMs ?? REPUBLISH_DEFAULTS.liveCellWindowMs);
-      let cellsBehind = reports.filter(
+      const live = reports.filter(
         (report) => report.appliedVersion < published.version && Date.parse(report.syncedAt) >= liveSince,
-      ).length;
+      );
+      const pointer = live.length > 0 ? await deps.snapshots.readPointer() : undefined;
+      let behind = live.length === 0 ? [] : await behindOf(deps, live, published.version, pointer);
       // Cells are behind right after every publish while its command runs: not a lost command yet.
-      if (cellsBehind > 0 && !published.written) {
-        const pointer = await deps.snapshots.readPointer();
+      if (behind.length > 0 && !published.written) {
         const publishedAt = pointer ? Date.parse(pointer.writtenAt) : Number.NaN;
-        if (now - publishedAt < (deps.commandGraceMs ?? REPUBLISH_DEFAULTS.commandGraceMs)) cellsBehind = 0;
+        if (now - publishedAt < (deps.commandGraceMs ?? REPUBLISH_DEFAULTS.commandGraceMs)) behind = [];
       }
-      // Written: the stream path had not published this version (failed, given up, or still running).
-      // Behind: a command was lost or failed on some cells; telling every cell again is harmless.
+      const cellsBehind = behind.length;
+      // Written: the stream path had not published this version (failed, given up, or still running):
+      // every cell is told. Behind: a command was lost or failed on those cells; they are told again.
       const cellsTold = published.written || cellsBehind > 0;
-      if (cellsTold) await deps.commander.syncCells(published.version);
+      if (published.written) await deps.commander.syncCells(published.version);
+      else if (cellsBehind > 0) {
+        const tooMany = cellsBehind > DEFAULT_MAX_TARGETED_CELLS;
+        await deps.commander.syncCells(published.version, tooMany ? undefined : behind.map((report) => report.name));
+      }
       const result = { version: published.version, written: published.written, cellsBehind, cellsTold };
       deps.log.info(
         cellsTold

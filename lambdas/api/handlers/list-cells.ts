@@ -6,8 +6,8 @@ import type { Operation } from '../types.js';
 
 /** Not part of CF's API: which policy version each cell enforces, so operators can see a change land everywhere. */
 export const listCells: Operation<PolicyStores> = async (_request, { cells }) => {
-  const [reports, current] = await Promise.all([cells.list(), cells.currentVersion()]);
-  return { statusCode: 200, body: cellList(reports, current, new Date()) };
+  const [reports, current, log] = await Promise.all([cells.list(), cells.currentVersion(), cells.changeLog?.()]);
+  return { statusCode: 200, body: cellList(reports, current, new Date(), log) };
 };
 
 export const handler = createApiHandler(listCells, policyStoresFromEnvironment);

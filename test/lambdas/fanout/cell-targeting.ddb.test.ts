@@ -12,13 +12,15 @@ import { shardedSnapshotStore } from '../../../core/store/sharded-snapshot-store
 import { documentClient } from '../../../core/store/table-stores.js';
 import { createFanoutHandler } from '../../../lambdas/fanout/fanout.js';
 import { noFanoutMetrics } from '../../../lambdas/fanout/fanout-metrics.js';
+import { createRepublishHandler } from '../../../lambdas/fanout/republish.js';
 import { SsmCommander } from '../../../lambdas/fanout/ssm-commander.js';
 import { createTestTable } from '../../helpers/ddb.js';
-import { tcpDestination } from '../../helpers/fixtures.js';
+import { SCHEDULED_EVENT, tcpDestination } from '../../helpers/fixtures.js';
 import { publishedState } from '../../helpers/published-state.js';
 
 const ssm = mockClient(SSMClient);
-const NOW = new Date('2026-12-04T12:00:00Z');
+// A minute ahead of the clock: the pointer's written_at (real time) is then past the command grace.
+const NOW = new Date(Date.now() + 60_000);
 
 beforeEach(() => {
   ssm.reset();
@@ -41,7 +43,7 @@ async function setUp() {
   const documents = documentClient(table.client);
   const policies = new DynamoDbPolicyStore({ client: documents, tableName: table.tableName });
   const cells = new DynamoDbCellStatusStore(documents, table.tableName);
-  const handler = createFanoutHandler({
+  const deps = {
     policies: publishedState(policies, documents, table.tableName),
     snapshots: shardedSnapshotStore(documents, table.tableName),
     commander: new SsmCommander({
@@ -53,14 +55,18 @@ async function setUp() {
     }),
     cells,
     liveCellWindowMs: 3_600_000,
+    // Past the command grace of the latest publish (the pointer was written "now", in real time).
+    commandGraceMs: 0,
     now: () => NOW,
     log: jsonLineLog({ service: 'test', write: () => undefined }),
     metrics: noFanoutMetrics,
-  });
-  const report = (name: string, sources?: string[], syncedAt = NOW.toISOString()) =>
+  };
+  const handler = createFanoutHandler(deps);
+  const republish = createRepublishHandler(deps);
+  const report = (name: string, sources?: string[], syncedAt = NOW.toISOString(), appliedVersion = 1) =>
     cells.record({
       name,
-      appliedVersion: 1,
+      appliedVersion,
       appliedAt: syncedAt,
       syncedAt,
       containers: 1,
@@ -80,7 +86,15 @@ async function setUp() {
       return InstanceIds ?? Targets;
     });
   };
-  return { report, change };
+  const sentBy = async (run: () => Promise<unknown>) => {
+    ssm.resetHistory();
+    await run();
+    return ssm
+      .commandCalls(SendCommandCommand)
+      .map((call) => call.args[0].input.InstanceIds ?? call.args[0].input.Targets);
+  };
+  const version = () => policies.currentVersion();
+  return { report, change, republish: () => sentBy(() => republish(SCHEDULED_EVENT)), version };
 }
 
 describe('fan-out targeting', () => {
@@ -115,5 +129,18 @@ describe('fan-out targeting', () => {
     const calls = await change('busy');
     expect(calls.map((ids) => ids?.length)).toEqual([50, 50, 20]);
     expect(calls.flat()).toEqual(names);
+  });
+
+  it('counts as behind, and tells again, only the cells a change since their version concerned', async () => {
+    const { report, change, republish, version } = await setUp();
+    await change('app-0');
+    const base = await version();
+    await report('i-x', ['app:app-1', 'global'], NOW.toISOString(), base);
+    await report('i-y', ['app:app-2', 'global'], NOW.toISOString(), base);
+    await change('app-1');
+    // Only i-x was told; i-y reports an older version but nothing it hosts changed.
+    expect(await republish()).toEqual([['i-x']]);
+    await report('i-x', ['app:app-1', 'global'], NOW.toISOString(), await version());
+    expect(await republish()).toEqual([]);
   });
 });
