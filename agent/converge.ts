@@ -2,8 +2,8 @@
 // recorded on the cell and reported to the table. Run by the cell agent (cell-agent.ts).
 
 import type { CellRegistry } from '../core/domain/cells.js';
+import { hostedShardKeys } from '../core/domain/shard-keys.js';
 import { snapshotToPolicyList } from '../core/domain/snapshot.js';
-import { hostedShardKeys } from '../core/domain/source-shards.js';
 import type { Container } from './model.js';
 import { type RecordedSyncOptions, type RecordedSyncResult, syncRecorded } from './recorded-sync.js';
 import { desiredSnapshot, type SnapshotSource } from './source/dynamodb.js';

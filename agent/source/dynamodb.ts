@@ -1,10 +1,10 @@
 // Desired state from the policy table: the snapshot pointer on every sync, the snapshot only when
 // its version is new to this cell. Read-only, except the cell's own report.
 import { ValidationError } from '../../core/domain/errors.js';
+import type { ShardKey } from '../../core/domain/shard-keys.js';
 import { decodeSnapshot, type PolicySnapshot, SNAPSHOT_FORMAT, sha256 } from '../../core/domain/snapshot.js';
 import { EMPTY_GROUPS } from '../../core/domain/snapshot-groups.js';
 import type { SnapshotPointer, SnapshotStore } from '../../core/domain/snapshot-store.js';
-import type { ShardKey } from '../../core/domain/source-shards.js';
 import type { ShardSource } from '../../core/store/sharded-snapshot-store.js';
 import { type AppliedVersion, type DesiredSnapshot, OlderSnapshotError } from './desired-state.js';
 import { desiredFromShards } from './shards.js';

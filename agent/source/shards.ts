@@ -6,9 +6,10 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import * as z from 'zod/mini';
 import { ValidationError } from '../../core/domain/errors.js';
+import type { ShardKey } from '../../core/domain/shard-keys.js';
 import { decodeSnapshot, sha256 } from '../../core/domain/snapshot.js';
 import type { SnapshotPointer } from '../../core/domain/snapshot-store.js';
-import { mergeShards, type ShardKey } from '../../core/domain/source-shards.js';
+import { mergeShards } from '../../core/domain/source-shards.js';
 import type { StoredShard } from '../../core/store/shard-items.js';
 import type { ShardSource } from '../../core/store/sharded-snapshot-store.js';
 import { type AppliedVersion, type DesiredSnapshot, OlderSnapshotError } from './desired-state.js';

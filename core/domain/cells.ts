@@ -1,5 +1,5 @@
 // What each cell reports after a sync, and how far behind the latest policy version it is.
-import { GLOBAL_SHARD, type ShardKey } from './source-shards.js';
+import { GLOBAL_SHARD, type ShardKey } from './shard-keys.js';
 
 export interface CellReport {
   /** The cell's name: its EC2 instance id in AWS, the configured name in local mode. */

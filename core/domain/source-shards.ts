@@ -4,40 +4,10 @@
 // organisation, or of everyone (`global`). Cells merge the shards of their own sources back into one
 // snapshot and plan from it as from the whole one: a container's rules depend on its app, space,
 // organisation and lifecycle only, so the plan for the cell is the same.
+import { type ShardKey, shardKeyOfBinding, shardKeyOfSource } from './shard-keys.js';
 import { type PolicySnapshot, SNAPSHOT_FORMAT } from './snapshot.js';
-import { type BindingScope, type GroupBinding, mergeSecurityGroupsSections } from './snapshot-groups.js';
+import { type GroupBinding, mergeSecurityGroupsSections } from './snapshot-groups.js';
 import type { Destination } from './types.js';
-
-/** `global`, or `<kind>:<id>` with kind app, space or organization. */
-export type ShardKey = string;
-
-export const GLOBAL_SHARD: ShardKey = 'global';
-
-export function shardKeyOfBinding(scope: BindingScope, target: string): ShardKey {
-  return scope === 'global' ? GLOBAL_SHARD : `${scope}:${target}`;
-}
-
-export function shardKeyOfSource(type: 'app' | 'space', id: string): ShardKey {
-  return `${type}:${id}`;
-}
-
-/** What a container's rules are computed from: the keys of every shard that may apply to it. */
-export interface HostedSource {
-  readonly appId: string;
-  readonly spaceId: string;
-  readonly orgId?: string;
-}
-
-/** The shards a cell hosting these containers reads (`global` always), sorted. */
-export function hostedShardKeys(containers: readonly HostedSource[]): ShardKey[] {
-  const keys = new Set<ShardKey>([GLOBAL_SHARD]);
-  for (const container of containers) {
-    keys.add(shardKeyOfSource('app', container.appId));
-    keys.add(shardKeyOfSource('space', container.spaceId));
-    if (container.orgId !== undefined) keys.add(shardKeyOfBinding('organization', container.orgId));
-  }
-  return [...keys].sort();
-}
 
 /** Collects one shard: destinations and rules re-indexed to its own lists. */
 class ShardBuilder {

@@ -17,7 +17,8 @@ import { type Key, type PolicyItem, toDestination, toSecurityGroup } from './ite
 import { PARTITION_KEY, SORT_KEY } from './table-definition.js';
 
 const keyFields = { [PARTITION_KEY]: z.string(), [SORT_KEY]: z.string() };
-const count = z.int().check(z.nonnegative());
+/** A whole number ≥ 0 as stored (versions, counters). */
+export const count = z.int().check(z.nonnegative());
 const ipv4 = z.string().check(z.refine(isIpv4, 'expected an IPv4 address'));
 
 const destinationSchema = z.object({
@@ -105,22 +106,6 @@ const snapshotPointerSchema = z.object({
   epoch: z.optional(z.string()),
   // Absent on pointers written before shards (source-shards.ts).
   shard_log: z.optional(z.array(count)),
-});
-
-const shardSchema = z.object({ version: count, epoch: z.string(), data: z.instanceof(Uint8Array) });
-
-const shardChangesSchema = z.object({
-  version: count,
-  epoch: z.string(),
-  keys: z.optional(z.array(z.string())),
-  all: z.optional(z.boolean()),
-});
-
-const publishLeaseSchema = z.object({
-  owner: z.string(),
-  expires_at: count,
-  intent: z.optional(z.array(z.string())),
-  intent_all: z.optional(z.boolean()),
 });
 
 const snapshotChunkSchema = z.object({ data: z.instanceof(Uint8Array) });
@@ -211,33 +196,6 @@ export const decodeSnapshotPointer = decoder(
   }),
 );
 
-/** A source shard as stored: the version that wrote it, its table's epoch and its gzip'd snapshot. */
-export const decodeShard = decoder(shardSchema, (item) => ({
-  version: item.version,
-  epoch: item.epoch,
-  bytes: Buffer.from(item.data),
-}));
-
-/** One publish's change log entry: the shard keys it changed, or `all`. */
-export const decodeShardChanges = decoder(
-  shardChangesSchema,
-  (item): { version: number; epoch: string; keys: readonly string[] | 'all' } => ({
-    version: item.version,
-    epoch: item.epoch,
-    keys: item.all === true || item.keys === undefined ? 'all' : item.keys,
-  }),
-);
-
-/** The publishing lease: who holds it until when, and the shards a holder said it would write. */
-export const decodePublishLease = decoder(
-  publishLeaseSchema,
-  (item): { owner: string; expiresAt: number; intent: readonly string[] | 'all' } => ({
-    owner: item.owner,
-    expiresAt: item.expires_at,
-    intent: item.intent_all === true ? 'all' : (item.intent ?? []),
-  }),
-);
-
 /** A snapshot chunk's bytes. */
 export const decodeSnapshotChunk = decoder(snapshotChunkSchema, (item) => item.data);
 
@@ -266,7 +224,8 @@ export const decodeKey = decoder(
   (item): Key => ({ [PARTITION_KEY]: item[PARTITION_KEY], [SORT_KEY]: item[SORT_KEY] }),
 );
 
-function decoder<S extends z.ZodMiniType, T>(schema: S, build: (value: z.output<S>) => T): (item: Item) => T {
+/** A decoder of stored items: the schema's value built into `T`, or an IntegrityError naming the item. */
+export function decoder<S extends z.ZodMiniType, T>(schema: S, build: (value: z.output<S>) => T): (item: Item) => T {
   return (item) => {
     const result = schema.safeParse(item);
     if (result.success) return build(result.data);

@@ -4,7 +4,7 @@
 //
 //   pk                    sk       item
 //   SHARD#<shard key>     SHARD    { version, epoch, data: <gzip'd snapshot of that source> }   (absent: empty)
-//   SHARDLOG#<version>    CHANGES  { version, epoch, keys: [shard keys] } or { …, all: true }
+//   SHARDLOG#<version>    CHANGES  { version, epoch, keys: [shard keys] } or { …, all: true }   (shard-log.ts)
 //   SNAPSHOT              LEASE    { owner, expires_at, intent: [shard keys] or intent_all }
 import {
   BatchWriteCommand,
@@ -15,11 +15,13 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { ShardKey } from '../domain/source-shards.js';
+import * as z from 'zod/mini';
+import type { ShardKey } from '../domain/shard-keys.js';
 import { IncompleteError, isIncomplete, retry, type Sleep } from '../retry.js';
 import { batchGet, errorName, MAX_UNPROCESSED_ROUNDS, unprocessedBackoff } from './dynamodb-io.js';
-import { decodePublishLease, decodeShard, decodeShardChanges } from './item-schemas.js';
+import { count, decoder } from './item-schemas.js';
 import type { Key } from './items.js';
+import { changesKey, readShardChanges, type ShardChanges } from './shard-log.js';
 import { PARTITION_KEY, SORT_KEY } from './table-definition.js';
 
 /** Above this many keys a change entry or an intent says `all`: an item holds at most 400 KB. */
@@ -28,29 +30,41 @@ export const MAX_LOGGED_KEYS = 2000;
 export const MAX_SHARD_BYTES = 350 * 1024;
 const BATCH_WRITE_LIMIT = 25;
 
+/** A source shard as stored: the version that wrote it, its table's epoch and its gzip'd snapshot. */
+const decodeShard = decoder(
+  z.object({ version: count, epoch: z.string(), data: z.instanceof(Uint8Array) }),
+  (item) => ({ version: item.version, epoch: item.epoch, bytes: Buffer.from(item.data) }),
+);
+
+/** The publishing lease: who holds it until when, and the shards a holder said it would write. */
+const decodePublishLease = decoder(
+  z.object({
+    owner: z.string(),
+    expires_at: count,
+    intent: z.optional(z.array(z.string())),
+    intent_all: z.optional(z.boolean()),
+  }),
+  (item): { owner: string; expiresAt: number; intent: readonly string[] | 'all' } => ({
+    owner: item.owner,
+    expiresAt: item.expires_at,
+    intent: item.intent_all === true ? 'all' : (item.intent ?? []),
+  }),
+);
+
 type WriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
+
+export { SHARD_LOG_PK_PREFIX, type ShardChanges } from './shard-log.js';
 
 /** Partition key prefixes, for IAM conditions on them (`SHARD#*` does not match `SHARDLOG#…`). */
 export const SHARD_PK_PREFIX = 'SHARD#';
-export const SHARD_LOG_PK_PREFIX = 'SHARDLOG#';
 
 const shardKey = (key: ShardKey): Key => ({ [PARTITION_KEY]: `${SHARD_PK_PREFIX}${key}`, [SORT_KEY]: 'SHARD' });
-const changesKey = (version: number): Key => ({
-  [PARTITION_KEY]: `${SHARD_LOG_PK_PREFIX}${String(version).padStart(12, '0')}`,
-  [SORT_KEY]: 'CHANGES',
-});
 const LEASE_KEY: Key = { [PARTITION_KEY]: 'SNAPSHOT', [SORT_KEY]: 'LEASE' };
 
 export interface StoredShard {
   readonly version: number;
   readonly epoch: string;
   readonly bytes: Buffer;
-}
-
-export interface ShardChanges {
-  readonly version: number;
-  readonly epoch: string;
-  readonly keys: readonly ShardKey[] | 'all';
 }
 
 /** What a publisher that died holding the lease said it would write. */
@@ -77,14 +91,8 @@ export class ShardItems {
   }
 
   /** The change entries of these versions; a version without one is absent from the map. */
-  async readChanges(versions: readonly number[]): Promise<Map<number, ShardChanges>> {
-    const items = await batchGet(this.client, this.tableName, versions.map(changesKey), { sleep: this.sleep });
-    const changes = new Map<number, ShardChanges>();
-    for (const item of items) {
-      const entry = decodeShardChanges(item);
-      changes.set(entry.version, entry);
-    }
-    return changes;
+  readChanges(versions: readonly number[]): Promise<Map<number, ShardChanges>> {
+    return readShardChanges(this.client, this.tableName, versions, this.sleep);
   }
 
   /** Writes each shard given and deletes each key mapped to `undefined` (an empty source). */

@@ -12,9 +12,10 @@
 // `all` rewrites every shard and logs `all`.
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ShardKey } from '../domain/shard-keys.js';
 import { decodeSnapshot, type EncodedSnapshot, encodeSnapshot, type PolicySnapshot } from '../domain/snapshot.js';
 import type { SnapshotPointer, SnapshotStore } from '../domain/snapshot-store.js';
-import { changedShardKeys, type ShardKey, splitSnapshot } from '../domain/source-shards.js';
+import { changedShardKeys, splitSnapshot } from '../domain/source-shards.js';
 import { type Sleep, sleep as timerSleep } from '../retry.js';
 import { type ShardChanges, ShardItems, type StoredShard } from './shard-items.js';
 import { DynamoDbSnapshotStore, type SnapshotStoreOptions } from './snapshot-store.js';

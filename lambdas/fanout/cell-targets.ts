@@ -1,7 +1,7 @@
 // Which cells a change concerns: those whose last report says they host a source shard the publish
 // changed. Whenever that cannot be told for sure, every cell is told (the tag target), as before.
 import type { CellReport } from '../../core/domain/cells.js';
-import { GLOBAL_SHARD, type ShardKey } from '../../core/domain/source-shards.js';
+import { GLOBAL_SHARD, type ShardKey } from '../../core/domain/shard-keys.js';
 
 /**
  * Above this many hosting cells every cell is told: one SendCommand to the tag instead of more than

@@ -4,8 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import type { AppliedVersion } from '../../../agent/source/desired-state.js';
 import { desiredSnapshot, OlderSnapshotError } from '../../../agent/source/dynamodb.js';
+import { hostedShardKeys, type ShardKey } from '../../../core/domain/shard-keys.js';
 import { snapshotToPolicyList } from '../../../core/domain/snapshot.js';
-import { hostedShardKeys, type ShardKey } from '../../../core/domain/source-shards.js';
 import { ShardItems } from '../../../core/store/shard-items.js';
 import { SHARD_LOG_LENGTH, shardedSnapshotStore } from '../../../core/store/sharded-snapshot-store.js';
 import { documentClient } from '../../../core/store/table-stores.js';

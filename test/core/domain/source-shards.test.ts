@@ -4,6 +4,7 @@ import { planRules } from '../../../agent/plan.js';
 import { parseContainers, parsePolicies } from '../../../agent/source/files.js';
 import { prng, scenario } from '../../../bench/lib/agent-scenario.js';
 import { asgScenario } from '../../../bench/lib/asg-scenario.js';
+import { GLOBAL_SHARD, hostedShardKeys } from '../../../core/domain/shard-keys.js';
 import {
   assertValidSnapshot,
   buildSnapshot,
@@ -11,13 +12,7 @@ import {
   snapshotToPolicyList,
 } from '../../../core/domain/snapshot.js';
 import { type GroupBinding, mergeSecurityGroupsSections } from '../../../core/domain/snapshot-groups.js';
-import {
-  changedShardKeys,
-  GLOBAL_SHARD,
-  hostedShardKeys,
-  mergeShards,
-  splitSnapshot,
-} from '../../../core/domain/source-shards.js';
+import { changedShardKeys, mergeShards, splitSnapshot } from '../../../core/domain/source-shards.js';
 import type { EgressPolicy } from '../../../core/domain/types.js';
 
 /** The snapshot of a policies file (a v1 list, maybe with a security groups section). */
