@@ -42,6 +42,12 @@ export interface ShardSource {
 }
 
 export class ShardedSnapshotStore implements SnapshotStore, ShardSource {
+  /**
+   * The shards of the last snapshot this store published, by its checksum: the next publish diffs
+   * against them instead of reading and decoding that snapshot again (a warm Lambda container).
+   */
+  private lastPublished: { readonly sha256: string; readonly shards: Map<ShardKey, PolicySnapshot> } | undefined;
+
   constructor(
     private readonly snapshots: DynamoDbSnapshotStore,
     private readonly items: ShardItems,
@@ -85,7 +91,12 @@ export class ShardedSnapshotStore implements SnapshotStore, ShardSource {
     // Decoded as cells and the previous snapshot are, so that shards compare field for field.
     const next = splitSnapshot(decodeSnapshot(encoded.bytes, encoded.sha256));
     const logged = previous !== undefined && previous.epoch === epoch && previous.shardLog !== undefined;
-    const before = previous === undefined ? new Map<ShardKey, PolicySnapshot>() : await this.shardsOf(previous, logged);
+    const before =
+      previous === undefined
+        ? new Map<ShardKey, PolicySnapshot>()
+        : previous.sha256 === this.lastPublished?.sha256
+          ? this.lastPublished.shards
+          : await this.shardsOf(previous, logged);
     // Without a log to continue (first sharded publish, new epoch) or after a holder that died
     // mid-`all`, every shard is rewritten and cells read all of theirs.
     const everything = !logged || left === 'all';
@@ -101,6 +112,7 @@ export class ShardedSnapshotStore implements SnapshotStore, ShardSource {
     await this.items.writeChanges({ version: encoded.version, epoch, keys: everything ? 'all' : changed });
     const log = [...(logged ? (previous.shardLog ?? []) : []), encoded.version].slice(-SHARD_LOG_LENGTH);
     const written = await this.snapshots.write(encoded, { shardLog: log });
+    if (written) this.lastPublished = { sha256: encoded.sha256, shards: next };
     if (written && logged) {
       const dropped = (previous.shardLog ?? []).filter((version) => !log.includes(version));
       await this.items.deleteChanges(dropped);

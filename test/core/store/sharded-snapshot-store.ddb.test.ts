@@ -153,4 +153,29 @@ describe('ShardedSnapshotStore', () => {
     expect((await items.readShards(['app:gone'])).size).toBe(0);
     expect((await items.readShards(['app:a'])).get('app:a')?.version).toBe(2);
   });
+
+  it('diffs against the shards it published last without reading that snapshot again', async () => {
+    const { store, items, client, tableName } = await setUp();
+    const plain = new DynamoDbSnapshotStore(client, tableName);
+    /** Overwrites the current snapshot's first chunk: reading it back now fails its checksum. */
+    const damageCurrent = async () => {
+      const pointer = await plain.readPointer();
+      await client.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: { pk: 'SNAPSHOT', sk: `${pointer?.chunkPrefix}00000`, data: Buffer.from('x') },
+        }),
+      );
+    };
+    await store.write(published(1, [appPolicy('a', own('a')), appPolicy('b', own('bb'))]));
+    await damageCurrent();
+    await store.write(published(2, [appPolicy('a', own('a')), appPolicy('b', own('b2'))]));
+    expect((await items.readChanges([2])).get(2)?.keys).toEqual(['app:b']);
+    // Another store (another container) has no such memory: it must read version 2, and cannot.
+    await damageCurrent();
+    const other = shardedSnapshotStore(client, tableName);
+    await expect(other.write(published(3, [appPolicy('a', own('a'))]))).rejects.toThrow(/checksum/);
+    expect(await store.write(published(3, [appPolicy('a', own('a'))]))).toBe(true);
+    expect((await items.readChanges([3])).get(3)?.keys).toEqual(['app:b']);
+  });
 });
