@@ -31,7 +31,9 @@ export interface ConvergeResult {
 export async function converge(options: ConvergeOptions): Promise<ConvergeResult> {
   const applied = options.state.applied();
   const hosted = hostedShardKeys(options.containers);
-  const desired = await desiredSnapshot(options.source, applied, options.state.cachedSnapshot(), hosted);
+  // The periodic repair sync (verify full) reads every hosted shard again, not only changed ones.
+  const reread = options.sync?.verify === 'full';
+  const desired = await desiredSnapshot(options.source, applied, options.state.cachedSnapshot(), hosted, reread);
   // The kernel's record (applied-record.ts) says whether this snapshot, for these containers, is in
   // force already; only if not is it decoded and planned. The empty state has no checksum of its own.
   const result = await syncRecorded(

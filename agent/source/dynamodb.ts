@@ -41,6 +41,8 @@ export async function desiredSnapshot(
   applied: AppliedVersion | undefined,
   cached: Buffer | undefined,
   hosted?: readonly ShardKey[],
+  /** With shards: read every hosted shard again (the periodic repair sync, `--verify full`). */
+  rereadShards = false,
 ): Promise<DesiredSnapshot> {
   const fromCache = (): DesiredSnapshot | undefined => cachedSnapshot(applied, cached);
   for (let attempt = 1; attempt <= 2; attempt += 1) {
@@ -55,7 +57,8 @@ export async function desiredSnapshot(
     ) {
       const shards: ShardSource = { readShards: readShards.bind(source), readChanges: readChanges.bind(source) };
       const withLog = { ...pointer, epoch: pointer.epoch, shardLog: pointer.shardLog };
-      return desiredFromShards(shards, withLog, applied, applied?.layout === 'shards' ? cached : undefined, hosted);
+      const own = applied?.layout === 'shards' ? cached : undefined;
+      return desiredFromShards(shards, withLog, applied, own, hosted, rereadShards);
     }
     const result = await resolve(source, pointer, applied, fromCache);
     if (result !== CHUNKS_CHANGED) return result;

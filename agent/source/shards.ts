@@ -69,7 +69,8 @@ export interface DesiredFromShards extends DesiredSnapshot {
 
 /**
  * The desired state for `hosted` under a pointer that logs shards. `cached` is the cell's own copy
- * of what it applied (any other bytes are ignored); `applied` what it recorded.
+ * of what it applied (any other bytes are ignored); `applied` what it recorded. `rereadAll` (the
+ * periodic repair sync) reads every hosted shard again whatever the log says.
  */
 export async function desiredFromShards(
   source: ShardSource,
@@ -77,6 +78,7 @@ export async function desiredFromShards(
   applied: AppliedVersion | undefined,
   cachedBytes: Buffer | undefined,
   hosted: readonly ShardKey[],
+  rereadAll = false,
 ): Promise<DesiredFromShards> {
   const cache =
     applied !== undefined && cachedBytes !== undefined && sha256(cachedBytes) === applied.sha256
@@ -101,6 +103,7 @@ export async function desiredFromShards(
     changeEntries = versions.length;
     changed = changesSince(versions, entries, pointer.epoch);
   }
+  if (rereadAll) changed = 'all';
   const base = changed === 'all' || usable === undefined ? new Map<ShardKey, Buffer | null>() : usable.shards;
   const toRead = hosted.filter((key) => changed === 'all' || changed.has(key) || !base.has(key));
   const read = toRead.length === 0 ? new Map<ShardKey, StoredShard>() : await source.readShards(toRead);

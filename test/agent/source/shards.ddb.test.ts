@@ -27,7 +27,7 @@ class Cell {
   ) {}
 
   /** One sync: the desired state, recorded as applied. Returns the destinations it may reach, by app. */
-  async sync(): Promise<Record<string, string[]>> {
+  async sync(rereadAll = false): Promise<Record<string, string[]>> {
     this.shardKeysRead = [];
     this.changeVersionsRead = [];
     const source = {
@@ -43,7 +43,7 @@ class Cell {
       },
     };
     const hosted = hostedShardKeys(this.apps.map((app) => ({ appId: app, spaceId: `space-of-${app}` })));
-    const desired = await desiredSnapshot(source, this.applied, this.cached, hosted);
+    const desired = await desiredSnapshot(source, this.applied, this.cached, hosted, rereadAll);
     this.applied = {
       version: desired.version,
       sha256: desired.sha256,
@@ -102,6 +102,9 @@ describe('a cell reading its source shards', () => {
     // Nothing new: no reads at all.
     await cell.sync();
     expect([cell.changeVersionsRead, cell.shardKeysRead]).toEqual([[], []]);
+    // The periodic repair sync reads every hosted shard again.
+    expect(await cell.sync(true)).toEqual({ a: ['203.0.113.11', '192.0.2.3'], b: ['203.0.113.12'] });
+    expect(cell.shardKeysRead.sort()).toEqual(['app:a', 'app:b', 'global', 'space:space-of-a', 'space:space-of-b']);
   });
 
   it('reads the shard of an app it starts hosting, even when the version did not move', async () => {
