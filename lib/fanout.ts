@@ -196,6 +196,17 @@ export class Fanout extends Construct {
         conditions: leadingKeys([SNAPSHOT_PK]),
       }),
     );
+    // Listing every stored shard (keys only) when a publish cannot tell which exist: a new epoch, or
+    // a holder of the publishing lease that died writing all of them. Scan has no partition key to
+    // condition on; the role reads the policy partitions anyway.
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ListSourceShards',
+        effect: Effect.ALLOW,
+        actions: ['dynamodb:Scan'],
+        resources: [tableArn],
+      }),
+    );
     // Source shards and their change log: one partition each, so matched by prefix.
     this.role.addToPrincipalPolicy(
       new PolicyStatement({

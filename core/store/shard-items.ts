@@ -13,6 +13,7 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  paginateScan,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
@@ -93,6 +94,32 @@ export class ShardItems {
   /** The change entries of these versions; a version without one is absent from the map. */
   readChanges(versions: readonly number[]): Promise<Map<number, ShardChanges>> {
     return readShardChanges(this.client, this.tableName, versions, this.sleep);
+  }
+
+  /**
+   * The key of every shard stored, whatever wrote it: a whole-table scan (keys only), for the rare
+   * publish that cannot tell which shards exist (a holder that died writing `all`, a new epoch).
+   */
+  async listShardKeys(): Promise<ShardKey[]> {
+    const keys: ShardKey[] = [];
+    const pages = paginateScan(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        FilterExpression: 'begins_with(#pk, :prefix)',
+        ProjectionExpression: '#pk',
+        ExpressionAttributeNames: { '#pk': PARTITION_KEY },
+        ExpressionAttributeValues: { ':prefix': SHARD_PK_PREFIX },
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) {
+        const pk: unknown = item[PARTITION_KEY];
+        if (typeof pk === 'string' && pk.startsWith(SHARD_PK_PREFIX)) keys.push(pk.slice(SHARD_PK_PREFIX.length));
+      }
+    }
+    return keys;
   }
 
   /** Writes each shard given and deletes each key mapped to `undefined` (an empty source). */

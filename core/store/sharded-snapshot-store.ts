@@ -98,10 +98,19 @@ export class ShardedSnapshotStore implements SnapshotStore, ShardSource {
           ? this.lastPublished.shards
           : await this.shardsOf(previous, logged);
     // Without a log to continue (first sharded publish, new epoch) or after a holder that died
-    // mid-`all`, every shard is rewritten and cells read all of theirs.
+    // mid-`all`, every shard is rewritten and cells read all of theirs. What such a table holds
+    // cannot be told from any snapshot (a restored table's shards, a dead holder's half of a state
+    // never published), so every stored shard is listed: those the new state lacks are deleted.
     const everything = !logged || left === 'all';
     const changed = everything
-      ? [...new Set([...next.keys(), ...before.keys(), ...(left === 'all' ? [] : left)])]
+      ? [
+          ...new Set([
+            ...next.keys(),
+            ...before.keys(),
+            ...(left === 'all' ? [] : left),
+            ...(await this.items.listShardKeys()),
+          ]),
+        ]
       : [...new Set([...changedShardKeys(before, next), ...left])];
     await this.items.recordIntent(owner, changed);
     await this.items.writeShards(

@@ -156,6 +156,7 @@ describe('fan-out function', () => {
         Resource: tableArn(),
         Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['SNAPSHOT'] } },
       },
+      { Sid: 'ListSourceShards', Effect: 'Allow', Action: ['dynamodb:Scan'], Resource: tableArn() },
       {
         Sid: 'WriteSourceShards',
         Effect: 'Allow',

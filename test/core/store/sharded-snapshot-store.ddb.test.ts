@@ -107,6 +107,23 @@ describe('ShardedSnapshotStore', () => {
     expect(await items.readLease()).toBeUndefined();
   });
 
+  it('deletes what a publisher that died writing every shard left, although no snapshot names it', async () => {
+    const { store, items, client, tableName } = await setUp();
+    await store.write(published(1, [appPolicy('a', own('a'))]));
+    expect(await items.acquireLease('dead', Date.now() - 200_000, 1_000)).toEqual([]);
+    await items.recordIntent('dead', 'all');
+    await client.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { pk: 'SHARD#app:ghost', sk: 'SHARD', version: 2, epoch: await store.epoch(), data: Buffer.from('x') },
+      }),
+    );
+    await store.write(published(2, [appPolicy('a', own('a'))]));
+    expect((await items.readChanges([2])).get(2)?.keys).toBe('all');
+    expect((await items.readShards(['app:ghost'])).size).toBe(0);
+    expect((await items.readShards(['app:a'])).get('app:a')?.version).toBe(2);
+  });
+
   it('waits for a live holder of the lease, and fails the batch when it holds it too long', async () => {
     let now = 1_000_000;
     const { store, items } = await setUp({
