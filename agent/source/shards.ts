@@ -99,8 +99,13 @@ export async function desiredFromShards(
     }
   } else if (usable !== undefined && sameEpoch !== undefined && pointer.shardLog.includes(sameEpoch.version)) {
     const versions = pointer.shardLog.filter((logged) => logged > sameEpoch.version);
-    const entries = await source.readChanges(versions);
-    changeEntries = versions.length;
+    // The pointer carries its own publish's keys when they are few: only older entries are read.
+    const inline = pointer.latestChanges;
+    const toFetch = inline === undefined ? versions : versions.filter((logged) => logged !== pointer.version);
+    const entries = new Map(toFetch.length === 0 ? [] : await source.readChanges(toFetch));
+    if (inline !== undefined)
+      entries.set(pointer.version, { version: pointer.version, epoch: pointer.epoch, keys: inline });
+    changeEntries = toFetch.length;
     changed = changesSince(versions, entries, pointer.epoch);
   }
   if (rereadAll) changed = 'all';

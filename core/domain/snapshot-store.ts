@@ -22,6 +22,11 @@ export interface SnapshotPointer {
    * first, this pointer's last); absent when the publisher wrote no shards (source-shards.ts).
    */
   readonly shardLog?: readonly number[];
+  /**
+   * The shard keys this pointer's own publish changed, when they are few (the change entry of its
+   * version holds them too): a cell one publish behind needs no change entry read.
+   */
+  readonly latestChanges?: readonly string[];
 }
 
 export interface SnapshotStore {

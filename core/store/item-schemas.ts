@@ -106,6 +106,8 @@ const snapshotPointerSchema = z.object({
   epoch: z.optional(z.string()),
   // Absent on pointers written before shards (source-shards.ts).
   shard_log: z.optional(z.array(count)),
+  // Absent when the latest publish changed many shards, or everything.
+  latest_changes: z.optional(z.array(z.string())),
 });
 
 const snapshotChunkSchema = z.object({ data: z.instanceof(Uint8Array) });
@@ -193,6 +195,7 @@ export const decodeSnapshotPointer = decoder(
     ...(item.chunk_prefix === undefined ? {} : { chunkPrefix: item.chunk_prefix }),
     ...(item.epoch === undefined ? {} : { epoch: item.epoch }),
     ...(item.shard_log === undefined ? {} : { shardLog: item.shard_log }),
+    ...(item.latest_changes === undefined ? {} : { latestChanges: item.latest_changes }),
   }),
 );
 

@@ -22,6 +22,8 @@ import { DynamoDbSnapshotStore, type SnapshotStoreOptions } from './snapshot-sto
 
 /** How many publishes' change entries are kept: a cell further behind reads all its shards. */
 export const SHARD_LOG_LENGTH = 32;
+/** Up to this many changed keys also travel in the pointer (it stays one read unit, under 4 KB). */
+export const POINTER_CHANGES = 40;
 /** Longer than the fan-out's timeout (1 minute), so a live holder never loses it. */
 export const LEASE_MS = 90_000;
 /** Within the fan-out's timeout; when it runs out the batch fails and is retried. */
@@ -120,7 +122,8 @@ export class ShardedSnapshotStore implements SnapshotStore, ShardSource {
     );
     await this.items.writeChanges({ version: encoded.version, epoch, keys: everything ? 'all' : changed });
     const log = [...(logged ? (previous.shardLog ?? []) : []), encoded.version].slice(-SHARD_LOG_LENGTH);
-    const written = await this.snapshots.write(encoded, { shardLog: log });
+    const inline = !everything && changed.length <= POINTER_CHANGES ? { latestChanges: changed } : {};
+    const written = await this.snapshots.write(encoded, { shardLog: log, ...inline });
     if (written) this.lastPublished = { sha256: encoded.sha256, shards: next };
     if (written && logged) {
       const dropped = (previous.shardLog ?? []).filter((version) => !log.includes(version));

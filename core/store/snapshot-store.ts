@@ -113,7 +113,10 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
    * was already current. Prunes all but the previous snapshot, so a reader in the middle of one
    * always finds it whole.
    */
-  async write(snapshot: EncodedSnapshot, options: { readonly shardLog?: readonly number[] } = {}): Promise<boolean> {
+  async write(
+    snapshot: EncodedSnapshot,
+    options: { readonly shardLog?: readonly number[]; readonly latestChanges?: readonly string[] } = {},
+  ): Promise<boolean> {
     const epoch = await this.epoch();
     const previous = await this.readPointer();
     if (previous && previous.epoch === epoch && previous.version >= snapshot.version) return false;
@@ -144,6 +147,7 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
             epoch,
             written_at: new Date().toISOString(),
             ...(options.shardLog === undefined ? {} : { shard_log: [...options.shardLog] }),
+            ...(options.latestChanges === undefined ? {} : { latest_changes: [...options.latestChanges] }),
           },
           ConditionExpression:
             'attribute_not_exists(#version) OR #version < :version OR attribute_not_exists(#epoch) OR #epoch <> :epoch',

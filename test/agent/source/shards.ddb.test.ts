@@ -80,18 +80,19 @@ describe('a cell reading its source shards', () => {
     // First start: every hosted shard (apps, spaces, global), nothing of `other`.
     expect(cell.shardKeysRead.sort()).toEqual(['app:a', 'app:b', 'global', 'space:space-of-a', 'space:space-of-b']);
 
-    // A change to an app the cell does not host: one change entry read, no shard.
+    // A change to an app the cell does not host: the pointer names it, no further read.
     await store.write(published(2, [...policies, appPolicy('other', own('other2', '192.0.2.2'))]));
     await cell.sync();
-    expect(cell.changeVersionsRead).toEqual([2]);
+    expect(cell.changeVersionsRead).toEqual([]);
     expect(cell.shardKeysRead).toEqual([]);
     expect(cell.applied?.version).toBe(2);
 
-    // A change to app a: that shard only.
+    // Two publishes behind, the second to app a: the older change entry is read, then that shard only.
+    await store.write(published(3, [...policies, appPolicy('other', own('other3', '192.0.2.4'))]));
     await store.write(
-      published(3, [
+      published(4, [
         ...policies,
-        appPolicy('other', own('other2', '192.0.2.2')),
+        appPolicy('other', own('other3', '192.0.2.4')),
         appPolicy('a', own('a2', '192.0.2.3')),
       ]),
     );
@@ -146,9 +147,11 @@ describe('a cell reading its source shards', () => {
     expect(cell.changeVersionsRead).toEqual([]);
     expect(cell.shardKeysRead.sort()).toEqual(['app:a', 'global', 'space:space-of-a']);
 
+    // An older entry says `all` (the pointer carries only its own publish's keys).
     const version = SHARD_LOG_LENGTH + 3;
     await store.write(published(version, [appPolicy('a', own('a')), appPolicy('x', own('y'))]));
     await items.writeChanges({ version, epoch: await store.epoch(), keys: 'all' });
+    await store.write(published(version + 1, [appPolicy('a', own('a')), appPolicy('x', own('z'))]));
     await cell.sync();
     expect(cell.changeVersionsRead).toEqual([version]);
     expect(cell.shardKeysRead.sort()).toEqual(['app:a', 'global', 'space:space-of-a']);

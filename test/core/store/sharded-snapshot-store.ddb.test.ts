@@ -30,6 +30,8 @@ describe('ShardedSnapshotStore', () => {
     expect(await store.write(published(1, v1))).toBe(true);
     expect((await store.readPointer())?.shardLog).toEqual([1]);
     expect((await items.readChanges([1])).get(1)?.keys).toBe('all');
+    // `all` is not carried in the pointer: cells read the entry.
+    expect((await store.readPointer())?.latestChanges).toBeUndefined();
     expect([...(await items.readShards(['app:a', 'app:b', 'app:c', 'global'])).keys()].sort()).toEqual([
       'app:a',
       'app:b',
@@ -40,6 +42,7 @@ describe('ShardedSnapshotStore', () => {
     const v2 = [...v1, appPolicy('c', destination('extra', '192.0.2.9'))];
     expect(await store.write(published(2, v2))).toBe(true);
     expect((await items.readChanges([2])).get(2)?.keys).toEqual(['app:c']);
+    expect((await store.readPointer())?.latestChanges).toEqual(['app:c']);
     const shards = await items.readShards(['app:a', 'app:c']);
     expect(shards.get('app:a')?.version).toBe(1);
     expect(shards.get('app:c')?.version).toBe(2);
