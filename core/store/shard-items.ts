@@ -30,6 +30,7 @@ export const MAX_LOGGED_KEYS = 2000;
 /** A shard is one item: its compressed snapshot must fit DynamoDB's 400 KB with room for the keys. */
 export const MAX_SHARD_BYTES = 350 * 1024;
 const BATCH_WRITE_LIMIT = 25;
+const WRITES_AT_ONCE = 8;
 
 /** A source shard as stored: the version that wrote it, its table's epoch and its gzip'd snapshot. */
 const decodeShard = decoder(
@@ -214,27 +215,28 @@ export class ShardItems {
     return result.Item === undefined ? undefined : decodePublishLease(result.Item);
   }
 
-  /** BatchWriteItem in groups of 25, sending again what DynamoDB leaves unprocessed. */
+  /** BatchWriteItem in groups of 25. */
   private async batchWrite(requests: readonly WriteRequest[]): Promise<void> {
     const groups: WriteRequest[][] = [];
     for (let offset = 0; offset < requests.length; offset += BATCH_WRITE_LIMIT) {
       groups.push(requests.slice(offset, offset + BATCH_WRITE_LIMIT));
     }
-    await Promise.all(
-      groups.map(async (group) => {
-        let pending = group;
-        await retry(
-          async () => {
-            const result = await this.client.send(
-              new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }),
-            );
-            pending = result.UnprocessedItems?.[this.tableName] ?? [];
-            if (pending.length > 0)
-              throw new IncompleteError(`DynamoDB left ${pending.length} shard write(s) unprocessed`);
-          },
-          { attempts: MAX_UNPROCESSED_ROUNDS, backoff: unprocessedBackoff, retryable: isIncomplete, sleep: this.sleep },
-        );
-      }),
+    // A few calls at once: a first publish writes thousands of shards, and more at once only queue.
+    for (let first = 0; first < groups.length; first += WRITES_AT_ONCE) {
+      await Promise.all(groups.slice(first, first + WRITES_AT_ONCE).map((group) => this.writeGroup(group)));
+    }
+  }
+
+  /** One BatchWriteItem, sending again what DynamoDB leaves unprocessed (throttling). */
+  private async writeGroup(group: WriteRequest[]): Promise<void> {
+    let pending = group;
+    await retry(
+      async () => {
+        const result = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
+        pending = result.UnprocessedItems?.[this.tableName] ?? [];
+        if (pending.length > 0) throw new IncompleteError(`DynamoDB left ${pending.length} shard write(s) unprocessed`);
+      },
+      { attempts: MAX_UNPROCESSED_ROUNDS, backoff: unprocessedBackoff, retryable: isIncomplete, sleep: this.sleep },
     );
   }
 }
