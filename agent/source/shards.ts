@@ -123,14 +123,17 @@ export async function desiredFromShards(
     // A shard of another epoch is a leftover the new epoch's first publish did not rewrite: empty.
     shards.set(key, stored !== undefined && stored.epoch === pointer.epoch ? stored.bytes : null);
   }
-  return desiredOf(
-    { version, epoch: pointer.epoch, shards },
-    {
-      changeEntries,
-      shardsRead: toRead.length,
-      full: changed === 'all',
-    },
-  );
+  const cell = { version, epoch: pointer.epoch, shards };
+  const reads = { changeEntries, shardsRead: toRead.length, full: changed === 'all' };
+  // Nothing read and the same sources at the same version: the cell's copy is what it would write.
+  const unchanged =
+    usable !== undefined &&
+    cachedBytes !== undefined &&
+    applied !== undefined &&
+    toRead.length === 0 &&
+    version === usable.version &&
+    shards.size === usable.shards.size;
+  return desiredOf(cell, reads, unchanged ? { bytes: cachedBytes, sha256: applied.sha256 } : undefined);
 }
 
 /** The keys the entries name, or `all` when one is missing, of another epoch, or says `all`. */
@@ -148,8 +151,13 @@ function changesSince(
   return keys;
 }
 
-function desiredOf(cell: CellShards, reads: ShardReads): DesiredFromShards {
-  const bytes = encodeCellShards(cell);
+/** `kept`: the cell's own copy when it holds exactly `cell` (no need to encode and hash it again). */
+function desiredOf(
+  cell: CellShards,
+  reads: ShardReads,
+  kept?: { readonly bytes: Buffer; readonly sha256: string },
+): DesiredFromShards {
+  const bytes = kept?.bytes ?? encodeCellShards(cell);
   const sorted = [...cell.shards]
     .flatMap(([key, shard]) => (shard === null ? [] : [[key, shard] as const]))
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -167,7 +175,7 @@ function desiredOf(cell: CellShards, reads: ShardReads): DesiredFromShards {
       return merged;
     },
     bytes,
-    sha256: sha256(bytes),
+    sha256: kept?.sha256 ?? sha256(bytes),
     origin: reads.shardsRead > 0 || reads.changeEntries > 0 ? 'table' : 'cache',
     epoch: cell.epoch,
     layout: 'shards',

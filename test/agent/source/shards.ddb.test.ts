@@ -100,9 +100,11 @@ describe('a cell reading its source shards', () => {
     expect(cell.changeVersionsRead).toEqual([3]);
     expect(cell.shardKeysRead).toEqual(['app:a']);
 
-    // Nothing new: no reads at all.
+    // Nothing new: no reads at all, and the cell's copy is kept as it is (not encoded again).
+    const copy = cell.cached;
     await cell.sync();
     expect([cell.changeVersionsRead, cell.shardKeysRead]).toEqual([[], []]);
+    expect(cell.cached).toBe(copy);
     // The periodic repair sync reads every hosted shard again.
     expect(await cell.sync(true)).toEqual({ a: ['203.0.113.11', '192.0.2.3'], b: ['203.0.113.12'] });
     expect(cell.shardKeysRead.sort()).toEqual(['app:a', 'app:b', 'global', 'space:space-of-a', 'space:space-of-b']);
@@ -118,6 +120,13 @@ describe('a cell reading its source shards', () => {
     grown.cached = cell.cached;
     expect(await grown.sync()).toEqual({ a: ['203.0.113.11'], c: ['203.0.113.13'] });
     expect(grown.shardKeysRead.sort()).toEqual(['app:c', 'space:space-of-c']);
+    // Back to hosting `a` alone: nothing to read, but its copy drops c's shards.
+    const shrunk = new Cell(store, ['a']);
+    shrunk.applied = grown.applied;
+    shrunk.cached = grown.cached;
+    expect(await shrunk.sync()).toEqual({ a: ['203.0.113.11'] });
+    expect(shrunk.shardKeysRead).toEqual([]);
+    expect(shrunk.cached).not.toEqual(grown.cached);
   });
 
   it('moves a shared destination on every cell hosting a user of it', async () => {
