@@ -29,7 +29,8 @@ import {
 } from '../agent/plan.js';
 import { parseCidr } from '../core/domain/ipv4.js';
 import { CELL_PK } from '../core/store/cell-status-store.js';
-import { SHARD_LOG_PK_PREFIX, SHARD_PK_PREFIX } from '../core/store/shard-items.js';
+import { SHARD_PK_PREFIX } from '../core/store/shard-items.js';
+import { SHARD_LOG_PK_PREFIX } from '../core/store/shard-log.js';
 import { SNAPSHOT_PK } from '../core/store/snapshot-store.js';
 import { PARTITION_KEY, SORT_KEY } from '../core/store/table-definition.js';
 import { everyMinutes, RUN_LIMIT_DEFAULTS, SCHEDULE_DEFAULTS } from '../lambdas/fanout/run-limits.js';

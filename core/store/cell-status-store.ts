@@ -8,7 +8,7 @@ import type { CellRegistry, CellReport, ChangeLog } from '../domain/cells.js';
 import { errorName, queryPartition } from './dynamodb-io.js';
 import { decodeCellReport, decodeSnapshotPointer, decodeVersionRecord } from './item-schemas.js';
 import { snapshotPointerKey, versionKey } from './items.js';
-import { readShardChangesByGets } from './shard-log.js';
+import { readShardChanges } from './shard-log.js';
 import { PARTITION_KEY, SORT_KEY } from './table-definition.js';
 
 export const CELL_PK = 'CELL';
@@ -66,7 +66,7 @@ export class DynamoDbCellStatusStore implements CellRegistry {
     );
     const pointer = result.Item === undefined ? undefined : decodeSnapshotPointer(result.Item);
     if (pointer?.shardLog === undefined) return undefined;
-    const entries = await readShardChangesByGets(this.client, this.tableName, pointer.shardLog);
+    const entries = await readShardChanges(this.client, this.tableName, pointer.shardLog);
     return { version: pointer.version, versions: pointer.shardLog, entries };
   }
 

@@ -55,8 +55,6 @@ const decodePublishLease = decoder(
 
 type WriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
 
-export { SHARD_LOG_PK_PREFIX, type ShardChanges } from './shard-log.js';
-
 /** Partition key prefixes, for IAM conditions on them (`SHARD#*` does not match `SHARDLOG#…`). */
 export const SHARD_PK_PREFIX = 'SHARD#';
 

@@ -1,7 +1,7 @@
 // The change log of source shards: one entry per publish, naming the shard keys it changed (see
 // shard-items.ts for the layout). Apart from the shard writer so that readers of the log alone (the
-// API's cell list) load only a BatchGetItem.
-import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+// API's cell list) do not load the writes, the lease and the scan.
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import type { ShardKey } from '../domain/shard-keys.js';
 import type { Sleep } from '../retry.js';
@@ -50,32 +50,6 @@ export async function readShardChanges(
   const items = await batchGet(client, tableName, versions.map(changesKey), { sleep });
   const changes = new Map<number, ShardChanges>();
   for (const item of items) {
-    const entry = decodeShardChanges(item);
-    changes.set(entry.version, entry);
-  }
-  return changes;
-}
-
-/**
- * The same entries read with one GetItem each, in parallel: for the API's cell list, whose bundle
- * then needs no BatchGetItem (a few KB under Lambda's cold start budget). At most 32 small reads.
- */
-export async function readShardChangesByGets(
-  client: DynamoDBDocumentClient,
-  tableName: string,
-  versions: readonly number[],
-): Promise<Map<number, ShardChanges>> {
-  const items = await Promise.all(
-    versions.map(async (version) => {
-      const result = await client.send(
-        new GetCommand({ TableName: tableName, Key: changesKey(version), ConsistentRead: true }),
-      );
-      return result.Item;
-    }),
-  );
-  const changes = new Map<number, ShardChanges>();
-  for (const item of items) {
-    if (item === undefined) continue;
     const entry = decodeShardChanges(item);
     changes.set(entry.version, entry);
   }

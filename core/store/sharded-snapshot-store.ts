@@ -17,7 +17,8 @@ import { decodeSnapshot, type EncodedSnapshot, encodeSnapshot, type PolicySnapsh
 import type { SnapshotPointer, SnapshotStore } from '../domain/snapshot-store.js';
 import { changedShardKeys, splitSnapshot } from '../domain/source-shards.js';
 import { type Sleep, sleep as timerSleep } from '../retry.js';
-import { type ShardChanges, ShardItems, type StoredShard } from './shard-items.js';
+import { ShardItems, type StoredShard } from './shard-items.js';
+import type { ShardChanges } from './shard-log.js';
 import { DynamoDbSnapshotStore, type SnapshotStoreOptions } from './snapshot-store.js';
 
 /** How many publishes' change entries are kept: a cell further behind reads all its shards. */

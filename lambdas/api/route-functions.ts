@@ -68,8 +68,8 @@ export const ROUTE_FUNCTIONS: Readonly<Record<RouteName, RouteFunctionDefinition
   },
   'list-cells': {
     entry: handler('list-cells'),
-    // Reports (Query); the version, the snapshot pointer and its change log entries (GetItem).
-    tableActions: ['dynamodb:Query', 'dynamodb:GetItem'],
+    // Reports (Query), the version and the snapshot pointer (GetItem), the change log (BatchGetItem).
+    tableActions: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:BatchGetItem'],
   },
   'list-security-groups': {
     entry: handler('list-security-groups'),

@@ -169,7 +169,7 @@ describe('route functions', () => {
     'list-egress-policies': ['dynamodb:BatchGetItem', 'dynamodb:Query'],
     'create-egress-policies': ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     'delete-egress-policy': ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
-    'list-cells': ['dynamodb:GetItem', 'dynamodb:Query'],
+    'list-cells': ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'],
     'list-security-groups': ['dynamodb:Query'],
     'create-security-group': ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     'get-security-group': ['dynamodb:GetItem'],
