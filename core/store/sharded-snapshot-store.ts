@@ -5,11 +5,12 @@
 //   1. note the shards it will write in the lease (the next holder rewrites them if this one dies);
 //   2. write the changed shards (an emptied source's shard is deleted);
 //   3. write the change entry of its version: the keys it changed, or `all`;
-//   4. move the pointer (snapshot-store.ts), which lists the last SHARD_LOG_LENGTH logged versions;
+//   4. move the pointer (snapshot-store.ts), which lists the last SHARD_LOG_LENGTH logged versions
+//      and, when they are few, the keys this publish changed;
 //   5. delete the change entries that fell off that list, and give the lease up.
 // A cell that reads the pointer finds every shard at least as new as it, and the change entries of
 // every version it lists. A first sharded publish, a new epoch, or an earlier holder that died with
-// `all` rewrites every shard and logs `all`.
+// `all` rewrites every shard, deletes every other stored one, and logs `all`.
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ShardKey } from '../domain/shard-keys.js';
@@ -124,7 +125,8 @@ export class ShardedSnapshotStore implements SnapshotStore, ShardSource {
     await this.items.writeChanges({ version: encoded.version, epoch, keys: everything ? 'all' : changed });
     const log = [...(logged ? (previous.shardLog ?? []) : []), encoded.version].slice(-SHARD_LOG_LENGTH);
     const inline = !everything && changed.length <= POINTER_CHANGES ? { latestChanges: changed } : {};
-    const written = await this.snapshots.write(encoded, { shardLog: log, ...inline });
+    // Nobody else moves the pointer while the lease is held: the one read above is still current.
+    const written = await this.snapshots.write(encoded, { shardLog: log, ...inline, previous });
     if (written) this.lastPublished = { sha256: encoded.sha256, shards: next };
     if (written && logged) {
       const dropped = (previous.shardLog ?? []).filter((version) => !log.includes(version));

@@ -115,10 +115,15 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
    */
   async write(
     snapshot: EncodedSnapshot,
-    options: { readonly shardLog?: readonly number[]; readonly latestChanges?: readonly string[] } = {},
+    options: {
+      readonly shardLog?: readonly number[];
+      readonly latestChanges?: readonly string[];
+      /** The current pointer, when the caller read it and nobody else can move it (a lease holder). */
+      readonly previous?: SnapshotPointer;
+    } = {},
   ): Promise<boolean> {
     const epoch = await this.epoch();
-    const previous = await this.readPointer();
+    const previous = 'previous' in options ? options.previous : await this.readPointer();
     if (previous && previous.epoch === epoch && previous.version >= snapshot.version) return false;
     const prefix = chunkPrefixOf(snapshot.version, snapshot.sha256);
     const chunks = Math.max(1, Math.ceil(snapshot.bytes.length / CHUNK_BYTES));

@@ -57,13 +57,8 @@ export function isScheduledEvent(event: unknown): event is ScheduledEvent {
 }
 
 /**
- * Publishes the current snapshot if it is missing or stale, and tells the cells when it did or when
- * a live cell reports an older version (its command was lost, or failed on it). Failures are logged
- * and rethrown so that they count in the Errors alarm.
- */
-/**
  * The live cells among `reports` that still have to converge to `version`: with source shards, a
- * cell no publish since its version concerned is current (cell-targets.ts, isBehind).
+ * cell no publish since its version concerned is current (isBehind, core/domain/cells.ts).
  */
 async function behindOf(
   deps: RepublishDependencies,
@@ -79,6 +74,11 @@ async function behindOf(
   return reports.filter((report) => isBehind(report, version, log, entries));
 }
 
+/**
+ * Publishes the current snapshot if it is missing or stale, and tells the cells when it did or when
+ * a live cell is behind it (its command was lost, or failed on it). Failures are logged and rethrown
+ * so that they count in the Errors alarm.
+ */
 export function createRepublishHandler(deps: RepublishDependencies): RepublishHandler {
   return async (event) => {
     try {
