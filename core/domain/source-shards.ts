@@ -47,7 +47,8 @@ class ShardBuilder {
   }
 }
 
-function remember(map: Map<number, number>, key: number, add: () => number): number {
+/** What `map` holds for `key`, or what `add` gives (then remembered). */
+function remember<K, V>(map: Map<K, V>, key: K, add: () => V): V {
   let value = map.get(key);
   if (value === undefined) {
     value = add();
@@ -65,14 +66,7 @@ function at<T>(list: readonly T[], index: number): T {
 /** The snapshot cut into one shard per source that has anything (each at the snapshot's version). */
 export function splitSnapshot(snapshot: PolicySnapshot): Map<ShardKey, PolicySnapshot> {
   const builders = new Map<ShardKey, ShardBuilder>();
-  const builderOf = (key: ShardKey): ShardBuilder => {
-    let builder = builders.get(key);
-    if (builder === undefined) {
-      builder = new ShardBuilder(snapshot);
-      builders.set(key, builder);
-    }
-    return builder;
-  };
+  const builderOf = (key: ShardKey): ShardBuilder => remember(builders, key, () => new ShardBuilder(snapshot));
   for (const entry of snapshot.sources) builderOf(shardKeyOfSource(entry[0], entry[1])).source(entry);
   for (const binding of snapshot.security_groups.bindings) {
     builderOf(shardKeyOfBinding(binding[0], binding[2])).binding(binding);
@@ -114,7 +108,7 @@ export function mergeShards(version: number, shards: Iterable<PolicySnapshot>): 
   const sections: PolicySnapshot['security_groups'][] = [];
   for (const shard of shards) {
     const indexes = shard.destinations.map((destination) =>
-      destinationIndex(destinations, indexByDestination, destination),
+      remember(indexByDestination, JSON.stringify(destination), () => destinations.push(destination) - 1),
     );
     for (const [type, id, pointers] of shard.sources) {
       sources.push([type, id, pointers.map((index) => at(indexes, index))]);
@@ -128,18 +122,4 @@ export function mergeShards(version: number, shards: Iterable<PolicySnapshot>): 
     sources,
     security_groups: mergeSecurityGroupsSections(sections),
   };
-}
-
-function destinationIndex(
-  destinations: Destination[],
-  indexByDestination: Map<string, number>,
-  destination: Destination,
-): number {
-  const key = JSON.stringify(destination);
-  let index = indexByDestination.get(key);
-  if (index === undefined) {
-    index = destinations.push(destination) - 1;
-    indexByDestination.set(key, index);
-  }
-  return index;
 }
