@@ -53,20 +53,6 @@ function decodeCellShards(bytes: Buffer): CellShards | undefined {
   }
 }
 
-/** What a sharded read did, for the sync's report and the tests. */
-export interface ShardReads {
-  /** Change entries read (one per logged version after the applied one). */
-  readonly changeEntries: number;
-  /** Shards asked for. */
-  readonly shardsRead: number;
-  /** True when every hosted shard was read (no usable cache, a gap, `all`, another epoch). */
-  readonly full: boolean;
-}
-
-export interface DesiredFromShards extends DesiredSnapshot {
-  readonly reads: ShardReads;
-}
-
 /**
  * The desired state for `hosted` under a pointer that logs shards. `cached` is the cell's own copy
  * of what it applied (any other bytes are ignored); `applied` what it recorded. `rereadAll` (the
@@ -79,7 +65,7 @@ export async function desiredFromShards(
   cachedBytes: Buffer | undefined,
   hosted: readonly ShardKey[],
   rereadAll = false,
-): Promise<DesiredFromShards> {
+): Promise<DesiredSnapshot> {
   const cache =
     applied !== undefined && cachedBytes !== undefined && sha256(cachedBytes) === applied.sha256
       ? decodeCellShards(cachedBytes)
@@ -88,7 +74,7 @@ export async function desiredFromShards(
   const usable = cache !== undefined && sameEpoch !== undefined && cache.epoch === pointer.epoch ? cache : undefined;
   let version = pointer.version;
   let changed: ReadonlySet<ShardKey> | 'all' = 'all';
-  let changeEntries = 0;
+  let readFromTable = false;
   if (sameEpoch !== undefined && pointer.version <= sameEpoch.version) {
     // Nothing newer (or a pointer behind what this cell applied): keep the applied state.
     if (usable === undefined) {
@@ -105,7 +91,7 @@ export async function desiredFromShards(
     const entries = new Map(toFetch.length === 0 ? [] : await source.readChanges(toFetch));
     if (inline !== undefined)
       entries.set(pointer.version, { version: pointer.version, epoch: pointer.epoch, keys: inline });
-    changeEntries = toFetch.length;
+    readFromTable = toFetch.length > 0;
     changed = changesSince(versions, entries, pointer.epoch);
   }
   if (rereadAll) changed = 'all';
@@ -124,7 +110,7 @@ export async function desiredFromShards(
     shards.set(key, stored !== undefined && stored.epoch === pointer.epoch ? stored.bytes : null);
   }
   const cell = { version, epoch: pointer.epoch, shards };
-  const reads = { changeEntries, shardsRead: toRead.length, full: changed === 'all' };
+  const origin = readFromTable || toRead.length > 0 ? 'table' : 'cache';
   // Nothing read and the same sources at the same version: the cell's copy is what it would write.
   const unchanged =
     usable !== undefined &&
@@ -133,7 +119,7 @@ export async function desiredFromShards(
     toRead.length === 0 &&
     version === usable.version &&
     shards.size === usable.shards.size;
-  return desiredOf(cell, reads, unchanged ? { bytes: cachedBytes, sha256: applied.sha256 } : undefined);
+  return desiredOf(cell, origin, unchanged ? { bytes: cachedBytes, sha256: applied.sha256 } : undefined);
 }
 
 /** The keys the entries name, or `all` when one is missing, of another epoch, or says `all`. */
@@ -154,9 +140,9 @@ function changesSince(
 /** `kept`: the cell's own copy when it holds exactly `cell` (no need to encode and hash it again). */
 function desiredOf(
   cell: CellShards,
-  reads: ShardReads,
+  origin: 'table' | 'cache',
   kept?: { readonly bytes: Buffer; readonly sha256: string },
-): DesiredFromShards {
+): DesiredSnapshot {
   const bytes = kept?.bytes ?? encodeCellShards(cell);
   const sorted = [...cell.shards]
     .flatMap(([key, shard]) => (shard === null ? [] : [[key, shard] as const]))
@@ -176,11 +162,10 @@ function desiredOf(
     },
     bytes,
     sha256: kept?.sha256 ?? sha256(bytes),
-    origin: reads.shardsRead > 0 || reads.changeEntries > 0 ? 'table' : 'cache',
+    origin,
     epoch: cell.epoch,
     layout: 'shards',
     digest: `shards ${digest}`,
-    reads,
   };
 }
 
