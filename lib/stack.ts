@@ -91,6 +91,8 @@ export class DynamicEgressStack extends Stack {
       throttlingRateLimit: props.throttlingRateLimit,
       throttlingBurstLimit: props.throttlingBurstLimit,
       sourceIds: props.sourceIds,
+      ...(props.denyNetworks === undefined ? {} : { denyNetworks: props.denyNetworks }),
+      overlayCidr: props.overlayCidr,
       logRetention: props.logRetention,
       projectRoot: props.projectRoot,
     });
