@@ -17,10 +17,11 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { isSourceIdFormat, SOURCE_ID_FORMATS, type SourceIdFormat } from '../core/domain/schemas.js';
-import type { DenyNetworks } from '../core/plan/plan.js';
+import type { DenyNetworks } from '../core/plan/network-settings.js';
+import { DENY_NETWORKS_ENV, OVERLAY_CIDR_ENV } from '../lambdas/api/explain-settings.js';
 import { DEPLOYED_ROUTES, type DeployedRoute } from '../lambdas/api/route-functions.js';
 import { REQUIRED_SCOPE, ROUTES, type RouteName, routeKeyOf } from '../lambdas/api/routes.js';
-import { DEFAULT_SOURCE_IDS, DENY_NETWORKS_ENV, OVERLAY_CIDR_ENV, SOURCE_IDS_ENV } from '../lambdas/api/settings.js';
+import { DEFAULT_SOURCE_IDS, SOURCE_IDS_ENV } from '../lambdas/api/settings.js';
 import { RouteFunction } from './route-function.js';
 
 /** One line of JSON per request, using HTTP API `$context` variables. */
