@@ -7,7 +7,9 @@ export const FANOUT_METRIC_NAMES = {
   snapshotPublished: 'SnapshotPublished',
   snapshotVersion: 'SnapshotVersion',
   cellsTold: 'CellsTold',
+  cellsReporting: 'CellsReporting',
   cellsBehind: 'CellsBehind',
+  oldestCellSyncAge: 'OldestCellSyncAgeSeconds',
 } as const;
 
 export function cloudWatchFanoutMetrics(metrics: Metrics): FanoutMetrics {
@@ -18,8 +20,13 @@ export function cloudWatchFanoutMetrics(metrics: Metrics): FanoutMetrics {
       metrics.addMetric(FANOUT_METRIC_NAMES.snapshotPublished, MetricUnit.Count, run.snapshotPublished ? 1 : 0);
       metrics.addMetric(FANOUT_METRIC_NAMES.snapshotVersion, MetricUnit.NoUnit, run.snapshotVersion);
       metrics.addMetric(FANOUT_METRIC_NAMES.cellsTold, MetricUnit.Count, run.cellsTold ? 1 : 0);
-      if (run.cellsBehind !== undefined) {
-        metrics.addMetric(FANOUT_METRIC_NAMES.cellsBehind, MetricUnit.Count, run.cellsBehind);
+      const { cells } = run;
+      if (cells !== undefined) {
+        metrics.addMetric(FANOUT_METRIC_NAMES.cellsReporting, MetricUnit.Count, cells.reporting);
+        metrics.addMetric(FANOUT_METRIC_NAMES.cellsBehind, MetricUnit.Count, cells.behind);
+        if (cells.oldestSyncAgeSeconds !== undefined) {
+          metrics.addMetric(FANOUT_METRIC_NAMES.oldestCellSyncAge, MetricUnit.Seconds, cells.oldestSyncAgeSeconds);
+        }
       }
     },
   };

@@ -12,8 +12,23 @@ export interface FanoutRun {
   readonly snapshotPublished: boolean;
   /** True when this run told the cells to converge. */
   readonly cellsTold: boolean;
-  /** Live cells reporting an older version than the snapshot; only the scheduled republish looks. */
-  readonly cellsBehind?: number;
+  /** The live cells' state; only the scheduled republish reads the reports. */
+  readonly cells?: LiveCells;
+}
+
+/**
+ * The cells that reported within the live-cell window (a terminated instance's report stays in the
+ * table forever; counting it would keep these numbers up for good), as the scheduled republish saw them.
+ */
+export interface LiveCells {
+  readonly reporting: number;
+  /**
+   * Those behind the snapshot's version as GET /cells counts them (isBehind, core/domain/cells.ts),
+   * including cells whose command is still within its grace, which the run does not tell again.
+   */
+  readonly behind: number;
+  /** Seconds since the oldest `synced_at` among them; absent when none reported. */
+  readonly oldestSyncAgeSeconds?: number;
 }
 
 export interface FanoutMetrics {

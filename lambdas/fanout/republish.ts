@@ -10,7 +10,7 @@ import type { Log } from '../../core/log.js';
 import type { ShardSource } from '../../core/store/sharded-snapshot-store.js';
 import type { CellCommander } from './cell-commander.js';
 import { DEFAULT_MAX_TARGETED_CELLS } from './cell-targets.js';
-import type { FanoutMetrics } from './fanout-metrics.js';
+import type { FanoutMetrics, LiveCells } from './fanout-metrics.js';
 import { REPUBLISH_DEFAULTS } from './run-limits.js';
 import { type PolicySource, publishSnapshot } from './snapshot-publisher.js';
 
@@ -74,6 +74,16 @@ async function behindOf(
   return reports.filter((report) => isBehind(report, version, log, entries));
 }
 
+/** What the live cells look like for the dashboard: how many, how many behind, how long since the quietest synced. */
+function liveCellsOf(live: readonly CellReport[], behind: number, now: number): LiveCells {
+  const oldest = Math.min(...live.map((report) => Date.parse(report.syncedAt)));
+  return {
+    reporting: live.length,
+    behind,
+    ...(live.length === 0 ? {} : { oldestSyncAgeSeconds: Math.max(0, Math.round((now - oldest) / 1000)) }),
+  };
+}
+
 /**
  * Publishes the current snapshot if it is missing or stale, and tells the cells when it did or when
  * a live cell is behind it (its command was lost, or failed on it). Failures are logged and rethrown
@@ -86,11 +96,11 @@ export function createRepublishHandler(deps: RepublishDependencies): RepublishHa
       const reports = await deps.cells.list();
       const now = (deps.now ?? (() => new Date()))().getTime();
       const liveSince = now - (deps.liveCellWindowMs ?? REPUBLISH_DEFAULTS.liveCellWindowMs);
-      const live = reports.filter(
-        (report) => report.appliedVersion < published.version && Date.parse(report.syncedAt) >= liveSince,
-      );
-      const pointer = live.length > 0 ? await deps.snapshots.readPointer() : undefined;
-      let behind = live.length === 0 ? [] : await behindOf(deps, live, published.version, pointer);
+      const live = reports.filter((report) => Date.parse(report.syncedAt) >= liveSince);
+      const older = live.filter((report) => report.appliedVersion < published.version);
+      const pointer = older.length > 0 ? await deps.snapshots.readPointer() : undefined;
+      const lagging = older.length === 0 ? [] : await behindOf(deps, older, published.version, pointer);
+      let behind = lagging;
       // Cells are behind right after every publish while its command runs: not a lost command yet.
       if (behind.length > 0 && !published.written) {
         const publishedAt = pointer ? Date.parse(pointer.writtenAt) : Number.NaN;
@@ -117,7 +127,7 @@ export function createRepublishHandler(deps: RepublishDependencies): RepublishHa
         snapshotVersion: published.version,
         snapshotPublished: published.written,
         cellsTold,
-        cellsBehind,
+        cells: liveCellsOf(live, lagging.length, now),
       });
       return result;
     } catch (error) {

@@ -78,7 +78,13 @@ describe('scheduled republish', () => {
     });
     expect(logs.at(-1)).toMatchObject({ level: 'INFO', written: true, scheduledAt: SCHEDULED_EVENT.time });
     expect(runs).toEqual([
-      { trigger: 'schedule', snapshotVersion: version, snapshotPublished: true, cellsTold: true, cellsBehind: 0 },
+      {
+        trigger: 'schedule',
+        snapshotVersion: version,
+        snapshotPublished: true,
+        cellsTold: true,
+        cells: { reporting: 0, behind: 0 },
+      },
     ]);
   });
 
@@ -89,7 +95,13 @@ describe('scheduled republish', () => {
     expect(await snapshots.readPointer()).toEqual(before);
     expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(0);
     expect(runs).toEqual([
-      { trigger: 'schedule', snapshotVersion: version, snapshotPublished: false, cellsTold: false, cellsBehind: 0 },
+      {
+        trigger: 'schedule',
+        snapshotVersion: version,
+        snapshotPublished: false,
+        cellsTold: false,
+        cells: { reporting: 0, behind: 0 },
+      },
     ]);
   });
 
@@ -103,6 +115,8 @@ describe('scheduled republish', () => {
     await report('i-terminated', version - 1, minutesAgo(120));
     expect(await republish(SCHEDULED_EVENT)).toMatchObject({ written: false, cellsBehind: 0, cellsTold: false });
     expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(0);
+    // The dashboard's cell metrics count live cells only: the terminated one is neither reporting nor behind.
+    expect(runs.at(-1)?.cells).toEqual({ reporting: 1, behind: 0, oldestSyncAgeSeconds: 60 });
 
     // Its command was lost: a live cell still on the previous version.
     await report('i-missed', version - 1, minutesAgo(10));
@@ -112,7 +126,7 @@ describe('scheduled republish', () => {
       snapshotVersion: version,
       snapshotPublished: false,
       cellsTold: true,
-      cellsBehind: 1,
+      cells: { reporting: 2, behind: 1, oldestSyncAgeSeconds: 600 },
     });
     const calls = ssm.commandCalls(SendCommandCommand);
     expect(calls.map((call) => call.args[0].input.Parameters?.MinVersion)).toEqual([[String(version)]]);
@@ -122,6 +136,9 @@ describe('scheduled republish', () => {
     clock = new Date(published + 60_000);
     try {
       expect(await republish(SCHEDULED_EVENT)).toMatchObject({ cellsBehind: 0, cellsTold: false });
+      // Not told again, but behind all the same, as GET /cells shows it (its reports are from the
+      // test's future, so no age).
+      expect(runs.at(-1)?.cells).toEqual({ reporting: 2, behind: 1, oldestSyncAgeSeconds: 0 });
     } finally {
       clock = NOW;
     }
