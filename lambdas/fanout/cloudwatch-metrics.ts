@@ -10,6 +10,7 @@ export const FANOUT_METRIC_NAMES = {
   cellsReporting: 'CellsReporting',
   cellsBehind: 'CellsBehind',
   oldestCellSyncAge: 'OldestCellSyncAgeSeconds',
+  sendCommandFailures: 'SendCommandFailures',
 } as const;
 
 export function cloudWatchFanoutMetrics(metrics: Metrics): FanoutMetrics {
@@ -28,6 +29,10 @@ export function cloudWatchFanoutMetrics(metrics: Metrics): FanoutMetrics {
           metrics.addMetric(FANOUT_METRIC_NAMES.oldestCellSyncAge, MetricUnit.Seconds, cells.oldestSyncAgeSeconds);
         }
       }
+    },
+    commandFailed: (trigger) => {
+      metrics.addDimension('Trigger', trigger);
+      metrics.addMetric(FANOUT_METRIC_NAMES.sendCommandFailures, MetricUnit.Count, 1);
     },
   };
 }

@@ -33,7 +33,9 @@ export interface LiveCells {
 
 export interface FanoutMetrics {
   record(run: FanoutRun): void;
+  /** The run could not tell the cells: the commander failed (tell-cells.ts); the run fails too. */
+  commandFailed(trigger: FanoutRun['trigger']): void;
 }
 
 /** Records nothing (local mode has no CloudWatch). */
-export const noFanoutMetrics: FanoutMetrics = { record: () => undefined };
+export const noFanoutMetrics: FanoutMetrics = { record: () => undefined, commandFailed: () => undefined };

@@ -13,6 +13,7 @@ import { DEFAULT_MAX_TARGETED_CELLS } from './cell-targets.js';
 import type { FanoutMetrics, LiveCells } from './fanout-metrics.js';
 import { REPUBLISH_DEFAULTS } from './run-limits.js';
 import { type PolicySource, publishSnapshot } from './snapshot-publisher.js';
+import { tellCells } from './tell-cells.js';
 
 export interface RepublishDependencies {
   readonly policies: PolicySource;
@@ -110,10 +111,11 @@ export function createRepublishHandler(deps: RepublishDependencies): RepublishHa
       // Written: the stream path had not published this version (failed, given up, or still running):
       // every cell is told. Behind: a command was lost or failed on those cells; they are told again.
       const cellsTold = published.written || cellsBehind > 0;
-      if (published.written) await deps.commander.syncCells(published.version);
+      if (published.written) await tellCells(deps, 'schedule', published.version);
       else if (cellsBehind > 0) {
         const tooMany = cellsBehind > DEFAULT_MAX_TARGETED_CELLS;
-        await deps.commander.syncCells(published.version, tooMany ? undefined : behind.map((report) => report.name));
+        const names = tooMany ? undefined : behind.map((report) => report.name);
+        await tellCells(deps, 'schedule', published.version, names);
       }
       const result = { version: published.version, written: published.written, cellsBehind, cellsTold };
       deps.log.info(

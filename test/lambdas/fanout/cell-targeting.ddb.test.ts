@@ -60,7 +60,7 @@ async function setUp() {
     commandGraceMs: 0,
     now: () => NOW,
     log: jsonLineLog({ service: 'test', write: () => undefined }),
-    metrics: { record: (run: FanoutRun) => runs.push(run) },
+    metrics: { record: (run: FanoutRun) => runs.push(run), commandFailed: () => undefined },
   };
   const handler = createFanoutHandler(deps);
   const republish = createRepublishHandler(deps);

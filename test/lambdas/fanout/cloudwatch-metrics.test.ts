@@ -70,6 +70,13 @@ describe('cloudWatchFanoutMetrics', () => {
     });
   });
 
+  it('counts a failed SendCommand under its trigger', () => {
+    const { names, dimensions, values } = emf((metrics) => cloudWatchFanoutMetrics(metrics).commandFailed('schedule'));
+    expect(names).toEqual([['SendCommandFailures', 'Count']]);
+    expect(dimensions).toEqual([['service', 'Trigger']]);
+    expect(values).toEqual({ service: 'fanout-test', Trigger: 'schedule', SendCommandFailures: 1 });
+  });
+
   it('writes no sync age when no cell reported (there is no oldest)', () => {
     const { values } = emf((metrics) =>
       cloudWatchFanoutMetrics(metrics).record({

@@ -26,6 +26,7 @@ const NOW = new Date(Date.now() + 30 * 60_000);
 let clock = NOW;
 const logs: Record<string, unknown>[] = [];
 const runs: FanoutRun[] = [];
+const commandFailures: FanoutRun['trigger'][] = [];
 
 beforeAll(async () => {
   const table = await createTestTable();
@@ -47,7 +48,7 @@ beforeAll(async () => {
     cells,
     now: () => clock,
     log: jsonLineLog({ service: 'test', write: (line) => logs.push(JSON.parse(line)) }),
-    metrics: { record: (run) => runs.push(run) },
+    metrics: { record: (run) => runs.push(run), commandFailed: (trigger) => commandFailures.push(trigger) },
   });
 });
 
@@ -56,6 +57,7 @@ beforeEach(() => {
   ssm.on(SendCommandCommand).resolves({ Command: { CommandId: 'c-1' } });
   logs.length = 0;
   runs.length = 0;
+  commandFailures.length = 0;
 });
 
 describe('scheduled republish', () => {
@@ -155,5 +157,6 @@ describe('scheduled republish', () => {
       error: { name: 'InvalidDocument', message: 'no such document' },
     });
     expect(runs).toEqual([]);
+    expect(commandFailures).toEqual(['schedule']);
   });
 });
