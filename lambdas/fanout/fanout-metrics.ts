@@ -2,6 +2,20 @@
 // (cloudwatch-metrics.ts), nothing in local mode, a fake in the unit tests. Kept free of Powertools
 // so that local mode and the tests never load it.
 
+/** The metrics' names in CloudWatch (namespace METRICS_NAMESPACE, shared/service-names.ts); the stack's dashboard shows them. */
+export const FANOUT_METRIC_NAMES = {
+  snapshotPublished: 'SnapshotPublished',
+  snapshotVersion: 'SnapshotVersion',
+  cellsTold: 'CellsTold',
+  cellsReporting: 'CellsReporting',
+  cellsBehind: 'CellsBehind',
+  oldestCellSyncAge: 'OldestCellSyncAgeSeconds',
+  sendCommandFailures: 'SendCommandFailures',
+} as const;
+
+/** The dimension telling the two event sources apart: `stream` or `schedule` (FanoutRun.trigger). */
+export const TRIGGER_DIMENSION = 'Trigger';
+
 /** What one stream batch or one scheduled republish did. */
 export interface FanoutRun {
   /** Which event source invoked the fan-out. */
