@@ -1,9 +1,14 @@
 // GIVEN the stack as `cdk synth` builds it, THEN its dashboard graphs every route, the fan-out, the
 // command failures and the cell metrics by the names the handlers write, and shows every alarm.
+import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '../../lambdas/api/routes.js';
 import { FANOUT_METRIC_NAMES } from '../../lambdas/fanout/fanout-metrics.js';
+import { ControlPlaneDashboard, type ControlPlaneDashboardProps } from '../../lib/dashboard.js';
 import { DynamicEgressStack } from '../../lib/stack.js';
 import { TEST_JWT, testApp } from './synth.js';
 
@@ -168,5 +173,40 @@ describe('dashboard', () => {
 
   it('is named in the DashboardName output', () => {
     template.hasOutput('DashboardName', { Value: { Ref: onlyIdOf('AWS::CloudWatch::Dashboard', 'Monitoring') } });
+  });
+});
+
+describe('ControlPlaneDashboard on its own', () => {
+  function build(routes: ControlPlaneDashboardProps['routes']) {
+    const stack = new Stack(testApp(), 'Alone');
+    const fanout = new LambdaFunction(stack, 'Fn', {
+      runtime: Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: Code.fromInline('export const handler = async () => ({})'),
+    });
+    new ControlPlaneDashboard(stack, 'Monitoring', {
+      httpApi: new HttpApi(stack, 'Api'),
+      stageName: '$default',
+      routes,
+      fanout,
+      republishRule: new Rule(stack, 'Rule', { schedule: Schedule.expression('rate(5 minutes)') }),
+      alarms: [],
+    });
+    return stack;
+  }
+
+  it('graphs the routes it is given, not a fixed list', () => {
+    const resources = Template.fromStack(build([{ name: 'list-cells', method: 'GET', path: '/new/route' }])).toJSON()
+      .Resources as Resources;
+    const [dashboard] = Object.values(resources).filter((resource) => resource.Type === 'AWS::CloudWatch::Dashboard');
+    const paths = dashboardBody(dashboard?.Properties ?? {})
+      .widgets.flatMap((widget) => widget.properties.metrics ?? [])
+      .filter((line) => line[0] === 'AWS/ApiGateway')
+      .map((line) => line[line.indexOf('Resource') + 1]);
+    expect(paths).toEqual(['/new/route', '/new/route', '/new/route', '/new/route']);
+  });
+
+  it('refuses an empty route list', () => {
+    expect(() => build([])).toThrow('ControlPlaneDashboard: no routes given');
   });
 });
