@@ -37,7 +37,10 @@ export interface RepublishResult {
   readonly version: number;
   /** True when this run wrote the snapshot (it was missing or stale). */
   readonly written: boolean;
-  /** Cells whose last report is older than the snapshot (they missed or failed a command). */
+  /**
+   * Live cells told again: behind the snapshot once its command had its grace (they missed or failed
+   * it). The CellsBehind metric also counts those still within the grace (LiveCells).
+   */
   readonly cellsBehind: number;
   /** True when the cells were told to converge: a snapshot was written or a cell is behind. */
   readonly cellsTold: boolean;
