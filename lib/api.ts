@@ -98,10 +98,13 @@ export class ControlPlaneApi extends Construct {
   readonly accessLogGroup: LogGroup;
   /** The route functions, by route name. */
   readonly functions: ReadonlyMap<RouteName, RouteFunction>;
+  /** The routes served, one API Gateway route each (the dashboard graphs each one). */
+  readonly routes: readonly DeployedRoute[];
 
   constructor(scope: Construct, id: string, props: ControlPlaneApiProps) {
     super(scope, id);
     const routes = props.routes ?? DEPLOYED_ROUTES;
+    this.routes = routes;
     const throttle: ThrottleSettings = {
       rateLimit: props.throttlingRateLimit ?? 50,
       burstLimit: props.throttlingBurstLimit ?? 100,
@@ -132,6 +135,9 @@ export class ControlPlaneApi extends Construct {
       stageName: '$default',
       autoDeploy: true,
       throttle,
+      // Per-route metrics (dimensions Method and Resource) for the dashboard; API Gateway writes them
+      // only when asked, and CloudWatch bills them as custom metrics.
+      detailedMetricsEnabled: true,
       accessLogSettings: {
         destination: new LogGroupLogDestination(this.accessLogGroup),
         format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
