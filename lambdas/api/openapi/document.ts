@@ -4,19 +4,30 @@
 import * as z from 'zod/mini';
 import type { SourceIdFormat } from '../../../core/domain/schemas.js';
 import { type ApiFamily, ROUTES, type RouteDefinition } from '../routes.js';
-import { cfErrorsBodySchema, v1ErrorBodySchema } from './error-schemas.js';
+import {
+  cfAuthErrorsBodySchema,
+  cfErrorsBodySchema,
+  gatewayErrorBodySchema,
+  v1AuthErrorBodySchema,
+  v1ErrorBodySchema,
+} from './error-schemas.js';
 import { NAMED_SCHEMAS, type OperationSpec, operationSpecs, type ResponseSpec } from './operation-specs.js';
 
 type JsonObject = { [key: string]: unknown };
 
 export const SECURITY_SCHEME = 'uaaJwt';
 
+const BY_GATEWAY = ' On AWS, API Gateway answers it before any handler runs, with `{"message": ...}`.';
+
+/** Throttled by the stage (every route): API Gateway's answer. */
+const THROTTLED = 429;
+
 /** The failures each API family may answer with, beside a route's successes. */
 const ERRORS: Readonly<Record<ApiFamily, Readonly<Record<number, string>>>> = {
   v1: {
     400: 'The request is not valid (body, query parameter or value); the message says what is wrong.',
-    401: 'No token, or one that is not valid.',
-    403: "The token has none of the route's scopes.",
+    401: `No token, or one that is not valid.${BY_GATEWAY}`,
+    403: `The token has none of the route's scopes.${BY_GATEWAY}`,
     404: 'Nothing has that id.',
     406: 'The response is too large to send uncompressed: send Accept-Encoding: br or gzip.',
     409: 'Concurrent writes kept winning: retry.',
@@ -25,8 +36,8 @@ const ERRORS: Readonly<Record<ApiFamily, Readonly<Record<number, string>>>> = {
   },
   v3: {
     400: 'The body is not JSON (CF-MessageParseError).',
-    401: 'No token, or one that is not valid (CF-NotAuthenticated).',
-    403: "The token has none of the route's scopes (CF-NotAuthorized).",
+    401: `No token, or one that is not valid (CF-NotAuthenticated).${BY_GATEWAY}`,
+    403: `The token has none of the route's scopes (CF-NotAuthorized).${BY_GATEWAY}`,
     404: 'Nothing has that guid (CF-ResourceNotFound).',
     406: 'The response is too large to send uncompressed: send Accept-Encoding: br or gzip.',
     413: 'The request body, or the response even compressed, is too large.',
@@ -53,6 +64,9 @@ class SchemaComponents {
     for (const [name, schema] of Object.entries(NAMED_SCHEMAS)) this.registry.add(schema, { id: name });
     this.registry.add(v1ErrorBodySchema, { id: 'Error' });
     this.registry.add(cfErrorsBodySchema, { id: 'CfErrors' });
+    this.registry.add(gatewayErrorBodySchema, { id: 'GatewayError' });
+    this.registry.add(v1AuthErrorBodySchema, { id: 'AuthError' });
+    this.registry.add(cfAuthErrorsBodySchema, { id: 'CfAuthErrors' });
   }
 
   /** A reference to the schema, named `name` unless it has a name already. */
@@ -71,6 +85,7 @@ class SchemaComponents {
       target: 'draft-2020-12',
       io: 'input',
       uri: (id) => `${COMPONENTS}${id}`,
+      override: ({ zodSchema }) => refuseFlaggedPatterns(zodSchema),
     });
     // `$schema` is the document's dialect already; zod's `$id` (a fragment) is not a valid one.
     const all = new Map(
@@ -86,6 +101,21 @@ class SchemaComponents {
     };
     visit(paths);
     return Object.fromEntries([...used].sort().map((name) => [name, all.get(name)]));
+  }
+}
+
+/**
+ * JSON Schema patterns have no flags and zod drops them: a case-insensitive regex would be documented
+ * as case-sensitive. Spell such a pattern out (`[a-fA-F]`) instead.
+ */
+export function refuseFlaggedPatterns(schema: z.core.$ZodType): void {
+  for (const check of schema._zod.def.checks ?? []) {
+    // A regex check's definition carries its pattern (zod's $ZodCheckRegexDef).
+    const def: { readonly check: string; readonly pattern?: unknown } = check._zod.def;
+    const pattern = def.check === 'string_format' ? def.pattern : undefined;
+    if (pattern instanceof RegExp && pattern.flags.replace('u', '') !== '') {
+      throw new Error(`openapi: the pattern ${pattern} has flags JSON Schema cannot carry; spell it out without them`);
+    }
   }
 }
 
@@ -135,8 +165,14 @@ function operation(route: RouteDefinition, spec: OperationSpec, components: Sche
     responses[status] = response(success, content);
   }
   for (const [status, description] of errors) {
-    responses[status] = response({ description }, components.ref(errorBody, 'Error'));
+    const auth = status === '401' || status === '403';
+    const body = auth ? (route.api === 'v3' ? cfAuthErrorsBodySchema : v1AuthErrorBodySchema) : errorBody;
+    responses[status] = response({ description }, components.ref(body, 'Error'));
   }
+  responses[THROTTLED] = response(
+    { description: "Over the stage's request rate: API Gateway's answer, on AWS only." },
+    components.ref(gatewayErrorBodySchema, 'GatewayError'),
+  );
   const listed = parameters(route);
   return {
     operationId: route.name,

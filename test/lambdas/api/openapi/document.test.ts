@@ -4,7 +4,13 @@
 import { readFileSync } from 'node:fs';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
-import { openApiDocument, openApiJson, SECURITY_SCHEME } from '../../../../lambdas/api/openapi/document.js';
+import * as z from 'zod/mini';
+import {
+  openApiDocument,
+  openApiJson,
+  refuseFlaggedPatterns,
+  SECURITY_SCHEME,
+} from '../../../../lambdas/api/openapi/document.js';
 import { ROUTES, routeKeyOf } from '../../../../lambdas/api/routes.js';
 import { responseChecker } from '../../../helpers/openapi-responses.js';
 
@@ -60,7 +66,20 @@ describe('the OpenAPI document', () => {
   it('serves only GET /openapi.json without security, and declares no 401 or 403 for it', () => {
     const open = ROUTES.filter((route) => operationOf(route.path, route.method)?.security.length === 0);
     expect(open.map(routeKeyOf)).toEqual(['GET /openapi.json']);
-    expect(Object.keys(operationOf('/openapi.json', 'GET')?.responses ?? {})).toEqual(['200', '400', '500']);
+    expect(Object.keys(operationOf('/openapi.json', 'GET')?.responses ?? {})).toEqual(['200', '400', '429', '500']);
+  });
+});
+
+describe('patterns', () => {
+  it('refuses a regex with flags JSON Schema would drop (a case-insensitive GUID would read as lower case only)', () => {
+    expect(() => refuseFlaggedPatterns(z.string().check(z.regex(/^[a-f]+$/i)))).toThrow(
+      'openapi: the pattern /^[a-f]+$/i has flags JSON Schema cannot carry',
+    );
+    expect(() => refuseFlaggedPatterns(z.string().check(z.regex(/^[a-fA-F]+$/u)))).not.toThrow();
+  });
+
+  it('documents that policy sources may be GUIDs in either case, as the API takes them', () => {
+    expect(openApiJson()).toContain('^[0-9a-fA-F]{8}-');
   });
 });
 
