@@ -198,7 +198,13 @@ export function createApiGateway(options: ApiGatewayOptions): Server {
       }
       routeKey = `${route.method} ${route.path}`;
       // As API Gateway does: a route without an authorizer ignores any token, and its event has no authorizer.
-      let authorizer: { principalId: string; integrationLatency: number; jwt: unknown } | undefined;
+      let authorizer:
+        | {
+            principalId: string;
+            integrationLatency: number;
+            jwt: { claims: ReturnType<typeof asGatewayClaims>; scopes: ReturnType<typeof authorizeScopes> };
+          }
+        | undefined;
       if (!route.public) {
         const claims = await options.verifier(request.headers.authorization);
         subject = claims.sub;
