@@ -1,12 +1,14 @@
-// The HTTP API: one JWT-authorized route and one Lambda per entry of lambdas/api/routes.ts, a throttled
-// $default stage with JSON access logs. A validation refuses any route on this API without the JWT
-// authorizer and the required scope, so a route added later cannot be left open by accident.
-import { RemovalPolicy } from 'aws-cdk-lib';
+// The HTTP API: one route and one Lambda per entry of lambdas/api/routes.ts, a throttled $default
+// stage with JSON access logs. Every route is JWT-authorized but the ones routes.ts marks `public`
+// (GET /openapi.json); a validation refuses any other route on this API without the JWT authorizer
+// and the required scope, so a route added later cannot be left open by accident.
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   CfnRoute,
   HttpApi,
   HttpMethod,
+  HttpNoneAuthorizer,
   HttpStage,
   LogGroupLogDestination,
   type ThrottleSettings,
@@ -160,13 +162,24 @@ export class ControlPlaneApi extends Construct {
         if (props.overlayCidr !== undefined) routeFunction.function.addEnvironment(OVERLAY_CIDR_ENV, props.overlayCidr);
       }
       functions.set(route.name, routeFunction);
-      this.httpApi.addRoutes({
+      const integration = new HttpLambdaIntegration(`${toConstructId(route.name)}Integration`, routeFunction.function);
+      const added = this.httpApi.addRoutes({
         path: route.path,
         methods: [HttpMethod[route.method]],
-        integration: new HttpLambdaIntegration(`${toConstructId(route.name)}Integration`, routeFunction.function),
-        authorizer,
-        authorizationScopes: [...route.scopes],
+        integration,
+        ...(route.public
+          ? // No scopes either: the API's default ones would otherwise be copied onto the route.
+            { authorizer: new HttpNoneAuthorizer(), authorizationScopes: [] }
+          : { authorizer, authorizationScopes: [...route.scopes] }),
       });
+      if (route.public) {
+        for (const publicRoute of added) {
+          Validations.of(publicRoute).acknowledge({
+            id: 'AwsSolutions-APIG4',
+            reason: `${routeKeyOf(route)} is public on purpose (routes.ts marks it): it serves the API's OpenAPI description, built from the code and published in the repository, to clients that have no token yet; its function reads no table and has no other permission, and the stage's throttling bounds it like every route.`,
+          });
+        }
+      }
     }
     this.functions = functions;
 
@@ -220,14 +233,20 @@ function toConstructId(name: string): string {
 
 /**
  * Messages for every route on the API that is not JWT-authorized with exactly its route table
- * scopes (routes.ts); a route the table does not know must require REQUIRED_SCOPE.
+ * scopes (routes.ts); a route the table does not know must require REQUIRED_SCOPE. A route the
+ * table marks `public` must have no authorizer, so its openness is the table's and no accident.
  */
 function unprotectedRoutes(api: HttpApi): string[] {
-  const expected = new Map(ROUTES.map((route) => [routeKeyOf(route), route.scopes]));
+  const expected = new Map(ROUTES.filter((route) => !route.public).map((route) => [routeKeyOf(route), route.scopes]));
+  const open = new Set(ROUTES.filter((route) => route.public).map(routeKeyOf));
   return api.node
     .findAll()
     .filter((child): child is CfnRoute => child instanceof CfnRoute)
     .flatMap((route) => {
+      if (open.has(route.routeKey)) {
+        const none = (route.authorizationType ?? 'NONE') === 'NONE' && route.authorizerId === undefined;
+        return none ? [] : [`public route '${route.routeKey}' must have no authorizer, got ${route.authorizationType}`];
+      }
       const scopes = expected.get(route.routeKey) ?? [REQUIRED_SCOPE];
       const granted = route.authorizationScopes ?? [];
       const exact = granted.length === scopes.length && scopes.every((scope) => granted.includes(scope));

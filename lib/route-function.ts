@@ -1,5 +1,5 @@
 // One API route's Lambda: the shared function layout (lib/bundled-function.ts) whose role may call
-// only the table actions the route lists in lambdas/api/route-functions.ts.
+// only the table actions the route lists in lambdas/api/route-functions.ts (none: no table access).
 import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { Role } from 'aws-cdk-lib/aws-iam';
@@ -14,7 +14,7 @@ export { PROJECT_ROOT } from './bundled-function.js';
 export interface RouteFunctionProps {
   /** The route this function serves; its `entry` is bundled and its `tableActions` granted. */
   readonly route: DeployedRoute;
-  /** The policy table; the function gets its name in `TABLE_NAME`. */
+  /** The policy table; the function gets its name in `TABLE_NAME` if the route has table actions. */
   readonly table: ITable;
   /**
    * How long the function's logs are kept.
@@ -53,20 +53,18 @@ export class RouteFunction extends Construct {
   constructor(scope: Construct, id: string, props: RouteFunctionProps) {
     super(scope, id);
     const { route, table } = props;
-    if (route.tableActions.length === 0) {
-      throw new Error(`RouteFunction ${route.name}: a route needs at least one table action, got none`);
-    }
+    const readsTable = route.tableActions.length > 0;
     const parts = createBundledFunction(this, `RouteFunction ${route.name}`, {
       entry: route.entry,
       description: `dynamic-egress ${route.method} ${route.path}`,
-      environment: { TABLE_NAME: table.tableName },
+      environment: readsTable ? { TABLE_NAME: table.tableName } : {},
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
       memorySize: props.memorySize,
       timeout: props.timeout,
       projectRoot: props.projectRoot,
     });
-    table.grant(parts.role, ...route.tableActions);
+    if (readsTable) table.grant(parts.role, ...route.tableActions);
     this.function = parts.function;
     this.logGroup = parts.logGroup;
     this.role = parts.role;

@@ -103,6 +103,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
         method: route.method,
         path: route.path,
         scopes: route.scopes,
+        ...(route.public ? { public: true } : {}),
         handler: createApiHandler(OPERATIONS[route.name], () => dependencies),
       })),
       verifier,

@@ -31,8 +31,11 @@ export const IDENTIFIER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
 export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
-/** A CF GUID: 8-4-4-4-12 hexadecimal digits, either case (CF prints them in lower case). */
-export const GUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/**
+ * A CF GUID: 8-4-4-4-12 hexadecimal digits, either case (CF prints them in lower case). Spelled out
+ * without the `i` flag: JSON Schema patterns have no flags, and the OpenAPI document carries this one.
+ */
+export const GUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 /**
  * Characters a name may not hold anywhere, even at its ends (U+FEFF would be trimmed silently):

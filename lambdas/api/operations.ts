@@ -8,6 +8,7 @@ import { deleteEgressPolicy } from './handlers/delete-egress-policy.js';
 import { deleteSecurityGroup } from './handlers/delete-security-group.js';
 import { explainConnection } from './handlers/explain.js';
 import { getJob } from './handlers/get-job.js';
+import { getOpenApi } from './handlers/get-openapi.js';
 import { getSecurityGroup } from './handlers/get-security-group.js';
 import { listCells } from './handlers/list-cells.js';
 import { listDestinations } from './handlers/list-destinations.js';
@@ -39,4 +40,5 @@ export const OPERATIONS: Readonly<Record<RouteName, Operation>> = {
   'unbind-security-group': unbindSecurityGroup,
   'list-space-security-groups': listSpaceSecurityGroups,
   'get-job': getJob,
+  'get-openapi': getOpenApi,
 };

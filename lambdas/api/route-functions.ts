@@ -18,7 +18,8 @@ export interface RouteFunctionDefinition {
   /**
    * Exactly the DynamoDB actions the handler's store calls make. TransactWriteItems has no IAM action
    * of its own: each item in it needs its action (Put → PutItem, Update → UpdateItem, Delete →
-   * DeleteItem); every write also bumps the version record (UpdateItem).
+   * DeleteItem); every write also bumps the version record (UpdateItem). None: the function gets
+   * no table access at all (and no TABLE_NAME).
    */
   readonly tableActions: readonly TableAction[];
 }
@@ -116,6 +117,11 @@ export const ROUTE_FUNCTIONS: Readonly<Record<RouteName, RouteFunctionDefinition
   'get-job': {
     entry: handler('get-job'),
     tableActions: ['dynamodb:GetItem'],
+  },
+  'get-openapi': {
+    entry: handler('get-openapi'),
+    // Serves a document built from the code: no table.
+    tableActions: [],
   },
 };
 

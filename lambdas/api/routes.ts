@@ -1,7 +1,8 @@
 // Every API route once: local mode routes requests with it, the handlers check scopes and query
-// parameters against it, and the CDK stack creates one authorized API Gateway route per entry (its
-// Lambda and table grants are in route-functions.ts, which only the stack reads: every function
-// bundles this file). Pure data, so the stack can import it without loading handler code.
+// parameters against it, the CDK stack creates one API Gateway route per entry (authorized unless
+// it is `public`; its Lambda and table grants are in route-functions.ts, which only the stack reads:
+// every function bundles this file), and lambdas/api/openapi/ describes each in the OpenAPI
+// document. Pure data, so the stack can import it without loading handler code.
 
 export type RouteName =
   | 'list-destinations'
@@ -21,7 +22,8 @@ export type RouteName =
   | 'bind-security-group'
   | 'unbind-security-group'
   | 'list-space-security-groups'
-  | 'get-job';
+  | 'get-job'
+  | 'get-openapi';
 
 /**
  * Which API a route belongs to: CF's external networking v1 (`{"error": ...}` bodies) or CF's V3
@@ -45,6 +47,12 @@ export interface RouteDefinition {
    * checks them (its route's authorizationScopes), and the handler checks them again.
    */
   readonly scopes: readonly string[];
+  /**
+   * Served without a token: no JWT authorizer on its API Gateway route, no token check in local mode
+   * or in the handler. Only for documents anyone may read (the OpenAPI description); its `scopes`
+   * are empty. @default false
+   */
+  readonly public?: true;
 }
 
 export const API_PREFIX = '/networking/v1/external';
@@ -210,6 +218,15 @@ export const ROUTES: readonly RouteDefinition[] = [
     scopes: V3_READ_SCOPES,
     method: 'GET',
     path: `${V3_PREFIX}/jobs/{id}`,
+  },
+  {
+    // The API's OpenAPI 3.1 description (lambdas/api/openapi/), for clients and code generators.
+    name: 'get-openapi',
+    api: 'v1',
+    scopes: [],
+    public: true,
+    method: 'GET',
+    path: '/openapi.json',
   },
 ];
 

@@ -1,6 +1,6 @@
 // A small stand-in for API Gateway's HTTP API: matches routes, verifies the bearer token and the
-// route's scopes like the JWT authorizer does, and calls the very handlers Lambda runs with a
-// payload 2.0 event.
+// route's scopes like the JWT authorizer does (not on a public route, which has no authorizer), and
+// calls the very handlers Lambda runs with a payload 2.0 event.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { JWTPayload } from 'jose';
@@ -29,6 +29,8 @@ export interface LocalRoute {
   readonly handler: ApiHandler;
   /** The scopes that may call it (a token needs one); @default the gateway's authorizationScopes */
   readonly scopes?: readonly string[];
+  /** No authorizer: served without a token, and its event has no claims (routes.ts's `public`). */
+  readonly public?: boolean;
 }
 
 export interface PublicDocument {
@@ -195,9 +197,20 @@ export function createApiGateway(options: ApiGatewayOptions): Server {
           : new HttpError(404, `no route for ${method} ${url.pathname}`);
       }
       routeKey = `${route.method} ${route.path}`;
-      const claims = await options.verifier(request.headers.authorization);
-      subject = claims.sub;
-      const scopes = authorizeScopes(claims, route.scopes ?? authorizationScopes);
+      // As API Gateway does: a route without an authorizer ignores any token, and its event has no authorizer.
+      let authorizer:
+        | {
+            principalId: string;
+            integrationLatency: number;
+            jwt: { claims: ReturnType<typeof asGatewayClaims>; scopes: ReturnType<typeof authorizeScopes> };
+          }
+        | undefined;
+      if (!route.public) {
+        const claims = await options.verifier(request.headers.authorization);
+        subject = claims.sub;
+        const scopes = authorizeScopes(claims, route.scopes ?? authorizationScopes);
+        authorizer = { principalId: '', integrationLatency: 0, jwt: { claims: asGatewayClaims(claims), scopes } };
+      }
       const body = await readBody(request);
       const match = route.pattern.exec(url.pathname);
       const pathParameters = Object.fromEntries(
@@ -231,11 +244,7 @@ export function createApiGateway(options: ApiGatewayOptions): Server {
           stage: '$default',
           time: new Date().toISOString(),
           timeEpoch: Date.now(),
-          authorizer: {
-            principalId: '',
-            integrationLatency: 0,
-            jwt: { claims: asGatewayClaims(claims), scopes },
-          },
+          ...(authorizer ? { authorizer } : {}),
         },
         ...(body.length > 0 ? { body } : {}),
         isBase64Encoded: false,

@@ -1,10 +1,13 @@
 // Local mode on a fresh table of the run's DynamoDB Local, with a throwaway issuer key, for tests
-// that talk HTTP to the real server.
+// that talk HTTP to the real server. Every response `call` receives is checked against the OpenAPI
+// document (openapi-responses.ts): a status the route does not declare, or a body its schema
+// refuses, fails the call.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LocalMode, startLocalMode } from '../../local/local-mode.js';
 import { createTestTable } from './ddb.js';
+import { responseChecker } from './openapi-responses.js';
 
 export interface ApiCall {
   readonly status: number;
@@ -35,6 +38,7 @@ export async function startTestApi(): Promise<TestApi> {
     tableName: table.tableName,
   });
   const adminToken = await local.issuer.sign();
+  const openApi = responseChecker();
   return {
     local,
     adminToken,
@@ -56,7 +60,9 @@ export async function startTestApi(): Promise<TestApi> {
       } catch {
         // Leave non-JSON bodies as text so assertions show them.
       }
-      return { status: response.status, headers: response.headers, body };
+      const call = { status: response.status, headers: response.headers, body };
+      openApi.check(method, path, call);
+      return call;
     },
     async stop() {
       await local.stop();

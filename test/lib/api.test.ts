@@ -98,4 +98,37 @@ describe('ControlPlaneApi', () => {
       /route 'GET \/debug' must use the JWT authorizer with scopes \["network.admin"\], got authorizationType NONE/,
     );
   });
+
+  it('serves the route routes.ts marks public without an authorizer, and no other', () => {
+    const openapi = DEPLOYED_ROUTES.find((route) => route.name === 'get-openapi');
+    if (!openapi) throw new Error('get-openapi missing from DEPLOYED_ROUTES');
+    const { stack } = build({ routes: [...ONE_ROUTE, openapi] });
+    const routes = Template.fromStack(stack).findResources('AWS::ApiGatewayV2::Route');
+    const byKey = Object.fromEntries(
+      Object.values(routes).map((route) => [route.Properties.RouteKey, route.Properties]),
+    );
+    expect(byKey['GET /openapi.json']).toMatchObject({ AuthorizationType: 'NONE' });
+    expect(byKey['GET /openapi.json']?.AuthorizationScopes).toBeUndefined();
+    expect(byKey['GET /openapi.json']?.AuthorizerId).toBeUndefined();
+    expect(byKey['GET /networking/v1/external/destinations']).toMatchObject({
+      AuthorizationType: 'JWT',
+      AuthorizationScopes: ['network.admin'],
+    });
+  });
+
+  it('fails synth when a route is public but routes.ts does not say so, or the other way round', () => {
+    const [list] = ONE_ROUTE;
+    const openapi = DEPLOYED_ROUTES.find((route) => route.name === 'get-openapi');
+    if (!list || !openapi) throw new Error('routes missing');
+    // GIVEN routes whose public flag differs from the route table's
+    const { app } = build({
+      routes: [
+        { ...list, public: true },
+        { ...openapi, public: undefined },
+      ],
+    });
+    expect(() => app.synth()).toThrow(
+      /route 'GET \/networking\/v1\/external\/destinations' must use the JWT authorizer[\s\S]*public route 'GET \/openapi.json' must have no authorizer, got JWT/,
+    );
+  });
 });

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { Stack } from 'aws-cdk-lib';
 import type { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openApiDocument } from '../../lambdas/api/openapi/document.js';
 import { DEPLOYED_ROUTES, type DeployedRoute } from '../../lambdas/api/route-functions.js';
 import type { RouteDefinition, RouteName } from '../../lambdas/api/routes.js';
 import { RouteFunction } from '../../lib/route-function.js';
@@ -100,11 +101,11 @@ beforeAll(async () => {
   process.env.AWS_ACCESS_KEY_ID = 'local';
   process.env.AWS_SECRET_ACCESS_KEY = 'local';
 
-  // GIVEN the two functions bundled by the real construct (bundling runs while constructing).
+  // GIVEN three functions bundled by the real construct (bundling runs while constructing).
   const app = testApp({ bundling: true, outdir });
   const stack = new Stack(app, 'Bundles');
   const store = new PolicyStore(stack, 'Store');
-  for (const name of ['create-destinations', 'list-destinations'] as const) {
+  for (const name of ['create-destinations', 'list-destinations', 'get-openapi'] as const) {
     const routeFunction = new RouteFunction(stack, name, { route: route(name), table: store.table });
     const asset = routeFunction.function.node.findChild('Code') as Asset;
     bundles.set(name, join(outdir, asset.assetPath, 'index.mjs'));
@@ -154,5 +155,13 @@ describe('bundled handler', () => {
     );
     expect(answer.statusCode).toBe(403);
     expect(JSON.parse(answer.body)).toEqual({ error: expect.stringContaining('network.admin') });
+  });
+
+  it('serves the OpenAPI document without a token: the event of a route with no authorizer has no claims', async () => {
+    const { requestContext, ...event } = apiEvent(route('get-openapi'), {});
+    const { authorizer: _none, ...withoutAuthorizer } = requestContext;
+    const answer = await invoke('get-openapi', { ...event, requestContext: withoutAuthorizer });
+    expect(answer.statusCode, answer.body).toBe(200);
+    expect(JSON.parse(answer.body)).toEqual(openApiDocument());
   });
 });

@@ -48,11 +48,12 @@ describe('cdk-nag AwsSolutions', () => {
     }
   });
 
-  it("acknowledges beyond L1 only the fan-out role's two exact wildcard findings and the on-failure queue's SQS3", () => {
+  it("acknowledges beyond L1 only the public OpenAPI route's APIG4, the fan-out role's two exact wildcard findings and the on-failure queue's SQS3", () => {
     const others = acknowledgements(app)
       .filter((ack) => ack.id !== 'AwsSolutions-L1')
       .map(({ path, id }) => ({ path, id }));
     expect(others).toEqual([
+      { path: 'Test/Api/HttpApi/GET--openapi.json', id: 'AwsSolutions-APIG4' },
       {
         path: 'Test/Fanout/Role',
         id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',

@@ -40,6 +40,9 @@ function logicalIdOf(type: string, fragment: string): string {
   return ids[0] as string;
 }
 
+/** The one route served without a token (routes.ts marks it public). */
+const PUBLIC_ROUTE = 'GET /openapi.json';
+
 const tableId = () => logicalIdOf('AWS::DynamoDB::Table', 'StoreTable');
 const pascal = (name: string) =>
   name
@@ -81,14 +84,16 @@ describe('HTTP API', () => {
     expect(keys.sort()).toEqual(ROUTES.map((route) => `${route.method} ${route.path}`).sort());
   });
 
-  it('puts every route behind the JWT authorizer: v1 needs network.admin, V3 also CF admin scopes', () => {
+  it('puts every route but GET /openapi.json behind the JWT authorizer: v1 needs network.admin, V3 also CF admin scopes', () => {
     const authorizerId = logicalIdOf('AWS::ApiGatewayV2::Authorizer', 'JwtAuthorizer');
     const routes = ofType('AWS::ApiGatewayV2::Route');
     expect(routes).toHaveLength(ROUTES.length);
     // Written out by hand, so that a scope added to or dropped from routes.ts fails here.
     const write = ['cloud_controller.admin', 'network.admin'];
     const read = [...write, 'cloud_controller.admin_read_only', 'cloud_controller.global_auditor'];
-    for (const [id, props] of routes) {
+    const authorized = routes.filter(([, props]) => props.RouteKey !== PUBLIC_ROUTE);
+    expect(authorized).toHaveLength(ROUTES.length - 1);
+    for (const [id, props] of authorized) {
       const routeKey = String(props.RouteKey);
       const scopes = !routeKey.includes(' /v3/') ? ['network.admin'] : routeKey.startsWith('GET ') ? read : write;
       expect({ id, ...props }).toMatchObject({
@@ -98,6 +103,18 @@ describe('HTTP API', () => {
         AuthorizerId: { Ref: authorizerId },
       });
     }
+  });
+
+  it('serves GET /openapi.json with no authorizer, the one public route', () => {
+    const open = ofType('AWS::ApiGatewayV2::Route').filter(([, props]) => props.AuthorizationType !== 'JWT');
+    expect(open.map(([, props]) => props)).toEqual([
+      {
+        ApiId: expect.anything(),
+        RouteKey: PUBLIC_ROUTE,
+        AuthorizationType: 'NONE',
+        Target: expect.anything(),
+      },
+    ]);
   });
 
   it('trusts the issuer and audience it was given, reading the Authorization header', () => {
@@ -130,18 +147,19 @@ describe('HTTP API', () => {
 });
 
 describe('route functions', () => {
-  it('are Node.js 22 on arm64 with JSON logs, source maps and the table name', () => {
+  it('are Node.js 22 on arm64 with JSON logs, source maps and the table name (but the one that reads no table)', () => {
     // Every function of the stack: one per route, plus the fan-out (propagation.test.ts).
     const functions = ofType('AWS::Lambda::Function');
     expect(functions).toHaveLength(ROUTES.length + 1);
     for (const [id, props] of functions) {
+      const tableName = id.startsWith('ApiGetOpenapi') ? {} : { TABLE_NAME: { Ref: tableId() } };
       expect({ id, ...props }).toMatchObject({
         id,
         Runtime: 'nodejs22.x',
         Architectures: ['arm64'],
         Handler: 'index.handler',
         LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: expect.stringContaining('Logs') } },
-        Environment: { Variables: { TABLE_NAME: { Ref: tableId() }, NODE_OPTIONS: '--enable-source-maps' } },
+        Environment: { Variables: { ...tableName, NODE_OPTIONS: '--enable-source-maps' } },
       });
     }
   });
@@ -180,6 +198,7 @@ describe('route functions', () => {
     'unbind-security-group': ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     'list-space-security-groups': ['dynamodb:Query'],
     'get-job': ['dynamodb:GetItem'],
+    'get-openapi': [],
   };
 
   it.each(Object.entries(EXPECTED_TABLE_ACTIONS))(
@@ -201,7 +220,9 @@ describe('route functions', () => {
           Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
           Resource: { 'Fn::GetAtt': [logicalIdOf('AWS::Logs::LogGroup', `${prefix}Logs`), 'Arn'] },
         },
-        { Effect: 'Allow', Action: [...expectedActions].sort(), Resource: { 'Fn::GetAtt': [tableId(), 'Arn'] } },
+        ...(expectedActions.length === 0
+          ? []
+          : [{ Effect: 'Allow', Action: [...expectedActions].sort(), Resource: { 'Fn::GetAtt': [tableId(), 'Arn'] } }]),
       ]);
     },
   );

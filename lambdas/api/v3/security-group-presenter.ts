@@ -2,6 +2,7 @@
 // organisations, beside CF's two space relationships.
 import type { Lifecycle, SecurityGroup } from '../../../core/domain/security-group.js';
 import { V3_PREFIX } from '../routes.js';
+import type { RelationshipResource, SecurityGroupResource } from './security-group-schemas.js';
 
 const related = (guids: readonly string[]) => ({ data: guids.map((guid) => ({ guid })) });
 
@@ -11,7 +12,7 @@ export const securityGroupPath = (guid: string): string => `${V3_PREFIX}/securit
  * @param onlySpace as CF's space lists do, show only that space among the bound ones (and no
  *   organisations: which organisation a space belongs to is Cloud Controller's to know, not ours).
  */
-export function presentSecurityGroup(group: SecurityGroup, baseUrl: string, onlySpace?: string) {
+export function presentSecurityGroup(group: SecurityGroup, baseUrl: string, onlySpace?: string): SecurityGroupResource {
   const spaces = (lifecycle: Lifecycle) => {
     const bound = group.bindings[lifecycle].space;
     return related(onlySpace === undefined ? bound : bound.filter((guid) => guid === onlySpace));
@@ -23,7 +24,7 @@ export function presentSecurityGroup(group: SecurityGroup, baseUrl: string, only
     created_at: group.createdAt,
     updated_at: group.updatedAt,
     name: group.name,
-    rules: group.rules,
+    rules: [...group.rules],
     globally_enabled: { running: group.globallyEnabled.running, staging: group.globallyEnabled.staging },
     relationships: {
       running_spaces: spaces('running'),
@@ -41,7 +42,7 @@ export function presentRelationship(
   relationship: string,
   guids: readonly string[],
   baseUrl: string,
-) {
+): RelationshipResource {
   return {
     ...related(guids),
     links: { self: { href: `${baseUrl}${securityGroupPath(group.guid)}/relationships/${relationship}` } },

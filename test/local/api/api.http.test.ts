@@ -1,5 +1,6 @@
 // The CF-compatible API over real HTTP, served by local mode on DynamoDB Local.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openApiDocument } from '../../../lambdas/api/openapi/document.js';
 import { API, startTestApi, type TestApi } from '../../helpers/local-api.js';
 
 let api: TestApi;
@@ -595,5 +596,22 @@ describe('auth', () => {
       headers: { authorization: `bearer ${api.adminToken}` },
     });
     expect(response.status).toBe(200);
+  });
+});
+
+describe('GET /openapi.json', () => {
+  it('serves the OpenAPI document to anyone: no token, a bad one, or one without scopes', async () => {
+    const noScopes = await api.local.issuer.sign({ scopes: ['openid'] });
+    for (const token of [null, 'not-a-jwt', noScopes, api.adminToken]) {
+      const result = await api.call('GET', '/openapi.json', { token });
+      expect(result.status).toBe(200);
+      expect(result.headers.get('content-type')).toBe('application/json');
+      expect(result.body).toEqual(openApiDocument());
+    }
+  });
+
+  it('refuses a query parameter like every route, in the v1 envelope', async () => {
+    const result = await api.call('GET', '/openapi.json?format=yaml', { token: null });
+    expect(result).toMatchObject({ status: 400, body: { error: expect.stringContaining('"format"') } });
   });
 });

@@ -125,6 +125,11 @@ describe('GET /explain', () => {
     expect(task.body).toMatchObject({ allowed: true });
   });
 
+  it('says traffic to the container network is not egress', async () => {
+    const answer = await explain(`app=${APP}&space=${SPACE}&ip=10.255.7.8&port=8080&protocol=tcp`);
+    expect(answer.body).toMatchObject({ allowed: true, reasons: [{ type: 'not_egress', overlay: '10.255.0.0/16' }] });
+  });
+
   it('answers icmp questions (echo request by default)', async () => {
     const answer = await explain(`app=${APP}&space=${SPACE}&ip=198.51.100.7&protocol=icmp`);
     expect(answer.body).toMatchObject({ allowed: false, reasons: [{ type: 'default_deny' }] });
