@@ -142,15 +142,33 @@ function response(spec: ResponseSpec, content: JsonObject | undefined): JsonObje
   };
 }
 
-function parameters(route: RouteDefinition): JsonObject[] {
+function parameters(route: RouteDefinition, spec: OperationSpec): JsonObject[] {
   const inPath = [...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
     name,
     in: 'path',
     required: true,
     schema: { type: 'string' },
   }));
-  const inQuery = (route.queryParameters ?? []).map((name) => ({ name, in: 'query', schema: { type: 'string' } }));
+  const query = queryShape(spec);
+  const inQuery = (route.queryParameters ?? []).map((name) => ({
+    name,
+    in: 'query',
+    ...(query.required.includes(name) ? { required: true } : {}),
+    schema: query.properties[name] ?? { type: 'string' },
+  }));
   return [...inPath, ...inQuery];
+}
+
+const queryJsonSchema = z.object({
+  properties: z.record(z.string(), z.record(z.string(), z.unknown())),
+  required: z.optional(z.array(z.string())),
+});
+
+/** Each query parameter's JSON Schema and the required ones, from the spec's query schema if it has one. */
+function queryShape(spec: OperationSpec): { properties: Record<string, JsonObject>; required: string[] } {
+  if (spec.query === undefined) return { properties: {}, required: [] };
+  const { properties, required = [] } = z.parse(queryJsonSchema, z.toJSONSchema(spec.query, { io: 'input' }));
+  return { properties, required };
 }
 
 function operation(route: RouteDefinition, spec: OperationSpec, components: SchemaComponents): JsonObject {
@@ -173,7 +191,7 @@ function operation(route: RouteDefinition, spec: OperationSpec, components: Sche
     { description: "Over the stage's request rate: API Gateway's answer, on AWS only." },
     components.ref(gatewayErrorBodySchema, 'GatewayError'),
   );
-  const listed = parameters(route);
+  const listed = parameters(route, spec);
   return {
     operationId: route.name,
     summary: spec.summary,

@@ -13,6 +13,7 @@ import {
   type SourceIdFormat,
   updateDestinationsBodySchema,
 } from '../../../core/domain/schemas.js';
+import { explainQuerySchema } from '../explain-query.js';
 import type { RouteName } from '../routes.js';
 import {
   createSecurityGroupBodySchema,
@@ -38,6 +39,8 @@ export interface OperationSpec {
   readonly summary: string;
   readonly description?: string;
   readonly requestBody?: z.core.$ZodType;
+  /** The query parameters' schema (an object of strings), for their types and which are required. */
+  readonly query?: z.core.$ZodType;
   /** The success responses by status code. */
   readonly responses: Readonly<Record<number, ResponseSpec>>;
 }
@@ -74,9 +77,7 @@ const groups = (description: string): ResponseSpec => ({ description, schema: se
  * Every route's spec: a route missing here fails to compile. `sourceIds` is the deployment's
  * setting: which policy sources POST /egress_policies accepts.
  */
-export function operationSpecs(
-  sourceIds: SourceIdFormat,
-): Readonly<Record<RouteName, OperationSpec>> {
+export function operationSpecs(sourceIds: SourceIdFormat): Readonly<Record<RouteName, OperationSpec>> {
   return {
     'list-destinations': {
       summary: 'List destinations',
@@ -172,6 +173,9 @@ export function operationSpecs(
     },
     explain: {
       summary: 'Explain whether a workload may reach an address, and why',
+      description:
+        'Not part of CF. Plans the rules a cell would program for one container of the app and walks them; port for tcp and udp only, icmp_type and icmp_code for icmp only (default 8/0).',
+      query: explainQuerySchema,
       responses: { 200: { description: 'The answer and the rules that decide it.', schema: explainResponseSchema } },
     },
   };
