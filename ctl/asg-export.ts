@@ -1,0 +1,74 @@
+// The JSON `cf curl /v3/security_groups` prints, read as the groups to import: a V3 list
+// (`{"pagination", "resources": [...]}`), a bare array of groups, or an array of such lists (pages
+// saved one after another). A group that appears twice (overlapping pages) is imported once: its
+// bindings joined, its last rules and global flags kept.
+import * as z from 'zod/mini';
+import { ValidationError } from '../core/domain/errors.js';
+import { parseWith } from '../core/domain/validation.js';
+import { CommandFailed } from './errors.js';
+
+const related = z.object({ data: z.array(z.looseObject({ guid: z.string() })) });
+
+const exportedGroupSchema = z.looseObject({
+  name: z.string(),
+  rules: z.optional(z.array(z.record(z.string(), z.unknown()))),
+  globally_enabled: z.optional(z.looseObject({ running: z.optional(z.boolean()), staging: z.optional(z.boolean()) })),
+  relationships: z.optional(
+    z.looseObject({ running_spaces: z.optional(related), staging_spaces: z.optional(related) }),
+  ),
+});
+const listSchema = z.looseObject({ resources: z.array(exportedGroupSchema) });
+const exportSchema = z.union([listSchema, z.array(z.union([listSchema, exportedGroupSchema]))]);
+
+/** One group as the import wants it to be. */
+export interface ImportedGroup {
+  readonly name: string;
+  readonly rules: readonly Readonly<Record<string, unknown>>[];
+  readonly globallyEnabled: { readonly running: boolean; readonly staging: boolean };
+  /** Lower case, as the API stores GUIDs. */
+  readonly runningSpaces: readonly string[];
+  readonly stagingSpaces: readonly string[];
+}
+
+type ExportedGroup = z.infer<typeof exportedGroupSchema>;
+
+const guidsOf = (value: { data: readonly { guid: string }[] } | undefined): string[] =>
+  (value?.data ?? []).map((item) => item.guid.toLowerCase());
+
+export function importedGroups(document: unknown, path: string): ImportedGroup[] {
+  let parsed: z.infer<typeof exportSchema>;
+  try {
+    parsed = parseWith(exportSchema, document, path);
+  } catch (error) {
+    if (error instanceof ValidationError) {
+      throw new CommandFailed(
+        `${path} is not the output of \`cf curl /v3/security_groups\`: ${error.message}`,
+        'expected {"resources": [groups]}, an array of groups, or an array of such pages',
+      );
+    }
+    throw error;
+  }
+  const exported: ExportedGroup[] = Array.isArray(parsed)
+    ? parsed.flatMap((item) =>
+        'resources' in item && Array.isArray(item.resources)
+          ? listSchema.parse(item).resources
+          : [exportedGroupSchema.parse(item)],
+      )
+    : parsed.resources;
+  const byName = new Map<string, ImportedGroup>();
+  for (const group of exported) {
+    const earlier = byName.get(group.name);
+    const union = (a: readonly string[] = [], b: readonly string[]) => [...new Set([...a, ...b])];
+    byName.set(group.name, {
+      name: group.name,
+      rules: group.rules ?? [],
+      globallyEnabled: {
+        running: group.globally_enabled?.running ?? false,
+        staging: group.globally_enabled?.staging ?? false,
+      },
+      runningSpaces: union(earlier?.runningSpaces, guidsOf(group.relationships?.running_spaces)),
+      stagingSpaces: union(earlier?.stagingSpaces, guidsOf(group.relationships?.staging_spaces)),
+    });
+  }
+  return [...byName.values()];
+}
