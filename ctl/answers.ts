@@ -5,6 +5,7 @@ import * as z from 'zod/mini';
 import { ValidationError } from '../core/domain/errors.js';
 import { parseWith } from '../core/domain/validation.js';
 import { CommandFailed } from './errors.js';
+import './zod-messages.js';
 
 const range = z.object({ start: z.number(), end: z.number() });
 const ipRange = z.object({ start: z.string(), end: z.string() });

@@ -6,6 +6,7 @@ import * as z from 'zod/mini';
 import { ValidationError } from '../core/domain/errors.js';
 import { parseWith } from '../core/domain/validation.js';
 import { CommandFailed } from './errors.js';
+import './zod-messages.js';
 
 const related = z.object({ data: z.array(z.looseObject({ guid: z.string() })) });
 
@@ -18,7 +19,6 @@ const exportedGroupSchema = z.looseObject({
   ),
 });
 const listSchema = z.looseObject({ resources: z.array(exportedGroupSchema) });
-const exportSchema = z.union([listSchema, z.array(z.union([listSchema, exportedGroupSchema]))]);
 
 /** One group as the import wants it to be. */
 export interface ImportedGroup {
@@ -35,26 +35,34 @@ type ExportedGroup = z.infer<typeof exportedGroupSchema>;
 const guidsOf = (value: { data: readonly { guid: string }[] } | undefined): string[] =>
   (value?.data ?? []).map((item) => item.guid.toLowerCase());
 
-export function importedGroups(document: unknown, path: string): ImportedGroup[] {
-  let parsed: z.infer<typeof exportSchema>;
+function decode<S extends z.core.$ZodType>(schema: S, value: unknown, path: string, where: string): z.output<S> {
   try {
-    parsed = parseWith(exportSchema, document, path);
+    return parseWith(schema, value, 'document');
   } catch (error) {
     if (error instanceof ValidationError) {
       throw new CommandFailed(
-        `${path} is not the output of \`cf curl /v3/security_groups\`: ${error.message}`,
+        `${path} is not the output of \`cf curl /v3/security_groups\`: ${where}${error.message}`,
         'expected {"resources": [groups]}, an array of groups, or an array of such pages',
       );
     }
     throw error;
   }
-  const exported: ExportedGroup[] = Array.isArray(parsed)
-    ? parsed.flatMap((item) =>
-        'resources' in item && Array.isArray(item.resources)
-          ? listSchema.parse(item).resources
-          : [exportedGroupSchema.parse(item)],
-      )
-    : parsed.resources;
+}
+
+const isPage = (value: unknown): boolean => typeof value === 'object' && value !== null && 'resources' in value;
+
+/** The groups of the file, in its order: a page's resources, or each item of an array (a page or a group). */
+function exportedGroups(document: unknown, path: string): ExportedGroup[] {
+  if (!Array.isArray(document)) return decode(listSchema, document, path, '').resources;
+  return document.flatMap((item: unknown, index) =>
+    isPage(item)
+      ? decode(listSchema, item, path, `item ${index}: `).resources
+      : [decode(exportedGroupSchema, item, path, `item ${index}: `)],
+  );
+}
+
+export function importedGroups(document: unknown, path: string): ImportedGroup[] {
+  const exported = exportedGroups(document, path);
   const byName = new Map<string, ImportedGroup>();
   for (const group of exported) {
     const earlier = byName.get(group.name);

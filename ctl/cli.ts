@@ -29,7 +29,7 @@ export async function runCtl(
   if (first === undefined || HELP_FLAGS.includes(first)) {
     if (first === undefined) {
       io.stderr(overviewHelp(COMMANDS));
-      return failure(io, new UsageError('missing command'));
+      return failure(io, new UsageError('missing command', 'run `egressctl --help`'));
     }
     io.stdout(overviewHelp(COMMANDS));
     return EXIT_OK;
