@@ -1,5 +1,6 @@
 // A JSON file named on the command line (`--file FILE`, `import-asgs FILE`; `-` is standard input).
 import { readFileSync } from 'node:fs';
+import * as z from 'zod/mini';
 import { CommandFailed } from './errors.js';
 
 export function readJsonFile(path: string): unknown {
@@ -21,10 +22,13 @@ export function readJsonFile(path: string): unknown {
  * The items of a bulk body from a file: `{"<key>": [...]}` as the API takes it, a bare array, or one
  * item; whatever the items hold is the API's to check.
  */
+const objectSchema = z.record(z.string(), z.unknown());
+
 export function bulkItems(document: unknown, key: string, path: string): unknown[] {
   if (Array.isArray(document)) return document;
-  if (typeof document === 'object' && document !== null) {
-    const items = (document as Record<string, unknown>)[key];
+  const object = objectSchema.safeParse(document);
+  if (object.success) {
+    const items = object.data[key];
     if (items === undefined) return [document];
     if (Array.isArray(items)) return items;
   }

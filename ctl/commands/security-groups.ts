@@ -1,6 +1,7 @@
 // `egressctl security-groups list|show|create|bind|unbind|enable-globally|disable-globally|delete`:
 // CF's V3 security groups. A GROUP argument is a GUID or a name.
 
+import { escapeNonPrinting } from '../../core/domain/validation.js';
 import { decodeAnswer, type SecurityGroup, securityGroupSchema } from '../answers.js';
 import type { ApiClient } from '../api-client.js';
 import type { CommandSpec, Invocation, OptionSpec } from '../command-table.js';
@@ -68,7 +69,7 @@ export function securityGroupDetails(group: SecurityGroup): string {
     rule.log === true ? 'yes' : '',
     text(rule.description),
   ]);
-  return [
+  const facts = [
     `name: ${group.name}`,
     `guid: ${group.guid}`,
     `globally enabled: ${globalText(group)}`,
@@ -76,9 +77,9 @@ export function securityGroupDetails(group: SecurityGroup): string {
     bound('staging spaces', guidsOf(group.relationships.staging_spaces)),
     bound('running organizations', guidsOf(group.relationships.running_organizations)),
     bound('staging organizations', guidsOf(group.relationships.staging_organizations)),
-    '',
-    renderTable(['PROTOCOL', 'DESTINATION', 'PORTS', 'ICMP', 'LOG', 'DESCRIPTION'], rules),
-  ].join('\n');
+  ];
+  const table = renderTable(['PROTOCOL', 'DESTINATION', 'PORTS', 'ICMP', 'LOG', 'DESCRIPTION'], rules);
+  return `${facts.map(escapeNonPrinting).join('\n')}\n\n${table}`;
 }
 
 function printGroup(context: CtlContext, group: SecurityGroup, raw: unknown): void {

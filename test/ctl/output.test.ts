@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { apiRefusal, errorMessage } from '../../ctl/api-errors.js';
 import { cellProblem, cellTable } from '../../ctl/commands/cells.js';
 import { explanationText } from '../../ctl/commands/explain.js';
+import { securityGroupDetails, securityGroupTable } from '../../ctl/commands/security-groups.js';
 import { EXIT_FAILED, EXIT_UNREACHABLE } from '../../ctl/exit-codes.js';
 import { renderTable } from '../../ctl/table.js';
 
@@ -119,5 +120,46 @@ describe('tables', () => {
         ],
       ),
     ).toBe('A           LONGER\nx\\u0007     y\nwide value\n');
+  });
+});
+
+describe('security groups', () => {
+  const group = {
+    guid: 'b85a788e-671f-4549-814d-e34cdb2f539a',
+    name: 'evil\u202egroup',
+    rules: [
+      { protocol: 'tcp', destination: '10.0.0.0/8', ports: '443', log: true },
+      { protocol: 'icmp', destination: '10.0.0.1', type: 8, code: 0, description: 'ping' },
+    ],
+    globally_enabled: { running: true, staging: false },
+    relationships: {
+      running_spaces: { data: [{ guid: 'space-1' }, { guid: 'space-2' }] },
+      staging_spaces: { data: [] },
+      running_organizations: { data: [{ guid: 'org-1' }] },
+      staging_organizations: { data: [] },
+    },
+  };
+
+  it('shows one group: its facts escaped, its bindings and its rules as a table', () => {
+    expect(securityGroupDetails(group).split('\n')).toEqual([
+      'name: evil\\u202egroup',
+      'guid: b85a788e-671f-4549-814d-e34cdb2f539a',
+      'globally enabled: running',
+      'running spaces: space-1, space-2',
+      'staging spaces: -',
+      'running organizations: org-1',
+      'staging organizations: -',
+      '',
+      'PROTOCOL  DESTINATION  PORTS  ICMP  LOG  DESCRIPTION',
+      'tcp       10.0.0.0/8   443          yes',
+      'icmp      10.0.0.1            8/0        ping',
+      '',
+    ]);
+  });
+
+  it('lists groups with counts', () => {
+    expect(securityGroupTable([group]).split('\n')[1]).toBe(
+      'b85a788e-671f-4549-814d-e34cdb2f539a  evil\\u202egroup  2      running  2               0               1',
+    );
   });
 });
