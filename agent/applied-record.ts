@@ -4,9 +4,9 @@
 // inputs have the recorded digest checks those two cheaply (three short reads, no full read-back)
 // and stops there: no parse, no plan, no diff. See docs/agent.md, "Fast syncs".
 import { createHash } from 'node:crypto';
+import type { Container } from '../core/plan/model.js';
+import { COMMENT_PREFIX, HOOK_CHAIN, isOwned, OWNED_PREFIX, ROOT_CHAIN } from '../core/plan/names.js';
 import { ApplyError, firstLine } from './errors.js';
-import type { Container } from './model.js';
-import { COMMENT_PREFIX, HOOK_CHAIN, isOwned, OWNED_PREFIX, ROOT_CHAIN } from './names.js';
 import type { CommandRunner } from './runner.js';
 import { ruleTarget } from './table.js';
 

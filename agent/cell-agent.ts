@@ -2,10 +2,10 @@
 // recorded on the cell and reported. `agent sync --from-dynamodb` and local mode's in-process cells
 // both run it; they differ only in where the snapshots come from and how they print the result.
 import type { CellRegistry } from '../core/domain/cells.js';
+import type { DenyLogSetting } from '../core/plan/deny-log.js';
+import type { Container } from '../core/plan/model.js';
+import type { DenyNetworks, UnknownSources } from '../core/plan/plan.js';
 import { type ConvergeResult, converge } from './converge.js';
-import type { DenyLogSetting } from './deny-log.js';
-import type { Container } from './model.js';
-import type { DenyNetworks, UnknownSources } from './plan.js';
 import type { Verify } from './recorded-sync.js';
 import { type CommandRunner, emptyKernelRunner, netnsRunner, spawnRunner } from './runner.js';
 import type { SnapshotSource } from './source/dynamodb.js';

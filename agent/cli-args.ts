@@ -1,9 +1,7 @@
 // The agent's command line: its commands, their options and checks. A new command is one more
 // entry in AGENT_COMMANDS and one more member of AgentCommand.
 import { hostname } from 'node:os';
-import type { AgentMode } from './cell-agent.js';
-import { normalizeCidr } from './cidr.js';
-import { command, helpOf, parseCommandLine, usageOf } from './command-line.js';
+import { normalizeCidr } from '../core/plan/cidr.js';
 import {
   DEFAULT_DENY_LOG_RATE,
   DEFAULT_LOG_GROUP,
@@ -12,10 +10,8 @@ import {
   MAX_RATE,
   parseDenyLogRate,
   parseLogGroup,
-} from './deny-log.js';
-import { parseDenyNetworks } from './deny-networks.js';
-import { UsageError } from './errors.js';
-import { configValueProblem, DEFAULT_ULOGD_LOGFILE, DEFAULT_ULOGD_PLUGIN_DIR } from './logging/ulogd-config.js';
+} from '../core/plan/deny-log.js';
+import { parseDenyNetworks } from '../core/plan/deny-networks.js';
 import {
   DEFAULT_OVERLAY_CIDR,
   DEFAULT_UNKNOWN_SOURCES,
@@ -24,7 +20,11 @@ import {
   NO_DENY_NETWORKS,
   UNKNOWN_SOURCES,
   type UnknownSources,
-} from './plan.js';
+} from '../core/plan/plan.js';
+import type { AgentMode } from './cell-agent.js';
+import { command, helpOf, parseCommandLine, usageOf } from './command-line.js';
+import { UsageError } from './errors.js';
+import { configValueProblem, DEFAULT_ULOGD_LOGFILE, DEFAULT_ULOGD_PLUGIN_DIR } from './logging/ulogd-config.js';
 import { DEFAULT_VERIFY, isVerify, VERIFY_LEVELS, type Verify } from './recorded-sync.js';
 
 /** `sync --policies FILE --containers FILE`: desired state from two files (tests, manual runs). */

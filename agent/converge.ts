@@ -4,7 +4,7 @@
 import type { CellRegistry } from '../core/domain/cells.js';
 import { hostedShardKeys } from '../core/domain/shard-keys.js';
 import { snapshotToPolicyList } from '../core/domain/snapshot.js';
-import type { Container } from './model.js';
+import type { Container } from '../core/plan/model.js';
 import { type RecordedSyncOptions, type RecordedSyncResult, syncRecorded } from './recorded-sync.js';
 import { desiredSnapshot, type SnapshotSource } from './source/dynamodb.js';
 import type { AgentState, AppliedState } from './state.js';

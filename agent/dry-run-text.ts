@@ -2,8 +2,8 @@
 // rules created, changed or removed (lines starting `# `, which iptables-restore ignores and which no
 // reader of the payload takes for an edit); then the ipset lines and the payload, exactly as applied.
 // Chains are named by hashes (names.ts), so they are mapped back through the containers file.
-import type { Container } from './model.js';
-import { appChain, containerChain, groupChain, OWNED_PREFIX, ROOT_CHAIN, spaceChain } from './names.js';
+import type { Container } from '../core/plan/model.js';
+import { appChain, containerChain, groupChain, OWNED_PREFIX, ROOT_CHAIN, spaceChain } from '../core/plan/names.js';
 import type { SyncResult } from './sync.js';
 import type { ChainChange } from './table.js';
 

@@ -4,9 +4,10 @@
 // (create scratch, fill, swap, destroy scratch). list:sets (names starting LIST_SET_PREFIX) name other
 // owned sets: they are created after their members and destroyed before them (a set a list:set holds
 // cannot be destroyed).
+
+import type { IpSet } from '../core/plan/model.js';
+import { isListSet, isOwned, tempSetName } from '../core/plan/names.js';
 import { ApplyError, firstLine } from './errors.js';
-import type { IpSet } from './model.js';
-import { isListSet, isOwned, tempSetName } from './names.js';
 import { renderSetCreate } from './render.js';
 import type { CommandRunner } from './runner.js';
 

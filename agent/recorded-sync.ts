@@ -2,8 +2,8 @@
 // are parsed and planned only when it does not: a periodic or repeated sync of unchanged inputs
 // costs three short kernel reads (applied-record.ts), whatever the size of the ruleset.
 import type { PoliciesWithGroups } from '../core/domain/snapshot-groups.js';
+import type { Container } from '../core/plan/model.js';
 import { inputDigest, type PlanSize, readKernelSummary, recordHolds } from './applied-record.js';
-import type { Container } from './model.js';
 import { spawnRunner } from './runner.js';
 import { planOptionsOf, type SyncOptions, type SyncResult, sync } from './sync.js';
 import { readTable } from './table.js';

@@ -1,8 +1,8 @@
 // Chains → iptables-restore text. Pure. Every rule is tagged with a comment holding a short hash of
 // its chain and text, so `table` can recognise its own rules on readback without parsing them.
-import { renderRate } from './deny-log.js';
-import type { Action, Chain, IpSet, Match, Rule } from './model.js';
-import { COMMENT_PREFIX, shortHash } from './names.js';
+import { renderRate } from '../core/plan/deny-log.js';
+import type { Action, Chain, IpSet, Match, Rule } from '../core/plan/model.js';
+import { COMMENT_PREFIX, shortHash } from '../core/plan/names.js';
 
 /** The match and target arguments of one rule, in the order iptables-save prints them. */
 export function renderRuleSpec(rule: Rule): string {

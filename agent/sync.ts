@@ -1,18 +1,9 @@
 // The agent as a library: desired state in, kernel programmed (or the payload shown). Sources that
 // are not files (DynamoDB, a versioned document) call `sync` directly.
 import type { PoliciesWithGroups } from '../core/domain/snapshot-groups.js';
-import { formatRecord, readSetSizes, rootDigest, setsDigest } from './applied-record.js';
-import { DEFAULT_DENY_LOG, type DenyLogSetting } from './deny-log.js';
-import {
-  diffSets,
-  type KernelSetSizes,
-  type KernelSets,
-  removeCreatedSets,
-  restoreSets,
-  startReadSets,
-} from './ipsets.js';
-import type { Container, RulePlan } from './model.js';
-import { ROOT_CHAIN } from './names.js';
+import { DEFAULT_DENY_LOG, type DenyLogSetting } from '../core/plan/deny-log.js';
+import type { Container, RulePlan } from '../core/plan/model.js';
+import { ROOT_CHAIN } from '../core/plan/names.js';
 import {
   DEFAULT_OVERLAY_CIDR,
   DEFAULT_SET_THRESHOLD,
@@ -22,7 +13,16 @@ import {
   type PlanOptions,
   planRules,
   type UnknownSources,
-} from './plan.js';
+} from '../core/plan/plan.js';
+import { formatRecord, readSetSizes, rootDigest, setsDigest } from './applied-record.js';
+import {
+  diffSets,
+  type KernelSetSizes,
+  type KernelSets,
+  removeCreatedSets,
+  restoreSets,
+  startReadSets,
+} from './ipsets.js';
 import { renderChain } from './render.js';
 import { type CommandRunner, spawnRunner } from './runner.js';
 import { applyTable, type ChainChange, diffTable, type KernelTable, readTable } from './table.js';

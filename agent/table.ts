@@ -2,9 +2,10 @@
 // against the desired chains by rule id, and writes only the difference in ONE
 // `iptables-restore -w --noflush` transaction. Nothing outside the owned prefix is ever written,
 // except inserting the single jump FORWARD → dyneg-FORWARD when it is missing.
+
+import type { Chain } from '../core/plan/model.js';
+import { COMMENT_PREFIX, HOOK_CHAIN, isOwned, ROOT_CHAIN } from '../core/plan/names.js';
 import { ApplyError, firstLine } from './errors.js';
-import type { Chain } from './model.js';
-import { COMMENT_PREFIX, HOOK_CHAIN, isOwned, ROOT_CHAIN } from './names.js';
 import { renderChain } from './render.js';
 import type { CommandRunner } from './runner.js';
 

@@ -2,8 +2,9 @@
 // FORWARD into them, every owned ipset. The chains go in ONE iptables-restore transaction (all or
 // nothing), the sets after it (a set cannot go while a rule references it). Rules outside the owned
 // chains are never written, save the hook itself, deleted by its saved text.
+
+import { HOOK_CHAIN, isOwned } from '../core/plan/names.js';
 import { diffSets, readSets, restoreSets } from './ipsets.js';
-import { HOOK_CHAIN, isOwned } from './names.js';
 import type { CommandRunner } from './runner.js';
 import { applyTable, readTable, ruleTarget } from './table.js';
 

@@ -18,12 +18,12 @@
 import { performance } from 'node:perf_hooks';
 import { textDigest } from '../agent/applied-record.js';
 import { restoreBatches, restoreSets } from '../agent/ipsets.js';
-import { planRules } from '../agent/plan.js';
 import { syncRecorded, type Verify } from '../agent/recorded-sync.js';
 import { renderChain } from '../agent/render.js';
 import { type CommandRunner, spawnRunner } from '../agent/runner.js';
 import { parseContainers, parsePolicies } from '../agent/source/files.js';
 import { sync } from '../agent/sync.js';
+import { planRules } from '../core/plan/plan.js';
 import { createLab, labPrerequisiteProblem, run } from '../local/lab/netns-lab.js';
 import { scenario } from './lib/agent-scenario.js';
 import { measureNewContainerLatency } from './lib/new-container-latency.js';

@@ -12,10 +12,10 @@
 // ASG_BENCH_ROUNDS=N (default 5) rounds, each in fresh namespaces; medians are reported.
 import { textDigest } from '../agent/applied-record.js';
 import { restoreSets } from '../agent/ipsets.js';
-import { planRules } from '../agent/plan.js';
 import { syncRecorded } from '../agent/recorded-sync.js';
 import type { CommandRunner } from '../agent/runner.js';
 import { parseContainers, parsePolicies } from '../agent/source/files.js';
+import { planRules } from '../core/plan/plan.js';
 import { labPrerequisiteProblem } from '../local/lab/netns-lab.js';
 import { ASG_DEFAULT_SIZE, asgScenario } from './lib/asg-scenario.js';
 import { must, withNamespace } from './lib/netns.js';

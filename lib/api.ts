@@ -17,9 +17,10 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { isSourceIdFormat, SOURCE_ID_FORMATS, type SourceIdFormat } from '../core/domain/schemas.js';
+import type { DenyNetworks } from '../core/plan/plan.js';
 import { DEPLOYED_ROUTES, type DeployedRoute } from '../lambdas/api/route-functions.js';
 import { REQUIRED_SCOPE, ROUTES, type RouteName, routeKeyOf } from '../lambdas/api/routes.js';
-import { DEFAULT_SOURCE_IDS, SOURCE_IDS_ENV } from '../lambdas/api/settings.js';
+import { DEFAULT_SOURCE_IDS, DENY_NETWORKS_ENV, OVERLAY_CIDR_ENV, SOURCE_IDS_ENV } from '../lambdas/api/settings.js';
 import { RouteFunction } from './route-function.js';
 
 /** One line of JSON per request, using HTTP API `$context` variables. */
@@ -76,6 +77,13 @@ export interface ControlPlaneApiProps {
    * @default 'guid'
    */
   readonly sourceIds?: SourceIdFormat;
+  /**
+   * The cells' deny networks and container network: GET /explain plans with what the cells enforce.
+   * Given to the explain function as EGRESS_DENY_NETWORKS and EGRESS_OVERLAY_CIDR.
+   * @default - none, and the agent's default overlay
+   */
+  readonly denyNetworks?: DenyNetworks;
+  readonly overlayCidr?: string;
   /**
    * Where the handlers' entries and package-lock.json are resolved from.
    * @default - this repository (see RouteFunction)
@@ -138,6 +146,12 @@ export class ControlPlaneApi extends Construct {
         projectRoot: props.projectRoot,
       });
       routeFunction.function.addEnvironment(SOURCE_IDS_ENV, sourceIds);
+      if (route.name === 'explain') {
+        if (props.denyNetworks !== undefined) {
+          routeFunction.function.addEnvironment(DENY_NETWORKS_ENV, JSON.stringify(props.denyNetworks));
+        }
+        if (props.overlayCidr !== undefined) routeFunction.function.addEnvironment(OVERLAY_CIDR_ENV, props.overlayCidr);
+      }
       functions.set(route.name, routeFunction);
       this.httpApi.addRoutes({
         path: route.path,

@@ -10,6 +10,7 @@ import { Effect, ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnAssociation, CfnDocument } from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { parseCidr } from '../core/domain/ipv4.js';
 import {
   DEFAULT_DENY_LOG_RATE,
   DEFAULT_LOG_GROUP,
@@ -17,8 +18,8 @@ import {
   MAX_RATE,
   parseDenyLogRate,
   parseLogGroup,
-} from '../agent/deny-log.js';
-import { formatDenyNetworks, parseDenyNetworks } from '../agent/deny-networks.js';
+} from '../core/plan/deny-log.js';
+import { formatDenyNetworks, parseDenyNetworks } from '../core/plan/deny-networks.js';
 import {
   DEFAULT_OVERLAY_CIDR,
   DEFAULT_UNKNOWN_SOURCES,
@@ -26,8 +27,7 @@ import {
   isUnknownSources,
   UNKNOWN_SOURCES,
   type UnknownSources,
-} from '../agent/plan.js';
-import { parseCidr } from '../core/domain/ipv4.js';
+} from '../core/plan/plan.js';
 import { CELL_PK } from '../core/store/cell-status-store.js';
 import { SHARD_PK_PREFIX } from '../core/store/shard-items.js';
 import { SHARD_LOG_PK_PREFIX } from '../core/store/shard-log.js';
@@ -543,7 +543,7 @@ export function validateAbsolutePath(name: string, path: string): void {
   }
 }
 
-/** The agent reads the overlay with the same parser (agent/cidr.ts), so what passes here runs there. */
+/** The agent reads the overlay with the same parser (core/plan/cidr.ts), so what passes here runs there. */
 export function validateCidr(cidr: string): void {
   try {
     parseCidr(cidr);
@@ -582,7 +582,7 @@ export function validateUnknownSources(value: unknown): UnknownSources {
   throw new Error(`CellAgent: unknownSources must be ${UNKNOWN_SOURCES.join(' or ')}, got ${JSON.stringify(value)}`);
 }
 
-/** The agent's `--deny-log-rate` syntax and bounds (agent/deny-log.ts), checked at synth. */
+/** The agent's `--deny-log-rate` syntax and bounds (core/plan/deny-log.ts), checked at synth. */
 export function validateDenyLogRate(value: unknown): string {
   if (typeof value === 'string' && parseDenyLogRate(value) !== undefined) return value;
   throw new Error(
@@ -590,7 +590,7 @@ export function validateDenyLogRate(value: unknown): string {
   );
 }
 
-/** The agent's `--log-group` bounds (agent/deny-log.ts), checked at synth. */
+/** The agent's `--log-group` bounds (core/plan/deny-log.ts), checked at synth. */
 export function validateNflogGroup(value: unknown): number {
   if (typeof value === 'number' && parseLogGroup(String(value)) === value) return value;
   throw new Error(`CellAgent: nflogGroup must be an integer from 1 to ${MAX_LOG_GROUP}, got ${JSON.stringify(value)}`);

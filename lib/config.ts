@@ -2,9 +2,9 @@
 // with every default in this file. docs/deploy.md lists the keys.
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
-import { parseDenyNetworks } from '../agent/deny-networks.js';
-import { type DenyNetworks, isUnknownSources, UNKNOWN_SOURCES, type UnknownSources } from '../agent/plan.js';
 import { isSourceIdFormat, SOURCE_ID_FORMATS, type SourceIdFormat } from '../core/domain/schemas.js';
+import { parseDenyNetworks } from '../core/plan/deny-networks.js';
+import { type DenyNetworks, isUnknownSources, UNKNOWN_SOURCES, type UnknownSources } from '../core/plan/plan.js';
 import { DEFAULT_SOURCE_IDS } from '../lambdas/api/settings.js';
 import { CELL_DEFAULTS } from './cell-agent.js';
 import { FANOUT_DEFAULTS } from './fanout.js';

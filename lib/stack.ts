@@ -5,8 +5,8 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import type { DenyNetworks, UnknownSources } from '../agent/plan.js';
 import type { SourceIdFormat } from '../core/domain/schemas.js';
+import type { DenyNetworks, UnknownSources } from '../core/plan/plan.js';
 import { ControlPlaneAlarms } from './alarms.js';
 import { ControlPlaneApi } from './api.js';
 import { CellAgent } from './cell-agent.js';
@@ -91,6 +91,8 @@ export class DynamicEgressStack extends Stack {
       throttlingRateLimit: props.throttlingRateLimit,
       throttlingBurstLimit: props.throttlingBurstLimit,
       sourceIds: props.sourceIds,
+      ...(props.denyNetworks === undefined ? {} : { denyNetworks: props.denyNetworks }),
+      overlayCidr: props.overlayCidr,
       logRetention: props.logRetention,
       projectRoot: props.projectRoot,
     });

@@ -4,8 +4,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DenyNetworks } from '../agent/plan.js';
 import { silentLog } from '../core/log.js';
+import type { DenyNetworks } from '../core/plan/plan.js';
 import { DEFAULT_TABLE_NAME } from '../core/store/table-definition.js';
 import { inProcessAgentRunner } from './cells/agent-in-process.js';
 import type { LocalCell } from './cells/local-cells.js';

@@ -2,8 +2,8 @@
 // bundling the agent happen in start.ts). START_COMMAND_LINE lists them all with their defaults and
 // is also `npm start -- --help`. EGRESS_LOCAL_DIR is read by paths.ts.
 
-import { parseDenyNetworks } from '../agent/deny-networks.js';
-import type { DenyNetworks } from '../agent/plan.js';
+import { parseDenyNetworks } from '../core/plan/deny-networks.js';
+import type { DenyNetworks } from '../core/plan/plan.js';
 import { DEFAULT_SOURCE_IDS, parseApiSettings, SOURCE_IDS_ENV } from '../lambdas/api/settings.js';
 import { SCHEDULE_DEFAULTS } from '../lambdas/fanout/run-limits.js';
 import { type CommandLineSpec, type Environment, helpText, type Parsed, readCommandLine } from './command-line.js';

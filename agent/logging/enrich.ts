@@ -8,7 +8,7 @@
 // here with zod (they come from other programs), never trusted as they are.
 import * as z from 'zod/mini';
 import { isIpv4 } from '../../core/domain/ipv4.js';
-import { ALLOW_LOG_PREFIX, DENY_LOG_PREFIX } from '../deny-log.js';
+import { ALLOW_LOG_PREFIX, DENY_LOG_PREFIX } from '../../core/plan/deny-log.js';
 
 /** The `source` of every line, and the prefix of its `message`. */
 export const LOG_SOURCE = 'dynamic-egress';

@@ -1,5 +1,5 @@
 // The ulogd2 configuration that turns one NFLOG group into JSON lines in one file: the packets the
-// agent's deny-log rules hand over (agent/deny-log.ts) are read by ulogd's NFLOG input, decoded by
+// agent's deny-log rules hand over (core/plan/deny-log.ts) are read by ulogd's NFLOG input, decoded by
 // BASE, their addresses printed by IP2STR and written by JSON, one object per line, which `agent logs`
 // enriches (log-forwarder.ts). Pure: the text only; the cell's install step writes and runs it
 // (`ip netns exec NS ulogd -c FILE` for a namespace cell: NFLOG groups are per network namespace).

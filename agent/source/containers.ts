@@ -2,8 +2,8 @@
 import { ValidationError } from '../../core/domain/errors.js';
 import { ipv4ToNumber, parseCidr } from '../../core/domain/ipv4.js';
 import { listProblems, quote } from '../../core/domain/validation.js';
-import { normalizeCidr } from '../cidr.js';
-import type { Container } from '../model.js';
+import { normalizeCidr } from '../../core/plan/cidr.js';
+import type { Container } from '../../core/plan/model.js';
 import type { StoreEntry } from './containers-schema.js';
 
 /**

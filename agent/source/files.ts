@@ -12,8 +12,8 @@ import {
   withPolicyBindings,
 } from '../../core/domain/snapshot-groups.js';
 import { formatPath, listProblems, parseWith, quote } from '../../core/domain/validation.js';
-import type { Container } from '../model.js';
-import { DEFAULT_OVERLAY_CIDR } from '../plan.js';
+import type { Container } from '../../core/plan/model.js';
+import { DEFAULT_OVERLAY_CIDR } from '../../core/plan/plan.js';
 import { containersFromStore } from './containers.js';
 import { parseContainerStore } from './containers-schema.js';
 import { findDuplicateKey, hasDuplicateKey } from './duplicate-keys.js';

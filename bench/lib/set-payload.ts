@@ -1,8 +1,9 @@
 // What a plan's ipsets hold, against what one set per distinct destination would hold: the measure of
 // issue 10's "payload proportional to the policy" goal.
-import { setMembers } from '../../agent/allow-rules.js';
-import type { RulePlan } from '../../agent/model.js';
+
 import type { EgressPolicyList } from '../../core/domain/types.js';
+import { setMembers } from '../../core/plan/allow-rules.js';
+import type { RulePlan } from '../../core/plan/model.js';
 
 export interface SetPayload {
   readonly hashSets: number;

@@ -6,6 +6,7 @@ import { createSecurityGroup } from './handlers/create-security-group.js';
 import { deleteDestination } from './handlers/delete-destination.js';
 import { deleteEgressPolicy } from './handlers/delete-egress-policy.js';
 import { deleteSecurityGroup } from './handlers/delete-security-group.js';
+import { explainConnection } from './handlers/explain.js';
 import { getJob } from './handlers/get-job.js';
 import { getSecurityGroup } from './handlers/get-security-group.js';
 import { listCells } from './handlers/list-cells.js';
@@ -28,6 +29,7 @@ export const OPERATIONS: Readonly<Record<RouteName, Operation>> = {
   'create-egress-policies': createEgressPolicies,
   'delete-egress-policy': deleteEgressPolicy,
   'list-cells': listCells,
+  explain: explainConnection,
   'list-security-groups': listSecurityGroups,
   'create-security-group': createSecurityGroup,
   'get-security-group': getSecurityGroup,

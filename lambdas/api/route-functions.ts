@@ -71,6 +71,12 @@ export const ROUTE_FUNCTIONS: Readonly<Record<RouteName, RouteFunctionDefinition
     // Reports (Query), the version and the snapshot pointer (GetItem), the change log (BatchGetItem).
     tableActions: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:BatchGetItem'],
   },
+  explain: {
+    entry: handler('explain'),
+    // The version (GetItem); the app's, the space's and every-app policies (Query) and their
+    // destinations (BatchGetItem); every security group (Query).
+    tableActions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'],
+  },
   'list-security-groups': {
     entry: handler('list-security-groups'),
     tableActions: ['dynamodb:Query'],

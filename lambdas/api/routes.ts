@@ -12,6 +12,7 @@ export type RouteName =
   | 'create-egress-policies'
   | 'delete-egress-policy'
   | 'list-cells'
+  | 'explain'
   | 'list-security-groups'
   | 'create-security-group'
   | 'get-security-group'
@@ -126,6 +127,14 @@ export const ROUTES: readonly RouteDefinition[] = [
     scopes: V1_SCOPES,
     method: 'GET',
     path: `${API_PREFIX}/cells`,
+  },
+  {
+    name: 'explain',
+    api: 'v1',
+    scopes: V1_SCOPES,
+    method: 'GET',
+    path: `${API_PREFIX}/explain`,
+    queryParameters: ['app', 'space', 'org', 'workload', 'ip', 'port', 'protocol', 'icmp_type', 'icmp_code'],
   },
   {
     name: 'list-security-groups',

@@ -5,11 +5,11 @@
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createCellAgent } from '../../agent/cell-agent.js';
-import type { DenyNetworks } from '../../agent/plan.js';
 import { agentTable } from '../../agent/policy-table.js';
 import type { Verify } from '../../agent/recorded-sync.js';
 import type { SnapshotSource } from '../../agent/source/dynamodb.js';
 import { describeSync } from '../../agent/sync-summary.js';
+import type { DenyNetworks } from '../../core/plan/plan.js';
 import { documentClient } from '../../core/store/table-stores.js';
 import type { LocalCell } from './local-cells.js';
 import type { AgentRunner } from './local-dispatcher.js';
@@ -19,7 +19,7 @@ export interface InProcessAgentOptions {
   readonly tableName: string;
   /** Each cell keeps its applied state in <stateRoot>/<cell name>. */
   readonly stateRoot: string;
-  /** @default DEFAULT_OVERLAY_CIDR (agent/plan.ts) */
+  /** @default DEFAULT_OVERLAY_CIDR (core/plan/plan.ts) */
   readonly overlayCidr?: string;
   /** The agent's --deny-networks. @default none */
   readonly denyNetworks?: DenyNetworks;

@@ -2,10 +2,10 @@
 // process reading desired state from the table and programming the cell's network namespace.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { formatDenyNetworks } from '../../agent/deny-networks.js';
-import { DEFAULT_OVERLAY_CIDR, type DenyNetworks } from '../../agent/plan.js';
 import { DEFAULT_VERIFY, type Verify } from '../../agent/recorded-sync.js';
 import { describeSync, readSyncedLine } from '../../agent/sync-summary.js';
+import { formatDenyNetworks } from '../../core/plan/deny-networks.js';
+import { DEFAULT_OVERLAY_CIDR, type DenyNetworks } from '../../core/plan/plan.js';
 import { LOCAL_CLIENT_CONFIG } from '../dynamodb-local.js';
 import type { LocalCell } from './local-cells.js';
 import type { AgentRunner, AgentRunResult } from './local-dispatcher.js';
@@ -17,7 +17,7 @@ export interface AgentProcessOptions {
   readonly dynamodbEndpoint: string;
   /** Each cell keeps its applied state in <stateRoot>/<cell name>, as /var/lib/dynamic-egress on a cell. */
   readonly stateRoot: string;
-  /** @default DEFAULT_OVERLAY_CIDR (agent/plan.ts) */
+  /** @default DEFAULT_OVERLAY_CIDR (core/plan/plan.ts) */
   readonly overlayCidr?: string;
   /** @default 60 s */
   readonly timeoutMs?: number;

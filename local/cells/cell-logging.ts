@@ -7,10 +7,10 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_LOG_GROUP } from '../../agent/deny-log.js';
 import { type Forwarder, startForwarder } from '../../agent/logging/log-forwarder.js';
 import { renderUlogdConfig } from '../../agent/logging/ulogd-config.js';
 import type { Log } from '../../core/log.js';
+import { DEFAULT_LOG_GROUP } from '../../core/plan/deny-log.js';
 import { tiedToParent } from '../parent-death.js';
 import type { LocalCell } from './local-cells.js';
 

@@ -11,10 +11,10 @@ import {
   rootDigest,
   setsDigest,
 } from '../../agent/applied-record.js';
-import type { Container } from '../../agent/model.js';
-import { planRules } from '../../agent/plan.js';
 import { renderChain, renderSetCreate } from '../../agent/render.js';
 import { parsePolicies } from '../../agent/source/files.js';
+import type { Container } from '../../core/plan/model.js';
+import { planRules } from '../../core/plan/plan.js';
 import { app, icmp, policyList, space, tcp, udp } from './fixtures.js';
 
 const first: Container = { ip: '10.255.1.2', appId: 'app-a', spaceId: 'space-1', lifecycle: 'running' };

@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { containerChain } from '../../agent/names.js';
 import { MAX_INPUT_BYTES } from '../../agent/source/read-file.js';
+import { containerChain } from '../../core/plan/names.js';
 import {
   createLab,
   type ExecResult,

@@ -1,8 +1,8 @@
 // The dry run's readable account: each chain touched named by whom it serves, the hook, the sets.
 import { describe, expect, it } from 'vitest';
 import { describeChanges, describeDryRun } from '../../agent/dry-run-text.js';
-import { appChain, containerChain, spaceChain } from '../../agent/names.js';
 import type { SyncResult } from '../../agent/sync.js';
+import { appChain, containerChain, spaceChain } from '../../core/plan/names.js';
 
 const container = { ip: '10.255.1.2', appId: 'app-a', spaceId: 'space-1', lifecycle: 'running' } as const;
 const stats = {

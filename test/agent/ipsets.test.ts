@@ -10,8 +10,8 @@ import {
   restoreSets,
   SETS_PER_RESTORE,
 } from '../../agent/ipsets.js';
-import { tempSetName } from '../../agent/names.js';
 import type { CommandRunner } from '../../agent/runner.js';
+import { tempSetName } from '../../core/plan/names.js';
 
 const saved = [
   'create operator-set hash:ip family inet hashsize 1024 maxelem 65536',

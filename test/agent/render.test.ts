@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { renderRate } from '../../agent/deny-log.js';
 import { renderRule, renderRuleSpec, renderSetCreate, ruleId } from '../../agent/render.js';
+import { renderRate } from '../../core/plan/deny-log.js';
 
 describe('renderRuleSpec', () => {
   it('renders every match kind in iptables syntax', () => {

@@ -2,9 +2,9 @@
 // space and of another organisation, on one cell; real connections and pings to an external host.
 // Tests run in order on one lab, as syncs on a cell do; the lab is removed whatever happens.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { groupChain } from '../../agent/names.js';
 import type { Lifecycle } from '../../core/domain/security-group.js';
 import type { BindingScope, GroupRuleDocument, SecurityGroupsSection } from '../../core/domain/snapshot-groups.js';
+import { groupChain } from '../../core/plan/names.js';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../local/lab/netns-lab.js';
 import { app, containerStore, type PolicyDoc, policyList, type StoreEntry, tcp } from './fixtures.js';
 import { addOperatorRules, operatorState as kernelOperatorState, ownedFilterState } from './kernel-state.js';

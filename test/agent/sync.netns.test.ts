@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { containerChain, tempSetName } from '../../agent/names.js';
+import { containerChain, tempSetName } from '../../core/plan/names.js';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../local/lab/netns-lab.js';
 import { app, containerStore, icmp, type PolicyDoc, policyList, type StoreEntry, space, tcp, udp } from './fixtures.js';
 import { addOperatorRules, operatorState as kernelOperatorState, ownedFilterState } from './kernel-state.js';

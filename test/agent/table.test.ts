@@ -1,9 +1,9 @@
 // Diff and apply against a fake dataplane (the runner seam); the real kernel is in *.netns.test.ts.
 import { describe, expect, it } from 'vitest';
-import type { Chain } from '../../agent/model.js';
 import { renderChain } from '../../agent/render.js';
 import type { CommandRunner } from '../../agent/runner.js';
 import { applyTable, diffTable, parseSave, readTable, ruleTarget } from '../../agent/table.js';
+import type { Chain } from '../../core/plan/model.js';
 
 const rule = (n: number) => ({ match: { destination: `1.1.1.${n}/32` }, action: { kind: 'accept' } }) as const;
 const chainOf = (name: string, ...ns: number[]): Chain => ({ name, rules: ns.map(rule) });

@@ -39,6 +39,29 @@ describe('ControlPlaneApi', () => {
     });
   });
 
+  it("gives explain's function, and only it, the cells' deny networks and overlay", () => {
+    const template = Template.fromStack(
+      build({
+        routes: DEPLOYED_ROUTES,
+        denyNetworks: { always: ['169.254.169.254/32'], running: [], staging: ['10.0.0.0/8'] },
+        overlayCidr: '10.250.0.0/16',
+      }).stack,
+    );
+    const withDeny = template.findResources('AWS::Lambda::Function', {
+      Properties: {
+        Environment: {
+          Variables: {
+            EGRESS_DENY_NETWORKS: '{"always":["169.254.169.254/32"],"running":[],"staging":["10.0.0.0/8"]}',
+            EGRESS_OVERLAY_CIDR: '10.250.0.0/16',
+          },
+        },
+      },
+    });
+    expect(Object.values(withDeny).map((fn) => fn.Properties.Description)).toEqual([
+      'dynamic-egress GET /networking/v1/external/explain',
+    ]);
+  });
+
   it('fails on a sourceIds value the API does not take', () => {
     expect(() => build({ sourceIds: 'uuid' as never })).toThrow('sourceIds must be guid or identifier, got "uuid"');
   });

@@ -170,6 +170,7 @@ describe('route functions', () => {
     'create-egress-policies': ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     'delete-egress-policy': ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
     'list-cells': ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'],
+    explain: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'],
     'list-security-groups': ['dynamodb:Query'],
     'create-security-group': ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     'get-security-group': ['dynamodb:GetItem'],

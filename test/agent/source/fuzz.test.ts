@@ -1,8 +1,8 @@
 // Random files must never crash the agent: they parse (and then plan) or fail with a ValidationError.
 import { describe, expect, it } from 'vitest';
-import { planRules } from '../../../agent/plan.js';
 import { parseContainers, parsePolicies } from '../../../agent/source/files.js';
 import { ValidationError } from '../../../core/domain/errors.js';
+import { planRules } from '../../../core/plan/plan.js';
 import { app, containerStore, icmp, policyList, space, tcp, udp } from '../fixtures.js';
 
 function prng(seed: number): () => number {

@@ -1,6 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { Container } from '../../../agent/model.js';
-import { planRules } from '../../../agent/plan.js';
 import { parseContainers, parsePolicies } from '../../../agent/source/files.js';
 import { prng, scenario } from '../../../bench/lib/agent-scenario.js';
 import { asgScenario } from '../../../bench/lib/asg-scenario.js';
@@ -14,6 +12,8 @@ import {
 import { type GroupBinding, mergeSecurityGroupsSections } from '../../../core/domain/snapshot-groups.js';
 import { changedShardKeys, mergeShards, splitSnapshot } from '../../../core/domain/source-shards.js';
 import type { EgressPolicy } from '../../../core/domain/types.js';
+import type { Container } from '../../../core/plan/model.js';
+import { planRules } from '../../../core/plan/plan.js';
 
 /** The snapshot of a policies file (a v1 list, maybe with a security groups section). */
 function snapshotOf(policiesText: string, version = 7): PolicySnapshot {

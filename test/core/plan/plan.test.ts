@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DENY_LOG } from '../../agent/deny-log.js';
-import type { Container } from '../../agent/model.js';
-import { appChain, containerChain, ROOT_CHAIN, spaceChain } from '../../agent/names.js';
-import { planRules } from '../../agent/plan.js';
-import { parsePolicies } from '../../agent/source/files.js';
-import { app, icmp, policyList, space, tcp, udp } from './fixtures.js';
+import { parsePolicies } from '../../../agent/source/files.js';
+import { DEFAULT_DENY_LOG } from '../../../core/plan/deny-log.js';
+import type { Container } from '../../../core/plan/model.js';
+import { appChain, containerChain, ROOT_CHAIN, spaceChain } from '../../../core/plan/names.js';
+import { planRules } from '../../../core/plan/plan.js';
+import { app, icmp, policyList, space, tcp, udp } from '../../agent/fixtures.js';
 
 const policies = (...docs: Parameters<typeof policyList>[0]) => parsePolicies(JSON.stringify(policyList(docs)));
 const c = (ip: string, appId: string, spaceId: string): Container => ({ ip, appId, spaceId, lifecycle: 'running' });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { denyNetworksArgument } from '../../agent/cli-args.js';
-import { formatDenyNetworks, parseDenyNetworks } from '../../agent/deny-networks.js';
-import { UsageError } from '../../agent/errors.js';
+import { denyNetworksArgument } from '../../../agent/cli-args.js';
+import { UsageError } from '../../../agent/errors.js';
+import { formatDenyNetworks, parseDenyNetworks } from '../../../core/plan/deny-networks.js';
 
 describe('--deny-networks', () => {
   it('defaults to none, fills missing keys, normalizes, deduplicates and sorts', () => {

@@ -1,5 +1,5 @@
 // Inclusive IPv4 ranges as CIDR blocks, for ipset members and `-d` matches.
-import { ipv4ToNumber, numberToIpv4, parseCidr } from '../core/domain/ipv4.js';
+import { ipv4ToNumber, numberToIpv4, parseCidr } from '../domain/ipv4.js';
 
 /** An inclusive range of addresses as unsigned 32-bit numbers. */
 export interface Span {

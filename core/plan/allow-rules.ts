@@ -9,8 +9,8 @@
 // referenceCostInMembers). A one-block destination is always copied: a reference costs more than its
 // one member. So a wide destination many sources use costs its addresses once plus one reference per
 // source, not its addresses per source.
-import { ipv4ToNumber } from '../core/domain/ipv4.js';
-import { ICMP_ANY } from '../core/domain/schemas.js';
+import { ipv4ToNumber } from '../domain/ipv4.js';
+import { ICMP_ANY } from '../domain/schemas.js';
 import { blockCount, mergeSpans, rangeAsCidr, type Span, spansToCidrs } from './cidr.js';
 import { ALLOW_LOG_PREFIX, DEFAULT_LOG_GROUP } from './deny-log.js';
 import type { IpSet, Match, Rule } from './model.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { enclosingCidr, mergeSpans, normalizeCidr, rangeAsCidr, rangeToCidrs } from '../../agent/cidr.js';
+import { enclosingCidr, mergeSpans, normalizeCidr, rangeAsCidr, rangeToCidrs } from '../../../core/plan/cidr.js';
 
 describe('cidr', () => {
   it('covers a range exactly with the fewest blocks', () => {

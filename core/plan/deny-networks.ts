@@ -2,8 +2,8 @@
 // whatever its allow lists say, as silk's `deny_networks`. `always` holds for every container,
 // `running` for app and task containers, `staging` for staging ones. Pure.
 import * as z from 'zod/mini';
-import { ValidationError } from '../core/domain/errors.js';
-import { parseWith, zodEnglish } from '../core/domain/validation.js';
+import { ValidationError } from '../domain/errors.js';
+import { parseWith, zodEnglish } from '../domain/validation.js';
 import { normalizeCidr } from './cidr.js';
 import type { DenyNetworks } from './plan.js';
 

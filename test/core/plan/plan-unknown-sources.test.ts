@@ -1,12 +1,12 @@
 // The end of the root chain: overlay sources the containers file does not list are refused (fail
 // closed) unless `unknownSources: 'allow'` keeps the behaviour from before that setting.
 import { describe, expect, it } from 'vitest';
-import type { Container, Rule } from '../../agent/model.js';
-import { ROOT_CHAIN } from '../../agent/names.js';
-import { planRules } from '../../agent/plan.js';
-import { renderRuleSpec } from '../../agent/render.js';
-import { parsePolicies } from '../../agent/source/files.js';
-import { policyList } from './fixtures.js';
+import { renderRuleSpec } from '../../../agent/render.js';
+import { parsePolicies } from '../../../agent/source/files.js';
+import type { Container, Rule } from '../../../core/plan/model.js';
+import { ROOT_CHAIN } from '../../../core/plan/names.js';
+import { planRules } from '../../../core/plan/plan.js';
+import { policyList } from '../../agent/fixtures.js';
 
 const noPolicies = parsePolicies(JSON.stringify(policyList([])));
 const c = (ip: string): Container => ({ ip, appId: 'a', spaceId: 's', lifecycle: 'running' });

@@ -1,7 +1,7 @@
 // The agent's picture of the dataplane as plain data: what `plan` produces, `render` prints and
 // `table` diffs. Nothing here touches the kernel.
-import type { PortRange, Protocol } from '../core/domain/schemas.js';
-import type { Lifecycle } from '../core/domain/security-group.js';
+import type { PortRange, Protocol } from '../domain/schemas.js';
+import type { Lifecycle } from '../domain/security-group.js';
 import type { LogRate } from './deny-log.js';
 
 /** One container on this cell, as the agent needs it (validated upstream). */

@@ -18,14 +18,14 @@
 // to the calling chain) and lands on the catch-all: the file is the only way into an allow list.
 // Destinations sharing one protocol/port service are folded into an ipset when there are many; a
 // destination several sources use is defined once (allow-rules.ts).
-import { ipv4ToNumber } from '../core/domain/ipv4.js';
-import type { Lifecycle } from '../core/domain/security-group.js';
+import { ipv4ToNumber } from '../domain/ipv4.js';
+import type { Lifecycle } from '../domain/security-group.js';
 import type {
   GroupBinding,
   GroupRuleDocument,
   PoliciesWithGroups,
   SecurityGroupsSection,
-} from '../core/domain/snapshot-groups.js';
+} from '../domain/snapshot-groups.js';
 import {
   type AllowEntry,
   allowRulesOf,

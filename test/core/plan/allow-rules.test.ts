@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { planAllowRules, setMembers } from '../../agent/allow-rules.js';
-import type { Container, IpSet, Rule } from '../../agent/model.js';
-import { appChain, isListSet } from '../../agent/names.js';
-import { planRules } from '../../agent/plan.js';
-import { parsePolicies } from '../../agent/source/files.js';
-import { parseCidr } from '../../core/domain/ipv4.js';
-import { app, icmp, type PolicyDoc, policyList, tcp, udp } from './fixtures.js';
+import { parsePolicies } from '../../../agent/source/files.js';
+import { parseCidr } from '../../../core/domain/ipv4.js';
+import { planAllowRules, setMembers } from '../../../core/plan/allow-rules.js';
+import type { Container, IpSet, Rule } from '../../../core/plan/model.js';
+import { appChain, isListSet } from '../../../core/plan/names.js';
+import { planRules } from '../../../core/plan/plan.js';
+import { app, icmp, type PolicyDoc, policyList, tcp, udp } from '../../agent/fixtures.js';
 
 const policies = (...docs: Parameters<typeof policyList>[0]) => parsePolicies(JSON.stringify(policyList(docs)));
 const c = (ip: string, appId: string, spaceId: string): Container => ({ ip, appId, spaceId, lifecycle: 'running' });

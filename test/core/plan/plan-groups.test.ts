@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { Container, Rule } from '../../agent/model.js';
-import { appChain, containerChain, groupChain, spaceChain } from '../../agent/names.js';
-import { type DenyNetworks, groupRuleId, planRules } from '../../agent/plan.js';
-import { renderRuleSpec } from '../../agent/render.js';
-import { parsePolicies } from '../../agent/source/files.js';
-import type { GroupBinding, GroupRuleDocument, SecurityGroupsSection } from '../../core/domain/snapshot-groups.js';
-import { app, policyList, tcp } from './fixtures.js';
+import { renderRuleSpec } from '../../../agent/render.js';
+import { parsePolicies } from '../../../agent/source/files.js';
+import type { GroupBinding, GroupRuleDocument, SecurityGroupsSection } from '../../../core/domain/snapshot-groups.js';
+import type { Container, Rule } from '../../../core/plan/model.js';
+import { appChain, containerChain, groupChain, spaceChain } from '../../../core/plan/names.js';
+import { type DenyNetworks, groupRuleId, planRules } from '../../../core/plan/plan.js';
+import { app, policyList, tcp } from '../../agent/fixtures.js';
 
 const c = (ip: string, spaceId: string, lifecycle: Container['lifecycle'], orgId?: string): Container => ({
   ip,

@@ -1,0 +1,221 @@
+// "Would this connection be allowed, and why?" Pure. The verdict is the walk (evaluate.ts) over the
+// plan a cell would program for one container of the app: the same snapshot builder, the same
+// planner and the same deny networks the cells get, so it cannot disagree with enforcement. The
+// reasons name what decided: each policy or security-group rule that allows the connection on its
+// own (each planned alone and walked the same way), the deny network that refused it, or nothing.
+import { ipv4ToNumber, numberToIpv4, parseCidr } from '../domain/ipv4.js';
+import type { Lifecycle, SecurityGroup, SecurityGroupRule } from '../domain/security-group.js';
+import { buildSnapshot, snapshotToPolicyList } from '../domain/snapshot.js';
+import type { EgressPolicy } from '../domain/types.js';
+import { normalizeCidr } from './cidr.js';
+import { type Evaluation, evaluatePlan, type Packet } from './evaluate.js';
+import type { Container } from './model.js';
+import { containerChain } from './names.js';
+import { DEFAULT_OVERLAY_CIDR, type DenyNetworks, NO_DENY_NETWORKS, planRules } from './plan.js';
+
+/** What runs in a container, as the containers file's `container_workload` says. */
+export const WORKLOADS = ['app', 'task', 'staging'] as const;
+export type Workload = (typeof WORKLOADS)[number];
+
+export const lifecycleOf = (workload: Workload): Lifecycle => (workload === 'staging' ? 'staging' : 'running');
+
+/** A connection from a container of `app` (in `space`, of `org`) to `ip`. Ids as cells see them. */
+export interface ExplainQuery {
+  readonly app: string;
+  readonly space: string;
+  readonly org?: string;
+  readonly workload: Workload;
+  readonly ip: string;
+  readonly protocol: Packet['protocol'];
+  /** tcp and udp. */
+  readonly port?: number;
+  /** icmp. */
+  readonly icmp?: { readonly type: number; readonly code: number };
+}
+
+/** The desired state explained: at least every policy and group that can apply to the query. */
+export interface ExplainState {
+  readonly version: number;
+  readonly policies: readonly EgressPolicy[];
+  readonly groups: readonly SecurityGroup[];
+}
+
+export interface ExplainOptions {
+  /** @default DEFAULT_OVERLAY_CIDR */
+  readonly overlayCidr?: string;
+  /** The operator's deny networks, as the cells get them. @default NO_DENY_NETWORKS */
+  readonly denyNetworks?: DenyNetworks;
+}
+
+export type ExplainReason =
+  | { readonly type: 'egress_policy'; readonly description: string; readonly policy: EgressPolicy }
+  | {
+      readonly type: 'security_group';
+      readonly description: string;
+      readonly security_group: { readonly guid: string; readonly name: string };
+      /** How the group applies to the container: globally, through its space, through its organisation. */
+      readonly bound: readonly ('global' | 'space' | 'organization')[];
+      readonly lifecycle: Lifecycle;
+      /** The rule's index in the group's `rules`. */
+      readonly rule_index: number;
+      readonly rule: SecurityGroupRule;
+    }
+  | {
+      readonly type: 'deny_network';
+      readonly description: string;
+      readonly cidr: string;
+      readonly list: keyof DenyNetworks;
+    }
+  | { readonly type: 'default_deny'; readonly description: string }
+  | { readonly type: 'not_egress'; readonly description: string; readonly overlay: string };
+
+export interface Explanation {
+  readonly allowed: boolean;
+  /** The policy version the state was read at. */
+  readonly version: number;
+  readonly reasons: readonly ExplainReason[];
+}
+
+export function explain(query: ExplainQuery, state: ExplainState, options: ExplainOptions = {}): Explanation {
+  const overlayCidr = normalizeCidr(options.overlayCidr ?? DEFAULT_OVERLAY_CIDR);
+  const denyNetworks = options.denyNetworks ?? NO_DENY_NETWORKS;
+  const lifecycle = lifecycleOf(query.workload);
+  const container: Container = {
+    ip: containerAddress(overlayCidr, query.ip),
+    appId: query.app,
+    spaceId: query.space,
+    ...(query.org === undefined ? {} : { orgId: query.org }),
+    lifecycle,
+  };
+  const packet: Packet = {
+    source: container.ip,
+    destination: query.ip,
+    protocol: query.protocol,
+    ...(query.port === undefined ? {} : { port: query.port }),
+    ...(query.icmp === undefined ? {} : { icmp: query.icmp }),
+  };
+  const walk = (policies: readonly EgressPolicy[], groups: readonly SecurityGroup[], deny: DenyNetworks) =>
+    evaluatePlan(
+      planRules(snapshotToPolicyList(buildSnapshot(state.version, policies, groups)), [container], {
+        overlayCidr,
+        denyNetworks: deny,
+      }),
+      packet,
+    );
+  const evaluation = walk(state.policies, state.groups, denyNetworks);
+  const answer = (allowed: boolean, reasons: ExplainReason[]): Explanation => ({
+    allowed,
+    version: state.version,
+    reasons,
+  });
+
+  if (evaluation.verdict === 'pass') {
+    if (!inCidr(query.ip, overlayCidr)) throw new Error(`explain: the plan let ${query.ip} past without a decision`);
+    return answer(true, [
+      {
+        type: 'not_egress',
+        description: `${query.ip} is on the container network ${overlayCidr}: traffic between containers is not egress, and no egress rule governs it`,
+        overlay: overlayCidr,
+      },
+    ]);
+  }
+  if (evaluation.verdict === 'reject') return answer(false, [refusal(evaluation, container, denyNetworks)]);
+
+  const reasons = [
+    ...state.policies
+      .filter((policy) => policyApplies(policy, container))
+      .filter((policy) => walk([policy], [], NO_DENY_NETWORKS).verdict === 'accept')
+      .map(policyReason),
+    ...state.groups.flatMap((group) => {
+      const bound = boundThrough(group, container);
+      if (bound.length === 0) return [];
+      return group.rules.flatMap((rule, index) =>
+        walk([], [{ ...group, rules: [rule] }], NO_DENY_NETWORKS).verdict === 'accept'
+          ? [groupReason(group, bound, lifecycle, index, rule)]
+          : [],
+      );
+    }),
+  ];
+  // Cannot happen while plans are unions of their sources; if it does, say so rather than guess.
+  if (reasons.length === 0) throw new Error('explain: the plan allows it, but no single policy or rule does');
+  return answer(true, reasons);
+}
+
+/** Any overlay address other than the one asked about (the planner needs one for the container). */
+function containerAddress(overlayCidr: string, probe: string): string {
+  const { start } = parseCidr(overlayCidr);
+  const first = numberToIpv4(start + 2);
+  return first === probe ? numberToIpv4(start + 3) : first;
+}
+
+function inCidr(address: string, cidr: string): boolean {
+  const { start, end } = parseCidr(cidr);
+  const value = ipv4ToNumber(address);
+  return value >= start && value <= end;
+}
+
+/** A refusal in the container's chain: a deny network's rule names its network; the last rules none. */
+function refusal(evaluation: Evaluation, container: Container, denyNetworks: DenyNetworks): ExplainReason {
+  const decided = evaluation.decidedBy;
+  const network = decided?.rule.match.destination;
+  if (decided?.chain === containerChain(container.ip) && network !== undefined) {
+    const list: keyof DenyNetworks = denyNetworks.always.includes(network) ? 'always' : container.lifecycle;
+    return {
+      type: 'deny_network',
+      description: `deny network ${network} (${list}) is closed to ${list === 'always' ? 'every' : container.lifecycle} container, whatever allows it`,
+      cidr: network,
+      list,
+    };
+  }
+  return {
+    type: 'default_deny',
+    description: 'no egress policy or security group allows it, and what nothing allows is refused',
+  };
+}
+
+function policyApplies(policy: EgressPolicy, container: Container): boolean {
+  if (policy.app_lifecycle !== undefined && policy.app_lifecycle !== container.lifecycle) return false;
+  const { type, id } = policy.source;
+  return (
+    type === 'default' || (type === 'app' && id === container.appId) || (type === 'space' && id === container.spaceId)
+  );
+}
+
+function boundThrough(group: SecurityGroup, container: Container): ('global' | 'space' | 'organization')[] {
+  const bindings = group.bindings[container.lifecycle];
+  const bound: ('global' | 'space' | 'organization')[] = [];
+  if (group.globallyEnabled[container.lifecycle]) bound.push('global');
+  if (bindings.space.includes(container.spaceId)) bound.push('space');
+  if (container.orgId !== undefined && bindings.organization.includes(container.orgId)) bound.push('organization');
+  return bound;
+}
+
+function policyReason(policy: EgressPolicy): ExplainReason {
+  const { source, destination } = policy;
+  const who = source.type === 'default' ? 'every app' : `${source.type} ${source.id}`;
+  const lifecycle = policy.app_lifecycle === undefined ? '' : ` (${policy.app_lifecycle} only)`;
+  return {
+    type: 'egress_policy',
+    description: `egress policy ${policy.id} lets ${who}${lifecycle} reach destination "${destination.name}" (${destination.id})`,
+    policy,
+  };
+}
+
+function groupReason(
+  group: SecurityGroup,
+  bound: readonly ('global' | 'space' | 'organization')[],
+  lifecycle: Lifecycle,
+  index: number,
+  rule: SecurityGroupRule,
+): ExplainReason {
+  const ports = rule.ports === undefined ? '' : ` ports ${rule.ports}`;
+  return {
+    type: 'security_group',
+    description: `security group "${group.name}" (${group.guid}) rule ${index} (${rule.protocol} ${rule.destination}${ports}), applied ${bound.map((scope) => (scope === 'global' ? 'globally' : `through the ${scope}`)).join(' and ')} for ${lifecycle} workloads`,
+    security_group: { guid: group.guid, name: group.name },
+    bound,
+    lifecycle,
+    rule_index: index,
+    rule,
+  };
+}

@@ -1,0 +1,33 @@
+import { explain } from '../../../core/plan/explain.js';
+import { type ExplainStores, explainStoresFromEnvironment } from '../../shared/explain-stores-environment.js';
+import { createApiHandler } from '../api-handler.js';
+import { parseExplainQuery } from '../explain-query.js';
+import type { Operation } from '../types.js';
+
+/**
+ * Not part of CF's API: would a new connection from a container of this app be allowed, and why.
+ * Reads what can apply to it (the app's, the space's and every-app policies; every security group)
+ * and answers with the plan a cell would program for it (core/plan/explain.ts), under the deny
+ * networks and overlay the cells get. `version` is the policy version read before the policies, so
+ * the answer reflects at least that version.
+ */
+export const explainConnection: Operation<ExplainStores> = async (request, { policies, securityGroups }, settings) => {
+  const query = parseExplainQuery(request.query);
+  const version = await policies.currentVersion();
+  const [own, everyApp, groups] = await Promise.all([
+    policies.findEgressPolicies({ sourceIds: [query.app, query.space] }),
+    policies.findEgressPolicies({ sourceTypes: ['default'] }),
+    securityGroups.listSecurityGroups(),
+  ]);
+  const answer = explain(
+    query,
+    { version, policies: [...own, ...everyApp], groups },
+    {
+      ...(settings.denyNetworks === undefined ? {} : { denyNetworks: settings.denyNetworks }),
+      ...(settings.overlayCidr === undefined ? {} : { overlayCidr: settings.overlayCidr }),
+    },
+  );
+  return { statusCode: 200, body: answer };
+};
+
+export const handler = createApiHandler(explainConnection, explainStoresFromEnvironment);

@@ -1,0 +1,163 @@
+import { describe, expect, it } from 'vitest';
+import type { SecurityGroup, SecurityGroupRule } from '../../../core/domain/security-group.js';
+import type { EgressPolicy } from '../../../core/domain/types.js';
+import { type ExplainQuery, type ExplainState, explain } from '../../../core/plan/explain.js';
+import { tcpDestination } from '../../helpers/fixtures.js';
+
+const APP = 'a0000000-0000-4000-8000-000000000001';
+const SPACE = 's0000000-0000-4000-8000-000000000001';
+const ORG = 'o0000000-0000-4000-8000-000000000001';
+
+function policy(
+  id: string,
+  source: EgressPolicy['source'],
+  ip: string,
+  port: number,
+  extra: Partial<EgressPolicy> = {},
+) {
+  const destination = {
+    id: `d-${id}`,
+    ...tcpDestination(`dest ${id}`, { ips: [{ start: ip, end: ip }], ports: [{ start: port, end: port }] }),
+  };
+  return { id, source, destination, ...extra } satisfies EgressPolicy;
+}
+
+function group(
+  name: string,
+  rules: SecurityGroupRule[],
+  bind: Partial<Pick<SecurityGroup, 'globallyEnabled' | 'bindings'>>,
+) {
+  return {
+    guid: `g-${name}`,
+    name,
+    createdAt: '2026-12-04T00:00:00Z',
+    updatedAt: '2026-12-04T00:00:00Z',
+    globallyEnabled: { running: false, staging: false },
+    rules,
+    bindings: { running: { space: [], organization: [] }, staging: { space: [], organization: [] } },
+    ...bind,
+  } satisfies SecurityGroup;
+}
+
+const tcpTo = (ip: string, port: number, more: Partial<ExplainQuery> = {}): ExplainQuery => ({
+  app: APP,
+  space: SPACE,
+  org: ORG,
+  workload: 'app',
+  ip,
+  protocol: 'tcp',
+  port,
+  ...more,
+});
+
+const state = (policies: EgressPolicy[], groups: SecurityGroup[] = []): ExplainState => ({
+  version: 9,
+  policies,
+  groups,
+});
+
+describe('explain', () => {
+  it('allows through an app policy and names it', () => {
+    const answer = explain(
+      tcpTo('198.51.100.7', 443),
+      state([policy('p1', { type: 'app', id: APP }, '198.51.100.7', 443)]),
+    );
+    expect(answer.allowed).toBe(true);
+    expect(answer.version).toBe(9);
+    expect(answer.reasons.map((reason) => reason.type)).toEqual(['egress_policy']);
+    expect(answer.reasons[0]?.description).toContain('egress policy p1 lets app');
+  });
+
+  it('refuses by default, on another port, address or protocol, and for another app', () => {
+    const s = state([policy('p1', { type: 'app', id: APP }, '198.51.100.7', 443)]);
+    for (const query of [
+      tcpTo('198.51.100.7', 444),
+      tcpTo('198.51.100.8', 443),
+      tcpTo('198.51.100.7', 443, { protocol: 'udp' }),
+      tcpTo('198.51.100.7', 443, { app: 'other-app' }),
+    ]) {
+      const answer = explain(query, s);
+      expect(answer.allowed, JSON.stringify(query)).toBe(false);
+      expect(answer.reasons.map((reason) => reason.type)).toEqual(['default_deny']);
+    }
+  });
+
+  it('names every policy and group rule that allows it, and how each group applies', () => {
+    const groups = [
+      group('public', [{ protocol: 'all', destination: '198.51.100.0-198.51.100.255' }], {
+        globallyEnabled: { running: true, staging: false },
+      }),
+      group(
+        'db',
+        [
+          { protocol: 'udp', destination: '198.51.100.7', ports: '443' },
+          { protocol: 'tcp', destination: '198.51.100.0/28', ports: '400-500' },
+        ],
+        { bindings: { running: { space: [SPACE], organization: [ORG] }, staging: { space: [], organization: [] } } },
+      ),
+      group('unbound', [{ protocol: 'all', destination: '0.0.0.0/0' }], {}),
+    ];
+    const answer = explain(
+      tcpTo('198.51.100.7', 443),
+      state([policy('p1', { type: 'space', id: SPACE }, '198.51.100.7', 443)], groups),
+    );
+    expect(answer.allowed).toBe(true);
+    expect(answer.reasons).toMatchObject([
+      { type: 'egress_policy', policy: { id: 'p1' } },
+      { type: 'security_group', security_group: { name: 'public' }, bound: ['global'], rule_index: 0 },
+      { type: 'security_group', security_group: { name: 'db' }, bound: ['space', 'organization'], rule_index: 1 },
+    ]);
+  });
+
+  it('applies staging groups to staging workloads only, and lifecycle policies to their lifecycle', () => {
+    const groups = [
+      group('staging-only', [{ protocol: 'tcp', destination: '203.0.113.1', ports: '80' }], {
+        globallyEnabled: { running: false, staging: true },
+      }),
+    ];
+    const policies = [policy('p2', { type: 'default', id: '' }, '203.0.113.2', 80, { app_lifecycle: 'running' })];
+    const s = state(policies, groups);
+    expect(explain(tcpTo('203.0.113.1', 80, { workload: 'staging' }), s).allowed).toBe(true);
+    expect(explain(tcpTo('203.0.113.1', 80, { workload: 'task' }), s).allowed).toBe(false);
+    expect(explain(tcpTo('203.0.113.2', 80, { workload: 'task' }), s).reasons).toMatchObject([
+      { type: 'egress_policy', policy: { id: 'p2' } },
+    ]);
+    expect(explain(tcpTo('203.0.113.2', 80, { workload: 'staging' }), s).allowed).toBe(false);
+  });
+
+  it('refuses a deny network whatever allows it, and names the list', () => {
+    const s = state([policy('p1', { type: 'app', id: APP }, '198.51.100.7', 443)]);
+    const denyNetworks = { always: ['198.51.100.0/29'], running: [], staging: ['198.51.100.0/24'] };
+    const denied = explain(tcpTo('198.51.100.7', 443), s, { denyNetworks });
+    expect(denied).toMatchObject({
+      allowed: false,
+      reasons: [{ type: 'deny_network', cidr: '198.51.100.0/29', list: 'always' }],
+    });
+    const staging = explain(tcpTo('198.51.100.9', 443, { workload: 'staging' }), s, {
+      denyNetworks: { always: [], running: [], staging: ['198.51.100.0/24'] },
+    });
+    expect(staging.reasons).toMatchObject([{ type: 'deny_network', list: 'staging' }]);
+  });
+
+  it('matches icmp type and code as the kernel does', () => {
+    const groups = [
+      group('ping', [{ protocol: 'icmp', destination: '192.0.2.1', type: 8, code: -1 }], {
+        globallyEnabled: { running: true, staging: true },
+      }),
+    ];
+    const icmp = (type: number, code: number): ExplainQuery => ({
+      ...tcpTo('192.0.2.1', 0),
+      protocol: 'icmp',
+      port: undefined,
+      icmp: { type, code },
+    });
+    const { port: _unused, ...base } = icmp(8, 3);
+    expect(explain(base, state([], groups)).allowed).toBe(true);
+    expect(explain({ ...base, icmp: { type: 13, code: 0 } }, state([], groups)).allowed).toBe(false);
+  });
+
+  it('says container-to-container traffic is not egress', () => {
+    const answer = explain(tcpTo('10.255.3.4', 8080), state([]));
+    expect(answer).toMatchObject({ allowed: true, reasons: [{ type: 'not_egress', overlay: '10.255.0.0/16' }] });
+  });
+});
