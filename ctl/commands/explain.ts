@@ -36,15 +36,19 @@ export const EXPLAIN_COMMANDS: readonly CommandSpec<CtlContext>[] = [
     words: ['explain'],
     summary: 'would a connection be allowed, and why (exit 0 allowed, 5 denied)',
     options: {
-      app: { type: 'string', value: 'GUID', description: "the container's app" },
-      space: { type: 'string', value: 'GUID', description: "the app's space" },
-      org: { type: 'string', value: 'GUID', description: "the space's organisation" },
+      app: { type: 'string', value: 'GUID', description: "the container's app (required)" },
+      space: { type: 'string', value: 'GUID', description: "the app's space (required)" },
+      org: {
+        type: 'string',
+        value: 'GUID',
+        description: "the space's organisation (without it, org-bound groups do not apply)",
+      },
       workload: { type: 'string', value: 'app|task|staging', description: 'the kind of container', defaultText: 'app' },
       ip: { type: 'string', value: 'A.B.C.D', description: 'where it connects to (required)' },
       port: { type: 'string', value: 'N', description: 'the port (tcp, udp)' },
       protocol: { type: 'string', value: 'tcp|udp|icmp', description: 'the protocol', defaultText: 'tcp' },
-      'icmp-type': { type: 'string', value: 'T', description: 'icmp type' },
-      'icmp-code': { type: 'string', value: 'C', description: 'icmp code' },
+      'icmp-type': { type: 'string', value: 'T', description: 'icmp type', defaultText: '8 (echo request)' },
+      'icmp-code': { type: 'string', value: 'C', description: 'icmp code', defaultText: '0' },
     },
     notes: [
       'example:',
@@ -54,7 +58,10 @@ export const EXPLAIN_COMMANDS: readonly CommandSpec<CtlContext>[] = [
       'default deny); --json prints the API answer. The exit code is the verdict.',
     ],
     run: async (invocation, context) => {
-      if (invocation.string('ip') === undefined) throw new UsageError('explain: --ip A.B.C.D is required');
+      const missing = ['app', 'space', 'ip'].filter((flag) => invocation.string(flag) === undefined);
+      if (missing.length > 0) {
+        throw new UsageError(`explain: ${missing.map((flag) => `--${flag}`).join(', ')} required (see --help)`);
+      }
       const query = new URLSearchParams();
       const defaults: Record<string, string> = { workload: 'app', protocol: 'tcp' };
       for (const [flag, parameter] of Object.entries(PARAMETERS)) {
