@@ -45,8 +45,11 @@ export async function runCtl(
       group.length > 0
         ? `${first} takes: ${group.map((command) => command.words.slice(1).join(' ')).join(', ')}`
         : `commands: ${[...new Set(COMMANDS.map((command) => command.words[0]))].join(', ')}`;
-    const what = group.length > 0 ? `${first} ${argv[1] ?? '(nothing)'}` : first;
-    return failure(io, new UsageError(`unknown command ${JSON.stringify(what)} (${known})`, 'run `egressctl --help`'));
+    const problem =
+      group.length > 0 && argv[1] === undefined
+        ? `${first}: missing command`
+        : `unknown command ${JSON.stringify(group.length > 0 ? `${first} ${argv[1]}` : first)}`;
+    return failure(io, new UsageError(`${problem} (${known})`, 'run `egressctl --help`'));
   }
   const { command, rest } = found;
   if (wantsHelp(rest)) {

@@ -162,6 +162,10 @@ describe('exit codes', () => {
         ['destinations', 'lst'],
         /^error: unknown command "destinations lst" \(destinations takes: list, create, update, delete\)/m,
       ],
+      [
+        ['security-groups'],
+        /^error: security-groups: missing command \(security-groups takes: list, show, create, bind/m,
+      ],
       [['destinations', 'list', '--bogus'], /^error: Unknown option '--bogus'$/m],
       [['destinations', 'delete'], /^error: destinations delete: expected ID, got none$/m],
       [['cells', '--max-lag', 'x'], /^error: --max-lag: "x" is not a whole number \(0 or more\)$/m],
