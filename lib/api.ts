@@ -17,10 +17,11 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { isSourceIdFormat, SOURCE_ID_FORMATS, type SourceIdFormat } from '../core/domain/schemas.js';
-import type { DenyNetworks } from '../core/plan/plan.js';
+import type { DenyNetworks } from '../core/plan/network-settings.js';
+import { DENY_NETWORKS_ENV, OVERLAY_CIDR_ENV } from '../lambdas/api/explain-settings.js';
 import { DEPLOYED_ROUTES, type DeployedRoute } from '../lambdas/api/route-functions.js';
 import { REQUIRED_SCOPE, ROUTES, type RouteName, routeKeyOf } from '../lambdas/api/routes.js';
-import { DEFAULT_SOURCE_IDS, DENY_NETWORKS_ENV, OVERLAY_CIDR_ENV, SOURCE_IDS_ENV } from '../lambdas/api/settings.js';
+import { DEFAULT_SOURCE_IDS, SOURCE_IDS_ENV } from '../lambdas/api/settings.js';
 import { RouteFunction } from './route-function.js';
 
 /** One line of JSON per request, using HTTP API `$context` variables. */
@@ -97,10 +98,13 @@ export class ControlPlaneApi extends Construct {
   readonly accessLogGroup: LogGroup;
   /** The route functions, by route name. */
   readonly functions: ReadonlyMap<RouteName, RouteFunction>;
+  /** The routes served, one API Gateway route each (the dashboard graphs each one). */
+  readonly routes: readonly DeployedRoute[];
 
   constructor(scope: Construct, id: string, props: ControlPlaneApiProps) {
     super(scope, id);
     const routes = props.routes ?? DEPLOYED_ROUTES;
+    this.routes = routes;
     const throttle: ThrottleSettings = {
       rateLimit: props.throttlingRateLimit ?? 50,
       burstLimit: props.throttlingBurstLimit ?? 100,
@@ -131,6 +135,9 @@ export class ControlPlaneApi extends Construct {
       stageName: '$default',
       autoDeploy: true,
       throttle,
+      // Per-route metrics (dimensions Method and Resource) for the dashboard; API Gateway writes them
+      // only when asked, and CloudWatch bills them as custom metrics.
+      detailedMetricsEnabled: true,
       accessLogSettings: {
         destination: new LogGroupLogDestination(this.accessLogGroup),
         format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),

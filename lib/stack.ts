@@ -10,6 +10,7 @@ import type { DenyNetworks, UnknownSources } from '../core/plan/plan.js';
 import { ControlPlaneAlarms } from './alarms.js';
 import { ControlPlaneApi } from './api.js';
 import { CellAgent } from './cell-agent.js';
+import { ControlPlaneDashboard } from './dashboard.js';
 import { Fanout } from './fanout.js';
 import { PolicyStore } from './store.js';
 
@@ -80,6 +81,7 @@ export class DynamicEgressStack extends Stack {
   readonly alarms: ControlPlaneAlarms;
   readonly cells: CellAgent;
   readonly fanout: Fanout;
+  readonly dashboard: ControlPlaneDashboard;
 
   constructor(scope: Construct, id: string, props: DynamicEgressStackProps) {
     super(scope, id, props);
@@ -146,6 +148,15 @@ export class DynamicEgressStack extends Stack {
       this.fanout.republishRule,
       'Scheduled snapshot republish',
     );
+    // Last of the monitoring: it shows every alarm added above.
+    this.dashboard = new ControlPlaneDashboard(this, 'Monitoring', {
+      httpApi: this.api.httpApi,
+      stageName: this.api.stage.stageName,
+      routes: this.api.routes,
+      fanout: this.fanout.function,
+      republishRule: this.fanout.republishRule,
+      alarms: this.alarms.alarms,
+    });
 
     new CfnOutput(this, 'ApiUrl', {
       value: this.api.url,
@@ -179,6 +190,10 @@ export class DynamicEgressStack extends Stack {
     new CfnOutput(this, 'CellPolicyArn', {
       value: this.cells.cellPolicy.managedPolicyArn,
       description: 'Managed policy to attach to every cell instance role (with AmazonSSMManagedInstanceCore)',
+    });
+    new CfnOutput(this, 'DashboardName', {
+      value: this.dashboard.dashboard.dashboardName,
+      description: 'CloudWatch dashboard: API per route, fan-out, SSM command failures, cells behind, every alarm',
     });
     new CfnOutput(this, 'FanoutOnFailureQueueUrl', {
       value: this.fanout.onFailureQueue.queueUrl,

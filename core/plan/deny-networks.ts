@@ -5,7 +5,7 @@ import * as z from 'zod/mini';
 import { ValidationError } from '../domain/errors.js';
 import { parseWith, zodEnglish } from '../domain/validation.js';
 import { normalizeCidr } from './cidr.js';
-import type { DenyNetworks } from './plan.js';
+import type { DenyNetworks } from './network-settings.js';
 
 /** More would make every container chain long; an operator's list is a handful. */
 export const MAX_DENY_NETWORKS = 256;

@@ -38,6 +38,7 @@ import { enclosingCidr, normalizeCidr } from './cidr.js';
 import { allowLogGroup, DEFAULT_DENY_LOG, DENY_LOG_PREFIX, type DenyLogSetting } from './deny-log.js';
 import type { Chain, Container, IpSet, Match, Rule, RulePlan } from './model.js';
 import { appChain, containerChain, dispatchChain, groupChain, ROOT_CHAIN, spaceChain } from './names.js';
+import { DEFAULT_OVERLAY_CIDR, type DenyNetworks, NO_DENY_NETWORKS } from './network-settings.js';
 
 export interface PlanOptions {
   /** Container-to-container network; traffic to it is not egress. @default '10.255.0.0/16' */
@@ -52,18 +53,7 @@ export interface PlanOptions {
   readonly denyNetworks?: DenyNetworks;
 }
 
-/**
- * The operator's deny networks (IPv4 CIDRs, normalized): `always` for every container, `running`
- * for app and task containers, `staging` for staging ones. Checked before any allow list.
- */
-export interface DenyNetworks {
-  readonly always: readonly string[];
-  readonly running: readonly string[];
-  readonly staging: readonly string[];
-}
-export const NO_DENY_NETWORKS: DenyNetworks = { always: [], running: [], staging: [] };
-
-export const DEFAULT_OVERLAY_CIDR = '10.255.0.0/16';
+export { DEFAULT_OVERLAY_CIDR, type DenyNetworks, NO_DENY_NETWORKS } from './network-settings.js';
 export const DEFAULT_SET_THRESHOLD = 8;
 
 /**

@@ -10,6 +10,7 @@ import type { FanoutMetrics } from './fanout-metrics.js';
 import { REPUBLISH_DEFAULTS } from './run-limits.js';
 import { type PolicySource, publishSnapshot } from './snapshot-publisher.js';
 import { isVersionRecord, versionOf } from './stream-filter.js';
+import { tellCells } from './tell-cells.js';
 
 export interface FanoutDependencies {
   readonly policies: PolicySource;
@@ -62,7 +63,7 @@ export function createFanoutHandler(deps: FanoutDependencies): FanoutHandler {
     try {
       const published = await publishSnapshot(deps.policies, deps.snapshots);
       const targets = await targetsOf(deps, published.version);
-      await deps.commander.syncCells(published.version, targets.kind === 'all' ? undefined : targets.names);
+      await tellCells(deps, 'stream', published.version, targets.kind === 'all' ? undefined : targets.names);
       deps.log.info('cells told to converge', {
         records: records.length,
         newestVersion: newest,

@@ -10,9 +10,10 @@ import type { Log } from '../../core/log.js';
 import type { ShardSource } from '../../core/store/sharded-snapshot-store.js';
 import type { CellCommander } from './cell-commander.js';
 import { DEFAULT_MAX_TARGETED_CELLS } from './cell-targets.js';
-import type { FanoutMetrics } from './fanout-metrics.js';
+import type { FanoutMetrics, LiveCells } from './fanout-metrics.js';
 import { REPUBLISH_DEFAULTS } from './run-limits.js';
 import { type PolicySource, publishSnapshot } from './snapshot-publisher.js';
+import { tellCells } from './tell-cells.js';
 
 export interface RepublishDependencies {
   readonly policies: PolicySource;
@@ -36,7 +37,10 @@ export interface RepublishResult {
   readonly version: number;
   /** True when this run wrote the snapshot (it was missing or stale). */
   readonly written: boolean;
-  /** Cells whose last report is older than the snapshot (they missed or failed a command). */
+  /**
+   * Live cells told again: behind the snapshot once its command had its grace (they missed or failed
+   * it). The CellsBehind metric also counts those still within the grace (LiveCells).
+   */
   readonly cellsBehind: number;
   /** True when the cells were told to converge: a snapshot was written or a cell is behind. */
   readonly cellsTold: boolean;
@@ -74,6 +78,16 @@ async function behindOf(
   return reports.filter((report) => isBehind(report, version, log, entries));
 }
 
+/** What the live cells look like for the dashboard: how many, how many behind, how long since the quietest synced. */
+function liveCellsOf(live: readonly CellReport[], behind: number, now: number): LiveCells {
+  const oldest = Math.min(...live.map((report) => Date.parse(report.syncedAt)));
+  return {
+    reporting: live.length,
+    behind,
+    ...(live.length === 0 ? {} : { oldestSyncAgeSeconds: Math.max(0, Math.round((now - oldest) / 1000)) }),
+  };
+}
+
 /**
  * Publishes the current snapshot if it is missing or stale, and tells the cells when it did or when
  * a live cell is behind it (its command was lost, or failed on it). Failures are logged and rethrown
@@ -86,11 +100,11 @@ export function createRepublishHandler(deps: RepublishDependencies): RepublishHa
       const reports = await deps.cells.list();
       const now = (deps.now ?? (() => new Date()))().getTime();
       const liveSince = now - (deps.liveCellWindowMs ?? REPUBLISH_DEFAULTS.liveCellWindowMs);
-      const live = reports.filter(
-        (report) => report.appliedVersion < published.version && Date.parse(report.syncedAt) >= liveSince,
-      );
-      const pointer = live.length > 0 ? await deps.snapshots.readPointer() : undefined;
-      let behind = live.length === 0 ? [] : await behindOf(deps, live, published.version, pointer);
+      const live = reports.filter((report) => Date.parse(report.syncedAt) >= liveSince);
+      const older = live.filter((report) => report.appliedVersion < published.version);
+      const pointer = older.length > 0 ? await deps.snapshots.readPointer() : undefined;
+      const lagging = older.length === 0 ? [] : await behindOf(deps, older, published.version, pointer);
+      let behind = lagging;
       // Cells are behind right after every publish while its command runs: not a lost command yet.
       if (behind.length > 0 && !published.written) {
         const publishedAt = pointer ? Date.parse(pointer.writtenAt) : Number.NaN;
@@ -100,10 +114,11 @@ export function createRepublishHandler(deps: RepublishDependencies): RepublishHa
       // Written: the stream path had not published this version (failed, given up, or still running):
       // every cell is told. Behind: a command was lost or failed on those cells; they are told again.
       const cellsTold = published.written || cellsBehind > 0;
-      if (published.written) await deps.commander.syncCells(published.version);
+      if (published.written) await tellCells(deps, 'schedule', published.version);
       else if (cellsBehind > 0) {
         const tooMany = cellsBehind > DEFAULT_MAX_TARGETED_CELLS;
-        await deps.commander.syncCells(published.version, tooMany ? undefined : behind.map((report) => report.name));
+        const names = tooMany ? undefined : behind.map((report) => report.name);
+        await tellCells(deps, 'schedule', published.version, names);
       }
       const result = { version: published.version, written: published.written, cellsBehind, cellsTold };
       deps.log.info(
@@ -117,7 +132,7 @@ export function createRepublishHandler(deps: RepublishDependencies): RepublishHa
         snapshotVersion: published.version,
         snapshotPublished: published.written,
         cellsTold,
-        cellsBehind,
+        cells: liveCellsOf(live, lagging.length, now),
       });
       return result;
     } catch (error) {

@@ -2,8 +2,7 @@
 // and on cells. Metrics live apart (metrics.ts), so the API routes, which record none, do not carry them.
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Log } from '../../core/log.js';
-
-export const SERVICE_NAME = 'dynamic-egress';
+import { SERVICE_NAME } from './service-names.js';
 
 export const logger = new Logger({ serviceName: SERVICE_NAME });
 

@@ -1,8 +1,6 @@
 // Powertools Metrics: CloudWatch metrics written as embedded-metric-format log lines, one per function.
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { SERVICE_NAME } from './logging.js';
-
-export const METRICS_NAMESPACE = 'DynamicEgress';
+import { METRICS_NAMESPACE, SERVICE_NAME } from './service-names.js';
 
 export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
 

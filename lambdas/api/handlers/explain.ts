@@ -2,6 +2,7 @@ import { explain } from '../../../core/plan/explain.js';
 import { type ExplainStores, explainStoresFromEnvironment } from '../../shared/explain-stores-environment.js';
 import { createApiHandler } from '../api-handler.js';
 import { parseExplainQuery } from '../explain-query.js';
+import { type ExplainSettings, explainSettingsFrom } from '../explain-settings.js';
 import type { Operation } from '../types.js';
 
 /**
@@ -11,23 +12,26 @@ import type { Operation } from '../types.js';
  * networks and overlay the cells get. `version` is the policy version read before the policies, so
  * the answer reflects at least that version.
  */
-export const explainConnection: Operation<ExplainStores> = async (request, { policies, securityGroups }, settings) => {
-  const query = parseExplainQuery(request.query);
-  const version = await policies.currentVersion();
-  const [own, everyApp, groups] = await Promise.all([
-    policies.findEgressPolicies({ sourceIds: [query.app, query.space] }),
-    policies.findEgressPolicies({ sourceTypes: ['default'] }),
-    securityGroups.listSecurityGroups(),
-  ]);
-  const answer = explain(
-    query,
-    { version, policies: [...own, ...everyApp], groups },
-    {
-      ...(settings.denyNetworks === undefined ? {} : { denyNetworks: settings.denyNetworks }),
-      ...(settings.overlayCidr === undefined ? {} : { overlayCidr: settings.overlayCidr }),
-    },
-  );
-  return { statusCode: 200, body: answer };
-};
+export function explainWith(settings: () => ExplainSettings): Operation<ExplainStores> {
+  return async (request, { policies, securityGroups }) => {
+    const query = parseExplainQuery(request.query);
+    const version = await policies.currentVersion();
+    const [own, everyApp, groups] = await Promise.all([
+      policies.findEgressPolicies({ sourceIds: [query.app, query.space] }),
+      policies.findEgressPolicies({ sourceTypes: ['default'] }),
+      securityGroups.listSecurityGroups(),
+    ]);
+    const answer = explain(query, { version, policies: [...own, ...everyApp], groups }, settings());
+    return { statusCode: 200, body: answer };
+  };
+}
 
-export const handler = createApiHandler(explainConnection, explainStoresFromEnvironment);
+/** Local mode's: the settings of the environment it runs in, read when asked (start-options.ts checked them). */
+export const explainConnection = explainWith(() => explainSettingsFrom(process.env));
+
+// Lambda's: read once, at the cold start, so that a function never serves with settings it misread.
+const deployed = explainSettingsFrom(process.env);
+export const handler = createApiHandler(
+  explainWith(() => deployed),
+  explainStoresFromEnvironment,
+);

@@ -11,7 +11,7 @@ import { DynamoDbPolicyStore } from '../../../core/store/dynamodb-policy-store.j
 import { shardedSnapshotStore } from '../../../core/store/sharded-snapshot-store.js';
 import { documentClient } from '../../../core/store/table-stores.js';
 import { createFanoutHandler } from '../../../lambdas/fanout/fanout.js';
-import { noFanoutMetrics } from '../../../lambdas/fanout/fanout-metrics.js';
+import type { FanoutRun } from '../../../lambdas/fanout/fanout-metrics.js';
 import { createRepublishHandler } from '../../../lambdas/fanout/republish.js';
 import { SsmCommander } from '../../../lambdas/fanout/ssm-commander.js';
 import { createTestTable } from '../../helpers/ddb.js';
@@ -43,6 +43,7 @@ async function setUp() {
   const documents = documentClient(table.client);
   const policies = new DynamoDbPolicyStore({ client: documents, tableName: table.tableName });
   const cells = new DynamoDbCellStatusStore(documents, table.tableName);
+  const runs: FanoutRun[] = [];
   const deps = {
     policies: publishedState(policies, documents, table.tableName),
     snapshots: shardedSnapshotStore(documents, table.tableName),
@@ -59,7 +60,7 @@ async function setUp() {
     commandGraceMs: 0,
     now: () => NOW,
     log: jsonLineLog({ service: 'test', write: () => undefined }),
-    metrics: noFanoutMetrics,
+    metrics: { record: (run: FanoutRun) => runs.push(run), commandFailed: () => undefined },
   };
   const handler = createFanoutHandler(deps);
   const republish = createRepublishHandler(deps);
@@ -94,7 +95,7 @@ async function setUp() {
       .map((call) => call.args[0].input.InstanceIds ?? call.args[0].input.Targets);
   };
   const version = () => policies.currentVersion();
-  return { report, change, republish: () => sentBy(() => republish(SCHEDULED_EVENT)), version };
+  return { report, change, republish: () => sentBy(() => republish(SCHEDULED_EVENT)), version, runs };
 }
 
 describe('fan-out targeting', () => {
@@ -132,7 +133,7 @@ describe('fan-out targeting', () => {
   });
 
   it('counts as behind, and tells again, only the cells a change since their version concerned', async () => {
-    const { report, change, republish, version } = await setUp();
+    const { report, change, republish, version, runs } = await setUp();
     await change('app-0');
     const base = await version();
     await report('i-x', ['app:app-1', 'global'], NOW.toISOString(), base);
@@ -140,7 +141,10 @@ describe('fan-out targeting', () => {
     await change('app-1');
     // Only i-x was told; i-y reports an older version but nothing it hosts changed.
     expect(await republish()).toEqual([['i-x']]);
+    // CellsBehind counts the same way (GET /cells's lag): i-y is not behind.
+    expect(runs.at(-1)?.cells).toEqual({ reporting: 2, behind: 1, oldestSyncAgeSeconds: 0 });
     await report('i-x', ['app:app-1', 'global'], NOW.toISOString(), await version());
     expect(await republish()).toEqual([]);
+    expect(runs.at(-1)?.cells).toEqual({ reporting: 2, behind: 0, oldestSyncAgeSeconds: 0 });
   });
 });

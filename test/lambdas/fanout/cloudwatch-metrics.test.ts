@@ -40,23 +40,54 @@ describe('cloudWatchFanoutMetrics', () => {
     });
   });
 
-  it('records a scheduled run with its lagging cells, and zeros for what it did not do', () => {
-    const { values } = emf((metrics) =>
+  it('records a scheduled run with the live cells, and zeros for what it did not do', () => {
+    const { names, values } = emf((metrics) =>
       cloudWatchFanoutMetrics(metrics).record({
         trigger: 'schedule',
         snapshotVersion: 42,
         snapshotPublished: false,
         cellsTold: false,
-        cellsBehind: 0,
+        cells: { reporting: 3, behind: 1, oldestSyncAgeSeconds: 1250 },
       }),
     );
+    expect(names).toEqual([
+      ['SnapshotPublished', 'Count'],
+      ['SnapshotVersion', 'None'],
+      ['CellsTold', 'Count'],
+      ['CellsReporting', 'Count'],
+      ['CellsBehind', 'Count'],
+      ['OldestCellSyncAgeSeconds', 'Seconds'],
+    ]);
     expect(values).toEqual({
       service: 'fanout-test',
       Trigger: 'schedule',
       SnapshotPublished: 0,
       SnapshotVersion: 42,
       CellsTold: 0,
-      CellsBehind: 0,
+      CellsReporting: 3,
+      CellsBehind: 1,
+      OldestCellSyncAgeSeconds: 1250,
     });
+  });
+
+  it('counts a failed SendCommand under its trigger', () => {
+    const { names, dimensions, values } = emf((metrics) => cloudWatchFanoutMetrics(metrics).commandFailed('schedule'));
+    expect(names).toEqual([['SendCommandFailures', 'Count']]);
+    expect(dimensions).toEqual([['service', 'Trigger']]);
+    expect(values).toEqual({ service: 'fanout-test', Trigger: 'schedule', SendCommandFailures: 1 });
+  });
+
+  it('writes no sync age when no cell reported (there is no oldest)', () => {
+    const { values } = emf((metrics) =>
+      cloudWatchFanoutMetrics(metrics).record({
+        trigger: 'schedule',
+        snapshotVersion: 42,
+        snapshotPublished: false,
+        cellsTold: false,
+        cells: { reporting: 0, behind: 0 },
+      }),
+    );
+    expect(values).toMatchObject({ CellsReporting: 0, CellsBehind: 0 });
+    expect(values).not.toHaveProperty('OldestCellSyncAgeSeconds');
   });
 });

@@ -21,7 +21,9 @@ let version: number;
 let snapshots: InMemorySnapshotStore;
 let told: number[];
 let failCommand: Error | undefined;
+let failPublish: Error | undefined;
 let runs: FanoutRun[];
+let commandFailures: FanoutRun['trigger'][];
 let lines: Record<string, unknown>[];
 let handler: FanoutHandler;
 
@@ -30,10 +32,15 @@ beforeEach(() => {
   snapshots = new InMemorySnapshotStore();
   told = [];
   failCommand = undefined;
+  failPublish = undefined;
   runs = [];
+  commandFailures = [];
   lines = [];
   const policies: PolicySource = {
-    currentVersion: async () => version,
+    currentVersion: async () => {
+      if (failPublish) throw failPublish;
+      return version;
+    },
     listEgressPolicies: async () => [],
     listSecurityGroups: async () => [],
   };
@@ -53,7 +60,7 @@ beforeEach(() => {
         lines.push(entry);
       },
     }),
-    metrics: { record: (run) => runs.push(run) },
+    metrics: { record: (run) => runs.push(run), commandFailed: (trigger) => commandFailures.push(trigger) },
   });
 });
 
@@ -95,7 +102,7 @@ describe('fan-out stream handler', () => {
     expect([told, runs, lines]).toEqual([[], [], []]);
   });
 
-  it('logs the failure with its error and rethrows it, measuring nothing', async () => {
+  it('logs the failure with its error and rethrows it, measuring only the failed command', async () => {
     failCommand = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
     await expect(handler({ Records: [versionRecord(3)] })).rejects.toBe(failCommand);
     expect(lines).toEqual([
@@ -107,5 +114,13 @@ describe('fan-out stream handler', () => {
       },
     ]);
     expect(runs).toEqual([]);
+    expect(commandFailures).toEqual(['stream']);
+  });
+
+  it('does not count a failed publish as a failed command', async () => {
+    failPublish = new Error('table unreachable');
+    await expect(handler({ Records: [versionRecord(3)] })).rejects.toThrow('table unreachable');
+    expect(told).toEqual([]);
+    expect(commandFailures).toEqual([]);
   });
 });

@@ -26,6 +26,7 @@ const NOW = new Date(Date.now() + 30 * 60_000);
 let clock = NOW;
 const logs: Record<string, unknown>[] = [];
 const runs: FanoutRun[] = [];
+const commandFailures: FanoutRun['trigger'][] = [];
 
 beforeAll(async () => {
   const table = await createTestTable();
@@ -47,7 +48,7 @@ beforeAll(async () => {
     cells,
     now: () => clock,
     log: jsonLineLog({ service: 'test', write: (line) => logs.push(JSON.parse(line)) }),
-    metrics: { record: (run) => runs.push(run) },
+    metrics: { record: (run) => runs.push(run), commandFailed: (trigger) => commandFailures.push(trigger) },
   });
 });
 
@@ -56,6 +57,7 @@ beforeEach(() => {
   ssm.on(SendCommandCommand).resolves({ Command: { CommandId: 'c-1' } });
   logs.length = 0;
   runs.length = 0;
+  commandFailures.length = 0;
 });
 
 describe('scheduled republish', () => {
@@ -78,7 +80,13 @@ describe('scheduled republish', () => {
     });
     expect(logs.at(-1)).toMatchObject({ level: 'INFO', written: true, scheduledAt: SCHEDULED_EVENT.time });
     expect(runs).toEqual([
-      { trigger: 'schedule', snapshotVersion: version, snapshotPublished: true, cellsTold: true, cellsBehind: 0 },
+      {
+        trigger: 'schedule',
+        snapshotVersion: version,
+        snapshotPublished: true,
+        cellsTold: true,
+        cells: { reporting: 0, behind: 0 },
+      },
     ]);
   });
 
@@ -89,7 +97,13 @@ describe('scheduled republish', () => {
     expect(await snapshots.readPointer()).toEqual(before);
     expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(0);
     expect(runs).toEqual([
-      { trigger: 'schedule', snapshotVersion: version, snapshotPublished: false, cellsTold: false, cellsBehind: 0 },
+      {
+        trigger: 'schedule',
+        snapshotVersion: version,
+        snapshotPublished: false,
+        cellsTold: false,
+        cells: { reporting: 0, behind: 0 },
+      },
     ]);
   });
 
@@ -103,6 +117,8 @@ describe('scheduled republish', () => {
     await report('i-terminated', version - 1, minutesAgo(120));
     expect(await republish(SCHEDULED_EVENT)).toMatchObject({ written: false, cellsBehind: 0, cellsTold: false });
     expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(0);
+    // The dashboard's cell metrics count live cells only: the terminated one is neither reporting nor behind.
+    expect(runs.at(-1)?.cells).toEqual({ reporting: 1, behind: 0, oldestSyncAgeSeconds: 60 });
 
     // Its command was lost: a live cell still on the previous version.
     await report('i-missed', version - 1, minutesAgo(10));
@@ -112,7 +128,7 @@ describe('scheduled republish', () => {
       snapshotVersion: version,
       snapshotPublished: false,
       cellsTold: true,
-      cellsBehind: 1,
+      cells: { reporting: 2, behind: 1, oldestSyncAgeSeconds: 600 },
     });
     const calls = ssm.commandCalls(SendCommandCommand);
     expect(calls.map((call) => call.args[0].input.Parameters?.MinVersion)).toEqual([[String(version)]]);
@@ -122,6 +138,9 @@ describe('scheduled republish', () => {
     clock = new Date(published + 60_000);
     try {
       expect(await republish(SCHEDULED_EVENT)).toMatchObject({ cellsBehind: 0, cellsTold: false });
+      // Not told again, but behind all the same, as GET /cells shows it (its reports are from the
+      // test's future, so no age).
+      expect(runs.at(-1)?.cells).toEqual({ reporting: 2, behind: 1, oldestSyncAgeSeconds: 0 });
     } finally {
       clock = NOW;
     }
@@ -138,5 +157,6 @@ describe('scheduled republish', () => {
       error: { name: 'InvalidDocument', message: 'no such document' },
     });
     expect(runs).toEqual([]);
+    expect(commandFailures).toEqual(['schedule']);
   });
 });

@@ -1,7 +1,7 @@
 // GET /explain over HTTP, on local mode and DynamoDB Local: every kind of reason, bad parameters
 // named in a 400, and the scopes. Deny networks come from the environment, as the cells' do.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DENY_NETWORKS_ENV } from '../../../lambdas/api/settings.js';
+import { DENY_NETWORKS_ENV } from '../../../lambdas/api/explain-settings.js';
 import { API, startTestApi, type TestApi } from '../../helpers/local-api.js';
 
 const APP = '887757be-5eda-48ce-b427-79dcc0705e91';
