@@ -4,6 +4,7 @@
 //   agent/     the cell agent that runs on the cells
 //   lib/ bin/  the CDK app and the command-line entry points
 //   bundling/  esbuild settings shared by the CDK app and local mode
+//   ctl/       egressctl, the operators' CLI: an HTTP client of the API
 //   local/     local mode (DynamoDB Local, a local issuer, cells in network namespaces)
 //   bench/ test/
 // An arrow may only point inwards; test/architecture/import-rules.test.ts plants one wrong-way import
@@ -12,7 +13,7 @@
 /** Code that runs in Lambda or on the cells (bin/agent.ts is the agent bundle's entry). */
 const RUNTIME = ['^(core|lambdas|agent)/', '^bin/agent[.]ts$'];
 /** Everything that is not a test or a benchmark. */
-const PRODUCTION = '^(core|lambdas|agent|lib|local|bundling|bin)/';
+const PRODUCTION = '^(core|lambdas|agent|ctl|lib|local|bundling|bin)/';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -52,6 +53,26 @@ module.exports = {
         'namespaces). What both need, such as the agent bundle settings, lives in bundling/.',
       from: { path: '^lib/' },
       to: { path: '^local/' },
+    },
+    {
+      name: 'ctl-talks-http',
+      severity: 'error',
+      comment:
+        'egressctl is a client of the API over HTTP: it may use core/ (types, schemas, validation), the route ' +
+        "table (lambdas/api/routes.ts, pure data) and local mode's state files (paths, pid file, issuer key) to " +
+        'find a local API, never the handlers, the stores behind them, the agent or the CDK app.',
+      from: { path: '^ctl/' },
+      to: {
+        path: '^(lambdas|local|lib|bin|agent|bundling)/',
+        pathNot: '^(lambdas/api/routes|local/paths|local/pid-file|local/api/issuer)[.]ts$',
+      },
+    },
+    {
+      name: 'ctl-is-an-entry-only-for-bin',
+      severity: 'error',
+      comment: 'Only its entry point (bin/egressctl.ts) loads egressctl; nothing else builds on a command line.',
+      from: { path: '^(core|lambdas|agent|lib|local|bundling)/' },
+      to: { path: '^ctl/' },
     },
     {
       name: 'domain-is-plain',

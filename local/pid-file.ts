@@ -147,6 +147,16 @@ export function claimPidFile(stateDir: string): PidFileClaim {
   throw new Error(`could not claim ${file}: it keeps changing`);
 }
 
+/**
+ * The live `npm start` that owns `stateDir`, if any (its URL once it listens): how egressctl finds
+ * local mode's API without being told. Reads only; a stale file (a crashed run) counts as none.
+ */
+export function runningInstance(stateDir: string): RunningInstance | undefined {
+  const record = readRecord(join(stateDir, PID_FILE));
+  if (!record || !isAlive(record)) return undefined;
+  return { pid: record.pid, ...(record.url ? { url: record.url } : {}) };
+}
+
 function ownerOf(file: string, current: () => OwnerRecord, update: (next: OwnerRecord) => void): PidFileOwner {
   const stillOurs = (): boolean => readRecord(file)?.pid === process.pid;
   return {

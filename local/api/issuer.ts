@@ -7,7 +7,8 @@ import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
 export const LOCAL_ISSUER = 'dynamic-egress-local';
 export const LOCAL_AUDIENCE = 'dynamic-egress';
 export const LOCAL_JWKS_PATH = '/local-issuer/.well-known/jwks.json';
-const KEY_FILE = 'issuer-key.json';
+/** The issuer's private key in the state folder; egressctl mints tokens only when it exists. */
+export const ISSUER_KEY_FILE = 'issuer-key.json';
 const ALGORITHM = 'RS256';
 
 export interface LocalIssuer {
@@ -26,7 +27,7 @@ export interface SignOptions {
 }
 
 async function loadOrCreateKey(dir: string): Promise<JWK> {
-  const file = join(dir, KEY_FILE);
+  const file = join(dir, ISSUER_KEY_FILE);
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as JWK;
   } catch (error) {

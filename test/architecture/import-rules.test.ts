@@ -26,6 +26,8 @@ const TREE: Readonly<Record<string, string>> = {
   'bundling/fixture.ts': "import { helper } from '../test/helper.js';\nexport const fixture = helper;\n",
   'lambdas/dev.ts': "import { jwtVerify } from 'jose';\nexport const dev = jwtVerify;\n",
   'bin/agent.ts': "import { jwtVerify } from 'jose';\nexport const agentEntry = jwtVerify;\n",
+  'ctl/handler-user.ts': "import { b } from '../lambdas/b.js';\nexport const handlerUser = b;\n",
+  'local/ctl-user.ts': "import { routesUser } from '../ctl/uses-routes.js';\nexport const ctlUser = routesUser;\n",
   // Their targets, and what the allowed imports point at.
   'lambdas/b.ts': 'export const b = 1;\n',
   'lambdas/f.ts': 'export const f = 1;\n',
@@ -41,6 +43,12 @@ const TREE: Readonly<Record<string, string>> = {
   'core/domain/mini.ts': "import { z } from 'zod/mini';\nexport const mini = z.string();\n",
   'local/uses-dev.ts': "import { jwtVerify } from 'jose';\nexport const localUsesDev = jwtVerify;\n",
   'bin/local.ts': "import { jwtVerify } from 'jose';\nexport const localEntry = jwtVerify;\n",
+  'ctl/uses-routes.ts':
+    "import { routes } from '../lambdas/api/routes.js';\nimport { key } from '../local/api/issuer.js';\n" +
+    "import { shared } from '../core/shared.js';\nexport const routesUser = [routes, key, shared];\n",
+  'lambdas/api/routes.ts': 'export const routes = 1;\n',
+  'local/api/issuer.ts': 'export const key = 1;\n',
+  'bin/egressctl.ts': "import { routesUser } from '../ctl/uses-routes.js';\nexport const ctlEntry = routesUser;\n",
   'lambdas/event-type.ts':
     "import type { APIGatewayProxyEventV2 } from 'aws-lambda';\nexport type Event = APIGatewayProxyEventV2;\n",
   // Stand-ins for the packages, with the project's split into dependencies and devDependencies.
@@ -66,7 +74,7 @@ const TREE: Readonly<Record<string, string>> = {
   'node_modules/@types/aws-lambda/index.d.ts': 'export interface APIGatewayProxyEventV2 { rawPath: string }\n',
 };
 
-const SCANNED = ['core', 'lambdas', 'agent', 'local', 'lib', 'bundling', 'bin'];
+const SCANNED = ['core', 'lambdas', 'agent', 'ctl', 'local', 'lib', 'bundling', 'bin'];
 
 let root = '';
 let result: ICruiseResult;
@@ -111,6 +119,8 @@ describe('the import rules', () => {
     ['domain-is-plain', 'core/domain/server.ts → http'],
     ['runtime-uses-zod-mini', 'core/domain/classic.ts → node_modules/zod/index.js'],
     ['production-not-tests', 'bundling/fixture.ts → test/helper.ts'],
+    ['ctl-talks-http', 'ctl/handler-user.ts → lambdas/b.ts'],
+    ['ctl-is-an-entry-only-for-bin', 'local/ctl-user.ts → ctl/uses-routes.ts'],
   ])('%s reports %s', (rule, violation) => {
     expect(violationsOf(rule)).toEqual([violation]);
   });
@@ -138,6 +148,8 @@ describe('the import rules', () => {
       'local/uses-dev.ts',
       'lambdas/event-type.ts',
       'bin/local.ts',
+      'ctl/uses-routes.ts',
+      'bin/egressctl.ts',
     ];
     // They are cruised (so their silence means something)...
     const cruised = result.modules.map((module) => module.source);
@@ -147,6 +159,6 @@ describe('the import rules', () => {
   });
 
   it('reports nothing but the planted imports', () => {
-    expect(allViolations()).toHaveLength(10);
+    expect(allViolations()).toHaveLength(12);
   });
 });

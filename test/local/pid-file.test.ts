@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { claimPidFile, processIdentity } from '../../local/pid-file.js';
+import { claimPidFile, processIdentity, runningInstance } from '../../local/pid-file.js';
 
 const children: ChildProcess[] = [];
 const dirs: string[] = [];
@@ -104,5 +104,28 @@ describe('claimPidFile', () => {
     await exited(database);
     expect(database.signalCode).toBe('SIGKILL');
     expect(existsSync(join(dir, 'dynamodb-local.pid'))).toBe(false);
+  });
+});
+
+describe('runningInstance (how egressctl finds local mode)', () => {
+  it('names the live owner and its URL once recorded, and nothing after it lets go', () => {
+    const dir = folder();
+    expect(runningInstance(dir)).toBeUndefined();
+    const claim = claimPidFile(dir);
+    if (!claim.ok) throw new Error('not claimed');
+    expect(runningInstance(dir)).toEqual({ pid: process.pid });
+    claim.owner.record({ url: 'http://127.0.0.1:8123' });
+    expect(runningInstance(dir)).toEqual({ pid: process.pid, url: 'http://127.0.0.1:8123' });
+    claim.owner.release();
+    expect(runningInstance(dir)).toBeUndefined();
+  });
+
+  it("takes a crashed run's file for none", () => {
+    const dir = folder();
+    writeFileSync(
+      join(dir, 'local-mode.pid'),
+      JSON.stringify({ pid: process.pid, startTime: 'not-this-process', url: 'http://127.0.0.1:8123' }),
+    );
+    expect(runningInstance(dir)).toBeUndefined();
   });
 });
