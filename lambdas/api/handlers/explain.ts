@@ -2,7 +2,7 @@ import { explain } from '../../../core/plan/explain.js';
 import { type ExplainStores, explainStoresFromEnvironment } from '../../shared/explain-stores-environment.js';
 import { createApiHandler } from '../api-handler.js';
 import { parseExplainQuery } from '../explain-query.js';
-import { type ExplainSettings, explainSettingsFrom } from '../explain-settings.js';
+import { DENY_NETWORKS_ENV, type ExplainSettings, explainSettingsFrom } from '../explain-settings.js';
 import type { Operation } from '../types.js';
 
 /**
@@ -26,8 +26,13 @@ export function explainWith(settings: () => ExplainSettings): Operation<ExplainS
   };
 }
 
-/** Local mode's: the settings of the environment it runs in, read when asked (start-options.ts checked them). */
-export const explainConnection = explainWith(() => explainSettingsFrom(process.env));
+/**
+ * Local mode's: the deny networks its cells get (EGRESS_DENY_NETWORKS, which start-options.ts
+ * checked), read when asked; its cells run on the agent's default overlay, and so does this.
+ */
+export const explainConnection = explainWith(() =>
+  explainSettingsFrom({ [DENY_NETWORKS_ENV]: process.env[DENY_NETWORKS_ENV] }),
+);
 
 // Lambda's: read once, at the cold start, so that a function never serves with settings it misread.
 const deployed = explainSettingsFrom(process.env);
