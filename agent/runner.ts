@@ -1,6 +1,6 @@
 // The one seam to the outside world: running a command with optional stdin. Tests inject a fake.
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -36,6 +36,33 @@ function openOutputFile(): { path: string; fd: number } | undefined {
   }
 }
 
+/**
+ * Input larger than a pipe holds goes to the child from a temporary file, for the same reason the
+ * other way round: a child started while this process plans (early set creation, sync.ts) reads
+ * all of it at once instead of waiting for the event loop to feed a full pipe.
+ */
+const PIPE_CAPACITY = 64 * 1024;
+
+function inputFile(input: string): { path: string; fd: number } | undefined {
+  if (input.length < PIPE_CAPACITY) return undefined;
+  const file = openOutputFile();
+  if (file === undefined) return undefined;
+  try {
+    writeFileSync(file.fd, input);
+    closeSync(file.fd);
+    return { path: file.path, fd: openSync(file.path, 'r') };
+  } catch {
+    closeSync(file.fd);
+    rmSync(file.path, { force: true });
+    return undefined; // A pipe still works.
+  }
+}
+
+function discard(file: { path: string; fd: number }): void {
+  closeSync(file.fd);
+  rmSync(file.path, { force: true });
+}
+
 function takeOutput(file: { path: string; fd: number }): string {
   try {
     return readFileSync(file.path, 'utf8');
@@ -49,7 +76,10 @@ function takeOutput(file: { path: string; fd: number }): string {
 export const spawnRunner: CommandRunner = (command, args, input) =>
   new Promise((resolve) => {
     const file = openOutputFile();
-    const child = spawn(command, args, { stdio: ['pipe', file?.fd ?? 'pipe', 'pipe'] });
+    const fromFile = inputFile(input ?? '');
+    const child = spawn(command, args, { stdio: [fromFile?.fd ?? 'pipe', file?.fd ?? 'pipe', 'pipe'] });
+    // The child has its own descriptor of the file from here on: close and unlink ours.
+    if (fromFile !== undefined) discard(fromFile);
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     // stdin and stderr are pipes (asked for above); stdout is one only without a file.
@@ -72,7 +102,7 @@ export const spawnRunner: CommandRunner = (command, args, input) =>
     child.stdin?.on('error', () => {
       // The process may exit before reading all input; its exit code tells the story.
     });
-    child.stdin?.end(input ?? '');
+    if (fromFile === undefined) child.stdin?.end(input ?? '');
   });
 
 /**

@@ -15,6 +15,7 @@ import {
   type UnknownSources,
 } from '../core/plan/plan.js';
 import { formatRecord, readSetSizes, rootDigest, setsDigest } from './applied-record.js';
+import { EarlySets } from './early-sets.js';
 import {
   diffSets,
   type KernelSetSizes,
@@ -115,17 +116,25 @@ export async function sync(
   const setsRead = startSetsRead(runner, options);
   // Awaited below; until then a failed read must not count as unhandled (the plan may throw first).
   tableRead.catch(() => undefined);
-  const planned = planRules(policies, containers, planOptionsOf(options));
-  const plan = options.record === undefined ? planned : withRecord(planned, options.record);
-  const kernelTable = await tableRead;
-  const kernelSets = await setsRead(plan.sets.length > 0);
-  const table = diffTable(plan.chains, kernelTable);
+  // With the kernel's set names known before planning, new sets are created while the rest is planned.
+  const known = options.readBack === 'sizes' && options.dryRun !== true ? options.setSizes : undefined;
+  const early = known === undefined ? undefined : new EarlySets(runner, new Set(known.keys()));
+  const { plan, table, createdEarly } = await planAndDiffTable(
+    () => planRules(policies, containers, planOptionsOf(options), early === undefined ? {} : early),
+    options.record,
+    tableRead,
+    runner,
+    early,
+  );
+  const kernelSets = known === undefined ? await setsRead(plan.sets.length > 0) : new Map([...known, ...createdEarly]);
   const sets = diffSets(plan.sets, kernelSets);
+  const setsBefore = early === undefined || early.lines.length === 0 ? sets.before : [...early.lines, ...sets.before];
+  const created = early === undefined ? sets.created : [...early.created, ...sets.created];
   const result: SyncResult = {
     payload: table.payload,
-    setsBefore: sets.before,
+    setsBefore,
     setsAfter: sets.after,
-    changed: table.payload !== undefined || sets.before.length > 0 || sets.after.length > 0,
+    changed: table.payload !== undefined || setsBefore.length > 0 || sets.after.length > 0,
     chainChanges: table.chainChanges,
     hookInserted: table.hookInserted,
     stats: {
@@ -136,7 +145,7 @@ export async function sync(
       chainsDeleted: table.chainsDeleted,
       rulesWritten: table.rulesWritten,
       rulesDeleted: table.rulesDeleted,
-      setsCreated: sets.created.length,
+      setsCreated: created.length,
       setsDestroyed: sets.after.length,
     },
   };
@@ -147,11 +156,39 @@ export async function sync(
     if (table.payload !== undefined) await applyTable(runner, table.payload);
   } catch (error) {
     // The rules in force never referenced the new sets, so removing them changes no traffic.
-    await removeCreatedSets(runner, sets.created).catch(() => undefined);
+    await removeCreatedSets(runner, created).catch(() => undefined);
     throw error;
   }
   await restoreSets(runner, sets.after);
   return result;
+}
+
+/**
+ * The plan (with the record rule), the table's diff, made while the early sets are still being
+ * created, and those sets by size. If anything here fails (the plan, the table read, a restore),
+ * the early sets are removed once their restores are over and the error is thrown: nothing
+ * referred to them, so no traffic changes.
+ */
+async function planAndDiffTable(
+  makePlan: () => RulePlan,
+  record: string | undefined,
+  tableRead: Promise<KernelTable>,
+  runner: CommandRunner,
+  early: EarlySets | undefined,
+): Promise<{ plan: RulePlan; table: ReturnType<typeof diffTable>; createdEarly: ReadonlyMap<string, number> }> {
+  try {
+    const planned = makePlan();
+    const plan = record === undefined ? planned : withRecord(planned, record);
+    const table = diffTable(plan.chains, await tableRead);
+    const createdEarly = early === undefined ? new Map<string, number>() : await early.done();
+    return { plan, table, createdEarly };
+  } catch (error) {
+    if (early !== undefined) {
+      await early.done().catch(() => undefined);
+      await removeCreatedSets(runner, early.created).catch(() => undefined);
+    }
+    throw error;
+  }
 }
 
 /**

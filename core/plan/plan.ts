@@ -192,11 +192,21 @@ function unknownSourceRules(overlayCidr: string, unknownSources: UnknownSources,
   ];
 }
 
+/** What a caller may do while a plan is made (nothing the plan depends on). */
+export interface PlanHooks {
+  /**
+   * Called once per set as soon as the plan holds it, members before the list:sets naming them:
+   * the agent starts creating new sets in the kernel while the rest is planned (sync.ts).
+   */
+  readonly onSet?: (set: IpSet) => void;
+}
+
 /** Chains and sets enforcing `policies` for `containers` (as returned by the sources, sorted by IP). */
 export function planRules(
   policies: PoliciesWithGroups,
   containers: readonly Container[],
   options: PlanOptions = {},
+  hooks: PlanHooks = {},
 ): RulePlan {
   const overlayCidr = normalizeCidr(options.overlayCidr ?? DEFAULT_OVERLAY_CIDR);
   const setThreshold = options.setThreshold ?? DEFAULT_SET_THRESHOLD;
@@ -232,7 +242,11 @@ export function planRules(
     const groups = groupsBySource.get(key);
     if (groups === undefined) return undefined;
     const allow = allowRulesOf(groups, setThreshold, shared, allowLogGroup(options.denyLog ?? DEFAULT_DENY_LOG));
-    for (const set of allow.sets) sets.set(set.name, set);
+    for (const set of allow.sets) {
+      if (sets.has(set.name)) continue;
+      sets.set(set.name, set);
+      hooks.onSet?.(set);
+    }
     sourceChains.set(name, { name, rules: allow.rules });
     return name;
   };

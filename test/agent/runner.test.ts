@@ -25,6 +25,19 @@ describe('spawnRunner', () => {
     expect(Number(result.stderr.trim())).toBeLessThan(busyUntil);
   });
 
+  it('lets a child read megabytes of stdin while this process is busy (large input comes from a file)', async () => {
+    const input = `${'y'.repeat(2_000_000)}\n`;
+    // The child counts what it read, then prints the time it finished, in milliseconds since the epoch.
+    const running = spawnRunner('sh', ['-c', 'wc -c; echo $(($(date +%s%N) / 1000000)) >&2'], input);
+    busyFor(1500);
+    const busyUntil = Date.now();
+    const result = await running;
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim()).toBe(String(input.length));
+    // Through a pipe the child would still wait for all but its first 64 KB when the busy spell ends.
+    expect(Number(result.stderr.trim())).toBeLessThan(busyUntil);
+  });
+
   it('feeds stdin and returns the exit code', async () => {
     const result = await spawnRunner('sh', ['-c', 'cat; exit 3'], 'hello\n');
     expect(result).toEqual({ code: 3, stdout: 'hello\n', stderr: '' });

@@ -1,0 +1,74 @@
+// Creating new sets while the rest is planned. Set names are content-addressed and nothing refers to
+// a new set until the iptables transaction, so creating one early changes no traffic; `ipset
+// restore` then runs in its own processes beside the planning instead of after it. Only hash:net
+// sets the kernel does not have yet (their names are known from the sizes read before planning);
+// list:sets, repairs and everything else take the usual path (diffSets) once the plan is done.
+import type { IpSet } from '../core/plan/model.js';
+import { ApplyError } from './errors.js';
+import { SETS_PER_RESTORE } from './ipsets.js';
+import { renderSetCreate } from './render.js';
+import type { CommandRunner } from './runner.js';
+
+/** Lines one early `ipset restore` gets before it starts: big enough to be worth a process. */
+const LINES_PER_EARLY_RESTORE = 16_384;
+
+export class EarlySets {
+  private batch: string[] = [];
+  private batchSets = 0;
+  private readonly runs: Promise<{ message: string; stderr: string } | undefined>[] = [];
+  /** Every `ipset restore` line sent, in order: what a sync reports as run before the transaction. */
+  readonly lines: string[] = [];
+  /** Sets handed to a restore, whether or not it succeeded (so a failure can remove them). */
+  readonly created: string[] = [];
+  private readonly createdSizes = new Map<string, number>();
+
+  constructor(
+    private readonly runner: CommandRunner,
+    private readonly kernelSets: ReadonlySet<string>,
+  ) {}
+
+  /** PlanHooks.onSet: a new hash:net set is queued, and a full batch starts restoring. */
+  readonly onSet = (set: IpSet): void => {
+    if (set.type !== 'hash:net' || this.kernelSets.has(set.name) || this.createdSizes.has(set.name)) return;
+    for (const line of renderSetCreate(set)) {
+      this.batch.push(line);
+      this.lines.push(line);
+    }
+    this.batchSets += 1;
+    this.created.push(set.name);
+    this.createdSizes.set(set.name, set.members.length);
+    if (this.batch.length >= LINES_PER_EARLY_RESTORE || this.batchSets >= SETS_PER_RESTORE) this.flush();
+  };
+
+  /** Waits for every early restore; throws the first failure. Returns the sets created, by size. */
+  async done(): Promise<ReadonlyMap<string, number>> {
+    this.flush();
+    const failures = (await Promise.all(this.runs)).filter((failure) => failure !== undefined);
+    const [first] = failures;
+    if (first !== undefined) throw new ApplyError(first.message, 'ipset', first.stderr);
+    return this.createdSizes;
+  }
+
+  private flush(): void {
+    if (this.batch.length === 0) return;
+    const input = `${this.batch.join('\n')}\n`;
+    this.batch = [];
+    this.batchSets = 0;
+    // Started now, awaited in done(); a failed spawn resolves with its code (runner.ts).
+    this.runs.push(
+      this.runner('ipset', ['restore'], input).then(
+        (result) =>
+          result.code === 0
+            ? undefined
+            : {
+                message: `ipset restore failed (exit ${result.code}): ${result.stderr.split('\n')[0] ?? ''}`,
+                stderr: result.stderr,
+              },
+        (error: unknown) => {
+          const message = `ipset restore failed: ${error instanceof Error ? error.message : String(error)}`;
+          return { message, stderr: message };
+        },
+      ),
+    );
+  }
+}
