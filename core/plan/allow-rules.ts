@@ -49,12 +49,27 @@ interface Service {
   readonly log: boolean;
 }
 
-/** One policy's addresses; `key` names the ranges (equal ranges, equal key). */
-interface Destination {
-  readonly key: string;
-  readonly ranges: readonly Range[];
-  /** The ranges as numbers, merged (mergeSpans). */
-  readonly spans: readonly Span[];
+/**
+ * One policy's addresses; `key` names the ranges (equal ranges, equal key). `spans`, the ranges as
+ * numbers merged (mergeSpans), are worked out when first asked for: deciding what sources share needs
+ * only keys, so the merging happens while sources' rules and sets are made, and the agent can start
+ * creating sets early (PlanHooks.onSet) instead of after every destination of the cell is merged.
+ */
+class Destination {
+  private merged: readonly Span[] | undefined;
+
+  constructor(
+    readonly key: string,
+    readonly ranges: readonly Range[],
+  ) {}
+
+  get spans(): readonly Span[] {
+    this.merged ??=
+      this.ranges.length === 1 && this.ranges[0] !== undefined
+        ? [{ first: ipv4ToNumber(this.ranges[0].start), last: ipv4ToNumber(this.ranges[0].end) }]
+        : mergeSpans(spansOf(this.ranges));
+    return this.merged;
+  }
 }
 
 /** One service of one source: its distinct destinations, in policy-id order. */
@@ -113,14 +128,14 @@ function destinationOf(memo: PlanMemo, ips: readonly Range[]): Destination {
     const key = rangeKey(only);
     let found = memo.destinationByKey.get(key);
     if (found === undefined) {
-      found = { key, ranges: ips, spans: [{ first: ipv4ToNumber(only.start), last: ipv4ToNumber(only.end) }] };
+      found = new Destination(key, ips);
       memo.destinationByKey.set(key, found);
     }
     return found;
   }
   let found = memo.destinations.get(ips);
   if (found === undefined) {
-    found = { key: ips.map(rangeKey).join(','), ranges: ips, spans: mergeSpans(spansOf(ips)) };
+    found = new Destination(ips.map(rangeKey).join(','), ips);
     memo.destinations.set(ips, found);
   }
   return found;
@@ -195,21 +210,31 @@ export function referenceCostInMembers(sets: number): number {
   return 3 + sets / 700;
 }
 
-/** A destination's addresses as set members, its set's name (computed once) and how many groups use it. */
+/**
+ * A destination's addresses as set members, its set's name (computed once) and how many groups use
+ * it. Counting uses needs none of the addresses; they are merged and counted when first asked for.
+ */
 class DestinationSet {
   uses = 0;
   private cachedMembers: readonly string[] | undefined;
   private cachedName: string | undefined;
+  private cachedSize: number | undefined;
+
+  constructor(private readonly destination: Destination) {}
+
+  /** The addresses, merged. */
+  get spans(): readonly Span[] {
+    return this.destination.spans;
+  }
 
   /**
-   * @param spans the addresses, merged
-   * @param size how many members (CIDR blocks) they make: counted, not written out, since most
-   *   destinations are copied into their sources' sets and never need a set of their own
+   * How many members (CIDR blocks) they make: counted, not written out, since most destinations are
+   * copied into their sources' sets and never need a set of their own.
    */
-  constructor(
-    readonly spans: readonly Span[],
-    readonly size: number,
-  ) {}
+  get size(): number {
+    this.cachedSize ??= this.spans.reduce((sum, span) => sum + blockCount(span.first, span.last), 0);
+    return this.cachedSize;
+  }
 
   get members(): readonly string[] {
     this.cachedMembers ??= spansToCidrs(this.spans);
@@ -237,8 +262,7 @@ export class SharedDestinations {
   of(destination: Destination): DestinationSet {
     let found = this.byKey.get(destination.key);
     if (found === undefined) {
-      const size = destination.spans.reduce((sum, span) => sum + blockCount(span.first, span.last), 0);
-      found = new DestinationSet(destination.spans, size);
+      found = new DestinationSet(destination);
       this.byKey.set(destination.key, found);
     }
     return found;
@@ -252,7 +276,8 @@ export class SharedDestinations {
    */
   gain(destination: Destination): number {
     const set = this.of(destination);
-    // One use: less than -SET_COST_IN_MEMBERS, never a gain.
+    // One use: the formula below with uses 1, never a gain, and its size need not be worked out.
+    if (set.uses <= 1) return -this.referenceCost - SET_COST_IN_MEMBERS;
     return set.size - this.referenceCost - (SET_COST_IN_MEMBERS + set.size) / set.uses;
   }
 }
