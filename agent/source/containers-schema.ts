@@ -6,6 +6,7 @@ import * as z from 'zod/mini';
 import { ValidationError } from '../../core/domain/errors.js';
 import { isIpv4 } from '../../core/domain/ipv4.js';
 import { identifierSchema } from '../../core/domain/schemas.js';
+import { CONTAINER_WORKLOADS } from '../../core/domain/security-group.js';
 import { formatIssues, zodEnglish } from '../../core/domain/validation.js';
 
 const MAX_HANDLE_LENGTH = 256;
@@ -17,10 +18,6 @@ const required =
 
 /** Same alphabet as the domain's identifiers: GUIDs in practice, never free text. */
 const id = identifierSchema;
-
-/** What a container runs (CF's `container_workload`); missing means `app`. */
-export const CONTAINER_WORKLOADS = ['app', 'task', 'staging'] as const;
-export type ContainerWorkload = (typeof CONTAINER_WORKLOADS)[number];
 
 const workload = z.enum(CONTAINER_WORKLOADS, { error: required(`one of ${CONTAINER_WORKLOADS.join(', ')}`) });
 

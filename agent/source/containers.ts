@@ -1,6 +1,7 @@
 // From the validated store entries to the agent's Container list.
 import { ValidationError } from '../../core/domain/errors.js';
 import { ipv4ToNumber, parseCidr } from '../../core/domain/ipv4.js';
+import { lifecycleOf } from '../../core/domain/security-group.js';
 import { listProblems, quote } from '../../core/domain/validation.js';
 import { normalizeCidr } from '../../core/plan/cidr.js';
 import type { Container } from '../../core/plan/model.js';
@@ -49,7 +50,7 @@ export function containersFromStore(entries: readonly StoreEntry[], overlayCidr:
         appId: entry.metadata.app_id,
         spaceId: entry.metadata.space_id,
         ...(entry.metadata.org_id === undefined ? {} : { orgId: entry.metadata.org_id }),
-        lifecycle: entry.metadata.container_workload === 'staging' ? 'staging' : 'running',
+        lifecycle: lifecycleOf(entry.metadata.container_workload),
       },
     });
   }

@@ -10,6 +10,14 @@ export type SecurityGroupProtocol = (typeof SECURITY_GROUP_PROTOCOLS)[number];
 export const LIFECYCLES = ['running', 'staging'] as const;
 export type Lifecycle = (typeof LIFECYCLES)[number];
 
+/** What a container runs (CF's `container_workload`); missing means `app`. */
+export const CONTAINER_WORKLOADS = ['app', 'task', 'staging'] as const;
+export type ContainerWorkload = (typeof CONTAINER_WORKLOADS)[number];
+
+/** The lifecycle whose groups a workload gets: staging stages, apps and tasks run. */
+export const lifecycleOf = (workload: ContainerWorkload = 'app'): Lifecycle =>
+  workload === 'staging' ? 'staging' : 'running';
+
 /** What a group is bound to: a space (CF), or every space of an organisation (our extension). */
 export const BINDING_TARGETS = ['space', 'organization'] as const;
 export type BindingTarget = (typeof BINDING_TARGETS)[number];

@@ -82,6 +82,13 @@ export function enclosingCidr(ip: string, prefix: number): string {
   return `${numberToIpv4(Math.floor(ipv4ToNumber(ip) / size) * size)}/${prefix}`;
 }
 
+/** Whether `address` is inside the block `cidr`. */
+export function inCidr(address: string, cidr: string): boolean {
+  const { start, end } = parseCidr(cidr);
+  const value = ipv4ToNumber(address);
+  return value >= start && value <= end;
+}
+
 /** A CIDR block in canonical form (host bits cleared); throws RangeError when it is not one. */
 export function normalizeCidr(value: string): string {
   const { start } = parseCidr(value);

@@ -2,7 +2,8 @@
 // the rule that decided it out. Pure. The API's explain (explain.ts) answers from this walk over the
 // very plan a cell would program, so an explanation cannot disagree with what the cell enforces; the
 // netns test of explain compares the two with real connections.
-import { ipv4ToNumber, parseCidr } from '../domain/ipv4.js';
+import { ipv4ToNumber } from '../domain/ipv4.js';
+import { inCidr } from './cidr.js';
 import type { Chain, IpSet, Match, Rule, RulePlan } from './model.js';
 import { ROOT_CHAIN } from './names.js';
 
@@ -89,12 +90,6 @@ function matches(match: Match, packet: Packet, sets: ReadonlyMap<string, IpSet>)
   }
   // `limit` lets the first packet through; `note` matches everything.
   return true;
-}
-
-function inCidr(address: string, cidr: string): boolean {
-  const { start, end } = parseCidr(cidr);
-  const value = ipv4ToNumber(address);
-  return value >= start && value <= end;
 }
 
 /** hash:net holds CIDR blocks; list:set matches when one of the sets it lists does. */

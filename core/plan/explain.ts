@@ -3,28 +3,30 @@
 // planner and the same deny networks the cells get, so it cannot disagree with enforcement. The
 // reasons name what decided: each policy or security-group rule that allows the connection on its
 // own (each planned alone and walked the same way), the deny network that refused it, or nothing.
-import { ipv4ToNumber, numberToIpv4, parseCidr } from '../domain/ipv4.js';
-import type { Lifecycle, SecurityGroup, SecurityGroupRule } from '../domain/security-group.js';
+import { numberToIpv4, parseCidr } from '../domain/ipv4.js';
+import {
+  type ContainerWorkload,
+  type Lifecycle,
+  lifecycleOf,
+  type SecurityGroup,
+  type SecurityGroupRule,
+} from '../domain/security-group.js';
 import { buildSnapshot, snapshotToPolicyList } from '../domain/snapshot.js';
+import type { BindingScope } from '../domain/snapshot-groups.js';
 import type { EgressPolicy } from '../domain/types.js';
-import { normalizeCidr } from './cidr.js';
+import { inCidr, normalizeCidr } from './cidr.js';
 import { type Evaluation, evaluatePlan, type Packet } from './evaluate.js';
 import type { Container } from './model.js';
 import { containerChain } from './names.js';
 import { DEFAULT_OVERLAY_CIDR, type DenyNetworks, NO_DENY_NETWORKS, planRules } from './plan.js';
-
-/** What runs in a container, as the containers file's `container_workload` says. */
-export const WORKLOADS = ['app', 'task', 'staging'] as const;
-export type Workload = (typeof WORKLOADS)[number];
-
-export const lifecycleOf = (workload: Workload): Lifecycle => (workload === 'staging' ? 'staging' : 'running');
 
 /** A connection from a container of `app` (in `space`, of `org`) to `ip`. Ids as cells see them. */
 export interface ExplainQuery {
   readonly app: string;
   readonly space: string;
   readonly org?: string;
-  readonly workload: Workload;
+  /** As the containers file's `container_workload` says. */
+  readonly workload: ContainerWorkload;
   readonly ip: string;
   readonly protocol: Packet['protocol'];
   /** tcp and udp. */
@@ -47,6 +49,9 @@ export interface ExplainOptions {
   readonly denyNetworks?: DenyNetworks;
 }
 
+/** How a security group reaches a container: globally, through its space, through its organisation. */
+export type GroupScope = Exclude<BindingScope, 'app'>;
+
 export type ExplainReason =
   | { readonly type: 'egress_policy'; readonly description: string; readonly policy: EgressPolicy }
   | {
@@ -54,7 +59,7 @@ export type ExplainReason =
       readonly description: string;
       readonly security_group: { readonly guid: string; readonly name: string };
       /** How the group applies to the container: globally, through its space, through its organisation. */
-      readonly bound: readonly ('global' | 'space' | 'organization')[];
+      readonly bound: readonly GroupScope[];
       readonly lifecycle: Lifecycle;
       /** The rule's index in the group's `rules`. */
       readonly rule_index: number;
@@ -148,12 +153,6 @@ function containerAddress(overlayCidr: string, probe: string): string {
   return first === probe ? numberToIpv4(start + 3) : first;
 }
 
-function inCidr(address: string, cidr: string): boolean {
-  const { start, end } = parseCidr(cidr);
-  const value = ipv4ToNumber(address);
-  return value >= start && value <= end;
-}
-
 /** A refusal in the container's chain: a deny network's rule names its network; the last rules none. */
 function refusal(evaluation: Evaluation, container: Container, denyNetworks: DenyNetworks): ExplainReason {
   const decided = evaluation.decidedBy;
@@ -181,9 +180,9 @@ function policyApplies(policy: EgressPolicy, container: Container): boolean {
   );
 }
 
-function boundThrough(group: SecurityGroup, container: Container): ('global' | 'space' | 'organization')[] {
+function boundThrough(group: SecurityGroup, container: Container): GroupScope[] {
   const bindings = group.bindings[container.lifecycle];
-  const bound: ('global' | 'space' | 'organization')[] = [];
+  const bound: GroupScope[] = [];
   if (group.globallyEnabled[container.lifecycle]) bound.push('global');
   if (bindings.space.includes(container.spaceId)) bound.push('space');
   if (container.orgId !== undefined && bindings.organization.includes(container.orgId)) bound.push('organization');
@@ -203,7 +202,7 @@ function policyReason(policy: EgressPolicy): ExplainReason {
 
 function groupReason(
   group: SecurityGroup,
-  bound: readonly ('global' | 'space' | 'organization')[],
+  bound: readonly GroupScope[],
   lifecycle: Lifecycle,
   index: number,
   rule: SecurityGroupRule,

@@ -4,8 +4,9 @@ import * as z from 'zod/mini';
 import { ValidationError } from '../../core/domain/errors.js';
 import { isIpv4 } from '../../core/domain/ipv4.js';
 import { IDENTIFIER_PATTERN, PROTOCOLS } from '../../core/domain/model-primitives.js';
+import { CONTAINER_WORKLOADS } from '../../core/domain/security-group.js';
 import { formatIssues } from '../../core/domain/validation.js';
-import { type ExplainQuery, WORKLOADS } from '../../core/plan/explain.js';
+import type { ExplainQuery } from '../../core/plan/explain.js';
 
 /** ping's echo request, when an icmp question names no type. */
 export const DEFAULT_ICMP = { type: 8, code: 0 } as const;
@@ -20,7 +21,7 @@ export const explainQuerySchema = z.strictObject({
   app: id('app'),
   space: id('space'),
   org: z.optional(id('organisation')),
-  workload: z.optional(z.enum(WORKLOADS, { error: `must be one of ${WORKLOADS.join(', ')}` })),
+  workload: z.optional(z.enum(CONTAINER_WORKLOADS, { error: `must be one of ${CONTAINER_WORKLOADS.join(', ')}` })),
   ip: z.string().check(z.refine(isIpv4, 'must be an IPv4 address such as 198.51.100.7')),
   protocol: z.enum(PROTOCOLS, { error: `must be one of ${PROTOCOLS.join(', ')}` }),
   port: z.optional(integer(1, 65535)),

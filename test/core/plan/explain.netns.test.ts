@@ -4,11 +4,16 @@
 // with the same code as the agent; this checks its walk of that plan against iptables itself.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prng } from '../../../bench/lib/agent-scenario.js';
-import type { Lifecycle, SecurityGroup, SecurityGroupRule } from '../../../core/domain/security-group.js';
+import {
+  type ContainerWorkload,
+  lifecycleOf,
+  type SecurityGroup,
+  type SecurityGroupRule,
+} from '../../../core/domain/security-group.js';
 import { buildSnapshot, snapshotToPolicyList } from '../../../core/domain/snapshot.js';
 import type { EgressPolicy } from '../../../core/domain/types.js';
 import { formatDenyNetworks } from '../../../core/plan/deny-networks.js';
-import { type ExplainQuery, explain, type Workload } from '../../../core/plan/explain.js';
+import { type ExplainQuery, explain } from '../../../core/plan/explain.js';
 import type { DenyNetworks } from '../../../core/plan/plan.js';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../../local/lab/netns-lab.js';
 import { containerStore, type StoreEntry } from '../../agent/fixtures.js';
@@ -30,11 +35,10 @@ const UDP_PORT = 5353;
 const ROUNDS = 6;
 const PROBES_PER_CONTAINER = 8;
 
-interface Workloadish {
-  readonly entry: StoreEntry & { orgId: string; workload: Workload };
-}
+/** A containers-file entry with every field the explain query needs. */
+type LabEntry = StoreEntry & { orgId: string; workload: ContainerWorkload };
 
-const CONTAINERS: readonly Workloadish['entry'][] = [
+const CONTAINERS: readonly LabEntry[] = [
   { ip: '10.255.1.2', appId: 'app-a', spaceId: 's1', orgId: 'o1', workload: 'app' },
   { ip: '10.255.1.3', appId: 'app-b', spaceId: 's1', orgId: 'o1', workload: 'staging' },
   { ip: '10.255.1.4', appId: 'app-c', spaceId: 's2', orgId: 'o1', workload: 'task' },
@@ -197,7 +201,7 @@ describe.runIf(labAvailable())("explain's verdict against real connections", () 
               : (await (connection.protocol === 'tcp'
                   ? lab.tcp(from, connection.ip, connection.port)
                   : lab.udp(from, connection.ip, connection.port))) === 'open';
-          const lifecycle: Lifecycle = container.workload === 'staging' ? 'staging' : 'running';
+          const lifecycle = lifecycleOf(container.workload);
           expect(
             answer.allowed,
             `round ${round}, ${container.appId} (${lifecycle}) → ${JSON.stringify(connection)}: explain says ${JSON.stringify(answer.reasons)}; state ${JSON.stringify(state)}`,
