@@ -5,7 +5,7 @@
 // list:sets, repairs and everything else take the usual path (diffSets) once the plan is done.
 import type { IpSet } from '../core/plan/model.js';
 import { ApplyError } from './errors.js';
-import { SETS_PER_RESTORE } from './ipsets.js';
+import { runRestore, SETS_PER_RESTORE } from './ipsets.js';
 import { renderSetCreate } from './render.js';
 import type { CommandRunner } from './runner.js';
 
@@ -15,7 +15,7 @@ const LINES_PER_EARLY_RESTORE = 16_384;
 export class EarlySets {
   private batch: string[] = [];
   private batchSets = 0;
-  private readonly runs: Promise<{ message: string; stderr: string } | undefined>[] = [];
+  private readonly runs: Promise<ApplyError | undefined>[] = [];
   /** Every `ipset restore` line sent, in order: what a sync reports as run before the transaction. */
   readonly lines: string[] = [];
   /** Sets handed to a restore, whether or not it succeeded (so a failure can remove them). */
@@ -43,9 +43,8 @@ export class EarlySets {
   /** Waits for every early restore; throws the first failure. Returns the sets created, by size. */
   async done(): Promise<ReadonlyMap<string, number>> {
     this.flush();
-    const failures = (await Promise.all(this.runs)).filter((failure) => failure !== undefined);
-    const [first] = failures;
-    if (first !== undefined) throw new ApplyError(first.message, 'ipset', first.stderr);
+    const [failure] = (await Promise.all(this.runs)).filter((each) => each !== undefined);
+    if (failure !== undefined) throw failure;
     return this.createdSizes;
   }
 
@@ -54,21 +53,12 @@ export class EarlySets {
     const input = `${this.batch.join('\n')}\n`;
     this.batch = [];
     this.batchSets = 0;
-    // Started now, awaited in done(); a failed spawn resolves with its code (runner.ts).
+    // Started now, awaited in done(): until then a runner that throws must not go unhandled.
     this.runs.push(
-      this.runner('ipset', ['restore'], input).then(
-        (result) =>
-          result.code === 0
-            ? undefined
-            : {
-                message: `ipset restore failed (exit ${result.code}): ${result.stderr.split('\n')[0] ?? ''}`,
-                stderr: result.stderr,
-              },
-        (error: unknown) => {
-          const message = `ipset restore failed: ${error instanceof Error ? error.message : String(error)}`;
-          return { message, stderr: message };
-        },
-      ),
+      runRestore(this.runner, input).catch((error: unknown) => {
+        const message = `ipset restore failed: ${error instanceof Error ? error.message : String(error)}`;
+        return new ApplyError(message, 'ipset', message);
+      }),
     );
   }
 }

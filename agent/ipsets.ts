@@ -227,20 +227,23 @@ async function restoreStage(runner: CommandRunner, lines: readonly string[], par
     while (next < batches.length && failures.length === 0) {
       const batch = batches[next] ?? [];
       next += 1;
-      const result = await runner('ipset', ['restore'], `${batch.join('\n')}\n`);
-      if (result.code !== 0) {
-        failures.push(
-          new ApplyError(
-            `ipset restore failed (exit ${result.code}): ${firstLine(result.stderr)}`,
-            'ipset',
-            result.stderr,
-          ),
-        );
-      }
+      const failure = await runRestore(runner, `${batch.join('\n')}\n`);
+      if (failure !== undefined) failures.push(failure);
     }
   };
   await Promise.all(Array.from({ length: Math.min(width, batches.length) }, worker));
   if (failures[0] !== undefined) throw failures[0];
+}
+
+/** One `ipset restore` session: undefined when it succeeded, else the error that says why not. */
+export async function runRestore(runner: CommandRunner, input: string): Promise<ApplyError | undefined> {
+  const result = await runner('ipset', ['restore'], input);
+  if (result.code === 0) return undefined;
+  return new ApplyError(
+    `ipset restore failed (exit ${result.code}): ${firstLine(result.stderr)}`,
+    'ipset',
+    result.stderr,
+  );
 }
 
 /**
