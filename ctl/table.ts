@@ -4,8 +4,9 @@ import { escapeNonPrinting } from '../core/domain/validation.js';
 
 export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const cells = rows.map((row) => row.map((cell) => escapeNonPrinting(cell)));
+  // A loop, not Math.max(...cells): a list of 200,000 rows would overflow the call stack as arguments.
   const widths = headers.map((header, column) =>
-    Math.max(header.length, ...cells.map((row) => (row[column] ?? '').length)),
+    cells.reduce((widest, row) => Math.max(widest, (row[column] ?? '').length), header.length),
   );
   const line = (row: readonly string[]): string =>
     row

@@ -163,3 +163,12 @@ describe('security groups', () => {
     );
   });
 });
+
+describe('tables', () => {
+  it('pads columns to their widest cell, however many rows (200,000 does not overflow the stack)', () => {
+    const rows = Array.from({ length: 200_000 }, (_, index) => [String(index), 'x']);
+    const lines = renderTable(['N', 'VALUE'], rows).split('\n');
+    expect(lines[0]).toBe('N       VALUE');
+    expect(lines[200_000]).toBe('199999  x');
+  });
+});
