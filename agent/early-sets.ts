@@ -18,8 +18,7 @@ export class EarlySets {
   private readonly runs: Promise<ApplyError | undefined>[] = [];
   /** Every `ipset restore` line sent, in order: what a sync reports as run before the transaction. */
   readonly lines: string[] = [];
-  /** Sets handed to a restore, whether or not it succeeded (so a failure can remove them). */
-  readonly created: string[] = [];
+  /** Sets handed to a restore, whether or not it succeeded (so a failure can remove them), by size. */
   private readonly createdSizes = new Map<string, number>();
 
   constructor(
@@ -35,10 +34,14 @@ export class EarlySets {
       this.lines.push(line);
     }
     this.batchSets += 1;
-    this.created.push(set.name);
     this.createdSizes.set(set.name, set.members.length);
     if (this.batch.length >= LINES_PER_EARLY_RESTORE || this.batchSets >= SETS_PER_RESTORE) this.flush();
   };
+
+  /** The names of the sets handed to a restore, in the order they were. */
+  get created(): string[] {
+    return [...this.createdSizes.keys()];
+  }
 
   /** Waits for every early restore; throws the first failure. Returns the sets created, by size. */
   async done(): Promise<ReadonlyMap<string, number>> {
