@@ -164,7 +164,7 @@ describe('security groups', () => {
   });
 });
 
-describe('tables', () => {
+describe('tables at scale', () => {
   it('pads columns to their widest cell, however many rows (200,000 does not overflow the stack)', () => {
     const rows = Array.from({ length: 200_000 }, (_, index) => [String(index), 'x']);
     const lines = renderTable(['N', 'VALUE'], rows).split('\n');
