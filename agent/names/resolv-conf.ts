@@ -25,7 +25,8 @@ export function parseResolvConf(text: string, label = RESOLV_CONF): string[] {
     const where = `${label} line ${index + 1}`;
     if (keyword !== 'nameserver') throw new ValidationError(`${where}: unknown keyword ${quote(keyword)}`);
     const [address, ...rest] = values;
-    if (address === undefined || rest.length > 0 || isIP(address) === 0) {
+    // No zone id (fe80::1%eth0): the resolver is asked from the cell's own namespace, by address alone.
+    if (address === undefined || rest.length > 0 || isIP(address) === 0 || address.includes('%')) {
       throw new ValidationError(`${where}: nameserver must be followed by one IPv4 or IPv6 address, got ${quote(raw)}`);
     }
     if (nameservers.length < MAX_NAMESERVERS) nameservers.push(address);

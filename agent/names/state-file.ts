@@ -53,6 +53,10 @@ export function readNameStates(dir: string): StateRead {
   }
   const parsed = z.safeParse(stateSchema, value);
   if (!parsed.success) return ignored(formatIssues(parsed.error.issues, 'state'));
+  // zod's record passes over a `__proto__` key without checking it: every key must have come through.
+  const keys = Object.keys((value as { names: object }).names);
+  if (keys.some((key) => !Object.hasOwn(parsed.data.names, key)))
+    return ignored('state.names: a key is not a host name');
   return { states: new Map(Object.entries(parsed.data.names)) };
 }
 
