@@ -150,6 +150,13 @@ describe.runIf(labAvailable())('name refresh passes on a real kernel', () => {
     const second = await runAgentCommand(['sync', '--policies', '-', '--containers', store, '--netns', ns], policies);
     expect(JSON.parse(second.stdout.trim())).toMatchObject({ changed: false });
     expect(await members(A)).toEqual(['198.51.100.3', '198.51.100.9']);
+    // A sync that reads every set back (--verify full) leaves it too.
+    const full = await runAgentCommand(
+      ['sync', '--policies', '-', '--containers', store, '--netns', ns, '--verify', 'full'],
+      policies,
+    );
+    expect(full.stderr).toBe('');
+    expect(await members(A)).toEqual(['198.51.100.3', '198.51.100.9']);
     const removed = await runAgentCommand(['uninstall', '--netns', ns]);
     expect(removed.code).toBe(0);
     expect(await setNames()).toEqual(['operator']);
