@@ -11,7 +11,7 @@ import { readResolvConf } from './names/resolv-conf.js';
 import { dnsResolver } from './names/resolve.js';
 import { AGENT_SERVICE } from './sync-summary.js';
 
-export async function names(args: Names, io: CliIo, stop: AbortSignal = processStopSignal()): Promise<void> {
+export async function names(args: Names, io: CliIo, stop?: AbortSignal): Promise<void> {
   // Both read before anything else, so a wrong file is exit 1 at once, never a loop of failures.
   const destinations = await readNamesFile(args.names);
   const nameservers = args.nameservers ?? (await readResolvConf());
@@ -44,7 +44,8 @@ export async function names(args: Names, io: CliIo, stop: AbortSignal = processS
     destinations: () => readNamesFile(args.names),
     policy: args.policy,
     log,
-    stop,
+    // Only the loop listens for SIGTERM: a `--once` pass is ended by it as any command is.
+    stop: stop ?? processStopSignal(),
   });
   log.info(NAMES_STOPPED, outcome);
 }
