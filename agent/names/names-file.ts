@@ -59,7 +59,13 @@ export function parseNamesFile(text: string, label = '--names'): HostDestination
   } catch (error) {
     throw new ValidationError(`${label}: malformed JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
-  const parsed = parseWith(namesFileSchema, value, label);
+  let parsed: z.output<typeof namesFileSchema>;
+  try {
+    parsed = parseWith(namesFileSchema, value);
+  } catch (error) {
+    if (error instanceof ValidationError) throw new ValidationError(`${label}: ${error.message}`);
+    throw error;
+  }
   return parsed.destinations
     .filter((destination) => destination.hosts !== undefined && destination.hosts.length > 0)
     .map((destination) => ({ id: destination.id, hosts: [...new Set(destination.hosts)].sort() }));
