@@ -5,7 +5,7 @@
 // and stops there: no parse, no plan, no diff. See docs/agent.md, "Fast syncs".
 import { createHash } from 'node:crypto';
 import type { Container } from '../core/plan/model.js';
-import { COMMENT_PREFIX, HOOK_CHAIN, isOwned, OWNED_PREFIX, ROOT_CHAIN } from '../core/plan/names.js';
+import { COMMENT_PREFIX, HOOK_CHAIN, isPlanSet, OWNED_PREFIX, ROOT_CHAIN } from '../core/plan/names.js';
 import { ApplyError, firstLine } from './errors.js';
 import type { CommandRunner } from './runner.js';
 import { ruleTarget } from './table.js';
@@ -109,14 +109,14 @@ export function parseRootChain(text: string): Pick<KernelSummary, 'record' | 'ro
   return { record, rootRuleIds };
 }
 
-/** `ipset list -t` (headers only) → owned sets and their member counts. */
+/** `ipset list -t` (headers only) → the sync's sets and their member counts (host-name sets left out: isPlanSet). */
 export function parseSetHeaders(text: string): Map<string, number> {
   const sizes = new Map<string, number>();
   let current: string | undefined;
   for (const line of text.split('\n')) {
     if (line.startsWith('Name: ')) {
       const name = line.slice('Name: '.length).trim();
-      current = isOwned(name) ? name : undefined;
+      current = isPlanSet(name) ? name : undefined;
       if (current !== undefined) sizes.set(current, 0);
     } else if (current !== undefined && line.startsWith('Number of entries: ')) {
       sizes.set(current, Number(line.slice('Number of entries: '.length).trim()));

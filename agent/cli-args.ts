@@ -1,6 +1,7 @@
 // The agent's command line: its commands, their options and checks. A new command is one more
 // entry in AGENT_COMMANDS and one more member of AgentCommand.
 import { hostname } from 'node:os';
+import { isIpv4 } from '../core/domain/ipv4.js';
 import { normalizeCidr } from '../core/plan/cidr.js';
 import {
   DEFAULT_DENY_LOG_RATE,
@@ -25,6 +26,7 @@ import type { AgentMode } from './cell-agent.js';
 import { command, helpOf, parseCommandLine, usageOf } from './command-line.js';
 import { UsageError } from './errors.js';
 import { configValueProblem, DEFAULT_ULOGD_LOGFILE, DEFAULT_ULOGD_PLUGIN_DIR } from './logging/ulogd-config.js';
+import { DEFAULT_NAME_POLICY, type NamePolicy } from './names/name-state.js';
 import { DEFAULT_VERIFY, isVerify, VERIFY_LEVELS, type Verify } from './recorded-sync.js';
 
 /** `sync --policies FILE --containers FILE`: desired state from two files (tests, manual runs). */
@@ -85,13 +87,27 @@ export interface UlogdConfig {
   readonly logfile: string;
 }
 
+/** `names`: keep one ipset per destination with host names at its names' current addresses (names/). */
+export interface Names {
+  readonly command: 'names';
+  readonly names: string;
+  readonly stateDir: string;
+  /** One pass, then exit; else passes until SIGTERM. */
+  readonly once: boolean;
+  /** Undefined: those of /etc/resolv.conf. */
+  readonly nameservers: readonly string[] | undefined;
+  /** Networks no answer may add: the overlay and the deny networks' `always` list. */
+  readonly never: readonly string[];
+  readonly policy: NamePolicy;
+}
+
 /** `--help` anywhere: print `text`, run nothing. */
 export interface Help {
   readonly command: 'help';
   readonly text: string;
 }
 
-export type AgentCommand = SyncFromFiles | SyncFromTable | Uninstall | Logs | UlogdConfig | Help;
+export type AgentCommand = SyncFromFiles | SyncFromTable | Uninstall | Logs | UlogdConfig | Names | Help;
 
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
 /** Cell and namespace names become process arguments (never a shell word); held to a safe alphabet anyway. */
@@ -444,8 +460,126 @@ const ulogdConfig = command({
   },
 });
 
+/** Seconds with at most three decimals, within [min, max], as milliseconds; or a UsageError naming the flag. */
+function secondsArgument(flag: string, value: string, min: number, max: number): number {
+  const seconds = Number(value);
+  if (!/^\d{1,6}(\.\d{1,3})?$/.test(value) || seconds < min || seconds > max) {
+    throw new UsageError(`--${flag}: must be a number of seconds from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return Math.round(seconds * 1000);
+}
+
+const seconds = (ms: number): string => `${ms / 1000}`;
+
+const NAMESERVER = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+const names = command({
+  name: 'names',
+  usage:
+    'names --names FILE --state-dir DIR [--once] [--nameservers IP[,IP…]] [--overlay-cidr CIDR] [--deny-networks JSON] [--ttl-floor S] [--grace S] [--max-addresses N] [--min-refresh S] [--max-refresh S]',
+  summary: 'keep one ipset per destination with host names at the current addresses of its names (runs until SIGTERM)',
+  notes: [
+    'Not yet used by any rule: `sync` neither writes nor destroys these sets (dyneg-h-…); `uninstall` removes them.',
+    'Resolves with the nameservers of /etc/resolv.conf (inside `ip netns exec NS`, /etc/netns/NS/resolv.conf):',
+    'run it inside the namespace whose resolver and kernel it serves. One JSON log line per pass that changed a set.',
+  ],
+  options: {
+    names: {
+      type: 'string',
+      value: 'FILE',
+      required: true,
+      description: 'the destinations with hosts: {"destinations":[{"id":…,"hosts":[…]}]}, read again every pass',
+    },
+    'state-dir': {
+      type: 'string',
+      value: 'DIR',
+      required: true,
+      description: 'where names.json keeps each address and its expiry across restarts',
+    },
+    once: { type: 'boolean', default: false, description: 'run one pass, print when the next is due, exit' },
+    nameservers: {
+      type: 'string',
+      value: 'IP[,IP…]',
+      defaultText: 'the nameservers of /etc/resolv.conf',
+      description: 'the resolvers to ask (IPv4, at most 3)',
+    },
+    'overlay-cidr': { ...OVERLAY_CIDR, description: 'the container network: no answer may add an address in it' },
+    'deny-networks': {
+      ...DENY_NETWORKS,
+      description: 'as for sync: no answer may add an address of its `always` list',
+    },
+    'ttl-floor': {
+      type: 'string',
+      value: 'S',
+      default: seconds(DEFAULT_NAME_POLICY.ttlFloorMs),
+      description: 'an answer counts for at least this many seconds, whatever its TTL',
+    },
+    grace: {
+      type: 'string',
+      value: 'S',
+      default: seconds(DEFAULT_NAME_POLICY.graceMs),
+      description: 'an address no answer renews stays allowed this long after its expiry',
+    },
+    'max-addresses': {
+      type: 'string',
+      value: 'N',
+      default: String(DEFAULT_NAME_POLICY.maxAddresses),
+      description: 'addresses kept per name (the newest answer first)',
+    },
+    'min-refresh': {
+      type: 'string',
+      value: 'S',
+      default: seconds(DEFAULT_NAME_POLICY.minRefreshMs),
+      description: 'the shortest pause between two passes',
+    },
+    'max-refresh': {
+      type: 'string',
+      value: 'S',
+      default: seconds(DEFAULT_NAME_POLICY.maxRefreshMs),
+      description: 'the longest pause between two passes',
+    },
+  },
+  build: (values): Names => {
+    const maxAddresses = values['max-addresses'];
+    if (!/^\d{1,4}$/.test(maxAddresses) || Number(maxAddresses) < 1 || Number(maxAddresses) > 4096) {
+      throw new UsageError(
+        `--max-addresses: must be a whole number from 1 to 4096, got ${JSON.stringify(maxAddresses)}`,
+      );
+    }
+    const minRefreshMs = secondsArgument('min-refresh', values['min-refresh'], 0.1, 3600);
+    const maxRefreshMs = secondsArgument('max-refresh', values['max-refresh'], 0.1, 86400);
+    if (maxRefreshMs < minRefreshMs) throw new UsageError('--max-refresh: must not be shorter than --min-refresh');
+    let nameservers: string[] | undefined;
+    if (values.nameservers !== undefined) {
+      nameservers = values.nameservers.split(',');
+      if (nameservers.length > 3 || !nameservers.every((server) => NAMESERVER.test(server) && isIpv4(server))) {
+        throw new UsageError(
+          `--nameservers: must be 1-3 IPv4 addresses separated by commas, got ${JSON.stringify(values.nameservers)}`,
+        );
+      }
+    }
+    const denyNetworks = denyNetworksArgument(values['deny-networks']);
+    return {
+      command: 'names',
+      names: required('names', values.names),
+      stateDir: required('state-dir', values['state-dir']),
+      once: values.once,
+      nameservers,
+      never: [...new Set([overlayCidrArgument(values['overlay-cidr']), ...denyNetworks.always])],
+      policy: {
+        ...DEFAULT_NAME_POLICY,
+        ttlFloorMs: secondsArgument('ttl-floor', values['ttl-floor'], 0.1, 86400),
+        graceMs: secondsArgument('grace', values.grace, 0, 86400),
+        maxAddresses: Number(maxAddresses),
+        minRefreshMs,
+        maxRefreshMs,
+      },
+    };
+  },
+});
+
 /** Usage lines follow this order. */
-const AGENT_COMMANDS = [syncFromFiles, syncFromTable, uninstall, logs, ulogdConfig] as const;
+const AGENT_COMMANDS = [syncFromFiles, syncFromTable, uninstall, logs, ulogdConfig, names] as const;
 
 export const USAGE = usageOf('agent', AGENT_COMMANDS);
 

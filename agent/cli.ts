@@ -6,6 +6,7 @@ import { escapeNonPrinting } from '../core/domain/validation.js';
 import { type AgentCommand, parseAgentArgs, USAGE } from './cli-args.js';
 import type { CliIo } from './cli-io.js';
 import { logs, ulogdConfig } from './cli-logs.js';
+import { names } from './cli-names.js';
 import { syncFromFiles } from './cli-sync-files.js';
 import { uninstall } from './cli-uninstall.js';
 import { ApplyError, UsageError } from './errors.js';
@@ -48,6 +49,8 @@ async function run(command: AgentCommand, io: CliIo): Promise<void> {
       return logs(command, io);
     case 'ulogd-config':
       return ulogdConfig(command, io);
+    case 'names':
+      return names(command, io);
   }
 }
 

@@ -6,7 +6,7 @@
 // cannot be destroyed).
 
 import type { IpSet } from '../core/plan/model.js';
-import { isListSet, isOwned, tempSetName } from '../core/plan/names.js';
+import { isListSet, isPlanSet, tempSetName } from '../core/plan/names.js';
 import { ApplyError, firstLine } from './errors.js';
 import { renderSetCreate } from './render.js';
 import type { CommandRunner } from './runner.js';
@@ -16,13 +16,16 @@ export type KernelSets = ReadonlyMap<string, readonly string[]>;
 /** Owned sets in the kernel with only their member counts (`ipset list -t`, a cheap read). */
 export type KernelSetSizes = ReadonlyMap<string, number>;
 
-/** Parse `ipset save` output, keeping owned sets only. */
-export function parseIpsetSave(text: string): KernelSets {
+/**
+ * Parse `ipset save` output, keeping the sets `keep` accepts: by default the sets the sync owns (the
+ * host-name sets of agent/names/ are not its business).
+ */
+export function parseIpsetSave(text: string, keep: (name: string) => boolean = isPlanSet): KernelSets {
   const sets = new Map<string, string[]>();
   const lists = new Set<string>();
   for (const line of text.split('\n')) {
     const [verb, name = '', member] = line.trim().split(/\s+/);
-    if (!isOwned(name)) continue;
+    if (!keep(name)) continue;
     if (verb === 'create') {
       sets.set(name, []);
       if (member === 'list:set') lists.add(name);
@@ -35,22 +38,33 @@ export function parseIpsetSave(text: string): KernelSets {
   return sets;
 }
 
-export async function readSets(runner: CommandRunner, needed: boolean): Promise<KernelSets> {
-  return startReadSets(runner)(needed);
+export async function readSets(
+  runner: CommandRunner,
+  needed: boolean,
+  keep: (name: string) => boolean = isPlanSet,
+): Promise<KernelSets> {
+  return startReadSets(runner, keep)(needed);
 }
 
 /**
  * Starts `ipset save` now; the function it returns reads the result once the caller knows whether
  * it needs sets at all (a missing ipset is only a problem then), so the read overlaps the planning.
  */
-export function startReadSets(runner: CommandRunner): (needed: boolean) => Promise<KernelSets> {
+export function startReadSets(
+  runner: CommandRunner,
+  keep: (name: string) => boolean = isPlanSet,
+): (needed: boolean) => Promise<KernelSets> {
   const saved = runner('ipset', ['save']);
   saved.catch(() => undefined);
-  return async (needed) => setsOf(await saved, needed);
+  return async (needed) => setsOf(await saved, needed, keep);
 }
 
-function setsOf(result: Awaited<ReturnType<CommandRunner>>, needed: boolean): KernelSets {
-  if (result.code === 0) return parseIpsetSave(result.stdout);
+function setsOf(
+  result: Awaited<ReturnType<CommandRunner>>,
+  needed: boolean,
+  keep: (name: string) => boolean,
+): KernelSets {
+  if (result.code === 0) return parseIpsetSave(result.stdout, keep);
   // Without ipset there can be no owned sets; that is only a problem if the plan needs one.
   if (!needed && result.code === 127) return new Map();
   throw new ApplyError(

@@ -46,7 +46,8 @@ export async function planUninstall(runner: CommandRunner): Promise<UninstallPla
     ...hooks.map((line) => line.replace(/^-A /, '-D ')),
     ...chains.map((name) => `-X ${name}`),
   ];
-  const sets = diffSets([], await readSets(runner, false)).after;
+  // Every owned set, the host-name sets of agent/names/ included.
+  const sets = diffSets([], await readSets(runner, false, isOwned)).after;
   return {
     payload: body.length === 0 ? undefined : ['*filter', ...body, 'COMMIT', ''].join('\n'),
     sets,

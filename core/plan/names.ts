@@ -48,3 +48,19 @@ export const tempSetName = (name: string): string =>
 export const isListSet = (name: string): boolean => name.startsWith(LIST_SET_PREFIX);
 
 export const isOwned = (name: string): boolean => name.startsWith(OWNED_PREFIX);
+
+/**
+ * Every host-name set (agent/names/: one hash:ip set per destination with `hosts`, its members the
+ * names' current addresses) and its scratch set start with this. The names refresh owns them, not
+ * the sync: their members change with DNS answers under a name that stays, so the sync neither
+ * diffs, records nor destroys them (isPlanSet); uninstall removes them with everything else.
+ */
+export const HOST_SET_PREFIX = `${OWNED_PREFIX}h`;
+/** The set holding the current addresses of one destination's host names, keyed by the destination's id. */
+export const hostSetName = (destinationId: string): string =>
+  `${HOST_SET_PREFIX}-${shortHash(`host:${destinationId}`)}`;
+/** The scratch set a host set is rebuilt in before `ipset swap`. */
+export const hostTempSetName = (name: string): string => `${HOST_SET_PREFIX}t-${shortHash(`temp:${name}`)}`;
+export const isHostSet = (name: string): boolean => name.startsWith(HOST_SET_PREFIX);
+/** The owned sets the sync plans, diffs and records: all but the host-name sets. */
+export const isPlanSet = (name: string): boolean => isOwned(name) && !isHostSet(name);

@@ -74,7 +74,7 @@ describe('the record rule', () => {
 });
 
 describe('parseSetHeaders', () => {
-  it('keeps owned sets with their sizes', () => {
+  it("keeps the sync's owned sets with their sizes, host-name sets left out", () => {
     const text = [
       'Name: dyneg-n-1',
       'Type: hash:net',
@@ -87,6 +87,10 @@ describe('parseSetHeaders', () => {
       '',
       'Name: dyneg-n-2',
       'Number of entries: 0',
+      '',
+      // A host-name set (agent/names/) changes size with DNS answers: not part of the sync's record.
+      'Name: dyneg-h-0123456789abcdef',
+      'Number of entries: 3',
     ].join('\n');
     expect([...parseSetHeaders(text)]).toEqual([
       ['dyneg-n-1', 12],

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { parseAgentArgs, USAGE } from '../../agent/cli-args.js';
 import { UsageError } from '../../agent/errors.js';
+import { DEFAULT_NAME_POLICY } from '../../agent/names/name-state.js';
 
 const TABLE_SYNC = ['sync', '--from-dynamodb', '--table', 'egress', '--containers', 'c.json', '--state-dir', '/s'];
 
@@ -23,7 +24,8 @@ describe('agent command line', () => {
         '       agent sync --from-dynamodb --table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--min-version N] [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--netns NS] [--dry-run | --render-only]\n' +
         '       agent uninstall [--netns NS] [--dry-run]\n' +
         '       agent logs --containers FILE --input FILE [--output FILE] [--from-start]\n' +
-        '       agent ulogd-config --json-file FILE [--log-group N] [--plugin-dir DIR] [--logfile FILE|syslog]',
+        '       agent ulogd-config --json-file FILE [--log-group N] [--plugin-dir DIR] [--logfile FILE|syslog]\n' +
+        '       agent names --names FILE --state-dir DIR [--once] [--nameservers IP[,IP…]] [--overlay-cidr CIDR] [--deny-networks JSON] [--ttl-floor S] [--grace S] [--max-addresses N] [--min-refresh S] [--max-refresh S]',
     );
   });
 
@@ -285,6 +287,87 @@ describe('sync --from-dynamodb', () => {
     ],
   ])('refuses %j', (argv, message) => {
     expect(usageError(argv)).toContain(message);
+  });
+});
+
+describe('names', () => {
+  it('defaults: a loop, the resolv.conf nameservers, the default overlay kept out, the default policy', () => {
+    expect(parseAgentArgs(['names', '--names', 'n.json', '--state-dir', '/var/lib/x'])).toEqual({
+      command: 'names',
+      names: 'n.json',
+      stateDir: '/var/lib/x',
+      once: false,
+      nameservers: undefined,
+      never: ['10.255.0.0/16'],
+      policy: DEFAULT_NAME_POLICY,
+    });
+  });
+
+  it('takes every option: seconds with decimals, the overlay and the always deny networks kept out', () => {
+    const parsed = parseAgentArgs([
+      'names',
+      '--names',
+      'n.json',
+      '--state-dir',
+      'd',
+      '--once',
+      '--nameservers',
+      '198.51.100.53,192.0.2.53',
+      '--overlay-cidr',
+      '10.250.1.0/24',
+      '--deny-networks',
+      '{"always":["169.254.0.0/16"],"staging":["10.0.0.0/8"]}',
+      '--ttl-floor',
+      '1.5',
+      '--grace',
+      '0',
+      '--max-addresses',
+      '8',
+      '--min-refresh',
+      '0.2',
+      '--max-refresh',
+      '60',
+    ]);
+    expect(parsed).toEqual({
+      command: 'names',
+      names: 'n.json',
+      stateDir: 'd',
+      once: true,
+      nameservers: ['198.51.100.53', '192.0.2.53'],
+      never: ['10.250.1.0/24', '169.254.0.0/16'],
+      policy: {
+        ...DEFAULT_NAME_POLICY,
+        ttlFloorMs: 1500,
+        graceMs: 0,
+        maxAddresses: 8,
+        minRefreshMs: 200,
+        maxRefreshMs: 60_000,
+      },
+    });
+  });
+
+  it.each([
+    [['--ttl-floor', '0'], '--ttl-floor: must be a number of seconds from 0.1 to 86400, got "0"'],
+    [['--grace=-1'], '--grace: must be a number of seconds from 0 to 86400, got "-1"'],
+    [['--grace', '1e3'], '--grace: must be a number of seconds from 0 to 86400, got "1e3"'],
+    [['--max-addresses', '0'], '--max-addresses: must be a whole number from 1 to 4096, got "0"'],
+    [['--min-refresh', '10', '--max-refresh', '5'], '--max-refresh: must not be shorter than --min-refresh'],
+    [
+      ['--nameservers', 'dns.example.com'],
+      '--nameservers: must be 1-3 IPv4 addresses separated by commas, got "dns.example.com"',
+    ],
+    [
+      ['--nameservers', '1.1.1.1,2.2.2.2,3.3.3.3,4.4.4.4'],
+      '--nameservers: must be 1-3 IPv4 addresses separated by commas, got "1.1.1.1,2.2.2.2,3.3.3.3,4.4.4.4"',
+    ],
+    [['--nameservers', '1.1.1.01'], '--nameservers: must be 1-3 IPv4 addresses separated by commas, got "1.1.1.01"'],
+  ])('refuses %j', (flags, message) => {
+    expect(usageError(['names', '--names', 'n', '--state-dir', 'd', ...flags])).toBe(message);
+  });
+
+  it('requires --names and --state-dir', () => {
+    expect(usageError(['names', '--state-dir', 'd'])).toBe('--names is required');
+    expect(usageError(['names', '--names', 'n'])).toBe('--state-dir is required');
   });
 });
 

@@ -216,3 +216,45 @@ describe('agent cli', () => {
     });
   });
 });
+
+describe('agent names', () => {
+  const noHosts = file('names.json', { destinations: [{ id: 'classic' }] });
+  const names = (...flags: string[]) => [
+    'names',
+    '--names',
+    noHosts,
+    '--state-dir',
+    join(dir, 'names-state'),
+    ...flags,
+  ];
+
+  it('--once: one pass, one line saying what it did and when the next pass is due', async () => {
+    const { calls, runner } = fakeKernel();
+    const { code, stdout, stderr } = await cli(names('--once', '--nameservers', '192.0.2.53'), runner);
+    expect(stderr).toBe('');
+    expect(code).toBe(EXIT_OK);
+    expect(summaryOf(stdout)).toMatchObject({ message: 'names refreshed', names: 0, sets: 0, nextDelayMs: 300_000 });
+    expect(calls).toEqual(['ipset list -n']);
+  });
+
+  it('exit 1 for a names file that is not one, before touching the kernel', async () => {
+    const { calls, runner } = fakeKernel();
+    const bad = file('bad-names.json', { destinations: [{ id: 'd', hosts: ['*.example.com'] }] });
+    const result = await cli(
+      ['names', '--names', bad, '--state-dir', dir, '--once', '--nameservers', '192.0.2.53'],
+      runner,
+    );
+    expect(result.code).toBe(EXIT_INVALID_INPUT);
+    expect(result.stderr).toBe(
+      'error: invalid input, rules unchanged: --names: destinations[0].hosts[0]: must be an exact name, not a wildcard\n',
+    );
+    expect(calls).toEqual([]);
+  });
+
+  it('exit 3 when ipset cannot be read', async () => {
+    const runner: CommandRunner = async () => ({ code: 2, stdout: '', stderr: 'ipset v7.17: Kernel error\n' });
+    const result = await cli(names('--once', '--nameservers', '192.0.2.53'), runner);
+    expect(result.code).toBe(EXIT_APPLY_FAILED);
+    expect(result.stderr).toBe('error: cannot list ipsets: ipset exited with 2: ipset v7.17: Kernel error\n');
+  });
+});

@@ -11,7 +11,7 @@ import {
   SETS_PER_RESTORE,
 } from '../../agent/ipsets.js';
 import type { CommandRunner } from '../../agent/runner.js';
-import { tempSetName } from '../../core/plan/names.js';
+import { isOwned, tempSetName } from '../../core/plan/names.js';
 
 const saved = [
   'create operator-set hash:ip family inet hashsize 1024 maxelem 65536',
@@ -28,6 +28,18 @@ describe('ipsets', () => {
     expect([...parseIpsetSave(saved)]).toEqual([
       ['dyneg-n-keep', ['1.1.1.1/32', '2.2.2.0/24']],
       ['dyneg-n-gone', []],
+    ]);
+  });
+
+  it("leaves the host-name sets (agent/names/) out by default, so a sync never destroys them; uninstall's read takes them", () => {
+    const withHostSets = `${saved}create dyneg-h-0123456789abcdef hash:ip family inet\nadd dyneg-h-0123456789abcdef 198.51.100.1\ncreate dyneg-ht-0123456789abcdef hash:ip family inet\n`;
+    expect([...parseIpsetSave(withHostSets).keys()]).toEqual(['dyneg-n-keep', 'dyneg-n-gone']);
+    expect(diffSets([], parseIpsetSave(withHostSets)).after).toEqual(['destroy dyneg-n-gone', 'destroy dyneg-n-keep']);
+    expect([...parseIpsetSave(withHostSets, isOwned).keys()]).toEqual([
+      'dyneg-n-keep',
+      'dyneg-n-gone',
+      'dyneg-h-0123456789abcdef',
+      'dyneg-ht-0123456789abcdef',
     ]);
   });
 

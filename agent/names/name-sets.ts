@@ -1,0 +1,105 @@
+// The kernel side of host names: one `hash:ip` set per destination with hosts (hostSetName, a hash of
+// the destination's id: the name stays while its members follow DNS), holding exactly the addresses
+// its names are allowed now. Only host sets (HOST_SET_PREFIX) are ever read, written or destroyed.
+//
+// Each pass rebuilds every wanted set in a scratch set and swaps it in (`ipset swap`), all in one
+// `ipset restore`: a rule matching the set sees the old members or the new ones, never a half-way
+// state, whatever the diff; the members are never read back (no `ipset save` of every set on the
+// cell, which holds the sync's large sets too), and any drift is repaired by the next pass. A pass
+// writes Σ members + 4 lines per set (64 addresses × 100 destinations: ~7,000 lines, tens of ms).
+// Sets no destination wants any more are destroyed in a second restore; one a rule still uses cannot
+// be (the kernel refuses), which is reported and tried again next pass.
+import { hostTempSetName, isHostSet } from '../../core/plan/names.js';
+import { ApplyError, firstLine } from '../errors.js';
+import { runRestore } from '../ipsets.js';
+import type { CommandRunner } from '../runner.js';
+
+/** hash:ip of IPv4 addresses; every host set and its scratch set are made alike, so they can be swapped. */
+const SET_TYPE = 'hash:ip family inet';
+
+export interface HostSetUpdate {
+  /** Lines of the restore that creates and rewrites the wanted sets. */
+  readonly write: readonly string[];
+  /** Lines of the restore that destroys the host sets no longer wanted. */
+  readonly destroy: readonly string[];
+  readonly created: readonly string[];
+}
+
+/**
+ * The restores that make the kernel's host sets `wanted` (set name → addresses), given the host set
+ * names the kernel has (`existing`, from `ipset list -n`; other names are ignored).
+ */
+export function planHostSets(
+  wanted: ReadonlyMap<string, readonly string[]>,
+  existing: Iterable<string>,
+): HostSetUpdate {
+  const present = new Set([...existing].filter(isHostSet));
+  const write: string[] = [];
+  const created: string[] = [];
+  const temps = new Set<string>();
+  for (const [name, members] of [...wanted].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (!isHostSet(name)) throw new Error(`not a host set name: ${name}`);
+    if (!present.has(name)) {
+      write.push(`create ${name} ${SET_TYPE}`);
+      created.push(name);
+    }
+    const temp = hostTempSetName(name);
+    temps.add(temp);
+    // A scratch set left by a pass that died half-way is dropped first.
+    if (present.has(temp)) write.push(`destroy ${temp}`);
+    write.push(`create ${temp} ${SET_TYPE}`);
+    for (const address of [...new Set(members)].sort()) write.push(`add ${temp} ${address}`);
+    write.push(`swap ${temp} ${name}`, `destroy ${temp}`);
+  }
+  const destroy = [...present].filter((name) => !wanted.has(name) && !temps.has(name)).sort();
+  return { write, destroy, created };
+}
+
+export interface HostSetResult {
+  readonly written: number;
+  readonly created: number;
+  readonly destroyed: number;
+  /** Sets that could not be destroyed (still used by a rule), with why. */
+  readonly problems: readonly string[];
+}
+
+/** The host set names in the kernel (`ipset list -n`). */
+export async function readHostSetNames(runner: CommandRunner): Promise<string[]> {
+  const result = await runner('ipset', ['list', '-n']);
+  if (result.code !== 0) {
+    throw new ApplyError(
+      `cannot list ipsets: ipset exited with ${result.code}: ${firstLine(result.stderr)}`,
+      'ipset',
+      result.stderr,
+    );
+  }
+  return result.stdout
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(isHostSet);
+}
+
+/**
+ * Makes the kernel's host sets exactly `wanted`. Throws an ApplyError when the write fails (the sets
+ * are then as they were, or some already swapped: each set whole, old or new); a failed destroy is
+ * only reported.
+ */
+export async function applyHostSets(
+  runner: CommandRunner,
+  wanted: ReadonlyMap<string, readonly string[]>,
+): Promise<HostSetResult> {
+  const update = planHostSets(wanted, await readHostSetNames(runner));
+  if (update.write.length > 0) {
+    const failure = await runRestore(runner, `${update.write.join('\n')}\n`);
+    if (failure !== undefined) throw failure;
+  }
+  const problems: string[] = [];
+  let destroyed = 0;
+  // One by one: a set a rule still uses must not keep the others alive.
+  for (const name of update.destroy) {
+    const failure = await runRestore(runner, `destroy ${name}\n`);
+    if (failure === undefined) destroyed += 1;
+    else problems.push(`${name} not destroyed: ${failure.message}`);
+  }
+  return { written: wanted.size, created: update.created.length, destroyed, problems };
+}
