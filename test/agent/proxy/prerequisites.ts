@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 
 const TOOLS = {
   haproxy: { args: ['-v'], install: 'apt-get install haproxy' },
-  dnsmasq: { args: ['--version'], install: 'apt-get install dnsmasq' },
+  dnsmasq: { args: ['--version'], install: 'apt-get install dnsmasq-base' },
   openssl: { args: ['version'], install: 'apt-get install openssl' },
   curl: { args: ['--version'], install: 'apt-get install curl' },
   'systemd-analyze': { args: ['--version'], install: 'apt-get install systemd' },
