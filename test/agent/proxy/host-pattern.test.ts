@@ -1,0 +1,81 @@
+// Host names and one-label wildcards: what is accepted, and that a wildcard's regex matches exactly
+// one more label.
+import { describe, expect, it } from 'vitest';
+import { hostNameProblem, hostPatternProblem, wildcardRegex } from '../../../agent/proxy/host-pattern.js';
+
+describe('hostPatternProblem', () => {
+  it('accepts RFC 1123 names, in any case, and one-label wildcards', () => {
+    for (const name of ['example.com', 'a.b-c.example.com', 'x', '1password.com', 'API.Example.COM', '*.example.com']) {
+      expect(hostPatternProblem(name), name).toBeUndefined();
+    }
+    expect(hostNameProblem(`${'a'.repeat(63)}.com`)).toBeUndefined();
+  });
+
+  it('refuses what is not a name: empty, over-long, bad labels, addresses, and anything that could break a config', () => {
+    const refused = [
+      '',
+      `${'a'.repeat(64)}.com`,
+      `${'a.'.repeat(126)}com`,
+      '-a.com',
+      'a-.com',
+      'a..com',
+      '.a.com',
+      'a.com.',
+      'a_b.com',
+      '10.0.0.1',
+      'example.123',
+      'a.com\nbind :80',
+      'a.com #',
+      "a.com'",
+      'a.com"',
+      'a com',
+      'a.com\\',
+      'é.com',
+      'a.com:80',
+    ];
+    for (const name of refused) expect(hostPatternProblem(name), JSON.stringify(name)).toBeDefined();
+  });
+
+  it('refuses wildcards other than a whole first label, and over a single label', () => {
+    for (const pattern of [
+      '*',
+      '*.com',
+      'a.*.com',
+      '*a.example.com',
+      '**.example.com',
+      '*.*.example.com',
+      'a*.example.com',
+      '*.',
+    ]) {
+      expect(hostPatternProblem(pattern), pattern).toBeDefined();
+    }
+  });
+});
+
+describe('wildcardRegex', () => {
+  it('matches exactly one more label, never the bare suffix or two labels', () => {
+    const regex = new RegExp(wildcardRegex('*.Example.com'));
+    expect(regex.test('a.example.com')).toBe(true);
+    expect(regex.test('a-1.example.com')).toBe(true);
+    expect(regex.test(`${'a'.repeat(63)}.example.com`)).toBe(true);
+    for (const name of [
+      'example.com',
+      'a.b.example.com',
+      '.example.com',
+      'aexample.com',
+      'a.example.com.evil',
+      'a.exampleXcom',
+      '-a.example.com',
+      `${'a'.repeat(64)}.example.com`,
+    ]) {
+      expect(regex.test(name), name).toBe(false);
+    }
+  });
+
+  it('keeps the whole name within 253 characters', () => {
+    const suffix = `${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}.${'e'.repeat(60)}`; // 243
+    const regex = new RegExp(wildcardRegex(`*.${suffix}`));
+    expect(regex.test(`${'a'.repeat(9)}.${suffix}`)).toBe(true);
+    expect(regex.test(`${'a'.repeat(10)}.${suffix}`)).toBe(false);
+  });
+});

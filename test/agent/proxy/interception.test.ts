@@ -1,0 +1,99 @@
+// The nat side: which connections go to which listener, and the restore payloads (applied for real
+// in proxy.netns.test.ts).
+import { describe, expect, it } from 'vitest';
+import {
+  interceptionPayload,
+  PROXY_CHAIN,
+  planInterception,
+  readInterceptionState,
+  renderInterceptionChain,
+} from '../../../agent/proxy/interception.js';
+import type { L7Rule } from '../../../agent/proxy/l7-rule.js';
+
+const SETTINGS = { nameservers: ['10.0.0.53'] };
+const rule = (id: string, protocol: 'http' | 'https', sources: string[], ports: [number, number][]): L7Rule => ({
+  id,
+  protocol,
+  hosts: ['a.test'],
+  ports: ports.map(([start, end]) => ({ start, end })),
+  sources,
+});
+
+describe('planInterception', () => {
+  it('sends each container to the listener of its protocol, its port ranges merged, in address order', () => {
+    const redirects = planInterception(
+      [
+        rule(
+          'a',
+          'http',
+          ['10.255.1.10', '10.255.1.2'],
+          [
+            [80, 80],
+            [8000, 8099],
+          ],
+        ),
+        rule(
+          'b',
+          'http',
+          ['10.255.1.2'],
+          [
+            [8050, 8200],
+            [81, 81],
+          ],
+        ),
+        rule('c', 'https', ['10.255.1.2'], [[443, 443]]),
+      ],
+      SETTINGS,
+    );
+    expect(redirects.map((r) => `${r.source} ${r.protocol} ${r.ports.start}-${r.ports.end} → ${r.toPort}`)).toEqual([
+      '10.255.1.2 http 80-81 → 15080',
+      '10.255.1.2 http 8000-8200 → 15080',
+      '10.255.1.2 https 443-443 → 15443',
+      '10.255.1.10 http 80-80 → 15080',
+      '10.255.1.10 http 8000-8099 → 15080',
+    ]);
+  });
+
+  it('validates its input like the configuration does', () => {
+    expect(() => planInterception([rule('a', 'http', ['10.0.0.1 -j ACCEPT'], [[80, 80]])], SETTINGS)).toThrow(
+      /sources\[0\]/,
+    );
+    expect(() => planInterception([], { nameservers: [] })).toThrow(/proxy settings/);
+  });
+});
+
+describe('interception payloads', () => {
+  const redirects = planInterception([rule('a', 'http', ['10.255.1.2'], [[80, 80]])], { ...SETTINGS, httpPort: 9080 });
+
+  it('tags each rule with an id of its chain and text, and redirects to the listener', () => {
+    const [line] = renderInterceptionChain(redirects);
+    expect(line).toMatch(
+      new RegExp(
+        `^-A ${PROXY_CHAIN} -m comment --comment "dyneg:[0-9a-f]{16}" -s 10\\.255\\.1\\.2/32 -p tcp -m tcp --dport 80 -j REDIRECT --to-ports 9080$`,
+      ),
+    );
+  });
+
+  it('replaces the chain in one transaction, hooking PREROUTING only when the hook is missing', () => {
+    const payload = interceptionPayload(redirects, false).split('\n');
+    expect(payload[0]).toBe('*nat');
+    expect(payload[1]).toBe(`:${PROXY_CHAIN} - [0:0]`);
+    expect(payload).toContain(`-I PREROUTING 1 -m comment --comment "dyneg:proxy-hook" -j ${PROXY_CHAIN}`);
+    expect(payload.at(-2)).toBe('COMMIT');
+    expect(interceptionPayload(redirects, true)).not.toContain('PREROUTING');
+  });
+
+  it('reads its chain and hook back from iptables-save', () => {
+    const save = [
+      '*filter',
+      `:${PROXY_CHAIN} - [0:0]`,
+      'COMMIT',
+      '*nat',
+      ':PREROUTING ACCEPT [0:0]',
+      `-A PREROUTING -m comment --comment "dyneg:proxy-hook" -j ${PROXY_CHAIN}`,
+      'COMMIT',
+    ].join('\n');
+    expect(readInterceptionState(save)).toEqual({ chain: false, hooked: true });
+    expect(readInterceptionState(`*nat\n:${PROXY_CHAIN} - [0:0]\nCOMMIT\n`)).toEqual({ chain: true, hooked: false });
+  });
+});
