@@ -15,10 +15,20 @@ export const destinationSchema = z.looseObject({
   name: z.string(),
   description: z.optional(z.string()),
   ips: z.array(ipRange),
+  hosts: z.optional(z.array(z.string())),
   ports: z.optional(z.array(range)),
   protocol: z.string(),
   icmp_type: z.optional(z.number()),
   icmp_code: z.optional(z.number()),
+  routes: z.optional(
+    z.array(
+      z.looseObject({
+        methods: z.optional(z.array(z.string())),
+        path_regex: z.optional(z.string()),
+        headers: z.optional(z.record(z.string(), z.string())),
+      }),
+    ),
+  ),
 });
 export type Destination = z.infer<typeof destinationSchema>;
 

@@ -13,7 +13,7 @@ import {
   isIdentifier,
   MAX_IP_RANGES,
   MAX_PORT_RANGES,
-  PROTOCOLS,
+  PACKET_PROTOCOLS,
   SOURCE_TYPES,
 } from './model-primitives.js';
 import { LIFECYCLES } from './security-group.js';
@@ -116,12 +116,15 @@ export function oneOf<T extends string>(choices: readonly T[], value: unknown): 
 /**
  * A destination document (destinationDocumentSchema) in the canonical form its transform gives:
  * tcp/udp with one port range and no icmp type or code; icmp with no
- * ports and an explicit type and code (a code only with a type).
+ * ports and an explicit type and code (a code only with a type). Destinations matched by name
+ * (`hosts`, `routes`, http and https) are left to zod: the schema is their one definition, and
+ * they are few.
  */
 export function fastDestinationDocument(value: unknown): Destination | undefined {
   if (!isPlain(value)) return undefined;
   const { id, name, ips, ports, description, icmp_type: type, icmp_code: code } = value;
-  const protocol = oneOf(PROTOCOLS, value.protocol);
+  if (value.hosts !== undefined || value.routes !== undefined) return undefined;
+  const protocol = oneOf(PACKET_PROTOCOLS, value.protocol);
   if (!isIdentifierString(id) || !isStoredName(name) || !areIpRanges(ips) || !isDescription(description))
     return undefined;
   if (protocol === undefined) return undefined;

@@ -3,7 +3,19 @@
 // zod schemas a bundler cannot leave out (building them runs code) — about 6 KB of each bundle.
 import * as z from 'zod/mini';
 
-export const PROTOCOLS = ['tcp', 'udp', 'icmp'] as const;
+/** What a packet is: the protocols the kernel matches (explain's query, the planner's rules). */
+export const PACKET_PROTOCOLS = ['tcp', 'udp', 'icmp'] as const;
+/**
+ * Destinations matched at layer 7, on TCP: `http` by the Host header, `https` by the TLS SNI
+ * (host-names.ts). Name-only: they carry `hosts`, never `ips`.
+ */
+export const LAYER7_PROTOCOLS = ['http', 'https'] as const;
+/** A destination's protocol. */
+export const PROTOCOLS = [...PACKET_PROTOCOLS, ...LAYER7_PROTOCOLS] as const;
+
+export function isLayer7Protocol(protocol: string): protocol is (typeof LAYER7_PROTOCOLS)[number] {
+  return LAYER7_PROTOCOLS.some((layer7) => layer7 === protocol);
+}
 /** `default`: every app (CF's last policy server), a source without an id. */
 export const SOURCE_TYPES = ['app', 'space', 'default'] as const;
 /** Which workloads a policy applies to (CF's `app_lifecycle`); `all` when absent, as in CF. */
@@ -17,6 +29,8 @@ export const SOURCE_ID_FORMATS = ['guid', 'identifier'] as const;
 /** CF supports one IP range and one port range per destination today. */
 export const MAX_IP_RANGES = 1;
 export const MAX_PORT_RANGES = 1;
+/** The most host names (exact or wildcard) one destination may hold. */
+export const MAX_HOSTS = 50;
 /** ICMP type/code wildcard, as in CF. */
 export const ICMP_ANY = -1;
 /**

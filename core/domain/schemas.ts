@@ -3,6 +3,16 @@
 // agent validates the policies file with the *document* schemas; both share the rules below, so
 // widening the model (more ranges, CIDR, `all`, a platform-wide source) is a change here only.
 import * as z from 'zod/mini';
+import { hostNameProblem, isWildcardHost, lowerAscii, MAX_HOST_NAME_LENGTH } from './host-names.js';
+import {
+  HTTP_METHODS,
+  type HttpRoute,
+  headerNameProblem,
+  headerValueProblem,
+  MAX_HEADER_VALUE_LENGTH,
+  MAX_ROUTE_HEADERS,
+  MAX_ROUTES,
+} from './http-routes.js';
 import { ipv4ToNumber, isIpv4 } from './ipv4.js';
 import {
   APP_LIFECYCLES,
@@ -11,15 +21,20 @@ import {
   GUID_PATTERN,
   ICMP_ANY,
   identifierSchema,
+  isLayer7Protocol,
+  type LAYER7_PROTOCOLS,
+  MAX_HOSTS,
   MAX_IP_RANGES,
   MAX_ITEMS_PER_REQUEST,
   MAX_PORT_RANGES,
+  type PACKET_PROTOCOLS,
   PROTOCOLS,
   REFUSED_IN_NAMES,
   required,
   SOURCE_TYPES,
   type SourceIdFormat,
 } from './model-primitives.js';
+import { MAX_PATH_REGEX_LENGTH, pathRegexProblem } from './path-regex.js';
 import { zodEnglish } from './validation.js';
 
 export {
@@ -28,10 +43,14 @@ export {
   ICMP_ANY,
   identifierSchema,
   isIdentifier,
+  isLayer7Protocol,
   isSourceIdFormat,
+  LAYER7_PROTOCOLS,
+  MAX_HOSTS,
   MAX_IP_RANGES,
   MAX_ITEMS_PER_REQUEST,
   MAX_PORT_RANGES,
+  PACKET_PROTOCOLS,
   PROTOCOLS,
   refusedNameCharacters,
   SOURCE_ID_FORMATS,
@@ -120,36 +139,206 @@ const destinationDescriptionInputSchema = z.optional(
   z.string({ error: required('a string') }).check(refuseInvisibleCharacters, ...DESCRIPTION_CHECKS),
 );
 
+/** A check from a function that names what is wrong with a value (or returns undefined). */
+const problemCheck = (problemOf: (value: string) => string | undefined) =>
+  z.superRefine((value: string, ctx) => {
+    const problem = problemOf(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', input: value, message: problem });
+  });
+
+/**
+ * A host name (host-names.ts). The API lowers ASCII letters first (DNS names have no case, and a
+ * name is stored, compared and sent in lower case); documents must hold the stored form.
+ */
+const hostLength = z.maxLength(MAX_HOST_NAME_LENGTH, {
+  message: `must be at most ${MAX_HOST_NAME_LENGTH} characters`,
+  abort: true,
+});
+const hostInputSchema = z
+  .string({ error: required('a host name string') })
+  .check(hostLength, z.overwrite(lowerAscii), problemCheck(hostNameProblem));
+const hostDocumentSchema = z
+  .string({ error: required('a host name string') })
+  .check(hostLength, problemCheck(hostNameProblem));
+
+const hostsSchema = (host: typeof hostInputSchema) =>
+  z.optional(
+    z
+      .array(host, { error: required('an array of host names') })
+      .check(z.maxLength(MAX_HOSTS, `must hold at most ${MAX_HOSTS} host names`)),
+  );
+
+/**
+ * Header names, checked on the object as it came: zod's record leaves a `__proto__` key out of
+ * what it builds, and a header condition dropped without a word would let the route match more
+ * than it says. (A transform, so that the OpenAPI document shows the record below.)
+ */
+const headerNamesCheck = z.transform((value: unknown, ctx) => {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  for (const name of Object.keys(value)) {
+    const problem = headerNameProblem(name);
+    if (problem !== undefined)
+      ctx.issues.push({ code: 'custom', input: name, path: [name], message: `name ${problem}` });
+  }
+  return value;
+});
+
+/** Header values that must match exactly (http-routes.ts); names in lower case, as HTTP/2 writes them. */
+const routeHeadersSchema = z.pipe(
+  headerNamesCheck,
+  z
+    .record(
+      z.string(),
+      z.string({ error: required('a string') }).check(
+        z.maxLength(MAX_HEADER_VALUE_LENGTH, {
+          message: `must be at most ${MAX_HEADER_VALUE_LENGTH} characters`,
+          abort: true,
+        }),
+        problemCheck(headerValueProblem),
+      ),
+      { error: required('an object of header names and values') },
+    )
+    .check(
+      z.superRefine((headers: Record<string, string>, ctx) => {
+        const count = Object.keys(headers).length;
+        if (count === 0) {
+          ctx.addIssue({
+            code: 'custom',
+            input: headers,
+            message: 'must name at least one header (omit it to match any)',
+          });
+        }
+        if (count > MAX_ROUTE_HEADERS) {
+          ctx.addIssue({ code: 'custom', input: headers, message: `must name at most ${MAX_ROUTE_HEADERS} headers` });
+        }
+      }),
+    ),
+);
+
+const methodsSchema = z
+  .array(z.enum(HTTP_METHODS, { error: required(`one of ${HTTP_METHODS.join(', ')}`) }), {
+    error: required('an array of methods'),
+  })
+  .check(
+    z.minLength(1, 'must hold at least one method (omit it to match any)'),
+    z.superRefine((methods: string[], ctx) => {
+      methods.forEach((method, index) => {
+        if (methods.indexOf(method) !== index) {
+          ctx.addIssue({ code: 'custom', path: [index], input: method, message: `repeats ${method}` });
+        }
+      });
+    }),
+  );
+
+/** One route of an http destination: every field given must hold; absent ones match anything. */
+const routeSchema = z.strictObject(
+  {
+    methods: z.optional(methodsSchema),
+    path_regex: z.optional(
+      z.string({ error: required('a string') }).check(
+        z.maxLength(MAX_PATH_REGEX_LENGTH, {
+          message: `must be at most ${MAX_PATH_REGEX_LENGTH} characters`,
+          abort: true,
+        }),
+        problemCheck(pathRegexProblem),
+      ),
+    ),
+    headers: z.optional(routeHeadersSchema),
+  },
+  { error: required('an object') },
+);
+
+const routesSchema = z.optional(
+  z
+    .array(routeSchema, { error: required('an array of routes') })
+    .check(z.maxLength(MAX_ROUTES, `must hold at most ${MAX_ROUTES} routes`)),
+);
+
 const destinationDocumentFields = {
   name: destinationNameSchema,
   description: z.optional(z.string({ error: required('a string') }).check(...DESCRIPTION_CHECKS)),
-  ips: z
-    .array(ipRangeSchema, { error: required('an array of IP ranges') })
-    .check(
-      z.minLength(1, 'must hold at least one IP range'),
-      z.maxLength(MAX_IP_RANGES, `must hold at most ${MAX_IP_RANGES} IP range(s)`),
-    ),
+  // At least one range unless the destination has hosts (checkProtocolRules).
+  ips: z.optional(
+    z
+      .array(ipRangeSchema, { error: required('an array of IP ranges') })
+      .check(z.maxLength(MAX_IP_RANGES, `must hold at most ${MAX_IP_RANGES} IP range(s)`)),
+  ),
+  hosts: hostsSchema(hostDocumentSchema),
   ports: z.optional(
     z
       .array(portRangeSchema, { error: required('an array of port ranges') })
       .check(z.maxLength(MAX_PORT_RANGES, `must hold at most ${MAX_PORT_RANGES} port range(s)`)),
   ),
-  protocol: z.enum(PROTOCOLS, { error: required('one of tcp, udp, icmp') }),
+  protocol: z.enum(PROTOCOLS, { error: required(`one of ${PROTOCOLS.join(', ')}`) }),
   icmp_type: z.optional(icmpType),
   icmp_code: z.optional(icmpCode),
+  routes: routesSchema,
 };
 
-/** The same fields with the stricter rules for names the API is given. */
+/** The same fields with the stricter rules for names the API is given, and host names lowered. */
 const destinationFields = {
   ...destinationDocumentFields,
   name: destinationNameInputSchema,
   description: destinationDescriptionInputSchema,
+  hosts: hostsSchema(hostInputSchema),
 };
 
 type DestinationFields = z.output<z.ZodMiniObject<typeof destinationDocumentFields>>;
 
+/** `ips` and `hosts`: which a protocol takes, at least one of them, hosts without repeats. */
+function checkAddressRules(destination: DestinationFields, ctx: z.core.$RefinementCtx<DestinationFields>): void {
+  const { protocol, ips, hosts = [] } = destination;
+  const layer7 = isLayer7Protocol(protocol);
+  if (layer7) {
+    if (ips !== undefined && ips.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ips'],
+        message: `must be omitted for protocol ${protocol}: it is matched by host name`,
+      });
+    }
+    if (hosts.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['hosts'],
+        message: `is required for protocol ${protocol}: one or more host names`,
+      });
+    }
+  } else if (protocol === 'icmp') {
+    if (hosts.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['hosts'],
+        message: 'is only allowed for protocols tcp, udp, http and https',
+      });
+    }
+  }
+  if (!layer7 && hosts.length === 0) {
+    // The messages classic destinations always had.
+    if (ips === undefined) ctx.addIssue({ code: 'custom', path: ['ips'], input: undefined, message: 'is required' });
+    else if (ips.length === 0)
+      ctx.addIssue({ code: 'custom', path: ['ips'], message: 'must hold at least one IP range' });
+  }
+  hosts.forEach((host, index) => {
+    if (hosts.indexOf(host) !== index) {
+      ctx.addIssue({ code: 'custom', path: ['hosts', index], message: `repeats ${JSON.stringify(host)}` });
+    }
+    if (!layer7 && isWildcardHost(host)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['hosts', index],
+        message: 'may be a wildcard only for protocols http and https (a name is resolved, a pattern cannot be)',
+      });
+    }
+  });
+  if (destination.routes !== undefined && destination.routes.length > 0 && protocol !== 'http') {
+    ctx.addIssue({ code: 'custom', path: ['routes'], message: 'is only allowed for protocol http' });
+  }
+}
+
 /** Protocol-dependent rules, shared by every destination schema. */
 function checkProtocolRules(destination: DestinationFields, ctx: z.core.$RefinementCtx<DestinationFields>): void {
+  checkAddressRules(destination, ctx);
   if (destination.protocol === 'icmp') {
     if (destination.ports !== undefined && destination.ports.length > 0) {
       ctx.addIssue({ code: 'custom', path: ['ports'], message: 'must be omitted for protocol icmp' });
@@ -173,29 +362,39 @@ function checkProtocolRules(destination: DestinationFields, ctx: z.core.$Refinem
   }
 }
 
-/** A validated destination in its canonical form: icmp has no ports and explicit type/code. */
+/**
+ * A validated destination in its canonical form: icmp has no ports and explicit type/code; `ips`
+ * is always there (empty for a destination matched by name only); `hosts` and `routes` only when
+ * they hold something, so a classic destination has exactly the keys it always had.
+ */
 export interface DestinationSpec {
   name: string;
   description?: string;
   ips: IpRange[];
+  /** Host names (host-names.ts): exact, and for http/https also `*.` wildcards. */
+  hosts?: string[];
   ports: PortRange[];
   protocol: Protocol;
   icmp_type?: number;
   icmp_code?: number;
+  /** http only: the requests allowed; absent, any request to the hosts. */
+  routes?: HttpRoute[];
 }
 
 function canonical(destination: DestinationFields): DestinationSpec {
   const spec: DestinationSpec = {
     name: destination.name,
-    ips: destination.ips,
+    ips: destination.ips ?? [],
     ports: destination.protocol === 'icmp' ? [] : (destination.ports ?? []),
     protocol: destination.protocol,
   };
   if (destination.description !== undefined) spec.description = destination.description;
+  if (destination.hosts !== undefined && destination.hosts.length > 0) spec.hosts = destination.hosts;
   if (destination.protocol === 'icmp') {
     spec.icmp_type = destination.icmp_type ?? ICMP_ANY;
     spec.icmp_code = destination.icmp_code ?? ICMP_ANY;
   }
+  if (destination.routes !== undefined && destination.routes.length > 0) spec.routes = destination.routes;
   return spec;
 }
 
@@ -362,6 +561,10 @@ export const egressPolicyListSchema = z
   );
 
 export type Protocol = (typeof PROTOCOLS)[number];
+/** What a packet is (the planner's matches, explain's query). */
+export type PacketProtocol = (typeof PACKET_PROTOCOLS)[number];
+export type Layer7Protocol = (typeof LAYER7_PROTOCOLS)[number];
+export type { HttpMethod, HttpRoute } from './http-routes.js';
 export type SourceType = (typeof SOURCE_TYPES)[number];
 export type IpRange = z.output<typeof ipRangeSchema>;
 export type PortRange = z.output<typeof portRangeSchema>;

@@ -3,6 +3,7 @@
 // rules of every group bound there, merged and deduplicated. Cells need neither group names nor
 // guids: a container's rules follow from its space, its organisation and its lifecycle.
 import * as z from 'zod/mini';
+import { addressPart } from './destination-parts.js';
 import { ICMP_ANY, identifierSchema, ipRangeSchema, portRangeSchema } from './schemas.js';
 import { LIFECYCLES, type Lifecycle, type SecurityGroup, type SecurityGroupRule } from './security-group.js';
 import { destinationRanges, portRanges } from './security-group-rules.js';
@@ -209,16 +210,22 @@ export function isPlainPolicy(policy: EgressPolicy): boolean {
   return policy.source.type !== 'default' && policy.app_lifecycle === undefined;
 }
 
+/**
+ * Only a destination's addresses become a rule (destination-parts.ts): a binding's rules carry no
+ * host names, so the name part of a policy for one lifecycle or for every app allows nothing, and a
+ * policy whose destination is matched by name only adds no rule at all.
+ */
 function bindPolicies(builder: SectionBuilder, policies: readonly EgressPolicy[]): void {
   for (const policy of policies) {
     if (isPlainPolicy(policy)) continue;
-    const { destination } = policy;
+    const part = addressPart(policy.destination);
+    if (part === undefined) continue;
     const index = builder.rule({
-      protocol: destination.protocol,
-      ips: destination.ips.map(({ start, end }) => ({ start, end })),
-      ports: destination.ports.map(({ start, end }) => ({ start, end })),
-      ...(destination.protocol === 'icmp'
-        ? { icmp_type: destination.icmp_type ?? ICMP_ANY, icmp_code: destination.icmp_code ?? ICMP_ANY }
+      protocol: part.protocol,
+      ips: part.ips.map(({ start, end }) => ({ start, end })),
+      ports: part.ports.map(({ start, end }) => ({ start, end })),
+      ...(part.protocol === 'icmp'
+        ? { icmp_type: part.icmp_type ?? ICMP_ANY, icmp_code: part.icmp_code ?? ICMP_ANY }
         : {}),
     });
     const scope: BindingScope = policy.source.type === 'default' ? 'global' : policy.source.type;

@@ -3,7 +3,10 @@
 // planner and the same deny networks the cells get, so it cannot disagree with enforcement. The
 // reasons name what decided: each policy or security-group rule that allows the connection on its
 // own (each planned alone and walked the same way), the deny network that refused it, or nothing.
+
+import { namePart } from '../domain/destination-parts.js';
 import { numberToIpv4, parseCidr } from '../domain/ipv4.js';
+import { isLayer7Protocol } from '../domain/model-primitives.js';
 import {
   type ContainerWorkload,
   type Lifecycle,
@@ -72,6 +75,16 @@ export type ExplainReason =
       readonly list: keyof DenyNetworks;
     }
   | { readonly type: 'default_deny'; readonly description: string }
+  | {
+      /**
+       * Beside default_deny: a policy that would let the connection through if its destination's
+       * host names were enforced (protocol and port fit; the address cannot be told without
+       * resolving). They are not in this version (name-enforcement.ts), so it allows nothing.
+       */
+      readonly type: 'not_enforced';
+      readonly description: string;
+      readonly policy: EgressPolicy;
+    }
   | { readonly type: 'not_egress'; readonly description: string; readonly overlay: string };
 
 export interface Explanation {
@@ -124,7 +137,14 @@ export function explain(query: ExplainQuery, state: ExplainState, options: Expla
       },
     ]);
   }
-  if (evaluation.verdict === 'reject') return answer(false, [refusal(evaluation, container, denyNetworks)]);
+  if (evaluation.verdict === 'reject') {
+    const reason = refusal(evaluation, container, denyNetworks);
+    if (reason.type !== 'default_deny') return answer(false, [reason]);
+    const byName = state.policies
+      .filter((policy) => policyApplies(policy, container) && nameCouldCarry(policy, query))
+      .map(notEnforcedReason);
+    return answer(false, [reason, ...byName]);
+  }
 
   const reasons = [
     ...state.policies
@@ -178,6 +198,30 @@ function policyApplies(policy: EgressPolicy, container: Container): boolean {
   return (
     type === 'default' || (type === 'app' && id === container.appId) || (type === 'space' && id === container.spaceId)
   );
+}
+
+/** The policy's destination has host names, over the query's protocol and port. */
+function nameCouldCarry(policy: EgressPolicy, query: ExplainQuery): boolean {
+  const part = namePart(policy.destination);
+  if (part === undefined) return false;
+  const protocol = isLayer7Protocol(part.protocol) ? 'tcp' : part.protocol;
+  const { port } = query;
+  return (
+    protocol === query.protocol &&
+    port !== undefined &&
+    part.ports.some((range) => range.start <= port && port <= range.end)
+  );
+}
+
+function notEnforcedReason(policy: EgressPolicy): ExplainReason {
+  const { destination } = policy;
+  const hosts = destination.hosts ?? [];
+  const shown = hosts.length > 3 ? `${hosts.slice(0, 3).join(', ')} and ${hosts.length - 3} more` : hosts.join(', ');
+  return {
+    type: 'not_enforced',
+    description: `${policyReason(policy).description} by host name (${shown}, ${destination.protocol}), but host names are not enforced by this version: it allows nothing`,
+    policy,
+  };
 }
 
 function boundThrough(group: SecurityGroup, container: Container): GroupScope[] {

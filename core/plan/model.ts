@@ -1,6 +1,6 @@
 // The agent's picture of the dataplane as plain data: what `plan` produces, `render` prints and
 // `table` diffs. Nothing here touches the kernel.
-import type { PortRange, Protocol } from '../domain/schemas.js';
+import type { PacketProtocol, PortRange } from '../domain/schemas.js';
 import type { Lifecycle } from '../domain/security-group.js';
 import type { LogRate } from './deny-log.js';
 
@@ -20,7 +20,7 @@ export type RejectWith = 'tcp-reset' | 'icmp-port-unreachable';
 
 /** Conditions of one rule; every field is optional and all present fields must hold. */
 export interface Match {
-  readonly protocol?: Protocol;
+  readonly protocol?: PacketProtocol;
   /** Source CIDR (a.b.c.d/n). */
   readonly source?: string;
   /** Destination CIDR (a.b.c.d/n). */

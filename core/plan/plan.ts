@@ -37,6 +37,7 @@ import {
 import { enclosingCidr, normalizeCidr } from './cidr.js';
 import { allowLogGroup, DEFAULT_DENY_LOG, DENY_LOG_PREFIX, type DenyLogSetting } from './deny-log.js';
 import type { Chain, Container, IpSet, Match, Rule, RulePlan } from './model.js';
+import { destinationAllowEntries } from './name-enforcement.js';
 import { appChain, containerChain, dispatchChain, groupChain, ROOT_CHAIN, spaceChain } from './names.js';
 import { DEFAULT_OVERLAY_CIDR, type DenyNetworks, NO_DENY_NETWORKS } from './network-settings.js';
 
@@ -213,9 +214,17 @@ export function planRules(
   const unknownSources = options.unknownSources ?? DEFAULT_UNKNOWN_SOURCES;
   const denyNetworks = options.denyNetworks ?? NO_DENY_NETWORKS;
 
-  const bySource = new Map<string, AllowEntry[]>(
-    groupBy(policies.egress_policies, (policy) => `${policy.source.type}:${policy.source.id}`),
-  );
+  // Host names allow nothing yet (name-enforcement.ts: the seam where they will). A source whose
+  // policies allow nothing (every destination matched by name) gets no chain, as if it had none.
+  const bySource = new Map<string, AllowEntry[]>();
+  for (const policy of policies.egress_policies) {
+    const entries = destinationAllowEntries(policy.id, policy.destination);
+    if (entries.length === 0) continue;
+    const key = `${policy.source.type}:${policy.source.id}`;
+    const list = bySource.get(key);
+    if (list === undefined) bySource.set(key, entries);
+    else list.push(...entries);
+  }
   for (const [key, entries] of bindingEntries(policies.security_groups)) bySource.set(`group:${key}`, entries);
   const sorted = [...containers].sort((a, b) => ipv4ToNumber(a.ip) - ipv4ToNumber(b.ip));
   // Each container's allow sources in jump order: v1 app and space (every lifecycle), then its bindings.

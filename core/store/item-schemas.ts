@@ -6,6 +6,7 @@
 import * as z from 'zod/mini';
 import type { CellReport } from '../domain/cells.js';
 import { IntegrityError } from '../domain/errors.js';
+import { HTTP_METHODS } from '../domain/http-routes.js';
 import { isIpv4 } from '../domain/ipv4.js';
 import type { Job } from '../domain/jobs.js';
 import { PROTOCOLS, SOURCE_TYPES } from '../domain/model-primitives.js';
@@ -26,11 +27,23 @@ const destinationSchema = z.object({
   name: z.string(),
   description: z.optional(z.string()),
   ips: z.array(z.object({ start: ipv4, end: ipv4 })),
+  // Absent on destinations matched by address only, and on all written before host names existed.
+  hosts: z.optional(z.array(z.string())),
   // Absent on icmp destinations written before ports were always stored.
   ports: z.optional(z.array(z.object({ start: z.int(), end: z.int() }))),
   protocol: z.enum(PROTOCOLS),
   icmp_type: z.optional(z.int()),
   icmp_code: z.optional(z.int()),
+  // http destinations only, when they have routes.
+  routes: z.optional(
+    z.array(
+      z.object({
+        methods: z.optional(z.array(z.enum(HTTP_METHODS))),
+        path_regex: z.optional(z.string()),
+        headers: z.optional(z.record(z.string(), z.string())),
+      }),
+    ),
+  ),
   // Absent on destinations written before the counter existed; a policy create adds it. It may be
   // negative: deleting a policy that predates the counter subtracts from a counter that never
   // counted it. Such a destination still reads and lists; deleting it is refused until its counter is

@@ -11,6 +11,7 @@
 //                                         four sorted binding lists, `revision` (+1 per write, the update guard)
 //   SGNAME      <name>                    { guid }: makes security group names unique
 //   JOB         <job guid>                { guid, operation, state, created_at }: a finished V3 job (job-store.ts)
+import type { HttpRoute } from '../domain/http-routes.js';
 import type { SecurityGroup, SecurityGroupRule } from '../domain/security-group.js';
 import type { Destination, EgressPolicy, SourceType } from '../domain/types.js';
 import { PARTITION_KEY, SORT_KEY } from './table-definition.js';
@@ -71,10 +72,24 @@ export function toDestination(destination: Destination): Destination {
     name: destination.name,
     ...(destination.description !== undefined ? { description: destination.description } : {}),
     ips: destination.ips.map(({ start, end }) => ({ start, end })),
+    // hosts and routes only when used: a classic destination reads exactly as before they existed.
+    ...(destination.hosts !== undefined && destination.hosts.length > 0 ? { hosts: [...destination.hosts] } : {}),
     ports: destination.ports.map(({ start, end }) => ({ start, end })),
     protocol: destination.protocol,
     ...(destination.icmp_type !== undefined ? { icmp_type: destination.icmp_type } : {}),
     ...(destination.icmp_code !== undefined ? { icmp_code: destination.icmp_code } : {}),
+    ...(destination.routes !== undefined && destination.routes.length > 0
+      ? { routes: destination.routes.map(toRoute) }
+      : {}),
+  };
+}
+
+/** A route with only its fields, in a stable order. */
+function toRoute(route: HttpRoute): HttpRoute {
+  return {
+    ...(route.methods !== undefined ? { methods: [...route.methods] } : {}),
+    ...(route.path_regex !== undefined ? { path_regex: route.path_regex } : {}),
+    ...(route.headers !== undefined ? { headers: { ...route.headers } } : {}),
   };
 }
 

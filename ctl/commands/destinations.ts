@@ -5,7 +5,7 @@ import type { CommandSpec, Invocation, OptionSpec } from '../command-table.js';
 import { type CtlContext, printJson } from '../context.js';
 import { CommandFailed, UsageError } from '../errors.js';
 import { EXIT_OK } from '../exit-codes.js';
-import { ipsText, portsText } from '../format.js';
+import { hostsText, ipsText, optionalColumns, portsText, routesText } from '../format.js';
 import { bulkItems, readJsonFile } from '../json-file.js';
 import { renderTable } from '../table.js';
 
@@ -16,8 +16,14 @@ const FIELD_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   name: { type: 'string', value: 'NAME', description: 'unique name' },
   description: { type: 'string', value: 'TEXT', description: 'free text' },
   ip: { type: 'string', value: 'A[-B]', description: 'one IPv4 address or range, e.g. 10.0.0.1-10.0.0.9' },
-  port: { type: 'string', value: 'P[-Q]', description: 'one port or range (tcp, udp)' },
-  protocol: { type: 'string', value: 'tcp|udp|icmp', description: 'protocol' },
+  host: {
+    type: 'string',
+    value: 'NAME',
+    description: 'a host name, e.g. api.example.com (*.example.com for http, https); replaces all on update',
+    multiple: true,
+  },
+  port: { type: 'string', value: 'P[-Q]', description: 'one port or range (tcp, udp, http, https)' },
+  protocol: { type: 'string', value: 'tcp|udp|icmp|http|https', description: 'protocol' },
   'icmp-type': { type: 'string', value: 'T', description: 'icmp type, -1 any' },
   'icmp-code': { type: 'string', value: 'C', description: 'icmp code, -1 any' },
   file: {
@@ -60,6 +66,7 @@ function fieldsFromFlags(invocation: Invocation): Record<string, unknown> {
   if (name !== undefined) fields.name = name;
   if (description !== undefined) fields.description = description;
   if (ip !== undefined) fields.ips = [ipRange(ip)];
+  if (invocation.strings('host').length > 0) fields.hosts = invocation.strings('host');
   if (port !== undefined) fields.ports = [portRange(port)];
   if (protocol !== undefined) fields.protocol = protocol;
   if (icmpType !== undefined) fields.icmp_type = icmpType;
@@ -68,7 +75,10 @@ function fieldsFromFlags(invocation: Invocation): Record<string, unknown> {
 }
 
 const hasFieldFlags = (invocation: Invocation): boolean =>
-  Object.keys(FIELD_OPTIONS).some((name) => name !== 'file' && invocation.string(name) !== undefined);
+  invocation.strings('host').length > 0 ||
+  Object.keys(FIELD_OPTIONS).some(
+    (name) => name !== 'file' && name !== 'host' && invocation.string(name) !== undefined,
+  );
 
 function printDestinations(context: CtlContext, answer: unknown): void {
   if (context.json) {
@@ -80,15 +90,22 @@ function printDestinations(context: CtlContext, answer: unknown): void {
 }
 
 export function destinationTable(destinations: readonly Destination[]): string {
+  const hosts = optionalColumns(destinations, [{ header: 'HOSTS', text: hostsText }]);
+  const routes = optionalColumns(destinations, [{ header: 'ROUTES', text: routesText }]);
   const rows = destinations.map((destination) => [
     destination.id,
     destination.name,
     destination.protocol,
     ipsText(destination),
+    ...hosts.cells(destination),
     portsText(destination),
+    ...routes.cells(destination),
     destination.description ?? '',
   ]);
-  return renderTable(['ID', 'NAME', 'PROTOCOL', 'IPS', 'PORTS', 'DESCRIPTION'], rows);
+  return renderTable(
+    ['ID', 'NAME', 'PROTOCOL', 'IPS', ...hosts.headers, 'PORTS', ...routes.headers, 'DESCRIPTION'],
+    rows,
+  );
 }
 
 /** The stored destination `id`, or a CommandFailed saying there is none. */
@@ -103,24 +120,30 @@ async function existing(context: CtlContext, id: string): Promise<Destination> {
 
 /** An update from flags: the stored destination with the given fields replaced (PUT replaces it whole). */
 function merged(stored: Destination, fields: Record<string, unknown>): Record<string, unknown> {
-  const { id, name, description, ips, ports, protocol, icmp_type, icmp_code } = stored;
+  const { id, name, description, ips, hosts, ports, protocol, icmp_type, icmp_code, routes } = stored;
   const next: Record<string, unknown> = {
     id,
     name,
     description,
     ips,
+    hosts,
     ports,
     protocol,
     icmp_type,
     icmp_code,
+    routes,
     ...fields,
   };
-  // Fields of the other protocol family would be refused: a change to icmp drops the ports, and back.
-  if (next.protocol === 'icmp') next.ports = [];
-  else {
+  // Fields of the other protocol family would be refused: a change to icmp drops the ports and
+  // hosts, and back; routes are http's only.
+  if (next.protocol === 'icmp') {
+    next.ports = [];
+    delete next.hosts;
+  } else {
     delete next.icmp_type;
     delete next.icmp_code;
   }
+  if (next.protocol !== 'http') delete next.routes;
   for (const key of Object.keys(next)) if (next[key] === undefined) delete next[key];
   return next;
 }
@@ -149,6 +172,7 @@ export const DESTINATION_COMMANDS: readonly CommandSpec<CtlContext>[] = [
     notes: [
       'examples:',
       '  egressctl destinations create --name MySQL --ip 23.96.35.235 --port 3306 --protocol tcp',
+      '  egressctl destinations create --name api --host api.example.com --host *.example.org --port 443 --protocol https',
       '  egressctl destinations create --file destinations.json',
     ],
     run: async (invocation, context) => {

@@ -6,7 +6,7 @@ import type { CommandSpec, Invocation } from '../command-table.js';
 import { type CtlContext, printJson } from '../context.js';
 import { CommandFailed, UsageError } from '../errors.js';
 import { EXIT_OK } from '../exit-codes.js';
-import { ipsText, portsText } from '../format.js';
+import { hostsText, ipsText, optionalColumns, portsText } from '../format.js';
 import { bulkItems, readJsonFile } from '../json-file.js';
 import { renderTable } from '../table.js';
 
@@ -22,6 +22,9 @@ function printPolicies(context: CtlContext, answer: unknown): void {
 }
 
 export function policyTable(policies: readonly Policy[]): string {
+  const hosts = optionalColumns(policies, [
+    { header: 'HOSTS', text: (policy: Policy) => hostsText(policy.destination) },
+  ]);
   const rows = policies.map((policy) => [
     policy.id,
     policy.source.type,
@@ -30,9 +33,13 @@ export function policyTable(policies: readonly Policy[]): string {
     policy.destination.name,
     policy.destination.protocol,
     ipsText(policy.destination),
+    ...hosts.cells(policy),
     portsText(policy.destination),
   ]);
-  return renderTable(['ID', 'SOURCE', 'SOURCE ID', 'LIFECYCLE', 'DESTINATION', 'PROTOCOL', 'IPS', 'PORTS'], rows);
+  return renderTable(
+    ['ID', 'SOURCE', 'SOURCE ID', 'LIFECYCLE', 'DESTINATION', 'PROTOCOL', 'IPS', ...hosts.headers, 'PORTS'],
+    rows,
+  );
 }
 
 /** The destination id a create names: `--destination ID`, or the id of `--destination-name NAME`. */

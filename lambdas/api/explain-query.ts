@@ -3,7 +3,7 @@
 import * as z from 'zod/mini';
 import { ValidationError } from '../../core/domain/errors.js';
 import { isIpv4 } from '../../core/domain/ipv4.js';
-import { IDENTIFIER_PATTERN, PROTOCOLS } from '../../core/domain/model-primitives.js';
+import { IDENTIFIER_PATTERN, PACKET_PROTOCOLS } from '../../core/domain/model-primitives.js';
 import { CONTAINER_WORKLOADS } from '../../core/domain/security-group.js';
 import { formatIssues } from '../../core/domain/validation.js';
 import type { ExplainQuery } from '../../core/plan/explain.js';
@@ -23,7 +23,7 @@ export const explainQuerySchema = z.strictObject({
   org: z.optional(id('organisation')),
   workload: z.optional(z.enum(CONTAINER_WORKLOADS, { error: `must be one of ${CONTAINER_WORKLOADS.join(', ')}` })),
   ip: z.string().check(z.refine(isIpv4, 'must be an IPv4 address such as 198.51.100.7')),
-  protocol: z.enum(PROTOCOLS, { error: `must be one of ${PROTOCOLS.join(', ')}` }),
+  protocol: z.enum(PACKET_PROTOCOLS, { error: `must be one of ${PACKET_PROTOCOLS.join(', ')}` }),
   port: z.optional(integer(1, 65535)),
   icmp_type: z.optional(integer(0, 255)),
   icmp_code: z.optional(integer(0, 255)),

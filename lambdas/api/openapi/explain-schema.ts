@@ -26,6 +26,7 @@ const reasonSchema = z.discriminatedUnion('type', [
     list: z.enum(['always', 'running', 'staging']),
   }),
   z.strictObject({ type: z.literal('default_deny'), description }),
+  z.strictObject({ type: z.literal('not_enforced'), description, policy: egressPolicyDocumentSchema }),
   z.strictObject({ type: z.literal('not_egress'), description, overlay: z.string() }),
 ]);
 

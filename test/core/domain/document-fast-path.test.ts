@@ -118,6 +118,12 @@ const TRICKY: Json[] = [
   'organization',
   'global',
   false,
+  // Destinations matched by name (hosts, http, https, routes): the fast path leaves them to zod.
+  'http',
+  'https',
+  ['db.example.com'],
+  ['*.example.com'],
+  [{ methods: ['GET'], path_regex: '/get' }],
 ];
 
 function pick<T>(next: () => number, values: readonly T[]): T {
@@ -169,7 +175,17 @@ function objectsOf(value: Json, into: JsonObject[] = []): JsonObject[] {
   return into;
 }
 
-const ADDED_KEYS = ['extra', 'icmp_type', 'icmp_code', 'ports', 'description', 'app_lifecycle', 'log'];
+const ADDED_KEYS = [
+  'extra',
+  'icmp_type',
+  'icmp_code',
+  'ports',
+  'description',
+  'app_lifecycle',
+  'log',
+  'hosts',
+  'routes',
+];
 
 /** Every document one change away: each key of each object set to each tricky value, or deleted. */
 function* everySingleChange(document: JsonObject): Generator<JsonObject> {
@@ -302,7 +318,48 @@ describe('fastEgressPolicyList', () => {
   });
 });
 
+/** Destinations matched by name, as the API stores them: zod's to read, never the fast path's. */
+const HOST_DOCUMENTS: JsonObject[] = [
+  {
+    id: 'h1',
+    name: 'db by name',
+    ips: [{ start: '10.0.0.1', end: '10.0.0.1' }],
+    hosts: ['db.example.com'],
+    ports: [{ start: 5432, end: 5432 }],
+    protocol: 'tcp',
+  },
+  {
+    id: 'h2',
+    name: 'api',
+    ips: [],
+    hosts: ['api.example.com', '*.example.org'],
+    ports: [{ start: 443, end: 443 }],
+    protocol: 'https',
+  },
+  {
+    id: 'h3',
+    name: 'httpbin',
+    ips: [],
+    hosts: ['httpbin.org'],
+    ports: [{ start: 80, end: 80 }],
+    protocol: 'http',
+    routes: [{ methods: ['GET'], path_regex: '^/status.*', headers: { 'x-key': 'v' } }, {}],
+  },
+];
+
 describe('fastDestinationDocument', () => {
+  it('leaves every destination matched by name to zod, which reads it whole', () => {
+    for (const document of HOST_DOCUMENTS) {
+      expect(fastDestinationDocument(document)).toBeUndefined();
+      expect(z.parse(destinationDocumentSchema, document)).toStrictEqual(document);
+    }
+    const policies = list(
+      HOST_DOCUMENTS.map((destination, index) => ({ id: `p${index}`, source: { type: 'app', id: 'a' }, destination })),
+    );
+    expect(fastEgressPolicyList(policies)).toBeUndefined();
+    expect(z.safeParse(egressPolicyListSchema, policies).success).toBe(true);
+  });
+
   it('accepts no single change that zod refuses, for every protocol', () => {
     const next = random(7);
     let fastCount = 0;
@@ -325,6 +382,7 @@ describe('fastDestinationDocument', () => {
       },
       { id: 'd', name: 'any icmp', ips: [{ start: '10.0.0.1', end: '10.0.0.1' }], protocol: 'icmp', ports: [] },
       destination(next, 1),
+      ...HOST_DOCUMENTS,
     ];
     for (const document of documents) {
       for (const changed of everySingleChange(document)) {

@@ -3,6 +3,7 @@ import { parsePolicies } from '../../../agent/source/files.js';
 import { parseCidr } from '../../../core/domain/ipv4.js';
 import { planAllowRules, setMembers } from '../../../core/plan/allow-rules.js';
 import type { Container, IpSet, Rule } from '../../../core/plan/model.js';
+import { destinationAllowEntries } from '../../../core/plan/name-enforcement.js';
 import { appChain, isListSet } from '../../../core/plan/names.js';
 import { planRules } from '../../../core/plan/plan.js';
 import { app, icmp, type PolicyDoc, policyList, tcp, udp } from '../../agent/fixtures.js';
@@ -38,7 +39,11 @@ describe('setMembers', () => {
 });
 
 describe('planAllowRules', () => {
-  const allow = (...docs: Parameters<typeof policyList>[0]) => planAllowRules(policies(...docs).egress_policies, 3);
+  const allow = (...docs: Parameters<typeof policyList>[0]) =>
+    planAllowRules(
+      policies(...docs).egress_policies.flatMap((policy) => destinationAllowEntries(policy.id, policy.destination)),
+      3,
+    );
   const matches = (rules: Rule[]) => rules.map((rule) => rule.match);
 
   it('uses -d for a range that is one CIDR block and iprange otherwise', () => {

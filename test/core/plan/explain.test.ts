@@ -161,3 +161,74 @@ describe('explain', () => {
     expect(answer).toMatchObject({ allowed: true, reasons: [{ type: 'not_egress', overlay: '10.255.0.0/16' }] });
   });
 });
+
+describe('explain, for destinations matched by name (not enforced yet)', () => {
+  const https = (id: string, source: EgressPolicy['source'], extra: Partial<EgressPolicy> = {}) =>
+    ({
+      id,
+      source,
+      destination: {
+        id: `d-${id}`,
+        name: `api ${id}`,
+        ips: [],
+        hosts: ['api.example.com', '*.example.org'],
+        ports: [{ start: 443, end: 443 }],
+        protocol: 'https',
+      },
+      ...extra,
+    }) satisfies EgressPolicy;
+  const mixed = (id: string) => {
+    const base = policy(id, { type: 'app', id: APP }, '198.51.100.7', 5432);
+    return { ...base, destination: { ...base.destination, hosts: ['db.example.com'] } } satisfies EgressPolicy;
+  };
+
+  it('refuses, and names each applicable policy whose host names would carry the connection as not enforced', () => {
+    const s = state([
+      https('h1', { type: 'app', id: APP }),
+      https('h2', { type: 'space', id: SPACE }),
+      https('h3', { type: 'default', id: '' }, { app_lifecycle: 'running' }),
+      https('other-app', { type: 'app', id: 'other-app' }),
+      https('staging', { type: 'default', id: '' }, { app_lifecycle: 'staging' }),
+    ]);
+    const answer = explain(tcpTo('203.0.113.9', 443), s);
+    expect(answer.allowed).toBe(false);
+    expect(answer.reasons.map((reason) => reason.type)).toEqual([
+      'default_deny',
+      'not_enforced',
+      'not_enforced',
+      'not_enforced',
+    ]);
+    expect(answer.reasons.slice(1)).toMatchObject([
+      { policy: { id: 'h1' } },
+      { policy: { id: 'h2' } },
+      { policy: { id: 'h3' } },
+    ]);
+    expect(answer.reasons[1]?.description).toBe(
+      `egress policy h1 lets app ${APP} reach destination "api h1" (d-h1) by host name (api.example.com, *.example.org, https), but host names are not enforced by this version: it allows nothing`,
+    );
+  });
+
+  it('says nothing of them for another port or protocol, nor when a deny network decided', () => {
+    const s = state([https('h1', { type: 'app', id: APP })]);
+    expect(explain(tcpTo('203.0.113.9', 80), s).reasons.map((reason) => reason.type)).toEqual(['default_deny']);
+    expect(explain(tcpTo('203.0.113.9', 443, { protocol: 'udp' }), s).reasons.map((r) => r.type)).toEqual([
+      'default_deny',
+    ]);
+    const denyNetworks = { always: ['203.0.113.0/24'], running: [], staging: [] };
+    expect(explain(tcpTo('203.0.113.9', 443), s, { denyNetworks }).reasons.map((r) => r.type)).toEqual([
+      'deny_network',
+    ]);
+  });
+
+  it('allows the ips of a destination with ips and hosts, naming the policy; its names elsewhere are refused', () => {
+    const s = state([mixed('m1')]);
+    expect(explain(tcpTo('198.51.100.7', 5432), s)).toMatchObject({
+      allowed: true,
+      reasons: [{ type: 'egress_policy', policy: { id: 'm1' } }],
+    });
+    expect(explain(tcpTo('198.51.100.99', 5432), s)).toMatchObject({
+      allowed: false,
+      reasons: [{ type: 'default_deny' }, { type: 'not_enforced', policy: { id: 'm1' } }],
+    });
+  });
+});

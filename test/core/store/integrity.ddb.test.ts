@@ -75,7 +75,7 @@ describe('destinations and policies', () => {
     await put({ ...goodDestination('proto'), protocol: SECRET });
     expect(await integrityError(policies.listDestinations({ ids: ['proto'] }))).toMatchObject({
       field: 'protocol',
-      problem: 'expected one of tcp, udp, icmp',
+      problem: 'expected one of tcp, udp, icmp, http, https',
     });
     await put({ ...goodDestination('addr'), ips: [{ start: '198.51.100.1', end: SECRET }] });
     expect(await integrityError(policies.listDestinations({ ids: ['addr'] }))).toMatchObject({
