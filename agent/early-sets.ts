@@ -60,7 +60,8 @@ export class EarlySets {
     return this.createdSizes;
   }
 
-  private flush(): void {
+  /** Starts restoring the sets still queued (the plan is complete: no batch will fill up now). */
+  flush(): void {
     if (this.batch.length === 0) return;
     const input = `${this.batch.join('\n')}\n`;
     this.batch = [];

@@ -237,6 +237,7 @@ async function planAndDiffTable(
 ): Promise<{ plan: RulePlan; table: TableDiff; createdEarly: ReadonlyMap<string, number> }> {
   try {
     const planned = makePlan();
+    early?.flush();
     const plan = record === undefined ? planned : withRecord(planned, record);
     const table = diffTable(plan.chains, await tableRead);
     return { plan, table, createdEarly: early === undefined ? new Map<string, number>() : early.sizes };

@@ -14,9 +14,10 @@
 // cell's nameservers (`do-resolve`) and connects to that address (`set-dst`, server 0.0.0.0:0) on
 // the original port, refusing addresses in `refusedNetworks`. A forged Host or SNI either matches no
 // destination or leads to the address the allowed name has.
-import { hostPatternProblem, isWildcard, wildcardRegex } from './host-pattern.js';
+import { hostNameProblem, isWildcardHost } from '../../core/domain/host-names.js';
+import { anchoredPathRegex } from '../../core/domain/path-regex.js';
+import { wildcardRegex } from './host-pattern.js';
 import { type L7Route, type L7Rule, parseL7Rules } from './l7-rule.js';
-import { anchoredPathRegex } from './path-regex.js';
 import { type ProxySettings, type ResolvedProxySettings, resolveProxySettings } from './settings.js';
 
 /** The 403 body of a refused http request. */
@@ -112,10 +113,10 @@ function destinationAcls(rule: L7Rule, index: number, hostVariable: string): str
   const hosts = unique(rule.hosts.map((host) => host.toLowerCase()));
   for (const host of hosts) {
     // Rendering never trusts its caller: a pattern that did not pass validation stops here too.
-    if (hostPatternProblem(host) !== undefined) throw new Error(`unchecked host pattern ${JSON.stringify(host)}`);
+    if (hostNameProblem(host) !== undefined) throw new Error(`unchecked host pattern ${JSON.stringify(host)}`);
   }
-  const exact = hosts.filter((host) => !isWildcard(host));
-  const wildcards = hosts.filter(isWildcard).map((host) => `'${wildcardRegex(host)}'`);
+  const exact = hosts.filter((host) => !isWildcardHost(host));
+  const wildcards = hosts.filter(isWildcardHost).map((host) => `'${wildcardRegex(host)}'`);
   return [
     `  # destination ${rule.id}`,
     ...aclLines(`d${index}_src`, 'src', sources),

@@ -3,12 +3,12 @@
 // every value ends up in HAProxy's configuration or in iptables rules), then across entries.
 import * as z from 'zod/mini';
 import { ValidationError } from '../../core/domain/errors.js';
+import { hostNameProblem, lowerAscii } from '../../core/domain/host-names.js';
+import { HTTP_METHODS, headerNameProblem, headerValueProblem } from '../../core/domain/http-routes.js';
 import { isIpv4 } from '../../core/domain/ipv4.js';
+import { pathRegexProblem } from '../../core/domain/path-regex.js';
 import { identifierSchema } from '../../core/domain/schemas.js';
 import { formatIssues, quote } from '../../core/domain/validation.js';
-import { hostPatternProblem } from './host-pattern.js';
-import { pathRegexProblem } from './path-regex.js';
-import { HTTP_METHODS, headerNameProblem, headerValueProblem } from './route-values.js';
 
 export const L7_PROTOCOLS = ['http', 'https'] as const;
 export type L7Protocol = (typeof L7_PROTOCOLS)[number];
@@ -103,7 +103,7 @@ export const l7RuleSchema = z
     id: identifierSchema,
     protocol: z.enum(L7_PROTOCOLS, { error: 'must be http or https' }),
     hosts: z
-      .array(z.string({ error: 'must be a string' }).check(fromProblem(hostPatternProblem)))
+      .array(z.string({ error: 'must be a string' }).check(fromProblem((host) => hostNameProblem(lowerAscii(host)))))
       .check(z.minLength(1, 'must name at least one host'), z.maxLength(MAX_HOSTS, `must name at most ${MAX_HOSTS}`)),
     ports: z
       .array(portRange)

@@ -226,9 +226,11 @@ export function pathRegexProblem(text: string): string | undefined {
 }
 
 /**
- * The regex as it matches: anchored at the path's start whether or not it begins with `^` (the
- * form the proxy gets, and what explain would test with).
+ * The regex as it matches: against the whole path, `^(?:…)$` around it without its own anchors
+ * (the subset allows `^` only first and `$` only last, and no backslash, so neither is escaped). The
+ * form the proxy gets, and what explain would test with: `/get` takes `/get`, not `/getter`.
  */
 export function anchoredPathRegex(text: string): string {
-  return text.startsWith('^') ? text : `^${text}`;
+  const body = text.slice(text.startsWith('^') ? 1 : 0, text.endsWith('$') ? -1 : undefined);
+  return `^(?:${body})$`;
 }

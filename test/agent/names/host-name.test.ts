@@ -1,6 +1,7 @@
 // Which names the agent resolves: exact, lower-case, fully qualified RFC 1123 names.
 import { describe, expect, it } from 'vitest';
-import { hostNameProblem, isHostName, MAX_HOST_NAME_LENGTH } from '../../../agent/names/host-name.js';
+import { hostNameProblem, isHostName } from '../../../agent/names/host-name.js';
+import { MAX_HOST_NAME_LENGTH } from '../../../core/domain/host-names.js';
 
 describe('hostNameProblem', () => {
   it.each([
@@ -22,24 +23,26 @@ describe('hostNameProblem', () => {
     expect(hostNameProblem(`a${at(253)}`)).toBe('must be at most 253 characters');
   });
 
+  // The domain's rules (core/domain/host-names.ts, tested there); here, that they all apply.
   it.each([
     ['', 'must not be empty'],
     ['*.example.com', 'must be an exact name, not a wildcard'],
-    ['Db.Example.com', 'must be lower-case'],
-    ['localhost', 'must be a fully qualified name (at least two labels)'],
-    ['db.example.com.', 'must not have an empty label (a leading, trailing or doubled dot)'],
-    ['.example.com', 'must not have an empty label (a leading, trailing or doubled dot)'],
-    ['db..example.com', 'must not have an empty label (a leading, trailing or doubled dot)'],
-    [`${'a'.repeat(64)}.example.com`, 'labels must be at most 63 characters'],
-    ['-db.example.com', 'labels are letters a-z, digits and inner hyphens'],
-    ['db-.example.com', 'labels are letters a-z, digits and inner hyphens'],
-    ['db_1.example.com', 'labels are letters a-z, digits and inner hyphens'],
-    ['db example.com', 'labels are letters a-z, digits and inner hyphens'],
-    ['bücher.example', 'labels are letters a-z, digits and inner hyphens'],
-    ['db.example.com\n', 'labels are letters a-z, digits and inner hyphens'],
-    ['1.2.3.4', 'the last label must not be all digits'],
-    ['db.123', 'the last label must not be all digits'],
+    ['a.*.example.com', 'must be an exact name, not a wildcard'],
+    ['Db.Example.com', 'lower case'],
+    ['localhost', 'at least two labels'],
+    ['db.example.com.', 'empty label'],
+    ['.example.com', 'empty label'],
+    ['db..example.com', 'empty label'],
+    [`${'a'.repeat(64)}.example.com`, 'at most 63 characters'],
+    ['-db.example.com', 'must not start or end with "-"'],
+    ['db-.example.com', 'must not start or end with "-"'],
+    ['db_1.example.com', 'may hold only a-z, 0-9 and "-"'],
+    ['db example.com', 'may hold only a-z, 0-9 and "-"'],
+    ['bücher.example', 'may hold only a-z, 0-9 and "-"'],
+    ['db.example.com\n', 'may hold only a-z, 0-9 and "-"'],
+    ['1.2.3.4', 'must not be an IP address'],
+    ['db.123', 'must not be an IP address'],
   ])('refuses %j: %s', (name, problem) => {
-    expect(hostNameProblem(name)).toBe(problem);
+    expect(hostNameProblem(name)).toContain(problem);
   });
 });

@@ -24,7 +24,7 @@ describe('parseNamesFile', () => {
       JSON.stringify({ destinations: [{ id: 'd1', hosts: ['*.example.com'] }] }),
       /hosts\[0\]: must be an exact name, not a wildcard/,
     ],
-    [JSON.stringify({ destinations: [{ id: 'd1', hosts: ['DB.example.com'] }] }), /must be lower-case/],
+    [JSON.stringify({ destinations: [{ id: 'd1', hosts: ['DB.example.com'] }] }), /lower case/],
     [JSON.stringify({ destinations: [{ id: 'd1', hosts: 'db.example.com' }] }), /hosts/],
     [
       JSON.stringify({

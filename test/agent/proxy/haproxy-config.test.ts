@@ -21,7 +21,7 @@ const web: L7Rule = {
   ],
   routes: [
     { methods: ['POST', 'GET'], path_regex: '/get' },
-    { path_regex: '/status.*', headers: { 'X-Env': 'a b', 'x-flag': '-f' } },
+    { path_regex: '/status.*', headers: { 'x-env': 'a b', 'x-flag': '-f' } },
   ],
   sources: ['10.255.1.10', '10.255.1.2', '10.255.1.2'],
 };
@@ -195,9 +195,9 @@ describe.runIf(toolsAvailable('haproxy -c of rendered configurations', 'haproxy'
             ? [
                 {
                   methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'],
-                  path_regex: '^/api/v[0-9]+/(items|things)/[^/]{1,64}\\.json$',
+                  path_regex: '^/api/v[0-9]+/(items|things)/[^/]{1,64}[.]json$',
                 },
-                { headers: { 'x-token': '!%&()*+,-./0123456789:;<=>?@AZ[]^_`az{|}~ mid space' } },
+                { headers: { 'x-token': '!%&()*+,-./0123456789:;<=>?@AZ[]^_az{|}~ mid space' } },
               ]
             : [],
         sources: Array.from({ length: 100 }, (_, j) => `10.${i}.${j}.1`),

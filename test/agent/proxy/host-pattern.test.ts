@@ -1,11 +1,15 @@
-// Host names and one-label wildcards: what is accepted, and that a wildcard's regex matches exactly
-// one more label.
+// The names the proxy takes (the domain's, core/domain/host-names.ts, lower-cased as l7-rule.ts does
+// before checking): nothing that could break a configuration line passes; and a wildcard's regex
+// matches exactly one more label.
 import { describe, expect, it } from 'vitest';
-import { hostNameProblem, hostPatternProblem, wildcardRegex } from '../../../agent/proxy/host-pattern.js';
+import { wildcardRegex } from '../../../agent/proxy/host-pattern.js';
+import { hostNameProblem, lowerAscii } from '../../../core/domain/host-names.js';
 
-describe('hostPatternProblem', () => {
+const hostPatternProblem = (name: string) => hostNameProblem(lowerAscii(name));
+
+describe('host names in proxy rules', () => {
   it('accepts RFC 1123 names, in any case, and one-label wildcards', () => {
-    for (const name of ['example.com', 'a.b-c.example.com', 'x', '1password.com', 'API.Example.COM', '*.example.com']) {
+    for (const name of ['example.com', 'a.b-c.example.com', '1password.com', 'API.Example.COM', '*.example.com']) {
       expect(hostPatternProblem(name), name).toBeUndefined();
     }
     expect(hostNameProblem(`${'a'.repeat(63)}.com`)).toBeUndefined();
@@ -46,6 +50,7 @@ describe('hostPatternProblem', () => {
       '*.*.example.com',
       'a*.example.com',
       '*.',
+      'x',
     ]) {
       expect(hostPatternProblem(pattern), pattern).toBeDefined();
     }

@@ -64,7 +64,7 @@ const rules = (extraHosts: string[] = []): L7Rule[] => [
     ports: [{ start: 8081, end: 8081 }],
     routes: [
       { methods: ['GET'], path_regex: '/get' },
-      { path_regex: '/status/.*', headers: { 'X-Env': 'prod blue' } },
+      { path_regex: '/status/.*', headers: { 'x-env': 'prod blue' } },
     ],
     sources: [IP.a],
   },

@@ -147,11 +147,17 @@ describe('pathRegexProblem', () => {
 });
 
 describe('anchoredPathRegex', () => {
-  it('anchors at the start of the path whether or not the regex says so', () => {
-    expect(anchoredPathRegex('/get')).toBe('^/get');
-    expect(anchoredPathRegex('^/get')).toBe('^/get');
-    expect(new RegExp(anchoredPathRegex('/get')).test('/x/get')).toBe(false);
-    expect(new RegExp(anchoredPathRegex('/(a|b)')).test('/x/b')).toBe(false);
-    expect(new RegExp(anchoredPathRegex('/get')).test('/getter')).toBe(true);
+  it('matches the whole path whether or not the regex says so (as FSM: /status.* is needed for /status/200)', () => {
+    expect(anchoredPathRegex('/get')).toBe('^(?:/get)$');
+    expect(anchoredPathRegex('^/get$')).toBe('^(?:/get)$');
+    const matches = (regex: string, path: string) => new RegExp(anchoredPathRegex(regex)).test(path);
+    expect(matches('/get', '/get')).toBe(true);
+    expect(matches('/get', '/x/get')).toBe(false);
+    expect(matches('/get', '/getter')).toBe(false);
+    expect(matches('/status', '/status/200')).toBe(false);
+    expect(matches('/status.*', '/status/200')).toBe(true);
+    // An alternation inside the group stays inside the anchors.
+    expect(matches('/(a|b)', '/b')).toBe(true);
+    expect(matches('/(a|b)', '/x/b')).toBe(false);
   });
 });
