@@ -18,8 +18,6 @@ export class EarlySets {
   private readonly runs: Promise<ApplyError | undefined>[] = [];
   /** Every `ipset restore` line sent, in order: what a sync reports as run before the transaction. */
   readonly lines: string[] = [];
-  /** The `create` line of every set queued: a sync may run them ahead of the batches (sync.ts). */
-  readonly createLines: string[] = [];
   /** Sets handed to a restore, whether or not it succeeded (so a failure can remove them), by size. */
   private readonly createdSizes = new Map<string, number>();
 
@@ -31,9 +29,7 @@ export class EarlySets {
   /** PlanHooks.onSet: a new hash:net set is queued, and a full batch starts restoring. */
   readonly onSet = (set: IpSet): void => {
     if (set.type !== 'hash:net' || this.kernelSets.has(set.name) || this.createdSizes.has(set.name)) return;
-    const lines = renderSetCreate(set);
-    if (lines[0] !== undefined) this.createLines.push(lines[0]);
-    for (const line of lines) {
+    for (const line of renderSetCreate(set)) {
       this.batch.push(line);
       this.lines.push(line);
     }
@@ -41,11 +37,6 @@ export class EarlySets {
     this.createdSizes.set(set.name, set.members.length);
     if (this.batch.length >= LINES_PER_EARLY_RESTORE || this.batchSets >= SETS_PER_RESTORE) this.flush();
   };
-
-  /** The sets queued so far, by size (whether or not their restores are over). */
-  get sizes(): ReadonlyMap<string, number> {
-    return this.createdSizes;
-  }
 
   /** The names of the sets handed to a restore, in the order they were. */
   get created(): string[] {
@@ -67,9 +58,8 @@ export class EarlySets {
     this.batch = [];
     this.batchSets = 0;
     // Started now, awaited in done(): until then a runner that throws must not go unhandled.
-    // `-exist`: the sync may have created the batch's sets already, ahead of their members.
     this.runs.push(
-      runRestore(this.runner, input, true).catch((error: unknown) => {
+      runRestore(this.runner, input).catch((error: unknown) => {
         const message = `ipset restore failed: ${error instanceof Error ? error.message : String(error)}`;
         return new ApplyError(message, 'ipset', message);
       }),

@@ -249,35 +249,15 @@ async function restoreStage(runner: CommandRunner, lines: readonly string[], par
   if (failures[0] !== undefined) throw failures[0];
 }
 
-/**
- * One `ipset restore` session: undefined when it succeeded, else the error that says why not.
- * `exist`: creating a set that exists with the same type and options is no error (a sync that
- * creates its new sets ahead of their members, sync.ts).
- */
-export async function runRestore(runner: CommandRunner, input: string, exist = false): Promise<ApplyError | undefined> {
-  const result = await runner('ipset', exist ? ['-exist', 'restore'] : ['restore'], input);
+/** One `ipset restore` session: undefined when it succeeded, else the error that says why not. */
+export async function runRestore(runner: CommandRunner, input: string): Promise<ApplyError | undefined> {
+  const result = await runner('ipset', ['restore'], input);
   if (result.code === 0) return undefined;
   return new ApplyError(
     `ipset restore failed (exit ${result.code}): ${firstLine(result.stderr)}`,
     'ipset',
     result.stderr,
   );
-}
-
-/**
- * `lines` (diffSets' `before`) cut into the lines creating the sets in `created` and the rest (their
- * members, repairs), so that the sets can exist before they are filled.
- */
-export function splitCreates(
-  lines: readonly string[],
-  created: ReadonlySet<string>,
-): { creates: string[]; rest: string[] } {
-  const creates: string[] = [];
-  const rest: string[] = [];
-  for (const line of lines) {
-    (line.startsWith('create ') && created.has(subjectOf(line)) ? creates : rest).push(line);
-  }
-  return { creates, rest };
 }
 
 /**

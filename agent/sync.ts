@@ -22,21 +22,11 @@ import {
   type KernelSets,
   removeCreatedSets,
   restoreSets,
-  runRestore,
-  splitCreates,
   startReadSets,
 } from './ipsets.js';
 import { renderChain } from './render.js';
 import { type CommandRunner, spawnRunner } from './runner.js';
-import {
-  applyTable,
-  type ChainChange,
-  diffTable,
-  type KernelTable,
-  readTable,
-  removeChains,
-  type TableDiff,
-} from './table.js';
+import { applyTable, type ChainChange, diffTable, type KernelTable, readTable } from './table.js';
 
 /**
  * How much of the kernel a sync reads back. `full`: every rule id and every set member (drift of any
@@ -111,9 +101,9 @@ export function planOptionsOf(options: SyncOptions): Required<PlanOptions> {
 
 /**
  * Make the kernel enforce `policies` for `containers`. Inputs must already be validated (see
- * source/files.ts). Order: create new sets → the iptables transaction (applyBefore) → destroy unused
- * sets. If creating the sets or the iptables transaction fails, the sets created for it are removed
- * again and the error is thrown; the rules in force are untouched.
+ * source/files.ts). Order: create new sets → one iptables-restore → destroy unused sets. If creating
+ * the sets or the iptables transaction fails, the sets created for it are removed again and the
+ * error is thrown; the rules in force are untouched.
  */
 export async function sync(
   policies: PoliciesWithGroups,
@@ -136,97 +126,48 @@ export async function sync(
     runner,
     early,
   );
-  const created = early === undefined ? [] : [...early.created];
-  let result: SyncResult;
-  let setsAfter: readonly string[];
+  const kernelSets = known === undefined ? await setsRead(plan.sets.length > 0) : new Map([...known, ...createdEarly]);
+  const sets = diffSets(plan.sets, kernelSets);
+  const setsBefore = early === undefined || early.lines.length === 0 ? sets.before : [...early.lines, ...sets.before];
+  const created = early === undefined ? sets.created : [...early.created, ...sets.created];
+  const result: SyncResult = {
+    payload: table.payload,
+    setsBefore,
+    setsAfter: sets.after,
+    changed: table.payload !== undefined || setsBefore.length > 0 || sets.after.length > 0,
+    chainChanges: table.chainChanges,
+    hookInserted: table.hookInserted,
+    stats: {
+      chains: plan.chains.length,
+      rules: plan.chains.reduce((sum, chain) => sum + chain.rules.length, 0),
+      sets: plan.sets.length,
+      chainsCreated: table.chainsCreated,
+      chainsDeleted: table.chainsDeleted,
+      rulesWritten: table.rulesWritten,
+      rulesDeleted: table.rulesDeleted,
+      setsCreated: created.length,
+      setsDestroyed: sets.after.length,
+    },
+  };
+  if (options.dryRun === true) return result;
+
   try {
-    const kernelSets =
-      known === undefined ? await setsRead(plan.sets.length > 0) : new Map([...known, ...createdEarly]);
-    const sets = diffSets(plan.sets, kernelSets);
-    created.push(...sets.created);
-    setsAfter = sets.after;
-    const setsBefore = early === undefined || early.lines.length === 0 ? sets.before : [...early.lines, ...sets.before];
-    result = {
-      payload: table.payload,
-      setsBefore,
-      setsAfter: sets.after,
-      changed: table.payload !== undefined || setsBefore.length > 0 || sets.after.length > 0,
-      chainChanges: table.chainChanges,
-      hookInserted: table.hookInserted,
-      stats: {
-        chains: plan.chains.length,
-        rules: plan.chains.reduce((sum, chain) => sum + chain.rules.length, 0),
-        sets: plan.sets.length,
-        chainsCreated: table.chainsCreated,
-        chainsDeleted: table.chainsDeleted,
-        rulesWritten: table.rulesWritten,
-        rulesDeleted: table.rulesDeleted,
-        setsCreated: created.length,
-        setsDestroyed: sets.after.length,
-      },
-    };
-    if (options.dryRun === true) return result;
-    await applyBefore(runner, table, sets.before, early);
+    await restoreSets(runner, sets.before);
+    if (table.payload !== undefined) await applyTable(runner, table.payload);
   } catch (error) {
     // The rules in force never referenced the new sets, so removing them changes no traffic.
-    await early?.done().catch(() => undefined);
     await removeCreatedSets(runner, created).catch(() => undefined);
     throw error;
   }
-  await restoreSets(runner, setsAfter);
+  await restoreSets(runner, sets.after);
   return result;
 }
 
 /**
- * New and repaired sets, then the iptables transaction. When there are both new chains and sets
- * still to fill, the sets are created empty first and the new chains are written (staged) while
- * the sets fill: the kernel does the two at once instead of one after the other, and nothing jumps
- * to the staged chains until the last, live transaction. If anything fails, the staged chains are
- * removed and the error thrown (the caller removes the new sets): the rules in force are untouched.
- */
-async function applyBefore(
-  runner: CommandRunner,
-  table: TableDiff,
-  setsBefore: readonly string[],
-  early: EarlySets | undefined,
-): Promise<void> {
-  const filling = setsBefore.length > 0 || (early?.created.length ?? 0) > 0;
-  if (table.staged === undefined || !filling) {
-    await early?.done();
-    await restoreSets(runner, setsBefore);
-    if (table.payload !== undefined) await applyTable(runner, table.payload);
-    return;
-  }
-  const { creates, rest } = splitCreates(setsBefore, new Set(createdNames(setsBefore)));
-  const failure = await runRestore(runner, restoreInput([...(early?.createLines ?? []), ...creates]), true);
-  if (failure !== undefined) throw failure;
-  const staged = table.staged;
-  const [fill, stage] = await Promise.allSettled([
-    Promise.all([early?.done(), restoreSets(runner, rest)]),
-    applyTable(runner, staged),
-  ]);
-  try {
-    if (fill.status === 'rejected') throw fill.reason;
-    if (stage.status === 'rejected') throw stage.reason;
-    if (table.live !== undefined) await applyTable(runner, table.live);
-  } catch (error) {
-    if (stage.status === 'fulfilled') await removeChains(runner, table.stagedChains).catch(() => undefined);
-    throw error;
-  }
-}
-
-/** The sets `create` lines name. */
-function createdNames(lines: readonly string[]): string[] {
-  return lines.filter((line) => line.startsWith('create ')).map((line) => line.split(' ')[1] ?? '');
-}
-
-const restoreInput = (lines: readonly string[]): string => `${lines.join('\n')}\n`;
-
-/**
- * The plan (with the record rule) and the table's diff, made while the early sets are being
- * created, and those sets by size (their restores may still be running). If anything here fails
- * (the plan, the table read), the early sets are removed once their restores are over and the
- * error is thrown: nothing referred to them, so no traffic changes.
+ * The plan (with the record rule), the table's diff, made while the early sets are still being
+ * created, and those sets by size. If anything here fails (the plan, the table read, a restore),
+ * the early sets are removed once their restores are over and the error is thrown: nothing
+ * referred to them, so no traffic changes.
  */
 async function planAndDiffTable(
   makePlan: () => RulePlan,
@@ -234,13 +175,14 @@ async function planAndDiffTable(
   tableRead: Promise<KernelTable>,
   runner: CommandRunner,
   early: EarlySets | undefined,
-): Promise<{ plan: RulePlan; table: TableDiff; createdEarly: ReadonlyMap<string, number> }> {
+): Promise<{ plan: RulePlan; table: ReturnType<typeof diffTable>; createdEarly: ReadonlyMap<string, number> }> {
   try {
     const planned = makePlan();
     early?.flush();
     const plan = record === undefined ? planned : withRecord(planned, record);
     const table = diffTable(plan.chains, await tableRead);
-    return { plan, table, createdEarly: early === undefined ? new Map<string, number>() : early.sizes };
+    const createdEarly = early === undefined ? new Map<string, number>() : await early.done();
+    return { plan, table, createdEarly };
   } catch (error) {
     if (early !== undefined) {
       await early.done().catch(() => undefined);

@@ -84,16 +84,6 @@ export interface ChainChange {
 export interface TableDiff {
   /** The iptables-restore payload, or undefined when the kernel already matches. */
   readonly payload: string | undefined;
-  /**
-   * The same edits as two transactions, for a sync that overlaps the first with set restores.
-   * `staged` declares and fills only chains the kernel does not have: nothing can jump to a chain
-   * that does not exist, so they change no traffic until `live` (the edits of existing chains, the
-   * hook and the removals) makes them reachable.
-   */
-  readonly staged: string | undefined;
-  readonly live: string | undefined;
-  /** The chains `staged` creates, to remove again if `live` then fails. */
-  readonly stagedChains: readonly string[];
   readonly chainsCreated: number;
   readonly chainsDeleted: number;
   readonly rulesWritten: number;
@@ -109,9 +99,11 @@ export interface TableDiff {
  * that differs almost everywhere is rewritten whole. Chains no longer desired are flushed and deleted.
  */
 export function diffTable(desired: readonly Chain[], kernel: KernelTable): TableDiff {
-  // Chains the kernel does not have yet (the staged transaction) apart from everything else (live).
-  const created = { declare: [] as string[], edits: [] as string[] };
-  const live = { declare: [] as string[], edits: [] as string[], removals: [] as string[] };
+  const declare: string[] = [];
+  const edits: string[] = [];
+  const removals: string[] = [];
+  let chainsCreated = 0;
+  let chainsDeleted = 0;
   let rulesWritten = 0;
   let rulesDeleted = 0;
   const chainChanges: ChainChange[] = [];
@@ -121,8 +113,9 @@ export function diffTable(desired: readonly Chain[], kernel: KernelTable): Table
     const rendered = renderChain(chain);
     const current = kernel.chains.get(chain.name);
     if (current === undefined) {
-      created.declare.push(declaration(chain.name));
-      for (const rule of rendered) created.edits.push(`-A ${chain.name} ${rule.body}`);
+      declare.push(`:${chain.name} - [0:0]`);
+      chainsCreated += 1;
+      for (const rule of rendered) edits.push(`-A ${chain.name} ${rule.body}`);
       rulesWritten += rendered.length;
       chainChanges.push({ chain: chain.name, action: 'created', rulesWritten: rendered.length, rulesDeleted: 0 });
       continue;
@@ -136,8 +129,8 @@ export function diffTable(desired: readonly Chain[], kernel: KernelTable): Table
     if (unchanged === current.length && unchanged === rendered.length) continue;
     if (rendered.length > 4 && unchanged < rendered.length / 4) {
       // Mostly different: flush (declaring an existing chain under --noflush flushes it) and refill.
-      live.declare.push(declaration(chain.name));
-      for (const rule of rendered) live.edits.push(`-A ${chain.name} ${rule.body}`);
+      declare.push(`:${chain.name} - [0:0]`);
+      for (const rule of rendered) edits.push(`-A ${chain.name} ${rule.body}`);
       rulesWritten += rendered.length;
       rulesDeleted += current.length;
       chainChanges.push({
@@ -157,56 +150,40 @@ export function diffTable(desired: readonly Chain[], kernel: KernelTable): Table
       rulesDeleted: extra,
     });
     for (const index of changed) {
-      live.edits.push(`-R ${chain.name} ${index + 1} ${rendered[index]?.body}`);
+      edits.push(`-R ${chain.name} ${index + 1} ${rendered[index]?.body}`);
     }
     rulesWritten += changed.length;
     for (let position = current.length; position > rendered.length; position -= 1) {
-      live.edits.push(`-D ${chain.name} ${position}`);
+      edits.push(`-D ${chain.name} ${position}`);
       rulesDeleted += 1;
     }
     for (const rule of rendered.slice(current.length)) {
-      live.edits.push(`-A ${chain.name} ${rule.body}`);
+      edits.push(`-A ${chain.name} ${rule.body}`);
       rulesWritten += 1;
     }
   }
   if (!kernel.hooked) {
-    live.edits.push(`-I ${HOOK_CHAIN} 1 -m comment --comment "${COMMENT_PREFIX}hook" -j ${ROOT_CHAIN}`);
+    edits.push(`-I ${HOOK_CHAIN} 1 -m comment --comment "${COMMENT_PREFIX}hook" -j ${ROOT_CHAIN}`);
   }
   const stale = [...kernel.chains.keys()].filter((name) => !wanted.has(name)).sort();
   for (const name of stale) {
-    live.declare.push(declaration(name));
-    live.removals.push(`-X ${name}`);
+    declare.push(`:${name} - [0:0]`);
+    removals.push(`-X ${name}`);
+    chainsDeleted += 1;
     const count = kernel.chains.get(name)?.length ?? 0;
     rulesDeleted += count;
     chainChanges.push({ chain: name, action: 'deleted', rulesWritten: 0, rulesDeleted: count });
   }
-  const stagedChains = chainChanges.filter((change) => change.action === 'created').map((change) => change.chain);
+  const body = [...declare, ...edits, ...removals];
   return {
-    // Every declaration before every edit: a rule may jump to a chain declared after its own.
-    payload: transaction([...created.declare, ...live.declare, ...created.edits, ...live.edits, ...live.removals]),
-    staged: transaction([...created.declare, ...created.edits]),
-    live: transaction([...live.declare, ...live.edits, ...live.removals]),
-    stagedChains,
-    chainsCreated: stagedChains.length,
-    chainsDeleted: stale.length,
+    payload: body.length === 0 ? undefined : ['*filter', ...body, 'COMMIT', ''].join('\n'),
+    chainsCreated,
+    chainsDeleted,
     rulesWritten,
     rulesDeleted,
     chainChanges,
     hookInserted: !kernel.hooked,
   };
-}
-
-const declaration = (chain: string): string => `:${chain} - [0:0]`;
-
-function transaction(body: readonly string[]): string | undefined {
-  return body.length === 0 ? undefined : ['*filter', ...body, 'COMMIT', ''].join('\n');
-}
-
-/** Flush and delete owned chains that nothing jumps to (a staged transaction undone). */
-export async function removeChains(runner: CommandRunner, chains: readonly string[]): Promise<void> {
-  const owned = chains.filter(isOwned);
-  const payload = transaction([...owned.map(declaration), ...owned.map((chain) => `-X ${chain}`)]);
-  if (payload !== undefined) await applyTable(runner, payload);
 }
 
 /** Apply a payload in one transaction, waiting for the xtables lock. */
