@@ -26,6 +26,20 @@ export interface NamePart {
   readonly routes?: readonly HttpRoute[];
 }
 
+/**
+ * True when the destination is matched by address alone (a packet protocol, ips, no hosts): then it
+ * is its own address part, and the planner takes it as it is (no copy per policy: a hot path).
+ */
+export function isAddressOnly(
+  destination: DestinationSpec,
+): destination is DestinationSpec & { readonly protocol: PacketProtocol } {
+  return (
+    !isLayer7Protocol(destination.protocol) &&
+    destination.ips.length > 0 &&
+    (destination.hosts === undefined || destination.hosts.length === 0)
+  );
+}
+
 /** The destination's addresses with what they are reached over, or undefined when it names none. */
 export function addressPart(destination: DestinationSpec): AddressPart | undefined {
   const { protocol, ips, ports } = destination;

@@ -4,7 +4,7 @@
 // and the per-cell proxy matching Host, SNI and routes (item 3) plug in there. Neither exists yet,
 // so the default enforces nothing by name: host names, and every http or https destination, allow
 // nothing (fail closed), and a destination with both ips and hosts allows exactly its ips.
-import { addressPart, type NamePart, namePart } from '../domain/destination-parts.js';
+import { addressPart, isAddressOnly, type NamePart, namePart } from '../domain/destination-parts.js';
 import type { DestinationSpec } from '../domain/types.js';
 import type { AllowEntry } from './allow-rules.js';
 
@@ -30,6 +30,8 @@ export function destinationAllowEntries(
   destination: DestinationSpec,
   names: NameEnforcement = NOT_ENFORCED_BY_NAME,
 ): AllowEntry[] {
+  // Most destinations: the destination itself, not a copy (the planner's hot path, shapes kept).
+  if (isAddressOnly(destination)) return [{ id, destination }];
   const addresses = addressPart(destination);
   const hosts = namePart(destination);
   return [
