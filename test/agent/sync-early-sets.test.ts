@@ -59,7 +59,7 @@ describe('sync with the kernel sets known before planning', () => {
       readBack: 'sizes',
       setSizes: new Map(),
     });
-    const restore = kernel.calls.findIndex((call) => call === 'ipset restore');
+    const restore = kernel.calls.indexOf('ipset restore');
     const transaction = kernel.calls.findIndex((call) => call.startsWith('iptables-restore'));
     expect(restore).toBeGreaterThanOrEqual(0);
     expect(transaction).toBeGreaterThan(restore);

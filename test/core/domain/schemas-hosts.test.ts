@@ -1,7 +1,6 @@
 // Destinations matched by name (issue 15 item 1): `hosts`, protocols http and https, and routes.
 // Every rule refused on create and update, naming the field; the canonical form stored.
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../../core/domain/errors.js';
 import { MAX_ROUTE_HEADERS, MAX_ROUTES } from '../../../core/domain/http-routes.js';
 import { MAX_HOSTS } from '../../../core/domain/model-primitives.js';
 import {
@@ -10,6 +9,7 @@ import {
   updateDestinationsBodySchema,
 } from '../../../core/domain/schemas.js';
 import { parseWith } from '../../../core/domain/validation.js';
+import { validationMessage } from '../../helpers/validation-message.js';
 
 const ports = [{ start: 443, end: 443 }];
 const ips = [{ start: '198.51.100.7', end: '198.51.100.7' }];
@@ -17,15 +17,7 @@ const https = { name: 'api', hosts: ['api.example.com'], ports, protocol: 'https
 const http = { name: 'httpbin', hosts: ['httpbin.org'], ports: [{ start: 80, end: 80 }], protocol: 'http' };
 const tcpByName = { name: 'db', hosts: ['db.example.com'], ports: [{ start: 5432, end: 5432 }], protocol: 'tcp' };
 
-function errorOf(body: unknown, schema = createDestinationsBodySchema): string {
-  try {
-    parseWith(schema, body);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a validation error');
-}
+const errorOf = (body: unknown, schema = createDestinationsBodySchema): string => validationMessage(schema, body);
 
 const created = (destination: unknown) =>
   parseWith(createDestinationsBodySchema, { destinations: [destination] }).destinations[0];

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../../core/domain/errors.js';
 import {
   createDestinationsBodySchema,
   createEgressPoliciesBodySchema,
@@ -9,6 +8,7 @@ import {
   updateDestinationsBodySchema,
 } from '../../../core/domain/schemas.js';
 import { parseWith } from '../../../core/domain/validation.js';
+import { validationMessage } from '../../helpers/validation-message.js';
 
 const tcp = {
   name: 'oracle database',
@@ -18,15 +18,7 @@ const tcp = {
   protocol: 'tcp',
 };
 
-function errorOf(schema: Parameters<typeof parseWith>[0], body: unknown): string {
-  try {
-    parseWith(schema, body);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a validation error');
-}
+const errorOf = validationMessage;
 
 describe('destination schemas', () => {
   it('accepts the CF document example unchanged', () => {
