@@ -56,6 +56,16 @@ describe.runIf(labAvailable() && dnsmasqAvailable())('agent names with a real re
     ]);
     return spawnRunner(command, args);
   };
+  /** Connects to `ip` until refused: when (waitFor) and the last time it was open, in ms after `since`. */
+  const openUntilRefused = async (ip: string, since: number, limitMs: number) => {
+    let lastOpen = 0;
+    const dropped = await waitFor(async () => {
+      const open = (await lab.tcp(container, ip, PORT, 500)) === 'open';
+      if (open) lastOpen = Date.now() - since;
+      return !open;
+    }, limitMs);
+    return { dropped, lastOpen };
+  };
   const startLoop = (): void => {
     const [command = '', ...args] = agentInNetns(cell, [
       'names',
@@ -155,12 +165,7 @@ describe.runIf(labAvailable() && dnsmasqAvailable())('agent names with a real re
     expect(followed).toBeGreaterThanOrEqual(0);
     expect(followed).toBeLessThan((TTL_S + 1 + 2) * 1000);
     expect(await lab.tcp(container, OLD, PORT)).toBe('open');
-    let lastOpen = 0;
-    const dropped = await waitFor(async () => {
-      const open = (await lab.tcp(container, OLD, PORT, 500)) === 'open';
-      if (open) lastOpen = Date.now() - changed;
-      return !open;
-    }, 15_000);
+    const { dropped, lastOpen } = await openUntilRefused(OLD, changed, 15_000);
     expect(dropped).toBeGreaterThanOrEqual(0);
     const droppedAt = Date.now() - changed;
     // The last answer with OLD came at most one pass (1 s) before the change: OLD is allowed until that
@@ -175,12 +180,7 @@ describe.runIf(labAvailable() && dnsmasqAvailable())('agent names with a real re
   it('keeps the last addresses until expiry + grace when the resolver is gone, and follows it again when it is back', async () => {
     const stopped = Date.now();
     await dns.stop();
-    let lastOpen = 0;
-    const dropped = await waitFor(async () => {
-      const open = (await lab.tcp(container, NEW, PORT, 500)) === 'open';
-      if (open) lastOpen = Date.now() - stopped;
-      return !open;
-    }, 20_000);
+    const { dropped, lastOpen } = await openUntilRefused(NEW, stopped, 20_000);
     expect(dropped).toBeGreaterThanOrEqual(0);
     // Lookups fail (timeouts): the address stays for its expiry + grace, never longer.
     expect(lastOpen).toBeGreaterThanOrEqual((GRACE_S - 0.5) * 1000);
