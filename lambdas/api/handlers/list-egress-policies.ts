@@ -1,7 +1,7 @@
 import { ValidationError } from '../../../core/domain/errors.js';
 import { SOURCE_TYPES, type SourceType } from '../../../core/domain/schemas.js';
 import type { EgressPolicyFilter } from '../../../core/domain/store.js';
-import { egressPolicyList } from '../../../core/domain/types.js';
+import { type EgressPolicy, egressPolicyList } from '../../../core/domain/types.js';
 import type { PolicyRouteStores } from '../../../core/store/policy-route-stores.js';
 import { policyRouteStoresFromEnvironment } from '../../shared/policy-route-stores-environment.js';
 import { createApiHandler } from '../api-handler.js';
@@ -28,8 +28,27 @@ export const listEgressPolicies: Operation<PolicyRouteStores> = async (request, 
     ...(destinationIds === undefined ? {} : { destinationIds }),
     ...(destinationNames === undefined ? {} : { destinationNames }),
   };
-  return { statusCode: 200, body: egressPolicyList(await policies.findEgressPolicies(filter)) };
+  return { statusCode: 200, body: egressPolicyList(inListOrder(await policies.findEgressPolicies(filter))) };
 };
+
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Policies grouped by destination, then by source: each policy carries its whole destination, and
+ * the store lists them by their random ids, which scatters a destination's copies across the body.
+ * Side by side, gzip's 32 KB window sees every copy after the first as a repeat: a 100,000-policy
+ * list is 40 % smaller as gzip and 20 % as brotli (`npm run bench -- list-size`). It also gives
+ * callers a stable order that reads well. Sorts a copy.
+ */
+export function inListOrder(list: readonly EgressPolicy[]): EgressPolicy[] {
+  return [...list].sort(
+    (a, b) =>
+      compare(a.destination.id, b.destination.id) ||
+      compare(a.source.type, b.source.type) ||
+      compare(a.source.id ?? '', b.source.id ?? '') ||
+      compare(a.id, b.id),
+  );
+}
 
 const isSourceType = (value: string): value is SourceType => SOURCE_TYPES.some((known) => known === value);
 
