@@ -4,8 +4,11 @@
 import type { CellRegistry } from '../core/domain/cells.js';
 import type { DenyLogSetting } from '../core/plan/deny-log.js';
 import type { Container } from '../core/plan/model.js';
-import type { DenyNetworks, UnknownSources } from '../core/plan/plan.js';
+import { DEFAULT_OVERLAY_CIDR, type DenyNetworks, NO_DENY_NETWORKS, type UnknownSources } from '../core/plan/plan.js';
 import { type ConvergeResult, converge } from './converge.js';
+import { createProxyProcess } from './proxy/haproxy-process.js';
+import type { ProxySyncOptions } from './proxy/proxy-sync.js';
+import { cellProxySettings, type ProxySettings } from './proxy/settings.js';
 import type { Verify } from './recorded-sync.js';
 import { type CommandRunner, emptyKernelRunner, netnsRunner, spawnRunner } from './runner.js';
 import type { SnapshotSource } from './source/dynamodb.js';
@@ -43,6 +46,20 @@ export interface CellAgentOptions {
   readonly netns?: string;
   /** @default spawnRunner; ignored by `render-only` */
   readonly runner?: CommandRunner;
+  /**
+   * The cell's layer-7 proxy (agent/proxy/): HAProxy in `dir` (run in the cell's namespace), synced
+   * after the filter rules; only an `apply` run uses it. Omitted, http and https destinations allow
+   * nothing.
+   */
+  readonly proxy?: CellProxyOptions;
+}
+
+export interface CellProxyOptions {
+  /** The proxy's directory: configuration, pid file, master socket, what was last synced. */
+  readonly dir: string;
+  readonly settings: ProxySettings;
+  /** See ProxySyncOptions. */
+  readonly manage: ProxySyncOptions['manage'];
 }
 
 export interface CellSync extends ConvergeResult {
@@ -60,6 +77,18 @@ export function createCellAgent(options: CellAgentOptions): CellAgent {
   const apply = options.mode === 'apply';
   const runner = kernelRunner(options);
   const state = new AgentState(options.stateDir);
+  const proxy: ProxySyncOptions | undefined =
+    apply && options.proxy !== undefined
+      ? {
+          process: createProxyProcess({ dir: options.proxy.dir, runner }),
+          runner,
+          settings: cellProxySettings(options.proxy.settings, {
+            overlayCidr: options.overlayCidr ?? DEFAULT_OVERLAY_CIDR,
+            denyNetworks: options.denyNetworks ?? NO_DENY_NETWORKS,
+          }),
+          manage: options.proxy.manage,
+        }
+      : undefined;
   return {
     async sync() {
       const containers = await readContainersFile(options.containersFile, { overlayCidr: options.overlayCidr });
@@ -69,6 +98,7 @@ export function createCellAgent(options: CellAgentOptions): CellAgent {
         containers,
         cellName: options.cellName,
         ...(apply && options.registry ? { registry: options.registry } : {}),
+        ...(proxy === undefined ? {} : { proxy }),
         sync: {
           overlayCidr: options.overlayCidr,
           unknownSources: options.unknownSources,

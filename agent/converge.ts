@@ -4,7 +4,10 @@
 import type { CellRegistry } from '../core/domain/cells.js';
 import { hostedShardKeys } from '../core/domain/shard-keys.js';
 import { snapshotToPolicyList } from '../core/domain/snapshot.js';
+import type { PoliciesWithGroups } from '../core/domain/snapshot-groups.js';
 import type { Container } from '../core/plan/model.js';
+import { type ProxyStepResult, proxyStep } from './proxy/proxy-step.js';
+import type { ProxySyncOptions } from './proxy/proxy-sync.js';
 import { type RecordedSyncOptions, type RecordedSyncResult, syncRecorded } from './recorded-sync.js';
 import { desiredSnapshot, type SnapshotSource } from './source/dynamodb.js';
 import type { AgentState, AppliedState } from './state.js';
@@ -17,6 +20,8 @@ export interface ConvergeOptions {
   /** Where the cell reports what it applied; omitted, nothing is reported. */
   readonly registry?: Pick<CellRegistry, 'record'>;
   readonly sync?: RecordedSyncOptions;
+  /** The cell's layer-7 proxy; omitted, http and https destinations allow nothing (no proxy). */
+  readonly proxy?: ProxySyncOptions;
   readonly now?: () => Date;
 }
 
@@ -26,6 +31,8 @@ export interface ConvergeResult {
   readonly sync: RecordedSyncResult;
   /** False if the report to the table failed (the rules are applied all the same). */
   readonly reported: boolean;
+  /** What the proxy step did, when the cell has a proxy. */
+  readonly proxy?: ProxyStepResult;
 }
 
 export async function converge(options: ConvergeOptions): Promise<ConvergeResult> {
@@ -36,14 +43,14 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
   const desired = await desiredSnapshot(options.source, applied, options.state.cachedSnapshot(), hosted, reread);
   // The kernel's record (applied-record.ts) says whether this snapshot, for these containers, is in
   // force already; only if not is it decoded and planned. The empty state has no checksum of its own.
-  const result = await syncRecorded(
-    {
-      policiesDigest: desired.digest ?? `snapshot ${desired.version} ${desired.sha256}`,
-      policies: () => snapshotToPolicyList(desired.snapshot),
-      containers: options.containers,
-    },
-    options.sync,
-  );
+  const policiesDigest = desired.digest ?? `snapshot ${desired.version} ${desired.sha256}`;
+  let decoded: PoliciesWithGroups | undefined;
+  // Decoded once for the filter table and the proxy, and only when one of them needs it.
+  const policies = (): PoliciesWithGroups => {
+    decoded ??= snapshotToPolicyList(desired.snapshot);
+    return decoded;
+  };
+  const result = await syncRecorded({ policiesDigest, policies, containers: options.containers }, options.sync);
   const version = desired.version;
   if (options.sync?.dryRun === true) return { version, origin: desired.origin, sync: result, reported: false };
 
@@ -72,7 +79,18 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
       // The kernel is programmed; a lost report only shows the cell as lagging until the next sync.
     }
   }
-  return { version, origin: desired.origin, sync: result, reported };
+  // After the filter table: it never opens a layer-7 destination by address, whatever happens here.
+  // A failure here fails the run (the filter rules stay applied and recorded; the next run retries).
+  const proxy =
+    options.proxy === undefined
+      ? undefined
+      : await proxyStep(options.proxy, {
+          policiesDigest,
+          policies,
+          containers: options.containers,
+          force: options.sync?.verify === 'full',
+        });
+  return { version, origin: desired.origin, sync: result, reported, ...(proxy === undefined ? {} : { proxy }) };
 }
 
 /**

@@ -14,6 +14,8 @@
 // is not redirected (no L7 rule, or this chain missing) goes through FORWARD as before, where only the
 // agent's filter rules decide: those must never open an L7 destination by address.
 
+import { ValidationError } from '../../core/domain/errors.js';
+import { normalizeCidr } from '../../core/plan/cidr.js';
 import { COMMENT_PREFIX } from '../../core/plan/names.js';
 import { ApplyError, firstLine } from '../errors.js';
 import { ruleId } from '../render.js';
@@ -25,18 +27,42 @@ export const PROXY_CHAIN = 'dyneg-PROXY';
 export const PROXY_HOOK_CHAIN = 'PREROUTING';
 const HOOK_RULE = `-m comment --comment "${COMMENT_PREFIX}proxy-hook" -j ${PROXY_CHAIN}`;
 
-/** One redirect: TCP from `source` to a port in `ports` goes to the proxy's `toPort`. */
+interface PortSpan {
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * One redirect: TCP from `source` to a port in `ports` goes to the proxy's `toPort`, except to the
+ * `exempt` CIDRs on their ports, which the container's filter rules allow by address: those
+ * connections go on to FORWARD, as they would without the proxy.
+ */
 export interface Redirect {
   readonly source: string;
   readonly protocol: L7Protocol;
-  readonly ports: { readonly start: number; readonly end: number };
+  readonly ports: PortSpan;
   readonly toPort: number;
+  readonly exempt?: readonly { readonly cidr: string; readonly ports: PortSpan }[];
+}
+
+/** Tcp a container's filter rules allow by address (core/plan/layer7.ts): CIDRs on ports (none: any). */
+export interface AddressAllowance {
+  readonly cidrs: readonly string[];
+  readonly ports?: readonly PortSpan[];
 }
 
 const ipOrder = (ip: string): number => ip.split('.').reduce((total, octet) => total * 256 + Number(octet), 0);
 
-/** The redirects for `rules`: per container and protocol its ports, overlapping ranges merged, sorted. */
-export function planInterception(input: readonly L7Rule[], settingsInput: ProxySettings): Redirect[] {
+/**
+ * The redirects for `rules`: per container and protocol its ports, overlapping ranges merged, sorted;
+ * each with the container's `allowances` that overlap its ports as exemptions. Every CIDR is checked
+ * (it becomes an iptables argument).
+ */
+export function planInterception(
+  input: readonly L7Rule[],
+  settingsInput: ProxySettings,
+  allowances: ReadonlyMap<string, readonly AddressAllowance[]> = new Map(),
+): Redirect[] {
   const rules = parseL7Rules(input);
   const settings = resolveProxySettings(settingsInput);
   const ranges = new Map<string, { source: string; protocol: L7Protocol; ports: { start: number; end: number }[] }>();
@@ -54,9 +80,37 @@ export function planInterception(input: readonly L7Rule[], settingsInput: ProxyS
   );
   for (const { source, protocol, ports } of entries) {
     const toPort = protocol === 'http' ? settings.httpPort : settings.httpsPort;
-    for (const merged of mergeRanges(ports)) redirects.push({ source, protocol, ports: merged, toPort });
+    for (const merged of mergeRanges(ports)) {
+      const exempt = exemptionsOf(allowances.get(source) ?? [], merged);
+      redirects.push({ source, protocol, ports: merged, toPort, ...(exempt.length === 0 ? {} : { exempt }) });
+    }
   }
   return redirects;
+}
+
+/** The parts of `allowances` on `span`'s ports, one per CIDR and overlapping port range, each once. */
+function exemptionsOf(allowances: readonly AddressAllowance[], span: PortSpan): { cidr: string; ports: PortSpan }[] {
+  const found = new Map<string, { cidr: string; ports: PortSpan }>();
+  for (const allowance of allowances) {
+    const overlaps = (allowance.ports ?? [{ start: 1, end: 65535 }]).flatMap(({ start, end }) => {
+      const from = Math.max(start, span.start);
+      const to = Math.min(end, span.end);
+      return from <= to ? [{ start: from, end: to }] : [];
+    });
+    for (const cidr of allowance.cidrs) {
+      const checked = checkedCidr(cidr);
+      for (const ports of overlaps) found.set(`${checked} ${ports.start}:${ports.end}`, { cidr: checked, ports });
+    }
+  }
+  return [...found.values()];
+}
+
+function checkedCidr(cidr: string): string {
+  try {
+    return normalizeCidr(cidr);
+  } catch {
+    throw new ValidationError(`proxy exemptions: must be an IPv4 CIDR block, got ${JSON.stringify(cidr)}`);
+  }
 }
 
 function mergeRanges(ranges: { start: number; end: number }[]): { start: number; end: number }[] {
@@ -72,17 +126,24 @@ function mergeRanges(ranges: { start: number; end: number }[]): { start: number;
 
 /** The match and target of one redirect, in iptables syntax. */
 export function redirectSpec(redirect: Redirect): string {
-  const { start, end } = redirect.ports;
-  const dport = start === end ? `${start}` : `${start}:${end}`;
-  return `-s ${redirect.source}/32 -p tcp -m tcp --dport ${dport} -j REDIRECT --to-ports ${redirect.toPort}`;
+  return `-s ${redirect.source}/32 -p tcp -m tcp --dport ${dport(redirect.ports)} -j REDIRECT --to-ports ${redirect.toPort}`;
 }
 
-/** The chain's rules as `-A` lines, each tagged with its id. */
+const dport = ({ start, end }: PortSpan): string => (start === end ? `${start}` : `${start}:${end}`);
+
+/** The match of one exemption: it returns to PREROUTING before the redirect it belongs to. */
+export function exemptionSpec(source: string, exemption: { cidr: string; ports: PortSpan }): string {
+  return `-s ${source}/32 -d ${exemption.cidr} -p tcp -m tcp --dport ${dport(exemption.ports)} -j RETURN`;
+}
+
+/** The chain's rules as `-A` lines, each tagged with its id: each redirect after its exemptions. */
 export function renderInterceptionChain(redirects: readonly Redirect[]): string[] {
-  return redirects.map((redirect) => {
-    const spec = redirectSpec(redirect);
-    return `-A ${PROXY_CHAIN} -m comment --comment "${COMMENT_PREFIX}${ruleId(PROXY_CHAIN, spec)}" ${spec}`;
-  });
+  const line = (spec: string) =>
+    `-A ${PROXY_CHAIN} -m comment --comment "${COMMENT_PREFIX}${ruleId(PROXY_CHAIN, spec)}" ${spec}`;
+  return redirects.flatMap((redirect) => [
+    ...(redirect.exempt ?? []).map((exemption) => line(exemptionSpec(redirect.source, exemption))),
+    line(redirectSpec(redirect)),
+  ]);
 }
 
 /**

@@ -3,6 +3,7 @@
 import { ValidationError } from '../../core/domain/errors.js';
 import { isIpv4, parseCidr } from '../../core/domain/ipv4.js';
 import { quote } from '../../core/domain/validation.js';
+import type { DenyNetworks } from '../../core/plan/network-settings.js';
 
 export interface ProxySettings {
   /** The address the listeners bind (REDIRECT sends to the receiving interface's address). @default '0.0.0.0' */
@@ -85,4 +86,25 @@ export function resolveProxySettings(settings: ProxySettings): ResolvedProxySett
   }
   if (problems.length > 0) throw new ValidationError(`proxy settings: ${problems.join('; ')}`);
   return resolved;
+}
+
+/**
+ * The settings a cell's proxy runs with: besides what they refuse already, the cell's deny networks
+ * (of every lifecycle: the proxy does not tell them apart, so a staging-only deny network is refused
+ * to running containers through the proxy too) and the overlay (containers reach each other without
+ * it), so that a name resolving there opens nothing the filter rules would refuse.
+ */
+export function cellProxySettings(
+  settings: ProxySettings,
+  cell: { readonly overlayCidr: string; readonly denyNetworks: DenyNetworks },
+): ProxySettings {
+  const { always, running, staging } = cell.denyNetworks;
+  const refused = [
+    ...(settings.refusedNetworks ?? DEFAULT_REFUSED_NETWORKS),
+    cell.overlayCidr,
+    ...always,
+    ...running,
+    ...staging,
+  ];
+  return { ...settings, refusedNetworks: [...new Set(refused)] };
 }

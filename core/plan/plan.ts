@@ -180,6 +180,24 @@ function bindingsOf(container: Container): { key: string; chain: string }[] {
 }
 
 /**
+ * A container's allow sources in jump order: v1 app and space (every lifecycle), then its bindings.
+ * `key` is `app:<id>`, `space:<id>` or `group:<binding>` (groupSourceEntries); the proxy's plan
+ * (layer7.ts) finds a container's allowances by the same keys.
+ */
+export function allowSourcesOf(container: Container): { key: string; chain: string }[] {
+  return [
+    { key: `app:${container.appId}`, chain: appChain(container.appId) },
+    { key: `space:${container.spaceId}`, chain: spaceChain(container.spaceId) },
+    ...bindingsOf(container),
+  ];
+}
+
+/** Every security-group binding's allow entries, by its allow source key (allowSourcesOf). */
+export function groupSourceEntries(section: SecurityGroupsSection | undefined): Map<string, AllowEntry[]> {
+  return new Map([...bindingEntries(section)].map(([key, entries]) => [`group:${key}`, entries]));
+}
+
+/**
  * The end of the root chain for overlay sources no dispatch rule took. Open connections and replies
  * (to inbound connections too) go back to FORWARD untouched, as they did before; new ones are refused.
  */
@@ -225,14 +243,9 @@ export function planRules(
     if (list === undefined) bySource.set(key, entries);
     else list.push(...entries);
   }
-  for (const [key, entries] of bindingEntries(policies.security_groups)) bySource.set(`group:${key}`, entries);
+  for (const [key, entries] of groupSourceEntries(policies.security_groups)) bySource.set(key, entries);
   const sorted = [...containers].sort((a, b) => ipv4ToNumber(a.ip) - ipv4ToNumber(b.ip));
-  // Each container's allow sources in jump order: v1 app and space (every lifecycle), then its bindings.
-  const sourcesOf = (container: Container): { key: string; chain: string }[] => [
-    { key: `app:${container.appId}`, chain: appChain(container.appId) },
-    { key: `space:${container.spaceId}`, chain: spaceChain(container.spaceId) },
-    ...bindingsOf(container),
-  ];
+  const sourcesOf = allowSourcesOf;
   // Only the sources of this cell's containers get chains; what they share is decided across all of them.
   const groupsBySource = new Map<string, ServiceGroup[]>();
   const memo = new PlanMemo();

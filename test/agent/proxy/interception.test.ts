@@ -54,6 +54,61 @@ describe('planInterception', () => {
     ]);
   });
 
+  it("exempts what the container's filter rules allow by address, on the ports both cover", () => {
+    const allowances = new Map([
+      [
+        '10.255.1.2',
+        [
+          { cidrs: ['198.51.100.9/30', '203.0.113.7/32'], ports: [{ start: 75, end: 85 }] },
+          { cidrs: ['192.0.2.1/32'] },
+          { cidrs: ['192.0.2.2/32'], ports: [{ start: 443, end: 443 }] },
+        ],
+      ],
+      ['10.255.1.3', [{ cidrs: ['192.0.2.3/32'] }]],
+    ]);
+    const redirects = planInterception(
+      [rule('a', 'http', ['10.255.1.2', '10.255.1.4'], [[80, 90]]), rule('b', 'https', ['10.255.1.2'], [[443, 443]])],
+      SETTINGS,
+      allowances,
+    );
+    expect(redirects.map(({ source, ports, exempt }) => ({ source, ports, exempt }))).toEqual([
+      {
+        source: '10.255.1.2',
+        ports: { start: 80, end: 90 },
+        exempt: [
+          // Normalized to the block's first address; only the ports inside the redirect's range.
+          { cidr: '198.51.100.8/30', ports: { start: 80, end: 85 } },
+          { cidr: '203.0.113.7/32', ports: { start: 80, end: 85 } },
+          { cidr: '192.0.2.1/32', ports: { start: 80, end: 90 } },
+        ],
+      },
+      {
+        source: '10.255.1.2',
+        ports: { start: 443, end: 443 },
+        exempt: [
+          { cidr: '192.0.2.1/32', ports: { start: 443, end: 443 } },
+          { cidr: '192.0.2.2/32', ports: { start: 443, end: 443 } },
+        ],
+      },
+      // Another container's allowances are not this one's.
+      { source: '10.255.1.4', ports: { start: 80, end: 90 }, exempt: undefined },
+    ]);
+    const lines = renderInterceptionChain(redirects).map((line) => line.replace(/^.*"dyneg:[0-9a-f]{16}" /, ''));
+    expect(lines.slice(0, 4)).toEqual([
+      '-s 10.255.1.2/32 -d 198.51.100.8/30 -p tcp -m tcp --dport 80:85 -j RETURN',
+      '-s 10.255.1.2/32 -d 203.0.113.7/32 -p tcp -m tcp --dport 80:85 -j RETURN',
+      '-s 10.255.1.2/32 -d 192.0.2.1/32 -p tcp -m tcp --dport 80:90 -j RETURN',
+      '-s 10.255.1.2/32 -p tcp -m tcp --dport 80:90 -j REDIRECT --to-ports 15080',
+    ]);
+    expect(() =>
+      planInterception(
+        [rule('a', 'http', ['10.255.1.2'], [[80, 80]])],
+        SETTINGS,
+        new Map([['10.255.1.2', [{ cidrs: ['1.2.3.4/32 -j ACCEPT'] }]]]),
+      ),
+    ).toThrow(/must be an IPv4 CIDR block/);
+  });
+
   it('validates its input like the configuration does', () => {
     expect(() => planInterception([rule('a', 'http', ['10.0.0.1 -j ACCEPT'], [[80, 80]])], SETTINGS)).toThrow(
       /sources\[0\]/,

@@ -6,11 +6,9 @@
 //   container A 10.255.1.2 (has L7 rules) ─┐                      ┌─ 198.51.100.10 servers (alpha)
 //   container B 10.255.1.3 (has none)     ─┴─ cell: agent + nat + HAProxy ─┤  198.51.100.11 servers (beta)
 //                                                                          └─ 198.51.100.53 dnsmasq
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProxyConfigError } from '../../../agent/proxy/errors.js';
 import {
@@ -24,10 +22,22 @@ import { applyInterception, planInterception, removeInterception } from '../../.
 import type { L7Rule } from '../../../agent/proxy/l7-rule.js';
 import type { ProxySettings } from '../../../agent/proxy/settings.js';
 import { type CommandRunner, netnsRunner } from '../../../agent/runner.js';
-import { createLab, type Lab, type LabContainer, labAvailable, run } from '../../../local/lab/netns-lab.js';
+import { createLab, type Lab, type LabContainer, labAvailable } from '../../../local/lab/netns-lab.js';
 import { containerStore, policyList } from '../fixtures.js';
 import { runAgent } from '../run-agent.js';
 import { toolsAvailable } from './prerequisites.js';
+import {
+  curl,
+  during as duringCalls,
+  httpCall,
+  httpsCall,
+  makeCertificate,
+  type Seen,
+  startDns,
+  startServers,
+  stopProxyLab,
+  watchProxyPidFile,
+} from './proxy-lab.js';
 
 const ALPHA = '198.51.100.10';
 const BETA = '198.51.100.11';
@@ -77,88 +87,6 @@ const rules = (extraHosts: string[] = []): L7Rule[] => [
   },
 ];
 
-/** One HTTP server per port on every address (80, 8080, 8081) and one TLS one (443); a JSON line per request. */
-const SERVERS = `
-const http = require('node:http'); const https = require('node:https'); const fs = require('node:fs');
-const [key, cert] = JSON.parse(process.argv[1]);
-const handle = (kind) => (req, res) => {
-  const seen = { kind, local: req.socket.localAddress, port: req.socket.localPort, from: req.socket.remoteAddress,
-    host: req.headers.host, sni: req.socket.servername, method: req.method, url: req.url };
-  console.log(JSON.stringify(seen));
-  if (req.url === '/slow') {
-    res.writeHead(200); let i = 0;
-    const t = setInterval(() => { res.write('tick ' + i + '\\n'); if (++i === 12) { clearInterval(t); res.end('done\\n'); } }, 250);
-    return;
-  }
-  res.end(JSON.stringify(seen));
-};
-let pending = 4; const ready = () => { if (--pending === 0) console.log('ready'); };
-for (const port of [80, 8080, 8081]) http.createServer(handle('http')).listen(port, '0.0.0.0', ready);
-https.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, handle('https')).listen(443, '0.0.0.0', ready);
-`;
-
-interface Seen {
-  kind: string;
-  local: string;
-  port: number;
-  from: string;
-  host?: string;
-  sni?: string;
-  method: string;
-  url: string;
-}
-
-interface Answer {
-  /** curl's exit code: 0, or 7 (refused), 35/56 (TLS/connection closed), 28 (timeout). */
-  code: number;
-  status: number;
-  body: string;
-}
-
-/** Processes this file started; killed in afterAll and, as a safety net, when the process exits. */
-const children = new Set<ChildProcess>();
-/** The proxy's pid file: HAProxy runs as a daemon, not as a child. */
-let proxyPidFile: string | undefined;
-process.on('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-  if (proxyPidFile !== undefined && existsSync(proxyPidFile)) {
-    try {
-      process.kill(Number(readFileSync(proxyPidFile, 'utf8').trim()), 'SIGTERM');
-    } catch {
-      // Already gone.
-    }
-  }
-});
-
-function startIn(
-  ns: string,
-  argv: string[],
-  readyWhen: RegExp,
-  onLine?: (line: string) => void,
-): Promise<ChildProcess> {
-  const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`${argv[0]} not ready: ${output}`)), 10_000);
-    for (const stream of [child.stdout, child.stderr]) {
-      createInterface({ input: stream }).on('line', (line) => {
-        output += `${line}\n`;
-        onLine?.(line);
-        if (readyWhen.test(line)) {
-          clearTimeout(timer);
-          resolve(child);
-        }
-      });
-    }
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${argv[0]} exited with ${code}: ${output}`));
-    });
-  });
-}
-
 describe.runIf(labAvailable() && toolsAvailable('proxy netns tests', 'haproxy', 'dnsmasq', 'openssl', 'curl'))(
   'the L7 proxy on a real cell',
   () => {
@@ -171,35 +99,9 @@ describe.runIf(labAvailable() && toolsAvailable('proxy netns tests', 'haproxy', 
     const seen: Seen[] = [];
     const dir = mkdtempSync(join(tmpdir(), 'l7-proxy-'));
 
-    /** curl from a container; the last line of its output is the status (000 when there was none). */
-    const curl = async (from: LabContainer, args: string[]): Promise<Answer> => {
-      const result = await run([
-        'ip',
-        'netns',
-        'exec',
-        from.ns,
-        'curl',
-        '-s',
-        '-m',
-        '5',
-        '-w',
-        '\n%{http_code}',
-        ...args,
-      ]);
-      const lines = result.stdout.split('\n');
-      return { code: result.code, status: Number(lines.at(-1)), body: lines.slice(0, -1).join('\n') };
-    };
-    const http = (from: LabContainer, host: string, url: string, ...args: string[]) =>
-      curl(from, ['-H', `Host: ${host}`, ...args, url]);
-    const https = (from: LabContainer, name: string, address: string, path = '/') =>
-      curl(from, ['-k', '--resolve', `${name}:443:${address}`, `https://${name}${path}`]);
-    /** What the servers saw of one call. */
-    const during = async <T>(call: () => Promise<T>): Promise<{ result: T; seen: Seen[] }> => {
-      const before = seen.length;
-      const result = await call();
-      await new Promise((done) => setTimeout(done, 50)); // The server's line may trail the answer.
-      return { result, seen: seen.slice(before) };
-    };
+    const http = httpCall;
+    const https = httpsCall;
+    const during = <T>(call: () => Promise<T>) => duringCalls(seen, call);
 
     beforeAll(async () => {
       lab = await createLab({
@@ -213,53 +115,9 @@ describe.runIf(labAvailable() && toolsAvailable('proxy netns tests', 'haproxy', 
       [a, b] = cellInfo.containers as [LabContainer, LabContainer];
       cellRunner = netnsRunner(cell);
 
-      const key = join(dir, 'key.pem');
-      const cert = join(dir, 'cert.pem');
-      const made = await run([
-        'openssl',
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=dynamic-egress test',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-addext',
-        'subjectAltName=DNS:allowed.test,DNS:other.test,DNS:*.wild.test,DNS:wild.test',
-      ]);
-      expect(made.code, made.stderr).toBe(0);
-      await startIn(
-        lab.external.ns,
-        [process.execPath, '-e', SERVERS, JSON.stringify([key, cert])],
-        /^ready$/,
-        (line) => {
-          if (line.startsWith('{')) seen.push(JSON.parse(line) as Seen);
-        },
-      );
-      await startIn(
-        lab.external.ns,
-        [
-          'dnsmasq',
-          '-k',
-          '-C',
-          '/dev/null',
-          '--no-resolv',
-          '--no-hosts',
-          '--bind-interfaces',
-          `--listen-address=${DNS}`,
-          '--port=53',
-          `--pid-file=${join(dir, 'dnsmasq.pid')}`,
-          '--log-facility=-',
-          ...Object.entries(RECORDS).map(([name, address]) => `--host-record=${name},${address}`),
-        ],
-        /started/,
-      );
+      const certificate = await makeCertificate(dir, ['allowed.test', 'other.test', '*.wild.test', 'wild.test']);
+      await startServers(lab.external.ns, certificate, seen);
+      await startDns(lab.external.ns, DNS, RECORDS, dir);
 
       // The real agent, both containers listed, no policy: the cell refuses everything they send through FORWARD.
       const store = containerStore([
@@ -270,14 +128,14 @@ describe.runIf(labAvailable() && toolsAvailable('proxy netns tests', 'haproxy', 
       expect(synced.code, synced.stderr).toBe(0);
 
       proxy = createProxyProcess({ dir: join(dir, 'proxy'), runner: cellRunner });
-      proxyPidFile = proxy.paths.pidFile;
+      watchProxyPidFile(proxy.paths.pidFile);
       await proxy.start(renderHaproxyConfig(rules(), SETTINGS));
       await applyInterception(cellRunner, planInterception(rules(), SETTINGS));
     });
 
     afterAll(async () => {
       await proxy?.stop().catch(() => undefined);
-      for (const child of children) child.kill('SIGKILL');
+      stopProxyLab();
       await lab?.destroy();
       rmSync(dir, { recursive: true, force: true });
     });

@@ -1,0 +1,124 @@
+// What the cell's proxy enforces (issue 15 item 3), planned from the same desired state and the same
+// containers as the filter rules (plan.ts). Pure.
+//
+// - One destination per http or https egress policy target: its hosts, ports and routes, and the
+//   addresses of the containers whose app or space the policy is for. Only v1 egress policies of
+//   apps and spaces reach it: security-group rules have no hosts, and the policies that travel as
+//   security-group bindings (one lifecycle, or every app: snapshot-groups.ts) carry only their
+//   addresses, so their names allow nothing (fail closed).
+// - Per container, the tcp address ranges its filter rules already allow with their ports
+//   (`allowances`): connections to them on a port the proxy intercepts must not be redirected to it,
+//   or an IP policy on port 443, say, would stop working once the same app also has an https one.
+
+import { ipv4ToNumber } from '../domain/ipv4.js';
+import type { PortRange } from '../domain/schemas.js';
+import type { PoliciesWithGroups } from '../domain/snapshot-groups.js';
+import type { AllowEntry } from './allow-rules.js';
+import { rangeToCidrs } from './cidr.js';
+import type { Container } from './model.js';
+import { destinationAllowEntries } from './name-enforcement.js';
+import { allowSourcesOf, groupSourceEntries } from './plan.js';
+
+export type Layer7Protocol = 'http' | 'https';
+
+/** One layer-7 destination and who may use it: the shape of the agent's L7Rule (agent/proxy/l7-rule.ts). */
+export interface Layer7Destination {
+  readonly id: string;
+  readonly protocol: Layer7Protocol;
+  readonly hosts: readonly string[];
+  readonly ports: readonly PortRange[];
+  readonly routes?: readonly {
+    readonly methods?: readonly string[];
+    readonly path_regex?: string;
+    readonly headers?: Readonly<Record<string, string>>;
+  }[];
+  /** Container addresses, sorted. */
+  readonly sources: readonly string[];
+}
+
+/** Tcp connections a container's filter rules allow by address: these CIDRs, on these ports (none: any port). */
+export interface AddressAllowance {
+  readonly cidrs: readonly string[];
+  readonly ports?: readonly PortRange[];
+}
+
+export interface Layer7Plan {
+  readonly destinations: readonly Layer7Destination[];
+  /** By container address; only containers that use a layer-7 destination are listed. */
+  readonly allowances: ReadonlyMap<string, readonly AddressAllowance[]>;
+}
+
+const isLayer7 = (protocol: string): protocol is Layer7Protocol => protocol === 'http' || protocol === 'https';
+
+export function planLayer7(policies: PoliciesWithGroups, containers: readonly Container[]): Layer7Plan {
+  // Containers by the v1 source keys they answer to.
+  const bySourceKey = new Map<string, Container[]>();
+  for (const container of containers) {
+    for (const key of [`app:${container.appId}`, `space:${container.spaceId}`]) {
+      const list = bySourceKey.get(key);
+      if (list === undefined) bySourceKey.set(key, [container]);
+      else list.push(container);
+    }
+  }
+  const byDestination = new Map<string, { destination: Omit<Layer7Destination, 'sources'>; sources: Set<string> }>();
+  for (const policy of policies.egress_policies) {
+    const { destination } = policy;
+    if (!isLayer7(destination.protocol) || destination.hosts === undefined || destination.hosts.length === 0) continue;
+    const users = bySourceKey.get(`${policy.source.type}:${policy.source.id}`);
+    if (users === undefined) continue;
+    let entry = byDestination.get(destination.id);
+    if (entry === undefined) {
+      entry = {
+        destination: {
+          id: destination.id,
+          protocol: destination.protocol,
+          hosts: destination.hosts,
+          ports: destination.ports,
+          ...(destination.routes === undefined ? {} : { routes: destination.routes }),
+        },
+        sources: new Set(),
+      };
+      byDestination.set(destination.id, entry);
+    }
+    for (const container of users) entry.sources.add(container.ip);
+  }
+  const destinations = [...byDestination.values()]
+    .map(({ destination, sources }) => ({ ...destination, sources: [...sources].sort(byAddress) }))
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const proxied = new Set(destinations.flatMap((destination) => destination.sources));
+  return { destinations, allowances: allowancesOf(policies, containers, proxied) };
+}
+
+/** The tcp allowances of each container in `proxied`, from the same entries its filter chains hold. */
+function allowancesOf(
+  policies: PoliciesWithGroups,
+  containers: readonly Container[],
+  proxied: ReadonlySet<string>,
+): Map<string, AddressAllowance[]> {
+  const allowances = new Map<string, AddressAllowance[]>();
+  if (proxied.size === 0) return allowances;
+  const bySource = new Map<string, AllowEntry[]>();
+  for (const policy of policies.egress_policies) {
+    const key = `${policy.source.type}:${policy.source.id}`;
+    bySource.set(key, [...(bySource.get(key) ?? []), ...destinationAllowEntries(policy.id, policy.destination)]);
+  }
+  for (const [key, entries] of groupSourceEntries(policies.security_groups)) bySource.set(key, entries);
+  for (const container of containers) {
+    if (!proxied.has(container.ip)) continue;
+    const own: AddressAllowance[] = [];
+    for (const { key } of allowSourcesOf(container)) {
+      for (const { destination } of bySource.get(key) ?? []) {
+        if (destination.protocol !== 'tcp' && destination.protocol !== 'all') continue;
+        const cidrs = destination.ips.flatMap((range) => rangeToCidrs(range.start, range.end));
+        if (cidrs.length === 0) continue;
+        // `all` opens every port; tcp only its ports (none: nothing, as in the filter rules).
+        if (destination.protocol === 'all') own.push({ cidrs });
+        else if ((destination.ports ?? []).length > 0) own.push({ cidrs, ports: destination.ports ?? [] });
+      }
+    }
+    allowances.set(container.ip, own);
+  }
+  return allowances;
+}
+
+const byAddress = (a: string, b: string): number => ipv4ToNumber(a) - ipv4ToNumber(b);

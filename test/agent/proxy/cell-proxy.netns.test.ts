@@ -1,0 +1,225 @@
+// The proxy wired into the cell agent (issue 15 item 3): snapshots of http, https and tcp policies go
+// through the same agent run as on a cell (createCellAgent: filter rules, then the proxy step), on a
+// real namespace lab with a real HAProxy started by the agent, real servers and dnsmasq on the
+// external host, and curl in the containers.
+//
+//   container A 10.255.1.2 (app-a: http, https and tcp-by-address policies) ─┐
+//   container B 10.255.1.3 (app-b: none)                                     ─┴─ cell ─ 198.51.100.10/11/53
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CellAgent, createCellAgent } from '../../../agent/cell-agent.js';
+import { REFUSED_ADDRESS_BODY, REFUSED_BODY } from '../../../agent/proxy/haproxy-config.js';
+import { createProxyProcess } from '../../../agent/proxy/haproxy-process.js';
+import { type CommandRunner, netnsRunner } from '../../../agent/runner.js';
+import type { SnapshotSource } from '../../../agent/source/dynamodb.js';
+import { ValidationError } from '../../../core/domain/errors.js';
+import { buildSnapshot, type EncodedSnapshot, encodeSnapshot } from '../../../core/domain/snapshot.js';
+import type { Destination, EgressPolicy } from '../../../core/domain/types.js';
+import { createLab, type Lab, type LabContainer, labAvailable } from '../../../local/lab/netns-lab.js';
+import { containerStore } from '../fixtures.js';
+import { toolsAvailable } from './prerequisites.js';
+import {
+  during as duringCalls,
+  httpCall as http,
+  httpsCall as https,
+  makeCertificate,
+  type Seen,
+  startDns,
+  startServers,
+  stopProxyLab,
+  watchProxyPidFile,
+} from './proxy-lab.js';
+
+const ALPHA = '198.51.100.10';
+const BETA = '198.51.100.11';
+const DNS = '198.51.100.53';
+const IP = { a: '10.255.1.2', b: '10.255.1.3' };
+/** A deny network of the cell: a name resolving into it opens nothing through the proxy either. */
+const DENIED = '192.0.2.0/24';
+const RECORDS: Record<string, string> = {
+  'allowed.test': ALPHA,
+  'other.test': ALPHA,
+  'denied.test': '192.0.2.9',
+};
+
+const web: Destination = {
+  id: 'd-web',
+  name: 'web',
+  ips: [],
+  hosts: ['allowed.test', 'denied.test'],
+  ports: [{ start: 80, end: 80 }],
+  protocol: 'http',
+};
+const tls: Destination = {
+  id: 'd-tls',
+  name: 'tls',
+  ips: [],
+  hosts: ['allowed.test'],
+  ports: [{ start: 443, end: 443 }],
+  protocol: 'https',
+};
+/** By address, on the port the proxy intercepts for app-a: must keep reaching BETA directly. */
+const beta: Destination = {
+  id: 'd-beta',
+  name: 'beta',
+  ips: [{ start: BETA, end: BETA }],
+  ports: [{ start: 80, end: 80 }],
+  protocol: 'tcp',
+};
+/** An https destination on port 80 for app-a too: its connections to 80 cannot go to both listeners. */
+const tlsOn80: Destination = { ...tls, id: 'd-tls80', name: 'tls80', ports: [{ start: 80, end: 80 }] };
+
+const policy = (id: string, destination: Destination): EgressPolicy => ({
+  id,
+  source: { type: 'app', id: 'app-a' },
+  destination,
+});
+
+describe.runIf(labAvailable() && toolsAvailable('cell proxy netns tests', 'haproxy', 'dnsmasq', 'openssl', 'curl'))(
+  'the cell agent with its proxy',
+  () => {
+    let lab: Lab;
+    let a: LabContainer;
+    let b: LabContainer;
+    let cellRunner: CommandRunner;
+    let agent: CellAgent;
+    const seen: Seen[] = [];
+    const dir = mkdtempSync(join(tmpdir(), 'cell-proxy-'));
+    const proxyDir = join(dir, 'proxy');
+    let published: EncodedSnapshot;
+    const during = <T>(call: () => Promise<T>) => duringCalls(seen, call);
+    const publish = (policies: EgressPolicy[]) => {
+      published = encodeSnapshot(buildSnapshot((published?.version ?? 0) + 1, policies));
+    };
+    const snapshots: SnapshotSource = {
+      readPointer: async () => ({
+        version: published.version,
+        chunks: 1,
+        bytes: published.bytes.length,
+        sha256: published.sha256,
+        writtenAt: new Date().toISOString(),
+      }),
+      readBytes: async () => published.bytes,
+    };
+
+    beforeAll(async () => {
+      lab = await createLab({
+        tag: 'cellproxy',
+        cells: [{ ips: [IP.a, IP.b] }],
+        external: { addresses: [ALPHA, BETA, DNS] },
+      });
+      const [cell] = lab.cells;
+      if (cell === undefined) throw new Error('lab has no cell');
+      [a, b] = cell.containers as [LabContainer, LabContainer];
+      cellRunner = netnsRunner(cell.ns);
+      await startServers(lab.external.ns, await makeCertificate(dir, ['allowed.test', 'other.test']), seen);
+      await startDns(lab.external.ns, DNS, RECORDS, dir);
+      const containersFile = join(dir, 'store.json');
+      writeFileSync(
+        containersFile,
+        JSON.stringify(
+          containerStore([
+            { ip: IP.a, appId: 'app-a', spaceId: 'space-1' },
+            { ip: IP.b, appId: 'app-b', spaceId: 'space-1' },
+          ]),
+        ),
+      );
+      watchProxyPidFile(join(proxyDir, 'haproxy.pid'));
+      agent = createCellAgent({
+        snapshots,
+        stateDir: join(dir, 'state'),
+        cellName: 'cell-0',
+        containersFile,
+        denyNetworks: { always: [DENIED], running: [], staging: [] },
+        mode: 'apply',
+        netns: cell.ns,
+        proxy: { dir: proxyDir, settings: { nameservers: [DNS] }, manage: 'start' },
+      });
+    });
+
+    afterAll(async () => {
+      await createProxyProcess({ dir: proxyDir, runner: cellRunner })
+        .stop()
+        .catch(() => undefined);
+      stopProxyLab();
+      await lab?.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('starts the proxy and redirects only the containers and ports of http and https policies', async () => {
+      publish([policy('p-web', web), policy('p-tls', tls), policy('p-beta', beta)]);
+      const first = await agent.sync();
+      expect(first.proxy).toEqual({ destinations: 2, redirects: 2, proxy: 'started' });
+
+      const allowed = await during(() => http(a, 'allowed.test', `http://${ALPHA}/get`));
+      expect(allowed.result.status).toBe(200);
+      // Through the proxy: the server sees the cell, not the container.
+      expect(allowed.seen).toEqual([expect.objectContaining({ local: ALPHA, host: 'allowed.test', url: '/get' })]);
+      expect(allowed.seen[0]?.from).not.toBe(IP.a);
+
+      const other = await during(() => http(a, 'other.test', `http://${ALPHA}/get`));
+      expect(other.result.status).toBe(403);
+      expect(other.result.body.trim()).toBe(REFUSED_BODY);
+      expect(other.seen).toEqual([]);
+
+      const tlsAnswer = await during(() => https(a, 'allowed.test', ALPHA, '/tls'));
+      expect(tlsAnswer.result.status).toBe(200);
+      expect(tlsAnswer.seen).toEqual([expect.objectContaining({ kind: 'https', sni: 'allowed.test' })]);
+    });
+
+    it('leaves connections its tcp policies allow by address alone, on the intercepted port', async () => {
+      const direct = await during(() => http(a, 'not-a-policy-host.test', `http://${BETA}/direct`));
+      expect(direct.result.status).toBe(200);
+      // Not proxied: the server sees the container itself.
+      expect(direct.seen).toEqual([expect.objectContaining({ local: BETA, from: IP.a, url: '/direct' })]);
+    });
+
+    it('refuses a name that resolves into a deny network, and everything of a container without policies', async () => {
+      const denied = await http(a, 'denied.test', `http://${ALPHA}/`);
+      expect(denied.status).toBe(403);
+      expect(denied.body.trim()).toBe(REFUSED_ADDRESS_BODY);
+
+      const other = await during(() => http(b, 'allowed.test', `http://${ALPHA}/get`));
+      expect(other.result.code).toBe(7); // The filter rules' reset: B is not redirected.
+      expect(other.seen).toEqual([]);
+      const otherPort = await during(() => http(a, 'allowed.test', `http://${ALPHA}:8080/`));
+      expect(otherPort.result.code).toBe(7);
+      expect(otherPort.seen).toEqual([]);
+    });
+
+    it('does nothing to the proxy when nothing changed', async () => {
+      const config = readFileSync(join(proxyDir, 'haproxy.cfg'), 'utf8');
+      const again = await agent.sync();
+      expect(again.proxy).toEqual({ proxy: 'recorded' });
+      expect(readFileSync(join(proxyDir, 'haproxy.cfg'), 'utf8')).toBe(config);
+    });
+
+    it('keeps the last good proxy state when the new one cannot be served, and fails the run', async () => {
+      publish([policy('p-web', web), policy('p-tls', tls), policy('p-beta', beta), policy('p-tls80', tlsOn80)]);
+      await expect(agent.sync()).rejects.toThrow(ValidationError);
+      expect((await http(a, 'allowed.test', `http://${ALPHA}/get`)).status).toBe(200);
+      expect((await http(a, 'other.test', `http://${ALPHA}/get`)).status).toBe(403);
+    });
+
+    it('takes a removed destination away, and every redirect with the last one', async () => {
+      publish([policy('p-tls', tls), policy('p-beta', beta)]);
+      const synced = await agent.sync();
+      expect(synced.proxy).toEqual({ destinations: 1, redirects: 1, proxy: 'reloaded' });
+      const web80 = await during(() => http(a, 'allowed.test', `http://${ALPHA}/get`));
+      expect(web80.result.code).toBe(7); // Port 80 is no longer redirected, and the filter refuses ALPHA.
+      expect(web80.seen).toEqual([]);
+      expect((await https(a, 'allowed.test', ALPHA)).status).toBe(200);
+
+      publish([policy('p-beta', beta)]);
+      expect((await agent.sync()).proxy).toEqual({ destinations: 0, redirects: 0, proxy: 'none' });
+      const nat = await cellRunner('iptables-save', ['-t', 'nat']);
+      expect(nat.stdout).not.toContain('dyneg');
+      const tlsGone = await during(() => https(a, 'allowed.test', ALPHA));
+      expect(tlsGone.result.code).toBe(7);
+      expect(tlsGone.seen).toEqual([]);
+      expect(existsSync(join(proxyDir, 'haproxy.cfg'))).toBe(true);
+    });
+  },
+);
