@@ -59,9 +59,19 @@ export interface SyncFromTable {
   readonly denyNetworks: DenyNetworks;
   readonly mode: AgentMode;
   readonly netns: string | undefined;
+  /** The cell's layer-7 proxy (`--proxy-dir`); undefined, http and https destinations allow nothing. */
+  readonly proxy: SyncProxyArgs | undefined;
 }
 
 /** `uninstall`: remove every chain, set and the hook the agent made (see uninstall.ts). */
+export interface SyncProxyArgs {
+  readonly dir: string;
+  /** `--proxy-nameservers`; undefined: those of /etc/resolv.conf, read when the sync runs. */
+  readonly nameservers: readonly string[] | undefined;
+  /** `--proxy-start`: the agent starts HAProxy itself when it is down, instead of leaving that to its unit. */
+  readonly manage: 'start' | 'service';
+}
+
 export interface Uninstall {
   readonly command: 'uninstall';
   readonly dryRun: boolean;
@@ -282,7 +292,7 @@ const syncFromTable = command({
   name: 'sync',
   form: 'from-dynamodb',
   usage:
-    'sync --from-dynamodb --table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--min-version N] [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--netns NS] [--dry-run | --render-only]',
+    'sync --from-dynamodb --table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--min-version N] [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--proxy-dir DIR [--proxy-nameservers IP[,IP…]] [--proxy-start]] [--netns NS] [--dry-run | --render-only]',
   summary: 'apply the newest policy snapshot of the policy table, record and report it (what SSM runs)',
   notes: [
     'Region and endpoint come from the AWS environment (AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB).',
@@ -326,6 +336,22 @@ const syncFromTable = command({
       default: false,
       description: 'read no kernel: print the whole ruleset as against an empty one',
     },
+    'proxy-dir': {
+      type: 'string',
+      value: 'DIR',
+      description: "enforce http and https destinations with the cell's HAProxy, configured in DIR (docs/proxy.md)",
+    },
+    'proxy-nameservers': {
+      type: 'string',
+      value: 'IP[,IP…]',
+      defaultText: 'the nameservers of /etc/resolv.conf',
+      description: 'the resolvers the proxy asks for the names it allows (IPv4, at most 3)',
+    },
+    'proxy-start': {
+      type: 'boolean',
+      default: false,
+      description: 'start HAProxy when it is not running (without: its systemd unit runs it)',
+    },
     netns: NETNS,
   },
   build: (values): SyncFromTable => {
@@ -356,9 +382,33 @@ const syncFromTable = command({
       denyNetworks: denyNetworksArgument(values['deny-networks']),
       mode: values['render-only'] ? 'render-only' : values['dry-run'] ? 'dry-run' : 'apply',
       netns,
+      proxy: proxyArguments(values['proxy-dir'], values['proxy-nameservers'], values['proxy-start']),
     };
   },
 });
+
+function proxyArguments(
+  dir: string | undefined,
+  nameservers: string | undefined,
+  start: boolean,
+): SyncProxyArgs | undefined {
+  if (dir === undefined) {
+    if (nameservers !== undefined || start)
+      throw new UsageError('--proxy-nameservers and --proxy-start need --proxy-dir');
+    return undefined;
+  }
+  // The directory lands in HAProxy's command line and configuration (haproxy-process.ts checks it again).
+  if (!/^\/[A-Za-z0-9._/-]{1,80}$/.test(dir) || dir.split('/').includes('..')) {
+    throw new UsageError(
+      `--proxy-dir: must be an absolute path of letters, digits, ".", "_", "-" and "/", got ${JSON.stringify(dir)}`,
+    );
+  }
+  return {
+    dir,
+    nameservers: nameserversArgument('proxy-nameservers', nameservers),
+    manage: start ? 'start' : 'service',
+  };
+}
 
 const uninstall = command({
   name: 'uninstall',
@@ -473,6 +523,16 @@ const seconds = (ms: number): string => `${ms / 1000}`;
 
 const NAMESERVER = /^\d{1,3}(\.\d{1,3}){3}$/;
 
+/** 1-3 IPv4 addresses separated by commas, or a UsageError naming the flag; undefined when not given. */
+function nameserversArgument(flag: string, value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const nameservers = value.split(',');
+  if (nameservers.length > 3 || !nameservers.every((server) => NAMESERVER.test(server) && isIpv4(server))) {
+    throw new UsageError(`--${flag}: must be 1-3 IPv4 addresses separated by commas, got ${JSON.stringify(value)}`);
+  }
+  return nameservers;
+}
+
 const names = command({
   name: 'names',
   usage:
@@ -549,15 +609,7 @@ const names = command({
     const minRefreshMs = secondsArgument('min-refresh', values['min-refresh'], 0.1, 3600);
     const maxRefreshMs = secondsArgument('max-refresh', values['max-refresh'], 0.1, 86400);
     if (maxRefreshMs < minRefreshMs) throw new UsageError('--max-refresh: must not be shorter than --min-refresh');
-    let nameservers: string[] | undefined;
-    if (values.nameservers !== undefined) {
-      nameservers = values.nameservers.split(',');
-      if (nameservers.length > 3 || !nameservers.every((server) => NAMESERVER.test(server) && isIpv4(server))) {
-        throw new UsageError(
-          `--nameservers: must be 1-3 IPv4 addresses separated by commas, got ${JSON.stringify(values.nameservers)}`,
-        );
-      }
-    }
+    const nameservers = nameserversArgument('nameservers', values.nameservers);
     const denyNetworks = denyNetworksArgument(values['deny-networks']);
     return {
       command: 'names',

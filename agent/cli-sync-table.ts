@@ -3,6 +3,7 @@
 // Region and endpoint come from the standard AWS environment (AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB).
 // `--netns` (local mode) programs the kernel of that network namespace while the agent itself, and
 // its DynamoDB traffic, stay on the host, as a cell's agent reaches the table over the cell's own network.
+import { isIPv4 } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { jsonLineLog } from '../core/log.js';
@@ -10,6 +11,7 @@ import { createCellAgent } from './cell-agent.js';
 import type { SyncFromTable } from './cli-args.js';
 import type { CliIo } from './cli-io.js';
 import { describeChanges } from './dry-run-text.js';
+import { readResolvConf } from './names/resolv-conf.js';
 import { agentTable } from './policy-table.js';
 import { AGENT_SERVICE, CELL_SYNCED, changes } from './sync-summary.js';
 
@@ -30,6 +32,16 @@ export async function syncFromTable(args: SyncFromTable, io: CliIo): Promise<voi
       mode: args.mode,
       netns: args.netns,
       runner: io.runner,
+      ...(args.proxy === undefined
+        ? {}
+        : {
+            proxy: {
+              dir: args.proxy.dir,
+              // HAProxy's resolvers section takes IPv4 here (settings.ts); a resolv.conf of IPv6 only fails the proxy step.
+              settings: { nameservers: args.proxy.nameservers ?? (await readResolvConf()).filter((ip) => isIPv4(ip)) },
+              manage: args.proxy.manage,
+            },
+          }),
     });
     const result = await agent.sync();
     // A dry run against this kernel starts with the readable account; render-only prints the ruleset alone.
@@ -44,7 +56,11 @@ export async function syncFromTable(args: SyncFromTable, io: CliIo): Promise<voi
       );
     }
     const log = jsonLineLog({ service: AGENT_SERVICE, write: (line) => io.stdout(`${line}\n`) });
-    log.info(CELL_SYNCED, { ...result.summary, ...changes(result.sync, performance.now() - started) });
+    log.info(CELL_SYNCED, {
+      ...result.summary,
+      ...changes(result.sync, performance.now() - started),
+      ...(result.proxy === undefined ? {} : { proxy: result.proxy }),
+    });
   } finally {
     client.destroy();
   }

@@ -21,7 +21,7 @@ describe('agent command line', () => {
   it('prints one usage line per command, as it always did', () => {
     expect(USAGE).toBe(
       'usage: agent sync --policies FILE|- --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--netns NS] [--dry-run]\n' +
-        '       agent sync --from-dynamodb --table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--min-version N] [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--netns NS] [--dry-run | --render-only]\n' +
+        '       agent sync --from-dynamodb --table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--min-version N] [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--proxy-dir DIR [--proxy-nameservers IP[,IP…]] [--proxy-start]] [--netns NS] [--dry-run | --render-only]\n' +
         '       agent uninstall [--netns NS] [--dry-run]\n' +
         '       agent logs --containers FILE --input FILE [--output FILE] [--from-start]\n' +
         '       agent ulogd-config --json-file FILE [--log-group N] [--plugin-dir DIR] [--logfile FILE|syslog]\n' +
@@ -200,6 +200,7 @@ describe('sync --from-dynamodb', () => {
       denyNetworks: { always: [], running: [], staging: [] },
       mode: 'apply',
       netns: undefined,
+      proxy: undefined,
     });
   });
 
@@ -229,6 +230,11 @@ describe('sync --from-dynamodb', () => {
       '{"always":["169.254.169.254/32","10.0.0.9/8"],"staging":["192.168.0.0/16"]}',
       '--netns',
       'cell-1',
+      '--proxy-dir',
+      '/var/lib/dynamic-egress/proxy',
+      '--proxy-nameservers',
+      '10.0.0.2,10.0.0.3',
+      '--proxy-start',
     ];
     expect(parseAgentArgs(argv)).toEqual({
       command: 'sync --from-dynamodb',
@@ -244,7 +250,24 @@ describe('sync --from-dynamodb', () => {
       denyNetworks: { always: ['10.0.0.0/8', '169.254.169.254/32'], running: [], staging: ['192.168.0.0/16'] },
       mode: 'apply',
       netns: 'cell-1',
+      proxy: { dir: '/var/lib/dynamic-egress/proxy', nameservers: ['10.0.0.2', '10.0.0.3'], manage: 'start' },
     });
+  });
+
+  it('runs the proxy under its unit unless told to start it, with the resolv.conf nameservers unless named', () => {
+    expect(parseAgentArgs([...TABLE_SYNC, '--proxy-dir', '/p'])).toMatchObject({
+      proxy: { dir: '/p', nameservers: undefined, manage: 'service' },
+    });
+  });
+
+  it.each([
+    [['--proxy-dir', 'relative/dir'], '--proxy-dir: must be an absolute path'],
+    [['--proxy-dir', '/a b'], '--proxy-dir: must be an absolute path'],
+    [['--proxy-dir', '/a/../etc'], '--proxy-dir: must be an absolute path'],
+    [['--proxy-start'], '--proxy-nameservers and --proxy-start need --proxy-dir'],
+    [['--proxy-dir', '/p', '--proxy-nameservers', '10.0.0.2,::1'], '--proxy-nameservers: must be 1-3 IPv4'],
+  ])('refuses %j', (flags, message) => {
+    expect(() => parseAgentArgs([...TABLE_SYNC, ...flags])).toThrow(message);
   });
 
   it('is selected by --from-dynamodb wherever it stands', () => {
