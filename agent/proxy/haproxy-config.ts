@@ -14,9 +14,8 @@
 // cell's nameservers (`do-resolve`) and connects to that address (`set-dst`, server 0.0.0.0:0) on
 // the original port, refusing addresses in `refusedNetworks`. A forged Host or SNI either matches no
 // destination or leads to the address the allowed name has.
-import { hostNameProblem, isWildcardHost } from '../../core/domain/host-names.js';
-import { anchoredPathRegex } from '../../core/domain/path-regex.js';
-import { wildcardRegex } from './host-pattern.js';
+import { hostNameProblem, isWildcardHost, wildcardRegex } from '../../core/domain/host-names.js';
+import { anchoredPathRegex, ODD_PATH_PATTERN } from '../../core/domain/path-regex.js';
 import { type L7Route, type L7Rule, parseL7Rules } from './l7-rule.js';
 import { type ProxySettings, type ResolvedProxySettings, resolveProxySettings } from './settings.js';
 
@@ -32,12 +31,6 @@ export const INSPECT_DELAY_SECONDS = 5;
 
 /** At most this many values per ACL line (HAProxy reads at most 64 words a line). */
 const VALUES_PER_LINE = 16;
-/**
- * Paths a path route never matches: dot segments, doubled slashes, encoded dots or slashes and
- * backslashes, which servers may resolve to another path than the one matched (HAProxy 2.6 can only
- * normalize paths with experimental directives).
- */
-const ODD_PATH = String.raw`(^|/)\.\.?(/|$)|//|%2[eEfF]|\\`;
 
 export function renderHaproxyConfig(input: readonly L7Rule[], settingsInput: ProxySettings): string {
   const rules = parseL7Rules(input)
@@ -155,7 +148,7 @@ function httpFrontend(rules: readonly L7Rule[], settings: ResolvedProxySettings)
     `  bind ${settings.listenAddress}:${settings.httpPort}`,
     '  http-request set-var(txn.dyneg_host) req.hdr(host),field(1,:),lower',
     '  acl dyneg_matched var(txn.dyneg_dest) -m found',
-    `  acl dyneg_odd_path path -m reg -- '${ODD_PATH}'`,
+    `  acl dyneg_odd_path path -m reg -- '${ODD_PATH_PATTERN}'`,
   ];
   rules.forEach((rule, index) => {
     lines.push(...destinationAcls(rule, index, 'txn.dyneg_host'));

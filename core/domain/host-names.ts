@@ -1,6 +1,7 @@
 // Host names a destination may hold (`hosts`): exact RFC 1123 names, and `*.example.com` wildcards
 // that match exactly one more label (Cilium's matchPattern). Pure checks, shared by the API's input
-// schema, the agent's document schema and its fast path: one definition of what a host name is.
+// schema, the agent's document schema and its fast path: one definition of what a host name is, and
+// of what a wildcard matches (the cell proxy's configuration and explain both use wildcardRegex).
 // Names are stored in lower case (DNS compares names without case); nothing here can hold a space,
 // a quote, `#` or a backslash, so a name can be written into a resolver or proxy configuration line
 // as it is.
@@ -70,4 +71,25 @@ export function hostNameProblem(name: string): string | undefined {
 /** hostNameProblem for a value of any type: true for a stored host name. */
 export function isHostName(value: unknown): value is string {
   return typeof value === 'string' && hostNameProblem(value) === undefined;
+}
+
+/**
+ * An anchored PCRE (and JavaScript) regex matching exactly the names `*.suffix` stands for: one label,
+ * then the suffix, the whole name at most MAX_HOST_NAME_LENGTH long. `pattern` must be valid (its
+ * dots are escaped; it holds nothing else a regex reads).
+ */
+export function wildcardRegex(pattern: string): string {
+  const suffix = pattern.slice(2).toLowerCase();
+  const room = Math.min(MAX_HOST_LABEL_LENGTH, MAX_HOST_NAME_LENGTH - suffix.length - 1);
+  const label = room >= 2 ? `[a-z0-9]([a-z0-9-]{0,${room - 2}}[a-z0-9])?` : '[a-z0-9]';
+  return `^${label}\\.${suffix.replaceAll('.', '\\.')}$`;
+}
+
+/**
+ * Whether `name` (as a client sends it: any case, no port) is one `pattern` names: the same name, or
+ * for `*.suffix` exactly one more label, by wildcardRegex: the proxy's own test, run in JavaScript.
+ */
+export function hostMatches(pattern: string, name: string): boolean {
+  const lower = lowerAscii(name);
+  return isWildcardHost(pattern) ? new RegExp(wildcardRegex(pattern)).test(lower) : pattern === lower;
 }

@@ -234,3 +234,17 @@ export function anchoredPathRegex(text: string): string {
   const body = text.slice(text.startsWith('^') ? 1 : 0, text.endsWith('$') ? -1 : undefined);
   return `^(?:${body})$`;
 }
+
+/**
+ * Paths a path route never matches: dot segments, doubled slashes, encoded dots or slashes and
+ * backslashes, which servers may resolve to another path than the one matched (HAProxy 2.6 can only
+ * normalize paths with experimental directives). The proxy's configuration holds this regex; explain
+ * tests with it (isOddPath).
+ */
+export const ODD_PATH_PATTERN = String.raw`(^|/)\.\.?(/|$)|//|%2[eEfF]|\\`;
+
+const ODD_PATH = new RegExp(ODD_PATH_PATTERN);
+
+export function isOddPath(path: string): boolean {
+  return ODD_PATH.test(path);
+}

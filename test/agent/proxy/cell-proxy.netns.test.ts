@@ -17,6 +17,7 @@ import type { SnapshotSource } from '../../../agent/source/dynamodb.js';
 import { ValidationError } from '../../../core/domain/errors.js';
 import { buildSnapshot, type EncodedSnapshot, encodeSnapshot } from '../../../core/domain/snapshot.js';
 import type { Destination, EgressPolicy } from '../../../core/domain/types.js';
+import { explainLayer7 } from '../../../core/plan/explain-layer7.js';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../../local/lab/netns-lab.js';
 import { containerStore } from '../fixtures.js';
 import { toolsAvailable } from './prerequisites.js';
@@ -42,6 +43,7 @@ const RECORDS: Record<string, string> = {
   'allowed.test': ALPHA,
   'other.test': ALPHA,
   'denied.test': '192.0.2.9',
+  'api.test': BETA,
 };
 
 const web: Destination = {
@@ -67,6 +69,19 @@ const beta: Destination = {
   ips: [{ start: BETA, end: BETA }],
   ports: [{ start: 80, end: 80 }],
   protocol: 'tcp',
+};
+/** Routes, on a port of their own. */
+const api: Destination = {
+  id: 'd-api',
+  name: 'api',
+  ips: [],
+  hosts: ['api.test'],
+  ports: [{ start: 8081, end: 8081 }],
+  protocol: 'http',
+  routes: [
+    { methods: ['GET'], path_regex: '/get' },
+    { path_regex: '/status/.*', headers: { 'x-env': 'prod blue' } },
+  ],
 };
 /** An https destination on port 80 for app-a too: its connections to 80 cannot go to both listeners. */
 const tlsOn80: Destination = { ...tls, id: 'd-tls80', name: 'tls80', ports: [{ start: 80, end: 80 }] };
@@ -194,6 +209,47 @@ describe.runIf(labAvailable() && toolsAvailable('cell proxy netns tests', 'hapro
       const again = await agent.sync();
       expect(again.proxy).toEqual({ proxy: 'recorded' });
       expect(readFileSync(join(proxyDir, 'haproxy.cfg'), 'utf8')).toBe(config);
+    });
+
+    it("explain's verdicts are the proxy's, request by request", async () => {
+      const state = [policy('p-web', web), policy('p-tls', tls), policy('p-beta', beta), policy('p-api', api)];
+      publish(state);
+      expect((await agent.sync()).proxy).toMatchObject({ destinations: 3, proxy: 'reloaded' });
+      const requests: {
+        host: string;
+        port: number;
+        method?: string;
+        path: string;
+        headers?: Record<string, string>;
+      }[] = [
+        { host: 'allowed.test', port: 80, path: '/' },
+        { host: 'other.test', port: 80, path: '/' },
+        { host: 'api.test', port: 8081, path: '/get' },
+        { host: 'api.test', port: 8081, method: 'POST', path: '/get' },
+        { host: 'api.test', port: 8081, path: '/get/more' },
+        { host: 'api.test', port: 8081, path: '/status/200' },
+        { host: 'api.test', port: 8081, method: 'PUT', path: '/status/200', headers: { 'x-env': 'prod blue' } },
+        { host: 'api.test', port: 8081, path: '/status/../get', headers: { 'x-env': 'prod blue' } },
+        { host: 'allowed.test', port: 8081, path: '/get' },
+      ];
+      for (const request of requests) {
+        const verdict = explainLayer7(
+          { app: 'app-a', space: 'space-1', workload: 'app', protocol: 'http', ...request },
+          { version: 1, policies: state, groups: [] },
+        );
+        const address = request.port === 80 ? ALPHA : BETA;
+        const answer = await http(
+          a,
+          request.host,
+          `http://${address}:${request.port}${request.path}`,
+          '--path-as-is',
+          '-X',
+          request.method ?? 'GET',
+          ...Object.entries(request.headers ?? {}).flatMap(([name, value]) => ['-H', `${name}: ${value}`]),
+        );
+        expect(answer.status === 200, JSON.stringify({ request, answer, verdict })).toBe(verdict.allowed);
+        if (!verdict.allowed) expect(answer.status).toBe(403);
+      }
     });
 
     it('keeps the last good proxy state when the new one cannot be served, and fails the run', async () => {

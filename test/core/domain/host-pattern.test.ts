@@ -2,8 +2,7 @@
 // before checking): nothing that could break a configuration line passes; and a wildcard's regex
 // matches exactly one more label.
 import { describe, expect, it } from 'vitest';
-import { wildcardRegex } from '../../../agent/proxy/host-pattern.js';
-import { hostNameProblem, lowerAscii } from '../../../core/domain/host-names.js';
+import { hostMatches, hostNameProblem, lowerAscii, wildcardRegex } from '../../../core/domain/host-names.js';
 
 const hostPatternProblem = (name: string) => hostNameProblem(lowerAscii(name));
 
@@ -82,5 +81,16 @@ describe('wildcardRegex', () => {
     const regex = new RegExp(wildcardRegex(`*.${suffix}`));
     expect(regex.test(`${'a'.repeat(9)}.${suffix}`)).toBe(true);
     expect(regex.test(`${'a'.repeat(10)}.${suffix}`)).toBe(false);
+  });
+});
+
+describe('hostMatches', () => {
+  it('matches the exact name in any case, and a wildcard by exactly one label', () => {
+    expect(hostMatches('api.example.com', 'API.example.com')).toBe(true);
+    expect(hostMatches('api.example.com', 'api.example.co')).toBe(false);
+    expect(hostMatches('*.example.com', 'A.Example.com')).toBe(true);
+    expect(hostMatches('*.example.com', 'a.b.example.com')).toBe(false);
+    expect(hostMatches('*.example.com', 'example.com')).toBe(false);
+    expect(hostMatches('*.example.com', 'aexample.com')).toBe(false);
   });
 });
