@@ -20,6 +20,10 @@ const PARAMETERS: Readonly<Record<string, string>> = {
   protocol: 'protocol',
   'icmp-type': 'icmp_type',
   'icmp-code': 'icmp_code',
+  host: 'host',
+  method: 'method',
+  path: 'path',
+  headers: 'headers',
 };
 
 /** The verdict, then one line per reason, as a person reads it. */
@@ -44,21 +48,37 @@ export const EXPLAIN_COMMANDS: readonly CommandSpec<CtlContext>[] = [
         description: "the space's organisation (without it, org-bound groups do not apply)",
       },
       workload: { type: 'string', value: 'app|task|staging', description: 'the kind of container', defaultText: 'app' },
-      ip: { type: 'string', value: 'A.B.C.D', description: 'where it connects to (required)' },
-      port: { type: 'string', value: 'N', description: 'the port (tcp, udp)' },
-      protocol: { type: 'string', value: 'tcp|udp|icmp', description: 'the protocol', defaultText: 'tcp' },
+      ip: { type: 'string', value: 'A.B.C.D', description: 'where it connects to (required for tcp, udp, icmp)' },
+      port: { type: 'string', value: 'N', description: 'the port (tcp, udp, http, https)' },
+      protocol: {
+        type: 'string',
+        value: 'tcp|udp|icmp|http|https',
+        description: 'the protocol; http and https ask about the cell proxy',
+        defaultText: 'tcp',
+      },
       'icmp-type': { type: 'string', value: 'T', description: 'icmp type', defaultText: '8 (echo request)' },
       'icmp-code': { type: 'string', value: 'C', description: 'icmp code', defaultText: '0' },
+      host: {
+        type: 'string',
+        value: 'NAME',
+        description: 'http: the Host header; https: the TLS SNI (required for those)',
+      },
+      method: { type: 'string', value: 'METHOD', description: 'http: the request method', defaultText: 'GET' },
+      path: { type: 'string', value: '/PATH', description: 'http: the request path', defaultText: '/' },
+      headers: { type: 'string', value: 'JSON', description: 'http: the request headers, as {"name":"value",…}' },
     },
     notes: [
       'example:',
       '  egressctl explain --app APP_GUID --space SPACE_GUID --org ORG_GUID --ip 23.96.35.235 --port 3306',
+      '  egressctl explain --app APP_GUID --space SPACE_GUID --protocol http --host httpbin.org --port 80 --path /get',
       '',
       'Prints ALLOWED or DENIED, then each reason (egress policies, security groups, deny networks, the',
-      'default deny); --json prints the API answer. The exit code is the verdict.',
+      'default deny; for http and https the destination and route the cell proxy matches, or what came',
+      'close); --json prints the API answer. The exit code is the verdict.',
     ],
     run: async (invocation, context) => {
-      const missing = ['app', 'space', 'ip'].filter((flag) => invocation.string(flag) === undefined);
+      const layer7 = ['http', 'https'].includes(invocation.string('protocol') ?? '');
+      const missing = ['app', 'space', layer7 ? 'host' : 'ip'].filter((flag) => invocation.string(flag) === undefined);
       if (missing.length > 0) {
         throw new UsageError(`explain: ${missing.map((flag) => `--${flag}`).join(', ')} required (see --help)`);
       }

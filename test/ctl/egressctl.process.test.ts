@@ -171,6 +171,10 @@ describe('exit codes', () => {
       [['cells', '--max-lag', 'x'], /^error: --max-lag: "x" is not a whole number \(0 or more\)$/m],
       [['destinations', 'create', '--port', 'https'], /^error: --port: "https" is not a port or a range/m],
       [['explain', '--app', APP], /^error: explain: --space, --ip required \(see --help\)$/m],
+      [
+        ['explain', '--app', APP, '--space', APP, '--protocol', 'https'],
+        /^error: explain: --host required \(see --help\)$/m,
+      ],
       [['destinations', 'list', '--api', 'ftp://x'], /^error: --api: "ftp:\/\/x" is not an http\(s\) URL/m],
     ];
     // At once: each is a process of its own, and none reaches the API.
@@ -490,6 +494,25 @@ describe('explain', () => {
     const denied = await ctl(['explain', '--app', OTHER_APP, ...connection, '--workload', 'task']);
     expect(denied.status).toBe(5);
     expect(denied.stdout).toMatch(/^DENIED \(policy version \d+\)$/m);
+
+    // http: the cell proxy's verdict; no http destination here, so nothing lets it through.
+    const request = [
+      '--space',
+      CLOSED_SPACE,
+      '--protocol',
+      'http',
+      '--host',
+      'httpbin.org',
+      '--port',
+      '80',
+      '--path',
+      '/get',
+    ];
+    const layer7 = await ctl(['explain', '--app', APP, ...request, '--headers', '{"x-env":"prod"}']);
+    expect(layer7.status, layer7.stderr).toBe(5);
+    expect(layer7.stdout).toMatch(
+      /^ {2}layer7_refused: no http destination of app .+ on port 80: the connection is not sent to the proxy/m,
+    );
 
     const asJson = await ctl(['explain', '--app', APP, ...connection, '--json']);
     expect(asJson.status).toBe(0);

@@ -1,4 +1,5 @@
 import { explain } from '../../../core/plan/explain.js';
+import { explainLayer7 } from '../../../core/plan/explain-layer7.js';
 import { type ExplainStores, explainStoresFromEnvironment } from '../../shared/explain-stores-environment.js';
 import { createApiHandler } from '../api-handler.js';
 import { parseExplainQuery } from '../explain-query.js';
@@ -6,7 +7,8 @@ import { DENY_NETWORKS_ENV, type ExplainSettings, explainSettingsFrom } from '..
 import type { Operation } from '../types.js';
 
 /**
- * Not part of CF's API: would a new connection from a container of this app be allowed, and why.
+ * Not part of CF's API: would a new connection from a container of this app be allowed, and why; for
+ * http and https, would the cell's proxy let the request (or TLS connection) through (explain-layer7.ts).
  * Reads what can apply to it (the app's, the space's and every-app policies; every security group)
  * and answers with the plan a cell would program for it (core/plan/explain.ts), under the deny
  * networks and overlay the cells get. `version` is the policy version read before the policies, so
@@ -21,7 +23,8 @@ export function explainWith(settings: () => ExplainSettings): Operation<ExplainS
       policies.findEgressPolicies({ sourceTypes: ['default'] }),
       securityGroups.listSecurityGroups(),
     ]);
-    const answer = explain(query, { version, policies: [...own, ...everyApp], groups }, settings());
+    const state = { version, policies: [...own, ...everyApp], groups };
+    const answer = 'host' in query ? explainLayer7(query, state, settings()) : explain(query, state, settings());
     return { statusCode: 200, body: answer };
   };
 }

@@ -1,4 +1,5 @@
-// The answer of GET /explain (core/plan/explain.ts's Explanation) for the OpenAPI document: each
+// The answer of GET /explain (core/plan/explain.ts's Explanation, explain-layer7.ts's for http and
+// https) for the OpenAPI document: each
 // reason by its `type`. The API tests check every explain answer they get against it
 // (test/helpers/openapi-responses.ts), one of each reason type, so the two cannot drift apart.
 import * as z from 'zod/mini';
@@ -28,6 +29,19 @@ const reasonSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('default_deny'), description }),
   z.strictObject({ type: z.literal('not_enforced'), description, policy: egressPolicyDocumentSchema }),
   z.strictObject({ type: z.literal('not_egress'), description, overlay: z.string() }),
+  // http and https questions (core/plan/explain-layer7.ts).
+  z.strictObject({
+    type: z.literal('layer7_destination'),
+    description,
+    destination: z.strictObject({ id: z.string(), name: z.string() }),
+    route_index: z.optional(z.number().check(z.int(), z.gte(0))),
+    policies: z.array(egressPolicyDocumentSchema),
+  }),
+  z.strictObject({
+    type: z.literal('layer7_refused'),
+    description,
+    near: z.array(z.strictObject({ destination: z.string(), why: z.string() })),
+  }),
 ]);
 
 export const explainResponseSchema = z.strictObject({

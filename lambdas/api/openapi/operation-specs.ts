@@ -174,7 +174,7 @@ export function operationSpecs(sourceIds: SourceIdFormat): Readonly<Record<Route
     explain: {
       summary: 'Explain whether a workload may reach an address, and why',
       description:
-        'Not part of CF. Plans the rules a cell would program for one container of the app and walks them; port for tcp and udp only, icmp_type and icmp_code for icmp only (default 8/0).',
+        'Not part of CF. Plans the rules a cell would program for one container of the app and walks them; ip for tcp, udp and icmp; port for tcp, udp, http and https; icmp_type and icmp_code for icmp only (default 8/0). For http and https, host (the Host header or TLS SNI) instead of ip, and for http method (default GET), path (default /) and headers (a JSON object): whether the cell proxy lets the request through, by which destination and route, or what came close.',
       query: explainQuerySchema,
       responses: { 200: { description: 'The answer and the rules that decide it.', schema: explainResponseSchema } },
     },

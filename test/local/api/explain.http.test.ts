@@ -135,6 +135,119 @@ describe('GET /explain', () => {
     expect(answer.body).toMatchObject({ allowed: false, reasons: [{ type: 'default_deny' }] });
   });
 
+  it('answers http and https questions with the destination and route the cell proxy would match', async () => {
+    const created = await api.call('POST', `${API}/destinations`, {
+      body: {
+        destinations: [
+          {
+            name: 'httpbin',
+            ips: [],
+            hosts: ['httpbin.org'],
+            ports: [{ start: 80, end: 80 }],
+            protocol: 'http',
+            routes: [
+              { methods: ['GET'], path_regex: '/get' },
+              { path_regex: '/status.*', headers: { 'x-env': 'prod' } },
+            ],
+          },
+          {
+            name: 'httpbin-tls',
+            ips: [],
+            hosts: ['*.httpbin.org'],
+            ports: [{ start: 443, end: 443 }],
+            protocol: 'https',
+          },
+        ],
+      },
+    });
+    expect(created.status).toBe(201);
+    const ids = (created.body as { destinations: { id: string }[] }).destinations.map(({ id }) => id);
+    const policies = await api.call('POST', `${API}/egress_policies`, {
+      body: { egress_policies: ids.map((id) => ({ source: { id: APP }, destination: { id } })) },
+    });
+    expect(policies.status).toBe(201);
+    const who = `app=${APP}&space=${SPACE}`;
+
+    const get = await explain(`${who}&protocol=http&host=HTTPBIN.org&port=80&path=/get`);
+    expect(get.status).toBe(200);
+    expect(get.body).toMatchObject({
+      allowed: true,
+      reasons: [{ type: 'layer7_destination', destination: { id: ids[0], name: 'httpbin' }, route_index: 0 }],
+    });
+    const status = await explain(`${who}&protocol=http&host=httpbin.org&port=80&path=/status/200`);
+    expect(status.body).toMatchObject({
+      allowed: false,
+      reasons: [
+        {
+          type: 'layer7_refused',
+          near: [
+            {
+              destination: ids[0],
+              why: 'route 0: path /status/200 does not match /get (the whole path); route 1: header x-env must be "prod"',
+            },
+          ],
+        },
+      ],
+    });
+    const headers = encodeURIComponent('{"X-Env":"prod"}');
+    const withHeader = await explain(
+      `${who}&protocol=http&host=httpbin.org&port=80&path=/status/200&headers=${headers}`,
+    );
+    expect(withHeader.body).toMatchObject({ allowed: true, reasons: [{ route_index: 1 }] });
+    const tls = await explain(`${who}&protocol=https&host=eu.httpbin.org&port=443`);
+    expect(tls.body).toMatchObject({
+      allowed: true,
+      reasons: [{ type: 'layer7_destination', destination: { id: ids[1] } }],
+    });
+    const otherApp = await explain(`app=${OTHER_APP}&space=${SPACE}&protocol=https&host=eu.httpbin.org&port=443`);
+    expect(otherApp.body).toMatchObject({ allowed: false, reasons: [{ type: 'layer7_refused', near: [] }] });
+  });
+
+  it.each([
+    ['no host for http', `app=${APP}&space=${SPACE}&protocol=http&port=80`, 'host: is required for protocol http'],
+    [
+      'an ip for https',
+      `app=${APP}&space=${SPACE}&protocol=https&host=a.example.com&port=443&ip=1.2.3.4`,
+      'ip: is not used',
+    ],
+    [
+      'a pattern as host',
+      `app=${APP}&space=${SPACE}&protocol=https&host=*.example.com&port=443`,
+      'host: must be a name',
+    ],
+    ['a bad host', `app=${APP}&space=${SPACE}&protocol=http&host=a..b&port=80`, 'host: must not start or end with "."'],
+    [
+      'a path for https',
+      `app=${APP}&space=${SPACE}&protocol=https&host=a.example.com&port=443&path=/x`,
+      'path: is only allowed for protocol http',
+    ],
+    [
+      'a relative path',
+      `app=${APP}&space=${SPACE}&protocol=http&host=a.example.com&port=80&path=x`,
+      'path: must start with "/"',
+    ],
+    [
+      'a bad method',
+      `app=${APP}&space=${SPACE}&protocol=http&host=a.example.com&port=80&method=FETCH`,
+      'method: must be one of',
+    ],
+    [
+      'headers not JSON',
+      `app=${APP}&space=${SPACE}&protocol=http&host=a.example.com&port=80&headers=x`,
+      'headers: must be a JSON object',
+    ],
+    [
+      'a host for tcp',
+      `app=${APP}&space=${SPACE}&protocol=tcp&ip=1.2.3.4&port=80&host=a.example.com`,
+      'host: is only allowed for protocol http or https',
+    ],
+    ['no ip for tcp', `app=${APP}&space=${SPACE}&protocol=tcp&port=80`, 'ip: is required for protocol tcp'],
+  ])('answers 400 naming the parameter for %s (http and https)', async (_name, query, message) => {
+    const answer = await explain(query);
+    expect(answer.status).toBe(400);
+    expect((answer.body as { error: string }).error).toContain(message);
+  });
+
   it.each([
     ['missing app', `space=${SPACE}&ip=198.51.100.7&port=1&protocol=tcp`, 'app: is required'],
     ['a bad address', `app=${APP}&space=${SPACE}&ip=198.51.100.700&port=1&protocol=tcp`, 'ip: must be an IPv4 address'],
