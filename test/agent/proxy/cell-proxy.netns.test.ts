@@ -18,6 +18,7 @@ import { ValidationError } from '../../../core/domain/errors.js';
 import { buildSnapshot, type EncodedSnapshot, encodeSnapshot } from '../../../core/domain/snapshot.js';
 import type { Destination, EgressPolicy } from '../../../core/domain/types.js';
 import { explainLayer7 } from '../../../core/plan/explain-layer7.js';
+import { type LabDns, startLabDns } from '../../../local/lab/lab-dns.js';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../../local/lab/netns-lab.js';
 import { containerStore } from '../fixtures.js';
 import { toolsAvailable } from './prerequisites.js';
@@ -27,7 +28,6 @@ import {
   httpsCall as https,
   makeCertificate,
   type Seen,
-  startDns,
   startServers,
   stopProxyLab,
   watchProxyPidFile,
@@ -96,6 +96,7 @@ describe.runIf(labAvailable() && toolsAvailable('cell proxy netns tests', 'hapro
   'the cell agent with its proxy',
   () => {
     let lab: Lab;
+    let dns: LabDns | undefined;
     let a: LabContainer;
     let b: LabContainer;
     let cellRunner: CommandRunner;
@@ -130,7 +131,12 @@ describe.runIf(labAvailable() && toolsAvailable('cell proxy netns tests', 'hapro
       [a, b] = cell.containers as [LabContainer, LabContainer];
       cellRunner = netnsRunner(cell.ns);
       await startServers(lab.external.ns, await makeCertificate(dir, ['allowed.test', 'other.test']), seen);
-      await startDns(lab.external.ns, DNS, RECORDS, dir);
+      dns = await startLabDns({
+        ns: lab.external.ns,
+        address: DNS,
+        ttlSeconds: 1,
+        records: Object.fromEntries(Object.entries(RECORDS).map(([name, address]) => [name, [address]])),
+      });
       const containersFile = join(dir, 'store.json');
       writeFileSync(
         containersFile,
@@ -158,6 +164,7 @@ describe.runIf(labAvailable() && toolsAvailable('cell proxy netns tests', 'hapro
       await createProxyProcess({ dir: proxyDir, runner: cellRunner })
         .stop()
         .catch(() => undefined);
+      await dns?.destroy();
       stopProxyLab();
       await lab?.destroy();
       rmSync(dir, { recursive: true, force: true });

@@ -1,5 +1,6 @@
-// The world the proxy's netns tests run in: HTTP and TLS servers and a dnsmasq on the lab's external
-// host (so no outside DNS is ever asked), and curl from a container. Processes started here are
+// The world the proxy's netns tests run in: HTTP and TLS servers on the lab's external host (their
+// names are served by local/lab/lab-dns.ts there, so no outside DNS is ever asked), and curl from a
+// container. Processes started here are
 // killed by stopProxyLab and, as a safety net, when the test process exits.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -131,33 +132,6 @@ export async function startServers(ns: string, certificate: [string, string], se
   await startIn(ns, [process.execPath, '-e', SERVERS, JSON.stringify(certificate)], /^ready$/, (line) => {
     if (line.startsWith('{')) seen.push(JSON.parse(line) as Seen);
   });
-}
-
-/** dnsmasq in `ns` on `address`:53 answering exactly `records` (name → address). */
-export async function startDns(
-  ns: string,
-  address: string,
-  records: Readonly<Record<string, string>>,
-  dir: string,
-): Promise<void> {
-  await startIn(
-    ns,
-    [
-      'dnsmasq',
-      '-k',
-      '-C',
-      '/dev/null',
-      '--no-resolv',
-      '--no-hosts',
-      '--bind-interfaces',
-      `--listen-address=${address}`,
-      '--port=53',
-      `--pid-file=${join(dir, 'dnsmasq.pid')}`,
-      '--log-facility=-',
-      ...Object.entries(records).map(([name, target]) => `--host-record=${name},${target}`),
-    ],
-    /started/,
-  );
 }
 
 /** curl from a container; the last line of its output is the status (000 when there was none). */

@@ -22,6 +22,7 @@ import { applyInterception, planInterception, removeInterception } from '../../.
 import type { L7Rule } from '../../../agent/proxy/l7-rule.js';
 import type { ProxySettings } from '../../../agent/proxy/settings.js';
 import { type CommandRunner, netnsRunner } from '../../../agent/runner.js';
+import { type LabDns, startLabDns } from '../../../local/lab/lab-dns.js';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../../local/lab/netns-lab.js';
 import { containerStore, policyList } from '../fixtures.js';
 import { runAgent } from '../run-agent.js';
@@ -33,7 +34,6 @@ import {
   httpsCall,
   makeCertificate,
   type Seen,
-  startDns,
   startServers,
   stopProxyLab,
   watchProxyPidFile,
@@ -91,6 +91,7 @@ describe.runIf(labAvailable() && toolsAvailable('proxy netns tests', 'haproxy', 
   'the L7 proxy on a real cell',
   () => {
     let lab: Lab;
+    let dns: LabDns | undefined;
     let cell: string;
     let a: LabContainer;
     let b: LabContainer;
@@ -117,7 +118,12 @@ describe.runIf(labAvailable() && toolsAvailable('proxy netns tests', 'haproxy', 
 
       const certificate = await makeCertificate(dir, ['allowed.test', 'other.test', '*.wild.test', 'wild.test']);
       await startServers(lab.external.ns, certificate, seen);
-      await startDns(lab.external.ns, DNS, RECORDS, dir);
+      dns = await startLabDns({
+        ns: lab.external.ns,
+        address: DNS,
+        ttlSeconds: 1,
+        records: Object.fromEntries(Object.entries(RECORDS).map(([name, address]) => [name, [address]])),
+      });
 
       // The real agent, both containers listed, no policy: the cell refuses everything they send through FORWARD.
       const store = containerStore([
@@ -135,6 +141,7 @@ describe.runIf(labAvailable() && toolsAvailable('proxy netns tests', 'haproxy', 
 
     afterAll(async () => {
       await proxy?.stop().catch(() => undefined);
+      await dns?.destroy();
       stopProxyLab();
       await lab?.destroy();
       rmSync(dir, { recursive: true, force: true });
