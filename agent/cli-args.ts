@@ -413,7 +413,7 @@ function proxyArguments(
 const uninstall = command({
   name: 'uninstall',
   usage: 'uninstall [--netns NS] [--dry-run]',
-  summary: "remove every chain, ipset and the FORWARD hook the agent made; operators' rules stay",
+  summary: "remove every chain, ipset and hook the agent made (the proxy's nat redirects too); operators' rules stay",
   notes: [
     'Exit 0 when there is nothing to remove. Systemd units and files are not touched: remove those',
     'as docs/deploy.md describes.',

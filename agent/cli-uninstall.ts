@@ -15,8 +15,8 @@ export async function uninstall(args: Uninstall, io: CliIo): Promise<void> {
   const plan = await planUninstall(runner);
   if (args.dryRun) {
     const sets = plan.sets.map((line) => `# ipset: ${line}\n`).join('');
-    const nothing = plan.payload === undefined && sets === '';
-    io.stdout(nothing ? '# nothing to remove\n' : `${plan.payload ?? ''}${sets}`);
+    const nothing = plan.payload === undefined && plan.natPayload === undefined && sets === '';
+    io.stdout(nothing ? '# nothing to remove\n' : `${plan.natPayload ?? ''}${plan.payload ?? ''}${sets}`);
     return;
   }
   await applyUninstall(runner, plan);
@@ -24,6 +24,7 @@ export async function uninstall(args: Uninstall, io: CliIo): Promise<void> {
   log.info(AGENT_UNINSTALLED, {
     chainsDeleted: plan.chains,
     hooksDeleted: plan.hooks,
+    proxyRedirectsRemoved: plan.natPayload !== undefined,
     setsDestroyed: plan.sets.length,
     durationMs: Math.round(performance.now() - started),
   });

@@ -200,13 +200,24 @@ export async function applyInterception(runner: CommandRunner, redirects: readon
   await restore(runner, interceptionPayload(redirects, hooked));
 }
 
-/** Removes the hook and the chain (nothing to do when neither is there). */
-export async function removeInterception(runner: CommandRunner): Promise<void> {
-  const { chain, hooked } = await readNat(runner);
-  if (!chain && !hooked) return;
+/** The nat payload removing the hook and the chain, or undefined when neither is there. */
+export function removalPayload({ chain, hooked }: { chain: boolean; hooked: boolean }): string | undefined {
+  if (!chain && !hooked) return undefined;
   const lines = ['*nat'];
   if (chain) lines.push(`:${PROXY_CHAIN} - [0:0]`);
   if (hooked) lines.push(`-D ${PROXY_HOOK_CHAIN} ${HOOK_RULE}`);
   if (chain) lines.push(`-X ${PROXY_CHAIN}`);
-  await restore(runner, [...lines, 'COMMIT', ''].join('\n'));
+  return [...lines, 'COMMIT', ''].join('\n');
 }
+
+/** What of ours the nat table holds (one `iptables-save -t nat`). */
+export const readInterception = readNat;
+
+/** Removes the hook and the chain (nothing to do when neither is there). */
+export async function removeInterception(runner: CommandRunner): Promise<void> {
+  const payload = removalPayload(await readNat(runner));
+  if (payload !== undefined) await restore(runner, payload);
+}
+
+/** Applies a removalPayload. */
+export const restoreNat = restore;

@@ -5,6 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyInterception } from '../../agent/proxy/interception.js';
+import { netnsRunner } from '../../agent/runner.js';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../local/lab/netns-lab.js';
 import { app, containerStore, policyList, space, tcp } from './fixtures.js';
 import { isAgentLine, operatorState as kernelOperatorState } from './kernel-state.js';
@@ -116,6 +118,11 @@ describe.runIf(labAvailable())('agent uninstall on a real cell', () => {
     expect(await lab.tcp(container, EXTERNAL, OTHER_PORT)).toBe('refused');
     // An operator rule inserted above the hook since: the hook is no longer FORWARD's first rule.
     await lab.execOk(cell, ['iptables', '-I', 'FORWARD', '1', '-s', '10.255.9.8', '-j', 'DROP']);
+    // The cell proxy's redirects (a sync with --proxy-dir writes them): the nat table holds ours too.
+    await applyInterception(netnsRunner(cell), [
+      { source: container.ip, protocol: 'http', ports: { start: 80, end: 80 }, toPort: 15080 },
+    ]);
+    expect((await ownedState()).filter((line) => line.includes('REDIRECT'))).toHaveLength(1);
     operatorBaseline = await operatorState();
   });
 
@@ -123,7 +130,9 @@ describe.runIf(labAvailable())('agent uninstall on a real cell', () => {
     const before = await ownedState();
     const result = await uninstall('--dry-run');
     expect([result.code, result.stderr]).toEqual([0, '']);
-    expect(result.stdout).toMatch(/^\*filter\n:dyneg-/);
+    expect(result.stdout).toMatch(
+      /^\*nat\n:dyneg-PROXY - \[0:0\]\n-D PREROUTING .*-j dyneg-PROXY\n-X dyneg-PROXY\nCOMMIT\n\*filter\n:dyneg-/,
+    );
     // The hook is deleted by its text, whatever its position when the transaction runs.
     expect(result.stdout.split('\n').filter((line) => line.startsWith('-D FORWARD'))).toEqual([
       expect.stringMatching(/^-D FORWARD -m comment --comment "?dyneg:hook"? -j dyneg-FORWARD$/),
@@ -140,6 +149,7 @@ describe.runIf(labAvailable())('agent uninstall on a real cell', () => {
     expect(JSON.parse(result.stdout)).toMatchObject({
       message: 'agent uninstalled',
       hooksDeleted: 1,
+      proxyRedirectsRemoved: true,
       setsDestroyed: SETS,
     });
     expect(await ownedState()).toEqual([]);
