@@ -25,7 +25,9 @@ import { type ProxySettings, resolveProxySettings } from './settings.js';
 
 export const PROXY_CHAIN = 'dyneg-PROXY';
 export const PROXY_HOOK_CHAIN = 'PREROUTING';
-const HOOK_RULE = `-m comment --comment "${COMMENT_PREFIX}proxy-hook" -j ${PROXY_CHAIN}`;
+/** The comment of PREROUTING's jump into PROXY_CHAIN (no quotes needed: no space in it). */
+export const PROXY_HOOK_COMMENT = `${COMMENT_PREFIX}proxy-hook`;
+const HOOK_RULE = `-m comment --comment "${PROXY_HOOK_COMMENT}" -j ${PROXY_CHAIN}`;
 
 interface PortSpan {
   readonly start: number;
