@@ -14,8 +14,12 @@ import { ApplyError, firstLine } from '../errors.js';
 import { runRestore } from '../ipsets.js';
 import type { CommandRunner } from '../runner.js';
 
-/** hash:ip of IPv4 addresses; every host set and its scratch set are made alike, so they can be swapped. */
-const SET_TYPE = 'hash:ip family inet';
+/**
+ * hash:ip of IPv4 addresses; every host set and its scratch set are made alike, so they can be
+ * swapped (the sync creates host sets empty with the same type, sync.ts).
+ */
+export const HOST_SET_TYPE = 'hash:ip family inet';
+const SET_TYPE = HOST_SET_TYPE;
 
 export interface HostSetUpdate {
   /** Lines of the restore that creates and rewrites the wanted sets. */

@@ -1,8 +1,12 @@
-// Which destinations have host names, until the planner hands them over (issue 15): a JSON file
-// `{"destinations": [{"id": "…", "hosts": ["db.example.com", …]}, …]}`. Other keys are ignored, so
-// the API's own destination list (`GET …/destinations`) can be given once destinations carry hosts;
-// destinations without `hosts` are skipped. Validated with zod/mini: ids of the identifier alphabet,
-// each once; hosts exact names (host-name.ts).
+// Which destinations have host names to resolve: a JSON file
+// `{"destinations": [{"id": "…", "hosts": ["db.example.com", …]}, …]}`. On a cell the sync writes it
+// (SYNC_NAMES_FILE in its state directory: exactly the destinations whose host sets its plan
+// matches, writeNamesFile) and the names refresh reads it. Other keys are ignored, so the API's own
+// destination list (`GET …/destinations`) can be given by hand too; destinations without `hosts`
+// are skipped. Validated with zod/mini: ids of the identifier alphabet, each once; hosts exact
+// names (host-name.ts).
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import * as z from 'zod/mini';
 import { ValidationError } from '../../core/domain/errors.js';
 import { identifierSchema } from '../../core/domain/model-primitives.js';
@@ -73,4 +77,40 @@ export function parseNamesFile(text: string, label = '--names'): HostDestination
 
 export async function readNamesFile(path: string): Promise<HostDestination[]> {
   return parseNamesFile(await readInputFile('--names', path, MAX_NAMES_FILE_BYTES));
+}
+
+/** The names document the sync writes in its state directory (not `names.json`: the refresh's state). */
+export const SYNC_NAMES_FILE = 'host-names.json';
+
+/** A names document for these destinations: sorted by id, hosts sorted and each once, one line. */
+export function formatNamesFile(destinations: readonly HostDestination[]): string {
+  const byId = new Map<string, Set<string>>();
+  for (const { id, hosts } of destinations) {
+    const set = byId.get(id) ?? new Set<string>();
+    for (const host of hosts) set.add(host);
+    byId.set(id, set);
+  }
+  const list = [...byId]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([id, hosts]) => ({ id, hosts: [...hosts].sort() }));
+  return `${JSON.stringify({ destinations: list })}\n`;
+}
+
+/**
+ * Writes the names document for `destinations` to `path` when its content differs from what is
+ * there: a temporary file renamed over it, so a reader sees the old document or the new one, never
+ * a part, and the file's inode changes (what the refresh loop watches). True when it wrote.
+ */
+export function writeNamesFile(path: string, destinations: readonly HostDestination[]): boolean {
+  const text = formatNamesFile(destinations);
+  try {
+    if (readFileSync(path, 'utf8') === text) return false;
+  } catch {
+    // Missing or unreadable: written below.
+  }
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, text, { mode: 0o600 });
+  renameSync(temporary, path);
+  return true;
 }

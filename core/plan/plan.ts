@@ -31,13 +31,14 @@ import {
   allowRulesOf,
   findSharedDestinations,
   groupByService,
+  type HostSet,
   PlanMemo,
   type ServiceGroup,
 } from './allow-rules.js';
 import { enclosingCidr, normalizeCidr } from './cidr.js';
 import { allowLogGroup, DEFAULT_DENY_LOG, DENY_LOG_PREFIX, type DenyLogSetting } from './deny-log.js';
 import type { Chain, Container, IpSet, Match, Rule, RulePlan } from './model.js';
-import { destinationAllowEntries } from './name-enforcement.js';
+import { destinationAllowEntries, type NameEnforcement, NOT_ENFORCED_BY_NAME } from './name-enforcement.js';
 import { appChain, containerChain, dispatchChain, groupChain, ROOT_CHAIN, spaceChain } from './names.js';
 import { DEFAULT_OVERLAY_CIDR, type DenyNetworks, NO_DENY_NETWORKS } from './network-settings.js';
 
@@ -52,6 +53,12 @@ export interface PlanOptions {
   readonly denyLog?: DenyLogSetting;
   /** Networks no container may open a connection to, whatever allows it. @default NO_DENY_NETWORKS */
   readonly denyNetworks?: DenyNetworks;
+  /**
+   * What a destination's host names allow (name-enforcement.ts): the cell agent's BY_HOST_SETS, or
+   * nothing. Not an input digest option: a change of it is a change of PLAN_LAYOUT (applied-record.ts).
+   * @default NOT_ENFORCED_BY_NAME
+   */
+  readonly names?: NameEnforcement;
 }
 
 export { DEFAULT_OVERLAY_CIDR, type DenyNetworks, NO_DENY_NETWORKS } from './network-settings.js';
@@ -214,11 +221,12 @@ export function planRules(
   const unknownSources = options.unknownSources ?? DEFAULT_UNKNOWN_SOURCES;
   const denyNetworks = options.denyNetworks ?? NO_DENY_NETWORKS;
 
-  // Host names allow nothing yet (name-enforcement.ts: the seam where they will). A source whose
-  // policies allow nothing (every destination matched by name) gets no chain, as if it had none.
+  // Host names allow what `names` says (name-enforcement.ts). A source whose policies allow nothing
+  // (every destination matched by a name that is not enforced) gets no chain, as if it had none.
+  const names = options.names ?? NOT_ENFORCED_BY_NAME;
   const bySource = new Map<string, AllowEntry[]>();
   for (const policy of policies.egress_policies) {
-    const entries = destinationAllowEntries(policy.id, policy.destination);
+    const entries = destinationAllowEntries(policy.id, policy.destination, names);
     if (entries.length === 0) continue;
     const key = `${policy.source.type}:${policy.source.id}`;
     const list = bySource.get(key);
@@ -246,6 +254,7 @@ export function planRules(
 
   const sourceChains = new Map<string, Chain>();
   const sets = new Map<string, IpSet>();
+  const hostSets = new Map<string, HostSet>();
   const sourceChain = (key: string, name: string): string | undefined => {
     if (sourceChains.has(name)) return name;
     const groups = groupsBySource.get(key);
@@ -256,6 +265,7 @@ export function planRules(
       sets.set(set.name, set);
       hooks.onSet?.(set);
     }
+    for (const hostSet of allow.hostSets) hostSets.set(hostSet.name, hostSet);
     sourceChains.set(name, { name, rules: allow.rules });
     return name;
   };
@@ -288,5 +298,6 @@ export function planRules(
   return {
     chains: [{ name: ROOT_CHAIN, rules: rootRules }, ...dispatch, ...containerChains, ...sourceChains.values()],
     sets: [...sets.values()].sort((a, b) => (a.name < b.name ? -1 : 1)),
+    ...(hostSets.size === 0 ? {} : { hostSets: [...hostSets.values()].sort((a, b) => (a.name < b.name ? -1 : 1)) }),
   };
 }

@@ -27,6 +27,7 @@ const reasonSchema = z.discriminatedUnion('type', [
   }),
   z.strictObject({ type: z.literal('default_deny'), description }),
   z.strictObject({ type: z.literal('not_enforced'), description, policy: egressPolicyDocumentSchema }),
+  z.strictObject({ type: z.literal('resolved_names'), description, policy: egressPolicyDocumentSchema }),
   z.strictObject({ type: z.literal('not_egress'), description, overlay: z.string() }),
 ]);
 

@@ -1,4 +1,5 @@
-// Fail closed until names are enforced (issue 15 items 2 and 3): a destination's host names, and
+// Fail closed where names are not enforced (NOT_ENFORCED_BY_NAME: planRules' default and explain's;
+// the cell agent's BY_HOST_SETS is plan-host-sets.test.ts): a destination's host names, and
 // every http or https destination, allow nothing; a destination with ips and hosts allows exactly
 // its ips. Checked on the agent's own input paths (the policies file, a snapshot) and by walking
 // the plans as the kernel would.
