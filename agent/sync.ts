@@ -4,7 +4,7 @@ import type { PoliciesWithGroups } from '../core/domain/snapshot-groups.js';
 import { DEFAULT_DENY_LOG, type DenyLogSetting } from '../core/plan/deny-log.js';
 import type { Container, HostSet, RulePlan } from '../core/plan/model.js';
 import { BY_HOST_SETS } from '../core/plan/name-enforcement.js';
-import { ROOT_CHAIN } from '../core/plan/names.js';
+import { isHostSet, ROOT_CHAIN } from '../core/plan/names.js';
 import {
   DEFAULT_OVERLAY_CIDR,
   DEFAULT_SET_THRESHOLD,
@@ -17,6 +17,7 @@ import {
 } from '../core/plan/plan.js';
 import { formatRecord, readSetSizes, rootDigest, setsDigest } from './applied-record.js';
 import { EarlySets } from './early-sets.js';
+import { firstLine } from './errors.js';
 import {
   diffSets,
   type KernelSetSizes,
@@ -26,7 +27,7 @@ import {
   runRestore,
   startReadSets,
 } from './ipsets.js';
-import { HOST_SET_TYPE, readHostSetNames } from './names/name-sets.js';
+import { HOST_SET_TYPE } from './names/name-sets.js';
 import { writeNamesFile } from './names/names-file.js';
 import { renderChain } from './render.js';
 import { type CommandRunner, spawnRunner } from './runner.js';
@@ -219,12 +220,14 @@ async function createHostSets(runner: CommandRunner, hostSets: readonly HostSet[
  */
 async function destroyUnusedHostSets(runner: CommandRunner, hostSets: readonly HostSet[]): Promise<string[]> {
   const wanted = new Set(hostSets.map((set) => set.name));
-  let present: string[];
-  try {
-    present = await readHostSetNames(runner);
-  } catch (error) {
-    return [error instanceof Error ? error.message : String(error)];
-  }
+  const listed = await runner('ipset', ['list', '-n']);
+  // Without ipset there are no host sets (and a plan that had some failed to create them).
+  if (listed.code === 127) return [];
+  if (listed.code !== 0) return [`cannot list ipsets: ipset exited with ${listed.code}: ${firstLine(listed.stderr)}`];
+  const present = listed.stdout
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(isHostSet);
   const problems: string[] = [];
   for (const name of present.filter((set) => !wanted.has(set)).sort()) {
     const failure = await runRestore(runner, `destroy ${name}\n`);

@@ -84,15 +84,18 @@ export async function readHostSetNames(runner: CommandRunner): Promise<string[]>
 }
 
 /**
- * Makes the kernel's host sets exactly `wanted`. Throws an ApplyError when the write fails (the sets
+ * Makes the kernel's host sets exactly `wanted` (with `destroyUnwanted` false, leaves the others:
+ * the sync destroys them when it follows the sync's names document). Throws an ApplyError when the write fails (the sets
  * are then as they were, or some already swapped: each set whole, old or new); a failed destroy is
  * only reported.
  */
 export async function applyHostSets(
   runner: CommandRunner,
   wanted: ReadonlyMap<string, readonly string[]>,
+  destroyUnwanted = true,
 ): Promise<HostSetResult> {
-  const update = planHostSets(wanted, await readHostSetNames(runner));
+  const planned = planHostSets(wanted, await readHostSetNames(runner));
+  const update = destroyUnwanted ? planned : { ...planned, destroy: [] };
   if (update.write.length > 0) {
     const failure = await runRestore(runner, `${update.write.join('\n')}\n`);
     if (failure !== undefined) throw failure;

@@ -5,7 +5,7 @@
 // destination list (`GET …/destinations`) can be given by hand too; destinations without `hosts`
 // are skipped. Validated with zod/mini: ids of the identifier alphabet, each once; hosts exact
 // names (host-name.ts).
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as z from 'zod/mini';
 import { ValidationError } from '../../core/domain/errors.js';
@@ -114,3 +114,45 @@ export function writeNamesFile(path: string, destinations: readonly HostDestinat
   renameSync(temporary, path);
   return true;
 }
+
+/**
+ * A names file the refresh loop follows: `read` notes the file's identity (inode, size, mtime)
+ * before reading it, `changed` says whether it moved since. The loop asks `changed` every
+ * WATCH_INTERVAL_MS while it sleeps (refresh.ts), so a destination the sync adds is looked up and
+ * its set filled within that interval plus the lookup, not at the next expiry. A stat poll, not
+ * fs.watch: the sync replaces the file by a rename, which a watch on the file loses (the inode
+ * changes), and a watch on the state directory fires for every file written there; one stat a few
+ * times a second costs nothing measurable.
+ */
+export class NamesFileWatch {
+  private seen: string | undefined;
+
+  /** @param missingIsEmpty a missing file is no destinations (the sync has not written it yet). */
+  constructor(
+    readonly path: string,
+    private readonly missingIsEmpty: boolean,
+  ) {}
+
+  private stamp(): string {
+    try {
+      const { ino, size, mtimeMs } = statSync(this.path);
+      return `${ino}/${size}/${mtimeMs}`;
+    } catch {
+      return 'missing';
+    }
+  }
+
+  async read(): Promise<HostDestination[]> {
+    const stamp = this.stamp();
+    const destinations = stamp === 'missing' && this.missingIsEmpty ? [] : await readNamesFile(this.path);
+    this.seen = stamp;
+    return destinations;
+  }
+
+  changed(): boolean {
+    return this.seen !== undefined && this.stamp() !== this.seen;
+  }
+}
+
+/** How often a sleeping refresh loop checks its names file for a change. */
+export const WATCH_INTERVAL_MS = 250;

@@ -25,7 +25,7 @@ describe('agent command line', () => {
         '       agent uninstall [--netns NS] [--dry-run]\n' +
         '       agent logs --containers FILE --input FILE [--output FILE] [--from-start]\n' +
         '       agent ulogd-config --json-file FILE [--log-group N] [--plugin-dir DIR] [--logfile FILE|syslog]\n' +
-        '       agent names --names FILE --state-dir DIR [--once] [--nameservers IP[,IP…]] [--overlay-cidr CIDR] [--deny-networks JSON] [--ttl-floor S] [--grace S] [--max-addresses N] [--min-refresh S] [--max-refresh S]',
+        '       agent names (--names FILE | --from-sync) --state-dir DIR [--once] [--nameservers IP[,IP…]] [--overlay-cidr CIDR] [--deny-networks JSON] [--ttl-floor S] [--grace S] [--max-addresses N] [--min-refresh S] [--max-refresh S]',
     );
   });
 
@@ -296,11 +296,24 @@ describe('names', () => {
       command: 'names',
       names: 'n.json',
       stateDir: '/var/lib/x',
+      fromSync: false,
       once: false,
       nameservers: undefined,
       never: ['10.255.0.0/16'],
       policy: DEFAULT_NAME_POLICY,
     });
+  });
+
+  it("--from-sync: the sync's document in the state directory unless --names says otherwise; --names needed without it", () => {
+    expect(parseAgentArgs(['names', '--from-sync', '--state-dir', '/var/lib/x'])).toMatchObject({
+      names: '/var/lib/x/host-names.json',
+      fromSync: true,
+    });
+    expect(parseAgentArgs(['names', '--from-sync', '--names', 'n.json', '--state-dir', 'd'])).toMatchObject({
+      names: 'n.json',
+      fromSync: true,
+    });
+    expect(() => parseAgentArgs(['names', '--state-dir', 'd'])).toThrow('--names is required');
   });
 
   it('takes every option: seconds with decimals, the overlay and the always deny networks kept out', () => {
@@ -332,6 +345,7 @@ describe('names', () => {
       command: 'names',
       names: 'n.json',
       stateDir: 'd',
+      fromSync: false,
       once: true,
       nameservers: ['198.51.100.53', '192.0.2.53'],
       never: ['10.250.1.0/24', '169.254.0.0/16'],
