@@ -8,6 +8,7 @@
 // them by the addresses they resolve (resolved_names) or not at all yet (not_enforced).
 
 import { namePart } from '../domain/destination-parts.js';
+import { isWildcardHost } from '../domain/host-names.js';
 import { numberToIpv4, parseCidr } from '../domain/ipv4.js';
 import { isLayer7Protocol } from '../domain/model-primitives.js';
 import {
@@ -18,12 +19,11 @@ import {
   type SecurityGroupRule,
 } from '../domain/security-group.js';
 import { buildSnapshot, snapshotToPolicyList } from '../domain/snapshot.js';
-import { type BindingScope, isPlainPolicy } from '../domain/snapshot-groups.js';
+import type { BindingScope } from '../domain/snapshot-groups.js';
 import type { EgressPolicy } from '../domain/types.js';
 import { inCidr, normalizeCidr } from './cidr.js';
 import { type Evaluation, evaluatePlan, type Packet } from './evaluate.js';
 import type { Container } from './model.js';
-import { isWildcardHost } from './name-enforcement.js';
 import { containerChain } from './names.js';
 import { DEFAULT_OVERLAY_CIDR, type DenyNetworks, NO_DENY_NETWORKS, planRules } from './plan.js';
 
@@ -83,8 +83,8 @@ export type ExplainReason =
       /**
        * Beside default_deny: a policy that would let the connection through if its destination's
        * host names were enforced (protocol and port fit; the address cannot be told without
-       * resolving). Not in this version (name-enforcement.ts): http/https, wildcard names, and the
-       * names of a policy for every app or for one lifecycle; it allows nothing.
+       * resolving). Not in this version (name-enforcement.ts): http/https and wildcard names; it
+       * allows nothing.
        */
       readonly type: 'not_enforced';
       readonly description: string;
@@ -229,9 +229,9 @@ function nameCouldCarry(policy: EgressPolicy, query: ExplainQuery): boolean {
 }
 
 /**
- * What a policy's host names do for the connection: on the cells, a plain policy's (an app's or a
- * space's, every lifecycle) tcp/udp exact names are resolved and their addresses allowed
- * (name-enforcement.ts: BY_HOST_SETS); nothing else by name is enforced yet.
+ * What a policy's host names do for the connection: on the cells, tcp/udp exact names are resolved
+ * and their addresses allowed (name-enforcement.ts: BY_HOST_SETS; a policy for one lifecycle or
+ * every app through its binding's rule by host name); nothing else by name is enforced yet.
  */
 function byNameReason(policy: EgressPolicy, ip: string): ExplainReason {
   const { destination } = policy;
@@ -254,9 +254,6 @@ function notEnforcedBecause(policy: EgressPolicy): string | undefined {
   const { destination } = policy;
   if (isLayer7Protocol(destination.protocol)) return 'http and https destinations are not enforced by this version';
   if ((destination.hosts ?? []).every(isWildcardHost)) return 'wildcard names are not enforced by this version';
-  if (!isPlainPolicy(policy)) {
-    return 'host names of a policy for every app or for one lifecycle are not sent to cells by this version';
-  }
   return undefined;
 }
 

@@ -9,6 +9,7 @@
 //   proxy (item 3, not wired yet): those allow nothing.
 // A destination with both ips and hosts allows its ips and whatever its names allow.
 import { addressPart, isAddressOnly, type NamePart, namePart } from '../domain/destination-parts.js';
+import { isWildcardHost } from '../domain/host-names.js';
 import { isLayer7Protocol } from '../domain/model-primitives.js';
 import type { DestinationSpec } from '../domain/types.js';
 import type { AllowEntry } from './allow-rules.js';
@@ -29,9 +30,6 @@ export interface NameEnforcement {
  * and the default of planRules.
  */
 export const NOT_ENFORCED_BY_NAME: NameEnforcement = { allowEntries: () => [] };
-
-/** A `*.x.y` pattern: only the proxy can match it (item 3). */
-export const isWildcardHost = (host: string): boolean => host.startsWith('*.');
 
 /**
  * The cell agent's: a tcp, udp or all name part with exact names allows its ports (all: every

@@ -139,14 +139,26 @@ function containerRules(allow: readonly string[], denied: readonly string[], den
 export function groupRuleId(rule: GroupRuleDocument): string {
   const ranges = (list: readonly { readonly start: string | number; readonly end: string | number }[]) =>
     list.map(({ start, end }) => `${start}-${end}`).join(',');
-  return `g ${rule.protocol} ${ranges(rule.ips)} ${ranges(rule.ports)} ${rule.icmp_type ?? ''} ${rule.icmp_code ?? ''} ${rule.log === true ? 'log' : ''}`;
+  const byName = rule.hosts === undefined ? '' : ` hosts ${rule.destination ?? ''} ${rule.hosts.join(',')}`;
+  return `g ${rule.protocol} ${ranges(rule.ips)} ${ranges(rule.ports)} ${rule.icmp_type ?? ''} ${rule.icmp_code ?? ''} ${rule.log === true ? 'log' : ''}${byName}`;
 }
 
 const bindingKey = (scope: GroupBinding[0], lifecycle: Lifecycle, target: string): string =>
   `${scope}:${lifecycle}:${target}`;
 
+/**
+ * A binding rule's allow entries: its addresses, or for a rule by host name (a policy for one
+ * lifecycle or every app, snapshot-groups.ts) whatever `names` allows for its destination's names.
+ */
+function ruleEntries(rule: GroupRuleDocument, names: NameEnforcement): readonly AllowEntry[] {
+  const id = groupRuleId(rule);
+  if (rule.hosts === undefined) return [{ id, destination: rule }];
+  if (rule.destination === undefined || (rule.protocol !== 'tcp' && rule.protocol !== 'udp')) return [];
+  return names.allowEntries(id, { hosts: rule.hosts, ports: rule.ports, protocol: rule.protocol }, rule.destination);
+}
+
 /** The allow entries of every binding, by bindingKey; a binding listed twice gets the rules of both. */
-function bindingEntries(section: SecurityGroupsSection | undefined): Map<string, AllowEntry[]> {
+function bindingEntries(section: SecurityGroupsSection | undefined, names: NameEnforcement): Map<string, AllowEntry[]> {
   const byBinding = new Map<string, Set<number>>();
   for (const [scope, lifecycle, target, indexes] of section?.bindings ?? []) {
     const key = bindingKey(scope, lifecycle, target);
@@ -160,9 +172,9 @@ function bindingEntries(section: SecurityGroupsSection | undefined): Map<string,
     for (const index of indexes) {
       const rule = section?.rules[index];
       if (rule === undefined) throw new Error(`security group binding ${key} points past the rules: ${index}`);
-      list.push({ id: groupRuleId(rule), destination: rule });
+      list.push(...ruleEntries(rule, names));
     }
-    entries.set(key, list);
+    if (list.length > 0) entries.set(key, list);
   }
   return entries;
 }
@@ -233,7 +245,7 @@ export function planRules(
     if (list === undefined) bySource.set(key, entries);
     else list.push(...entries);
   }
-  for (const [key, entries] of bindingEntries(policies.security_groups)) bySource.set(`group:${key}`, entries);
+  for (const [key, entries] of bindingEntries(policies.security_groups, names)) bySource.set(`group:${key}`, entries);
   const sorted = [...containers].sort((a, b) => ipv4ToNumber(a.ip) - ipv4ToNumber(b.ip));
   // Each container's allow sources in jump order: v1 app and space (every lifecycle), then its bindings.
   const sourcesOf = (container: Container): { key: string; chain: string }[] => [

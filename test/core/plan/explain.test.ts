@@ -249,11 +249,13 @@ describe('explain, for destinations matched by name', () => {
     expect(explain(tcpTo('203.0.113.9', 5433), state([byName('n1')])).reasons.map((r) => r.type)).toEqual([
       'default_deny',
     ]);
-    // For every app or one lifecycle: those travel as bindings, without their names (not sent to cells).
+    // For every app or one lifecycle (those travel as bindings, their names in a rule by host name) too.
     for (const extra of [{ source: { type: 'default', id: '' } } as const, { app_lifecycle: 'running' } as const]) {
       const refused = explain(tcpTo('203.0.113.9', 5432), state([byName('n2', extra)]));
-      expect(refused.reasons.map((r) => r.type)).toEqual(['default_deny', 'not_enforced']);
-      expect(refused.reasons[1]?.description).toContain('not sent to cells by this version: it allows nothing');
+      expect(refused.reasons.map((r) => r.type)).toEqual(['default_deny', 'resolved_names']);
     }
+    // Another lifecycle's: nothing.
+    const staging = explain(tcpTo('203.0.113.9', 5432), state([byName('n3', { app_lifecycle: 'staging' })]));
+    expect(staging.reasons.map((r) => r.type)).toEqual(['default_deny']);
   });
 });

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { renderChain } from '../../../agent/render.js';
 import { parsePolicies } from '../../../agent/source/files.js';
 import { buildSnapshot, decodeSnapshot, encodeSnapshot, snapshotToPolicyList } from '../../../core/domain/snapshot.js';
+import { groupRuleDocumentSchema } from '../../../core/domain/snapshot-groups.js';
 import type { Destination, EgressPolicy } from '../../../core/domain/types.js';
 import { planAllowRules } from '../../../core/plan/allow-rules.js';
 import { evaluatePlan } from '../../../core/plan/evaluate.js';
@@ -13,6 +14,7 @@ import type { Container, RulePlan } from '../../../core/plan/model.js';
 import { BY_HOST_SETS, destinationAllowEntries } from '../../../core/plan/name-enforcement.js';
 import { hostSetName, isHostSet } from '../../../core/plan/names.js';
 import { planRules } from '../../../core/plan/plan.js';
+import { validationMessage } from '../../helpers/validation-message.js';
 
 const APP = 'app-1';
 const SPACE = 'space-1';
@@ -216,5 +218,78 @@ describe('BY_HOST_SETS: what a cell lets through', () => {
     const plan = planRules(parsePolicies(text), [container]);
     expect(plan.hostSets).toBeUndefined();
     expect(verdict(plan, { 'd-db': [DB_IP] }, DB_IP, 5432)).toBe('reject');
+  });
+});
+
+describe('BY_HOST_SETS: policies for one lifecycle or every app (they travel as bindings)', () => {
+  const staging: Container = { ...container, ip: '10.255.1.3', lifecycle: 'staging' };
+  const walk = (plan: RulePlan, from: Container, ip: string, resolved: readonly string[]) =>
+    evaluatePlan(
+      plan,
+      { source: from.ip, destination: ip, protocol: 'tcp', port: 5432 },
+      new Map([[hostSetName('d-db'), resolved]]),
+    ).verdict;
+
+  it('carries the exact names in a rule by host name and enforces them by the host set, per lifecycle', () => {
+    const policies = [policyTo(db, { app_lifecycle: 'running' })];
+    const encoded = encodeSnapshot(buildSnapshot(7, policies));
+    const list = snapshotToPolicyList(decodeSnapshot(encoded.bytes, encoded.sha256));
+    expect(list.security_groups?.rules).toEqual([
+      {
+        protocol: 'tcp',
+        ips: [],
+        ports: [{ start: 5432, end: 5432 }],
+        hosts: ['db.example.test', 'db2.example.test'],
+        destination: 'd-db',
+      },
+    ]);
+    const plan = planRules(list, [container, staging], { names: BY_HOST_SETS });
+    expect(plan.hostSets?.map((set) => set.destinationId)).toEqual(['d-db']);
+    expect(walk(plan, container, DB_IP, [DB_IP])).toBe('accept');
+    expect(walk(plan, container, OTHER_IP, [DB_IP])).toBe('reject');
+    expect(walk(plan, staging, DB_IP, [DB_IP])).toBe('reject');
+    // Planned as explain plans (NOT_ENFORCED_BY_NAME): nothing, and no chain for the binding.
+    const unenforced = planRules(list, [container, staging]);
+    expect(unenforced.hostSets).toBeUndefined();
+    expect(walk(unenforced, container, DB_IP, [DB_IP])).toBe('reject');
+  });
+
+  it('for every app, from a policies file too; wildcards and https are not carried', () => {
+    const every = { source: { type: 'default', id: '' } } as const;
+    const wildcardTcp = destination('d-w', { hosts: ['*.example.test'] });
+    const policies = [policyTo(db, every), policyTo(https, every), policyTo(wildcardTcp, every)];
+    expect(buildSnapshot(1, policies).security_groups.rules).toHaveLength(1);
+    // (A policies file refuses a tcp wildcard outright.)
+    const plan = agentPlan(policies.slice(0, 2), [container, staging]);
+    expect(plan.hostSets?.map((set) => set.destinationId)).toEqual(['d-db']);
+    expect(walk(plan, staging, DB_IP, [DB_IP])).toBe('accept');
+    expect(walk(plan, container, DB_IP, [DB_IP])).toBe('accept');
+  });
+
+  it.each([
+    [{ protocol: 'tcp', ips: [], ports: [] }, 'ips: must hold at least one range'],
+    [
+      { protocol: 'icmp', ips: [], ports: [], hosts: ['a.example.test'], destination: 'd' },
+      'only allowed for tcp and udp',
+    ],
+    [
+      {
+        protocol: 'tcp',
+        ips: [{ start: '192.0.2.1', end: '192.0.2.1' }],
+        ports: [],
+        hosts: ['a.example.test'],
+        destination: 'd',
+      },
+      'must be empty in a rule by host name',
+    ],
+    [{ protocol: 'tcp', ips: [], ports: [], hosts: ['a.example.test'] }, 'destination: is required with hosts'],
+    [{ protocol: 'tcp', ips: [], ports: [], hosts: ['*.example.test'], destination: 'd' }, 'must be an exact name'],
+    [{ protocol: 'tcp', ips: [], ports: [], hosts: ['10.0.0.1'], destination: 'd' }, 'must not be an IP address'],
+    [
+      { protocol: 'tcp', ips: [{ start: '192.0.2.1', end: '192.0.2.1' }], ports: [], destination: 'd' },
+      'destination: is only allowed with hosts',
+    ],
+  ])('a rule document %j is refused', (rule, message) => {
+    expect(validationMessage(groupRuleDocumentSchema, rule)).toContain(message);
   });
 });
