@@ -11,7 +11,7 @@ import { readStdin } from './read-stdin.js';
 import { syncRecorded } from './recorded-sync.js';
 import { parsePolicies, readContainersFile } from './source/files.js';
 import { readInputFile } from './source/read-file.js';
-import { AGENT_SERVICE, changes, RULES_APPLIED } from './sync-summary.js';
+import { AGENT_SERVICE, changes, HOST_SET_KEPT, RULES_APPLIED } from './sync-summary.js';
 
 /** `--policies -` means standard input. */
 export const STDIN_PATH = '-';
@@ -41,6 +41,7 @@ export async function syncFromFiles(args: SyncFromFiles, io: CliIo): Promise<voi
     return;
   }
   const log = jsonLineLog({ service: AGENT_SERVICE, write: (line) => io.stdout(`${line}\n`) });
+  for (const problem of result.hostSetProblems ?? []) log.warn(HOST_SET_KEPT, { problem });
   log.info(RULES_APPLIED, {
     changed: result.changed,
     applied: true,

@@ -4,7 +4,7 @@ import type { PoliciesWithGroups } from '../core/domain/snapshot-groups.js';
 import { DEFAULT_DENY_LOG, type DenyLogSetting } from '../core/plan/deny-log.js';
 import type { Container, HostSet, RulePlan } from '../core/plan/model.js';
 import { BY_HOST_SETS } from '../core/plan/name-enforcement.js';
-import { isHostSet, ROOT_CHAIN } from '../core/plan/names.js';
+import { hostTempSetName, isHostSet, ROOT_CHAIN } from '../core/plan/names.js';
 import {
   DEFAULT_OVERLAY_CIDR,
   DEFAULT_SET_THRESHOLD,
@@ -213,13 +213,15 @@ async function createHostSets(runner: CommandRunner, hostSets: readonly HostSet[
 }
 
 /**
- * Destroys the host sets (and scratch sets) in the kernel that the plan does not match, now that
+ * Destroys the host sets (and scratch sets) in the kernel that the plan does not match (a matched
+ * set's scratch set is left: a refresh may be filling it), now that
  * its rules are in force. One by one: a set the kernel refuses to destroy (a rule still uses it:
  * not ours, or a race with a refresh swapping into it) is reported and does not keep the others.
  * The names refresh following the sync's document never destroys sets itself (agent/names/refresh.ts).
  */
 async function destroyUnusedHostSets(runner: CommandRunner, hostSets: readonly HostSet[]): Promise<string[]> {
-  const wanted = new Set(hostSets.map((set) => set.name));
+  // A wanted set's scratch set too: a refresh pass may be filling it right now (name-sets.ts).
+  const wanted = new Set(hostSets.flatMap((set) => [set.name, hostTempSetName(set.name)]));
   const listed = await runner('ipset', ['list', '-n']);
   // Without ipset there are no host sets (and a plan that had some failed to create them).
   if (listed.code === 127) return [];

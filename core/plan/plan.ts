@@ -147,14 +147,14 @@ const bindingKey = (scope: GroupBinding[0], lifecycle: Lifecycle, target: string
   `${scope}:${lifecycle}:${target}`;
 
 /**
- * A binding rule's allow entries: its addresses, or for a rule by host name (a policy for one
- * lifecycle or every app, snapshot-groups.ts) whatever `names` allows for its destination's names.
+ * A rule by host name's allow entries (a policy for one lifecycle or every app, snapshot-groups.ts):
+ * whatever `names` allows for its destination's names.
  */
-function ruleEntries(rule: GroupRuleDocument, names: NameEnforcement): readonly AllowEntry[] {
-  const id = groupRuleId(rule);
-  if (rule.hosts === undefined) return [{ id, destination: rule }];
-  if (rule.destination === undefined || (rule.protocol !== 'tcp' && rule.protocol !== 'udp')) return [];
-  return names.allowEntries(id, { hosts: rule.hosts, ports: rule.ports, protocol: rule.protocol }, rule.destination);
+function byNameEntries(rule: GroupRuleDocument, names: NameEnforcement): readonly AllowEntry[] {
+  if (rule.hosts === undefined || rule.destination === undefined) return [];
+  if (rule.protocol !== 'tcp' && rule.protocol !== 'udp') return [];
+  const part = { hosts: rule.hosts, ports: rule.ports, protocol: rule.protocol };
+  return names.allowEntries(groupRuleId(rule), part, rule.destination);
 }
 
 /** The allow entries of every binding, by bindingKey; a binding listed twice gets the rules of both. */
@@ -172,7 +172,9 @@ function bindingEntries(section: SecurityGroupsSection | undefined, names: NameE
     for (const index of indexes) {
       const rule = section?.rules[index];
       if (rule === undefined) throw new Error(`security group binding ${key} points past the rules: ${index}`);
-      list.push(...ruleEntries(rule, names));
+      // Most rules: their addresses, one entry (no array per rule: thousands of bindings share rules).
+      if (rule.hosts === undefined) list.push({ id: groupRuleId(rule), destination: rule });
+      else list.push(...byNameEntries(rule, names));
     }
     if (list.length > 0) entries.set(key, list);
   }
