@@ -44,6 +44,8 @@ export interface SyncFromFiles {
   readonly denyNetworks: DenyNetworks;
   readonly dryRun: boolean;
   readonly netns: string | undefined;
+  /** Where the names document for `agent names` is written (sync.ts); undefined: not written. */
+  readonly namesFile: string | undefined;
 }
 
 /** `sync --from-dynamodb …`: what SSM runs on a cell (see cli-sync-table.ts). */
@@ -243,7 +245,7 @@ const CONTAINERS = {
 const syncFromFiles = command({
   name: 'sync',
   usage:
-    'sync --policies FILE|- --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--netns NS] [--dry-run]',
+    'sync --policies FILE|- --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--netns NS] [--names-file FILE] [--dry-run]',
   summary: 'apply the policies of a file (or stdin) to the containers of this cell',
   notes: ['On success prints one JSON log line ("rules applied") with what changed; --dry-run prints the payload.'],
   options: {
@@ -261,6 +263,12 @@ const syncFromFiles = command({
     'log-group': LOG_GROUP,
     'deny-networks': DENY_NETWORKS,
     netns: NETNS,
+    'names-file': {
+      type: 'string',
+      value: 'FILE',
+      description:
+        'write the destinations whose host names the rules match there, for `agent names --from-sync --names FILE` (sync --from-dynamodb writes <state-dir>/host-names.json)',
+    },
     'dry-run': {
       type: 'boolean',
       default: false,
@@ -281,6 +289,7 @@ const syncFromFiles = command({
       denyNetworks: denyNetworksArgument(values['deny-networks']),
       dryRun: values['dry-run'],
       netns: netnsArgument(values.netns),
+      namesFile: values['names-file'] === '' ? undefined : values['names-file'],
     };
   },
 });

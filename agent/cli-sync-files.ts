@@ -1,5 +1,5 @@
 // `agent sync --policies FILE|- --containers FILE`: desired state from two files (or the policies
-// from stdin), nothing recorded. `--dry-run` prints a readable account of the changes and the payload
+// from stdin), nothing recorded but, with `--names-file`, the names document for `agent names`. `--dry-run` prints a readable account of the changes and the payload
 // (ipset changes first, as comment lines iptables-restore ignores); an apply ends with one summary
 // log line (sync-summary.ts).
 import { jsonLineLog } from '../core/log.js';
@@ -34,6 +34,7 @@ export async function syncFromFiles(args: SyncFromFiles, io: CliIo): Promise<voi
       denyLog: args.denyLog,
       denyNetworks: args.denyNetworks,
       runner: cliRunner(io, args.netns),
+      ...(args.namesFile === undefined ? {} : { namesFile: args.namesFile }),
     },
   );
   if (args.dryRun) {

@@ -20,7 +20,7 @@ function usageError(argv: readonly string[]): string {
 describe('agent command line', () => {
   it('prints one usage line per command, as it always did', () => {
     expect(USAGE).toBe(
-      'usage: agent sync --policies FILE|- --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--netns NS] [--dry-run]\n' +
+      'usage: agent sync --policies FILE|- --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--netns NS] [--names-file FILE] [--dry-run]\n' +
         '       agent sync --from-dynamodb --table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--min-version N] [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--netns NS] [--dry-run | --render-only]\n' +
         '       agent uninstall [--netns NS] [--dry-run]\n' +
         '       agent logs --containers FILE --input FILE [--output FILE] [--from-start]\n' +
@@ -52,6 +52,12 @@ describe('sync --policies', () => {
       dryRun: false,
       netns: undefined,
     });
+  });
+
+  it('--names-file: where the names document for agent names goes', () => {
+    expect(
+      parseAgentArgs(['sync', '--policies', 'p', '--containers', 'c', '--names-file', '/s/host-names.json']),
+    ).toMatchObject({ namesFile: '/s/host-names.json' });
   });
 
   it('takes every option, the overlay normalized', () => {
@@ -422,7 +428,7 @@ describe('--help', () => {
   it('sync --help: every option of the files form, one line each, with its default', () => {
     const text = help(['sync', '--help']);
     expect(text.split('\n')[0]).toBe(
-      `usage: agent sync --policies FILE|- --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--netns NS] [--dry-run]`,
+      `usage: agent sync --policies FILE|- --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--netns NS] [--names-file FILE] [--dry-run]`,
     );
     const options = text.split('\n').filter((line) => line.startsWith('  --'));
     expect(options.map((line) => line.trim().split(' ')[0])).toEqual([
@@ -435,6 +441,7 @@ describe('--help', () => {
       '--log-group',
       '--deny-networks',
       '--netns',
+      '--names-file',
       '--dry-run',
       '--help',
     ]);

@@ -3,7 +3,7 @@
 // sets destroyed (or reported while a rule still uses them), other sets untouched; the sync keeps
 // the host sets its plan matches (never their members), destroys the others once its rules stopped
 // using them, and uninstall removes them.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -155,10 +155,15 @@ describe.runIf(labAvailable())('name refresh passes on a real kernel', () => {
       },
     };
     const policies = JSON.stringify(policyList([byName as never]));
+    const namesFile = join(dir, 'host-names.json');
     const sync = (text: string, ...more: string[]) =>
-      runAgentCommand(['sync', '--policies', '-', '--containers', store, '--netns', ns, ...more], text);
+      runAgentCommand(
+        ['sync', '--policies', '-', '--containers', store, '--netns', ns, '--names-file', namesFile, ...more],
+        text,
+      );
     const first = await sync(policies);
     expect(first.stderr).toBe('');
+    expect(readFileSync(namesFile, 'utf8')).toBe('{"destinations":[{"id":"dest-a","hosts":["a.example.com"]}]}\n');
     expect(await members(A)).toEqual(['198.51.100.3']);
     expect(await lab.execOk(ns, ['iptables', '-S'])).toContain(`--match-set ${A} dst`);
     // The record holds although the host set changes size: the second sync changes nothing.
