@@ -1,11 +1,13 @@
 // The agent of one cell, wired once: snapshots in, the cell's kernel (or a preview) out, the apply
 // recorded on the cell and reported. `agent sync --from-dynamodb` and local mode's in-process cells
 // both run it; they differ only in where the snapshots come from and how they print the result.
+import { join } from 'node:path';
 import type { CellRegistry } from '../core/domain/cells.js';
 import type { DenyLogSetting } from '../core/plan/deny-log.js';
 import type { Container } from '../core/plan/model.js';
 import { DEFAULT_OVERLAY_CIDR, type DenyNetworks, NO_DENY_NETWORKS, type UnknownSources } from '../core/plan/plan.js';
 import { type ConvergeResult, converge } from './converge.js';
+import { SYNC_NAMES_FILE } from './names/names-file.js';
 import { createProxyProcess } from './proxy/haproxy-process.js';
 import type { ProxySyncOptions } from './proxy/proxy-sync.js';
 import { cellProxySettings, type ProxySettings } from './proxy/settings.js';
@@ -106,6 +108,8 @@ export function createCellAgent(options: CellAgentOptions): CellAgent {
           ...(options.denyLog === undefined ? {} : { denyLog: options.denyLog }),
           ...(options.denyNetworks === undefined ? {} : { denyNetworks: options.denyNetworks }),
           dryRun: !apply,
+          // The names refresh (`agent names --from-sync`) follows it: sync.ts, names-file.ts.
+          ...(apply ? { namesFile: join(options.stateDir, SYNC_NAMES_FILE) } : {}),
           runner,
         },
       });

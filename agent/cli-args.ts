@@ -1,6 +1,7 @@
 // The agent's command line: its commands, their options and checks. A new command is one more
 // entry in AGENT_COMMANDS and one more member of AgentCommand.
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { isIpv4 } from '../core/domain/ipv4.js';
 import { normalizeCidr } from '../core/plan/cidr.js';
 import {
@@ -27,6 +28,7 @@ import { command, helpOf, parseCommandLine, usageOf } from './command-line.js';
 import { UsageError } from './errors.js';
 import { configValueProblem, DEFAULT_ULOGD_LOGFILE, DEFAULT_ULOGD_PLUGIN_DIR } from './logging/ulogd-config.js';
 import { DEFAULT_NAME_POLICY, type NamePolicy } from './names/name-state.js';
+import { SYNC_NAMES_FILE } from './names/names-file.js';
 import { DEFAULT_VERIFY, isVerify, VERIFY_LEVELS, type Verify } from './recorded-sync.js';
 
 /** `sync --policies FILE --containers FILE`: desired state from two files (tests, manual runs). */
@@ -42,6 +44,8 @@ export interface SyncFromFiles {
   readonly denyNetworks: DenyNetworks;
   readonly dryRun: boolean;
   readonly netns: string | undefined;
+  /** Where the names document for `agent names` is written (sync.ts); undefined: not written. */
+  readonly namesFile: string | undefined;
 }
 
 /** `sync --from-dynamodb …`: what SSM runs on a cell (see cli-sync-table.ts). */
@@ -102,6 +106,11 @@ export interface Names {
   readonly command: 'names';
   readonly names: string;
   readonly stateDir: string;
+  /**
+   * The names file is the sync's document (names-file.ts: SYNC_NAMES_FILE): a missing one is no
+   * destinations yet, and host sets no destination wants are left for the sync to destroy.
+   */
+  readonly fromSync: boolean;
   /** One pass, then exit; else passes until SIGTERM. */
   readonly once: boolean;
   /** Undefined: those of /etc/resolv.conf. */
@@ -246,7 +255,7 @@ const CONTAINERS = {
 const syncFromFiles = command({
   name: 'sync',
   usage:
-    'sync --policies FILE|- --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--netns NS] [--dry-run]',
+    'sync --policies FILE|- --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--netns NS] [--names-file FILE] [--dry-run]',
   summary: 'apply the policies of a file (or stdin) to the containers of this cell',
   notes: ['On success prints one JSON log line ("rules applied") with what changed; --dry-run prints the payload.'],
   options: {
@@ -264,6 +273,12 @@ const syncFromFiles = command({
     'log-group': LOG_GROUP,
     'deny-networks': DENY_NETWORKS,
     netns: NETNS,
+    'names-file': {
+      type: 'string',
+      value: 'FILE',
+      description:
+        'write the destinations whose host names the rules match there, for `agent names --from-sync --names FILE` (sync --from-dynamodb writes <state-dir>/host-names.json)',
+    },
     'dry-run': {
       type: 'boolean',
       default: false,
@@ -284,6 +299,7 @@ const syncFromFiles = command({
       denyNetworks: denyNetworksArgument(values['deny-networks']),
       dryRun: values['dry-run'],
       netns: netnsArgument(values.netns),
+      namesFile: values['names-file'] === '' ? undefined : values['names-file'],
     };
   },
 });
@@ -536,10 +552,12 @@ function nameserversArgument(flag: string, value: string | undefined): string[] 
 const names = command({
   name: 'names',
   usage:
-    'names --names FILE --state-dir DIR [--once] [--nameservers IP[,IP…]] [--overlay-cidr CIDR] [--deny-networks JSON] [--ttl-floor S] [--grace S] [--max-addresses N] [--min-refresh S] [--max-refresh S]',
+    'names (--names FILE | --from-sync) --state-dir DIR [--once] [--nameservers IP[,IP…]] [--overlay-cidr CIDR] [--deny-networks JSON] [--ttl-floor S] [--grace S] [--max-addresses N] [--min-refresh S] [--max-refresh S]',
   summary: 'keep one ipset per destination with host names at the current addresses of its names (runs until SIGTERM)',
   notes: [
-    'Not yet used by any rule: `sync` neither writes nor destroys these sets (dyneg-h-…); `uninstall` removes them.',
+    '`sync` matches these sets (dyneg-h-…) for tcp/udp destinations with exact hosts, creates them empty and writes',
+    'the names document host-names.json in its state directory; `--from-sync` follows it (checked every 250 ms),',
+    'and `sync` destroys the sets its rules stopped using. `uninstall` removes them all.',
     'Resolves with the nameservers of /etc/resolv.conf (inside `ip netns exec NS`, /etc/netns/NS/resolv.conf):',
     'run it inside the namespace whose resolver and kernel it serves. One JSON log line per pass that changed a set.',
   ],
@@ -547,8 +565,14 @@ const names = command({
     names: {
       type: 'string',
       value: 'FILE',
-      required: true,
-      description: 'the destinations with hosts: {"destinations":[{"id":…,"hosts":[…]}]}, read again every pass',
+      description:
+        'the destinations with hosts: {"destinations":[{"id":…,"hosts":[…]}]}, read again every pass and when it changes',
+    },
+    'from-sync': {
+      type: 'boolean',
+      default: false,
+      description:
+        "follow the sync's names document (--names defaults to <state-dir>/host-names.json; missing: nothing yet) and leave unused sets to the sync",
     },
     'state-dir': {
       type: 'string',
@@ -611,10 +635,13 @@ const names = command({
     if (maxRefreshMs < minRefreshMs) throw new UsageError('--max-refresh: must not be shorter than --min-refresh');
     const nameservers = nameserversArgument('nameservers', values.nameservers);
     const denyNetworks = denyNetworksArgument(values['deny-networks']);
+    const stateDir = required('state-dir', values['state-dir']);
+    const fromSync = values['from-sync'];
     return {
       command: 'names',
-      names: required('names', values.names),
-      stateDir: required('state-dir', values['state-dir']),
+      names: fromSync ? (values.names ?? join(stateDir, SYNC_NAMES_FILE)) : required('names', values.names),
+      stateDir,
+      fromSync,
       once: values.once,
       nameservers,
       never: [...new Set([overlayCidrArgument(values['overlay-cidr']), ...denyNetworks.always])],

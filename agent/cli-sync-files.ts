@@ -1,5 +1,5 @@
 // `agent sync --policies FILE|- --containers FILE`: desired state from two files (or the policies
-// from stdin), nothing recorded. `--dry-run` prints a readable account of the changes and the payload
+// from stdin), nothing recorded but, with `--names-file`, the names document for `agent names`. `--dry-run` prints a readable account of the changes and the payload
 // (ipset changes first, as comment lines iptables-restore ignores); an apply ends with one summary
 // log line (sync-summary.ts).
 import { jsonLineLog } from '../core/log.js';
@@ -11,7 +11,7 @@ import { readStdin } from './read-stdin.js';
 import { syncRecorded } from './recorded-sync.js';
 import { parsePolicies, readContainersFile } from './source/files.js';
 import { readInputFile } from './source/read-file.js';
-import { AGENT_SERVICE, changes, RULES_APPLIED } from './sync-summary.js';
+import { AGENT_SERVICE, changes, HOST_SET_KEPT, RULES_APPLIED } from './sync-summary.js';
 
 /** `--policies -` means standard input. */
 export const STDIN_PATH = '-';
@@ -34,6 +34,7 @@ export async function syncFromFiles(args: SyncFromFiles, io: CliIo): Promise<voi
       denyLog: args.denyLog,
       denyNetworks: args.denyNetworks,
       runner: cliRunner(io, args.netns),
+      ...(args.namesFile === undefined ? {} : { namesFile: args.namesFile }),
     },
   );
   if (args.dryRun) {
@@ -41,6 +42,7 @@ export async function syncFromFiles(args: SyncFromFiles, io: CliIo): Promise<voi
     return;
   }
   const log = jsonLineLog({ service: AGENT_SERVICE, write: (line) => io.stdout(`${line}\n`) });
+  for (const problem of result.hostSetProblems ?? []) log.warn(HOST_SET_KEPT, { problem });
   log.info(RULES_APPLIED, {
     changed: result.changed,
     applied: true,

@@ -13,7 +13,7 @@ import type { CliIo } from './cli-io.js';
 import { describeChanges } from './dry-run-text.js';
 import { readResolvConf } from './names/resolv-conf.js';
 import { agentTable } from './policy-table.js';
-import { AGENT_SERVICE, CELL_SYNCED, changes } from './sync-summary.js';
+import { AGENT_SERVICE, CELL_SYNCED, changes, HOST_SET_KEPT } from './sync-summary.js';
 
 export async function syncFromTable(args: SyncFromTable, io: CliIo): Promise<void> {
   const started = performance.now();
@@ -56,6 +56,7 @@ export async function syncFromTable(args: SyncFromTable, io: CliIo): Promise<voi
       );
     }
     const log = jsonLineLog({ service: AGENT_SERVICE, write: (line) => io.stdout(`${line}\n`) });
+    for (const problem of result.sync.hostSetProblems ?? []) log.warn(HOST_SET_KEPT, { problem });
     log.info(CELL_SYNCED, {
       ...result.summary,
       ...changes(result.sync, performance.now() - started),

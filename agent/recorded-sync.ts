@@ -1,6 +1,7 @@
 // A sync that first asks the kernel whether it already holds what these inputs give. The policies
 // are parsed and planned only when it does not: a periodic or repeated sync of unchanged inputs
 // costs three short kernel reads (applied-record.ts), whatever the size of the ruleset.
+import { existsSync } from 'node:fs';
 import type { PoliciesWithGroups } from '../core/domain/snapshot-groups.js';
 import type { Container } from '../core/plan/model.js';
 import { inputDigest, type PlanSize, readKernelSummary, recordHolds } from './applied-record.js';
@@ -52,7 +53,10 @@ export async function syncRecorded(
   // A dry run shows the exact diff, so it always reads everything back.
   const summary =
     verify === 'cheap' && options.dryRun !== true ? await readKernelSummary(options.runner ?? spawnRunner) : undefined;
-  if (summary?.record !== undefined && recordHolds(summary, digest)) {
+  // The names document is written only by a sync that plans: when it is missing (a new or wiped
+  // state directory), the record holding is not enough.
+  const namesMissing = options.namesFile !== undefined && !existsSync(options.namesFile);
+  if (summary?.record !== undefined && recordHolds(summary, digest) && !namesMissing) {
     return { ...unchanged(summary.record.size), recordHeld: true };
   }
   // The record missed: read the rules while the policies are parsed (the read starts a process).

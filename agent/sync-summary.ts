@@ -12,6 +12,8 @@ import type { SyncResult } from './sync.js';
 export const AGENT_SERVICE = 'dynamic-egress-agent';
 export const CELL_SYNCED = 'cell synced';
 export const RULES_APPLIED = 'rules applied';
+/** A WARN line before the summary: a host set no rule uses any more could not be destroyed (sync.ts). */
+export const HOST_SET_KEPT = 'host set not destroyed';
 
 export const syncSummarySchema = z.object({
   /** The policy version now in force (or that would be, for a preview). */

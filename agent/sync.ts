@@ -2,8 +2,9 @@
 // are not files (DynamoDB, a versioned document) call `sync` directly.
 import type { PoliciesWithGroups } from '../core/domain/snapshot-groups.js';
 import { DEFAULT_DENY_LOG, type DenyLogSetting } from '../core/plan/deny-log.js';
-import type { Container, RulePlan } from '../core/plan/model.js';
-import { ROOT_CHAIN } from '../core/plan/names.js';
+import type { Container, HostSet, RulePlan } from '../core/plan/model.js';
+import { BY_HOST_SETS } from '../core/plan/name-enforcement.js';
+import { hostTempSetName, isHostSet, ROOT_CHAIN } from '../core/plan/names.js';
 import {
   DEFAULT_OVERLAY_CIDR,
   DEFAULT_SET_THRESHOLD,
@@ -16,14 +17,18 @@ import {
 } from '../core/plan/plan.js';
 import { formatRecord, readSetSizes, rootDigest, setsDigest } from './applied-record.js';
 import { EarlySets } from './early-sets.js';
+import { firstLine } from './errors.js';
 import {
   diffSets,
   type KernelSetSizes,
   type KernelSets,
   removeCreatedSets,
   restoreSets,
+  runRestore,
   startReadSets,
 } from './ipsets.js';
+import { HOST_SET_TYPE } from './names/name-sets.js';
+import { writeNamesFile } from './names/names-file.js';
 import { renderChain } from './render.js';
 import { type CommandRunner, spawnRunner } from './runner.js';
 import { applyTable, type ChainChange, diffTable, type KernelTable, readTable } from './table.js';
@@ -58,6 +63,12 @@ export interface SyncOptions {
   readonly setSizes?: KernelSetSizes;
   /** A read of the filter table a caller started before parsing (readTable), so the two overlap. */
   readonly kernelTable?: Promise<KernelTable>;
+  /**
+   * Where the names document (agent/names/names-file.ts) is written on every apply: the
+   * destinations whose host sets the plan matches, for the names refresh to resolve. Omitted, it is
+   * not written (the host sets are still created, empty: those names then allow nothing).
+   */
+  readonly namesFile?: string;
 }
 
 export interface SyncResult {
@@ -83,13 +94,15 @@ export interface SyncResult {
     readonly setsCreated: number;
     readonly setsDestroyed: number;
   };
+  /** Host sets no rule uses any more that could not be destroyed (tried again after the next change). */
+  readonly hostSetProblems?: readonly string[];
 }
 
 /**
  * Every option the plan depends on, defaults filled in: what `planRules` gets and what the input
  * digest of a recorded sync covers (recorded-sync.ts), so that a changed setting is a changed input.
  */
-export function planOptionsOf(options: SyncOptions): Required<PlanOptions> {
+export function planOptionsOf(options: SyncOptions): Required<Omit<PlanOptions, 'names'>> {
   return {
     overlayCidr: options.overlayCidr ?? DEFAULT_OVERLAY_CIDR,
     setThreshold: options.setThreshold ?? DEFAULT_SET_THRESHOLD,
@@ -101,9 +114,15 @@ export function planOptionsOf(options: SyncOptions): Required<PlanOptions> {
 
 /**
  * Make the kernel enforce `policies` for `containers`. Inputs must already be validated (see
- * source/files.ts). Order: create new sets → one iptables-restore → destroy unused sets. If creating
- * the sets or the iptables transaction fails, the sets created for it are removed again and the
- * error is thrown; the rules in force are untouched.
+ * source/files.ts). Order: write the names document → create new sets (host sets: created empty
+ * when missing) → one iptables-restore → destroy unused sets (host sets too, once the restore
+ * stopped using them). If creating the sets or the iptables transaction fails, the plan's sets
+ * created for it are removed again and the error is thrown; the rules in force are untouched.
+ *
+ * Host names (issue 15 item 2): the plan matches each tcp/udp destination with exact hosts through
+ * its host set (name-enforcement.ts: BY_HOST_SETS). The sync only makes sure those sets exist and
+ * says which names they are for (namesFile); the names refresh fills them. The document is written
+ * before the sets are created, so a refresh that sees one of them in the kernel finds it listed.
  */
 export async function sync(
   policies: PoliciesWithGroups,
@@ -120,7 +139,13 @@ export async function sync(
   const known = options.readBack === 'sizes' && options.dryRun !== true ? options.setSizes : undefined;
   const early = known === undefined ? undefined : new EarlySets(runner, new Set(known.keys()));
   const { plan, table, createdEarly } = await planAndDiffTable(
-    () => planRules(policies, containers, planOptionsOf(options), early === undefined ? {} : early),
+    () =>
+      planRules(
+        policies,
+        containers,
+        { ...planOptionsOf(options), names: BY_HOST_SETS },
+        early === undefined ? {} : early,
+      ),
     options.record,
     tableRead,
     runner,
@@ -151,7 +176,10 @@ export async function sync(
   };
   if (options.dryRun === true) return result;
 
+  const hostSets = plan.hostSets ?? [];
+  if (options.namesFile !== undefined) writeNamesFile(options.namesFile, namesOf(hostSets));
   try {
+    await createHostSets(runner, hostSets);
     await restoreSets(runner, sets.before);
     if (table.payload !== undefined) await applyTable(runner, table.payload);
   } catch (error) {
@@ -160,7 +188,54 @@ export async function sync(
     throw error;
   }
   await restoreSets(runner, sets.after);
-  return result;
+  // Only a changed ruleset can have stopped using a host set.
+  if (table.payload === undefined) return result;
+  const problems = await destroyUnusedHostSets(runner, hostSets);
+  return problems.length === 0 ? result : { ...result, hostSetProblems: problems };
+}
+
+/** The names document's destinations: each host set's destination and exact names. */
+function namesOf(hostSets: readonly HostSet[]): { id: string; hosts: readonly string[] }[] {
+  return hostSets.map((set) => ({ id: set.destinationId, hosts: set.hosts }));
+}
+
+/**
+ * Creates the plan's host sets that are missing, empty, with the very type the names refresh
+ * creates them with (so it can swap into them); `-exist` leaves one that is there, members and all.
+ * Not undone when the sync fails: an unused host set allows nothing, and the next changed sync
+ * destroys it.
+ */
+async function createHostSets(runner: CommandRunner, hostSets: readonly HostSet[]): Promise<void> {
+  if (hostSets.length === 0) return;
+  const lines = hostSets.map((set) => `create ${set.name} ${HOST_SET_TYPE} -exist`);
+  const failure = await runRestore(runner, `${lines.join('\n')}\n`);
+  if (failure !== undefined) throw failure;
+}
+
+/**
+ * Destroys the host sets (and scratch sets) in the kernel that the plan does not match (a matched
+ * set's scratch set is left: a refresh may be filling it), now that
+ * its rules are in force. One by one: a set the kernel refuses to destroy (a rule still uses it:
+ * not ours, or a race with a refresh swapping into it) is reported and does not keep the others.
+ * The names refresh following the sync's document never destroys sets itself (agent/names/refresh.ts).
+ */
+async function destroyUnusedHostSets(runner: CommandRunner, hostSets: readonly HostSet[]): Promise<string[]> {
+  // A wanted set's scratch set too: a refresh pass may be filling it right now (name-sets.ts).
+  const wanted = new Set(hostSets.flatMap((set) => [set.name, hostTempSetName(set.name)]));
+  const listed = await runner('ipset', ['list', '-n']);
+  // Without ipset there are no host sets (and a plan that had some failed to create them).
+  if (listed.code === 127) return [];
+  if (listed.code !== 0) return [`cannot list ipsets: ipset exited with ${listed.code}: ${firstLine(listed.stderr)}`];
+  const present = listed.stdout
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(isHostSet);
+  const problems: string[] = [];
+  for (const name of present.filter((set) => !wanted.has(set)).sort()) {
+    const failure = await runRestore(runner, `destroy ${name}\n`);
+    if (failure !== undefined) problems.push(`${name} not destroyed: ${failure.message}`);
+  }
+  return problems;
 }
 
 /**
@@ -227,5 +302,9 @@ export function withRecord(plan: RulePlan, input: string): RulePlan {
     },
   });
   const recordRule = { match: { note: record }, action: { kind: 'none' } } as const;
-  return { chains: [{ name: root.name, rules: [recordRule, ...root.rules] }, ...rest], sets: plan.sets };
+  return {
+    chains: [{ name: root.name, rules: [recordRule, ...root.rules] }, ...rest],
+    sets: plan.sets,
+    ...(plan.hostSets === undefined ? {} : { hostSets: plan.hostSets }),
+  };
 }

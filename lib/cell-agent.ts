@@ -37,6 +37,8 @@ import { everyMinutes, RUN_LIMIT_DEFAULTS, SCHEDULE_DEFAULTS } from '../lambdas/
 import { AgentAsset } from './agent-asset.js';
 import { installConnectionLoggingScript, removeConnectionLoggingScript } from './cell-logging-script.js';
 import { connectionLoggingUnits } from './cell-logging-units.js';
+import { installNamesScript, removeNamesScript } from './cell-names-script.js';
+import { namesUnit } from './cell-names-units.js';
 import { CURRENT_AGENT_NAME, cellUnits } from './cell-units.js';
 import { INSTANCE_ID_LINES, installWatcherScript, uninstallWatcherScript } from './cell-watcher-script.js';
 import { parseSchedule } from './schedule.js';
@@ -303,6 +305,25 @@ export class CellAgent extends Construct {
           },
           {
             action: 'aws:runShellScript',
+            // After the watcher's step, which links current.mjs; before the sync, which writes the
+            // names document the service follows (until then it has nothing to resolve).
+            name: 'InstallNamesRefresh',
+            precondition: { StringEquals: ['platformType', 'Linux'] },
+            inputs: {
+              timeoutSeconds: '60',
+              runCommand: installNamesScript({
+                unit: namesUnit({
+                  agentFile: currentAgent,
+                  agentBuild: this.agent.asset.s3ObjectKey,
+                  stateDir: CELL_STATE_DIR,
+                  overlayCidr,
+                  denyNetworks,
+                }),
+              }),
+            },
+          },
+          {
+            action: 'aws:runShellScript',
             // Before the sync step, which ends the document; after the watcher's, which links current.mjs.
             name: connectionLogging ? 'InstallConnectionLogging' : 'RemoveConnectionLogging',
             precondition: { StringEquals: ['platformType', 'Linux'] },
@@ -328,10 +349,17 @@ export class CellAgent extends Construct {
       content: {
         schemaVersion: '2.2',
         description:
-          'dynamic-egress: remove the containers-file watcher and the connection logging (systemd units) the sync document installs',
+          'dynamic-egress: remove the containers-file watcher, the host-name refresh and the connection logging (systemd units) the sync document installs',
         mainSteps: [
           {
-            // First: the forwarder runs current.mjs, which the next step deletes.
+            // Before RemoveWatcher: the service runs current.mjs, which that step deletes.
+            action: 'aws:runShellScript',
+            name: 'RemoveNamesRefresh',
+            precondition: { StringEquals: ['platformType', 'Linux'] },
+            inputs: { timeoutSeconds: '60', runCommand: removeNamesScript() },
+          },
+          {
+            // Also before RemoveWatcher: the forwarder runs current.mjs too.
             action: 'aws:runShellScript',
             name: 'RemoveConnectionLogging',
             precondition: { StringEquals: ['platformType', 'Linux'] },

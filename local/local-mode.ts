@@ -14,6 +14,7 @@ import { createApiGateway } from './api/api-gateway.js';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER, LOCAL_JWKS_PATH, type LocalIssuer, openLocalIssuer } from './api/issuer.js';
 import { createJwtVerifier } from './api/jwt-verifier.js';
 import { type CellLogging, startCellLogging } from './cells/cell-logging.js';
+import { type CellNames, type CellNamesOptions, startCellNames } from './cells/cell-names.js';
 import type { LocalCell } from './cells/local-cells.js';
 import type { AgentRunner } from './cells/local-dispatcher.js';
 import { type DynamoDbLocal, ensureTable, LOCAL_CLIENT_CONFIG, startDynamoDbLocal } from './dynamodb-local.js';
@@ -51,6 +52,11 @@ export interface LocalModeOptions {
     readonly resyncIntervalMs?: number;
     /** Sync a cell as soon as its containers file changes (the cells' path unit). @default true */
     readonly watchContainers?: boolean;
+    /**
+     * Run a host-name refresh per cell with a namespace (cell-names.ts: `agent names --from-sync`
+     * of this agent bundle on the cell's state directory). Omitted, names allow nothing (tests).
+     */
+    readonly names?: Omit<CellNamesOptions, 'cells' | 'log'>;
     /** @default JSON lines of local mode */
     readonly log?: Log;
   };
@@ -128,6 +134,15 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
           throw error;
         })
       : undefined;
+    // Before the first sync too: it follows the names document each sync writes.
+    const cellNames: CellNames | undefined =
+      options.propagation?.names === undefined
+        ? undefined
+        : startCellNames({
+            ...options.propagation.names,
+            cells: options.propagation.cells,
+            log: options.propagation.log ?? jsonLineLog({ service: LOCAL_SERVICE }),
+          });
     const propagation = options.propagation
       ? await startPropagation({
           dynamodb,
@@ -146,6 +161,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
             ? {}
             : { watchContainers: options.propagation.watchContainers }),
         }).catch(async (error: unknown) => {
+          await cellNames?.stop();
           await cellLogging?.stop();
           server.closeAllConnections();
           server.close();
@@ -170,6 +186,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       ...(propagation ? { propagation } : {}),
       stop: async () => {
         await propagation?.stop();
+        await cellNames?.stop();
         await cellLogging?.stop();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -79,6 +79,12 @@ export async function runLocalMode(argv: readonly string[], env: Environment): P
       propagation: {
         cells,
         runAgent: (cell, minVersion, verify) => runAgent(cell, minVersion, verify),
+        // The cells' host-name refresh runs this bundle in each cell's namespace, on its state directory.
+        names: {
+          agentFile,
+          stateRoot: cellStateRoot(stateDir, options.inMemory),
+          ...(options.denyNetworks === undefined ? {} : { denyNetworks: options.denyNetworks }),
+        },
         ...(options.resyncIntervalMs === undefined ? {} : { resyncIntervalMs: options.resyncIntervalMs }),
       },
       stateDir,

@@ -14,8 +14,12 @@ import { ApplyError, firstLine } from '../errors.js';
 import { runRestore } from '../ipsets.js';
 import type { CommandRunner } from '../runner.js';
 
-/** hash:ip of IPv4 addresses; every host set and its scratch set are made alike, so they can be swapped. */
-const SET_TYPE = 'hash:ip family inet';
+/**
+ * hash:ip of IPv4 addresses; every host set and its scratch set are made alike, so they can be
+ * swapped (the sync creates host sets empty with the same type, sync.ts).
+ */
+export const HOST_SET_TYPE = 'hash:ip family inet';
+const SET_TYPE = HOST_SET_TYPE;
 
 export interface HostSetUpdate {
   /** Lines of the restore that creates and rewrites the wanted sets. */
@@ -80,15 +84,18 @@ export async function readHostSetNames(runner: CommandRunner): Promise<string[]>
 }
 
 /**
- * Makes the kernel's host sets exactly `wanted`. Throws an ApplyError when the write fails (the sets
+ * Makes the kernel's host sets exactly `wanted` (with `destroyUnwanted` false, leaves the others:
+ * the sync destroys them when it follows the sync's names document). Throws an ApplyError when the write fails (the sets
  * are then as they were, or some already swapped: each set whole, old or new); a failed destroy is
  * only reported.
  */
 export async function applyHostSets(
   runner: CommandRunner,
   wanted: ReadonlyMap<string, readonly string[]>,
+  destroyUnwanted = true,
 ): Promise<HostSetResult> {
-  const update = planHostSets(wanted, await readHostSetNames(runner));
+  const planned = planHostSets(wanted, await readHostSetNames(runner));
+  const update = destroyUnwanted ? planned : { ...planned, destroy: [] };
   if (update.write.length > 0) {
     const failure = await runRestore(runner, `${update.write.join('\n')}\n`);
     if (failure !== undefined) throw failure;

@@ -1,8 +1,12 @@
-// Which destinations have host names, until the planner hands them over (issue 15): a JSON file
-// `{"destinations": [{"id": "…", "hosts": ["db.example.com", …]}, …]}`. Other keys are ignored, so
-// the API's own destination list (`GET …/destinations`) can be given once destinations carry hosts;
-// destinations without `hosts` are skipped. Validated with zod/mini: ids of the identifier alphabet,
-// each once; hosts exact names (host-name.ts).
+// Which destinations have host names to resolve: a JSON file
+// `{"destinations": [{"id": "…", "hosts": ["db.example.com", …]}, …]}`. On a cell the sync writes it
+// (SYNC_NAMES_FILE in its state directory: exactly the destinations whose host sets its plan
+// matches, writeNamesFile) and the names refresh reads it. Other keys are ignored, so the API's own
+// destination list (`GET …/destinations`) can be given by hand too; destinations without `hosts`
+// are skipped. Validated with zod/mini: ids of the identifier alphabet, each once; hosts exact
+// names (host-name.ts).
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import * as z from 'zod/mini';
 import { ValidationError } from '../../core/domain/errors.js';
 import { identifierSchema } from '../../core/domain/model-primitives.js';
@@ -74,3 +78,81 @@ export function parseNamesFile(text: string, label = '--names'): HostDestination
 export async function readNamesFile(path: string): Promise<HostDestination[]> {
   return parseNamesFile(await readInputFile('--names', path, MAX_NAMES_FILE_BYTES));
 }
+
+/** The names document the sync writes in its state directory (not `names.json`: the refresh's state). */
+export const SYNC_NAMES_FILE = 'host-names.json';
+
+/** A names document for these destinations: sorted by id, hosts sorted and each once, one line. */
+export function formatNamesFile(destinations: readonly HostDestination[]): string {
+  const byId = new Map<string, Set<string>>();
+  for (const { id, hosts } of destinations) {
+    const set = byId.get(id) ?? new Set<string>();
+    for (const host of hosts) set.add(host);
+    byId.set(id, set);
+  }
+  const list = [...byId]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([id, hosts]) => ({ id, hosts: [...hosts].sort() }));
+  return `${JSON.stringify({ destinations: list })}\n`;
+}
+
+/**
+ * Writes the names document for `destinations` to `path` when its content differs from what is
+ * there: a temporary file renamed over it, so a reader sees the old document or the new one, never
+ * a part, and the file's inode changes (what the refresh loop watches). True when it wrote.
+ */
+export function writeNamesFile(path: string, destinations: readonly HostDestination[]): boolean {
+  const text = formatNamesFile(destinations);
+  try {
+    if (readFileSync(path, 'utf8') === text) return false;
+  } catch {
+    // Missing or unreadable: written below.
+  }
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, text, { mode: 0o600 });
+  renameSync(temporary, path);
+  return true;
+}
+
+/**
+ * A names file the refresh loop follows: `read` notes the file's identity (inode, size, mtime)
+ * before reading it, `changed` says whether it moved since. The loop asks `changed` every
+ * WATCH_INTERVAL_MS while it sleeps (refresh.ts), so a destination the sync adds is looked up and
+ * its set filled within that interval plus the lookup, not at the next expiry. A stat poll, not
+ * fs.watch: the sync replaces the file by a rename, which a watch on the file loses (the inode
+ * changes), and a watch on the state directory fires for every file written there; one stat a few
+ * times a second costs nothing measurable.
+ */
+export class NamesFileWatch {
+  private seen: string | undefined;
+
+  /** @param missingIsEmpty a missing file is no destinations (the sync has not written it yet). */
+  constructor(
+    readonly path: string,
+    private readonly missingIsEmpty: boolean,
+  ) {}
+
+  private stamp(): string {
+    try {
+      const { ino, size, mtimeMs } = statSync(this.path);
+      return `${ino}/${size}/${mtimeMs}`;
+    } catch {
+      return 'missing';
+    }
+  }
+
+  async read(): Promise<HostDestination[]> {
+    const stamp = this.stamp();
+    const destinations = stamp === 'missing' && this.missingIsEmpty ? [] : await readNamesFile(this.path);
+    this.seen = stamp;
+    return destinations;
+  }
+
+  changed(): boolean {
+    return this.seen !== undefined && this.stamp() !== this.seen;
+  }
+}
+
+/** How often a sleeping refresh loop checks its names file for a change. */
+export const WATCH_INTERVAL_MS = 250;

@@ -16,7 +16,7 @@ import {
   prune,
   restoreEntry,
 } from './name-state.js';
-import type { HostDestination } from './names-file.js';
+import { type HostDestination, WATCH_INTERVAL_MS } from './names-file.js';
 import type { ResolveName } from './resolve.js';
 import { readNameStates, writeNameStates } from './state-file.js';
 
@@ -33,6 +33,14 @@ export interface RefreshOptions {
   readonly stateDir: string;
   /** @default Date.now */
   readonly now?: () => number;
+  /**
+   * Destroy host sets no destination wants. False when the destinations are the sync's names
+   * document (`agent names --from-sync`): the sync writes the document before it creates a new
+   * set, and a pass that read the document just before could otherwise destroy that set between
+   * its creation and the rules that use it; the sync destroys unused host sets itself, after its
+   * rules stopped using them (sync.ts). @default true
+   */
+  readonly destroyUnwanted?: boolean;
 }
 
 export interface NameProblem {
@@ -122,7 +130,7 @@ export class NameRefresher {
     writeNameStates(this.options.stateDir, states);
     const fingerprint = JSON.stringify([...wanted].sort(([a], [b]) => (a < b ? -1 : 1)));
     const changed = fingerprint !== this.lastWanted;
-    const sets = await applyHostSets(this.options.runner, wanted);
+    const sets = await applyHostSets(this.options.runner, wanted, this.options.destroyUnwanted ?? true);
     this.lastWanted = fingerprint;
     for (const problem of sets.problems) problems.push({ subject: 'ipset', problem });
     return {
@@ -163,6 +171,13 @@ export interface LoopOptions {
   readonly policy: NamePolicy;
   readonly log: Log;
   readonly stop: AbortSignal;
+  /**
+   * Asked every `watchIntervalMs` while the loop sleeps: true ends the sleep at once (the names
+   * file changed: a new destination is looked up now, not at the next expiry). NamesFileWatch.
+   */
+  readonly changed?: () => boolean;
+  /** @default WATCH_INTERVAL_MS (names-file.ts) */
+  readonly watchIntervalMs?: number;
 }
 
 /**
@@ -199,7 +214,7 @@ export async function refreshLoop(options: LoopOptions): Promise<{ passes: numbe
       log.warn('names state not trusted', { problem: refresher.stateWarning });
       refresher.stateWarning = undefined;
     }
-    await sleep(delay, stop);
+    await sleep(delay, stop, options.changed, options.watchIntervalMs ?? WATCH_INTERVAL_MS);
   }
   return { passes, failures };
 }
@@ -215,12 +230,20 @@ export function logPass(log: Log, result: PassResult): void {
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
-function sleep(ms: number, stop: AbortSignal): Promise<void> {
+/** Until `ms` passed, `stop` aborted or `changed` (asked every `interval` ms) says true. */
+function sleep(ms: number, stop: AbortSignal, changed: (() => boolean) | undefined, interval: number): Promise<void> {
   return new Promise((resolve) => {
     if (stop.aborted) return resolve();
     const timer = setTimeout(done, ms);
+    const poll =
+      changed === undefined
+        ? undefined
+        : setInterval(() => {
+            if (changed()) done();
+          }, interval);
     function done(): void {
       clearTimeout(timer);
+      if (poll !== undefined) clearInterval(poll);
       stop.removeEventListener('abort', done);
       resolve();
     }

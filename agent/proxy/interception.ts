@@ -16,7 +16,7 @@
 
 import { ValidationError } from '../../core/domain/errors.js';
 import { normalizeCidr } from '../../core/plan/cidr.js';
-import { COMMENT_PREFIX } from '../../core/plan/names.js';
+import { COMMENT_PREFIX, isHostSet } from '../../core/plan/names.js';
 import { ApplyError, firstLine } from '../errors.js';
 import { ruleId } from '../render.js';
 import type { CommandRunner } from '../runner.js';
@@ -44,12 +44,21 @@ export interface Redirect {
   readonly protocol: L7Protocol;
   readonly ports: PortSpan;
   readonly toPort: number;
-  readonly exempt?: readonly { readonly cidr: string; readonly ports: PortSpan }[];
+  readonly exempt?: readonly Exemption[];
 }
 
-/** Tcp a container's filter rules allow by address (core/plan/layer7.ts): CIDRs on ports (none: any). */
+/** Connections to a CIDR, or to the members of a host set, on these ports: not redirected. */
+export type Exemption =
+  | { readonly cidr: string; readonly hostSet?: undefined; readonly ports: PortSpan }
+  | { readonly hostSet: string; readonly cidr?: undefined; readonly ports: PortSpan };
+
+/**
+ * Tcp a container's filter rules allow by address (core/plan/layer7.ts): CIDRs and host sets (its
+ * tcp destinations by exact name) on ports (none: any).
+ */
 export interface AddressAllowance {
   readonly cidrs: readonly string[];
+  readonly hostSets?: readonly string[];
   readonly ports?: readonly PortSpan[];
 }
 
@@ -90,9 +99,9 @@ export function planInterception(
   return redirects;
 }
 
-/** The parts of `allowances` on `span`'s ports, one per CIDR and overlapping port range, each once. */
-function exemptionsOf(allowances: readonly AddressAllowance[], span: PortSpan): { cidr: string; ports: PortSpan }[] {
-  const found = new Map<string, { cidr: string; ports: PortSpan }>();
+/** The parts of `allowances` on `span`'s ports, one per CIDR or host set and overlapping port range, each once. */
+function exemptionsOf(allowances: readonly AddressAllowance[], span: PortSpan): Exemption[] {
+  const found = new Map<string, Exemption>();
   for (const allowance of allowances) {
     const overlaps = (allowance.ports ?? [{ start: 1, end: 65535 }]).flatMap(({ start, end }) => {
       const from = Math.max(start, span.start);
@@ -102,6 +111,13 @@ function exemptionsOf(allowances: readonly AddressAllowance[], span: PortSpan): 
     for (const cidr of allowance.cidrs) {
       const checked = checkedCidr(cidr);
       for (const ports of overlaps) found.set(`${checked} ${ports.start}:${ports.end}`, { cidr: checked, ports });
+    }
+    for (const hostSet of allowance.hostSets ?? []) {
+      // A set name becomes an iptables argument: only the agent's own host-set names pass.
+      if (!isHostSet(hostSet) || !/^[a-z0-9-]{1,31}$/.test(hostSet)) {
+        throw new ValidationError(`proxy exemptions: not a host set name: ${JSON.stringify(hostSet)}`);
+      }
+      for (const ports of overlaps) found.set(`set ${hostSet} ${ports.start}:${ports.end}`, { hostSet, ports });
     }
   }
   return [...found.values()];
@@ -134,8 +150,9 @@ export function redirectSpec(redirect: Redirect): string {
 const dport = ({ start, end }: PortSpan): string => (start === end ? `${start}` : `${start}:${end}`);
 
 /** The match of one exemption: it returns to PREROUTING before the redirect it belongs to. */
-export function exemptionSpec(source: string, exemption: { cidr: string; ports: PortSpan }): string {
-  return `-s ${source}/32 -d ${exemption.cidr} -p tcp -m tcp --dport ${dport(exemption.ports)} -j RETURN`;
+export function exemptionSpec(source: string, exemption: Exemption): string {
+  const to = exemption.hostSet === undefined ? `-d ${exemption.cidr}` : `-m set --match-set ${exemption.hostSet} dst`;
+  return `-s ${source}/32 ${to} -p tcp -m tcp --dport ${dport(exemption.ports)} -j RETURN`;
 }
 
 /** The chain's rules as `-A` lines, each tagged with its id: each redirect after its exemptions. */

@@ -3,7 +3,8 @@
 // rules of every group bound there, merged and deduplicated. Cells need neither group names nor
 // guids: a container's rules follow from its space, its organisation and its lifecycle.
 import * as z from 'zod/mini';
-import { addressPart } from './destination-parts.js';
+import { addressPart, namePart } from './destination-parts.js';
+import { hostNameProblem, isWildcardHost } from './host-names.js';
 import { ICMP_ANY, identifierSchema, ipRangeSchema, portRangeSchema } from './schemas.js';
 import { LIFECYCLES, type Lifecycle, type SecurityGroup, type SecurityGroupRule } from './security-group.js';
 import { destinationRanges, portRanges } from './security-group-rules.js';
@@ -27,11 +28,20 @@ export type BindingScope = (typeof BINDING_SCOPES)[number];
  */
 export interface GroupRuleDocument {
   readonly protocol: GroupRuleProtocol;
+  /** Empty only in a rule by host name (`hosts`). */
   readonly ips: readonly { readonly start: string; readonly end: string }[];
   readonly ports: readonly { readonly start: number; readonly end: number }[];
   readonly icmp_type?: number;
   readonly icmp_code?: number;
   readonly log?: boolean;
+  /**
+   * A rule by host name (tcp or udp, `ips` empty): the exact names of a v1 destination whose policy
+   * travels as a binding (bindPolicies). Cells match the host set of `destination` (its id), which
+   * they keep at the names' current addresses (core/plan/name-enforcement.ts); explain plans
+   * without them. Security groups never have one.
+   */
+  readonly hosts?: readonly string[];
+  readonly destination?: string;
 }
 
 /** [scope, lifecycle, target guid ('' for global), indexes into rules]. */
@@ -50,17 +60,46 @@ export const MAX_GROUP_RULE_RANGES = 6000;
 const english = { error: zodEnglish };
 const icmpValue = () => z.number(english).check(z.int(), z.gte(ICMP_ANY), z.lte(255));
 
-export const groupRuleDocumentSchema = z.strictObject(
-  {
-    protocol: z.enum(GROUP_RULE_PROTOCOLS, english),
-    ips: z.array(ipRangeSchema, english).check(z.minLength(1), z.maxLength(MAX_GROUP_RULE_RANGES)),
-    ports: z.array(portRangeSchema, english).check(z.maxLength(65535)),
-    icmp_type: z.optional(icmpValue()),
-    icmp_code: z.optional(icmpValue()),
-    log: z.optional(z.boolean(english)),
-  },
-  english,
+/** A rule by host name holds at most this many names (a destination's limit in the API is lower). */
+export const MAX_GROUP_RULE_HOSTS = 64;
+
+const exactHostSchema = z.string(english).check(
+  z.superRefine((value, context) => {
+    const problem = isWildcardHost(value)
+      ? 'must be an exact name (a wildcard cannot be resolved)'
+      : hostNameProblem(value);
+    if (problem !== undefined) context.issues.push({ code: 'custom', message: problem, input: value });
+  }),
 );
+
+export const groupRuleDocumentSchema = z
+  .strictObject(
+    {
+      protocol: z.enum(GROUP_RULE_PROTOCOLS, english),
+      ips: z.array(ipRangeSchema, english).check(z.maxLength(MAX_GROUP_RULE_RANGES)),
+      ports: z.array(portRangeSchema, english).check(z.maxLength(65535)),
+      icmp_type: z.optional(icmpValue()),
+      icmp_code: z.optional(icmpValue()),
+      log: z.optional(z.boolean(english)),
+      hosts: z.optional(z.array(exactHostSchema, english).check(z.minLength(1), z.maxLength(MAX_GROUP_RULE_HOSTS))),
+      destination: z.optional(identifierSchema),
+    },
+    english,
+  )
+  .check(
+    z.superRefine((rule, ctx) => {
+      const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+      if (rule.hosts === undefined) {
+        if (rule.ips.length === 0) issue('ips', 'must hold at least one range');
+        if (rule.destination !== undefined) issue('destination', 'is only allowed with hosts');
+        return;
+      }
+      if (rule.protocol !== 'tcp' && rule.protocol !== 'udp') issue('hosts', 'are only allowed for tcp and udp');
+      if (rule.ips.length > 0) issue('ips', 'must be empty in a rule by host name');
+      if (rule.destination === undefined) issue('destination', 'is required with hosts');
+      if (rule.log !== undefined) issue('log', 'is not allowed with hosts');
+    }),
+  );
 
 /** A binding's target: '' for global, else an identifier (a GUID in practice). */
 const bindingTarget = z.union([z.literal(''), identifierSchema], english);
@@ -211,27 +250,46 @@ export function isPlainPolicy(policy: EgressPolicy): boolean {
 }
 
 /**
- * Only a destination's addresses become a rule (destination-parts.ts): a binding's rules carry no
- * host names, so the name part of a policy for one lifecycle or for every app allows nothing, and a
- * policy whose destination is matched by name only adds no rule at all.
+ * A policy for one lifecycle or for every app as binding rules: its addresses (addressPart) as one
+ * rule, and its tcp/udp exact host names as a rule by host name (GroupRuleDocument.hosts) naming
+ * the destination, so cells match its host set as they do a plain policy's. Wildcards and http/https
+ * names are not carried (nothing enforces them yet, name-enforcement.ts): they allow nothing.
  */
 function bindPolicies(builder: SectionBuilder, policies: readonly EgressPolicy[]): void {
   for (const policy of policies) {
     if (isPlainPolicy(policy)) continue;
+    const indexes: number[] = [];
     const part = addressPart(policy.destination);
-    if (part === undefined) continue;
-    const index = builder.rule({
-      protocol: part.protocol,
-      ips: part.ips.map(({ start, end }) => ({ start, end })),
-      ports: part.ports.map(({ start, end }) => ({ start, end })),
-      ...(part.protocol === 'icmp'
-        ? { icmp_type: part.icmp_type ?? ICMP_ANY, icmp_code: part.icmp_code ?? ICMP_ANY }
-        : {}),
-    });
+    if (part !== undefined) {
+      indexes.push(
+        builder.rule({
+          protocol: part.protocol,
+          ips: part.ips.map(({ start, end }) => ({ start, end })),
+          ports: part.ports.map(({ start, end }) => ({ start, end })),
+          ...(part.protocol === 'icmp'
+            ? { icmp_type: part.icmp_type ?? ICMP_ANY, icmp_code: part.icmp_code ?? ICMP_ANY }
+            : {}),
+        }),
+      );
+    }
+    const names = namePart(policy.destination);
+    const exact = names?.hosts.filter((host) => !isWildcardHost(host)) ?? [];
+    if (names !== undefined && (names.protocol === 'tcp' || names.protocol === 'udp') && exact.length > 0) {
+      indexes.push(
+        builder.rule({
+          protocol: names.protocol,
+          ips: [],
+          ports: names.ports.map(({ start, end }) => ({ start, end })),
+          hosts: [...exact],
+          destination: policy.destination.id,
+        }),
+      );
+    }
+    if (indexes.length === 0) continue;
     const scope: BindingScope = policy.source.type === 'default' ? 'global' : policy.source.type;
     const target = policy.source.type === 'default' ? '' : policy.source.id;
     const lifecycles = policy.app_lifecycle === undefined ? LIFECYCLES : [policy.app_lifecycle];
-    for (const lifecycle of lifecycles) builder.bind(scope, lifecycle, target, [index]);
+    for (const lifecycle of lifecycles) builder.bind(scope, lifecycle, target, indexes);
   }
 }
 

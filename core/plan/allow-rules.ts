@@ -13,7 +13,7 @@ import { ipv4ToNumber } from '../domain/ipv4.js';
 import { ICMP_ANY } from '../domain/schemas.js';
 import { blockCount, mergeSpans, rangeAsCidr, type Span, spansToCidrs } from './cidr.js';
 import { ALLOW_LOG_PREFIX, DEFAULT_LOG_GROUP } from './deny-log.js';
-import type { IpSet, Match, Rule } from './model.js';
+import type { HostSet, IpSet, Match, Rule } from './model.js';
 import { listSetName, setName } from './names.js';
 
 interface Range {
@@ -25,19 +25,36 @@ interface Range {
  * What one allow rule is made from: a v1 egress policy, or a security-group rule (plan.ts gives
  * those ids `g<index>`). `ids` order the rules of a source. `all` matches every protocol; icmp type
  * -1 is any type (its code then ignored), code -1 any code of the type. A tcp or udp entry without
- * ports opens nothing.
+ * ports opens nothing. Its destination is either address ranges or a host set (HostSetDestination).
  */
+export type { HostSet } from './model.js';
+
 export interface AllowEntry {
   readonly id: string;
-  readonly destination: {
-    readonly ips: readonly Range[];
-    readonly ports?: readonly { readonly start: number; readonly end: number }[];
-    readonly protocol: 'tcp' | 'udp' | 'icmp' | 'all';
-    readonly icmp_type?: number;
-    readonly icmp_code?: number;
-    /** A security group rule's `log`: its accepted connections are logged (ALLOW_LOG_PREFIX). */
-    readonly log?: boolean;
-  };
+  readonly destination: AddressDestination | HostSetDestination;
+}
+
+/** Destination address ranges, matched by the rules and the plan's own sets. */
+export interface AddressDestination {
+  readonly ips: readonly Range[];
+  readonly ports?: readonly { readonly start: number; readonly end: number }[];
+  readonly protocol: 'tcp' | 'udp' | 'icmp' | 'all';
+  readonly icmp_type?: number;
+  readonly icmp_code?: number;
+  /** A security group rule's `log`: its accepted connections are logged (ALLOW_LOG_PREFIX). */
+  readonly log?: boolean;
+  readonly hostSet?: undefined;
+}
+
+/** The addresses are the members of `hostSet`, whatever they are when a packet is matched. */
+export interface HostSetDestination {
+  readonly hostSet: HostSet;
+  readonly ports?: readonly { readonly start: number; readonly end: number }[];
+  readonly protocol: 'tcp' | 'udp' | 'all';
+  readonly ips?: undefined;
+  readonly log?: undefined;
+  readonly icmp_type?: undefined;
+  readonly icmp_code?: undefined;
 }
 type Policy = AllowEntry;
 
@@ -72,10 +89,12 @@ class Destination {
   }
 }
 
-/** One service of one source: its distinct destinations, in policy-id order. */
+/** One service of one source: its distinct destinations and host sets, each in policy-id order. */
 export interface ServiceGroup {
   readonly service: Service;
   readonly destinations: Destination[];
+  /** Matched one rule each, after the destinations' rules (never merged into the plan's sets). */
+  readonly hostSets: HostSet[];
 }
 
 /**
@@ -146,20 +165,23 @@ export function groupByService(policies: readonly Policy[], memo: PlanMemo = new
   const groups = new Map<string, ServiceGroup & { seen: Set<string> }>();
   const sorted = [...policies].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   for (const policy of sorted) {
-    const destination = destinationOf(memo, policy.destination.ips);
+    const { hostSet } = policy.destination;
+    // A host set's name is its key; it cannot be an address key (those hold digits and dots only).
+    const destination = hostSet === undefined ? destinationOf(memo, policy.destination.ips) : undefined;
+    const key = destination === undefined ? (hostSet?.name ?? '') : destination.key;
     for (const service of servicesOf(memo, policy.destination)) {
       let group = groups.get(service.key);
       if (group === undefined) {
-        group = { service, destinations: [], seen: new Set() };
+        group = { service, destinations: [], hostSets: [], seen: new Set() };
         groups.set(service.key, group);
       }
-      if (!group.seen.has(destination.key)) {
-        group.seen.add(destination.key);
-        group.destinations.push(destination);
-      }
+      if (group.seen.has(key)) continue;
+      group.seen.add(key);
+      if (destination !== undefined) group.destinations.push(destination);
+      else if (hostSet !== undefined) group.hostSets.push(hostSet);
     }
   }
-  return [...groups.values()].map(({ service, destinations }) => ({ service, destinations }));
+  return [...groups.values()].map(({ service, destinations, hostSets }) => ({ service, destinations, hostSets }));
 }
 
 /**
@@ -323,13 +345,21 @@ export function allowRulesOf(
   setThreshold: number,
   shared: SharedDestinations = new SharedDestinations(),
   logGroup: number = DEFAULT_LOG_GROUP,
-): { rules: Rule[]; sets: IpSet[] } {
+): { rules: Rule[]; sets: IpSet[]; hostSets: HostSet[] } {
   const rules: Rule[] = [];
   const sets: IpSet[] = [];
+  const hostSets = new Map<string, HostSet>();
   // A logged service's accept comes after an NFLOG rule of the same match, which goes on to it.
   const accept = (service: Service, match: Match): void => {
     if (service.log) rules.push({ match, action: { kind: 'nflog', group: logGroup, prefix: ALLOW_LOG_PREFIX } });
     rules.push({ match, action: { kind: 'accept' } });
+  };
+  // After the group's address rules: one rule per host set (their members are the cell's to keep).
+  const acceptHostSets = (group: ServiceGroup): void => {
+    for (const hostSet of group.hostSets) {
+      hostSets.set(hostSet.name, hostSet);
+      accept(group.service, { ...group.service.match, destinationSet: hostSet.name });
+    }
   };
   for (const group of groups) {
     const few = fewRanges(group, setThreshold);
@@ -339,6 +369,7 @@ export function allowRulesOf(
         const where: Match = cidr === undefined ? { destinationRange: range } : { destination: cidr };
         accept(group.service, { ...group.service.match, ...where });
       }
+      acceptHostSets(group);
       continue;
     }
     const own: Span[] = [];
@@ -358,19 +389,24 @@ export function allowRulesOf(
     sets.push(...listed.values());
     const names = [...listed.keys()].sort();
     const [only] = names;
-    if (only === undefined) continue;
-    let matchSet = only;
-    if (names.length > 1) {
-      const list: IpSet = { name: listSetName(names), type: 'list:set', members: names };
-      sets.push(list);
-      matchSet = list.name;
+    if (only !== undefined) {
+      let matchSet = only;
+      if (names.length > 1) {
+        const list: IpSet = { name: listSetName(names), type: 'list:set', members: names };
+        sets.push(list);
+        matchSet = list.name;
+      }
+      accept(group.service, { ...group.service.match, destinationSet: matchSet });
     }
-    accept(group.service, { ...group.service.match, destinationSet: matchSet });
+    acceptHostSets(group);
   }
-  return { rules, sets };
+  return { rules, sets, hostSets: [...hostSets.values()] };
 }
 
 /** The allow rules for one source's policies alone (nothing shared with other sources). */
-export function planAllowRules(policies: readonly Policy[], setThreshold: number): { rules: Rule[]; sets: IpSet[] } {
+export function planAllowRules(
+  policies: readonly Policy[],
+  setThreshold: number,
+): { rules: Rule[]; sets: IpSet[]; hostSets: HostSet[] } {
   return allowRulesOf(groupByService(policies, new PlanMemo()), setThreshold);
 }

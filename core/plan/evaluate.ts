@@ -37,9 +37,21 @@ export type Evaluation =
 /** iptables refuses a chain deeper than this; a plan never nests more than a few levels. */
 const MAX_DEPTH = 32;
 
-export function evaluatePlan(plan: RulePlan, packet: Packet): Evaluation {
+/**
+ * `hostSetMembers`: the addresses a cell's host sets (RulePlan.hostSets) hold, by set name, for a walk
+ * as that cell would do it; a host set not given is empty (its names resolved to nothing).
+ */
+export function evaluatePlan(
+  plan: RulePlan,
+  packet: Packet,
+  hostSetMembers: ReadonlyMap<string, readonly string[]> = new Map(),
+): Evaluation {
   const chains = new Map<string, Chain>(plan.chains.map((chain) => [chain.name, chain]));
   const sets = new Map<string, IpSet>(plan.sets.map((set) => [set.name, set]));
+  for (const { name } of plan.hostSets ?? []) {
+    const members = (hostSetMembers.get(name) ?? []).map((address) => `${address}/32`);
+    sets.set(name, { name, type: 'hash:net', members });
+  }
   const walk = (name: string, depth: number): Evaluation | undefined => {
     const chain = chains.get(name);
     if (chain === undefined) throw new Error(`plan jumps to a chain it does not define: ${name}`);

@@ -3,8 +3,12 @@
 // planner and the same deny networks the cells get, so it cannot disagree with enforcement. The
 // reasons name what decided: each policy or security-group rule that allows the connection on its
 // own (each planned alone and walked the same way), the deny network that refused it, or nothing.
+// Host names cannot be resolved here: the plan is made without them (NOT_ENFORCED_BY_NAME), and a
+// refusal names each policy whose names could carry the connection, saying whether cells enforce
+// them by the addresses they resolve (resolved_names) or not at all yet (not_enforced).
 
 import { namePart } from '../domain/destination-parts.js';
+import { isWildcardHost } from '../domain/host-names.js';
 import { numberToIpv4, parseCidr } from '../domain/ipv4.js';
 import { isLayer7Protocol } from '../domain/model-primitives.js';
 import {
@@ -79,9 +83,20 @@ export type ExplainReason =
       /**
        * Beside default_deny: a policy that would let the connection through if its destination's
        * host names were enforced (protocol and port fit; the address cannot be told without
-       * resolving). They are not in this version (name-enforcement.ts), so it allows nothing.
+       * resolving). Not in this version (name-enforcement.ts): http/https and wildcard names; it
+       * allows nothing.
        */
       readonly type: 'not_enforced';
+      readonly description: string;
+      readonly policy: EgressPolicy;
+    }
+  | {
+      /**
+       * Beside default_deny: a policy whose tcp/udp destination's exact host names would carry the
+       * connection (protocol and port fit). Cells allow the addresses they resolve those names to
+       * (agent/names/), which explain cannot know: allowed there if the address is one of them.
+       */
+      readonly type: 'resolved_names';
       readonly description: string;
       readonly policy: EgressPolicy;
     }
@@ -142,7 +157,7 @@ export function explain(query: ExplainQuery, state: ExplainState, options: Expla
     if (reason.type !== 'default_deny') return answer(false, [reason]);
     const byName = state.policies
       .filter((policy) => policyApplies(policy, container) && nameCouldCarry(policy, query))
-      .map(notEnforcedReason);
+      .map((policy) => byNameReason(policy, query.ip));
     return answer(false, [reason, ...byName]);
   }
 
@@ -213,15 +228,33 @@ function nameCouldCarry(policy: EgressPolicy, query: ExplainQuery): boolean {
   );
 }
 
-function notEnforcedReason(policy: EgressPolicy): ExplainReason {
+/**
+ * What a policy's host names do for the connection: on the cells, tcp/udp exact names are resolved
+ * and their addresses allowed (name-enforcement.ts: BY_HOST_SETS; a policy for one lifecycle or
+ * every app through its binding's rule by host name); nothing else by name is enforced yet.
+ */
+function byNameReason(policy: EgressPolicy, ip: string): ExplainReason {
   const { destination } = policy;
   const hosts = destination.hosts ?? [];
   const shown = hosts.length > 3 ? `${hosts.slice(0, 3).join(', ')} and ${hosts.length - 3} more` : hosts.join(', ');
-  return {
-    type: 'not_enforced',
-    description: `${policyReason(policy).description} by host name (${shown}, ${destination.protocol}), but host names are not enforced by this version: it allows nothing`,
-    policy,
-  };
+  const lead = `${policyReason(policy).description} by host name (${shown}, ${destination.protocol})`;
+  const why = notEnforcedBecause(policy);
+  if (why === undefined) {
+    return {
+      type: 'resolved_names',
+      description: `${lead}: cells allow the addresses they resolve its names to, which explain cannot see: allowed if ${ip} is one of them`,
+      policy,
+    };
+  }
+  return { type: 'not_enforced', description: `${lead}, but ${why}: it allows nothing`, policy };
+}
+
+/** Why this version does not enforce the policy's names, or undefined when cells resolve them. */
+function notEnforcedBecause(policy: EgressPolicy): string | undefined {
+  const { destination } = policy;
+  if (isLayer7Protocol(destination.protocol)) return 'http and https destinations are not enforced by this version';
+  if ((destination.hosts ?? []).every(isWildcardHost)) return 'wildcard names are not enforced by this version';
+  return undefined;
 }
 
 function boundThrough(group: SecurityGroup, container: Container): GroupScope[] {

@@ -6,9 +6,10 @@
 //   apps and spaces reach it: security-group rules have no hosts, and the policies that travel as
 //   security-group bindings (one lifecycle, or every app: snapshot-groups.ts) carry only their
 //   addresses, so their names allow nothing (fail closed).
-// - Per container, the tcp address ranges its filter rules already allow with their ports
-//   (`allowances`): connections to them on a port the proxy intercepts must not be redirected to it,
-//   or an IP policy on port 443, say, would stop working once the same app also has an https one.
+// - Per container, the tcp address ranges (and host sets: tcp destinations by exact name) its filter
+//   rules already allow with their ports (`allowances`): connections to them on a port the proxy
+//   intercepts must not be redirected to it, or an IP policy on port 443, say, would stop working
+//   once the same app also has an https one.
 
 import { ipv4ToNumber } from '../domain/ipv4.js';
 import type { PortRange } from '../domain/schemas.js';
@@ -16,7 +17,7 @@ import type { PoliciesWithGroups } from '../domain/snapshot-groups.js';
 import type { AllowEntry } from './allow-rules.js';
 import { rangeToCidrs } from './cidr.js';
 import type { Container } from './model.js';
-import { destinationAllowEntries } from './name-enforcement.js';
+import { BY_HOST_SETS, destinationAllowEntries } from './name-enforcement.js';
 import { allowSourcesOf, groupSourceEntries } from './plan.js';
 
 export type Layer7Protocol = 'http' | 'https';
@@ -36,9 +37,13 @@ export interface Layer7Destination {
   readonly sources: readonly string[];
 }
 
-/** Tcp connections a container's filter rules allow by address: these CIDRs, on these ports (none: any port). */
+/**
+ * Tcp connections a container's filter rules allow by address: to these CIDRs, or to the members of
+ * these host sets (tcp destinations by exact name, name-enforcement.ts), on these ports (none: any).
+ */
 export interface AddressAllowance {
   readonly cidrs: readonly string[];
+  readonly hostSets?: readonly string[];
   readonly ports?: readonly PortRange[];
 }
 
@@ -100,20 +105,26 @@ function allowancesOf(
   const bySource = new Map<string, AllowEntry[]>();
   for (const policy of policies.egress_policies) {
     const key = `${policy.source.type}:${policy.source.id}`;
-    bySource.set(key, [...(bySource.get(key) ?? []), ...destinationAllowEntries(policy.id, policy.destination)]);
+    bySource.set(key, [
+      ...(bySource.get(key) ?? []),
+      ...destinationAllowEntries(policy.id, policy.destination, BY_HOST_SETS),
+    ]);
   }
-  for (const [key, entries] of groupSourceEntries(policies.security_groups)) bySource.set(key, entries);
+  for (const [key, entries] of groupSourceEntries(policies.security_groups, BY_HOST_SETS)) bySource.set(key, entries);
   for (const container of containers) {
     if (!proxied.has(container.ip)) continue;
     const own: AddressAllowance[] = [];
     for (const { key } of allowSourcesOf(container)) {
       for (const { destination } of bySource.get(key) ?? []) {
         if (destination.protocol !== 'tcp' && destination.protocol !== 'all') continue;
-        const cidrs = destination.ips.flatMap((range) => rangeToCidrs(range.start, range.end));
-        if (cidrs.length === 0) continue;
+        const to =
+          destination.hostSet === undefined
+            ? { cidrs: destination.ips.flatMap((range) => rangeToCidrs(range.start, range.end)) }
+            : { cidrs: [], hostSets: [destination.hostSet.name] };
+        if (to.cidrs.length === 0 && to.hostSets === undefined) continue;
         // `all` opens every port; tcp only its ports (none: nothing, as in the filter rules).
-        if (destination.protocol === 'all') own.push({ cidrs });
-        else if ((destination.ports ?? []).length > 0) own.push({ cidrs, ports: destination.ports ?? [] });
+        if (destination.protocol === 'all') own.push(to);
+        else if ((destination.ports ?? []).length > 0) own.push({ ...to, ports: destination.ports ?? [] });
       }
     }
     allowances.set(container.ip, own);

@@ -71,8 +71,27 @@ export interface IpSet {
   readonly members: readonly string[];
 }
 
+/**
+ * A set the plan does not fill: the cell keeps it at the current addresses of one destination's
+ * exact host names (agent/names/). The plan only matches it, one rule per service, and lists it in
+ * `hostSets` so the agent can create it before the rules use it; it is never in `sets`.
+ */
+export interface HostSet {
+  /** hostSetName(destinationId). */
+  readonly name: string;
+  readonly destinationId: string;
+  /** Exact names (never a `*.` wildcard: those cannot be resolved). */
+  readonly hosts: readonly string[];
+}
+
 /** Everything the agent wants in the kernel. The root chain comes first. */
 export interface RulePlan {
   readonly chains: readonly Chain[];
   readonly sets: readonly IpSet[];
+  /**
+   * The host sets (allow-rules.ts: HostSet) the rules match, by name; absent when none. Not the
+   * plan's to fill: the agent creates them empty before the rules use them and the names refresh
+   * keeps their members (agent/names/).
+   */
+  readonly hostSets?: readonly HostSet[];
 }

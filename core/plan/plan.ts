@@ -31,13 +31,14 @@ import {
   allowRulesOf,
   findSharedDestinations,
   groupByService,
+  type HostSet,
   PlanMemo,
   type ServiceGroup,
 } from './allow-rules.js';
 import { enclosingCidr, normalizeCidr } from './cidr.js';
 import { allowLogGroup, DEFAULT_DENY_LOG, DENY_LOG_PREFIX, type DenyLogSetting } from './deny-log.js';
 import type { Chain, Container, IpSet, Match, Rule, RulePlan } from './model.js';
-import { destinationAllowEntries } from './name-enforcement.js';
+import { destinationAllowEntries, type NameEnforcement, NOT_ENFORCED_BY_NAME } from './name-enforcement.js';
 import { appChain, containerChain, dispatchChain, groupChain, ROOT_CHAIN, spaceChain } from './names.js';
 import { DEFAULT_OVERLAY_CIDR, type DenyNetworks, NO_DENY_NETWORKS } from './network-settings.js';
 
@@ -52,6 +53,12 @@ export interface PlanOptions {
   readonly denyLog?: DenyLogSetting;
   /** Networks no container may open a connection to, whatever allows it. @default NO_DENY_NETWORKS */
   readonly denyNetworks?: DenyNetworks;
+  /**
+   * What a destination's host names allow (name-enforcement.ts): the cell agent's BY_HOST_SETS, or
+   * nothing. Not an input digest option: a change of it is a change of PLAN_LAYOUT (applied-record.ts).
+   * @default NOT_ENFORCED_BY_NAME
+   */
+  readonly names?: NameEnforcement;
 }
 
 export { DEFAULT_OVERLAY_CIDR, type DenyNetworks, NO_DENY_NETWORKS } from './network-settings.js';
@@ -132,14 +139,26 @@ function containerRules(allow: readonly string[], denied: readonly string[], den
 export function groupRuleId(rule: GroupRuleDocument): string {
   const ranges = (list: readonly { readonly start: string | number; readonly end: string | number }[]) =>
     list.map(({ start, end }) => `${start}-${end}`).join(',');
-  return `g ${rule.protocol} ${ranges(rule.ips)} ${ranges(rule.ports)} ${rule.icmp_type ?? ''} ${rule.icmp_code ?? ''} ${rule.log === true ? 'log' : ''}`;
+  const byName = rule.hosts === undefined ? '' : ` hosts ${rule.destination ?? ''} ${rule.hosts.join(',')}`;
+  return `g ${rule.protocol} ${ranges(rule.ips)} ${ranges(rule.ports)} ${rule.icmp_type ?? ''} ${rule.icmp_code ?? ''} ${rule.log === true ? 'log' : ''}${byName}`;
 }
 
 const bindingKey = (scope: GroupBinding[0], lifecycle: Lifecycle, target: string): string =>
   `${scope}:${lifecycle}:${target}`;
 
+/**
+ * A rule by host name's allow entries (a policy for one lifecycle or every app, snapshot-groups.ts):
+ * whatever `names` allows for its destination's names.
+ */
+function byNameEntries(rule: GroupRuleDocument, names: NameEnforcement): readonly AllowEntry[] {
+  if (rule.hosts === undefined || rule.destination === undefined) return [];
+  if (rule.protocol !== 'tcp' && rule.protocol !== 'udp') return [];
+  const part = { hosts: rule.hosts, ports: rule.ports, protocol: rule.protocol };
+  return names.allowEntries(groupRuleId(rule), part, rule.destination);
+}
+
 /** The allow entries of every binding, by bindingKey; a binding listed twice gets the rules of both. */
-function bindingEntries(section: SecurityGroupsSection | undefined): Map<string, AllowEntry[]> {
+function bindingEntries(section: SecurityGroupsSection | undefined, names: NameEnforcement): Map<string, AllowEntry[]> {
   const byBinding = new Map<string, Set<number>>();
   for (const [scope, lifecycle, target, indexes] of section?.bindings ?? []) {
     const key = bindingKey(scope, lifecycle, target);
@@ -153,9 +172,11 @@ function bindingEntries(section: SecurityGroupsSection | undefined): Map<string,
     for (const index of indexes) {
       const rule = section?.rules[index];
       if (rule === undefined) throw new Error(`security group binding ${key} points past the rules: ${index}`);
-      list.push({ id: groupRuleId(rule), destination: rule });
+      // Most rules: their addresses, one entry (no array per rule: thousands of bindings share rules).
+      if (rule.hosts === undefined) list.push({ id: groupRuleId(rule), destination: rule });
+      else list.push(...byNameEntries(rule, names));
     }
-    entries.set(key, list);
+    if (list.length > 0) entries.set(key, list);
   }
   return entries;
 }
@@ -193,8 +214,11 @@ export function allowSourcesOf(container: Container): { key: string; chain: stri
 }
 
 /** Every security-group binding's allow entries, by its allow source key (allowSourcesOf). */
-export function groupSourceEntries(section: SecurityGroupsSection | undefined): Map<string, AllowEntry[]> {
-  return new Map([...bindingEntries(section)].map(([key, entries]) => [`group:${key}`, entries]));
+export function groupSourceEntries(
+  section: SecurityGroupsSection | undefined,
+  names: NameEnforcement,
+): Map<string, AllowEntry[]> {
+  return new Map([...bindingEntries(section, names)].map(([key, entries]) => [`group:${key}`, entries]));
 }
 
 /**
@@ -232,18 +256,19 @@ export function planRules(
   const unknownSources = options.unknownSources ?? DEFAULT_UNKNOWN_SOURCES;
   const denyNetworks = options.denyNetworks ?? NO_DENY_NETWORKS;
 
-  // Host names allow nothing yet (name-enforcement.ts: the seam where they will). A source whose
-  // policies allow nothing (every destination matched by name) gets no chain, as if it had none.
+  // Host names allow what `names` says (name-enforcement.ts). A source whose policies allow nothing
+  // (every destination matched by a name that is not enforced) gets no chain, as if it had none.
+  const names = options.names ?? NOT_ENFORCED_BY_NAME;
   const bySource = new Map<string, AllowEntry[]>();
   for (const policy of policies.egress_policies) {
-    const entries = destinationAllowEntries(policy.id, policy.destination);
+    const entries = destinationAllowEntries(policy.id, policy.destination, names);
     if (entries.length === 0) continue;
     const key = `${policy.source.type}:${policy.source.id}`;
     const list = bySource.get(key);
     if (list === undefined) bySource.set(key, entries);
     else list.push(...entries);
   }
-  for (const [key, entries] of groupSourceEntries(policies.security_groups)) bySource.set(key, entries);
+  for (const [key, entries] of groupSourceEntries(policies.security_groups, names)) bySource.set(key, entries);
   const sorted = [...containers].sort((a, b) => ipv4ToNumber(a.ip) - ipv4ToNumber(b.ip));
   const sourcesOf = allowSourcesOf;
   // Only the sources of this cell's containers get chains; what they share is decided across all of them.
@@ -259,6 +284,7 @@ export function planRules(
 
   const sourceChains = new Map<string, Chain>();
   const sets = new Map<string, IpSet>();
+  const hostSets = new Map<string, HostSet>();
   const sourceChain = (key: string, name: string): string | undefined => {
     if (sourceChains.has(name)) return name;
     const groups = groupsBySource.get(key);
@@ -269,6 +295,7 @@ export function planRules(
       sets.set(set.name, set);
       hooks.onSet?.(set);
     }
+    for (const hostSet of allow.hostSets) hostSets.set(hostSet.name, hostSet);
     sourceChains.set(name, { name, rules: allow.rules });
     return name;
   };
@@ -301,5 +328,6 @@ export function planRules(
   return {
     chains: [{ name: ROOT_CHAIN, rules: rootRules }, ...dispatch, ...containerChains, ...sourceChains.values()],
     sets: [...sets.values()].sort((a, b) => (a.name < b.name ? -1 : 1)),
+    ...(hostSets.size === 0 ? {} : { hostSets: [...hostSets.values()].sort((a, b) => (a.name < b.name ? -1 : 1)) }),
   };
 }

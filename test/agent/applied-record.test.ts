@@ -14,6 +14,7 @@ import {
 import { renderChain, renderSetCreate } from '../../agent/render.js';
 import { parsePolicies } from '../../agent/source/files.js';
 import type { Container } from '../../core/plan/model.js';
+import { BY_HOST_SETS } from '../../core/plan/name-enforcement.js';
 import { planRules } from '../../core/plan/plan.js';
 import { app, icmp, policyList, space, tcp, udp } from './fixtures.js';
 
@@ -171,7 +172,7 @@ describe('PLAN_LAYOUT', () => {
       'list:set',
     ]);
     // Changed the plan or its rendering on purpose? Bump PLAN_LAYOUT (applied-record.ts) and pin both anew.
-    expect(pinned(plan)).toEqual({ layout: 6, rendering: 'a59cd6f1063ed025' });
+    expect(pinned(plan)).toEqual({ layout: 7, rendering: 'a59cd6f1063ed025' });
   });
 
   it('is bumped whenever security groups (a logged rule too) or deny networks would render differently', () => {
@@ -203,6 +204,26 @@ describe('PLAN_LAYOUT', () => {
       ],
       { denyNetworks: { always: ['169.254.169.254/32'], running: ['10.0.0.0/8'], staging: [] } },
     );
-    expect(pinned(plan)).toEqual({ layout: 6, rendering: '2705482a1e715470' });
+    expect(pinned(plan)).toEqual({ layout: 7, rendering: '2705482a1e715470' });
+  });
+
+  it('is bumped whenever destinations with host names would render differently (the agent enforces them by host set)', () => {
+    const byName = (id: string, protocol: string, hosts: string[], ips: { start: string; end: string }[] = []) => ({
+      id,
+      source: { type: 'app', id: 'app-a' },
+      destination: { id: `dest-${id}`, name: id, ips, hosts, ports: [{ start: 5432, end: 5432 }], protocol },
+    });
+    const withHosts = parsePolicies(
+      JSON.stringify(
+        policyList([
+          byName('h1', 'tcp', ['db.example.test']),
+          byName('h2', 'udp', ['ns.example.test'], [{ start: '192.0.2.1', end: '192.0.2.1' }]),
+          byName('h3', 'https', ['api.example.test', '*.example.org']),
+        ] as never),
+      ),
+    );
+    const plan = planRules(withHosts, containers, { names: BY_HOST_SETS });
+    expect(plan.hostSets?.map((set) => set.destinationId).sort()).toEqual(['dest-h1', 'dest-h2']);
+    expect(pinned(plan)).toEqual({ layout: 7, rendering: '36bd64c7b9414472' });
   });
 });

@@ -1,6 +1,6 @@
 // The one cell agent (CLI `sync --from-dynamodb` and local mode's in-process cells), with a fake table
 // and kernel: which kernel each mode touches, what is recorded and reported, and its summary.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -112,14 +112,18 @@ describe('createCellAgent', () => {
       containers: 2,
       reported: true,
     });
-    // The record check's three short reads, then (no record) every rule id, and one transaction.
+    // The record check's three short reads, then (no record) every rule id, and one transaction;
+    // after it, the host sets no rule uses any more are looked for.
     expect(kernel.calls).toEqual([
       'iptables -w -S FORWARD',
       'iptables -w -S dyneg-FORWARD',
       'ipset list -t',
       'iptables-save -t filter',
       'iptables-restore -w --noflush',
+      'ipset list -n',
     ]);
+    // The names document for `agent names --from-sync`: no destination with host names here.
+    expect(readFileSync(join(c.stateDir, 'host-names.json'), 'utf8')).toBe('{"destinations":[]}\n');
     expect(result.sync.payload).toContain(RULE);
     expect(c.state.applied()?.version).toBe(4);
     expect(reports).toEqual([expect.objectContaining({ name: 'cell-a', appliedVersion: 4, containers: 2 })]);
@@ -145,6 +149,7 @@ describe('createCellAgent', () => {
       'ip netns exec ns-1 ipset list -t',
       'ip netns exec ns-1 iptables-save -t filter',
       'ip netns exec ns-1 iptables-restore -w --noflush',
+      'ip netns exec ns-1 ipset list -n',
     ]);
   });
 

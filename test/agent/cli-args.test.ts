@@ -20,12 +20,12 @@ function usageError(argv: readonly string[]): string {
 describe('agent command line', () => {
   it('prints one usage line per command, as it always did', () => {
     expect(USAGE).toBe(
-      'usage: agent sync --policies FILE|- --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--netns NS] [--dry-run]\n' +
+      'usage: agent sync --policies FILE|- --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--netns NS] [--names-file FILE] [--dry-run]\n' +
         '       agent sync --from-dynamodb --table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--min-version N] [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--proxy-dir DIR [--proxy-nameservers IP[,IP…]] [--proxy-start]] [--netns NS] [--dry-run | --render-only]\n' +
         '       agent uninstall [--netns NS] [--dry-run]\n' +
         '       agent logs --containers FILE --input FILE [--output FILE] [--from-start]\n' +
         '       agent ulogd-config --json-file FILE [--log-group N] [--plugin-dir DIR] [--logfile FILE|syslog]\n' +
-        '       agent names --names FILE --state-dir DIR [--once] [--nameservers IP[,IP…]] [--overlay-cidr CIDR] [--deny-networks JSON] [--ttl-floor S] [--grace S] [--max-addresses N] [--min-refresh S] [--max-refresh S]',
+        '       agent names (--names FILE | --from-sync) --state-dir DIR [--once] [--nameservers IP[,IP…]] [--overlay-cidr CIDR] [--deny-networks JSON] [--ttl-floor S] [--grace S] [--max-addresses N] [--min-refresh S] [--max-refresh S]',
     );
   });
 
@@ -52,6 +52,12 @@ describe('sync --policies', () => {
       dryRun: false,
       netns: undefined,
     });
+  });
+
+  it('--names-file: where the names document for agent names goes', () => {
+    expect(
+      parseAgentArgs(['sync', '--policies', 'p', '--containers', 'c', '--names-file', '/s/host-names.json']),
+    ).toMatchObject({ namesFile: '/s/host-names.json' });
   });
 
   it('takes every option, the overlay normalized', () => {
@@ -319,11 +325,24 @@ describe('names', () => {
       command: 'names',
       names: 'n.json',
       stateDir: '/var/lib/x',
+      fromSync: false,
       once: false,
       nameservers: undefined,
       never: ['10.255.0.0/16'],
       policy: DEFAULT_NAME_POLICY,
     });
+  });
+
+  it("--from-sync: the sync's document in the state directory unless --names says otherwise; --names needed without it", () => {
+    expect(parseAgentArgs(['names', '--from-sync', '--state-dir', '/var/lib/x'])).toMatchObject({
+      names: '/var/lib/x/host-names.json',
+      fromSync: true,
+    });
+    expect(parseAgentArgs(['names', '--from-sync', '--names', 'n.json', '--state-dir', 'd'])).toMatchObject({
+      names: 'n.json',
+      fromSync: true,
+    });
+    expect(() => parseAgentArgs(['names', '--state-dir', 'd'])).toThrow('--names is required');
   });
 
   it('takes every option: seconds with decimals, the overlay and the always deny networks kept out', () => {
@@ -355,6 +374,7 @@ describe('names', () => {
       command: 'names',
       names: 'n.json',
       stateDir: 'd',
+      fromSync: false,
       once: true,
       nameservers: ['198.51.100.53', '192.0.2.53'],
       never: ['10.250.1.0/24', '169.254.0.0/16'],
@@ -431,7 +451,7 @@ describe('--help', () => {
   it('sync --help: every option of the files form, one line each, with its default', () => {
     const text = help(['sync', '--help']);
     expect(text.split('\n')[0]).toBe(
-      `usage: agent sync --policies FILE|- --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--netns NS] [--dry-run]`,
+      `usage: agent sync --policies FILE|- --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--netns NS] [--names-file FILE] [--dry-run]`,
     );
     const options = text.split('\n').filter((line) => line.startsWith('  --'));
     expect(options.map((line) => line.trim().split(' ')[0])).toEqual([
@@ -444,6 +464,7 @@ describe('--help', () => {
       '--log-group',
       '--deny-networks',
       '--netns',
+      '--names-file',
       '--dry-run',
       '--help',
     ]);

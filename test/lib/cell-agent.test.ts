@@ -150,7 +150,13 @@ const stepScript = (document: DocumentContent, name: string) =>
 describe('CellAgent connection logging', () => {
   it('installs connection logging between the watcher and the sync step, for the group the sync logs to', () => {
     const sync = documentOf(cells({ nflogGroup: 4242 }), 'download');
-    expect(stepNames(sync)).toEqual(['DownloadAgent', 'InstallWatcher', 'InstallConnectionLogging', 'SyncCell']);
+    expect(stepNames(sync)).toEqual([
+      'DownloadAgent',
+      'InstallWatcher',
+      'InstallNamesRefresh',
+      'InstallConnectionLogging',
+      'SyncCell',
+    ]);
     const install = stepScript(sync, 'InstallConnectionLogging');
     expect(install).toContain(
       'node /opt/dynamic-egress/agent/current.mjs ulogd-config --json-file /var/log/dynamic-egress/ulogd.json --log-group 4242 ',
@@ -181,11 +187,24 @@ describe('CellAgent connection logging', () => {
     const flag = '--deny-networks always=10.0.0.0/8,169.254.169.254/32+running=+staging=192.0.2.0/24';
     expect(stepScript(sync, 'SyncCell')).toContain(`--log-group 100 ${flag} --verify`);
     expect(stepScript(sync, 'InstallWatcher')).toContain(`--log-group 100 ${flag}`);
+    // The host-name refresh keeps the always-deny networks out of its sets too.
+    expect(stepScript(sync, 'InstallNamesRefresh')).toContain(`--overlay-cidr 10.255.0.0/16 ${flag}'`);
     const plain = documentOf(cells(), 'download');
     expect(stepScript(plain, 'SyncCell')).not.toContain('--deny-networks');
     expect(stepScript(plain, 'InstallWatcher')).not.toContain('--deny-networks');
     expect(() => cells({ denyNetworks: { always: ["10.0.0.0/8'; reboot #"], running: [], staging: [] } })).toThrow(
       /CellAgent: denyNetworks: always\[0\]: must be an IPv4 CIDR block/,
+    );
+  });
+
+  it('installs the host-name refresh (agent names --from-sync on the state directory) and removes it on uninstall', () => {
+    const install = stepScript(documentOf(cells(), 'download'), 'InstallNamesRefresh');
+    expect(install).toContain(
+      'exec node /opt/dynamic-egress/agent/current.mjs names --from-sync --state-dir /var/lib/dynamic-egress --overlay-cidr 10.255.0.0/16',
+    );
+    expect(install).toContain('systemctl enable --now dynamic-egress-names.service');
+    expect(stepScript(documentOf(cells(), 'remove'), 'RemoveNamesRefresh')).toContain(
+      'systemctl disable --now dynamic-egress-names.service',
     );
   });
 
@@ -230,7 +249,13 @@ describe('CellAgent connection logging', () => {
     const agent = cells({ connectionLogging: false });
     expect(agent.connectionLogGroup).toBeUndefined();
     const sync = documentOf(agent, 'download');
-    expect(stepNames(sync)).toEqual(['DownloadAgent', 'InstallWatcher', 'RemoveConnectionLogging', 'SyncCell']);
+    expect(stepNames(sync)).toEqual([
+      'DownloadAgent',
+      'InstallWatcher',
+      'InstallNamesRefresh',
+      'RemoveConnectionLogging',
+      'SyncCell',
+    ]);
     expect(stepScript(sync, 'RemoveConnectionLogging')).toContain(
       `systemctl disable --now ${LOGROTATE_TIMER} ${LOGS_SERVICE} ${ULOGD_SERVICE}`,
     );
@@ -241,7 +266,7 @@ describe('CellAgent connection logging', () => {
 
   it('the uninstall document removes connection logging first (its forwarder runs current.mjs), then the watcher', () => {
     const uninstall = documentOf(cells(), 'remove');
-    expect(stepNames(uninstall)).toEqual(['RemoveConnectionLogging', 'RemoveWatcher']);
+    expect(stepNames(uninstall)).toEqual(['RemoveNamesRefresh', 'RemoveConnectionLogging', 'RemoveWatcher']);
     expect(stepScript(uninstall, 'RemoveConnectionLogging')).toContain(
       `rm -f /etc/systemd/system/${ULOGD_SERVICE} /etc/systemd/system/${LOGS_SERVICE}`,
     );

@@ -8,7 +8,7 @@ import { NAMES_SERVICE, type NamesUnitOptions, namesUnit } from '../../lib/cell-
 
 const OPTIONS: NamesUnitOptions = {
   agentFile: '/opt/dynamic-egress/agent/current.mjs',
-  namesFile: '/var/lib/dynamic-egress/names-input.json',
+  agentBuild: '0123abcd.mjs',
   stateDir: '/var/lib/dynamic-egress',
   overlayCidr: '10.255.0.0/16',
   denyNetworks: 'always=169.254.169.254/32+running=+staging=',
@@ -21,12 +21,13 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('namesUnit', () => {
-  it('renders one long-running service running `agent names`, restarted on failure without a start limit', () => {
+  it('renders one long-running service running `agent names --from-sync`, restarted on failure without a start limit', () => {
     expect(namesUnit(OPTIONS).split('\n')).toEqual(
       expect.arrayContaining([
         'StartLimitIntervalSec=0',
         'Type=simple',
-        "ExecStart=/bin/sh -c 'exec node /opt/dynamic-egress/agent/current.mjs names --names /var/lib/dynamic-egress/names-input.json --state-dir /var/lib/dynamic-egress --overlay-cidr 10.255.0.0/16 --deny-networks always=169.254.169.254/32+running=+staging='",
+        '# Agent build 0123abcd.mjs: a new build rewrites this unit, and the install step restarts it.',
+        "ExecStart=/bin/sh -c 'exec node /opt/dynamic-egress/agent/current.mjs names --from-sync --state-dir /var/lib/dynamic-egress --overlay-cidr 10.255.0.0/16 --deny-networks always=169.254.169.254/32+running=+staging='",
         'Restart=on-failure',
         'RestartSec=5',
         'WantedBy=multi-user.target',
@@ -36,8 +37,9 @@ describe('namesUnit', () => {
   });
 
   it('refuses a value that could break out of the unit or the script', () => {
-    for (const namesFile of ["/a'b", '/a b', '/a$b', '/a%b', '/a\nExecStartPre=/bin/evil']) {
-      expect(() => namesUnit({ ...OPTIONS, namesFile })).toThrow(/namesUnit: unsafe value/);
+    for (const stateDir of ["/a'b", '/a b', '/a$b', '/a%b', '/a\nExecStartPre=/bin/evil']) {
+      expect(() => namesUnit({ ...OPTIONS, stateDir })).toThrow(/namesUnit: unsafe value/);
+      expect(() => namesUnit({ ...OPTIONS, agentBuild: stateDir })).toThrow(/namesUnit: unsafe value/);
     }
     expect(() => namesUnit({ ...OPTIONS, denyNetworks: '{"always":[]}' })).toThrow(/unsafe deny networks/);
   });
@@ -47,7 +49,7 @@ describe('namesUnit', () => {
     'passes systemd-analyze verify',
     () => {
       const file = join(dir, NAMES_SERVICE);
-      writeFileSync(file, namesUnit({ ...OPTIONS, stateDir: dir, namesFile: join(dir, 'names.json') }));
+      writeFileSync(file, namesUnit({ ...OPTIONS, stateDir: dir }));
       const verify = spawnSync('systemd-analyze', ['verify', '--man=no', file], { encoding: 'utf8', timeout: 60_000 });
       expect(verify.stderr).toBe('');
       expect(verify.status).toBe(0);
@@ -63,6 +65,8 @@ describe('namesUnit', () => {
     const argv = /exec node \S+ (.*)'$/.exec(exec)?.[1]?.split(' ') ?? [];
     expect(parseAgentArgs(argv)).toMatchObject({
       command: 'names',
+      names: '/var/lib/dynamic-egress/host-names.json',
+      fromSync: true,
       once: false,
       never: ['10.255.0.0/16', '169.254.169.254/32'],
     });

@@ -212,6 +212,7 @@ describe('sync document', () => {
       'aws:runShellScript',
       'aws:runShellScript',
       'aws:runShellScript',
+      'aws:runShellScript',
     ]);
   });
 
@@ -220,6 +221,7 @@ describe('sync document', () => {
     expect(content.mainSteps.map((step) => step.name)).toEqual([
       'DownloadAgent',
       'InstallWatcher',
+      'InstallNamesRefresh',
       'InstallConnectionLogging',
       'SyncCell',
     ]);

@@ -28,6 +28,7 @@ const reasonSchema = z.discriminatedUnion('type', [
   }),
   z.strictObject({ type: z.literal('default_deny'), description }),
   z.strictObject({ type: z.literal('not_enforced'), description, policy: egressPolicyDocumentSchema }),
+  z.strictObject({ type: z.literal('resolved_names'), description, policy: egressPolicyDocumentSchema }),
   z.strictObject({ type: z.literal('not_egress'), description, overlay: z.string() }),
   // http and https questions (core/plan/explain-layer7.ts).
   z.strictObject({

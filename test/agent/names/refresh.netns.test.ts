@@ -1,8 +1,9 @@
 // Refresh passes against a real kernel (ipset in a namespace), with the lookups and the clock given
 // by the test: sets created, rebuilt atomically under a rule that uses them, forgotten destinations'
-// sets destroyed (or reported while a rule still uses them), other sets untouched; the sync leaves
-// host sets alone and uninstall removes them.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// sets destroyed (or reported while a rule still uses them), other sets untouched; the sync keeps
+// the host sets its plan matches (never their members), destroys the others once its rules stopped
+// using them, and uninstall removes them.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -137,26 +138,48 @@ describe.runIf(labAvailable())('name refresh passes on a real kernel', () => {
     expect(await members(A)).toEqual(['198.51.100.3']);
   });
 
-  it('agent sync neither destroys nor records host sets; agent uninstall removes them', async () => {
+  it('agent sync keeps the host sets its plan matches (members untouched, not recorded), destroys the others; uninstall removes them', async () => {
     await lab.execOk(ns, ['iptables', '-D', 'FORWARD', '-m', 'set', '--match-set', A, 'dst', '-j', 'ACCEPT']);
     const store = join(dir, 'store.json');
-    writeFileSync(store, JSON.stringify(containerStore([])));
-    const policies = JSON.stringify(policyList([]));
-    const first = await runAgentCommand(['sync', '--policies', '-', '--containers', store, '--netns', ns], policies);
+    writeFileSync(store, JSON.stringify(containerStore([{ ip: '10.255.1.2', appId: 'app-1', spaceId: 'space-1' }])));
+    const byName = {
+      id: 'p-a',
+      source: { type: 'app', id: 'app-1' },
+      destination: {
+        id: 'dest-a',
+        name: 'a',
+        ips: [],
+        hosts: ['a.example.com'],
+        ports: [{ start: 5432, end: 5432 }],
+        protocol: 'tcp',
+      },
+    };
+    const policies = JSON.stringify(policyList([byName as never]));
+    const namesFile = join(dir, 'host-names.json');
+    const sync = (text: string, ...more: string[]) =>
+      runAgentCommand(
+        ['sync', '--policies', '-', '--containers', store, '--netns', ns, '--names-file', namesFile, ...more],
+        text,
+      );
+    const first = await sync(policies);
     expect(first.stderr).toBe('');
-    expect(await setNames()).toContain(A);
-    // The record holds although a host set exists and changes size: the second sync changes nothing.
+    expect(readFileSync(namesFile, 'utf8')).toBe('{"destinations":[{"id":"dest-a","hosts":["a.example.com"]}]}\n');
+    expect(await members(A)).toEqual(['198.51.100.3']);
+    expect(await lab.execOk(ns, ['iptables', '-S'])).toContain(`--match-set ${A} dst`);
+    // The record holds although the host set changes size: the second sync changes nothing.
     await lab.execOk(ns, ['ipset', 'add', A, '198.51.100.9']);
-    const second = await runAgentCommand(['sync', '--policies', '-', '--containers', store, '--netns', ns], policies);
+    const second = await sync(policies);
     expect(JSON.parse(second.stdout.trim())).toMatchObject({ changed: false });
     expect(await members(A)).toEqual(['198.51.100.3', '198.51.100.9']);
     // A sync that reads every set back (--verify full) leaves it too.
-    const full = await runAgentCommand(
-      ['sync', '--policies', '-', '--containers', store, '--netns', ns, '--verify', 'full'],
-      policies,
-    );
+    const full = await sync(policies, '--verify', 'full');
     expect(full.stderr).toBe('');
     expect(await members(A)).toEqual(['198.51.100.3', '198.51.100.9']);
+    // Once no rule uses it, the sync that removed the rule destroys it.
+    const without = await sync(JSON.stringify(policyList([])));
+    expect(without.stderr).toBe('');
+    expect(await setNames()).toEqual(['operator']);
+    await lab.execOk(ns, ['ipset', 'create', B, 'hash:ip', 'family', 'inet']);
     const removed = await runAgentCommand(['uninstall', '--netns', ns]);
     expect(removed.code).toBe(0);
     expect(await setNames()).toEqual(['operator']);

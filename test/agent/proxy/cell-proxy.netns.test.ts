@@ -18,6 +18,7 @@ import { ValidationError } from '../../../core/domain/errors.js';
 import { buildSnapshot, type EncodedSnapshot, encodeSnapshot } from '../../../core/domain/snapshot.js';
 import type { Destination, EgressPolicy } from '../../../core/domain/types.js';
 import { explainLayer7 } from '../../../core/plan/explain-layer7.js';
+import { hostSetName } from '../../../core/plan/names.js';
 import { type LabDns, startLabDns } from '../../../local/lab/lab-dns.js';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../../local/lab/netns-lab.js';
 import { containerStore } from '../fixtures.js';
@@ -68,6 +69,15 @@ const beta: Destination = {
   name: 'beta',
   ips: [{ start: BETA, end: BETA }],
   ports: [{ start: 80, end: 80 }],
+  protocol: 'tcp',
+};
+/** By exact name, on the port the proxy intercepts for https: its host set's members are not redirected. */
+const betaByName: Destination = {
+  id: 'd-beta-name',
+  name: 'beta-name',
+  ips: [],
+  hosts: ['beta.test'],
+  ports: [{ start: 443, end: 443 }],
   protocol: 'tcp',
 };
 /** Routes, on a port of their own. */
@@ -196,6 +206,21 @@ describe.runIf(labAvailable() && toolsAvailable('cell proxy netns tests', 'hapro
       expect(direct.result.status).toBe(200);
       // Not proxied: the server sees the container itself.
       expect(direct.seen).toEqual([expect.objectContaining({ local: BETA, from: IP.a, url: '/direct' })]);
+    });
+
+    it('leaves connections its tcp policies allow by exact name alone too (the host set), on the intercepted port', async () => {
+      publish([policy('p-web', web), policy('p-tls', tls), policy('p-beta', beta), policy('p-beta-name', betaByName)]);
+      expect((await agent.sync()).proxy).toMatchObject({ destinations: 2, redirects: 2 });
+      // The names refresh (tested in test/agent/names) would put beta.test's address in the set.
+      const set = hostSetName('d-beta-name');
+      expect((await cellRunner('ipset', ['add', set, BETA, '-exist'])).code).toBe(0);
+      const direct = await during(() => https(a, 'not-allowed-by-sni.test', BETA, '/by-name'));
+      expect(direct.result.status).toBe(200);
+      expect(direct.seen).toEqual([expect.objectContaining({ kind: 'https', local: BETA, from: IP.a })]);
+      // Another address on 443 still goes to the proxy, which closes an SNI it does not allow.
+      const proxied = await during(() => https(a, 'not-allowed-by-sni.test', ALPHA));
+      expect(proxied.result.status).toBe(0);
+      expect(proxied.seen).toEqual([]);
     });
 
     it('refuses a name that resolves into a deny network, and everything of a container without policies', async () => {

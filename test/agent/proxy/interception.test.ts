@@ -9,6 +9,7 @@ import {
   renderInterceptionChain,
 } from '../../../agent/proxy/interception.js';
 import type { L7Rule } from '../../../agent/proxy/l7-rule.js';
+import { hostSetName } from '../../../core/plan/names.js';
 
 const SETTINGS = { nameservers: ['10.0.0.53'] };
 const rule = (id: string, protocol: 'http' | 'https', sources: string[], ports: [number, number][]): L7Rule => ({
@@ -100,6 +101,22 @@ describe('planInterception', () => {
       '-s 10.255.1.2/32 -d 192.0.2.1/32 -p tcp -m tcp --dport 80:90 -j RETURN',
       '-s 10.255.1.2/32 -p tcp -m tcp --dport 80:90 -j REDIRECT --to-ports 15080',
     ]);
+    const bySet = planInterception(
+      [rule('a', 'https', ['10.255.1.2'], [[443, 443]])],
+      SETTINGS,
+      new Map([['10.255.1.2', [{ cidrs: [], hostSets: [hostSetName('d-db')], ports: [{ start: 443, end: 443 }] }]]]),
+    );
+    expect(renderInterceptionChain(bySet).map((line) => line.replace(/^.*"dyneg:[0-9a-f]{16}" /, ''))).toEqual([
+      `-s 10.255.1.2/32 -m set --match-set ${hostSetName('d-db')} dst -p tcp -m tcp --dport 443 -j RETURN`,
+      '-s 10.255.1.2/32 -p tcp -m tcp --dport 443 -j REDIRECT --to-ports 15443',
+    ]);
+    expect(() =>
+      planInterception(
+        [rule('a', 'https', ['10.255.1.2'], [[443, 443]])],
+        SETTINGS,
+        new Map([['10.255.1.2', [{ cidrs: [], hostSets: ['operator-set'] }]]]),
+      ),
+    ).toThrow(/not a host set name/);
     expect(() =>
       planInterception(
         [rule('a', 'http', ['10.255.1.2'], [[80, 80]])],

@@ -162,7 +162,7 @@ describe('explain', () => {
   });
 });
 
-describe('explain, for destinations matched by name (not enforced yet)', () => {
+describe('explain, for destinations matched by name', () => {
   const https = (id: string, source: EgressPolicy['source'], extra: Partial<EgressPolicy> = {}) =>
     ({
       id,
@@ -204,7 +204,7 @@ describe('explain, for destinations matched by name (not enforced yet)', () => {
       { policy: { id: 'h3' } },
     ]);
     expect(answer.reasons[1]?.description).toBe(
-      `egress policy h1 lets app ${APP} reach destination "api h1" (d-h1) by host name (api.example.com, *.example.org, https), but host names are not enforced by this version: it allows nothing`,
+      `egress policy h1 lets app ${APP} reach destination "api h1" (d-h1) by host name (api.example.com, *.example.org, https), but http and https destinations are not enforced by this version: it allows nothing`,
     );
   });
 
@@ -220,7 +220,7 @@ describe('explain, for destinations matched by name (not enforced yet)', () => {
     ]);
   });
 
-  it('allows the ips of a destination with ips and hosts, naming the policy; its names elsewhere are refused', () => {
+  it('allows the ips of a destination with ips and hosts, naming the policy; elsewhere, its names decide on the cell', () => {
     const s = state([mixed('m1')]);
     expect(explain(tcpTo('198.51.100.7', 5432), s)).toMatchObject({
       allowed: true,
@@ -228,7 +228,34 @@ describe('explain, for destinations matched by name (not enforced yet)', () => {
     });
     expect(explain(tcpTo('198.51.100.99', 5432), s)).toMatchObject({
       allowed: false,
-      reasons: [{ type: 'default_deny' }, { type: 'not_enforced', policy: { id: 'm1' } }],
+      reasons: [{ type: 'default_deny' }, { type: 'resolved_names', policy: { id: 'm1' } }],
     });
+  });
+
+  it("names a plain tcp/udp policy with exact names as enforced by the cells' resolved addresses", () => {
+    const byName = (id: string, extra: Partial<EgressPolicy> = {}, hosts = ['db.example.com']) => {
+      const base = policy(id, { type: 'app', id: APP }, '198.51.100.7', 5432);
+      return { ...base, destination: { ...base.destination, ips: [], hosts }, ...extra } satisfies EgressPolicy;
+    };
+    const answer = explain(tcpTo('203.0.113.9', 5432), state([byName('n1')]));
+    expect(answer).toMatchObject({
+      allowed: false,
+      reasons: [{ type: 'default_deny' }, { type: 'resolved_names', policy: { id: 'n1' } }],
+    });
+    expect(answer.reasons[1]?.description).toMatch(
+      /by host name \(db\.example\.com, tcp\): cells allow the addresses they resolve its names to, which explain cannot see: allowed if 203\.0\.113\.9 is one of them$/,
+    );
+    // Another port: no name could carry it.
+    expect(explain(tcpTo('203.0.113.9', 5433), state([byName('n1')])).reasons.map((r) => r.type)).toEqual([
+      'default_deny',
+    ]);
+    // For every app or one lifecycle (those travel as bindings, their names in a rule by host name) too.
+    for (const extra of [{ source: { type: 'default', id: '' } } as const, { app_lifecycle: 'running' } as const]) {
+      const refused = explain(tcpTo('203.0.113.9', 5432), state([byName('n2', extra)]));
+      expect(refused.reasons.map((r) => r.type)).toEqual(['default_deny', 'resolved_names']);
+    }
+    // Another lifecycle's: nothing.
+    const staging = explain(tcpTo('203.0.113.9', 5432), state([byName('n3', { app_lifecycle: 'staging' })]));
+    expect(staging.reasons.map((r) => r.type)).toEqual(['default_deny']);
   });
 });

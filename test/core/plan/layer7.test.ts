@@ -7,6 +7,7 @@ import { buildSnapshot, snapshotToPolicyList } from '../../../core/domain/snapsh
 import type { Destination, EgressPolicy } from '../../../core/domain/types.js';
 import { planLayer7 } from '../../../core/plan/layer7.js';
 import type { Container } from '../../../core/plan/model.js';
+import { hostSetName } from '../../../core/plan/names.js';
 
 const containers: Container[] = [
   { ip: '10.255.1.3', appId: 'app-a', spaceId: 'space-1', lifecycle: 'running' },
@@ -130,9 +131,11 @@ describe('planLayer7', () => {
         { cidrs: ['198.51.100.8/30'], ports: byAddress.ports },
         { cidrs: ['203.0.113.0/24'], ports: [{ start: 443, end: 443 }] },
         { cidrs: ['192.0.2.1/32'] },
+        // A tcp destination by exact name: the members of its host set (name-enforcement.ts).
+        { cidrs: [], hostSets: [hostSetName('d-name')], ports: [{ start: 443, end: 443 }] },
       ]),
     );
-    // Neither udp nor a name (which allows no address) is a tcp allowance.
-    expect(allowances).toHaveLength(3);
+    // udp is not a tcp allowance.
+    expect(allowances).toHaveLength(4);
   });
 });

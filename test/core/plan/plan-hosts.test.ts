@@ -1,4 +1,5 @@
-// Fail closed until names are enforced (issue 15 items 2 and 3): a destination's host names, and
+// Fail closed where names are not enforced (NOT_ENFORCED_BY_NAME: planRules' default and explain's;
+// the cell agent's BY_HOST_SETS is plan-host-sets.test.ts): a destination's host names, and
 // every http or https destination, allow nothing; a destination with ips and hosts allows exactly
 // its ips. Checked on the agent's own input paths (the policies file, a snapshot) and by walking
 // the plans as the kernel would.
@@ -124,15 +125,18 @@ describe('destinations matched by name (nothing enforces names yet)', () => {
     expect(verdict(plan, DB_IP, 5433)).toBe('reject');
   });
 
-  it('adds no rule for policies that travel as bindings (every app, or one lifecycle) to names, and keeps the ips', () => {
+  it('keeps the ips of policies that travel as bindings (every app, or one lifecycle); their tcp names travel as rules by host name, which allow nothing here', () => {
     const policies = [
       policyTo(byName.https as Destination, { source: { type: 'default', id: '' } }),
       policyTo(byName.tcp as Destination, { app_lifecycle: 'running' }),
       policyTo(mixed, { source: { type: 'default', id: '' }, app_lifecycle: 'running' }),
     ];
     const snapshot = buildSnapshot(3, policies);
+    const port = [{ start: 5432, end: 5432 }];
     expect(snapshot.security_groups.rules).toEqual([
-      { protocol: 'tcp', ips: [{ start: DB_IP, end: DB_IP }], ports: [{ start: 5432, end: 5432 }] },
+      { protocol: 'tcp', ips: [], ports: port, hosts: ['db.example.com'], destination: 'd-tcp' },
+      { protocol: 'tcp', ips: [{ start: DB_IP, end: DB_IP }], ports: port },
+      { protocol: 'tcp', ips: [], ports: port, hosts: ['db.example.com'], destination: 'd-mixed' },
     ]);
     for (const plan of [planFromSnapshot(policies), planFromFile(policies)]) {
       expect(verdict(plan, DB_IP, 5432)).toBe('accept');

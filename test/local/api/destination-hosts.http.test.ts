@@ -1,5 +1,6 @@
 // Destinations matched by name over real HTTP (local mode on DynamoDB Local): created, listed,
-// replaced, refused with 400 naming the field, all or nothing; a classic destination's JSON is
+// replaced, refused with 400 naming the field, all or nothing; explained (not_enforced for https,
+// resolved_names for tcp names); a classic destination's JSON is
 // byte for byte what it was. Every answer is checked against the OpenAPI document (local-api.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API, startTestApi, type TestApi } from '../../helpers/local-api.js';
@@ -163,6 +164,28 @@ describe('destinations with hosts', () => {
       body: {
         allowed: false,
         reasons: [{ type: 'default_deny' }, { type: 'not_enforced', policy: { destination: { id: made?.id } } }],
+      },
+    });
+  });
+
+  it("explains a refused connection a tcp policy's names could carry as resolved_names, valid against the document", async () => {
+    const db = { name: 'db by name', hosts: ['db.example.com'], ports: [{ start: 5432, end: 5432 }], protocol: 'tcp' };
+    const created = await create([db]);
+    const [made] = (created.body as Listed).destinations;
+    const app = 'a1b2c3d4-0000-4000-8000-000000000003';
+    const space = 'a1b2c3d4-0000-4000-8000-000000000004';
+    await api.call('POST', `${API}/egress_policies`, {
+      body: { egress_policies: [{ source: { type: 'app', id: app }, destination: { id: made?.id } }] },
+    });
+    const answer = await api.call(
+      'GET',
+      `${API}/explain?app=${app}&space=${space}&ip=203.0.113.9&port=5432&protocol=tcp`,
+    );
+    expect(answer).toMatchObject({
+      status: 200,
+      body: {
+        allowed: false,
+        reasons: [{ type: 'default_deny' }, { type: 'resolved_names', policy: { destination: { id: made?.id } } }],
       },
     });
   });
