@@ -10,6 +10,7 @@ import { Effect, ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnAssociation, CfnDocument } from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { PROXY_DIR } from '../agent/proxy/systemd-unit.js';
 import { parseCidr } from '../core/domain/ipv4.js';
 import {
   DEFAULT_DENY_LOG_RATE,
@@ -39,7 +40,8 @@ import { installConnectionLoggingScript, removeConnectionLoggingScript } from '.
 import { connectionLoggingUnits } from './cell-logging-units.js';
 import { installNamesScript, removeNamesScript } from './cell-names-script.js';
 import { namesUnit } from './cell-names-units.js';
-import { CURRENT_AGENT_NAME, cellUnits } from './cell-units.js';
+import { installProxyScript, removeProxyScript } from './cell-proxy-script.js';
+import { CURRENT_AGENT_NAME, cellUnits, proxyFlagsExpansion } from './cell-units.js';
 import { INSTANCE_ID_LINES, installWatcherScript, uninstallWatcherScript } from './cell-watcher-script.js';
 import { parseSchedule } from './schedule.js';
 
@@ -54,6 +56,7 @@ export const CELL_DEFAULTS = {
   denyLogRate: `${DEFAULT_DENY_LOG_RATE.count}/${DEFAULT_DENY_LOG_RATE.per}`,
   nflogGroup: DEFAULT_LOG_GROUP,
   connectionLogging: true,
+  layer7Proxy: true,
   connectionLogRetention: RetentionDays.THREE_MONTHS,
   maxConcurrency: RUN_LIMIT_DEFAULTS.maxConcurrency,
   maxErrors: RUN_LIMIT_DEFAULTS.maxErrors,
@@ -141,6 +144,15 @@ export interface CellAgentProps {
    */
   readonly connectionLogging?: boolean;
   /**
+   * Run the cell proxy (docs/proxy.md) that enforces `http` and `https` destinations: the sync
+   * document installs `dynamic-egress-proxy.service` and a path unit starting it once the agent has
+   * configured it, and the syncs pass `--proxy-dir` on cells where haproxy is installed (it comes
+   * with the cell's image: `apt-get install haproxy`). Elsewhere, and with `false` (which removes the
+   * units and the proxy's redirects on the next sync), http and https destinations allow nothing.
+   * @default true
+   */
+  readonly layer7Proxy?: boolean;
+  /**
    * Retention of the connection log group (kept when the stack is deleted).
    * @default RetentionDays.THREE_MONTHS
    */
@@ -206,6 +218,7 @@ export class CellAgent extends Construct {
     const denyNetworks = validateDenyNetworks(props.denyNetworks);
     const nflogGroup = validateNflogGroup(props.nflogGroup ?? CELL_DEFAULTS.nflogGroup);
     const connectionLogging = validateConnectionLogging(props.connectionLogging ?? CELL_DEFAULTS.connectionLogging);
+    const layer7Proxy = props.layer7Proxy ?? CELL_DEFAULTS.layer7Proxy;
     const syncTimeout = props.syncTimeout ?? Duration.minutes(5);
     this.syncTimeout = syncTimeout;
     validateCellTag(this.cellTagKey, this.cellTagValue);
@@ -232,6 +245,7 @@ export class CellAgent extends Construct {
       denyNetworks,
       nflogGroup,
       lockWaitSeconds,
+      ...(layer7Proxy ? { proxyDir: PROXY_DIR } : {}),
     };
     // A container created or destroyed changes the containers file: the cell syncs at once.
     const units = cellUnits({
@@ -324,6 +338,13 @@ export class CellAgent extends Construct {
           },
           {
             action: 'aws:runShellScript',
+            // Before the sync, whose first configuration starts the proxy through the path unit.
+            name: layer7Proxy ? 'InstallProxy' : 'RemoveProxy',
+            precondition: { StringEquals: ['platformType', 'Linux'] },
+            inputs: { timeoutSeconds: '60', runCommand: layer7Proxy ? installProxyScript() : removeProxyScript() },
+          },
+          {
+            action: 'aws:runShellScript',
             // Before the sync step, which ends the document; after the watcher's, which links current.mjs.
             name: connectionLogging ? 'InstallConnectionLogging' : 'RemoveConnectionLogging',
             precondition: { StringEquals: ['platformType', 'Linux'] },
@@ -349,8 +370,14 @@ export class CellAgent extends Construct {
       content: {
         schemaVersion: '2.2',
         description:
-          'dynamic-egress: remove the containers-file watcher, the host-name refresh and the connection logging (systemd units) the sync document installs',
+          'dynamic-egress: remove the containers-file watcher, the host-name refresh, the cell proxy and the connection logging (systemd units) the sync document installs',
         mainSteps: [
+          {
+            action: 'aws:runShellScript',
+            name: 'RemoveProxy',
+            precondition: { StringEquals: ['platformType', 'Linux'] },
+            inputs: { timeoutSeconds: '60', runCommand: removeProxyScript() },
+          },
           {
             // Before RemoveWatcher: the service runs current.mjs, which that step deletes.
             action: 'aws:runShellScript',
@@ -480,6 +507,8 @@ interface SyncScriptOptions {
   readonly denyNetworks: string;
   readonly nflogGroup: number;
   readonly lockWaitSeconds: number;
+  /** `--proxy-dir`, when the cell proxy is on (cell-units.ts: proxyFlagsExpansion). */
+  readonly proxyDir?: string;
 }
 
 /**
@@ -503,7 +532,7 @@ function syncScript(options: SyncScriptOptions): string[] {
     `find ${CELL_AGENT_DIR} -maxdepth 1 -type f ! -name '${options.agentFileName}' -delete`,
     `export AWS_REGION='${options.region}'`,
     // A command and the scheduled association may arrive together: one sync at a time per cell.
-    `exec flock -w ${options.lockWaitSeconds} ${CELL_STATE_DIR}/sync.lock node '${options.agentFile}' sync --from-dynamodb --table '${options.tableName}' --containers '${options.containersPath}' --state-dir ${CELL_STATE_DIR} --cell-name "$INSTANCE_ID" --min-version "$MIN_VERSION" --overlay-cidr '${options.overlayCidr}' --unknown-sources '${options.unknownSources}' --deny-log-rate '${options.denyLogRate}' --log-group ${options.nflogGroup}${denyNetworksFlag(options.denyNetworks)} --verify "$VERIFY"`,
+    `exec flock -w ${options.lockWaitSeconds} ${CELL_STATE_DIR}/sync.lock node '${options.agentFile}' sync --from-dynamodb --table '${options.tableName}' --containers '${options.containersPath}' --state-dir ${CELL_STATE_DIR} --cell-name "$INSTANCE_ID" --min-version "$MIN_VERSION" --overlay-cidr '${options.overlayCidr}' --unknown-sources '${options.unknownSources}' --deny-log-rate '${options.denyLogRate}' --log-group ${options.nflogGroup}${denyNetworksFlag(options.denyNetworks)} --verify "$VERIFY"${options.proxyDir === undefined ? '' : ` ${proxyFlagsExpansion(options.proxyDir)}`}`,
   ];
 }
 

@@ -44,6 +44,11 @@ export interface CellUnitOptions {
   /** The agent's `--log-group`. */
   readonly nflogGroup: number;
   readonly lockWaitSeconds: number;
+  /**
+   * The cell proxy's directory (`--proxy-dir`, docs/proxy.md), passed when haproxy is installed on
+   * the cell; undefined: no proxy (http and https destinations allow nothing).
+   */
+  readonly proxyDir?: string;
   /** The document's own step timeout: one sync's bound. The service allows it for each of its runs. */
   readonly timeoutSeconds: number;
 }
@@ -68,7 +73,7 @@ function scriptWithTablePlaceholder(options: CellUnitOptions): string {
     `flock -w ${options.lockWaitSeconds} ${options.stateDir}/sync.lock node ${options.agentFile} sync --from-dynamodb`,
     `--table ${TABLE} --containers ${options.containersPath} --state-dir ${options.stateDir}`,
     `--cell-name "$CELL_NAME" --min-version 0 --overlay-cidr ${options.overlayCidr}`,
-    `--unknown-sources ${options.unknownSources} --deny-log-rate ${options.denyLogRate} --log-group ${options.nflogGroup}${options.denyNetworks === '' ? '' : ` --deny-networks ${options.denyNetworks}`}`,
+    `--unknown-sources ${options.unknownSources} --deny-log-rate ${options.denyLogRate} --log-group ${options.nflogGroup}${options.denyNetworks === '' ? '' : ` --deny-networks ${options.denyNetworks}`}${options.proxyDir === undefined ? '' : ` ${proxyFlagsExpansion(options.proxyDir)}`}`,
   ].join(' ');
   return [
     'runs=0; while :; do',
@@ -79,6 +84,16 @@ function scriptWithTablePlaceholder(options: CellUnitOptions): string {
     `if [ "$before" = "$after" ] || [ $runs -gt ${MAX_RERUNS} ]; then exit 0; fi;`,
     'done',
   ].join(' ');
+}
+
+/**
+ * The sync's proxy flags as a shell expansion: `--proxy-dir DIR` when haproxy is installed on the
+ * cell, nothing when it is not (then http and https destinations allow nothing, and the sync does not
+ * fail for want of a proxy). Unquoted on purpose: it is two words or none. `dir` is validated.
+ */
+export function proxyFlagsExpansion(dir: string): string {
+  if (!/^\/[A-Za-z0-9./_-]+$/.test(dir)) throw new Error(`proxyFlagsExpansion: unsafe dir ${JSON.stringify(dir)}`);
+  return `$(command -v haproxy >/dev/null 2>&1 && echo --proxy-dir ${dir})`;
 }
 
 /** The two unit files' contents. */

@@ -1,11 +1,13 @@
 // CellAgent and Fanout on their own: the settings that end up in a shell script, in SSM targets and in
 // IAM conditions are refused at synth, showing the value, before anything is deployed.
+
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
 import { CellAgent, type CellAgentProps } from '../../lib/cell-agent.js';
 import { LOGROTATE_TIMER, LOGS_SERVICE, ULOGD_SERVICE } from '../../lib/cell-logging-units.js';
+import { PROXY_PATH_UNIT } from '../../lib/cell-proxy-script.js';
 import { Fanout, type FanoutProps } from '../../lib/fanout.js';
 import { PolicyStore } from '../../lib/store.js';
 import { testApp } from './synth.js';
@@ -154,6 +156,7 @@ describe('CellAgent connection logging', () => {
       'DownloadAgent',
       'InstallWatcher',
       'InstallNamesRefresh',
+      'InstallProxy',
       'InstallConnectionLogging',
       'SyncCell',
     ]);
@@ -253,6 +256,7 @@ describe('CellAgent connection logging', () => {
       'DownloadAgent',
       'InstallWatcher',
       'InstallNamesRefresh',
+      'InstallProxy',
       'RemoveConnectionLogging',
       'SyncCell',
     ]);
@@ -266,7 +270,12 @@ describe('CellAgent connection logging', () => {
 
   it('the uninstall document removes connection logging first (its forwarder runs current.mjs), then the watcher', () => {
     const uninstall = documentOf(cells(), 'remove');
-    expect(stepNames(uninstall)).toEqual(['RemoveNamesRefresh', 'RemoveConnectionLogging', 'RemoveWatcher']);
+    expect(stepNames(uninstall)).toEqual([
+      'RemoveProxy',
+      'RemoveNamesRefresh',
+      'RemoveConnectionLogging',
+      'RemoveWatcher',
+    ]);
     expect(stepScript(uninstall, 'RemoveConnectionLogging')).toContain(
       `rm -f /etc/systemd/system/${ULOGD_SERVICE} /etc/systemd/system/${LOGS_SERVICE}`,
     );
@@ -309,5 +318,32 @@ describe('Fanout', () => {
     expect(() => fanout({ maxBatchingWindow: Duration.seconds(30) })).toThrow(
       /maxBatchingWindow above 5 seconds .* got 30 seconds/,
     );
+  });
+});
+
+describe('CellAgent cell proxy', () => {
+  it('installs the proxy units before the sync, and every sync passes --proxy-dir where haproxy is installed', () => {
+    const agent = cells();
+    const sync = documentOf(agent, 'download');
+    const install = stepScript(sync, 'InstallProxy');
+    expect(install).toContain(`systemctl enable --now ${PROXY_PATH_UNIT}`);
+    expect(install).toContain('command -v haproxy');
+    // At the end of the sync line (test/lib/propagation.test.ts checks the whole line).
+    expect(stepScript(sync, 'SyncCell')).toContain(
+      '--verify \\"$VERIFY\\" $(command -v haproxy >/dev/null 2>&1 && echo --proxy-dir /var/lib/dynamic-egress/proxy)',
+    );
+    // The watcher's sync too (systemd doubles the $).
+    expect(stepScript(sync, 'InstallWatcher')).toContain(
+      '$$(command -v haproxy >/dev/null 2>&1 && echo --proxy-dir /var/lib/dynamic-egress/proxy)',
+    );
+  });
+
+  it('when off: removes the units and the redirects on the next sync, and passes no --proxy-dir', () => {
+    const sync = documentOf(cells({ layer7Proxy: false }), 'download');
+    expect(stepNames(sync)).toContain('RemoveProxy');
+    expect(stepNames(sync)).not.toContain('InstallProxy');
+    expect(stepScript(sync, 'RemoveProxy')).toContain('iptables -w -t nat -X dyneg-PROXY');
+    expect(stepScript(sync, 'SyncCell')).not.toContain('--proxy-dir');
+    expect(stepScript(sync, 'InstallWatcher')).not.toContain('--proxy-dir');
   });
 });

@@ -213,6 +213,7 @@ describe('sync document', () => {
       'aws:runShellScript',
       'aws:runShellScript',
       'aws:runShellScript',
+      'aws:runShellScript',
     ]);
   });
 
@@ -222,6 +223,7 @@ describe('sync document', () => {
       'DownloadAgent',
       'InstallWatcher',
       'InstallNamesRefresh',
+      'InstallProxy',
       'InstallConnectionLogging',
       'SyncCell',
     ]);
@@ -277,7 +279,9 @@ describe('sync document', () => {
     expect(run).toContain('--min-version "$MIN_VERSION"');
     expect(run).toContain("--overlay-cidr '10.255.0.0/16'");
     // Fail closed by default: overlay sources the containers file does not list are refused.
-    expect(run).toMatch(/ --unknown-sources 'reject' --deny-log-rate '1\/second' --log-group 100 --verify "\$VERIFY"$/);
+    expect(run).toMatch(
+      / --unknown-sources 'reject' --deny-log-rate '1\/second' --log-group 100 --verify "\$VERIFY" \$\(command -v haproxy >\/dev\/null 2>&1 && echo --proxy-dir \/var\/lib\/dynamic-egress\/proxy\)$/,
+    );
     expect(lines).toContain("export AWS_REGION='<AWS::Region>'");
     expect(lines.some((line) => line.includes('latest/api/token'))).toBe(true);
     // Older agent builds are removed, never the one about to run.
