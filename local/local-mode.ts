@@ -15,6 +15,7 @@ import { LOCAL_AUDIENCE, LOCAL_ISSUER, LOCAL_JWKS_PATH, type LocalIssuer, openLo
 import { createJwtVerifier } from './api/jwt-verifier.js';
 import { type CellLogging, startCellLogging } from './cells/cell-logging.js';
 import { type CellNames, type CellNamesOptions, startCellNames } from './cells/cell-names.js';
+import type { CellProxies } from './cells/cell-proxies.js';
 import type { LocalCell } from './cells/local-cells.js';
 import type { AgentRunner } from './cells/local-dispatcher.js';
 import { type DynamoDbLocal, ensureTable, LOCAL_CLIENT_CONFIG, startDynamoDbLocal } from './dynamodb-local.js';
@@ -57,6 +58,8 @@ export interface LocalModeOptions {
      * of this agent bundle on the cell's state directory). Omitted, names allow nothing (tests).
      */
     readonly names?: Omit<CellNamesOptions, 'cells' | 'log'>;
+    /** The cells' proxies (cell-proxies.ts), which their agents start: stopped with local mode. */
+    readonly proxies?: Pick<CellProxies, 'stop'>;
     /** @default JSON lines of local mode */
     readonly log?: Log;
   };
@@ -186,6 +189,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       ...(propagation ? { propagation } : {}),
       stop: async () => {
         await propagation?.stop();
+        await options.propagation?.proxies?.stop();
         await cellNames?.stop();
         await cellLogging?.stop();
         server.closeAllConnections();

@@ -10,6 +10,8 @@ export interface StartBannerFacts {
   readonly inMemory: boolean;
   readonly stateDir: string;
   readonly cells: readonly LocalCell[];
+  /** The cells' proxy for http and https destinations: `on`, or why not (cell-proxies.ts). */
+  readonly proxy?: string;
 }
 
 const describeCell = (cell: LocalCell): string =>
@@ -25,6 +27,10 @@ export function startBanner(facts: StartBannerFacts): string {
   Try:       curl -H "Authorization: Bearer $TOKEN" ${api}/destinations
   Cells:     ${facts.cells.map(describeCell).join(', ')}
              GET ${api}/cells shows the version each enforcing cell applied
-             (a dry-run cell enforces nothing, so it is not listed; set EGRESS_LOCAL_CELLS for real cells)
+             (a dry-run cell enforces nothing, so it is not listed; set EGRESS_LOCAL_CELLS for real cells)${
+               facts.proxy === undefined
+                 ? ''
+                 : `\n  Proxy:     ${facts.proxy} (http and https destinations, per namespace cell)`
+             }
 Ctrl-C stops everything.`;
 }

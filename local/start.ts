@@ -10,6 +10,7 @@ import { DEFAULT_TABLE_NAME } from '../core/store/table-definition.js';
 import { API_PREFIX } from '../lambdas/api/routes.js';
 import { inProcessAgentRunner } from './cells/agent-in-process.js';
 import { agentProcessRunner } from './cells/agent-process.js';
+import { cellProxies } from './cells/cell-proxies.js';
 import { dryRunCell } from './cells/dry-run-cell.js';
 import { type LocalCell, readLocalCells } from './cells/local-cells.js';
 import type { AgentRunner } from './cells/local-dispatcher.js';
@@ -69,6 +70,8 @@ export async function runLocalMode(argv: readonly string[], env: Environment): P
     return EXIT_USAGE;
   }
 
+  // Each namespace cell's HAProxy, started by its agent when it has http or https destinations.
+  const proxies = cellProxies({ cells, stateRoot: cellStateRoot(stateDir, options.inMemory) });
   // Set once DynamoDB is up: the agent runner needs its endpoint (process) or client (in-process).
   let runAgent: AgentRunner = async () => ({ ok: false, output: 'DynamoDB is not up yet' });
   const tableName = DEFAULT_TABLE_NAME;
@@ -85,6 +88,7 @@ export async function runLocalMode(argv: readonly string[], env: Environment): P
           stateRoot: cellStateRoot(stateDir, options.inMemory),
           ...(options.denyNetworks === undefined ? {} : { denyNetworks: options.denyNetworks }),
         },
+        proxies,
         ...(options.resyncIntervalMs === undefined ? {} : { resyncIntervalMs: options.resyncIntervalMs }),
       },
       stateDir,
@@ -99,8 +103,8 @@ export async function runLocalMode(argv: readonly string[], env: Environment): P
         const denyNetworks = options.denyNetworks;
         runAgent =
           options.agentMode === 'process'
-            ? agentProcessRunner({ agentFile, tableName, dynamodbEndpoint: endpoint, stateRoot, denyNetworks })
-            : inProcessAgentRunner({ dynamodb, tableName, stateRoot, denyNetworks });
+            ? agentProcessRunner({ agentFile, tableName, dynamodbEndpoint: endpoint, stateRoot, denyNetworks, proxies })
+            : inProcessAgentRunner({ dynamodb, tableName, stateRoot, denyNetworks, proxies });
       },
     });
   } catch (error) {
@@ -114,7 +118,17 @@ export async function runLocalMode(argv: readonly string[], env: Environment): P
   });
 
   const { url, dynamodbEndpoint } = local;
-  console.log(startBanner({ url, dynamodbEndpoint, tableName, inMemory: options.inMemory, stateDir, cells }));
+  console.log(
+    startBanner({
+      url,
+      dynamodbEndpoint,
+      tableName,
+      inMemory: options.inMemory,
+      stateDir,
+      cells,
+      proxy: proxies.state,
+    }),
+  );
   return runUntilStopped(local, owner);
 }
 

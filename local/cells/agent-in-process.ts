@@ -11,6 +11,7 @@ import type { SnapshotSource } from '../../agent/source/dynamodb.js';
 import { describeSync } from '../../agent/sync-summary.js';
 import type { DenyNetworks } from '../../core/plan/plan.js';
 import { documentClient } from '../../core/store/table-stores.js';
+import type { CellProxies } from './cell-proxies.js';
 import type { LocalCell } from './local-cells.js';
 import type { AgentRunner } from './local-dispatcher.js';
 
@@ -23,11 +24,14 @@ export interface InProcessAgentOptions {
   readonly overlayCidr?: string;
   /** The agent's --deny-networks. @default none */
   readonly denyNetworks?: DenyNetworks;
+  /** Each namespace cell's proxy (cell-proxies.ts); omitted, none. */
+  readonly proxies?: Pick<CellProxies, 'optionsFor'>;
 }
 
 export function inProcessAgentRunner(options: InProcessAgentOptions): AgentRunner {
   const table = agentTable(documentClient(options.dynamodb), options.tableName);
   const snapshots = sharedSnapshotBytes(table.snapshots);
+  const proxyOf = (cell: LocalCell) => options.proxies?.optionsFor(cell);
   return async (cell: LocalCell, _minVersion: number, verify?: Verify) => {
     try {
       // The dry-run cell (no namespace) renders the whole ruleset, as the bundled agent's --render-only.
@@ -42,6 +46,7 @@ export function inProcessAgentRunner(options: InProcessAgentOptions): AgentRunne
         ...(options.denyNetworks === undefined ? {} : { denyNetworks: options.denyNetworks }),
         mode: renderOnly ? 'render-only' : 'apply',
         netns: cell.netns,
+        ...(proxyOf(cell) === undefined ? {} : { proxy: proxyOf(cell) }),
         ...(verify === undefined ? {} : { verify }),
       });
       const result = await agent.sync();

@@ -7,6 +7,7 @@ import { describeSync, readSyncedLine } from '../../agent/sync-summary.js';
 import { formatDenyNetworks } from '../../core/plan/deny-networks.js';
 import { DEFAULT_OVERLAY_CIDR, type DenyNetworks } from '../../core/plan/plan.js';
 import { LOCAL_CLIENT_CONFIG } from '../dynamodb-local.js';
+import type { CellProxies } from './cell-proxies.js';
 import type { LocalCell } from './local-cells.js';
 import type { AgentRunner, AgentRunResult } from './local-dispatcher.js';
 
@@ -23,6 +24,8 @@ export interface AgentProcessOptions {
   readonly timeoutMs?: number;
   /** The agent's --deny-networks. @default none */
   readonly denyNetworks?: DenyNetworks;
+  /** Each namespace cell's proxy (cell-proxies.ts): its `--proxy-*` flags; omitted, none. */
+  readonly proxies?: Pick<CellProxies, 'argsFor'>;
 }
 
 export function agentProcessRunner(options: AgentProcessOptions): AgentRunner {
@@ -49,6 +52,7 @@ export function agentProcessRunner(options: AgentProcessOptions): AgentRunner {
         ...(options.denyNetworks === undefined ? [] : ['--deny-networks', formatDenyNetworks(options.denyNetworks)]),
         // The agent stays on the host (where DynamoDB Local listens) and programs the cell's namespace.
         ...(cell.netns === undefined ? ['--render-only'] : ['--netns', cell.netns]),
+        ...(options.proxies?.argsFor(cell) ?? []),
       ];
       const child = spawn(process.execPath, agentArgs, {
         env: {
