@@ -1,13 +1,15 @@
 // What every `npm run demo` walk stands on: a namespace lab and a scratch folder that are removed at
 // the end and on Ctrl-C, local mode started in memory with the lab's cells, and an API caller that
 // prints each call. The walks (local/demo.ts, local/demo-asg.ts) only say what they do and probe.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { bundleAgent } from '../bundling/agent-bundle.js';
 import { silentLog } from '../core/log.js';
 import type { DenyNetworks } from '../core/plan/plan.js';
 import { DEFAULT_TABLE_NAME } from '../core/store/table-definition.js';
 import { inProcessAgentRunner } from './cells/agent-in-process.js';
+import { cellProxies } from './cells/cell-proxies.js';
 import type { LocalCell } from './cells/local-cells.js';
 import type { AgentRunner } from './cells/local-dispatcher.js';
 import { createLab, type Lab, type LabOptions } from './lab/netns-lab.js';
@@ -35,16 +37,23 @@ export interface DemoLocal {
   readonly call: DemoCall;
 }
 
+export interface DemoLocalOptions {
+  readonly denyNetworks?: DenyNetworks;
+  /**
+   * Host names: every cell's namespace resolves with this nameserver (its /etc/netns/<ns>/resolv.conf,
+   * removed with the stage), and runs local mode's host-name refresh and cell proxy (cell-names.ts,
+   * cell-proxies.ts) as `npm start` does.
+   */
+  readonly nameserver?: string;
+}
+
 export interface DemoStage {
   readonly lab: Lab;
   /**
    * Writes one containers file per cell (`containers[i]` for `lab.cells[i]`), starts local mode in
    * memory with those cells, and stops it with the stage.
    */
-  startLocal(
-    containers: readonly (readonly DemoContainer[])[],
-    options?: { readonly denyNetworks?: DenyNetworks },
-  ): Promise<DemoLocal>;
+  startLocal(containers: readonly (readonly DemoContainer[])[], options?: DemoLocalOptions): Promise<DemoLocal>;
 }
 
 /**
@@ -55,9 +64,11 @@ export async function onStage<T>(labOptions: LabOptions, walk: (stage: DemoStage
   const work = mkdtempSync(join(tmpdir(), 'egress-demo-'));
   let lab: Lab | undefined;
   let stop = async (): Promise<void> => undefined;
+  const resolvers: string[] = [];
   const cleanup = async (): Promise<void> => {
     await stop();
     await lab?.destroy();
+    for (const dir of resolvers) rmSync(dir, { recursive: true, force: true });
     rmSync(work, { recursive: true, force: true });
   };
   let interruption: Promise<void> | undefined;
@@ -77,6 +88,25 @@ export async function onStage<T>(labOptions: LabOptions, walk: (stage: DemoStage
           writeFileSync(file, JSON.stringify(Object.fromEntries(entries)));
           return { name: `cell-${index + 1}`, netns: cell.ns, containers: file };
         });
+        const stateRoot = join(work, 'cells');
+        const { nameserver } = options;
+        if (nameserver !== undefined) {
+          for (const cell of built.cells) {
+            const dir = join('/etc/netns', cell.ns);
+            mkdirSync(dir, { recursive: true });
+            resolvers.push(dir);
+            writeFileSync(join(dir, 'resolv.conf'), `nameserver ${nameserver}\n`);
+          }
+        }
+        const proxies = nameserver === undefined ? undefined : cellProxies({ cells, stateRoot });
+        const names =
+          nameserver === undefined
+            ? undefined
+            : {
+                agentFile: await bundleAgent(join(work, 'agent')),
+                stateRoot,
+                ...(options.denyNetworks === undefined ? {} : { denyNetworks: options.denyNetworks }),
+              };
         let runAgent: AgentRunner = async () => ({ ok: false, output: 'DynamoDB is not up yet' });
         const local = await startLocalMode({
           stateDir: work,
@@ -86,11 +116,18 @@ export async function onStage<T>(labOptions: LabOptions, walk: (stage: DemoStage
             runAgent = inProcessAgentRunner({
               dynamodb,
               tableName: DEFAULT_TABLE_NAME,
-              stateRoot: join(work, 'cells'),
+              stateRoot,
               ...(options.denyNetworks === undefined ? {} : { denyNetworks: options.denyNetworks }),
+              ...(proxies === undefined ? {} : { proxies }),
             });
           },
-          propagation: { cells, runAgent: (cell, version, verify) => runAgent(cell, version, verify), log: silentLog },
+          propagation: {
+            cells,
+            runAgent: (cell, version, verify) => runAgent(cell, version, verify),
+            log: silentLog,
+            ...(names === undefined ? {} : { names }),
+            ...(proxies === undefined ? {} : { proxies }),
+          },
         });
         stop = () => local.stop();
         return { local, call: apiCaller(local.url, await local.issuer.sign()) };

@@ -9,6 +9,7 @@ import { API_PREFIX } from '../lambdas/api/routes.js';
 import { EXAMPLE_APP_ID } from './cells/dry-run-cell.js';
 import { type CommandLineSpec, EXIT_USAGE, helpRequested, helpText, readCommandLine } from './command-line.js';
 import { runAsgWalk } from './demo-asg.js';
+import { runHostsWalk } from './demo-hosts.js';
 import { onStage, say, step } from './demo-stage.js';
 import { type LabContainer, labPrerequisiteProblem, type ProbeResult } from './lab/netns-lab.js';
 
@@ -18,6 +19,7 @@ const PORT = 3306;
 const BACKEND = EXAMPLE_APP_ID;
 /** The one positional argument: which walk to run. */
 const ASG = 'asg';
+const HOSTS = 'hosts';
 
 // The two answers the walk reads on; a destination is sent back whole (PUT), so it keeps every field.
 const createdSchema = z.object({ destinations: z.array(z.looseObject({ id: z.string() })) });
@@ -27,7 +29,7 @@ const cellListSchema = z.object({
 });
 
 export const DEMO_COMMAND_LINE: CommandLineSpec = {
-  usage: `sudo npm run demo [-- ${ASG}]`,
+  usage: `sudo npm run demo [-- ${ASG}|${HOSTS}]`,
   summary:
     'Builds two cells and a "database" host out of network namespaces, starts local mode in memory with\n' +
     "those cells, walks scenario 1 and 2 of CF's dynamic egress announcement through the HTTP API and\n" +
@@ -38,9 +40,14 @@ export const DEMO_COMMAND_LINE: CommandLineSpec = {
     'running app and a staging container: a new space is closed, public_networks_egress opens the\n' +
     'internet (198.51.100.0/24) to the running app, trusted_local_networks_egress the brokered\n' +
     'services (203.0.113.0/24), staging runs under public egress while the running app may not, and a\n' +
-    'deny network of the cells stays closed whatever is bound. Exits 1 if a connection is not as told.',
+    'deny network of the cells stays closed whatever is bound. Exits 1 if a connection is not as told.\n' +
+    '\n' +
+    `With \`${HOSTS}\`: walks FSM's egress example by host name on one cell, names served by a dnsmasq in\n` +
+    'the lab: http by Host and https by SNI through the cell proxy, a route narrowing /get against\n' +
+    '/status/200 and then widened, a tcp destination by name, and names whose address changes being\n' +
+    'followed without an API call. Needs haproxy and dnsmasq too. Exits 1 if an answer is not as told.',
   options: {},
-  notes: ['examples:', '  sudo npm run demo', `  sudo npm run demo -- ${ASG}`],
+  notes: ['examples:', '  sudo npm run demo', `  sudo npm run demo -- ${ASG}`, `  sudo npm run demo -- ${HOSTS}`],
 };
 
 /**
@@ -53,8 +60,8 @@ export async function runDemo(argv: readonly string[] = []): Promise<number> {
     console.log(helpText(DEMO_COMMAND_LINE));
     return 0;
   }
-  const asg = argv[0] === ASG;
-  const read = readCommandLine(DEMO_COMMAND_LINE, asg ? argv.slice(1) : argv);
+  const walk = argv[0] === ASG || argv[0] === HOSTS ? argv[0] : undefined;
+  const read = readCommandLine(DEMO_COMMAND_LINE, walk === undefined ? argv : argv.slice(1));
   if (!read.ok) {
     console.error(`error: ${read.error}`);
     return EXIT_USAGE;
@@ -66,7 +73,7 @@ export async function runDemo(argv: readonly string[] = []): Promise<number> {
     );
     return EXIT_USAGE;
   }
-  return asg ? runAsgWalk() : runScenarios();
+  return walk === ASG ? runAsgWalk() : walk === HOSTS ? runHostsWalk() : runScenarios();
 }
 
 async function runScenarios(): Promise<number> {
