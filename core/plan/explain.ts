@@ -246,14 +246,18 @@ function byNameReason(policy: EgressPolicy, ip: string): ExplainReason {
       policy,
     };
   }
-  return { type: 'not_enforced', description: `${lead}, but ${why}: it allows nothing`, policy };
+  return { type: 'not_enforced', description: `${lead}, but ${why}`, policy };
 }
 
-/** Why this version does not enforce the policy's names, or undefined when cells resolve them. */
+/** Why the policy's names do not allow the connection by its address, or undefined when cells resolve them. */
 function notEnforcedBecause(policy: EgressPolicy): string | undefined {
   const { destination } = policy;
-  if (isLayer7Protocol(destination.protocol)) return 'http and https destinations are not enforced by this version';
-  if ((destination.hosts ?? []).every(isWildcardHost)) return 'wildcard names are not enforced by this version';
+  if (isLayer7Protocol(destination.protocol)) {
+    return `the cell proxy decides ${destination.protocol} by ${destination.protocol === 'http' ? 'Host and route' : 'SNI'}, not by address: ask with protocol=${destination.protocol} and the host`;
+  }
+  if ((destination.hosts ?? []).every(isWildcardHost)) {
+    return 'wildcard names cannot be resolved for tcp or udp: it allows nothing';
+  }
   return undefined;
 }
 

@@ -204,7 +204,7 @@ describe('explain, for destinations matched by name', () => {
       { policy: { id: 'h3' } },
     ]);
     expect(answer.reasons[1]?.description).toBe(
-      `egress policy h1 lets app ${APP} reach destination "api h1" (d-h1) by host name (api.example.com, *.example.org, https), but http and https destinations are not enforced by this version: it allows nothing`,
+      `egress policy h1 lets app ${APP} reach destination "api h1" (d-h1) by host name (api.example.com, *.example.org, https), but the cell proxy decides https by SNI, not by address: ask with protocol=https and the host`,
     );
   });
 
