@@ -15,7 +15,7 @@ import { createCellAgent } from '../agent/cell-agent.js';
 import { createProxyProcess } from '../agent/proxy/haproxy-process.js';
 import { DEFAULT_DNS_HOLD_SECONDS } from '../agent/proxy/settings.js';
 import { netnsRunner } from '../agent/runner.js';
-import type { SnapshotSource } from '../agent/source/dynamodb.js';
+import { fixedSnapshotSource } from '../agent/source/fixed-snapshot.js';
 import { buildSnapshot, encodeSnapshot } from '../core/domain/snapshot.js';
 import type { Destination, EgressPolicy } from '../core/domain/types.js';
 import { dnsmasqProblem, startLabDns } from '../local/lab/lab-dns.js';
@@ -140,16 +140,7 @@ if (problem !== undefined) {
     });
     try {
       const snapshot = encodeSnapshot(buildSnapshot(1, policies));
-      const snapshots: SnapshotSource = {
-        readPointer: async () => ({
-          version: 1,
-          chunks: 1,
-          bytes: snapshot.bytes.length,
-          sha256: snapshot.sha256,
-          writtenAt: new Date().toISOString(),
-        }),
-        readBytes: async () => snapshot.bytes,
-      };
+      const snapshots = fixedSnapshotSource(() => snapshot);
       const containersFile = join(work, 'store.json');
       writeFileSync(
         containersFile,

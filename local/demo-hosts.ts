@@ -87,30 +87,24 @@ export async function runHostsWalk(): Promise<number> {
       await expect('GET http://httpbin.lab/get', get('httpbin.lab', '/get'), 'refused');
 
       step('2. An http destination for httpbin.lab on port 80 (matched on the Host header)');
-      const web = await createDestination(call, {
+      const web = await allowDestination(call, {
         name: 'httpbin',
         ips: [],
         hosts: ['httpbin.lab'],
         ports: [{ start: 80, end: 80 }],
         protocol: 'http',
       });
-      await allow(call, web.id);
       await expect('GET http://httpbin.lab/get', get('httpbin.lab', '/get'), '200');
       await expect('GET http://other.lab/get (same address)', get('other.lab', '/get'), '403');
 
       step('3. An https destination for *.httpbin.lab on 443 (matched on the TLS SNI, not decrypted)');
-      await allow(
-        call,
-        (
-          await createDestination(call, {
-            name: 'httpbin-tls',
-            ips: [],
-            hosts: ['*.httpbin.lab'],
-            ports: [{ start: 443, end: 443 }],
-            protocol: 'https',
-          })
-        ).id,
-      );
+      await allowDestination(call, {
+        name: 'httpbin-tls',
+        ips: [],
+        hosts: ['*.httpbin.lab'],
+        ports: [{ start: 443, end: 443 }],
+        protocol: 'https',
+      });
       await expect('https://www.httpbin.lab/', tls('www.httpbin.lab'), '200');
       await expect('https://other.lab/ (same address)', tls('other.lab'), 'closed');
 
@@ -132,18 +126,13 @@ export async function runHostsWalk(): Promise<number> {
       await expect('GET http://httpbin.lab/status/where (served by)', () => served(app, 'httpbin.lab'), HTTPBIN_MOVED);
 
       step(`7. A tcp destination by name: db.lab on ${POSTGRES} (the cell resolves it into an ipset)`);
-      await allow(
-        call,
-        (
-          await createDestination(call, {
-            name: 'db',
-            ips: [],
-            hosts: ['db.lab'],
-            ports: [{ start: POSTGRES, end: POSTGRES }],
-            protocol: 'tcp',
-          })
-        ).id,
-      );
+      await allowDestination(call, {
+        name: 'db',
+        ips: [],
+        hosts: ['db.lab'],
+        ports: [{ start: POSTGRES, end: POSTGRES }],
+        protocol: 'tcp',
+      });
       await expect(`tcp ${DB}:${POSTGRES} (db.lab)`, tcp(DB), 'open');
       await expect(`tcp ${DB_MOVED}:${POSTGRES}`, tcp(DB_MOVED), 'refused');
 
@@ -166,17 +155,15 @@ export async function runHostsWalk(): Promise<number> {
   });
 }
 
-async function createDestination(call: DemoCall, destination: object): Promise<{ id: string } & object> {
+/** Creates the destination and a policy from the app to it; the destination as the API answered it. */
+async function allowDestination(call: DemoCall, destination: object): Promise<{ id: string } & object> {
   const created = await call('POST', `${API_PREFIX}/destinations`, { destinations: [destination] });
   const [first] = parseWith(createdSchema, created.body, 'POST /destinations').destinations;
   if (first === undefined) throw new Error('POST /destinations answered without the destination');
-  return first;
-}
-
-async function allow(call: DemoCall, destinationId: string): Promise<void> {
   await call('POST', `${API_PREFIX}/egress_policies`, {
-    egress_policies: [{ source: { type: 'app', id: APP }, destination: { id: destinationId } }],
+    egress_policies: [{ source: { type: 'app', id: APP }, destination: { id: first.id } }],
   });
+  return first;
 }
 
 /** curl from the container, the name resolved to `address` as the app's resolver would. */

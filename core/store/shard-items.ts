@@ -207,6 +207,29 @@ export class ShardItems {
     }
   }
 
+  /**
+   * Ends whoever holds the lease now, keeping its intent: the next acquireLease takes it at once and
+   * rewrites what the holder said it would write. Only for a publisher that knows it is the only one
+   * (local mode, whose pid file keeps a second instance out): a lease left is a crashed run's.
+   */
+  async expireLease(): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: LEASE_KEY,
+          UpdateExpression: 'SET #expires = :zero',
+          ConditionExpression: 'attribute_exists(#owner)',
+          ExpressionAttributeNames: { '#owner': 'owner', '#expires': 'expires_at' },
+          ExpressionAttributeValues: { ':zero': 0 },
+        }),
+      );
+    } catch (error) {
+      // No lease: nothing to end.
+      if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
+    }
+  }
+
   /** The lease as stored, for tests and operators. */
   async readLease(): Promise<ReturnType<typeof decodePublishLease> | undefined> {
     const result = await this.client.send(new GetCommand({ TableName: this.tableName, Key: LEASE_KEY }));

@@ -78,6 +78,11 @@ export class ShardedSnapshotStore implements SnapshotStore, ShardSource {
     return this.items.readChanges(versions);
   }
 
+  /** See ShardItems.expireLease: for the only publisher of a table, at its start. */
+  expireAbandonedLease(): Promise<void> {
+    return this.items.expireLease();
+  }
+
   async write(encoded: EncodedSnapshot): Promise<boolean> {
     const owner = randomUUID();
     const left = await this.acquire(owner);

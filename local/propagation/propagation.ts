@@ -59,9 +59,13 @@ export async function startPropagation(options: LocalPropagationOptions): Promis
   if (!streamArn) throw new Error(`table ${options.tableName} has no stream`);
   const dispatcher = new LocalDispatcher({ cells: options.cells, runAgent: options.runAgent, log });
   const resyncIntervalMs = options.resyncIntervalMs ?? LOCAL_SCHEDULE_DEFAULTS.resyncIntervalMs;
+  const snapshots = shardedSnapshotStore(documentClient(options.dynamodb), options.tableName, { log });
+  // Local mode is its table's only publisher (its pid file keeps a second `npm start` out): a lease
+  // still held is a crashed run's, which would otherwise block this start's first publish for 90 s.
+  await snapshots.expireAbandonedLease();
   const handlers = createFanoutHandlers({
     policies: publishedStateOf(options.stores),
-    snapshots: shardedSnapshotStore(documentClient(options.dynamodb), options.tableName, { log }),
+    snapshots,
     cells: options.stores.cells,
     commander: dispatcher,
     // Two resync intervals, as the stack derives it from the association's schedule.

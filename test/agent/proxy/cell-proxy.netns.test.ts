@@ -13,7 +13,7 @@ import { type CellAgent, createCellAgent } from '../../../agent/cell-agent.js';
 import { REFUSED_ADDRESS_BODY, REFUSED_BODY } from '../../../agent/proxy/haproxy-config.js';
 import { createProxyProcess } from '../../../agent/proxy/haproxy-process.js';
 import { type CommandRunner, netnsRunner } from '../../../agent/runner.js';
-import type { SnapshotSource } from '../../../agent/source/dynamodb.js';
+import { fixedSnapshotSource } from '../../../agent/source/fixed-snapshot.js';
 import { ValidationError } from '../../../core/domain/errors.js';
 import { buildSnapshot, type EncodedSnapshot, encodeSnapshot } from '../../../core/domain/snapshot.js';
 import type { Destination, EgressPolicy } from '../../../core/domain/types.js';
@@ -119,16 +119,7 @@ describe.runIf(labAvailable() && toolsAvailable('cell proxy netns tests', 'hapro
     const publish = (policies: EgressPolicy[]) => {
       published = encodeSnapshot(buildSnapshot((published?.version ?? 0) + 1, policies));
     };
-    const snapshots: SnapshotSource = {
-      readPointer: async () => ({
-        version: published.version,
-        chunks: 1,
-        bytes: published.bytes.length,
-        sha256: published.sha256,
-        writtenAt: new Date().toISOString(),
-      }),
-      readBytes: async () => published.bytes,
-    };
+    const snapshots = fixedSnapshotSource(() => published);
 
     beforeAll(async () => {
       lab = await createLab({

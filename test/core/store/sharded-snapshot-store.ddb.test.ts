@@ -144,6 +144,28 @@ describe('ShardedSnapshotStore', () => {
     expect(await store.write(published(1, [appPolicy('a', own('a'))]))).toBe(true);
   });
 
+  it("the only publisher ends a crashed run's lease at once, and still rewrites what it said it would write", async () => {
+    const { store, items, client, tableName } = await setUp({ leaseWaitMs: 1_000 });
+    await store.write(published(1, [appPolicy('a', own('a')), appPolicy('b', own('b'))]));
+    // A run took the lease for 90 s, noted app:a, wrote garbage there and was killed.
+    expect(await items.acquireLease('killed', Date.now(), 90_000)).toEqual([]);
+    await items.recordIntent('killed', ['app:a']);
+    await client.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { pk: 'SHARD#app:a', sk: 'SHARD', version: 2, epoch: 'x', data: Buffer.from('garbage') },
+      }),
+    );
+    await expect(store.write(published(2, [appPolicy('a', own('a'))]))).rejects.toThrow(/lease/);
+    await store.expireAbandonedLease();
+    expect(await store.write(published(2, [appPolicy('a', own('a')), appPolicy('b', own('b'))]))).toBe(true);
+    expect((await items.readChanges([2])).get(2)?.keys).toEqual(['app:a']);
+    expect(shardText((await items.readShards(['app:a'])).get('app:a')?.bytes ?? Buffer.alloc(0))).toContain('own-a');
+    expect(await items.readLease()).toBeUndefined();
+    // No lease at all: nothing to end, no error.
+    await store.expireAbandonedLease();
+  });
+
   it('rewrites every shard under a new epoch and deletes those the new state lacks', async () => {
     const { store, items, client, tableName } = await setUp();
     await store.write(published(7, [appPolicy('a', own('a')), appPolicy('gone', own('gone'))]));

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCellAgent } from '../../../agent/cell-agent.js';
 import { createProxyProcess } from '../../../agent/proxy/haproxy-process.js';
 import { netnsRunner } from '../../../agent/runner.js';
-import type { SnapshotSource } from '../../../agent/source/dynamodb.js';
+import { fixedSnapshotSource } from '../../../agent/source/fixed-snapshot.js';
 import { buildSnapshot, encodeSnapshot } from '../../../core/domain/snapshot.js';
 import { type CellProxies, cellProxies } from '../../../local/cells/cell-proxies.js';
 import type { LocalCell } from '../../../local/cells/local-cells.js';
@@ -114,16 +114,7 @@ describe.runIf(labAvailable() && dnsmasqAvailable() && toolsAvailable('cell prox
           },
         ]),
       );
-      const snapshots: SnapshotSource = {
-        readPointer: async () => ({
-          version: 1,
-          chunks: 1,
-          bytes: snapshot.bytes.length,
-          sha256: snapshot.sha256,
-          writtenAt: new Date().toISOString(),
-        }),
-        readBytes: async () => snapshot.bytes,
-      };
+      const snapshots = fixedSnapshotSource(() => snapshot);
       const proxy = proxies.optionsFor(cell);
       const agent = createCellAgent({
         snapshots,
