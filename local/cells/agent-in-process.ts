@@ -36,6 +36,7 @@ export function inProcessAgentRunner(options: InProcessAgentOptions): AgentRunne
     try {
       // The dry-run cell (no namespace) renders the whole ruleset, as the bundled agent's --render-only.
       const renderOnly = cell.netns === undefined;
+      const proxy = proxyOf(cell);
       const agent = createCellAgent({
         snapshots,
         registry: table.registry,
@@ -46,7 +47,7 @@ export function inProcessAgentRunner(options: InProcessAgentOptions): AgentRunne
         ...(options.denyNetworks === undefined ? {} : { denyNetworks: options.denyNetworks }),
         mode: renderOnly ? 'render-only' : 'apply',
         netns: cell.netns,
-        ...(proxyOf(cell) === undefined ? {} : { proxy: proxyOf(cell) }),
+        ...(proxy === undefined ? {} : { proxy }),
         ...(verify === undefined ? {} : { verify }),
       });
       const result = await agent.sync();

@@ -39,11 +39,19 @@ export const haproxyInstalled = (): boolean => {
   return result.error === undefined && result.status === 0;
 };
 
-/** The IPv4 nameservers a process in `ns` would use (HAProxy's resolvers section takes IPv4 here). */
+/**
+ * The IPv4 nameservers a process in `ns` would use (HAProxy's resolvers section takes IPv4 here).
+ * None when the file cannot be read or parsed: the cell's sync still applies its filter rules, and
+ * its proxy step then fails naming the missing nameservers (http and https allow nothing).
+ */
 export function namespaceNameservers(ns: string): string[] {
   const own = join('/etc/netns', ns, 'resolv.conf');
   const file = existsSync(own) ? own : RESOLV_CONF;
-  return parseResolvConf(readFileSync(file, 'utf8'), file).filter((address) => isIPv4(address));
+  try {
+    return parseResolvConf(readFileSync(file, 'utf8'), file).filter((address) => isIPv4(address));
+  } catch {
+    return [];
+  }
 }
 
 export function cellProxies(options: CellProxiesOptions): CellProxies {
@@ -59,7 +67,10 @@ export function cellProxies(options: CellProxiesOptions): CellProxies {
     argsFor: (cell) => {
       const proxy = optionsFor(cell);
       if (proxy === undefined) return [];
-      return ['--proxy-dir', proxy.dir, '--proxy-nameservers', proxy.settings.nameservers.join(','), '--proxy-start'];
+      const { nameservers } = proxy.settings;
+      // Without any, the agent reads /etc/resolv.conf itself (and fails its proxy step if that has none).
+      const resolvers = nameservers.length === 0 ? [] : ['--proxy-nameservers', nameservers.join(',')];
+      return ['--proxy-dir', proxy.dir, ...resolvers, '--proxy-start'];
     },
     stop: async () => {
       if (!installed) return;

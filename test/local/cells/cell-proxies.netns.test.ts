@@ -12,7 +12,7 @@ import { createProxyProcess } from '../../../agent/proxy/haproxy-process.js';
 import { netnsRunner } from '../../../agent/runner.js';
 import { fixedSnapshotSource } from '../../../agent/source/fixed-snapshot.js';
 import { buildSnapshot, encodeSnapshot } from '../../../core/domain/snapshot.js';
-import { type CellProxies, cellProxies } from '../../../local/cells/cell-proxies.js';
+import { type CellProxies, cellProxies, namespaceNameservers } from '../../../local/cells/cell-proxies.js';
 import type { LocalCell } from '../../../local/cells/local-cells.js';
 import { dnsmasqAvailable, type LabDns, startLabDns } from '../../../local/lab/lab-dns.js';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../../local/lab/netns-lab.js';
@@ -95,6 +95,26 @@ describe.runIf(labAvailable() && dnsmasqAvailable() && toolsAvailable('cell prox
         DNS,
         '--proxy-start',
       ]);
+    });
+
+    it("reads no nameserver from a namespace's resolv.conf it cannot parse or that names only IPv6", () => {
+      const fake = `dyneg-test-${process.pid}`;
+      const etc = join('/etc/netns', fake);
+      mkdirSync(etc, { recursive: true });
+      try {
+        writeFileSync(join(etc, 'resolv.conf'), 'nameserver not-an-address\n');
+        expect(namespaceNameservers(fake)).toEqual([]);
+        writeFileSync(join(etc, 'resolv.conf'), 'nameserver ::1\nnameserver 192.0.2.53\n');
+        expect(namespaceNameservers(fake)).toEqual(['192.0.2.53']);
+        writeFileSync(join(etc, 'resolv.conf'), 'nameserver ::1\n');
+        const none = cellProxies({ cells: [], stateRoot, haproxy: true });
+        const cellWithout: LocalCell = { name: 'cell-9', netns: fake, containers: '/c' };
+        expect(none.optionsFor(cellWithout)?.settings.nameservers).toEqual([]);
+        // The agent process then reads /etc/resolv.conf itself.
+        expect(none.argsFor(cellWithout)).toEqual(['--proxy-dir', join(stateRoot, 'cell-9', 'proxy'), '--proxy-start']);
+      } finally {
+        rmSync(etc, { recursive: true, force: true });
+      }
     });
 
     it('an http destination by name is reached through the proxy the agent starts; stop ends it', async () => {
