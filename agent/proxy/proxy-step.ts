@@ -31,13 +31,17 @@ export async function proxyStep(options: ProxySyncOptions, input: ProxyStepInput
     JSON.stringify({ policies: input.policiesDigest, containers: input.containers, settings: options.settings }),
     32,
   );
-  const recorded = !input.force && existsSync(record) && readFileSync(record, 'utf8') === digest;
-  // A proxy the agent runs itself is started again if it died since (the unit restarts its own).
-  const alive = options.manage === 'service' || (await options.process.status()) !== undefined;
-  if (recorded && alive) return { proxy: 'recorded' };
+  // `<digest> proxied` when the proxy carries redirects, `<digest> idle` when the cell needs none.
+  const [recordedDigest, needed] = !input.force && existsSync(record) ? readFileSync(record, 'utf8').split(' ') : [];
+  if (recordedDigest === digest) {
+    // A proxy the agent runs itself is started again if it died since (the unit restarts its own).
+    const alive =
+      needed !== 'proxied' || options.manage === 'service' || (await options.process.status()) !== undefined;
+    if (alive) return { proxy: 'recorded' };
+  }
   const result = await syncProxy(planLayer7(input.policies(), input.containers), options);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  writeFileSync(`${record}.next`, digest);
+  writeFileSync(`${record}.next`, `${digest} ${result.redirects > 0 ? 'proxied' : 'idle'}`);
   renameSync(`${record}.next`, record);
   return result;
 }
