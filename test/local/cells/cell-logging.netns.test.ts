@@ -126,6 +126,9 @@ describe.runIf(labAvailable() && ulogdAvailable())('local cell logging', () => {
         });
         owner.once('exit', (code) => fail(new Error(`exited with ${code}: ${output}`)));
       });
+      // ulogd is spawned, not awaited, by the start: on a loaded machine it may take a moment to show.
+      const started = Date.now() + 10_000;
+      while (pidsInCell() === '' && Date.now() < started) await sleep(100);
       expect(pidsInCell()).not.toBe('');
       owner.kill('SIGKILL');
       const deadline = Date.now() + 10_000;
