@@ -4,7 +4,7 @@
 // accepting and finish the connections they carry, up to `hard-stop-after`), stopped with SIGTERM.
 // Commands go through the runner (`netnsRunner` for a namespace cell); signals and the master socket
 // need no namespace (pids and unix socket paths are the host's).
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { firstLine } from '../errors.js';
 import { type CommandRunner, spawnRunner } from '../runner.js';
@@ -74,8 +74,14 @@ export function createProxyProcess(options: ProxyProcessOptions): ProxyProcess {
 
   /** The master's pid, when the pid file names a live haproxy started on our configuration. */
   const masterPid = (): number | undefined => {
-    if (!existsSync(paths.pidFile)) return undefined;
-    const pid = Number(readFileSync(paths.pidFile, 'utf8').trim());
+    let text: string;
+    try {
+      text = readFileSync(paths.pidFile, 'utf8');
+    } catch {
+      // None yet, or gone for a moment: a reloading master writes its pid file anew.
+      return undefined;
+    }
+    const pid = Number(text.trim());
     if (!Number.isInteger(pid) || pid <= 1) return undefined;
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
