@@ -29,6 +29,7 @@ import { UsageError } from './errors.js';
 import { configValueProblem, DEFAULT_ULOGD_LOGFILE, DEFAULT_ULOGD_PLUGIN_DIR } from './logging/ulogd-config.js';
 import { DEFAULT_NAME_POLICY, type NamePolicy } from './names/name-state.js';
 import { SYNC_NAMES_FILE } from './names/names-file.js';
+import { DEFAULT_PROXY_LOG_PORT } from './proxy/settings.js';
 import { DEFAULT_VERIFY, isVerify, VERIFY_LEVELS, type Verify } from './recorded-sync.js';
 
 /** `sync --policies FILE --containers FILE`: desired state from two files (tests, manual runs). */
@@ -90,6 +91,8 @@ export interface Logs {
   /** Undefined: standard output. */
   readonly output: string | undefined;
   readonly fromStart: boolean;
+  /** The cell proxy's refusals, on 127.0.0.1 UDP; undefined: not listened for. */
+  readonly proxyPort: number | undefined;
 }
 
 /** `ulogd-config`: print the ulogd2 configuration for one NFLOG group (logging/ulogd-config.ts). */
@@ -447,11 +450,12 @@ const uninstall = command({
 
 const logs = command({
   name: 'logs',
-  usage: 'logs --containers FILE --input FILE [--output FILE] [--from-start]',
+  usage: 'logs --containers FILE --input FILE [--output FILE] [--from-start] [--proxy-port N|off]',
   summary: "follow ulogd's JSON lines of refused connections and write them with the container's identity",
   notes: [
     "Runs until SIGTERM or SIGINT (exit 0). Lines are shaped as Cloud Foundry's iptables-logger writes them;",
     'ulogd reads the NFLOG group of `sync --log-group` (see `ulogd-config`). Follows rotation and truncation.',
+    "Also writes the cell proxy's refusals (http and https by name), which it logs to 127.0.0.1:<proxy-port> UDP.",
   ],
   options: {
     containers: CONTAINERS,
@@ -467,6 +471,12 @@ const logs = command({
       default: false,
       description: 'read an existing input file from its start, not its end',
     },
+    'proxy-port': {
+      type: 'string',
+      value: 'N|off',
+      default: String(DEFAULT_PROXY_LOG_PORT),
+      description: "the UDP port on 127.0.0.1 the cell proxy logs its refusals to; off: don't listen",
+    },
   },
   build: (values): Logs => ({
     command: 'logs',
@@ -474,8 +484,17 @@ const logs = command({
     input: required('input', values.input),
     output: values.output === undefined ? undefined : required('output', values.output),
     fromStart: values['from-start'],
+    proxyPort: proxyPortArgument(values['proxy-port']),
   }),
 });
+
+function proxyPortArgument(value: string): number | undefined {
+  if (value === 'off') return undefined;
+  if (!/^\d{1,5}$/.test(value) || Number(value) < 1 || Number(value) > 65535) {
+    throw new UsageError(`--proxy-port: must be a port from 1 to 65535 or off, got ${JSON.stringify(value)}`);
+  }
+  return Number(value);
+}
 
 function ulogdValue(flag: string, value: string): string {
   const problem = configValueProblem(value);

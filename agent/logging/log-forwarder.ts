@@ -4,8 +4,16 @@
 // path names a new file (rotation: renamed or removed and created again) it finishes the old one and
 // reads the new one from its start. The containers file is read again whenever it changes. A line it
 // cannot read is counted and skipped; nothing in either file stops it.
+//
+// With `proxyPort` it also takes the cell proxy's refusals (proxy-log.ts) as UDP datagrams on
+// 127.0.0.1 of its namespace, at most PROXY_LINES_PER_SECOND a second per container, into the same output.
+import { createSocket, type Socket } from 'node:dgram';
 import { type FileHandle, open, readFile, stat } from 'node:fs/promises';
 import { type ContainerIdentity, enrichRecord, parseIdentities } from './enrich.js';
+import { enrichProxyRecord } from './proxy-log.js';
+
+/** As the kernel's deny log limit (deny-log.ts): a client retrying in a loop writes one line a second. */
+export const PROXY_LINES_PER_SECOND = 1;
 
 export interface ForwarderOptions {
   /** ulogd's JSON output (the `file` of ulogd-config.ts). */
@@ -21,6 +29,8 @@ export interface ForwarderOptions {
   readonly now?: () => Date;
   /** Problems worth an operator's eye (a containers file that does not decode); one line each. */
   readonly warn?: (message: string) => void;
+  /** Listen for the cell proxy's refusals on 127.0.0.1:proxyPort (UDP); omitted, none. */
+  readonly proxyPort?: number;
 }
 
 export interface ForwarderStats {
@@ -36,6 +46,10 @@ export interface ForwarderStats {
   readonly containerErrors: number;
   /** Times the input was found truncated or replaced by a new file. */
   readonly inputRestarts: number;
+  /** Proxy refusals written, dropped by the per-container limit, and datagrams that were no record. */
+  readonly proxyLines: number;
+  readonly proxyLimited: number;
+  readonly proxyUnparseable: number;
 }
 
 export interface Forwarder {
@@ -68,7 +82,17 @@ async function statOrUndefined(path: string) {
 export async function startForwarder(options: ForwarderOptions): Promise<Forwarder> {
   const pollMs = options.pollMs ?? 200;
   const warn = options.warn ?? (() => undefined);
-  const stats = { lines: 0, unparseable: 0, otherPrefix: 0, containerReloads: 0, containerErrors: 0, inputRestarts: 0 };
+  const stats = {
+    lines: 0,
+    unparseable: 0,
+    otherPrefix: 0,
+    containerReloads: 0,
+    containerErrors: 0,
+    inputRestarts: 0,
+    proxyLines: 0,
+    proxyLimited: 0,
+    proxyUnparseable: 0,
+  };
   let identities: ReadonlyMap<string, ContainerIdentity> = new Map();
   let containersSeen: string | undefined;
 
@@ -199,6 +223,43 @@ export async function startForwarder(options: ForwarderOptions): Promise<Forward
     return running;
   };
 
+  /** Per source address: the second its last lines fell in, and how many. */
+  const proxyWindow = new Map<string, { second: number; count: number }>();
+  function takeProxyDatagram(datagram: Buffer): void {
+    const line = enrichProxyRecord(datagram.toString('utf8').trim(), identities, options.now);
+    if (line === undefined) {
+      stats.proxyUnparseable += 1;
+      return;
+    }
+    const second = Math.floor((options.now ?? (() => new Date()))().getTime() / 1000);
+    const window = proxyWindow.get(line.data.request.src_ip);
+    if (window !== undefined && window.second === second && window.count >= PROXY_LINES_PER_SECOND) {
+      stats.proxyLimited += 1;
+      return;
+    }
+    proxyWindow.set(line.data.request.src_ip, { second, count: window?.second === second ? window.count + 1 : 1 });
+    // Bounded: one entry per container address seen this second or before; old ones are dropped.
+    if (proxyWindow.size > 10_000) proxyWindow.clear();
+    out.push(`${JSON.stringify(line)}\n`);
+    stats.proxyLines += 1;
+  }
+  let socket: Socket | undefined;
+  if (options.proxyPort !== undefined) {
+    const listening = createSocket('udp4');
+    listening.on('message', takeProxyDatagram);
+    await new Promise<void>((resolve) => {
+      listening.once('error', (error) => {
+        warn(`cannot listen for the cell proxy's refusals on 127.0.0.1:${options.proxyPort}: ${error.message}`);
+        listening.close();
+        resolve();
+      });
+      listening.bind(options.proxyPort, '127.0.0.1', () => {
+        socket = listening;
+        resolve();
+      });
+    });
+  }
+
   // Start: an input that already exists is followed from its end, as `tail -F` does.
   await reloadContainers();
   const initial = await statOrUndefined(options.input);
@@ -223,6 +284,7 @@ export async function startForwarder(options: ForwarderOptions): Promise<Forward
     async stop() {
       stopped = true;
       if (timer !== undefined) clearTimeout(timer);
+      socket?.close();
       await poll().catch(() => undefined);
       await handle?.close().catch(() => undefined);
       handle = undefined;

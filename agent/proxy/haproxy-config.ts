@@ -29,6 +29,14 @@ export const HTTPS_FRONTEND = 'dyneg-https';
 /** How long the https frontend waits for the ClientHello. */
 export const INSPECT_DELAY_SECONDS = 5;
 
+/**
+ * What a refused request or connection logs (one JSON object per line; every value HAProxy takes from
+ * the client is escaped by its json converter; a variable never set prints `-`). The proxy's
+ * `log-format` needs its quotes escaped, as here.
+ */
+const HTTP_LOG_FORMAT = String.raw`{\"proxy\":\"http\",\"src\":\"%ci\",\"dst_port\":%[dst_port],\"host\":\"%[var(txn.dyneg_host),json(utf8s)]\",\"method\":\"%[var(txn.dyneg_method),json(utf8s)]\",\"path\":\"%[var(txn.dyneg_path),json(utf8s)]\",\"status\":%ST,\"destination\":\"%[var(txn.dyneg_dest)]\",\"reason\":\"%[var(txn.dyneg_why)]\"}`;
+const HTTPS_LOG_FORMAT = String.raw`{\"proxy\":\"https\",\"src\":\"%ci\",\"dst_port\":%[dst_port],\"host\":\"%[var(sess.dyneg_host),json(utf8s)]\",\"destination\":\"%[var(sess.dyneg_dest)]\",\"reason\":\"%[var(sess.dyneg_why)]\"}`;
+
 /** At most this many values per ACL line (HAProxy reads at most 64 words a line). */
 const VALUES_PER_LINE = 16;
 
@@ -53,8 +61,11 @@ function globalSection(settings: ResolvedProxySettings): string[] {
   return [
     'global',
     `  hard-stop-after ${settings.hardStopAfterSeconds}s`,
+    // Refusals only (allowed requests set their log level to silent), as JSON lines: agent/logging/proxy-log.ts.
+    `  log 127.0.0.1:${settings.logPort} len 4096 format raw local0 info`,
     '',
     'defaults',
+    '  log global',
     '  timeout connect 5s',
     '  timeout client 60s',
     '  timeout server 60s',
@@ -146,7 +157,12 @@ function httpFrontend(rules: readonly L7Rule[], settings: ResolvedProxySettings)
     `frontend ${HTTP_FRONTEND}`,
     '  mode http',
     `  bind ${settings.listenAddress}:${settings.httpPort}`,
+    `  log-format "${HTTP_LOG_FORMAT}"`,
     '  http-request set-var(txn.dyneg_host) req.hdr(host),field(1,:),lower',
+    '  http-request set-var(txn.dyneg_method) method',
+    '  http-request set-var(txn.dyneg_path) path',
+    // Why a request is refused, for the log: overwritten as it gets further.
+    '  http-request set-var(txn.dyneg_why) str(host)',
     '  acl dyneg_matched var(txn.dyneg_dest) -m found',
     `  acl dyneg_odd_path path -m reg -- '${ODD_PATH_PATTERN}'`,
   ];
@@ -164,13 +180,18 @@ function httpFrontend(rules: readonly L7Rule[], settings: ResolvedProxySettings)
     for (const condition of conditions) {
       lines.push(`  http-request set-var(txn.dyneg_dest) str(${rule.id}) if ${condition.join(' ')}`);
     }
+    // Its hosts name the request's host on its port, but no route took it.
+    if (routes.length > 0) lines.push(`  http-request set-var(txn.dyneg_why) str(route) if ${base.join(' ')}`);
   });
   const refusedNetworks = settings.refusedNetworks.join(' ');
   lines.push(
     `  http-request deny deny_status 403 content-type text/plain string "${REFUSED_BODY}" unless dyneg_matched`,
     `  http-request do-resolve(txn.dyneg_ip,${RESOLVERS},ipv4) var(txn.dyneg_host)`,
+    '  http-request set-var(txn.dyneg_why) str(unresolved)',
     `  http-request deny deny_status 502 content-type text/plain string "${UNRESOLVED_BODY}" unless { var(txn.dyneg_ip) -m found }`,
+    '  http-request set-var(txn.dyneg_why) str(refused-address)',
     `  http-request deny deny_status 403 content-type text/plain string "${REFUSED_ADDRESS_BODY}" if { var(txn.dyneg_ip) -m ip -- ${refusedNetworks} }`,
+    '  http-request set-log-level silent',
     '  http-request set-dst var(txn.dyneg_ip)',
     `  default_backend ${HTTP_FRONTEND}`,
     '',
@@ -194,8 +215,11 @@ function httpsFrontend(rules: readonly L7Rule[], settings: ResolvedProxySettings
     `  bind ${settings.listenAddress}:${settings.httpsPort}`,
     `  tcp-request inspect-delay ${INSPECT_DELAY_SECONDS}s`,
     // Waits for a ClientHello (or the delay); anything else is closed.
+    `  log-format "${HTTPS_LOG_FORMAT}"`,
+    '  tcp-request content set-var(sess.dyneg_why) str(not-tls)',
     '  tcp-request content reject unless { req.ssl_hello_type 1 }',
     '  tcp-request content set-var(sess.dyneg_host) req.ssl_sni,lower',
+    '  tcp-request content set-var(sess.dyneg_why) str(host)',
     '  acl dyneg_matched var(sess.dyneg_dest) -m found',
   ];
   rules.forEach((rule, index) => {
@@ -207,8 +231,11 @@ function httpsFrontend(rules: readonly L7Rule[], settings: ResolvedProxySettings
   lines.push(
     '  tcp-request content reject unless dyneg_matched',
     `  tcp-request content do-resolve(sess.dyneg_ip,${RESOLVERS},ipv4) var(sess.dyneg_host)`,
+    '  tcp-request content set-var(sess.dyneg_why) str(unresolved)',
     '  tcp-request content reject unless { var(sess.dyneg_ip) -m found }',
+    '  tcp-request content set-var(sess.dyneg_why) str(refused-address)',
     `  tcp-request content reject if { var(sess.dyneg_ip) -m ip -- ${settings.refusedNetworks.join(' ')} }`,
+    '  tcp-request content set-log-level silent',
     '  tcp-request content set-dst var(sess.dyneg_ip)',
     `  default_backend ${HTTPS_FRONTEND}`,
     '',

@@ -26,6 +26,12 @@ export interface ProxySettings {
    * `hard-stop-after`), so old workers do not pile up. @default DEFAULT_HARD_STOP_AFTER_SECONDS
    */
   readonly hardStopAfterSeconds?: number;
+  /**
+   * The UDP port on 127.0.0.1 (of the proxy's namespace) its refusals are logged to as JSON lines,
+   * where `agent logs` listens and writes them enriched (agent/logging/proxy-log.ts). Nothing
+   * listening drops them. @default DEFAULT_PROXY_LOG_PORT
+   */
+  readonly logPort?: number;
 }
 
 export const DEFAULT_LISTEN_ADDRESS = '0.0.0.0';
@@ -39,6 +45,7 @@ export const DEFAULT_REFUSED_NETWORKS: readonly string[] = [
 ];
 export const DEFAULT_DNS_HOLD_SECONDS = 10;
 export const DEFAULT_HARD_STOP_AFTER_SECONDS = 3600;
+export const DEFAULT_PROXY_LOG_PORT = 15514;
 export const MAX_NAMESERVERS = 4;
 
 /** The settings with every default applied, checked. */
@@ -55,11 +62,12 @@ export function resolveProxySettings(settings: ProxySettings): ResolvedProxySett
     refusedNetworks: settings.refusedNetworks ?? DEFAULT_REFUSED_NETWORKS,
     dnsHoldSeconds: settings.dnsHoldSeconds ?? DEFAULT_DNS_HOLD_SECONDS,
     hardStopAfterSeconds: settings.hardStopAfterSeconds ?? DEFAULT_HARD_STOP_AFTER_SECONDS,
+    logPort: settings.logPort ?? DEFAULT_PROXY_LOG_PORT,
   };
   const problems: string[] = [];
   if (!isIpv4(resolved.listenAddress))
     problems.push(`listenAddress must be an IPv4 address, got ${quote(String(resolved.listenAddress))}`);
-  for (const name of ['httpPort', 'httpsPort'] as const) {
+  for (const name of ['httpPort', 'httpsPort', 'logPort'] as const) {
     if (!isPort(resolved[name])) problems.push(`${name} must be a port from 1 to 65535, got ${resolved[name]}`);
   }
   if (resolved.httpPort === resolved.httpsPort) problems.push('httpPort and httpsPort must differ');

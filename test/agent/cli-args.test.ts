@@ -23,7 +23,7 @@ describe('agent command line', () => {
       'usage: agent sync --policies FILE|- --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--netns NS] [--names-file FILE] [--dry-run]\n' +
         '       agent sync --from-dynamodb --table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--min-version N] [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--proxy-dir DIR [--proxy-nameservers IP[,IP…]] [--proxy-start]] [--netns NS] [--dry-run | --render-only]\n' +
         '       agent uninstall [--netns NS] [--dry-run]\n' +
-        '       agent logs --containers FILE --input FILE [--output FILE] [--from-start]\n' +
+        '       agent logs --containers FILE --input FILE [--output FILE] [--from-start] [--proxy-port N|off]\n' +
         '       agent ulogd-config --json-file FILE [--log-group N] [--plugin-dir DIR] [--logfile FILE|syslog]\n' +
         '       agent names (--names FILE | --from-sync) --state-dir DIR [--once] [--nameservers IP[,IP…]] [--overlay-cidr CIDR] [--deny-networks JSON] [--ttl-floor S] [--grace S] [--max-addresses N] [--min-refresh S] [--max-refresh S]',
     );
@@ -520,10 +520,17 @@ describe('logs and ulogd-config', () => {
       input: 'ulogd.json',
       output: undefined,
       fromStart: false,
+      proxyPort: 15514,
     });
     expect(
       parseAgentArgs(['logs', '--containers', 'c', '--input', 'i', '--output', 'o.log', '--from-start']),
     ).toMatchObject({ output: 'o.log', fromStart: true });
+    expect(parseAgentArgs(['logs', '--containers', 'c', '--input', 'i', '--proxy-port', 'off'])).toMatchObject({
+      proxyPort: undefined,
+    });
+    expect(parseAgentArgs(['logs', '--containers', 'c', '--input', 'i', '--proxy-port', '9000'])).toMatchObject({
+      proxyPort: 9000,
+    });
   });
 
   it("ulogd-config: the group of sync and Debian's plugin directory by default", () => {
@@ -538,6 +545,7 @@ describe('logs and ulogd-config', () => {
 
   it.each([
     [['logs', '--input', 'i'], '--containers is required'],
+    [['logs', '--containers', 'c', '--input', 'i', '--proxy-port', '0'], '--proxy-port: must be a port'],
     [['logs', '--containers', 'c'], '--input is required'],
     [['logs', '--containers', 'c', '--input', 'i', '--output', ''], '--output is required'],
     [['logs', '--containers', 'c', '--input', 'i', '--netns', 'x'], "Unknown option '--netns'"],

@@ -1,5 +1,6 @@
 // `agent logs` in-process: enriched lines on stdout until the stop signal, then the summary on stderr;
 // `agent ulogd-config` prints the configuration.
+import { createSocket } from 'node:dgram';
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +28,54 @@ function capture() {
 }
 
 describe('agent logs', () => {
+  it("writes the cell proxy's refusals from UDP with the container's identity, one a second per container", async () => {
+    const input = join(dir, 'ulogd.json');
+    const containers = join(dir, 'store.json');
+    writeFileSync(input, '');
+    writeFileSync(
+      containers,
+      JSON.stringify({ h: { handle: 'h', ip: '10.255.1.2', metadata: { app_id: 'a', space_id: 's', org_id: 'o' } } }),
+    );
+    // A free port: bind to 0, read it, let it go.
+    const probe = createSocket('udp4');
+    const port = await new Promise<number>((resolve) =>
+      probe.bind(0, '127.0.0.1', () => resolve(probe.address().port)),
+    );
+    probe.close();
+    const { out, io } = capture();
+    const stop = new AbortController();
+    const running = logs(
+      { command: 'logs', containers, input, output: undefined, fromStart: false, proxyPort: port },
+      io,
+      stop.signal,
+    );
+    await new Promise((done) => setTimeout(done, 100));
+    const sender = createSocket('udp4');
+    const send = (text: string) =>
+      new Promise<void>((resolve) => sender.send(Buffer.from(text), port, '127.0.0.1', () => resolve()));
+    // As HAProxy writes it (json converter: "/" escaped), for a route miss, then a second one in the same second.
+    const record =
+      '{"proxy":"http","src":"10.255.1.2","dst_port":80,"host":"api.test","method":"POST","path":"\\/get","status":403,"destination":"-","reason":"route"}\n';
+    await send(record);
+    await send(record);
+    await send('not a record');
+    await expect.poll(() => out.stdout, { timeout: 3000 }).toContain('"reason":"route"');
+    sender.close();
+    stop.abort();
+    await running;
+    const lines = out.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0] ?? '')).toMatchObject({
+      source: 'dynamic-egress',
+      message: 'dynamic-egress.http-denied',
+      data: {
+        request: { protocol: 'http', host: 'api.test', method: 'POST', path: '/get', status: 403, destination_id: '' },
+        source: { container_id: 'h', app_guid: 'a', space_guid: 's', organization_guid: 'o' },
+      },
+    });
+    expect(JSON.parse(out.stderr.trim())).toMatchObject({ proxyLines: 1, proxyLimited: 1, proxyUnparseable: 1 });
+  });
+
   it('writes enriched lines to stdout until stopped, then one summary line on stderr', async () => {
     const input = join(dir, 'ulogd.json');
     const containers = join(dir, 'store.json');
@@ -37,7 +86,11 @@ describe('agent logs', () => {
     );
     const { out, io } = capture();
     const stop = new AbortController();
-    const running = logs({ command: 'logs', containers, input, output: undefined, fromStart: false }, io, stop.signal);
+    const running = logs(
+      { command: 'logs', containers, input, output: undefined, fromStart: false, proxyPort: undefined },
+      io,
+      stop.signal,
+    );
     await new Promise((done) => setTimeout(done, 100));
     appendFileSync(input, `${ULOGD_TCP}\nnot json\n`);
     await expect.poll(() => out.stdout, { timeout: 3000 }).toContain('"container_id":"h"');

@@ -5,13 +5,16 @@
 //
 //   container A 10.255.1.2 (app-a: http, https and tcp-by-address policies) ─┐
 //   container B 10.255.1.3 (app-b: none)                                     ─┴─ cell ─ 198.51.100.10/11/53
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CellAgent, createCellAgent } from '../../../agent/cell-agent.js';
+import { enrichProxyRecord } from '../../../agent/logging/proxy-log.js';
 import { REFUSED_ADDRESS_BODY, REFUSED_BODY } from '../../../agent/proxy/haproxy-config.js';
 import { createProxyProcess } from '../../../agent/proxy/haproxy-process.js';
+import { DEFAULT_PROXY_LOG_PORT } from '../../../agent/proxy/settings.js';
 import { type CommandRunner, netnsRunner } from '../../../agent/runner.js';
 import { fixedSnapshotSource } from '../../../agent/source/fixed-snapshot.js';
 import { ValidationError } from '../../../core/domain/errors.js';
@@ -110,6 +113,7 @@ describe.runIf(labAvailable() && toolsAvailable('cell proxy netns tests', 'hapro
     let a: LabContainer;
     let b: LabContainer;
     let cellRunner: CommandRunner;
+    let cellNs: string;
     let agent: CellAgent;
     const seen: Seen[] = [];
     const dir = mkdtempSync(join(tmpdir(), 'cell-proxy-'));
@@ -131,6 +135,7 @@ describe.runIf(labAvailable() && toolsAvailable('cell proxy netns tests', 'hapro
       if (cell === undefined) throw new Error('lab has no cell');
       [a, b] = cell.containers as [LabContainer, LabContainer];
       cellRunner = netnsRunner(cell.ns);
+      cellNs = cell.ns;
       await startServers(lab.external.ns, await makeCertificate(dir, ['allowed.test', 'other.test']), seen);
       dns = await startLabDns({
         ns: lab.external.ns,
@@ -272,6 +277,76 @@ describe.runIf(labAvailable() && toolsAvailable('cell proxy netns tests', 'hapro
         );
         expect(answer.status === 200, JSON.stringify({ request, answer, verdict })).toBe(verdict.allowed);
         if (!verdict.allowed) expect(answer.status).toBe(403);
+      }
+    });
+
+    it('logs each refusal to 127.0.0.1 of the cell, as a record agent logs turns into a line with the reason', async () => {
+      // What `agent logs` does on a cell, here a bare listener in the cell's namespace.
+      const listener = spawn(
+        'ip',
+        [
+          'netns',
+          'exec',
+          cellNs,
+          process.execPath,
+          '-e',
+          `const d = require('node:dgram').createSocket('udp4');
+           d.on('message', (m) => process.stdout.write(m.toString().trim() + '\\n'));
+           d.bind(${DEFAULT_PROXY_LOG_PORT}, '127.0.0.1', () => console.log('ready'));`,
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      let received = '';
+      listener.stdout.on('data', (chunk: Buffer) => {
+        received += chunk.toString();
+      });
+      try {
+        await expect.poll(() => received, { timeout: 5000 }).toContain('ready');
+        expect((await http(a, 'other.test', `http://${ALPHA}/x`)).status).toBe(403);
+        expect((await http(a, 'api.test', `http://${BETA}:8081/get`, '-X', 'POST')).status).toBe(403);
+        expect((await http(a, 'denied.test', `http://${ALPHA}/`)).status).toBe(403);
+        expect((await https(a, 'other.test', ALPHA)).status).toBe(0);
+        expect((await http(a, 'allowed.test', `http://${ALPHA}/get`)).status).toBe(200);
+        await expect
+          .poll(() => received.split('\n').filter((line) => line.startsWith('{')).length, { timeout: 5000 })
+          .toBe(4);
+        const identities = new Map([
+          [IP.a, { handle: 'h-a', appGuid: 'app-a', spaceGuid: 'space-1', orgGuid: 'org-1' }],
+        ]);
+        const lines = received
+          .split('\n')
+          .filter((line) => line.startsWith('{'))
+          .map((line) => enrichProxyRecord(line, identities)?.data);
+        expect(lines).toEqual([
+          {
+            request: expect.objectContaining({
+              protocol: 'http',
+              host: 'other.test',
+              path: '/x',
+              status: 403,
+              reason: 'host',
+            }),
+            source: expect.objectContaining({ container_id: 'h-a', app_guid: 'app-a' }),
+          },
+          {
+            request: expect.objectContaining({ host: 'api.test', method: 'POST', dst_port: 8081, reason: 'route' }),
+            source: expect.objectContaining({ container_id: 'h-a' }),
+          },
+          {
+            request: expect.objectContaining({
+              host: 'denied.test',
+              destination_id: 'd-web',
+              reason: 'refused-address',
+            }),
+            source: expect.objectContaining({ container_id: 'h-a' }),
+          },
+          {
+            request: expect.objectContaining({ protocol: 'https', host: 'other.test', dst_port: 443, reason: 'host' }),
+            source: expect.objectContaining({ container_id: 'h-a' }),
+          },
+        ]);
+      } finally {
+        listener.kill('SIGKILL');
       }
     });
 
