@@ -27,15 +27,21 @@ function capture() {
   };
 }
 
+/** An empty ulogd file and a containers file with one container (h, 10.255.1.2). */
+function inputFiles(): { input: string; containers: string } {
+  const input = join(dir, 'ulogd.json');
+  const containers = join(dir, 'store.json');
+  writeFileSync(input, '');
+  writeFileSync(
+    containers,
+    JSON.stringify({ h: { handle: 'h', ip: '10.255.1.2', metadata: { app_id: 'a', space_id: 's', org_id: 'o' } } }),
+  );
+  return { input, containers };
+}
+
 describe('agent logs', () => {
   it("writes the cell proxy's refusals from UDP with the container's identity, one a second per container", async () => {
-    const input = join(dir, 'ulogd.json');
-    const containers = join(dir, 'store.json');
-    writeFileSync(input, '');
-    writeFileSync(
-      containers,
-      JSON.stringify({ h: { handle: 'h', ip: '10.255.1.2', metadata: { app_id: 'a', space_id: 's', org_id: 'o' } } }),
-    );
+    const { input, containers } = inputFiles();
     // A free port: bind to 0, read it, let it go.
     const probe = createSocket('udp4');
     const port = await new Promise<number>((resolve) =>
@@ -77,13 +83,7 @@ describe('agent logs', () => {
   });
 
   it('writes enriched lines to stdout until stopped, then one summary line on stderr', async () => {
-    const input = join(dir, 'ulogd.json');
-    const containers = join(dir, 'store.json');
-    writeFileSync(input, '');
-    writeFileSync(
-      containers,
-      JSON.stringify({ h: { handle: 'h', ip: '10.255.1.2', metadata: { app_id: 'a', space_id: 's', org_id: 'o' } } }),
-    );
+    const { input, containers } = inputFiles();
     const { out, io } = capture();
     const stop = new AbortController();
     const running = logs(
