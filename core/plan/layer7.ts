@@ -14,11 +14,10 @@
 import { ipv4ToNumber } from '../domain/ipv4.js';
 import type { PortRange } from '../domain/schemas.js';
 import type { PoliciesWithGroups } from '../domain/snapshot-groups.js';
-import type { AllowEntry } from './allow-rules.js';
 import { rangeToCidrs } from './cidr.js';
 import type { Container } from './model.js';
-import { BY_HOST_SETS, destinationAllowEntries } from './name-enforcement.js';
-import { allowSourcesOf, groupSourceEntries } from './plan.js';
+import { BY_HOST_SETS } from './name-enforcement.js';
+import { allowEntriesBySource, allowSourcesOf } from './plan.js';
 
 export type Layer7Protocol = 'http' | 'https';
 
@@ -102,15 +101,8 @@ function allowancesOf(
 ): Map<string, AddressAllowance[]> {
   const allowances = new Map<string, AddressAllowance[]>();
   if (proxied.size === 0) return allowances;
-  const bySource = new Map<string, AllowEntry[]>();
-  for (const policy of policies.egress_policies) {
-    const key = `${policy.source.type}:${policy.source.id}`;
-    bySource.set(key, [
-      ...(bySource.get(key) ?? []),
-      ...destinationAllowEntries(policy.id, policy.destination, BY_HOST_SETS),
-    ]);
-  }
-  for (const [key, entries] of groupSourceEntries(policies.security_groups, BY_HOST_SETS)) bySource.set(key, entries);
+  // The entries the cell's filter rules are planned from (the agent plans with BY_HOST_SETS).
+  const bySource = allowEntriesBySource(policies, BY_HOST_SETS);
   for (const container of containers) {
     if (!proxied.has(container.ip)) continue;
     const own: AddressAllowance[] = [];

@@ -202,7 +202,7 @@ function bindingsOf(container: Container): { key: string; chain: string }[] {
 
 /**
  * A container's allow sources in jump order: v1 app and space (every lifecycle), then its bindings.
- * `key` is `app:<id>`, `space:<id>` or `group:<binding>` (groupSourceEntries); the proxy's plan
+ * `key` is `app:<id>`, `space:<id>` or `group:<binding>` (allowEntriesBySource); the proxy's plan
  * (layer7.ts) finds a container's allowances by the same keys.
  */
 export function allowSourcesOf(container: Container): { key: string; chain: string }[] {
@@ -213,8 +213,27 @@ export function allowSourcesOf(container: Container): { key: string; chain: stri
   ];
 }
 
+/**
+ * Every source's allow entries by its key (allowSourcesOf): v1 policies by app and space, then each
+ * security-group binding's. A source whose policies allow nothing (every destination matched by a
+ * name `names` does not enforce) is left out, as if it had none.
+ */
+export function allowEntriesBySource(policies: PoliciesWithGroups, names: NameEnforcement): Map<string, AllowEntry[]> {
+  const bySource = new Map<string, AllowEntry[]>();
+  for (const policy of policies.egress_policies) {
+    const entries = destinationAllowEntries(policy.id, policy.destination, names);
+    if (entries.length === 0) continue;
+    const key = `${policy.source.type}:${policy.source.id}`;
+    const list = bySource.get(key);
+    if (list === undefined) bySource.set(key, entries);
+    else list.push(...entries);
+  }
+  for (const [key, entries] of groupSourceEntries(policies.security_groups, names)) bySource.set(key, entries);
+  return bySource;
+}
+
 /** Every security-group binding's allow entries, by its allow source key (allowSourcesOf). */
-export function groupSourceEntries(
+function groupSourceEntries(
   section: SecurityGroupsSection | undefined,
   names: NameEnforcement,
 ): Map<string, AllowEntry[]> {
@@ -259,23 +278,13 @@ export function planRules(
   // Host names allow what `names` says (name-enforcement.ts). A source whose policies allow nothing
   // (every destination matched by a name that is not enforced) gets no chain, as if it had none.
   const names = options.names ?? NOT_ENFORCED_BY_NAME;
-  const bySource = new Map<string, AllowEntry[]>();
-  for (const policy of policies.egress_policies) {
-    const entries = destinationAllowEntries(policy.id, policy.destination, names);
-    if (entries.length === 0) continue;
-    const key = `${policy.source.type}:${policy.source.id}`;
-    const list = bySource.get(key);
-    if (list === undefined) bySource.set(key, entries);
-    else list.push(...entries);
-  }
-  for (const [key, entries] of groupSourceEntries(policies.security_groups, names)) bySource.set(key, entries);
+  const bySource = allowEntriesBySource(policies, names);
   const sorted = [...containers].sort((a, b) => ipv4ToNumber(a.ip) - ipv4ToNumber(b.ip));
-  const sourcesOf = allowSourcesOf;
   // Only the sources of this cell's containers get chains; what they share is decided across all of them.
   const groupsBySource = new Map<string, ServiceGroup[]>();
   const memo = new PlanMemo();
   for (const container of sorted) {
-    for (const { key } of sourcesOf(container)) {
+    for (const { key } of allowSourcesOf(container)) {
       const own = bySource.get(key);
       if (own !== undefined && !groupsBySource.has(key)) groupsBySource.set(key, groupByService(own, memo));
     }
@@ -301,7 +310,7 @@ export function planRules(
   };
 
   const containerChains: Chain[] = sorted.map((container) => {
-    const allow = sourcesOf(container).flatMap(({ key, chain }) => sourceChain(key, chain) ?? []);
+    const allow = allowSourcesOf(container).flatMap(({ key, chain }) => sourceChain(key, chain) ?? []);
     const denied = deniedFor(denyNetworks, container.lifecycle);
     return { name: containerChain(container.ip), rules: containerRules(allow, denied, options.denyLog) };
   });
