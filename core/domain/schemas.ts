@@ -248,11 +248,12 @@ const routeSchema = z.strictObject(
   { error: required('an object') },
 );
 
-const routesSchema = z.optional(
-  z
-    .array(routeSchema, { error: required('an array of routes') })
-    .check(z.maxLength(MAX_ROUTES, `must hold at most ${MAX_ROUTES} routes`)),
-);
+/** An http destination's routes; a security-group rule by host name carries them too (snapshot-groups.ts). */
+export const httpRouteListSchema = z
+  .array(routeSchema, { error: required('an array of routes') })
+  .check(z.maxLength(MAX_ROUTES, `must hold at most ${MAX_ROUTES} routes`));
+
+const routesSchema = z.optional(httpRouteListSchema);
 
 const destinationDocumentFields = {
   name: destinationNameSchema,

@@ -5,14 +5,28 @@
 import * as z from 'zod/mini';
 import { addressPart, namePart } from './destination-parts.js';
 import { hostNameProblem, isWildcardHost } from './host-names.js';
-import { ICMP_ANY, identifierSchema, ipRangeSchema, portRangeSchema } from './schemas.js';
+import {
+  type HttpRoute,
+  httpRouteListSchema,
+  ICMP_ANY,
+  type IpRange,
+  identifierSchema,
+  ipRangeSchema,
+  type PortRange,
+  portRangeSchema,
+} from './schemas.js';
 import { LIFECYCLES, type Lifecycle, type SecurityGroup, type SecurityGroupRule } from './security-group.js';
 import { destinationRanges, portRanges } from './security-group-rules.js';
 import type { EgressPolicy, EgressPolicyList } from './types.js';
 import { zodEnglish } from './validation.js';
 
+/** What a rule by address matches (security-group rules, and the addresses of a policy's destination). */
 export const GROUP_RULE_PROTOCOLS = ['tcp', 'udp', 'icmp', 'all'] as const;
 export type GroupRuleProtocol = (typeof GROUP_RULE_PROTOCOLS)[number];
+
+/** What a rule by host name matches: tcp/udp by resolved address, http/https at the cell's proxy. */
+export const NAME_RULE_PROTOCOLS = ['tcp', 'udp', 'http', 'https'] as const;
+export type NameRuleProtocol = (typeof NAME_RULE_PROTOCOLS)[number];
 
 /**
  * Where a binding applies: every container of the lifecycle, an app's (egress policies for one
@@ -22,27 +36,43 @@ export const BINDING_SCOPES = ['global', 'app', 'space', 'organization'] as cons
 export type BindingScope = (typeof BINDING_SCOPES)[number];
 
 /**
- * One rule as cells enforce it. `ips` are inclusive ranges; `ports` (tcp, udp) ranges; icmp
- * `icmp_type`/`icmp_code` with -1 for any (CF's type 255 is stored as -1: iptables reads 255 as
- * "any type" too). `all` matches every protocol to those addresses.
+ * One rule by address, as cells enforce it. `ips` are inclusive ranges (at least one); `ports`
+ * (tcp, udp) ranges; icmp `icmp_type`/`icmp_code` with -1 for any (CF's type 255 is stored as -1:
+ * iptables reads 255 as "any type" too). `all` matches every protocol to those addresses.
  */
-export interface GroupRuleDocument {
+export interface AddressRuleDocument {
   readonly protocol: GroupRuleProtocol;
-  /** Empty only in a rule by host name (`hosts`). */
-  readonly ips: readonly { readonly start: string; readonly end: string }[];
-  readonly ports: readonly { readonly start: number; readonly end: number }[];
+  readonly ips: readonly IpRange[];
+  readonly ports: readonly PortRange[];
   readonly icmp_type?: number;
   readonly icmp_code?: number;
   readonly log?: boolean;
-  /**
-   * A rule by host name (tcp or udp, `ips` empty): the exact names of a v1 destination whose policy
-   * travels as a binding (bindPolicies). Cells match the host set of `destination` (its id), which
-   * they keep at the names' current addresses (core/plan/name-enforcement.ts); explain plans
-   * without them. Security groups never have one.
-   */
-  readonly hosts?: readonly string[];
-  readonly destination?: string;
+  readonly hosts?: undefined;
+  readonly destination?: undefined;
+  readonly routes?: undefined;
 }
+
+/**
+ * A rule by host name: the name part of a v1 destination (destination-parts.ts) whose policy travels
+ * as a binding (bindPolicies), with the destination's id. tcp and udp hold exact names, which cells
+ * match through the destination's host set (core/plan/name-enforcement.ts); http and https (wildcards
+ * allowed, routes for http) go to the cell's proxy (core/plan/layer7.ts). `ips` is always empty.
+ * Explain plans tcp/udp ones without their names. Security groups never have one.
+ */
+export interface NameRuleDocument {
+  readonly protocol: NameRuleProtocol;
+  readonly ips: readonly IpRange[];
+  readonly ports: readonly PortRange[];
+  readonly hosts: readonly string[];
+  readonly destination: string;
+  /** http only; absent, any request. */
+  readonly routes?: readonly HttpRoute[];
+  readonly icmp_type?: undefined;
+  readonly icmp_code?: undefined;
+  readonly log?: undefined;
+}
+
+export type GroupRuleDocument = AddressRuleDocument | NameRuleDocument;
 
 /** [scope, lifecycle, target guid ('' for global), indexes into rules]. */
 export type GroupBinding = readonly [BindingScope, Lifecycle, string, readonly number[]];
@@ -63,43 +93,89 @@ const icmpValue = () => z.number(english).check(z.int(), z.gte(ICMP_ANY), z.lte(
 /** A rule by host name holds at most this many names (a destination's limit in the API is lower). */
 export const MAX_GROUP_RULE_HOSTS = 64;
 
-const exactHostSchema = z.string(english).check(
+const hostSchema = z.string(english).check(
   z.superRefine((value, context) => {
-    const problem = isWildcardHost(value)
-      ? 'must be an exact name (a wildcard cannot be resolved)'
-      : hostNameProblem(value);
+    const problem = hostNameProblem(value);
     if (problem !== undefined) context.issues.push({ code: 'custom', message: problem, input: value });
   }),
 );
 
-export const groupRuleDocumentSchema = z
-  .strictObject(
-    {
-      protocol: z.enum(GROUP_RULE_PROTOCOLS, english),
-      ips: z.array(ipRangeSchema, english).check(z.maxLength(MAX_GROUP_RULE_RANGES)),
-      ports: z.array(portRangeSchema, english).check(z.maxLength(65535)),
-      icmp_type: z.optional(icmpValue()),
-      icmp_code: z.optional(icmpValue()),
-      log: z.optional(z.boolean(english)),
-      hosts: z.optional(z.array(exactHostSchema, english).check(z.minLength(1), z.maxLength(MAX_GROUP_RULE_HOSTS))),
-      destination: z.optional(identifierSchema),
-    },
-    english,
-  )
-  .check(
-    z.superRefine((rule, ctx) => {
-      const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
-      if (rule.hosts === undefined) {
-        if (rule.ips.length === 0) issue('ips', 'must hold at least one range');
-        if (rule.destination !== undefined) issue('destination', 'is only allowed with hosts');
-        return;
+const isAddressProtocol = (protocol: string): protocol is GroupRuleProtocol =>
+  GROUP_RULE_PROTOCOLS.some((allowed) => allowed === protocol);
+const isNameProtocol = (protocol: string): protocol is NameRuleProtocol =>
+  NAME_RULE_PROTOCOLS.some((allowed) => allowed === protocol);
+
+/** Every key either kind of rule may have; which ones a rule may use follows from `hosts` (checkRuleKind). */
+const ruleFieldsSchema = z.strictObject(
+  {
+    protocol: z.enum([...GROUP_RULE_PROTOCOLS, 'http', 'https'], english),
+    ips: z.array(ipRangeSchema, english).check(z.maxLength(MAX_GROUP_RULE_RANGES)),
+    ports: z.array(portRangeSchema, english).check(z.maxLength(65535)),
+    icmp_type: z.optional(icmpValue()),
+    icmp_code: z.optional(icmpValue()),
+    log: z.optional(z.boolean(english)),
+    hosts: z.optional(z.array(hostSchema, english).check(z.minLength(1), z.maxLength(MAX_GROUP_RULE_HOSTS))),
+    destination: z.optional(identifierSchema),
+    routes: z.optional(httpRouteListSchema),
+  },
+  english,
+);
+type RuleFields = z.output<typeof ruleFieldsSchema>;
+
+/** A rule by address has no name fields; a rule by host name no address, icmp or log fields. */
+const checkRuleKind = z.superRefine((rule: RuleFields, ctx) => {
+  const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+  if (rule.hosts === undefined) {
+    if (!isAddressProtocol(rule.protocol)) issue('protocol', `${rule.protocol} needs hosts`);
+    if (rule.ips.length === 0) issue('ips', 'must hold at least one range');
+    if (rule.destination !== undefined) issue('destination', 'is only allowed with hosts');
+    if (rule.routes !== undefined) issue('routes', 'are only allowed with hosts');
+    return;
+  }
+  if (!isNameProtocol(rule.protocol)) issue('hosts', 'are only allowed for tcp, udp, http and https');
+  if (rule.ips.length > 0) issue('ips', 'must be empty in a rule by host name');
+  if (rule.destination === undefined) issue('destination', 'is required with hosts');
+  for (const field of ['log', 'icmp_type', 'icmp_code'] as const) {
+    if (rule[field] !== undefined) issue(field, 'is not allowed with hosts');
+  }
+  if (rule.routes !== undefined && rule.protocol !== 'http') issue('routes', 'are only allowed for http');
+  if (rule.protocol !== 'http' && rule.protocol !== 'https') {
+    rule.hosts.forEach((host, index) => {
+      if (isWildcardHost(host)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['hosts', index],
+          message: 'must be an exact name (a wildcard cannot be resolved)',
+        });
       }
-      if (rule.protocol !== 'tcp' && rule.protocol !== 'udp') issue('hosts', 'are only allowed for tcp and udp');
-      if (rule.ips.length > 0) issue('ips', 'must be empty in a rule by host name');
-      if (rule.destination === undefined) issue('destination', 'is required with hosts');
-      if (rule.log !== undefined) issue('log', 'is not allowed with hosts');
-    }),
-  );
+    });
+  }
+});
+
+/** The checked fields as the kind of rule they are (checkRuleKind has refused every other mix). */
+function ruleOfKind(rule: RuleFields, issues: { push: (issue: z.core.$ZodRawIssue) => void }): GroupRuleDocument {
+  const { protocol, ips, ports, hosts, destination } = rule;
+  if (hosts === undefined && isAddressProtocol(protocol)) {
+    return {
+      protocol,
+      ips,
+      ports,
+      ...(rule.icmp_type === undefined ? {} : { icmp_type: rule.icmp_type }),
+      ...(rule.icmp_code === undefined ? {} : { icmp_code: rule.icmp_code }),
+      ...(rule.log === undefined ? {} : { log: rule.log }),
+    };
+  }
+  if (hosts !== undefined && destination !== undefined && isNameProtocol(protocol)) {
+    return { protocol, ips, ports, hosts, destination, ...(rule.routes === undefined ? {} : { routes: rule.routes }) };
+  }
+  issues.push({ code: 'custom', message: 'is neither a rule by address nor one by host name', input: rule });
+  return z.NEVER;
+}
+
+export const groupRuleDocumentSchema = z.pipe(
+  ruleFieldsSchema.check(checkRuleKind),
+  z.transform((rule: RuleFields, ctx) => ruleOfKind(rule, ctx.issues)),
+);
 
 /** A binding's target: '' for global, else an identifier (a GUID in practice). */
 const bindingTarget = z.union([z.literal(''), identifierSchema], english);
@@ -251,9 +327,9 @@ export function isPlainPolicy(policy: EgressPolicy): boolean {
 
 /**
  * A policy for one lifecycle or for every app as binding rules: its addresses (addressPart) as one
- * rule, and its tcp/udp exact host names as a rule by host name (GroupRuleDocument.hosts) naming
- * the destination, so cells match its host set as they do a plain policy's. Wildcards and http/https
- * names are not carried (nothing enforces them yet, name-enforcement.ts): they allow nothing.
+ * rule, and its host names (namePart) as a rule by host name naming the destination, so cells match
+ * them as they do a plain policy's: tcp/udp exact names through the destination's host set, http and
+ * https (wildcards and routes too) at the cell's proxy.
  */
 function bindPolicies(builder: SectionBuilder, policies: readonly EgressPolicy[]): void {
   for (const policy of policies) {
@@ -273,15 +349,18 @@ function bindPolicies(builder: SectionBuilder, policies: readonly EgressPolicy[]
       );
     }
     const names = namePart(policy.destination);
-    const exact = names?.hosts.filter((host) => !isWildcardHost(host)) ?? [];
-    if (names !== undefined && (names.protocol === 'tcp' || names.protocol === 'udp') && exact.length > 0) {
+    // tcp/udp names are resolved: a wildcard (which the API refuses for them) could not be.
+    const layer7 = names?.protocol === 'http' || names?.protocol === 'https';
+    const hosts = names?.hosts.filter((host) => layer7 || !isWildcardHost(host)) ?? [];
+    if (names !== undefined && hosts.length > 0) {
       indexes.push(
         builder.rule({
           protocol: names.protocol,
           ips: [],
           ports: names.ports.map(({ start, end }) => ({ start, end })),
-          hosts: [...exact],
+          hosts,
           destination: policy.destination.id,
+          ...(names.routes === undefined || names.protocol !== 'http' ? {} : { routes: names.routes }),
         }),
       );
     }

@@ -1,9 +1,10 @@
 // "Would this HTTP request (or TLS connection) be let through by the cell's proxy, and why?" Pure.
 // The same plan the agent gives its proxy (layer7.ts, from the same snapshot builder), tested the way
-// the proxy's configuration tests it (agent/proxy/haproxy-config.ts): the destinations of the
-// container's app and space on that port and protocol, in id order, the first whose hosts match the
-// Host (or SNI) and, for http, one of whose routes matches (method, whole path, exact headers; a path
-// with dot segments, `//`, `%2e`/`%2f` or a backslash never matches a path route).
+// the proxy's configuration tests it (agent/proxy/haproxy-config.ts): the destinations for the
+// container's app, its space and every app (each for its lifecycle) on that port and protocol, in id
+// order, the first whose hosts match the Host (or SNI) and, for http, one of whose routes matches
+// (method, whole path, exact headers; a path with dot segments, `//`, `%2e`/`%2f` or a backslash never
+// matches a path route).
 //
 // What it cannot tell: where the name resolves. The proxy connects only to the address the cell's
 // resolver gives for the matched name, and refuses one in its refused networks (the deny networks,
@@ -15,6 +16,7 @@ import { anchoredPathRegex, isOddPath } from '../domain/path-regex.js';
 import { type ContainerWorkload, lifecycleOf, type SecurityGroup } from '../domain/security-group.js';
 import { buildSnapshot, snapshotToPolicyList } from '../domain/snapshot.js';
 import type { EgressPolicy } from '../domain/types.js';
+import { policyApplies } from './explain.js';
 import { type Layer7Destination, type Layer7Protocol, planLayer7 } from './layer7.js';
 import type { Container } from './model.js';
 import { DEFAULT_OVERLAY_CIDR } from './plan.js';
@@ -103,7 +105,7 @@ export function explainLayer7(
         type: 'layer7_refused',
         description:
           other === undefined
-            ? `no ${query.protocol} destination of app ${query.app} or space ${query.space} is on port ${query.port}: the connection is not sent to the proxy, and only its address can allow it (explain it as tcp with its ip)`
+            ? `no ${query.protocol} destination for app ${query.app}, space ${query.space} or every app is on port ${query.port}: the connection is not sent to the proxy, and only its address can allow it (explain it as tcp with its ip)`
             : `port ${query.port} of this container goes to the proxy as ${other.protocol} (destination ${other.id}), not ${query.protocol}`,
         near: [],
       },
@@ -120,14 +122,10 @@ export function explainLayer7(
     }
     const routes = query.protocol === 'http' ? (destination.routes ?? []) : [];
     const grant = (routeIndex?: number): Layer7Explanation => {
-      // The stored policies (the snapshot keeps no policy ids); those for one lifecycle or every app
-      // travel as security-group rules without their hosts (layer7.ts), so they never grant one.
+      // The stored policies that give it (the snapshot keeps no policy ids): the container's app's,
+      // its space's, and those for every app, each for its lifecycle or every one.
       const granted = state.policies.filter(
-        (policy) =>
-          policy.destination.id === destination.id &&
-          policy.app_lifecycle === undefined &&
-          ((policy.source.type === 'app' && policy.source.id === query.app) ||
-            (policy.source.type === 'space' && policy.source.id === query.space)),
+        (policy) => policy.destination.id === destination.id && policyApplies(policy, container),
       );
       const name = granted[0]?.destination.name ?? destination.id;
       const route = routeIndex === undefined ? '' : ` (route ${routeIndex})`;
@@ -153,7 +151,7 @@ export function explainLayer7(
   return answer(false, [
     {
       type: 'layer7_refused',
-      description: `no ${query.protocol} destination of app ${query.app} or space ${query.space} on port ${query.port} lets ${query.host} through: the proxy answers ${query.protocol === 'http' ? '403' : 'by closing the connection'}`,
+      description: `no ${query.protocol} destination for app ${query.app}, space ${query.space} or every app on port ${query.port} lets ${query.host} through: the proxy answers ${query.protocol === 'http' ? '403' : 'by closing the connection'}`,
       near,
     },
   ]);

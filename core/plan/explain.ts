@@ -207,7 +207,8 @@ function refusal(evaluation: Evaluation, container: Container, denyNetworks: Den
   };
 }
 
-function policyApplies(policy: EgressPolicy, container: Container): boolean {
+/** The policy is for this container: its app, its space or every app, and its lifecycle. */
+export function policyApplies(policy: EgressPolicy, container: Container): boolean {
   if (policy.app_lifecycle !== undefined && policy.app_lifecycle !== container.lifecycle) return false;
   const { type, id } = policy.source;
   return (
@@ -231,7 +232,8 @@ function nameCouldCarry(policy: EgressPolicy, query: ExplainQuery): boolean {
 /**
  * What a policy's host names do for the connection: on the cells, tcp/udp exact names are resolved
  * and their addresses allowed (name-enforcement.ts: BY_HOST_SETS; a policy for one lifecycle or
- * every app through its binding's rule by host name); nothing else by name is enforced yet.
+ * every app through its binding's rule by host name); http and https names are the cell proxy's
+ * (explain-layer7.ts), so by address they allow nothing.
  */
 function byNameReason(policy: EgressPolicy, ip: string): ExplainReason {
   const { destination } = policy;

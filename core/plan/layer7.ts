@@ -2,10 +2,10 @@
 // containers as the filter rules (plan.ts). Pure.
 //
 // - One destination per http or https egress policy target: its hosts, ports and routes, and the
-//   addresses of the containers whose app or space the policy is for. Only v1 egress policies of
-//   apps and spaces reach it: security-group rules have no hosts, and the policies that travel as
-//   security-group bindings (one lifecycle, or every app: snapshot-groups.ts) carry only their
-//   addresses, so their names allow nothing (fail closed).
+//   addresses of the containers the policy is for: v1 policies of apps and spaces, and policies for
+//   one lifecycle or every app, which travel as security-group bindings holding rules by host name
+//   (snapshot-groups.ts) and reach a container through its bindings as its filter rules do.
+//   Security-group rules themselves have no hosts.
 // - Per container, the tcp address ranges (and host sets: tcp destinations by exact name) its filter
 //   rules already allow with their ports (`allowances`): connections to them on a port the proxy
 //   intercepts must not be redirected to it, or an IP policy on port 443, say, would stop working
@@ -17,7 +17,7 @@ import type { PoliciesWithGroups } from '../domain/snapshot-groups.js';
 import { rangeToCidrs } from './cidr.js';
 import type { Container } from './model.js';
 import { BY_HOST_SETS } from './name-enforcement.js';
-import { allowEntriesBySource, allowSourcesOf } from './plan.js';
+import { allowEntriesBySource, allowSourcesOf, groupSourceKey } from './plan.js';
 
 export type Layer7Protocol = 'http' | 'https';
 
@@ -55,42 +55,65 @@ export interface Layer7Plan {
 const isLayer7 = (protocol: string): protocol is Layer7Protocol => protocol === 'http' || protocol === 'https';
 
 export function planLayer7(policies: PoliciesWithGroups, containers: readonly Container[]): Layer7Plan {
-  // Containers by the v1 source keys they answer to.
-  const bySourceKey = new Map<string, Container[]>();
-  for (const container of containers) {
-    for (const key of [`app:${container.appId}`, `space:${container.spaceId}`]) {
-      const list = bySourceKey.get(key);
-      if (list === undefined) bySourceKey.set(key, [container]);
-      else list.push(container);
-    }
-  }
+  const bySource = layer7DestinationsBySource(policies);
   const byDestination = new Map<string, { destination: Omit<Layer7Destination, 'sources'>; sources: Set<string> }>();
-  for (const policy of policies.egress_policies) {
-    const { destination } = policy;
-    if (!isLayer7(destination.protocol) || destination.hosts === undefined || destination.hosts.length === 0) continue;
-    const users = bySourceKey.get(`${policy.source.type}:${policy.source.id}`);
-    if (users === undefined) continue;
-    let entry = byDestination.get(destination.id);
-    if (entry === undefined) {
-      entry = {
-        destination: {
-          id: destination.id,
-          protocol: destination.protocol,
-          hosts: destination.hosts,
-          ports: destination.ports,
-          ...(destination.routes === undefined ? {} : { routes: destination.routes }),
-        },
-        sources: new Set(),
-      };
-      byDestination.set(destination.id, entry);
+  if (bySource.size > 0) {
+    for (const container of containers) {
+      for (const { key } of allowSourcesOf(container)) {
+        for (const destination of bySource.get(key) ?? []) {
+          const entry = byDestination.get(destination.id) ?? { destination, sources: new Set<string>() };
+          entry.sources.add(container.ip);
+          byDestination.set(destination.id, entry);
+        }
+      }
     }
-    for (const container of users) entry.sources.add(container.ip);
   }
   const destinations = [...byDestination.values()]
     .map(({ destination, sources }) => ({ ...destination, sources: [...sources].sort(byAddress) }))
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const proxied = new Set(destinations.flatMap((destination) => destination.sources));
   return { destinations, allowances: allowancesOf(policies, containers, proxied) };
+}
+
+/**
+ * The http and https destinations of every allow source, by its key (allowSourcesOf): v1 policies
+ * of apps and spaces, and the rules by host name of security-group bindings (policies for one
+ * lifecycle or every app, snapshot-groups.ts). A destination is the same wherever it comes from
+ * (one id, one content).
+ */
+function layer7DestinationsBySource(policies: PoliciesWithGroups): Map<string, Omit<Layer7Destination, 'sources'>[]> {
+  const bySource = new Map<string, Omit<Layer7Destination, 'sources'>[]>();
+  const add = (key: string, destination: Omit<Layer7Destination, 'sources'>) => {
+    const list = bySource.get(key);
+    if (list === undefined) bySource.set(key, [destination]);
+    else list.push(destination);
+  };
+  for (const policy of policies.egress_policies) {
+    const { destination } = policy;
+    if (!isLayer7(destination.protocol) || destination.hosts === undefined || destination.hosts.length === 0) continue;
+    add(`${policy.source.type}:${policy.source.id}`, {
+      id: destination.id,
+      protocol: destination.protocol,
+      hosts: destination.hosts,
+      ports: destination.ports,
+      ...(destination.routes === undefined ? {} : { routes: destination.routes }),
+    });
+  }
+  const section = policies.security_groups;
+  for (const [scope, lifecycle, target, indexes] of section?.bindings ?? []) {
+    for (const index of indexes) {
+      const rule = section?.rules[index];
+      if (rule?.hosts === undefined || !isLayer7(rule.protocol)) continue;
+      add(groupSourceKey(scope, lifecycle, target), {
+        id: rule.destination,
+        protocol: rule.protocol,
+        hosts: rule.hosts,
+        ports: rule.ports,
+        ...(rule.routes === undefined ? {} : { routes: rule.routes }),
+      });
+    }
+  }
+  return bySource;
 }
 
 /** The tcp allowances of each container in `proxied`, from the same entries its filter chains hold. */

@@ -6,7 +6,7 @@
 // - BY_HOST_SETS, the cell agent's (issue 15 item 2): a tcp, udp or all destination's exact names
 //   are allowed through its host set (hostSetName), which the cell keeps at the names' current
 //   addresses (agent/names/). Wildcards cannot be resolved, and http/https are matched by the
-//   proxy (item 3, not wired yet): those allow nothing.
+//   cell's proxy (layer7.ts), not by the filter rules: those allow nothing here.
 // A destination with both ips and hosts allows its ips and whatever its names allow.
 import { addressPart, isAddressOnly, type NamePart, namePart } from '../domain/destination-parts.js';
 import { isWildcardHost } from '../domain/host-names.js';

@@ -23,6 +23,7 @@ import type { Lifecycle } from '../domain/security-group.js';
 import type {
   GroupBinding,
   GroupRuleDocument,
+  NameRuleDocument,
   PoliciesWithGroups,
   SecurityGroupsSection,
 } from '../domain/snapshot-groups.js';
@@ -139,20 +140,26 @@ function containerRules(allow: readonly string[], denied: readonly string[], den
 export function groupRuleId(rule: GroupRuleDocument): string {
   const ranges = (list: readonly { readonly start: string | number; readonly end: string | number }[]) =>
     list.map(({ start, end }) => `${start}-${end}`).join(',');
-  const byName = rule.hosts === undefined ? '' : ` hosts ${rule.destination ?? ''} ${rule.hosts.join(',')}`;
+  const byName =
+    rule.hosts === undefined
+      ? ''
+      : ` hosts ${rule.destination} ${rule.hosts.join(',')}${rule.routes === undefined ? '' : ` routes ${JSON.stringify(rule.routes)}`}`;
   return `g ${rule.protocol} ${ranges(rule.ips)} ${ranges(rule.ports)} ${rule.icmp_type ?? ''} ${rule.icmp_code ?? ''} ${rule.log === true ? 'log' : ''}${byName}`;
 }
 
 const bindingKey = (scope: GroupBinding[0], lifecycle: Lifecycle, target: string): string =>
   `${scope}:${lifecycle}:${target}`;
 
+/** A security-group binding's allow source key (allowSourcesOf). */
+export const groupSourceKey = (scope: GroupBinding[0], lifecycle: Lifecycle, target: string): string =>
+  `group:${bindingKey(scope, lifecycle, target)}`;
+
 /**
  * A rule by host name's allow entries (a policy for one lifecycle or every app, snapshot-groups.ts):
- * whatever `names` allows for its destination's names.
+ * whatever `names` allows for its destination's names, as for a plain policy's (http and https
+ * allow nothing here: the cell's proxy matches them, layer7.ts).
  */
-function byNameEntries(rule: GroupRuleDocument, names: NameEnforcement): readonly AllowEntry[] {
-  if (rule.hosts === undefined || rule.destination === undefined) return [];
-  if (rule.protocol !== 'tcp' && rule.protocol !== 'udp') return [];
+function byNameEntries(rule: NameRuleDocument, names: NameEnforcement): readonly AllowEntry[] {
   const part = { hosts: rule.hosts, ports: rule.ports, protocol: rule.protocol };
   return names.allowEntries(groupRuleId(rule), part, rule.destination);
 }
@@ -195,7 +202,7 @@ function bindingsOf(container: Container): { key: string; chain: string }[] {
   ];
   if (container.orgId !== undefined) bindings.push(['organization', container.orgId]);
   return bindings.map(([scope, target]) => ({
-    key: `group:${bindingKey(scope, lifecycle, target)}`,
+    key: groupSourceKey(scope, lifecycle, target),
     chain: groupChain(scope, lifecycle, target),
   }));
 }

@@ -511,7 +511,7 @@ describe('explain', () => {
     const layer7 = await ctl(['explain', '--app', APP, ...request, '--headers', '{"x-env":"prod"}']);
     expect(layer7.status, layer7.stderr).toBe(5);
     expect(layer7.stdout).toMatch(
-      /^ {2}layer7_refused: no http destination of app .+ on port 80: the connection is not sent to the proxy/m,
+      /^ {2}layer7_refused: no http destination for app .+ on port 80: the connection is not sent to the proxy/m,
     );
 
     const asJson = await ctl(['explain', '--app', APP, ...connection, '--json']);

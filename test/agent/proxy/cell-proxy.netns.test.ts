@@ -357,6 +357,25 @@ describe.runIf(labAvailable() && toolsAvailable('cell proxy netns tests', 'hapro
       expect((await http(a, 'other.test', `http://${ALPHA}/get`)).status).toBe(403);
     });
 
+    it('lets policies for every app, or one lifecycle, through the proxy for that lifecycle (they travel as bindings)', async () => {
+      publish([
+        policy('p-web', web),
+        { id: 'p-every', source: { type: 'default', id: '' }, destination: api, app_lifecycle: 'running' },
+        { id: 'p-staging', source: { type: 'default', id: '' }, destination: tls, app_lifecycle: 'staging' },
+      ]);
+      // api for A and B (every running app); tls for staging only, and both containers run.
+      expect((await agent.sync()).proxy).toMatchObject({ destinations: 2, proxy: 'reloaded' });
+      // B has no policy of its own: the one for every running app takes it through, route by route.
+      const get = await during(() => http(b, 'api.test', `http://${BETA}:8081/get`));
+      expect(get.result.status).toBe(200);
+      expect(get.seen).toEqual([expect.objectContaining({ host: 'api.test', url: '/get' })]);
+      expect((await http(b, 'api.test', `http://${BETA}:8081/other`)).status).toBe(403);
+      // The staging policy is not for running containers: 443 is not redirected, the filter refuses it.
+      const staging = await during(() => https(b, 'allowed.test', ALPHA));
+      expect(staging.result.code).toBe(7);
+      expect(staging.seen).toEqual([]);
+    });
+
     it('takes a removed destination away, and every redirect with the last one', async () => {
       publish([policy('p-tls', tls), policy('p-beta', beta)]);
       const synced = await agent.sync();

@@ -112,4 +112,27 @@ describe('explainLayer7', () => {
     expect(ask({ host: 'b.example.com', path: '/get' }).allowed).toBe(false);
     expect(ask({ app: 'app-b', host: 'b.example.com', path: '/get' }).allowed).toBe(true);
   });
+
+  it('lets policies for every app or one lifecycle through, for that lifecycle only, and names them', () => {
+    const other: Destination = { ...tls, id: 'd-other', name: 'other', hosts: ['other.example.com'] };
+    const withLifecycles = {
+      version: 10,
+      policies: [
+        { id: 'p-every', source: { type: 'default', id: '' }, destination: other, app_lifecycle: 'staging' },
+        { id: 'p-run', source: { type: 'app', id: 'app-a' }, destination: other, app_lifecycle: 'running' },
+      ] satisfies EgressPolicy[],
+      groups: [],
+    };
+    const askOther = (workload: Layer7Query['workload'], app = 'app-a') =>
+      explainLayer7(
+        { app, space: 'space-1', workload, protocol: 'https', host: 'other.example.com', port: 443 },
+        withLifecycles,
+      );
+    const grantedBy = (result: ReturnType<typeof explainLayer7>) =>
+      result.reasons[0]?.type === 'layer7_destination' ? result.reasons[0].policies.map((p) => p.id) : [];
+    expect(grantedBy(askOther('app'))).toEqual(['p-run']);
+    expect(grantedBy(askOther('staging'))).toEqual(['p-every']);
+    expect(grantedBy(askOther('staging', 'app-z'))).toEqual(['p-every']);
+    expect(askOther('app', 'app-z')).toMatchObject({ allowed: false, reasons: [{ type: 'layer7_refused' }] });
+  });
 });

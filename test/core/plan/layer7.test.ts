@@ -14,6 +14,8 @@ const containers: Container[] = [
   { ip: '10.255.1.2', appId: 'app-a', spaceId: 'space-1', lifecycle: 'running' },
   { ip: '10.255.1.4', appId: 'app-b', spaceId: 'space-1', lifecycle: 'running' },
   { ip: '10.255.1.5', appId: 'app-c', spaceId: 'space-2', lifecycle: 'running' },
+  // A staging task of app-a: policies for one lifecycle tell it apart.
+  { ip: '10.255.1.9', appId: 'app-a', spaceId: 'space-1', lifecycle: 'staging' },
 ];
 
 const web: Destination = {
@@ -53,10 +55,20 @@ const tcpByName: Destination = {
   protocol: 'tcp',
 };
 
-const policy = (id: string, type: 'app' | 'space', source: string, destination: Destination): EgressPolicy => ({
+const policy = (
+  id: string,
+  type: 'app' | 'space' | 'default',
+  source: string,
+  destination: Destination,
+  extra: Pick<EgressPolicy, 'app_lifecycle'> = {},
+): EgressPolicy => ({ id, source: { type, id: source }, destination, ...extra });
+
+const withoutName = ({ id, protocol, hosts, ports, routes }: Destination) => ({
   id,
-  source: { type, id: source },
-  destination,
+  protocol,
+  hosts,
+  ports,
+  ...(routes === undefined ? {} : { routes }),
 });
 
 const plan = (policies: EgressPolicy[], groups: SecurityGroup[] = []) =>
@@ -76,7 +88,7 @@ describe('planLayer7', () => {
         protocol: 'https',
         hosts: ['secure.example.com'],
         ports: [{ start: 443, end: 443 }],
-        sources: ['10.255.1.2', '10.255.1.3', '10.255.1.4'],
+        sources: ['10.255.1.2', '10.255.1.3', '10.255.1.4', '10.255.1.9'],
       },
       {
         id: 'd-web',
@@ -84,9 +96,36 @@ describe('planLayer7', () => {
         hosts: ['api.example.com', '*.example.org'],
         ports: [{ start: 80, end: 80 }],
         routes: [{ methods: ['GET'], path_regex: '/get' }],
-        sources: ['10.255.1.2', '10.255.1.3', '10.255.1.5'],
+        sources: ['10.255.1.2', '10.255.1.3', '10.255.1.5', '10.255.1.9'],
       },
     ]);
+  });
+
+  it('gives policies for one lifecycle, or for every app, to the containers of that lifecycle (they travel as bindings)', () => {
+    const sourcesOf = (policies: EgressPolicy[]) =>
+      Object.fromEntries(plan(policies).destinations.map(({ id, sources }) => [id, sources]));
+    // Every app, running only: every running container, not the staging task.
+    expect(sourcesOf([policy('p1', 'default', '', tls, { app_lifecycle: 'running' })])).toEqual({
+      'd-tls': ['10.255.1.2', '10.255.1.3', '10.255.1.4', '10.255.1.5'],
+    });
+    // Every app, every lifecycle.
+    expect(sourcesOf([policy('p1', 'default', '', tls)])).toEqual({
+      'd-tls': ['10.255.1.2', '10.255.1.3', '10.255.1.4', '10.255.1.5', '10.255.1.9'],
+    });
+    // One app's staging only, one space's running only; routes and wildcards travel with them.
+    const result = plan([
+      policy('p1', 'app', 'app-a', web, { app_lifecycle: 'staging' }),
+      policy('p2', 'space', 'space-2', web, { app_lifecycle: 'running' }),
+      policy('p3', 'space', 'space-1', tls, { app_lifecycle: 'staging' }),
+    ]);
+    expect(result.destinations).toEqual([
+      { ...withoutName(tls), sources: ['10.255.1.9'] },
+      { ...withoutName(web), sources: ['10.255.1.5', '10.255.1.9'] },
+    ]);
+    // The same destination from a plain policy and a binding: one destination, its sources merged.
+    expect(
+      sourcesOf([policy('p1', 'app', 'app-b', web), policy('p2', 'app', 'app-a', web, { app_lifecycle: 'staging' })]),
+    ).toEqual({ 'd-web': ['10.255.1.4', '10.255.1.9'] });
   });
 
   it('leaves out tcp and udp destinations, by address or by name: the filter rules and the name sets have them', () => {
@@ -123,8 +162,8 @@ describe('planLayer7', () => {
       ],
       [group],
     );
-    // app-b (10.255.1.4) has no layer-7 destination: nothing of it is intercepted.
-    expect([...result.allowances.keys()].sort()).toEqual(['10.255.1.2', '10.255.1.3']);
+    // app-b (10.255.1.4) has no layer-7 destination: nothing of it is intercepted (app-a's staging task is).
+    expect([...result.allowances.keys()].sort()).toEqual(['10.255.1.2', '10.255.1.3', '10.255.1.9']);
     const allowances = result.allowances.get('10.255.1.2') ?? [];
     expect(allowances).toEqual(
       expect.arrayContaining([

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { renderRuleSpec } from '../../../agent/render.js';
 import { parsePolicies } from '../../../agent/source/files.js';
-import type { GroupBinding, GroupRuleDocument, SecurityGroupsSection } from '../../../core/domain/snapshot-groups.js';
+import type {
+  AddressRuleDocument,
+  GroupBinding,
+  GroupRuleDocument,
+  SecurityGroupsSection,
+} from '../../../core/domain/snapshot-groups.js';
 import type { Container, Rule } from '../../../core/plan/model.js';
 import { appChain, containerChain, groupChain, spaceChain } from '../../../core/plan/names.js';
 import { type DenyNetworks, groupRuleId, planRules } from '../../../core/plan/plan.js';
@@ -14,7 +19,11 @@ const c = (ip: string, spaceId: string, lifecycle: Container['lifecycle'], orgId
   lifecycle,
   ...(orgId === undefined ? {} : { orgId }),
 });
-const rule = (protocol: GroupRuleDocument['protocol'], ip: string, extra: Partial<GroupRuleDocument> = {}) => ({
+const rule = (
+  protocol: AddressRuleDocument['protocol'],
+  ip: string,
+  extra: Partial<AddressRuleDocument> = {},
+): AddressRuleDocument => ({
   protocol,
   ips: [{ start: ip, end: ip }],
   ports: protocol === 'tcp' || protocol === 'udp' ? [{ start: 443, end: 443 }] : [],

@@ -254,11 +254,12 @@ describe('BY_HOST_SETS: policies for one lifecycle or every app (they travel as 
     expect(walk(unenforced, container, DB_IP, [DB_IP])).toBe('reject');
   });
 
-  it('for every app, from a policies file too; wildcards and https are not carried', () => {
+  it('for every app, from a policies file too; https names travel for the proxy and open nothing here, tcp wildcards not at all', () => {
     const every = { source: { type: 'default', id: '' } } as const;
     const wildcardTcp = destination('d-w', { hosts: ['*.example.test'] });
     const policies = [policyTo(db, every), policyTo(https, every), policyTo(wildcardTcp, every)];
-    expect(buildSnapshot(1, policies).security_groups.rules).toHaveLength(1);
+    // A tcp wildcard (which the API refuses) is not carried: it could not be resolved.
+    expect(buildSnapshot(1, policies).security_groups.rules.map((rule) => rule.protocol)).toEqual(['tcp', 'https']);
     // (A policies file refuses a tcp wildcard outright.)
     const plan = agentPlan(policies.slice(0, 2), [container, staging]);
     expect(plan.hostSets?.map((set) => set.destinationId)).toEqual(['d-db']);
@@ -270,7 +271,7 @@ describe('BY_HOST_SETS: policies for one lifecycle or every app (they travel as 
     [{ protocol: 'tcp', ips: [], ports: [] }, 'ips: must hold at least one range'],
     [
       { protocol: 'icmp', ips: [], ports: [], hosts: ['a.example.test'], destination: 'd' },
-      'only allowed for tcp and udp',
+      'only allowed for tcp, udp, http and https',
     ],
     [
       {

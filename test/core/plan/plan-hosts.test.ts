@@ -125,7 +125,7 @@ describe('destinations matched by name (nothing enforces names yet)', () => {
     expect(verdict(plan, DB_IP, 5433)).toBe('reject');
   });
 
-  it('keeps the ips of policies that travel as bindings (every app, or one lifecycle); their tcp names travel as rules by host name, which allow nothing here', () => {
+  it('keeps the ips of policies that travel as bindings (every app, or one lifecycle); their names travel as rules by host name, which allow nothing here', () => {
     const policies = [
       policyTo(byName.https as Destination, { source: { type: 'default', id: '' } }),
       policyTo(byName.tcp as Destination, { app_lifecycle: 'running' }),
@@ -134,6 +134,13 @@ describe('destinations matched by name (nothing enforces names yet)', () => {
     const snapshot = buildSnapshot(3, policies);
     const port = [{ start: 5432, end: 5432 }];
     expect(snapshot.security_groups.rules).toEqual([
+      {
+        protocol: 'https',
+        ips: [],
+        ports: [{ start: 443, end: 443 }],
+        hosts: ['api.example.com', '*.example.org'],
+        destination: 'd-https',
+      },
       { protocol: 'tcp', ips: [], ports: port, hosts: ['db.example.com'], destination: 'd-tcp' },
       { protocol: 'tcp', ips: [{ start: DB_IP, end: DB_IP }], ports: port },
       { protocol: 'tcp', ips: [], ports: port, hosts: ['db.example.com'], destination: 'd-mixed' },
