@@ -13,7 +13,7 @@ import type { CliIo } from './cli-io.js';
 import { describeChanges } from './dry-run-text.js';
 import { readResolvConf } from './names/resolv-conf.js';
 import { agentTable } from './policy-table.js';
-import { AGENT_SERVICE, CELL_SYNCED, changes, HOST_SET_KEPT } from './sync-summary.js';
+import { AGENT_SERVICE, CELL_SYNCED, changes, HOST_SET_KEPT, PROXY_PORT_CONFLICT } from './sync-summary.js';
 
 export async function syncFromTable(args: SyncFromTable, io: CliIo): Promise<void> {
   const started = performance.now();
@@ -57,6 +57,9 @@ export async function syncFromTable(args: SyncFromTable, io: CliIo): Promise<voi
     }
     const log = jsonLineLog({ service: AGENT_SERVICE, write: (line) => io.stdout(`${line}\n`) });
     for (const problem of result.sync.hostSetProblems ?? []) log.warn(HOST_SET_KEPT, { problem });
+    if (result.proxy !== undefined && 'conflicts' in result.proxy) {
+      for (const conflict of result.proxy.conflicts ?? []) log.warn(PROXY_PORT_CONFLICT, { ...conflict });
+    }
     log.info(CELL_SYNCED, {
       ...result.summary,
       ...changes(result.sync, performance.now() - started),

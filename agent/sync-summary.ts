@@ -14,6 +14,11 @@ export const CELL_SYNCED = 'cell synced';
 export const RULES_APPLIED = 'rules applied';
 /** A WARN line before the summary: a host set no rule uses any more could not be destroyed (sync.ts). */
 export const HOST_SET_KEPT = 'host set not destroyed';
+/**
+ * A WARN line before the summary: a container's policies give it one port as http and as https, so
+ * it gets neither destination (core/plan/layer7-conflicts.ts) until they are changed.
+ */
+export const PROXY_PORT_CONFLICT = 'layer-7 destinations withheld: one port as http and https';
 
 export const syncSummarySchema = z.object({
   /** The policy version now in force (or that would be, for a preview). */

@@ -11,6 +11,7 @@
 // proxy is left as it is (it receives nothing).
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Layer7Plan } from '../../core/plan/layer7.js';
+import type { Layer7Conflict } from '../../core/plan/layer7-conflicts.js';
 import type { CommandRunner } from '../runner.js';
 import { renderHaproxyConfig } from './haproxy-config.js';
 import type { ProxyProcess } from './haproxy-process.js';
@@ -37,6 +38,8 @@ export interface ProxySyncResult {
   readonly destinations: number;
   readonly redirects: number;
   readonly proxy: ProxyAction;
+  /** Containers the plan left out of two destinations claiming one port as http and https; absent when none. */
+  readonly conflicts?: readonly Layer7Conflict[];
 }
 
 export async function syncProxy(plan: Layer7Plan, options: ProxySyncOptions): Promise<ProxySyncResult> {
@@ -44,13 +47,14 @@ export async function syncProxy(plan: Layer7Plan, options: ProxySyncOptions): Pr
   // again by the renderer and the interception planner.
   const rules = parseL7Rules(plan.destinations);
   const redirects = planInterception(rules, options.settings, plan.allowances);
+  const conflicts = plan.conflicts.length === 0 ? {} : { conflicts: plan.conflicts };
   if (redirects.length === 0) {
     await removeInterception(options.runner);
-    return { destinations: rules.length, redirects: 0, proxy: 'none' };
+    return { destinations: rules.length, redirects: 0, proxy: 'none', ...conflicts };
   }
   const proxy = await putConfig(renderHaproxyConfig(rules, options.settings), options);
   await applyInterception(options.runner, redirects);
-  return { destinations: rules.length, redirects: redirects.length, proxy };
+  return { destinations: rules.length, redirects: redirects.length, proxy, ...conflicts };
 }
 
 async function putConfig(config: string, options: ProxySyncOptions): Promise<ProxyAction> {

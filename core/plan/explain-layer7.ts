@@ -86,14 +86,30 @@ export function explainLayer7(
     lifecycle: lifecycleOf(query.workload),
   };
   const policies = snapshotToPolicyList(buildSnapshot(state.version, state.policies, state.groups));
-  const destinations = planLayer7(policies, [container]).destinations.filter((destination) =>
-    destination.sources.includes(ip),
-  );
+  const plan = planLayer7(policies, [container]);
+  const destinations = plan.destinations.filter((destination) => destination.sources.includes(ip));
   const answer = (allowed: boolean, reasons: Layer7Reason[]): Layer7Explanation => ({
     allowed,
     version: state.version,
     reasons,
   });
+  // Withheld destinations (one port as http and https) would otherwise look like no destination at all.
+  const onQueryPort = (id: string): boolean =>
+    state.policies.some(
+      ({ destination }) =>
+        destination.id === id &&
+        destination.ports.some((range) => range.start <= query.port && query.port <= range.end),
+    );
+  const conflict = plan.conflicts.find(({ http, https }) => onQueryPort(http) || onQueryPort(https));
+  if (conflict !== undefined) {
+    return answer(false, [
+      {
+        type: 'layer7_refused',
+        description: `this container's policies give port ${conflict.ports.start === conflict.ports.end ? conflict.ports.start : `${conflict.ports.start}-${conflict.ports.end}`} both as http (destination ${conflict.http}) and as https (destination ${conflict.https}); its connections to a port go to one listener, so cells withhold both destinations from it, on every port of theirs, until the policies change`,
+        near: [],
+      },
+    ]);
+  }
   const onPort = destinations.filter((destination) =>
     destination.ports.some((range) => range.start <= query.port && query.port <= range.end),
   );

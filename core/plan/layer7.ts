@@ -6,6 +6,8 @@
 //   one lifecycle or every app, which travel as security-group bindings holding rules by host name
 //   (snapshot-groups.ts) and reach a container through its bindings as its filter rules do.
 //   Security-group rules themselves have no hosts.
+// - A container given one port as http through one destination and as https through another gets
+//   neither destination, and the conflict is listed (layer7-conflicts.ts).
 // - Per container, the tcp address ranges (and host sets: tcp destinations by exact name) its filter
 //   rules already allow with their ports (`allowances`): connections to them on a port the proxy
 //   intercepts must not be redirected to it, or an IP policy on port 443, say, would stop working
@@ -15,6 +17,7 @@ import { ipv4ToNumber } from '../domain/ipv4.js';
 import type { PortRange } from '../domain/schemas.js';
 import type { PoliciesWithGroups } from '../domain/snapshot-groups.js';
 import { rangeToCidrs } from './cidr.js';
+import { findLayer7Conflicts, type Layer7Conflict } from './layer7-conflicts.js';
 import type { Container } from './model.js';
 import { BY_HOST_SETS } from './name-enforcement.js';
 import { allowEntriesBySource, allowSourcesOf, groupSourceKey } from './plan.js';
@@ -50,29 +53,45 @@ export interface Layer7Plan {
   readonly destinations: readonly Layer7Destination[];
   /** By container address; only containers that use a layer-7 destination are listed. */
   readonly allowances: ReadonlyMap<string, readonly AddressAllowance[]>;
+  /** Containers given one port as http and as https: left out of both destinations (layer7-conflicts.ts). */
+  readonly conflicts: readonly Layer7Conflict[];
 }
 
 const isLayer7 = (protocol: string): protocol is Layer7Protocol => protocol === 'http' || protocol === 'https';
 
+type Unsourced = Omit<Layer7Destination, 'sources'>;
+
 export function planLayer7(policies: PoliciesWithGroups, containers: readonly Container[]): Layer7Plan {
   const bySource = layer7DestinationsBySource(policies);
-  const byDestination = new Map<string, { destination: Omit<Layer7Destination, 'sources'>; sources: Set<string> }>();
+  // Each container's destinations, each once.
+  const claims = new Map<string, Map<string, Unsourced>>();
   if (bySource.size > 0) {
     for (const container of containers) {
+      const own = claims.get(container.ip) ?? new Map<string, Unsourced>();
       for (const { key } of allowSourcesOf(container)) {
-        for (const destination of bySource.get(key) ?? []) {
-          const entry = byDestination.get(destination.id) ?? { destination, sources: new Set<string>() };
-          entry.sources.add(container.ip);
-          byDestination.set(destination.id, entry);
-        }
+        for (const destination of bySource.get(key) ?? []) own.set(destination.id, destination);
       }
+      if (own.size > 0) claims.set(container.ip, own);
+    }
+  }
+  const { conflicts, withdrawn } = findLayer7Conflicts(
+    new Map([...claims].map(([ip, own]) => [ip, [...own.values()]])),
+  );
+  const byDestination = new Map<string, { destination: Unsourced; sources: string[] }>();
+  for (const [ip, own] of claims) {
+    for (const destination of own.values()) {
+      if (withdrawn.get(ip)?.has(destination.id) === true) continue;
+      const entry = byDestination.get(destination.id) ?? { destination, sources: [] };
+      entry.sources.push(ip);
+      byDestination.set(destination.id, entry);
     }
   }
   const destinations = [...byDestination.values()]
-    .map(({ destination, sources }) => ({ ...destination, sources: [...sources].sort(byAddress) }))
+    .map(({ destination, sources }) => ({ ...destination, sources: sources.sort(byAddress) }))
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const proxied = new Set(destinations.flatMap((destination) => destination.sources));
-  return { destinations, allowances: allowancesOf(policies, containers, proxied) };
+  conflicts.sort((a, b) => byAddress(a.source, b.source));
+  return { destinations, allowances: allowancesOf(policies, containers, proxied), conflicts };
 }
 
 /**
@@ -81,9 +100,9 @@ export function planLayer7(policies: PoliciesWithGroups, containers: readonly Co
  * lifecycle or every app, snapshot-groups.ts). A destination is the same wherever it comes from
  * (one id, one content).
  */
-function layer7DestinationsBySource(policies: PoliciesWithGroups): Map<string, Omit<Layer7Destination, 'sources'>[]> {
-  const bySource = new Map<string, Omit<Layer7Destination, 'sources'>[]>();
-  const add = (key: string, destination: Omit<Layer7Destination, 'sources'>) => {
+function layer7DestinationsBySource(policies: PoliciesWithGroups): Map<string, Unsourced[]> {
+  const bySource = new Map<string, Unsourced[]>();
+  const add = (key: string, destination: Unsourced) => {
     const list = bySource.get(key);
     if (list === undefined) bySource.set(key, [destination]);
     else list.push(destination);

@@ -17,7 +17,6 @@ import { createProxyProcess } from '../../../agent/proxy/haproxy-process.js';
 import { DEFAULT_PROXY_LOG_PORT } from '../../../agent/proxy/settings.js';
 import { type CommandRunner, netnsRunner } from '../../../agent/runner.js';
 import { fixedSnapshotSource } from '../../../agent/source/fixed-snapshot.js';
-import { ValidationError } from '../../../core/domain/errors.js';
 import { buildSnapshot, type EncodedSnapshot, encodeSnapshot } from '../../../core/domain/snapshot.js';
 import type { Destination, EgressPolicy } from '../../../core/domain/types.js';
 import { explainLayer7 } from '../../../core/plan/explain-layer7.js';
@@ -350,11 +349,23 @@ describe.runIf(labAvailable() && toolsAvailable('cell proxy netns tests', 'hapro
       }
     });
 
-    it('keeps the last good proxy state when the new one cannot be served, and fails the run', async () => {
+    it('withholds both destinations that give a container one port as http and as https, and says so', async () => {
       publish([policy('p-web', web), policy('p-tls', tls), policy('p-beta', beta), policy('p-tls80', tlsOn80)]);
-      await expect(agent.sync()).rejects.toThrow(ValidationError);
-      expect((await http(a, 'allowed.test', `http://${ALPHA}/get`)).status).toBe(200);
-      expect((await http(a, 'other.test', `http://${ALPHA}/get`)).status).toBe(403);
+      const synced = await agent.sync();
+      expect(synced.proxy).toEqual({
+        destinations: 1,
+        redirects: 1,
+        proxy: 'reloaded',
+        conflicts: [{ source: IP.a, ports: { start: 80, end: 80 }, http: 'd-web', https: 'd-tls80' }],
+      });
+      // Port 80 of A no longer goes to the proxy, and the filter refuses ALPHA (fail closed): what the
+      // proxy allowed before (web) is not left in force.
+      const web80 = await during(() => http(a, 'allowed.test', `http://${ALPHA}/get`));
+      expect(web80.result.code).toBe(7);
+      expect(web80.seen).toEqual([]);
+      // Its tcp policy by address on port 80 and its https destination on 443 still work.
+      expect((await http(a, 'not-a-policy-host.test', `http://${BETA}/direct`)).status).toBe(200);
+      expect((await https(a, 'allowed.test', ALPHA)).status).toBe(200);
     });
 
     it('lets policies for every app, or one lifecycle, through the proxy for that lifecycle (they travel as bindings)', async () => {

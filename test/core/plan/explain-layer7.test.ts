@@ -135,4 +135,39 @@ describe('explainLayer7', () => {
     expect(grantedBy(askOther('staging', 'app-z'))).toEqual(['p-every']);
     expect(askOther('app', 'app-z')).toMatchObject({ allowed: false, reasons: [{ type: 'layer7_refused' }] });
   });
+
+  it('says when a port is given both as http and https: both destinations are withheld from the container', () => {
+    const tlsOn80: Destination = { ...tls, id: 'd-tls80', name: 'tls80', ports: [{ start: 80, end: 80 }] };
+    const conflicted = {
+      version: 11,
+      policies: [
+        ...policies,
+        { id: 'p-80', source: { type: 'space', id: 'space-1' }, destination: tlsOn80 } satisfies EgressPolicy,
+      ],
+      groups: [],
+    };
+    const result = explainLayer7(
+      {
+        app: 'app-a',
+        space: 'space-1',
+        workload: 'app',
+        protocol: 'http',
+        host: 'api.example.com',
+        port: 80,
+        path: '/get',
+      },
+      conflicted,
+    );
+    expect(result).toMatchObject({ allowed: false, reasons: [{ type: 'layer7_refused', near: [] }] });
+    expect(result.reasons[0]?.description).toBe(
+      "this container's policies give port 80 both as http (destination d-api) and as https (destination d-tls80); its connections to a port go to one listener, so cells withhold both destinations from it, on every port of theirs, until the policies change",
+    );
+    // Another app of the space has only the https one there.
+    expect(
+      explainLayer7(
+        { app: 'app-z', space: 'space-1', workload: 'app', protocol: 'https', host: 'secure.example.com', port: 80 },
+        conflicted,
+      ).allowed,
+    ).toBe(true);
+  });
 });

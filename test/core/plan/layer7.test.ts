@@ -177,4 +177,32 @@ describe('planLayer7', () => {
     // udp is not a tcp allowance.
     expect(allowances).toHaveLength(4);
   });
+
+  it('withholds from a container both destinations that give it one port as http and as https, and lists the conflict', () => {
+    const tlsOn80: Destination = { ...tls, id: 'd-tls80', name: 'tls80', ports: [{ start: 79, end: 81 }] };
+    const result = plan([
+      policy('p1', 'app', 'app-a', web),
+      policy('p2', 'app', 'app-a', tlsOn80),
+      policy('p3', 'app', 'app-a', tls),
+      // app-b has only the https one on port 80: no conflict of its own.
+      policy('p4', 'app', 'app-b', tlsOn80),
+      policy('p5', 'app', 'app-c', web),
+    ]);
+    expect(result.conflicts).toEqual(
+      ['10.255.1.2', '10.255.1.3', '10.255.1.9'].map((source) => ({
+        source,
+        ports: { start: 80, end: 80 },
+        http: 'd-web',
+        https: 'd-tls80',
+      })),
+    );
+    // app-a's containers keep the destination that does not conflict (443), and nothing else.
+    expect(Object.fromEntries(result.destinations.map(({ id, sources }) => [id, sources]))).toEqual({
+      'd-tls': ['10.255.1.2', '10.255.1.3', '10.255.1.9'],
+      'd-tls80': ['10.255.1.4'],
+      'd-web': ['10.255.1.5'],
+    });
+    // http and https on ports that do not overlap: no conflict.
+    expect(plan([policy('p1', 'app', 'app-a', web), policy('p2', 'app', 'app-a', tls)]).conflicts).toEqual([]);
+  });
 });
