@@ -4,7 +4,8 @@
 //
 // Order, so that no connection is let through by a stale rule:
 //   1. the configuration: checked by `haproxy -c`, then reloaded (or started, or written for the
-//      systemd unit to start); a refused one throws and leaves everything as it was;
+//      systemd unit to start); when that fails the redirects are removed (the running proxy keeps
+//      its previous configuration, which may allow what the new state revoked) and the error thrown;
 //   2. the redirects, in one nat transaction (interception.ts).
 // A destination removed is refused by the proxy from step 1 on; one added is redirected only once
 // the proxy knows it. With no layer-7 destination on the cell, the redirects are removed and the
@@ -52,7 +53,17 @@ export async function syncProxy(plan: Layer7Plan, options: ProxySyncOptions): Pr
     await removeInterception(options.runner);
     return { destinations: rules.length, redirects: 0, proxy: 'none', ...conflicts };
   }
-  const proxy = await putConfig(renderHaproxyConfig(rules, options.settings), options);
+  let proxy: ProxyAction;
+  try {
+    proxy = await putConfig(renderHaproxyConfig(rules, options.settings), options);
+  } catch (error) {
+    // The previous configuration is still in force, and the redirects to it would go on letting
+    // through what the new state revoked. Without them every layer-7 connection meets the filter
+    // rules, which refuse it, until a run succeeds (fail closed; connections already open keep
+    // their translation).
+    await removeInterception(options.runner).catch(() => undefined);
+    throw error;
+  }
   await applyInterception(options.runner, redirects);
   return { destinations: rules.length, redirects: redirects.length, proxy, ...conflicts };
 }
