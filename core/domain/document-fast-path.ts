@@ -5,6 +5,7 @@
 // runs the zod schema, which stays the one definition of the rules and of every error message.
 // test/core/domain/document-fast-path.test.ts checks on generated and mutated documents that
 // whatever this accepts, zod accepts with an identical result.
+import { hostNameProblem, isWildcardHost } from './host-names.js';
 import { parseIpv4 } from './ipv4.js';
 import {
   APP_LIFECYCLES,
@@ -22,7 +23,9 @@ import {
   GROUP_RULE_PROTOCOLS,
   type GroupBinding,
   type GroupRuleDocument,
+  MAX_GROUP_RULE_HOSTS,
   MAX_GROUP_RULE_RANGES,
+  NAME_RULE_PROTOCOLS,
   type SecurityGroupsSection,
 } from './snapshot-groups.js';
 import type { Destination, EgressPolicy, EgressPolicyList, IpRange, PolicySource, PortRange } from './types.js';
@@ -183,9 +186,30 @@ export function fastEgressPolicyList(value: unknown): EgressPolicyList | undefin
 /** The keys a security-group rule document may have (groupRuleDocumentSchema is strict). */
 const GROUP_RULE_KEYS = new Set(['protocol', 'ips', 'ports', 'icmp_type', 'icmp_code', 'log']);
 
+/** The keys a rule by host name may have here; one with `routes` goes to zod (route checks are its own). */
+const NAME_RULE_KEYS = new Set(['protocol', 'ips', 'ports', 'hosts', 'destination']);
+
+/** A rule by host name without routes, as it came (strict and valid: what zod would build from it). */
+function isNameRule(value: Fields): boolean {
+  for (const key in value) if (!NAME_RULE_KEYS.has(key) || value[key] === undefined) return false;
+  const protocol = oneOf(NAME_RULE_PROTOCOLS, value.protocol);
+  const { ips, hosts } = value;
+  if (protocol === undefined || !Array.isArray(ips) || ips.length !== 0) return false;
+  if (!arePortRanges(value.ports, 65535) || !isIdentifierString(value.destination)) return false;
+  if (!Array.isArray(hosts) || hosts.length < 1 || hosts.length > MAX_GROUP_RULE_HOSTS) return false;
+  // Names are resolved for tcp and udp: a wildcard only at layer 7.
+  const wildcards = protocol === 'http' || protocol === 'https';
+  for (const host of hosts) {
+    if (typeof host !== 'string' || hostNameProblem(host) !== undefined) return false;
+    if (!wildcards && isWildcardHost(host)) return false;
+  }
+  return true;
+}
+
 /** A rule document as it came (strict and valid: exactly what zod would build from it). */
 function isGroupRule(value: unknown): value is GroupRuleDocument {
   if (!isPlain(value)) return false;
+  if ('hosts' in value) return isNameRule(value);
   for (const key in value) if (!GROUP_RULE_KEYS.has(key) || value[key] === undefined) return false;
   const { icmp_type: type, icmp_code: code, log } = value;
   return (

@@ -421,6 +421,17 @@ function section(next: () => number): JsonObject {
     if (next() < 0.3) rule.log = next() < 0.5;
     return rule;
   });
+  // A policy for one lifecycle or every app with names: a rule by host name.
+  if (next() < 0.6) {
+    const protocol = pick(next, ['tcp', 'udp', 'http', 'https'] as const);
+    rules.push({
+      protocol,
+      ips: [],
+      ports: [{ start: 443, end: 443 + Math.floor(next() * 3) }],
+      hosts: protocol === 'http' || protocol === 'https' ? ['api.example.com', '*.example.org'] : ['db.example.com'],
+      destination: `dest-${Math.floor(next() * 9)}`,
+    });
+  }
   const bindings: Json[] = [
     ['global', 'running', '', [0]],
     ['space', pick(next, ['running', 'staging'] as const), 'space-1', [0, rules.length - 1]],
@@ -449,6 +460,45 @@ describe('fastSecurityGroupsSection', () => {
     }
     expect(outcomes.fast).toBeGreaterThan(50);
     expect(outcomes.zod).toBeGreaterThan(1000);
+  });
+
+  it('agrees with zod on rules by host name: names, wildcards by protocol, routes left to zod', () => {
+    const byName = (fields: JsonObject): JsonObject => ({
+      rules: [
+        {
+          protocol: 'https',
+          ips: [],
+          ports: [{ start: 443, end: 443 }],
+          hosts: ['a.example.com'],
+          destination: 'd1',
+          ...fields,
+        },
+      ],
+      bindings: [['global', 'running', '', [0]]],
+    });
+    const hostLists: Json[] = [
+      ['a.example.com'],
+      ['*.example.com'],
+      ['*.com'],
+      ['A.example.com'],
+      ['10.0.0.1'],
+      ['a..example.com'],
+      ['-a.example.com'],
+      [`${'a'.repeat(64)}.example.com`],
+      ['a.example.com', 'a.example.com'],
+      [],
+      Array.from({ length: 65 }, (_, index) => `h${index}.example.com`),
+      [1],
+      'a.example.com',
+    ];
+    const outcomes = { fast: 0, zod: 0 };
+    for (const protocol of ['tcp', 'udp', 'http', 'https', 'icmp', 'all']) {
+      for (const hosts of hostLists) outcomes[expectAgrees(byName({ protocol, hosts }))] += 1;
+    }
+    expect(outcomes.fast).toBeGreaterThan(8);
+    // Routes are checked by zod alone, accepted or not.
+    expect(expectAgrees(byName({ protocol: 'http', routes: [{ path_regex: '/get' }] }))).toBe('zod');
+    expect(expectAgrees(byName({ protocol: 'http', routes: [{ path_regex: '/(a+)+' }] }))).toBe('zod');
   });
 });
 
