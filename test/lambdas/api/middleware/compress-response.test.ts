@@ -1,9 +1,11 @@
 // Response compression on its own and through the Lambda wrapper: gzip when the caller accepts it,
 // plain otherwise, and a clear 406 (in each API's envelope) for a body no Lambda could return plain.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { type Destination, type EgressPolicy, egressPolicyList } from '../../../../core/domain/types.js';
 import { createApiHandler } from '../../../../lambdas/api/api-handler.js';
+import { inListOrder } from '../../../../lambdas/api/handlers/list-egress-policies.js';
 import {
   compressed,
   MAX_RESPONSE_BODY_BYTES,
@@ -38,6 +40,8 @@ describe('preferredCoding', () => {
     expect(preferredCoding(header)).toBe(expected);
   });
 });
+
+const APPS = Array.from({ length: 5_000 }, () => randomUUID());
 
 describe('compressed', () => {
   const json = JSON.stringify({ items: Array.from({ length: 200 }, (_, k) => ({ id: `item-${k}`, value: k })) });
@@ -80,6 +84,36 @@ describe('compressed', () => {
     expect(compressed(huge, 'gzip').headers?.['content-encoding']).toBe('gzip');
     const justUnder = { statusCode: 200, body: 'x'.repeat(MAX_RESPONSE_BODY_BYTES) };
     expect(compressed(justUnder, undefined).body).toBe(justUnder.body);
+  });
+
+  it("fits issue 13's 100,000 policies (5,000 apps, 10,000 destinations, list order) as gzip too", () => {
+    const destinations: Destination[] = Array.from({ length: 10_000 }, (_, index) => ({
+      id: randomUUID(),
+      name: `destination-${index}`,
+      description: `service ${index % 997}`,
+      protocol: 'tcp',
+      ips: [{ start: `10.${(index >> 8) & 255}.${index & 255}.1`, end: `10.${(index >> 8) & 255}.${index & 255}.1` }],
+      ports: [{ start: 443, end: 443 }],
+    }));
+    // As the bench draws them (bench/list-size.bench.ts): 20 policies per app, each to a destination
+    // drawn at random (seeded here), so an app's policies land far apart in the list.
+    let seed = 13;
+    const draw = (): number => {
+      seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0;
+      return seed % destinations.length;
+    };
+    const policies: EgressPolicy[] = [];
+    for (const app of APPS) {
+      for (let n = 0; n < 20; n += 1) {
+        const destination = destinations[draw()];
+        if (destination === undefined) throw new Error('no destination');
+        policies.push({ id: randomUUID(), source: { type: 'app', id: app }, destination });
+      }
+    }
+    const list = { statusCode: 200, body: JSON.stringify(egressPolicyList(inListOrder(policies))) };
+    const result = compressed(list, 'gzip');
+    expect(result.headers?.['content-encoding']).toBe('gzip');
+    expect((result.body ?? '').length).toBeLessThanOrEqual(MAX_RESPONSE_BODY_BYTES);
   });
 
   it('refuses with 413 a body that is too large even compressed, naming what to do', () => {
