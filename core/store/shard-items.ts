@@ -208,6 +208,30 @@ export class ShardItems {
   }
 
   /**
+   * Ends this holder's lease but keeps its intent, after a publish that failed part way: what it
+   * said it would write may be half written, so the next holder (at once, not after the lease's 90 s)
+   * rewrites it. Releasing instead would drop the intent, and a shard written ahead of a pointer that
+   * never moved would stay as that failed publish left it when the next state does not touch it.
+   */
+  async abandonLease(owner: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: LEASE_KEY,
+          UpdateExpression: 'SET #expires = :zero',
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner', '#expires': 'expires_at' },
+          ExpressionAttributeValues: { ':zero': 0, ':owner': owner },
+        }),
+      );
+    } catch (error) {
+      // Expired and taken over: the new holder has our intent and rewrites it.
+      if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
+    }
+  }
+
+  /**
    * Ends whoever holds the lease now, keeping its intent: the next acquireLease takes it at once and
    * rewrites what the holder said it would write. Only for a publisher that knows it is the only one
    * (local mode, whose pid file keeps a second instance out): a lease left is a crashed run's.

@@ -8,6 +8,8 @@
 //   4. move the pointer (snapshot-store.ts), which lists the last SHARD_LOG_LENGTH logged versions
 //      and, when they are few, the keys this publish changed;
 //   5. delete the change entries that fell off that list, and give the lease up.
+// A publish that fails ends the lease but keeps its intent (ShardItems.abandonLease): the next
+// holder rewrites what it named, at once.
 // A cell that reads the pointer finds every shard at least as new as it, and the change entries of
 // every version it lists. A first sharded publish, a new epoch, or an earlier holder that died with
 // `all` rewrites every shard, deletes every other stored one, and logs `all`.
@@ -86,11 +88,16 @@ export class ShardedSnapshotStore implements SnapshotStore, ShardSource {
   async write(encoded: EncodedSnapshot): Promise<boolean> {
     const owner = randomUUID();
     const left = await this.acquire(owner);
+    let written: boolean;
     try {
-      return await this.publish(owner, encoded, left);
-    } finally {
-      await this.items.releaseLease(owner);
+      written = await this.publish(owner, encoded, left);
+    } catch (error) {
+      // Some of what the lease names may be written, the rest not: the next holder rewrites it all.
+      await this.items.abandonLease(owner).catch(() => undefined);
+      throw error;
     }
+    await this.items.releaseLease(owner);
+    return written;
   }
 
   private async publish(owner: string, encoded: EncodedSnapshot, left: readonly ShardKey[] | 'all'): Promise<boolean> {

@@ -110,6 +110,42 @@ describe('ShardedSnapshotStore', () => {
     expect(await items.readLease()).toBeUndefined();
   });
 
+  it('keeps the intent of a publish that failed half way, so the next publisher rewrites those shards at once', async () => {
+    const table = await createTestTable();
+    const client = documentClient(table.client);
+    let failPointer = false;
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const input = args.input as { Item?: { sk?: unknown } };
+        if (failPointer && input.Item?.sk === 'CURRENT') throw new Error('the pointer write failed');
+        return next(args);
+      },
+      { step: 'initialize', name: 'failPointer' },
+    );
+    const store = shardedSnapshotStore(client, table.tableName, { leaseWaitMs: 1_000 });
+    const items = new ShardItems(client, table.tableName);
+    const v1 = [appPolicy('a', own('a')), appPolicy('b', own('b'))];
+    await store.write(published(1, v1));
+    // a gains a destination; its shard is written, then the pointer write fails.
+    failPointer = true;
+    await expect(
+      store.write(published(2, [...v1, appPolicy('a', destination('extra', '192.0.2.99'))])),
+    ).rejects.toThrow(/pointer write failed/);
+    failPointer = false;
+    expect(shardText((await items.readShards(['app:a'])).get('app:a')?.bytes ?? Buffer.alloc(0))).toContain(
+      '192.0.2.99',
+    );
+    // The lease is over (no 90 s wait) but still names app:a.
+    expect(await items.readLease()).toMatchObject({ intent: ['app:a'] });
+    // The change is undone before the next publish: a's shard must go back although v1 → v3 changes nothing.
+    expect(await store.write(published(3, v1))).toBe(true);
+    expect((await items.readChanges([3])).get(3)?.keys).toEqual(['app:a']);
+    expect(shardText((await items.readShards(['app:a'])).get('app:a')?.bytes ?? Buffer.alloc(0))).not.toContain(
+      '192.0.2.99',
+    );
+    expect(await items.readLease()).toBeUndefined();
+  });
+
   it('deletes what a publisher that died writing every shard left, although no snapshot names it', async () => {
     const { store, items, client, tableName } = await setUp();
     await store.write(published(1, [appPolicy('a', own('a'))]));
