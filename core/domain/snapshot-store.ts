@@ -43,5 +43,14 @@ export interface SnapshotStore {
    * current one is of another epoch. Returns false when a snapshot of this version or a newer one,
    * of this epoch, was already current.
    */
-  write(snapshot: EncodedSnapshot): Promise<boolean>;
+  write(snapshot: EncodedSnapshot, options?: SnapshotWriteOptions): Promise<boolean>;
+}
+
+export interface SnapshotWriteOptions {
+  /**
+   * Run as soon as the pointer has moved to this snapshot (never when the write returns false),
+   * beside the store's own clean-up; `write` resolves once both are done and rejects if either
+   * fails. The fan-out tells the cells here, so that they do not wait for the clean-up.
+   */
+  readonly afterPointer?: () => Promise<unknown>;
 }

@@ -3,11 +3,12 @@
 //
 // A publish, holding the lease (one publisher at a time; shard items are overwritten in place):
 //   1. note the shards it will write in the lease (the next holder rewrites them if this one dies);
-//   2. write the changed shards (an emptied source's shard is deleted);
-//   3. write the change entry of its version: the keys it changed, or `all`;
-//   4. move the pointer (snapshot-store.ts), which lists the last SHARD_LOG_LENGTH logged versions
+//   2. write the changed shards (an emptied source's shard is deleted) and the change entry of its
+//      version (the keys it changed, or `all`), beside the snapshot's chunks;
+//   3. move the pointer (snapshot-store.ts), which lists the last SHARD_LOG_LENGTH logged versions
 //      and, when they are few, the keys this publish changed;
-//   5. delete the change entries that fell off that list, and give the lease up.
+//   4. beside each other: the caller's step (the fan-out tells the cells), the pruning of old
+//      chunks, the deletion of the change entries that fell off that list, and the lease given up.
 // A publish that fails ends the lease but keeps its intent (ShardItems.abandonLease): the next
 // holder rewrites what it named, at once.
 // A cell that reads the pointer finds every shard at least as new as it, and the change entries of
@@ -17,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ShardKey } from '../domain/shard-keys.js';
 import { decodeSnapshot, type EncodedSnapshot, encodeSnapshot, type PolicySnapshot } from '../domain/snapshot.js';
-import type { SnapshotPointer, SnapshotStore } from '../domain/snapshot-store.js';
+import type { SnapshotPointer, SnapshotStore, SnapshotWriteOptions } from '../domain/snapshot-store.js';
 import { changedShardKeys, splitSnapshot } from '../domain/source-shards.js';
 import { type Sleep, sleep as timerSleep } from '../retry.js';
 import { ShardItems, type StoredShard } from './shard-items.js';
@@ -53,6 +54,8 @@ export class ShardedSnapshotStore implements SnapshotStore, ShardSource {
    * against them instead of reading and decoding that snapshot again (a warm Lambda container).
    */
   private lastPublished: { readonly sha256: string; readonly shards: Map<ShardKey, PolicySnapshot> } | undefined;
+  /** The change entry of the last publish here: the fan-out asks for it right after (cells to tell). */
+  private lastChanges: ShardChanges | undefined;
 
   constructor(
     private readonly snapshots: DynamoDbSnapshotStore,
@@ -76,7 +79,13 @@ export class ShardedSnapshotStore implements SnapshotStore, ShardSource {
     return this.items.readShards(keys);
   }
 
-  readChanges(versions: readonly number[]): Promise<Map<number, ShardChanges>> {
+  async readChanges(versions: readonly number[]): Promise<Map<number, ShardChanges>> {
+    // An entry is never rewritten under its version and epoch: the one this store wrote is the stored one.
+    const own = this.lastChanges;
+    if (own !== undefined && versions.length === 1 && versions[0] === own.version) {
+      const epoch = await this.snapshots.epoch();
+      if (own.epoch === epoch) return new Map([[own.version, own]]);
+    }
     return this.items.readChanges(versions);
   }
 
@@ -85,22 +94,36 @@ export class ShardedSnapshotStore implements SnapshotStore, ShardSource {
     return this.items.expireLease();
   }
 
-  async write(encoded: EncodedSnapshot): Promise<boolean> {
+  async write(encoded: EncodedSnapshot, options: SnapshotWriteOptions = {}): Promise<boolean> {
     const owner = randomUUID();
     const left = await this.acquire(owner);
+    let released = false;
+    // Once the pointer moved, everything the lease names is written: it is given up then, beside
+    // the clean-up and the caller's own step, not after them.
+    const release = async (): Promise<void> => {
+      await this.items.releaseLease(owner);
+      released = true;
+    };
     let written: boolean;
     try {
-      written = await this.publish(owner, encoded, left);
+      written = await this.publish(owner, encoded, left, release, options);
     } catch (error) {
       // Some of what the lease names may be written, the rest not: the next holder rewrites it all.
+      // (Released already, the lease may be another holder's now: abandonLease leaves it alone.)
       await this.items.abandonLease(owner).catch(() => undefined);
       throw error;
     }
-    await this.items.releaseLease(owner);
+    if (!released) await release();
     return written;
   }
 
-  private async publish(owner: string, encoded: EncodedSnapshot, left: readonly ShardKey[] | 'all'): Promise<boolean> {
+  private async publish(
+    owner: string,
+    encoded: EncodedSnapshot,
+    left: readonly ShardKey[] | 'all',
+    release: () => Promise<void>,
+    options: SnapshotWriteOptions,
+  ): Promise<boolean> {
     const epoch = await this.snapshots.epoch();
     const previous = await this.snapshots.readPointer();
     if (previous && previous.epoch === epoch && previous.version >= encoded.version) return false;
@@ -129,21 +152,28 @@ export class ShardedSnapshotStore implements SnapshotStore, ShardSource {
         ]
       : [...new Set([...changedShardKeys(before, next), ...left])];
     await this.items.recordIntent(owner, changed);
-    await this.items.writeShards(
-      encoded.version,
-      epoch,
-      new Map(changed.map((key) => [key, shardBytes(next.get(key))])),
-    );
-    await this.items.writeChanges({ version: encoded.version, epoch, keys: everything ? 'all' : changed });
+    const entry: ShardChanges = { version: encoded.version, epoch, keys: everything ? 'all' : changed };
+    // The shards and the change entry go beside the snapshot's chunks; the pointer follows them all.
+    const alongside = Promise.all([
+      this.items.writeShards(encoded.version, epoch, new Map(changed.map((key) => [key, shardBytes(next.get(key))]))),
+      this.items.writeChanges(entry),
+    ]);
     const log = [...(logged ? (previous.shardLog ?? []) : []), encoded.version].slice(-SHARD_LOG_LENGTH);
     const inline = !everything && changed.length <= POINTER_CHANGES ? { latestChanges: changed } : {};
+    const dropped = logged ? (previous.shardLog ?? []).filter((version) => !log.includes(version)) : [];
     // Nobody else moves the pointer while the lease is held: the one read above is still current.
-    const written = await this.snapshots.write(encoded, { shardLog: log, ...inline, previous });
+    const written = await this.snapshots.write(encoded, {
+      shardLog: log,
+      ...inline,
+      previous,
+      alongside,
+      afterPointer: () => {
+        // Before the caller's step, which may ask for this entry (the fan-out, for the cells to tell).
+        this.lastChanges = entry;
+        return Promise.all([this.items.deleteChanges(dropped), release(), options.afterPointer?.()]);
+      },
+    });
     if (written) this.lastPublished = { sha256: encoded.sha256, shards: next };
-    if (written && logged) {
-      const dropped = (previous.shardLog ?? []).filter((version) => !log.includes(version));
-      await this.items.deleteChanges(dropped);
-    }
     return written;
   }
 

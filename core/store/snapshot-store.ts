@@ -22,7 +22,7 @@ import {
   paginateQuery,
 } from '@aws-sdk/lib-dynamodb';
 import { decodeSnapshot, type EncodedSnapshot, type PolicySnapshot } from '../domain/snapshot.js';
-import type { SnapshotPointer, SnapshotStore } from '../domain/snapshot-store.js';
+import type { SnapshotPointer, SnapshotStore, SnapshotWriteOptions } from '../domain/snapshot-store.js';
 import { jsonLineLog, type Log } from '../log.js';
 import { IncompleteError, isIncomplete, retry, type Sleep } from '../retry.js';
 import { errorName, MAX_UNPROCESSED_ROUNDS, unprocessedBackoff } from './dynamodb-io.js';
@@ -120,24 +120,36 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
       readonly latestChanges?: readonly string[];
       /** The current pointer, when the caller read it and nobody else can move it (a lease holder). */
       readonly previous?: SnapshotPointer;
-    } = {},
+      /**
+       * The caller's own writes the pointer must follow (a lease holder's shards and change entry):
+       * started before this call, made beside the chunks, awaited before the pointer moves.
+       */
+      readonly alongside?: Promise<unknown>;
+    } & SnapshotWriteOptions = {},
   ): Promise<boolean> {
     const epoch = await this.epoch();
     const previous = 'previous' in options ? options.previous : await this.readPointer();
-    if (previous && previous.epoch === epoch && previous.version >= snapshot.version) return false;
+    if (previous && previous.epoch === epoch && previous.version >= snapshot.version) {
+      await options.alongside;
+      return false;
+    }
     const prefix = chunkPrefixOf(snapshot.version, snapshot.sha256);
     const chunks = Math.max(1, Math.ceil(snapshot.bytes.length / CHUNK_BYTES));
-    for (let index = 0; index < chunks; index += 1) {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            ...this.key(`${prefix}${String(index).padStart(5, '0')}`),
-            data: snapshot.bytes.subarray(index * CHUNK_BYTES, (index + 1) * CHUNK_BYTES),
-          },
-        }),
-      );
-    }
+    // The pointer is what makes them visible: until it moves, the order of these writes is no one's concern.
+    await Promise.all([
+      options.alongside,
+      ...Array.from({ length: chunks }, (_, index) =>
+        this.client.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: {
+              ...this.key(`${prefix}${String(index).padStart(5, '0')}`),
+              data: snapshot.bytes.subarray(index * CHUNK_BYTES, (index + 1) * CHUNK_BYTES),
+            },
+          }),
+        ),
+      ),
+    ]);
     try {
       await this.client.send(
         new PutCommand({
@@ -164,15 +176,18 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
       if (errorName(error) === 'ConditionalCheckFailedException') return false;
       throw error;
     }
-    if (previous) {
+    await Promise.all([
       // Below both: a new epoch's first snapshot may be older than the previous epoch's last.
-      await this.prune(Math.min(previous.version, snapshot.version)).catch((error: unknown) =>
-        (this.options.log ?? jsonLineLog({ service: 'dynamic-egress' })).warn(
-          'old snapshot chunks were not deleted; the next publish retries',
-          { error },
-        ),
-      );
-    }
+      previous === undefined
+        ? undefined
+        : this.prune(Math.min(previous.version, snapshot.version)).catch((error: unknown) =>
+            (this.options.log ?? jsonLineLog({ service: 'dynamic-egress' })).warn(
+              'old snapshot chunks were not deleted; the next publish retries',
+              { error },
+            ),
+          ),
+      options.afterPointer?.(),
+    ]);
     return true;
   }
 

@@ -29,13 +29,19 @@ export interface FanoutDependencies {
   readonly metrics: FanoutMetrics;
 }
 
-/** The cells that host what the publish of `version` changed, or all of them when that is unclear. */
-async function targetsOf(deps: FanoutDependencies, version: number): Promise<CellTargets> {
-  const { cells } = deps;
+/**
+ * The cells that host what the publish of `version` changed, or all of them when that is unclear.
+ * `reports` are the cells' reports, read while the snapshot was published (they do not depend on it).
+ */
+async function targetsOf(
+  deps: FanoutDependencies,
+  version: number,
+  reports: Promise<Awaited<ReturnType<CellRegistry['list']>>> | undefined,
+): Promise<CellTargets> {
   const readChanges = deps.snapshots.readChanges?.bind(deps.snapshots);
-  if (cells === undefined || readChanges === undefined) return { kind: 'all', reason: 'cells are not targeted' };
-  const [entries, reports] = await Promise.all([readChanges([version]), cells.list()]);
-  return cellsToTell(entries.get(version)?.keys, reports, {
+  if (reports === undefined || readChanges === undefined) return { kind: 'all', reason: 'cells are not targeted' };
+  const [entries, cells] = await Promise.all([readChanges([version]), reports]);
+  return cellsToTell(entries.get(version)?.keys, cells, {
     liveCellWindowMs: deps.liveCellWindowMs ?? REPUBLISH_DEFAULTS.liveCellWindowMs,
     now: (deps.now ?? (() => new Date()))(),
     ...(deps.maxTargetedCells === undefined ? {} : { maxCells: deps.maxTargetedCells }),
@@ -60,10 +66,21 @@ export function createFanoutHandler(deps: FanoutDependencies): FanoutHandler {
     const versions = records.filter(isVersionRecord).flatMap((record) => versionOf(record) ?? []);
     if (versions.length === 0) return;
     const newest = Math.max(...versions);
+    // Read beside the publish, not after it: every step after the pointer moves delays the cells.
+    const reports = deps.cells?.list();
+    reports?.catch(() => undefined);
     try {
-      const published = await publishSnapshot(deps.policies, deps.snapshots);
-      const targets = await targetsOf(deps, published.version);
-      await tellCells(deps, 'stream', published.version, targets.kind === 'all' ? undefined : targets.names);
+      // The cells are told as soon as the snapshot can be read (during the store's clean-up), or after
+      // the call when it published nothing (a newer or the same snapshot was already out).
+      let told: { readonly version: number; readonly targets: CellTargets } | undefined;
+      const tell = async (version: number) => {
+        const targets = await targetsOf(deps, version, reports);
+        await tellCells(deps, 'stream', version, targets.kind === 'all' ? undefined : targets.names);
+        told = { version, targets };
+        return told;
+      };
+      const published = await publishSnapshot(deps.policies, deps.snapshots, { published: tell });
+      const { targets } = told?.version === published.version ? told : await tell(published.version);
       deps.log.info('cells told to converge', {
         records: records.length,
         newestVersion: newest,

@@ -3,7 +3,7 @@
 // refused), each snapshot's bytes under its own prefix, a clock the test sets, and an epoch the test
 // can change (as a restore from a backup would).
 import type { EncodedSnapshot } from '../../core/domain/snapshot.js';
-import type { SnapshotPointer, SnapshotStore } from '../../core/domain/snapshot-store.js';
+import type { SnapshotPointer, SnapshotStore, SnapshotWriteOptions } from '../../core/domain/snapshot-store.js';
 
 export class InMemorySnapshotStore implements SnapshotStore {
   private pointer: SnapshotPointer | undefined;
@@ -30,7 +30,7 @@ export class InMemorySnapshotStore implements SnapshotStore {
     return bytes;
   }
 
-  async write(snapshot: EncodedSnapshot): Promise<boolean> {
+  async write(snapshot: EncodedSnapshot, options: SnapshotWriteOptions = {}): Promise<boolean> {
     this.writes.push(snapshot);
     if (this.pointer && this.pointer.epoch === this.tableEpoch && this.pointer.version >= snapshot.version)
       return false;
@@ -45,6 +45,7 @@ export class InMemorySnapshotStore implements SnapshotStore {
       chunkPrefix,
       epoch: this.tableEpoch,
     };
+    await options.afterPointer?.();
     return true;
   }
 }

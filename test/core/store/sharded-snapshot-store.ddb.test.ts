@@ -146,6 +146,42 @@ describe('ShardedSnapshotStore', () => {
     expect(await items.readLease()).toBeUndefined();
   });
 
+  it("runs the caller's step once the pointer moved, and answers for that change entry without reading it", async () => {
+    const table = await createTestTable();
+    const client = documentClient(table.client);
+    const reads: string[] = [];
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        reads.push(String(context.commandName));
+        return next(args);
+      },
+      { step: 'initialize', name: 'countCommands' },
+    );
+    const store = shardedSnapshotStore(client, table.tableName);
+    await store.write(published(1, [appPolicy('a', own('a'))]));
+    let seen: number | undefined;
+    const written = await store.write(published(2, [appPolicy('a', own('a')), appPolicy('b', own('b'))]), {
+      afterPointer: async () => {
+        seen = (await store.readPointer())?.version;
+        reads.length = 0;
+        expect((await store.readChanges([2])).get(2)?.keys).toEqual(['app:b']);
+        expect(reads.filter((name) => name.startsWith('BatchGet'))).toEqual([]);
+      },
+    });
+    expect([written, seen]).toEqual([true, 2]);
+    // Another version is read from the table.
+    expect((await store.readChanges([1])).get(1)?.keys).toBe('all');
+    expect(reads.filter((name) => name.startsWith('BatchGet'))).toHaveLength(1);
+    // Not run when nothing is published.
+    let ran = false;
+    await store.write(published(2, [appPolicy('a', own('a'))]), {
+      afterPointer: async () => {
+        ran = true;
+      },
+    });
+    expect(ran).toBe(false);
+  });
+
   it('deletes what a publisher that died writing every shard left, although no snapshot names it', async () => {
     const { store, items, client, tableName } = await setUp();
     await store.write(published(1, [appPolicy('a', own('a'))]));

@@ -1,7 +1,8 @@
 // The stream handler on in-memory stores: what it publishes, whom it tells, what it logs and measures.
 import type { DynamoDBRecord } from 'aws-lambda';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { decodeSnapshot } from '../../../core/domain/snapshot.js';
+import { decodeSnapshot, type EncodedSnapshot } from '../../../core/domain/snapshot.js';
+import type { SnapshotWriteOptions } from '../../../core/domain/snapshot-store.js';
 import { jsonLineLog } from '../../../core/log.js';
 import { createFanoutHandler, type FanoutHandler } from '../../../lambdas/fanout/fanout.js';
 import type { FanoutRun } from '../../../lambdas/fanout/fanout-metrics.js';
@@ -94,6 +95,36 @@ describe('fan-out stream handler', () => {
     expect(snapshots.writes).toHaveLength(1);
     expect(told).toEqual([3, 3]);
     expect(runs.map((run) => run.snapshotPublished)).toEqual([true, false]);
+  });
+
+  it("tells the cells as soon as the pointer moved, before the store's clean-up is done, and once", async () => {
+    let finishCleanUp = () => {};
+    const cleanUp = new Promise<void>((resolve) => {
+      finishCleanUp = resolve;
+    });
+    const slowCleanUp = Object.assign(new InMemorySnapshotStore(), {
+      async write(snapshot: EncodedSnapshot, options: SnapshotWriteOptions = {}): Promise<boolean> {
+        const written = await InMemorySnapshotStore.prototype.write.call(this, snapshot, options);
+        await cleanUp;
+        return written;
+      },
+    });
+    const early: number[] = [];
+    const handle = createFanoutHandler({
+      policies: {
+        currentVersion: async () => 4,
+        listEgressPolicies: async () => [],
+        listSecurityGroups: async () => [],
+      },
+      snapshots: slowCleanUp,
+      commander: { syncCells: async (minVersion) => void early.push(minVersion) },
+      log: jsonLineLog({ service: 'test', write: () => {} }),
+      metrics: { record: () => {}, commandFailed: () => {} },
+    })({ Records: [versionRecord(4)] });
+    await expect.poll(() => early).toEqual([4]);
+    finishCleanUp();
+    await handle;
+    expect(early).toEqual([4]);
   });
 
   it('does nothing for a batch without version records', async () => {
