@@ -107,6 +107,8 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       issuer: options.jwt?.issuer ?? LOCAL_ISSUER,
       audience: options.jwt?.audience ?? LOCAL_AUDIENCE,
     });
+    // Bound once propagation runs, which starts after the server.
+    let wakeStreamReader = (): void => {};
     const server = createApiGateway({
       routes: ROUTES.map((route) => ({
         method: route.method,
@@ -118,6 +120,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       verifier,
       publicDocuments: [{ path: LOCAL_JWKS_PATH, body: issuer.jwks }],
       ...(options.requestLog ? { requestLog: options.requestLog } : {}),
+      onWritten: () => wakeStreamReader(),
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -172,6 +175,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
         })
       : undefined;
     if (propagation) {
+      wakeStreamReader = () => propagation.wake();
       const count = options.propagation?.cells.length ?? 0;
       progress(`stream reader on; syncing ${count} cell(s)`);
       // Not awaited: the API serves while the cells converge; the line says when they have.

@@ -51,6 +51,11 @@ export interface ApiGatewayOptions {
   readonly log?: Log;
   /** One line per request: method, path, status, milliseconds and the token's subject. @default none */
   readonly requestLog?: Log;
+  /**
+   * Called when a request that may have written (any method but GET and HEAD) is answered with a
+   * 2xx, just before the answer goes out: local mode wakes its stream reader (no API Gateway does this).
+   */
+  readonly onWritten?: () => void;
 }
 
 interface CompiledRoute extends LocalRoute {
@@ -249,7 +254,10 @@ export function createApiGateway(options: ApiGatewayOptions): Server {
         ...(body.length > 0 ? { body } : {}),
         isBase64Encoded: false,
       } as unknown as ApiEvent;
-      send(response, await route.handler(event));
+      const result = await route.handler(event);
+      const status = result.statusCode ?? 200;
+      if (method !== 'GET' && method !== 'HEAD' && status >= 200 && status < 300) options.onWritten?.();
+      send(response, result);
     })().catch((error: unknown) => sendError(request, response, error, log, routeKey));
   });
 }

@@ -45,6 +45,8 @@ export interface LocalPropagationOptions {
 
 export interface LocalPropagation {
   readonly dispatcher: LocalDispatcher;
+  /** A write just landed: the stream reader polls now instead of at the end of its pause. */
+  wake(): void;
   /** Runs the scheduled republish now: publishes a missing or stale snapshot, tells lagging cells. */
   republish(): Promise<RepublishResult>;
   /** Runs the periodic full sync now: every cell syncs, whatever its version. */
@@ -131,6 +133,7 @@ export async function startPropagation(options: LocalPropagationOptions): Promis
 
   return {
     dispatcher,
+    wake: () => reader.wake(),
     republish,
     resync,
     stop: async () => {

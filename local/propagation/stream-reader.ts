@@ -39,6 +39,9 @@ interface Shard {
 const LOST_ITERATOR = new Set(['ExpiredIteratorException', 'TrimmedDataAccessException']);
 /** Pause after a failed poll, before the next. */
 const POLL_ERROR_PAUSE_MS = 500;
+/** After a wake-up: this many polls at most, this far apart, before the usual interval again. */
+const WOKEN_POLLS = 4;
+const WOKEN_POLL_MS = 5;
 
 function errorName(error: unknown): string {
   return error instanceof Error ? error.name : '';
@@ -68,6 +71,10 @@ export class LocalStreamReader {
   private readonly log: Log;
   private running = false;
   private loop: Promise<void> | undefined;
+  /** Ends the current pause between polls early (wake). */
+  private endPause: (() => void) | undefined;
+  /** Short pauses left after a wake-up. */
+  private wakeUps = 0;
 
   constructor(private readonly options: StreamReaderOptions) {
     this.deliver = createBatchDelivery(options);
@@ -83,6 +90,7 @@ export class LocalStreamReader {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.endPause?.();
     await this.loop;
   }
 
@@ -141,8 +149,35 @@ export class LocalStreamReader {
         lastDiscovery = Date.now();
         await this.discoverShards('TRIM_HORIZON').catch(() => undefined);
       }
-      if (!sawRecords) await sleep(this.options.pollIntervalMs ?? 50);
+      if (sawRecords) continue;
+      if (this.wakeUps > 0) {
+        // Woken by a write: poll again soon, a few times, in case its record was not there yet.
+        this.wakeUps -= 1;
+        await this.pause(WOKEN_POLL_MS);
+      } else {
+        await this.pause(this.options.pollIntervalMs ?? 50);
+      }
     }
+  }
+
+  /**
+   * A write just landed (local mode's API answered one): poll now rather than at the end of the
+   * pause, which otherwise adds up to a whole poll interval to every change's propagation.
+   */
+  wake(): void {
+    this.wakeUps = WOKEN_POLLS;
+    this.endPause?.();
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      this.endPause = done;
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
   }
 
   /** A new iterator just after the last record handed on, or from the oldest record still there. */

@@ -10,12 +10,20 @@ import { HttpError } from '../../../lambdas/api/http-errors.js';
 import { createApiGateway } from '../../../local/api/api-gateway.js';
 
 const lines: string[] = [];
+let written = 0;
 let server: Server;
 let port: number;
 
 beforeAll(async () => {
   server = createApiGateway({
-    routes: [{ method: 'POST', path: '/things/{id}', handler: async () => ({ statusCode: 201, body: '{}' }) }],
+    routes: [
+      { method: 'POST', path: '/things/{id}', handler: async () => ({ statusCode: 201, body: '{}' }) },
+      { method: 'GET', path: '/things/{id}', handler: async () => ({ statusCode: 200, body: '{}' }) },
+      { method: 'DELETE', path: '/things/{id}', handler: async () => ({ statusCode: 404, body: '{}' }) },
+    ],
+    onWritten: () => {
+      written += 1;
+    },
     // A stand-in verifier: "Bearer <subject>" passes with the admin scope.
     verifier: async (header) => {
       const subject = header?.replace(/^Bearer /, '');
@@ -120,5 +128,16 @@ describe('API gateway over HTTP', () => {
     expect(entries[0]?.ms).toEqual(expect.any(Number));
     expect(entries[0]?.timestamp).toEqual(expect.any(String));
     expect(entries[1]).not.toHaveProperty('subject');
+  });
+
+  it('says when a write was answered with a 2xx (local mode wakes its stream reader), and only then', async () => {
+    const call = (method: string) =>
+      fetch(`http://127.0.0.1:${port}/things/1`, { method, headers: { authorization: 'Bearer someone' } });
+    const before = written;
+    expect((await call('GET')).status).toBe(200);
+    expect((await call('DELETE')).status).toBe(404);
+    expect(written).toBe(before);
+    expect((await call('POST')).status).toBe(201);
+    expect(written).toBe(before + 1);
   });
 });

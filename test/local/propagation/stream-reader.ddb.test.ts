@@ -48,4 +48,30 @@ describe('LocalStreamReader', () => {
     expect(records[0]).toMatchObject({ eventSource: 'aws:dynamodb', eventName: 'INSERT' });
     expect(records[1]?.eventName).toBe('MODIFY');
   });
+
+  it('polls at once when woken by a write, however long its pause between polls', async () => {
+    const woken: DynamoDBStreamEvent[] = [];
+    const description = await table.client.send(new DescribeTableCommand({ TableName: table.tableName }));
+    const slow = new LocalStreamReader({
+      client: new DynamoDBStreamsClient({ ...LOCAL_CLIENT_CONFIG, endpoint: table.endpoint }),
+      streamArn: description.Table?.LatestStreamArn ?? '',
+      filter: isVersionRecord,
+      handler: async (event) => {
+        woken.push(event);
+      },
+      onFailure: async () => undefined,
+      pollIntervalMs: 60_000,
+    });
+    await slow.start();
+    try {
+      // Past its first poll: the reader now pauses for a minute.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const store = new DynamoDbPolicyStore({ client: documentClient(table.client), tableName: table.tableName });
+      await store.createDestinations([tcpDestination('stream-woken')]);
+      slow.wake();
+      await expect.poll(() => woken.length, { timeout: 2_000 }).toBe(1);
+    } finally {
+      await slow.stop();
+    }
+  });
 });
