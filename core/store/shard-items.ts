@@ -212,44 +212,36 @@ export class ShardItems {
    * said it would write may be half written, so the next holder (at once, not after the lease's 90 s)
    * rewrites it. Releasing instead would drop the intent, and a shard written ahead of a pointer that
    * never moved would stay as that failed publish left it when the next state does not touch it.
+   * Expired and taken over already: the new holder has the intent; nothing to do.
    */
-  async abandonLease(owner: string): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: LEASE_KEY,
-          UpdateExpression: 'SET #expires = :zero',
-          ConditionExpression: '#owner = :owner',
-          ExpressionAttributeNames: { '#owner': 'owner', '#expires': 'expires_at' },
-          ExpressionAttributeValues: { ':zero': 0, ':owner': owner },
-        }),
-      );
-    } catch (error) {
-      // Expired and taken over: the new holder has our intent and rewrites it.
-      if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
-    }
+  abandonLease(owner: string): Promise<void> {
+    return this.endLease(owner);
   }
 
   /**
    * Ends whoever holds the lease now, keeping its intent: the next acquireLease takes it at once and
    * rewrites what the holder said it would write. Only for a publisher that knows it is the only one
-   * (local mode, whose pid file keeps a second instance out): a lease left is a crashed run's.
+   * (local mode, whose pid file keeps a second instance out): a lease left is a crashed run's. No
+   * lease: nothing to end.
    */
-  async expireLease(): Promise<void> {
+  expireLease(): Promise<void> {
+    return this.endLease(undefined);
+  }
+
+  /** Sets the lease's expiry to 0, intent kept: `owner`'s only, or whoever's (undefined). */
+  private async endLease(owner: string | undefined): Promise<void> {
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: LEASE_KEY,
           UpdateExpression: 'SET #expires = :zero',
-          ConditionExpression: 'attribute_exists(#owner)',
+          ConditionExpression: owner === undefined ? 'attribute_exists(#owner)' : '#owner = :owner',
           ExpressionAttributeNames: { '#owner': 'owner', '#expires': 'expires_at' },
-          ExpressionAttributeValues: { ':zero': 0 },
+          ExpressionAttributeValues: { ':zero': 0, ...(owner === undefined ? {} : { ':owner': owner }) },
         }),
       );
     } catch (error) {
-      // No lease: nothing to end.
       if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
     }
   }

@@ -39,9 +39,9 @@ interface Shard {
 const LOST_ITERATOR = new Set(['ExpiredIteratorException', 'TrimmedDataAccessException']);
 /** Pause after a failed poll, before the next. */
 const POLL_ERROR_PAUSE_MS = 500;
-/** After a wake-up: this many polls at most, this far apart, before the usual interval again. */
-const WOKEN_POLLS = 4;
+/** After a wake-up: polls this far apart until records show or this long has passed. */
 const WOKEN_POLL_MS = 5;
+const WOKEN_FOR_MS = 500;
 
 function errorName(error: unknown): string {
   return error instanceof Error ? error.name : '';
@@ -73,8 +73,8 @@ export class LocalStreamReader {
   private loop: Promise<void> | undefined;
   /** Ends the current pause between polls early (wake). */
   private endPause: (() => void) | undefined;
-  /** Short pauses left after a wake-up. */
-  private wakeUps = 0;
+  /** Until when (epoch ms) the pauses are short, after a wake-up. */
+  private wokenUntil = 0;
 
   constructor(private readonly options: StreamReaderOptions) {
     this.deliver = createBatchDelivery(options);
@@ -149,14 +149,13 @@ export class LocalStreamReader {
         lastDiscovery = Date.now();
         await this.discoverShards('TRIM_HORIZON').catch(() => undefined);
       }
-      if (sawRecords) continue;
-      if (this.wakeUps > 0) {
-        // Woken by a write: poll again soon, a few times, in case its record was not there yet.
-        this.wakeUps -= 1;
-        await this.pause(WOKEN_POLL_MS);
-      } else {
-        await this.pause(this.options.pollIntervalMs ?? 50);
+      if (sawRecords) {
+        this.wokenUntil = 0;
+        continue;
       }
+      // Woken by a write: poll again soon until its record shows (a stream may lag the write).
+      const woken = Date.now() < this.wokenUntil;
+      await this.pause(woken ? WOKEN_POLL_MS : (this.options.pollIntervalMs ?? 50));
     }
   }
 
@@ -165,12 +164,17 @@ export class LocalStreamReader {
    * pause, which otherwise adds up to a whole poll interval to every change's propagation.
    */
   wake(): void {
-    this.wakeUps = WOKEN_POLLS;
+    this.wokenUntil = Date.now() + WOKEN_FOR_MS;
     this.endPause?.();
   }
 
   private pause(ms: number): Promise<void> {
     return new Promise((resolve) => {
+      // Stopped meanwhile (stop() found no pause to end): no pause at all.
+      if (!this.running) {
+        resolve();
+        return;
+      }
       const timer = setTimeout(done, ms);
       this.endPause = done;
       function done(): void {

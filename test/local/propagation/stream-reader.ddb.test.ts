@@ -70,6 +70,10 @@ describe('LocalStreamReader', () => {
       await store.createDestinations([tcpDestination('stream-woken')]);
       slow.wake();
       await expect.poll(() => woken.length, { timeout: 2_000 }).toBe(1);
+      // And stops at once, wherever its loop is, not at the end of a minute's pause.
+      const stopping = performance.now();
+      await slow.stop();
+      expect(performance.now() - stopping).toBeLessThan(1_000);
     } finally {
       await slow.stop();
     }
