@@ -4,11 +4,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ProxyProcess } from '../../../agent/proxy/haproxy-process.js';
-import { proxyPaths } from '../../../agent/proxy/haproxy-process.js';
 import { proxyStep } from '../../../agent/proxy/proxy-step.js';
 import type { CommandRunner } from '../../../agent/runner.js';
 import type { Container } from '../../../core/plan/model.js';
+import { fakeProxyProcess } from './fake-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'proxy-step-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -23,21 +22,12 @@ describe('proxyStep', () => {
       return { code: 0, stdout: '*nat\nCOMMIT\n', stderr: '' };
     };
     let statusAsked = 0;
-    const notUsed = async () => {
-      throw new Error('not expected');
-    };
-    const process: ProxyProcess = {
-      paths: proxyPaths(join(dir, 'proxy')),
-      check: notUsed,
-      start: notUsed,
-      reload: notUsed,
-      apply: notUsed,
-      stop: notUsed,
+    const process = fakeProxyProcess(join(dir, 'proxy'), {
       status: async () => {
         statusAsked += 1;
         return undefined;
       },
-    };
+    });
     const options = { process, runner, settings: { nameservers: ['10.0.0.2'] }, manage: 'start' as const };
     let decoded = 0;
     const input = {

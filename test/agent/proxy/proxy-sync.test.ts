@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ProxyConfigError } from '../../../agent/proxy/errors.js';
-import { type ProxyProcess, proxyPaths } from '../../../agent/proxy/haproxy-process.js';
 import { PROXY_CHAIN, PROXY_HOOK_COMMENT } from '../../../agent/proxy/interception.js';
 import { syncProxy } from '../../../agent/proxy/proxy-sync.js';
 import type { CommandRunner } from '../../../agent/runner.js';
 import type { Layer7Plan } from '../../../core/plan/layer7.js';
+import { fakeProxyProcess } from './fake-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'proxy-sync-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -47,18 +47,10 @@ function fakes(reload: () => Promise<void>) {
     if (command === 'iptables-restore') restores.push(input ?? '');
     return { code: 0, stdout: '', stderr: '' };
   };
-  const notUsed = async () => {
-    throw new Error('not expected');
-  };
-  const process: ProxyProcess = {
-    paths: proxyPaths(join(dir, 'proxy')),
-    check: notUsed,
-    start: notUsed,
+  const process = fakeProxyProcess(join(dir, 'proxy'), {
     reload,
-    apply: notUsed,
-    stop: notUsed,
     status: async () => ({ pid: 4242, reloads: 1, failedReloads: 0, workers: [4243], oldWorkers: [] }),
-  };
+  });
   return { restores, options: { process, runner, settings: { nameservers: ['10.0.0.2'] }, manage: 'start' as const } };
 }
 
