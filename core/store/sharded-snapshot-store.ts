@@ -158,6 +158,8 @@ export class ShardedSnapshotStore implements SnapshotStore, ShardSource {
       this.items.writeShards(encoded.version, epoch, new Map(changed.map((key) => [key, shardBytes(next.get(key))]))),
       this.items.writeChanges(entry),
     ]);
+    // Awaited by the snapshot store's write; this only keeps a failure it never gets to from going unhandled.
+    alongside.catch(() => undefined);
     const log = [...(logged ? (previous.shardLog ?? []) : []), encoded.version].slice(-SHARD_LOG_LENGTH);
     const inline = !everything && changed.length <= POINTER_CHANGES ? { latestChanges: changed } : {};
     const dropped = logged ? (previous.shardLog ?? []).filter((version) => !log.includes(version)) : [];

@@ -35,6 +35,8 @@ export { SNAPSHOT_PK } from './items.js';
 
 /** Well under DynamoDB's 400 KB item limit. */
 const CHUNK_BYTES = 300 * 1024;
+/** Chunks written at once (each up to 300 write units on the one SNAPSHOT partition key). */
+const CHUNKS_AT_ONCE = 3;
 /** The lowest possible chunk sort key: every chunk key starts with 'v'. */
 const CHUNK_KEY_START = 'v';
 /** BatchWriteItem's limit. */
@@ -135,21 +137,25 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
     }
     const prefix = chunkPrefixOf(snapshot.version, snapshot.sha256);
     const chunks = Math.max(1, Math.ceil(snapshot.bytes.length / CHUNK_BYTES));
-    // The pointer is what makes them visible: until it moves, the order of these writes is no one's concern.
-    await Promise.all([
-      options.alongside,
-      ...Array.from({ length: chunks }, (_, index) =>
-        this.client.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: {
-              ...this.key(`${prefix}${String(index).padStart(5, '0')}`),
-              data: snapshot.bytes.subarray(index * CHUNK_BYTES, (index + 1) * CHUNK_BYTES),
-            },
-          }),
-        ),
-      ),
-    ]);
+    const putChunk = (index: number) =>
+      this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...this.key(`${prefix}${String(index).padStart(5, '0')}`),
+            data: snapshot.bytes.subarray(index * CHUNK_BYTES, (index + 1) * CHUNK_BYTES),
+          },
+        }),
+      );
+    // The pointer is what makes them visible: until it moves, the order of these writes is no one's
+    // concern (CHUNKS_AT_ONCE at a time).
+    const chunksWritten = (async () => {
+      for (let first = 0; first < chunks; first += CHUNKS_AT_ONCE) {
+        const last = Math.min(chunks, first + CHUNKS_AT_ONCE);
+        await Promise.all(Array.from({ length: last - first }, (_, offset) => putChunk(first + offset)));
+      }
+    })();
+    await Promise.all([options.alongside, chunksWritten]);
     try {
       await this.client.send(
         new PutCommand({
