@@ -95,11 +95,7 @@ export function explainLayer7(
   });
   // Withheld destinations (one port as http and https) would otherwise look like no destination at all.
   const onQueryPort = (id: string): boolean =>
-    state.policies.some(
-      ({ destination }) =>
-        destination.id === id &&
-        destination.ports.some((range) => range.start <= query.port && query.port <= range.end),
-    );
+    state.policies.some(({ destination }) => destination.id === id && coversPort(destination.ports, query.port));
   const conflict = plan.conflicts.find(({ http, https }) => onQueryPort(http) || onQueryPort(https));
   if (conflict !== undefined) {
     return answer(false, [
@@ -110,9 +106,7 @@ export function explainLayer7(
       },
     ]);
   }
-  const onPort = destinations.filter((destination) =>
-    destination.ports.some((range) => range.start <= query.port && query.port <= range.end),
-  );
+  const onPort = destinations.filter((destination) => coversPort(destination.ports, query.port));
   const sameProtocol = onPort.filter((destination) => destination.protocol === query.protocol);
   if (sameProtocol.length === 0) {
     const other = onPort.find((destination) => destination.protocol !== query.protocol);
@@ -196,3 +190,6 @@ function routeMiss(route: NonNullable<Layer7Destination['routes']>[number], quer
 
 const shown = (hosts: Layer7Destination['hosts']): string =>
   hosts.length > 3 ? `${hosts.slice(0, 3).join(', ')} and ${hosts.length - 3} more` : hosts.join(', ');
+
+const coversPort = (ranges: readonly { readonly start: number; readonly end: number }[], port: number): boolean =>
+  ranges.some((range) => range.start <= port && port <= range.end);

@@ -14,6 +14,7 @@
 //   once the same app also has an https one.
 
 import { ipv4ToNumber } from '../domain/ipv4.js';
+import { isLayer7Protocol } from '../domain/model-primitives.js';
 import type { PortRange } from '../domain/schemas.js';
 import type { PoliciesWithGroups } from '../domain/snapshot-groups.js';
 import { rangeToCidrs } from './cidr.js';
@@ -56,8 +57,6 @@ export interface Layer7Plan {
   /** Containers given one port as http and as https: left out of both destinations (layer7-conflicts.ts). */
   readonly conflicts: readonly Layer7Conflict[];
 }
-
-const isLayer7 = (protocol: string): protocol is Layer7Protocol => protocol === 'http' || protocol === 'https';
 
 type Unsourced = Omit<Layer7Destination, 'sources'>;
 
@@ -109,7 +108,8 @@ function layer7DestinationsBySource(policies: PoliciesWithGroups): Map<string, U
   };
   for (const policy of policies.egress_policies) {
     const { destination } = policy;
-    if (!isLayer7(destination.protocol) || destination.hosts === undefined || destination.hosts.length === 0) continue;
+    if (!isLayer7Protocol(destination.protocol) || destination.hosts === undefined || destination.hosts.length === 0)
+      continue;
     add(`${policy.source.type}:${policy.source.id}`, {
       id: destination.id,
       protocol: destination.protocol,
@@ -122,7 +122,7 @@ function layer7DestinationsBySource(policies: PoliciesWithGroups): Map<string, U
   for (const [scope, lifecycle, target, indexes] of section?.bindings ?? []) {
     for (const index of indexes) {
       const rule = section?.rules[index];
-      if (rule?.hosts === undefined || !isLayer7(rule.protocol)) continue;
+      if (rule?.hosts === undefined || !isLayer7Protocol(rule.protocol)) continue;
       add(groupSourceKey(scope, lifecycle, target), {
         id: rule.destination,
         protocol: rule.protocol,

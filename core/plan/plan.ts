@@ -147,12 +147,9 @@ export function groupRuleId(rule: GroupRuleDocument): string {
   return `g ${rule.protocol} ${ranges(rule.ips)} ${ranges(rule.ports)} ${rule.icmp_type ?? ''} ${rule.icmp_code ?? ''} ${rule.log === true ? 'log' : ''}${byName}`;
 }
 
-const bindingKey = (scope: GroupBinding[0], lifecycle: Lifecycle, target: string): string =>
-  `${scope}:${lifecycle}:${target}`;
-
 /** A security-group binding's allow source key (allowSourcesOf). */
 export const groupSourceKey = (scope: GroupBinding[0], lifecycle: Lifecycle, target: string): string =>
-  `group:${bindingKey(scope, lifecycle, target)}`;
+  `group:${scope}:${lifecycle}:${target}`;
 
 /**
  * A rule by host name's allow entries (a policy for one lifecycle or every app, snapshot-groups.ts):
@@ -164,11 +161,14 @@ function byNameEntries(rule: NameRuleDocument, names: NameEnforcement): readonly
   return names.allowEntries(groupRuleId(rule), part, rule.destination);
 }
 
-/** The allow entries of every binding, by bindingKey; a binding listed twice gets the rules of both. */
+/**
+ * The allow entries of every binding, by its allow source key (groupSourceKey); a binding listed
+ * twice gets the rules of both.
+ */
 function bindingEntries(section: SecurityGroupsSection | undefined, names: NameEnforcement): Map<string, AllowEntry[]> {
   const byBinding = new Map<string, Set<number>>();
   for (const [scope, lifecycle, target, indexes] of section?.bindings ?? []) {
-    const key = bindingKey(scope, lifecycle, target);
+    const key = groupSourceKey(scope, lifecycle, target);
     const rules = byBinding.get(key) ?? new Set<number>();
     for (const index of indexes) rules.add(index);
     byBinding.set(key, rules);
@@ -235,16 +235,8 @@ export function allowEntriesBySource(policies: PoliciesWithGroups, names: NameEn
     if (list === undefined) bySource.set(key, entries);
     else list.push(...entries);
   }
-  for (const [key, entries] of groupSourceEntries(policies.security_groups, names)) bySource.set(key, entries);
+  for (const [key, entries] of bindingEntries(policies.security_groups, names)) bySource.set(key, entries);
   return bySource;
-}
-
-/** Every security-group binding's allow entries, by its allow source key (allowSourcesOf). */
-function groupSourceEntries(
-  section: SecurityGroupsSection | undefined,
-  names: NameEnforcement,
-): Map<string, AllowEntry[]> {
-  return new Map([...bindingEntries(section, names)].map(([key, entries]) => [`group:${key}`, entries]));
 }
 
 /**
