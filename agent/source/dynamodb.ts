@@ -96,6 +96,12 @@ async function resolve(
     // No usable cache: the same version may be read again (and re-cached), an older one never.
     refuseOlder(pointer.version, sameEpoch);
   }
+  // A publish of a few changed sources writes their shards only (sharded-snapshot-store.ts).
+  if (pointer.chunks === 0) {
+    throw new ValidationError(
+      `snapshot: version ${pointer.version} is published as source shards only; this sync has no shards to read them from`,
+    );
+  }
   const bytes = await source.readBytes(pointer);
   if (sha256(bytes) !== pointer.sha256) return CHUNKS_CHANGED;
   const snapshot = decodeSnapshot(bytes, pointer.sha256);

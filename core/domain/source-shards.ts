@@ -24,8 +24,17 @@ class ShardBuilder {
     this.sources.push([type, id, indexes.map((index) => this.destination(index))]);
   }
 
+  /**
+   * A binding's rules in content order, not by their index in the whole snapshot: that index depends
+   * on every other source's rules, and a shard rebuilt from its own sources (shard-updates.ts) must
+   * come out the same.
+   */
   binding([scope, lifecycle, target, indexes]: GroupBinding): void {
-    this.bindings.push([scope, lifecycle, target, indexes.map((index) => this.rule(index))]);
+    const rules = this.whole.security_groups.rules;
+    const ordered = indexes
+      .map((index) => ({ index, text: JSON.stringify(at(rules, index)) }))
+      .sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
+    this.bindings.push([scope, lifecycle, target, ordered.map(({ index }) => this.rule(index))]);
   }
 
   shard(): PolicySnapshot {

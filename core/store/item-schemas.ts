@@ -121,6 +121,8 @@ const snapshotPointerSchema = z.object({
   shard_log: z.optional(z.array(count)),
   // Absent when the latest publish changed many shards, or everything.
   latest_changes: z.optional(z.array(z.string())),
+  // Absent before the fan-out kept per-shard policy lists (shard-policies.ts), or while they are incomplete.
+  policy_index: z.optional(z.boolean()),
 });
 
 const snapshotChunkSchema = z.object({ data: z.instanceof(Uint8Array) });
@@ -209,6 +211,7 @@ export const decodeSnapshotPointer = decoder(
     ...(item.epoch === undefined ? {} : { epoch: item.epoch }),
     ...(item.shard_log === undefined ? {} : { shardLog: item.shard_log }),
     ...(item.latest_changes === undefined ? {} : { latestChanges: item.latest_changes }),
+    ...(item.policy_index === true ? { policyIndex: true } : {}),
   }),
 );
 

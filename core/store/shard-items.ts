@@ -6,6 +6,7 @@
 //   SHARD#<shard key>     SHARD    { version, epoch, data: <gzip'd snapshot of that source> }   (absent: empty)
 //   SHARDLOG#<version>    CHANGES  { version, epoch, keys: [shard keys] } or { …, all: true }   (shard-log.ts)
 //   SNAPSHOT              LEASE    { owner, expires_at, intent: [shard keys] or intent_all }
+//   SHARDPOL#<shard key>  POLICIES the fan-out's list of that shard's policies (shard-policies.ts)
 import {
   BatchWriteCommand,
   type BatchWriteCommandInput,
@@ -18,11 +19,13 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import type { ShardKey } from '../domain/shard-keys.js';
+import type { PolicyRef } from '../domain/version-changes.js';
 import { IncompleteError, isIncomplete, retry, type Sleep } from '../retry.js';
 import { batchGet, errorName, MAX_UNPROCESSED_ROUNDS, unprocessedBackoff } from './dynamodb-io.js';
 import { count, decoder } from './item-schemas.js';
 import type { Key } from './items.js';
 import { changesKey, readShardChanges, type ShardChanges } from './shard-log.js';
+import { encodePolicyList, readShardPolicies, SHARD_POLICIES_PK_PREFIX, shardPoliciesKey } from './shard-policies.js';
 import { PARTITION_KEY, SORT_KEY } from './table-definition.js';
 
 /** Above this many keys a change entry or an intent says `all`: an item holds at most 400 KB. */
@@ -95,30 +98,38 @@ export class ShardItems {
     return readShardChanges(this.client, this.tableName, versions, this.sleep);
   }
 
+  /** The fan-out's policy lists of these shards, of `epoch` (shard-policies.ts). */
+  readPolicies(keys: readonly ShardKey[], epoch: string): Promise<Map<ShardKey, PolicyRef[]>> {
+    return readShardPolicies(this.client, this.tableName, keys, epoch, this.sleep);
+  }
+
   /**
-   * The key of every shard stored, whatever wrote it: a whole-table scan (keys only), for the rare
-   * publish that cannot tell which shards exist (a holder that died writing `all`, a new epoch).
+   * The key of every shard or policy list stored, whatever wrote it: a whole-table scan (keys only),
+   * for the rare publish that cannot tell which exist (a holder that died writing `all`, a new epoch).
    */
   async listShardKeys(): Promise<ShardKey[]> {
-    const keys: ShardKey[] = [];
+    const keys = new Set<ShardKey>();
     const pages = paginateScan(
       { client: this.client },
       {
         TableName: this.tableName,
-        FilterExpression: 'begins_with(#pk, :prefix)',
+        FilterExpression: 'begins_with(#pk, :shard) OR begins_with(#pk, :policies)',
         ProjectionExpression: '#pk',
         ExpressionAttributeNames: { '#pk': PARTITION_KEY },
-        ExpressionAttributeValues: { ':prefix': SHARD_PK_PREFIX },
+        ExpressionAttributeValues: { ':shard': SHARD_PK_PREFIX, ':policies': SHARD_POLICIES_PK_PREFIX },
         ConsistentRead: true,
       },
     );
     for await (const page of pages) {
       for (const item of page.Items ?? []) {
         const pk: unknown = item[PARTITION_KEY];
-        if (typeof pk === 'string' && pk.startsWith(SHARD_PK_PREFIX)) keys.push(pk.slice(SHARD_PK_PREFIX.length));
+        if (typeof pk !== 'string') continue;
+        for (const prefix of [SHARD_PK_PREFIX, SHARD_POLICIES_PK_PREFIX]) {
+          if (pk.startsWith(prefix)) keys.add(pk.slice(prefix.length));
+        }
       }
     }
-    return keys;
+    return [...keys];
   }
 
   /** Writes each shard given and deletes each key mapped to `undefined` (an empty source). */
@@ -131,6 +142,23 @@ export class ShardItems {
         );
       }
       return { PutRequest: { Item: { ...shardKey(key), version, epoch, data: bytes } } };
+    });
+    await this.batchWrite(requests);
+  }
+
+  /** Writes each shard's policy list; an empty one is deleted. */
+  async writePolicies(
+    version: number,
+    epoch: string,
+    lists: ReadonlyMap<ShardKey, readonly PolicyRef[]>,
+  ): Promise<void> {
+    const requests: WriteRequest[] = [...lists].map(([key, policies]) => {
+      if (policies.length === 0) return { DeleteRequest: { Key: shardPoliciesKey(key) } };
+      const data = encodePolicyList(policies);
+      if (data.length > MAX_SHARD_BYTES) {
+        throw new Error(`policy list of shard ${key} is ${data.length} bytes compressed, above ${MAX_SHARD_BYTES}`);
+      }
+      return { PutRequest: { Item: { ...shardPoliciesKey(key), version, epoch, data } } };
     });
     await this.batchWrite(requests);
   }

@@ -17,11 +17,26 @@
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ShardKey } from '../domain/shard-keys.js';
-import { decodeSnapshot, type EncodedSnapshot, encodeSnapshot, type PolicySnapshot } from '../domain/snapshot.js';
-import type { SnapshotPointer, SnapshotStore, SnapshotWriteOptions } from '../domain/snapshot-store.js';
-import { changedShardKeys, splitSnapshot } from '../domain/source-shards.js';
+import { applyChanges, rebuildShards, samePolicies } from '../domain/shard-updates.js';
+import {
+  decodeSnapshot,
+  type EncodedSnapshot,
+  encodeSnapshot,
+  type PolicySnapshot,
+  sha256,
+} from '../domain/snapshot.js';
+import type {
+  ChangePublisher,
+  ChangePublishRequest,
+  ChangePublishResult,
+  SnapshotPointer,
+  SnapshotStore,
+  SnapshotWriteOptions,
+} from '../domain/snapshot-store.js';
+import { changedShardKeys, shardContent, splitSnapshot } from '../domain/source-shards.js';
+import { type PolicyRef, touchedShardKeys, type VersionChanges } from '../domain/version-changes.js';
 import { type Sleep, sleep as timerSleep } from '../retry.js';
-import { ShardItems, type StoredShard } from './shard-items.js';
+import { type Intent, ShardItems, type StoredShard } from './shard-items.js';
 import type { ShardChanges } from './shard-log.js';
 import { DynamoDbSnapshotStore, type SnapshotStoreOptions } from './snapshot-store.js';
 
@@ -48,12 +63,13 @@ export interface ShardSource {
   readChanges(versions: readonly number[]): Promise<Map<number, ShardChanges>>;
 }
 
-export class ShardedSnapshotStore implements SnapshotStore, ShardSource {
+export class ShardedSnapshotStore implements SnapshotStore, ShardSource, ChangePublisher {
   /**
-   * The shards of the last snapshot this store published, by its checksum: the next publish diffs
-   * against them instead of reading and decoding that snapshot again (a warm Lambda container).
+   * The shards (and policy lists) of the last state this store published, by its pointer's
+   * identity: the next publish diffs against them instead of reading that state again (a warm
+   * Lambda container).
    */
-  private lastPublished: { readonly sha256: string; readonly shards: Map<ShardKey, PolicySnapshot> } | undefined;
+  private lastPublished: LastPublished | undefined;
   /** The change entry of the last publish here: the fan-out asks for it right after (cells to tell). */
   private lastChanges: ShardChanges | undefined;
 
@@ -94,48 +110,64 @@ export class ShardedSnapshotStore implements SnapshotStore, ShardSource {
     return this.items.expireLease();
   }
 
-  async write(encoded: EncodedSnapshot, options: SnapshotWriteOptions = {}): Promise<boolean> {
+  write(encoded: EncodedSnapshot, options: SnapshotWriteOptions = {}): Promise<boolean> {
+    return this.leased((lease) => this.publish(lease, encoded, options));
+  }
+
+  /**
+   * Publishes a batch's described changes (version-changes.ts) by rewriting only the shards they
+   * touch, from those shards' policy lists, the destinations they name and the security groups;
+   * the pointer then names no whole snapshot. Only when the descriptions continue the pointer's
+   * version without a gap, the policy lists are complete (`policyIndex`) and no earlier holder left
+   * an intent; otherwise it says why and the caller publishes the whole state (`write`).
+   */
+  publishChanges(request: ChangePublishRequest): Promise<ChangePublishResult> {
+    return this.leased((lease) => this.publishDescribed(lease, request));
+  }
+
+  /** Runs `work` holding the lease; ends it with its intent kept if `work` fails or gives it back. */
+  private async leased<T>(work: (lease: Lease) => Promise<T>): Promise<T> {
     const owner = randomUUID();
     const left = await this.acquire(owner);
-    let released = false;
+    let ended = false;
     // Once the pointer moved, everything the lease names is written: it is given up then, beside
     // the clean-up and the caller's own step, not after them.
     const release = async (): Promise<void> => {
       await this.items.releaseLease(owner);
-      released = true;
+      ended = true;
     };
-    let written: boolean;
-    try {
-      written = await this.publish(owner, encoded, left, release, options);
-    } catch (error) {
-      // Some of what the lease names may be written, the rest not: the next holder rewrites it all.
-      // (Released already, the lease may be another holder's now: abandonLease leaves it alone.)
+    // Some of what the lease names may be written, the rest not (or an earlier holder's intent is
+    // still to be done): the next holder rewrites it all. (Released already, the lease may be
+    // another holder's now: abandonLease leaves it alone.)
+    const giveBack = async (): Promise<void> => {
       await this.items.abandonLease(owner).catch(() => undefined);
+      ended = true;
+    };
+    let result: T;
+    try {
+      result = await work({ owner, left, release, giveBack });
+    } catch (error) {
+      await giveBack();
       throw error;
     }
-    if (!released) await release();
-    return written;
+    if (!ended) await release();
+    return result;
   }
 
-  private async publish(
-    owner: string,
-    encoded: EncodedSnapshot,
-    left: readonly ShardKey[] | 'all',
-    release: () => Promise<void>,
-    options: SnapshotWriteOptions,
-  ): Promise<boolean> {
+  private async publish(lease: Lease, encoded: EncodedSnapshot, options: SnapshotWriteOptions): Promise<boolean> {
+    const { owner, left, release } = lease;
     const epoch = await this.snapshots.epoch();
     const previous = await this.snapshots.readPointer();
     if (previous && previous.epoch === epoch && previous.version >= encoded.version) return false;
     // Decoded as cells and the previous snapshot are, so that shards compare field for field.
     const next = splitSnapshot(decodeSnapshot(encoded.bytes, encoded.sha256));
     const logged = previous !== undefined && previous.epoch === epoch && previous.shardLog !== undefined;
+    const cached =
+      previous !== undefined && this.lastPublished?.identity === identityOf(previous) ? this.lastPublished : undefined;
     const before =
       previous === undefined
         ? new Map<ShardKey, PolicySnapshot>()
-        : previous.sha256 === this.lastPublished?.sha256
-          ? this.lastPublished.shards
-          : await this.shardsOf(previous, logged);
+        : (cached?.shards ?? (previous.chunks > 0 ? await this.shardsOf(previous, logged) : await this.storedShards()));
     // Without a log to continue (first sharded publish, new epoch) or after a holder that died
     // mid-`all`, every shard is rewritten and cells read all of theirs. What such a table holds
     // cannot be told from any snapshot (a restored table's shards, a dead holder's half of a state
@@ -151,11 +183,18 @@ export class ShardedSnapshotStore implements SnapshotStore, ShardSource {
           ]),
         ]
       : [...new Set([...changedShardKeys(before, next), ...left])];
-    await this.items.recordIntent(owner, changed);
+    const lists = options.policyLists;
+    const listKeys =
+      lists === undefined
+        ? []
+        : this.policyListsToWrite(lists, changed, everything, { previous, cached, before, next, left });
+    await this.items.recordIntent(owner, [...new Set([...changed, ...listKeys])]);
     const entry: ShardChanges = { version: encoded.version, epoch, keys: everything ? 'all' : changed };
-    // The shards and the change entry go beside the snapshot's chunks; the pointer follows them all.
+    // The shards, their policy lists and the change entry go beside the snapshot's chunks; the
+    // pointer follows them all.
     const alongside = Promise.all([
       this.items.writeShards(encoded.version, epoch, new Map(changed.map((key) => [key, shardBytes(next.get(key))]))),
+      this.items.writePolicies(encoded.version, epoch, new Map(listKeys.map((key) => [key, lists?.get(key) ?? []]))),
       this.items.writeChanges(entry),
     ]);
     // Awaited by the snapshot store's write; this only keeps a failure it never gets to from going unhandled.
@@ -167,6 +206,7 @@ export class ShardedSnapshotStore implements SnapshotStore, ShardSource {
     const written = await this.snapshots.write(encoded, {
       shardLog: log,
       ...inline,
+      ...(lists === undefined ? {} : { policyIndex: true }),
       previous,
       alongside,
       afterPointer: () => {
@@ -175,8 +215,118 @@ export class ShardedSnapshotStore implements SnapshotStore, ShardSource {
         return Promise.all([this.items.deleteChanges(dropped), release(), options.afterPointer?.()]);
       },
     });
-    if (written) this.lastPublished = { sha256: encoded.sha256, shards: next };
+    if (written) {
+      this.lastPublished = {
+        identity: identityOf({ epoch, version: encoded.version, sha256: encoded.sha256 }),
+        shards: next,
+        ...(lists === undefined ? {} : { policies: new Map(lists) }),
+      };
+    }
     return written;
+  }
+
+  /**
+   * The shards whose policy list a full publish writes: those that differ from the lists this
+   * container published last, when the pointer is that publish and its lists are complete; else
+   * every key either state has (the lists are rebuilt, as on the first publish that keeps them).
+   */
+  private policyListsToWrite(
+    lists: ReadonlyMap<ShardKey, readonly PolicyRef[]>,
+    changed: readonly ShardKey[],
+    everything: boolean,
+    state: {
+      readonly previous: SnapshotPointer | undefined;
+      readonly cached: LastPublished | undefined;
+      readonly before: ReadonlyMap<ShardKey, PolicySnapshot>;
+      readonly next: ReadonlyMap<ShardKey, PolicySnapshot>;
+      readonly left: Intent;
+    },
+  ): ShardKey[] {
+    if (everything) return [...changed];
+    const { previous, cached, before, next, left } = state;
+    const leftKeys = left === 'all' ? [] : left;
+    const known = previous?.policyIndex === true ? cached?.policies : undefined;
+    if (known === undefined) return [...new Set([...next.keys(), ...before.keys(), ...lists.keys(), ...leftKeys])];
+    const differing = [...new Set([...known.keys(), ...lists.keys()])].filter(
+      (key) => !samePolicies(known.get(key), lists.get(key)),
+    );
+    return [...new Set([...differing, ...leftKeys])];
+  }
+
+  private async publishDescribed(lease: Lease, request: ChangePublishRequest): Promise<ChangePublishResult> {
+    const { owner, left, release, giveBack } = lease;
+    const bail = async (full: string): Promise<ChangePublishResult> => {
+      await giveBack();
+      return { full };
+    };
+    const epoch = await this.snapshots.epoch();
+    const previous = await this.snapshots.readPointer();
+    if (previous === undefined || previous.epoch !== epoch || previous.shardLog === undefined) {
+      return bail('no sharded pointer of this table yet');
+    }
+    if (previous.policyIndex !== true) return bail("the shards' policy lists are not complete yet");
+    if (left === 'all' || left.length > 0) return bail('an earlier publish did not finish');
+    const newest = Math.max(...request.changes.keys());
+    if (newest <= previous.version) return { version: previous.version, written: false };
+    const chain: VersionChanges[] = [];
+    let version = previous.version;
+    for (let described = request.changes.get(version + 1); described !== undefined; ) {
+      chain.push(described);
+      version += 1;
+      described = request.changes.get(version + 1);
+    }
+    if (version < newest) return bail(`version ${version + 1} is not in this batch or does not describe its change`);
+
+    const keys = touchedShardKeysOf(chain);
+    const [storedLists, storedShards] = await Promise.all([
+      this.items.readPolicies(keys, epoch),
+      this.items.readShards(keys),
+    ]);
+    const lists = applyChanges(storedLists, chain);
+    const destinationIds = [...new Set([...lists.values()].flat().map((policy) => policy.destination_id))];
+    const [destinations, groups] = await Promise.all([
+      request.read.destinations(destinationIds),
+      request.read.securityGroups(),
+    ]);
+    let next: Map<ShardKey, PolicySnapshot | undefined>;
+    try {
+      next = rebuildShards(version, keys, lists, destinations, groups);
+    } catch (error) {
+      return bail(`the touched shards could not be rebuilt: ${(error as Error).message}`);
+    }
+    const changed = keys.filter((key) => !sameShard(storedShards.get(key), next.get(key), epoch));
+    const listKeys = keys.filter((key) => !samePolicies(storedLists.get(key), lists.get(key)));
+    await this.items.recordIntent(owner, [...new Set([...changed, ...listKeys])]);
+    const entry: ShardChanges = { version, epoch, keys: changed };
+    const alongside = Promise.all([
+      this.items.writeShards(version, epoch, new Map(changed.map((key) => [key, shardBytes(next.get(key))]))),
+      this.items.writePolicies(version, epoch, new Map(listKeys.map((key) => [key, lists.get(key) ?? []]))),
+      this.items.writeChanges(entry),
+    ]);
+    alongside.catch(() => undefined);
+    const log = [...(previous.shardLog ?? []), version].slice(-SHARD_LOG_LENGTH);
+    const dropped = previous.shardLog.filter((logged) => !log.includes(logged));
+    const written = await this.snapshots.movePointer(version, {
+      shardLog: log,
+      ...(changed.length <= POINTER_CHANGES ? { latestChanges: changed } : {}),
+      policyIndex: true,
+      previous,
+      alongside,
+      afterPointer: () => {
+        this.lastChanges = entry;
+        return Promise.all([this.items.deleteChanges(dropped), release(), request.afterPointer?.(version)]);
+      },
+    });
+    const cached = this.lastPublished;
+    this.lastPublished =
+      written && cached?.identity === identityOf(previous)
+        ? {
+            identity: identityOf({ epoch, version, sha256: '' }),
+            shards: withEntries(cached.shards, next),
+            ...(cached.policies === undefined ? {} : { policies: withEntries(cached.policies, lists) }),
+          }
+        : undefined;
+    return { version, written };
   }
 
   /**
@@ -190,6 +340,15 @@ export class ShardedSnapshotStore implements SnapshotStore, ShardSource {
       if (required) throw error;
       return new Map();
     }
+  }
+
+  /**
+   * Every stored shard, decoded: the state of a pointer that names no whole snapshot, for a full
+   * publish in a container that did not publish it (a table-wide read, as the full publish is).
+   */
+  private async storedShards(): Promise<Map<ShardKey, PolicySnapshot>> {
+    const stored = await this.items.readShards(await this.items.listShardKeys());
+    return new Map([...stored].map(([key, shard]) => [key, decodeSnapshot(shard.bytes, sha256(shard.bytes))]));
   }
 
   private async acquire(owner: string): Promise<readonly ShardKey[] | 'all'> {
@@ -207,6 +366,11 @@ export class ShardedSnapshotStore implements SnapshotStore, ShardSource {
   }
 }
 
+/** Every shard a run of versions touched. */
+function touchedShardKeysOf(chain: readonly VersionChanges[]): ShardKey[] {
+  return [...new Set(chain.flatMap(touchedShardKeys))].sort();
+}
+
 /** The policy table's snapshots and shards, as the fan-out writes them and cells read them. */
 export function shardedSnapshotStore(
   client: DynamoDBDocumentClient,
@@ -218,6 +382,47 @@ export function shardedSnapshotStore(
     new ShardItems(client, tableName, options.sleep),
     options,
   );
+}
+
+interface Lease {
+  readonly owner: string;
+  /** What an earlier holder that did not finish said it would write. */
+  readonly left: Intent;
+  /** Gives the lease up with its intent: everything it names is written. */
+  readonly release: () => Promise<void>;
+  /** Ends the lease keeping its intent (and an earlier holder's), for the next holder to redo. */
+  readonly giveBack: () => Promise<void>;
+}
+
+interface LastPublished {
+  readonly identity: string;
+  readonly shards: ReadonlyMap<ShardKey, PolicySnapshot>;
+  readonly policies?: ReadonlyMap<ShardKey, readonly PolicyRef[]>;
+}
+
+/** A pointer's state: two pointers with this equal name the same one. */
+function identityOf(pointer: Pick<SnapshotPointer, 'epoch' | 'version' | 'sha256'>): string {
+  return `${pointer.epoch ?? ''}|${pointer.version}|${pointer.sha256}`;
+}
+
+/** `base` with `updates` laid over it; a key updated to undefined is removed. */
+function withEntries<V>(
+  base: ReadonlyMap<ShardKey, V>,
+  updates: ReadonlyMap<ShardKey, V | undefined>,
+): Map<ShardKey, V> {
+  const result = new Map(base);
+  for (const [key, value] of updates) {
+    if (value === undefined) result.delete(key);
+    else result.set(key, value);
+  }
+  return result;
+}
+
+/** A stored shard and a rebuilt one enforce the same (both absent counts). */
+function sameShard(stored: StoredShard | undefined, rebuilt: PolicySnapshot | undefined, epoch: string): boolean {
+  if (stored === undefined || rebuilt === undefined) return stored === rebuilt;
+  if (stored.epoch !== epoch) return false;
+  return shardContent(decodeSnapshot(stored.bytes, sha256(stored.bytes))) === shardContent(rebuilt);
 }
 
 function shardBytes(shard: PolicySnapshot | undefined): Buffer | undefined {

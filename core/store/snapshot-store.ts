@@ -3,7 +3,8 @@
 // the version moved; the pointer only ever moves forward.
 //
 //   pk        sk                                     item
-//   SNAPSHOT  CURRENT                                { version, chunks, bytes, sha256, chunk_prefix, epoch, written_at }
+//   SNAPSHOT  CURRENT                                { version, chunks, bytes, sha256, chunk_prefix, epoch, written_at,
+//                                                      shard_log?, latest_changes?, policy_index? }
 //   SNAPSHOT  v<version 12 digits>#<sha256 16>#<n>   { data: <binary chunk> }
 //
 // Chunk keys carry the snapshot's checksum: two publishers of one version with different contents
@@ -13,6 +14,9 @@
 // The pointer carries the table's epoch (table-epoch.ts): a restored or recreated table counts its
 // versions again, so a publisher of a new epoch moves the pointer whatever the old one's version,
 // and cells compare versions only within one epoch.
+//
+// A pointer with `chunks` 0 names no whole snapshot: a publish of a few changed sources writes only
+// their shards (sharded-snapshot-store.ts), and readers of whole snapshots refuse it.
 import {
   BatchWriteCommand,
   type BatchWriteCommandInput,
@@ -59,6 +63,21 @@ export interface SnapshotStoreOptions {
 /** Every chunk of a version, whatever its checksum, sorts after this and before the next version's. */
 const versionPrefix = (version: number): string => `v${String(version).padStart(12, '0')}#`;
 const chunkPrefixOf = (version: number, sha256: string): string => `${versionPrefix(version)}${sha256.slice(0, 16)}#`;
+
+/** How a lease holder (sharded-snapshot-store.ts) has the pointer written. */
+export interface PointerWriteOptions extends SnapshotWriteOptions {
+  readonly shardLog?: readonly number[];
+  readonly latestChanges?: readonly string[];
+  /** The fan-out's per-shard policy lists (shard-policies.ts) are complete for this pointer. */
+  readonly policyIndex?: boolean;
+  /** The current pointer, when the caller read it and nobody else can move it (a lease holder). */
+  readonly previous?: SnapshotPointer;
+  /**
+   * The caller's own writes the pointer must follow (a lease holder's shards and change entry):
+   * started before this call, made beside the chunks, awaited before the pointer moves.
+   */
+  readonly alongside?: Promise<unknown>;
+}
 
 export class DynamoDbSnapshotStore implements SnapshotStore {
   /** Described once per store: a table's identity never changes. */
@@ -115,20 +134,7 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
    * was already current. Prunes all but the previous snapshot, so a reader in the middle of one
    * always finds it whole.
    */
-  async write(
-    snapshot: EncodedSnapshot,
-    options: {
-      readonly shardLog?: readonly number[];
-      readonly latestChanges?: readonly string[];
-      /** The current pointer, when the caller read it and nobody else can move it (a lease holder). */
-      readonly previous?: SnapshotPointer;
-      /**
-       * The caller's own writes the pointer must follow (a lease holder's shards and change entry):
-       * started before this call, made beside the chunks, awaited before the pointer moves.
-       */
-      readonly alongside?: Promise<unknown>;
-    } & SnapshotWriteOptions = {},
-  ): Promise<boolean> {
+  async write(snapshot: EncodedSnapshot, options: PointerWriteOptions = {}): Promise<boolean> {
     const epoch = await this.epoch();
     const previous = 'previous' in options ? options.previous : await this.readPointer();
     if (previous && previous.epoch === epoch && previous.version >= snapshot.version) {
@@ -156,45 +162,79 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
       }
     })();
     await Promise.all([options.alongside, chunksWritten]);
+    const whole = { chunks, bytes: snapshot.bytes.length, sha256: snapshot.sha256, chunk_prefix: prefix };
+    if (!(await this.putPointer(snapshot.version, epoch, whole, options))) return false;
+    await Promise.all([
+      // Below both: a new epoch's first snapshot may be older than the previous epoch's last.
+      previous === undefined ? undefined : this.pruneOrWarn(Math.min(previous.version, snapshot.version)),
+      options.afterPointer?.(),
+    ]);
+    return true;
+  }
+
+  /**
+   * Moves the pointer to `version` without a whole snapshot (`chunks` 0, no checksum): the state is
+   * in the source shards only, which a lease holder wrote (`alongside`). Readers of whole snapshots
+   * (agents from before source shards) refuse such a pointer and keep their rules. The chunks of
+   * the last whole snapshot stay until the next one is written.
+   */
+  async movePointer(
+    version: number,
+    options: PointerWriteOptions & { readonly previous: SnapshotPointer },
+  ): Promise<boolean> {
+    const epoch = await this.epoch();
+    const { previous } = options;
+    if (previous.epoch === epoch && previous.version >= version) {
+      await options.alongside;
+      return false;
+    }
+    await options.alongside;
+    if (!(await this.putPointer(version, epoch, { chunks: 0, bytes: 0, sha256: '' }, options))) return false;
+    await options.afterPointer?.();
+    return true;
+  }
+
+  /** Puts the pointer unless one of this epoch at this version or newer is there; false then. */
+  private async putPointer(
+    version: number,
+    epoch: string,
+    whole: { readonly chunks: number; readonly bytes: number; readonly sha256: string; readonly chunk_prefix?: string },
+    options: PointerWriteOptions,
+  ): Promise<boolean> {
     try {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
           Item: {
             ...snapshotPointerKey(),
-            version: snapshot.version,
-            chunks,
-            bytes: snapshot.bytes.length,
-            sha256: snapshot.sha256,
-            chunk_prefix: prefix,
+            version,
+            ...whole,
             epoch,
             written_at: new Date().toISOString(),
             ...(options.shardLog === undefined ? {} : { shard_log: [...options.shardLog] }),
             ...(options.latestChanges === undefined ? {} : { latest_changes: [...options.latestChanges] }),
+            ...(options.policyIndex === true ? { policy_index: true } : {}),
           },
           ConditionExpression:
             'attribute_not_exists(#version) OR #version < :version OR attribute_not_exists(#epoch) OR #epoch <> :epoch',
           ExpressionAttributeNames: { '#version': 'version', '#epoch': 'epoch' },
-          ExpressionAttributeValues: { ':version': snapshot.version, ':epoch': epoch },
+          ExpressionAttributeValues: { ':version': version, ':epoch': epoch },
         }),
       );
+      return true;
     } catch (error) {
       if (errorName(error) === 'ConditionalCheckFailedException') return false;
       throw error;
     }
-    await Promise.all([
-      // Below both: a new epoch's first snapshot may be older than the previous epoch's last.
-      previous === undefined
-        ? undefined
-        : this.prune(Math.min(previous.version, snapshot.version)).catch((error: unknown) =>
-            (this.options.log ?? jsonLineLog({ service: 'dynamic-egress' })).warn(
-              'old snapshot chunks were not deleted; the next publish retries',
-              { error },
-            ),
-          ),
-      options.afterPointer?.(),
-    ]);
-    return true;
+  }
+
+  private pruneOrWarn(keepFrom: number): Promise<void> {
+    return this.prune(keepFrom).catch((error: unknown) =>
+      (this.options.log ?? jsonLineLog({ service: 'dynamic-egress' })).warn(
+        'old snapshot chunks were not deleted; the next publish retries',
+        { error },
+      ),
+    );
   }
 
   /**

@@ -1,7 +1,8 @@
 // The fan-out: a batch of stream records in, at most one snapshot and one command to the cells out.
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import type { CellRegistry } from '../../core/domain/cells.js';
-import type { SnapshotStore } from '../../core/domain/snapshot-store.js';
+import type { ChangePublisher, SnapshotStore } from '../../core/domain/snapshot-store.js';
+import type { VersionChanges } from '../../core/domain/version-changes.js';
 import type { Log } from '../../core/log.js';
 import type { ShardSource } from '../../core/store/sharded-snapshot-store.js';
 import type { CellCommander } from './cell-commander.js';
@@ -9,13 +10,13 @@ import { type CellTargets, cellsToTell } from './cell-targets.js';
 import type { FanoutMetrics } from './fanout-metrics.js';
 import { REPUBLISH_DEFAULTS } from './run-limits.js';
 import { type PolicySource, publishSnapshot } from './snapshot-publisher.js';
-import { isVersionRecord, versionOf } from './stream-filter.js';
+import { changesOf, isVersionRecord, versionOf } from './stream-filter.js';
 import { tellCells } from './tell-cells.js';
 
 export interface FanoutDependencies {
   readonly policies: PolicySource;
   /** With `readChanges` (source shards), only the cells hosting a changed source are told. */
-  readonly snapshots: SnapshotStore & Partial<Pick<ShardSource, 'readChanges'>>;
+  readonly snapshots: SnapshotStore & Partial<Pick<ShardSource, 'readChanges'>> & Partial<ChangePublisher>;
   readonly commander: CellCommander;
   /** Cells' reports, with the sources each hosts; omitted, every cell is told. */
   readonly cells?: Pick<CellRegistry, 'list'>;
@@ -63,9 +64,15 @@ export type FanoutHandler = (event: DynamoDBStreamEvent) => Promise<void>;
 export function createFanoutHandler(deps: FanoutDependencies): FanoutHandler {
   return async (event) => {
     const records = event.Records ?? [];
-    const versions = records.filter(isVersionRecord).flatMap((record) => versionOf(record) ?? []);
-    if (versions.length === 0) return;
-    const newest = Math.max(...versions);
+    // Each version's description (undefined: not described); a version seen twice (a retried
+    // batch) keeps the one description its single write made.
+    const changes = new Map<number, VersionChanges | undefined>();
+    for (const record of records.filter(isVersionRecord)) {
+      const version = versionOf(record);
+      if (version !== undefined) changes.set(version, changesOf(record));
+    }
+    if (changes.size === 0) return;
+    const newest = Math.max(...changes.keys());
     // Read beside the publish, not after it: every step after the pointer moves delays the cells.
     const reports = deps.cells?.list();
     reports?.catch(() => undefined);
@@ -79,13 +86,15 @@ export function createFanoutHandler(deps: FanoutDependencies): FanoutHandler {
         told = { version, targets };
         return told;
       };
-      const published = await publishSnapshot(deps.policies, deps.snapshots, { published: tell });
+      const published = await publishSnapshot(deps.policies, deps.snapshots, { published: tell, changes });
       const { targets } = told?.version === published.version ? told : await tell(published.version);
       deps.log.info('cells told to converge', {
         records: records.length,
         newestVersion: newest,
         snapshotVersion: published.version,
         snapshotWritten: published.written,
+        published: published.how,
+        ...(published.whyWhole === undefined ? {} : { whyWhole: published.whyWhole }),
         ...(targets.kind === 'all'
           ? { cellsTold: 'all', why: targets.reason }
           : { cellsTold: targets.names.length, cells: targets.names.slice(0, 20) }),

@@ -1,26 +1,34 @@
 // Builds the snapshot of the current policies and stores it, unless a newer one is already there.
 
 import type { SecurityGroup, SecurityGroupStore } from '../../core/domain/security-group.js';
+import { policyListsOf } from '../../core/domain/shard-updates.js';
 import { assertValidSnapshot, buildSnapshot, encodeSnapshot } from '../../core/domain/snapshot.js';
-import type { SnapshotStore } from '../../core/domain/snapshot-store.js';
+import type { ChangePublisher, SnapshotStore } from '../../core/domain/snapshot-store.js';
 import type { PolicyStore } from '../../core/domain/store.js';
-import type { EgressPolicy } from '../../core/domain/types.js';
+import type { Destination, EgressPolicy } from '../../core/domain/types.js';
+import type { VersionChanges } from '../../core/domain/version-changes.js';
 
 const MAX_ATTEMPTS = 5;
 
-/** What publishing reads: the version, the egress policies and the security groups. */
+/**
+ * What publishing reads: the version, the egress policies and the security groups, and for a
+ * publish of described changes the destinations by id (consistent reads).
+ */
 export type PolicySource = Pick<PolicyStore, 'currentVersion' | 'listEgressPolicies'> &
-  Pick<SecurityGroupStore, 'listSecurityGroups'>;
+  Pick<SecurityGroupStore, 'listSecurityGroups'> & {
+    readonly readDestinations?: (ids: readonly string[]) => Promise<Destination[]>;
+  };
 
 /** The published state of a table's stores: both collections share one version record. */
 export function publishedStateOf(stores: {
-  readonly policies: Pick<PolicyStore, 'currentVersion' | 'listEgressPolicies'>;
+  readonly policies: Pick<PolicyStore, 'currentVersion' | 'listEgressPolicies' | 'listDestinations'>;
   readonly securityGroups: Pick<SecurityGroupStore, 'listSecurityGroups'>;
 }): PolicySource {
   return {
     currentVersion: () => stores.policies.currentVersion(),
     listEgressPolicies: () => stores.policies.listEgressPolicies(),
     listSecurityGroups: () => stores.securityGroups.listSecurityGroups(),
+    readDestinations: (ids) => stores.policies.listDestinations({ ids }),
   };
 }
 
@@ -30,6 +38,13 @@ export interface PublishOptions {
    * before the store's clean-up is done: telling the cells here saves them that wait.
    */
   readonly published?: (version: number) => Promise<unknown>;
+  /**
+   * The descriptions of the stream batch's versions (version-changes.ts). With a store that can
+   * publish them (ChangePublisher) and a source that reads destinations, only the shards they touch
+   * are rewritten; without, or when the store cannot (a gap, an undescribed version), the whole
+   * state is read and published.
+   */
+  readonly changes?: ReadonlyMap<number, VersionChanges | undefined>;
 }
 
 export interface PublishResult {
@@ -37,6 +52,13 @@ export interface PublishResult {
   readonly version: number;
   /** False when a snapshot of this version or a newer one was already published. */
   readonly written: boolean;
+  /**
+   * How the state was read: only the shards the batch's changes touched, the whole state, or not at
+   * all (a snapshot this new was already out).
+   */
+  readonly how: 'changes' | 'whole' | 'none';
+  /** Why the whole state was read although the batch described its changes. */
+  readonly whyWhole?: string;
 }
 
 /**
@@ -49,22 +71,49 @@ export interface PublishResult {
  */
 export async function publishSnapshot(
   policies: PolicySource,
-  snapshots: SnapshotStore,
+  snapshots: SnapshotStore & Partial<ChangePublisher>,
   options: PublishOptions = {},
 ): Promise<PublishResult> {
   const epoch = await snapshots.epoch();
+  let whyWhole: string | undefined;
   for (let attempt = 1; ; attempt += 1) {
     // Together: either order gives a check that holds (a pointer read late can only be newer).
     const [pointer, before] = await Promise.all([snapshots.readPointer(), policies.currentVersion()]);
     // A pointer of another epoch was published from another table (this one restored from a backup
     // of it, or recreated): cells must be given this table's state whatever the versions say.
     if (pointer && pointer.epoch === epoch && pointer.version >= before)
-      return { version: pointer.version, written: false };
+      return { version: pointer.version, written: false, how: 'none' };
+    if (attempt === 1) {
+      const described = await publishDescribed(policies, snapshots, options);
+      if (described !== undefined && !('full' in described)) {
+        return { ...described, how: described.written ? 'changes' : 'none' };
+      }
+      whyWhole = described?.full;
+    }
     const [list, groups] = await Promise.all([policies.listEgressPolicies(), policies.listSecurityGroups()]);
     const after = await policies.currentVersion();
     if (before !== after && attempt < MAX_ATTEMPTS) continue;
-    return publishUnderVersion(snapshots, before, list, groups, options);
+    const result = await publishUnderVersion(snapshots, before, list, groups, options);
+    return { ...result, how: 'whole', ...(whyWhole === undefined ? {} : { whyWhole }) };
   }
+}
+
+/** The batch's described changes published by the store, or undefined when it cannot be asked. */
+async function publishDescribed(
+  policies: PolicySource,
+  snapshots: SnapshotStore & Partial<ChangePublisher>,
+  options: PublishOptions,
+): Promise<Awaited<ReturnType<ChangePublisher['publishChanges']>> | undefined> {
+  const { changes, published } = options;
+  const { readDestinations } = policies;
+  if (changes === undefined || changes.size === 0 || snapshots.publishChanges === undefined || !readDestinations) {
+    return undefined;
+  }
+  return snapshots.publishChanges({
+    changes,
+    read: { destinations: readDestinations, securityGroups: () => policies.listSecurityGroups() },
+    ...(published === undefined ? {} : { afterPointer: published }),
+  });
 }
 
 /**
@@ -81,15 +130,15 @@ async function publishUnderVersion(
   list: readonly EgressPolicy[],
   groups: readonly SecurityGroup[],
   options: PublishOptions,
-): Promise<PublishResult> {
+): Promise<{ readonly version: number; readonly written: boolean }> {
   const snapshot = buildSnapshot(version, list, groups);
   // Cells validate every snapshot and refuse a bad one whole; refusing it here instead makes the
   // failure visible (FanoutErrors) rather than silent on every cell. Nothing is written.
   assertValidSnapshot(snapshot);
   const { published } = options;
-  const written = await snapshots.write(
-    encodeSnapshot(snapshot),
-    published === undefined ? {} : { afterPointer: () => published(version) },
-  );
+  const written = await snapshots.write(encodeSnapshot(snapshot), {
+    policyLists: policyListsOf(list),
+    ...(published === undefined ? {} : { afterPointer: () => published(version) }),
+  });
   return { version, written };
 }

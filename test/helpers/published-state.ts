@@ -6,7 +6,7 @@ import { DynamoDbSecurityGroupStore } from '../../core/store/security-group-stor
 import { type PolicySource, publishedStateOf } from '../../lambdas/fanout/snapshot-publisher.js';
 
 export function publishedState(
-  policies: Pick<PolicyStore, 'currentVersion' | 'listEgressPolicies'>,
+  policies: Pick<PolicyStore, 'currentVersion' | 'listEgressPolicies' | 'listDestinations'>,
   client: DynamoDBDocumentClient,
   tableName: string,
 ): PolicySource {

@@ -82,6 +82,7 @@ describe('fan-out stream handler', () => {
         newestVersion: 3,
         snapshotVersion: 3,
         snapshotWritten: true,
+        published: 'whole',
         cellsTold: 'all',
         why: 'cells are not targeted',
       },

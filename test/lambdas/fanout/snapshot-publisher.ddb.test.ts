@@ -60,6 +60,7 @@ describe('publishSnapshot', () => {
     expect(await publishSnapshot(publishedStateOf({ policies: quiet, securityGroups: groups }), snapshots)).toEqual({
       version,
       written: true,
+      how: 'whole',
     });
   });
 
@@ -74,7 +75,7 @@ describe('publishSnapshot', () => {
     const version = await quiet.currentVersion();
     expect(version).toBe(before + 1);
     const state = publishedStateOf({ policies: quiet, securityGroups: groups });
-    expect(await publishSnapshot(state, snapshots)).toEqual({ version, written: true });
+    expect(await publishSnapshot(state, snapshots)).toEqual({ version, written: true, how: 'whole' });
     const published = await snapshots.read(await currentPointer());
     expect(published.security_groups).toEqual({
       rules: [{ protocol: 'all', ips: [{ start: '0.0.0.0', end: '9.255.255.255' }], ports: [] }],
@@ -90,7 +91,7 @@ describe('publishSnapshot', () => {
     // Bounded retries, then the last list under the version read before it: one behind the table.
     expect(busy.lists).toBe(5);
     const newest = await quiet.currentVersion();
-    expect(result).toEqual({ version: newest - 1, written: true });
+    expect(result).toEqual({ version: newest - 1, written: true, how: 'whole' });
     const pointer = await currentPointer();
     expect(pointer.version).toBe(newest - 1);
     // Everything up to that version is in it (the policy written before the publish started).
@@ -103,6 +104,7 @@ describe('publishSnapshot', () => {
     expect(await publishSnapshot(publishedStateOf({ policies: quiet, securityGroups: groups }), snapshots)).toEqual({
       version: newest,
       written: true,
+      how: 'whole',
     });
   });
 
@@ -115,7 +117,7 @@ describe('publishSnapshot', () => {
     });
     const result = await publishSnapshot(publishedStateOf({ policies: busy, securityGroups: groups }), snapshots);
     const newest = await quiet.currentVersion();
-    expect(result).toEqual({ version: newest - 1, written: false });
+    expect(result).toEqual({ version: newest - 1, written: false, how: 'whole' });
     expect((await currentPointer()).version).toBe(newest);
   });
 });

@@ -48,7 +48,7 @@ describe('publishSnapshot', () => {
       },
       listSecurityGroups: async () => [],
     };
-    expect(await publishSnapshot(policies, snapshots)).toEqual({ version: 4, written: false });
+    expect(await publishSnapshot(policies, snapshots)).toEqual({ version: 4, written: false, how: 'whole' });
     expect(snapshots.writes.map((snapshot) => snapshot.version)).toEqual([5, 4]);
     expect((await snapshots.readPointer())?.version).toBe(5);
   });
@@ -63,8 +63,8 @@ describe('publishSnapshot', () => {
       listEgressPolicies: async () => [],
       listSecurityGroups: async () => [],
     };
-    expect(await publishSnapshot(policies, snapshots)).toEqual({ version: 4, written: true });
-    expect(await publishSnapshot(policies, snapshots)).toEqual({ version: 4, written: false });
+    expect(await publishSnapshot(policies, snapshots)).toEqual({ version: 4, written: true, how: 'whole' });
+    expect(await publishSnapshot(policies, snapshots)).toEqual({ version: 4, written: false, how: 'none' });
 
     snapshots.tableEpoch = 'restored-table';
     const restored: PolicySource = {
@@ -72,8 +72,8 @@ describe('publishSnapshot', () => {
       listEgressPolicies: async () => [],
       listSecurityGroups: async () => [],
     };
-    expect(await publishSnapshot(restored, snapshots)).toEqual({ version, written: true });
+    expect(await publishSnapshot(restored, snapshots)).toEqual({ version, written: true, how: 'whole' });
     expect(await snapshots.readPointer()).toMatchObject({ version, epoch: 'restored-table' });
-    expect(await publishSnapshot(restored, snapshots)).toEqual({ version, written: false });
+    expect(await publishSnapshot(restored, snapshots)).toEqual({ version, written: false, how: 'none' });
   });
 });
