@@ -17,6 +17,7 @@ import { Construct } from 'constructs';
 import { CELL_PK } from '../core/store/cell-status-store.js';
 import { DESTINATION_PK, META_PK, POLICY_PK, SECURITY_GROUP_PK } from '../core/store/items.js';
 import { SHARD_PK_PREFIX } from '../core/store/shard-items.js';
+import { SHARD_POLICIES_PK_PREFIX } from '../core/store/shard-policies.js';
 import { SHARD_LOG_PK_PREFIX } from '../core/store/shard-log.js';
 import { SNAPSHOT_PK } from '../core/store/snapshot-store.js';
 import {
@@ -181,7 +182,8 @@ export class Fanout extends Construct {
       new PolicyStatement({
         sid: 'ReadPolicies',
         effect: Effect.ALLOW,
-        actions: ['dynamodb:GetItem', 'dynamodb:Query'],
+        // BatchGetItem: destinations by id, for a publish of described changes.
+        actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'],
         resources: [tableArn],
         conditions: leadingKeys(FANOUT_READ_PARTITIONS),
       }),
@@ -208,16 +210,30 @@ export class Fanout extends Construct {
         resources: [tableArn],
       }),
     );
-    // Source shards and their change log: one partition each, so matched by prefix.
+    // Source shards, their change log and the fan-out's policy list of each: one partition each, so
+    // matched by prefix. Read back (BatchGetItem) to publish described changes, which rewrite only
+    // the shards they touch, and for the change entries of the cells to tell.
+    const shardPartitions = {
+      'ForAllValues:StringLike': {
+        'dynamodb:LeadingKeys': [`${SHARD_PK_PREFIX}*`, `${SHARD_LOG_PK_PREFIX}*`, `${SHARD_POLICIES_PK_PREFIX}*`],
+      },
+    };
     this.role.addToPrincipalPolicy(
       new PolicyStatement({
         sid: 'WriteSourceShards',
         effect: Effect.ALLOW,
         actions: ['dynamodb:PutItem', 'dynamodb:BatchWriteItem'],
         resources: [tableArn],
-        conditions: {
-          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${SHARD_PK_PREFIX}*`, `${SHARD_LOG_PK_PREFIX}*`] },
-        },
+        conditions: shardPartitions,
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ReadSourceShards',
+        effect: Effect.ALLOW,
+        actions: ['dynamodb:BatchGetItem'],
+        resources: [tableArn],
+        conditions: shardPartitions,
       }),
     );
     // The table's identity (its TableId) is the epoch stamped on snapshot pointers, so that cells

@@ -143,7 +143,7 @@ describe('fan-out function', () => {
       {
         Sid: 'ReadPolicies',
         Effect: 'Allow',
-        Action: ['dynamodb:GetItem', 'dynamodb:Query'],
+        Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'],
         Resource: tableArn(),
         Condition: {
           'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['META', 'POLICY', 'DEST', 'SG', 'SNAPSHOT', 'CELL'] },
@@ -162,7 +162,14 @@ describe('fan-out function', () => {
         Effect: 'Allow',
         Action: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem'],
         Resource: tableArn(),
-        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['SHARD#*', 'SHARDLOG#*'] } },
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['SHARD#*', 'SHARDLOG#*', 'SHARDPOL#*'] } },
+      },
+      {
+        Sid: 'ReadSourceShards',
+        Effect: 'Allow',
+        Action: ['dynamodb:BatchGetItem'],
+        Resource: tableArn(),
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['SHARD#*', 'SHARDLOG#*', 'SHARDPOL#*'] } },
       },
       { Sid: 'ReadTableIdentity', Effect: 'Allow', Action: ['dynamodb:DescribeTable'], Resource: tableArn() },
       {
