@@ -4,8 +4,8 @@
 // record of version v describes exactly the change from v-1 to v. A record without one (written
 // before descriptions existed, or a change too large to describe) sends the fan-out to a full read.
 import * as z from 'zod/mini';
-import { type ShardKey, shardKeyOfBinding, shardKeyOfSource } from './shard-keys.js';
 import type { SecurityGroup } from './security-group.js';
+import { type ShardKey, shardKeyOfBinding, shardKeyOfSource } from './shard-keys.js';
 
 /** A policy as the fan-out indexes it per shard: the POLICY item's fields. */
 export interface PolicyRef {
