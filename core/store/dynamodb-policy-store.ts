@@ -4,7 +4,9 @@
 // and policies are unique (their guard items must not exist), a destination's `refs` counter counts
 // the policies using it (a policy create or delete moves it; a destination is deleted only at 0),
 // and an update only replaces what it read (same name, same counter). Planning, committing with +1
-// on the version record, and planning again after a lost race are versioned-write.ts's.
+// on the version record, and planning again after a lost race are versioned-write.ts's. Each write
+// also says what it changed (version-changes.ts): the policies it created or deleted, or for a
+// destination update the shards of its users, which `ref_writes` keeps exact up to the commit.
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import {
@@ -22,8 +24,10 @@ import {
   isDestinationName,
   isIdentifier,
 } from '../domain/schemas.js';
+import type { ShardKey } from '../domain/shard-keys.js';
 import type { CreatePoliciesResult, DestinationFilter, EgressPolicyFilter, PolicyStore } from '../domain/store.js';
 import type { Destination, EgressPolicy } from '../domain/types.js';
+import { NO_CHANGES, shardKeyOfPolicy } from '../domain/version-changes.js';
 import type { Sleep } from '../retry.js';
 import { batchGet, type Item, queryPartition, type TransactItem } from './dynamodb-io.js';
 import {
@@ -40,6 +44,7 @@ import {
   destinationNameKey,
   destinationRefKey,
   destinationRefPk,
+  destinationRefSource,
   type Key,
   POLICY_PK,
   type PolicyItem,
@@ -62,6 +67,8 @@ export const DESTINATIONS_READ_BY_KEY = 1_000;
 
 /** A destination's count of the policies that use it. */
 const REFS = 'refs';
+/** A destination's count of policy creates and deletes on it: unlike REFS, a create and a delete do not cancel out. */
+const REF_WRITES = 'ref_writes';
 
 export interface DynamoDbPolicyStoreOptions {
   readonly client: DynamoDBDocumentClient;
@@ -132,7 +139,8 @@ export class DynamoDbPolicyStore implements PolicyStore {
           `attribute_not_exists(${PARTITION_KEY})`,
         ),
       ]);
-      return { items, result: destinations.map(toDestination) };
+      // Nothing uses a new destination yet.
+      return { items, result: destinations.map(toDestination), changes: NO_CHANGES };
     });
   }
 
@@ -151,23 +159,33 @@ export class DynamoDbPolicyStore implements PolicyStore {
         decodeDestination,
       );
       const current = new Map(stored.map(({ destination }) => [destination.id, destination]));
-      const refs = new Map(stored.map(({ destination, refs }) => [destination.id, refs]));
+      const read = new Map(stored.map((entry) => [entry.destination.id, entry]));
       const missing = updates.filter((update) => !current.has(update.id)).map((update) => update.id);
       if (missing.length > 0) throw new NotFoundError(`destination(s) not found: ${missing.join(', ')}`, missing);
+      // The users, read after their destinations: a policy created or deleted since that read moved
+      // ref_writes, which the write checks below, so the shards recorded are those of the users at commit.
+      const keys = await this.userShardKeys(updates.map((update) => update.id));
 
-      // Replace only what was read: same name, same number of users (a policy created meanwhile
-      // moved the counter, and the write is planned again).
+      // Replace only what was read: same name, same users (a policy created or deleted meanwhile
+      // moved the counters, and the write is planned again).
       const items: TransactItem[] = updates.map((update) => {
-        const users = refs.get(update.id);
+        const users = read.get(update.id)?.refs;
+        const refWrites = read.get(update.id)?.refWrites;
         return this.writer.put(
-          destinationItem(update, users ?? 0),
-          `attribute_exists(${PARTITION_KEY}) AND #name = :name AND ${users === undefined ? 'attribute_not_exists(#refs)' : '#refs = :refs'}`,
-          { '#name': 'name', '#refs': REFS },
-          { ':name': current.get(update.id)?.name, ...(users === undefined ? {} : { ':refs': users }) },
+          destinationItem(update, users ?? 0, refWrites),
+          `attribute_exists(${PARTITION_KEY}) AND #name = :name` +
+            ` AND ${users === undefined ? 'attribute_not_exists(#refs)' : '#refs = :refs'}` +
+            ` AND ${refWrites === undefined ? 'attribute_not_exists(#rw)' : '#rw = :rw'}`,
+          { '#name': 'name', '#refs': REFS, '#rw': REF_WRITES },
+          {
+            ':name': current.get(update.id)?.name,
+            ...(users === undefined ? {} : { ':refs': users }),
+            ...(refWrites === undefined ? {} : { ':rw': refWrites }),
+          },
         );
       });
       items.push(...(await this.renameItems(updates, current)));
-      return { items, result: updates.map(toDestination) };
+      return { items, result: updates.map(toDestination), changes: { added: [], removed: [], keys } };
     });
   }
 
@@ -194,6 +212,8 @@ export class DynamoDbPolicyStore implements PolicyStore {
           this.writer.delete(destinationNameKey(destination.name), '#id = :id', { '#id': 'id' }, { ':id': id }),
         ],
         result: destination,
+        // It is deleted only when unused, so no shard changes.
+        changes: NO_CHANGES,
       };
     });
   }
@@ -257,6 +277,7 @@ export class DynamoDbPolicyStore implements PolicyStore {
         ]),
       );
       const items: TransactItem[] = [];
+      const added: PolicyItem[] = [];
       const newUsers = new Map<string, number>();
       const policies = distinct.map((input, index): EgressPolicy => {
         const refKey = refKeys[index];
@@ -275,6 +296,7 @@ export class DynamoDbPolicyStore implements PolicyStore {
           ...forLifecycle,
         };
         newUsers.set(destination.id, (newUsers.get(destination.id) ?? 0) + 1);
+        added.push(item);
         items.push(
           this.writer.put({ ...policyKey(id), ...item }, `attribute_not_exists(${PARTITION_KEY})`),
           this.writer.put({ ...refKey, policy_id: id }, `attribute_not_exists(${PARTITION_KEY})`),
@@ -284,7 +306,7 @@ export class DynamoDbPolicyStore implements PolicyStore {
       const created = items.length / 2;
       // Count the new users on each destination, which must still exist when they land.
       for (const [destinationId, count] of newUsers) items.push(this.countUsers(destinationId, count));
-      return { items, result: { policies, created } };
+      return { items, result: { policies, created }, changes: { added, removed: [], keys: [] } };
     });
   }
 
@@ -309,6 +331,7 @@ export class DynamoDbPolicyStore implements PolicyStore {
           this.countUsers(policy.destination_id, -1),
         ],
         result: toPolicy(policy, destination),
+        changes: { added: [], removed: [policy], keys: [] },
       };
     });
   }
@@ -382,6 +405,19 @@ export class DynamoDbPolicyStore implements PolicyStore {
     }
   }
 
+  /** The shards of the policies using these destinations, from their guards, sorted. */
+  private async userShardKeys(destinationIds: readonly string[]): Promise<ShardKey[]> {
+    const guards = (
+      await Promise.all(destinationIds.map((id) => this.query(destinationRefPk(id), decodeDestinationRef)))
+    ).flat();
+    const keys = guards.map(({ key }) => {
+      const source = destinationRefSource(key.sk);
+      if (source === undefined) throw new IntegrityError(key, 'sk', 'is not <source type>#<source id>[#<lifecycle>]');
+      return shardKeyOfPolicy(source);
+    });
+    return [...new Set(keys)].sort();
+  }
+
   /** The destinations with these ids, in the order asked, leaving out the missing ones. */
   private async destinationsById(ids: readonly string[]): Promise<Destination[]> {
     const stored = await this.batchGet(ids.map(destinationKey), decodeDestination);
@@ -397,16 +433,19 @@ export class DynamoDbPolicyStore implements PolicyStore {
     return (await queryPartition(this.client, this.tableName, pk)).map(decode);
   }
 
-  /** Moves a destination's policy counter; the destination must still exist. */
+  /**
+   * Moves a destination's policy counter, and its count of such moves (which an update checks: see
+   * updateDestinations); the destination must still exist.
+   */
   private countUsers(destinationId: string, delta: number): TransactItem {
     return {
       Update: {
         TableName: this.tableName,
         Key: destinationKey(destinationId),
-        UpdateExpression: 'ADD #refs :delta',
+        UpdateExpression: 'ADD #refs :delta, #rw :one',
         ConditionExpression: `attribute_exists(${PARTITION_KEY})`,
-        ExpressionAttributeNames: { '#refs': REFS },
-        ExpressionAttributeValues: { ':delta': delta },
+        ExpressionAttributeNames: { '#refs': REFS, '#rw': REF_WRITES },
+        ExpressionAttributeValues: { ':delta': delta, ':one': 1 },
       },
     };
   }

@@ -49,6 +49,8 @@ const destinationSchema = z.object({
   // counted it. Such a destination still reads and lists; deleting it is refused until its counter is
   // repaired (see docs/api.md).
   refs: z.optional(z.int()),
+  // +1 per policy create or delete on the destination; absent until the first one since it existed.
+  ref_writes: z.optional(count),
 });
 
 const destinationNameSchema = z.object({ [SORT_KEY]: z.string(), id: z.string() });
@@ -131,13 +133,16 @@ export interface StoredDestination {
   readonly destination: Destination;
   /** Policies using it; undefined on destinations written before the counter existed. */
   readonly refs: number | undefined;
+  /** Policy creates and deletes on it so far; undefined before the first. */
+  readonly refWrites: number | undefined;
 }
 
 export const decodeDestination = decoder(
   destinationSchema,
-  ({ refs, ports, ...destination }): StoredDestination => ({
+  ({ refs, ref_writes, ports, ...destination }): StoredDestination => ({
     destination: toDestination({ ...destination, ports: ports ?? [] }),
     refs,
+    refWrites: ref_writes,
   }),
 );
 

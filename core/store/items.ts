@@ -2,8 +2,12 @@
 // Query and a lookup by id or name is one BatchGet; no secondary index is needed.
 //
 //   pk          sk                        what
-//   META        VERSION                   { version, updated_at }: +1 in every write's transaction (orders all changes)
-//   DEST        <destination id>          a destination and `refs`, the number of policies using it
+//   META        VERSION                   { version, updated_at, changes? }: +1 in every write's transaction (orders all
+//                                         changes); `changes` describes that write (version-changes.ts), absent when
+//                                         it is undescribed, so the fan-out updates only the shards it touched
+//   DEST        <destination id>          a destination, `refs`, the number of policies using it, and `ref_writes`,
+//                                         +1 per policy create or delete on it: an update that records the users'
+//                                         shards replaces it only if no user came or went since it read them
 //   DESTNAME    <name>                    { id }: makes names unique
 //   POLICY      <policy id>               { id, source_type, source_id ('' for default), destination_id, app_lifecycle? }
 //   DESTREF#<d> <source type>#<source id>[#<lifecycle>] { policy_id }: makes policies unique, finds the users of a destination
@@ -12,6 +16,7 @@
 //   SGNAME      <name>                    { guid }: makes security group names unique
 //   JOB         <job guid>                { guid, operation, state, created_at }: a finished V3 job (job-store.ts)
 import type { HttpRoute } from '../domain/http-routes.js';
+import { SOURCE_TYPES } from '../domain/model-primitives.js';
 import type { SecurityGroup, SecurityGroupRule } from '../domain/security-group.js';
 import type { Destination, EgressPolicy, SourceType } from '../domain/types.js';
 import { PARTITION_KEY, SORT_KEY } from './table-definition.js';
@@ -51,6 +56,23 @@ export const destinationRefKey = (
 ): Key =>
   key(destinationRefPk(destinationId), `${sourceType}#${sourceId}${lifecycle === undefined ? '' : `#${lifecycle}`}`);
 
+/**
+ * The source of a guard's sort key (destinationRefKey's inverse), or undefined when it is not one.
+ * Read from the known type prefix and lifecycle suffixes, not by splitting at '#': that holds even
+ * for an id containing '#', which the API never stores (model-primitives.ts IDENTIFIER_PATTERN).
+ */
+export function destinationRefSource(sortKey: string): Pick<PolicyItem, 'source_type' | 'source_id'> | undefined {
+  const type = SOURCE_TYPES.find((candidate) => sortKey.startsWith(`${candidate}#`));
+  if (type === undefined) return undefined;
+  const rest = sortKey.slice(type.length + 1);
+  const suffix = LIFECYCLE_SUFFIXES.find((candidate) => rest.endsWith(candidate));
+  const id = suffix === undefined ? rest : rest.slice(0, -suffix.length);
+  if (type === 'default' ? id !== '' : id === '') return undefined;
+  return { source_type: type, source_id: id };
+}
+
+const LIFECYCLE_SUFFIXES = ['#running', '#staging'] as const;
+
 export interface PolicyItem {
   id: string;
   source_type: SourceType;
@@ -61,8 +83,18 @@ export interface PolicyItem {
   app_lifecycle?: 'running' | 'staging';
 }
 
-export function destinationItem(destination: Destination, refs: number): Record<string, unknown> {
-  return { ...destinationKey(destination.id), ...destination, refs };
+/** `refWrites`: the counter read, carried over by a rewrite; absent until a policy moves `refs`. */
+export function destinationItem(
+  destination: Destination,
+  refs: number,
+  refWrites: number | undefined = undefined,
+): Record<string, unknown> {
+  return {
+    ...destinationKey(destination.id),
+    ...destination,
+    refs,
+    ...(refWrites === undefined ? {} : { ref_writes: refWrites }),
+  };
 }
 
 /** The API shape: only the fields of a destination, in a stable order (responses are compared as text). */

@@ -4,6 +4,8 @@
 // revision the write was planned on, so concurrent binds and updates never lose one another (the
 // loser is planned again on fresh data). Names are unique through SGNAME guards claimed with
 // attribute_not_exists; a name lost in a race is a NameConflictError, never a ContentionError.
+// Each write describes itself (version-changes.ts) by the shards its group's bindings reach before
+// and after it: a group applies in those shards, so any change to it, rules too, touches them.
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { IntegrityError, NameConflictError, NotBoundError, NotFoundError, ValidationError } from '../domain/errors.js';
@@ -16,6 +18,7 @@ import type {
   SecurityGroupStore,
   SecurityGroupUpdate,
 } from '../domain/security-group.js';
+import { shardKeysOfGroup, type VersionChanges } from '../domain/version-changes.js';
 import type { Sleep } from '../retry.js';
 import { queryPartition, type TransactItem } from './dynamodb-io.js';
 import { decodeSecurityGroup, decodeSecurityGroupName, type StoredSecurityGroup } from './item-schemas.js';
@@ -92,6 +95,7 @@ export class DynamoDbSecurityGroupStore implements SecurityGroupStore {
       return {
         items: [this.writer.put(storableItem(group, 1), `attribute_not_exists(${PARTITION_KEY})`), claim],
         result: group,
+        changes: groupChanges(undefined, group),
         refuseWhenConditionFails: new Map([[claim, () => nameTaken(group.name)]]),
       };
     });
@@ -123,7 +127,7 @@ export class DynamoDbSecurityGroupStore implements SecurityGroupStore {
         },
         rules: update.rules ? update.rules.map(toSecurityGroupRule) : before.rules,
       };
-      const plan = { items: [this.replace(after, revision)], result: after };
+      const plan = { items: [this.replace(after, revision)], result: after, changes: groupChanges(before, after) };
       if (after.name === before.name) return plan;
       if ((await this.nameHolder(after.name)) !== undefined) throw nameTaken(after.name);
       await this.checkNameGuard(before, revision);
@@ -148,6 +152,7 @@ export class DynamoDbSecurityGroupStore implements SecurityGroupStore {
           ...(job === undefined ? [] : [this.writer.put(jobItem(job), `attribute_not_exists(${PARTITION_KEY})`)]),
         ],
         result: group,
+        changes: groupChanges(group, undefined),
       };
     });
   }
@@ -198,7 +203,7 @@ export class DynamoDbSecurityGroupStore implements SecurityGroupStore {
       ...group,
       bindings: { ...group.bindings, [lifecycle]: { ...group.bindings[lifecycle], [target]: guids } },
     };
-    return { items: [this.replace(after, revision)], result: after };
+    return { items: [this.replace(after, revision)], result: after, changes: groupChanges(group, after) };
   }
 
   /** The group and its revision, read consistently; NotFoundError when there is none. */
@@ -255,6 +260,12 @@ export class DynamoDbSecurityGroupStore implements SecurityGroupStore {
 }
 
 const REVISION_NAME = { '#revision': 'revision' };
+
+/** A group's write as a version's change: the shards its bindings reach before or after it. */
+function groupChanges(before: SecurityGroup | undefined, after: SecurityGroup | undefined): VersionChanges {
+  const keys = [before, after].flatMap((group) => (group === undefined ? [] : shardKeysOfGroup(group)));
+  return { added: [], removed: [], keys: [...new Set(keys)].sort() };
+}
 
 /** The group's item, refused before any write when DynamoDB could not store it. */
 function storableItem(group: SecurityGroup, revision: number): Record<string, unknown> {

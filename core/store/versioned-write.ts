@@ -3,8 +3,12 @@
 // +1 on the version record, so versions order all changes and the fan-out sees every one. A write is
 // planned on consistent reads first, which gives precise errors; if a condition fails because someone
 // else got in between, or the version record was busy, the whole write is planned again on fresh data.
+// The same update stores the write's own description as the record's `changes` (version-changes.ts),
+// or removes it when the write gives none or one too large: a record must never carry the previous
+// write's description, or the fan-out would skip the shards this one touched.
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ContentionError } from '../domain/errors.js';
+import { describable, type PolicyRef, type VersionChanges } from '../domain/version-changes.js';
 import { exponentialBackoff, retry, type Sleep } from '../retry.js';
 import {
   cancellationCodes,
@@ -33,6 +37,11 @@ export interface WritePlan<T> {
    * Keyed by the very objects in `items`.
    */
   readonly refuseWhenConditionFails?: ReadonlyMap<TransactItem, () => Error>;
+  /**
+   * What the write changes, stored on the version record it moves. Absent: undescribed, and the
+   * fan-out reads everything for this version.
+   */
+  readonly changes?: VersionChanges;
 }
 
 export interface VersionedWriterOptions {
@@ -60,10 +69,10 @@ export class VersionedWriter {
   write<T>(plan: () => Promise<WritePlan<T>>): Promise<T> {
     return retry(
       async () => {
-        const { items, result, refuseWhenConditionFails } = await plan();
+        const { items, result, refuseWhenConditionFails, changes } = await plan();
         if (items.length === 0) return result;
         try {
-          await transactWrite(this.client, [...items, this.bumpVersion()]);
+          await transactWrite(this.client, [...items, this.bumpVersion(changes)]);
         } catch (error) {
           throw refusal(error, items, refuseWhenConditionFails) ?? error;
         }
@@ -104,17 +113,44 @@ export class VersionedWriter {
     };
   }
 
-  private bumpVersion(): TransactItem {
+  private bumpVersion(changes: VersionChanges | undefined): TransactItem {
+    const described = changes === undefined ? undefined : describable(changes);
     return {
       Update: {
         TableName: this.tableName,
         Key: versionKey(),
-        UpdateExpression: 'ADD #version :one SET #updated = :now',
-        ExpressionAttributeNames: { '#version': 'version', '#updated': 'updated_at' },
-        ExpressionAttributeValues: { ':one': 1, ':now': new Date().toISOString() },
+        UpdateExpression: `ADD #version :one SET #updated = :now${described ? ', #changes = :changes' : ' REMOVE #changes'}`,
+        ExpressionAttributeNames: { '#version': 'version', '#updated': 'updated_at', '#changes': 'changes' },
+        ExpressionAttributeValues: {
+          ':one': 1,
+          ':now': new Date().toISOString(),
+          ...(described ? { ':changes': storedChanges(described) } : {}),
+        },
       },
     };
   }
+}
+
+/**
+ * The description as a plain map of only its fields: the document client is not asked to drop
+ * undefined values, and a caller's object may carry more than a PolicyRef.
+ */
+function storedChanges(changes: VersionChanges): Record<string, unknown> {
+  return {
+    added: changes.added.map(storedPolicyRef),
+    removed: changes.removed.map(storedPolicyRef),
+    keys: [...changes.keys],
+  };
+}
+
+function storedPolicyRef(policy: PolicyRef): Record<string, unknown> {
+  return {
+    id: policy.id,
+    source_type: policy.source_type,
+    source_id: policy.source_id,
+    destination_id: policy.destination_id,
+    ...(policy.app_lifecycle === undefined ? {} : { app_lifecycle: policy.app_lifecycle }),
+  };
 }
 
 /** The refusal of the first item whose condition failed, if the plan named one for it. */
