@@ -17,8 +17,8 @@ import { Construct } from 'constructs';
 import { CELL_PK } from '../core/store/cell-status-store.js';
 import { DESTINATION_PK, META_PK, POLICY_PK, SECURITY_GROUP_PK } from '../core/store/items.js';
 import { SHARD_PK_PREFIX } from '../core/store/shard-items.js';
-import { SHARD_POLICIES_PK_PREFIX } from '../core/store/shard-policies.js';
 import { SHARD_LOG_PK_PREFIX } from '../core/store/shard-log.js';
+import { SHARD_POLICIES_PK_PREFIX } from '../core/store/shard-policies.js';
 import { SNAPSHOT_PK } from '../core/store/snapshot-store.js';
 import {
   everyMinutes,

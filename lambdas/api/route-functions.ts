@@ -41,9 +41,16 @@ export const ROUTE_FUNCTIONS: Readonly<Record<RouteName, RouteFunctionDefinition
   },
   'update-destinations': {
     entry: handler('update-destinations'),
-    // Reads destinations and new names (BatchGetItem); replaces them and their name records, deletes
-    // released names, bumps the version.
-    tableActions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
+    // Reads destinations and new names (BatchGetItem) and the users of each (Query: the shards the
+    // version record names as changed); replaces them and their name records, deletes released
+    // names, bumps the version.
+    tableActions: [
+      'dynamodb:BatchGetItem',
+      'dynamodb:Query',
+      'dynamodb:PutItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:UpdateItem',
+    ],
   },
   'delete-destination': {
     entry: handler('delete-destination'),

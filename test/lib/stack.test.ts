@@ -182,7 +182,13 @@ describe('route functions', () => {
   const EXPECTED_TABLE_ACTIONS: Readonly<Record<RouteName, readonly string[]>> = {
     'list-destinations': ['dynamodb:BatchGetItem', 'dynamodb:Query'],
     'create-destinations': ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-    'update-destinations': ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    'update-destinations': [
+      'dynamodb:BatchGetItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ],
     'delete-destination': ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
     'list-egress-policies': ['dynamodb:BatchGetItem', 'dynamodb:Query'],
     'create-egress-policies': ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],

@@ -52,7 +52,11 @@ beforeEach(async () => {
 /** The version record as the stream carries it (wire format), after the write of `version`. */
 async function changesOfCurrent(): Promise<Map<number, VersionChanges | undefined>> {
   const { Item } = await table.client.send(
-    new GetItemCommand({ TableName: table.tableName, Key: { pk: { S: 'META' }, sk: { S: 'VERSION' } }, ConsistentRead: true }),
+    new GetItemCommand({
+      TableName: table.tableName,
+      Key: { pk: { S: 'META' }, sk: { S: 'VERSION' } },
+      ConsistentRead: true,
+    }),
   );
   // As Lambda gets it: the stream's JSON.
   const record: DynamoDBRecord = JSON.parse(JSON.stringify({ eventName: 'MODIFY', dynamodb: { NewImage: Item } }));
