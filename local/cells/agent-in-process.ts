@@ -62,10 +62,15 @@ export function inProcessAgentRunner(options: InProcessAgentOptions): AgentRunne
 /**
  * Cells told about the same change read the same snapshot: fetch its chunks once, not once per
  * cell (each cell still reads the pointer, and still verifies the bytes against its checksum).
+ * Source shards are read as on a cell, each cell its own: a pointer of described changes names
+ * no whole snapshot.
  */
 function sharedSnapshotBytes(source: SnapshotSource): SnapshotSource {
   let last: { sha256: string; bytes: Promise<Buffer> } | undefined;
+  const { readShards, readChanges } = source;
   return {
+    ...(readShards === undefined ? {} : { readShards: (keys) => readShards.call(source, keys) }),
+    ...(readChanges === undefined ? {} : { readChanges: (versions) => readChanges.call(source, versions) }),
     readPointer: () => source.readPointer(),
     readBytes: (pointer) => {
       if (last?.sha256 !== pointer.sha256) {

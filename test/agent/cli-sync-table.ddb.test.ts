@@ -178,7 +178,7 @@ describe('agent sync --from-dynamodb', () => {
     const policies = new DynamoDbPolicyStore({ client: documentClient(fresh.client), tableName: fresh.tableName });
     expect(
       await publishSnapshot(publishedState(policies, documentClient(fresh.client), fresh.tableName), freshSnapshots),
-    ).toEqual({ version: 0, written: true });
+    ).toEqual({ version: 0, written: true, how: 'whole' });
     const result = await cli(args, runner, fresh.tableName);
     expect([result.code, result.stderr]).toEqual([EXIT_OK, '']);
     expect(split(result.stdout).last).toMatchObject({ version: 0, origin: 'table', changed: true, applied: true });
