@@ -164,30 +164,30 @@ export class ShardedSnapshotStore implements SnapshotStore, ShardSource, ChangeP
     const logged = previous !== undefined && previous.epoch === epoch && previous.shardLog !== undefined;
     const cached =
       previous !== undefined && this.lastPublished?.identity === identityOf(previous) ? this.lastPublished : undefined;
+    // A keys-only scan of the table, at most once per publish and only on the paths that need it.
+    let scanned: Promise<ShardKey[]> | undefined;
+    const storedKeys = (): Promise<ShardKey[]> => {
+      scanned ??= this.items.listShardKeys();
+      return scanned;
+    };
     const before =
       previous === undefined
         ? new Map<ShardKey, PolicySnapshot>()
-        : (cached?.shards ?? (previous.chunks > 0 ? await this.shardsOf(previous, logged) : await this.storedShards()));
+        : (cached?.shards ??
+          (previous.chunks > 0 ? await this.shardsOf(previous, logged) : await this.storedShards(await storedKeys())));
     // Without a log to continue (first sharded publish, new epoch) or after a holder that died
     // mid-`all`, every shard is rewritten and cells read all of theirs. What such a table holds
     // cannot be told from any snapshot (a restored table's shards, a dead holder's half of a state
     // never published), so every stored shard is listed: those the new state lacks are deleted.
     const everything = !logged || left === 'all';
     const changed = everything
-      ? [
-          ...new Set([
-            ...next.keys(),
-            ...before.keys(),
-            ...(left === 'all' ? [] : left),
-            ...(await this.items.listShardKeys()),
-          ]),
-        ]
+      ? [...new Set([...next.keys(), ...before.keys(), ...(left === 'all' ? [] : left), ...(await storedKeys())])]
       : [...new Set([...changedShardKeys(before, next), ...left])];
     const lists = options.policyLists;
     const listKeys =
       lists === undefined
         ? []
-        : this.policyListsToWrite(lists, changed, everything, { previous, cached, before, next, left });
+        : await this.policyListsToWrite(lists, changed, everything, { previous, cached, left, storedKeys });
     await this.items.recordIntent(owner, [...new Set([...changed, ...listKeys])]);
     const entry: ShardChanges = { version: encoded.version, epoch, keys: everything ? 'all' : changed };
     // The shards, their policy lists and the change entry go beside the snapshot's chunks; the
@@ -228,25 +228,25 @@ export class ShardedSnapshotStore implements SnapshotStore, ShardSource, ChangeP
   /**
    * The shards whose policy list a full publish writes: those that differ from the lists this
    * container published last, when the pointer is that publish and its lists are complete; else
-   * every key either state has (the lists are rebuilt, as on the first publish that keeps them).
+   * every key the new state has or the table stores (the lists are rebuilt, as on the first publish
+   * that keeps them: a list whose policies left no shard behind is found by the scan only).
    */
-  private policyListsToWrite(
+  private async policyListsToWrite(
     lists: ReadonlyMap<ShardKey, readonly PolicyRef[]>,
     changed: readonly ShardKey[],
     everything: boolean,
     state: {
       readonly previous: SnapshotPointer | undefined;
       readonly cached: LastPublished | undefined;
-      readonly before: ReadonlyMap<ShardKey, PolicySnapshot>;
-      readonly next: ReadonlyMap<ShardKey, PolicySnapshot>;
       readonly left: Intent;
+      readonly storedKeys: () => Promise<ShardKey[]>;
     },
-  ): ShardKey[] {
+  ): Promise<ShardKey[]> {
     if (everything) return [...changed];
-    const { previous, cached, before, next, left } = state;
+    const { previous, cached, left, storedKeys } = state;
     const leftKeys = left === 'all' ? [] : left;
     const known = previous?.policyIndex === true ? cached?.policies : undefined;
-    if (known === undefined) return [...new Set([...next.keys(), ...before.keys(), ...lists.keys(), ...leftKeys])];
+    if (known === undefined) return [...new Set([...lists.keys(), ...(await storedKeys()), ...leftKeys])];
     const differing = [...new Set([...known.keys(), ...lists.keys()])].filter(
       (key) => !samePolicies(known.get(key), lists.get(key)),
     );
@@ -346,8 +346,8 @@ export class ShardedSnapshotStore implements SnapshotStore, ShardSource, ChangeP
    * Every stored shard, decoded: the state of a pointer that names no whole snapshot, for a full
    * publish in a container that did not publish it (a table-wide read, as the full publish is).
    */
-  private async storedShards(): Promise<Map<ShardKey, PolicySnapshot>> {
-    const stored = await this.items.readShards(await this.items.listShardKeys());
+  private async storedShards(keys: readonly ShardKey[]): Promise<Map<ShardKey, PolicySnapshot>> {
+    const stored = await this.items.readShards(keys);
     return new Map([...stored].map(([key, shard]) => [key, decodeSnapshot(shard.bytes, sha256(shard.bytes))]));
   }
 
