@@ -21,7 +21,14 @@ import * as z from 'zod/mini';
 import type { ShardKey } from '../domain/shard-keys.js';
 import type { PolicyRef } from '../domain/version-changes.js';
 import { IncompleteError, isIncomplete, retry, type Sleep } from '../retry.js';
-import { batchGet, errorName, MAX_UNPROCESSED_ROUNDS, unprocessedBackoff } from './dynamodb-io.js';
+import {
+  batchGet,
+  errorName,
+  MAX_UNPROCESSED_ROUNDS,
+  type TransactItem,
+  transactWrite,
+  unprocessedBackoff,
+} from './dynamodb-io.js';
 import { count, decoder } from './item-schemas.js';
 import type { Key } from './items.js';
 import { changesKey, readShardChanges, type ShardChanges } from './shard-log.js';
@@ -68,6 +75,43 @@ export interface StoredShard {
   readonly version: number;
   readonly epoch: string;
   readonly bytes: Buffer;
+}
+
+function shardRequests(
+  version: number,
+  epoch: string,
+  shards: ReadonlyMap<ShardKey, Buffer | undefined>,
+): WriteRequest[] {
+  return [...shards].map(([key, bytes]) => {
+    if (bytes === undefined) return { DeleteRequest: { Key: shardKey(key) } };
+    if (bytes.length > MAX_SHARD_BYTES) {
+      throw new Error(
+        `source shard ${key} is ${bytes.length} bytes compressed, above ${MAX_SHARD_BYTES}: too many rules for one source`,
+      );
+    }
+    return { PutRequest: { Item: { ...shardKey(key), version, epoch, data: bytes } } };
+  });
+}
+
+function policyListRequests(
+  version: number,
+  epoch: string,
+  lists: ReadonlyMap<ShardKey, readonly PolicyRef[]>,
+): WriteRequest[] {
+  return [...lists].map(([key, policies]) => {
+    if (policies.length === 0) return { DeleteRequest: { Key: shardPoliciesKey(key) } };
+    const data = encodePolicyList(policies);
+    if (data.length > MAX_SHARD_BYTES) {
+      throw new Error(`policy list of shard ${key} is ${data.length} bytes compressed, above ${MAX_SHARD_BYTES}`);
+    }
+    return { PutRequest: { Item: { ...shardPoliciesKey(key), version, epoch, data } } };
+  });
+}
+
+function changesItem(changes: ShardChanges): Record<string, unknown> {
+  const { keys } = changes;
+  const logged = keys === 'all' || keys.length > MAX_LOGGED_KEYS ? { all: true } : { keys: [...keys] };
+  return { ...changesKey(changes.version), version: changes.version, epoch: changes.epoch, ...logged };
 }
 
 /** What a publisher that died holding the lease said it would write. */
@@ -134,16 +178,7 @@ export class ShardItems {
 
   /** Writes each shard given and deletes each key mapped to `undefined` (an empty source). */
   async writeShards(version: number, epoch: string, shards: ReadonlyMap<ShardKey, Buffer | undefined>): Promise<void> {
-    const requests: WriteRequest[] = [...shards].map(([key, bytes]) => {
-      if (bytes === undefined) return { DeleteRequest: { Key: shardKey(key) } };
-      if (bytes.length > MAX_SHARD_BYTES) {
-        throw new Error(
-          `source shard ${key} is ${bytes.length} bytes compressed, above ${MAX_SHARD_BYTES}: too many rules for one source`,
-        );
-      }
-      return { PutRequest: { Item: { ...shardKey(key), version, epoch, data: bytes } } };
-    });
-    await this.batchWrite(requests);
+    await this.batchWrite(shardRequests(version, epoch, shards));
   }
 
   /** Writes each shard's policy list; an empty one is deleted. */
@@ -152,26 +187,64 @@ export class ShardItems {
     epoch: string,
     lists: ReadonlyMap<ShardKey, readonly PolicyRef[]>,
   ): Promise<void> {
-    const requests: WriteRequest[] = [...lists].map(([key, policies]) => {
-      if (policies.length === 0) return { DeleteRequest: { Key: shardPoliciesKey(key) } };
-      const data = encodePolicyList(policies);
-      if (data.length > MAX_SHARD_BYTES) {
-        throw new Error(`policy list of shard ${key} is ${data.length} bytes compressed, above ${MAX_SHARD_BYTES}`);
-      }
-      return { PutRequest: { Item: { ...shardPoliciesKey(key), version, epoch, data } } };
-    });
-    await this.batchWrite(requests);
+    await this.batchWrite(policyListRequests(version, epoch, lists));
+  }
+
+  /**
+   * The writes of a publish as items of one transaction (at most 100 items and 4 MB, the caller's
+   * to check): shards, policy lists and the change entry, and the check that no publisher holds the
+   * lease or left an intent (a holder's half-written shards must be redone before anything else).
+   */
+  transactItems(
+    writes: {
+      readonly version: number;
+      readonly epoch: string;
+      readonly shards: ReadonlyMap<ShardKey, Buffer | undefined>;
+      readonly lists: ReadonlyMap<ShardKey, readonly PolicyRef[]>;
+      readonly changes: ShardChanges;
+    },
+    nowMs: number,
+  ): TransactItem[] {
+    const requests = [
+      ...shardRequests(writes.version, writes.epoch, writes.shards),
+      ...policyListRequests(writes.version, writes.epoch, writes.lists),
+      { PutRequest: { Item: changesItem(writes.changes) } },
+    ];
+    return [
+      ...requests.map((request): TransactItem => {
+        if (request.PutRequest?.Item !== undefined) {
+          return { Put: { TableName: this.tableName, Item: request.PutRequest.Item } };
+        }
+        if (request.DeleteRequest?.Key !== undefined) {
+          return { Delete: { TableName: this.tableName, Key: request.DeleteRequest.Key } };
+        }
+        throw new Error('unreachable: a write request is a put or a delete');
+      }),
+      {
+        ConditionCheck: {
+          TableName: this.tableName,
+          Key: LEASE_KEY,
+          ConditionExpression:
+            'attribute_not_exists(#owner) OR (#expires < :now AND attribute_not_exists(#all) AND (attribute_not_exists(#intent) OR size(#intent) = :zero))',
+          ExpressionAttributeNames: {
+            '#owner': 'owner',
+            '#expires': 'expires_at',
+            '#all': 'intent_all',
+            '#intent': 'intent',
+          },
+          ExpressionAttributeValues: { ':now': nowMs, ':zero': 0 },
+        },
+      },
+    ];
+  }
+
+  /** One TransactWriteItems of items made by transactItems and the caller's own. */
+  transact(items: TransactItem[]): Promise<void> {
+    return transactWrite(this.client, items);
   }
 
   async writeChanges(changes: ShardChanges): Promise<void> {
-    const { keys } = changes;
-    const logged = keys === 'all' || keys.length > MAX_LOGGED_KEYS ? { all: true } : { keys: [...keys] };
-    await this.client.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { ...changesKey(changes.version), version: changes.version, epoch: changes.epoch, ...logged },
-      }),
-    );
+    await this.client.send(new PutCommand({ TableName: this.tableName, Item: changesItem(changes) }));
   }
 
   async deleteChanges(versions: readonly number[]): Promise<void> {

@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ShardKey } from '../domain/shard-keys.js';
-import { applyChanges, rebuildShards, samePolicies } from '../domain/shard-updates.js';
+import { samePolicies } from '../domain/shard-updates.js';
 import {
   decodeSnapshot,
   type EncodedSnapshot,
@@ -33,9 +33,11 @@ import type {
   SnapshotStore,
   SnapshotWriteOptions,
 } from '../domain/snapshot-store.js';
-import { changedShardKeys, shardContent, splitSnapshot } from '../domain/source-shards.js';
-import { type PolicyRef, touchedShardKeys, type VersionChanges } from '../domain/version-changes.js';
+import { changedShardKeys, splitSnapshot } from '../domain/source-shards.js';
+import type { PolicyRef } from '../domain/version-changes.js';
 import { type Sleep, sleep as timerSleep } from '../retry.js';
+import { type DescribedPlan, planDescribedPublish } from './described-publish.js';
+import { isCancelledTransaction } from './dynamodb-io.js';
 import { type Intent, ShardItems, type StoredShard } from './shard-items.js';
 import type { ShardChanges } from './shard-log.js';
 import { DynamoDbSnapshotStore, type SnapshotStoreOptions } from './snapshot-store.js';
@@ -44,6 +46,9 @@ import { DynamoDbSnapshotStore, type SnapshotStoreOptions } from './snapshot-sto
 export const SHARD_LOG_LENGTH = 32;
 /** Up to this many changed keys also travel in the pointer (it stays one read unit, under 4 KB). */
 export const POINTER_CHANGES = 40;
+/** TransactWriteItems' limits: 100 items, 4 MB (shards are most of it; room left for the rest). */
+const TRANSACTION_ITEMS = 100;
+const TRANSACTION_SHARD_BYTES = 3 * 1024 * 1024;
 /** Longer than the fan-out's timeout (1 minute), so a live holder never loses it. */
 export const LEASE_MS = 90_000;
 /** Within the fan-out's timeout; when it runs out the batch fails and is retried. */
@@ -121,8 +126,13 @@ export class ShardedSnapshotStore implements SnapshotStore, ShardSource, ChangeP
    * version without a gap, the policy lists are complete (`policyIndex`) and no earlier holder left
    * an intent; otherwise it says why and the caller publishes the whole state (`write`).
    */
-  publishChanges(request: ChangePublishRequest): Promise<ChangePublishResult> {
-    return this.leased((lease) => this.publishDescribed(lease, request));
+  async publishChanges(request: ChangePublishRequest): Promise<ChangePublishResult> {
+    const epoch = await this.snapshots.epoch();
+    const plan = await planDescribedPublish(this.items, epoch, await this.snapshots.readPointer(), request);
+    if ('current' in plan) return { version: plan.current, written: false };
+    // A plan that cannot be published now is not retried under the lease: that would read the same.
+    if ('full' in plan) return plan;
+    return (await this.publishAtOnce(plan, request)) ?? this.leased((lease) => this.publishDescribed(lease, request));
   }
 
   /** Runs `work` holding the lease; ends it with its intent kept if `work` fails or gives it back. */
@@ -253,6 +263,7 @@ export class ShardedSnapshotStore implements SnapshotStore, ShardSource, ChangeP
     return [...new Set([...differing, ...leftKeys])];
   }
 
+  /** Under the lease: for a plan too large for one transaction, or when that one was cancelled. */
   private async publishDescribed(lease: Lease, request: ChangePublishRequest): Promise<ChangePublishResult> {
     const { owner, left, release, giveBack } = lease;
     const bail = async (full: string): Promise<ChangePublishResult> => {
@@ -260,42 +271,11 @@ export class ShardedSnapshotStore implements SnapshotStore, ShardSource, ChangeP
       return { full };
     };
     const epoch = await this.snapshots.epoch();
-    const previous = await this.snapshots.readPointer();
-    if (previous === undefined || previous.epoch !== epoch || previous.shardLog === undefined) {
-      return bail('no sharded pointer of this table yet');
-    }
-    if (previous.policyIndex !== true) return bail("the shards' policy lists are not complete yet");
+    const plan = await planDescribedPublish(this.items, epoch, await this.snapshots.readPointer(), request);
+    if ('full' in plan) return bail(plan.full);
+    if ('current' in plan) return { version: plan.current, written: false };
     if (left === 'all' || left.length > 0) return bail('an earlier publish did not finish');
-    const newest = Math.max(...request.changes.keys());
-    if (newest <= previous.version) return { version: previous.version, written: false };
-    const chain: VersionChanges[] = [];
-    let version = previous.version;
-    for (let described = request.changes.get(version + 1); described !== undefined; ) {
-      chain.push(described);
-      version += 1;
-      described = request.changes.get(version + 1);
-    }
-    if (version < newest) return bail(`version ${version + 1} is not in this batch or does not describe its change`);
-
-    const keys = touchedShardKeysOf(chain);
-    const [storedLists, storedShards] = await Promise.all([
-      this.items.readPolicies(keys, epoch),
-      this.items.readShards(keys),
-    ]);
-    const lists = applyChanges(storedLists, chain);
-    const destinationIds = [...new Set([...lists.values()].flat().map((policy) => policy.destination_id))];
-    const [destinations, groups] = await Promise.all([
-      request.read.destinations(destinationIds),
-      request.read.securityGroups(),
-    ]);
-    let next: Map<ShardKey, PolicySnapshot | undefined>;
-    try {
-      next = rebuildShards(version, keys, lists, destinations, groups);
-    } catch (error) {
-      return bail(`the touched shards could not be rebuilt: ${(error as Error).message}`);
-    }
-    const changed = keys.filter((key) => !sameShard(storedShards.get(key), next.get(key), epoch));
-    const listKeys = keys.filter((key) => !samePolicies(storedLists.get(key), lists.get(key)));
+    const { version, previous, next, lists, changed, listKeys } = plan;
     await this.items.recordIntent(owner, [...new Set([...changed, ...listKeys])]);
     const entry: ShardChanges = { version, epoch, keys: changed };
     const alongside = Promise.all([
@@ -304,8 +284,7 @@ export class ShardedSnapshotStore implements SnapshotStore, ShardSource, ChangeP
       this.items.writeChanges(entry),
     ]);
     alongside.catch(() => undefined);
-    const log = [...(previous.shardLog ?? []), version].slice(-SHARD_LOG_LENGTH);
-    const dropped = previous.shardLog.filter((logged) => !log.includes(logged));
+    const { log, dropped } = logAfter(previous.shardLog, version);
     const written = await this.snapshots.movePointer(version, {
       shardLog: log,
       ...(changed.length <= POINTER_CHANGES ? { latestChanges: changed } : {}),
@@ -317,16 +296,67 @@ export class ShardedSnapshotStore implements SnapshotStore, ShardSource, ChangeP
         return Promise.all([this.items.deleteChanges(dropped), release(), request.afterPointer?.(version)]);
       },
     });
+    this.rememberDescribed(plan, written);
+    return { version, written };
+  }
+
+  /**
+   * Shards, lists, change entry and pointer in one transaction, conditional on the pointer being the
+   * plan's and on no publisher holding the lease or having left an intent: nothing can be half
+   * written, so no lease or intent is needed. Undefined when it does not fit one transaction or was
+   * cancelled (the lease path then decides, on fresh reads).
+   */
+  private async publishAtOnce(
+    plan: DescribedPlan,
+    request: ChangePublishRequest,
+  ): Promise<ChangePublishResult | undefined> {
+    const { version, epoch, previous, next, lists, changed, listKeys } = plan;
+    if (changed.length + listKeys.length + 3 > TRANSACTION_ITEMS) return undefined;
+    const shards = new Map(changed.map((key) => [key, shardBytes(next.get(key))]));
+    const shardBytesTotal = [...shards.values()].reduce((sum, bytes) => sum + (bytes?.length ?? 0), 0);
+    if (shardBytesTotal > TRANSACTION_SHARD_BYTES) return undefined;
+    const entry: ShardChanges = { version, epoch, keys: changed };
+    const { log, dropped } = logAfter(previous.shardLog, version);
+    const items = [
+      ...this.items.transactItems(
+        {
+          version,
+          epoch,
+          shards,
+          lists: new Map(listKeys.map((key) => [key, lists.get(key) ?? []])),
+          changes: entry,
+        },
+        (this.options.now ?? Date.now)(),
+      ),
+      this.snapshots.movePointerItem(version, epoch, previous, {
+        shardLog: log,
+        ...(changed.length <= POINTER_CHANGES ? { latestChanges: changed } : {}),
+        policyIndex: true,
+      }),
+    ];
+    try {
+      await this.items.transact(items);
+    } catch (error) {
+      if (isCancelledTransaction(error)) return undefined;
+      throw error;
+    }
+    this.lastChanges = entry;
+    this.rememberDescribed(plan, true);
+    await Promise.all([this.items.deleteChanges(dropped), request.afterPointer?.(version)]);
+    return { version, written: true };
+  }
+
+  /** Keeps the warm container's copy of the published state in step with a described publish. */
+  private rememberDescribed(plan: DescribedPlan, written: boolean): void {
     const cached = this.lastPublished;
     this.lastPublished =
-      written && cached?.identity === identityOf(previous)
+      written && cached?.identity === identityOf(plan.previous)
         ? {
-            identity: identityOf({ epoch, version, sha256: '' }),
-            shards: withEntries(cached.shards, next),
-            ...(cached.policies === undefined ? {} : { policies: withEntries(cached.policies, lists) }),
+            identity: identityOf({ epoch: plan.epoch, version: plan.version, sha256: '' }),
+            shards: withEntries(cached.shards, plan.next),
+            ...(cached.policies === undefined ? {} : { policies: withEntries(cached.policies, plan.lists) }),
           }
         : undefined;
-    return { version, written };
   }
 
   /**
@@ -364,11 +394,6 @@ export class ShardedSnapshotStore implements SnapshotStore, ShardSource, ChangeP
       await sleep(LEASE_POLL_MS);
     }
   }
-}
-
-/** Every shard a run of versions touched. */
-function touchedShardKeysOf(chain: readonly VersionChanges[]): ShardKey[] {
-  return [...new Set(chain.flatMap(touchedShardKeys))].sort();
 }
 
 /** The policy table's snapshots and shards, as the fan-out writes them and cells read them. */
@@ -418,11 +443,10 @@ function withEntries<V>(
   return result;
 }
 
-/** A stored shard and a rebuilt one enforce the same (both absent counts). */
-function sameShard(stored: StoredShard | undefined, rebuilt: PolicySnapshot | undefined, epoch: string): boolean {
-  if (stored === undefined || rebuilt === undefined) return stored === rebuilt;
-  if (stored.epoch !== epoch) return false;
-  return shardContent(decodeSnapshot(stored.bytes, sha256(stored.bytes))) === shardContent(rebuilt);
+/** The pointer's log after a publish of `version`, and the versions that fell off it. */
+function logAfter(shardLog: readonly number[], version: number): { log: number[]; dropped: number[] } {
+  const log = [...shardLog, version].slice(-SHARD_LOG_LENGTH);
+  return { log, dropped: shardLog.filter((logged) => !log.includes(logged)) };
 }
 
 function shardBytes(shard: PolicySnapshot | undefined): Buffer | undefined {

@@ -29,7 +29,7 @@ import { decodeSnapshot, type EncodedSnapshot, type PolicySnapshot } from '../do
 import type { SnapshotPointer, SnapshotStore, SnapshotWriteOptions } from '../domain/snapshot-store.js';
 import { jsonLineLog, type Log } from '../log.js';
 import { IncompleteError, isIncomplete, retry, type Sleep } from '../retry.js';
-import { errorName, MAX_UNPROCESSED_ROUNDS, unprocessedBackoff } from './dynamodb-io.js';
+import { errorName, MAX_UNPROCESSED_ROUNDS, type TransactItem, unprocessedBackoff } from './dynamodb-io.js';
 import { decodeKey, decodeSnapshotChunk, decodeSnapshotPointer } from './item-schemas.js';
 import { type Key, SNAPSHOT_PK, snapshotPointerKey } from './items.js';
 import { PARTITION_KEY, SORT_KEY } from './table-definition.js';
@@ -63,6 +63,32 @@ export interface SnapshotStoreOptions {
 /** Every chunk of a version, whatever its checksum, sorts after this and before the next version's. */
 const versionPrefix = (version: number): string => `v${String(version).padStart(12, '0')}#`;
 const chunkPrefixOf = (version: number, sha256: string): string => `${versionPrefix(version)}${sha256.slice(0, 16)}#`;
+
+/** Where the whole snapshot a pointer names is: none when `chunks` is 0. */
+interface WholeSnapshot {
+  readonly chunks: number;
+  readonly bytes: number;
+  readonly sha256: string;
+  readonly chunk_prefix?: string;
+}
+
+function pointerItem(
+  version: number,
+  epoch: string,
+  whole: WholeSnapshot,
+  options: Pick<PointerWriteOptions, 'shardLog' | 'latestChanges' | 'policyIndex'>,
+): Record<string, unknown> {
+  return {
+    ...snapshotPointerKey(),
+    version,
+    ...whole,
+    epoch,
+    written_at: new Date().toISOString(),
+    ...(options.shardLog === undefined ? {} : { shard_log: [...options.shardLog] }),
+    ...(options.latestChanges === undefined ? {} : { latest_changes: [...options.latestChanges] }),
+    ...(options.policyIndex === true ? { policy_index: true } : {}),
+  };
+}
 
 /** How a lease holder (sharded-snapshot-store.ts) has the pointer written. */
 export interface PointerWriteOptions extends SnapshotWriteOptions {
@@ -194,27 +220,39 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
     return true;
   }
 
+  /**
+   * The move of the pointer from `previous` to `version` (shards only, as movePointer writes it) as
+   * one item of the caller's transaction: it fails unless the pointer is still `previous`.
+   */
+  movePointerItem(
+    version: number,
+    epoch: string,
+    previous: SnapshotPointer,
+    options: Pick<PointerWriteOptions, 'shardLog' | 'latestChanges' | 'policyIndex'>,
+  ): TransactItem {
+    return {
+      Put: {
+        TableName: this.tableName,
+        Item: pointerItem(version, epoch, { chunks: 0, bytes: 0, sha256: '' }, options),
+        ConditionExpression: '#version = :previous AND #epoch = :epoch',
+        ExpressionAttributeNames: { '#version': 'version', '#epoch': 'epoch' },
+        ExpressionAttributeValues: { ':previous': previous.version, ':epoch': epoch },
+      },
+    };
+  }
+
   /** Puts the pointer unless one of this epoch at this version or newer is there; false then. */
   private async putPointer(
     version: number,
     epoch: string,
-    whole: { readonly chunks: number; readonly bytes: number; readonly sha256: string; readonly chunk_prefix?: string },
+    whole: WholeSnapshot,
     options: PointerWriteOptions,
   ): Promise<boolean> {
     try {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: {
-            ...snapshotPointerKey(),
-            version,
-            ...whole,
-            epoch,
-            written_at: new Date().toISOString(),
-            ...(options.shardLog === undefined ? {} : { shard_log: [...options.shardLog] }),
-            ...(options.latestChanges === undefined ? {} : { latest_changes: [...options.latestChanges] }),
-            ...(options.policyIndex === true ? { policy_index: true } : {}),
-          },
+          Item: pointerItem(version, epoch, whole, options),
           ConditionExpression:
             'attribute_not_exists(#version) OR #version < :version OR attribute_not_exists(#epoch) OR #epoch <> :epoch',
           ExpressionAttributeNames: { '#version': 'version', '#epoch': 'epoch' },

@@ -74,8 +74,13 @@ export async function publishSnapshot(
   snapshots: SnapshotStore & Partial<ChangePublisher>,
   options: PublishOptions = {},
 ): Promise<PublishResult> {
+  // Described changes first: that path reads the pointer itself and nothing of the whole state.
+  const described = await publishDescribed(policies, snapshots, options);
+  if (described !== undefined && !('full' in described)) {
+    return { ...described, how: described.written ? 'changes' : 'none' };
+  }
+  const whyWhole = described?.full;
   const epoch = await snapshots.epoch();
-  let whyWhole: string | undefined;
   for (let attempt = 1; ; attempt += 1) {
     // Together: either order gives a check that holds (a pointer read late can only be newer).
     const [pointer, before] = await Promise.all([snapshots.readPointer(), policies.currentVersion()]);
@@ -83,13 +88,6 @@ export async function publishSnapshot(
     // of it, or recreated): cells must be given this table's state whatever the versions say.
     if (pointer && pointer.epoch === epoch && pointer.version >= before)
       return { version: pointer.version, written: false, how: 'none' };
-    if (attempt === 1) {
-      const described = await publishDescribed(policies, snapshots, options);
-      if (described !== undefined && !('full' in described)) {
-        return { ...described, how: described.written ? 'changes' : 'none' };
-      }
-      whyWhole = described?.full;
-    }
     const [list, groups] = await Promise.all([policies.listEgressPolicies(), policies.listSecurityGroups()]);
     const after = await policies.currentVersion();
     if (before !== after && attempt < MAX_ATTEMPTS) continue;

@@ -15,7 +15,8 @@ import type { VersionChanges } from '../../../core/domain/version-changes.js';
 import { DynamoDbPolicyStore } from '../../../core/store/dynamodb-policy-store.js';
 import { DynamoDbSecurityGroupStore } from '../../../core/store/security-group-store.js';
 import { ShardItems } from '../../../core/store/shard-items.js';
-import { type ShardedSnapshotStore, shardedSnapshotStore } from '../../../core/store/sharded-snapshot-store.js';
+import { ShardedSnapshotStore, shardedSnapshotStore } from '../../../core/store/sharded-snapshot-store.js';
+import { DynamoDbSnapshotStore } from '../../../core/store/snapshot-store.js';
 import { documentClient } from '../../../core/store/table-stores.js';
 import { type PolicySource, publishedStateOf, publishSnapshot } from '../../../lambdas/fanout/snapshot-publisher.js';
 import { changesOf } from '../../../lambdas/fanout/stream-filter.js';
@@ -230,6 +231,50 @@ describe('publishing described changes', () => {
     expect(result.how).toBe('whole');
     // Only a5 changed: not `all`, so cells read one shard, not all of theirs.
     expect((await snapshots.readChanges([result.version])).get(result.version)?.keys).toEqual(['app:a5']);
+    await expectStoredEqualsWholeBuild();
+  });
+
+  it('writes a small change in one transaction, without the lease, and a large one under the lease', async () => {
+    const client = documentClient(table.client);
+    let transactions = 0;
+    const counted = new ShardItems(client, table.tableName);
+    const transact = counted.transact.bind(counted);
+    counted.transact = (writes) => {
+      transactions += 1;
+      return transact(writes);
+    };
+    snapshots = new ShardedSnapshotStore(new DynamoDbSnapshotStore(client, table.tableName), counted);
+    const [d1] = await destinations(1);
+    await publish(await changesOfCurrent());
+    await policies.createEgressPolicies([{ source: { type: 'app', id: 'a1' }, destination: { id: d1?.id ?? '' } }]);
+    expect((await publish(await changesOfCurrent())).how).toBe('changes');
+    expect(transactions).toBe(1);
+    expect(await items.readLease()).toBeUndefined();
+
+    // A group bound to 120 spaces touches 120 shards: more than one transaction holds.
+    const spaces = Array.from({ length: 120 }, (_, index) => `space-${String(index).padStart(3, '0')}`);
+    await groups.createSecurityGroup(group('wide', { ...NO_BINDINGS, running: { space: spaces, organization: [] } }));
+    const wide = await publish(await changesOfCurrent());
+    expect(wide.how).toBe('changes');
+    expect(transactions).toBe(1);
+    expect((await snapshots.readChanges([wide.version])).get(wide.version)?.keys).toHaveLength(120);
+    await expectStoredEqualsWholeBuild();
+  });
+
+  it('does not publish in one transaction while another publisher holds the lease', async () => {
+    snapshots = shardedSnapshotStore(documentClient(table.client), table.tableName, { leaseWaitMs: 300 });
+    const [d1] = await destinations(1);
+    await publish(await changesOfCurrent());
+    const before = await snapshots.readPointer();
+    expect(await items.acquireLease('busy', Date.now(), 60_000)).toEqual([]);
+    await policies.createEgressPolicies([{ source: { type: 'app', id: 'a1' }, destination: { id: d1?.id ?? '' } }]);
+    const changes = await changesOfCurrent();
+    await expect(publish(changes)).rejects.toThrow(/held the shard lease too long/);
+    expect(await snapshots.readPointer()).toEqual(before);
+    expect((await items.readShards(['app:a1'])).size).toBe(0);
+
+    await items.releaseLease('busy');
+    expect((await publish(changes)).how).toBe('changes');
     await expectStoredEqualsWholeBuild();
   });
 
