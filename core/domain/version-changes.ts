@@ -65,6 +65,20 @@ export function shardKeysOfGroup(group: Pick<SecurityGroup, 'globallyEnabled' | 
   return [...keys].sort();
 }
 
+/**
+ * A policy's fields and nothing else, in one order: stored and compared as text, and a caller's
+ * object may carry more than a PolicyRef (or undefined values the document client would refuse).
+ */
+export function policyRefFields(policy: PolicyRef): PolicyRef {
+  return {
+    id: policy.id,
+    source_type: policy.source_type,
+    source_id: policy.source_id,
+    destination_id: policy.destination_id,
+    ...(policy.app_lifecycle === undefined ? {} : { app_lifecycle: policy.app_lifecycle }),
+  };
+}
+
 /** Every shard a description touches: its own keys and those of the policies it adds or removes. */
 export function touchedShardKeys(changes: VersionChanges): ShardKey[] {
   return [...new Set([...changes.keys, ...[...changes.added, ...changes.removed].map(shardKeyOfPolicy)])].sort();

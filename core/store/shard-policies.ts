@@ -8,7 +8,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import type { ShardKey } from '../domain/shard-keys.js';
-import { type PolicyRef, policyRefSchema } from '../domain/version-changes.js';
+import { type PolicyRef, policyRefFields, policyRefSchema } from '../domain/version-changes.js';
 import type { Sleep } from '../retry.js';
 import { batchGet } from './dynamodb-io.js';
 import { count, decoder } from './item-schemas.js';
@@ -31,7 +31,7 @@ const policyListSchema = z.array(policyRefSchema);
 
 /** The stored list's bytes. */
 export function encodePolicyList(policies: readonly PolicyRef[]): Buffer {
-  return gzipSync(JSON.stringify(policies.map(onlyFields)));
+  return gzipSync(JSON.stringify(policies.map(policyRefFields)));
 }
 
 function decodePolicyList(data: Uint8Array, key: ShardKey): PolicyRef[] {
@@ -43,18 +43,7 @@ function decodePolicyList(data: Uint8Array, key: ShardKey): PolicyRef[] {
   }
   const parsed = policyListSchema.safeParse(value);
   if (!parsed.success) throw new Error(`policy list of shard ${key}: ${parsed.error.message}`);
-  return parsed.data.map(onlyFields);
-}
-
-/** A policy's fields and nothing else, in one order (lists are compared as text). */
-export function onlyFields(policy: PolicyRef): PolicyRef {
-  return {
-    id: policy.id,
-    source_type: policy.source_type,
-    source_id: policy.source_id,
-    destination_id: policy.destination_id,
-    ...(policy.app_lifecycle === undefined ? {} : { app_lifecycle: policy.app_lifecycle }),
-  };
+  return parsed.data.map(policyRefFields);
 }
 
 /**

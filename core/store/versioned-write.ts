@@ -8,7 +8,7 @@
 // write's description, or the fan-out would skip the shards this one touched.
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ContentionError } from '../domain/errors.js';
-import { describable, type PolicyRef, type VersionChanges } from '../domain/version-changes.js';
+import { describable, policyRefFields, type VersionChanges } from '../domain/version-changes.js';
 import { exponentialBackoff, retry, type Sleep } from '../retry.js';
 import {
   cancellationCodes,
@@ -137,19 +137,9 @@ export class VersionedWriter {
  */
 function storedChanges(changes: VersionChanges): Record<string, unknown> {
   return {
-    added: changes.added.map(storedPolicyRef),
-    removed: changes.removed.map(storedPolicyRef),
+    added: changes.added.map(policyRefFields),
+    removed: changes.removed.map(policyRefFields),
     keys: [...changes.keys],
-  };
-}
-
-function storedPolicyRef(policy: PolicyRef): Record<string, unknown> {
-  return {
-    id: policy.id,
-    source_type: policy.source_type,
-    source_id: policy.source_id,
-    destination_id: policy.destination_id,
-    ...(policy.app_lifecycle === undefined ? {} : { app_lifecycle: policy.app_lifecycle }),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { ScheduledEvent } from 'aws-lambda';
+import { NO_BINDINGS, type SecurityGroupInput } from '../../core/domain/security-group.js';
 import type { DestinationSpec } from '../../core/domain/types.js';
 
 /** A tcp destination; override what the test cares about. */
@@ -8,6 +9,17 @@ export function tcpDestination(name: string, overrides: Partial<DestinationSpec>
     ips: [{ start: '198.51.100.10', end: '198.51.100.10' }],
     ports: [{ start: 443, end: 443 }],
     protocol: 'tcp',
+    ...overrides,
+  };
+}
+
+/** A group allowing https to one address; override what the test cares about. */
+export function groupInput(name: string, overrides: Partial<SecurityGroupInput> = {}): SecurityGroupInput {
+  return {
+    name,
+    globallyEnabled: { running: false, staging: false },
+    rules: [{ protocol: 'tcp', destination: '198.51.100.10', ports: '443' }],
+    bindings: NO_BINDINGS,
     ...overrides,
   };
 }

@@ -13,7 +13,7 @@ import {
   ValidationError,
 } from '../../../core/domain/errors.js';
 import { completedJob } from '../../../core/domain/jobs.js';
-import { NO_BINDINGS, type SecurityGroupInput } from '../../../core/domain/security-group.js';
+import { NO_BINDINGS } from '../../../core/domain/security-group.js';
 import { DynamoDbPolicyStore } from '../../../core/store/dynamodb-policy-store.js';
 import { DynamoDbJobStore } from '../../../core/store/job-store.js';
 import {
@@ -24,17 +24,7 @@ import {
 import { documentClient } from '../../../core/store/table-stores.js';
 import { LOCAL_CLIENT_CONFIG } from '../../../local/dynamodb-local.js';
 import { createTestTable, type TestTable } from '../../helpers/ddb.js';
-
-/** A group allowing https to one address; override what the test cares about. */
-function groupInput(name: string, overrides: Partial<SecurityGroupInput> = {}): SecurityGroupInput {
-  return {
-    name,
-    globallyEnabled: { running: false, staging: false },
-    rules: [{ protocol: 'tcp', destination: '198.51.100.10', ports: '443' }],
-    bindings: NO_BINDINGS,
-    ...overrides,
-  };
-}
+import { groupInput } from '../../helpers/fixtures.js';
 
 const guid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 

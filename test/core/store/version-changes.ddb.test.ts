@@ -4,7 +4,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { NO_BINDINGS, type SecurityGroupInput } from '../../../core/domain/security-group.js';
+import { NO_BINDINGS } from '../../../core/domain/security-group.js';
 import { MAX_DESCRIBED_CHANGES, versionChangesSchema } from '../../../core/domain/version-changes.js';
 import { DynamoDbPolicyStore } from '../../../core/store/dynamodb-policy-store.js';
 import { DynamoDbSecurityGroupStore } from '../../../core/store/security-group-store.js';
@@ -12,7 +12,7 @@ import { documentClient } from '../../../core/store/table-stores.js';
 import { VersionedWriter } from '../../../core/store/versioned-write.js';
 import { LOCAL_CLIENT_CONFIG } from '../../../local/dynamodb-local.js';
 import { createTestTable, type TestTable } from '../../helpers/ddb.js';
-import { tcpDestination } from '../../helpers/fixtures.js';
+import { groupInput, tcpDestination } from '../../helpers/fixtures.js';
 
 const guid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
@@ -84,16 +84,6 @@ function interposed(
     { step: 'initialize', name: 'rival' },
   );
   return { client, transactions: () => transactions };
-}
-
-function groupInput(name: string, overrides: Partial<SecurityGroupInput> = {}): SecurityGroupInput {
-  return {
-    name,
-    globallyEnabled: { running: false, staging: false },
-    rules: [{ protocol: 'tcp', destination: '198.51.100.10', ports: '443' }],
-    bindings: NO_BINDINGS,
-    ...overrides,
-  };
 }
 
 const EMPTY = { added: [], removed: [], keys: [] };
