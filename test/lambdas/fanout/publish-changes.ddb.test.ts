@@ -261,6 +261,39 @@ describe('publishing described changes', () => {
     await expectStoredEqualsWholeBuild();
   });
 
+  it('never moves the pointer back when another publisher got in between its reads and its transaction', async () => {
+    const [d1] = await destinations(1);
+    await publish(await changesOfCurrent());
+    await policies.createEgressPolicies([{ source: { type: 'app', id: 'a1' }, destination: { id: d1?.id ?? '' } }]);
+    const first = await changesOfCurrent();
+    await policies.createEgressPolicies([
+      { source: { type: 'app', id: 'a1' }, destination: { id: d1?.id ?? '' }, app_lifecycle: 'running' },
+    ]);
+    const both = new Map([...first, ...(await changesOfCurrent())]);
+    const newest = Math.max(...both.keys());
+    // Another container publishes both versions while this one is between its reads and its write.
+    const other = shardedSnapshotStore(documentClient(table.client), table.tableName);
+    let interleaved = false;
+    const read = source.readDestinations;
+    if (read === undefined) throw new Error('the source reads destinations');
+    const slowed: PolicySource = {
+      ...source,
+      readDestinations: async (ids) => {
+        if (!interleaved) {
+          interleaved = true;
+          expect(await publishSnapshot(source, other, { changes: both })).toMatchObject({
+            how: 'changes',
+            version: newest,
+          });
+        }
+        return read(ids);
+      },
+    };
+    expect(await publishSnapshot(slowed, snapshots, { changes: first })).toMatchObject({ how: 'none', written: false });
+    expect((await snapshots.readPointer())?.version).toBe(newest);
+    await expectStoredEqualsWholeBuild();
+  });
+
   it('does not publish in one transaction while another publisher holds the lease', async () => {
     snapshots = shardedSnapshotStore(documentClient(table.client), table.tableName, { leaseWaitMs: 300 });
     const [d1] = await destinations(1);
