@@ -14,6 +14,11 @@
 // A cell that reads the pointer finds every shard at least as new as it, and the change entries of
 // every version it lists. A first sharded publish, a new epoch, or an earlier holder that died with
 // `all` rewrites every shard, deletes every other stored one, and logs `all`.
+// Beside the shards, each publish keeps the policies behind each shard (shard-policies.ts), so that
+// a stream batch's described changes (version-changes.ts) are published from the touched shards'
+// lists alone (publishChanges, described-publish.ts): in one transaction with the pointer when they
+// fit, which needs no lease (it checks that nobody holds one), else under the lease as above, and
+// with a pointer that names no whole snapshot. `write` publishes the whole state.
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ShardKey } from '../domain/shard-keys.js';
