@@ -280,20 +280,18 @@ export class ShardedSnapshotStore implements SnapshotStore, ShardSource, ChangeP
     if ('full' in plan) return bail(plan.full);
     if ('current' in plan) return { version: plan.current, written: false };
     if (left === 'all' || left.length > 0) return bail('an earlier publish did not finish');
-    const { version, previous, next, lists, changed, listKeys } = plan;
-    await this.items.recordIntent(owner, [...new Set([...changed, ...listKeys])]);
-    const entry: ShardChanges = { version, epoch, keys: changed };
+    const { version, previous } = plan;
+    const writes = describedWrites(plan);
+    await this.items.recordIntent(owner, [...new Set([...writes.shards.keys(), ...writes.lists.keys()])]);
+    const { entry, dropped } = writes;
     const alongside = Promise.all([
-      this.items.writeShards(version, epoch, new Map(changed.map((key) => [key, shardBytes(next.get(key))]))),
-      this.items.writePolicies(version, epoch, new Map(listKeys.map((key) => [key, lists.get(key) ?? []]))),
+      this.items.writeShards(version, epoch, writes.shards),
+      this.items.writePolicies(version, epoch, writes.lists),
       this.items.writeChanges(entry),
     ]);
     alongside.catch(() => undefined);
-    const { log, dropped } = logAfter(previous.shardLog, version);
     const written = await this.snapshots.movePointer(version, {
-      shardLog: log,
-      ...(changed.length <= POINTER_CHANGES ? { latestChanges: changed } : {}),
-      policyIndex: true,
+      ...writes.pointer,
       previous,
       alongside,
       afterPointer: () => {
@@ -315,29 +313,14 @@ export class ShardedSnapshotStore implements SnapshotStore, ShardSource, ChangeP
     plan: DescribedPlan,
     request: ChangePublishRequest,
   ): Promise<ChangePublishResult | undefined> {
-    const { version, epoch, previous, next, lists, changed, listKeys } = plan;
-    if (changed.length + listKeys.length + 3 > TRANSACTION_ITEMS) return undefined;
-    const shards = new Map(changed.map((key) => [key, shardBytes(next.get(key))]));
+    const { version, epoch, previous } = plan;
+    const { shards, lists, entry, pointer, dropped } = describedWrites(plan);
+    if (shards.size + lists.size + 3 > TRANSACTION_ITEMS) return undefined;
     const shardBytesTotal = [...shards.values()].reduce((sum, bytes) => sum + (bytes?.length ?? 0), 0);
     if (shardBytesTotal > TRANSACTION_SHARD_BYTES) return undefined;
-    const entry: ShardChanges = { version, epoch, keys: changed };
-    const { log, dropped } = logAfter(previous.shardLog, version);
     const items = [
-      ...this.items.transactItems(
-        {
-          version,
-          epoch,
-          shards,
-          lists: new Map(listKeys.map((key) => [key, lists.get(key) ?? []])),
-          changes: entry,
-        },
-        (this.options.now ?? Date.now)(),
-      ),
-      this.snapshots.movePointerItem(version, epoch, previous, {
-        shardLog: log,
-        ...(changed.length <= POINTER_CHANGES ? { latestChanges: changed } : {}),
-        policyIndex: true,
-      }),
+      ...this.items.transactItems({ version, epoch, shards, lists, changes: entry }, (this.options.now ?? Date.now)()),
+      this.snapshots.movePointerItem(version, epoch, previous, pointer),
     ];
     try {
       await this.items.transact(items);
@@ -446,6 +429,25 @@ function withEntries<V>(
     else result.set(key, value);
   }
   return result;
+}
+
+/** What a described plan writes, under the lease or in one transaction alike. */
+function describedWrites(plan: DescribedPlan) {
+  const { version, epoch, previous, next, lists, changed, listKeys } = plan;
+  const { log, dropped } = logAfter(previous.shardLog, version);
+  const entry: ShardChanges = { version, epoch, keys: changed };
+  return {
+    shards: new Map(changed.map((key) => [key, shardBytes(next.get(key))])),
+    lists: new Map(listKeys.map((key) => [key, lists.get(key) ?? []])),
+    entry,
+    pointer: {
+      shardLog: log,
+      ...(changed.length <= POINTER_CHANGES ? { latestChanges: changed } : {}),
+      policyIndex: true,
+    },
+    /** Change entries that fell off the pointer's log: deleted once it moved. */
+    dropped,
+  };
 }
 
 /** The pointer's log after a publish of `version`, and the versions that fell off it. */
