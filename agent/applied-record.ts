@@ -5,7 +5,7 @@
 // and stops there: no parse, no plan, no diff. See docs/agent.md, "Fast syncs".
 import { createHash } from 'node:crypto';
 import type { Container } from '../core/plan/model.js';
-import { COMMENT_PREFIX, HOOK_CHAIN, isPlanSet, OWNED_PREFIX, ROOT_CHAIN } from '../core/plan/names.js';
+import { COMMENT_PREFIX, HOOK_CHAIN, isHostSet, isPlanSet, OWNED_PREFIX, ROOT_CHAIN } from '../core/plan/names.js';
 import { ApplyError, firstLine } from './errors.js';
 import type { CommandRunner } from './runner.js';
 import { ruleTarget } from './table.js';
@@ -90,6 +90,8 @@ export interface KernelSummary {
   readonly rootRuleIds: readonly (string | null)[];
   /** Owned sets and their member counts. */
   readonly setSizes: ReadonlyMap<string, number>;
+  /** The host-name sets present (SetHeaders). */
+  readonly hostSets: readonly string[];
 }
 
 /** `iptables -S <root>` lines → the record and the other rules' ids. */
@@ -109,27 +111,37 @@ export function parseRootChain(text: string): Pick<KernelSummary, 'record' | 'ro
   return { record, rootRuleIds };
 }
 
-/** `ipset list -t` (headers only) → the sync's sets and their member counts (host-name sets left out: isPlanSet). */
-export function parseSetHeaders(text: string): Map<string, number> {
+/** What `ipset list -t` (headers only) shows: the sync's sets with their member counts, and the host-name sets. */
+export interface SetHeaders {
+  /** The sync's sets (isPlanSet) and their member counts. */
+  readonly sizes: Map<string, number>;
+  /** Host-name sets and their scratch sets (isHostSet), which the sync only creates and destroys. */
+  readonly hostSets: readonly string[];
+}
+
+/** `ipset list -t` output → the sync's sets with their member counts, and the host-name sets. */
+export function parseSetHeaders(text: string): SetHeaders {
   const sizes = new Map<string, number>();
+  const hostSets: string[] = [];
   let current: string | undefined;
   for (const line of text.split('\n')) {
     if (line.startsWith('Name: ')) {
       const name = line.slice('Name: '.length).trim();
       current = isPlanSet(name) ? name : undefined;
       if (current !== undefined) sizes.set(current, 0);
+      else if (isHostSet(name)) hostSets.push(name);
     } else if (current !== undefined && line.startsWith('Number of entries: ')) {
       sizes.set(current, Number(line.slice('Number of entries: '.length).trim()));
     }
   }
-  return sizes;
+  return { sizes, hostSets };
 }
 
-/** Owned sets and their sizes; no ipset binary means no sets. */
-export async function readSetSizes(runner: CommandRunner): Promise<Map<string, number>> {
+/** Owned sets' headers; no ipset binary means no sets. */
+export async function readSetHeaders(runner: CommandRunner): Promise<SetHeaders> {
   const result = await runner('ipset', ['list', '-t']);
   if (result.code === 0) return parseSetHeaders(result.stdout);
-  if (result.code === 127) return new Map();
+  if (result.code === 127) return { sizes: new Map(), hostSets: [] };
   throw new ApplyError(
     `cannot read ipsets: ipset list exited with ${result.code}: ${firstLine(result.stderr)}`,
     'ipset',
@@ -139,10 +151,10 @@ export async function readSetSizes(runner: CommandRunner): Promise<Map<string, n
 
 /** The hook, the root chain and the set sizes: three reads that cost the same at any ruleset size. */
 export async function readKernelSummary(runner: CommandRunner): Promise<KernelSummary> {
-  const [hook, root, setSizes] = await Promise.all([
+  const [hook, root, sets] = await Promise.all([
     runner('iptables', ['-w', '-S', HOOK_CHAIN]),
     runner('iptables', ['-w', '-S', ROOT_CHAIN]),
-    readSetSizes(runner),
+    readSetHeaders(runner),
   ]);
   if (hook.code !== 0) {
     throw new ApplyError(
@@ -154,7 +166,7 @@ export async function readKernelSummary(runner: CommandRunner): Promise<KernelSu
   const hooked = hook.stdout.split('\n').some((line) => ruleTarget(line) === ROOT_CHAIN);
   // A missing root chain (exit 1) is a kernel with nothing of ours: no record.
   const parsed = root.code === 0 ? parseRootChain(root.stdout) : { record: undefined, rootRuleIds: [] };
-  return { hooked, ...parsed, setSizes };
+  return { hooked, ...parsed, setSizes: sets.sizes, hostSets: sets.hostSets };
 }
 
 /** True when the kernel still holds what was applied for `input`, as far as the cheap reads can tell. */

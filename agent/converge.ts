@@ -50,7 +50,12 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
     decoded ??= snapshotToPolicyList(desired.snapshot);
     return decoded;
   };
-  const result = await syncRecorded({ policiesDigest, policies, containers: options.containers }, options.sync);
+  // What this cell last applied tells whether the kernel's record can hold at all (recorded-sync.ts).
+  const lastInput = applied?.input === undefined ? {} : { lastInput: applied.input };
+  const result = await syncRecorded(
+    { policiesDigest, policies, containers: options.containers },
+    { ...options.sync, ...lastInput },
+  );
   const version = desired.version;
   if (options.sync?.dryRun === true) return { version, origin: desired.origin, sync: result, reported: false };
 
@@ -60,7 +65,11 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
   if (desired.origin !== 'empty') {
     const epoch = desired.epoch === undefined ? {} : { epoch: desired.epoch };
     const layout = desired.layout === undefined ? {} : { layout: desired.layout };
-    recordForward(options.state, { version, sha256: desired.sha256, appliedAt, ...epoch, ...layout }, desired.bytes);
+    recordForward(
+      options.state,
+      { version, sha256: desired.sha256, appliedAt, ...epoch, ...layout, input: result.input },
+      desired.bytes,
+    );
   }
   let reported = false;
   if (options.registry) {

@@ -16,6 +16,8 @@ const appliedSchema = z.object({
   epoch: z.optional(z.string()),
   // 'shards': the cached bytes are the cell's own shards (source/shards.ts); absent: a whole snapshot.
   layout: z.optional(z.literal('shards')),
+  // The input digest the kernel's record names after this apply (recorded-sync.ts); absent before.
+  input: z.optional(z.string()),
 });
 
 export type AppliedState = z.output<typeof appliedSchema>;

@@ -15,7 +15,7 @@ import {
   planRules,
   type UnknownSources,
 } from '../core/plan/plan.js';
-import { formatRecord, readSetSizes, rootDigest, setsDigest } from './applied-record.js';
+import { formatRecord, readSetHeaders, rootDigest, setsDigest } from './applied-record.js';
 import { EarlySets } from './early-sets.js';
 import { firstLine } from './errors.js';
 import {
@@ -61,6 +61,11 @@ export interface SyncOptions {
   readonly readBack?: ReadBack;
   /** With readBack 'sizes': the sizes a caller has just read (recorded-sync.ts), not read again. */
   readonly setSizes?: KernelSetSizes;
+  /**
+   * With setSizes: the host-name sets the same read found (SetHeaders). Given, the sync destroys the
+   * unused ones among them instead of listing the sets again after the restore.
+   */
+  readonly hostSetsPresent?: readonly string[];
   /** A read of the filter table a caller started before parsing (readTable), so the two overlap. */
   readonly kernelTable?: Promise<KernelTable>;
   /**
@@ -132,7 +137,7 @@ export async function sync(
   const runner = options.runner ?? spawnRunner;
   // The kernel reads run (in their own processes) while the plan is computed.
   const tableRead = options.kernelTable ?? readTable(runner);
-  const setsRead = startSetsRead(runner, options);
+  const { setsRead, hostSetsPresent } = startSetsRead(runner, options);
   // Awaited below; until then a failed read must not count as unhandled (the plan may throw first).
   tableRead.catch(() => undefined);
   // With the kernel's set names known before planning, new sets are created while the rest is planned.
@@ -190,7 +195,7 @@ export async function sync(
   await restoreSets(runner, sets.after);
   // Only a changed ruleset can have stopped using a host set.
   if (table.payload === undefined) return result;
-  const problems = await destroyUnusedHostSets(runner, hostSets);
+  const problems = await destroyUnusedHostSets(runner, hostSets, await hostSetsPresent);
   return problems.length === 0 ? result : { ...result, hostSetProblems: problems };
 }
 
@@ -219,23 +224,37 @@ async function createHostSets(runner: CommandRunner, hostSets: readonly HostSet[
  * not ours, or a race with a refresh swapping into it) is reported and does not keep the others.
  * The names refresh following the sync's document never destroys sets itself (agent/names/refresh.ts).
  */
-async function destroyUnusedHostSets(runner: CommandRunner, hostSets: readonly HostSet[]): Promise<string[]> {
+async function destroyUnusedHostSets(
+  runner: CommandRunner,
+  hostSets: readonly HostSet[],
+  listedBefore: readonly string[] | undefined,
+): Promise<string[]> {
   // A wanted set's scratch set too: a refresh pass may be filling it right now (name-sets.ts).
   const wanted = new Set(hostSets.flatMap((set) => [set.name, hostTempSetName(set.name)]));
-  const listed = await runner('ipset', ['list', '-n']);
-  // Without ipset there are no host sets (and a plan that had some failed to create them).
-  if (listed.code === 127) return [];
-  if (listed.code !== 0) return [`cannot list ipsets: ipset exited with ${listed.code}: ${firstLine(listed.stderr)}`];
-  const present = listed.stdout
-    .split('\n')
-    .map((line) => line.trim())
-    .filter(isHostSet);
+  const present = listedBefore ?? (await listHostSets(runner));
+  if (typeof present === 'string') return [present];
   const problems: string[] = [];
   for (const name of present.filter((set) => !wanted.has(set)).sort()) {
     const failure = await runRestore(runner, `destroy ${name}\n`);
     if (failure !== undefined) problems.push(`${name} not destroyed: ${failure.message}`);
   }
   return problems;
+}
+
+/**
+ * The host-name sets in the kernel now, or the problem reading them. A set listed earlier in the sync
+ * serves as well: the sets created since are wanted ones, and a scratch set a names refresh made since
+ * for a set no longer wanted is destroyed after the next change.
+ */
+async function listHostSets(runner: CommandRunner): Promise<readonly string[] | string> {
+  const listed = await runner('ipset', ['list', '-n']);
+  // Without ipset there are no host sets (and a plan that had some failed to create them).
+  if (listed.code === 127) return [];
+  if (listed.code !== 0) return `cannot list ipsets: ipset exited with ${listed.code}: ${firstLine(listed.stderr)}`;
+  return listed.stdout
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(isHostSet);
 }
 
 /**
@@ -268,19 +287,34 @@ async function planAndDiffTable(
 }
 
 /**
- * Starts reading the owned sets as `readBack` asks (members, or only their counts); the function it
- * returns gives the result once the plan says whether sets are needed at all.
+ * Starts reading the owned sets as `readBack` asks (members, or only their counts); `setsRead` gives
+ * the result once the plan says whether sets are needed at all. `hostSetsPresent`: the host-name sets
+ * a headers read found, when one was made (undefined: list them after the restore).
  */
 function startSetsRead(
   runner: CommandRunner,
   options: SyncOptions,
-): (needed: boolean) => Promise<KernelSets | KernelSetSizes> {
-  if (options.readBack !== 'sizes') return startReadSets(runner);
+): {
+  setsRead: (needed: boolean) => Promise<KernelSets | KernelSetSizes>;
+  hostSetsPresent: Promise<readonly string[] | undefined>;
+} {
+  if (options.readBack !== 'sizes') {
+    return { setsRead: startReadSets(runner), hostSetsPresent: Promise.resolve(undefined) };
+  }
   const known = options.setSizes;
-  if (known !== undefined) return async () => known;
-  const sizes = readSetSizes(runner);
-  sizes.catch(() => undefined);
-  return () => sizes;
+  if (known !== undefined) {
+    return { setsRead: async () => known, hostSetsPresent: Promise.resolve(options.hostSetsPresent) };
+  }
+  const headers = readSetHeaders(runner);
+  headers.catch(() => undefined);
+  return {
+    setsRead: async () => (await headers).sizes,
+    // A failed read fails the sync through setsRead; here it only means "list again".
+    hostSetsPresent: headers.then(
+      (read) => read.hostSets,
+      () => undefined,
+    ),
+  };
 }
 
 /**

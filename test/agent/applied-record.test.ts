@@ -75,7 +75,7 @@ describe('the record rule', () => {
 });
 
 describe('parseSetHeaders', () => {
-  it("keeps the sync's owned sets with their sizes, host-name sets left out", () => {
+  it("keeps the sync's owned sets with their sizes, and the host-name sets apart", () => {
     const text = [
       'Name: dyneg-n-1',
       'Type: hash:net',
@@ -93,10 +93,12 @@ describe('parseSetHeaders', () => {
       'Name: dyneg-h-0123456789abcdef',
       'Number of entries: 3',
     ].join('\n');
-    expect([...parseSetHeaders(text)]).toEqual([
+    const headers = parseSetHeaders(text);
+    expect([...headers.sizes]).toEqual([
       ['dyneg-n-1', 12],
       ['dyneg-n-2', 0],
     ]);
+    expect(headers.hostSets).toEqual(['dyneg-h-0123456789abcdef']);
   });
 });
 
@@ -108,6 +110,7 @@ describe('recordHolds', () => {
     record: { ...record, root: rootDigest(rootRuleIds), sets: setsDigest(setSizes) },
     rootRuleIds,
     setSizes,
+    hostSets: [],
   };
 
   it('holds when the hook, the input, the root rules and the set sizes all match', () => {

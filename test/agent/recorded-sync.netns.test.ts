@@ -108,6 +108,37 @@ describe.runIf(labAvailable())('recorded sync on a real kernel', () => {
     expect(await ownedKernel()).toBe(applied);
   });
 
+  it("skips the record's reads for inputs that differ from the caller's last apply, and still repairs", async () => {
+    const moved = policiesText.replaceAll('198.51.100.10', '198.51.100.12');
+    const first = await syncText(policiesText);
+    expect(first.recordHeld).toBe(true);
+    // Drift the record's reads would have seen: the hook gone, a set short of a member.
+    await inNs(['iptables', '-w', '-D', 'FORWARD', '1']);
+    const set = (await inNs(['ipset', 'list', '-n'])).split('\n').find((name) => name.startsWith('dyneg-n-'));
+    await inNs(['ipset', 'del', set ?? '', '192.0.2.1']);
+    const commands: string[] = [];
+    const counting: typeof runner = (command, args, input) => {
+      commands.push(`${command} ${args.join(' ')}`);
+      return runner(command, args, input);
+    };
+    const changed = await syncText(moved, { runner: counting, lastInput: first.input });
+    expect([changed.recordHeld, changed.changed, changed.hookInserted]).toEqual([false, true, true]);
+    expect(changed.input).not.toBe(first.input);
+    // Two reads (rules, set headers), the sets' repair, one transaction; no record read, no listing after.
+    expect(commands.filter((command) => !command.startsWith('ipset restore'))).toEqual([
+      'iptables-save -t filter',
+      'ipset list -t',
+      'iptables-restore -w --noflush',
+    ]);
+    expect((await syncText(moved, { lastInput: changed.input })).recordHeld).toBe(true);
+
+    // Back, told the wrong last input (a stale state file): a plan that finds what it needs.
+    await syncText(policiesText, { lastInput: changed.input });
+    const told = await syncText(policiesText, { lastInput: changed.input });
+    expect([told.recordHeld, told.changed]).toEqual([false, false]);
+    expect(await ownedKernel()).toBe(applied);
+  });
+
   it.each([
     ['the FORWARD hook deleted', ['iptables', '-w', '-D', 'FORWARD', '1']],
     ['a root chain rule deleted', ['iptables', '-w', '-D', 'dyneg-FORWARD', '2']],

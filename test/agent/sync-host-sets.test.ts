@@ -52,6 +52,10 @@ function scriptedKernel(hostSets: readonly string[], namesFile: string) {
       documentAt[call] = undefined;
     }
     if (command === 'iptables-save') return { code: 0, stdout: '*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n', stderr: '' };
+    if (command === 'ipset' && args.join(' ') === 'list -t') {
+      const headers = hostSets.map((name) => `Name: ${name}\nType: hash:ip\nNumber of entries: 0\n`);
+      return { code: 0, stdout: headers.join('\n'), stderr: '' };
+    }
     if (command === 'ipset' && args[0] === 'list') return { code: 0, stdout: `${hostSets.join('\n')}\n`, stderr: '' };
     if (command === 'ipset' && args[0] === 'restore' && input === `destroy ${IN_USE}\n`) {
       return {
@@ -90,6 +94,19 @@ describe('sync and host sets', () => {
       expect.stringContaining(
         `${IN_USE} not destroyed: ipset restore failed (exit 1): ipset v7.17: Set cannot be destroyed`,
       ),
+    ]);
+  });
+
+  it('takes the host sets from the set headers it read before the restore, rather than listing them again', async () => {
+    const namesFile = join(dir, 'headers', 'host-names.json');
+    const kernel = scriptedKernel(['operator-set', WANTED, GONE], namesFile);
+    await sync(policies, containers, { runner: kernel.runner, namesFile, readBack: 'sizes' });
+    expect(kernel.calls).toEqual([
+      'iptables-save -t filter',
+      'ipset list -t',
+      `ipset restore: create ${WANTED} hash:ip family inet -exist`,
+      'iptables-restore -w --noflush',
+      `ipset restore: destroy ${GONE}`,
     ]);
   });
 
