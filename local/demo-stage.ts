@@ -10,6 +10,7 @@ import type { DenyNetworks } from '../core/plan/plan.js';
 import { DEFAULT_TABLE_NAME } from '../core/store/table-definition.js';
 import { inProcessAgentRunner } from './cells/agent-in-process.js';
 import { cellProxies } from './cells/cell-proxies.js';
+import { startCommandHelper } from './cells/command-helper.js';
 import type { LocalCell } from './cells/local-cells.js';
 import type { AgentRunner } from './cells/local-dispatcher.js';
 import { createLab, type Lab, type LabOptions } from './lab/netns-lab.js';
@@ -107,6 +108,7 @@ export async function onStage<T>(labOptions: LabOptions, walk: (stage: DemoStage
                 stateRoot,
                 ...(options.denyNetworks === undefined ? {} : { denyNetworks: options.denyNetworks }),
               };
+        const commands = startCommandHelper();
         let runAgent: AgentRunner = async () => ({ ok: false, output: 'DynamoDB is not up yet' });
         const local = await startLocalMode({
           stateDir: work,
@@ -117,6 +119,7 @@ export async function onStage<T>(labOptions: LabOptions, walk: (stage: DemoStage
               dynamodb,
               tableName: DEFAULT_TABLE_NAME,
               stateRoot,
+              runner: commands.runner,
               ...(options.denyNetworks === undefined ? {} : { denyNetworks: options.denyNetworks }),
               ...(proxies === undefined ? {} : { proxies }),
             });
@@ -129,7 +132,10 @@ export async function onStage<T>(labOptions: LabOptions, walk: (stage: DemoStage
             ...(proxies === undefined ? {} : { proxies }),
           },
         });
-        stop = () => local.stop();
+        stop = async () => {
+          await local.stop();
+          commands.stop();
+        };
         return { local, call: apiCaller(local.url, await local.issuer.sign()) };
       },
     });

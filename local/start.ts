@@ -11,6 +11,7 @@ import { API_PREFIX } from '../lambdas/api/routes.js';
 import { inProcessAgentRunner } from './cells/agent-in-process.js';
 import { agentProcessRunner } from './cells/agent-process.js';
 import { cellProxies } from './cells/cell-proxies.js';
+import { startCommandHelper } from './cells/command-helper.js';
 import { dryRunCell } from './cells/dry-run-cell.js';
 import { type LocalCell, readLocalCells } from './cells/local-cells.js';
 import type { AgentRunner } from './cells/local-dispatcher.js';
@@ -73,6 +74,9 @@ export async function runLocalMode(argv: readonly string[], env: Environment): P
   // Each namespace cell's HAProxy, started by its agent when it has http or https destinations.
   const proxies = cellProxies({ cells, stateRoot: cellStateRoot(stateDir, options.inMemory) });
   // Set once DynamoDB is up: the agent runner needs its endpoint (process) or client (in-process).
+  // In-process agents start their iptables and ipset commands through a small helper process (it
+  // exits with this one).
+  const commands = startCommandHelper();
   let runAgent: AgentRunner = async () => ({ ok: false, output: 'DynamoDB is not up yet' });
   const tableName = DEFAULT_TABLE_NAME;
   let local: LocalMode;
@@ -104,7 +108,7 @@ export async function runLocalMode(argv: readonly string[], env: Environment): P
         runAgent =
           options.agentMode === 'process'
             ? agentProcessRunner({ agentFile, tableName, dynamodbEndpoint: endpoint, stateRoot, denyNetworks, proxies })
-            : inProcessAgentRunner({ dynamodb, tableName, stateRoot, denyNetworks, proxies });
+            : inProcessAgentRunner({ dynamodb, tableName, stateRoot, denyNetworks, proxies, runner: commands.runner });
       },
     });
   } catch (error) {

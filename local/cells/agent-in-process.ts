@@ -7,13 +7,14 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createCellAgent } from '../../agent/cell-agent.js';
 import { agentTable } from '../../agent/policy-table.js';
 import type { Verify } from '../../agent/recorded-sync.js';
-import type { SnapshotSource } from '../../agent/source/dynamodb.js';
+import type { CommandRunner } from '../../agent/runner.js';
 import { describeSync } from '../../agent/sync-summary.js';
 import type { DenyNetworks } from '../../core/plan/plan.js';
 import { documentClient } from '../../core/store/table-stores.js';
 import type { CellProxies } from './cell-proxies.js';
 import type { LocalCell } from './local-cells.js';
 import type { AgentRunner } from './local-dispatcher.js';
+import { SharedTableReads } from './shared-table-reads.js';
 
 export interface InProcessAgentOptions {
   readonly dynamodb: DynamoDBClient;
@@ -26,13 +27,16 @@ export interface InProcessAgentOptions {
   readonly denyNetworks?: DenyNetworks;
   /** Each namespace cell's proxy (cell-proxies.ts); omitted, none. */
   readonly proxies?: Pick<CellProxies, 'optionsFor'>;
+  /** Runs the kernel commands (inside each cell's namespace). @default spawnRunner; local mode passes its command helper (command-helper.ts) */
+  readonly runner?: CommandRunner;
 }
 
 export function inProcessAgentRunner(options: InProcessAgentOptions): AgentRunner {
   const table = agentTable(documentClient(options.dynamodb), options.tableName);
-  const snapshots = sharedSnapshotBytes(table.snapshots);
+  const reads = new SharedTableReads(table.snapshots);
   const proxyOf = (cell: LocalCell) => options.proxies?.optionsFor(cell);
   return async (cell: LocalCell, _minVersion: number, verify?: Verify) => {
+    const snapshots = reads.forRun(performance.now());
     try {
       // The dry-run cell (no namespace) renders the whole ruleset, as the bundled agent's --render-only.
       const renderOnly = cell.netns === undefined;
@@ -47,6 +51,7 @@ export function inProcessAgentRunner(options: InProcessAgentOptions): AgentRunne
         ...(options.denyNetworks === undefined ? {} : { denyNetworks: options.denyNetworks }),
         mode: renderOnly ? 'render-only' : 'apply',
         netns: cell.netns,
+        ...(options.runner === undefined ? {} : { runner: options.runner }),
         ...(proxy === undefined ? {} : { proxy }),
         ...(verify === undefined ? {} : { verify }),
       });
@@ -56,31 +61,5 @@ export function inProcessAgentRunner(options: InProcessAgentOptions): AgentRunne
     } catch (error) {
       return { ok: false, output: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
     }
-  };
-}
-
-/**
- * Cells told about the same change read the same snapshot: fetch its chunks once, not once per
- * cell (each cell still reads the pointer, and still verifies the bytes against its checksum).
- * Source shards are read as on a cell, each cell its own: a pointer of described changes names
- * no whole snapshot.
- */
-function sharedSnapshotBytes(source: SnapshotSource): SnapshotSource {
-  let last: { sha256: string; bytes: Promise<Buffer> } | undefined;
-  const { readShards, readChanges } = source;
-  return {
-    ...(readShards === undefined ? {} : { readShards: (keys) => readShards.call(source, keys) }),
-    ...(readChanges === undefined ? {} : { readChanges: (versions) => readChanges.call(source, versions) }),
-    readPointer: () => source.readPointer(),
-    readBytes: (pointer) => {
-      if (last?.sha256 !== pointer.sha256) {
-        const bytes = source.readBytes(pointer);
-        last = { sha256: pointer.sha256, bytes };
-        bytes.catch(() => {
-          if (last?.bytes === bytes) last = undefined;
-        });
-      }
-      return last.bytes;
-    },
   };
 }
