@@ -65,7 +65,7 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
   if (desired.origin !== 'empty') {
     const epoch = desired.epoch === undefined ? {} : { epoch: desired.epoch };
     const layout = desired.layout === undefined ? {} : { layout: desired.layout };
-    recordForward(
+    await recordForward(
       options.state,
       { version, sha256: desired.sha256, appliedAt, ...epoch, ...layout, input: result.input },
       desired.bytes,
@@ -108,8 +108,8 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
  * it only ever moves forward. The same version is recorded again, which restores a missing or
  * corrupt cached snapshot; another epoch's is recorded whatever its version.
  */
-function recordForward(state: AgentState, applied: AppliedState, snapshot: Buffer): void {
+async function recordForward(state: AgentState, applied: AppliedState, snapshot: Buffer): Promise<void> {
   const recorded = state.applied();
   if (recorded && recorded.epoch === applied.epoch && recorded.version > applied.version) return;
-  state.recordApplied(applied, snapshot);
+  await state.recordApplied(applied, snapshot);
 }

@@ -158,13 +158,13 @@ describe('converge', () => {
   const EMPTY_FILTER = '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n';
 
   /** A kernel that accepts everything; `onRestore` runs while the rules are being applied. */
-  function fakeKernel(onRestore: () => void = () => undefined) {
+  function fakeKernel(onRestore: () => Promise<void> | void = () => undefined) {
     const restores: string[] = [];
     const runner: CommandRunner = async (command, _args, input) => {
       if (command === 'iptables-save') return { code: 0, stdout: EMPTY_FILTER, stderr: '' };
       if (command === 'iptables-restore') {
         restores.push(input ?? '');
-        onRestore();
+        await onRestore();
       }
       return { code: 0, stdout: '', stderr: '' };
     };
@@ -176,7 +176,7 @@ describe('converge', () => {
   it('touches neither the kernel nor the record when it refuses an older snapshot', async () => {
     const dir = stateDir();
     const state = new AgentState(dir);
-    state.recordApplied({ ...applied3, appliedAt: 'then' }, encoded(3).bytes);
+    await state.recordApplied({ ...applied3, appliedAt: 'then' }, encoded(3).bytes);
     writeFileSync(join(dir, 'snapshot.json.gz'), 'corrupt');
     const kernel = fakeKernel();
     const table = fakeTable([pointerOf(encoded(2))], stored);
@@ -210,7 +210,7 @@ describe('converge', () => {
   it('records the same version again, restoring a lost cache', async () => {
     const dir = stateDir();
     const state = new AgentState(dir);
-    state.recordApplied({ ...applied3, appliedAt: 'then' }, Buffer.from('lost'));
+    await state.recordApplied({ ...applied3, appliedAt: 'then' }, Buffer.from('lost'));
     const table = fakeTable([pointerOf(encoded(3))], stored);
     const result = await converge({
       source: table.source,
@@ -226,7 +226,7 @@ describe('converge', () => {
   it('records the epoch it applied, and from then on refuses older versions of that epoch only', async () => {
     const dir = stateDir();
     const state = new AgentState(dir);
-    state.recordApplied({ ...applied3, appliedAt: 'then', epoch: 'table-a' }, encoded(3).bytes);
+    await state.recordApplied({ ...applied3, appliedAt: 'then', epoch: 'table-a' }, encoded(3).bytes);
     const kernel = fakeKernel();
     const run = (pointer: SnapshotPointer) =>
       converge({
