@@ -49,4 +49,26 @@ describe.runIf(labAvailable())('namespace lab with two cells', () => {
     expect(await lab.tcp(a, '198.51.100.10', 8000)).toBe('open');
     expect(await lab.execOk(a.ns, ['ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0'])).toContain(`${a.ip}/32`);
   });
+
+  it('watches: probes until the expected result, and says when on the one clock every process reads', async () => {
+    const [container] = lab.cells[0]?.containers ?? [];
+    const cell = lab.cells[0]?.ns ?? '';
+    if (container === undefined) throw new Error('missing container');
+    const block = ['iptables', '-I', 'FORWARD', '-p', 'tcp', '-j', 'REJECT', '--reject-with', 'tcp-reset'];
+    await lab.execOk(cell, block);
+    const before = process.hrtime.bigint();
+    const watching = lab.watchTcp(container, '198.51.100.10', 8000, 'open', 5, 5_000);
+    // Still refused for a while: the watch keeps probing until the rule goes.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const lifted = process.hrtime.bigint();
+    await lab.execOk(cell, ['iptables', '-D', 'FORWARD', '1']);
+    const seen = await watching;
+    const after = process.hrtime.bigint();
+    if (seen === 'timeout') throw new Error('watch timed out');
+    expect(seen > lifted && seen <= after).toBe(true);
+    expect(seen > before).toBe(true);
+    // Refused at once, and a result that never comes is a timeout.
+    expect(typeof (await lab.watchTcp(container, '203.0.113.5', 8001, 'refused', 5, 1_000))).toBe('bigint');
+    expect(await lab.watchTcp(container, '203.0.113.5', 8001, 'open', 5, 200)).toBe('timeout');
+  });
 });
