@@ -1,10 +1,10 @@
 // Propagation on local mode (needs root: cells are network namespaces).
-// 1. Latency from the API's 2xx to "enforced on every cell", probed with real TCP connections,
-//    over 100 changes after 40 unmeasured ones (DynamoDB Local is a JVM, and it and Node's JIT warm
-//    up over the first few dozen: their figures are printed apart), with 1, 2 and 10 cells, and 2
-//    with the agent as a fresh process. Baseline in the same run: the agent's own run time
-//    for one cell (a fresh process reading the snapshot and programming iptables), the floor of
-//    any push-to-cell design that runs the agent per change.
+// 1. Latency from the API's 2xx to "enforced on every cell", probed with a real TCP connection from
+//    each probed cell every 5 ms, over 100 changes after 40 unmeasured ones (DynamoDB Local is a JVM,
+//    and it and Node's JIT warm up over the first few dozen: their figures are printed apart), with 1,
+//    2 and 10 cells all hosting the changed app, 10 cells each hosting its own app (a change is for
+//    one cell), and 2 with the agent as a fresh process. Baseline in the same run: the agent's own
+//    run time for one cell, the floor of any push-to-cell design that runs the agent per change.
 // 2. DynamoDB reads per agent sync at 10,000 destinations / 100,000 policies: a changed version
 //    (pointer + snapshot chunks) and an unchanged one (pointer only), against reading the policy
 //    list itself (what GET /egress_policies reads).
