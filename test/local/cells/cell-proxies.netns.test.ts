@@ -13,6 +13,7 @@ import { netnsRunner } from '../../../agent/runner.js';
 import { fixedSnapshotSource } from '../../../agent/source/fixed-snapshot.js';
 import { buildSnapshot, encodeSnapshot } from '../../../core/domain/snapshot.js';
 import { type CellProxies, cellProxies, namespaceNameservers } from '../../../local/cells/cell-proxies.js';
+import { startCommandHelper } from '../../../local/cells/command-helper.js';
 import type { LocalCell } from '../../../local/cells/local-cells.js';
 import { dnsmasqAvailable, type LabDns, startLabDns } from '../../../local/lab/lab-dns.js';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../../local/lab/netns-lab.js';
@@ -136,6 +137,8 @@ describe.runIf(labAvailable() && dnsmasqAvailable() && toolsAvailable('cell prox
       );
       const snapshots = fixedSnapshotSource(() => snapshot);
       const proxy = proxies.optionsFor(cell);
+      // As `npm start` runs a cell's agent: its commands (HAProxy's start among them) through the helper.
+      const commands = startCommandHelper();
       const agent = createCellAgent({
         snapshots,
         stateDir: join(stateRoot, 'cell-1'),
@@ -143,9 +146,14 @@ describe.runIf(labAvailable() && dnsmasqAvailable() && toolsAvailable('cell prox
         containersFile: cell.containers,
         mode: 'apply',
         netns: cell.netns,
+        runner: commands.runner,
         ...(proxy === undefined ? {} : { proxy }),
       });
-      expect((await agent.sync()).proxy).toMatchObject({ proxy: 'started' });
+      try {
+        expect((await agent.sync()).proxy).toMatchObject({ proxy: 'started' });
+      } finally {
+        commands.stop();
+      }
       const answer = await httpCall(container, NAME, `http://${SERVER}/local`);
       expect(answer.status).toBe(200);
       expect(seen.at(-1)).toMatchObject({ host: NAME, url: '/local' });
