@@ -7,13 +7,13 @@ import {
   type DynamoDBStreamsClient,
   GetRecordsCommand,
   GetShardIteratorCommand,
-  type _Record as StreamRecord,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { jsonLineLog, type Log } from '../../core/log.js';
 import { sleep } from '../../core/retry.js';
 import { LOCAL_SERVICE } from '../local-service.js';
 import { type BatchDelivery, type BatchDeliveryOptions, createBatchDelivery } from './batch-delivery.js';
+import { toLambdaRecord } from './lambda-record.js';
 
 export interface StreamReaderOptions extends BatchDeliveryOptions {
   readonly client: DynamoDBStreamsClient;
@@ -45,24 +45,6 @@ const WOKEN_FOR_MS = 500;
 
 function errorName(error: unknown): string {
   return error instanceof Error ? error.name : '';
-}
-
-function toLambdaRecord(record: StreamRecord, streamArn: string): DynamoDBRecord {
-  const { ApproximateCreationDateTime, ...dynamodb } = record.dynamodb ?? {};
-  return {
-    eventID: record.eventID,
-    eventName: record.eventName,
-    eventVersion: record.eventVersion ?? '1.1',
-    eventSource: 'aws:dynamodb',
-    awsRegion: record.awsRegion ?? 'local',
-    eventSourceARN: streamArn,
-    dynamodb: {
-      ...(dynamodb as NonNullable<DynamoDBRecord['dynamodb']>),
-      ...(ApproximateCreationDateTime
-        ? { ApproximateCreationDateTime: ApproximateCreationDateTime.getTime() / 1000 }
-        : {}),
-    },
-  } as DynamoDBRecord;
 }
 
 export class LocalStreamReader {
