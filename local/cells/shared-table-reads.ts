@@ -11,19 +11,24 @@ import type { SnapshotPointer } from '../../core/domain/snapshot-store.js';
 import type { StoredShard } from '../../core/store/shard-items.js';
 import type { ShardChanges } from '../../core/store/shard-log.js';
 
-/** Reads older than this are forgotten (by then no run can join them). */
+/** Reads older than this are forgotten (a run that would have joined one reads anew). */
 const FORGET_AFTER_MS = 10_000;
+
+interface Read<T> {
+  readonly startedAt: number;
+  readonly result: Promise<T>;
+}
 
 /** Reads of one kind, by what they read; each remembered with when it started. */
 class JoinableReads<T> {
-  private readonly reads = new Map<string, { readonly startedAt: number; readonly result: Promise<T> }>();
+  private readonly reads = new Map<string, Read<T>>();
 
   constructor(private readonly now: () => number) {}
 
-  /** A read of `key` that started no earlier than `startedAt`, or a new one. */
-  join(key: string, startedAt: number, read: () => Promise<T>): Promise<T> {
+  /** The last read of `key` if `fits` its start, or a new one. */
+  join(key: string, fits: (startedAt: number) => boolean, read: () => Promise<T>): Read<T> {
     const known = this.reads.get(key);
-    if (known !== undefined && known.startedAt >= startedAt) return known.result;
+    if (known !== undefined && fits(known.startedAt)) return known;
     const now = this.now();
     for (const [old, entry] of this.reads) if (entry.startedAt < now - FORGET_AFTER_MS) this.reads.delete(old);
     const entry = { startedAt: now, result: read() };
@@ -32,6 +37,29 @@ class JoinableReads<T> {
       // A failed read is not shared with later runs: each retries for itself.
       if (this.reads.get(key) === entry) this.reads.delete(key);
     });
+    return entry;
+  }
+}
+
+/**
+ * One run's view: a read joins another that started at or after the run did, and a run that reads
+ * the same thing again (the agent re-reads the pointer when a snapshot changed under it) gets a read
+ * newer than the one it had.
+ */
+class RunReads {
+  /** When the read this run last had of each key started. */
+  private readonly had = new Map<string, number>();
+
+  constructor(private readonly startedAt: number) {}
+
+  join<T>(reads: JoinableReads<T>, key: string, read: () => Promise<T>): Promise<T> {
+    const had = this.had.get(key);
+    const entry = reads.join(
+      key,
+      (startedAt) => startedAt >= this.startedAt && (had === undefined || startedAt > had),
+      read,
+    );
+    this.had.set(key, entry.startedAt);
     return entry.result;
   }
 }
@@ -55,8 +83,9 @@ export class SharedTableReads {
   /** The table as one run sees it: reads shared with other runs' reads that started since `startedAt`. */
   forRun(startedAt: number): SnapshotSource {
     const { readShards, readChanges } = this.source;
+    const run = new RunReads(startedAt);
     return {
-      readPointer: () => this.pointers.join('pointer', startedAt, () => this.source.readPointer()),
+      readPointer: () => run.join(this.pointers, 'pointer', () => this.source.readPointer()),
       readBytes: (pointer) => this.bytes(pointer),
       // Each run gets its own copy of a shared map.
       ...(readShards === undefined
@@ -64,16 +93,14 @@ export class SharedTableReads {
         : {
             readShards: async (keys: readonly ShardKey[]) =>
               new Map(
-                await this.shards.join([...keys].sort().join(' '), startedAt, () => readShards.call(this.source, keys)),
+                await run.join(this.shards, [...keys].sort().join(' '), () => readShards.call(this.source, keys)),
               ),
           }),
       ...(readChanges === undefined
         ? {}
         : {
             readChanges: async (versions: readonly number[]) =>
-              new Map(
-                await this.changes.join(versions.join(' '), startedAt, () => readChanges.call(this.source, versions)),
-              ),
+              new Map(await run.join(this.changes, versions.join(' '), () => readChanges.call(this.source, versions))),
           }),
     };
   }

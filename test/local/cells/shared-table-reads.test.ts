@@ -92,6 +92,25 @@ describe('SharedTableReads', () => {
     expect(table.calls).toEqual(['pointer', 'pointer']);
   });
 
+  it('reads anew when a run asks again for what it already had (a pointer re-read after a changed snapshot)', async () => {
+    const table = slowTable();
+    let now = 0;
+    const shared = new SharedTableReads(table.source, () => now);
+    const run = shared.forRun(0);
+    const other = shared.forRun(0);
+    const first = run.readPointer();
+    await table.release();
+    expect((await first)?.version).toBe(1);
+    table.setVersion(2);
+    now = 3;
+    const again = run.readPointer();
+    // Another run started at the same time may join that newer read.
+    const joined = other.readPointer();
+    await table.release();
+    expect([(await again)?.version, (await joined)?.version]).toEqual([2, 2]);
+    expect(table.calls).toEqual(['pointer', 'pointer']);
+  });
+
   it('does not share a read that failed', async () => {
     let reads = 0;
     const failing: SnapshotSource = {
