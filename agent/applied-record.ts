@@ -114,7 +114,7 @@ export function parseRootChain(text: string): Pick<KernelSummary, 'record' | 'ro
 /** What `ipset list -t` (headers only) shows: the sync's sets with their member counts, and the host-name sets. */
 export interface SetHeaders {
   /** The sync's sets (isPlanSet) and their member counts. */
-  readonly sizes: Map<string, number>;
+  readonly sizes: ReadonlyMap<string, number>;
   /** Host-name sets and their scratch sets (isHostSet), which the sync only creates and destroys. */
   readonly hostSets: readonly string[];
 }

@@ -4,10 +4,17 @@
 import { existsSync } from 'node:fs';
 import type { PoliciesWithGroups } from '../core/domain/snapshot-groups.js';
 import type { Container } from '../core/plan/model.js';
-import { inputDigest, type PlanSize, readKernelSummary, readSetHeaders, recordHolds } from './applied-record.js';
+import {
+  inputDigest,
+  type PlanSize,
+  readKernelSummary,
+  readSetHeaders,
+  recordHolds,
+  type SetHeaders,
+} from './applied-record.js';
 import { spawnRunner } from './runner.js';
 import { planOptionsOf, type SyncOptions, type SyncResult, sync } from './sync.js';
-import { readTable } from './table.js';
+import { type KernelTable, readTable } from './table.js';
 
 /**
  * `cheap`: unchanged inputs are checked against the record (hook, root chain, set names and sizes);
@@ -60,39 +67,36 @@ export async function syncRecorded(
   const runner = options.runner ?? spawnRunner;
   // A dry run shows the exact diff, so it always reads everything back.
   const cheap = verify === 'cheap' && options.dryRun !== true;
-  if (cheap && options.lastInput !== undefined && options.lastInput !== digest) {
-    // Changed since the caller's last apply: the record cannot hold. Read the rules and the sets'
-    // headers at once, two processes instead of the record's three and then the rules.
-    const kernelTable = readTable(runner);
+  // Changed since the caller's last apply: the record cannot hold, so it is not read.
+  const knownChanged = cheap && options.lastInput !== undefined && options.lastInput !== digest;
+  let kernelTable: Promise<KernelTable> | undefined;
+  let sets: SetHeaders | undefined;
+  if (knownChanged) {
+    // The rules and the sets' headers at once: two processes instead of the record's three, then the rules.
+    kernelTable = readTable(runner);
     kernelTable.catch(() => undefined);
-    const sets = await readSetHeaders(runner);
-    const result = await sync(input.policies(), input.containers, {
-      ...options,
-      kernelTable,
-      record: digest,
-      readBack: 'sizes',
-      setSizes: sets.sizes,
-      hostSetsPresent: sets.hostSets,
-    });
-    return { ...result, recordHeld: false, input: digest };
+    sets = await readSetHeaders(runner);
+  } else if (cheap) {
+    const summary = await readKernelSummary(runner);
+    // The names document is written only by a sync that plans: when it is missing (a new or wiped
+    // state directory), the record holding is not enough.
+    const namesMissing = options.namesFile !== undefined && !existsSync(options.namesFile);
+    if (summary.record !== undefined && recordHolds(summary, digest) && !namesMissing) {
+      return { ...unchanged(summary.record.size), recordHeld: true, input: digest };
+    }
+    sets = { sizes: summary.setSizes, hostSets: summary.hostSets };
   }
-  const summary = cheap ? await readKernelSummary(runner) : undefined;
-  // The names document is written only by a sync that plans: when it is missing (a new or wiped
-  // state directory), the record holding is not enough.
-  const namesMissing = options.namesFile !== undefined && !existsSync(options.namesFile);
-  if (summary?.record !== undefined && recordHolds(summary, digest) && !namesMissing) {
-    return { ...unchanged(summary.record.size), recordHeld: true, input: digest };
-  }
-  // The record missed: read the rules while the policies are parsed (the read starts a process).
-  const kernelTable = readTable(runner);
+  // The record missed or was not read: the rules are read while the policies are parsed (the read
+  // starts a process); without the sets' headers, every member is read back.
+  kernelTable ??= readTable(runner);
   kernelTable.catch(() => undefined);
   const result = await sync(input.policies(), input.containers, {
     ...options,
     kernelTable,
     record: digest,
-    ...(summary === undefined
+    ...(sets === undefined
       ? { readBack: 'full' }
-      : { readBack: 'sizes', setSizes: summary.setSizes, hostSetsPresent: summary.hostSets }),
+      : { readBack: 'sizes', setSizes: sets.sizes, hostSetsPresent: sets.hostSets }),
   });
   return { ...result, recordHeld: false, input: digest };
 }
