@@ -1,5 +1,5 @@
-// Local mode runs every cell's agent in its own large process, and each agent run starts a few
-// iptables and ipset commands. Node starts a command by forking, and forking a process of a few
+// Local mode runs every cell's agent inside its own process, a large one, and each agent run starts
+// a few iptables and ipset commands. Node starts a command by forking, and forking a process of a few
 // hundred megabytes costs its main thread 2-4 ms (the page tables are copied): ten cells' commands
 // per change are most of a change's time there. A small helper process starts the commands instead:
 // its forks are cheap and happen beside the main thread, which only passes a message each way.
