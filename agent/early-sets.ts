@@ -3,7 +3,7 @@
 // restore` then runs in its own processes beside the planning instead of after it. Only hash:net
 // sets the kernel does not have yet (their names are known from the sizes read before planning);
 // list:sets, repairs and everything else take the usual path (diffSets) once the plan is done.
-import type { IpSet } from '../core/plan/model.js';
+import { entryCount, type IpSet } from '../core/plan/model.js';
 import { ApplyError } from './errors.js';
 import { runRestore, SETS_PER_RESTORE } from './ipsets.js';
 import { renderSetCreate } from './render.js';
@@ -34,7 +34,7 @@ export class EarlySets {
       this.lines.push(line);
     }
     this.batchSets += 1;
-    this.createdSizes.set(set.name, set.members.length);
+    this.createdSizes.set(set.name, entryCount(set));
     if (this.batch.length >= LINES_PER_EARLY_RESTORE || this.batchSets >= SETS_PER_RESTORE) this.flush();
   };
 

@@ -5,13 +5,13 @@
 // owned sets: they are created after their members and destroyed before them (a set a list:set holds
 // cannot be destroyed).
 
-import type { IpSet } from '../core/plan/model.js';
+import { entryCount, type IpSet } from '../core/plan/model.js';
 import { isListSet, isPlanSet, tempSetName } from '../core/plan/names.js';
 import { ApplyError, firstLine } from './errors.js';
-import { renderSetCreate } from './render.js';
+import { NOMATCH, renderSetCreate, setEntryArgs } from './render.js';
 import type { CommandRunner } from './runner.js';
 
-/** Owned sets in the kernel, with their members sorted. */
+/** Owned sets in the kernel, with their entries sorted (as setEntryArgs writes them: `<block> nomatch` for a hole). */
 export type KernelSets = ReadonlyMap<string, readonly string[]>;
 /** Owned sets in the kernel with only their member counts (`ipset list -t`, a cheap read). */
 export type KernelSetSizes = ReadonlyMap<string, number>;
@@ -24,14 +24,15 @@ export function parseIpsetSave(text: string, keep: (name: string) => boolean = i
   const sets = new Map<string, string[]>();
   const lists = new Set<string>();
   for (const line of text.split('\n')) {
-    const [verb, name = '', member] = line.trim().split(/\s+/);
+    const [verb, name = '', member, ...flags] = line.trim().split(/\s+/);
     if (!keep(name)) continue;
     if (verb === 'create') {
       sets.set(name, []);
       if (member === 'list:set') lists.add(name);
     } else if (verb === 'add' && member !== undefined) {
       // ipset prints /32 members without a prefix; the plan always writes one. A list:set holds names.
-      sets.get(name)?.push(lists.has(name) || member.includes('/') ? member : `${member}/32`);
+      const block = lists.has(name) || member.includes('/') ? member : `${member}/32`;
+      sets.get(name)?.push(flags.includes(NOMATCH) ? `${block} ${NOMATCH}` : block);
     }
   }
   for (const members of sets.values()) members.sort();
@@ -84,9 +85,9 @@ export interface SetDiff {
 }
 
 /** Whether a kernel set holds `wanted`; from sizes alone, a count that differs is all a drift can show. */
-function holds(current: readonly string[] | number, wanted: readonly string[]): boolean {
-  if (typeof current === 'number') return current === wanted.length;
-  const sorted = [...wanted].sort();
+function holds(current: readonly string[] | number, wanted: IpSet): boolean {
+  if (typeof current === 'number') return current === entryCount(wanted);
+  const sorted = setEntryArgs(wanted).sort();
   return current.length === sorted.length && current.every((member, index) => member === sorted[index]);
 }
 
@@ -106,7 +107,7 @@ export function diffSets(desired: readonly IpSet[], kernel: KernelSets | KernelS
       created.push(set.name);
       continue;
     }
-    if (holds(current, set.members)) continue;
+    if (holds(current, set)) continue;
     const temp = tempSetName(set.name);
     if (kernel.has(temp)) lines.push(`destroy ${temp}`);
     append(lines, renderSetCreate(set, temp));

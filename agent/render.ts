@@ -76,13 +76,26 @@ export const DEFAULT_SET_MAXELEM = 65536;
 /** ipset's default list:set size; a list:set is always created with at least this, as `ipset save` shows it. */
 export const LIST_SET_MIN_SIZE = 8;
 
+/**
+ * What follows `add <name>` for each entry of `set`, as `ipset save` prints it back (a nomatch block
+ * with its flag); parseIpsetSave reads the kernel's entries into the same form.
+ */
+export function setEntryArgs(set: IpSet): string[] {
+  const entries = [...set.members];
+  for (const block of set.nomatch ?? []) entries.push(`${block} ${NOMATCH}`);
+  return entries;
+}
+
+/** ipset's flag for an entry that does not match (nested-blocks.ts). */
+export const NOMATCH = 'nomatch';
+
 /** `ipset restore` lines creating a set under `name` with the members of `set`. */
 export function renderSetCreate(set: IpSet, name = set.name): string[] {
-  const adds = set.members.map((member) => `add ${name} ${member}`);
+  const adds = setEntryArgs(set).map((entry) => `add ${name} ${entry}`);
   // Sets are content-addressed and never grow after creation, so sizing them for their members is enough.
   if (set.type === 'list:set') {
     return [`create ${name} list:set size ${Math.max(LIST_SET_MIN_SIZE, set.members.length)}`, ...adds];
   }
-  const capacity = set.members.length > DEFAULT_SET_MAXELEM ? ` maxelem ${set.members.length}` : '';
+  const capacity = adds.length > DEFAULT_SET_MAXELEM ? ` maxelem ${adds.length}` : '';
   return [`create ${name} hash:net family inet${capacity}`, ...adds];
 }

@@ -2,7 +2,7 @@
 // are not files (DynamoDB, a versioned document) call `sync` directly.
 import type { PoliciesWithGroups } from '../core/domain/snapshot-groups.js';
 import { DEFAULT_DENY_LOG, type DenyLogSetting } from '../core/plan/deny-log.js';
-import type { Container, HostSet, RulePlan } from '../core/plan/model.js';
+import { type Container, entryCount, type HostSet, type RulePlan } from '../core/plan/model.js';
 import { BY_HOST_SETS } from '../core/plan/name-enforcement.js';
 import { hostTempSetName, isHostSet, ROOT_CHAIN } from '../core/plan/names.js';
 import {
@@ -328,7 +328,7 @@ export function withRecord(plan: RulePlan, input: string): RulePlan {
   const record = formatRecord({
     input,
     root: rootDigest(renderChain(root).map((rule) => rule.id)),
-    sets: setsDigest(new Map(plan.sets.map((set) => [set.name, set.members.length]))),
+    sets: setsDigest(new Map(plan.sets.map((set) => [set.name, entryCount(set)]))),
     size: {
       chains: plan.chains.length,
       rules: plan.chains.reduce((sum, chain) => sum + chain.rules.length, 1),

@@ -15,6 +15,7 @@ import { restoreSets } from '../agent/ipsets.js';
 import { syncRecorded } from '../agent/recorded-sync.js';
 import type { CommandRunner } from '../agent/runner.js';
 import { parseContainers, parsePolicies } from '../agent/source/files.js';
+import { entryCount } from '../core/plan/model.js';
 import { planRules } from '../core/plan/plan.js';
 import { labPrerequisiteProblem } from '../local/lab/netns-lab.js';
 import { ASG_DEFAULT_SIZE, asgScenario } from './lib/asg-scenario.js';
@@ -55,7 +56,7 @@ async function bench(): Promise<void> {
   const planRulesCount = plan.chains.reduce((sum, chain) => sum + chain.rules.length, 0);
   const hashSets = plan.sets.filter((set) => set.type === 'hash:net');
   const listSets = plan.sets.filter((set) => set.type === 'list:set');
-  const members = (sets: typeof plan.sets) => sets.reduce((sum, set) => sum + set.members.length, 0);
+  const members = (sets: typeof plan.sets) => sets.reduce((sum, set) => sum + entryCount(set), 0);
   console.log(
     `groups: ${data.groupRules} rules, ${data.destinationEntries} destination entries; snapshot section: ${section?.rules.length ?? 0} distinct rules, ${section?.bindings.length ?? 0} bindings; policies file ${(data.policiesText.length / 1024).toFixed(0)} KiB`,
   );

@@ -2,17 +2,19 @@
 // issue 10's "payload proportional to the policy" goal.
 
 import type { EgressPolicyList } from '../../core/domain/types.js';
-import { setMembers } from '../../core/plan/allow-rules.js';
-import type { RulePlan } from '../../core/plan/model.js';
+import { setEntries } from '../../core/plan/allow-rules.js';
+import { entryCount, type RulePlan } from '../../core/plan/model.js';
 
 export interface SetPayload {
   readonly hashSets: number;
-  /** Addresses (CIDR blocks) in hash:net sets. */
+  /** Entries of hash:net sets: address blocks, and the nomatch blocks inside them. */
   readonly addressMembers: number;
+  /** Of those, nomatch blocks. */
+  readonly nomatchMembers: number;
   readonly listSets: number;
   /** Set names in list:sets: one per source and shared destination it lists. */
   readonly references: number;
-  /** Distinct destinations (by addresses) among the policies, and their blocks if each had one set. */
+  /** Distinct destinations (by addresses) among the policies, and their entries if each had one set. */
   readonly distinctDestinations: number;
   readonly oneSetPerDestination: number;
 }
@@ -21,13 +23,16 @@ export function setPayload(plan: RulePlan, policies: EgressPolicyList): SetPaylo
   const distinct = new Map<string, number>();
   for (const policy of policies.egress_policies) {
     const key = policy.destination.ips.map((range) => `${range.start}-${range.end}`).join(',');
-    if (!distinct.has(key)) distinct.set(key, setMembers(policy.destination.ips).length);
+    if (distinct.has(key)) continue;
+    const entries = setEntries(policy.destination.ips);
+    distinct.set(key, entries.members.length + entries.nomatch.length);
   }
   const count = (type: string) => plan.sets.filter((set) => set.type === type);
-  const members = (type: string) => count(type).reduce((sum, set) => sum + set.members.length, 0);
+  const members = (type: string) => count(type).reduce((sum, set) => sum + entryCount(set), 0);
   return {
     hashSets: count('hash:net').length,
     addressMembers: members('hash:net'),
+    nomatchMembers: count('hash:net').reduce((sum, set) => sum + (set.nomatch?.length ?? 0), 0),
     listSets: count('list:set').length,
     references: members('list:set'),
     distinctDestinations: distinct.size,

@@ -11,10 +11,11 @@
 // source, not its addresses per source.
 import { ipv4ToNumber } from '../domain/ipv4.js';
 import { ICMP_ANY } from '../domain/schemas.js';
-import { blockCount, mergeSpans, rangeAsCidr, type Span, spansToCidrs } from './cidr.js';
+import { mergeSpans, rangeAsCidr, type Span } from './cidr.js';
 import { ALLOW_LOG_PREFIX, DEFAULT_LOG_GROUP } from './deny-log.js';
 import type { HostSet, IpSet, Match, Rule } from './model.js';
 import { listSetName, setName } from './names.js';
+import { type NestedBlocks, nestedBlockCount, nestedBlocks } from './nested-blocks.js';
 
 interface Range {
   readonly start: string;
@@ -204,11 +205,18 @@ function fewRanges(group: ServiceGroup, limit: number): Range[] | undefined {
 }
 
 /**
- * Ranges as set members: merged (mergeSpans), then as CIDR blocks sorted by address. Equal addresses
- * give equal members however their ranges were spelled.
+ * Ranges as a hash:net set's entries: merged (mergeSpans), then the fewest blocks, some of them nomatch
+ * holes (nested-blocks.ts). Equal addresses give equal entries however their ranges were spelled.
  */
-export function setMembers(ranges: readonly Range[]): string[] {
-  return spansToCidrs(spansOf(ranges));
+export function setEntries(ranges: readonly Range[]): NestedBlocks {
+  return nestedBlocks(spansOf(ranges));
+}
+
+/** A hash:net set of `entries`, named by them; `nomatch` only when there are holes. */
+function hashSet(entries: NestedBlocks): IpSet {
+  const { members, nomatch } = entries;
+  const name = setName(members, nomatch);
+  return nomatch.length === 0 ? { name, type: 'hash:net', members } : { name, type: 'hash:net', members, nomatch };
 }
 
 /** Validated ranges (schemas.ts: two addresses, start not after end) as numbers. */
@@ -238,8 +246,7 @@ export function referenceCostInMembers(sets: number): number {
  */
 class DestinationSet {
   uses = 0;
-  private cachedMembers: readonly string[] | undefined;
-  private cachedName: string | undefined;
+  private cachedSet: IpSet | undefined;
   private cachedSize: number | undefined;
 
   constructor(private readonly destination: Destination) {}
@@ -250,22 +257,18 @@ class DestinationSet {
   }
 
   /**
-   * How many members (CIDR blocks) they make: counted, not written out, since most destinations are
-   * copied into their sources' sets and never need a set of their own.
+   * How many entries they make: counted, not written out, since most destinations are copied into
+   * their sources' sets and never need a set of their own.
    */
   get size(): number {
-    this.cachedSize ??= this.spans.reduce((sum, span) => sum + blockCount(span.first, span.last), 0);
+    this.cachedSize ??= nestedBlockCount(this.spans);
     return this.cachedSize;
   }
 
-  get members(): readonly string[] {
-    this.cachedMembers ??= spansToCidrs(this.spans);
-    return this.cachedMembers;
-  }
-
-  get name(): string {
-    this.cachedName ??= setName(this.members);
-    return this.cachedName;
+  /** The destination's own set, when it is shared. */
+  get set(): IpSet {
+    this.cachedSet ??= hashSet(nestedBlocks(this.spans));
+    return this.cachedSet;
   }
 }
 
@@ -375,16 +378,15 @@ export function allowRulesOf(
     const own: Span[] = [];
     const listed = new Map<string, IpSet>();
     const listedSets = listedDestinations(group, shared);
-    for (const { name, members } of listedSets) listed.set(name, { name, type: 'hash:net', members });
+    for (const { set } of listedSets) listed.set(set.name, set);
     // By identity, not by name: a destination that is copied never needs its set's name (a hash).
     for (const destination of group.destinations) {
       const set = shared.of(destination);
       if (!listedSets.has(set)) own.push(...set.spans);
     }
     if (own.length > 0) {
-      const members = spansToCidrs(own);
-      const name = setName(members);
-      listed.set(name, { name, type: 'hash:net', members });
+      const set = hashSet(nestedBlocks(own));
+      listed.set(set.name, set);
     }
     sets.push(...listed.values());
     const names = [...listed.keys()].sort();

@@ -104,10 +104,24 @@ function matches(match: Match, packet: Packet, sets: ReadonlyMap<string, IpSet>)
   return true;
 }
 
-/** hash:net holds CIDR blocks; list:set matches when one of the sets it lists does. */
+/**
+ * hash:net: the most specific block holding the address decides, as in the kernel: a member matches,
+ * a nomatch block does not. list:set matches when one of the sets it lists does.
+ */
 function inSet(address: string, name: string, sets: ReadonlyMap<string, IpSet>): boolean {
   const set = sets.get(name);
   if (set === undefined) throw new Error(`plan matches a set it does not define: ${name}`);
   if (set.type === 'list:set') return set.members.some((member) => inSet(address, member, sets));
-  return set.members.some((cidr) => inCidr(address, cidr));
+  const member = longestPrefix(address, set.members);
+  return member !== undefined && member > (longestPrefix(address, set.nomatch ?? []) ?? -1);
+}
+
+/** The longest prefix among `blocks` that holds `address`, or undefined when none does. */
+function longestPrefix(address: string, blocks: readonly string[]): number | undefined {
+  let longest: number | undefined;
+  for (const block of blocks) {
+    const prefix = Number(block.split('/')[1]);
+    if (inCidr(address, block) && (longest === undefined || prefix > longest)) longest = prefix;
+  }
+  return longest;
 }

@@ -62,13 +62,23 @@ export interface Chain {
 
 /**
  * An owned ipset. Names are content-addressed, so a set's members never change under its name.
- * `hash:net`: destination CIDR blocks, sorted and unique. `list:set`: names of owned hash:net sets
- * (a destination several sources use is defined once and listed by each of them, plan.ts).
+ * `hash:net`: destination CIDR blocks in address order, unique. `list:set`: names of owned hash:net
+ * sets (a destination several sources use is defined once and listed by each of them, plan.ts).
  */
 export interface IpSet {
   readonly name: string;
   readonly type: 'hash:net' | 'list:set';
   readonly members: readonly string[];
+  /**
+   * hash:net only: blocks inside members that do not match (ipset's `nomatch` entries). The most
+   * specific entry holding an address decides (nested-blocks.ts); absent or empty when there is none.
+   */
+  readonly nomatch?: readonly string[];
+}
+
+/** How many entries a set holds in the kernel (what `ipset list -t` counts): nomatch ones too. */
+export function entryCount(set: IpSet): number {
+  return set.members.length + (set.nomatch?.length ?? 0);
 }
 
 /**

@@ -33,7 +33,8 @@ export const groupChain = (scope: string, lifecycle: string, target: string): st
 /** A dispatch node for the containers inside one CIDR block. */
 export const dispatchChain = (cidr: string): string => `${OWNED_PREFIX}d-${shortHash(`dispatch:${cidr}`)}`;
 /** A content-addressed destination set (hash:net). */
-export const setName = (members: readonly string[]): string => `${OWNED_PREFIX}n-${shortHash(members.join(','))}`;
+export const setName = (members: readonly string[], nomatch: readonly string[] = []): string =>
+  `${OWNED_PREFIX}n-${shortHash(nomatch.length === 0 ? members.join(',') : `${members.join(',')}!${nomatch.join(',')}`)}`;
 /** Every list:set name, scratch ones included, starts with this (ipsets.ts orders them by it). */
 export const LIST_SET_PREFIX = `${OWNED_PREFIX}l`;
 /** A content-addressed list:set of destination sets (its members are set names). */

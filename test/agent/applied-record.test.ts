@@ -145,15 +145,17 @@ describe('PLAN_LAYOUT', () => {
   const pinnedPolicies = parsePolicies(
     JSON.stringify(
       policyList([
-        // Three destinations of 42-43 blocks both app-a and space-1 use: shared (allow-rules.ts).
+        // Three destinations of 28-32 entries app-a, app-b and space-1 use: shared (allow-rules.ts).
         ...[
-          ['64.0.0.1', '198.51.100.12'],
-          ['1.0.0.1', '198.51.100.12'],
-          ['100.64.0.1', '100.127.255.254'],
+          ['85.85.85.85', '170.170.170.170'],
+          ['21.85.85.85', '42.170.170.170'],
+          ['5.85.85.85', '10.170.170.170'],
         ].flatMap(([start = '', end = ''], index) => [
           tcp(`w${index}`, app('app-a'), [start, end], [443, 443]),
+          tcp(`v${index}`, app('app-b'), [start, end], [443, 443]),
           tcp(`x${index}`, space('space-1'), [start, end], [443, 443]),
         ]),
+        // With the q policies below, app-a's own set: .1-.6 is .0/29 less two nomatch holes.
         tcp('p1', app('app-a'), ['198.51.100.1', '198.51.100.6'], [443, 443]),
         udp('p3', app('app-a'), ['192.0.2.1', '192.0.2.1'], [53, 53]),
         icmp('p4', app('app-b'), ['192.0.2.9', '192.0.2.9'], 8, 0),
@@ -163,6 +165,9 @@ describe('PLAN_LAYOUT', () => {
         ...Array.from({ length: 8 }, (_, index) =>
           tcp(`r${index}`, space('space-1'), [`203.0.113.${index + 50}`, `203.0.113.${index + 50}`], [443, 443]),
         ),
+        ...Array.from({ length: 8 }, (_, index) =>
+          tcp(`u${index}`, app('app-b'), [`203.0.113.${index + 100}`, `203.0.113.${index + 100}`], [443, 443]),
+        ),
       ]),
     ),
   );
@@ -170,12 +175,12 @@ describe('PLAN_LAYOUT', () => {
   it('is bumped whenever the same inputs would render different rules or sets', () => {
     const plan = planRules(pinnedPolicies, containers);
     expect(plan.sets.map((set) => set.type).sort()).toEqual([
-      ...Array.from({ length: 5 }, () => 'hash:net'),
-      'list:set',
-      'list:set',
+      ...Array.from({ length: 6 }, () => 'hash:net'),
+      ...Array.from({ length: 3 }, () => 'list:set'),
     ]);
+    expect(plan.sets.filter((set) => set.nomatch !== undefined)).not.toEqual([]);
     // Changed the plan or its rendering on purpose? Bump PLAN_LAYOUT (applied-record.ts) and pin both anew.
-    expect(pinned(plan)).toEqual({ layout: 7, rendering: 'a59cd6f1063ed025' });
+    expect(pinned(plan)).toEqual({ layout: 8, rendering: 'f70c6262b2395985' });
   });
 
   it('is bumped whenever security groups (a logged rule too) or deny networks would render differently', () => {
@@ -207,7 +212,7 @@ describe('PLAN_LAYOUT', () => {
       ],
       { denyNetworks: { always: ['169.254.169.254/32'], running: ['10.0.0.0/8'], staging: [] } },
     );
-    expect(pinned(plan)).toEqual({ layout: 7, rendering: '2705482a1e715470' });
+    expect(pinned(plan)).toEqual({ layout: 8, rendering: 'f3db9efee24338a0' });
   });
 
   it('is bumped whenever destinations with host names would render differently (the agent enforces them by host set)', () => {
@@ -227,6 +232,6 @@ describe('PLAN_LAYOUT', () => {
     );
     const plan = planRules(withHosts, containers, { names: BY_HOST_SETS });
     expect(plan.hostSets?.map((set) => set.destinationId).sort()).toEqual(['dest-h1', 'dest-h2']);
-    expect(pinned(plan)).toEqual({ layout: 7, rendering: '36bd64c7b9414472' });
+    expect(pinned(plan)).toEqual({ layout: 8, rendering: '36bd64c7b9414472' });
   });
 });

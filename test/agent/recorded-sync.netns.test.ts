@@ -11,7 +11,8 @@ import { labAvailable, run } from '../../local/lab/netns-lab.js';
 import { app, containerStore, policyList, space, tcp } from './fixtures.js';
 
 const NS = `recorded-sync-${process.pid}`;
-const SET_DESTINATIONS = Array.from({ length: 10 }, (_, index) => `192.0.2.${index + 1}`);
+// Every other address: each one its own entry of the set (the tests take one out).
+const SET_DESTINATIONS = Array.from({ length: 10 }, (_, index) => `192.0.2.${2 * index + 1}`);
 const policiesText = JSON.stringify(
   policyList([
     tcp('p1', app('app-a'), ['198.51.100.10', '198.51.100.10'], [8000, 8000]),

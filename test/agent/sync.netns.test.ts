@@ -313,6 +313,47 @@ describe.runIf(labAvailable())('agent sync on a real cell', () => {
     await syncOk([]);
   });
 
+  it('carves holes out of a set as nomatch entries: the kernel refuses them, a resync finds nothing, a lost hole is repaired', async () => {
+    // .9-.12 and .14-.254: a /24 less four holes (.0/29, .8, .13 and .255), where exact blocks need
+    // eleven; six more destinations reach the set threshold (8).
+    const ranges = [
+      tcp('p-holes-1', app('app-c'), [EXT.below, EXT.above], [8000, 8000]),
+      tcp('p-holes-2', app('app-c'), ['198.51.100.14', '198.51.100.254'], [8000, 8000]),
+      ...Array.from({ length: 6 }, (_, k) =>
+        tcp(`p-holes-f${k}`, app('app-c'), [`192.0.2.${10 + k}`, `192.0.2.${10 + k}`], [8000, 8000]),
+      ),
+    ];
+    const expectHoles = async () => {
+      for (const inside of [EXT.below, EXT.low, EXT.high, EXT.above])
+        expect(await lab.tcp(c2, inside, 8000)).toBe('open');
+      expect(await lab.tcp(c2, EXT.edgeBelow, 8000)).toBe('refused');
+      expect(await lab.tcp(c2, EXT.edgeAbove, 8000)).toBe('refused');
+    };
+    await syncOk(ranges);
+    const saved = await lab.execOk(cell, ['ipset', 'save']);
+    const [name = ''] = saved.match(/dyneg-n-\w+/) ?? [];
+    for (const entry of ['198.51.100.0/24', '198.51.100.0/29 nomatch', '198.51.100.8 nomatch', '198.51.100.13 nomatch'])
+      expect(saved).toContain(`add ${name} ${entry}\n`);
+    await expectHoles();
+    // Read back whole (--verify full reads every entry, flags included), nothing differs.
+    const dry = await runAgent(cell, policyList(ranges), containerStore(entries), ['--dry-run', '--verify', 'full']);
+    expect(dry.stdout).toBe('# no changes\n');
+    // A hole taken out of the set widens it: the kernel then lets edgeAbove through. The next sync
+    // sees the set one entry short and swaps a whole copy in.
+    await lab.execOk(cell, ['ipset', 'del', name, EXT.edgeAbove]);
+    expect(await lab.tcp(c2, EXT.edgeAbove, 8000)).toBe('open');
+    await syncOk(ranges);
+    await expectHoles();
+    // A hole turned into a plain entry (same count) is found by a full read.
+    await lab.execOk(cell, ['ipset', 'del', name, EXT.edgeAbove]);
+    await lab.execOk(cell, ['ipset', 'add', name, EXT.edgeAbove]);
+    expect(await lab.tcp(c2, EXT.edgeAbove, 8000)).toBe('open');
+    const full = await runAgent(cell, policyList(ranges), containerStore(entries), ['--verify', 'full']);
+    expect(full.code).toBe(0);
+    await expectHoles();
+    await syncOk([]);
+  });
+
   it('is idempotent: the same input twice leaves the ruleset byte-identical and a dry run finds nothing', async () => {
     const policies = [
       tcp('p-app-a-tcp', app('app-a'), [EXT.low, EXT.high], [8000, 8001]),
@@ -523,9 +564,10 @@ describe.runIf(labAvailable())('agent sync on a real cell', () => {
   it('defines a destination many apps use once, lists it from each, repairs either kind of set, and drops them when unused', async () => {
     // app-a, app-b and 20 apps of containers the lab does not run (their rules are programmed all
     // the same): 8 one-address destinations of their own each (a set) and one wide destination all use
-    // (64.0.0.1 to .12, ending below edgeAbove: 43 CIDR blocks, so listing it from 22 sources beats
-    // copying it).
-    const WIDE_START = '64.0.0.1';
+    // (85.85.85.85 to .12, ending below edgeAbove: 28 entries, so listing it from 22 sources beats
+    // copying it). Two of its entries are holes, and edgeAbove lies in one of them (a nomatch /19 in
+    // a /14, with the /22 and /29s below it members again).
+    const WIDE_START = '85.85.85.85';
     const phantoms = Array.from({ length: 20 }, (_, k) => ({
       ip: `10.255.3.${10 + k}`,
       appId: `app-p${k}`,
@@ -561,7 +603,7 @@ describe.runIf(labAvailable())('agent sync on a real cell', () => {
     await syncOk(all, store);
     let sets = await ownedSets();
     const holdingWide = [...sets].filter(([, entries]) => entries.includes(WIDE_START));
-    expect(holdingWide.map(([, [type, ...members]]) => [type, members.length])).toEqual([['hash:net', 43]]);
+    expect(holdingWide.map(([, [type, ...members]]) => [type, members.length])).toEqual([['hash:net', 28]]);
     const lists = [...sets].filter(([, [type]]) => type === 'list:set');
     expect(lists).toHaveLength(22);
     expect(typesOf(sets).filter((type) => type === 'hash:net')).toHaveLength(23);

@@ -18,13 +18,14 @@ const OTHER_PORT = 9000;
 /** Enough destinations of one service for an ipset (plan.ts: DEFAULT_SET_THRESHOLD). */
 const SET_DESTINATIONS = Array.from({ length: 10 }, (_, index) => `192.0.2.${index + 1}`);
 /**
- * Three destinations of 42-43 CIDR blocks each that the app and the space both use: together worth a
- * set each of their own (allow-rules.ts: SET_COST_IN_MEMBERS), listed by a list:set of each source.
+ * Three destinations of 28-32 set entries each that the app and the space both use on two ports each:
+ * together worth a set each of their own (allow-rules.ts: SET_COST_IN_MEMBERS), listed by a list:set of
+ * each source (its two ports' lists are one, content-addressed).
  */
 const SHARED_RANGES: [string, string][] = [
-  ['64.0.0.1', '198.51.100.12'],
-  ['1.0.0.1', '198.51.100.12'],
-  ['100.64.0.1', '100.127.255.254'],
+  ['85.85.85.85', '170.170.170.170'],
+  ['21.85.85.85', '42.170.170.170'],
+  ['5.85.85.85', '10.170.170.170'],
 ];
 /** The space's and the app's own sets, the three shared ones, and one list:set each. */
 const SETS = 7;
@@ -39,11 +40,15 @@ describe.runIf(labAvailable())('agent uninstall on a real cell', () => {
   const policies = JSON.stringify(
     policyList([
       tcp('p1', app('app-a'), [EXTERNAL, EXTERNAL], [ALLOWED_PORT, ALLOWED_PORT]),
-      ...SET_DESTINATIONS.map((ip, index) => tcp(`s${index}`, space('space-1'), [ip, ip], [443, 443])),
-      ...SET_DESTINATIONS.map((ip, index) => tcp(`a${index}`, app('app-a'), [`${ip}0`, `${ip}0`], [444, 444])),
-      ...SHARED_RANGES.flatMap((range, index) => [
-        tcp(`a-wide-${index}`, app('app-a'), range, [444, 444]),
-        tcp(`s-wide-${index}`, space('space-1'), range, [443, 443]),
+      ...[443, 445].flatMap((port) => [
+        ...SET_DESTINATIONS.map((ip, index) => tcp(`s${index}-${port}`, space('space-1'), [ip, ip], [port, port])),
+        ...SHARED_RANGES.map((range, index) => tcp(`s-wide-${index}-${port}`, space('space-1'), range, [port, port])),
+      ]),
+      ...[444, 446].flatMap((port) => [
+        ...SET_DESTINATIONS.map((ip, index) =>
+          tcp(`a${index}-${port}`, app('app-a'), [`${ip}0`, `${ip}0`], [port, port]),
+        ),
+        ...SHARED_RANGES.map((range, index) => tcp(`a-wide-${index}-${port}`, app('app-a'), range, [port, port])),
       ]),
     ]),
   );

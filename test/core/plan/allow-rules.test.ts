@@ -1,18 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { parsePolicies } from '../../../agent/source/files.js';
 import { parseCidr } from '../../../core/domain/ipv4.js';
-import { planAllowRules, setMembers } from '../../../core/plan/allow-rules.js';
-import type { Container, IpSet, Rule } from '../../../core/plan/model.js';
+import { planAllowRules, setEntries } from '../../../core/plan/allow-rules.js';
+import { evaluatePlan } from '../../../core/plan/evaluate.js';
+import { type Container, entryCount, type IpSet, type Rule } from '../../../core/plan/model.js';
 import { destinationAllowEntries } from '../../../core/plan/name-enforcement.js';
-import { appChain, isListSet } from '../../../core/plan/names.js';
+import { appChain, isListSet, setName } from '../../../core/plan/names.js';
 import { planRules } from '../../../core/plan/plan.js';
 import { app, icmp, type PolicyDoc, policyList, tcp, udp } from '../../agent/fixtures.js';
 
 const policies = (...docs: Parameters<typeof policyList>[0]) => parsePolicies(JSON.stringify(policyList(docs)));
 const c = (ip: string, appId: string, spaceId: string): Container => ({ ip, appId, spaceId, lifecycle: 'running' });
 
-describe('setMembers', () => {
-  it('gives members that hold exactly the addresses of the ranges, none twice (500 random lists)', () => {
+describe('setEntries', () => {
+  it('gives entries that hold exactly the addresses of the ranges, none twice (500 random lists)', () => {
     let state = 11;
     const random = (below: number) => {
       state = (state * 1103515245 + 12345) % 2147483648;
@@ -27,11 +28,22 @@ describe('setMembers', () => {
       const wanted = new Set(
         ranges.flatMap(({ first, last }) => Array.from({ length: last - first + 1 }, (_, k) => first + k)),
       );
-      const held: number[] = [];
-      for (const member of setMembers(ranges.map(({ first, last }) => ({ start: at(first), end: at(last) })))) {
-        const { start, end } = parseCidr(member);
-        for (let address = start; address <= end; address += 1) held.push(address - parseCidr('10.1.0.0/32').start);
-      }
+      // Each address is decided by the most specific entry holding it, as the kernel does.
+      const entries = setEntries(ranges.map(({ first, last }) => ({ start: at(first), end: at(last) })));
+      const decided = new Map<number, { prefix: number; held: boolean }>();
+      const mark = (blocks: readonly string[], held: boolean) => {
+        for (const block of blocks) {
+          const { start, end } = parseCidr(block);
+          const prefix = Number(block.split('/')[1]);
+          for (let address = start; address <= end; address += 1) {
+            const offset = address - parseCidr('10.1.0.0/32').start;
+            if ((decided.get(offset)?.prefix ?? -1) < prefix) decided.set(offset, { prefix, held });
+          }
+        }
+      };
+      mark(entries.members, true);
+      mark(entries.nomatch, false);
+      const held = [...decided].filter(([, each]) => each.held).map(([offset]) => offset);
       expect(held.length).toBe(wanted.size);
       expect(new Set(held)).toEqual(wanted);
     }
@@ -118,10 +130,11 @@ describe('planAllowRules', () => {
 });
 
 describe('destinations several sources use', () => {
-  // 43 CIDR blocks: worth a set of its own once enough sources use it (SET_COST_IN_MEMBERS and
-  // referenceCostInMembers: from 3 sources on one service, or 2 on two).
-  const wide: [string, string] = ['64.0.0.1', '198.51.100.12'];
-  const WIDE_BLOCKS = 43;
+  // 32 entries, holes or not (its bounds alternate their bits): worth a set of its own once enough
+  // sources use it (SET_COST_IN_MEMBERS and referenceCostInMembers: from 5 sources on one service, or
+  // 3 on two).
+  const wide: [string, string] = ['85.85.85.85', '170.170.170.170'];
+  const WIDE_BLOCKS = 32;
   /**
    * `count` one-address destinations of the app's own on `port`, numbered from `from`; one /24 apart,
    * so that no two of them merge into one block.
@@ -149,8 +162,8 @@ describe('destinations several sources use', () => {
   };
   const plan = (docs: PolicyDoc[], containers: Container[], setThreshold = 3) =>
     planRules(policies(...docs), containers, { setThreshold });
-  const holdingWide = (sets: readonly IpSet[]) => sets.filter((set) => set.members.includes('64.0.0.1/32'));
-  const members = (sets: readonly IpSet[]) => sets.reduce((sum, set) => sum + set.members.length, 0);
+  const holdingWide = (sets: readonly IpSet[]) => sets.filter((set) => set.members.includes('85.85.85.85/32'));
+  const members = (sets: readonly IpSet[]) => sets.reduce((sum, set) => sum + entryCount(set), 0);
   const ruleOf = (result: ReturnType<typeof plan>, appId: string): Rule | undefined =>
     result.chains.find((chain) => chain.name === appChain(appId))?.rules[0];
 
@@ -171,8 +184,8 @@ describe('destinations several sources use', () => {
       const ownSet = sets.get(list?.members.find((name) => name !== shared?.name) ?? '');
       expect(ownSet?.members).toHaveLength(3);
     }
-    // 43 shared + 20 x (3 own + 2 references), where copying would hold 20 x (3 + 43).
-    expect(members(result.sets)).toBe(143);
+    // 32 shared + 20 x (3 own + 2 references), where copying would hold 20 x (3 + 32).
+    expect(members(result.sets)).toBe(132);
   });
 
   it('copies a destination when a list would cost more than it saves: two sources, beside their own', () => {
@@ -202,6 +215,7 @@ describe('destinations several sources use', () => {
     const alone = plan(docs, containers.slice(0, 1));
     expect(alone.sets).toHaveLength(1);
     expect(alone.sets[0]?.members).toHaveLength(3 + WIDE_BLOCKS);
+    expect(alone.sets[0]?.nomatch).toBeUndefined();
     expect(alone).toEqual(
       plan(
         docs.filter((doc) => doc.source.id === 'app0'),
@@ -223,25 +237,62 @@ describe('destinations several sources use', () => {
     expect(ruleOf(result, 'b')?.match.destinationSet).toBe(result.sets[0]?.name);
   });
 
-  it('weighs the references: two apps on two ports copy a 32-block destination they would share for free', () => {
+  it('weighs the references: two apps on two ports copy a 32-entry destination they would share for free', () => {
     const docs = ['a', 'b'].flatMap((appId, index) =>
       [443, 5432].flatMap((port) => [
         ...own(appId, 3, 1 + index * 3, port),
-        tcp(`${appId}-mid-${port}`, app(appId), ['198.18.0.1', '198.19.255.254'], [port, port]),
+        tcp(`${appId}-mid-${port}`, app(appId), wide, [port, port]),
       ]),
     );
     const result = plan(docs, [c('10.255.1.2', 'a', 's'), c('10.255.1.3', 'b', 's')]);
-    expect(result.sets.filter((set) => set.members.includes('198.18.0.1/32'))).toHaveLength(2);
+    expect(holdingWide(result.sets)).toHaveLength(2);
     expect(result.sets.every((set) => set.type === 'hash:net')).toBe(true);
   });
 
-  it('counts each service of a source as a use: two apps on two ports share, on one port they copy', () => {
-    const onePort = apps(2, [443]);
-    expect(holdingWide(plan(onePort.docs, onePort.containers).sets)).toHaveLength(2);
-    const twoPorts = apps(2, [443, 5432]);
+  it('counts each service of a source as a use: three apps on two ports share, on one port they copy', () => {
+    const onePort = apps(3, [443]);
+    expect(holdingWide(plan(onePort.docs, onePort.containers).sets)).toHaveLength(3);
+    const twoPorts = apps(3, [443, 5432]);
     const result = plan(twoPorts.docs, twoPorts.containers);
     expect(holdingWide(result.sets)).toHaveLength(1);
     // An app's two services list the same two sets: one list:set each app (content-addressed).
-    expect(result.sets.filter((set) => set.type === 'list:set')).toHaveLength(2);
+    expect(result.sets.filter((set) => set.type === 'list:set')).toHaveLength(3);
+  });
+});
+
+describe('sets with holes', () => {
+  // .1-.254 is a /24 less two nomatch /32s; the other range keeps the set over the threshold.
+  const docs = [
+    tcp('p1', app('a'), ['198.51.100.1', '198.51.100.254'], [443, 443]),
+    tcp('p2', app('a'), ['203.0.113.7', '203.0.113.7'], [443, 443]),
+    tcp('p3', app('a'), ['203.0.113.9', '203.0.113.9'], [443, 443]),
+  ];
+  const container = c('10.255.1.2', 'a', 's');
+  const result = planRules(policies(...docs), [container], { setThreshold: 2 });
+  const verdict = (destination: string) =>
+    evaluatePlan(result, { source: container.ip, destination, protocol: 'tcp', port: 443 }).verdict;
+
+  it('writes the holes as nomatch entries and names the set by them too', () => {
+    expect(result.sets).toEqual([
+      {
+        name: setName(
+          ['198.51.100.0/24', '203.0.113.7/32', '203.0.113.9/32'],
+          ['198.51.100.0/32', '198.51.100.255/32'],
+        ),
+        type: 'hash:net',
+        members: ['198.51.100.0/24', '203.0.113.7/32', '203.0.113.9/32'],
+        nomatch: ['198.51.100.0/32', '198.51.100.255/32'],
+      },
+    ]);
+    expect(result.sets[0]?.name).not.toBe(setName(['198.51.100.0/24', '203.0.113.7/32', '203.0.113.9/32']));
+  });
+
+  it('is read as the kernel reads it: an address in a hole is not allowed', () => {
+    expect(verdict('198.51.100.1')).toBe('accept');
+    expect(verdict('198.51.100.254')).toBe('accept');
+    expect(verdict('203.0.113.9')).toBe('accept');
+    expect(verdict('198.51.100.0')).toBe('reject');
+    expect(verdict('198.51.100.255')).toBe('reject');
+    expect(verdict('203.0.113.8')).toBe('reject');
   });
 });
