@@ -22,21 +22,32 @@ export type KernelSetSizes = ReadonlyMap<string, number>;
  */
 export function parseIpsetSave(text: string, keep: (name: string) => boolean = isPlanSet): KernelSets {
   const sets = new Map<string, string[]>();
-  const lists = new Set<string>();
+  const types = new Map<string, string>();
   for (const line of text.split('\n')) {
     const [verb, name = '', member, ...flags] = line.trim().split(/\s+/);
     if (!keep(name)) continue;
     if (verb === 'create') {
       sets.set(name, []);
-      if (member === 'list:set') lists.add(name);
+      types.set(name, member ?? '');
     } else if (verb === 'add' && member !== undefined) {
-      // ipset prints /32 members without a prefix; the plan always writes one. A list:set holds names.
-      const block = lists.has(name) || member.includes('/') ? member : `${member}/32`;
-      sets.get(name)?.push(flags.includes(NOMATCH) ? `${block} ${NOMATCH}` : block);
+      const entry = entryAsPlanned(member, types.get(name));
+      sets.get(name)?.push(flags.includes(NOMATCH) ? `${entry} ${NOMATCH}` : entry);
     }
   }
   for (const members of sets.values()) members.sort();
   return sets;
+}
+
+/**
+ * An entry as the plan writes it: ipset prints a /32 block without its prefix (`198.51.100.5`,
+ * `198.51.100.5,tcp:443`); the plan always writes one. A list:set holds names.
+ */
+function entryAsPlanned(member: string, type: string | undefined): string {
+  if (type === 'list:set') return member;
+  const comma = member.indexOf(',');
+  const block = comma === -1 ? member : member.slice(0, comma);
+  if (block.includes('/')) return member;
+  return comma === -1 ? `${member}/32` : `${block}/32${member.slice(comma)}`;
 }
 
 export async function readSets(

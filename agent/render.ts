@@ -27,6 +27,9 @@ function renderMatch(match: Match): string[] {
     parts.push('-m', 'iprange', '--dst-range', `${match.destinationRange.start}-${match.destinationRange.end}`);
   }
   if (match.destinationSet !== undefined) parts.push('-m', 'set', '--match-set', match.destinationSet, 'dst');
+  if (match.destinationPortSet !== undefined) {
+    parts.push('-m', 'set', '--match-set', match.destinationPortSet, 'dst,dst');
+  }
   if (match.conntrack !== undefined) parts.push('-m', 'conntrack', '--ctstate', match.conntrack.join(','));
   if (match.limit !== undefined) parts.push('-m', 'limit', '--limit', renderRate(match.limit), '--limit-burst', '1');
   return parts;
@@ -97,5 +100,5 @@ export function renderSetCreate(set: IpSet, name = set.name): string[] {
     return [`create ${name} list:set size ${Math.max(LIST_SET_MIN_SIZE, set.members.length)}`, ...adds];
   }
   const capacity = adds.length > DEFAULT_SET_MAXELEM ? ` maxelem ${adds.length}` : '';
-  return [`create ${name} hash:net family inet${capacity}`, ...adds];
+  return [`create ${name} ${set.type} family inet${capacity}`, ...adds];
 }

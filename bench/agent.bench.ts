@@ -94,7 +94,7 @@ async function benchSync(containers: number, perContainer: number, pool?: number
   const rules = plan.chains.reduce((sum, chain) => sum + chain.rules.length, 0);
   const sets = setPayload(plan, parsePolicies(data.policiesText));
   console.log(
-    `plan: ${plan.chains.length} chains, ${rules} rules, ${sets.hashSets} hash:net sets (${sets.addressMembers} entries, ${sets.nomatchMembers} of them nomatch), ${sets.listSets} list:sets (${sets.references} references)`,
+    `plan: ${plan.chains.length} chains, ${rules} rules, ${sets.hashSets} hash:net + ${sets.portSets} hash:net,port sets (${sets.addressMembers} entries, ${sets.nomatchMembers} of them nomatch), ${sets.listSets} list:sets (${sets.references} references)`,
   );
   console.log(
     `set payload: ${sets.addressMembers + sets.references} members; one set per distinct destination (${sets.distinctDestinations}) would hold ${sets.oneSetPerDestination}   ratio = ${ratio(sets.addressMembers + sets.references, sets.oneSetPerDestination)} (goal ≤ 2; addresses alone ${ratio(sets.addressMembers, sets.oneSetPerDestination)})`,

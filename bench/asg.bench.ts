@@ -55,13 +55,14 @@ async function bench(): Promise<void> {
   const section = parsePolicies(data.policiesText).security_groups;
   const planRulesCount = plan.chains.reduce((sum, chain) => sum + chain.rules.length, 0);
   const hashSets = plan.sets.filter((set) => set.type === 'hash:net');
+  const portSets = plan.sets.filter((set) => set.type === 'hash:net,port');
   const listSets = plan.sets.filter((set) => set.type === 'list:set');
   const members = (sets: typeof plan.sets) => sets.reduce((sum, set) => sum + entryCount(set), 0);
   console.log(
     `groups: ${data.groupRules} rules, ${data.destinationEntries} destination entries; snapshot section: ${section?.rules.length ?? 0} distinct rules, ${section?.bindings.length ?? 0} bindings; policies file ${(data.policiesText.length / 1024).toFixed(0)} KiB`,
   );
   console.log(
-    `plan: ${plan.chains.length} chains, ${planRulesCount} rules, ${plan.sets.length} ipsets (${hashSets.length} hash:net with ${members(hashSets)} members, ${listSets.length} list:set with ${members(listSets)} references; ${members(plan.sets)} members in all)`,
+    `plan: ${plan.chains.length} chains, ${planRulesCount} rules, ${plan.sets.length} ipsets (${hashSets.length} hash:net with ${members(hashSets)} members, ${portSets.length} hash:net,port with ${members(portSets)}, ${listSets.length} list:set with ${members(listSets)} references; ${members(plan.sets)} members in all)`,
   );
 
   const pid = process.pid;

@@ -7,7 +7,9 @@ import { entryCount, type RulePlan } from '../../core/plan/model.js';
 
 export interface SetPayload {
   readonly hashSets: number;
-  /** Entries of hash:net sets: address blocks, and the nomatch blocks inside them. */
+  /** hash:net,port sets: one per source, for its single-port services. */
+  readonly portSets: number;
+  /** Entries of hash:net and hash:net,port sets: address blocks, and the nomatch blocks inside them. */
   readonly addressMembers: number;
   /** Of those, nomatch blocks. */
   readonly nomatchMembers: number;
@@ -29,10 +31,13 @@ export function setPayload(plan: RulePlan, policies: EgressPolicyList): SetPaylo
   }
   const count = (type: string) => plan.sets.filter((set) => set.type === type);
   const members = (type: string) => count(type).reduce((sum, set) => sum + entryCount(set), 0);
+  // A hash:net,port entry is one block for one port: the same count as the block in a hash:net set.
+  const addressSets = plan.sets.filter((set) => set.type !== 'list:set');
   return {
     hashSets: count('hash:net').length,
-    addressMembers: members('hash:net'),
-    nomatchMembers: count('hash:net').reduce((sum, set) => sum + (set.nomatch?.length ?? 0), 0),
+    portSets: count('hash:net,port').length,
+    addressMembers: addressSets.reduce((sum, set) => sum + entryCount(set), 0),
+    nomatchMembers: addressSets.reduce((sum, set) => sum + (set.nomatch?.length ?? 0), 0),
     listSets: count('list:set').length,
     references: members('list:set'),
     distinctDestinations: distinct.size,

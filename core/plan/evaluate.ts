@@ -93,6 +93,7 @@ function matches(match: Match, packet: Packet, sets: ReadonlyMap<string, IpSet>)
     if (address < ipv4ToNumber(start) || address > ipv4ToNumber(end)) return false;
   }
   if (match.destinationSet !== undefined && !inSet(packet.destination, match.destinationSet, sets)) return false;
+  if (match.destinationPortSet !== undefined && !inPortSet(packet, match.destinationPortSet, sets)) return false;
   if (match.ports !== undefined) {
     if (packet.port === undefined || packet.port < match.ports.start || packet.port > match.ports.end) return false;
   }
@@ -114,6 +115,24 @@ function inSet(address: string, name: string, sets: ReadonlyMap<string, IpSet>):
   if (set.type === 'list:set') return set.members.some((member) => inSet(address, member, sets));
   const member = longestPrefix(address, set.members);
   return member !== undefined && member > (longestPrefix(address, set.nomatch ?? []) ?? -1);
+}
+
+/**
+ * hash:net,port: entries `<block>,<protocol>:<port>`; among those of the packet's protocol and port,
+ * the most specific block holding its destination decides. tcp and udp only: an icmp packet's type is
+ * no port, and this plan writes no icmp entries.
+ */
+function inPortSet(packet: Packet, name: string, sets: ReadonlyMap<string, IpSet>): boolean {
+  const set = sets.get(name);
+  if (set === undefined || set.type !== 'hash:net,port') {
+    throw new Error(`plan matches a hash:net,port set it does not define: ${name}`);
+  }
+  if (packet.protocol === 'icmp' || packet.port === undefined) return false;
+  const suffix = `,${packet.protocol}:${packet.port}`;
+  const blocks = (entries: readonly string[]) =>
+    entries.filter((entry) => entry.endsWith(suffix)).map((entry) => entry.slice(0, -suffix.length));
+  const member = longestPrefix(packet.destination, blocks(set.members));
+  return member !== undefined && member > (longestPrefix(packet.destination, blocks(set.nomatch ?? [])) ?? -1);
 }
 
 /** The longest prefix among `blocks` that holds `address`, or undefined when none does. */

@@ -29,6 +29,11 @@ export interface Match {
   readonly destinationRange?: { readonly start: string; readonly end: string };
   /** Name of an owned ipset (hash:net) holding destinations. */
   readonly destinationSet?: string;
+  /**
+   * Name of an owned hash:net,port set of `<block>,<protocol>:<port>` entries: the packet's destination,
+   * protocol and destination port must be one of them (`--match-set NAME dst,dst`).
+   */
+  readonly destinationPortSet?: string;
   /** Destination port range (tcp/udp only). */
   readonly ports?: PortRange;
   /** ICMP type (0-255) and code (0-255, or -1 for any code). Absent means any type. */
@@ -62,16 +67,18 @@ export interface Chain {
 
 /**
  * An owned ipset. Names are content-addressed, so a set's members never change under its name.
- * `hash:net`: destination CIDR blocks in address order, unique. `list:set`: names of owned hash:net
- * sets (a destination several sources use is defined once and listed by each of them, plan.ts).
+ * `hash:net`: destination CIDR blocks in address order, unique. `hash:net,port`: one source's
+ * single-port services, `<block>,<protocol>:<port>` (allow-rules.ts). `list:set`: names of owned
+ * hash:net sets (a destination several sources use is defined once and listed by each of them).
  */
 export interface IpSet {
   readonly name: string;
-  readonly type: 'hash:net' | 'list:set';
+  readonly type: 'hash:net' | 'hash:net,port' | 'list:set';
   readonly members: readonly string[];
   /**
-   * hash:net only: blocks inside members that do not match (ipset's `nomatch` entries). The most
-   * specific entry holding an address decides (nested-blocks.ts); absent or empty when there is none.
+   * hash:net and hash:net,port only: blocks inside members that do not match (ipset's `nomatch`
+   * entries). The most specific entry holding an address (of that protocol and port) decides
+   * (nested-blocks.ts); absent or empty when there is none.
    */
   readonly nomatch?: readonly string[];
 }

@@ -6,7 +6,7 @@
 // Optimal by dynamic programming over the binary tree of blocks (the two-colour case of Draves et al.,
 // "Constructing Optimal IP Routing Tables", 1999): for every block that is neither wholly inside nor
 // wholly outside the set, the fewest entries below it given what its enclosing entry says. Only those
-// blocks are visited: about 32 per edge of a range, whatever the range's width.
+// blocks are visited, and a run of levels with one half wholly outside is one step (a chain).
 import { numberToIpv4 } from '../domain/ipv4.js';
 import { mergeSpans, type Span } from './cidr.js';
 
@@ -23,15 +23,22 @@ export interface NestedBlocks {
 interface Node {
   readonly ifOut: number;
   readonly ifIn: number;
-  /** Both undefined for a uniform block (wholly in or out): nothing below it needs an entry. */
+  /** Both undefined for a uniform block (wholly in or out); for a chain, `lower` is the hull. */
   readonly lower: Node | undefined;
   readonly upper: Node | undefined;
   /** For a uniform block: whether it is inside the set. */
   readonly inside: boolean;
+  /**
+   * A chain: this block holds the set's addresses only inside one block `chain` levels below it (the
+   * hull, at `hullBase`), so every level between has one half wholly outside. Scattered addresses
+   * would otherwise cost a node per level each; a chain costs one. 0 for any other block.
+   */
+  readonly chain: number;
+  readonly hullBase: number;
 }
 
-const OUTSIDE: Node = { ifOut: 0, ifIn: 1, lower: undefined, upper: undefined, inside: false };
-const INSIDE: Node = { ifOut: 1, ifIn: 0, lower: undefined, upper: undefined, inside: true };
+const OUTSIDE: Node = { ifOut: 0, ifIn: 1, lower: undefined, upper: undefined, inside: false, chain: 0, hullBase: 0 };
+const INSIDE: Node = { ifOut: 1, ifIn: 0, lower: undefined, upper: undefined, inside: true, chain: 0, hullBase: 0 };
 const HALF_SPACE = 2 ** 31;
 /** Addresses in a block of each prefix length (a table: `2 **` in the recursion costs more). */
 const BLOCK_SIZE = Array.from({ length: 33 }, (_, prefix) => 2 ** (32 - prefix));
@@ -82,6 +89,11 @@ function build(spans: readonly Span[], base: number, prefix: number, lo: number,
   if (hi - lo === 1 && only !== undefined && only.first <= base && only.last >= base + size - 1) return INSIDE;
   // Unreachable for spans that keep the invariant: a /32 is wholly in one span or in none.
   if (prefix === 32) throw new Error(`spans overlapping ${base}/32 are not merged and sorted`);
+  const hullPrefix = commonPrefix(
+    Math.max(only?.first ?? base, base),
+    Math.min(spans[hi - 1]?.last ?? base, base + size - 1),
+  );
+  if (hullPrefix > prefix) return chain(spans, base, prefix, hullPrefix, lo, hi);
   const middle = base + size / 2;
   // Spans starting below the middle overlap the lower half; the last of them may reach the upper.
   const split = firstFrom(spans, lo, hi, middle);
@@ -95,7 +107,42 @@ function build(spans: readonly Span[], base: number, prefix: number, lo: number,
     lower,
     upper,
     inside: false,
+    chain: 0,
+    hullBase: 0,
   };
+}
+
+/** How many leading bits two addresses share (32 when equal). */
+function commonPrefix(a: number, b: number): number {
+  return Math.clz32((a ^ b) >>> 0);
+}
+
+/**
+ * The block `base/prefix` whose addresses of the set all lie in its sub-block of `hullPrefix` bits.
+ * Going up one level from a block with costs (out O, in I) beside a wholly outside half gives
+ * (O, 1 + min(I, O)): under an out entry nothing more is needed, under an in entry either a hole for
+ * the outside half or one for the whole block. After two levels that is (O, 1 + O), and it stays so.
+ */
+function chain(spans: readonly Span[], base: number, prefix: number, hullPrefix: number, lo: number, hi: number): Node {
+  const hullSize = BLOCK_SIZE[hullPrefix] ?? 1;
+  const hullBase = Math.floor(Math.max(spans[lo]?.first ?? base, base) / hullSize) * hullSize;
+  const hull = build(spans, hullBase, hullPrefix, lo, hi);
+  const levels = hullPrefix - prefix;
+  return {
+    ifOut: hull.ifOut,
+    ifIn: chainIfIn(hull, levels),
+    lower: hull,
+    upper: undefined,
+    inside: false,
+    chain: levels,
+    hullBase,
+  };
+}
+
+/** A chain's cost under an in entry, `levels` above its hull (0: the hull's own). */
+function chainIfIn(hull: Node, levels: number): number {
+  if (levels === 0) return hull.ifIn;
+  return levels === 1 ? 1 + Math.min(hull.ifIn, hull.ifOut) : 1 + hull.ifOut;
 }
 
 /**
@@ -103,6 +150,10 @@ function build(spans: readonly Span[], base: number, prefix: number, lo: number,
  * entry that says `enclosingIn`.
  */
 function emit(node: Node, base: number, prefix: number, enclosingIn: boolean, out: NestedBlocks): void {
+  if (node.chain > 0) {
+    emitChain(node, base, prefix, enclosingIn, out);
+    return;
+  }
   const { lower, upper } = node;
   if (lower === undefined || upper === undefined) {
     if (node.inside !== enclosingIn) (node.inside ? out.members : out.nomatch).push(blockText(base, prefix));
@@ -117,6 +168,39 @@ function emit(node: Node, base: number, prefix: number, enclosingIn: boolean, ou
   }
   emit(lower, base, prefix + 1, here, out);
   emit(upper, base + (BLOCK_SIZE[prefix + 1] ?? 1), prefix + 1, here, out);
+}
+
+/**
+ * A chain level by level, as the tree without it would choose: under an out entry nothing until the
+ * hull; under an in entry, at each level either a hole for the outside half (and go on in) or a hole
+ * for the whole block (and go on out), whichever is fewer, keeping on a tie. Holes above the hull's
+ * addresses are written after the hull's entries, so that the list stays in address order.
+ */
+function emitChain(node: Node, base: number, prefix: number, enclosingIn: boolean, out: NestedBlocks): void {
+  const hull = node.lower;
+  if (hull === undefined) throw new Error('a chain without its hull');
+  const hullPrefix = prefix + node.chain;
+  let levelBase = base;
+  let inside = enclosingIn;
+  const holesAbove: string[] = [];
+  for (let level = prefix; inside && level < hullPrefix; level += 1) {
+    const keep = chainIfIn(hull, hullPrefix - level - 1) + 1;
+    const flip = 1 + hull.ifOut;
+    if (flip < keep) {
+      out.nomatch.push(blockText(levelBase, level));
+      inside = false;
+      break;
+    }
+    const half = BLOCK_SIZE[level + 1] ?? 1;
+    if (node.hullBase >= levelBase + half) {
+      out.nomatch.push(blockText(levelBase, level + 1));
+      levelBase += half;
+    } else {
+      holesAbove.push(blockText(levelBase + half, level + 1));
+    }
+  }
+  emit(hull, node.hullBase, hullPrefix, inside, out);
+  for (let index = holesAbove.length - 1; index >= 0; index -= 1) out.nomatch.push(holesAbove[index] ?? '');
 }
 
 function blockText(base: number, prefix: number): string {

@@ -168,6 +168,23 @@ describe('PLAN_LAYOUT', () => {
         ...Array.from({ length: 8 }, (_, index) =>
           tcp(`u${index}`, app('app-b'), [`203.0.113.${index + 100}`, `203.0.113.${index + 100}`], [443, 443]),
         ),
+        // Two single-port services of app-a's own: one hash:net,port set.
+        ...Array.from({ length: 8 }, (_, index) =>
+          tcp(
+            `t${index}`,
+            app('app-a'),
+            [`203.0.113.${2 * index + 150}`, `203.0.113.${2 * index + 150}`],
+            [5432, 5432],
+          ),
+        ),
+        ...Array.from({ length: 8 }, (_, index) =>
+          udp(
+            `k${index}`,
+            app('app-a'),
+            [`203.0.113.${2 * index + 150}`, `203.0.113.${2 * index + 151}`],
+            [8125, 8125],
+          ),
+        ),
       ]),
     ),
   );
@@ -176,11 +193,12 @@ describe('PLAN_LAYOUT', () => {
     const plan = planRules(pinnedPolicies, containers);
     expect(plan.sets.map((set) => set.type).sort()).toEqual([
       ...Array.from({ length: 6 }, () => 'hash:net'),
+      'hash:net,port',
       ...Array.from({ length: 3 }, () => 'list:set'),
     ]);
     expect(plan.sets.filter((set) => set.nomatch !== undefined)).not.toEqual([]);
     // Changed the plan or its rendering on purpose? Bump PLAN_LAYOUT (applied-record.ts) and pin both anew.
-    expect(pinned(plan)).toEqual({ layout: 8, rendering: 'f70c6262b2395985' });
+    expect(pinned(plan)).toEqual({ layout: 9, rendering: '1f4101517ac809a1' });
   });
 
   it('is bumped whenever security groups (a logged rule too) or deny networks would render differently', () => {
@@ -212,7 +230,7 @@ describe('PLAN_LAYOUT', () => {
       ],
       { denyNetworks: { always: ['169.254.169.254/32'], running: ['10.0.0.0/8'], staging: [] } },
     );
-    expect(pinned(plan)).toEqual({ layout: 8, rendering: 'f3db9efee24338a0' });
+    expect(pinned(plan)).toEqual({ layout: 9, rendering: 'ebce52d5ee4f56a1' });
   });
 
   it('is bumped whenever destinations with host names would render differently (the agent enforces them by host set)', () => {
@@ -232,6 +250,6 @@ describe('PLAN_LAYOUT', () => {
     );
     const plan = planRules(withHosts, containers, { names: BY_HOST_SETS });
     expect(plan.hostSets?.map((set) => set.destinationId).sort()).toEqual(['dest-h1', 'dest-h2']);
-    expect(pinned(plan)).toEqual({ layout: 8, rendering: '36bd64c7b9414472' });
+    expect(pinned(plan)).toEqual({ layout: 9, rendering: '36bd64c7b9414472' });
   });
 });

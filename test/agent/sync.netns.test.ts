@@ -354,6 +354,53 @@ describe.runIf(labAvailable())('agent sync on a real cell', () => {
     await syncOk([]);
   });
 
+  it("holds a source's single-port services in one hash:net,port set: each port and protocol apart, read back whole, repaired", async () => {
+    // app-c: tcp 8000 to .9-.12 and .14-.254 (a /24 less holes) and udp 5353 to EXT.other, each with
+    // seven fillers to reach the set threshold; tcp 9000 to EXT.moved alone (one rule of its own).
+    const fillers = (name: string, make: (ip: string) => PolicyDoc) =>
+      Array.from({ length: 7 }, (_, k) => make(`192.0.2.${2 * k + 1}`)).map((doc, k) => ({
+        ...doc,
+        id: `${name}-${k}`,
+      }));
+    const policies = [
+      tcp('p-port-tcp-1', app('app-c'), [EXT.below, EXT.above], [8000, 8000]),
+      tcp('p-port-tcp-2', app('app-c'), ['198.51.100.14', '198.51.100.254'], [8000, 8000]),
+      ...fillers('p-port-tcp-f', (ip) => tcp('x', app('app-c'), [ip, ip], [8000, 8000])),
+      udp('p-port-udp', app('app-c'), [EXT.other, EXT.other], [5353, 5353]),
+      ...fillers('p-port-udp-f', (ip) => udp('x', app('app-c'), [ip, ip], [5353, 5353])),
+      tcp('p-port-other', app('app-c'), [EXT.moved, EXT.moved], [9000, 9000]),
+    ];
+    const expectPorts = async () => {
+      for (const inside of [EXT.below, EXT.low, EXT.above]) expect(await lab.tcp(c2, inside, 8000)).toBe('open');
+      expect(await lab.tcp(c2, EXT.edgeAbove, 8000)).toBe('refused');
+      expect(await lab.tcp(c2, EXT.low, 8001)).toBe('refused');
+      expect(await lab.tcp(c2, EXT.other, 8000)).toBe('refused');
+      expect(await lab.udp(c2, EXT.other, 5353)).toBe('open');
+      expect(await lab.udp(c2, EXT.other, 5354)).toBe('refused');
+      expect(await lab.udp(c2, EXT.low, 5353)).toBe('refused');
+      expect(await lab.tcp(c2, EXT.moved, 9000)).toBe('open');
+      expect(await lab.tcp(c2, EXT.low, 9000)).toBe('refused');
+    };
+    await syncOk(policies);
+    const saved = await lab.execOk(cell, ['ipset', 'save']);
+    const [, name = ''] = saved.match(/^create (dyneg-n-\w+) hash:net,port /m) ?? [];
+    expect(name).not.toBe('');
+    expect(saved.match(/^create dyneg-\S+/gm)).toHaveLength(1);
+    for (const entry of ['198.51.100.0/24,tcp:8000', '198.51.100.13,tcp:8000 nomatch', `${EXT.other},udp:5353`])
+      expect(saved).toContain(`add ${name} ${entry}\n`);
+    expect(await ownedState()).toContain(`--match-set ${name} dst,dst -j ACCEPT`);
+    await expectPorts();
+    // Read back whole: /32 blocks come back without their prefix, before the port.
+    const dry = await runAgent(cell, policyList(policies), containerStore(entries), ['--dry-run', '--verify', 'full']);
+    expect(dry.stdout).toBe('# no changes\n');
+    // An entry lost: the next sync sees the set one short and swaps a whole copy in.
+    await lab.execOk(cell, ['ipset', 'del', name, `${EXT.other},udp:5353`]);
+    expect(await lab.udp(c2, EXT.other, 5353)).toBe('refused');
+    await syncOk(policies);
+    await expectPorts();
+    await syncOk([]);
+  });
+
   it('is idempotent: the same input twice leaves the ruleset byte-identical and a dry run finds nothing', async () => {
     const policies = [
       tcp('p-app-a-tcp', app('app-a'), [EXT.low, EXT.high], [8000, 8001]),

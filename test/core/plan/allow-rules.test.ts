@@ -162,7 +162,9 @@ describe('destinations several sources use', () => {
   };
   const plan = (docs: PolicyDoc[], containers: Container[], setThreshold = 3) =>
     planRules(policies(...docs), containers, { setThreshold });
-  const holdingWide = (sets: readonly IpSet[]) => sets.filter((set) => set.members.includes('85.85.85.85/32'));
+  // A hash:net member, or a hash:net,port one of any port.
+  const holdingWide = (sets: readonly IpSet[]) =>
+    sets.filter((set) => set.members.some((member) => member.split(',')[0] === '85.85.85.85/32'));
   const members = (sets: readonly IpSet[]) => sets.reduce((sum, set) => sum + entryCount(set), 0);
   const ruleOf = (result: ReturnType<typeof plan>, appId: string): Rule | undefined =>
     result.chains.find((chain) => chain.name === appChain(appId))?.rules[0];
@@ -246,7 +248,8 @@ describe('destinations several sources use', () => {
     );
     const result = plan(docs, [c('10.255.1.2', 'a', 's'), c('10.255.1.3', 'b', 's')]);
     expect(holdingWide(result.sets)).toHaveLength(2);
-    expect(result.sets.every((set) => set.type === 'hash:net')).toBe(true);
+    // Copied into each app's own set: its two single-port services share one hash:net,port set.
+    expect(result.sets.map((set) => set.type)).toEqual(['hash:net,port', 'hash:net,port']);
   });
 
   it('counts each service of a source as a use: three apps on two ports share, on one port they copy', () => {
@@ -294,5 +297,65 @@ describe('sets with holes', () => {
     expect(verdict('198.51.100.0')).toBe('reject');
     expect(verdict('198.51.100.255')).toBe('reject');
     expect(verdict('203.0.113.8')).toBe('reject');
+  });
+});
+
+describe("one hash:net,port set for a source's single-port services", () => {
+  const eight = (make: (k: number) => PolicyDoc) => Array.from({ length: 8 }, (_, k) => make(k));
+  // tcp 443 and udp 53 to their own addresses (port set; .1-.254 of 198.51.100 carves holes), tcp
+  // 8000-8001 (a range of ports: its own hash:net) and icmp echo (its own hash:net).
+  const docs = [
+    tcp('a-https-wide', app('a'), ['198.51.100.1', '198.51.100.254'], [443, 443]),
+    ...eight((k) => tcp(`a-https-${k}`, app('a'), [`203.0.113.${2 * k}`, `203.0.113.${2 * k}`], [443, 443])),
+    ...eight((k) => udp(`a-dns-${k}`, app('a'), [`192.0.2.${2 * k}`, `192.0.2.${2 * k}`], [53, 53])),
+    ...eight((k) => tcp(`a-web-${k}`, app('a'), [`192.0.2.${2 * k}`, `192.0.2.${2 * k}`], [8000, 8001])),
+    ...eight((k) => icmp(`a-ping-${k}`, app('a'), [`192.0.2.${2 * k}`, `192.0.2.${2 * k}`], 8, 0)),
+  ];
+  const container = c('10.255.1.2', 'a', 's');
+  const result = planRules(policies(...docs), [container]);
+  const verdict = (destination: string, protocol: 'tcp' | 'udp', port: number) =>
+    evaluatePlan(result, { source: container.ip, destination, protocol, port }).verdict;
+
+  it('holds every single-port service in one set and one rule; port ranges and icmp keep their own', () => {
+    const byType = (type: string) => result.sets.filter((set) => set.type === type);
+    const [ports] = byType('hash:net,port');
+    expect(byType('hash:net,port')).toHaveLength(1);
+    // icmp and tcp 8000-8001 go to the same addresses: one content-addressed set serves both rules.
+    expect(byType('hash:net')).toHaveLength(1);
+    expect(ports?.members).toContain('198.51.100.0/24,tcp:443');
+    expect(ports?.members).toContain('203.0.113.14/32,tcp:443');
+    expect(ports?.members).toContain('192.0.2.0/32,udp:53');
+    expect(ports?.nomatch).toEqual(['198.51.100.0/32,tcp:443', '198.51.100.255/32,tcp:443']);
+    const rules = result.chains.find((chain) => chain.name === appChain('a'))?.rules ?? [];
+    expect(rules.map((rule) => rule.match)).toEqual([
+      { destinationPortSet: ports?.name },
+      { protocol: 'icmp', icmp: { type: 8, code: 0 }, destinationSet: expect.any(String) },
+      { protocol: 'tcp', ports: { start: 8000, end: 8001 }, destinationSet: expect.any(String) },
+    ]);
+  });
+
+  it('is read per protocol and port, holes too, as the kernel reads it', () => {
+    expect(verdict('198.51.100.7', 'tcp', 443)).toBe('accept');
+    expect(verdict('198.51.100.255', 'tcp', 443)).toBe('reject');
+    expect(verdict('198.51.100.7', 'udp', 443)).toBe('reject');
+    expect(verdict('198.51.100.7', 'tcp', 53)).toBe('reject');
+    expect(verdict('192.0.2.2', 'udp', 53)).toBe('accept');
+    expect(verdict('192.0.2.2', 'tcp', 53)).toBe('reject');
+    expect(verdict('192.0.2.2', 'udp', 54)).toBe('reject');
+    expect(verdict('192.0.2.3', 'udp', 53)).toBe('reject');
+    expect(verdict('192.0.2.2', 'tcp', 8001)).toBe('accept');
+    expect(
+      evaluatePlan(result, {
+        source: container.ip,
+        destination: '192.0.2.2',
+        protocol: 'icmp',
+        icmp: { type: 8, code: 0 },
+      }).verdict,
+    ).toBe('accept');
+  });
+
+  it('leaves one single-port service in a hash:net set of its own (a port set would gain nothing)', () => {
+    const alone = planRules(policies(...docs.filter((doc) => !doc.id.startsWith('a-dns'))), [container]);
+    expect(alone.sets.map((set) => set.type)).toEqual(['hash:net', 'hash:net']);
   });
 });
