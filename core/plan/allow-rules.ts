@@ -3,11 +3,11 @@
 //
 // Policies are grouped by service (protocol and ports). A service with few destination ranges gets one
 // rule per range; one with `setThreshold` or more matches a set instead. Two or more such services of
-// one tcp or udp port each, with addresses of the source's own, share one hash:net,port set and rule. A destination (one policy's
-// addresses) that many sources' sets would each copy is defined once, in a set of its own that each
-// of those sources lists (a list:set holding the source's own addresses and the shared destinations),
-// when that saves more than the extra sets and references cost (SET_COST_IN_MEMBERS,
-// referenceCostInMembers). A one-block destination is always copied: a reference costs more than its
+// one tcp or udp port each, with addresses of the source's own, share one hash:net,port set and rule.
+// A destination (one policy's addresses) that many sources' sets would each copy is defined once, in
+// a set of its own that each of those sources lists (a list:set holding the source's own addresses
+// and the shared destinations), when that saves more than the extra sets and references cost
+// (SET_COST_IN_MEMBERS, referenceCostInMembers). A one-block destination is always copied: a reference costs more than its
 // one member. So a wide destination many sources use costs its addresses once plus one reference per
 // source, not its addresses per source.
 import { ipv4ToNumber } from '../domain/ipv4.js';
@@ -343,7 +343,10 @@ function listedDestinations(group: ServiceGroup, shared: SharedDestinations): Se
   return total > SET_COST_IN_MEMBERS ? new Set(gaining.keys()) : new Set();
 }
 
-/** A service one hash:net,port entry can name: tcp or udp to one port, not logged (its NFLOG rule needs its own match). */
+/**
+ * A service one hash:net,port entry can name: tcp or udp to one port, not logged (a logged service's
+ * NFLOG rule needs a match of its own).
+ */
 function portOf(service: Service): string | undefined {
   const { protocol, ports } = service.match;
   if (service.log || (protocol !== 'tcp' && protocol !== 'udp') || ports === undefined) return undefined;
