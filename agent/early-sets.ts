@@ -1,8 +1,8 @@
 // Creating new sets while the rest is planned. Set names are content-addressed and nothing refers to
 // a new set until the iptables transaction, so creating one early changes no traffic; `ipset
-// restore` then runs in its own processes beside the planning instead of after it. Only hash:net and hash:net,port
-// sets the kernel does not have yet (their names are known from the sizes read before planning);
-// list:sets, repairs and everything else take the usual path (diffSets) once the plan is done.
+// restore` then runs in its own processes beside the planning instead of after it. Only hash:net and
+// hash:net,port sets the kernel does not have yet (their names are known from the sizes read before
+// planning); list:sets, repairs and everything else take the usual path (diffSets) once the plan is done.
 import { entryCount, type IpSet } from '../core/plan/model.js';
 import { ApplyError } from './errors.js';
 import { runRestore, SETS_PER_RESTORE } from './ipsets.js';
@@ -26,7 +26,7 @@ export class EarlySets {
     private readonly kernelSets: ReadonlySet<string>,
   ) {}
 
-  /** PlanHooks.onSet: a new hash:net set is queued, and a full batch starts restoring. */
+  /** PlanHooks.onSet: a new set of addresses is queued, and a full batch starts restoring. */
   readonly onSet = (set: IpSet): void => {
     if (set.type === 'list:set' || this.kernelSets.has(set.name) || this.createdSizes.has(set.name)) return;
     for (const line of renderSetCreate(set)) {

@@ -11,7 +11,7 @@ import { ApplyError, firstLine } from './errors.js';
 import { NOMATCH, renderSetCreate, setEntryArgs } from './render.js';
 import type { CommandRunner } from './runner.js';
 
-/** Owned sets in the kernel, with their entries sorted (as setEntryArgs writes them: `<block> nomatch` for a hole). */
+/** Owned sets in the kernel, their entries sorted, as setEntryArgs writes them (`<block> nomatch` for a hole). */
 export type KernelSets = ReadonlyMap<string, readonly string[]>;
 /** Owned sets in the kernel with only their member counts (`ipset list -t`, a cheap read). */
 export type KernelSetSizes = ReadonlyMap<string, number>;

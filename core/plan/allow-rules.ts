@@ -213,11 +213,11 @@ export function setEntries(ranges: readonly Range[]): NestedBlocks {
   return nestedBlocks(spansOf(ranges));
 }
 
-/** A hash:net set of `entries`, named by them; `nomatch` only when there are holes. */
-function hashSet(entries: NestedBlocks): IpSet {
+/** A set of `entries`, named by them; `nomatch` only when there are holes. */
+function ownedSet(type: 'hash:net' | 'hash:net,port', entries: NestedBlocks): IpSet {
   const { members, nomatch } = entries;
   const name = setName(members, nomatch);
-  return nomatch.length === 0 ? { name, type: 'hash:net', members } : { name, type: 'hash:net', members, nomatch };
+  return nomatch.length === 0 ? { name, type, members } : { name, type, members, nomatch };
 }
 
 /** Validated ranges (schemas.ts: two addresses, start not after end) as numbers. */
@@ -268,7 +268,7 @@ class DestinationSet {
 
   /** The destination's own set, when it is shared. */
   get set(): IpSet {
-    this.cachedSet ??= hashSet(nestedBlocks(this.spans));
+    this.cachedSet ??= ownedSet('hash:net', nestedBlocks(this.spans));
     return this.cachedSet;
   }
 }
@@ -384,10 +384,7 @@ function portSet(groups: readonly { port: string; own: readonly Span[] }[]): IpS
     for (const block of entries.members) members.push(`${block},${port}`);
     for (const block of entries.nomatch) nomatch.push(`${block},${port}`);
   }
-  const name = setName(members, nomatch);
-  return nomatch.length === 0
-    ? { name, type: 'hash:net,port', members }
-    : { name, type: 'hash:net,port', members, nomatch };
+  return ownedSet('hash:net,port', { members, nomatch });
 }
 
 /** The allow rules of one source's service groups, and the sets they use. */
@@ -458,7 +455,7 @@ export function allowRulesOf(
     const listed = new Map<string, IpSet>();
     for (const { set } of held.listed) listed.set(set.name, set);
     if (held.own.length > 0) {
-      const set = hashSet(nestedBlocks(held.own));
+      const set = ownedSet('hash:net', nestedBlocks(held.own));
       listed.set(set.name, set);
     }
     sets.push(...listed.values());

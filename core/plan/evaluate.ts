@@ -113,8 +113,7 @@ function inSet(address: string, name: string, sets: ReadonlyMap<string, IpSet>):
   const set = sets.get(name);
   if (set === undefined) throw new Error(`plan matches a set it does not define: ${name}`);
   if (set.type === 'list:set') return set.members.some((member) => inSet(address, member, sets));
-  const member = longestPrefix(address, set.members);
-  return member !== undefined && member > (longestPrefix(address, set.nomatch ?? []) ?? -1);
+  return decided(address, set.members, set.nomatch ?? []);
 }
 
 /**
@@ -131,8 +130,13 @@ function inPortSet(packet: Packet, name: string, sets: ReadonlyMap<string, IpSet
   const suffix = `,${packet.protocol}:${packet.port}`;
   const blocks = (entries: readonly string[]) =>
     entries.filter((entry) => entry.endsWith(suffix)).map((entry) => entry.slice(0, -suffix.length));
-  const member = longestPrefix(packet.destination, blocks(set.members));
-  return member !== undefined && member > (longestPrefix(packet.destination, blocks(set.nomatch ?? [])) ?? -1);
+  return decided(packet.destination, blocks(set.members), blocks(set.nomatch ?? []));
+}
+
+/** Whether the most specific of `members` and `nomatch` holding `address` is a member. */
+function decided(address: string, members: readonly string[], nomatch: readonly string[]): boolean {
+  const member = longestPrefix(address, members);
+  return member !== undefined && member > (longestPrefix(address, nomatch) ?? -1);
 }
 
 /** The longest prefix among `blocks` that holds `address`, or undefined when none does. */
