@@ -427,8 +427,10 @@ export function allowRulesOf(
       inPortSet.add(group);
     }
   }
-  // One service alone gains nothing from a port set: it keeps its hash:net set.
-  if (ported.length < 2) inPortSet.clear();
+  // One service alone gains nothing from a port set: it keeps its hash:net set. Nor does a source
+  // with a logged service: the port set's rule would move unlogged accepts ahead of a logged rule of
+  // the same port, and connections both allow, logged until then, would go unlogged.
+  if (ported.length < 2 || groups.some((group) => group.service.log)) inPortSet.clear();
   let portSetWritten = false;
   for (const group of groups) {
     const held = withSets.get(group);

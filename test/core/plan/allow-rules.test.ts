@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parsePolicies } from '../../../agent/source/files.js';
 import { parseCidr } from '../../../core/domain/ipv4.js';
-import { planAllowRules, setEntries } from '../../../core/plan/allow-rules.js';
+import { type AllowEntry, planAllowRules, setEntries } from '../../../core/plan/allow-rules.js';
 import { evaluatePlan } from '../../../core/plan/evaluate.js';
 import { type Container, entryCount, type IpSet, type Rule } from '../../../core/plan/model.js';
 import { destinationAllowEntries } from '../../../core/plan/name-enforcement.js';
@@ -357,5 +357,28 @@ describe("one hash:net,port set for a source's single-port services", () => {
   it('leaves one single-port service in a hash:net set of its own (a port set would gain nothing)', () => {
     const alone = planRules(policies(...docs.filter((doc) => !doc.id.startsWith('a-dns'))), [container]);
     expect(alone.sets.map((set) => set.type)).toEqual(['hash:net', 'hash:net']);
+  });
+});
+
+describe('a source with a logged service', () => {
+  it('keeps one set per service, so no unlogged accept moves ahead of a logged rule of the same port', () => {
+    const eight = (port: number, log: boolean, base: number): AllowEntry[] =>
+      Array.from({ length: 8 }, (_, k) => ({
+        id: `${log ? 'logged' : 'plain'}-${port}-${k}`,
+        destination: {
+          protocol: 'tcp',
+          ips: [{ start: `198.51.${base}.${2 * k}`, end: `198.51.${base}.${2 * k}` }],
+          ports: [{ start: port, end: port }],
+          ...(log ? { log: true } : {}),
+        },
+      }));
+    // Sorted by id: the logged 443 rules come before the plain 443 and 5432 ones.
+    const entries = [...eight(443, true, 1), ...eight(443, false, 2), ...eight(5432, false, 3)];
+    const result = planAllowRules(entries, 8);
+    expect(result.sets.map((set) => set.type)).toEqual(['hash:net', 'hash:net', 'hash:net']);
+    expect(result.rules.map((rule) => rule.action.kind)).toEqual(['nflog', 'accept', 'accept', 'accept']);
+    // Without the logged service, the two plain ones share a port set.
+    const plain = planAllowRules([...eight(443, false, 2), ...eight(5432, false, 3)], 8);
+    expect(plain.sets.map((set) => set.type)).toEqual(['hash:net,port']);
   });
 });
