@@ -3,7 +3,8 @@
 //
 // Policies are grouped by service (protocol and ports). A service with few destination ranges gets one
 // rule per range; one with `setThreshold` or more matches a set instead. Two or more such services of
-// one tcp or udp port each, with addresses of the source's own, share one hash:net,port set and rule.
+// one tcp or udp port each, with addresses of the source's own, share one hash:net,port set and rule
+// (not in a source with a logged service).
 // A destination (one policy's addresses) that many sources' sets would each copy is defined once, in
 // a set of its own that each of those sources lists (a list:set holding the source's own addresses
 // and the shared destinations), when that saves more than the extra sets and references cost

@@ -67,8 +67,8 @@ export function nestedBlockCount(spans: readonly Span[]): number {
 /** The trees of the two /1 blocks, each given the merged spans that overlap it. */
 function halves(merged: readonly Span[]): [Node, Node] {
   const split = firstFrom(merged, 0, merged.length, HALF_SPACE);
-  const straddles = split > 0 && (merged[split - 1]?.last ?? 0) >= HALF_SPACE;
-  return [build(merged, 0, 1, 0, split), build(merged, HALF_SPACE, 1, straddles ? split - 1 : split, merged.length)];
+  const upper = upperFrom(merged, 0, split, HALF_SPACE);
+  return [build(merged, 0, 1, 0, split), build(merged, HALF_SPACE, 1, upper, merged.length)];
 }
 
 /** The first of `spans[lo..hi)` that starts at or above `middle` (hi when none does). */
@@ -76,6 +76,11 @@ function firstFrom(spans: readonly Span[], lo: number, hi: number, middle: numbe
   let split = lo;
   while (split < hi && (spans[split]?.first ?? 0) < middle) split += 1;
   return split;
+}
+
+/** Where the spans overlapping the upper half start: `split`, or the span before it if it reaches `middle`. */
+function upperFrom(spans: readonly Span[], lo: number, split: number, middle: number): number {
+  return split > lo && (spans[split - 1]?.last ?? 0) >= middle ? split - 1 : split;
 }
 
 /**
@@ -97,9 +102,8 @@ function build(spans: readonly Span[], base: number, prefix: number, lo: number,
   const middle = base + size / 2;
   // Spans starting below the middle overlap the lower half; the last of them may reach the upper.
   const split = firstFrom(spans, lo, hi, middle);
-  const straddles = split > lo && (spans[split - 1]?.last ?? 0) >= middle;
   const lower = build(spans, base, prefix + 1, lo, split);
-  const upper = build(spans, middle, prefix + 1, straddles ? split - 1 : split, hi);
+  const upper = build(spans, middle, prefix + 1, upperFrom(spans, lo, split, middle), hi);
   return {
     // Keep what the enclosing entry says, or flip it with an entry here; keeping wins a tie.
     ifOut: Math.min(lower.ifOut + upper.ifOut, 1 + lower.ifIn + upper.ifIn),
