@@ -13,6 +13,8 @@
 //         (e') the change back on a cell that keeps its state (it skips the record's reads)
 //         set payload: members of the plan's sets against one set per distinct destination
 //         AGENT_BENCH_SIZES=250x100 runs one size; 1000x200/500: the policies share 500 destinations
+//         (a), (b), (d), (e), (e'): medians of AGENT_BENCH_ROUNDS rounds (default 5), agent and floor
+//         taking turns, each round in fresh namespaces
 //  latency: new-container latency, containers file written → first allowed connection, p50/p99 over 50
 //  rate:  new TCP connections/s from one container with ~10 vs ~10,000 agent rules on the cell,
 //         plus, for contrast, 10,000 rules in one flat chain in front (what dispatch avoids).
@@ -63,6 +65,7 @@ async function time<T>(body: () => Promise<T>): Promise<{ ms: number; value: T }
 
 const fmt = (ms: number): string => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(0)} ms`);
 const ratio = (a: number, b: number): string => `${(a / b).toPrecision(3)}×`;
+const spread = (samples: readonly number[]): string => `${fmt(Math.min(...samples))}-${fmt(Math.max(...samples))}`;
 
 /** What the CLI does with two files: digest the policies text, parse it only if the kernel's record does not hold. */
 async function syncAgent(
@@ -80,6 +83,61 @@ async function syncAgent(
     },
     { runner: inNs(ns), verify, ...(lastInput === undefined ? {} : { lastInput }) },
   );
+}
+
+/** Rounds of the sync part's agent and floor runs; the figures are their medians. */
+const ROUNDS = Math.max(1, Number(process.env.AGENT_BENCH_ROUNDS ?? 5));
+
+type Timed<T> = { ms: number; value: T };
+type SyncTimed = Timed<Awaited<ReturnType<typeof syncAgent>>>;
+interface AgentRound {
+  readonly full: SyncTimed;
+  readonly noChange: SyncTimed;
+  readonly noChangeFull: SyncTimed;
+  readonly changed: SyncTimed;
+  readonly knownChange: SyncTimed;
+  /** The ruleset read back byte-identical after syncing the changed input again. */
+  readonly stable: boolean;
+}
+interface FloorRound {
+  readonly ms: number;
+  readonly sets: number;
+  readonly restore: number;
+}
+
+function failNoRounds(): never {
+  throw new Error('no bench rounds');
+}
+
+/** (a), (d), (e) and (e') in one fresh namespace. */
+async function agentSyncs(ns: string, data: ReturnType<typeof scenario>): Promise<AgentRound> {
+  const full = await time(() => syncAgent(ns, data.policiesText, data.containersText));
+  const noChange = await time(() => syncAgent(ns, data.policiesText, data.containersText));
+  const noChangeFull = await time(() => syncAgent(ns, data.policiesText, data.containersText, 'full'));
+  const changed = await time(() => syncAgent(ns, data.changedText, data.containersText));
+  const save = await must(['ip', 'netns', 'exec', ns, 'iptables-save', '-t', 'filter']);
+  const again = await syncAgent(ns, data.changedText, data.containersText);
+  const saveAgain = await must(['ip', 'netns', 'exec', ns, 'iptables-save', '-t', 'filter']);
+  const strip = (text: string) => text.replace(/^#.*$/gm, '');
+  // (e') The change back, as a cell that keeps its state runs it: it knows its inputs changed.
+  const knownChange = await time(() => syncAgent(ns, data.policiesText, data.containersText, 'cheap', again.input));
+  return {
+    full,
+    noChange,
+    noChangeFull,
+    changed,
+    knownChange,
+    stable: strip(save) === strip(saveAgain) && !again.changed,
+  };
+}
+
+/** (b) the floor: the same payload through a bare ipset restore and iptables-restore. */
+async function floor(ns: string, setLines: readonly string[], payload: string): Promise<FloorRound> {
+  // Run as the agent runs them (restoreSets: its batches, since one session over thousands of sets
+  // is ten times slower, and independent batches at once), so that a/b is the agent's own cost.
+  const sets = await time(() => restoreSets(inNs(ns), setLines));
+  const restore = await time(() => must(['ip', 'netns', 'exec', ns, 'iptables-restore', '-w', '--noflush'], payload));
+  return { ms: sets.ms + restore.ms, sets: sets.ms, restore: restore.ms };
 }
 
 async function benchSync(containers: number, perContainer: number, pool?: number): Promise<void> {
@@ -101,31 +159,44 @@ async function benchSync(containers: number, perContainer: number, pool?: number
   );
   const pid = process.pid;
 
-  // (a) full sync, then (d) no change, then (e) one destination changed, in one namespace.
+  // (a) full sync, then (d) no change, then (e) one destination changed, in one namespace; and (b)
+  // the floor in another. ROUNDS rounds, each in fresh namespaces, agent and floor taking turns so
+  // that a slow minute of the VM falls on both; the figures are medians.
   let payload = '';
   let setLines: readonly string[] = [];
-  const agent = await withNamespace(`dl-bench-${pid}-a`, async (ns) => {
-    const full = await time(() => syncAgent(ns, data.policiesText, data.containersText));
-    payload = full.value.payload ?? '';
-    setLines = full.value.setsBefore;
-    const noChange = await time(() => syncAgent(ns, data.policiesText, data.containersText));
-    const noChangeFull = await time(() => syncAgent(ns, data.policiesText, data.containersText, 'full'));
-    const changed = await time(() => syncAgent(ns, data.changedText, data.containersText));
-    const save = await must(['ip', 'netns', 'exec', ns, 'iptables-save', '-t', 'filter']);
-    const again = await syncAgent(ns, data.changedText, data.containersText);
-    const saveAgain = await must(['ip', 'netns', 'exec', ns, 'iptables-save', '-t', 'filter']);
-    const strip = (text: string) => text.replace(/^#.*$/gm, '');
-    // (e') The change back, as a cell that keeps its state runs it: it knows its inputs changed.
-    const knownChange = await time(() => syncAgent(ns, data.policiesText, data.containersText, 'cheap', again.input));
-    return {
-      full,
-      noChange,
-      noChangeFull,
-      changed,
-      knownChange,
-      stable: strip(save) === strip(saveAgain) && !again.changed,
-    };
-  });
+  const agentRounds: AgentRound[] = [];
+  const floorRounds: FloorRound[] = [];
+  for (let round = 0; round < ROUNDS; round += 1) {
+    const agentRound = await withNamespace(`dl-bench-${pid}-a`, (ns) => agentSyncs(ns, data));
+    payload = agentRound.full.value.payload ?? '';
+    setLines = agentRound.full.value.setsBefore;
+    agentRounds.push(agentRound);
+    floorRounds.push(await withNamespace(`dl-bench-${pid}-b`, (ns) => floor(ns, setLines, payload)));
+  }
+  const pick = (field: (round: AgentRound) => number): number => percentile(agentRounds.map(field), 50);
+  const agent = {
+    full: pick((round) => round.full.ms),
+    noChange: pick((round) => round.noChange.ms),
+    noChangeFull: pick((round) => round.noChangeFull.ms),
+    changed: pick((round) => round.changed.ms),
+    knownChange: pick((round) => round.knownChange.ms),
+    last: agentRounds[agentRounds.length - 1] ?? failNoRounds(),
+    stable: agentRounds.every((round) => round.stable),
+  };
+  const bare = {
+    ms: percentile(
+      floorRounds.map((round) => round.ms),
+      50,
+    ),
+    sets: percentile(
+      floorRounds.map((round) => round.sets),
+      50,
+    ),
+    restore: percentile(
+      floorRounds.map((round) => round.restore),
+      50,
+    ),
+  };
 
   // (f) for the layout decision: full, no-change and one-change syncs without ipsets (plain rules only).
   const forced = await withNamespace(`dl-bench-${pid}-f`, async (ns) => {
@@ -135,15 +206,6 @@ async function benchSync(containers: number, perContainer: number, pool?: number
     const noChange = await time(() => run(data.policiesText));
     const changed = await time(() => run(data.changedText));
     return { full, noChange, changed };
-  });
-
-  // (b) the floor: the same payload through a bare iptables-restore (sets created beforehand, untimed).
-  const bare = await withNamespace(`dl-bench-${pid}-b`, async (ns) => {
-    // Run as the agent runs them (restoreSets: its batches, since one session over thousands of sets
-    // is ten times slower, and independent batches at once), so that a/b is the agent's own cost.
-    const sets = await time(() => restoreSets(inNs(ns), setLines));
-    const restore = await time(() => must(['ip', 'netns', 'exec', ns, 'iptables-restore', '-w', '--noflush'], payload));
-    return { ms: sets.ms + restore.ms, sets: sets.ms, restore: restore.ms };
   });
 
   // (c) the naive script: one iptables command per chain and rule, each run one by one. With a
@@ -180,9 +242,9 @@ async function benchSync(containers: number, perContainer: number, pool?: number
     };
   });
 
-  const a = agent.full.ms;
+  const a = agent.full;
   console.log(
-    `(a) agent full sync            ${fmt(a)}   [${tag}] (of which parse + plan in-process: ${fmt(planned.ms)})`,
+    `(a) agent full sync            ${fmt(a)}   [${tag}] (of which parse + plan in-process: ${fmt(planned.ms)}; medians of ${ROUNDS} rounds, a ${spread(agentRounds.map((round) => round.full.ms))}, b ${spread(floorRounds.map((round) => round.ms))})`,
   );
   console.log(
     `(b) bare ipset + iptables-restore of the same payload   ${fmt(bare.ms)} (ipset restore ${fmt(bare.sets)} + iptables-restore ${fmt(bare.restore)})   a/b = ${ratio(a, bare.ms)} (goal ≤ 1.3)`,
@@ -191,16 +253,16 @@ async function benchSync(containers: number, perContainer: number, pool?: number
     `(c) naive iptables -A script   ${fmt(naive.total)} (${naive.sample === naive.count ? `all ${naive.count} commands timed, ${naive.perCommand.toFixed(2)} ms/command` : `est.: ${naive.perCommand.toFixed(2)} ms/command × ${naive.count}, last ${naive.sample} timed`})   a/c = ${ratio(a, naive.total)} (c/a = ${ratio(naive.total, a)})`,
   );
   console.log(
-    `(d) no-change sync             ${fmt(agent.noChange.ms)}   (record held: ${agent.noChange.value.recordHeld}, writes: ${agent.noChange.value.changed ? 'yes' : 'none'})   d/a = ${ratio(agent.noChange.ms, a)} (goal < 0.15)`,
+    `(d) no-change sync             ${fmt(agent.noChange)}   (record held: ${agent.last.noChange.value.recordHeld}, writes: ${agent.last.noChange.value.changed ? 'yes' : 'none'})   d/a = ${ratio(agent.noChange, a)} (goal < 0.15)`,
   );
   console.log(
-    `    no-change, --verify full   ${fmt(agent.noChangeFull.ms)}   (everything read back and diffed, writes: ${agent.noChangeFull.value.changed ? 'the record only' : 'none'})   ${ratio(agent.noChangeFull.ms, a)} of a`,
+    `    no-change, --verify full   ${fmt(agent.noChangeFull)}   (everything read back and diffed, writes: ${agent.last.noChangeFull.value.changed ? 'the record only' : 'none'})   ${ratio(agent.noChangeFull, a)} of a`,
   );
   console.log(
-    `(e) one destination changed    ${fmt(agent.changed.ms)}   (rules written: ${agent.changed.value.stats.rulesWritten}, sets created: ${agent.changed.value.setsBefore.filter((l) => l.startsWith('create')).length})   e/a = ${ratio(agent.changed.ms, a)} (goal < 0.25)`,
+    `(e) one destination changed    ${fmt(agent.changed)}   (rules written: ${agent.last.changed.value.stats.rulesWritten}, sets created: ${agent.last.changed.value.setsBefore.filter((l) => l.startsWith('create')).length})   e/a = ${ratio(agent.changed, a)} (goal < 0.25)`,
   );
   console.log(
-    `(e') the change back, on a cell that keeps its state (sync --from-dynamodb: no record read)   ${fmt(agent.knownChange.ms)}   ${ratio(agent.knownChange.ms, a)} of a`,
+    `(e') the change back, on a cell that keeps its state (sync --from-dynamodb: no record read)   ${fmt(agent.knownChange)}   ${ratio(agent.knownChange, a)} of a`,
   );
   console.log(`    ruleset byte-identical on resync: ${agent.stable}`);
   console.log(

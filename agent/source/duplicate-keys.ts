@@ -1,8 +1,8 @@
 // JSON.parse keeps the last of two equal keys in one object and cannot say so: a reviver is called
 // once per key of the merged object, after the earlier copy is gone. So a container store listing one
-// handle twice would silently lose a container. `hasDuplicateKey` tells cheaply whether the text
-// JSON.parse has accepted repeats a key within one object, at any depth; `findDuplicateKey` then
-// says which and where.
+// handle twice would silently lose a container. `mayRepeatKey` tells cheaply that the text JSON.parse
+// has accepted repeats no key within one object, at any depth; when it cannot, `findDuplicateKey`
+// says whether one repeats, which and where.
 
 type Frame = { kind: 'object'; keys: Set<string>; key: string; expectKey: boolean } | { kind: 'array'; index: number };
 
@@ -30,7 +30,6 @@ function closingQuote(text: string, open: number): number {
 }
 
 const QUOTE = 0x22;
-const COLON = 0x3a;
 const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
 const OPEN_OBJECT = 0x7b;
@@ -80,15 +79,18 @@ export function findDuplicateKey(text: string): DuplicateKey | undefined {
 /** Whitespace JSON allows between tokens. */
 const isJsonSpace = (char: number): boolean => char === 0x20 || char === 0x0a || char === 0x0d || char === 0x09;
 
-/** Keys written in `text` (valid JSON): strings followed by a colon. Jumps from quote to quote. */
-function writtenKeys(text: string): number {
+/**
+ * At least the number of keys written in `text` (valid JSON): colons with a quote before them, only
+ * whitespace between. Every key ends so. A colon inside a string counts too when a quote precedes it
+ * (an escaped `\":`, a value such as `"::1"`): that only sends the text to the exact scan. Jumping
+ * from colon to colon is several times faster than from quote to quote.
+ */
+function keyColons(text: string): number {
   let keys = 0;
-  let open = text.indexOf('"');
-  while (open !== -1) {
-    let next = closingQuote(text, open) + 1;
-    while (isJsonSpace(text.charCodeAt(next))) next += 1;
-    if (text.charCodeAt(next) === COLON) keys += 1;
-    open = text.indexOf('"', next);
+  for (let colon = text.indexOf(':'); colon !== -1; colon = text.indexOf(':', colon + 1)) {
+    let before = colon - 1;
+    while (isJsonSpace(text.charCodeAt(before))) before -= 1;
+    if (text.charCodeAt(before) === QUOTE) keys += 1;
   }
   return keys;
 }
@@ -101,17 +103,17 @@ function heldKeys(value: unknown): number {
     for (const item of value) keys += heldKeys(item);
     return keys;
   }
-  const values = Object.values(value);
-  keys += values.length;
-  for (const item of values) keys += heldKeys(item);
+  // for…in over what JSON.parse made: its own keys (no array of them is allocated).
+  for (const key in value) keys += 1 + heldKeys(Reflect.get(value, key));
   return keys;
 }
 
 /**
- * Whether `text` repeats a key within one object; `parsed` is what JSON.parse made of it. Exact:
- * every key written is held by its object unless an equal key came before it in the same object,
- * so the two counts differ exactly when a key repeats. Several times cheaper than locating it.
+ * False when `text` repeats no key within one object; true when it does, and rarely without (see
+ * keyColons), so a true is confirmed with findDuplicateKey. `parsed` is what JSON.parse made of
+ * `text`. Every key written is held by its object unless an equal key came before it in the same
+ * object, so the written keys outnumber the held ones exactly when a key repeats.
  */
-export function hasDuplicateKey(text: string, parsed: unknown): boolean {
-  return writtenKeys(text) !== heldKeys(parsed);
+export function mayRepeatKey(text: string, parsed: unknown): boolean {
+  return keyColons(text) !== heldKeys(parsed);
 }

@@ -16,7 +16,7 @@ import type { Container } from '../../core/plan/model.js';
 import { DEFAULT_OVERLAY_CIDR } from '../../core/plan/plan.js';
 import { containersFromStore } from './containers.js';
 import { parseContainerStore } from './containers-schema.js';
-import { findDuplicateKey, hasDuplicateKey } from './duplicate-keys.js';
+import { findDuplicateKey, mayRepeatKey } from './duplicate-keys.js';
 import { readInputFile } from './read-file.js';
 
 export interface ContainersOptions {
@@ -47,7 +47,7 @@ export function parseJsonText(label: string, text: string): unknown {
     const message = error instanceof Error ? error.message : String(error);
     throw new ValidationError(`${label}: ${listProblems([`malformed JSON: ${message}`])}`);
   }
-  const duplicate = hasDuplicateKey(text, value) ? findDuplicateKey(text) : undefined;
+  const duplicate = mayRepeatKey(text, value) ? findDuplicateKey(text) : undefined;
   if (duplicate !== undefined) {
     const where = formatPath(duplicate.path);
     const problem = `${where ? `${where}: ` : ''}key ${quote(duplicate.key)} appears twice`;

@@ -1,6 +1,6 @@
 // The duplicate-key scanner against JSON.parse's blind spot: the last of two equal keys wins silently.
 import { describe, expect, it } from 'vitest';
-import { type DuplicateKey, findDuplicateKey, hasDuplicateKey } from '../../../agent/source/duplicate-keys.js';
+import { type DuplicateKey, findDuplicateKey, mayRepeatKey } from '../../../agent/source/duplicate-keys.js';
 
 describe('findDuplicateKey', () => {
   it.each([
@@ -8,11 +8,21 @@ describe('findDuplicateKey', () => {
     '[]',
     '"a"',
     '{"a": "a", "b": "a", "c": ["a", "a"], "d": {"a": 1}, "e": [{"a": 1}, {"a": 2}]}',
-    '{"a,": 1, "a": "{\\"a\\": 1, \\"a\\": 2}", "a\\"": 2, "a\\\\": 3, "x": "\\\\", "a\\\\\\"": 4}',
     '{"A": 1, "a": 2, "a ": 3, "\\u00e9": 4, "e\\u0301": 5}',
     ' { "__proto__" : { "__proto__" : null } , "constructor" : [ true , false , null , -1.5e3 ] } ',
   ])('finds none in %s', (text) => {
-    expect(hasDuplicateKey(text, JSON.parse(text))).toBe(false);
+    expect(mayRepeatKey(text, JSON.parse(text))).toBe(false);
+    expect(findDuplicateKey(text)).toBeUndefined();
+  });
+
+  // A colon after a quote inside a string looks like a key to the quick count: the exact scan then
+  // says there is no repeat.
+  it.each([
+    '{"a,": 1, "a": "{\\"a\\": 1, \\"a\\": 2}", "a\\"": 2, "a\\\\": 3, "x": "\\\\", "a\\\\\\"": 4}',
+    '{"ip": "::1", "note": ": yes"}',
+    '["x\\" : y"]',
+  ])('asks the exact scan about %s, which finds none', (text) => {
+    expect(mayRepeatKey(text, JSON.parse(text))).toBe(true);
     expect(findDuplicateKey(text)).toBeUndefined();
   });
 
@@ -28,7 +38,7 @@ describe('findDuplicateKey', () => {
     ['[[{"k": "v, \\"k\\": w", "k": 1}]]', { path: [0, 0], key: 'k' }],
     ['{"a": {"b": 1}, "c": {"d": 1, "d": 2}, "a": 3}', { path: ['c'], key: 'd' }],
   ])('finds the first in %s', (text, duplicate) => {
-    expect(hasDuplicateKey(text, JSON.parse(text))).toBe(true);
+    expect(mayRepeatKey(text, JSON.parse(text))).toBe(true);
     expect(findDuplicateKey(text)).toEqual(duplicate);
   });
 
@@ -68,7 +78,7 @@ describe('findDuplicateKey', () => {
     for (let round = 0; round < 2000; round += 1) {
       first = undefined;
       const text = value(0, []);
-      expect(hasDuplicateKey(text, JSON.parse(text)), text).toBe(first !== undefined);
+      expect(mayRepeatKey(text, JSON.parse(text)), text).toBe(first !== undefined);
       expect(findDuplicateKey(text), text).toEqual(first);
       if (first !== undefined) repeated += 1;
     }
