@@ -13,6 +13,7 @@ import type { ProxySyncOptions } from './proxy/proxy-sync.js';
 import { cellProxySettings, type ProxySettings } from './proxy/settings.js';
 import type { Verify } from './recorded-sync.js';
 import { type CommandRunner, emptyKernelRunner, netnsRunner, spawnRunner } from './runner.js';
+import type { CACHE_ONLY } from './source/cache-only.js';
 import type { SnapshotSource } from './source/dynamodb.js';
 import { readContainersFile } from './source/files.js';
 import { AgentState } from './state.js';
@@ -25,7 +26,8 @@ import type { SyncSummary } from './sync-summary.js';
 export type AgentMode = 'apply' | 'dry-run' | 'render-only';
 
 export interface CellAgentOptions {
-  readonly snapshots: SnapshotSource;
+  /** CACHE_ONLY: the cell's own copy of what it last applied (`sync --from-cache`, source/cache-only.ts). */
+  readonly snapshots: SnapshotSource | typeof CACHE_ONLY;
   /** Where an apply is reported; never used by a preview. Omitted, nothing is reported. */
   readonly registry?: Pick<CellRegistry, 'record'>;
   /** Where the cell keeps what it applied (see state.ts). */

@@ -68,7 +68,22 @@ export interface SyncFromTable {
   readonly proxy: SyncProxyArgs | undefined;
 }
 
-/** `uninstall`: remove every chain, set and the hook the agent made (see uninstall.ts). */
+/**
+ * `sync --from-cache …`: what the cell's boot unit runs before the network is up (cli-sync-cache.ts):
+ * the snapshot the cell last applied, from its own copy; nothing read from the table, nothing reported.
+ */
+export interface SyncFromCache {
+  readonly command: 'sync --from-cache';
+  readonly containers: string;
+  readonly stateDir: string;
+  readonly overlayCidr: string;
+  readonly unknownSources: UnknownSources;
+  readonly denyLog: DenyLogSetting;
+  readonly denyNetworks: DenyNetworks;
+  readonly dryRun: boolean;
+  readonly netns: string | undefined;
+}
+
 export interface SyncProxyArgs {
   readonly dir: string;
   /** `--proxy-nameservers`; undefined: those of /etc/resolv.conf, read when the sync runs. */
@@ -77,6 +92,7 @@ export interface SyncProxyArgs {
   readonly manage: 'start' | 'service';
 }
 
+/** `uninstall`: remove every chain, set and the hook the agent made (see uninstall.ts). */
 export interface Uninstall {
   readonly command: 'uninstall';
   readonly dryRun: boolean;
@@ -129,7 +145,15 @@ export interface Help {
   readonly text: string;
 }
 
-export type AgentCommand = SyncFromFiles | SyncFromTable | Uninstall | Logs | UlogdConfig | Names | Help;
+export type AgentCommand =
+  | SyncFromFiles
+  | SyncFromTable
+  | SyncFromCache
+  | Uninstall
+  | Logs
+  | UlogdConfig
+  | Names
+  | Help;
 
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
 /** Cell and namespace names become process arguments (never a shell word); held to a safe alphabet anyway. */
@@ -406,6 +430,52 @@ const syncFromTable = command({
   },
 });
 
+const syncFromCache = command({
+  name: 'sync',
+  form: 'from-cache',
+  usage:
+    'sync --from-cache --containers FILE --state-dir DIR [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--netns NS] [--dry-run]',
+  summary:
+    'apply the snapshot this cell last applied, from its own copy in the state dir, without the table (what the boot unit runs)',
+  notes: [
+    'Without a usable copy, nothing is allowed: the overlay is closed until the next sync --from-dynamodb.',
+    'Nothing is reported and http/https destinations allow nothing (the proxy is not touched).',
+    'Ends with one JSON log line ("cell synced", origin cache or empty).',
+  ],
+  options: {
+    'from-cache': { type: 'boolean', description: 'selects this form of sync' },
+    containers: CONTAINERS,
+    'state-dir': {
+      type: 'string',
+      value: 'DIR',
+      required: true,
+      description: 'where the cell keeps the version and snapshot it applied last (as for --from-dynamodb)',
+    },
+    'overlay-cidr': OVERLAY_CIDR,
+    'unknown-sources': UNKNOWN,
+    'deny-log-rate': DENY_LOG_RATE,
+    'log-group': LOG_GROUP,
+    'deny-networks': DENY_NETWORKS,
+    'dry-run': {
+      type: 'boolean',
+      default: false,
+      description: 'read the kernel, print what would change, change nothing',
+    },
+    netns: NETNS,
+  },
+  build: (values): SyncFromCache => ({
+    command: 'sync --from-cache',
+    containers: required('containers', values.containers),
+    stateDir: required('state-dir', values['state-dir']),
+    overlayCidr: overlayCidrArgument(values['overlay-cidr']),
+    unknownSources: unknownSourcesArgument(values['unknown-sources']),
+    denyLog: denyLogArgument(values['deny-log-rate'], values['log-group']),
+    denyNetworks: denyNetworksArgument(values['deny-networks']),
+    dryRun: values['dry-run'],
+    netns: netnsArgument(values.netns),
+  }),
+});
+
 function proxyArguments(
   dir: string | undefined,
   nameservers: string | undefined,
@@ -677,7 +747,7 @@ const names = command({
 });
 
 /** Usage lines follow this order. */
-const AGENT_COMMANDS = [syncFromFiles, syncFromTable, uninstall, logs, ulogdConfig, names] as const;
+const AGENT_COMMANDS = [syncFromFiles, syncFromTable, syncFromCache, uninstall, logs, ulogdConfig, names] as const;
 
 export const USAGE = usageOf('agent', AGENT_COMMANDS);
 

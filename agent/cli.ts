@@ -7,6 +7,7 @@ import { type AgentCommand, parseAgentArgs, USAGE } from './cli-args.js';
 import type { CliIo } from './cli-io.js';
 import { logs, ulogdConfig } from './cli-logs.js';
 import { names } from './cli-names.js';
+import { syncFromCache } from './cli-sync-cache.js';
 import { syncFromFiles } from './cli-sync-files.js';
 import { uninstall } from './cli-uninstall.js';
 import { ApplyError, UsageError } from './errors.js';
@@ -43,6 +44,8 @@ async function run(command: AgentCommand, io: CliIo): Promise<void> {
       // Loaded here: only the table source needs the AWS SDK, so file syncs, the log commands and
       // --help start without evaluating it (about 50 ms of a fresh process).
       return (await import('./cli-sync-table.js')).syncFromTable(command, io);
+    case 'sync --from-cache':
+      return syncFromCache(command, io);
     case 'uninstall':
       return uninstall(command, io);
     case 'logs':

@@ -9,11 +9,13 @@ import type { Container } from '../core/plan/model.js';
 import { type ProxyStepResult, proxyStep } from './proxy/proxy-step.js';
 import type { ProxySyncOptions } from './proxy/proxy-sync.js';
 import { type RecordedSyncOptions, type RecordedSyncResult, syncRecorded } from './recorded-sync.js';
+import { CACHE_ONLY, desiredFromCache } from './source/cache-only.js';
 import { desiredSnapshot, type SnapshotSource } from './source/dynamodb.js';
 import type { AgentState, AppliedState } from './state.js';
 
 export interface ConvergeOptions {
-  readonly source: SnapshotSource;
+  /** CACHE_ONLY: the cell's own copy of what it last applied, without the table (cache-only.ts). */
+  readonly source: SnapshotSource | typeof CACHE_ONLY;
   readonly state: AgentState;
   readonly containers: readonly Container[];
   readonly cellName: string;
@@ -40,7 +42,11 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
   const hosted = hostedShardKeys(options.containers);
   // The periodic repair sync (verify full) reads every hosted shard again, not only changed ones.
   const reread = options.sync?.verify === 'full';
-  const desired = await desiredSnapshot(options.source, applied, options.state.cachedSnapshot(), hosted, reread);
+  const cached = options.state.cachedSnapshot();
+  const desired =
+    options.source === CACHE_ONLY
+      ? desiredFromCache(applied, cached, hosted)
+      : await desiredSnapshot(options.source, applied, cached, hosted, reread);
   // The kernel's record (applied-record.ts) says whether this snapshot, for these containers, is in
   // force already; only if not is it decoded and planned. The empty state has no checksum of its own.
   const policiesDigest = desired.digest ?? `snapshot ${desired.version} ${desired.sha256}`;

@@ -16,6 +16,8 @@
 export const UNIT_DIR = '/etc/systemd/system';
 export const SYNC_SERVICE = 'dynamic-egress-sync.service';
 export const SYNC_PATH_UNIT = 'dynamic-egress-sync.path';
+/** Applies the cell's own copy of its last snapshot at boot, before the network (cli-sync-cache.ts). */
+export const BOOT_SERVICE = 'dynamic-egress-boot.service';
 /** A stable name for the agent bundle (a symlink to `<hash>.mjs`, switched by every document run). */
 export const CURRENT_AGENT_NAME = 'current.mjs';
 /** Written by the document: the cell's name (its instance id), which only the cell knows. */
@@ -56,6 +58,8 @@ export interface CellUnitOptions {
 export interface CellUnits {
   readonly service: string;
   readonly path: string;
+  /** BOOT_SERVICE: `sync --from-cache` before network-pre.target. */
+  readonly boot: string;
 }
 
 /** Stands for the table name until the script is escaped: a token's `${Token[…]}` must stay whole. */
@@ -72,8 +76,7 @@ function scriptWithTablePlaceholder(options: CellUnitOptions): string {
   const sync = [
     `flock -w ${options.lockWaitSeconds} ${options.stateDir}/sync.lock node ${options.agentFile} sync --from-dynamodb`,
     `--table ${TABLE} --containers ${options.containersPath} --state-dir ${options.stateDir}`,
-    `--cell-name "$CELL_NAME" --min-version 0 --overlay-cidr ${options.overlayCidr}`,
-    `--unknown-sources ${options.unknownSources} --deny-log-rate ${options.denyLogRate} --log-group ${options.nflogGroup}${options.denyNetworks === '' ? '' : ` --deny-networks ${options.denyNetworks}`}${options.proxyDir === undefined ? '' : ` ${proxyFlagsExpansion(options.proxyDir)}`}`,
+    `--cell-name "$CELL_NAME" --min-version 0 ${enforcementFlags(options)}${options.proxyDir === undefined ? '' : ` ${proxyFlagsExpansion(options.proxyDir)}`}`,
   ].join(' ');
   return [
     'runs=0; while :; do',
@@ -83,6 +86,24 @@ function scriptWithTablePlaceholder(options: CellUnitOptions): string {
     'runs=$((runs + 1));',
     `if [ "$before" = "$after" ] || [ $runs -gt ${MAX_RERUNS} ]; then exit 0; fi;`,
     'done',
+  ].join(' ');
+}
+
+/** The flags that decide what the rules are, the same for the boot unit's sync and the watcher's. */
+function enforcementFlags(options: CellUnitOptions): string {
+  const denyNetworks = options.denyNetworks === '' ? '' : ` --deny-networks ${options.denyNetworks}`;
+  return `--overlay-cidr ${options.overlayCidr} --unknown-sources ${options.unknownSources} --deny-log-rate ${options.denyLogRate} --log-group ${options.nflogGroup}${denyNetworks}`;
+}
+
+/**
+ * The boot unit's command: the snapshot the cell last applied, from its own copy, for the containers
+ * file as it is (a kernel starts empty, and until the first sync every container could reach
+ * everything). Under the same lock as the watcher's syncs.
+ */
+function bootCommand(options: CellUnitOptions): string {
+  return [
+    `flock -w ${options.lockWaitSeconds} ${options.stateDir}/sync.lock node ${options.agentFile} sync --from-cache`,
+    `--containers ${options.containersPath} --state-dir ${options.stateDir} ${enforcementFlags(options)}`,
   ].join(' ');
 }
 
@@ -139,7 +160,27 @@ export function cellUnits(options: CellUnitOptions): CellUnits {
     'WantedBy=multi-user.target',
     '',
   ].join('\n');
-  return { service, path };
+  const boot = [
+    '[Unit]',
+    'Description=dynamic-egress: close the container network at boot with the rules this cell last applied',
+    // Ordered as firewalls are: before any network is configured, so before containers can start.
+    'DefaultDependencies=no',
+    'After=local-fs.target',
+    'Wants=network-pre.target',
+    'Before=network-pre.target shutdown.target',
+    'Conflicts=shutdown.target',
+    '',
+    '[Service]',
+    'Type=oneshot',
+    `Environment=PATH=${CELL_PATH}`,
+    `TimeoutStartSec=${options.timeoutSeconds}`,
+    `ExecStart=/bin/sh -c '${systemdEscape(bootCommand(options))}'`,
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
+  return { service, path, boot };
 }
 
 /**

@@ -1,7 +1,9 @@
 // The shell lines that install (a step of the sync document) and remove (the uninstall document) the
-// containers-file watcher of lib/cell-units.ts. Idempotent: a unit file is replaced (atomically, by
-// rename) only when its content changed, and only then is systemd reloaded and the watcher restarted.
+// containers-file watcher and the boot unit of lib/cell-units.ts. Idempotent: a unit file is replaced
+// (atomically, by rename) only when its content changed, and only then is systemd reloaded and the
+// watcher restarted. The boot unit is enabled, not started: it is for the next boot.
 import {
+  BOOT_SERVICE,
   CELL_ENV_NAME,
   type CellUnits,
   CURRENT_AGENT_NAME,
@@ -54,6 +56,7 @@ export function installWatcherScript(options: InstallWatcherOptions): string[] {
   const unitDir = options.unitDir ?? UNIT_DIR;
   const service = `${unitDir}/${SYNC_SERVICE}`;
   const path = `${unitDir}/${SYNC_PATH_UNIT}`;
+  const boot = `${unitDir}/${BOOT_SERVICE}`;
   return [
     'set -eu',
     // Whatever fails here (IMDS, a read-only /etc) must not fail the step: a failed step may end the
@@ -72,6 +75,7 @@ export function installWatcherScript(options: InstallWatcherOptions): string[] {
     ...writeIfChanged(`${options.stateDir}/${CELL_ENV_NAME}`, ['"CELL_NAME=$INSTANCE_ID"']),
     ...writeIfChanged(service, quotedLines(options.units.service)),
     ...writeIfChanged(path, quotedLines(options.units.path)),
+    ...writeIfChanged(boot, quotedLines(options.units.boot)),
     // systemd refusing must not risk the sync step (a failed step can end the document): it says so
     // on stderr, and the cell syncs on commands and schedule as before.
     'FAILED=0',
@@ -79,12 +83,14 @@ export function installWatcherScript(options: InstallWatcherOptions): string[] {
     // A watcher stopped by the service's start limit (a flapping file) is re-armed here.
     `systemctl reset-failed ${SYNC_PATH_UNIT} ${SYNC_SERVICE} >/dev/null 2>&1 || true`,
     `systemctl enable --now ${SYNC_PATH_UNIT} || FAILED=1`,
+    // Enabled only: it runs at the next boot; on a running cell the sync step follows.
+    `systemctl enable ${BOOT_SERVICE} || FAILED=1`,
     `if [ "$CHANGED" = 1 ]; then systemctl restart ${SYNC_PATH_UNIT} || FAILED=1; fi`,
     `if [ "$FAILED" = 1 ]; then echo 'dynamic-egress: systemctl failed: the containers-file watcher may not run, new containers get their rules on the next sync' >&2; fi`,
   ];
 }
 
-/** Stops and removes the watcher; the rules in force and the agent's state stay. */
+/** Stops and removes the watcher and the boot unit; the rules in force and the agent's state stay. */
 export function uninstallWatcherScript(agentDir: string, stateDir: string): string[] {
   return [
     'set -eu',
@@ -92,11 +98,12 @@ export function uninstallWatcherScript(agentDir: string, stateDir: string): stri
     `${noSystemd(SYSTEMD_RUNTIME_DIR)} echo 'dynamic-egress: systemd is not running on this cell: no watcher to remove' >&2; else`,
     `systemctl disable --now ${SYNC_PATH_UNIT} >/dev/null 2>&1 || true`,
     `systemctl stop ${SYNC_SERVICE} >/dev/null 2>&1 || true`,
-    `rm -f ${UNIT_DIR}/${SYNC_PATH_UNIT} ${UNIT_DIR}/${SYNC_SERVICE}`,
+    `systemctl disable ${BOOT_SERVICE} >/dev/null 2>&1 || true`,
+    `rm -f ${UNIT_DIR}/${SYNC_PATH_UNIT} ${UNIT_DIR}/${SYNC_SERVICE} ${UNIT_DIR}/${BOOT_SERVICE}`,
     'systemctl daemon-reload',
-    `systemctl reset-failed ${SYNC_PATH_UNIT} ${SYNC_SERVICE} >/dev/null 2>&1 || true`,
+    `systemctl reset-failed ${SYNC_PATH_UNIT} ${SYNC_SERVICE} ${BOOT_SERVICE} >/dev/null 2>&1 || true`,
     'fi',
     `rm -f ${agentDir}/${CURRENT_AGENT_NAME} ${stateDir}/${CELL_ENV_NAME}`,
-    "echo 'dynamic-egress: containers-file watcher removed'",
+    "echo 'dynamic-egress: containers-file watcher and boot unit removed'",
   ];
 }

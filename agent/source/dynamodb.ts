@@ -25,6 +25,17 @@ export const EMPTY_SNAPSHOT: PolicySnapshot = {
   security_groups: EMPTY_GROUPS,
 };
 
+/** Nothing published yet: the empty state, which allows nothing. */
+export function emptyDesired(): DesiredSnapshot {
+  return {
+    version: EMPTY_SNAPSHOT.version,
+    snapshot: EMPTY_SNAPSHOT,
+    bytes: Buffer.alloc(0),
+    sha256: '',
+    origin: 'empty',
+  };
+}
+
 /** The chunks read did not match the pointer's checksum: pruned or replaced while being read. */
 const CHUNKS_CHANGED = Symbol('chunks changed');
 
@@ -79,13 +90,7 @@ async function resolve(
     const kept = fromCache();
     if (kept) return kept;
     refuseOlder(EMPTY_SNAPSHOT.version, applied);
-    return {
-      version: EMPTY_SNAPSHOT.version,
-      snapshot: EMPTY_SNAPSHOT,
-      bytes: Buffer.alloc(0),
-      sha256: '',
-      origin: 'empty',
-    };
+    return emptyDesired();
   }
   // Versions count within one epoch: the state of another one (the table was restored from a backup
   // or recreated, and counts again from its own version) is taken whatever its version.
@@ -126,7 +131,10 @@ function refuseOlder(offered: number, applied: AppliedVersion | undefined): void
  * Only its checksum is checked here; it is decoded when first used (the bytes are those the cell
  * decoded when it applied them, so the version is the recorded one).
  */
-function cachedSnapshot(applied: AppliedVersion | undefined, cached: Buffer | undefined): DesiredSnapshot | undefined {
+export function cachedSnapshot(
+  applied: AppliedVersion | undefined,
+  cached: Buffer | undefined,
+): DesiredSnapshot | undefined {
   if (!applied || !cached || applied.layout === 'shards' || sha256(cached) !== applied.sha256) return undefined;
   let decoded: PolicySnapshot | undefined;
   return {

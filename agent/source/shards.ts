@@ -122,6 +122,25 @@ export async function desiredFromShards(
   return desiredOf(cell, origin, unchanged ? { bytes: cachedBytes, sha256: applied.sha256 } : undefined);
 }
 
+/**
+ * The hosted sources' shards from the cell's own copy alone, without the table (`sync --from-cache`):
+ * a source the copy lacks (an app new to the cell) has none, so it is allowed nothing. Undefined when
+ * the copy is missing, is not the one recorded, or is not a cell's shards.
+ */
+export function desiredFromCachedShards(
+  applied: AppliedVersion | undefined,
+  cachedBytes: Buffer | undefined,
+  hosted: readonly ShardKey[],
+): DesiredSnapshot | undefined {
+  if (applied === undefined || cachedBytes === undefined || sha256(cachedBytes) !== applied.sha256) return undefined;
+  const cache = decodeCellShards(cachedBytes);
+  if (cache === undefined) return undefined;
+  const shards = new Map<ShardKey, Buffer | null>(hosted.map((key) => [key, cache.shards.get(key) ?? null]));
+  const same = shards.size === cache.shards.size && hosted.every((key) => cache.shards.has(key));
+  const kept = same ? { bytes: cachedBytes, sha256: applied.sha256 } : undefined;
+  return desiredOf({ version: cache.version, epoch: cache.epoch, shards }, 'cache', kept);
+}
+
 /** The keys the entries name, or `all` when one is missing, of another epoch, or says `all`. */
 function changesSince(
   versions: readonly number[],

@@ -22,6 +22,7 @@ describe('agent command line', () => {
     expect(USAGE).toBe(
       'usage: agent sync --policies FILE|- --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--netns NS] [--names-file FILE] [--dry-run]\n' +
         '       agent sync --from-dynamodb --table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--min-version N] [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--proxy-dir DIR [--proxy-nameservers IP[,IP…]] [--proxy-start]] [--netns NS] [--dry-run | --render-only]\n' +
+        '       agent sync --from-cache --containers FILE --state-dir DIR [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--netns NS] [--dry-run]\n' +
         '       agent uninstall [--netns NS] [--dry-run]\n' +
         '       agent logs --containers FILE --input FILE [--output FILE] [--from-start] [--proxy-port N|off]\n' +
         '       agent ulogd-config --json-file FILE [--log-group N] [--plugin-dir DIR] [--logfile FILE|syslog]\n' +
@@ -445,6 +446,7 @@ describe('--help', () => {
     expect(text.startsWith(`${USAGE}\n`)).toBe(true);
     expect(text).toMatch(/^ {2}sync {18}apply the policies of a file/m);
     expect(text).toMatch(/^ {2}sync --from-dynamodb {2}apply the newest policy snapshot/m);
+    expect(text).toMatch(/^ {2}sync --from-cache {5}apply the snapshot this cell last applied/m);
     expect(text).toMatch(/^ {2}uninstall {13}remove every chain/m);
   });
 
@@ -498,6 +500,7 @@ describe('--help', () => {
     for (const argv of [
       ['sync', '--help'],
       ['sync', '--from-dynamodb', '--help'],
+      ['sync', '--from-cache', '--help'],
       ['uninstall', '--help'],
     ]) {
       const options = help(argv)
@@ -509,6 +512,60 @@ describe('--help', () => {
 
   it('is a usage error for an unknown command, even with --help', () => {
     expect(usageError(['bogus', '--help'])).toBe('unknown command "bogus"');
+  });
+});
+
+const CACHE_SYNC = ['sync', '--from-cache', '--containers', 'c.json', '--state-dir', '/s'];
+
+describe('sync --from-cache', () => {
+  it('defaults: apply, the default overlay, unlisted sources refused, no namespace', () => {
+    expect(parseAgentArgs(CACHE_SYNC)).toEqual({
+      command: 'sync --from-cache',
+      containers: 'c.json',
+      stateDir: '/s',
+      overlayCidr: '10.255.0.0/16',
+      unknownSources: 'reject',
+      denyLog: { group: 100, rate: { count: 1, per: 'second' } },
+      denyNetworks: { always: [], running: [], staging: [] },
+      dryRun: false,
+      netns: undefined,
+    });
+  });
+
+  it('takes the settings the boot unit passes, as --from-dynamodb takes them', () => {
+    const argv = [
+      ...CACHE_SYNC,
+      '--overlay-cidr',
+      '10.7.0.0/16',
+      '--unknown-sources',
+      'allow',
+      '--deny-log-rate',
+      'off',
+      '--deny-networks',
+      '{"always":["10.0.0.0/8"]}',
+      '--netns',
+      'cell-1',
+      '--dry-run',
+    ];
+    expect(parseAgentArgs(argv)).toMatchObject({
+      overlayCidr: '10.7.0.0/16',
+      unknownSources: 'allow',
+      denyLog: 'off',
+      denyNetworks: { always: ['10.0.0.0/8'] },
+      netns: 'cell-1',
+      dryRun: true,
+    });
+  });
+
+  it.each([
+    [['sync', '--from-cache', '--state-dir', '/s'], '--containers is required'],
+    [['sync', '--from-cache', '--containers', 'c'], '--state-dir is required'],
+    [[...CACHE_SYNC, '--table', 'egress'], "Unknown option '--table'"],
+    [[...CACHE_SYNC, '--verify', 'full'], "Unknown option '--verify'"],
+    [[...CACHE_SYNC, '--netns', 'a/b'], '--netns: must be 1-64 letters'],
+    [[...CACHE_SYNC, '--unknown-sources', 'open'], '--unknown-sources: must be reject or allow, got "open"'],
+  ])('refuses %j', (argv, message) => {
+    expect(usageError(argv)).toContain(message);
   });
 });
 

@@ -94,6 +94,49 @@ describe('cellUnits', () => {
     }
   });
 
+  it('renders a boot unit that applies the cell’s own copy before any network is configured', () => {
+    const { boot } = cellUnits({ ...OPTIONS, denyNetworks: 'always=10.0.0.0/8' });
+    const unit = lines(boot);
+    expect(unit.slice(0, 8)).toEqual([
+      '[Unit]',
+      'Description=dynamic-egress: close the container network at boot with the rules this cell last applied',
+      'DefaultDependencies=no',
+      'After=local-fs.target',
+      'Wants=network-pre.target',
+      'Before=network-pre.target shutdown.target',
+      'Conflicts=shutdown.target',
+      '',
+    ]);
+    expect(unit).toEqual(
+      expect.arrayContaining(['Type=oneshot', 'TimeoutStartSec=300', '[Install]', 'WantedBy=multi-user.target']),
+    );
+    // The watcher's enforcement flags, no table, no cell name (nothing is read or reported).
+    expect(serviceScript(boot)).toBe(
+      'flock -w 270 /var/lib/dynamic-egress/sync.lock node /opt/dynamic-egress/agent/current.mjs sync --from-cache ' +
+        '--containers /var/vcap/data/container-metadata/store.json --state-dir /var/lib/dynamic-egress ' +
+        '--overlay-cidr 10.255.0.0/16 --unknown-sources reject --deny-log-rate 10/minute --log-group 7 ' +
+        '--deny-networks always=10.0.0.0/8',
+    );
+    expect(serviceScript(cellUnits({ ...OPTIONS, denyNetworks: 'always=10.0.0.0/8' }).service)).toContain(
+      '--overlay-cidr 10.255.0.0/16 --unknown-sources reject --deny-log-rate 10/minute --log-group 7 --deny-networks always=10.0.0.0/8',
+    );
+  });
+
+  it('runs the boot unit’s command as written: the agent under the lock, once', () => {
+    const path = bin({ node: `echo "$*" >> ${dir}/runs.log` });
+    const units = cellUnits({ ...OPTIONS, stateDir: dir });
+    const result = spawnSync('/bin/sh', ['-c', serviceScript(units.boot)], {
+      env: { PATH: `${path}:/usr/bin:/bin` },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(result.status).toBe(0);
+    expect(readFileSync(join(dir, 'runs.log'), 'utf8').trim().split('\n')).toEqual([
+      `/opt/dynamic-egress/agent/current.mjs sync --from-cache --containers /var/vcap/data/container-metadata/store.json --state-dir ${dir} --overlay-cidr 10.255.0.0/16 --unknown-sources reject --deny-log-rate 10/minute --log-group 7`,
+    ]);
+    expect(existsSync(join(dir, 'sync.lock'))).toBe(true);
+  });
+
   // Under CI a missing systemd-analyze fails the test instead of skipping it.
   it.runIf(spawnSync('systemd-analyze', ['--version']).status === 0 || process.env.CI === 'true')(
     'passes systemd-analyze verify',
@@ -101,9 +144,16 @@ describe('cellUnits', () => {
       const units = cellUnits({ ...OPTIONS, stateDir: dir, containersPath: join(dir, 'store.json') });
       writeFileSync(join(dir, 'dynamic-egress-sync.service'), units.service);
       writeFileSync(join(dir, 'dynamic-egress-sync.path'), units.path);
+      writeFileSync(join(dir, 'dynamic-egress-boot.service'), units.boot);
       const verify = spawnSync(
         'systemd-analyze',
-        ['verify', '--man=no', join(dir, 'dynamic-egress-sync.service'), join(dir, 'dynamic-egress-sync.path')],
+        [
+          'verify',
+          '--man=no',
+          join(dir, 'dynamic-egress-sync.service'),
+          join(dir, 'dynamic-egress-sync.path'),
+          join(dir, 'dynamic-egress-boot.service'),
+        ],
         { encoding: 'utf8', timeout: 60_000 },
       );
       expect(verify.stderr).toBe('');
@@ -197,18 +247,21 @@ describe('the install step, run with stand-in systemctl and IMDS', () => {
     return { result, calls, agentDir, unitDir, units };
   }
 
-  it('points current.mjs at this build, writes both units and the cell name, reloads and starts the watcher', () => {
+  it('points current.mjs at this build, writes the units and the cell name, reloads, starts the watcher, enables the boot unit', () => {
     const { result, calls, agentDir, unitDir, units } = install({ systemd: true });
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(readlinkSync(join(agentDir, 'current.mjs'))).toBe('abc123.mjs');
     expect(readFileSync(join(unitDir, 'dynamic-egress-sync.service'), 'utf8')).toBe(units.service);
     expect(readFileSync(join(unitDir, 'dynamic-egress-sync.path'), 'utf8')).toBe(units.path);
+    expect(readFileSync(join(unitDir, 'dynamic-egress-boot.service'), 'utf8')).toBe(units.boot);
     expect(readFileSync(join(dir, 'state', 'cell.env'), 'utf8')).toBe('CELL_NAME=i-0123456789abcdef0\n');
     expect(calls).toEqual([
       'systemctl daemon-reload',
       'systemctl reset-failed dynamic-egress-sync.path dynamic-egress-sync.service',
       'systemctl enable --now dynamic-egress-sync.path',
+      // Not started: it is for the next boot, and the document's sync step follows.
+      'systemctl enable dynamic-egress-boot.service',
       'systemctl restart dynamic-egress-sync.path',
     ]);
   });
@@ -220,6 +273,7 @@ describe('the install step, run with stand-in systemctl and IMDS', () => {
     expect(again.calls).toEqual([
       'systemctl reset-failed dynamic-egress-sync.path dynamic-egress-sync.service',
       'systemctl enable --now dynamic-egress-sync.path',
+      'systemctl enable dynamic-egress-boot.service',
     ]);
     expect(existsSync(join(again.unitDir, 'dynamic-egress-sync.service.tmp'))).toBe(false);
   });
@@ -253,6 +307,10 @@ describe('the uninstall step', () => {
     const script = uninstallWatcherScript('/opt/dynamic-egress/agent', '/var/lib/dynamic-egress').join('\n');
     expect(spawnSync('/bin/sh', ['-n', '-c', script]).status).toBe(0);
     expect(script).toContain('systemctl disable --now dynamic-egress-sync.path');
+    expect(script).toContain('systemctl disable dynamic-egress-boot.service');
+    expect(script).toContain(
+      'rm -f /etc/systemd/system/dynamic-egress-sync.path /etc/systemd/system/dynamic-egress-sync.service /etc/systemd/system/dynamic-egress-boot.service',
+    );
     expect(script).toContain('rm -f /opt/dynamic-egress/agent/current.mjs /var/lib/dynamic-egress/cell.env');
     expect(script).not.toMatch(/iptables|ipset/);
   });

@@ -224,7 +224,7 @@ describe('sync document', () => {
     ]);
   });
 
-  it('installs the containers-file watcher before it syncs: current.mjs, the two units, reload, enable --now', () => {
+  it('installs the containers-file watcher and the boot unit before it syncs: current.mjs, the units, reload, enable', () => {
     const content = propsOf('AWS::SSM::Document', 'SyncDocument').Content as { mainSteps: { name: string }[] };
     expect(content.mainSteps.map((step) => step.name)).toEqual([
       'DownloadAgent',
@@ -250,10 +250,16 @@ describe('sync document', () => {
     );
     const path = lines.find((line) => line.includes('> /etc/systemd/system/dynamic-egress-sync.path.tmp')) ?? '';
     expect(path).toContain("'PathChanged=/var/vcap/data/container-metadata/store.json'");
-    expect(lines.slice(-5, -1)).toEqual([
+    const boot = lines.find((line) => line.includes('> /etc/systemd/system/dynamic-egress-boot.service.tmp')) ?? '';
+    expect(boot).toContain("'Before=network-pre.target shutdown.target'");
+    expect(boot).toContain(
+      `node ${CELL_AGENT_DIR}/current.mjs sync --from-cache --containers /var/vcap/data/container-metadata/store.json --state-dir /var/lib/dynamic-egress --overlay-cidr 10.255.0.0/16 --unknown-sources reject --deny-log-rate 1/second --log-group 100'`,
+    );
+    expect(lines.slice(-6, -1)).toEqual([
       'if [ "$CHANGED" = 1 ]; then systemctl daemon-reload || FAILED=1; fi',
       'systemctl reset-failed dynamic-egress-sync.path dynamic-egress-sync.service >/dev/null 2>&1 || true',
       'systemctl enable --now dynamic-egress-sync.path || FAILED=1',
+      'systemctl enable dynamic-egress-boot.service || FAILED=1',
       'if [ "$CHANGED" = 1 ]; then systemctl restart dynamic-egress-sync.path || FAILED=1; fi',
     ]);
   });
@@ -326,8 +332,9 @@ describe('uninstall document', () => {
     expect(props.Content.parameters).toBeUndefined();
     const lines = scriptLines('RemoveWatcher', 'UninstallDocument');
     expect(lines).toContain('systemctl disable --now dynamic-egress-sync.path >/dev/null 2>&1 || true');
+    expect(lines).toContain('systemctl disable dynamic-egress-boot.service >/dev/null 2>&1 || true');
     expect(lines).toContain(
-      'rm -f /etc/systemd/system/dynamic-egress-sync.path /etc/systemd/system/dynamic-egress-sync.service',
+      'rm -f /etc/systemd/system/dynamic-egress-sync.path /etc/systemd/system/dynamic-egress-sync.service /etc/systemd/system/dynamic-egress-boot.service',
     );
     expect(lines).toContain('systemctl daemon-reload');
     expect(lines.join('\n')).not.toMatch(/iptables|ipset/);

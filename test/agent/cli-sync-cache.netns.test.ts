@@ -1,0 +1,142 @@
+// `agent sync --from-cache` on a real cell, what the boot unit runs: after a reboot (here the agent's
+// rules taken out of the kernel, as a boot leaves it) the cell's own copy of its last snapshot closes
+// the overlay again with the rules it had, without the table; with no copy, or a damaged one, nothing
+// from the overlay gets out. Real tcp connections from the cell's containers.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCellAgent } from '../../agent/cell-agent.js';
+import type { SnapshotSource } from '../../agent/source/dynamodb.js';
+import { readSyncedLine } from '../../agent/sync-summary.js';
+import { buildSnapshot, encodeSnapshot } from '../../core/domain/snapshot.js';
+import { createLab, type Lab, type LabContainer, labAvailable } from '../../local/lab/netns-lab.js';
+import { containerStore } from './fixtures.js';
+import { ownedFilterState } from './kernel-state.js';
+import { runAgentCommand } from './run-agent.js';
+
+const EXTERNAL = '198.51.100.10';
+const ALLOWED_PORT = 8000;
+const OTHER_PORT = 9000;
+
+/** Version 1 of the table: app-a may reach EXTERNAL:ALLOWED_PORT. */
+const published = encodeSnapshot(
+  buildSnapshot(1, [
+    {
+      id: 'p1',
+      source: { type: 'app', id: 'app-a' },
+      destination: {
+        id: 'd1',
+        name: 'db',
+        ips: [{ start: EXTERNAL, end: EXTERNAL }],
+        ports: [{ start: ALLOWED_PORT, end: ALLOWED_PORT }],
+        protocol: 'tcp',
+      },
+    },
+  ]),
+);
+const table: SnapshotSource = {
+  readPointer: async () => ({
+    version: published.version,
+    chunks: 1,
+    bytes: published.bytes.length,
+    sha256: published.sha256,
+    writtenAt: new Date(0).toISOString(),
+  }),
+  readBytes: async () => published.bytes,
+};
+
+describe.runIf(labAvailable())('agent sync --from-cache on a real cell', () => {
+  let lab: Lab;
+  let cell: string;
+  let listed: LabContainer;
+  let unlisted: LabContainer;
+  const dir = mkdtempSync(join(tmpdir(), 'agent-from-cache-'));
+  const storeFile = join(dir, 'store.json');
+
+  /** What each probe gives: the listed container to both ports, the unlisted one to the allowed port. */
+  const reach = async () => ({
+    allowed: await lab.tcp(listed, EXTERNAL, ALLOWED_PORT),
+    other: await lab.tcp(listed, EXTERNAL, OTHER_PORT),
+    unlisted: await lab.tcp(unlisted, EXTERNAL, ALLOWED_PORT),
+  });
+  const fromCache = async (stateDir: string) => {
+    const result = await runAgentCommand([
+      'sync',
+      '--from-cache',
+      '--containers',
+      storeFile,
+      '--state-dir',
+      stateDir,
+      '--netns',
+      cell,
+    ]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    return readSyncedLine(result.stdout.trimEnd().split('\n').at(-1) ?? '');
+  };
+  /** A boot: the kernel without anything of the agent's. */
+  const reboot = async () => {
+    const result = await runAgentCommand(['uninstall', '--netns', cell]);
+    expect(result.code).toBe(0);
+  };
+  const tableSync = (stateDir: string) =>
+    createCellAgent({
+      snapshots: table,
+      stateDir,
+      cellName: 'cell-1',
+      containersFile: storeFile,
+      mode: 'apply',
+      netns: cell,
+    }).sync();
+
+  beforeAll(async () => {
+    lab = await createLab({
+      tag: 'cache',
+      cells: [{ ips: ['10.255.1.2', '10.255.1.3'] }],
+      external: { addresses: [EXTERNAL], tcpPorts: [ALLOWED_PORT, OTHER_PORT] },
+    });
+    const [cellInfo] = lab.cells;
+    if (cellInfo === undefined) throw new Error('lab has no cell');
+    cell = cellInfo.ns;
+    [listed, unlisted] = cellInfo.containers as [LabContainer, LabContainer];
+    writeFileSync(storeFile, JSON.stringify(containerStore([{ ip: listed.ip, appId: 'app-a', spaceId: 'space-1' }])));
+  });
+  afterAll(async () => {
+    await lab?.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('after a reboot, the copy puts back the rules the table gave, and the next table sync finds them in force', async () => {
+    const stateDir = join(dir, 'state');
+    expect((await tableSync(stateDir)).summary).toMatchObject({ version: 1, origin: 'table', changed: true });
+    const enforced = { allowed: 'open', other: 'refused', unlisted: 'refused' };
+    expect(await reach()).toEqual(enforced);
+    const rules = await ownedFilterState(lab, cell);
+
+    await reboot();
+    // What a booted cell is until its first sync: open to everything.
+    expect(await reach()).toEqual({ allowed: 'open', other: 'open', unlisted: 'open' });
+
+    expect(await fromCache(stateDir)).toMatchObject({ version: 1, origin: 'cache', changed: true, applied: true });
+    expect(await reach()).toEqual(enforced);
+    expect(await ownedFilterState(lab, cell)).toBe(rules);
+    // The table has nothing newer: its sync finds the kernel's record holding for these inputs.
+    expect((await tableSync(stateDir)).summary).toMatchObject({ version: 1, origin: 'cache', changed: false });
+  });
+
+  it('without a copy (a cell that never synced), nothing from the overlay gets out', async () => {
+    await reboot();
+    expect(await fromCache(join(dir, 'new-state'))).toMatchObject({ version: 0, origin: 'empty', changed: true });
+    expect(await reach()).toEqual({ allowed: 'refused', other: 'refused', unlisted: 'refused' });
+  });
+
+  it('with a damaged copy, nothing from the overlay gets out', async () => {
+    const stateDir = join(dir, 'damaged');
+    await tableSync(stateDir);
+    await reboot();
+    writeFileSync(join(stateDir, 'snapshot.json.gz'), 'not what was applied');
+    expect(await fromCache(stateDir)).toMatchObject({ version: 0, origin: 'empty', changed: true });
+    expect(await reach()).toEqual({ allowed: 'refused', other: 'refused', unlisted: 'refused' });
+  });
+});
