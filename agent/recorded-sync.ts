@@ -71,11 +71,16 @@ export async function syncRecorded(
   const knownChanged = cheap && options.lastInput !== undefined && options.lastInput !== digest;
   let kernelTable: Promise<KernelTable> | undefined;
   let sets: SetHeaders | undefined;
+  let policies: PoliciesWithGroups | undefined;
   if (knownChanged) {
-    // The rules and the sets' headers at once: two processes instead of the record's three, then the rules.
+    // The rules and the sets' headers at once: two processes instead of the record's three, read
+    // while the policies are parsed.
     kernelTable = readTable(runner);
     kernelTable.catch(() => undefined);
-    sets = await readSetHeaders(runner);
+    const headers = readSetHeaders(runner);
+    headers.catch(() => undefined);
+    policies = input.policies();
+    sets = await headers;
   } else if (cheap) {
     const summary = await readKernelSummary(runner);
     // The names document is written only by a sync that plans: when it is missing (a new or wiped
@@ -90,7 +95,7 @@ export async function syncRecorded(
   // starts a process); without the sets' headers, every member is read back.
   kernelTable ??= readTable(runner);
   kernelTable.catch(() => undefined);
-  const result = await sync(input.policies(), input.containers, {
+  const result = await sync(policies ?? input.policies(), input.containers, {
     ...options,
     kernelTable,
     record: digest,
