@@ -35,6 +35,11 @@ export interface CellAgentOptions {
   readonly cellName: string;
   /** The cell's container metadata store, read again on every sync. */
   readonly containersFile: string;
+  /**
+   * Reads the containers instead of readContainersFile (`sync --from-cache` lists none when the file
+   * is missing or refused, cli-sync-cache.ts). Given the path and overlay this agent has.
+   */
+  readonly readContainers?: (path: string, overlayCidr: string | undefined) => Promise<Container[]>;
   /** @default DEFAULT_OVERLAY_CIDR (plan.ts) */
   readonly overlayCidr?: string;
   /** New connections from overlay sources the containers file does not list. @default 'reject' (plan.ts) */
@@ -95,7 +100,10 @@ export function createCellAgent(options: CellAgentOptions): CellAgent {
       : undefined;
   return {
     async sync() {
-      const containers = await readContainersFile(options.containersFile, { overlayCidr: options.overlayCidr });
+      const containers =
+        options.readContainers === undefined
+          ? await readContainersFile(options.containersFile, { overlayCidr: options.overlayCidr })
+          : await options.readContainers(options.containersFile, options.overlayCidr);
       const result = await converge({
         source: options.snapshots,
         state,

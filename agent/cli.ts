@@ -1,6 +1,7 @@
 // The agent's command line: parse (cli-args.ts), run the command, turn failures into exit codes.
-// Exit codes: 0 success · 1 invalid input (rules untouched) · 2 usage · 3 the kernel could not be
-// read or programmed (rules untouched). Failures print one `error: ...` line on stderr.
+// Exit codes: 0 success · 1 invalid input (rules untouched, but for `sync --from-cache`, which then
+// applies no container) · 2 usage · 3 the kernel could not be read or programmed (rules untouched).
+// Failures print one `error: ...` line on stderr.
 import { ValidationError } from '../core/domain/errors.js';
 import { escapeNonPrinting } from '../core/domain/validation.js';
 import { type AgentCommand, parseAgentArgs, USAGE } from './cli-args.js';
@@ -10,7 +11,7 @@ import { names } from './cli-names.js';
 import { syncFromCache } from './cli-sync-cache.js';
 import { syncFromFiles } from './cli-sync-files.js';
 import { uninstall } from './cli-uninstall.js';
-import { ApplyError, UsageError } from './errors.js';
+import { ApplyError, RefusedInputApplied, UsageError } from './errors.js';
 
 export const EXIT_OK = 0;
 export const EXIT_INVALID_INPUT = 1;
@@ -66,6 +67,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (error instanceof UsageError) {
       io.stderr(`error: ${oneLine(error.message)}\n${USAGE}\n`);
       return EXIT_USAGE;
+    }
+    if (error instanceof RefusedInputApplied) {
+      io.stderr(`error: invalid input: ${oneLine(error.message)}\n`);
+      return EXIT_INVALID_INPUT;
     }
     if (error instanceof ValidationError) {
       io.stderr(`error: invalid input, rules unchanged: ${oneLine(error.message)}\n`);

@@ -17,6 +17,14 @@ export class ApplyError extends Error {
   }
 }
 
+/**
+ * Input was refused, and the command applied a safe state without it (`sync --from-cache` with a
+ * refused containers file lists no container). Exit 1 as for any refused input, but the rules did change.
+ */
+export class RefusedInputApplied extends Error {
+  override readonly name = 'RefusedInputApplied';
+}
+
 /** First non-empty line of a tool's stderr, for one-line error messages. */
 export function firstLine(text: string): string {
   return (

@@ -60,17 +60,10 @@ describe.runIf(labAvailable())('agent sync --from-cache on a real cell', () => {
     other: await lab.tcp(listed, EXTERNAL, OTHER_PORT),
     unlisted: await lab.tcp(unlisted, EXTERNAL, ALLOWED_PORT),
   });
+  const runFromCache = (stateDir: string, containers = storeFile) =>
+    runAgentCommand(['sync', '--from-cache', '--containers', containers, '--state-dir', stateDir, '--netns', cell]);
   const fromCache = async (stateDir: string) => {
-    const result = await runAgentCommand([
-      'sync',
-      '--from-cache',
-      '--containers',
-      storeFile,
-      '--state-dir',
-      stateDir,
-      '--netns',
-      cell,
-    ]);
+    const result = await runFromCache(stateDir);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     return readSyncedLine(result.stdout.trimEnd().split('\n').at(-1) ?? '');
@@ -128,6 +121,34 @@ describe.runIf(labAvailable())('agent sync --from-cache on a real cell', () => {
   it('without a copy (a cell that never synced), nothing from the overlay gets out', async () => {
     await reboot();
     expect(await fromCache(join(dir, 'new-state'))).toMatchObject({ version: 0, origin: 'empty', changed: true });
+    expect(await reach()).toEqual({ allowed: 'refused', other: 'refused', unlisted: 'refused' });
+  });
+
+  it('with the containers file missing (not written yet at boot), lists no container: nothing gets out', async () => {
+    const stateDir = join(dir, 'no-file');
+    await tableSync(stateDir);
+    await reboot();
+    const result = await runFromCache(stateDir, join(dir, 'absent.json'));
+    expect(result.code).toBe(0);
+    const [warning = '', summary = ''] = result.stdout.trimEnd().split('\n');
+    expect(JSON.parse(warning)).toMatchObject({
+      level: 'WARN',
+      message: 'containers file not used: no container listed',
+    });
+    expect(readSyncedLine(summary)).toMatchObject({ version: 1, origin: 'cache', containers: 0, changed: true });
+    expect(await reach()).toEqual({ allowed: 'refused', other: 'refused', unlisted: 'refused' });
+  });
+
+  it('with a containers file it refuses, applies no container all the same and exits 1', async () => {
+    const stateDir = join(dir, 'bad-file');
+    await tableSync(stateDir);
+    await reboot();
+    const bad = join(dir, 'bad-store.json');
+    writeFileSync(bad, JSON.stringify(containerStore([{ ip: '8.8.8.8', appId: 'app-a', spaceId: 'space-1' }])));
+    const result = await runFromCache(stateDir, bad);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error: invalid input: .*8\.8\.8\.8.*; applied with no container listed\n$/);
+    expect(readSyncedLine(result.stdout.trimEnd().split('\n').at(-1) ?? '')).toMatchObject({ containers: 0 });
     expect(await reach()).toEqual({ allowed: 'refused', other: 'refused', unlisted: 'refused' });
   });
 
