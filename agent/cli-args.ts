@@ -272,6 +272,17 @@ const DENY_NETWORKS = {
   description:
     'networks no container may open connections to, whatever allows them: {"always":[CIDR...],"running":[...],"staging":[...]}',
 } as const;
+const STATE_DIR = {
+  type: 'string',
+  value: 'DIR',
+  required: true,
+  description: 'where the cell keeps the version and snapshot it applied last',
+} as const;
+const CELL_DRY_RUN = {
+  type: 'boolean',
+  default: false,
+  description: 'read the kernel, print what would change, change nothing',
+} as const;
 const CONTAINERS = {
   type: 'string',
   value: 'FILE',
@@ -345,12 +356,7 @@ const syncFromTable = command({
     'from-dynamodb': { type: 'boolean', description: 'selects this form of sync' },
     table: { type: 'string', value: 'NAME', required: true, description: 'the policy table (DynamoDB)' },
     containers: CONTAINERS,
-    'state-dir': {
-      type: 'string',
-      value: 'DIR',
-      required: true,
-      description: 'where the cell keeps the version and snapshot it applied last',
-    },
+    'state-dir': STATE_DIR,
     'cell-name': {
       type: 'string',
       value: 'NAME',
@@ -369,11 +375,7 @@ const syncFromTable = command({
     'deny-log-rate': DENY_LOG_RATE,
     'log-group': LOG_GROUP,
     'deny-networks': DENY_NETWORKS,
-    'dry-run': {
-      type: 'boolean',
-      default: false,
-      description: 'read the kernel, print what would change, change nothing',
-    },
+    'dry-run': CELL_DRY_RUN,
     'render-only': {
       type: 'boolean',
       default: false,
@@ -445,22 +447,13 @@ const syncFromCache = command({
   options: {
     'from-cache': { type: 'boolean', description: 'selects this form of sync' },
     containers: CONTAINERS,
-    'state-dir': {
-      type: 'string',
-      value: 'DIR',
-      required: true,
-      description: 'where the cell keeps the version and snapshot it applied last (as for --from-dynamodb)',
-    },
+    'state-dir': STATE_DIR,
     'overlay-cidr': OVERLAY_CIDR,
     'unknown-sources': UNKNOWN,
     'deny-log-rate': DENY_LOG_RATE,
     'log-group': LOG_GROUP,
     'deny-networks': DENY_NETWORKS,
-    'dry-run': {
-      type: 'boolean',
-      default: false,
-      description: 'read the kernel, print what would change, change nothing',
-    },
+    'dry-run': CELL_DRY_RUN,
     netns: NETNS,
   },
   build: (values): SyncFromCache => ({

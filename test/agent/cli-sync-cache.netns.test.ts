@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCellAgent } from '../../agent/cell-agent.js';
-import type { SnapshotSource } from '../../agent/source/dynamodb.js';
 import { readSyncedLine } from '../../agent/sync-summary.js';
 import { buildSnapshot, encodeSnapshot } from '../../core/domain/snapshot.js';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../local/lab/netns-lab.js';
+import { InMemorySnapshotStore } from '../helpers/in-memory-snapshot-store.js';
 import { containerStore } from './fixtures.js';
 import { ownedFilterState } from './kernel-state.js';
 import { runAgentCommand } from './run-agent.js';
@@ -35,16 +35,8 @@ const published = encodeSnapshot(
     },
   ]),
 );
-const table: SnapshotSource = {
-  readPointer: async () => ({
-    version: published.version,
-    chunks: 1,
-    bytes: published.bytes.length,
-    sha256: published.sha256,
-    writtenAt: new Date(0).toISOString(),
-  }),
-  readBytes: async () => published.bytes,
-};
+/** The table, in memory: version 1 written once (beforeAll). */
+const table = new InMemorySnapshotStore();
 
 describe.runIf(labAvailable())('agent sync --from-cache on a real cell', () => {
   let lab: Lab;
@@ -84,6 +76,7 @@ describe.runIf(labAvailable())('agent sync --from-cache on a real cell', () => {
     }).sync();
 
   beforeAll(async () => {
+    await table.write(published);
     lab = await createLab({
       tag: 'cache',
       cells: [{ ips: ['10.255.1.2', '10.255.1.3'] }],
