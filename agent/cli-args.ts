@@ -440,7 +440,8 @@ const syncFromCache = command({
   summary:
     'apply the snapshot this cell last applied, from its own copy in the state dir, without the table (what the boot unit runs)',
   notes: [
-    'Without a usable copy, nothing is allowed: the overlay is closed until the next sync --from-dynamodb.',
+    'Without a usable copy no policy applies: containers reach nothing until the next sync --from-dynamodb.',
+    'A missing or refused containers file lists no container (exit 0 when missing, 1 when refused).',
     'Nothing is reported and http/https destinations allow nothing (the proxy is not touched).',
     'Ends with one JSON log line ("cell synced", origin cache or empty).',
   ],
