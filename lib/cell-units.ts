@@ -163,9 +163,10 @@ export function cellUnits(options: CellUnitOptions): CellUnits {
   const boot = [
     '[Unit]',
     'Description=dynamic-egress: close the container network at boot with the rules this cell last applied',
-    // Ordered as firewalls are: before any network is configured, so before containers can start.
+    // Ordered as Debian's netfilter-persistent is: before any network is configured, so before
+    // containers can start.
     'DefaultDependencies=no',
-    'After=local-fs.target',
+    'After=local-fs.target systemd-modules-load.service',
     'Wants=network-pre.target',
     'Before=network-pre.target shutdown.target',
     'Conflicts=shutdown.target',

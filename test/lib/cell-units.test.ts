@@ -101,7 +101,7 @@ describe('cellUnits', () => {
       '[Unit]',
       'Description=dynamic-egress: close the container network at boot with the rules this cell last applied',
       'DefaultDependencies=no',
-      'After=local-fs.target',
+      'After=local-fs.target systemd-modules-load.service',
       'Wants=network-pre.target',
       'Before=network-pre.target shutdown.target',
       'Conflicts=shutdown.target',
