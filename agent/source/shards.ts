@@ -124,8 +124,10 @@ export async function desiredFromShards(
 
 /**
  * The hosted sources' shards from the cell's own copy alone, without the table (`sync --from-cache`):
- * a source the copy lacks (an app new to the cell) has none, so it is allowed nothing. Undefined when
- * the copy is missing, is not the one recorded, or is not a cell's shards.
+ * a source the copy lacks (an app new to the cell) is left out, so it is allowed nothing, and the
+ * copy recorded after it does not list it either, so the next table sync reads its shard (a `null`
+ * would say "no policies, do not ask again"). Undefined when the copy is missing, is not the one
+ * recorded, or is not a cell's shards.
  */
 export function desiredFromCachedShards(
   applied: AppliedVersion | undefined,
@@ -135,7 +137,11 @@ export function desiredFromCachedShards(
   if (applied === undefined || cachedBytes === undefined || sha256(cachedBytes) !== applied.sha256) return undefined;
   const cache = decodeCellShards(cachedBytes);
   if (cache === undefined) return undefined;
-  const shards = new Map<ShardKey, Buffer | null>(hosted.map((key) => [key, cache.shards.get(key) ?? null]));
+  const shards = new Map<ShardKey, Buffer | null>();
+  for (const key of hosted) {
+    const shard = cache.shards.get(key);
+    if (shard !== undefined) shards.set(key, shard);
+  }
   const same = shards.size === cache.shards.size && hosted.every((key) => cache.shards.has(key));
   const kept = same ? { bytes: cachedBytes, sha256: applied.sha256 } : undefined;
   return desiredOf({ version: cache.version, epoch: cache.epoch, shards }, 'cache', kept);

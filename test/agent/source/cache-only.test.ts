@@ -3,7 +3,7 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { desiredFromCache } from '../../../agent/source/cache-only.js';
-import { encodeCellShards } from '../../../agent/source/shards.js';
+import { desiredFromShards, encodeCellShards } from '../../../agent/source/shards.js';
 import { buildSnapshot, encodeSnapshot, sha256, snapshotToPolicyList } from '../../../core/domain/snapshot.js';
 import { splitSnapshot } from '../../../core/domain/source-shards.js';
 import type { EgressPolicy } from '../../../core/domain/types.js';
@@ -56,6 +56,30 @@ describe('desiredFromCache', () => {
     expect(moved.origin).toBe('cache');
     expect(sourceIds(moved)).toEqual(['app-1']);
     expect(moved.digest).not.toBe(both.digest);
+  });
+
+  it('a source the copy lacks is left out of what is recorded, so the next table sync reads its shard', async () => {
+    const bytes = cellShards(['app:app-1', 'global']);
+    const applied = { version: 7, sha256: sha256(bytes), epoch: 'e1', layout: 'shards' } as const;
+    const hosted = ['app:app-1', 'app:app-2', 'global'];
+    const booted = desiredFromCache(applied, bytes, hosted);
+    expect(sourceIds(booted)).toEqual(['app-1']);
+    // What converge records after the boot sync; then the table, still at version 7, is asked.
+    const recorded = { version: booted.version, sha256: booted.sha256, epoch: 'e1', layout: 'shards' } as const;
+    const asked: string[][] = [];
+    const app2 = splitSnapshot(snapshot).get('app:app-2');
+    if (app2 === undefined) throw new Error('no app-2 shard');
+    const table = {
+      readShards: async (keys: readonly string[]) => {
+        asked.push([...keys]);
+        return new Map(keys.map((key) => [key, { version: 7, epoch: 'e1', bytes: encodeSnapshot(app2).bytes }]));
+      },
+      readChanges: async () => new Map(),
+    };
+    const pointer = { version: 7, chunks: 0, bytes: 0, sha256: '', writtenAt: '', epoch: 'e1', shardLog: [7] };
+    const next = await desiredFromShards(table, pointer, recorded, booted.bytes, hosted);
+    expect(asked).toEqual([['app:app-2']]);
+    expect(sourceIds(next)).toEqual(['app-1', 'app-2']);
   });
 
   it.each([
