@@ -11,7 +11,7 @@ import type { Container } from '../core/plan/model.js';
 import { createCellAgent } from './cell-agent.js';
 import type { SyncFromCache } from './cli-args.js';
 import type { CliIo } from './cli-io.js';
-import { describeChanges } from './dry-run-text.js';
+import { describeDryRun } from './dry-run-text.js';
 import { RefusedInputApplied } from './errors.js';
 import { CACHE_ONLY } from './source/cache-only.js';
 import { readContainersFile } from './source/files.js';
@@ -57,11 +57,7 @@ export async function syncFromCache(args: SyncFromCache, io: CliIo): Promise<voi
     runner: io.runner,
   });
   const result = await agent.sync();
-  if (args.dryRun) {
-    io.stdout(describeChanges(result.sync, result.containers));
-    const sets = [...result.sync.setsBefore, ...result.sync.setsAfter].map((line) => `# ipset: ${line}\n`).join('');
-    io.stdout(`${sets}${result.sync.payload ?? '# no changes\n'}`);
-  }
+  if (args.dryRun) io.stdout(describeDryRun(result.sync, result.containers));
   const log = jsonLineLog({ service: AGENT_SERVICE, write: (line) => io.stdout(`${line}\n`) });
   for (const kept of result.sync.hostSetProblems ?? []) log.warn(HOST_SET_KEPT, { problem: kept });
   if (problem !== undefined) log.warn(NO_CONTAINERS_LISTED, { problem: problem.message });

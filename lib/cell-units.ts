@@ -74,7 +74,7 @@ function scriptWithTablePlaceholder(options: CellUnitOptions): string {
   // inode (a rename-replace), size, and mtime to the nanosecond; empty when the file is missing.
   const stamp = `stat -L -c %i/%s/%y ${options.containersPath} 2>/dev/null || true`;
   const sync = [
-    `flock -w ${options.lockWaitSeconds} ${options.stateDir}/sync.lock node ${options.agentFile} sync --from-dynamodb`,
+    `${lockedAgent(options)} sync --from-dynamodb`,
     `--table ${TABLE} --containers ${options.containersPath} --state-dir ${options.stateDir}`,
     `--cell-name "$CELL_NAME" --min-version 0 ${enforcementFlags(options)}${options.proxyDir === undefined ? '' : ` ${proxyFlagsExpansion(options.proxyDir)}`}`,
   ].join(' ');
@@ -89,6 +89,11 @@ function scriptWithTablePlaceholder(options: CellUnitOptions): string {
   ].join(' ');
 }
 
+/** The agent run under the cell's sync lock: one sync at a time, whichever unit or command starts it. */
+function lockedAgent(options: CellUnitOptions): string {
+  return `flock -w ${options.lockWaitSeconds} ${options.stateDir}/sync.lock node ${options.agentFile}`;
+}
+
 /** The flags that decide what the rules are, the same for the boot unit's sync and the watcher's. */
 function enforcementFlags(options: CellUnitOptions): string {
   const denyNetworks = options.denyNetworks === '' ? '' : ` --deny-networks ${options.denyNetworks}`;
@@ -98,11 +103,11 @@ function enforcementFlags(options: CellUnitOptions): string {
 /**
  * The boot unit's command: the snapshot the cell last applied, from its own copy, for the containers
  * file as it is (a kernel starts empty, and until the first sync every container could reach
- * everything). Under the same lock as the watcher's syncs.
+ * everything).
  */
 function bootCommand(options: CellUnitOptions): string {
   return [
-    `flock -w ${options.lockWaitSeconds} ${options.stateDir}/sync.lock node ${options.agentFile} sync --from-cache`,
+    `${lockedAgent(options)} sync --from-cache`,
     `--containers ${options.containersPath} --state-dir ${options.stateDir} ${enforcementFlags(options)}`,
   ].join(' ');
 }

@@ -142,8 +142,8 @@ export function desiredFromCachedShards(
     const shard = cache.shards.get(key);
     if (shard !== undefined) shards.set(key, shard);
   }
-  const same = shards.size === cache.shards.size && hosted.every((key) => cache.shards.has(key));
-  const kept = same ? { bytes: cachedBytes, sha256: applied.sha256 } : undefined;
+  // Every source of the copy still hosted: what would be recorded is the copy itself.
+  const kept = shards.size === cache.shards.size ? { bytes: cachedBytes, sha256: applied.sha256 } : undefined;
   return desiredOf({ version: cache.version, epoch: cache.epoch, shards }, 'cache', kept);
 }
 

@@ -104,6 +104,23 @@ describe.runIf(labAvailable())('agent sync --from-cache on a real cell', () => {
     // What a booted cell is until its first sync: open to everything.
     expect(await reach()).toEqual({ allowed: 'open', other: 'open', unlisted: 'open' });
 
+    // A dry run shows what it would put back and changes nothing.
+    const preview = await runAgentCommand([
+      'sync',
+      '--from-cache',
+      '--containers',
+      storeFile,
+      '--state-dir',
+      stateDir,
+      '--netns',
+      cell,
+      '--dry-run',
+    ]);
+    expect(preview.code).toBe(0);
+    expect(preview.stdout).toMatch(/^# would change:\n/);
+    expect(preview.stdout).toContain('\n*filter\n');
+    expect(await ownedFilterState(lab, cell)).toBe('');
+
     expect(await fromCache(stateDir)).toMatchObject({ version: 1, origin: 'cache', changed: true, applied: true });
     expect(await reach()).toEqual(enforced);
     expect(await ownedFilterState(lab, cell)).toBe(rules);
