@@ -11,9 +11,11 @@
 //         (d) a no-change sync (the kernel's record holds; also with --verify full)
 //         (e) a sync after one destination changed                                       → d/a, e/a
 //         (e') the change back on a cell that keeps its state (it skips the record's reads)
+//         (g) full, no-change and one-change syncs by the bundled agent.mjs, a fresh `node` process
+//             each, as SSM and the path unit run it (a..e' are library calls in this warm process)
 //         set payload: members of the plan's sets against one set per distinct destination
 //         AGENT_BENCH_SIZES=250x100 runs one size; 1000x200/500: the policies share 500 destinations
-//         (a), (b), (d), (e), (e'): medians of AGENT_BENCH_ROUNDS rounds (default 5), agent and floor
+//         (a), (b), (d), (e), (e'), (g): medians of AGENT_BENCH_ROUNDS rounds (default 5), agent and floor
 //         taking turns, each round in fresh namespaces
 //  latency: new-container latency, containers file written → first allowed connection, p50/p99 over 50
 //  rate:  new TCP connections/s from one container with ~10 vs ~10,000 agent rules on the cell,
@@ -29,6 +31,7 @@ import { sync } from '../agent/sync.js';
 import { planRules } from '../core/plan/plan.js';
 import { createLab, labPrerequisiteProblem, run } from '../local/lab/netns-lab.js';
 import { scenario } from './lib/agent-scenario.js';
+import { type CellProcessRound, prepareCellProcess } from './lib/cell-process.js';
 import { measureNewContainerLatency } from './lib/new-container-latency.js';
 import { setPayload } from './lib/set-payload.js';
 import { percentile } from './lib/stats.js';
@@ -166,12 +169,19 @@ async function benchSync(containers: number, perContainer: number, pool?: number
   let setLines: readonly string[] = [];
   const agentRounds: AgentRound[] = [];
   const floorRounds: FloorRound[] = [];
-  for (let round = 0; round < ROUNDS; round += 1) {
-    const agentRound = await withNamespace(`dl-bench-${pid}-a`, (ns) => agentSyncs(ns, data));
-    payload = agentRound.full.value.payload ?? '';
-    setLines = agentRound.full.value.setsBefore;
-    agentRounds.push(agentRound);
-    floorRounds.push(await withNamespace(`dl-bench-${pid}-b`, (ns) => floor(ns, setLines, payload)));
+  const cellRounds: CellProcessRound[] = [];
+  const cell = await prepareCellProcess(data);
+  try {
+    for (let round = 0; round < ROUNDS; round += 1) {
+      const agentRound = await withNamespace(`dl-bench-${pid}-a`, (ns) => agentSyncs(ns, data));
+      payload = agentRound.full.value.payload ?? '';
+      setLines = agentRound.full.value.setsBefore;
+      agentRounds.push(agentRound);
+      floorRounds.push(await withNamespace(`dl-bench-${pid}-b`, (ns) => floor(ns, setLines, payload)));
+      cellRounds.push(await withNamespace(`dl-bench-${pid}-g`, (ns) => cell.round(ns)));
+    }
+  } finally {
+    cell.close();
   }
   const pick = (field: (round: AgentRound) => number): number => percentile(agentRounds.map(field), 50);
   const agent = {
@@ -242,6 +252,14 @@ async function benchSync(containers: number, perContainer: number, pool?: number
     };
   });
 
+  const cellMedian = (field: (round: CellProcessRound) => number): number => percentile(cellRounds.map(field), 50);
+  const asCell = {
+    full: cellMedian((round) => round.full),
+    noChange: cellMedian((round) => round.noChange),
+    changed: cellMedian((round) => round.changed),
+    nodeAlone: cellMedian((round) => round.nodeAlone),
+  };
+
   const a = agent.full;
   console.log(
     `(a) agent full sync            ${fmt(a)}   [${tag}] (of which parse + plan in-process: ${fmt(planned.ms)}; medians of ${ROUNDS} rounds, a ${spread(agentRounds.map((round) => round.full.ms))}, b ${spread(floorRounds.map((round) => round.ms))})`,
@@ -265,6 +283,9 @@ async function benchSync(containers: number, perContainer: number, pool?: number
     `(e') the change back, on a cell that keeps its state (sync --from-dynamodb: no record read)   ${fmt(agent.knownChange)}   ${ratio(agent.knownChange, a)} of a`,
   );
   console.log(`    ruleset byte-identical on resync: ${agent.stable}`);
+  console.log(
+    `(g) as a cell runs it (bundled agent.mjs, a fresh node process per sync; node -e 0 alone ${fmt(asCell.nodeAlone)}): full ${fmt(asCell.full)} (g/b = ${ratio(asCell.full, bare.ms)}), no change ${fmt(asCell.noChange)} (${ratio(asCell.noChange, asCell.full)} of its full), one change ${fmt(asCell.changed)} (${ratio(asCell.changed, asCell.full)} of its full)`,
+  );
   console.log(
     `(f) without ipsets (${forced.full.value.stats.rules} rules, ${forced.full.value.stats.sets} sets): full ${fmt(forced.full.ms)}, no-change ${fmt(forced.noChange.ms)}, one change ${fmt(forced.changed.ms)}`,
   );

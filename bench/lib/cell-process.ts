@@ -1,0 +1,85 @@
+// The agent as a cell runs it: the bundled `agent.mjs` in a fresh `node` process per sync (SSM and the
+// path unit start one per command), so the figures include Node's start, the bundle's compilation
+// and code that has not been optimised yet. The library figures of agent.bench.ts reuse one warm process.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { bundleAgent } from '../../bundling/agent-bundle.js';
+
+export interface CellProcessInputs {
+  readonly policiesText: string;
+  readonly changedText: string;
+  readonly containersText: string;
+}
+
+export interface CellProcessRound {
+  /** Into an empty namespace, no change, then one destination changed. */
+  readonly full: number;
+  readonly noChange: number;
+  readonly changed: number;
+  /** `node -e 0`: what any fresh process pays before the agent's first line. */
+  readonly nodeAlone: number;
+}
+
+/** Runs a command to its end; the wall time in ms, or an error quoting its stderr. */
+async function timedRun(argv: readonly string[]): Promise<number> {
+  const [command, ...args] = argv;
+  if (command === undefined) throw new Error('empty command');
+  const start = performance.now();
+  const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((done, fail) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let text = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    child.on('error', fail);
+    child.on('close', (exit) => done({ code: exit, stderr: text }));
+  });
+  const ms = performance.now() - start;
+  if (code !== 0) throw new Error(`${argv.slice(0, 4).join(' ')} exited with ${code}: ${stderr.trim().slice(0, 300)}`);
+  return ms;
+}
+
+/** The bundled agent and its input files in a scratch directory; `close` removes them. */
+export async function prepareCellProcess(inputs: CellProcessInputs): Promise<{
+  /** One round in the namespace `ns`, which must hold none of the agent's rules yet. */
+  round(ns: string): Promise<CellProcessRound>;
+  close(): void;
+}> {
+  const dir = mkdtempSync(join(tmpdir(), 'dyneg-bench-cell-'));
+  const agent = await bundleAgent(join(dir, 'agent'));
+  const file = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+  const policies = file('policies.json', inputs.policiesText);
+  const changed = file('changed.json', inputs.changedText);
+  const containers = file('containers.json', inputs.containersText);
+  const syncOf = (ns: string, policiesPath: string) => [
+    process.execPath,
+    agent,
+    'sync',
+    '--policies',
+    policiesPath,
+    '--containers',
+    containers,
+    '--netns',
+    ns,
+  ];
+  return {
+    async round(ns) {
+      const full = await timedRun(syncOf(ns, policies));
+      const noChange = await timedRun(syncOf(ns, policies));
+      const changedMs = await timedRun(syncOf(ns, changed));
+      const nodeAlone = await timedRun([process.execPath, '-e', '0']);
+      return { full, noChange, changed: changedMs, nodeAlone };
+    },
+    close() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
