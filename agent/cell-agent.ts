@@ -17,6 +17,7 @@ import type { CACHE_ONLY } from './source/cache-only.js';
 import type { SnapshotSource } from './source/dynamodb.js';
 import { readContainersFile } from './source/files.js';
 import { AgentState } from './state.js';
+import type { SyncMemory } from './sync-memory.js';
 import type { SyncSummary } from './sync-summary.js';
 
 /**
@@ -61,6 +62,11 @@ export interface CellAgentOptions {
    * nothing.
    */
   readonly proxy?: CellProxyOptions;
+  /**
+   * What a caller that outlives one sync keeps between this cell's syncs (sync-memory.ts): local
+   * mode's in-process cells keep one per cell. Omitted, every sync plans from nothing.
+   */
+  readonly memory?: SyncMemory;
 }
 
 export interface CellProxyOptions {
@@ -120,6 +126,7 @@ export function createCellAgent(options: CellAgentOptions): CellAgent {
           dryRun: !apply,
           // The names refresh (`agent names --from-sync`) follows it: sync.ts, names-file.ts.
           ...(apply ? { namesFile: join(options.stateDir, SYNC_NAMES_FILE) } : {}),
+          ...(options.memory === undefined ? {} : { memory: options.memory }),
           runner,
         },
       });

@@ -2,7 +2,7 @@
 // are not files (DynamoDB, a versioned document) call `sync` directly.
 import type { PoliciesWithGroups } from '../core/domain/snapshot-groups.js';
 import { DEFAULT_DENY_LOG, type DenyLogSetting } from '../core/plan/deny-log.js';
-import { type Container, entryCount, type HostSet, type RulePlan } from '../core/plan/model.js';
+import { type Chain, type Container, entryCount, type HostSet, type RulePlan } from '../core/plan/model.js';
 import { BY_HOST_SETS } from '../core/plan/name-enforcement.js';
 import { hostTempSetName, isHostSet, ROOT_CHAIN } from '../core/plan/names.js';
 import {
@@ -11,6 +11,7 @@ import {
   DEFAULT_UNKNOWN_SOURCES,
   type DenyNetworks,
   NO_DENY_NETWORKS,
+  type PlanHooks,
   type PlanOptions,
   planRules,
   type UnknownSources,
@@ -29,8 +30,9 @@ import {
 } from './ipsets.js';
 import { HOST_SET_TYPE } from './names/name-sets.js';
 import { writeNamesFile } from './names/names-file.js';
-import { renderChain } from './render.js';
+import { type RenderedRule, renderChain } from './render.js';
 import { type CommandRunner, spawnRunner } from './runner.js';
+import type { SyncMemory } from './sync-memory.js';
 import { applyTable, type ChainChange, diffTable, type KernelTable, readTable } from './table.js';
 
 /**
@@ -66,6 +68,11 @@ export interface SyncOptions {
    * unused ones among them instead of listing the sets again after the restore.
    */
   readonly hostSetsPresent?: readonly string[];
+  /**
+   * What this agent kept from its last syncs, when it stays resident (sync-memory.ts): unchanged
+   * sources are not planned or rendered again. The sync applies the same either way.
+   */
+  readonly memory?: SyncMemory;
   /** A read of the filter table a caller started before parsing (readTable), so the two overlap. */
   readonly kernelTable?: Promise<KernelTable>;
   /**
@@ -143,18 +150,17 @@ export async function sync(
   // With the kernel's set names known before planning, new sets are created while the rest is planned.
   const known = options.readBack === 'sizes' && options.dryRun !== true ? options.setSizes : undefined;
   const early = known === undefined ? undefined : new EarlySets(runner, new Set(known.keys()));
+  const hooks: PlanHooks = {
+    ...(early === undefined ? {} : { onSet: early.onSet }),
+    ...(options.memory === undefined ? {} : { cache: options.memory.plan }),
+  };
   const { plan, table, createdEarly } = await planAndDiffTable(
-    () =>
-      planRules(
-        policies,
-        containers,
-        { ...planOptionsOf(options), names: BY_HOST_SETS },
-        early === undefined ? {} : early,
-      ),
+    () => planRules(policies, containers, { ...planOptionsOf(options), names: BY_HOST_SETS }, hooks),
     options.record,
     tableRead,
     runner,
     early,
+    options.memory?.render,
   );
   const kernelSets = known === undefined ? await setsRead(plan.sets.length > 0) : new Map([...known, ...createdEarly]);
   const sets = diffSets(plan.sets, kernelSets);
@@ -269,12 +275,13 @@ async function planAndDiffTable(
   tableRead: Promise<KernelTable>,
   runner: CommandRunner,
   early: EarlySets | undefined,
+  render: ((chain: Chain) => readonly RenderedRule[]) | undefined,
 ): Promise<{ plan: RulePlan; table: ReturnType<typeof diffTable>; createdEarly: ReadonlyMap<string, number> }> {
   try {
     const planned = makePlan();
     early?.flush();
     const plan = record === undefined ? planned : withRecord(planned, record);
-    const table = diffTable(plan.chains, await tableRead);
+    const table = diffTable(plan.chains, await tableRead, render);
     const createdEarly = early === undefined ? new Map<string, number>() : await early.done();
     return { plan, table, createdEarly };
   } catch (error) {

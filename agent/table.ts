@@ -6,7 +6,7 @@
 import type { Chain } from '../core/plan/model.js';
 import { COMMENT_PREFIX, HOOK_CHAIN, isOwned, ROOT_CHAIN } from '../core/plan/names.js';
 import { ApplyError, firstLine } from './errors.js';
-import { renderChain } from './render.js';
+import { type RenderedRule, renderChain } from './render.js';
 import type { CommandRunner } from './runner.js';
 
 /** What the kernel holds of ours: per owned chain, the id of each rule (null when untagged). */
@@ -98,7 +98,11 @@ export interface TableDiff {
  * replaced in place (-R), extra ones deleted from the end (-D), missing ones appended (-A); a chain
  * that differs almost everywhere is rewritten whole. Chains no longer desired are flushed and deleted.
  */
-export function diffTable(desired: readonly Chain[], kernel: KernelTable): TableDiff {
+export function diffTable(
+  desired: readonly Chain[],
+  kernel: KernelTable,
+  render: (chain: Chain) => readonly RenderedRule[] = renderChain,
+): TableDiff {
   const declare: string[] = [];
   const edits: string[] = [];
   const removals: string[] = [];
@@ -110,7 +114,7 @@ export function diffTable(desired: readonly Chain[], kernel: KernelTable): Table
 
   const wanted = new Set(desired.map((chain) => chain.name));
   for (const chain of desired) {
-    const rendered = renderChain(chain);
+    const rendered = render(chain);
     const current = kernel.chains.get(chain.name);
     if (current === undefined) {
       declare.push(`:${chain.name} - [0:0]`);

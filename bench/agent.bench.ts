@@ -11,11 +11,12 @@
 //         (d) a no-change sync (the kernel's record holds; also with --verify full)
 //         (e) a sync after one destination changed                                       → d/a, e/a
 //         (e') the change back on a cell that keeps its state (it skips the record's reads)
+//         (h) (e) on a resident agent: its last input and plan kept between syncs (SyncMemory)
 //         (g) full, no-change and one-change syncs by the bundled agent.mjs, a fresh `node` process
 //             each, as SSM and the path unit run it (a..e' are library calls in this warm process)
 //         set payload: members of the plan's sets against one set per distinct destination
 //         AGENT_BENCH_SIZES=250x100 runs one size; 1000x200/500: the policies share 500 destinations
-//         (a), (b), (d), (e), (e'), (g): medians of AGENT_BENCH_ROUNDS rounds (default 5), agent and floor
+//         (a), (b), (d), (e), (e'), (h), (g): medians of AGENT_BENCH_ROUNDS rounds (default 5), agent and floor
 //         taking turns, each round in fresh namespaces
 //  latency: new-container latency, containers file written → first allowed connection, p50/p99 over 50
 //  rate:  new TCP connections/s from one container with ~10 vs ~10,000 agent rules on the cell,
@@ -28,6 +29,7 @@ import { renderChain } from '../agent/render.js';
 import { type CommandRunner, spawnRunner } from '../agent/runner.js';
 import { parseContainers, parsePolicies } from '../agent/source/files.js';
 import { sync } from '../agent/sync.js';
+import { SyncMemory } from '../agent/sync-memory.js';
 import { planRules } from '../core/plan/plan.js';
 import { createLab, labPrerequisiteProblem, run } from '../local/lab/netns-lab.js';
 import { scenario } from './lib/agent-scenario.js';
@@ -77,6 +79,7 @@ async function syncAgent(
   containersText: string,
   verify: Verify = 'cheap',
   lastInput?: string,
+  memory?: SyncMemory,
 ) {
   return syncRecorded(
     {
@@ -84,7 +87,12 @@ async function syncAgent(
       policies: () => parsePolicies(policiesText),
       containers: parseContainers(containersText),
     },
-    { runner: inNs(ns), verify, ...(lastInput === undefined ? {} : { lastInput }) },
+    {
+      runner: inNs(ns),
+      verify,
+      ...(lastInput === undefined ? {} : { lastInput }),
+      ...(memory === undefined ? {} : { memory }),
+    },
   );
 }
 
@@ -99,6 +107,7 @@ interface AgentRound {
   readonly noChangeFull: SyncTimed;
   readonly changed: SyncTimed;
   readonly knownChange: SyncTimed;
+  readonly resident: SyncTimed;
   /** The ruleset read back byte-identical after syncing the changed input again. */
   readonly stable: boolean;
 }
@@ -124,12 +133,20 @@ async function agentSyncs(ns: string, data: ReturnType<typeof scenario>): Promis
   const strip = (text: string) => text.replace(/^#.*$/gm, '');
   // (e') The change back, as a cell that keeps its state runs it: it knows its inputs changed.
   const knownChange = await time(() => syncAgent(ns, data.policiesText, data.containersText, 'cheap', again.input));
+  // (h) The change again, on an agent that stays resident (local mode's in-process cells): it keeps its
+  // last input and its plan (SyncMemory), here from a full-verify sync that planned everything.
+  const memory = new SyncMemory();
+  const primed = await syncAgent(ns, data.policiesText, data.containersText, 'full', knownChange.value.input, memory);
+  const resident = await time(() =>
+    syncAgent(ns, data.changedText, data.containersText, 'cheap', primed.input, memory),
+  );
   return {
     full,
     noChange,
     noChangeFull,
     changed,
     knownChange,
+    resident,
     stable: strip(save) === strip(saveAgain) && !again.changed,
   };
 }
@@ -190,6 +207,7 @@ async function benchSync(containers: number, perContainer: number, pool?: number
     noChangeFull: pick((round) => round.noChangeFull.ms),
     changed: pick((round) => round.changed.ms),
     knownChange: pick((round) => round.knownChange.ms),
+    resident: pick((round) => round.resident.ms),
     last: agentRounds[agentRounds.length - 1] ?? failNoRounds(),
     stable: agentRounds.every((round) => round.stable),
   };
@@ -281,6 +299,9 @@ async function benchSync(containers: number, perContainer: number, pool?: number
   );
   console.log(
     `(e') the change back, on a cell that keeps its state (sync --from-dynamodb: no record read)   ${fmt(agent.knownChange)}   ${ratio(agent.knownChange, a)} of a`,
+  );
+  console.log(
+    `(h) one destination changed, on a resident agent (its last input and plan kept, as local mode's in-process cells keep them)   ${fmt(agent.resident)}   (rules written: ${agent.last.resident.value.stats.rulesWritten})   h/a = ${ratio(agent.resident, a)}`,
   );
   console.log(`    ruleset byte-identical on resync: ${agent.stable}`);
   console.log(

@@ -206,6 +206,11 @@ function fewRanges(group: ServiceGroup, limit: number): Range[] | undefined {
   return ranges;
 }
 
+/** Whether a group matches a set (it has `setThreshold` or more distinct ranges) rather than a rule per range. */
+export function usesSet(group: ServiceGroup, setThreshold: number): boolean {
+  return fewRanges(group, setThreshold) === undefined;
+}
+
 /**
  * Ranges as a hash:net set's entries: merged (mergeSpans), then the fewest blocks, some of them nomatch
  * holes (nested-blocks.ts). Equal addresses give equal entries however their ranges were spelled.
@@ -277,7 +282,7 @@ class DestinationSet {
 /** What the sets of every source on the cell have in common, decided before any source's rules. */
 export class SharedDestinations {
   /** @param referenceCost members one list:set reference costs (referenceCostInMembers) */
-  constructor(private readonly referenceCost = referenceCostInMembers(0)) {}
+  constructor(readonly referenceCost = referenceCostInMembers(0)) {}
 
   private readonly byKey = new Map<string, DestinationSet>();
 
@@ -309,12 +314,21 @@ export class SharedDestinations {
   }
 }
 
+/** One source's service groups, and those of them that match a set (usesSet). */
+export interface SourceGroups {
+  readonly groups: ServiceGroup[];
+  readonly withSets: readonly ServiceGroup[];
+}
+
+export function sourceGroups(groups: ServiceGroup[], setThreshold: number): SourceGroups {
+  return { groups, withSets: groups.filter((group) => usesSet(group, setThreshold)) };
+}
+
 /**
- * Counts, for every destination, the groups whose sets would hold it. `groups` is every group of
- * every source whose rules are planned.
+ * Counts, for every destination, the groups whose sets would hold it. `withSets` is every group
+ * matching a set (SourceGroups.withSets) of every source whose rules are planned.
  */
-export function findSharedDestinations(groups: readonly ServiceGroup[], setThreshold: number): SharedDestinations {
-  const withSets = groups.filter((group) => fewRanges(group, setThreshold) === undefined);
+export function findSharedDestinations(withSets: readonly ServiceGroup[]): SharedDestinations {
   // Without sharing, one set per such group: the table a reference is looked up in.
   const shared = new SharedDestinations(referenceCostInMembers(withSets.length));
   for (const group of withSets) {
@@ -388,13 +402,20 @@ function portSet(groups: readonly { port: string; own: readonly Span[] }[]): IpS
   return ownedSet('hash:net,port', { members, nomatch });
 }
 
+/** One source's allow rules and the sets they use. */
+export interface AllowRules {
+  readonly rules: Rule[];
+  readonly sets: IpSet[];
+  readonly hostSets: HostSet[];
+}
+
 /** The allow rules of one source's service groups, and the sets they use. */
 export function allowRulesOf(
   groups: readonly ServiceGroup[],
   setThreshold: number,
   shared: SharedDestinations = new SharedDestinations(),
   logGroup: number = DEFAULT_LOG_GROUP,
-): { rules: Rule[]; sets: IpSet[]; hostSets: HostSet[] } {
+): AllowRules {
   const rules: Rule[] = [];
   const sets: IpSet[] = [];
   const hostSets = new Map<string, HostSet>();

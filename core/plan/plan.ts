@@ -34,7 +34,8 @@ import {
   groupByService,
   type HostSet,
   PlanMemo,
-  type ServiceGroup,
+  type SourceGroups,
+  sourceGroups,
 } from './allow-rules.js';
 import { enclosingCidr, normalizeCidr } from './cidr.js';
 import { allowLogGroup, DEFAULT_DENY_LOG, DENY_LOG_PREFIX, type DenyLogSetting } from './deny-log.js';
@@ -42,6 +43,7 @@ import type { Chain, Container, IpSet, Match, Rule, RulePlan } from './model.js'
 import { destinationAllowEntries, type NameEnforcement, NOT_ENFORCED_BY_NAME } from './name-enforcement.js';
 import { appChain, containerChain, dispatchChain, groupChain, ROOT_CHAIN, spaceChain } from './names.js';
 import { DEFAULT_OVERLAY_CIDR, type DenyNetworks, NO_DENY_NETWORKS } from './network-settings.js';
+import type { PlanCache } from './plan-cache.js';
 
 export interface PlanOptions {
   /** Container-to-container network; traffic to it is not egress. @default '10.255.0.0/16' */
@@ -260,6 +262,11 @@ export interface PlanHooks {
    * the agent starts creating new sets in the kernel while the rest is planned (sync.ts).
    */
   readonly onSet?: (set: IpSet) => void;
+  /**
+   * What a planner that stays resident kept from its last plan (plan-cache.ts): sources whose input
+   * is unchanged are not grouped or planned again. The plan is the same with or without it.
+   */
+  readonly cache?: PlanCache;
 }
 
 /** Chains and sets enforcing `policies` for `containers` (as returned by the sources, sorted by IP). */
@@ -279,16 +286,21 @@ export function planRules(
   const names = options.names ?? NOT_ENFORCED_BY_NAME;
   const bySource = allowEntriesBySource(policies, names);
   const sorted = [...containers].sort((a, b) => ipv4ToNumber(a.ip) - ipv4ToNumber(b.ip));
+  const logGroup = allowLogGroup(options.denyLog ?? DEFAULT_DENY_LOG);
+  const { cache } = hooks;
+  cache?.begin(setThreshold, logGroup);
   // Only the sources of this cell's containers get chains; what they share is decided across all of them.
-  const groupsBySource = new Map<string, ServiceGroup[]>();
+  const groupsBySource = new Map<string, SourceGroups>();
   const memo = new PlanMemo();
   for (const container of sorted) {
     for (const { key } of allowSourcesOf(container)) {
       const own = bySource.get(key);
-      if (own !== undefined && !groupsBySource.has(key)) groupsBySource.set(key, groupByService(own, memo));
+      if (own === undefined || groupsBySource.has(key)) continue;
+      const group = () => sourceGroups(groupByService(own, memo), setThreshold);
+      groupsBySource.set(key, cache === undefined ? group() : cache.groups(key, own, group));
     }
   }
-  const shared = findSharedDestinations([...groupsBySource.values()].flat(), setThreshold);
+  const shared = findSharedDestinations([...groupsBySource.values()].flatMap((source) => source.withSets));
 
   const sourceChains = new Map<string, Chain>();
   const sets = new Map<string, IpSet>();
@@ -297,7 +309,8 @@ export function planRules(
     if (sourceChains.has(name)) return name;
     const groups = groupsBySource.get(key);
     if (groups === undefined) return undefined;
-    const allow = allowRulesOf(groups, setThreshold, shared, allowLogGroup(options.denyLog ?? DEFAULT_DENY_LOG));
+    const make = () => allowRulesOf(groups.groups, setThreshold, shared, logGroup);
+    const allow = cache === undefined ? make() : cache.rules(key, shared, make);
     for (const set of allow.sets) {
       if (sets.has(set.name)) continue;
       sets.set(set.name, set);
@@ -333,6 +346,7 @@ export function planRules(
   // After every dispatch jump: a listed container's chain never returns (it ends in REJECT).
   rootRules.push(...unknownSourceRules(overlayCidr, unknownSources, options.denyLog));
 
+  cache?.end();
   return {
     chains: [{ name: ROOT_CHAIN, rules: rootRules }, ...dispatch, ...containerChains, ...sourceChains.values()],
     sets: [...sets.values()].sort((a, b) => (a.name < b.name ? -1 : 1)),

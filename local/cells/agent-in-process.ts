@@ -8,6 +8,7 @@ import { createCellAgent } from '../../agent/cell-agent.js';
 import { agentTable } from '../../agent/policy-table.js';
 import type { Verify } from '../../agent/recorded-sync.js';
 import type { CommandRunner } from '../../agent/runner.js';
+import { SyncMemory } from '../../agent/sync-memory.js';
 import { describeSync } from '../../agent/sync-summary.js';
 import type { DenyNetworks } from '../../core/plan/plan.js';
 import { documentClient } from '../../core/store/table-stores.js';
@@ -35,6 +36,17 @@ export function inProcessAgentRunner(options: InProcessAgentOptions): AgentRunne
   const table = agentTable(documentClient(options.dynamodb), options.tableName);
   const reads = new SharedTableReads(table.snapshots);
   const proxyOf = (cell: LocalCell) => options.proxies?.optionsFor(cell);
+  // Each cell's planner work, kept from one of its syncs to the next (the dispatcher runs one sync of
+  // a cell at a time): a change re-plans only the sources it touched.
+  const memories = new Map<string, SyncMemory>();
+  const memoryOf = (cell: LocalCell): SyncMemory => {
+    let memory = memories.get(cell.name);
+    if (memory === undefined) {
+      memory = new SyncMemory();
+      memories.set(cell.name, memory);
+    }
+    return memory;
+  };
   return async (cell: LocalCell, _minVersion: number, verify?: Verify) => {
     const snapshots = reads.forRun(performance.now());
     try {
@@ -54,6 +66,7 @@ export function inProcessAgentRunner(options: InProcessAgentOptions): AgentRunne
         ...(options.runner === undefined ? {} : { runner: options.runner }),
         ...(proxy === undefined ? {} : { proxy }),
         ...(verify === undefined ? {} : { verify }),
+        memory: memoryOf(cell),
       });
       const result = await agent.sync();
       const output = renderOnly ? `would apply:\n${result.sync.payload ?? '# nothing'}` : describeSync(result.summary);

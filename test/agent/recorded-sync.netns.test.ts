@@ -7,6 +7,7 @@ import { textDigest } from '../../agent/applied-record.js';
 import { syncRecorded } from '../../agent/recorded-sync.js';
 import { netnsRunner } from '../../agent/runner.js';
 import { parseContainers, parsePolicies } from '../../agent/source/files.js';
+import { SyncMemory } from '../../agent/sync-memory.js';
 import { labAvailable, run } from '../../local/lab/netns-lab.js';
 import { app, containerStore, policyList, space, tcp } from './fixtures.js';
 
@@ -178,6 +179,25 @@ describe.runIf(labAvailable())('recorded sync on a real kernel', () => {
     const full = await syncText(policiesText, { verify: 'full' });
     expect([full.recordHeld, full.changed]).toEqual([false, true]);
     expect(full.stats.rulesWritten).toBeGreaterThan(0);
+    expect(await ownedKernel()).toBe(applied);
+  });
+
+  it('applies the same with a resident memory (sync-memory.ts) as without, change after change', async () => {
+    const memory = new SyncMemory();
+    await syncText(policiesText, { memory });
+    expect(await ownedKernel()).toBe(applied);
+    // One of the space's set destinations and the app's own rule change; the memory plans only those.
+    const moved = policiesText.replaceAll('198.51.100.10', '198.51.100.12').replaceAll('192.0.2.19', '192.0.2.20');
+    const changed = await syncText(moved, { memory });
+    expect(changed.changed).toBe(true);
+    const afterChange = await ownedKernel();
+    expect(afterChange).toContain('192.0.2.20');
+    // A sync from nothing, reading everything back, finds nothing to repair.
+    const check = await syncText(moved, { verify: 'full' });
+    expect(check.changed).toBe(false);
+    expect(await ownedKernel()).toBe(afterChange);
+    // And back: byte for byte what the first sync left.
+    await syncText(policiesText, { memory });
     expect(await ownedKernel()).toBe(applied);
   });
 });
