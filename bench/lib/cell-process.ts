@@ -1,6 +1,7 @@
 // The agent as a cell runs it: the bundled `agent.mjs` in a fresh `node` process per sync (SSM and the
 // path unit start one per command), so the figures include Node's start, the bundle's compilation
 // and code that has not been optimised yet. The library figures of agent.bench.ts reuse one warm process.
+// It syncs from files; a cell's `sync --from-dynamodb` also loads the AWS SDK and reads the table.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
