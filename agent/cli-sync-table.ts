@@ -10,7 +10,7 @@ import { jsonLineLog } from '../core/log.js';
 import { createCellAgent } from './cell-agent.js';
 import type { SyncFromTable } from './cli-args.js';
 import type { CliIo } from './cli-io.js';
-import { describeChanges } from './dry-run-text.js';
+import { describeDryRun, payloadText } from './dry-run-text.js';
 import { readResolvConf } from './names/resolv-conf.js';
 import { agentTable } from './policy-table.js';
 import { AGENT_SERVICE, CELL_SYNCED, changes, HOST_SET_KEPT, PROXY_PORT_CONFLICT } from './sync-summary.js';
@@ -45,11 +45,8 @@ export async function syncFromTable(args: SyncFromTable, io: CliIo): Promise<voi
     });
     const result = await agent.sync();
     // A dry run against this kernel starts with the readable account; render-only prints the ruleset alone.
-    if (args.mode === 'dry-run') io.stdout(describeChanges(result.sync, result.containers));
-    if (args.mode !== 'apply') {
-      const sets = [...result.sync.setsBefore, ...result.sync.setsAfter].map((line) => `# ipset: ${line}\n`).join('');
-      io.stdout(`${sets}${result.sync.payload ?? '# no changes\n'}`);
-    }
+    if (args.mode === 'dry-run') io.stdout(describeDryRun(result.sync, result.containers));
+    if (args.mode === 'render-only') io.stdout(payloadText(result.sync));
     if (result.version < args.minVersion) {
       io.stderr(
         `warning: asked for policy version >= ${args.minVersion}, the table offers ${result.version}; applied that\n`,
