@@ -46,6 +46,8 @@ interface V1Policy {
   id: string;
   source: { type: 'app' | 'space'; id: string };
   destination: Record<string, unknown>;
+  /** Set: the policy travels as a security-group binding of that lifecycle (withPolicyBindings). */
+  app_lifecycle?: 'running' | 'staging';
 }
 
 /**
@@ -134,7 +136,7 @@ function addPolicy(random: Random, world: World): void {
 
 /** One random change of the kind a cell sees between two syncs. */
 function mutate(random: Random, world: World): string {
-  const kind = Math.floor(random() * 11);
+  const kind = Math.floor(random() * 13);
   switch (kind) {
     case 0: {
       const policy = pick(random, world.policies);
@@ -193,6 +195,23 @@ function mutate(random: Random, world: World): string {
       const rule = world.rules[index];
       if (rule !== undefined && rule.hosts === undefined) world.rules[index] = { ...rule, log: !(rule.log ?? false) };
       return `rule ${index} log`;
+    }
+    case 10: {
+      const policy = pick(random, world.policies);
+      if (policy.app_lifecycle === undefined) policy.app_lifecycle = random() < 0.5 ? 'running' : 'staging';
+      else delete policy.app_lifecycle;
+      return `policy ${policy.id} lifecycle ${policy.app_lifecycle ?? 'all'}`;
+    }
+    case 11: {
+      const hosts = random() < 0.5 ? ['api.example.com'] : ['api.example.com', 'db.example.com'];
+      world.rules[6] = {
+        protocol: random() < 0.5 ? 'tcp' : 'udp',
+        ips: [],
+        ports: [{ start: 443, end: 443 }],
+        hosts,
+        destination: 'd-names',
+      };
+      return 'name rule';
     }
     default:
       return 'nothing';
