@@ -2,12 +2,12 @@
 // path unit start one per command), so the figures include Node's start, the bundle's compilation
 // and code that has not been optimised yet. The library figures of agent.bench.ts reuse one warm process.
 // It syncs from files; a cell's `sync --from-dynamodb` also loads the AWS SDK and reads the table.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { bundleAgent } from '../../bundling/agent-bundle.js';
+import { run } from '../../local/lab/netns-lab.js';
+import { timeMs } from './stats.js';
 
 export interface CellProcessInputs {
   readonly policiesText: string;
@@ -26,21 +26,10 @@ export interface CellProcessRound {
 
 /** Runs a command to its end; the wall time in ms, or an error quoting its stderr. */
 async function timedRun(argv: readonly string[]): Promise<number> {
-  const [command, ...args] = argv;
-  if (command === undefined) throw new Error('empty command');
-  const start = performance.now();
-  const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((done, fail) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let text = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
-      text += chunk;
-    });
-    child.on('error', fail);
-    child.on('close', (exit) => done({ code: exit, stderr: text }));
-  });
-  const ms = performance.now() - start;
-  if (code !== 0) throw new Error(`${argv.slice(0, 4).join(' ')} exited with ${code}: ${stderr.trim().slice(0, 300)}`);
+  const { ms, value: result } = await timeMs(() => run(argv));
+  if (result.code !== 0) {
+    throw new Error(`${argv.slice(0, 4).join(' ')} exited with ${result.code}: ${result.stderr.trim().slice(0, 300)}`);
+  }
   return ms;
 }
 
