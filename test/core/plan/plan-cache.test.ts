@@ -7,6 +7,7 @@ import {
   type AllowRules,
   groupByService,
   SharedDestinations,
+  type SourceGroups,
   sourceGroups,
 } from '../../../core/plan/allow-rules.js';
 import type { Container, RulePlan } from '../../../core/plan/model.js';
@@ -298,5 +299,37 @@ describe('planRules with a PlanCache', () => {
     cache.begin(4, 1);
     sources(cache);
     expect(cache.rules('app:a', new SharedDestinations(4), () => made('new threshold'))).toEqual(made('new threshold'));
+  });
+
+  it('plans a source again when another source starts using one of its set destinations', () => {
+    const entries: AllowEntry[] = [
+      { id: 'p1', destination: { ips: [{ start: '100.64.0.1', end: '100.64.0.9' }], ports: [], protocol: 'all' } },
+    ];
+    // A threshold of 1: the one range is matched by a set, so its uses count.
+    const sources = (cache: PlanCache) =>
+      cache.groups('app:a', entries, () => sourceGroups(groupByService(entries), 1));
+    const made = (label: string): AllowRules => ({
+      rules: [{ match: { note: label }, action: { kind: 'none' } }],
+      sets: [],
+      hostSets: [],
+    });
+    const usedBy = (source: SourceGroups, uses: number): SharedDestinations => {
+      const shared = new SharedDestinations(3);
+      for (const group of source.withSets)
+        for (const destination of group.destinations) shared.of(destination).uses = uses;
+      return shared;
+    };
+    const cache = new PlanCache();
+    cache.begin(1, 1);
+    const source = sources(cache);
+    expect(source.withSets).toHaveLength(1);
+    expect(cache.rules('app:a', usedBy(source, 1), () => made('alone'))).toEqual(made('alone'));
+    cache.end();
+    cache.begin(1, 1);
+    expect(cache.rules('app:a', usedBy(sources(cache), 1), () => made('again'))).toEqual(made('alone'));
+    cache.end();
+    cache.begin(1, 1);
+    // Two users: the destination may now be listed rather than copied (SharedDestinations.gain).
+    expect(cache.rules('app:a', usedBy(sources(cache), 2), () => made('shared'))).toEqual(made('shared'));
   });
 });
