@@ -235,6 +235,17 @@ function planned(world: World, cache?: PlanCache): RulePlan {
   );
 }
 
+/** One source's entries for the PlanCache unit tests: one range to every protocol. */
+const ENTRIES: AllowEntry[] = [
+  { id: 'p1', destination: { ips: [{ start: '100.64.0.1', end: '100.64.0.9' }], ports: [], protocol: 'all' } },
+];
+/** Allow rules told apart by `label`: what the cache returned, made now or kept. */
+const made = (label: string): AllowRules => ({
+  rules: [{ match: { note: label }, action: { kind: 'none' } }],
+  sets: [],
+  hostSets: [],
+});
+
 describe('planRules with a PlanCache', () => {
   it('plans exactly what it plans without one, over random sequences of changes', () => {
     let listsSeen = 0;
@@ -270,16 +281,8 @@ describe('planRules with a PlanCache', () => {
   });
 
   it('plans a source again when what its rules depend on changed, though its input did not', () => {
-    const entries: AllowEntry[] = [
-      { id: 'p1', destination: { ips: [{ start: '100.64.0.1', end: '100.64.0.9' }], ports: [], protocol: 'all' } },
-    ];
     const sources = (cache: PlanCache) =>
-      cache.groups('app:a', entries, () => sourceGroups(groupByService(entries), 8));
-    const made = (label: string): AllowRules => ({
-      rules: [{ match: { note: label }, action: { kind: 'none' } }],
-      sets: [],
-      hostSets: [],
-    });
+      cache.groups('app:a', ENTRIES, () => sourceGroups(groupByService(ENTRIES), 8));
     const cache = new PlanCache();
     cache.begin(8, 1);
     sources(cache);
@@ -302,17 +305,9 @@ describe('planRules with a PlanCache', () => {
   });
 
   it('plans a source again when another source starts using one of its set destinations', () => {
-    const entries: AllowEntry[] = [
-      { id: 'p1', destination: { ips: [{ start: '100.64.0.1', end: '100.64.0.9' }], ports: [], protocol: 'all' } },
-    ];
     // A threshold of 1: the one range is matched by a set, so its uses count.
     const sources = (cache: PlanCache) =>
-      cache.groups('app:a', entries, () => sourceGroups(groupByService(entries), 1));
-    const made = (label: string): AllowRules => ({
-      rules: [{ match: { note: label }, action: { kind: 'none' } }],
-      sets: [],
-      hostSets: [],
-    });
+      cache.groups('app:a', ENTRIES, () => sourceGroups(groupByService(ENTRIES), 1));
     const usedBy = (source: SourceGroups, uses: number): SharedDestinations => {
       const shared = new SharedDestinations(3);
       for (const group of source.withSets)
