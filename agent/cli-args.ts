@@ -24,13 +24,14 @@ import {
   type UnknownSources,
 } from '../core/plan/plan.js';
 import type { AgentMode } from './cell-agent.js';
-import { command, helpOf, parseCommandLine, usageOf } from './command-line.js';
+import { command, helpOf, type OptionValues, parseCommandLine, usageOf } from './command-line.js';
 import { UsageError } from './errors.js';
 import { configValueProblem, DEFAULT_ULOGD_LOGFILE, DEFAULT_ULOGD_PLUGIN_DIR } from './logging/ulogd-config.js';
 import { DEFAULT_NAME_POLICY, type NamePolicy } from './names/name-state.js';
 import { SYNC_NAMES_FILE } from './names/names-file.js';
 import { DEFAULT_PROXY_LOG_PORT } from './proxy/settings.js';
 import { DEFAULT_VERIFY, isVerify, VERIFY_LEVELS, type Verify } from './recorded-sync.js';
+import { DEFAULT_REQUESTS_DIR } from './serve/requests.js';
 
 /** `sync --policies FILE --containers FILE`: desired state from two files (tests, manual runs). */
 export interface SyncFromFiles {
@@ -49,23 +50,39 @@ export interface SyncFromFiles {
   readonly namesFile: string | undefined;
 }
 
-/** `sync --from-dynamodb …`: what SSM runs on a cell (see cli-sync-table.ts). */
-export interface SyncFromTable {
-  readonly command: 'sync --from-dynamodb';
+/** What `sync --from-dynamodb` and `serve` share: the table, the cell, what the rules enforce, the proxy. */
+export interface TableSyncSettings {
   readonly table: string;
   readonly containers: string;
   readonly stateDir: string;
   readonly cellName: string;
-  readonly minVersion: number;
   readonly overlayCidr: string;
   readonly unknownSources: UnknownSources;
-  readonly verify: Verify;
   readonly denyLog: DenyLogSetting;
   readonly denyNetworks: DenyNetworks;
-  readonly mode: AgentMode;
   readonly netns: string | undefined;
   /** The cell's layer-7 proxy (`--proxy-dir`); undefined, http and https destinations allow nothing. */
   readonly proxy: SyncProxyArgs | undefined;
+}
+
+/** `sync --from-dynamodb …`: what SSM runs on a cell (see cli-sync-table.ts). */
+export interface SyncFromTable extends TableSyncSettings {
+  readonly command: 'sync --from-dynamodb';
+  readonly minVersion: number;
+  readonly verify: Verify;
+  readonly mode: AgentMode;
+}
+
+/**
+ * `serve …`: the cell's resident agent (agent/serve/): `sync --from-dynamodb` for every request left
+ * in a folder, keeping what a sync may reuse (sync-memory.ts) between them.
+ */
+export interface Serve extends TableSyncSettings {
+  readonly command: 'serve';
+  /** The folder requests arrive in and results are left in (serve/requests.ts). */
+  readonly requests: string;
+  /** How long one sync waits for the cell's sync lock (`<state-dir>/sync.lock`). */
+  readonly lockWaitSeconds: number;
 }
 
 /**
@@ -148,6 +165,7 @@ export interface Help {
 export type AgentCommand =
   | SyncFromFiles
   | SyncFromTable
+  | Serve
   | SyncFromCache
   | Uninstall
   | Logs
@@ -342,11 +360,65 @@ const syncFromFiles = command({
   },
 });
 
+/** The options `sync --from-dynamodb` and `serve` share (TableSyncSettings). */
+const TABLE_SYNC_OPTIONS = {
+  table: { type: 'string', value: 'NAME', required: true, description: 'the policy table (DynamoDB)' },
+  containers: CONTAINERS,
+  'state-dir': STATE_DIR,
+  'cell-name': {
+    type: 'string',
+    value: 'NAME',
+    defaultText: "this host's name",
+    description: 'the name this cell reports under',
+  },
+  'overlay-cidr': OVERLAY_CIDR,
+  'unknown-sources': UNKNOWN,
+  'deny-log-rate': DENY_LOG_RATE,
+  'log-group': LOG_GROUP,
+  'deny-networks': DENY_NETWORKS,
+  'proxy-dir': {
+    type: 'string',
+    value: 'DIR',
+    description: "enforce http and https destinations with the cell's HAProxy, configured in DIR (docs/proxy.md)",
+  },
+  'proxy-nameservers': {
+    type: 'string',
+    value: 'IP[,IP…]',
+    defaultText: 'the nameservers of /etc/resolv.conf',
+    description: 'the resolvers the proxy asks for the names it allows (IPv4, at most 3)',
+  },
+  'proxy-start': {
+    type: 'boolean',
+    default: false,
+    description: 'start HAProxy when it is not running (without: its systemd unit runs it)',
+  },
+  netns: NETNS,
+} as const;
+
+function tableSyncSettings(values: OptionValues<typeof TABLE_SYNC_OPTIONS>): TableSyncSettings {
+  const table = required('table', values.table);
+  if (!TABLE_NAME.test(table)) throw new UsageError(`--table: not a DynamoDB table name: ${JSON.stringify(table)}`);
+  return {
+    table,
+    containers: required('containers', values.containers),
+    stateDir: required('state-dir', values['state-dir']),
+    cellName: safeName('cell-name', values['cell-name'] ?? hostname()),
+    overlayCidr: overlayCidrArgument(values['overlay-cidr']),
+    unknownSources: unknownSourcesArgument(values['unknown-sources']),
+    denyLog: denyLogArgument(values['deny-log-rate'], values['log-group']),
+    denyNetworks: denyNetworksArgument(values['deny-networks']),
+    netns: netnsArgument(values.netns),
+    proxy: proxyArguments(values['proxy-dir'], values['proxy-nameservers'], values['proxy-start']),
+  };
+}
+
+const TABLE_SYNC_USAGE =
+  '--table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--proxy-dir DIR [--proxy-nameservers IP[,IP…]] [--proxy-start]] [--netns NS]';
+
 const syncFromTable = command({
   name: 'sync',
   form: 'from-dynamodb',
-  usage:
-    'sync --from-dynamodb --table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--min-version N] [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--proxy-dir DIR [--proxy-nameservers IP[,IP…]] [--proxy-start]] [--netns NS] [--dry-run | --render-only]',
+  usage: `sync --from-dynamodb ${TABLE_SYNC_USAGE} [--min-version N] [--verify cheap|full] [--dry-run | --render-only]`,
   summary: 'apply the newest policy snapshot of the policy table, record and report it (what SSM runs)',
   notes: [
     'Region and endpoint come from the AWS environment (AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB).',
@@ -354,82 +426,75 @@ const syncFromTable = command({
   ],
   options: {
     'from-dynamodb': { type: 'boolean', description: 'selects this form of sync' },
-    table: { type: 'string', value: 'NAME', required: true, description: 'the policy table (DynamoDB)' },
-    containers: CONTAINERS,
-    'state-dir': STATE_DIR,
-    'cell-name': {
-      type: 'string',
-      value: 'NAME',
-      defaultText: "this host's name",
-      description: 'the name this cell reports under',
-    },
+    ...TABLE_SYNC_OPTIONS,
     'min-version': {
       type: 'string',
       default: '0',
       value: 'N',
       description: 'warn if the table offers an older policy version',
     },
-    'overlay-cidr': OVERLAY_CIDR,
-    'unknown-sources': UNKNOWN,
     verify: VERIFY,
-    'deny-log-rate': DENY_LOG_RATE,
-    'log-group': LOG_GROUP,
-    'deny-networks': DENY_NETWORKS,
     'dry-run': CELL_DRY_RUN,
     'render-only': {
       type: 'boolean',
       default: false,
       description: 'read no kernel: print the whole ruleset as against an empty one',
     },
-    'proxy-dir': {
-      type: 'string',
-      value: 'DIR',
-      description: "enforce http and https destinations with the cell's HAProxy, configured in DIR (docs/proxy.md)",
-    },
-    'proxy-nameservers': {
-      type: 'string',
-      value: 'IP[,IP…]',
-      defaultText: 'the nameservers of /etc/resolv.conf',
-      description: 'the resolvers the proxy asks for the names it allows (IPv4, at most 3)',
-    },
-    'proxy-start': {
-      type: 'boolean',
-      default: false,
-      description: 'start HAProxy when it is not running (without: its systemd unit runs it)',
-    },
-    netns: NETNS,
   },
   build: (values): SyncFromTable => {
-    const table = required('table', values.table);
-    if (!TABLE_NAME.test(table)) throw new UsageError(`--table: not a DynamoDB table name: ${JSON.stringify(table)}`);
-    const cellName = safeName('cell-name', values['cell-name'] ?? hostname());
-    const minVersion = values['min-version'];
-    if (!/^\d{1,15}$/.test(minVersion)) {
-      throw new UsageError(`--min-version: must be a non-negative integer, got ${JSON.stringify(minVersion)}`);
-    }
-    const overlayCidr = overlayCidrArgument(values['overlay-cidr']);
-    const unknownSources = unknownSourcesArgument(values['unknown-sources']);
-    const netns = netnsArgument(values.netns);
+    const settings = tableSyncSettings(values);
     if (values['dry-run'] && values['render-only']) {
       throw new UsageError('--dry-run and --render-only exclude each other');
     }
     return {
       command: 'sync --from-dynamodb',
-      table,
-      containers: required('containers', values.containers),
-      stateDir: required('state-dir', values['state-dir']),
-      cellName,
-      minVersion: Number(minVersion),
-      overlayCidr,
-      unknownSources,
+      ...settings,
+      minVersion: minVersionArgument(values['min-version']),
       verify: verifyArgument(values.verify),
-      denyLog: denyLogArgument(values['deny-log-rate'], values['log-group']),
-      denyNetworks: denyNetworksArgument(values['deny-networks']),
       mode: values['render-only'] ? 'render-only' : values['dry-run'] ? 'dry-run' : 'apply',
-      netns,
-      proxy: proxyArguments(values['proxy-dir'], values['proxy-nameservers'], values['proxy-start']),
     };
   },
+});
+
+/** `--min-version` as a number, or a UsageError naming the flag. */
+function minVersionArgument(value: string): number {
+  if (!/^\d{1,15}$/.test(value)) {
+    throw new UsageError(`--min-version: must be a non-negative integer, got ${JSON.stringify(value)}`);
+  }
+  return Number(value);
+}
+
+const serve = command({
+  name: 'serve',
+  usage: `serve ${TABLE_SYNC_USAGE} [--requests DIR] [--lock-wait S]`,
+  summary:
+    "stay resident and run `sync --from-dynamodb` for each request left in a folder, reusing the last sync's plan (what the cell's agent service runs)",
+  notes: [
+    'A request is a file <id>.request holding "<min-version> <cheap|full>"; its result is <id>.out, <id>.err and, last, <id>.code (docs/agent.md, "Resident agent").',
+    'Requests waiting together are answered by one sync. Each sync holds <state-dir>/sync.lock, as every other sync of the cell does.',
+    'Region and endpoint come from the AWS environment (AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB).',
+  ],
+  options: {
+    ...TABLE_SYNC_OPTIONS,
+    requests: {
+      type: 'string',
+      value: 'DIR',
+      default: DEFAULT_REQUESTS_DIR,
+      description: 'where requests arrive and results are left (created 0700 when missing)',
+    },
+    'lock-wait': {
+      type: 'string',
+      value: 'S',
+      default: '600',
+      description: "how long one sync waits for the cell's sync lock",
+    },
+  },
+  build: (values): Serve => ({
+    command: 'serve',
+    ...tableSyncSettings(values),
+    requests: required('requests', values.requests),
+    lockWaitSeconds: secondsArgument('lock-wait', values['lock-wait'], 1, 86400) / 1000,
+  }),
 });
 
 const syncFromCache = command({
@@ -741,7 +806,16 @@ const names = command({
 });
 
 /** Usage lines follow this order. */
-const AGENT_COMMANDS = [syncFromFiles, syncFromTable, syncFromCache, uninstall, logs, ulogdConfig, names] as const;
+const AGENT_COMMANDS = [
+  syncFromFiles,
+  syncFromTable,
+  serve,
+  syncFromCache,
+  uninstall,
+  logs,
+  ulogdConfig,
+  names,
+] as const;
 
 export const USAGE = usageOf('agent', AGENT_COMMANDS);
 

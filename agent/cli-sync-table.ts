@@ -13,14 +13,28 @@ import type { CliIo } from './cli-io.js';
 import { describeDryRun, payloadText } from './dry-run-text.js';
 import { readResolvConf } from './names/resolv-conf.js';
 import { agentTable } from './policy-table.js';
+import type { SyncMemory } from './sync-memory.js';
 import { AGENT_SERVICE, CELL_SYNCED, changes, HOST_SET_KEPT, PROXY_PORT_CONFLICT } from './sync-summary.js';
 
-export async function syncFromTable(args: SyncFromTable, io: CliIo): Promise<void> {
+/** What `agent serve` keeps for all its syncs: one client, and what a sync may reuse of the last. */
+export interface ResidentParts {
+  readonly client: DynamoDBClient;
+  readonly memory: SyncMemory;
+}
+
+export const tableClient = (): DynamoDBClient => new DynamoDBClient({ maxAttempts: 5 });
+
+/**
+ * One sync; returns the policy version the table offered. `resident`: the client and memory of a
+ * resident agent (cli-serve.ts), else a client of its own for this sync.
+ */
+export async function syncFromTable(args: SyncFromTable, io: CliIo, resident?: ResidentParts): Promise<number> {
   const started = performance.now();
-  const client = new DynamoDBClient({ maxAttempts: 5 });
+  const client = resident?.client ?? tableClient();
   try {
     const agent = createCellAgent({
       ...agentTable(DynamoDBDocumentClient.from(client), args.table),
+      ...(resident === undefined ? {} : { memory: resident.memory }),
       stateDir: args.stateDir,
       cellName: args.cellName,
       containersFile: args.containers,
@@ -62,7 +76,8 @@ export async function syncFromTable(args: SyncFromTable, io: CliIo): Promise<voi
       ...changes(result.sync, performance.now() - started),
       ...(result.proxy === undefined ? {} : { proxy: result.proxy }),
     });
+    return result.version;
   } finally {
-    client.destroy();
+    if (resident === undefined) client.destroy();
   }
 }

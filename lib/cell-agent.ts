@@ -41,6 +41,7 @@ import { connectionLoggingUnits } from './cell-logging-units.js';
 import { installNamesScript, removeNamesScript } from './cell-names-script.js';
 import { namesUnit } from './cell-names-units.js';
 import { installProxyScript, removeProxyScript } from './cell-proxy-script.js';
+import { NOT_ANSWERED, residentSyncFunction } from './cell-resident.js';
 import { CURRENT_AGENT_NAME, cellUnits, proxyFlagsExpansion } from './cell-units.js';
 import { INSTANCE_ID_LINES, installWatcherScript, uninstallWatcherScript } from './cell-watcher-script.js';
 import { parseSchedule } from './schedule.js';
@@ -531,6 +532,11 @@ function syncScript(options: SyncScriptOptions): string[] {
     // Earlier builds of the agent are not needed once this one is here (a running one keeps its file open).
     `find ${CELL_AGENT_DIR} -maxdepth 1 -type f ! -name '${options.agentFileName}' -delete`,
     `export AWS_REGION='${options.region}'`,
+    // The resident agent syncs when it runs (lib/cell-resident.ts): no node start, the plan of its
+    // last sync kept. Its exit code is the step's; when it does not answer, the step syncs itself.
+    residentSyncFunction(),
+    `if resident_sync "$MIN_VERSION" "$VERIFY"; then exit 0; else status=$?; fi`,
+    `if [ "$status" -ne ${NOT_ANSWERED} ]; then exit "$status"; fi`,
     // A command and the scheduled association may arrive together: one sync at a time per cell.
     `exec flock -w ${options.lockWaitSeconds} ${CELL_STATE_DIR}/sync.lock node '${options.agentFile}' sync --from-dynamodb --table '${options.tableName}' --containers '${options.containersPath}' --state-dir ${CELL_STATE_DIR} --cell-name "$INSTANCE_ID" --min-version "$MIN_VERSION" --overlay-cidr '${options.overlayCidr}' --unknown-sources '${options.unknownSources}' --deny-log-rate '${options.denyLogRate}' --log-group ${options.nflogGroup}${denyNetworksFlag(options.denyNetworks)} --verify "$VERIFY"${options.proxyDir === undefined ? '' : ` ${proxyFlagsExpansion(options.proxyDir)}`}`,
   ];

@@ -12,6 +12,8 @@
 //   document run (a command or the association) resets and restarts it. The limit only stops a file
 //   that flaps for minutes from keeping the agent busy.
 
+import { NOT_ANSWERED, REQUESTS_DIR, residentSyncFunction } from './cell-resident.js';
+
 /** Where the units live (the administrator's unit directory, not the package manager's). */
 export const UNIT_DIR = '/etc/systemd/system';
 export const SYNC_SERVICE = 'dynamic-egress-sync.service';
@@ -53,11 +55,15 @@ export interface CellUnitOptions {
   readonly proxyDir?: string;
   /** The document's own step timeout: one sync's bound. The service allows it for each of its runs. */
   readonly timeoutSeconds: number;
+  /** Where the resident agent takes requests. For tests. @default REQUESTS_DIR (cell-resident.ts) */
+  readonly requestsDir?: string;
 }
 
 export interface CellUnits {
   readonly service: string;
   readonly path: string;
+  /** AGENT_SERVICE_UNIT: the resident agent (`agent serve`) the other syncs hand their work to. */
+  readonly agent: string;
   /** BOOT_SERVICE: `sync --from-cache` before network-pre.target. */
   readonly boot: string;
 }
@@ -78,14 +84,32 @@ function scriptWithTablePlaceholder(options: CellUnitOptions): string {
     `--table ${TABLE} --containers ${options.containersPath} --state-dir ${options.stateDir}`,
     `--cell-name "$CELL_NAME" --min-version 0 ${enforcementFlags(options)}${options.proxyDir === undefined ? '' : ` ${proxyFlagsExpansion(options.proxyDir)}`}`,
   ].join(' ');
+  // The resident agent syncs when it runs (cell-resident.ts); else this script starts the agent itself.
   return [
+    residentSyncFunction({ requestsDir: options.requestsDir ?? REQUESTS_DIR }),
     'runs=0; while :; do',
     `before=$(${stamp});`,
-    `${sync} || exit $?;`,
+    `resident_sync 0 cheap; status=$?;`,
+    `if [ $status -eq ${NOT_ANSWERED} ]; then ${sync}; status=$?; fi;`,
+    'if [ $status -ne 0 ]; then exit $status; fi;',
     `after=$(${stamp});`,
     'runs=$((runs + 1));',
     `if [ "$before" = "$after" ] || [ $runs -gt ${MAX_RERUNS} ]; then exit 0; fi;`,
     'done',
+  ].join(' ');
+}
+
+/**
+ * The resident agent's command: the flags of every other table sync of the cell (the document's
+ * step passes the same ones, lib/cell-agent.ts), without a min version or read-back level: those
+ * come with each request.
+ */
+function serveCommand(options: CellUnitOptions): string {
+  return [
+    `exec node ${options.agentFile} serve`,
+    `--table ${TABLE} --containers ${options.containersPath} --state-dir ${options.stateDir}`,
+    `--cell-name "$CELL_NAME" ${enforcementFlags(options)}${options.proxyDir === undefined ? '' : ` ${proxyFlagsExpansion(options.proxyDir)}`}`,
+    `--requests ${options.requestsDir ?? REQUESTS_DIR} --lock-wait ${options.lockWaitSeconds}`,
   ].join(' ');
 }
 
@@ -186,7 +210,29 @@ export function cellUnits(options: CellUnitOptions): CellUnits {
     'WantedBy=multi-user.target',
     '',
   ].join('\n');
-  return { service, path, boot };
+  const agent = [
+    '[Unit]',
+    "Description=dynamic-egress: resident agent, serving this cell's syncs",
+    `After=network-online.target ${BOOT_SERVICE}`,
+    'Wants=network-online.target',
+    '',
+    '[Service]',
+    'Type=simple',
+    `Environment=PATH=${CELL_PATH}`,
+    `Environment=AWS_REGION=${options.region}`,
+    `EnvironmentFile=${options.stateDir}/${CELL_ENV_NAME}`,
+    // The requests folder exists (0700, root's) exactly while the agent runs: callers that find none
+    // sync themselves at once. (A test's folder outside /run is made by the agent itself.)
+    ...runtimeDirectory(options.requestsDir ?? REQUESTS_DIR),
+    `ExecStart=/bin/sh -c '${systemdEscape(serveCommand(options)).replace(TABLE, () => options.tableName)}'`,
+    'Restart=always',
+    'RestartSec=5',
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
+  return { service, path, boot, agent };
 }
 
 /**
@@ -196,6 +242,13 @@ export function cellUnits(options: CellUnitOptions): CellUnits {
 function systemdEscape(script: string): string {
   if (/['\\\n]/.test(script)) throw new Error(`cellUnits: the script may not contain ' or \\: ${script}`);
   return script.replaceAll('$', () => '$$').replaceAll('%', () => '%%');
+}
+
+/** systemd's lines for a folder directly under /run, removed when the service stops. */
+function runtimeDirectory(dir: string): string[] {
+  validateUnitValue(dir);
+  const name = dir.startsWith('/run/') ? dir.slice('/run/'.length) : '';
+  return /^[A-Za-z0-9._-]+$/.test(name) ? [`RuntimeDirectory=${name}`, 'RuntimeDirectoryMode=0700'] : [];
 }
 
 /** Paths and the CIDR are validated by CellAgent already; checked again since they land in a unit file. */

@@ -2,6 +2,8 @@
 // containers-file watcher and the boot unit of lib/cell-units.ts. Idempotent: a unit file is replaced
 // (atomically, by rename) only when its content changed, and only then is systemd reloaded and the
 // watcher restarted. The boot unit is enabled, not started: it is for the next boot.
+
+import { AGENT_SERVICE_UNIT } from './cell-resident.js';
 import {
   BOOT_SERVICE,
   CELL_ENV_NAME,
@@ -57,13 +59,16 @@ export function installWatcherScript(options: InstallWatcherOptions): string[] {
   const service = `${unitDir}/${SYNC_SERVICE}`;
   const path = `${unitDir}/${SYNC_PATH_UNIT}`;
   const boot = `${unitDir}/${BOOT_SERVICE}`;
+  const agent = `${unitDir}/${AGENT_SERVICE_UNIT}`;
   return [
     'set -eu',
     // Whatever fails here (IMDS, a read-only /etc) must not fail the step: a failed step may end the
     // document before the sync step. It says so on stderr; the next document run tries again.
     `trap 'status=$?; if [ "$status" -ne 0 ]; then echo "dynamic-egress: installing the containers-file watcher failed (exit $status): new containers get their rules on the next sync" >&2; exit 0; fi' EXIT`,
     'export PATH="/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin:$PATH"',
-    // The service runs current.mjs: the bundle's own name changes with every build.
+    // The services run current.mjs: the bundle's own name changes with every build. The resident
+    // agent is restarted below when the build it runs is not this one.
+    `BUILD_CHANGED=0; if [ "$(readlink ${current} 2>/dev/null || true)" != ${shellQuote(options.agentFileName)} ]; then BUILD_CHANGED=1; fi`,
     `ln -sfn ${shellQuote(options.agentFileName)} ${current}.tmp`,
     `mv -Tf ${current}.tmp ${current}`,
     `${noSystemd(options.systemdRuntimeDir ?? SYSTEMD_RUNTIME_DIR)} echo 'dynamic-egress: systemd is not running on this cell: no watcher on the containers file, new containers get their rules on the next sync' >&2; exit 0; fi`,
@@ -76,6 +81,7 @@ export function installWatcherScript(options: InstallWatcherOptions): string[] {
     ...writeIfChanged(service, quotedLines(options.units.service)),
     ...writeIfChanged(path, quotedLines(options.units.path)),
     ...writeIfChanged(boot, quotedLines(options.units.boot)),
+    ...writeIfChanged(agent, quotedLines(options.units.agent)),
     // systemd refusing must not risk the sync step (a failed step can end the document): it says so
     // on stderr, and the cell syncs on commands and schedule as before.
     'FAILED=0',
@@ -86,6 +92,10 @@ export function installWatcherScript(options: InstallWatcherOptions): string[] {
     // Enabled only: it runs at the next boot; on a running cell the sync step follows.
     `systemctl enable ${BOOT_SERVICE} || FAILED=1`,
     `if [ "$CHANGED" = 1 ]; then systemctl restart ${SYNC_PATH_UNIT} || FAILED=1; fi`,
+    // The resident agent: restarted with a new build or new units (its flags), else only started if down.
+    `systemctl reset-failed ${AGENT_SERVICE_UNIT} >/dev/null 2>&1 || true`,
+    `systemctl enable ${AGENT_SERVICE_UNIT} || FAILED=1`,
+    `if [ "$CHANGED" = 1 ] || [ "$BUILD_CHANGED" = 1 ]; then systemctl restart ${AGENT_SERVICE_UNIT} || FAILED=1; else systemctl start ${AGENT_SERVICE_UNIT} || FAILED=1; fi`,
     `if [ "$FAILED" = 1 ]; then echo 'dynamic-egress: systemctl failed: the containers-file watcher may not run, new containers get their rules on the next sync' >&2; fi`,
   ];
 }
@@ -99,11 +109,13 @@ export function uninstallWatcherScript(agentDir: string, stateDir: string): stri
     `systemctl disable --now ${SYNC_PATH_UNIT} >/dev/null 2>&1 || true`,
     `systemctl stop ${SYNC_SERVICE} >/dev/null 2>&1 || true`,
     `systemctl disable ${BOOT_SERVICE} >/dev/null 2>&1 || true`,
-    `rm -f ${UNIT_DIR}/${SYNC_PATH_UNIT} ${UNIT_DIR}/${SYNC_SERVICE} ${UNIT_DIR}/${BOOT_SERVICE}`,
+    // Stopped before the rules go: a resident agent would program them again on its next request.
+    `systemctl disable --now ${AGENT_SERVICE_UNIT} >/dev/null 2>&1 || true`,
+    `rm -f ${UNIT_DIR}/${SYNC_PATH_UNIT} ${UNIT_DIR}/${SYNC_SERVICE} ${UNIT_DIR}/${BOOT_SERVICE} ${UNIT_DIR}/${AGENT_SERVICE_UNIT}`,
     'systemctl daemon-reload',
-    `systemctl reset-failed ${SYNC_PATH_UNIT} ${SYNC_SERVICE} ${BOOT_SERVICE} >/dev/null 2>&1 || true`,
+    `systemctl reset-failed ${SYNC_PATH_UNIT} ${SYNC_SERVICE} ${BOOT_SERVICE} ${AGENT_SERVICE_UNIT} >/dev/null 2>&1 || true`,
     'fi',
     `rm -f ${agentDir}/${CURRENT_AGENT_NAME} ${stateDir}/${CELL_ENV_NAME}`,
-    "echo 'dynamic-egress: containers-file watcher and boot unit removed'",
+    "echo 'dynamic-egress: containers-file watcher, resident agent and boot unit removed'",
   ];
 }

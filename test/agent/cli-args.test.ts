@@ -18,10 +18,11 @@ function usageError(argv: readonly string[]): string {
 }
 
 describe('agent command line', () => {
-  it('prints one usage line per command, as it always did', () => {
+  it('prints one usage line per command', () => {
     expect(USAGE).toBe(
       'usage: agent sync --policies FILE|- --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--netns NS] [--names-file FILE] [--dry-run]\n' +
-        '       agent sync --from-dynamodb --table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--min-version N] [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--proxy-dir DIR [--proxy-nameservers IP[,IP…]] [--proxy-start]] [--netns NS] [--dry-run | --render-only]\n' +
+        '       agent sync --from-dynamodb --table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--proxy-dir DIR [--proxy-nameservers IP[,IP…]] [--proxy-start]] [--netns NS] [--min-version N] [--verify cheap|full] [--dry-run | --render-only]\n' +
+        '       agent serve --table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--proxy-dir DIR [--proxy-nameservers IP[,IP…]] [--proxy-start]] [--netns NS] [--requests DIR] [--lock-wait S]\n' +
         '       agent sync --from-cache --containers FILE --state-dir DIR [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--netns NS] [--dry-run]\n' +
         '       agent uninstall [--netns NS] [--dry-run]\n' +
         '       agent logs --containers FILE --input FILE [--output FILE] [--from-start] [--proxy-port N|off]\n' +
@@ -188,6 +189,48 @@ describe('--deny-log-rate and --log-group (both forms of sync)', () => {
       );
       expect(help.command === 'help' ? help.text : '').toMatch(/--log-group N .*NFLOG.*\(default: 100\)/);
     }
+  });
+});
+
+describe('serve', () => {
+  const SERVE = ['serve', '--table', 'egress', '--containers', 'c.json', '--state-dir', '/s'];
+
+  it('defaults: the requests folder under /run, a 600 s lock wait, and the table sync’s defaults', () => {
+    expect(parseAgentArgs(SERVE)).toEqual({
+      command: 'serve',
+      table: 'egress',
+      containers: 'c.json',
+      stateDir: '/s',
+      cellName: hostname(),
+      overlayCidr: '10.255.0.0/16',
+      unknownSources: 'reject',
+      denyLog: { group: 100, rate: { count: 1, per: 'second' } },
+      denyNetworks: { always: [], running: [], staging: [] },
+      netns: undefined,
+      proxy: undefined,
+      requests: '/run/dynamic-egress',
+      lockWaitSeconds: 600,
+    });
+  });
+
+  it('takes the settings of the table sync, its folder and lock wait; not what each request says', () => {
+    expect(
+      parseAgentArgs([...SERVE, '--requests', '/tmp/r', '--lock-wait', '2.5', '--unknown-sources', 'allow']),
+    ).toMatchObject({ requests: '/tmp/r', lockWaitSeconds: 2.5, unknownSources: 'allow' });
+    for (const flag of ['--min-version', '--verify', '--dry-run', '--render-only']) {
+      expect(usageError([...SERVE, flag, ...(flag.startsWith('--min') || flag === '--verify' ? ['1'] : [])])).toMatch(
+        /Unknown option/,
+      );
+    }
+  });
+
+  it.each([
+    [['--lock-wait', '0'], '--lock-wait: must be a number of seconds from 1 to 86400, got "0"'],
+    [['--lock-wait', 'soon'], '--lock-wait: must be a number of seconds from 1 to 86400, got "soon"'],
+    [['--requests', ''], '--requests is required'],
+    [['--table', 'a b'], '--table: not a DynamoDB table name: "a b"'],
+  ])('refuses %j', (extra, message) => {
+    expect(usageError([...SERVE, ...extra])).toBe(message);
   });
 });
 

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type CellUnitOptions, cellUnits, MAX_RERUNS, START_LIMIT } from '../../lib/cell-units.js';
 import { installWatcherScript, uninstallWatcherScript } from '../../lib/cell-watcher-script.js';
+import { residentStandIn } from './resident-stand-in.js';
 import { standInCommands } from './stand-in-commands.js';
 
 const OPTIONS: CellUnitOptions = {
@@ -137,6 +138,33 @@ describe('cellUnits', () => {
     expect(existsSync(join(dir, 'sync.lock'))).toBe(true);
   });
 
+  it('renders the resident agent’s service: `agent serve` with the flags of the table syncs, its folder under /run', () => {
+    const { agent, service } = cellUnits({ ...OPTIONS, denyNetworks: 'always=10.0.0.0/8' });
+    expect(lines(agent)).toEqual(
+      expect.arrayContaining([
+        'After=network-online.target dynamic-egress-boot.service',
+        'Type=simple',
+        'Environment=AWS_REGION=eu-west-1',
+        'EnvironmentFile=/var/lib/dynamic-egress/cell.env',
+        'RuntimeDirectory=dynamic-egress',
+        'RuntimeDirectoryMode=0700',
+        'Restart=always',
+        'WantedBy=multi-user.target',
+      ]),
+    );
+    const serve = serviceScript(agent);
+    expect(serve).toBe(
+      'exec node /opt/dynamic-egress/agent/current.mjs serve --table Egress-Table_1.x ' +
+        '--containers /var/vcap/data/container-metadata/store.json --state-dir /var/lib/dynamic-egress ' +
+        '--cell-name "$CELL_NAME" --overlay-cidr 10.255.0.0/16 --unknown-sources reject --deny-log-rate 10/minute ' +
+        '--log-group 7 --deny-networks always=10.0.0.0/8 --requests /run/dynamic-egress --lock-wait 270',
+    );
+    // The same settings as the sync the containers-file service falls back to.
+    const fallback = /current\.mjs sync --from-dynamodb (.*?);/.exec(serviceScript(service))?.[1] ?? '';
+    const settings = (flags: string) => flags.replace(/ --min-version 0| --requests \S+| --lock-wait \d+/g, '').trim();
+    expect(settings(serve.slice(serve.indexOf(' serve ') + ' serve '.length))).toBe(settings(fallback));
+  });
+
   // Under CI a missing systemd-analyze fails the test instead of skipping it.
   it.runIf(spawnSync('systemd-analyze', ['--version']).status === 0 || process.env.CI === 'true')(
     'passes systemd-analyze verify',
@@ -145,6 +173,7 @@ describe('cellUnits', () => {
       writeFileSync(join(dir, 'dynamic-egress-sync.service'), units.service);
       writeFileSync(join(dir, 'dynamic-egress-sync.path'), units.path);
       writeFileSync(join(dir, 'dynamic-egress-boot.service'), units.boot);
+      writeFileSync(join(dir, 'dynamic-egress-agent.service'), units.agent);
       const verify = spawnSync(
         'systemd-analyze',
         [
@@ -153,6 +182,7 @@ describe('cellUnits', () => {
           join(dir, 'dynamic-egress-sync.service'),
           join(dir, 'dynamic-egress-sync.path'),
           join(dir, 'dynamic-egress-boot.service'),
+          join(dir, 'dynamic-egress-agent.service'),
         ],
         { encoding: 'utf8', timeout: 60_000 },
       );
@@ -163,22 +193,55 @@ describe('cellUnits', () => {
 });
 
 describe('the service script, run with a stand-in agent', () => {
-  /** Runs the script; the agent appends a line to runs.log and applies `agentBody` to the file. */
-  function runScript(agentBody: string, agentExit = 0): { status: number | null; runs: string[] } {
+  /**
+   * Runs the script; the agent appends a line to runs.log and applies `agentBody` to the file. No
+   * resident agent runs unless `requests` is its folder (a stand-in answers there, residentStandIn).
+   */
+  function runScript(
+    agentBody: string,
+    agentExit = 0,
+    requests = join(dir, 'no-resident-agent'),
+  ): { status: number | null; runs: string[]; stdout: string } {
     const store = join(dir, 'store.json');
     writeFileSync(store, '{}');
     const path = bin({
       node: `echo "$*" >> ${dir}/runs.log\n${agentBody}\nexit ${agentExit}`,
     });
-    const script = serviceScript(cellUnits({ ...OPTIONS, stateDir: dir, containersPath: store }).service);
-    const result = spawnSync('/bin/sh', ['-c', script], {
+    const units = cellUnits({ ...OPTIONS, stateDir: dir, containersPath: store, requestsDir: requests });
+    const result = spawnSync('/bin/sh', ['-c', serviceScript(units.service)], {
       env: { PATH: `${path}:/usr/bin:/bin`, CELL_NAME: 'i-0123456789abcdef0' },
       encoding: 'utf8',
       timeout: 30_000,
     });
     const log = existsSync(join(dir, 'runs.log')) ? readFileSync(join(dir, 'runs.log'), 'utf8') : '';
-    return { status: result.status, runs: log.trim().split('\n').filter(Boolean) };
+    return { status: result.status, runs: log.trim().split('\n').filter(Boolean), stdout: result.stdout };
   }
+
+  it('hands the sync to the resident agent when one runs: no node started, its output and exit code', () => {
+    const requests = join(dir, 'requests');
+    const resident = residentStandIn(requests, 0);
+    try {
+      const { status, runs, stdout } = runScript('', 0, requests);
+      expect(status).toBe(0);
+      expect(runs).toEqual([]);
+      expect(stdout).toBe('synced\n');
+      expect(resident.asked()).toEqual(['0 cheap']);
+    } finally {
+      resident.stop();
+    }
+  });
+
+  it('fails with the resident agent’s exit code, without a sync of its own', () => {
+    const requests = join(dir, 'requests');
+    const resident = residentStandIn(requests, 3);
+    try {
+      const { status, runs } = runScript('', 0, requests);
+      expect(status).toBe(3);
+      expect(runs).toEqual([]);
+    } finally {
+      resident.stop();
+    }
+  });
 
   it('syncs once, under the lock, with the cell name from the environment file', () => {
     const { status, runs } = runScript('');
@@ -211,7 +274,7 @@ describe('the service script, run with a stand-in agent', () => {
 });
 
 describe('the install step, run with stand-in systemctl and IMDS', () => {
-  function install(options: { systemd: boolean; systemctlExit?: number; imdsFails?: boolean }) {
+  function install(options: { systemd: boolean; systemctlExit?: number; imdsFails?: boolean; agentFileName?: string }) {
     const agentDir = join(dir, 'agent');
     const unitDir = join(dir, 'units');
     const runtimeDir = join(dir, 'run-systemd');
@@ -228,7 +291,7 @@ describe('the install step, run with stand-in systemctl and IMDS', () => {
     const script = installWatcherScript({
       units,
       agentDir,
-      agentFileName: 'abc123.mjs',
+      agentFileName: options.agentFileName ?? 'abc123.mjs',
       stateDir: join(dir, 'state'),
       unitDir,
       systemdRuntimeDir: runtimeDir,
@@ -255,6 +318,7 @@ describe('the install step, run with stand-in systemctl and IMDS', () => {
     expect(readFileSync(join(unitDir, 'dynamic-egress-sync.service'), 'utf8')).toBe(units.service);
     expect(readFileSync(join(unitDir, 'dynamic-egress-sync.path'), 'utf8')).toBe(units.path);
     expect(readFileSync(join(unitDir, 'dynamic-egress-boot.service'), 'utf8')).toBe(units.boot);
+    expect(readFileSync(join(unitDir, 'dynamic-egress-agent.service'), 'utf8')).toBe(units.agent);
     expect(readFileSync(join(dir, 'state', 'cell.env'), 'utf8')).toBe('CELL_NAME=i-0123456789abcdef0\n');
     expect(calls).toEqual([
       'systemctl daemon-reload',
@@ -263,10 +327,13 @@ describe('the install step, run with stand-in systemctl and IMDS', () => {
       // Not started: it is for the next boot, and the document's sync step follows.
       'systemctl enable dynamic-egress-boot.service',
       'systemctl restart dynamic-egress-sync.path',
+      'systemctl reset-failed dynamic-egress-agent.service',
+      'systemctl enable dynamic-egress-agent.service',
+      'systemctl restart dynamic-egress-agent.service',
     ]);
   });
 
-  it('is idempotent: a second run changes no file and only makes sure the watcher runs', () => {
+  it('is idempotent: a second run changes no file and only makes sure the watcher and the resident agent run', () => {
     install({ systemd: true });
     const again = install({ systemd: true });
     expect(again.result.status).toBe(0);
@@ -274,8 +341,23 @@ describe('the install step, run with stand-in systemctl and IMDS', () => {
       'systemctl reset-failed dynamic-egress-sync.path dynamic-egress-sync.service',
       'systemctl enable --now dynamic-egress-sync.path',
       'systemctl enable dynamic-egress-boot.service',
+      'systemctl reset-failed dynamic-egress-agent.service',
+      'systemctl enable dynamic-egress-agent.service',
+      'systemctl start dynamic-egress-agent.service',
     ]);
     expect(existsSync(join(again.unitDir, 'dynamic-egress-sync.service.tmp'))).toBe(false);
+  });
+
+  it('restarts the resident agent when the build changes, though no unit did (it runs current.mjs)', () => {
+    install({ systemd: true });
+    const next = install({ systemd: true, agentFileName: 'def456.mjs' });
+    expect(next.result.status).toBe(0);
+    expect(readlinkSync(join(next.agentDir, 'current.mjs'))).toBe('def456.mjs');
+    expect(next.calls.slice(-3)).toEqual([
+      'systemctl reset-failed dynamic-egress-agent.service',
+      'systemctl enable dynamic-egress-agent.service',
+      'systemctl restart dynamic-egress-agent.service',
+    ]);
   });
 
   it('when systemctl fails, says so on stderr and still succeeds, so SSM runs the sync step', () => {
@@ -308,8 +390,9 @@ describe('the uninstall step', () => {
     expect(spawnSync('/bin/sh', ['-n', '-c', script]).status).toBe(0);
     expect(script).toContain('systemctl disable --now dynamic-egress-sync.path');
     expect(script).toContain('systemctl disable dynamic-egress-boot.service');
+    expect(script).toContain('systemctl disable --now dynamic-egress-agent.service');
     expect(script).toContain(
-      'rm -f /etc/systemd/system/dynamic-egress-sync.path /etc/systemd/system/dynamic-egress-sync.service /etc/systemd/system/dynamic-egress-boot.service',
+      'rm -f /etc/systemd/system/dynamic-egress-sync.path /etc/systemd/system/dynamic-egress-sync.service /etc/systemd/system/dynamic-egress-boot.service /etc/systemd/system/dynamic-egress-agent.service',
     );
     expect(script).toContain('rm -f /opt/dynamic-egress/agent/current.mjs /var/lib/dynamic-egress/cell.env');
     expect(script).not.toMatch(/iptables|ipset/);

@@ -1,11 +1,18 @@
 // GIVEN the stack as `cdk synth` builds it (without bundling), THEN the propagation pieces are wired as
 // docs/deploy.md describes: stream mapping, the fan-out's exact permissions, the SSM document, the
 // resync association, the cells' managed policy, the on-failure queue, alarms and outputs.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { VERSION_RECORD_FILTER } from '../../lambdas/fanout/stream-filter.js';
 import { CELL_AGENT_DIR, CELL_STATE_DIR, liveCellWindowFor } from '../../lib/cell-agent.js';
+import { REQUESTS_DIR } from '../../lib/cell-resident.js';
 import { DynamicEgressStack } from '../../lib/stack.js';
+import { residentStandIn } from './resident-stand-in.js';
+import { standInCommands } from './stand-in-commands.js';
 import { TEST_JWT, testApp } from './synth.js';
 
 type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
@@ -255,12 +262,18 @@ describe('sync document', () => {
     expect(boot).toContain(
       `node ${CELL_AGENT_DIR}/current.mjs sync --from-cache --containers /var/vcap/data/container-metadata/store.json --state-dir /var/lib/dynamic-egress --overlay-cidr 10.255.0.0/16 --unknown-sources reject --deny-log-rate 1/second --log-group 100'`,
     );
-    expect(lines.slice(-6, -1)).toEqual([
+    const agent = lines.find((line) => line.includes('> /etc/systemd/system/dynamic-egress-agent.service.tmp')) ?? '';
+    expect(agent).toContain("'RuntimeDirectory=dynamic-egress'");
+    expect(agent).toContain(`node ${CELL_AGENT_DIR}/current.mjs serve --table <${table}> `);
+    expect(lines.slice(-9, -1)).toEqual([
       'if [ "$CHANGED" = 1 ]; then systemctl daemon-reload || FAILED=1; fi',
       'systemctl reset-failed dynamic-egress-sync.path dynamic-egress-sync.service >/dev/null 2>&1 || true',
       'systemctl enable --now dynamic-egress-sync.path || FAILED=1',
       'systemctl enable dynamic-egress-boot.service || FAILED=1',
       'if [ "$CHANGED" = 1 ]; then systemctl restart dynamic-egress-sync.path || FAILED=1; fi',
+      'systemctl reset-failed dynamic-egress-agent.service >/dev/null 2>&1 || true',
+      'systemctl enable dynamic-egress-agent.service || FAILED=1',
+      'if [ "$CHANGED" = 1 ] || [ "$BUILD_CHANGED" = 1 ]; then systemctl restart dynamic-egress-agent.service || FAILED=1; else systemctl start dynamic-egress-agent.service || FAILED=1; fi',
     ]);
   });
 
@@ -275,6 +288,44 @@ describe('sync document', () => {
         ]),
       },
     });
+  });
+
+  it('hands the sync to the resident agent first: its answer ends the step; when none answers, runs the agent itself', () => {
+    const lines = scriptLines();
+    const first = lines.findIndex((line) => line.startsWith('resident_sync() {'));
+    expect(first).toBeGreaterThan(0);
+    const dir = mkdtempSync(join(tmpdir(), 'sync-step-'));
+    try {
+      const requests = join(dir, 'requests');
+      const tail = ['set -eu', ...lines.slice(first)].join('\n').replaceAll(REQUESTS_DIR, requests);
+      const path = standInCommands(dir, { flock: `echo "flock $*" >> ${dir}/flock.log` });
+      const step = () => {
+        const result = spawnSync('/bin/sh', ['-c', tail], {
+          env: { PATH: `${path}:/usr/bin:/bin`, MIN_VERSION: '7', VERIFY: 'full', INSTANCE_ID: 'i-0123456789abcdef0' },
+          encoding: 'utf8',
+          timeout: 30_000,
+        });
+        const log = join(dir, 'flock.log');
+        const ran = existsSync(log) ? readFileSync(log, 'utf8') : '';
+        rmSync(log, { force: true });
+        return { status: result.status, stdout: result.stdout, ranItself: ran !== '' };
+      };
+      // No resident agent (no folder): the agent itself, under the lock.
+      expect(step()).toMatchObject({ status: 0, ranItself: true });
+      for (const code of [0, 3]) {
+        const resident = residentStandIn(requests, code);
+        try {
+          expect(step()).toEqual({ status: code, stdout: 'synced\n', ranItself: false });
+          expect(resident.asked()).toEqual(['7 full']);
+        } finally {
+          resident.stop();
+          rmSync(requests, { recursive: true, force: true });
+          rmSync(join(dir, 'resident.log'), { force: true });
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('runs the agent from DynamoDB with the table, the region and the instance id, under a timeout and a lock', () => {
@@ -333,8 +384,9 @@ describe('uninstall document', () => {
     const lines = scriptLines('RemoveWatcher', 'UninstallDocument');
     expect(lines).toContain('systemctl disable --now dynamic-egress-sync.path >/dev/null 2>&1 || true');
     expect(lines).toContain('systemctl disable dynamic-egress-boot.service >/dev/null 2>&1 || true');
+    expect(lines).toContain('systemctl disable --now dynamic-egress-agent.service >/dev/null 2>&1 || true');
     expect(lines).toContain(
-      'rm -f /etc/systemd/system/dynamic-egress-sync.path /etc/systemd/system/dynamic-egress-sync.service /etc/systemd/system/dynamic-egress-boot.service',
+      'rm -f /etc/systemd/system/dynamic-egress-sync.path /etc/systemd/system/dynamic-egress-sync.service /etc/systemd/system/dynamic-egress-boot.service /etc/systemd/system/dynamic-egress-agent.service',
     );
     expect(lines).toContain('systemctl daemon-reload');
     expect(lines.join('\n')).not.toMatch(/iptables|ipset/);

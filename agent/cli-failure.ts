@@ -1,0 +1,50 @@
+// How a failed agent command ends: one `error: ...` line on stderr and an exit code. The CLI
+// (cli.ts) and the resident agent's requests (cli-serve.ts) end the same way.
+import { ValidationError } from '../core/domain/errors.js';
+import { escapeNonPrinting } from '../core/domain/validation.js';
+import { USAGE } from './cli-args.js';
+import type { CliIo } from './cli-io.js';
+import { ApplyError, RefusedInputApplied, UsageError } from './errors.js';
+
+export const EXIT_OK = 0;
+export const EXIT_INVALID_INPUT = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_APPLY_FAILED = 3;
+
+/**
+ * Past this many characters an error line is cut: input validation already lists at most a few
+ * problems (core/domain/validation.ts), this also bounds what other failures quote (a tool's stderr).
+ */
+const MAX_ERROR_LENGTH = 3000;
+
+/** One line an operator's terminal shows as it is: no newlines, no control or bidi characters, bounded. */
+function oneLine(text: string): string {
+  const line = text.replace(/\s*\n\s*/g, ' ').trim();
+  const cut =
+    line.length > MAX_ERROR_LENGTH
+      ? `${line.slice(0, MAX_ERROR_LENGTH)}… (${line.length - MAX_ERROR_LENGTH} more characters)`
+      : line;
+  return escapeNonPrinting(cut);
+}
+
+/** Says on stderr, in one line, why a command failed, and returns its exit code (`agent serve` too). */
+export function reportFailure(error: unknown, io: CliIo): number {
+  if (error instanceof UsageError) {
+    io.stderr(`error: ${oneLine(error.message)}\n${USAGE}\n`);
+    return EXIT_USAGE;
+  }
+  if (error instanceof RefusedInputApplied) {
+    io.stderr(`error: invalid input: ${oneLine(error.message)}\n`);
+    return EXIT_INVALID_INPUT;
+  }
+  if (error instanceof ValidationError) {
+    io.stderr(`error: invalid input, rules unchanged: ${oneLine(error.message)}\n`);
+    return EXIT_INVALID_INPUT;
+  }
+  if (error instanceof ApplyError) {
+    io.stderr(`error: ${oneLine(error.message)}\n`);
+    return EXIT_APPLY_FAILED;
+  }
+  io.stderr(`error: unexpected failure: ${oneLine(error instanceof Error ? error.message : String(error))}\n`);
+  return EXIT_APPLY_FAILED;
+}

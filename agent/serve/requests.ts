@@ -1,0 +1,140 @@
+// The files through which a cell's scripts hand a sync to the resident agent (`agent serve`), so
+// that neither the SSM step nor the containers-file unit starts node for it. Plain files in one
+// folder only root can write, because the client is a shell script (lib/cell-resident.ts):
+//   client: <id>.request  "<min-version> <cheap|full>\n", written whole (a rename)
+//   server: takes it (reads, removes), syncs, then writes <id>.out and <id>.err, and last <id>.code
+//           (the exit code), each whole: the client waits for .code alone.
+// A client that stops waiting removes its request and runs the sync itself; a result nobody
+// collects is removed after STALE_RESULT_MS.
+import { constants } from 'node:fs';
+import { lstat, mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isVerify, type Verify } from '../recorded-sync.js';
+
+/** Where the cell's units put requests: systemd's RuntimeDirectory of the agent service. */
+export const DEFAULT_REQUESTS_DIR = '/run/dynamic-egress';
+export const REQUEST_SUFFIX = '.request';
+export const RESULT_SUFFIXES = { stdout: '.out', stderr: '.err', code: '.code' } as const;
+/** A request id: the client makes it from the time and its pid; a safe file-name alphabet. */
+export const REQUEST_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** A request is one short line; a longer file is not one. */
+const MAX_REQUEST_BYTES = 64;
+/** Results and requests older than this were left by a client that gave up waiting. */
+export const STALE_RESULT_MS = 10 * 60 * 1000;
+
+export interface SyncRequest {
+  readonly minVersion: number;
+  readonly verify: Verify;
+}
+
+/** A request taken from the folder: what it asks, or why it cannot be served. */
+export type TakenRequest =
+  | { readonly id: string; readonly request: SyncRequest }
+  | { readonly id: string; readonly problem: string };
+
+export interface RequestResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** `<min-version> <cheap|full>`, or why not (min-version as the SSM document's MinVersion allows). */
+export function parseRequest(text: string): SyncRequest | string {
+  const match = /^(\d{1,15}) ([a-z]{1,8})\n?$/.exec(text);
+  const verify = match?.[2];
+  if (match === null || verify === undefined || !isVerify(verify)) {
+    return `a request is "<min-version> <cheap|full>", got ${JSON.stringify(text.slice(0, MAX_REQUEST_BYTES))}`;
+  }
+  return { minVersion: Number(match[1]), verify };
+}
+
+/** The request line a client writes (tests and the bench write it as the cell's script does). */
+export const requestLine = (request: SyncRequest): string => `${request.minVersion} ${request.verify}\n`;
+
+/**
+ * Creates the folder when it is missing (0700) and refuses one that others could write to: anyone
+ * who can leave a request there can make the agent sync, and one who can replace a result can make
+ * a script report what it likes.
+ */
+export async function prepareRequestsDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const info = await lstat(dir);
+  if (!info.isDirectory()) throw new Error(`${dir} is not a folder`);
+  const uid = process.getuid?.();
+  if (uid !== undefined && info.uid !== uid) throw new Error(`${dir} belongs to uid ${info.uid}, not to this agent`);
+  if ((info.mode & 0o022) !== 0)
+    throw new Error(`${dir} is writable by others (mode ${(info.mode & 0o777).toString(8)})`);
+}
+
+/**
+ * Takes every request waiting in `dir`, oldest name first: each is read and removed, so a request
+ * is answered once. A file that is not a small regular file, or not a request, is answered with a
+ * problem (the client then sees exit 2) and changes nothing.
+ */
+export async function takeRequests(dir: string): Promise<TakenRequest[]> {
+  const names = (await readdir(dir)).filter((name) => name.endsWith(REQUEST_SUFFIX)).sort();
+  const taken: TakenRequest[] = [];
+  for (const name of names) {
+    const id = name.slice(0, -REQUEST_SUFFIX.length);
+    const path = join(dir, name);
+    // A name no client makes gets no result file either (its name is not safe to build on).
+    if (!REQUEST_ID.test(id)) {
+      await rm(path, { force: true });
+      continue;
+    }
+    const text = await readSmallFile(path);
+    await rm(path, { force: true });
+    if (text === undefined) continue; // Gone meanwhile: its client gave up.
+    const parsed = typeof text === 'string' ? parseRequest(text) : text.problem;
+    taken.push(typeof parsed === 'string' ? { id, problem: parsed } : { id, request: parsed });
+  }
+  return taken;
+}
+
+/** A regular file's text (at most MAX_REQUEST_BYTES + 1 bytes read), without following a link. */
+async function readSmallFile(path: string): Promise<string | { problem: string } | undefined> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    // O_NONBLOCK: a FIFO left there must not hang the agent (it is refused just below).
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    if (isCode(error, 'ENOENT')) return undefined;
+    return { problem: 'a request must be a regular file' };
+  }
+  try {
+    if (!(await handle.stat()).isFile()) return { problem: 'a request must be a regular file' };
+    const buffer = Buffer.alloc(MAX_REQUEST_BYTES + 1);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    if (bytesRead > MAX_REQUEST_BYTES) return { problem: `a request is at most ${MAX_REQUEST_BYTES} bytes` };
+    return buffer.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Leaves a request's result: output first, the exit code last, each written whole (a rename). */
+export async function writeResult(dir: string, id: string, result: RequestResult): Promise<void> {
+  if (!REQUEST_ID.test(id)) throw new Error(`not a request id: ${JSON.stringify(id)}`);
+  await writeWhole(join(dir, id + RESULT_SUFFIXES.stdout), result.stdout);
+  await writeWhole(join(dir, id + RESULT_SUFFIXES.stderr), result.stderr);
+  await writeWhole(join(dir, id + RESULT_SUFFIXES.code), `${result.code}\n`);
+}
+
+async function writeWhole(path: string, text: string): Promise<void> {
+  const temporary = `${path}.tmp`;
+  await writeFile(temporary, text, { mode: 0o600 });
+  await rename(temporary, path);
+}
+
+/** Removes what clients left behind: results nobody collected, requests nobody took, temporary files. */
+export async function removeStale(dir: string, now = Date.now(), maxAgeMs = STALE_RESULT_MS): Promise<void> {
+  for (const name of await readdir(dir)) {
+    const path = join(dir, name);
+    const info = await lstat(path).catch(() => undefined);
+    if (info !== undefined && now - info.mtimeMs > maxAgeMs) await rm(path, { force: true, recursive: true });
+  }
+}
+
+function isCode(error: unknown, code: string): boolean {
+  return error instanceof Error && 'code' in error && error.code === code;
+}

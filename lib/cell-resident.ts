@@ -1,0 +1,61 @@
+// The cell's resident agent (`agent serve`, agent/serve/): its systemd service, and the sh function
+// through which the SSM step and the containers-file service hand it a sync without starting node.
+// When no resident agent answers (not installed, not running, restarting, or slower than
+// RESIDENT_WAIT_SECONDS), the caller runs the sync itself as before, under the same lock.
+// Pure: the document writes what these functions return; tests run the same text.
+import { DEFAULT_REQUESTS_DIR, REQUEST_SUFFIX, RESULT_SUFFIXES } from '../agent/serve/requests.js';
+
+export const AGENT_SERVICE_UNIT = 'dynamic-egress-agent.service';
+/** The folder of requests: the service's RuntimeDirectory, so it exists exactly while the service runs. */
+export const REQUESTS_DIR = DEFAULT_REQUESTS_DIR;
+/** How long a caller waits for the resident agent's answer before it syncs itself. */
+export const RESIDENT_WAIT_SECONDS = 60;
+/** The caller's poll interval (what the answer may wait beyond the sync); GNU and busybox sleep take it. */
+export const RESIDENT_POLL_SECONDS = 0.02;
+/** What resident_sync returns when no resident agent answered (no agent exit code is this high). */
+export const NOT_ANSWERED = 250;
+
+export interface ResidentClientOptions {
+  /** @default REQUESTS_DIR */
+  readonly requestsDir?: string;
+  /** @default RESIDENT_WAIT_SECONDS */
+  readonly waitSeconds?: number;
+}
+
+/**
+ * A sh function, `resident_sync MIN_VERSION cheap|full`: leaves a request for the resident agent,
+ * waits for its answer, prints its output (stdout, stderr) and returns its exit code; returns
+ * NOT_ANSWERED, having printed nothing, when no agent answered. One line, without quotes or
+ * backslashes, so that a systemd unit can hold it (cell-units.ts); its arguments are checked by the
+ * caller (digits; cheap or full) and again by the agent.
+ */
+export function residentSyncFunction(options: ResidentClientOptions = {}): string {
+  const dir = options.requestsDir ?? REQUESTS_DIR;
+  if (!/^\/[A-Za-z0-9./_-]+$/.test(dir)) throw new Error(`residentSyncFunction: unsafe dir ${JSON.stringify(dir)}`);
+  const polls = Math.ceil((options.waitSeconds ?? RESIDENT_WAIT_SECONDS) / RESIDENT_POLL_SECONDS);
+  const file = (suffix: string) => `${dir}/$id${suffix}`;
+  const results = Object.values(RESULT_SUFFIXES).map(file).join(' ');
+  return [
+    'resident_sync() {',
+    `[ -d ${dir} ] || return ${NOT_ANSWERED};`,
+    // Unique per call: one shell may call it several times a second (the containers-file service).
+    'resident_calls=$((resident_calls + 1)); id=$(date +%s)-$$-$resident_calls;',
+    // Written whole: the agent takes only files named *.request.
+    `echo "$1 $2" > ${dir}/.$id.tmp 2>/dev/null && mv -f ${dir}/.$id.tmp ${file(REQUEST_SUFFIX)} 2>/dev/null || { rm -f ${dir}/.$id.tmp; return ${NOT_ANSWERED}; };`,
+    'n=0;',
+    `while [ ! -f ${file(RESULT_SUFFIXES.code)} ]; do`,
+    // Gave up: a request still waiting is withdrawn; one taken is answered into the void (the agent
+    // removes results nobody collects).
+    `if [ $n -ge ${polls} ]; then rm -f ${file(REQUEST_SUFFIX)}; return ${NOT_ANSWERED}; fi;`,
+    // The agent stopped (systemd removes its folder): no answer will come.
+    `[ -d ${dir} ] || return ${NOT_ANSWERED};`,
+    `sleep ${RESIDENT_POLL_SECONDS}; n=$((n + 1));`,
+    'done;',
+    `code=$(cat ${file(RESULT_SUFFIXES.code)});`,
+    `case "$code" in ""|*[!0-9]*) rm -f ${results}; return ${NOT_ANSWERED};; esac;`,
+    `cat ${file(RESULT_SUFFIXES.stdout)}; cat ${file(RESULT_SUFFIXES.stderr)} >&2;`,
+    `rm -f ${results};`,
+    'return "$code";',
+    '}; resident_calls=0;',
+  ].join(' ');
+}

@@ -1,0 +1,242 @@
+// `agent serve` as a cell runs it: a real agent process on DynamoDB Local programming a real cell
+// namespace, reached through the very sh function the SSM step and the containers-file service use
+// (lib/cell-resident.ts). Real tcp connections from the cell's containers; the kernel it leaves is
+// the one a fresh `sync --from-dynamodb` leaves.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { readSyncedLine } from '../../../agent/sync-summary.js';
+import { DynamoDbPolicyStore } from '../../../core/store/dynamodb-policy-store.js';
+import { DynamoDbSnapshotStore } from '../../../core/store/snapshot-store.js';
+import { documentClient } from '../../../core/store/table-stores.js';
+import { publishSnapshot } from '../../../lambdas/fanout/snapshot-publisher.js';
+import { NOT_ANSWERED, residentSyncFunction } from '../../../lib/cell-resident.js';
+import { LOCAL_CLIENT_CONFIG } from '../../../local/dynamodb-local.js';
+import { createLab, type Lab, type LabContainer, labAvailable, run } from '../../../local/lab/netns-lab.js';
+import { createTestTable, type TestTable } from '../../helpers/ddb.js';
+import { tcpDestination } from '../../helpers/fixtures.js';
+import { publishedState } from '../../helpers/published-state.js';
+import { containerStore } from '../fixtures.js';
+import { ownedFilterState } from '../kernel-state.js';
+import { runAgentCommand } from '../run-agent.js';
+
+const ENTRY = resolve(import.meta.dirname, '../../../bin/agent.ts');
+const EXTERNAL = '198.51.100.10';
+const FIRST_PORT = 8000;
+const SECOND_PORT = 9000;
+
+describe.runIf(labAvailable())('agent serve: the resident agent of a cell', () => {
+  let table: TestTable;
+  let policies: DynamoDbPolicyStore;
+  let lab: Lab;
+  let cell: string;
+  let container: LabContainer;
+  let agent: ChildProcess | undefined;
+  let agentOutput = '';
+  const dir = mkdtempSync(join(tmpdir(), 'agent-serve-'));
+  const requests = join(dir, 'requests');
+  const stateDir = join(dir, 'state');
+  const storeFile = join(dir, 'store.json');
+  const tableFlags = () => ['--table', table.tableName, '--containers', storeFile, '--cell-name', 'cell-1'];
+
+  const publish = async () => {
+    const documents = documentClient(table.client);
+    return publishSnapshot(
+      publishedState(policies, documents, table.tableName),
+      new DynamoDbSnapshotStore(documents, table.tableName),
+    );
+  };
+  const allow = async (port: number) => {
+    const [destination] = await policies.createDestinations([
+      tcpDestination(`port-${port}`, { ports: [{ start: port, end: port }] }),
+    ]);
+    await policies.createEgressPolicies([
+      { source: { type: 'app', id: 'app-a' }, destination: { id: destination?.id ?? '' } },
+    ]);
+    return (await publish()).version;
+  };
+
+  /** What the SSM step does: the sh function, then its exit code. */
+  const residentSync = (minVersion: number, verify = 'cheap', waitSeconds = 30) =>
+    run([
+      'sh',
+      '-c',
+      `${residentSyncFunction({ requestsDir: requests, waitSeconds })} resident_sync ${minVersion} ${verify}`,
+    ]);
+  const startAgent = async (lockWait = '5') => {
+    agentOutput = '';
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        ENTRY,
+        'serve',
+        ...tableFlags(),
+        '--state-dir',
+        stateDir,
+        '--netns',
+        cell,
+        '--requests',
+        requests,
+        '--lock-wait',
+        lockWait,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    agent = child;
+    child.stdout?.setEncoding('utf8').on('data', (text: string) => {
+      agentOutput += text;
+    });
+    child.stderr?.setEncoding('utf8').on('data', (text: string) => {
+      agentOutput += text;
+    });
+    // Serving once it says so (its folder is ready then).
+    const deadline = Date.now() + 20_000;
+    while (!agentOutput.includes('agent serving')) {
+      if (child.exitCode !== null || Date.now() > deadline)
+        throw new Error(`agent serve did not start: ${agentOutput}`);
+      await new Promise((done) => setTimeout(done, 50));
+    }
+  };
+  const stopAgent = async () => {
+    const child = agent;
+    agent = undefined;
+    if (child === undefined || child.exitCode !== null) return child?.exitCode ?? null;
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    child.kill('SIGTERM');
+    return exited;
+  };
+  const reach = async () => ({
+    first: await lab.tcp(container, EXTERNAL, FIRST_PORT),
+    second: await lab.tcp(container, EXTERNAL, SECOND_PORT),
+  });
+  const summaryOf = (stdout: string) => readSyncedLine(stdout.trimEnd().split('\n').at(-1) ?? '');
+
+  beforeAll(async () => {
+    table = await createTestTable();
+    // The agent builds its client from the environment, as on a cell.
+    vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', table.endpoint);
+    vi.stubEnv('AWS_REGION', LOCAL_CLIENT_CONFIG.region);
+    vi.stubEnv('AWS_ACCESS_KEY_ID', LOCAL_CLIENT_CONFIG.credentials.accessKeyId);
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', LOCAL_CLIENT_CONFIG.credentials.secretAccessKey);
+    policies = new DynamoDbPolicyStore({ client: documentClient(table.client), tableName: table.tableName });
+    lab = await createLab({
+      tag: 'serve',
+      cells: [{ ips: ['10.255.1.2'] }],
+      external: { addresses: [EXTERNAL], tcpPorts: [FIRST_PORT, SECOND_PORT] },
+    });
+    const [cellInfo] = lab.cells;
+    if (cellInfo === undefined) throw new Error('lab has no cell');
+    cell = cellInfo.ns;
+    [container] = cellInfo.containers as [LabContainer];
+    writeFileSync(
+      storeFile,
+      JSON.stringify(containerStore([{ ip: container.ip, appId: 'app-a', spaceId: 'space-1' }])),
+    );
+    await startAgent();
+  });
+  afterAll(async () => {
+    await stopAgent();
+    vi.unstubAllEnvs();
+    await lab?.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('syncs on request, answers with the summary and exit 0, and leaves nothing in its folder', async () => {
+    const version = await allow(FIRST_PORT);
+    const result = await residentSync(version);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(summaryOf(result.stdout)).toMatchObject({ version, changed: true, applied: true, containers: 1 });
+    expect(await reach()).toEqual({ first: 'open', second: 'refused' });
+    expect(readdirSync(requests)).toEqual([]);
+    // Nothing changed: answered from the kernel's record.
+    expect(summaryOf((await residentSync(version)).stdout)).toMatchObject({ version, changed: false });
+  });
+
+  it('applies a change with the plan it kept, leaving the kernel a fresh sync leaves', async () => {
+    const version = await allow(SECOND_PORT);
+    const result = await residentSync(version, 'full');
+    expect(result.code).toBe(0);
+    expect(summaryOf(result.stdout)).toMatchObject({ version, changed: true });
+    expect(await reach()).toEqual({ first: 'open', second: 'open' });
+    const served = await ownedFilterState(lab, cell);
+    // A fresh process on the same inputs: a full read-back finds nothing to repair, and the rules match.
+    const fresh = await runAgentCommand([
+      'sync',
+      '--from-dynamodb',
+      ...tableFlags(),
+      '--state-dir',
+      join(dir, 'fresh-state'),
+      '--netns',
+      cell,
+      '--verify',
+      'full',
+    ]);
+    expect(fresh.stderr).toBe('');
+    expect(summaryOf(fresh.stdout)).toMatchObject({ version, changed: false });
+    expect(await ownedFilterState(lab, cell)).toBe(served);
+  });
+
+  it('warns a request that asked for a newer version than the table offers, as the fresh sync does', async () => {
+    const result = await residentSync(999_999);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(
+      /^warning: asked for policy version >= 999999, the table offers \d+; applied that\n$/,
+    );
+  });
+
+  it('refuses a request that is not one with exit 2, syncing nothing', async () => {
+    // Written whole, as clients write requests (a rename): the agent may look at any moment.
+    writeFileSync(join(requests, '.bad-1.tmp'), 'all of it\n');
+    renameSync(join(requests, '.bad-1.tmp'), join(requests, 'bad-1.request'));
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(join(requests, 'bad-1.code')) && Date.now() < deadline)
+      await new Promise((done) => setTimeout(done, 20));
+    const code = await run(['cat', join(requests, 'bad-1.code'), join(requests, 'bad-1.err')]);
+    expect(code.stdout).toBe('2\nerror: bad request: a request is "<min-version> <cheap|full>", got "all of it\\n"\n');
+    rmSync(join(requests, 'bad-1.code'));
+    rmSync(join(requests, 'bad-1.out'));
+    rmSync(join(requests, 'bad-1.err'));
+  });
+
+  it('holds the cell’s sync lock: while another sync holds it, the request fails with exit 3 after --lock-wait', async () => {
+    await stopAgent();
+    await startAgent('1');
+    // Its own process group: killing it must take sleep too, which holds the lock as well.
+    const holder = spawn('flock', [join(stateDir, 'sync.lock'), 'sleep', '30'], { stdio: 'ignore', detached: true });
+    try {
+      await new Promise((done) => setTimeout(done, 200));
+      const result = await residentSync(0);
+      expect(result.code).toBe(3);
+      expect(result.stderr).toMatch(/^error: cannot take the sync lock .*sync\.lock: another sync held it for 1 s/);
+    } finally {
+      if (holder.pid !== undefined) process.kill(-holder.pid, 'SIGKILL');
+    }
+    // Freed: the next request syncs.
+    await new Promise((done) => setTimeout(done, 200));
+    expect((await residentSync(0)).code).toBe(0);
+  });
+
+  it('when no agent answers, the caller is told so (and syncs itself): a silent agent after the wait, a removed folder at once', async () => {
+    expect(await stopAgent()).toBe(0);
+    // The folder stays (systemd would remove its RuntimeDirectory); a request into it waits, is withdrawn.
+    const silent = await residentSync(0, 'cheap', 0.3);
+    expect(silent).toEqual({ code: NOT_ANSWERED, stdout: '', stderr: '' });
+    expect(readdirSync(requests)).toEqual([]);
+    // The folder removed while a caller waits (systemd stopping or restarting the agent): it stops waiting.
+    const waiting = residentSync(0, 'cheap', 30);
+    await new Promise((done) => setTimeout(done, 200));
+    const removedAt = performance.now();
+    rmSync(requests, { recursive: true });
+    expect(await waiting).toEqual({ code: NOT_ANSWERED, stdout: '', stderr: '' });
+    expect(performance.now() - removedAt).toBeLessThan(1000);
+    // No folder: told at once.
+    const started = performance.now();
+    expect(await residentSync(0)).toEqual({ code: NOT_ANSWERED, stdout: '', stderr: '' });
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+});
