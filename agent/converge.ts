@@ -46,7 +46,7 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
   const desired =
     options.source === CACHE_ONLY
       ? desiredFromCache(applied, cached, hosted)
-      : await desiredSnapshot(options.source, applied, cached, hosted, reread);
+      : await desiredSnapshot(options.source, applied, cached, hosted, reread, options.sync?.memory?.shards);
   // The kernel's record (applied-record.ts) says whether this snapshot, for these containers, is in
   // force already; only if not is it decoded and planned. The empty state has no checksum of its own.
   const policiesDigest = desired.digest ?? `snapshot ${desired.version} ${desired.sha256}`;

@@ -5,9 +5,12 @@
 import type { Chain, Rule } from '../core/plan/model.js';
 import { PlanCache } from '../core/plan/plan-cache.js';
 import { type RenderedRule, renderChain } from './render.js';
+import { ShardMemory } from './source/shard-memory.js';
 
 export class SyncMemory {
   readonly plan = new PlanCache();
+  /** The shards last decoded, by checksum (source/shard-memory.ts). */
+  readonly shards = new ShardMemory();
   /**
    * By the rules array a kept source chain reuses from one plan to the next (plans never change an
    * array once made); a rule's id covers its chain's name, so the name is checked too.

@@ -7,6 +7,7 @@ import { EMPTY_GROUPS } from '../../core/domain/snapshot-groups.js';
 import type { SnapshotPointer, SnapshotStore } from '../../core/domain/snapshot-store.js';
 import type { ShardSource } from '../../core/store/sharded-snapshot-store.js';
 import { type AppliedVersion, type DesiredSnapshot, OlderSnapshotError } from './desired-state.js';
+import type { ShardMemory } from './shard-memory.js';
 import { desiredFromShards } from './shards.js';
 
 export { type AppliedVersion, type DesiredSnapshot, OlderSnapshotError } from './desired-state.js';
@@ -54,6 +55,8 @@ export async function desiredSnapshot(
   hosted?: readonly ShardKey[],
   /** With shards: read every hosted shard again (the periodic repair sync, `--verify full`). */
   rereadShards = false,
+  /** With shards: a resident agent's decoded shards (shard-memory.ts). */
+  shardMemory?: ShardMemory,
 ): Promise<DesiredSnapshot> {
   const fromCache = (): DesiredSnapshot | undefined => cachedSnapshot(applied, cached);
   for (let attempt = 1; attempt <= 2; attempt += 1) {
@@ -69,7 +72,7 @@ export async function desiredSnapshot(
       const shards: ShardSource = { readShards: readShards.bind(source), readChanges: readChanges.bind(source) };
       const withLog = { ...pointer, epoch: pointer.epoch, shardLog: pointer.shardLog };
       const own = applied?.layout === 'shards' ? cached : undefined;
-      return desiredFromShards(shards, withLog, applied, own, hosted, rereadShards);
+      return desiredFromShards(shards, withLog, applied, own, hosted, rereadShards, shardMemory);
     }
     const result = await resolve(source, pointer, applied, fromCache);
     if (result !== CHUNKS_CHANGED) return result;

@@ -13,6 +13,7 @@ import { mergeShards } from '../../core/domain/source-shards.js';
 import type { StoredShard } from '../../core/store/shard-items.js';
 import type { ShardSource } from '../../core/store/sharded-snapshot-store.js';
 import { type AppliedVersion, type DesiredSnapshot, OlderSnapshotError } from './desired-state.js';
+import type { ShardMemory } from './shard-memory.js';
 
 /**
  * The shards a cell applied, as it keeps them: each hosted key with its shard as stored (gzip'd), or
@@ -33,7 +34,9 @@ const cacheSchema = z.object({
 
 export function encodeCellShards(cell: CellShards): Buffer {
   const shards = Object.fromEntries([...cell.shards].map(([key, bytes]) => [key, bytes?.toString('base64') ?? null]));
-  return gzipSync(JSON.stringify({ cell_shards: 1, version: cell.version, epoch: cell.epoch, shards }));
+  // The shards inside are compressed already: the fastest level (measured: 18 ms of a resident
+  // agent's 200 ms one-change sync at the default level) loses next to nothing in size.
+  return gzipSync(JSON.stringify({ cell_shards: 1, version: cell.version, epoch: cell.epoch, shards }), { level: 1 });
 }
 
 /** The cache as the cell wrote it, or undefined when it is not one (a whole snapshot, damage). */
@@ -56,7 +59,8 @@ function decodeCellShards(bytes: Buffer): CellShards | undefined {
 /**
  * The desired state for `hosted` under a pointer that logs shards. `cached` is the cell's own copy
  * of what it applied (any other bytes are ignored); `applied` what it recorded. `rereadAll` (the
- * periodic repair sync) reads every hosted shard again whatever the log says.
+ * periodic repair sync) reads every hosted shard again whatever the log says. `memory`: a resident
+ * agent's decoded shards.
  */
 export async function desiredFromShards(
   source: ShardSource,
@@ -65,6 +69,7 @@ export async function desiredFromShards(
   cachedBytes: Buffer | undefined,
   hosted: readonly ShardKey[],
   rereadAll = false,
+  memory?: ShardMemory,
 ): Promise<DesiredSnapshot> {
   const cache =
     applied !== undefined && cachedBytes !== undefined && sha256(cachedBytes) === applied.sha256
@@ -119,7 +124,7 @@ export async function desiredFromShards(
     toRead.length === 0 &&
     version === usable.version &&
     shards.size === usable.shards.size;
-  return desiredOf(cell, origin, unchanged ? { bytes: cachedBytes, sha256: applied.sha256 } : undefined);
+  return desiredOf(cell, origin, unchanged ? { bytes: cachedBytes, sha256: applied.sha256 } : undefined, memory);
 }
 
 /**
@@ -162,11 +167,15 @@ function changesSince(
   return keys;
 }
 
-/** `kept`: the cell's own copy when it holds exactly `cell` (no need to encode and hash it again). */
+/**
+ * `kept`: the cell's own copy when it holds exactly `cell` (no need to encode and hash it again).
+ * `memory`: a resident agent's decoded shards (shard-memory.ts).
+ */
 function desiredOf(
   cell: CellShards,
   origin: 'table' | 'cache',
   kept?: { readonly bytes: Buffer; readonly sha256: string },
+  memory?: ShardMemory,
 ): DesiredSnapshot {
   const bytes = kept?.bytes ?? encodeCellShards(cell);
   const sorted = [...cell.shards]
@@ -174,15 +183,24 @@ function desiredOf(
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   // The kernel's record compares what the shards hold, not the version: a change elsewhere in
   // the fleet leaves this digest, and so the rules in force, alone.
-  const digest = sha256(Buffer.from(JSON.stringify(sorted.map(([key, shard]) => [key, sha256(shard)]))));
+  const shas = sorted.map(([, shard]) => sha256(shard));
+  const digest = sha256(Buffer.from(JSON.stringify(sorted.map(([key], index) => [key, shas[index]]))));
   let merged: DesiredSnapshot['snapshot'] | undefined;
-  return {
-    version: cell.version,
-    get snapshot() {
-      merged ??= mergeShards(
+  const merge = (): DesiredSnapshot['snapshot'] => {
+    if (memory === undefined)
+      return mergeShards(
         cell.version,
         sorted.map(([key, shard]) => decodeShard(key, shard)),
       );
+    const decoded = memory.decodeAll(
+      sorted.map(([key, shard], index) => ({ sha256: shas[index] ?? '', decode: () => decodeShard(key, shard) })),
+    );
+    return mergeShards(cell.version, decoded, memory.keysOf);
+  };
+  return {
+    version: cell.version,
+    get snapshot() {
+      merged ??= merge();
       return merged;
     },
     bytes,

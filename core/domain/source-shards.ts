@@ -106,18 +106,35 @@ export function changedShardKeys(
 }
 
 /**
+ * What mergeShards tells a shard's destinations apart by: their content. A resident agent keeps
+ * them with the shard (agent/source/shard-memory.ts) rather than stringify every destination again.
+ */
+export function destinationKeys(shard: PolicySnapshot): string[] {
+  return shard.destinations.map((destination) => JSON.stringify(destination));
+}
+
+/**
  * One snapshot of `version` holding every shard given: destinations and rules that several shards
  * carry are kept once (by content), bindings merged. Sources and bindings are each in exactly one
  * shard, so nothing else can collide.
  */
-export function mergeShards(version: number, shards: Iterable<PolicySnapshot>): PolicySnapshot {
+export function mergeShards(
+  version: number,
+  shards: Iterable<PolicySnapshot>,
+  keysOf: (shard: PolicySnapshot) => readonly string[] = destinationKeys,
+): PolicySnapshot {
   const destinations: Destination[] = [];
   const indexByDestination = new Map<string, number>();
   const sources: PolicySnapshot['sources'] = [];
   const sections: PolicySnapshot['security_groups'][] = [];
   for (const shard of shards) {
-    const indexes = shard.destinations.map((destination) =>
-      remember(indexByDestination, JSON.stringify(destination), () => destinations.push(destination) - 1),
+    const keys = keysOf(shard);
+    const indexes = shard.destinations.map((destination, index) =>
+      remember(
+        indexByDestination,
+        keys[index] ?? JSON.stringify(destination),
+        () => destinations.push(destination) - 1,
+      ),
     );
     for (const [type, id, pointers] of shard.sources) {
       sources.push([type, id, pointers.map((index) => at(indexes, index))]);

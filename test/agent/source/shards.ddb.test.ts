@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AppliedVersion } from '../../../agent/source/desired-state.js';
 import { desiredSnapshot, OlderSnapshotError } from '../../../agent/source/dynamodb.js';
+import { ShardMemory } from '../../../agent/source/shard-memory.js';
 import { hostedShardKeys, type ShardKey } from '../../../core/domain/shard-keys.js';
 import { snapshotToPolicyList } from '../../../core/domain/snapshot.js';
 import { ShardItems } from '../../../core/store/shard-items.js';
@@ -24,6 +25,8 @@ class Cell {
   constructor(
     private readonly store: Store,
     private readonly apps: readonly string[],
+    /** A resident agent's decoded shards, kept between this cell's syncs. */
+    private readonly memory?: ShardMemory,
   ) {}
 
   /** One sync: the desired state, recorded as applied. Returns the destinations it may reach, by app. */
@@ -43,7 +46,7 @@ class Cell {
       },
     };
     const hosted = hostedShardKeys(this.apps.map((app) => ({ appId: app, spaceId: `space-of-${app}` })));
-    const desired = await desiredSnapshot(source, this.applied, this.cached, hosted, rereadAll);
+    const desired = await desiredSnapshot(source, this.applied, this.cached, hosted, rereadAll, this.memory);
     this.applied = {
       version: desired.version,
       sha256: desired.sha256,
@@ -60,6 +63,22 @@ class Cell {
   }
 }
 
+/** Counts the shards it had to decode (those it did not keep). */
+class CountingMemory extends ShardMemory {
+  decoded = 0;
+  override decodeAll(shards: Parameters<ShardMemory['decodeAll']>[0]) {
+    return super.decodeAll(
+      shards.map((shard) => ({
+        ...shard,
+        decode: () => {
+          this.decoded += 1;
+          return shard.decode();
+        },
+      })),
+    );
+  }
+}
+
 const shared = destination('shared', '198.51.100.1');
 const own = (app: string, ip = `203.0.113.${app.length + 10}`) => destination(`own-${app}`, ip);
 
@@ -71,6 +90,40 @@ async function setUp() {
 }
 
 describe('a cell reading its source shards', () => {
+  it('with a resident agent’s memory, decodes only the shards that changed and desires the same', async () => {
+    const { store } = await setUp();
+    const memory = new CountingMemory();
+    const resident = new Cell(store, ['a', 'b', 'c'], memory);
+    const fresh = new Cell(store, ['a', 'b', 'c']);
+    const both = async () => {
+      memory.decoded = 0;
+      const reach = await resident.sync();
+      expect(reach).toEqual(await fresh.sync());
+      return { reach, decoded: memory.decoded };
+    };
+    const base = [appPolicy('a', own('a')), appPolicy('b', shared), appPolicy('c', shared), appPolicy('c', own('ccc'))];
+    await store.write(published(1, base));
+    expect(await both()).toEqual({
+      reach: { a: ['203.0.113.11'], b: ['198.51.100.1'], c: ['198.51.100.1', '203.0.113.13'] },
+      decoded: 3,
+    });
+    // One app's destination moved: its shard alone is decoded; the shared destination stays one.
+    await store.write(published(2, [appPolicy('a', own('a', '203.0.113.99')), ...base.slice(1)]));
+    expect(await both()).toEqual({
+      reach: { a: ['203.0.113.99'], b: ['198.51.100.1'], c: ['198.51.100.1', '203.0.113.13'] },
+      decoded: 1,
+    });
+    // Back to what it decoded two syncs ago: let go of since, so decoded again.
+    await store.write(published(3, base));
+    expect((await both()).decoded).toBe(1);
+    // One of c's policies removed: c's shard alone.
+    await store.write(published(4, base.slice(0, 3)));
+    expect(await both()).toEqual({
+      reach: { a: ['203.0.113.11'], b: ['198.51.100.1'], c: ['198.51.100.1'] },
+      decoded: 1,
+    });
+  });
+
   it('reads nothing after a change elsewhere, only its changed shard after a change to its app', async () => {
     const { store } = await setUp();
     const policies = [appPolicy('a', own('a')), appPolicy('b', own('bb')), appPolicy('other', own('other'))];

@@ -1,0 +1,212 @@
+// What one SSM command costs a cell on AWS (`npm run bench -- cell-sync`, or `npx tsx
+// bench/cell-sync.bench.ts`). Needs root, ip netns, iptables, ipset and Java (DynamoDB Local).
+// Prints figures, never fails on time.
+//
+// The agent bench's scenario (CELL_BENCH_SIZE, default 250x100) published to DynamoDB Local as the
+// fan-out publishes it; the bundled agent.mjs programs a throw-away namespace, two ways:
+//   (g') a fresh `node agent.mjs sync --from-dynamodb` per sync: what the SSM step runs when no
+//        resident agent answers (Node's start, the SDK, the table read, a plan from nothing)
+//   (i)  `agent serve`, reached through the cell's sh function (lib/cell-resident.ts) as the SSM step
+//        and the containers-file service reach it: no node start, one client, the last plan kept
+// Each: a full sync into an empty kernel, a no-change sync, a sync after one destination changed
+// (a new version in the table). Medians of CELL_BENCH_ROUNDS rounds (default 5), the two taking turns,
+// each round in fresh namespaces; (i) with an agent started for the round (not timed), so that its
+// full sync plans from nothing and its later syncs reuse what it kept.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { parsePolicies } from '../agent/source/files.js';
+import { bundleAgent } from '../bundling/agent-bundle.js';
+import { buildSnapshot, encodeSnapshot } from '../core/domain/snapshot.js';
+import { shardedSnapshotStore } from '../core/store/sharded-snapshot-store.js';
+import { documentClient } from '../core/store/table-stores.js';
+import { residentSyncFunction } from '../lib/cell-resident.js';
+import { ensureTable, LOCAL_CLIENT_CONFIG, startDynamoDbLocal } from '../local/dynamodb-local.js';
+import { labPrerequisiteProblem, run } from '../local/lab/netns-lab.js';
+import { scenario } from './lib/agent-scenario.js';
+import { percentile, timeMs } from './lib/stats.js';
+
+const [CONTAINERS, PER_CONTAINER] = (process.env.CELL_BENCH_SIZE ?? '250x100').split('x').map(Number) as [
+  number,
+  number,
+];
+const ROUNDS = Number(process.env.CELL_BENCH_ROUNDS ?? 5);
+
+interface Round {
+  readonly full: number;
+  readonly noChange: number;
+  readonly changed: number;
+}
+
+const problem = labPrerequisiteProblem();
+if (problem !== undefined) {
+  console.log(`cell-sync bench skipped: ${problem}`);
+  process.exit(0);
+}
+
+const work = mkdtempSync(join(tmpdir(), 'dyneg-bench-cell-sync-'));
+const ddb = await startDynamoDbLocal();
+let resident: ChildProcess | undefined;
+try {
+  const client = new DynamoDBClient({ ...LOCAL_CLIENT_CONFIG, endpoint: ddb.endpoint });
+  const tableName = 'cell-sync-bench';
+  await ensureTable(client, tableName);
+  const store = shardedSnapshotStore(documentClient(client), tableName);
+  const data = scenario(CONTAINERS, PER_CONTAINER, 1, false, undefined);
+  const base = parsePolicies(data.policiesText).egress_policies;
+  const changed = parsePolicies(data.changedText).egress_policies;
+  let version = 0;
+  const publish = async (policies: typeof base) => {
+    version += 1;
+    await store.write(encodeSnapshot(buildSnapshot(version, policies)));
+  };
+
+  const agent = await bundleAgent(join(work, 'agent'));
+  const containers = join(work, 'containers.json');
+  writeFileSync(containers, data.containersText);
+  const env = {
+    ...process.env,
+    AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint,
+    AWS_REGION: LOCAL_CLIENT_CONFIG.region,
+    AWS_ACCESS_KEY_ID: LOCAL_CLIENT_CONFIG.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CLIENT_CONFIG.credentials.secretAccessKey,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+  const tableFlags = (ns: string, stateDir: string) => [
+    '--table',
+    tableName,
+    '--containers',
+    containers,
+    '--state-dir',
+    stateDir,
+    '--cell-name',
+    'bench-cell',
+    '--netns',
+    ns,
+  ];
+  const timed = async (argv: readonly string[], expectCode = 0) => {
+    const { ms, value } = await timeMs(() => runWithEnv(argv, env));
+    if (value.code !== expectCode)
+      throw new Error(`${argv.slice(0, 3).join(' ')} exited ${value.code}: ${value.stderr.slice(0, 300)}`);
+    return ms;
+  };
+
+  const residentNs = `dl-cs-${process.pid}-i`;
+  const freshNs = `dl-cs-${process.pid}-g`;
+  const requests = join(work, 'requests');
+  const residentState = join(work, 'resident-state');
+  const askResident = residentSyncFunction({ requestsDir: requests });
+  const residentSync = () => timed(['sh', '-c', `${askResident} resident_sync 0 cheap`]);
+  const startResident = async () => {
+    const child = spawn(
+      process.execPath,
+      [agent, 'serve', ...tableFlags(residentNs, residentState), '--requests', requests],
+      {
+        env,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    resident = child;
+    let output = '';
+    child.stdout?.setEncoding('utf8').on('data', (text: string) => {
+      output += text;
+    });
+    while (!output.includes('agent serving')) {
+      if (child.exitCode !== null) throw new Error(`agent serve exited: ${output}`);
+      await new Promise((done) => setTimeout(done, 20));
+    }
+  };
+
+  const stopResident = async () => {
+    const child = resident;
+    resident = undefined;
+    if (child === undefined || child.exitCode !== null) return;
+    const exited = new Promise((done) => child.on('exit', done));
+    child.kill('SIGTERM');
+    await exited;
+  };
+
+  const freshRounds: Round[] = [];
+  const residentRounds: Round[] = [];
+  let nodeAlone = 0;
+  for (let round = 0; round < ROUNDS; round += 1) {
+    await publish(base);
+    const freshState = join(work, `fresh-state-${round}`);
+    const fresh = (ns: string) =>
+      timed([process.execPath, agent, 'sync', '--from-dynamodb', ...tableFlags(ns, freshState)]);
+    await freshNamespace(freshNs);
+    const freshFull = await fresh(freshNs);
+    const freshNoChange = await fresh(freshNs);
+    await freshNamespace(residentNs);
+    // A new agent each round: its full sync plans from nothing, as the first after an install does.
+    await stopResident();
+    await startResident();
+    const residentFull = await residentSync();
+    const residentNoChange = await residentSync();
+    await publish(changed);
+    freshRounds.push({ full: freshFull, noChange: freshNoChange, changed: await fresh(freshNs) });
+    residentRounds.push({ full: residentFull, noChange: residentNoChange, changed: await residentSync() });
+    nodeAlone = await timed([process.execPath, '-e', '0']);
+  }
+  const median = (rounds: Round[], field: keyof Round) =>
+    percentile(
+      rounds.map((each) => each[field]),
+      50,
+    );
+  const row = (label: string, rounds: Round[]) => {
+    const full = median(rounds, 'full');
+    const noChange = median(rounds, 'noChange');
+    const oneChange = median(rounds, 'changed');
+    return `${label}: full ${ms(full)}, no change ${ms(noChange)} (${ratio(noChange, full)} of its full), one change ${ms(oneChange)} (${ratio(oneChange, full)} of its full)`;
+  };
+  console.log(
+    `${CONTAINERS} containers × ${PER_CONTAINER} policies from DynamoDB Local, bundled agent.mjs, medians of ${ROUNDS} rounds (node -e 0 alone ${ms(nodeAlone)})`,
+  );
+  console.log(row("(g') fresh process, sync --from-dynamodb", freshRounds));
+  console.log(row('(i)  resident agent via the sh function ', residentRounds));
+  const freshChange = median(freshRounds, 'changed');
+  const residentChange = median(residentRounds, 'changed');
+  console.log(
+    `     one change: resident ${ratio(residentChange, freshChange)} of fresh; no change: resident ${ratio(median(residentRounds, 'noChange'), median(freshRounds, 'noChange'))} of fresh`,
+  );
+} finally {
+  if (resident !== undefined && resident.exitCode === null) {
+    const exited = new Promise((done) => resident?.on('exit', done));
+    resident.kill('SIGTERM');
+    await exited;
+  }
+  for (const ns of [`dl-cs-${process.pid}-i`, `dl-cs-${process.pid}-g`]) await run(['ip', 'netns', 'del', ns]);
+  await ddb.stop();
+  rmSync(work, { recursive: true, force: true });
+}
+
+async function freshNamespace(ns: string): Promise<void> {
+  await run(['ip', 'netns', 'del', ns]);
+  const added = await run(['ip', 'netns', 'add', ns]);
+  if (added.code !== 0) throw new Error(`ip netns add ${ns}: ${added.stderr}`);
+}
+
+function runWithEnv(argv: readonly string[], env: NodeJS.ProcessEnv) {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(argv[0] ?? '', argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (text: string) => {
+      stdout += text;
+    });
+    child.stderr.setEncoding('utf8').on('data', (text: string) => {
+      stderr += text;
+    });
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+function ms(value: number): string {
+  return value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value.toFixed(0)} ms`;
+}
+
+function ratio(a: number, b: number): string {
+  return `${(a / b).toFixed(3)}×`;
+}
