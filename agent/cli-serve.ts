@@ -9,6 +9,7 @@ import type { Serve } from './cli-args.js';
 import { reportFailure } from './cli-failure.js';
 import type { CliIo } from './cli-io.js';
 import { type ResidentParts, syncFromTable, tableClient } from './cli-sync-table.js';
+import { startCommandHelper } from './command-helper.js';
 import type { RequestResult, SyncRequest } from './serve/requests.js';
 import { serveRequests } from './serve/server.js';
 import { holdSyncLock } from './serve/sync-lock.js';
@@ -20,6 +21,10 @@ export const syncLockFile = (stateDir: string): string => join(stateDir, 'sync.l
 
 export async function serve(args: Serve, io: CliIo): Promise<void> {
   const resident: ResidentParts = { client: tableClient(), memory: new SyncMemory() };
+  // Its kernel commands start from a small helper: forking this process, large with what it keeps,
+  // would cost every sync several milliseconds per command (command-helper.ts).
+  const helper = io.runner === undefined ? startCommandHelper() : undefined;
+  const served: CliIo = helper === undefined ? io : { ...io, runner: helper.runner };
   const stopping = new AbortController();
   const stop = () => stopping.abort();
   process.once('SIGTERM', stop);
@@ -33,12 +38,13 @@ export async function serve(args: Serve, io: CliIo): Promise<void> {
       dir: args.requests,
       signal: stopping.signal,
       log: (line) => log.warn(line),
-      sync: (requests) => syncForRequests(args, io, resident, requests),
+      sync: (requests) => syncForRequests(args, served, resident, requests),
     });
   } finally {
     process.off('SIGTERM', stop);
     process.off('SIGINT', stop);
     resident.client.destroy();
+    helper?.stop();
   }
 }
 

@@ -1,6 +1,7 @@
-// What an agent that stays resident between syncs keeps from one to the next (local mode's in-process
-// cells; a cell's fresh process per sync has nothing to keep): the planner's per-source work
-// (core/plan/plan-cache.ts) and each kept chain's rendered rules. A sync given a memory applies what
+// What an agent that stays resident between syncs keeps from one to the next (`agent serve` on a
+// cell, local mode's in-process cells; a fresh process per sync has nothing to keep): the planner's
+// per-source work (core/plan/plan-cache.ts), each kept chain's rendered rules, and the shards it
+// decoded (source/shard-memory.ts). A sync given a memory applies what
 // it would without one; it only skips work whose inputs are unchanged.
 import type { Chain, Rule } from '../core/plan/model.js';
 import { PlanCache } from '../core/plan/plan-cache.js';

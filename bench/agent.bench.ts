@@ -14,7 +14,8 @@
 //         (h) (e) on a resident agent: its last input and plan kept between syncs (SyncMemory)
 //         (g) full, no-change and one-change syncs by the bundled agent.mjs, a fresh `node` process
 //             each, as the SSM step and the path unit start one (a..h are library calls in this warm
-//             process; cells run `sync --from-dynamodb`, which also loads the SDK: g is a lower bound)
+//             process; cells run `sync --from-dynamodb`, which also loads the SDK: g is a lower bound;
+//             bench/cell-sync.bench.ts measures a cell's syncs from the table, fresh and through `agent serve`)
 //         set payload: members of the plan's sets against one set per distinct destination
 //         AGENT_BENCH_SIZES=250x100 runs one size; 1000x200/500: the policies share 500 destinations
 //         (a), (b), (d), (e), (e'), (h), (g): medians of AGENT_BENCH_ROUNDS rounds (default 5), agent and floor

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { startCommandHelper } from '../agent/command-helper.js';
 import { desiredSnapshot } from '../agent/source/dynamodb.js';
 import { bundleAgent } from '../bundling/agent-bundle.js';
 import { ContentionError } from '../core/domain/errors.js';
@@ -32,7 +33,6 @@ import { publishedStateOf, publishSnapshot } from '../lambdas/fanout/snapshot-pu
 import { isVersionRecord } from '../lambdas/fanout/stream-filter.js';
 import { inProcessAgentRunner } from '../local/cells/agent-in-process.js';
 import { agentProcessRunner } from '../local/cells/agent-process.js';
-import { startCommandHelper } from '../local/cells/command-helper.js';
 import type { LocalCell } from '../local/cells/local-cells.js';
 import { ensureTable, LOCAL_CLIENT_CONFIG, startDynamoDbLocal } from '../local/dynamodb-local.js';
 import { createLab, type Lab, type LabContainer, labPrerequisiteProblem } from '../local/lab/netns-lab.js';

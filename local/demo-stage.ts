@@ -4,13 +4,13 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startCommandHelper } from '../agent/command-helper.js';
 import { bundleAgent } from '../bundling/agent-bundle.js';
 import { silentLog } from '../core/log.js';
 import type { DenyNetworks } from '../core/plan/plan.js';
 import { DEFAULT_TABLE_NAME } from '../core/store/table-definition.js';
 import { inProcessAgentRunner } from './cells/agent-in-process.js';
 import { cellProxies } from './cells/cell-proxies.js';
-import { startCommandHelper } from './cells/command-helper.js';
 import type { LocalCell } from './cells/local-cells.js';
 import type { AgentRunner } from './cells/local-dispatcher.js';
 import { createLab, type Lab, type LabOptions } from './lab/netns-lab.js';

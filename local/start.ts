@@ -4,6 +4,7 @@
 // SIGTERM or the end of the parent process (npm, tsx) has stopped everything.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { startCommandHelper } from '../agent/command-helper.js';
 import { bundleAgent } from '../bundling/agent-bundle.js';
 import { jsonLineLog } from '../core/log.js';
 import { DEFAULT_TABLE_NAME } from '../core/store/table-definition.js';
@@ -11,7 +12,6 @@ import { API_PREFIX } from '../lambdas/api/routes.js';
 import { inProcessAgentRunner } from './cells/agent-in-process.js';
 import { agentProcessRunner } from './cells/agent-process.js';
 import { cellProxies } from './cells/cell-proxies.js';
-import { startCommandHelper } from './cells/command-helper.js';
 import { dryRunCell } from './cells/dry-run-cell.js';
 import { type LocalCell, readLocalCells } from './cells/local-cells.js';
 import type { AgentRunner } from './cells/local-dispatcher.js';

@@ -28,7 +28,7 @@ export interface InProcessAgentOptions {
   readonly denyNetworks?: DenyNetworks;
   /** Each namespace cell's proxy (cell-proxies.ts); omitted, none. */
   readonly proxies?: Pick<CellProxies, 'optionsFor'>;
-  /** Runs the kernel commands (inside each cell's namespace). @default spawnRunner; local mode passes its command helper (command-helper.ts) */
+  /** Runs the kernel commands (inside each cell's namespace). @default spawnRunner; local mode passes its command helper (agent/command-helper.ts) */
   readonly runner?: CommandRunner;
 }
 

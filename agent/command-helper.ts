@@ -1,11 +1,12 @@
-// Local mode runs every cell's agent inside its own process, a large one, and each agent run starts
-// a few iptables and ipset commands. Node starts a command by forking, and forking a process of a few
-// hundred megabytes costs its main thread 2-4 ms (the page tables are copied): ten cells' commands
-// per change are most of a change's time there. A small helper process starts the commands instead:
-// its forks are cheap and happen beside the main thread, which only passes a message each way.
+// A process that stays resident (local mode, running every cell's agent; `agent serve`, a cell's
+// resident agent) grows large, and each sync starts a few iptables and ipset commands. Node starts a
+// command by forking, and forking a process of a few hundred megabytes costs its main thread 2-8 ms
+// (the page tables are copied): ten cells' commands per change are most of a change's time in local
+// mode. A small helper process starts the commands instead: its forks are cheap and happen beside
+// the main thread, which only passes a message each way.
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as z from 'zod/mini';
-import type { CommandResult, CommandRunner } from '../../agent/runner.js';
+import type { CommandResult, CommandRunner } from './runner.js';
 
 // The helper: requests { id, command, args, input } in, results { id, code, stdout, stderr } out, over
 // the IPC channel (asynchronous both ways, unlike a pipe to stdout). A missing binary is code 127, as

@@ -1,12 +1,12 @@
-// Local mode's command helper against real processes: what a command prints and exits with comes
+// The command helper (local mode's cells, agent serve) against real processes: what a command prints and exits with comes
 // back as spawnRunner gives it (a missing binary is 127, large input and output whole), commands run
 // side by side, and a helper that dies fails what it was running and is started again on next use.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawnRunner } from '../../../agent/runner.js';
-import { type CommandHelper, startCommandHelper } from '../../../local/cells/command-helper.js';
+import { type CommandHelper, startCommandHelper } from '../../agent/command-helper.js';
+import { spawnRunner } from '../../agent/runner.js';
 
 let helper: CommandHelper | undefined;
 afterEach(() => {
