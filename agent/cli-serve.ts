@@ -3,7 +3,6 @@
 // plan of the last sync kept (sync-memory.ts), so a sync costs what changed rather than a node
 // start, the SDK and a plan from nothing. Each sync holds the cell's sync lock, like every other.
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { jsonLineLog } from '../core/log.js';
 import type { Serve } from './cli-args.js';
 import { reportFailure } from './cli-failure.js';
@@ -12,12 +11,9 @@ import { type ResidentParts, syncFromTable, tableClient } from './cli-sync-table
 import { startCommandHelper } from './command-helper.js';
 import type { RequestResult, SyncRequest } from './serve/requests.js';
 import { serveRequests } from './serve/server.js';
-import { holdSyncLock } from './serve/sync-lock.js';
+import { holdSyncLock, syncLockFile } from './serve/sync-lock.js';
 import { SyncMemory } from './sync-memory.js';
 import { AGENT_SERVICE } from './sync-summary.js';
-
-/** The lock every sync of a cell holds (lib/cell-units.ts runs the others under `flock` on it). */
-export const syncLockFile = (stateDir: string): string => join(stateDir, 'sync.lock');
 
 export async function serve(args: Serve, io: CliIo): Promise<void> {
   const resident: ResidentParts = { client: tableClient(), memory: new SyncMemory() };

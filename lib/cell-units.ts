@@ -12,6 +12,7 @@
 //   document run (a command or the association) resets and restarts it. The limit only stops a file
 //   that flaps for minutes from keeping the agent busy.
 
+import { syncLockFile } from '../agent/serve/sync-lock.js';
 import { NOT_ANSWERED, REQUESTS_DIR, residentSyncFunction } from './cell-resident.js';
 
 /** Where the units live (the administrator's unit directory, not the package manager's). */
@@ -115,7 +116,7 @@ function serveCommand(options: CellUnitOptions): string {
 
 /** The agent run under the cell's sync lock: one sync at a time, whichever unit or command starts it. */
 function lockedAgent(options: CellUnitOptions): string {
-  return `flock -w ${options.lockWaitSeconds} ${options.stateDir}/sync.lock node ${options.agentFile}`;
+  return `flock -w ${options.lockWaitSeconds} ${syncLockFile(options.stateDir)} node ${options.agentFile}`;
 }
 
 /** The flags that decide what the rules are, the same for the boot unit's sync and the watcher's. */

@@ -5,7 +5,11 @@
 // closing its input ends it and frees the lock. If the agent dies, cat reads end-of-file and the
 // lock is freed all the same: what a killed sync leaves today.
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { ApplyError, firstLine } from '../errors.js';
+
+/** The lock every sync of a cell holds, in its state folder (lib/cell-units.ts, lib/cell-agent.ts). */
+export const syncLockFile = (stateDir: string): string => join(stateDir, 'sync.lock');
 
 export interface HeldLock {
   /** Frees the lock (waits until the holder exited). */

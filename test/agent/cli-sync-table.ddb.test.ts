@@ -14,8 +14,7 @@ import { documentClient } from '../../core/store/table-stores.js';
 import { publishSnapshot } from '../../lambdas/fanout/snapshot-publisher.js';
 import { inProcessAgentRunner } from '../../local/cells/agent-in-process.js';
 import { dryRunCell, EXAMPLE_APP_ID } from '../../local/cells/dry-run-cell.js';
-import { LOCAL_CLIENT_CONFIG } from '../../local/dynamodb-local.js';
-import { createTestTable, type TestTable } from '../helpers/ddb.js';
+import { createTestTable, stubAgentTableEnv, type TestTable } from '../helpers/ddb.js';
 import { tcpDestination } from '../helpers/fixtures.js';
 import { publishedState } from '../helpers/published-state.js';
 
@@ -25,11 +24,8 @@ let version: number;
 
 beforeAll(async () => {
   table = await createTestTable();
-  // The CLI builds its client from the environment, as on a cell.
-  vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', table.endpoint);
-  vi.stubEnv('AWS_REGION', LOCAL_CLIENT_CONFIG.region);
-  vi.stubEnv('AWS_ACCESS_KEY_ID', LOCAL_CLIENT_CONFIG.credentials.accessKeyId);
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', LOCAL_CLIENT_CONFIG.credentials.secretAccessKey);
+  // The agent builds its client from the environment, as on a cell.
+  stubAgentTableEnv(table);
   const documents = documentClient(table.client);
   const policies = new DynamoDbPolicyStore({ client: documents, tableName: table.tableName });
   const [db] = await policies.createDestinations([tcpDestination('cli-db')]);

@@ -13,9 +13,8 @@ import { DynamoDbSnapshotStore } from '../../../core/store/snapshot-store.js';
 import { documentClient } from '../../../core/store/table-stores.js';
 import { publishSnapshot } from '../../../lambdas/fanout/snapshot-publisher.js';
 import { NOT_ANSWERED, residentSyncFunction } from '../../../lib/cell-resident.js';
-import { LOCAL_CLIENT_CONFIG } from '../../../local/dynamodb-local.js';
 import { createLab, type Lab, type LabContainer, labAvailable, run } from '../../../local/lab/netns-lab.js';
-import { createTestTable, type TestTable } from '../../helpers/ddb.js';
+import { createTestTable, stubAgentTableEnv, type TestTable } from '../../helpers/ddb.js';
 import { tcpDestination } from '../../helpers/fixtures.js';
 import { publishedState } from '../../helpers/published-state.js';
 import { containerStore } from '../fixtures.js';
@@ -118,10 +117,7 @@ describe.runIf(labAvailable())('agent serve: the resident agent of a cell', () =
   beforeAll(async () => {
     table = await createTestTable();
     // The agent builds its client from the environment, as on a cell.
-    vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', table.endpoint);
-    vi.stubEnv('AWS_REGION', LOCAL_CLIENT_CONFIG.region);
-    vi.stubEnv('AWS_ACCESS_KEY_ID', LOCAL_CLIENT_CONFIG.credentials.accessKeyId);
-    vi.stubEnv('AWS_SECRET_ACCESS_KEY', LOCAL_CLIENT_CONFIG.credentials.secretAccessKey);
+    stubAgentTableEnv(table);
     policies = new DynamoDbPolicyStore({ client: documentClient(table.client), tableName: table.tableName });
     lab = await createLab({
       tag: 'serve',
