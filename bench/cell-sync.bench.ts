@@ -13,7 +13,7 @@
 // each round in fresh namespaces; (i) with an agent started for the round (not timed), so that its
 // full sync plans from nothing and its later syncs reuse what it kept.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -129,6 +129,8 @@ try {
   };
 
   const freshRounds: Round[] = [];
+  /** The resident agent's resident set after each round's syncs, in MB. */
+  const residentRss: number[] = [];
   const residentRounds: Round[] = [];
   let nodeAlone = 0;
   for (let round = 0; round < ROUNDS; round += 1) {
@@ -148,6 +150,7 @@ try {
     await publish(changed);
     freshRounds.push({ full: freshFull, noChange: freshNoChange, changed: await fresh(freshNs) });
     residentRounds.push({ full: residentFull, noChange: residentNoChange, changed: await residentSync() });
+    residentRss.push(rssOf(resident));
     nodeAlone = await timed([process.execPath, '-e', '0']);
   }
   const median = (rounds: Round[], field: keyof Round) =>
@@ -171,6 +174,9 @@ try {
   console.log(
     `     one change: resident ${ratio(residentChange, freshChange)} of fresh; no change: resident ${ratio(median(residentRounds, 'noChange'), median(freshRounds, 'noChange'))} of fresh`,
   );
+  console.log(
+    `     the resident agent's memory after its three syncs: ${percentile(residentRss, 50).toFixed(0)} MB resident (max ${Math.max(...residentRss).toFixed(0)} MB)`,
+  );
 } finally {
   if (resident !== undefined && resident.exitCode === null) {
     const exited = new Promise((done) => resident?.on('exit', done));
@@ -180,6 +186,13 @@ try {
   for (const ns of [`dl-cs-${process.pid}-i`, `dl-cs-${process.pid}-g`]) await run(['ip', 'netns', 'del', ns]);
   await ddb.stop();
   rmSync(work, { recursive: true, force: true });
+}
+
+/** VmRSS of a running process, in MB (its helper process not counted: a few tens of MB). */
+function rssOf(child: ChildProcess | undefined): number {
+  const status = child?.pid === undefined ? '' : readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  const kb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? Number.NaN);
+  return kb / 1024;
 }
 
 async function freshNamespace(ns: string): Promise<void> {
