@@ -83,6 +83,8 @@ export interface Serve extends TableSyncSettings {
   readonly requests: string;
   /** How long one sync waits for the cell's sync lock (`<state-dir>/sync.lock`). */
   readonly lockWaitSeconds: number;
+  /** How long one sync may hold the lock before the agent gives it up and exits (cli-serve.ts). */
+  readonly syncTimeoutSeconds: number;
 }
 
 /**
@@ -466,7 +468,7 @@ function minVersionArgument(value: string): number {
 
 const serve = command({
   name: 'serve',
-  usage: `serve ${TABLE_SYNC_USAGE} [--requests DIR] [--lock-wait S]`,
+  usage: `serve ${TABLE_SYNC_USAGE} [--requests DIR] [--lock-wait S] [--sync-timeout S]`,
   summary:
     "stay resident and run `sync --from-dynamodb` for each request left in a folder, reusing the last sync's plan (what the cell's agent service runs)",
   notes: [
@@ -488,12 +490,19 @@ const serve = command({
       default: '600',
       description: "how long one sync waits for the cell's sync lock",
     },
+    'sync-timeout': {
+      type: 'string',
+      value: 'S',
+      default: '300',
+      description: 'a sync still running after this long is given up: its requests get exit 3 and the agent exits',
+    },
   },
   build: (values): Serve => ({
     command: 'serve',
     ...tableSyncSettings(values),
     requests: required('requests', values.requests),
     lockWaitSeconds: secondsArgument('lock-wait', values['lock-wait'], 1, 86400) / 1000,
+    syncTimeoutSeconds: secondsArgument('sync-timeout', values['sync-timeout'], 1, 86400) / 1000,
   }),
 });
 

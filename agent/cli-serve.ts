@@ -5,10 +5,11 @@
 import { mkdir } from 'node:fs/promises';
 import { jsonLineLog } from '../core/log.js';
 import type { Serve } from './cli-args.js';
-import { reportFailure } from './cli-failure.js';
+import { EXIT_APPLY_FAILED, reportFailure } from './cli-failure.js';
 import type { CliIo } from './cli-io.js';
 import { type ResidentParts, syncFromTable, tableClient } from './cli-sync-table.js';
 import { startCommandHelper } from './command-helper.js';
+import { ApplyError } from './errors.js';
 import type { RequestResult, SyncRequest } from './serve/requests.js';
 import { serveRequests } from './serve/server.js';
 import { holdSyncLock, syncLockFile } from './serve/sync-lock.js';
@@ -29,18 +30,32 @@ export async function serve(args: Serve, io: CliIo): Promise<void> {
   // The lock file lives there; a cell that never synced has no state folder yet.
   await mkdir(args.stateDir, { recursive: true, mode: 0o700 });
   log.info('agent serving', { requests: args.requests, cellName: args.cellName });
+  let gaveUp = false;
   try {
     await serveRequests({
       dir: args.requests,
       signal: stopping.signal,
       log: (line) => log.warn(line),
-      sync: (requests) => syncForRequests(args, served, resident, requests),
+      sync: async (requests) => {
+        const outcome = await syncForRequests(args, served, resident, requests);
+        if (outcome.gaveUp) {
+          gaveUp = true;
+          stopping.abort(); // Its requests are answered; nothing else is taken.
+        }
+        return outcome.results;
+      },
     });
   } finally {
     process.off('SIGTERM', stop);
     process.off('SIGINT', stop);
     resident.client.destroy();
     helper?.stop();
+  }
+  if (gaveUp) {
+    // The sync given up still runs, holding the lock, and may hang on forever: only the end of the
+    // process stops it and frees the lock (what a killed sync leaves). systemd starts the agent again.
+    log.error('agent exits: a sync did not finish in time', { syncTimeoutSeconds: args.syncTimeoutSeconds });
+    process.exit(EXIT_APPLY_FAILED);
   }
 }
 
@@ -54,7 +69,7 @@ export async function syncForRequests(
   io: CliIo,
   resident: ResidentParts,
   requests: readonly SyncRequest[],
-): Promise<RequestResult[]> {
+): Promise<{ results: RequestResult[]; gaveUp: boolean }> {
   let stdout = '';
   let stderr = '';
   const captured: CliIo = {
@@ -70,22 +85,40 @@ export async function syncForRequests(
   };
   let code = 0;
   let version: number | undefined;
+  let gaveUp = false;
   try {
     const lock = await holdSyncLock(syncLockFile(args.stateDir), args.lockWaitSeconds);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        gaveUp = true;
+        reject(
+          new ApplyError(
+            `the sync did not finish within ${args.syncTimeoutSeconds} s: the resident agent gives it up and exits (systemd starts it again)`,
+            'serve',
+            '',
+          ),
+        );
+      }, args.syncTimeoutSeconds * 1000);
+    });
     try {
       const verify = requests.some((request) => request.verify === 'full') ? 'full' : 'cheap';
-      version = await syncFromTable(
+      const sync = syncFromTable(
         { ...args, command: 'sync --from-dynamodb', minVersion: 0, verify, mode: 'apply' },
         captured,
         resident,
       );
+      sync.catch(() => undefined); // Given up, it may still fail later: nobody waits for it then.
+      version = await Promise.race([sync, late]);
     } finally {
-      await lock.release();
+      clearTimeout(timer);
+      // A sync given up keeps the lock until the process ends (it may still be writing).
+      if (!gaveUp) await lock.release();
     }
   } catch (error) {
     code = reportFailure(error, captured);
   }
-  return requests.map((request) => ({
+  const results = requests.map((request) => ({
     code,
     stdout,
     stderr:
@@ -93,4 +126,5 @@ export async function syncForRequests(
         ? `${stderr}warning: asked for policy version >= ${request.minVersion}, the table offers ${version}; applied that\n`
         : stderr,
   }));
+  return { results, gaveUp };
 }

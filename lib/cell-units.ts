@@ -110,7 +110,7 @@ function serveCommand(options: CellUnitOptions): string {
     `exec node ${options.agentFile} serve`,
     `--table ${TABLE} --containers ${options.containersPath} --state-dir ${options.stateDir}`,
     `--cell-name "$CELL_NAME" ${enforcementFlags(options)}${options.proxyDir === undefined ? '' : ` ${proxyFlagsExpansion(options.proxyDir)}`}`,
-    `--requests ${options.requestsDir ?? REQUESTS_DIR} --lock-wait ${options.lockWaitSeconds}`,
+    `--requests ${options.requestsDir ?? REQUESTS_DIR} --lock-wait ${options.lockWaitSeconds} --sync-timeout ${options.timeoutSeconds}`,
   ].join(' ');
 }
 

@@ -22,7 +22,7 @@ describe('agent command line', () => {
     expect(USAGE).toBe(
       'usage: agent sync --policies FILE|- --containers FILE [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--verify cheap|full] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--netns NS] [--names-file FILE] [--dry-run]\n' +
         '       agent sync --from-dynamodb --table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--proxy-dir DIR [--proxy-nameservers IP[,IP…]] [--proxy-start]] [--netns NS] [--min-version N] [--verify cheap|full] [--dry-run | --render-only]\n' +
-        '       agent serve --table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--proxy-dir DIR [--proxy-nameservers IP[,IP…]] [--proxy-start]] [--netns NS] [--requests DIR] [--lock-wait S]\n' +
+        '       agent serve --table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--proxy-dir DIR [--proxy-nameservers IP[,IP…]] [--proxy-start]] [--netns NS] [--requests DIR] [--lock-wait S] [--sync-timeout S]\n' +
         '       agent sync --from-cache --containers FILE --state-dir DIR [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--netns NS] [--dry-run]\n' +
         '       agent uninstall [--netns NS] [--dry-run]\n' +
         '       agent logs --containers FILE --input FILE [--output FILE] [--from-start] [--proxy-port N|off]\n' +
@@ -210,6 +210,7 @@ describe('serve', () => {
       proxy: undefined,
       requests: '/run/dynamic-egress',
       lockWaitSeconds: 600,
+      syncTimeoutSeconds: 300,
     });
   });
 
@@ -227,6 +228,7 @@ describe('serve', () => {
   it.each([
     [['--lock-wait', '0'], '--lock-wait: must be a number of seconds from 1 to 86400, got "0"'],
     [['--lock-wait', 'soon'], '--lock-wait: must be a number of seconds from 1 to 86400, got "soon"'],
+    [['--sync-timeout', '0.5'], '--sync-timeout: must be a number of seconds from 1 to 86400, got "0.5"'],
     [['--requests', ''], '--requests is required'],
     [['--table', 'a b'], '--table: not a DynamoDB table name: "a b"'],
   ])('refuses %j', (extra, message) => {

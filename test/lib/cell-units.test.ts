@@ -157,11 +157,12 @@ describe('cellUnits', () => {
       'exec node /opt/dynamic-egress/agent/current.mjs serve --table Egress-Table_1.x ' +
         '--containers /var/vcap/data/container-metadata/store.json --state-dir /var/lib/dynamic-egress ' +
         '--cell-name "$CELL_NAME" --overlay-cidr 10.255.0.0/16 --unknown-sources reject --deny-log-rate 10/minute ' +
-        '--log-group 7 --deny-networks always=10.0.0.0/8 --requests /run/dynamic-egress --lock-wait 270',
+        '--log-group 7 --deny-networks always=10.0.0.0/8 --requests /run/dynamic-egress --lock-wait 270 --sync-timeout 300',
     );
     // The same settings as the sync the containers-file service falls back to.
     const fallback = /current\.mjs sync --from-dynamodb (.*?);/.exec(serviceScript(service))?.[1] ?? '';
-    const settings = (flags: string) => flags.replace(/ --min-version 0| --requests \S+| --lock-wait \d+/g, '').trim();
+    const settings = (flags: string) =>
+      flags.replace(/ --min-version 0| --requests \S+| --lock-wait \d+| --sync-timeout \d+/g, '').trim();
     expect(settings(serve.slice(serve.indexOf(' serve ') + ' serve '.length))).toBe(settings(fallback));
   });
 

@@ -2,8 +2,9 @@
 // namespace, reached through the very sh function the SSM step and the containers-file service use
 // (lib/cell-resident.ts). Real tcp connections from the cell's containers; the kernel it leaves is
 // the one a fresh `sync --from-dynamodb` leaves.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -64,7 +65,7 @@ describe.runIf(labAvailable())('agent serve: the resident agent of a cell', () =
       '-c',
       `${residentSyncFunction({ requestsDir: requests, waitSeconds })} resident_sync ${minVersion} ${verify}`,
     ]);
-  const startAgent = async (lockWait = '5') => {
+  const startAgent = async (lockWait = '5', extra: { syncTimeout?: string; env?: NodeJS.ProcessEnv } = {}) => {
     agentOutput = '';
     const child = spawn(
       process.execPath,
@@ -82,8 +83,9 @@ describe.runIf(labAvailable())('agent serve: the resident agent of a cell', () =
         requests,
         '--lock-wait',
         lockWait,
+        ...(extra.syncTimeout === undefined ? [] : ['--sync-timeout', extra.syncTimeout]),
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...extra.env } },
     );
     agent = child;
     child.stdout?.setEncoding('utf8').on('data', (text: string) => {
@@ -214,6 +216,32 @@ describe.runIf(labAvailable())('agent serve: the resident agent of a cell', () =
     }
     // Freed: the next request syncs.
     await new Promise((done) => setTimeout(done, 200));
+    expect((await residentSync(0)).code).toBe(0);
+  });
+
+  it('gives up a sync that hangs (a table that never answers): exit 3 to its caller, then exits, freeing the lock', async () => {
+    await stopAgent();
+    // Accepts connections and never answers: the SDK's request waits on.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((done) => silent.listen(0, '127.0.0.1', done));
+    const address = silent.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    try {
+      await startAgent('5', { syncTimeout: '1', env: { AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${port}` } });
+      const child = agent;
+      const exited = new Promise<number | null>((done) => child?.on('exit', (code) => done(code)));
+      const result = await residentSync(0);
+      expect(result.code).toBe(3);
+      expect(result.stderr).toBe(
+        'error: the sync did not finish within 1 s: the resident agent gives it up and exits (systemd starts it again)\n',
+      );
+      expect(await exited).toBe(3);
+      expect(spawnSync('flock', ['-n', join(stateDir, 'sync.lock'), 'true']).status).toBe(0);
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
+    await startAgent();
     expect((await residentSync(0)).code).toBe(0);
   });
 
