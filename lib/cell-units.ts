@@ -1,6 +1,8 @@
-// The systemd units that make a cell sync when its containers file changes (a container created or
-// destroyed), instead of waiting for the next command or association run: a path unit watching the
-// file and a oneshot service running the same agent command as the SSM document, at MinVersion 0.
+// The systemd units of a cell's agent. A path unit watching the containers file and a oneshot service
+// make a cell sync when a container is created or destroyed, instead of waiting for the next command
+// or association run: the service hands the sync (MinVersion 0) to the resident agent, a service of its
+// own running `agent serve` (cell-resident.ts), or runs the SSM document's agent command itself when
+// that does not answer. A boot unit applies the cell's own copy before the network is up.
 // Pure: the document writes what these functions return; tests read and verify the same text.
 //
 // Two systemd behaviours shape the service:

@@ -1,8 +1,8 @@
 // The shell lines that install (a step of the sync document) and remove (the uninstall document) the
-// containers-file watcher and the boot unit of lib/cell-units.ts. Idempotent: a unit file is replaced
-// (atomically, by rename) only when its content changed, and only then is systemd reloaded and the
-// watcher restarted. The boot unit is enabled, not started: it is for the next boot.
-
+// containers-file watcher, the resident agent and the boot unit of lib/cell-units.ts. Idempotent: a
+// unit file is replaced (atomically, by rename) only when its content changed, and only then is
+// systemd reloaded and the watcher restarted; the resident agent is restarted then and on a new build,
+// else started if it is down. The boot unit is enabled, not started: it is for the next boot.
 import { AGENT_SERVICE_UNIT } from './cell-resident.js';
 import {
   BOOT_SERVICE,
