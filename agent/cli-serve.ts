@@ -31,13 +31,18 @@ export async function serve(args: Serve, io: CliIo): Promise<void> {
   await mkdir(args.stateDir, { recursive: true, mode: 0o700 });
   log.info('agent serving', { requests: args.requests, cellName: args.cellName });
   let gaveUp = false;
+  // Until one sync succeeded, every sync reads the kernel back whole (as `--verify full`): a started
+  // (or restarted) agent checks what it finds rather than trust the record, and plans, so that what
+  // it keeps is there for the next change.
+  let checkedWhole = false;
   try {
     await serveRequests({
       dir: args.requests,
       signal: stopping.signal,
       log: (line) => log.warn(line),
       sync: async (requests) => {
-        const outcome = await syncForRequests(args, served, resident, requests);
+        const outcome = await syncForRequests(args, served, resident, requests, { readBackAll: !checkedWhole });
+        if (outcome.results.every((result) => result.code === 0)) checkedWhole = true;
         if (outcome.gaveUp) {
           gaveUp = true;
           stopping.abort(); // Its requests are answered; nothing else is taken.
@@ -60,7 +65,8 @@ export async function serve(args: Serve, io: CliIo): Promise<void> {
 }
 
 /**
- * One sync for requests taken together, under the cell's lock: a full read-back if any asks for one.
+ * One sync for requests taken together, under the cell's lock: a full read-back if any asks for one
+ * (or `readBackAll`).
  * Each request gets the sync's output and exit code, and its own warning when the table offered an
  * older version than it asked for. Everything is also written to the agent's own output (its journal).
  */
@@ -69,6 +75,7 @@ export async function syncForRequests(
   io: CliIo,
   resident: ResidentParts,
   requests: readonly SyncRequest[],
+  options: { readonly readBackAll?: boolean } = {},
 ): Promise<{ results: RequestResult[]; gaveUp: boolean }> {
   let stdout = '';
   let stderr = '';
@@ -102,7 +109,8 @@ export async function syncForRequests(
       }, args.syncTimeoutSeconds * 1000);
     });
     try {
-      const verify = requests.some((request) => request.verify === 'full') ? 'full' : 'cheap';
+      const full = options.readBackAll === true || requests.some((request) => request.verify === 'full');
+      const verify = full ? 'full' : 'cheap';
       const sync = syncFromTable(
         { ...args, command: 'sync --from-dynamodb', minVersion: 0, verify, mode: 'apply' },
         captured,

@@ -179,6 +179,33 @@ describe.runIf(labAvailable())('agent serve: the resident agent of a cell', () =
     expect(await ownedFilterState(lab, cell)).toBe(served);
   });
 
+  it('checks the kernel whole on its first sync after a start: a drift a cheap check misses is repaired', async () => {
+    const applied = await ownedFilterState(lab, cell);
+    // A rule deleted inside a container chain: the kernel's record still holds (agent.md, Fast syncs).
+    const chain = applied
+      .split('\n')
+      .find((line) => line.startsWith(':dyneg-c-'))
+      ?.slice(1)
+      .split(' ')[0];
+    expect(chain).toBeDefined();
+    const drift = async () => {
+      await lab.execOk(cell, ['iptables', '-w', '-D', chain ?? '', '2']);
+      expect(await ownedFilterState(lab, cell)).not.toBe(applied);
+    };
+    await drift();
+    expect(summaryOf((await residentSync(0)).stdout)).toMatchObject({ changed: false });
+    expect(await ownedFilterState(lab, cell)).not.toBe(applied);
+    await stopAgent();
+    await startAgent();
+    expect(summaryOf((await residentSync(0)).stdout)).toMatchObject({ changed: true });
+    expect(await ownedFilterState(lab, cell)).toBe(applied);
+    // After that first sync, cheap requests trust the record again.
+    await drift();
+    expect(summaryOf((await residentSync(0)).stdout)).toMatchObject({ changed: false });
+    expect((await residentSync(0, 'full')).code).toBe(0);
+    expect(await ownedFilterState(lab, cell)).toBe(applied);
+  });
+
   it('warns a request that asked for a newer version than the table offers, as the fresh sync does', async () => {
     const result = await residentSync(999_999);
     expect(result.code).toBe(0);
