@@ -58,9 +58,11 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
   };
   // What this cell last applied tells whether the kernel's record can hold at all (recorded-sync.ts).
   const lastInput = applied?.input === undefined ? {} : { lastInput: applied.input };
+  // And how many sets it held: a kernel holding far fewer (a reboot) has its table of sets grown early.
+  const expectedSets = applied?.sets === undefined ? {} : { expectedSets: applied.sets };
   const result = await syncRecorded(
     { policiesDigest, policies, containers: options.containers },
-    { ...options.sync, ...lastInput },
+    { ...options.sync, ...lastInput, ...expectedSets },
   );
   const version = desired.version;
   if (options.sync?.dryRun === true) return { version, origin: desired.origin, sync: result, reported: false };
@@ -73,7 +75,7 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
     const layout = desired.layout === undefined ? {} : { layout: desired.layout };
     await recordForward(
       options.state,
-      { version, sha256: desired.sha256, appliedAt, ...epoch, ...layout, input: result.input },
+      { version, sha256: desired.sha256, appliedAt, ...epoch, ...layout, input: result.input, sets: result.stats.sets },
       desired.bytes,
     );
   }

@@ -13,6 +13,7 @@ import {
   type SetHeaders,
 } from './applied-record.js';
 import { spawnRunner } from './runner.js';
+import { growSetTable, placeholdersNeeded } from './set-table.js';
 import { planOptionsOf, type SyncOptions, type SyncResult, sync } from './sync.js';
 import { type KernelTable, readTable } from './table.js';
 
@@ -45,6 +46,11 @@ export interface RecordedSyncOptions extends SyncOptions {
    * one. Inputs with another digest cannot find their record in the kernel, so that read is skipped.
    */
   readonly lastInput?: string;
+  /**
+   * How many sets the caller's last apply held, when it keeps that: a sync into a kernel holding far
+   * fewer grows the kernel's table of sets while it parses (set-table.ts).
+   */
+  readonly expectedSets?: number;
 }
 
 export interface RecordedSyncResult extends SyncResult {
@@ -72,6 +78,7 @@ export async function syncRecorded(
   let kernelTable: Promise<KernelTable> | undefined;
   let sets: SetHeaders | undefined;
   let policies: PoliciesWithGroups | undefined;
+  let growing: Promise<void> | undefined;
   if (knownChanged) {
     // The rules and the sets' headers at once: two processes instead of the record's three, read
     // while the policies are parsed.
@@ -90,20 +97,25 @@ export async function syncRecorded(
       return { ...unchanged(summary.record.size), recordHeld: true, input: digest };
     }
     sets = { sizes: summary.setSizes, hostSets: summary.hostSets };
+    growing = growSetTable(runner, placeholdersNeeded(options.expectedSets, summary.setSizes.size));
   }
   // The record missed or was not read: the rules are read while the policies are parsed (the read
   // starts a process); without the sets' headers, every member is read back.
   kernelTable ??= readTable(runner);
   kernelTable.catch(() => undefined);
-  const result = await sync(policies ?? input.policies(), input.containers, {
-    ...options,
-    kernelTable,
-    record: digest,
-    ...(sets === undefined
-      ? { readBack: 'full' }
-      : { readBack: 'sizes', setSizes: sets.sizes, hostSetsPresent: sets.hostSets }),
-  });
-  return { ...result, recordHeld: false, input: digest };
+  try {
+    const result = await sync(policies ?? input.policies(), input.containers, {
+      ...options,
+      kernelTable,
+      record: digest,
+      ...(sets === undefined
+        ? { readBack: 'full' }
+        : { readBack: 'sizes', setSizes: sets.sizes, hostSetsPresent: sets.hostSets }),
+    });
+    return { ...result, recordHeld: false, input: digest };
+  } finally {
+    await growing; // No process of this sync outlives it.
+  }
 }
 
 function unchanged(size: PlanSize): SyncResult {

@@ -19,6 +19,8 @@ const appliedSchema = z.object({
   layout: z.optional(z.literal('shards')),
   // The input digest the kernel's record names after this apply (recorded-sync.ts); absent before.
   input: z.optional(z.string()),
+  // How many sets the apply held (recorded-sync.ts: expectedSets); absent before.
+  sets: z.optional(z.number().check(z.int(), z.gte(0))),
 });
 
 export type AppliedState = z.output<typeof appliedSchema>;

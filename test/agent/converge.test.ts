@@ -207,6 +207,24 @@ describe('converge', () => {
     expect(state.cachedSnapshot()).toEqual(encoded(3).bytes);
   });
 
+  it('records how many sets it applied, and has the next sync grow the kernel’s table of sets when the kernel lacks them', async () => {
+    const dir = stateDir();
+    const state = new AgentState(dir);
+    // A cell whose last apply held 600 sets, on a kernel holding none (a reboot).
+    await state.recordApplied({ ...applied3, appliedAt: 'then', sets: 600 }, encoded(3).bytes);
+    const ipsetRestores: string[] = [];
+    const kernel = fakeKernel();
+    const runner: CommandRunner = (command, args, input) => {
+      if (command === 'ipset' && args[0] === 'restore') ipsetRestores.push(input ?? '');
+      return kernel.runner(command, args, input);
+    };
+    const table = fakeTable([pointerOf(encoded(3))], stored);
+    const result = await converge({ source: table.source, state, containers, cellName: 'cell', sync: { runner } });
+    const placeholders = ipsetRestores.join('').match(/^create dyneg-t-grow-/gm) ?? [];
+    expect(placeholders).toHaveLength(600);
+    expect(state.applied()?.sets).toBe(result.sync.stats.sets);
+  });
+
   it('records the same version again, restoring a lost cache', async () => {
     const dir = stateDir();
     const state = new AgentState(dir);
