@@ -11,7 +11,8 @@
 // Each: a full sync into an empty kernel, a no-change sync, a sync after one destination changed
 // (a new version in the table). Medians of CELL_BENCH_ROUNDS rounds (default 5), the two taking turns,
 // each round in fresh namespaces; (i) with an agent started for the round (not timed), so that its
-// full sync plans from nothing and its later syncs reuse what it kept.
+// full sync plans from nothing (and reads the kernel back whole, as a started agent's first sync
+// does) and its later syncs reuse what it kept.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
