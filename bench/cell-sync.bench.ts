@@ -25,9 +25,11 @@ import { shardedSnapshotStore } from '../core/store/sharded-snapshot-store.js';
 import { documentClient } from '../core/store/table-stores.js';
 import { residentSyncFunction } from '../lib/cell-resident.js';
 import { ensureTable, LOCAL_CLIENT_CONFIG, startDynamoDbLocal } from '../local/dynamodb-local.js';
-import { labPrerequisiteProblem, run } from '../local/lab/netns-lab.js';
+import { labPrerequisiteProblem } from '../local/lab/netns-lab.js';
 import { scenario } from './lib/agent-scenario.js';
-import { percentile, timeMs } from './lib/stats.js';
+import { timedRun } from './lib/cell-process.js';
+import { withNamespace } from './lib/netns.js';
+import { percentile } from './lib/stats.js';
 
 const [CONTAINERS, PER_CONTAINER] = (process.env.CELL_BENCH_SIZE ?? '250x100').split('x').map(Number) as [
   number,
@@ -49,7 +51,6 @@ if (problem !== undefined) {
 
 const work = mkdtempSync(join(tmpdir(), 'dyneg-bench-cell-sync-'));
 const ddb = await startDynamoDbLocal();
-let resident: ChildProcess | undefined;
 try {
   const client = new DynamoDBClient({ ...LOCAL_CLIENT_CONFIG, endpoint: ddb.endpoint });
   const tableName = 'cell-sync-bench';
@@ -67,14 +68,14 @@ try {
   const agent = await bundleAgent(join(work, 'agent'));
   const containers = join(work, 'containers.json');
   writeFileSync(containers, data.containersText);
-  const env = {
-    ...process.env,
+  // The agent processes (and the sh function's) read their table from the environment, as on a cell.
+  Object.assign(process.env, {
     AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint,
     AWS_REGION: LOCAL_CLIENT_CONFIG.region,
     AWS_ACCESS_KEY_ID: LOCAL_CLIENT_CONFIG.credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CLIENT_CONFIG.credentials.secretAccessKey,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  };
+  });
   const tableFlags = (ns: string, stateDir: string) => [
     '--table',
     tableName,
@@ -87,27 +88,18 @@ try {
     '--netns',
     ns,
   ];
-  const timed = async (argv: readonly string[], expectCode = 0) => {
-    const { ms, value } = await timeMs(() => runWithEnv(argv, env));
-    if (value.code !== expectCode)
-      throw new Error(`${argv.slice(0, 3).join(' ')} exited ${value.code}: ${value.stderr.slice(0, 300)}`);
-    return ms;
-  };
-
   const residentNs = `dl-cs-${process.pid}-i`;
   const freshNs = `dl-cs-${process.pid}-g`;
   const requests = join(work, 'requests');
   const residentState = join(work, 'resident-state');
   const askResident = residentSyncFunction({ requestsDir: requests });
-  const residentSync = () => timed(['sh', '-c', `${askResident} resident_sync 0 cheap`]);
+  const residentSync = () => timedRun(['sh', '-c', `${askResident} resident_sync 0 cheap`]);
+  let resident: ChildProcess | undefined;
   const startResident = async () => {
     const child = spawn(
       process.execPath,
       [agent, 'serve', ...tableFlags(residentNs, residentState), '--requests', requests],
-      {
-        env,
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
+      { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     resident = child;
     let output = '';
@@ -137,22 +129,27 @@ try {
   for (let round = 0; round < ROUNDS; round += 1) {
     await publish(base);
     const freshState = join(work, `fresh-state-${round}`);
-    const fresh = (ns: string) =>
-      timed([process.execPath, agent, 'sync', '--from-dynamodb', ...tableFlags(ns, freshState)]);
-    await freshNamespace(freshNs);
-    const freshFull = await fresh(freshNs);
-    const freshNoChange = await fresh(freshNs);
-    await freshNamespace(residentNs);
-    // A new agent each round: its full sync plans from nothing, as the first after an install does.
-    await stopResident();
-    await startResident();
-    const residentFull = await residentSync();
-    const residentNoChange = await residentSync();
-    await publish(changed);
-    freshRounds.push({ full: freshFull, noChange: freshNoChange, changed: await fresh(freshNs) });
-    residentRounds.push({ full: residentFull, noChange: residentNoChange, changed: await residentSync() });
-    residentRss.push(rssOf(resident));
-    nodeAlone = await timed([process.execPath, '-e', '0']);
+    const fresh = () =>
+      timedRun([process.execPath, agent, 'sync', '--from-dynamodb', ...tableFlags(freshNs, freshState)]);
+    await withNamespace(freshNs, () =>
+      withNamespace(residentNs, async () => {
+        const freshFull = await fresh();
+        const freshNoChange = await fresh();
+        // A new agent each round: its full sync plans from nothing, as the first after an install does.
+        await startResident();
+        try {
+          const residentFull = await residentSync();
+          const residentNoChange = await residentSync();
+          await publish(changed);
+          freshRounds.push({ full: freshFull, noChange: freshNoChange, changed: await fresh() });
+          residentRounds.push({ full: residentFull, noChange: residentNoChange, changed: await residentSync() });
+          residentRss.push(rssOf(resident));
+        } finally {
+          await stopResident();
+        }
+      }),
+    );
+    nodeAlone = await timedRun([process.execPath, '-e', '0']);
   }
   const median = (rounds: Round[], field: keyof Round) =>
     percentile(
@@ -179,12 +176,6 @@ try {
     `     the resident agent's memory after its three syncs: ${percentile(residentRss, 50).toFixed(0)} MB resident (max ${Math.max(...residentRss).toFixed(0)} MB)`,
   );
 } finally {
-  if (resident !== undefined && resident.exitCode === null) {
-    const exited = new Promise((done) => resident?.on('exit', done));
-    resident.kill('SIGTERM');
-    await exited;
-  }
-  for (const ns of [`dl-cs-${process.pid}-i`, `dl-cs-${process.pid}-g`]) await run(['ip', 'netns', 'del', ns]);
   await ddb.stop();
   rmSync(work, { recursive: true, force: true });
 }
@@ -194,27 +185,6 @@ function rssOf(child: ChildProcess | undefined): number {
   const status = child?.pid === undefined ? '' : readFileSync(`/proc/${child.pid}/status`, 'utf8');
   const kb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? Number.NaN);
   return kb / 1024;
-}
-
-async function freshNamespace(ns: string): Promise<void> {
-  await run(['ip', 'netns', 'del', ns]);
-  const added = await run(['ip', 'netns', 'add', ns]);
-  if (added.code !== 0) throw new Error(`ip netns add ${ns}: ${added.stderr}`);
-}
-
-function runWithEnv(argv: readonly string[], env: NodeJS.ProcessEnv) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(argv[0] ?? '', argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (text: string) => {
-      stdout += text;
-    });
-    child.stderr.setEncoding('utf8').on('data', (text: string) => {
-      stderr += text;
-    });
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
 }
 
 function ms(value: number): string {

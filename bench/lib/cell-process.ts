@@ -25,7 +25,7 @@ export interface CellProcessRound {
 }
 
 /** Runs a command to its end; the wall time in ms, or an error quoting its stderr. */
-async function timedRun(argv: readonly string[]): Promise<number> {
+export async function timedRun(argv: readonly string[]): Promise<number> {
   const { ms, value: result } = await timeMs(() => run(argv));
   if (result.code !== 0) {
     throw new Error(`${argv.slice(0, 4).join(' ')} exited with ${result.code}: ${result.stderr.trim().slice(0, 300)}`);
