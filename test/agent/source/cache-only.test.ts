@@ -6,20 +6,12 @@ import { desiredFromCache } from '../../../agent/source/cache-only.js';
 import { desiredFromShards, encodeCellShards } from '../../../agent/source/shards.js';
 import { buildSnapshot, encodeSnapshot, sha256, snapshotToPolicyList } from '../../../core/domain/snapshot.js';
 import { splitSnapshot } from '../../../core/domain/source-shards.js';
-import type { EgressPolicy } from '../../../core/domain/types.js';
+import { appPolicy, destination } from '../../helpers/shard-fixtures.js';
 
-const policy = (id: string, app: string): EgressPolicy => ({
-  id,
-  source: { type: 'app', id: app },
-  destination: {
-    id: `dest-${id}`,
-    name: `db ${id}`,
-    ips: [{ start: '198.51.100.10', end: '198.51.100.10' }],
-    ports: [{ start: 3306, end: 3306 }],
-    protocol: 'tcp',
-  },
-});
-const snapshot = buildSnapshot(7, [policy('p1', 'app-1'), policy('p2', 'app-2')]);
+const snapshot = buildSnapshot(7, [
+  appPolicy('app-1', destination('dest-p1', '198.51.100.10', 3306)),
+  appPolicy('app-2', destination('dest-p2', '198.51.100.10', 3306)),
+]);
 const whole = encodeSnapshot(snapshot);
 const sourceIds = (desired: ReturnType<typeof desiredFromCache>): string[] =>
   snapshotToPolicyList(desired.snapshot)
