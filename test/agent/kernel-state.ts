@@ -1,5 +1,5 @@
 // What a cell's kernel holds, as text to compare before and after an agent run.
-import type { Lab } from '../../local/lab/netns-lab.js';
+import { type Lab, run } from '../../local/lab/netns-lab.js';
 
 /**
  * A saved line the agent made: one of its chains, a rule in one, or a rule it tagged (the hook). An
@@ -29,4 +29,26 @@ export async function addOperatorRules(lab: Lab, ns: string): Promise<void> {
   await lab.execOk(ns, ['iptables', '-A', 'OPERATOR-AUDIT', '-p', 'tcp', '--dport', '22', '-j', 'RETURN']);
   await lab.execOk(ns, ['iptables', '-A', 'FORWARD', '-j', 'OPERATOR-AUDIT']);
   await lab.execOk(ns, ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-d', '192.0.2.250', '-j', 'ACCEPT']);
+}
+
+/**
+ * The agent's rules (counters stripped) and its sets (as `ipset save` writes them) in namespace `ns`:
+ * everything of the agent's to compare between two kernels. A set made anew gets a new hash seed
+ * (initval); its name and members are what count.
+ */
+export async function ownedRulesAndSets(ns: string): Promise<string> {
+  const read = async (argv: readonly string[]) => {
+    const result = await run(['ip', 'netns', 'exec', ns, ...argv]);
+    if (result.code !== 0) throw new Error(`${argv.join(' ')}: ${result.stderr}`);
+    return result.stdout;
+  };
+  const rules = (await read(['iptables-save', '-t', 'filter']))
+    .split('\n')
+    .filter((line) => line.includes('dyneg'))
+    .map((line) => line.replace(/\[\d+:\d+\]/, ''));
+  const sets = (await read(['ipset', 'save']))
+    .split('\n')
+    .filter((line) => line.includes('dyneg'))
+    .map((line) => line.replace(/ initval 0x[0-9a-f]+/, ''));
+  return [...rules, ...sets.sort()].join('\n');
 }

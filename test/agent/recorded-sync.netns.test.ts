@@ -10,6 +10,7 @@ import { parseContainers, parsePolicies } from '../../agent/source/files.js';
 import { SyncMemory } from '../../agent/sync-memory.js';
 import { labAvailable, run } from '../../local/lab/netns-lab.js';
 import { app, containerStore, policyList, space, tcp } from './fixtures.js';
+import { ownedRulesAndSets } from './kernel-state.js';
 
 const NS = `recorded-sync-${process.pid}`;
 // Every other address: each one its own entry of the set (the tests take one out).
@@ -30,19 +31,8 @@ async function inNs(argv: readonly string[]): Promise<string> {
   return result.stdout;
 }
 
-/** Everything of ours in the kernel, counters and comments of the save header stripped. */
-async function ownedKernel(): Promise<string> {
-  const rules = (await inNs(['iptables-save', '-t', 'filter']))
-    .split('\n')
-    .filter((line) => line.includes('dyneg'))
-    .map((line) => line.replace(/\[\d+:\d+\]/, ''));
-  // A set made anew gets a new hash seed (initval); its name and members are what count.
-  const sets = (await inNs(['ipset', 'save']))
-    .split('\n')
-    .filter((line) => line.includes('dyneg'))
-    .map((line) => line.replace(/ initval 0x[0-9a-f]+/, ''));
-  return [...rules, ...sets.sort()].join('\n');
-}
+/** Everything of ours in the kernel. */
+const ownedKernel = (): Promise<string> => ownedRulesAndSets(NS);
 
 const runner = netnsRunner(NS);
 const syncText = (text: string, extra: Parameters<typeof syncRecorded>[1] = {}) =>

@@ -10,6 +10,7 @@ import { GROW_SET_PREFIX } from '../../agent/set-table.js';
 import { parseContainers, parsePolicies } from '../../agent/source/files.js';
 import { labAvailable, run } from '../../local/lab/netns-lab.js';
 import { app, containerStore, policyList, tcp } from './fixtures.js';
+import { ownedRulesAndSets } from './kernel-state.js';
 
 const NS = [`set-table-a-${process.pid}`, `set-table-b-${process.pid}`] as const;
 // Twelve apps with ten destinations each on one service: a set each.
@@ -47,18 +48,6 @@ function loggingRunner(ns: string): { runner: CommandRunner; restores: string[] 
   };
 }
 
-async function owned(ns: string): Promise<string> {
-  const rules = (await run(['ip', 'netns', 'exec', ns, 'iptables-save', '-t', 'filter'])).stdout
-    .split('\n')
-    .filter((line) => line.includes('dyneg'))
-    .map((line) => line.replace(/\[\d+:\d+\]/, ''));
-  const sets = (await run(['ip', 'netns', 'exec', ns, 'ipset', 'save'])).stdout
-    .split('\n')
-    .filter((line) => line.includes('dyneg'))
-    .map((line) => line.replace(/ initval 0x[0-9a-f]+/, ''));
-  return [...rules, ...sets.sort()].join('\n');
-}
-
 const syncIn = (runner: CommandRunner, text: string, expectedSets?: number) =>
   syncRecorded(
     { policiesDigest: textDigest(text), policies: () => parsePolicies(text), containers },
@@ -90,9 +79,9 @@ describe.runIf(labAvailable())('growing the table of sets before a sync, on a re
     const plain = loggingRunner(NS[1]);
     await syncIn(plain.runner, policies(443));
     expect(placeholdersIn(plain.restores)).toBe(0);
-    const kernel = await owned(NS[0]);
+    const kernel = await ownedRulesAndSets(NS[0]);
     expect(kernel).not.toContain(GROW_SET_PREFIX);
-    expect(kernel).toBe(await owned(NS[1]));
+    expect(kernel).toBe(await ownedRulesAndSets(NS[1]));
   });
 
   it('counts the owned sets the kernel holds, and does not grow it for plans within its initial room', async () => {
@@ -105,7 +94,7 @@ describe.runIf(labAvailable())('growing the table of sets before a sync, on a re
     const small = loggingRunner(NS[1]);
     await syncIn(small.runner, policies(8443), 256);
     expect(placeholdersIn(small.restores)).toBe(0);
-    expect(await owned(NS[0])).toBe(await owned(NS[1]));
+    expect(await ownedRulesAndSets(NS[0])).toBe(await ownedRulesAndSets(NS[1]));
   });
 
   it('removes a placeholder that a killed restore left behind', async () => {
@@ -115,6 +104,6 @@ describe.runIf(labAvailable())('growing the table of sets before a sync, on a re
     expect((await run(['ip', 'netns', 'exec', NS[0], 'ipset', 'list', '-n'])).stdout.split('\n')).not.toContain(
       leftover,
     );
-    expect(await owned(NS[0])).toBe(await owned(NS[1]));
+    expect(await ownedRulesAndSets(NS[0])).toBe(await ownedRulesAndSets(NS[1]));
   });
 });
