@@ -82,11 +82,7 @@ export function onChangeScript(options: CellUnitOptions): string {
 function scriptWithTablePlaceholder(options: CellUnitOptions): string {
   // inode (a rename-replace), size, and mtime to the nanosecond; empty when the file is missing.
   const stamp = `stat -L -c %i/%s/%y ${options.containersPath} 2>/dev/null || true`;
-  const sync = [
-    `${lockedAgent(options)} sync --from-dynamodb`,
-    `--table ${TABLE} --containers ${options.containersPath} --state-dir ${options.stateDir}`,
-    `--cell-name "$CELL_NAME" --min-version 0 ${enforcementFlags(options)}${options.proxyDir === undefined ? '' : ` ${proxyFlagsExpansion(options.proxyDir)}`}`,
-  ].join(' ');
+  const sync = `${lockedAgent(options)} sync --from-dynamodb ${tableSyncFlags(options, '--min-version 0 ')}`;
   // The resident agent syncs when it runs (cell-resident.ts); else this script starts the agent itself.
   return [
     residentSyncFunction({ requestsDir: options.requestsDir ?? REQUESTS_DIR }),
@@ -109,10 +105,20 @@ function scriptWithTablePlaceholder(options: CellUnitOptions): string {
  */
 function serveCommand(options: CellUnitOptions): string {
   return [
-    `exec node ${options.agentFile} serve`,
-    `--table ${TABLE} --containers ${options.containersPath} --state-dir ${options.stateDir}`,
-    `--cell-name "$CELL_NAME" ${enforcementFlags(options)}${options.proxyDir === undefined ? '' : ` ${proxyFlagsExpansion(options.proxyDir)}`}`,
+    `exec node ${options.agentFile} serve ${tableSyncFlags(options)}`,
     `--requests ${options.requestsDir ?? REQUESTS_DIR} --lock-wait ${options.lockWaitSeconds} --sync-timeout ${options.timeoutSeconds}`,
+  ].join(' ');
+}
+
+/**
+ * The flags the service's `sync --from-dynamodb` and `serve` share: the table, the cell, the rule
+ * settings, the proxy. `perSync` (the service's `--min-version 0 `) goes after the cell name.
+ */
+function tableSyncFlags(options: CellUnitOptions, perSync = ''): string {
+  const proxy = options.proxyDir === undefined ? '' : ` ${proxyFlagsExpansion(options.proxyDir)}`;
+  return [
+    `--table ${TABLE} --containers ${options.containersPath} --state-dir ${options.stateDir}`,
+    `--cell-name "$CELL_NAME" ${perSync}${enforcementFlags(options)}${proxy}`,
   ].join(' ');
 }
 
