@@ -8,6 +8,9 @@
 //        resident agent answers (Node's start, the SDK, the table read, a plan from nothing)
 //   (i)  `agent serve`, reached through the cell's sh function (lib/cell-resident.ts) as the SSM step
 //        and the containers-file service reach it: no node start, one client, the last plan kept
+//   (j)  local mode's in-process cell agent (local/cells/agent-in-process.ts, in this process, with
+//        local mode's command helper): the same sync as (i) without the bundle, the sh function or
+//        a request file; a new one each round, so that its full sync plans from nothing
 // Each: a full sync into an empty kernel, a no-change sync, a sync after one destination changed
 // (a new version in the table). Medians of CELL_BENCH_ROUNDS rounds (default 5), the two taking turns,
 // each round in fresh namespaces; (i) with an agent started for the round (not timed), so that its
@@ -18,12 +21,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { startCommandHelper } from '../agent/command-helper.js';
 import { parsePolicies } from '../agent/source/files.js';
 import { bundleAgent } from '../bundling/agent-bundle.js';
 import { buildSnapshot, encodeSnapshot } from '../core/domain/snapshot.js';
 import { shardedSnapshotStore } from '../core/store/sharded-snapshot-store.js';
 import { documentClient } from '../core/store/table-stores.js';
 import { residentSyncFunction } from '../lib/cell-resident.js';
+import { inProcessAgentRunner } from '../local/cells/agent-in-process.js';
 import { ensureTable, LOCAL_CLIENT_CONFIG, startDynamoDbLocal } from '../local/dynamodb-local.js';
 import { labPrerequisiteProblem } from '../local/lab/netns-lab.js';
 import { scenario } from './lib/agent-scenario.js';
@@ -49,9 +54,17 @@ if (problem !== undefined) {
   process.exit(0);
 }
 
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const work = mkdtempSync(join(tmpdir(), 'dyneg-bench-cell-sync-'));
 const ddb = await startDynamoDbLocal();
 try {
+  // The agent processes (and the sh function's) read their table from the environment, as on a cell.
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint,
+    AWS_REGION: LOCAL_CLIENT_CONFIG.region,
+    AWS_ACCESS_KEY_ID: LOCAL_CLIENT_CONFIG.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CLIENT_CONFIG.credentials.secretAccessKey,
+  });
   const client = new DynamoDBClient({ ...LOCAL_CLIENT_CONFIG, endpoint: ddb.endpoint });
   const tableName = 'cell-sync-bench';
   await ensureTable(client, tableName);
@@ -68,14 +81,6 @@ try {
   const agent = await bundleAgent(join(work, 'agent'));
   const containers = join(work, 'containers.json');
   writeFileSync(containers, data.containersText);
-  // The agent processes (and the sh function's) read their table from the environment, as on a cell.
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint,
-    AWS_REGION: LOCAL_CLIENT_CONFIG.region,
-    AWS_ACCESS_KEY_ID: LOCAL_CLIENT_CONFIG.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CLIENT_CONFIG.credentials.secretAccessKey,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  });
   const tableFlags = (ns: string, stateDir: string) => [
     '--table',
     tableName,
@@ -89,6 +94,7 @@ try {
     ns,
   ];
   const residentNs = `dl-cs-${process.pid}-i`;
+  const localNs = `dl-cs-${process.pid}-j`;
   const freshNs = `dl-cs-${process.pid}-g`;
   const requests = join(work, 'requests');
   const residentState = join(work, 'resident-state');
@@ -125,6 +131,8 @@ try {
   /** The resident agent's resident set after each round's syncs, in MB. */
   const residentRss: number[] = [];
   const residentRounds: Round[] = [];
+  const localRounds: Round[] = [];
+  const commands = startCommandHelper();
   let nodeAlone = 0;
   for (let round = 0; round < ROUNDS; round += 1) {
     await publish(base);
@@ -149,8 +157,30 @@ try {
         }
       }),
     );
+    // (j) Local mode's in-process agent: a new one (new memory, new state) per round.
+    await publish(base);
+    const localAgent = inProcessAgentRunner({
+      dynamodb: client,
+      tableName,
+      stateRoot: join(work, `local-state-${round}`),
+      runner: commands.runner,
+    });
+    const localCell = { name: 'bench-cell', netns: localNs, containers };
+    const localSync = async (): Promise<number> => {
+      const started = performance.now();
+      const result = await localAgent(localCell, 0);
+      if (!result.ok) throw new Error(`local mode's agent failed: ${result.output}`);
+      return performance.now() - started;
+    };
+    await withNamespace(localNs, async () => {
+      const full = await localSync();
+      const noChange = await localSync();
+      await publish(changed);
+      localRounds.push({ full, noChange, changed: await localSync() });
+    });
     nodeAlone = await timedRun([process.execPath, '-e', '0']);
   }
+  commands.stop();
   const median = (rounds: Round[], field: keyof Round) =>
     percentile(
       rounds.map((each) => each[field]),
@@ -167,6 +197,7 @@ try {
   );
   console.log(row("(g') fresh process, sync --from-dynamodb", freshRounds));
   console.log(row('(i)  resident agent via the sh function ', residentRounds));
+  console.log(row("(j)  local mode's in-process agent       ", localRounds));
   const freshChange = median(freshRounds, 'changed');
   const residentChange = median(residentRounds, 'changed');
   console.log(
