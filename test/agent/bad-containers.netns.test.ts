@@ -16,6 +16,7 @@ import {
   labAvailable,
   run,
 } from '../../local/lab/netns-lab.js';
+import { containersOf, firstCell } from '../helpers/lab-cell.js';
 import { app, containerStore, policyList, type StoreEntry, tcp } from './fixtures.js';
 import { addOperatorRules, operatorState as kernelOperatorState, ownedFilterState } from './kernel-state.js';
 import { agentInNetns, runAgent } from './run-agent.js';
@@ -87,10 +88,9 @@ describe.runIf(labAvailable())('bad container entries and input files on a real 
       cells: [{ ips: ['10.255.1.2', '10.255.1.3', '10.255.1.20'] }],
       external: { addresses: [EXTERNAL], tcpPorts: [ALLOWED_PORT, OTHER_PORT] },
     });
-    const [cellInfo] = lab.cells;
-    if (cellInfo === undefined) throw new Error('lab has no cell');
+    const cellInfo = firstCell(lab);
     cell = cellInfo.ns;
-    [c0, c1, c2] = cellInfo.containers as [LabContainer, LabContainer, LabContainer];
+    [c0, c1, c2] = containersOf(cellInfo, 3);
     entries = [
       { ip: c0.ip, appId: 'app-a', spaceId: 'space-1' },
       { ip: c1.ip, appId: 'app-b', spaceId: 'space-1' },

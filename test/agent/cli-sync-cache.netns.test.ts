@@ -11,6 +11,7 @@ import { readSyncedLine } from '../../agent/sync-summary.js';
 import { buildSnapshot, encodeSnapshot } from '../../core/domain/snapshot.js';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../local/lab/netns-lab.js';
 import { InMemorySnapshotStore } from '../helpers/in-memory-snapshot-store.js';
+import { containersOf, firstCell } from '../helpers/lab-cell.js';
 import { containerStore } from './fixtures.js';
 import { ownedFilterState } from './kernel-state.js';
 import { runAgentCommand } from './run-agent.js';
@@ -82,10 +83,9 @@ describe.runIf(labAvailable())('agent sync --from-cache on a real cell', () => {
       cells: [{ ips: ['10.255.1.2', '10.255.1.3'] }],
       external: { addresses: [EXTERNAL], tcpPorts: [ALLOWED_PORT, OTHER_PORT] },
     });
-    const [cellInfo] = lab.cells;
-    if (cellInfo === undefined) throw new Error('lab has no cell');
+    const cellInfo = firstCell(lab);
     cell = cellInfo.ns;
-    [listed, unlisted] = cellInfo.containers as [LabContainer, LabContainer];
+    [listed, unlisted] = containersOf(cellInfo, 2);
     writeFileSync(storeFile, JSON.stringify(containerStore([{ ip: listed.ip, appId: 'app-a', spaceId: 'space-1' }])));
   });
   afterAll(async () => {

@@ -11,6 +11,7 @@ import { renderUlogdConfig } from '../../agent/logging/ulogd-config.js';
 import { renderRuleSpec } from '../../agent/render.js';
 import { connectionLoggingUnits } from '../../lib/cell-logging-units.js';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../local/lab/netns-lab.js';
+import { containersOf, firstCell } from '../helpers/lab-cell.js';
 import { app, policyList, tcp } from './fixtures.js';
 import { ownedFilterState } from './kernel-state.js';
 import { runAgentCommand } from './run-agent.js';
@@ -100,10 +101,9 @@ describe.runIf(labAvailable() && ulogdAvailable())('deny log on a real cell: NFL
       cells: [{ ips: [IP.a, IP.b, IP.unlisted] }],
       external: { addresses: [EXTERNAL], tcpPorts: [ALLOWED_PORT, DENIED_PORT], udpPorts: [UDP_PORT] },
     });
-    const [cellInfo] = lab.cells;
-    if (cellInfo === undefined) throw new Error('lab has no cell');
+    const cellInfo = firstCell(lab);
     cell = cellInfo.ns;
-    [a, b, unlisted] = cellInfo.containers as [LabContainer, LabContainer, LabContainer];
+    [a, b, unlisted] = containersOf(cellInfo, 3);
     writeFileSync(
       files.store,
       JSON.stringify({

@@ -6,6 +6,7 @@ import type { Lifecycle } from '../../core/domain/security-group.js';
 import type { BindingScope, GroupRuleDocument, SecurityGroupsSection } from '../../core/domain/snapshot-groups.js';
 import { groupChain } from '../../core/plan/names.js';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../local/lab/netns-lab.js';
+import { containersOf, firstCell } from '../helpers/lab-cell.js';
 import { app, containerStore, type PolicyDoc, policyList, type StoreEntry, tcp } from './fixtures.js';
 import { addOperatorRules, operatorState as kernelOperatorState, ownedFilterState } from './kernel-state.js';
 import { runAgent } from './run-agent.js';
@@ -93,10 +94,9 @@ describe.runIf(labAvailable())('security groups on a real cell', () => {
       cells: [{ ips: ['10.255.1.2', '10.255.1.3', '10.255.1.4', '10.255.1.5'] }],
       external: { addresses: Object.values(EXT), tcpPorts: [8000, 8001], udpPorts: [5353] },
     });
-    const [cellInfo] = lab.cells;
-    if (cellInfo === undefined) throw new Error('lab has no cell');
+    const cellInfo = firstCell(lab);
     cell = cellInfo.ns;
-    [running, staging, task, other] = cellInfo.containers as [LabContainer, LabContainer, LabContainer, LabContainer];
+    [running, staging, task, other] = containersOf(cellInfo, 4);
     entries = [
       { ip: running.ip, appId: 'app-r', spaceId: 's1', orgId: 'o1', workload: 'app' },
       { ip: staging.ip, appId: 'app-st', spaceId: 's1', orgId: 'o1', workload: 'staging' },

@@ -11,6 +11,7 @@ import { prng } from '../../bench/lib/agent-scenario.js';
 import { evaluatePlan, type Packet } from '../../core/plan/evaluate.js';
 import { planRules } from '../../core/plan/plan.js';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../local/lab/netns-lab.js';
+import { firstCell } from '../helpers/lab-cell.js';
 import {
   app,
   containerStore,
@@ -121,8 +122,7 @@ describe.runIf(labAvailable())('set layout against real connections', () => {
       cells: [{ ips: ENTRIES.map((entry) => entry.ip) }],
       external: { addresses: EXTERNAL, tcpPorts: TCP_PORTS, udpPorts: UDP_PORTS },
     });
-    const [only] = lab.cells;
-    if (only === undefined) throw new Error('lab has no cell');
+    const only = firstCell(lab);
     cell = only.ns;
     containers = only.containers;
     // The cell sends each refusal's ICMP error at once: rate-limited, a refused udp probe would wait for

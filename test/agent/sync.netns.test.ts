@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { containerChain, tempSetName } from '../../core/plan/names.js';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../local/lab/netns-lab.js';
+import { containersOf, firstCell } from '../helpers/lab-cell.js';
 import { app, containerStore, icmp, type PolicyDoc, policyList, type StoreEntry, space, tcp, udp } from './fixtures.js';
 import { addOperatorRules, operatorState as kernelOperatorState, ownedFilterState } from './kernel-state.js';
 import { runAgent } from './run-agent.js';
@@ -119,18 +120,9 @@ describe.runIf(labAvailable())('agent sync on a real cell', () => {
         udpPorts: [5353, 5354],
       },
     });
-    const [cellInfo] = lab.cells;
-    if (cellInfo === undefined) throw new Error('lab has no cell');
+    const cellInfo = firstCell(lab);
     cell = cellInfo.ns;
-    [c0, c1, c2, outsider, neighbour, far, foreign] = cellInfo.containers as [
-      LabContainer,
-      LabContainer,
-      LabContainer,
-      LabContainer,
-      LabContainer,
-      LabContainer,
-      LabContainer,
-    ];
+    [c0, c1, c2, outsider, neighbour, far, foreign] = containersOf(cellInfo, 7);
     unlisted = [outsider, neighbour, far];
     entries = [
       { ip: c0.ip, appId: 'app-a', spaceId: 'space-1' },

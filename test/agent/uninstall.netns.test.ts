@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyInterception } from '../../agent/proxy/interception.js';
 import { netnsRunner } from '../../agent/runner.js';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../local/lab/netns-lab.js';
+import { containersOf, firstCell } from '../helpers/lab-cell.js';
 import { app, containerStore, policyList, space, tcp } from './fixtures.js';
 import { isAgentLine, operatorState as kernelOperatorState } from './kernel-state.js';
 import { runAgentCommand } from './run-agent.js';
@@ -68,10 +69,9 @@ describe.runIf(labAvailable())('agent uninstall on a real cell', () => {
       cells: [{ ips: ['10.255.1.2'] }],
       external: { addresses: [EXTERNAL], tcpPorts: [ALLOWED_PORT, OTHER_PORT] },
     });
-    const [cellInfo] = lab.cells;
-    if (cellInfo === undefined) throw new Error('lab has no cell');
+    const cellInfo = firstCell(lab);
     cell = cellInfo.ns;
-    [container] = cellInfo.containers as [LabContainer];
+    [container] = containersOf(cellInfo, 1);
     writeFileSync(
       storeFile,
       JSON.stringify(containerStore([{ ip: container.ip, appId: 'app-a', spaceId: 'space-1' }])),

@@ -21,6 +21,7 @@ import { hostSetName } from '../../../core/plan/names.js';
 import { dnsmasqAvailable, type LabDns, startLabDns } from '../../../local/lab/lab-dns.js';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../../local/lab/netns-lab.js';
 import { tiedToParent } from '../../../local/parent-death.js';
+import { containersOf, firstCell } from '../../helpers/lab-cell.js';
 import { agentInNetns } from '../run-agent.js';
 
 const OLD = '198.51.100.10';
@@ -108,10 +109,9 @@ describe.runIf(labAvailable() && dnsmasqAvailable())('host names from a snapshot
       cells: [{ ips: [CONTAINER_IP] }],
       external: { addresses: [OLD, NEW, OTHER, API, DNS], tcpPorts: [PORT, OTHER_PORT, API_PORT] },
     });
-    const [cellInfo] = lab.cells;
-    if (cellInfo === undefined) throw new Error('lab has no cell');
+    const cellInfo = firstCell(lab);
     cell = cellInfo.ns;
-    [container] = cellInfo.containers as [LabContainer];
+    [container] = containersOf(cellInfo, 1);
     dns = await startLabDns({
       ns: lab.external.ns,
       address: DNS,

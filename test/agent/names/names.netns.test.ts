@@ -14,6 +14,7 @@ import { spawnRunner } from '../../../agent/runner.js';
 import { hostSetName } from '../../../core/plan/names.js';
 import { dnsmasqAvailable, type LabDns, startLabDns } from '../../../local/lab/lab-dns.js';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../../local/lab/netns-lab.js';
+import { containersOf, firstCell } from '../../helpers/lab-cell.js';
 import { agentInNetns } from '../run-agent.js';
 
 const OLD = '198.51.100.10';
@@ -107,10 +108,9 @@ describe.runIf(labAvailable() && dnsmasqAvailable())('agent names with a real re
       cells: [{ ips: ['10.255.1.2'] }],
       external: { addresses: [OLD, NEW, DNS], tcpPorts: [PORT] },
     });
-    const [cellInfo] = lab.cells;
-    if (cellInfo === undefined) throw new Error('lab has no cell');
+    const cellInfo = firstCell(lab);
     cell = cellInfo.ns;
-    [container] = cellInfo.containers as [LabContainer];
+    [container] = containersOf(cellInfo, 1);
     dns = await startLabDns({ ns: lab.external.ns, address: DNS, ttlSeconds: TTL_S, records: { [NAME]: [OLD] } });
     netnsEtc = join('/etc/netns', cell);
     mkdirSync(netnsEtc, { recursive: true });

@@ -23,6 +23,7 @@ import { explainLayer7 } from '../../../core/plan/explain-layer7.js';
 import { hostSetName } from '../../../core/plan/names.js';
 import { type LabDns, startLabDns } from '../../../local/lab/lab-dns.js';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../../local/lab/netns-lab.js';
+import { containersOf, firstCell } from '../../helpers/lab-cell.js';
 import { containerStore } from '../fixtures.js';
 import { toolsAvailable } from './prerequisites.js';
 import {
@@ -130,9 +131,8 @@ describe.runIf(labAvailable() && toolsAvailable('cell proxy netns tests', 'hapro
         cells: [{ ips: [IP.a, IP.b] }],
         external: { addresses: [ALPHA, BETA, DNS] },
       });
-      const [cell] = lab.cells;
-      if (cell === undefined) throw new Error('lab has no cell');
-      [a, b] = cell.containers as [LabContainer, LabContainer];
+      const cell = firstCell(lab);
+      [a, b] = containersOf(cell, 2);
       cellRunner = netnsRunner(cell.ns);
       cellNs = cell.ns;
       await startServers(lab.external.ns, await makeCertificate(dir, ['allowed.test', 'other.test']), seen);

@@ -24,6 +24,7 @@ import type { ProxySettings } from '../../../agent/proxy/settings.js';
 import { type CommandRunner, netnsRunner } from '../../../agent/runner.js';
 import { type LabDns, startLabDns } from '../../../local/lab/lab-dns.js';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../../local/lab/netns-lab.js';
+import { containersOf, firstCell } from '../../helpers/lab-cell.js';
 import { containerStore, policyList } from '../fixtures.js';
 import { runAgent } from '../run-agent.js';
 import { toolsAvailable } from './prerequisites.js';
@@ -110,10 +111,9 @@ describe.runIf(labAvailable() && toolsAvailable('proxy netns tests', 'haproxy', 
         cells: [{ ips: [IP.a, IP.b] }],
         external: { addresses: [ALPHA, BETA, DNS] },
       });
-      const [cellInfo] = lab.cells;
-      if (cellInfo === undefined) throw new Error('lab has no cell');
+      const cellInfo = firstCell(lab);
       cell = cellInfo.ns;
-      [a, b] = cellInfo.containers as [LabContainer, LabContainer];
+      [a, b] = containersOf(cellInfo, 2);
       cellRunner = netnsRunner(cell);
 
       const certificate = await makeCertificate(dir, ['allowed.test', 'other.test', '*.wild.test', 'wild.test']);

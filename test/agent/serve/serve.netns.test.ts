@@ -17,6 +17,7 @@ import { NOT_ANSWERED, residentSyncFunction } from '../../../lib/cell-resident.j
 import { createLab, type Lab, type LabContainer, labAvailable, run } from '../../../local/lab/netns-lab.js';
 import { createTestTable, stubAgentTableEnv, type TestTable } from '../../helpers/ddb.js';
 import { tcpDestination } from '../../helpers/fixtures.js';
+import { containersOf, firstCell } from '../../helpers/lab-cell.js';
 import { publishedState } from '../../helpers/published-state.js';
 import { containerStore } from '../fixtures.js';
 import { ownedFilterState } from '../kernel-state.js';
@@ -126,10 +127,9 @@ describe.runIf(labAvailable())('agent serve: the resident agent of a cell', () =
       cells: [{ ips: ['10.255.1.2'] }],
       external: { addresses: [EXTERNAL], tcpPorts: [FIRST_PORT, SECOND_PORT] },
     });
-    const [cellInfo] = lab.cells;
-    if (cellInfo === undefined) throw new Error('lab has no cell');
+    const cellInfo = firstCell(lab);
     cell = cellInfo.ns;
-    [container] = cellInfo.containers as [LabContainer];
+    [container] = containersOf(cellInfo, 1);
     writeFileSync(
       storeFile,
       JSON.stringify(containerStore([{ ip: container.ip, appId: 'app-a', spaceId: 'space-1' }])),

@@ -18,6 +18,7 @@ import type { DenyNetworks } from '../../../core/plan/plan.js';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../../local/lab/netns-lab.js';
 import { containerStore, type StoreEntry } from '../../agent/fixtures.js';
 import { runAgent } from '../../agent/run-agent.js';
+import { firstCell } from '../../helpers/lab-cell.js';
 
 /** Eight external addresses, two /29 halves apart, so that ranges and CIDRs cut across them. */
 const EXTERNAL = [
@@ -153,8 +154,7 @@ describe.runIf(labAvailable())("explain's verdict against real connections", () 
       cells: [{ ips: CONTAINERS.map((container) => container.ip) }],
       external: { addresses: EXTERNAL, tcpPorts: TCP_PORTS, udpPorts: [UDP_PORT] },
     });
-    const [only] = lab.cells;
-    if (only === undefined) throw new Error('lab has no cell');
+    const only = firstCell(lab);
     cell = only.ns;
     containers = only.containers;
   });

@@ -11,6 +11,7 @@ import { type CellLogging, startCellLogging } from '../../../local/cells/cell-lo
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../../local/lab/netns-lab.js';
 import { policyList } from '../../agent/fixtures.js';
 import { runAgentCommand } from '../../agent/run-agent.js';
+import { containersOf, firstCell } from '../../helpers/lab-cell.js';
 
 const PROJECT = resolve(import.meta.dirname, '../../..');
 const EXTERNAL = '198.51.100.10';
@@ -43,10 +44,9 @@ describe.runIf(labAvailable() && ulogdAvailable())('local cell logging', () => {
       cells: [{ ips: ['10.255.1.2'] }],
       external: { addresses: [EXTERNAL], tcpPorts: [PORT] },
     });
-    const [cellInfo] = lab.cells;
-    if (cellInfo === undefined) throw new Error('lab has no cell');
+    const cellInfo = firstCell(lab);
     cell = cellInfo.ns;
-    [container] = cellInfo.containers as [LabContainer];
+    [container] = containersOf(cellInfo, 1);
     writeFileSync(
       store,
       JSON.stringify({

@@ -15,6 +15,7 @@ import type { Log, LogAttributes } from '../../../core/log.js';
 import { type CellNames, cellNamesCommand, startCellNames } from '../../../local/cells/cell-names.js';
 import { dnsmasqAvailable, type LabDns, startLabDns } from '../../../local/lab/lab-dns.js';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../../local/lab/netns-lab.js';
+import { containersOf, firstCell } from '../../helpers/lab-cell.js';
 
 const ADDRESS = '198.51.100.10';
 const DNS = '198.51.100.53';
@@ -47,10 +48,9 @@ describe.runIf(labAvailable() && dnsmasqAvailable())('local cells: the host-name
       cells: [{ ips: ['10.255.1.2'] }],
       external: { addresses: [ADDRESS, DNS], tcpPorts: [PORT, PORT + 1] },
     });
-    const [cellInfo] = lab.cells;
-    if (cellInfo === undefined) throw new Error('lab has no cell');
+    const cellInfo = firstCell(lab);
     ns = cellInfo.ns;
-    [container] = cellInfo.containers as [LabContainer];
+    [container] = containersOf(cellInfo, 1);
     dns = await startLabDns({ ns: lab.external.ns, address: DNS, ttlSeconds: 60, records: { [NAME]: [ADDRESS] } });
     netnsEtc = join('/etc/netns', ns);
     mkdirSync(netnsEtc, { recursive: true });

@@ -20,6 +20,7 @@ import { createLab, type Lab, type LabContainer, labAvailable } from '../../../l
 import { containerStore } from '../../agent/fixtures.js';
 import { toolsAvailable } from '../../agent/proxy/prerequisites.js';
 import { httpCall, makeCertificate, type Seen, startServers, stopProxyLab } from '../../agent/proxy/proxy-lab.js';
+import { containersOf, firstCell } from '../../helpers/lab-cell.js';
 
 const SERVER = '198.51.100.10';
 const DNS = '198.51.100.53';
@@ -60,9 +61,8 @@ describe.runIf(labAvailable() && dnsmasqAvailable() && toolsAvailable('cell prox
         cells: [{ ips: ['10.255.1.2'] }],
         external: { addresses: [SERVER, DNS] },
       });
-      const [cellInfo] = lab.cells;
-      if (cellInfo === undefined) throw new Error('lab has no cell');
-      [container] = cellInfo.containers as [LabContainer];
+      const cellInfo = firstCell(lab);
+      [container] = containersOf(cellInfo, 1);
       await startServers(lab.external.ns, await makeCertificate(dir, [NAME]), seen);
       dns = await startLabDns({ ns: lab.external.ns, address: DNS, ttlSeconds: 60, records: { [NAME]: [SERVER] } });
       netnsEtc = join('/etc/netns', cellInfo.ns);

@@ -17,6 +17,7 @@ import {
 } from '../../../local/lab/netns-lab.js';
 import { type LocalMode, startLocalMode } from '../../../local/local-mode.js';
 import { createTestTable } from '../../helpers/ddb.js';
+import { containersOf, firstCell } from '../../helpers/lab-cell.js';
 
 const API = '/networking/v1/external';
 const DB = '198.51.100.30';
@@ -59,11 +60,8 @@ describe.runIf(labAvailable())('new and removed containers on local mode', () =>
 
   beforeAll(async () => {
     lab = await createLab({ tag: 'newc', cells: [{ count: 2 }], external: { addresses: [DB], tcpPorts: [DB_PORT] } });
-    const [cell] = lab.cells;
-    const [first, second] = cell?.containers ?? [];
-    if (!cell || !first || !second) throw new Error('lab has one cell with two containers');
-    listed = first;
-    added = second;
+    const cell = firstCell(lab);
+    [listed, added] = containersOf(cell, 2);
     workDir = mkdtempSync(join(tmpdir(), 'egress-newc-'));
     storeFile = join(workDir, 'store.json');
     replaceStore({ a: entry(listed, 'a') });

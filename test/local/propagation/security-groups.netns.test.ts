@@ -16,6 +16,7 @@ import {
 } from '../../../local/lab/netns-lab.js';
 import { type LocalMode, startLocalMode } from '../../../local/local-mode.js';
 import { createTestTable } from '../../helpers/ddb.js';
+import { containersOf, firstCell } from '../../helpers/lab-cell.js';
 
 const SPACE = '5a0e0000-0000-4000-8000-0000000000a1';
 const ORG = '0a0e0000-0000-4000-8000-0000000000b2';
@@ -94,11 +95,8 @@ describe.runIf(labAvailable())('security groups on local mode, one cell', () => 
       external: { addresses: [INTERNET, DENIED, BROKERED], tcpPorts: [HTTPS, POSTGRES] },
     });
     workDir = mkdtempSync(join(tmpdir(), 'egress-asg-'));
-    const [cell] = lab.cells;
-    const [first, second] = cell?.containers ?? [];
-    if (!cell || !first || !second) throw new Error('lab has one cell with two containers');
-    running = first;
-    staging = second;
+    const cell = firstCell(lab);
+    [running, staging] = containersOf(cell, 2);
     const containers = join(workDir, 'store.json');
     const metadata = { app_id: APP, space_id: SPACE, org_id: ORG };
     writeFileSync(
