@@ -16,7 +16,7 @@
 // each round in fresh namespaces; (i) with an agent started for the round (not timed), so that its
 // full sync plans from nothing (and reads the kernel back whole, as a started agent's first sync
 // does) and its later syncs reuse what it kept.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +34,7 @@ import { labPrerequisiteProblem } from '../local/lab/netns-lab.js';
 import { scenario } from './lib/agent-scenario.js';
 import { timedRun } from './lib/cell-process.js';
 import { withNamespace } from './lib/netns.js';
+import { type ServeProcess, startServe } from './lib/serve-process.js';
 import { percentile } from './lib/stats.js';
 
 const [CONTAINERS, PER_CONTAINER] = (process.env.CELL_BENCH_SIZE ?? '250x100').split('x').map(Number) as [
@@ -100,31 +101,13 @@ try {
   const residentState = join(work, 'resident-state');
   const askResident = residentSyncFunction({ requestsDir: requests });
   const residentSync = () => timedRun(['sh', '-c', `${askResident} resident_sync 0 cheap`]);
-  let resident: ChildProcess | undefined;
+  let resident: ServeProcess | undefined;
   const startResident = async () => {
-    const child = spawn(
-      process.execPath,
-      [agent, 'serve', ...tableFlags(residentNs, residentState), '--requests', requests],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    resident = child;
-    let output = '';
-    child.stdout?.setEncoding('utf8').on('data', (text: string) => {
-      output += text;
-    });
-    while (!output.includes('agent serving')) {
-      if (child.exitCode !== null) throw new Error(`agent serve exited: ${output}`);
-      await new Promise((done) => setTimeout(done, 20));
-    }
+    resident = await startServe([agent, 'serve', ...tableFlags(residentNs, residentState), '--requests', requests]);
   };
-
   const stopResident = async () => {
-    const child = resident;
+    await resident?.stop();
     resident = undefined;
-    if (child === undefined || child.exitCode !== null) return;
-    const exited = new Promise((done) => child.on('exit', done));
-    child.kill('SIGTERM');
-    await exited;
   };
 
   const freshRounds: Round[] = [];
@@ -151,7 +134,7 @@ try {
           await publish(changed);
           freshRounds.push({ full: freshFull, noChange: freshNoChange, changed: await fresh() });
           residentRounds.push({ full: residentFull, noChange: residentNoChange, changed: await residentSync() });
-          residentRss.push(rssOf(resident));
+          residentRss.push(rssOf(resident?.child));
         } finally {
           await stopResident();
         }

@@ -2,13 +2,14 @@
 // namespace, reached through the very sh function the SSM step and the containers-file service use
 // (lib/cell-resident.ts). Real tcp connections from the cell's containers; the kernel it leaves is
 // the one a fresh `sync --from-dynamodb` leaves.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readSyncedLine } from '../../../agent/sync-summary.js';
+import { type ServeProcess, startServe } from '../../../bench/lib/serve-process.js';
 import { DynamoDbPolicyStore } from '../../../core/store/dynamodb-policy-store.js';
 import { DynamoDbSnapshotStore } from '../../../core/store/snapshot-store.js';
 import { documentClient } from '../../../core/store/table-stores.js';
@@ -34,8 +35,7 @@ describe.runIf(labAvailable())('agent serve: the resident agent of a cell', () =
   let lab: Lab;
   let cell: string;
   let container: LabContainer;
-  let agent: ChildProcess | undefined;
-  let agentOutput = '';
+  let agent: ServeProcess | undefined;
   const dir = mkdtempSync(join(tmpdir(), 'agent-serve-'));
   const requests = join(dir, 'requests');
   const stateDir = join(dir, 'state');
@@ -67,9 +67,7 @@ describe.runIf(labAvailable())('agent serve: the resident agent of a cell', () =
       `${residentSyncFunction({ requestsDir: requests, waitSeconds })} resident_sync ${minVersion} ${verify}`,
     ]);
   const startAgent = async (lockWait = '5', extra: { syncTimeout?: string; env?: NodeJS.ProcessEnv } = {}) => {
-    agentOutput = '';
-    const child = spawn(
-      process.execPath,
+    agent = await startServe(
       [
         '--import',
         'tsx',
@@ -86,30 +84,13 @@ describe.runIf(labAvailable())('agent serve: the resident agent of a cell', () =
         lockWait,
         ...(extra.syncTimeout === undefined ? [] : ['--sync-timeout', extra.syncTimeout]),
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...extra.env } },
+      { ...process.env, ...extra.env },
     );
-    agent = child;
-    child.stdout?.setEncoding('utf8').on('data', (text: string) => {
-      agentOutput += text;
-    });
-    child.stderr?.setEncoding('utf8').on('data', (text: string) => {
-      agentOutput += text;
-    });
-    // Serving once it says so (its folder is ready then).
-    const deadline = Date.now() + 20_000;
-    while (!agentOutput.includes('agent serving')) {
-      if (child.exitCode !== null || Date.now() > deadline)
-        throw new Error(`agent serve did not start: ${agentOutput}`);
-      await new Promise((done) => setTimeout(done, 50));
-    }
   };
   const stopAgent = async () => {
-    const child = agent;
+    const running = agent;
     agent = undefined;
-    if (child === undefined || child.exitCode !== null) return child?.exitCode ?? null;
-    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
-    child.kill('SIGTERM');
-    return exited;
+    return running === undefined ? null : running.stop();
   };
   const reach = async () => ({
     first: await lab.tcp(container, EXTERNAL, FIRST_PORT),
@@ -255,8 +236,7 @@ describe.runIf(labAvailable())('agent serve: the resident agent of a cell', () =
     const port = typeof address === 'object' && address !== null ? address.port : 0;
     try {
       await startAgent('5', { syncTimeout: '1', env: { AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${port}` } });
-      const child = agent;
-      const exited = new Promise<number | null>((done) => child?.on('exit', (code) => done(code)));
+      const exited = agent?.exited;
       const result = await residentSync(0);
       expect(result.code).toBe(3);
       expect(result.stderr).toBe(
