@@ -22,7 +22,25 @@ export interface ResidentParts {
   readonly memory: SyncMemory;
 }
 
-export const tableClient = (): DynamoDBClient => new DynamoDBClient({ maxAttempts: 5 });
+/** How long the table's client waits: to connect, and for the next bytes of an answer. */
+export interface TableClientTimeouts {
+  readonly connectMs: number;
+  readonly idleMs: number;
+}
+
+/**
+ * Without them a table that accepts connections and never answers (a black-holing proxy or network
+ * path) holds a sync, and the cell's sync lock, until the SSM step or the unit kills it. With five
+ * attempts a silent table fails the sync within about 28 s (5 × 5 s and the retries' backoff), before
+ * the shortest step timeout the stack allows (30 s). Answers stream without pauses, however large.
+ */
+export const TABLE_CLIENT_TIMEOUTS: TableClientTimeouts = { connectMs: 3_000, idleMs: 5_000 };
+
+export const tableClient = (timeouts: TableClientTimeouts = TABLE_CLIENT_TIMEOUTS): DynamoDBClient =>
+  new DynamoDBClient({
+    maxAttempts: 5,
+    requestHandler: { connectionTimeout: timeouts.connectMs, socketTimeout: timeouts.idleMs },
+  });
 
 /**
  * One sync; returns the policy version the table offered. `resident`: the client and memory of a

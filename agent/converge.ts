@@ -2,10 +2,12 @@
 // recorded on the cell and reported to the table. Run by the cell agent (cell-agent.ts).
 
 import type { CellRegistry } from '../core/domain/cells.js';
+import { ValidationError } from '../core/domain/errors.js';
 import { hostedShardKeys } from '../core/domain/shard-keys.js';
 import { snapshotToPolicyList } from '../core/domain/snapshot.js';
 import type { PoliciesWithGroups } from '../core/domain/snapshot-groups.js';
 import type { Container } from '../core/plan/model.js';
+import { TableReadError } from './errors.js';
 import { type ProxyStepResult, proxyStep } from './proxy/proxy-step.js';
 import type { ProxySyncOptions } from './proxy/proxy-sync.js';
 import { type RecordedSyncOptions, type RecordedSyncResult, syncRecorded } from './recorded-sync.js';
@@ -46,7 +48,13 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
   const desired =
     options.source === CACHE_ONLY
       ? desiredFromCache(applied, cached, hosted)
-      : await desiredSnapshot(options.source, applied, cached, hosted, reread, options.sync?.memory?.shards);
+      : await desiredSnapshot(options.source, applied, cached, hosted, reread, options.sync?.memory?.shards).catch(
+          (error: unknown) => {
+            // Refused content stays a refusal (exit 1); anything else the reads threw is the table's.
+            if (error instanceof ValidationError) throw error;
+            throw new TableReadError(error instanceof Error ? error.message : String(error));
+          },
+        );
   // The kernel's record (applied-record.ts) says whether this snapshot, for these containers, is in
   // force already; only if not is it decoded and planned. The empty state has no checksum of its own.
   const policiesDigest = desired.digest ?? `snapshot ${desired.version} ${desired.sha256}`;

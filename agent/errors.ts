@@ -18,6 +18,14 @@ export class ApplyError extends Error {
 }
 
 /**
+ * The policy table could not be read (unreachable, silent past the client's timeouts, access
+ * denied, no such table); nothing was planned or applied, the rules in force are unchanged.
+ */
+export class TableReadError extends Error {
+  override readonly name = 'TableReadError';
+}
+
+/**
  * Input was refused, and the command applied a safe state without it (`sync --from-cache` with a
  * refused containers file lists no container). Exit 1 as for any refused input, but the rules did change.
  */

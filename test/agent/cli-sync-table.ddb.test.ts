@@ -1,11 +1,16 @@
 // `agent sync --from-dynamodb` in-process against DynamoDB Local, with a fake kernel: its summary
 // log line, its report to the table, and the same ruleset as local mode's in-process cell.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EXIT_INVALID_INPUT, EXIT_OK, runCli } from '../../agent/cli.js';
+import { parseAgentArgs } from '../../agent/cli-args.js';
+import { EXIT_APPLY_FAILED, reportFailure } from '../../agent/cli-failure.js';
+import { syncFromTable, TABLE_CLIENT_TIMEOUTS, tableClient } from '../../agent/cli-sync-table.js';
 import type { CommandRunner } from '../../agent/runner.js';
+import { SyncMemory } from '../../agent/sync-memory.js';
 import { readSyncedLine } from '../../agent/sync-summary.js';
 import { DynamoDbCellStatusStore } from '../../core/store/cell-status-store.js';
 import { DynamoDbPolicyStore } from '../../core/store/dynamodb-policy-store.js';
@@ -210,5 +215,68 @@ describe('agent sync --from-dynamodb', () => {
       `error: invalid input, rules unchanged: --containers: cannot read ${JSON.stringify(missing)}: ENOENT\n`,
     );
     expect(result.stdout).toBe('');
+  });
+
+  it('gives up on a table that accepts connections and never answers: exit 3, rules unchanged, nothing recorded', async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((done) => silent.listen(0, '127.0.0.1', done));
+    const address = silent.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    // The client reads its endpoint from the environment (when it first sends), as on a cell.
+    vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', `http://127.0.0.1:${port}`);
+    const client = tableClient({ connectMs: 500, idleMs: 200 });
+    const stateDir = join(work, 'silent-state');
+    const kernel: string[] = [];
+    let stderr = '';
+    const io = {
+      stdout: () => undefined,
+      stderr: (text: string) => {
+        stderr += text;
+      },
+      runner: async (command: string) => {
+        kernel.push(command);
+        return { code: 0, stdout: '', stderr: '' };
+      },
+    };
+    const command = parseAgentArgs([
+      'sync',
+      '--from-dynamodb',
+      '--table',
+      table.tableName,
+      '--containers',
+      dryRunCell(work).containers,
+      '--state-dir',
+      stateDir,
+      '--cell-name',
+      'silent',
+    ]);
+    if (command.command !== 'sync --from-dynamodb') throw new Error(`parsed as ${command.command}`);
+    const started = performance.now();
+    try {
+      const code = await syncFromTable(command, io, { client, memory: new SyncMemory() }).then(
+        () => EXIT_OK,
+        (error: unknown) => reportFailure(error, io),
+      );
+      expect(code).toBe(EXIT_APPLY_FAILED);
+      expect(stderr).toMatch(
+        /^error: cannot read the policy table, rules unchanged: .*timed out after 200 ms of inactivity.*\n$/,
+      );
+      // Five attempts of 200 ms and their backoff, not the step's minutes.
+      expect(performance.now() - started).toBeLessThan(10_000);
+      expect(kernel).toEqual([]);
+      expect(existsSync(join(stateDir, 'applied.json'))).toBe(false);
+    } finally {
+      stubAgentTableEnv(table);
+      client.destroy();
+      silent.closeAllConnections();
+      silent.close();
+    }
+  });
+
+  it("fails a silent table by default inside the shortest step timeout the stack allows (CellAgent's syncTimeout, 30 s)", () => {
+    const { connectMs, idleMs } = TABLE_CLIENT_TIMEOUTS;
+    expect(Math.min(connectMs, idleMs)).toBeGreaterThan(0);
+    // Five attempts, each at most one timeout, and the standard retry's backoff between them (at most 3.1 s).
+    expect(5 * Math.max(connectMs, idleMs) + 3_100).toBeLessThan(30_000);
   });
 });
