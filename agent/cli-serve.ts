@@ -10,9 +10,9 @@ import type { CliIo } from './cli-io.js';
 import { type ResidentParts, syncFromTable, tableClient } from './cli-sync-table.js';
 import { startCommandHelper } from './command-helper.js';
 import { ApplyError } from './errors.js';
-import type { RequestResult, SyncRequest } from './serve/requests.js';
+import { NOT_ANSWERED, type RequestResult, type SyncRequest } from './serve/requests.js';
 import { serveRequests } from './serve/server.js';
-import { holdSyncLock, syncLockFile } from './serve/sync-lock.js';
+import { type HeldLock, holdSyncLock, LockWaitStopped, syncLockFile } from './serve/sync-lock.js';
 import { SyncMemory } from './sync-memory.js';
 import { AGENT_SERVICE } from './sync-summary.js';
 
@@ -41,8 +41,13 @@ export async function serve(args: Serve, io: CliIo): Promise<void> {
       signal: stopping.signal,
       log: (line) => log.warn(line),
       sync: async (requests) => {
-        const outcome = await syncForRequests(args, served, resident, requests, { readBackAll: !checkedWhole });
+        const outcome = await syncForRequests(args, served, resident, requests, {
+          readBackAll: !checkedWhole,
+          signal: stopping.signal,
+        });
         if (outcome.results.every((result) => result.code === 0)) checkedWhole = true;
+        // Another sync may have run beside it: the next one reads the kernel back whole again.
+        if (outcome.lockLost) checkedWhole = false;
         if (outcome.gaveUp) {
           gaveUp = true;
           stopping.abort(); // Its requests are answered; nothing else is taken.
@@ -75,8 +80,12 @@ export async function syncForRequests(
   io: CliIo,
   resident: ResidentParts,
   requests: readonly SyncRequest[],
-  options: { readonly readBackAll?: boolean } = {},
-): Promise<{ results: RequestResult[]; gaveUp: boolean }> {
+  options: {
+    readonly readBackAll?: boolean;
+    /** Aborted (the agent stops) while the lock is still awaited: the requests get NOT_ANSWERED. */
+    readonly signal?: AbortSignal;
+  } = {},
+): Promise<{ results: RequestResult[]; gaveUp: boolean; lockLost: boolean }> {
   let stdout = '';
   let stderr = '';
   const captured: CliIo = {
@@ -93,8 +102,28 @@ export async function syncForRequests(
   let code = 0;
   let version: number | undefined;
   let gaveUp = false;
+  let lockLost = false;
+  const answers = (): RequestResult[] =>
+    requests.map((request) => ({
+      code,
+      stdout,
+      stderr:
+        version !== undefined && version < request.minVersion
+          ? `${stderr}warning: asked for policy version >= ${request.minVersion}, the table offers ${version}; applied that\n`
+          : stderr,
+    }));
+  let lock: HeldLock;
   try {
-    const lock = await holdSyncLock(syncLockFile(args.stateDir), args.lockWaitSeconds);
+    lock = await holdSyncLock(syncLockFile(args.stateDir), args.lockWaitSeconds, options.signal);
+  } catch (error) {
+    // Stopping before its turn came: its callers sync themselves, as when no agent runs.
+    if (error instanceof LockWaitStopped) {
+      return { results: requests.map(() => ({ code: NOT_ANSWERED, stdout: '', stderr: '' })), gaveUp, lockLost };
+    }
+    code = reportFailure(error, captured);
+    return { results: answers(), gaveUp, lockLost };
+  }
+  try {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -120,19 +149,20 @@ export async function syncForRequests(
       version = await Promise.race([sync, late]);
     } finally {
       clearTimeout(timer);
+      lockLost = lock.lost();
       // A sync given up keeps the lock until the process ends (it may still be writing).
       if (!gaveUp) await lock.release();
     }
   } catch (error) {
     code = reportFailure(error, captured);
   }
-  const results = requests.map((request) => ({
-    code,
-    stdout,
-    stderr:
-      version !== undefined && version < request.minVersion
-        ? `${stderr}warning: asked for policy version >= ${request.minVersion}, the table offers ${version}; applied that\n`
-        : stderr,
-  }));
-  return { results, gaveUp };
+  if (lockLost) {
+    // Whatever the sync did, it did without the lock for part of it: the caller hears so, and the
+    // next sync does not trust the kernel's record.
+    captured.stderr(
+      "error: the cell's sync lock was freed while this sync ran (its flock process ended): another sync may have run beside it; the next sync reads the kernel back whole\n",
+    );
+    code = EXIT_APPLY_FAILED;
+  }
+  return { results: answers(), gaveUp, lockLost };
 }

@@ -30,11 +30,12 @@ export interface TableClientTimeouts {
 
 /**
  * Without them a table that accepts connections and never answers (a black-holing proxy or network
- * path) holds a sync, and the cell's sync lock, until the SSM step or the unit kills it. With five
- * attempts a silent table fails the sync within about 28 s (5 × 5 s and the retries' backoff), before
- * the shortest step timeout the stack allows (30 s). Answers stream without pauses, however large.
+ * path) holds a sync, and the cell's sync lock, until the SSM step or the unit kills it. Each read
+ * gets five attempts of at most 2 + 3 s and the retries' backoff (at most 3.1 s): a read the table
+ * does not answer fails within 28.1 s, before the shortest step timeout the stack allows (30 s).
+ * Answers stream without pauses, however large. The report after an apply is one more such read.
  */
-export const TABLE_CLIENT_TIMEOUTS: TableClientTimeouts = { connectMs: 3_000, idleMs: 5_000 };
+export const TABLE_CLIENT_TIMEOUTS: TableClientTimeouts = { connectMs: 2_000, idleMs: 3_000 };
 
 export const tableClient = (timeouts: TableClientTimeouts = TABLE_CLIENT_TIMEOUTS): DynamoDBClient =>
   new DynamoDBClient({

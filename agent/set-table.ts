@@ -32,5 +32,7 @@ export async function growSetTable(runner: CommandRunner, count: number): Promis
     ...names.map((name) => `create ${name} hash:net family inet hashsize 64 maxelem 1`),
     ...names.map((name) => `destroy ${name}`),
   ];
-  await runner('ipset', ['restore'], `${lines.join('\n')}\n`).catch(() => undefined);
+  // -exist: a placeholder of the same name left by a killed growth is taken as created (a plain
+  // restore stops there, leaving the ones it created), and destroyed with the rest.
+  await runner('ipset', ['restore', '-exist'], `${lines.join('\n')}\n`).catch(() => undefined);
 }

@@ -42,7 +42,7 @@ import { connectionLoggingUnits } from './cell-logging-units.js';
 import { installNamesScript, removeNamesScript } from './cell-names-script.js';
 import { namesUnit } from './cell-names-units.js';
 import { installProxyScript, removeProxyScript } from './cell-proxy-script.js';
-import { NOT_ANSWERED, residentSyncFunction } from './cell-resident.js';
+import { NOT_ANSWERED, residentSyncFunction, residentWaitSeconds } from './cell-resident.js';
 import { CURRENT_AGENT_NAME, cellUnits, proxyFlagsExpansion } from './cell-units.js';
 import { INSTANCE_ID_LINES, installWatcherScript, uninstallWatcherScript } from './cell-watcher-script.js';
 import { parseSchedule } from './schedule.js';
@@ -358,7 +358,12 @@ export class CellAgent extends Construct {
             precondition: { StringEquals: ['platformType', 'Linux'] },
             inputs: {
               timeoutSeconds: String(timeoutSeconds),
-              runCommand: syncScript({ ...agentCommand, agentFile, agentFileName: this.agent.asset.s3ObjectKey }),
+              runCommand: syncScript({
+                ...agentCommand,
+                agentFile,
+                agentFileName: this.agent.asset.s3ObjectKey,
+                residentWaitSeconds: residentWaitSeconds(timeoutSeconds),
+              }),
             },
           },
         ],
@@ -509,6 +514,8 @@ interface SyncScriptOptions {
   readonly denyNetworks: string;
   readonly nflogGroup: number;
   readonly lockWaitSeconds: number;
+  /** How long the step waits for the resident agent before it syncs itself (cell-resident.ts). */
+  readonly residentWaitSeconds: number;
   /** `--proxy-dir`, when the cell proxy is on (cell-units.ts: proxyFlagsExpansion). */
   readonly proxyDir?: string;
 }
@@ -535,7 +542,7 @@ function syncScript(options: SyncScriptOptions): string[] {
     `export AWS_REGION='${options.region}'`,
     // The resident agent syncs when it runs (lib/cell-resident.ts): no node start, the plan of its
     // last sync kept. Its exit code is the step's; when it does not answer, the step syncs itself.
-    residentSyncFunction(),
+    residentSyncFunction({ waitSeconds: options.residentWaitSeconds }),
     `if resident_sync "$MIN_VERSION" "$VERIFY"; then exit 0; else status=$?; fi`,
     `if [ "$status" -ne ${NOT_ANSWERED} ]; then exit "$status"; fi`,
     // A command and the scheduled association may arrive together: one sync at a time per cell.

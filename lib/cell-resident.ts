@@ -3,7 +3,15 @@
 // When no resident agent answers (not installed, not running, restarting, or slower than
 // RESIDENT_WAIT_SECONDS), the caller runs the sync itself as before, under the same lock.
 // Pure: the document writes what these functions return; tests run the same text.
-import { DEFAULT_REQUESTS_DIR, REQUEST_SUFFIX, RESULT_SUFFIXES } from '../agent/serve/requests.js';
+import {
+  DEFAULT_REQUESTS_DIR,
+  NOT_ANSWERED,
+  REQUEST_SUFFIX,
+  RESULT_SUFFIXES,
+  TAKEN_SUFFIX,
+} from '../agent/serve/requests.js';
+
+export { NOT_ANSWERED };
 
 export const AGENT_SERVICE_UNIT = 'dynamic-egress-agent.service';
 /** The folder of requests: the service's RuntimeDirectory, so it exists exactly while the service runs. */
@@ -12,8 +20,14 @@ export const REQUESTS_DIR = DEFAULT_REQUESTS_DIR;
 export const RESIDENT_WAIT_SECONDS = 60;
 /** The caller's poll interval (what the answer may wait beyond the sync); GNU and busybox sleep take it. */
 export const RESIDENT_POLL_SECONDS = 0.02;
-/** What resident_sync returns when no resident agent answered (no agent exit code is this high). */
-export const NOT_ANSWERED = 250;
+
+/**
+ * How long a caller whose step may take `timeoutSeconds` waits for the resident agent: at most
+ * RESIDENT_WAIT_SECONDS, and half the step's time, so that its own sync still has the other half.
+ */
+export function residentWaitSeconds(timeoutSeconds: number): number {
+  return Math.min(RESIDENT_WAIT_SECONDS, Math.max(10, Math.floor(timeoutSeconds / 2)));
+}
 
 export interface ResidentClientOptions {
   /** @default REQUESTS_DIR */
@@ -40,15 +54,19 @@ export function residentSyncFunction(options: ResidentClientOptions = {}): strin
     `[ -d ${dir} ] || return ${NOT_ANSWERED};`,
     // Unique per call: one shell may call it several times a second (the containers-file service).
     'resident_calls=$((resident_calls + 1)); id=$(date +%s)-$$-$resident_calls;',
-    // Written whole: the agent takes only files named *.request.
-    `echo "$1 $2" > ${dir}/.$id.tmp 2>/dev/null && mv -f ${dir}/.$id.tmp ${file(REQUEST_SUFFIX)} 2>/dev/null || { rm -f ${dir}/.$id.tmp; return ${NOT_ANSWERED}; };`,
+    // Written whole: the agent takes only files named *.request. The group's 2>/dev/null silences a
+    // failed redirection (the folder gone meanwhile) in dash and bash alike; inline it does in one only.
+    `{ echo "$1 $2" > ${dir}/.$id.tmp; } 2>/dev/null && mv -f ${dir}/.$id.tmp ${file(REQUEST_SUFFIX)} 2>/dev/null || { rm -f ${dir}/.$id.tmp; return ${NOT_ANSWERED}; };`,
     'n=0;',
     `while [ ! -f ${file(RESULT_SUFFIXES.code)} ]; do`,
     // Gave up: a request still waiting is withdrawn; one taken is answered into the void (the agent
     // removes results nobody collects).
     `if [ $n -ge ${polls} ]; then rm -f ${file(REQUEST_SUFFIX)}; return ${NOT_ANSWERED}; fi;`,
-    // The agent stopped (systemd removes its folder): no answer will come.
+    // The agent stopped (systemd removes its folder): no answer will come. Or it restarted, and
+    // systemd replaced the folder with the request in it: none of the request's files is left (the
+    // agent's order is .request, then .taken, then .code, and these checks look in the same order).
     `[ -d ${dir} ] || return ${NOT_ANSWERED};`,
+    `[ -f ${file(REQUEST_SUFFIX)} ] || [ -f ${file(TAKEN_SUFFIX)} ] || [ -f ${file(RESULT_SUFFIXES.code)} ] || return ${NOT_ANSWERED};`,
     `sleep ${RESIDENT_POLL_SECONDS}; n=$((n + 1));`,
     'done;',
     `code=$(cat ${file(RESULT_SUFFIXES.code)});`,

@@ -15,7 +15,7 @@
 //   that flaps for minutes from keeping the agent busy.
 
 import { syncLockFile } from '../agent/serve/sync-lock.js';
-import { NOT_ANSWERED, REQUESTS_DIR, residentSyncFunction } from './cell-resident.js';
+import { NOT_ANSWERED, REQUESTS_DIR, residentSyncFunction, residentWaitSeconds } from './cell-resident.js';
 
 /** Where the units live (the administrator's unit directory, not the package manager's). */
 export const UNIT_DIR = '/etc/systemd/system';
@@ -85,7 +85,10 @@ function scriptWithTablePlaceholder(options: CellUnitOptions): string {
   const sync = `${lockedAgent(options)} sync --from-dynamodb ${tableSyncFlags(options, '--min-version 0 ')}`;
   // The resident agent syncs when it runs (cell-resident.ts); else this script starts the agent itself.
   return [
-    residentSyncFunction({ requestsDir: options.requestsDir ?? REQUESTS_DIR }),
+    residentSyncFunction({
+      requestsDir: options.requestsDir ?? REQUESTS_DIR,
+      waitSeconds: residentWaitSeconds(options.timeoutSeconds),
+    }),
     'runs=0; while :; do',
     `before=$(${stamp});`,
     `resident_sync 0 cheap; status=$?;`,
@@ -234,6 +237,10 @@ export function cellUnits(options: CellUnitOptions): CellUnits {
     // sync themselves at once. (A test's folder outside /run is made by the agent itself.)
     ...runtimeDirectory(options.requestsDir ?? REQUESTS_DIR),
     `ExecStart=/bin/sh -c '${systemdEscape(serveCommand(options)).replace(TABLE, () => options.tableName)}'`,
+    // SIGTERM to the agent alone: it finishes the sync under way while its flock child still holds the
+    // cell's lock and its command helper still runs (systemd's default would end them at once, freeing
+    // the lock under a running sync). What is left when it has exited gets SIGKILL.
+    'KillMode=mixed',
     'Restart=always',
     'RestartSec=5',
     '',

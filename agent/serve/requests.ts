@@ -2,10 +2,12 @@
 // that neither the SSM step nor the containers-file unit starts node for it. Plain files in one
 // folder only root can write, because the client is a shell script (lib/cell-resident.ts):
 //   client: <id>.request  "<min-version> <cheap|full>\n", written whole (a rename)
-//   server: takes it (reads, removes), syncs, then writes <id>.out and <id>.err, and last <id>.code
-//           (the exit code), each whole: the client waits for .code alone.
-// A client that stops waiting removes its request and runs the sync itself; a result nobody
-// collects is removed after STALE_RESULT_MS.
+//   server: takes it by renaming it to <id>.taken, reads it, syncs, then writes <id>.out and
+//           <id>.err, then <id>.code (the exit code), each whole, and last removes <id>.taken.
+// At every moment one of <id>.request, <id>.taken and <id>.code exists until the client collects
+// the result: a client that finds none of them knows its request was lost (the agent restarted and
+// systemd replaced the folder) and syncs itself at once. A client that stops waiting removes its
+// request and runs the sync itself; a result nobody collects is removed after STALE_RESULT_MS.
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,11 +16,19 @@ import { isVerify, type Verify } from '../recorded-sync.js';
 /** Where the cell's units put requests: systemd's RuntimeDirectory of the agent service. */
 export const DEFAULT_REQUESTS_DIR = '/run/dynamic-egress';
 export const REQUEST_SUFFIX = '.request';
+/** A request the agent took and has not answered yet. */
+export const TAKEN_SUFFIX = '.taken';
 export const RESULT_SUFFIXES = { stdout: '.out', stderr: '.err', code: '.code' } as const;
 /** A request id: the client makes it from the time and its pid; a safe file-name alphabet. */
 export const REQUEST_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** A request is one short line; a longer file is not one. */
 const MAX_REQUEST_BYTES = 64;
+/**
+ * What the client's function returns when no resident agent answered (it then syncs itself); no exit
+ * code of the agent is this high. The agent answers it too, to requests it took and will not sync
+ * because it is stopping while it waits for the sync lock.
+ */
+export const NOT_ANSWERED = 250;
 /** Results and requests older than this were left by a client that gave up waiting. */
 export const STALE_RESULT_MS = 10 * 60 * 1000;
 
@@ -64,12 +74,17 @@ export async function prepareRequestsDir(dir: string): Promise<void> {
   if (uid !== undefined && info.uid !== uid) throw new Error(`${dir} belongs to uid ${info.uid}, not to this agent`);
   if ((info.mode & 0o022) !== 0)
     throw new Error(`${dir} is writable by others (mode ${(info.mode & 0o777).toString(8)})`);
+  // Taken by an agent that is gone (a folder that outlived it): nobody will answer them, and their
+  // clients, finding none of their files, sync themselves.
+  for (const name of await readdir(dir)) {
+    if (name.endsWith(TAKEN_SUFFIX)) await rm(join(dir, name), { force: true, recursive: true });
+  }
 }
 
 /**
- * Takes every request waiting in `dir`, oldest name first: each is read and removed, so a request
- * is answered once. A file that is not a small regular file, or not a request, is answered with a
- * problem (the client then sees exit 2) and changes nothing.
+ * Takes every request waiting in `dir`, oldest name first: each is renamed to `<id>.taken` and read,
+ * so a request is answered once. A file that is not a small regular file, or not a request, is
+ * answered with a problem (the client then sees exit 2) and changes nothing.
  */
 export async function takeRequests(dir: string): Promise<TakenRequest[]> {
   const names = (await readdir(dir)).filter((name) => name.endsWith(REQUEST_SUFFIX)).sort();
@@ -78,13 +93,21 @@ export async function takeRequests(dir: string): Promise<TakenRequest[]> {
     const id = name.slice(0, -REQUEST_SUFFIX.length);
     const path = join(dir, name);
     // A name no client makes gets no result file either (its name is not safe to build on).
+    // Recursive: a folder of that name is removed too, not a reason to stop serving.
     if (!REQUEST_ID.test(id)) {
-      await rm(path, { force: true });
+      await rm(path, { force: true, recursive: true });
       continue;
     }
-    const text = await readSmallFile(path);
-    await rm(path, { force: true });
-    if (text === undefined) continue; // Gone meanwhile: its client gave up.
+    const takenPath = join(dir, id + TAKEN_SUFFIX);
+    try {
+      await rename(path, takenPath);
+    } catch (error) {
+      // Gone meanwhile (its client gave up), or not movable: either way its client finds no file of
+      // its request and syncs itself.
+      if (!isCode(error, 'ENOENT')) await rm(path, { force: true, recursive: true }).catch(() => undefined);
+      continue;
+    }
+    const text = await readSmallFile(takenPath);
     const parsed = typeof text === 'string' ? parseRequest(text) : text.problem;
     taken.push(typeof parsed === 'string' ? { id, problem: parsed } : { id, request: parsed });
   }
@@ -92,13 +115,12 @@ export async function takeRequests(dir: string): Promise<TakenRequest[]> {
 }
 
 /** A regular file's text (at most MAX_REQUEST_BYTES + 1 bytes read), without following a link. */
-async function readSmallFile(path: string): Promise<string | { problem: string } | undefined> {
+async function readSmallFile(path: string): Promise<string | { problem: string }> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     // O_NONBLOCK: a FIFO left there must not hang the agent (it is refused just below).
     handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (error) {
-    if (isCode(error, 'ENOENT')) return undefined;
+  } catch {
     return { problem: 'a request must be a regular file' };
   }
   try {
@@ -112,12 +134,16 @@ async function readSmallFile(path: string): Promise<string | { problem: string }
   }
 }
 
-/** Leaves a request's result: output first, the exit code last, each written whole (a rename). */
+/**
+ * Leaves a request's result: output first, the exit code next, each written whole (a rename), and
+ * only then removes the request's `.taken` (its client must always find one of the two).
+ */
 export async function writeResult(dir: string, id: string, result: RequestResult): Promise<void> {
   if (!REQUEST_ID.test(id)) throw new Error(`not a request id: ${JSON.stringify(id)}`);
   await writeWhole(join(dir, id + RESULT_SUFFIXES.stdout), result.stdout);
   await writeWhole(join(dir, id + RESULT_SUFFIXES.stderr), result.stderr);
   await writeWhole(join(dir, id + RESULT_SUFFIXES.code), `${result.code}\n`);
+  await rm(join(dir, id + TAKEN_SUFFIX), { force: true, recursive: true });
 }
 
 async function writeWhole(path: string, text: string): Promise<void> {

@@ -14,17 +14,44 @@ export const syncLockFile = (stateDir: string): string => join(stateDir, 'sync.l
 export interface HeldLock {
   /** Frees the lock (waits until the holder exited). */
   release(): Promise<void>;
+  /**
+   * Whether the lock was freed before release() was asked: its holder ended (killed from outside),
+   * so another sync may have run beside this one.
+   */
+  lost(): boolean;
+}
+
+/** The wait for the lock was given up because the agent is stopping (holdSyncLock's `signal`). */
+export class LockWaitStopped extends Error {
+  override readonly name = 'LockWaitStopped';
 }
 
 const TAKEN = 'taken\n';
 
-export function holdSyncLock(lockFile: string, waitSeconds: number): Promise<HeldLock> {
+/**
+ * Holds the cell's sync lock, waiting at most `waitSeconds` for it. `signal` aborted while it still
+ * waits ends the wait (LockWaitStopped); once held, only release() or the holder's end frees it.
+ */
+export function holdSyncLock(lockFile: string, waitSeconds: number, signal?: AbortSignal): Promise<HeldLock> {
   return new Promise((resolve, reject) => {
+    if (signal?.aborted === true) {
+      reject(new LockWaitStopped(`stopping: the sync lock ${lockFile} was not waited for`));
+      return;
+    }
     const holder = spawn('flock', ['-w', String(waitSeconds), lockFile, 'cat'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let echoed = '';
     let stderr = '';
     let held = false;
+    let releasing = false;
+    let lostWhileHeld = false;
+    let stopped = false;
     const exited = new Promise<void>((done) => holder.on('close', () => done()));
+    const stop = () => {
+      if (held) return;
+      stopped = true;
+      holder.kill('SIGTERM');
+    };
+    signal?.addEventListener('abort', stop, { once: true });
     holder.stdout.setEncoding('utf8');
     holder.stderr.setEncoding('utf8');
     holder.stderr.on('data', (chunk: string) => {
@@ -35,7 +62,15 @@ export function holdSyncLock(lockFile: string, waitSeconds: number): Promise<Hel
       if (!held) reject(new ApplyError(`cannot take the sync lock ${lockFile}: ${error.message}`, 'flock', ''));
     });
     holder.on('close', (code) => {
-      if (held) return;
+      signal?.removeEventListener('abort', stop);
+      if (held) {
+        lostWhileHeld = !releasing;
+        return;
+      }
+      if (stopped) {
+        reject(new LockWaitStopped(`stopping: gave up waiting for the sync lock ${lockFile}`));
+        return;
+      }
       const why = code === 1 ? `another sync held it for ${waitSeconds} s` : `flock exited with ${code}`;
       reject(
         new ApplyError(`cannot take the sync lock ${lockFile}: ${why} ${firstLine(stderr)}`.trim(), 'flock', stderr),
@@ -45,11 +80,14 @@ export function holdSyncLock(lockFile: string, waitSeconds: number): Promise<Hel
       echoed += chunk;
       if (held || echoed !== TAKEN) return;
       held = true;
+      signal?.removeEventListener('abort', stop);
       resolve({
         release: async () => {
+          releasing = true;
           holder.stdin.end();
           await exited;
         },
+        lost: () => lostWhileHeld,
       });
     });
     holder.stdin.write(TAKEN);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { textDigest } from '../../agent/applied-record.js';
 import { syncRecorded } from '../../agent/recorded-sync.js';
 import { type CommandRunner, netnsRunner } from '../../agent/runner.js';
-import { GROW_SET_PREFIX } from '../../agent/set-table.js';
+import { GROW_SET_PREFIX, growSetTable } from '../../agent/set-table.js';
 import { parseContainers, parsePolicies } from '../../agent/source/files.js';
 import { labAvailable, run } from '../../local/lab/netns-lab.js';
 import { app, containerStore, policyList, tcp } from './fixtures.js';
@@ -105,5 +105,31 @@ describe.runIf(labAvailable())('growing the table of sets before a sync, on a re
       leftover,
     );
     expect(await ownedRulesAndSets(NS[0])).toBe(await ownedRulesAndSets(NS[1]));
+  });
+
+  it('grows past placeholders a killed growth left, and leaves none of them', async () => {
+    await run(['ip', 'netns', 'del', NS[1]]);
+    await run(['ip', 'netns', 'add', NS[1]]);
+    const leftover = `${GROW_SET_PREFIX}5`;
+    const created = await run([
+      'ip',
+      'netns',
+      'exec',
+      NS[1],
+      'ipset',
+      'create',
+      leftover,
+      'hash:net',
+      'family',
+      'inet',
+      'hashsize',
+      '64',
+      'maxelem',
+      '1',
+    ]);
+    expect(created.stderr).toBe('');
+    await growSetTable(netnsRunner(NS[1]), 10);
+    const names = (await run(['ip', 'netns', 'exec', NS[1], 'ipset', 'list', '-n'])).stdout;
+    expect(names.split('\n').filter((name) => name.startsWith(GROW_SET_PREFIX))).toEqual([]);
   });
 });

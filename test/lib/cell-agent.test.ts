@@ -77,6 +77,14 @@ describe('CellAgent', () => {
     expect(content).toContain('--overlay-cidr 10.0.0.0/8 --unknown-sources allow ');
     expect(content).toContain("'TimeoutStartSec=480'");
     expect(content).toContain('flock -w 90 ');
+    // Both the sync step and the watcher's service wait 60 s (half of 120) for the resident agent.
+    expect(content.match(/-ge 3000 ]/g)?.length).toBe(2);
+    const short = JSON.stringify(
+      Template.fromStack(Stack.of(cells({ syncTimeout: Duration.seconds(30) }))).findResources('AWS::SSM::Document'),
+    );
+    // Half of a 30 s step: the step's own sync still has the other half.
+    expect(short.match(/-ge 750 ]/g)?.length).toBe(2);
+    expect(short).not.toContain('-ge 3000 ]');
   });
 
   it('fails on an unknownSources value the agent does not take, showing it (JavaScript callers, bad context)', () => {

@@ -148,6 +148,8 @@ describe('cellUnits', () => {
         'EnvironmentFile=/var/lib/dynamic-egress/cell.env',
         'RuntimeDirectory=dynamic-egress',
         'RuntimeDirectoryMode=0700',
+        // Stopped, only the agent hears SIGTERM: its flock child keeps the lock until its sync ends.
+        'KillMode=mixed',
         'Restart=always',
         'WantedBy=multi-user.target',
       ]),

@@ -16,8 +16,9 @@ export function residentStandIn(requests: string, code: number): ResidentStandIn
   const log = join(dirname(requests), 'resident.log');
   const loop = [
     'while :; do for f in "$0"/*.request; do [ -e "$f" ] || continue;',
-    'id=$(basename "$f" .request); cat "$f" >> "$2"; rm -f "$f";',
-    'echo synced > "$0/$id.out"; : > "$0/$id.err"; echo "$1" > "$0/$id.code.tmp"; mv "$0/$id.code.tmp" "$0/$id.code";',
+    // As the agent does (agent/serve/requests.ts): taken by a rename, answered, then .taken removed.
+    'id=$(basename "$f" .request); mv "$f" "$0/$id.taken"; cat "$0/$id.taken" >> "$2";',
+    'echo synced > "$0/$id.out"; : > "$0/$id.err"; echo "$1" > "$0/$id.code.tmp"; mv "$0/$id.code.tmp" "$0/$id.code"; rm -f "$0/$id.taken";',
     'done; sleep 0.01; done',
   ].join(' ');
   const child = spawn('/bin/sh', ['-c', loop, requests, String(code), log], { stdio: 'ignore' });

@@ -63,6 +63,16 @@ describe('prepareRequestsDir', () => {
     await prepareRequestsDir(requests);
   });
 
+  it('removes what an agent before it took and never answered (nobody will), and nothing else', async () => {
+    const requests = join(dir, 'requests');
+    mkdirSync(requests, { mode: 0o700 });
+    writeFileSync(join(requests, 'r-1.taken'), '0 cheap\n');
+    writeFileSync(join(requests, 'r-2.request'), '0 cheap\n');
+    writeFileSync(join(requests, 'r-3.code'), '0\n');
+    await prepareRequestsDir(requests);
+    expect(readdirSync(requests).sort()).toEqual(['r-2.request', 'r-3.code']);
+  });
+
   it('refuses a folder others may write to, and a file in its place', async () => {
     const open = join(dir, 'open');
     mkdirSync(open);
@@ -82,8 +92,11 @@ describe('takeRequests', () => {
       { id: 'a-1', request: { minVersion: 0, verify: 'cheap' } },
       { id: 'b-2', request: { minVersion: 5, verify: 'full' } },
     ]);
-    expect(readdirSync(dir)).toEqual(['.c.tmp']);
+    // Each taken request stays as <id>.taken until it is answered (its client's sign that it was taken).
+    expect(readdirSync(dir).sort()).toEqual(['.c.tmp', 'a-1.taken', 'b-2.taken']);
     expect(await takeRequests(dir)).toEqual([]);
+    await writeResult(dir, 'a-1', { code: 0, stdout: '', stderr: '' });
+    expect(readdirSync(dir).sort()).toEqual(['.c.tmp', 'a-1.code', 'a-1.err', 'a-1.out', 'b-2.taken']);
   });
 
   it('answers a bad request with its problem; a symbolic link, a FIFO or a large file is not a request', async () => {
@@ -92,18 +105,24 @@ describe('takeRequests', () => {
     writeFileSync(join(dir, 'target'), '0 cheap\n');
     symlinkSync(join(dir, 'target'), join(dir, 'link.request'));
     execFileSync('mkfifo', [join(dir, 'fifo.request')]);
+    mkdirSync(join(dir, 'folder.request'));
     expect(await takeRequests(dir)).toEqual([
       { id: 'bad', problem: 'a request is "<min-version> <cheap|full>", got "please\\n"' },
       { id: 'fifo', problem: 'a request must be a regular file' },
+      { id: 'folder', problem: 'a request must be a regular file' },
       { id: 'large', problem: 'a request is at most 64 bytes' },
       { id: 'link', problem: 'a request must be a regular file' },
     ]);
-    expect(readdirSync(dir)).toEqual(['target']);
+    for (const id of ['bad', 'fifo', 'folder', 'large', 'link']) {
+      await writeResult(dir, id, { code: 2, stdout: '', stderr: '' });
+    }
+    expect(readdirSync(dir).filter((name) => !/[.](code|err|out)$/.test(name))).toEqual(['target']);
   });
 
   it('drops a request whose name no client makes, without a result (its name is not safe to build on)', async () => {
     writeFileSync(join(dir, 'a b.request'), '0 cheap\n');
     writeFileSync(join(dir, `${'x'.repeat(65)}.request`), '0 cheap\n');
+    mkdirSync(join(dir, 'a folder.request'));
     expect(await takeRequests(dir)).toEqual([]);
     expect(readdirSync(dir)).toEqual([]);
   });

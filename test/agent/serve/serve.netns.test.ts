@@ -3,7 +3,7 @@
 // (lib/cell-resident.ts). Real tcp connections from the cell's containers; the kernel it leaves is
 // the one a fresh `sync --from-dynamodb` leaves.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -227,6 +227,60 @@ describe.runIf(labAvailable())('agent serve: the resident agent of a cell', () =
     expect((await residentSync(0)).code).toBe(0);
   });
 
+  it('stopping while it waits for the lock: its callers are told NOT_ANSWERED (and sync themselves), and it exits 0', async () => {
+    await stopAgent();
+    await startAgent('30');
+    const holder = spawn('flock', [join(stateDir, 'sync.lock'), 'sleep', '30'], { stdio: 'ignore', detached: true });
+    try {
+      await new Promise((done) => setTimeout(done, 200));
+      const waiting = residentSync(0);
+      await new Promise((done) => setTimeout(done, 500));
+      const stoppedAt = performance.now();
+      expect(await stopAgent()).toBe(0);
+      expect(await waiting).toEqual({ code: NOT_ANSWERED, stdout: '', stderr: '' });
+      expect(performance.now() - stoppedAt).toBeLessThan(2000);
+      // Its wait for the lock ended with it.
+      expect(spawnSync('pgrep', ['-f', `^flock -w 30 ${join(stateDir, 'sync.lock')} cat$`]).status).toBe(1);
+    } finally {
+      if (holder.pid !== undefined) process.kill(-holder.pid, 'SIGKILL');
+    }
+    await new Promise((done) => setTimeout(done, 200));
+    await startAgent();
+    expect((await residentSync(0)).code).toBe(0);
+  });
+
+  it('a lock lost while its sync runs (its flock process killed): exit 3 saying so, whatever the sync did', async () => {
+    await stopAgent();
+    const silent = createServer(() => undefined);
+    await new Promise<void>((done) => silent.listen(0, '127.0.0.1', done));
+    const address = silent.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    const lockFile = join(stateDir, 'sync.lock');
+    try {
+      await startAgent('5', { env: { AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${port}` } });
+      const answered = residentSync(0);
+      // The sync holds the lock and waits on the silent table; its flock process is killed.
+      const deadline = Date.now() + 10_000;
+      while (spawnSync('flock', ['-n', lockFile, 'true']).status === 0 && Date.now() < deadline)
+        await new Promise((done) => setTimeout(done, 20));
+      expect(spawnSync('pkill', ['-KILL', '-f', `^flock -w 5 ${lockFile} cat$`]).status).toBe(0);
+      // The table goes away: the sync fails fast now.
+      silent.closeAllConnections();
+      silent.close();
+      const result = await answered;
+      expect(result.code).toBe(3);
+      expect(result.stderr).toContain(
+        "error: the cell's sync lock was freed while this sync ran (its flock process ended): another sync may have run beside it; the next sync reads the kernel back whole\n",
+      );
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
+    await stopAgent();
+    await startAgent();
+    expect((await residentSync(0)).code).toBe(0);
+  });
+
   it('gives up a sync that hangs (a table that never answers): exit 3 to its caller, then exits, freeing the lock', async () => {
     await stopAgent();
     // Accepts connections and never answers: the SDK's request waits on.
@@ -265,6 +319,18 @@ describe.runIf(labAvailable())('agent serve: the resident agent of a cell', () =
     rmSync(requests, { recursive: true });
     expect(await waiting).toEqual({ code: NOT_ANSWERED, stdout: '', stderr: '' });
     expect(performance.now() - removedAt).toBeLessThan(1000);
+    // The folder replaced with its request in it, faster than a caller polls (systemd restarting the
+    // agent): none of the request's files is left, so it stops waiting too.
+    mkdirSync(requests, { mode: 0o700 });
+    const replaced = residentSync(0, 'cheap', 30);
+    await new Promise((done) => setTimeout(done, 200));
+    const replacedAt = performance.now();
+    renameSync(requests, `${requests}.old`);
+    mkdirSync(requests, { mode: 0o700 });
+    rmSync(`${requests}.old`, { recursive: true });
+    expect(await replaced).toEqual({ code: NOT_ANSWERED, stdout: '', stderr: '' });
+    expect(performance.now() - replacedAt).toBeLessThan(1000);
+    rmSync(requests, { recursive: true });
     // No folder: told at once.
     const started = performance.now();
     expect(await residentSync(0)).toEqual({ code: NOT_ANSWERED, stdout: '', stderr: '' });

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { holdSyncLock } from '../../../agent/serve/sync-lock.js';
+import { holdSyncLock, LockWaitStopped } from '../../../agent/serve/sync-lock.js';
 
 let dir: string;
 let lock: string;
@@ -24,6 +24,38 @@ describe('holdSyncLock', () => {
     expect(free()).toBe(false);
     await held.release();
     expect(free()).toBe(true);
+    expect(held.lost()).toBe(false);
+  });
+
+  it('says it was lost when its flock process ends before the release (killed from outside)', async () => {
+    const held = await holdSyncLock(lock, 1);
+    expect(held.lost()).toBe(false);
+    spawnSync('pkill', ['-TERM', '-f', `^flock -w 1 ${lock} cat$`]);
+    const deadline = Date.now() + 5000;
+    while (!held.lost() && Date.now() < deadline) await new Promise((done) => setTimeout(done, 20));
+    expect(held.lost()).toBe(true);
+    expect(free()).toBe(true);
+    await held.release();
+    expect(held.lost()).toBe(true);
+  });
+
+  it('stops waiting when its signal aborts (the agent stopping), leaving no flock behind', async () => {
+    const other = spawn('flock', [lock, 'sleep', '30'], { stdio: 'ignore', detached: true });
+    try {
+      await new Promise((done) => setTimeout(done, 200));
+      const stopping = new AbortController();
+      const waiting = holdSyncLock(lock, 30, stopping.signal);
+      await new Promise((done) => setTimeout(done, 200));
+      const abortedAt = performance.now();
+      stopping.abort();
+      await expect(waiting).rejects.toBeInstanceOf(LockWaitStopped);
+      expect(performance.now() - abortedAt).toBeLessThan(1000);
+      expect(spawnSync('pgrep', ['-f', `^flock -w 30 ${lock} cat$`]).status).toBe(1);
+      // Already aborted: not even started.
+      await expect(holdSyncLock(lock, 30, stopping.signal)).rejects.toBeInstanceOf(LockWaitStopped);
+    } finally {
+      if (other.pid !== undefined) process.kill(-other.pid, 'SIGKILL');
+    }
   });
 
   it('fails after the wait when another sync holds it, naming the lock', async () => {
