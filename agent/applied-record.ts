@@ -8,7 +8,7 @@ import type { Container } from '../core/plan/model.js';
 import { COMMENT_PREFIX, HOOK_CHAIN, isHostSet, isPlanSet, OWNED_PREFIX, ROOT_CHAIN } from '../core/plan/names.js';
 import { ApplyError, firstLine } from './errors.js';
 import type { CommandRunner } from './runner.js';
-import { ruleTarget } from './table.js';
+import { hookedFirst } from './table.js';
 
 /**
  * Comment text of the record rule: `dyneg-record:<input>.<root>.<sets>.<chains>.<rules>.<set count>`,
@@ -163,7 +163,9 @@ export async function readKernelSummary(runner: CommandRunner): Promise<KernelSu
       hook.stderr,
     );
   }
-  const hooked = hook.stdout.split('\n').some((line) => ruleTarget(line) === ROOT_CHAIN);
+  // Not only present: first. A rule above it (an ACCEPT another writer inserted) would let traffic
+  // out past every policy, so the record does not hold then and the sync moves the hook back up.
+  const hooked = hookedFirst(hook.stdout.split('\n').filter((line) => line.startsWith(`-A ${HOOK_CHAIN} `)));
   // A missing root chain (exit 1) is a kernel with nothing of ours: no record.
   const parsed = root.code === 0 ? parseRootChain(root.stdout) : { record: undefined, rootRuleIds: [] };
   return { hooked, ...parsed, setSizes: sets.sizes, hostSets: sets.hostSets };

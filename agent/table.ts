@@ -1,7 +1,9 @@
 // Owns the agent's chains in the filter table: reads back what the kernel has (iptables-save), diffs
 // against the desired chains by rule id, and writes only the difference in ONE
 // `iptables-restore -w --noflush` transaction. Nothing outside the owned prefix is ever written,
-// except inserting the single jump FORWARD → dyneg-FORWARD when it is missing.
+// except the single jump FORWARD → dyneg-FORWARD, kept FORWARD's first rule: inserted when missing,
+// moved back to the top when another writer put a rule above it (an ACCEPT there would let traffic
+// out past every policy).
 
 import type { Chain } from '../core/plan/model.js';
 import { COMMENT_PREFIX, HOOK_CHAIN, isOwned, ROOT_CHAIN } from '../core/plan/names.js';
@@ -12,29 +14,78 @@ import type { CommandRunner } from './runner.js';
 /** What the kernel holds of ours: per owned chain, the id of each rule (null when untagged). */
 export interface KernelTable {
   readonly chains: ReadonlyMap<string, readonly (string | null)[]>;
-  /** Whether FORWARD already jumps to the root chain. */
+  /** Whether FORWARD's first rule jumps to the root chain. */
   readonly hooked: boolean;
+  /** FORWARD's rules that jump to the root chain, as saved (`-A FORWARD …`), wherever they are. */
+  readonly hookRules: readonly string[];
 }
 
 const COMMENT = new RegExp(`--comment "?${COMMENT_PREFIX}([0-9a-f]+)"?`);
 
 /**
- * The chain a saved rule jumps or goes to. Comments are skipped first (an operator's comment may read
- * "-j dyneg-FORWARD"), and the last `-j`/`-g` wins: iptables-save prints the target last.
+ * A saved rule's words: iptables-save quotes a value with spaces ("…", with \" and \\ inside);
+ * a quoted word is one word, whatever it reads like.
+ */
+function savedWords(line: string): { readonly text: string; readonly quoted: boolean }[] {
+  const words: { text: string; quoted: boolean }[] = [];
+  let index = 0;
+  while (index < line.length) {
+    if (line[index] === ' ') {
+      index += 1;
+      continue;
+    }
+    if (line[index] === '"') {
+      let text = '';
+      index += 1;
+      while (index < line.length && line[index] !== '"') {
+        if (line[index] === '\\' && index + 1 < line.length) index += 1;
+        text += line[index];
+        index += 1;
+      }
+      words.push({ text, quoted: true });
+      index += 1;
+      continue;
+    }
+    const end = line.indexOf(' ', index);
+    const stop = end === -1 ? line.length : end;
+    words.push({ text: line.slice(index, stop), quoted: false });
+    index = stop;
+  }
+  return words;
+}
+
+/** Options whose value is free text (a comment, a log prefix): never read as part of the rule. */
+const FREE_TEXT_OPTIONS = new Set(['--comment', '--log-prefix', '--nflog-prefix']);
+
+/**
+ * The chain a saved rule jumps or goes to: the word after its first unquoted `-j`/`-g`. Free text is
+ * skipped, quoted or not (an operator's comment or log prefix may read "-j dyneg-FORWARD"); the
+ * target's own options come after the target.
  */
 export function ruleTarget(line: string): string | undefined {
-  const words = line.replace(/--comment\s+("(?:[^"\\]|\\.)*"|\S+)/g, '').split(/\s+/);
-  let target: string | undefined;
+  const words = savedWords(line);
   for (let index = 0; index < words.length - 1; index += 1) {
-    if (words[index] === '-j' || words[index] === '-g') target = words[index + 1];
+    const word = words[index];
+    if (word === undefined || word.quoted) continue;
+    if (FREE_TEXT_OPTIONS.has(word.text)) {
+      index += 1;
+      continue;
+    }
+    if (word.text === '-j' || word.text === '-g') return words[index + 1]?.text;
   }
-  return target;
+  return undefined;
+}
+
+/** Whether FORWARD's first rule in `rules` (`-A FORWARD …` lines, in order) jumps to the root chain. */
+export function hookedFirst(rules: readonly string[]): boolean {
+  const [first] = rules;
+  return first !== undefined && ruleTarget(first) === ROOT_CHAIN;
 }
 
 /** Parse `iptables-save -t filter` output. Only owned chains and the hook are looked at. */
 export function parseSave(text: string): KernelTable {
   const chains = new Map<string, (string | null)[]>();
-  let hooked = false;
+  const forward: string[] = [];
   let inFilter = false;
   for (const line of text.split('\n')) {
     if (line.startsWith('*')) {
@@ -50,14 +101,18 @@ export function parseSave(text: string): KernelTable {
     if (!line.startsWith('-A ')) continue;
     const [, chain = ''] = line.split(' ');
     if (chain === HOOK_CHAIN) {
-      if (ruleTarget(line) === ROOT_CHAIN) hooked = true;
+      forward.push(line);
       continue;
     }
     const rules = chains.get(chain);
     if (rules === undefined) continue;
     rules.push(COMMENT.exec(line)?.[1] ?? null);
   }
-  return { chains, hooked };
+  return {
+    chains,
+    hooked: hookedFirst(forward),
+    hookRules: forward.filter((line) => ruleTarget(line) === ROOT_CHAIN),
+  };
 }
 
 export async function readTable(runner: CommandRunner): Promise<KernelTable> {
@@ -167,6 +222,10 @@ export function diffTable(
     }
   }
   if (!kernel.hooked) {
+    // Missing, or below another rule: any hook of ours goes (by its text: another writer may insert a
+    // FORWARD rule between the read and this transaction, and a position would then name its rule),
+    // and one goes in first.
+    for (const line of kernel.hookRules) edits.push(line.replace(/^-A /, '-D '));
     edits.push(`-I ${HOOK_CHAIN} 1 -m comment --comment "${COMMENT_PREFIX}hook" -j ${ROOT_CHAIN}`);
   }
   const stale = [...kernel.chains.keys()].filter((name) => !wanted.has(name)).sort();

@@ -559,6 +559,40 @@ describe.runIf(labAvailable())('agent sync on a real cell', () => {
     expect(await operatorState()).toBe(operatorBaseline);
   });
 
+  it('keeps its hook FORWARD’s first rule: a rule put above it, or a log prefix that reads like it, is no hook', async () => {
+    const policies = [tcp('p-app-a-tcp', app('app-a'), [EXT.low, EXT.high], [8000, 8001])];
+    const forward = async () =>
+      (await lab.execOk(cell, ['iptables', '-S', 'FORWARD'])).split('\n').filter((line) => line.startsWith('-A '));
+    const hook = /^-A FORWARD -m comment --comment "?dyneg:hook"? -j dyneg-FORWARD$/;
+    const bypass = ['-s', '10.255.0.0/16', '-j', 'ACCEPT'];
+    await syncOk(policies);
+    const good = await ownedState();
+    // Another writer (a container runtime, an operator's script) inserts an ACCEPT at the top: the
+    // overlay gets out past every policy until the next sync, which needs no change to notice.
+    await lab.execOk(cell, ['iptables', '-I', 'FORWARD', '1', ...bypass]);
+    expect(await lab.tcp(c0, EXT.above, 8000)).toBe('open');
+    await syncOk(policies);
+    const [first, ...rest] = await forward();
+    expect(first).toMatch(hook);
+    expect(rest).toContain('-A FORWARD -s 10.255.0.0/16 -j ACCEPT');
+    expect(rest.filter((line) => hook.test(line))).toEqual([]);
+    expect(await lab.tcp(c0, EXT.above, 8000)).toBe('refused');
+    expect(await lab.tcp(c0, EXT.low, 8000)).toBe('open');
+    await lab.execOk(cell, ['iptables', '-D', 'FORWARD', ...bypass]);
+
+    // The hook gone, and an operator's log rule whose prefix reads like it: the hook comes back.
+    const log = ['-s', '10.255.9.5', '-j', 'LOG', '--log-prefix', 'fw -j dyneg-FORWARD '];
+    await lab.execOk(cell, ['iptables', '-A', 'FORWARD', ...log]);
+    await lab.execOk(cell, ['iptables', '-D', 'FORWARD', '1']);
+    expect(await lab.tcp(c0, EXT.above, 8000)).toBe('open');
+    await syncOk(policies);
+    expect((await forward())[0]).toMatch(hook);
+    expect(await lab.tcp(c0, EXT.above, 8000)).toBe('refused');
+    await lab.execOk(cell, ['iptables', '-D', 'FORWARD', ...log]);
+    expect(await ownedState()).toBe(good);
+    expect(await operatorState()).toBe(operatorBaseline);
+  });
+
   it('folds many destinations into an owned ipset and removes it when no longer used', async () => {
     // 32 destinations of one service (the default threshold is 8): 4 in the lab, 28 elsewhere.
     const many = ['198.51.100.9', '198.51.100.10', '198.51.100.12', '203.0.113.6'].flatMap((ip, i) => [

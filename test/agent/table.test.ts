@@ -48,6 +48,30 @@ describe('parseSave', () => {
     expect(ruleTarget('-A FORWARD -s 10.0.0.0/8')).toBeUndefined();
   });
 
+  it('reads the target after the first -j, skipping log prefixes and quoted words that read like one', () => {
+    expect(ruleTarget('-A FORWARD -j LOG --log-prefix "fw -j dyneg-FORWARD "')).toBe('LOG');
+    expect(ruleTarget('-A FORWARD -j NFLOG --nflog-prefix "-j dyneg-FORWARD" --nflog-group 5')).toBe('NFLOG');
+    expect(ruleTarget('-A FORWARD -m comment --comment "a \\"-j dyneg-FORWARD\\" b" -j DROP')).toBe('DROP');
+    expect(ruleTarget('-A FORWARD -m comment --comment -j -j DROP')).toBe('DROP');
+  });
+
+  it('takes the hook for hooked only as FORWARD’s first rule, and lists every hook to move it up', () => {
+    const hookLine = '-A FORWARD -m comment --comment "dyneg:hook" -j dyneg-FORWARD';
+    const below = parseSave(
+      ['*filter', ':FORWARD ACCEPT [0:0]', '-A FORWARD -s 10.255.0.0/16 -j ACCEPT', hookLine, 'COMMIT'].join('\n'),
+    );
+    expect(below.hooked).toBe(false);
+    expect(below.hookRules).toEqual([hookLine]);
+    const diff = diffTable([chainOf('dyneg-FORWARD', 1)], { ...below, chains: new Map() });
+    expect(diff.hookInserted).toBe(true);
+    expect(diff.payload?.split('\n').filter((line) => /^-[DI] FORWARD /.test(line))).toEqual([
+      '-D FORWARD -m comment --comment "dyneg:hook" -j dyneg-FORWARD',
+      '-I FORWARD 1 -m comment --comment "dyneg:hook" -j dyneg-FORWARD',
+    ]);
+    const first = parseSave(['*filter', hookLine, '-A FORWARD -j ACCEPT', 'COMMIT'].join('\n'));
+    expect(first.hooked).toBe(true);
+  });
+
   it('reads owned chains with their rule ids and the hook, ignoring other tables and chains', () => {
     const chain = chainOf('dyneg-FORWARD', 1, 2);
     const kernel = parseSave(save([chain]));

@@ -92,6 +92,18 @@ describe.runIf(labAvailable())('agent uninstall on a real cell', () => {
       '-j',
       'DROP',
     ]);
+    // And a log prefix that does.
+    await lab.execOk(cell, [
+      'iptables',
+      '-A',
+      'FORWARD',
+      '-s',
+      '10.255.9.6',
+      '-j',
+      'LOG',
+      '--log-prefix',
+      'fw -j dyneg-FORWARD ',
+    ]);
     await lab.execOk(cell, ['iptables', '-N', 'OPERATOR-AUDIT']);
     await lab.execOk(cell, ['iptables', '-A', 'OPERATOR-AUDIT', '-p', 'tcp', '--dport', '22', '-j', 'RETURN']);
     await lab.execOk(cell, ['iptables', '-A', 'FORWARD', '-j', 'OPERATOR-AUDIT']);
