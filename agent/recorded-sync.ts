@@ -1,7 +1,6 @@
 // A sync that first asks the kernel whether it already holds what these inputs give. The policies
 // are parsed and planned only when it does not: a periodic or repeated sync of unchanged inputs
 // costs three short kernel reads (applied-record.ts), whatever the size of the ruleset.
-import { existsSync } from 'node:fs';
 import type { PoliciesWithGroups } from '../core/domain/snapshot-groups.js';
 import type { Container } from '../core/plan/model.js';
 import {
@@ -12,6 +11,7 @@ import {
   recordHolds,
   type SetHeaders,
 } from './applied-record.js';
+import { namesWrittenFor } from './names/names-file.js';
 import { spawnRunner } from './runner.js';
 import { growSetTable, placeholdersNeeded } from './set-table.js';
 import { planOptionsOf, type SyncOptions, type SyncResult, sync } from './sync.js';
@@ -90,10 +90,11 @@ export async function syncRecorded(
     sets = await headers;
   } else if (cheap) {
     const summary = await readKernelSummary(runner);
-    // The names document is written only by a sync that plans: when it is missing (a new or wiped
-    // state directory), the record holding is not enough.
-    const namesMissing = options.namesFile !== undefined && !existsSync(options.namesFile);
-    if (summary.record !== undefined && recordHolds(summary, digest) && !namesMissing) {
+    // The names document is written only by a sync that plans, after its apply: when it was not
+    // written for these inputs (missing, a wiped state directory, an apply that ended before writing
+    // it), the record holding is not enough.
+    const namesBehind = options.namesFile !== undefined && namesWrittenFor(options.namesFile) !== digest;
+    if (summary.record !== undefined && recordHolds(summary, digest) && !namesBehind) {
       return { ...unchanged(summary.record.size), recordHeld: true, input: digest };
     }
     sets = { sizes: summary.setSizes, hostSets: summary.hostSets };

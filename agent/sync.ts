@@ -126,15 +126,18 @@ export function planOptionsOf(options: SyncOptions): Required<Omit<PlanOptions, 
 
 /**
  * Make the kernel enforce `policies` for `containers`. Inputs must already be validated (see
- * source/files.ts). Order: write the names document → create new sets (host sets: created empty
- * when missing) → one iptables-restore → destroy unused sets (host sets too, once the restore
- * stopped using them). If creating the sets or the iptables transaction fails, the plan's sets
- * created for it are removed again and the error is thrown; the rules in force are untouched.
+ * source/files.ts). Order: create new sets (host sets: created empty when missing) → one
+ * iptables-restore → write the names document → destroy unused sets (host sets too, once the
+ * restore stopped using them). If creating the sets or the iptables transaction fails, the plan's
+ * sets created for it are removed again and the error is thrown; the rules in force and the names
+ * document are untouched.
  *
  * Host names (issue 15 item 2): the plan matches each tcp/udp destination with exact hosts through
  * its host set (name-enforcement.ts: BY_HOST_SETS). The sync only makes sure those sets exist and
  * says which names they are for (namesFile); the names refresh fills them. The document is written
- * before the sets are created, so a refresh that sees one of them in the kernel finds it listed.
+ * once the rules using them are in force: a new host set stays empty until then (the refresh of a
+ * sync's document fills listed sets only and destroys none), which refuses, never allows, for that
+ * moment. Beside it goes the input it was written for (`record`), which the record check compares.
  */
 export async function sync(
   policies: PoliciesWithGroups,
@@ -188,7 +191,6 @@ export async function sync(
   if (options.dryRun === true) return result;
 
   const hostSets = plan.hostSets ?? [];
-  if (options.namesFile !== undefined) writeNamesFile(options.namesFile, namesOf(hostSets));
   try {
     await createHostSets(runner, hostSets);
     await restoreSets(runner, sets.before);
@@ -198,6 +200,9 @@ export async function sync(
     await removeCreatedSets(runner, created).catch(() => undefined);
     throw error;
   }
+  // The names the rules now in force are for, and only now: written before, a failed apply would
+  // leave the refresh filling a destination's set with names the rules in force do not allow.
+  if (options.namesFile !== undefined) writeNamesFile(options.namesFile, namesOf(hostSets), options.record);
   await restoreSets(runner, sets.after);
   // Only a changed ruleset can have stopped using a host set.
   if (table.payload === undefined) return result;

@@ -96,23 +96,44 @@ export function formatNamesFile(destinations: readonly HostDestination[]): strin
   return `${JSON.stringify({ destinations: list })}\n`;
 }
 
+/** Beside a sync's names document: the input digest of the apply it was written for (recorded-sync.ts). */
+export const namesInputFile = (path: string): string => `${path}.input`;
+
+/** The input the names document at `path` was last written for by a sync; undefined when unknown. */
+export function namesWrittenFor(path: string): string | undefined {
+  try {
+    return readFileSync(namesInputFile(path), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Writes the names document for `destinations` to `path` when its content differs from what is
  * there: a temporary file renamed over it, so a reader sees the old document or the new one, never
- * a part, and the file's inode changes (what the refresh loop watches). True when it wrote.
+ * a part, and the file's inode changes (what the refresh loop watches). True when it wrote. With
+ * `input`, the input digest it stands for is written beside it afterwards (namesInputFile), so that
+ * a sync can tell a document that fell behind its rules (an apply killed before writing it).
  */
-export function writeNamesFile(path: string, destinations: readonly HostDestination[]): boolean {
+export function writeNamesFile(path: string, destinations: readonly HostDestination[], input?: string): boolean {
   const text = formatNamesFile(destinations);
+  let current: string | undefined;
   try {
-    if (readFileSync(path, 'utf8') === text) return false;
+    current = readFileSync(path, 'utf8');
   } catch {
     // Missing or unreadable: written below.
   }
+  const wrote = current !== text;
+  if (wrote) writeWhole(path, text);
+  if (input !== undefined && namesWrittenFor(path) !== input) writeWhole(namesInputFile(path), `${input}\n`);
+  return wrote;
+}
+
+function writeWhole(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const temporary = `${path}.${process.pid}.tmp`;
   writeFileSync(temporary, text, { mode: 0o600 });
   renameSync(temporary, path);
-  return true;
 }
 
 /**

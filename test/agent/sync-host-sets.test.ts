@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { namesWrittenFor } from '../../agent/names/names-file.js';
 import type { CommandRunner } from '../../agent/runner.js';
 import { parsePolicies } from '../../agent/source/files.js';
 import { sync } from '../../agent/sync.js';
@@ -73,10 +74,10 @@ describe('sync and host sets', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sync-host-sets-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('writes the names document, creates the host sets, then the rules; then destroys only unused host sets', async () => {
+  it('creates the host sets, then the rules, then writes the names document; then destroys only unused host sets', async () => {
     const namesFile = join(dir, 'state', 'host-names.json');
     const kernel = scriptedKernel(['operator-set', WANTED, hostTempSetName(WANTED), GONE, IN_USE], namesFile);
-    const result = await sync(policies, containers, { runner: kernel.runner, namesFile });
+    const result = await sync(policies, containers, { runner: kernel.runner, namesFile, record: 'input-1' });
     const create = `ipset restore: create ${WANTED} hash:ip family inet -exist`;
     expect(kernel.calls).toEqual([
       'iptables-save -t filter',
@@ -87,8 +88,14 @@ describe('sync and host sets', () => {
       `ipset restore: destroy ${GONE}`,
       `ipset restore: destroy ${IN_USE}`,
     ]);
-    // The document was there before the set was created.
-    expect(kernel.documentAt[create]).toBe('{"destinations":[{"id":"dest-db","hosts":["db.example.test"]}]}\n');
+    // The document comes once the rules using the set are in force (a failed apply leaves the old one),
+    // with the input it was written for beside it.
+    expect(kernel.documentAt[create]).toBeUndefined();
+    expect(kernel.documentAt['iptables-restore -w --noflush']).toBeUndefined();
+    expect(kernel.documentAt['ipset list -n']).toBe(
+      '{"destinations":[{"id":"dest-db","hosts":["db.example.test"]}]}\n',
+    );
+    expect(namesWrittenFor(namesFile)).toBe('input-1');
     expect(result.stats.sets).toBe(0);
     expect(result.hostSetProblems).toEqual([
       expect.stringContaining(

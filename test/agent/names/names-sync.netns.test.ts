@@ -11,8 +11,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SYNC_NAMES_FILE } from '../../../agent/names/names-file.js';
-import { netnsRunner, spawnRunner } from '../../../agent/runner.js';
+import { textDigest } from '../../../agent/applied-record.js';
+import { namesInputFile, SYNC_NAMES_FILE } from '../../../agent/names/names-file.js';
+import { syncRecorded } from '../../../agent/recorded-sync.js';
+import { type CommandRunner, netnsRunner, spawnRunner } from '../../../agent/runner.js';
 import { sync } from '../../../agent/sync.js';
 import { buildSnapshot, decodeSnapshot, encodeSnapshot, snapshotToPolicyList } from '../../../core/domain/snapshot.js';
 import type { EgressPolicy } from '../../../core/domain/types.js';
@@ -226,4 +228,37 @@ describe.runIf(labAvailable() && dnsmasqAvailable())('host names from a snapshot
     expect(await stopLoop()).toBe(0);
     expect(loopOutput).not.toContain('"level":"ERROR"');
   }, 20_000);
+
+  it('the names document follows the rules in force: a failed apply leaves it, and a record that holds with a document written for other inputs plans again', async () => {
+    const renamed = byName('dest-db', API_NAME, PORT);
+    const recorded = (policies: readonly EgressPolicy[], runner: CommandRunner = netnsRunner(cell)) => {
+      const list = snapshotToPolicyList(buildSnapshot(1, policies));
+      return syncRecorded(
+        { policiesDigest: textDigest(JSON.stringify(policies)), policies: () => list, containers },
+        { runner, namesFile },
+      );
+    };
+    const hosts = (): unknown => JSON.parse(readFileSync(namesFile, 'utf8')).destinations;
+    await recorded([DB]);
+    expect(hosts()).toEqual([{ id: 'dest-db', hosts: [DB_NAME] }]);
+    const applied = { document: readFileSync(namesFile), input: readFileSync(namesInputFile(namesFile)) };
+    // The same destination, other names; its transaction fails: the rules in force still allow
+    // DB_NAME, and so must the document the refresh fills the set from.
+    const failing: CommandRunner = (command, args, input) =>
+      command === 'iptables-restore'
+        ? Promise.resolve({ code: 1, stdout: '', stderr: 'iptables-restore: injected failure' })
+        : netnsRunner(cell)(command, args, input);
+    await expect(recorded([renamed], failing)).rejects.toThrow(/iptables-restore failed/);
+    expect(hosts()).toEqual([{ id: 'dest-db', hosts: [DB_NAME] }]);
+    // Applied; then the document and its input as an apply cut short before writing them leaves them.
+    await recorded([renamed]);
+    expect(hosts()).toEqual([{ id: 'dest-db', hosts: [API_NAME] }]);
+    writeFileSync(namesFile, applied.document);
+    writeFileSync(namesInputFile(namesFile), applied.input);
+    const repaired = await recorded([renamed]);
+    expect(repaired.recordHeld).toBe(false);
+    expect(hosts()).toEqual([{ id: 'dest-db', hosts: [API_NAME] }]);
+    // Written for these inputs, the record is enough again.
+    expect((await recorded([renamed])).recordHeld).toBe(true);
+  });
 });
