@@ -1,6 +1,7 @@
-// The cell's sync lock, held by the resident agent while it syncs. Every other sync of the cell (the
-// SSM step's fallback, the containers-file unit's, the boot unit's, uninstall) runs under
-// `flock <state-dir>/sync.lock`; node has no flock, so a child holds it for us:
+// The cell's sync lock, held by the resident agent while it syncs. Every other sync the cell's units
+// run (the SSM step's fallback, the containers-file unit's, the boot unit's) runs under
+// `flock <state-dir>/sync.lock` (a hand-run `agent sync` or `uninstall` takes none: deploy.md has
+// the units stopped first); node has no flock, so a child holds it for us:
 // `flock -w S LOCK cat`. cat starts only once the lock is taken, and echoes a line back to say so;
 // closing its input ends it and frees the lock. If the agent dies, cat reads end-of-file and the
 // lock is freed all the same: what a killed sync leaves today.
