@@ -9,6 +9,7 @@
 // 127.0.0.1 of its namespace, at most PROXY_LINES_PER_SECOND a second per container, into the same output.
 import { createSocket, type Socket } from 'node:dgram';
 import { type FileHandle, open, readFile, stat } from 'node:fs/promises';
+import { jsonText } from '../../core/domain/validation.js';
 import { type ContainerIdentity, enrichRecord, parseIdentities } from './enrich.js';
 import { enrichProxyRecord } from './proxy-log.js';
 
@@ -144,7 +145,7 @@ export async function startForwarder(options: ForwarderOptions): Promise<Forward
     if (text === '') return;
     const result = enrichRecord(text, identities, options.now);
     if (result.kind === 'line') {
-      out.push(`${JSON.stringify(result.line)}\n`);
+      out.push(`${jsonText(result.line)}\n`);
       stats.lines += 1;
     } else if (result.kind === 'other-prefix') stats.otherPrefix += 1;
     else stats.unparseable += 1;
@@ -240,7 +241,7 @@ export async function startForwarder(options: ForwarderOptions): Promise<Forward
     proxyWindow.set(line.data.request.src_ip, { second, count: window?.second === second ? window.count + 1 : 1 });
     // Bounded: one entry per container address seen this second or before; old ones are dropped.
     if (proxyWindow.size > 10_000) proxyWindow.clear();
-    out.push(`${JSON.stringify(line)}\n`);
+    out.push(`${jsonText(line)}\n`);
     stats.proxyLines += 1;
   }
   let socket: Socket | undefined;

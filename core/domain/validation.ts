@@ -24,6 +24,21 @@ export function escapeNonPrinting(text: string): string {
   });
 }
 
+/**
+ * `value` as one JSON line a terminal or log viewer shows as it is: JSON.stringify leaves DEL, the C1
+ * controls (U+009B is a terminal's CSI), format characters and U+2028/9 as they are; here they are
+ * `\uXXXX` escapes (a character beyond U+FFFF as its two surrogates), which JSON reads back the same.
+ */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value).replace(NON_PRINTING, (char) => {
+    let escaped = '';
+    for (let index = 0; index < char.length; index += 1) {
+      escaped += `\\u${char.charCodeAt(index).toString(16).padStart(4, '0')}`;
+    }
+    return escaped;
+  });
+}
+
 /** A value from the input as it appears in a message: JSON-quoted, non-printing characters escaped. */
 export function quote(value: string): string {
   return escapeNonPrinting(JSON.stringify(value));

@@ -60,8 +60,9 @@ describe('agent logs', () => {
     const send = (text: string) =>
       new Promise<void>((resolve) => sender.send(Buffer.from(text), port, '127.0.0.1', () => resolve()));
     // As HAProxy writes it (json converter: "/" escaped), for a route miss, then a second one in the same second.
+    // The path holds a C1 control a terminal takes for CSI (U+009B): the line written escapes it.
     const record =
-      '{"proxy":"http","src":"10.255.1.2","dst_port":80,"host":"api.test","method":"POST","path":"\\/get","status":403,"destination":"-","reason":"route"}\n';
+      '{"proxy":"http","src":"10.255.1.2","dst_port":80,"host":"api.test","method":"POST","path":"\\/get\u009b2J","status":403,"destination":"-","reason":"route"}\n';
     await send(record);
     await send(record);
     await send('not a record');
@@ -75,10 +76,19 @@ describe('agent logs', () => {
       source: 'dynamic-egress',
       message: 'dynamic-egress.http-denied',
       data: {
-        request: { protocol: 'http', host: 'api.test', method: 'POST', path: '/get', status: 403, destination_id: '' },
+        request: {
+          protocol: 'http',
+          host: 'api.test',
+          method: 'POST',
+          path: '/get\u009b2J',
+          status: 403,
+          destination_id: '',
+        },
         source: { container_id: 'h', app_guid: 'a', space_guid: 's', organization_guid: 'o' },
       },
     });
+    expect(lines[0]).not.toContain('\u009b');
+    expect(lines[0]).toContain('\\u009b2J');
     expect(JSON.parse(out.stderr.trim())).toMatchObject({ proxyLines: 1, proxyLimited: 1, proxyUnparseable: 1 });
   });
 

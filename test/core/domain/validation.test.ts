@@ -4,6 +4,7 @@ import { ValidationError } from '../../../core/domain/errors.js';
 import {
   escapeNonPrinting,
   formatIssues,
+  jsonText,
   listProblems,
   MAX_LISTED_PROBLEMS,
   MAX_PROBLEM_LENGTH,
@@ -29,6 +30,13 @@ describe('escapeNonPrinting', () => {
   it('leaves printable text alone, including non-ASCII letters and emoji', () => {
     const text = 'égress 10.255.0.0/16 "quoted" \\ 雲 🚀 …';
     expect(escapeNonPrinting(text)).toBe(text);
+  });
+
+  it('jsonText() is JSON with the same characters escaped, read back by JSON.parse as they were', () => {
+    const value = { path: '/a\u009b2J\u007f\u202e\u2028 tag\u{e0041} 雲 🚀', n: 1 };
+    const text = jsonText(value);
+    expect(text).toBe('{"path":"/a\\u009b2J\\u007f\\u202e\\u2028 tag\\udb40\\udc41 雲 🚀","n":1}');
+    expect(JSON.parse(text)).toEqual(value);
   });
 
   it('quote() is JSON quoting plus the escapes', () => {
