@@ -14,6 +14,7 @@
 //   document run (a command or the association) resets and restarts it. The limit only stops a file
 //   that flaps for minutes from keeping the agent busy.
 
+import { EXIT_APPLY_FAILED } from '../agent/cli-failure.js';
 import { syncLockFile } from '../agent/serve/sync-lock.js';
 import { NOT_ANSWERED, REQUESTS_DIR, residentSyncFunction, residentWaitSeconds } from './cell-resident.js';
 
@@ -93,6 +94,11 @@ function scriptWithTablePlaceholder(options: CellUnitOptions): string {
     `before=$(${stamp});`,
     `resident_sync 0 cheap; status=$?;`,
     `if [ $status -eq ${NOT_ANSWERED} ]; then ${sync}; status=$?; fi;`,
+    // Exit 3: the table could not be read (or the kernel refused). The containers change must not wait
+    // for the table: a new container on a removed one's address would keep that one's rules. The
+    // cell's own copy of the policy it last applied goes in with the current containers, as at boot;
+    // the service still fails, so the journal shows the table's error.
+    `if [ $status -eq ${EXIT_APPLY_FAILED} ]; then ${bootCommand(options)}; fi;`,
     'if [ $status -ne 0 ]; then exit $status; fi;',
     `after=$(${stamp});`,
     'runs=$((runs + 1));',

@@ -236,11 +236,25 @@ describe('the service script, run with a stand-in agent', () => {
 
   it('fails with the resident agent’s exit code, without a sync of its own', () => {
     const requests = join(dir, 'requests');
+    const resident = residentStandIn(requests, 1);
+    try {
+      const { status, runs } = runScript('', 0, requests);
+      expect(status).toBe(1);
+      expect(runs).toEqual([]);
+    } finally {
+      resident.stop();
+    }
+  });
+
+  it('on exit 3 (the table unreadable) applies the containers with the cell’s own copy, and still fails with 3', () => {
+    const requests = join(dir, 'requests');
     const resident = residentStandIn(requests, 3);
     try {
       const { status, runs } = runScript('', 0, requests);
       expect(status).toBe(3);
-      expect(runs).toEqual([]);
+      expect(runs).toEqual([
+        `/opt/dynamic-egress/agent/current.mjs sync --from-cache --containers ${join(dir, 'store.json')} --state-dir ${dir} --overlay-cidr 10.255.0.0/16 --unknown-sources reject --deny-log-rate 10/minute --log-group 7`,
+      ]);
     } finally {
       resident.stop();
     }
@@ -270,9 +284,17 @@ describe('the service script, run with a stand-in agent', () => {
   });
 
   it('fails with the agent exit code (systemd logs it; the next change or resync tries again)', () => {
-    const { status, runs } = runScript('', 3);
-    expect(status).toBe(3);
+    const { status, runs } = runScript('', 1);
+    expect(status).toBe(1);
     expect(runs).toHaveLength(1);
+    // Exit 3 from its own sync: the cell's copy too, then 3.
+    rmSync(join(dir, 'runs.log'));
+    const unreadable = runScript('', 3);
+    expect(unreadable.status).toBe(3);
+    expect(unreadable.runs.map((run) => run.split(' ').slice(1, 3).join(' '))).toEqual([
+      'sync --from-dynamodb',
+      'sync --from-cache',
+    ]);
   });
 });
 
