@@ -20,6 +20,9 @@ import { type L7Route, type L7Rule, parseL7Rules } from './l7-rule.js';
 import { type ProxySettings, type ResolvedProxySettings, resolveProxySettings } from './settings.js';
 
 /** The 403 body of a refused http request. */
+/** A Host header the proxy takes: a name of letters, digits, dots and dashes, and an optional port. */
+export const PLAIN_HOST_PATTERN = '^[A-Za-z0-9.-]+(:[0-9]{1,5})?$';
+
 export const REFUSED_BODY = 'dynamic-egress: this request is not allowed by any egress policy of this app';
 export const UNRESOLVED_BODY = 'dynamic-egress: the destination name did not resolve';
 export const REFUSED_ADDRESS_BODY = 'dynamic-egress: the destination name resolves to a refused address';
@@ -158,7 +161,15 @@ function httpFrontend(rules: readonly L7Rule[], settings: ResolvedProxySettings)
     '  mode http',
     `  bind ${settings.listenAddress}:${settings.httpPort}`,
     `  log-format "${HTTP_LOG_FORMAT}"`,
-    '  http-request set-var(txn.dyneg_host) req.hdr(host),field(1,:),lower',
+    // The whole Host header (req.fhdr: req.hdr would split it at commas and match the last part while
+    // the whole header goes upstream, `secret.test,allowed.test` reaching secret.test's virtual
+    // host), and only a plain name with an optional port (not `allowed.test:80@other.test`).
+    `  acl dyneg_plain_host req.fhdr(host) -m reg -- '${PLAIN_HOST_PATTERN}'`,
+    '  http-request set-var(txn.dyneg_host) req.fhdr(host),field(1,:),lower',
+    // No upgrade to HTTP/2 over this connection: after the server's 101, HAProxy passes what follows
+    // through unchecked, requests with any method and path included.
+    '  http-request del-header http2-settings',
+    '  http-request del-header upgrade if { req.fhdr(upgrade) -m sub -i h2c }',
     '  http-request set-var(txn.dyneg_method) method',
     '  http-request set-var(txn.dyneg_path) path',
     // Why a request is refused, for the log: overwritten as it gets further.
@@ -185,7 +196,7 @@ function httpFrontend(rules: readonly L7Rule[], settings: ResolvedProxySettings)
   });
   const refusedNetworks = settings.refusedNetworks.join(' ');
   lines.push(
-    `  http-request deny deny_status 403 content-type text/plain string "${REFUSED_BODY}" unless dyneg_matched`,
+    `  http-request deny deny_status 403 content-type text/plain string "${REFUSED_BODY}" unless dyneg_matched dyneg_plain_host`,
     `  http-request do-resolve(txn.dyneg_ip,${RESOLVERS},ipv4) var(txn.dyneg_host)`,
     '  http-request set-var(txn.dyneg_why) str(unresolved)',
     `  http-request deny deny_status 502 content-type text/plain string "${UNRESOLVED_BODY}" unless { var(txn.dyneg_ip) -m found }`,

@@ -236,12 +236,13 @@ export function anchoredPathRegex(text: string): string {
 }
 
 /**
- * Paths a path route never matches: dot segments, doubled slashes, encoded dots or slashes and
- * backslashes, which servers may resolve to another path than the one matched (HAProxy 2.6 can only
- * normalize paths with experimental directives). The proxy's configuration holds this regex; explain
- * tests with it (isOddPath).
+ * Paths a path route never matches: dot segments (`..;` too, which Tomcat and Spring read as `..`),
+ * doubled slashes, encoded dots, slashes and backslashes, an encoded percent sign (double encoding),
+ * `%u` escapes, encoded NUL and backslashes, which servers may resolve to another path than the one
+ * matched (HAProxy 2.6 can only normalize paths with experimental directives). The proxy's
+ * configuration holds this regex; explain tests with it (isOddPath).
  */
-export const ODD_PATH_PATTERN = String.raw`(^|/)\.\.?(/|$)|//|%2[eEfF]|\\`;
+export const ODD_PATH_PATTERN = String.raw`(^|/)\.\.?(/|;|$)|//|%2[eEfF5]|%5[cC]|%[uU]|%00|\\`;
 
 const ODD_PATH = new RegExp(ODD_PATH_PATTERN);
 

@@ -175,7 +175,9 @@ function routeMiss(route: NonNullable<Layer7Destination['routes']>[number], quer
     return `method ${method} is not one of ${route.methods.join(', ')}`;
   }
   if (route.path_regex !== undefined) {
-    if (isOddPath(path)) return `path ${path} has a dot segment, "//", an encoded dot or slash, or a backslash`;
+    if (isOddPath(path)) {
+      return `path ${path} has a dot segment, "//", an encoded dot, slash, backslash or percent sign, %u, %00, or a backslash`;
+    }
     if (!new RegExp(anchoredPathRegex(route.path_regex)).test(path)) {
       return `path ${path} does not match ${route.path_regex} (the whole path)`;
     }

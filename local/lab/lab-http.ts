@@ -14,7 +14,8 @@ const http = require('node:http'); const https = require('node:https'); const fs
 const [key, cert] = JSON.parse(process.argv[1]);
 const handle = (kind) => (req, res) => {
   const seen = { kind, local: req.socket.localAddress, port: req.socket.localPort, from: req.socket.remoteAddress,
-    host: req.headers.host, sni: req.socket.servername, method: req.method, url: req.url };
+    host: req.headers.host, sni: req.socket.servername, method: req.method, url: req.url,
+    upgrade: req.headers.upgrade };
   console.log(JSON.stringify(seen));
   if (req.url === '/slow') {
     res.writeHead(200); let i = 0;
@@ -37,6 +38,8 @@ export interface Seen {
   sni?: string;
   method: string;
   url: string;
+  /** The request's Upgrade header, when it had one. */
+  upgrade?: string;
 }
 
 const live = new Set<ChildProcess>();

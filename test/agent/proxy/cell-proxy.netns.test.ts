@@ -279,6 +279,46 @@ describe.runIf(labAvailable() && toolsAvailable('cell proxy netns tests', 'hapro
       }
     });
 
+    it('refuses paths a server may read as another, and Host headers it would read past; strips an upgrade to HTTP/2', async () => {
+      // The api's route /status/.* with its header: each path below would reach /get or /admin on some servers.
+      const env = ['-H', 'x-env: prod blue'];
+      for (const path of [
+        '/status/..;/get',
+        '/status/..%5cget',
+        '/status/%252e%252e/get',
+        '/status/%u002e%u002e/get',
+        '/status/..%00/get',
+      ]) {
+        const answer = await http(a, 'api.test', `http://${BETA}:8081${path}`, '--path-as-is', ...env);
+        expect(answer.status, path).toBe(403);
+      }
+      expect((await http(a, 'api.test', `http://${BETA}:8081/status/200`, ...env)).status).toBe(200);
+      // Only allowed.test is allowed on port 80: a Host that names it after a comma, or before an @, is not it.
+      for (const host of ['other.test,allowed.test', 'allowed.test:80@other.test', 'allowed.test x']) {
+        const answer = await during(() => http(a, host, `http://${ALPHA}/get`));
+        expect(answer.result.status, host).toBe(403);
+        expect(answer.seen).toEqual([]);
+      }
+      expect((await http(a, 'allowed.test:80', `http://${ALPHA}/get`)).status).toBe(200);
+      // An h2c upgrade is taken out: the request goes on as HTTP/1.1, and the server never sees it.
+      const upgraded = await during(() =>
+        http(
+          a,
+          'allowed.test',
+          `http://${ALPHA}/get`,
+          '-H',
+          'Connection: Upgrade, HTTP2-Settings',
+          '-H',
+          'Upgrade: h2c',
+          '-H',
+          'HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA',
+        ),
+      );
+      expect(upgraded.result.status).toBe(200);
+      expect(upgraded.seen).toHaveLength(1);
+      expect(upgraded.seen[0]?.upgrade).toBeUndefined();
+    });
+
     it('logs each refusal to 127.0.0.1 of the cell, as a record agent logs turns into a line with the reason', async () => {
       // What `agent logs` does on a cell, here a bare listener in the cell's namespace.
       const listener = spawn(

@@ -41,7 +41,10 @@ describe('renderHaproxyConfig', () => {
     expect(text).toEqual(
       expect.arrayContaining([
         'bind 0.0.0.0:15080',
-        'http-request set-var(txn.dyneg_host) req.hdr(host),field(1,:),lower',
+        "acl dyneg_plain_host req.fhdr(host) -m reg -- '^[A-Za-z0-9.-]+(:[0-9]{1,5})?$'",
+        'http-request set-var(txn.dyneg_host) req.fhdr(host),field(1,:),lower',
+        'http-request del-header http2-settings',
+        'http-request del-header upgrade if { req.fhdr(upgrade) -m sub -i h2c }',
         'acl d0_src src -- 10.255.1.2 10.255.1.10',
         'acl d0_port dst_port -- 80 8080',
         'acl d0_host var(txn.dyneg_host) -m str -- allowed.test',
@@ -52,7 +55,7 @@ describe('renderHaproxyConfig', () => {
         "acl d0_r1_h1 req.fhdr(x-flag) -m str -- '-f'",
         'http-request set-var(txn.dyneg_dest) str(web) if !dyneg_matched d0_src d0_port d0_host d0_r0_method !dyneg_odd_path d0_r0_path',
         'http-request set-var(txn.dyneg_dest) str(web) if !dyneg_matched d0_src d0_port d0_host !dyneg_odd_path d0_r1_path d0_r1_h0 d0_r1_h1',
-        `http-request deny deny_status 403 content-type text/plain string "${REFUSED_BODY}" unless dyneg_matched`,
+        `http-request deny deny_status 403 content-type text/plain string "${REFUSED_BODY}" unless dyneg_matched dyneg_plain_host`,
         'http-request do-resolve(txn.dyneg_ip,dyneg,ipv4) var(txn.dyneg_host)',
         'http-request set-dst var(txn.dyneg_ip)',
         'server origin 0.0.0.0:0',
