@@ -18,7 +18,8 @@ import { renderHaproxyConfig } from './haproxy-config.js';
 import type { ProxyProcess } from './haproxy-process.js';
 import { applyInterception, planInterception, removeInterception } from './interception.js';
 import { parseL7Rules } from './l7-rule.js';
-import type { ProxySettings } from './settings.js';
+import { readOwnAddresses } from './own-addresses.js';
+import { DEFAULT_REFUSED_NETWORKS, type ProxySettings } from './settings.js';
 
 export interface ProxySyncOptions {
   readonly process: ProxyProcess;
@@ -55,7 +56,13 @@ export async function syncProxy(plan: Layer7Plan, options: ProxySyncOptions): Pr
   }
   let proxy: ProxyAction;
   try {
-    proxy = await putConfig(renderHaproxyConfig(rules, options.settings), options);
+    // The cell's own addresses join the refused networks (own-addresses.ts). Read when a
+    // configuration is written: by an input change, or the periodic full sync, which follows a cell
+    // whose addresses changed.
+    const own = await readOwnAddresses(options.runner);
+    const refused = options.settings.refusedNetworks ?? DEFAULT_REFUSED_NETWORKS;
+    const settings = { ...options.settings, refusedNetworks: [...new Set([...refused, ...own])] };
+    proxy = await putConfig(renderHaproxyConfig(rules, settings), options);
   } catch (error) {
     // The previous configuration is still in force, and the redirects to it would go on letting
     // through what the new state revoked. Without them every layer-7 connection meets the filter

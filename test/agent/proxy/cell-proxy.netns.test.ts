@@ -43,18 +43,21 @@ const DNS = '198.51.100.53';
 const IP = { a: '10.255.1.2', b: '10.255.1.3' };
 /** A deny network of the cell: a name resolving into it opens nothing through the proxy either. */
 const DENIED = '192.0.2.0/24';
+/** An address of the cell itself (on its loopback), outside the overlay and the deny networks. */
+const CELL_OWN = '203.0.113.77';
 const RECORDS: Record<string, string> = {
   'allowed.test': ALPHA,
   'other.test': ALPHA,
   'denied.test': '192.0.2.9',
   'api.test': BETA,
+  'self.test': CELL_OWN,
 };
 
 const web: Destination = {
   id: 'd-web',
   name: 'web',
   ips: [],
-  hosts: ['allowed.test', 'denied.test'],
+  hosts: ['allowed.test', 'denied.test', 'self.test'],
   ports: [{ start: 80, end: 80 }],
   protocol: 'http',
 };
@@ -135,6 +138,7 @@ describe.runIf(labAvailable() && toolsAvailable('cell proxy netns tests', 'hapro
       [a, b] = containersOf(cell, 2);
       cellRunner = netnsRunner(cell.ns);
       cellNs = cell.ns;
+      await lab.execOk(cell.ns, ['ip', 'addr', 'add', `${CELL_OWN}/32`, 'dev', 'lo']);
       await startServers(lab.external.ns, await makeCertificate(dir, ['allowed.test', 'other.test']), seen);
       dns = await startLabDns({
         ns: lab.external.ns,
@@ -222,6 +226,10 @@ describe.runIf(labAvailable() && toolsAvailable('cell proxy netns tests', 'hapro
       const denied = await http(a, 'denied.test', `http://${ALPHA}/`);
       expect(denied.status).toBe(403);
       expect(denied.body.trim()).toBe(REFUSED_ADDRESS_BODY);
+      // A name pointed at the cell itself: the proxy would connect to the cell's own services.
+      const own = await http(a, 'self.test', `http://${ALPHA}/`);
+      expect(own.status).toBe(403);
+      expect(own.body.trim()).toBe(REFUSED_ADDRESS_BODY);
 
       const other = await during(() => http(b, 'allowed.test', `http://${ALPHA}/get`));
       expect(other.result.code).toBe(7); // The filter rules' reset: B is not redirected.
