@@ -92,7 +92,10 @@ export function planInterception(
   for (const { source, protocol, ports } of entries) {
     const toPort = protocol === 'http' ? settings.httpPort : settings.httpsPort;
     for (const merged of mergeRanges(ports)) {
-      const exempt = exemptionsOf(allowances.get(source) ?? [], merged);
+      const exempt = [
+        ...settings.notIntercepted.map((cidr): Exemption => ({ cidr: checkedCidr(cidr), ports: merged })),
+        ...exemptionsOf(allowances.get(source) ?? [], merged),
+      ];
       redirects.push({ source, protocol, ports: merged, toPort, ...(exempt.length === 0 ? {} : { exempt }) });
     }
   }

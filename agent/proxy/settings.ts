@@ -19,6 +19,11 @@ export interface ProxySettings {
    * loopback or at the instance metadata service must not open them). @default DEFAULT_REFUSED_NETWORKS
    */
   readonly refusedNetworks?: readonly string[];
+  /**
+   * CIDRs connections to which are never redirected to the proxy: the overlay, which containers
+   * reach each other on without it (the filter rules leave that traffic alone too). @default []
+   */
+  readonly notIntercepted?: readonly string[];
   /** How long an answer is used before the name is asked again. @default DEFAULT_DNS_HOLD_SECONDS */
   readonly dnsHoldSeconds?: number;
   /**
@@ -60,6 +65,7 @@ export function resolveProxySettings(settings: ProxySettings): ResolvedProxySett
     httpsPort: settings.httpsPort ?? DEFAULT_HTTPS_PORT,
     nameservers: settings.nameservers,
     refusedNetworks: settings.refusedNetworks ?? DEFAULT_REFUSED_NETWORKS,
+    notIntercepted: settings.notIntercepted ?? [],
     dnsHoldSeconds: settings.dnsHoldSeconds ?? DEFAULT_DNS_HOLD_SECONDS,
     hardStopAfterSeconds: settings.hardStopAfterSeconds ?? DEFAULT_HARD_STOP_AFTER_SECONDS,
     logPort: settings.logPort ?? DEFAULT_PROXY_LOG_PORT,
@@ -80,11 +86,13 @@ export function resolveProxySettings(settings: ProxySettings): ResolvedProxySett
       problems.push(`nameservers: must be ip or ip:port, got ${quote(String(server))}`);
     }
   }
-  for (const cidr of resolved.refusedNetworks) {
-    try {
-      parseCidr(String(cidr));
-    } catch {
-      problems.push(`refusedNetworks: must be an IPv4 CIDR block, got ${quote(String(cidr))}`);
+  for (const name of ['refusedNetworks', 'notIntercepted'] as const) {
+    for (const cidr of resolved[name]) {
+      try {
+        parseCidr(String(cidr));
+      } catch {
+        problems.push(`${name}: must be an IPv4 CIDR block, got ${quote(String(cidr))}`);
+      }
     }
   }
   for (const name of ['dnsHoldSeconds', 'hardStopAfterSeconds'] as const) {
@@ -100,7 +108,8 @@ export function resolveProxySettings(settings: ProxySettings): ResolvedProxySett
  * The settings a cell's proxy runs with: besides what they refuse already, the cell's deny networks
  * (of every lifecycle: the proxy does not tell them apart, so a staging-only deny network is refused
  * to running containers through the proxy too) and the overlay (containers reach each other without
- * it), so that a name resolving there opens nothing the filter rules would refuse.
+ * it), so that a name resolving there opens nothing the filter rules would refuse; and connections to
+ * the overlay are not redirected to it (container to container is the platform's, as in the filter).
  */
 export function cellProxySettings(
   settings: ProxySettings,
@@ -114,5 +123,5 @@ export function cellProxySettings(
     ...running,
     ...staging,
   ];
-  return { ...settings, refusedNetworks: [...new Set(refused)] };
+  return { ...settings, refusedNetworks: [...new Set(refused)], notIntercepted: [cell.overlayCidr] };
 }

@@ -239,6 +239,34 @@ describe.runIf(labAvailable() && toolsAvailable('cell proxy netns tests', 'hapro
       expect(otherPort.seen).toEqual([]);
     });
 
+    it('leaves container-to-container traffic on an intercepted port alone: the overlay is not redirected', async () => {
+      // B serves on port 80; A's port 80 is intercepted for its http destinations.
+      const server = spawn(
+        'ip',
+        [
+          'netns',
+          'exec',
+          b.ns,
+          process.execPath,
+          '-e',
+          "require('node:http').createServer((q, r) => r.end('c2c')).listen(80, () => console.log('ready'))",
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      try {
+        let output = '';
+        server.stdout.on('data', (chunk: Buffer) => {
+          output += chunk.toString();
+        });
+        await expect.poll(() => output, { timeout: 5000 }).toContain('ready');
+        const answer = await http(a, 'anything.test', `http://${IP.b}/`);
+        expect(answer.status).toBe(200);
+        expect(answer.body).toBe('c2c');
+      } finally {
+        server.kill('SIGKILL');
+      }
+    });
+
     it('does nothing to the proxy when nothing changed', async () => {
       const config = readFileSync(join(proxyDir, 'haproxy.cfg'), 'utf8');
       const again = await agent.sync();
