@@ -1,7 +1,6 @@
 // `agent sync --from-dynamodb` in-process against DynamoDB Local, with a fake kernel: its summary
 // log line, its report to the table, and the same ruleset as local mode's in-process cell.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -22,6 +21,7 @@ import { dryRunCell, EXAMPLE_APP_ID } from '../../local/cells/dry-run-cell.js';
 import { createTestTable, stubAgentTableEnv, type TestTable } from '../helpers/ddb.js';
 import { tcpDestination } from '../helpers/fixtures.js';
 import { publishedState } from '../helpers/published-state.js';
+import { startSilentTable } from '../helpers/silent-table.js';
 
 const work = mkdtempSync(join(tmpdir(), 'agent-cli-ddb-'));
 let table: TestTable;
@@ -218,12 +218,9 @@ describe('agent sync --from-dynamodb', () => {
   });
 
   it('gives up on a table that accepts connections and never answers: exit 3, rules unchanged, nothing recorded', async () => {
-    const silent = createServer(() => undefined);
-    await new Promise<void>((done) => silent.listen(0, '127.0.0.1', done));
-    const address = silent.address();
-    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    const silent = await startSilentTable();
     // The client reads its endpoint from the environment (when it first sends), as on a cell.
-    vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', `http://127.0.0.1:${port}`);
+    vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', silent.endpoint);
     const client = tableClient({ connectMs: 500, idleMs: 200 });
     const stateDir = join(work, 'silent-state');
     const kernel: string[] = [];
@@ -268,7 +265,6 @@ describe('agent sync --from-dynamodb', () => {
     } finally {
       stubAgentTableEnv(table);
       client.destroy();
-      silent.closeAllConnections();
       silent.close();
     }
   });

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RESIDENT_POLL_SECONDS } from '../../lib/cell-resident.js';
 import { type CellUnitOptions, cellUnits, MAX_RERUNS, START_LIMIT } from '../../lib/cell-units.js';
 import { installWatcherScript, uninstallWatcherScript } from '../../lib/cell-watcher-script.js';
 import { residentStandIn } from './resident-stand-in.js';
@@ -66,6 +67,14 @@ describe('cellUnits', () => {
         '--state-dir /var/lib/dynamic-egress --cell-name "$CELL_NAME" --min-version 0 ' +
         '--overlay-cidr 10.255.0.0/16 --unknown-sources reject --deny-log-rate 10/minute --log-group 7',
     );
+  });
+
+  it('waits for the resident agent half the step’s timeout when that is under a minute', () => {
+    const polls = (seconds: number) => `-ge ${Math.ceil(seconds / RESIDENT_POLL_SECONDS)} ]`;
+    const { service } = cellUnits({ ...OPTIONS, lockWaitSeconds: 10, timeoutSeconds: 30 });
+    expect(service).toContain(polls(15));
+    expect(service).not.toContain(polls(60));
+    expect(cellUnits(OPTIONS).service).toContain(polls(60));
   });
 
   it('renders a path unit on the containers file that starts the service, enabled at boot', () => {

@@ -4,7 +4,6 @@
 // the one a fresh `sync --from-dynamodb` leaves.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -20,6 +19,7 @@ import { createTestTable, stubAgentTableEnv, type TestTable } from '../../helper
 import { tcpDestination } from '../../helpers/fixtures.js';
 import { containersOf, firstCell } from '../../helpers/lab-cell.js';
 import { publishedState } from '../../helpers/published-state.js';
+import { startSilentTable } from '../../helpers/silent-table.js';
 import { containerStore } from '../fixtures.js';
 import { ownedFilterState } from '../kernel-state.js';
 import { runAgentCommand } from '../run-agent.js';
@@ -251,13 +251,10 @@ describe.runIf(labAvailable())('agent serve: the resident agent of a cell', () =
 
   it('a lock lost while its sync runs (its flock process killed): exit 3 saying so, whatever the sync did', async () => {
     await stopAgent();
-    const silent = createServer(() => undefined);
-    await new Promise<void>((done) => silent.listen(0, '127.0.0.1', done));
-    const address = silent.address();
-    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    const silent = await startSilentTable();
     const lockFile = join(stateDir, 'sync.lock');
     try {
-      await startAgent('5', { env: { AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${port}` } });
+      await startAgent('5', { env: { AWS_ENDPOINT_URL_DYNAMODB: silent.endpoint } });
       const answered = residentSync(0);
       // The sync holds the lock and waits on the silent table; its flock process is killed.
       const deadline = Date.now() + 10_000;
@@ -265,7 +262,6 @@ describe.runIf(labAvailable())('agent serve: the resident agent of a cell', () =
         await new Promise((done) => setTimeout(done, 20));
       expect(spawnSync('pkill', ['-KILL', '-f', `^flock -w 5 ${lockFile} cat$`]).status).toBe(0);
       // The table goes away: the sync fails fast now.
-      silent.closeAllConnections();
       silent.close();
       const result = await answered;
       expect(result.code).toBe(3);
@@ -273,7 +269,6 @@ describe.runIf(labAvailable())('agent serve: the resident agent of a cell', () =
         "error: the cell's sync lock was freed while this sync ran (its flock process ended): another sync may have run beside it; the next sync reads the kernel back whole\n",
       );
     } finally {
-      silent.closeAllConnections();
       silent.close();
     }
     await stopAgent();
@@ -284,12 +279,9 @@ describe.runIf(labAvailable())('agent serve: the resident agent of a cell', () =
   it('gives up a sync that hangs (a table that never answers): exit 3 to its caller, then exits, freeing the lock', async () => {
     await stopAgent();
     // Accepts connections and never answers: the SDK's request waits on.
-    const silent = createServer(() => undefined);
-    await new Promise<void>((done) => silent.listen(0, '127.0.0.1', done));
-    const address = silent.address();
-    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    const silent = await startSilentTable();
     try {
-      await startAgent('5', { syncTimeout: '1', env: { AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${port}` } });
+      await startAgent('5', { syncTimeout: '1', env: { AWS_ENDPOINT_URL_DYNAMODB: silent.endpoint } });
       const exited = agent?.exited;
       const result = await residentSync(0);
       expect(result.code).toBe(3);
@@ -299,7 +291,6 @@ describe.runIf(labAvailable())('agent serve: the resident agent of a cell', () =
       expect(await exited).toBe(3);
       expect(spawnSync('flock', ['-n', join(stateDir, 'sync.lock'), 'true']).status).toBe(0);
     } finally {
-      silent.closeAllConnections();
       silent.close();
     }
     await startAgent();
