@@ -2,7 +2,16 @@
 // docs/deploy.md describes: stream mapping, the fan-out's exact permissions, the SSM document, the
 // resync association, the cells' managed policy, the on-failure queue, alarms and outputs.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -348,9 +357,23 @@ describe('sync document', () => {
     );
     expect(lines).toContain("export AWS_REGION='<AWS::Region>'");
     expect(lines.some((line) => line.includes('latest/api/token'))).toBe(true);
-    // Older agent builds are removed, never the one about to run.
-    const agentName = /'[^']+\/([^'/]+)' sync /.exec(run)?.[1];
-    expect(lines).toContain(`find ${CELL_AGENT_DIR} -maxdepth 1 -type f ! -name '${agentName}' -delete`);
+    // Older agent builds are removed: never the one about to run, the one the units run, nor one
+    // written in the last hour (another document run's). Run on a folder of builds:
+    const agentName = /'[^']+\/([^'/]+)' sync /.exec(run)?.[1] ?? '';
+    const clean = lines.find((line) => line.startsWith(`find ${CELL_AGENT_DIR} `)) ?? '';
+    const builds = mkdtempSync(join(tmpdir(), 'agent-builds-'));
+    try {
+      const hoursAgo = new Date(Date.now() - 2 * 3600_000);
+      for (const name of [agentName, 'units-run.mjs', 'old.mjs', 'other-run.mjs'])
+        writeFileSync(join(builds, name), '');
+      for (const name of [agentName, 'units-run.mjs', 'old.mjs']) utimesSync(join(builds, name), hoursAgo, hoursAgo);
+      symlinkSync('units-run.mjs', join(builds, 'current.mjs'));
+      const ran = spawnSync('/bin/sh', ['-c', clean.replaceAll(CELL_AGENT_DIR, builds)], { encoding: 'utf8' });
+      expect(ran.status).toBe(0);
+      expect(readdirSync(builds).sort()).toEqual([agentName, 'current.mjs', 'other-run.mjs', 'units-run.mjs'].sort());
+    } finally {
+      rmSync(builds, { recursive: true, force: true });
+    }
     // The parameter appears once, in single quotes, and is checked again before use.
     expect(lines.join('\n').match(/\{\{ *MinVersion *\}\}/g)).toEqual(['{{ MinVersion }}']);
     expect(lines).toContain("MIN_VERSION='{{ MinVersion }}'");
