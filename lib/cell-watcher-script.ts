@@ -7,6 +7,7 @@ import { AGENT_SERVICE_UNIT } from './cell-resident.js';
 import {
   BOOT_SERVICE,
   CELL_ENV_NAME,
+  CELL_PATH,
   type CellUnits,
   CURRENT_AGENT_NAME,
   SYNC_PATH_UNIT,
@@ -40,6 +41,8 @@ export interface InstallWatcherOptions {
   readonly unitDir?: string;
   /** For tests. @default SYSTEMD_RUNTIME_DIR */
   readonly systemdRuntimeDir?: string;
+  /** The PATH the units run with, where they must find node. For tests. @default CELL_PATH */
+  readonly unitPath?: string;
 }
 
 /** Writes the lines to `file` by rename when they differ from it, and sets `flag`=1 then. */
@@ -82,6 +85,12 @@ export function installWatcherScript(options: InstallWatcherOptions): string[] {
     ...writeIfChanged(path, quotedLines(options.units.path)),
     ...writeIfChanged(boot, quotedLines(options.units.boot)),
     ...writeIfChanged(agent, quotedLines(options.units.agent)),
+    // The units find node on their own PATH, not the SSM agent's, which the sync step checked: a node
+    // only there (a snap, /opt) leaves the boot unit failing at the next boot, and the cell open until
+    // its first sync. Said now, on the step's stderr; the step goes on.
+    `NODE_MAJOR=$(PATH=${shellQuote(options.unitPath ?? CELL_PATH)} node -p 'process.versions.node.split(".")[0]' 2>/dev/null || true)`,
+    `case "$NODE_MAJOR" in ''|*[!0-9]*) NODE_MAJOR=0;; esac`,
+    `if [ "$NODE_MAJOR" -lt 20 ]; then echo ${shellQuote(`dynamic-egress: the units find no node >= 20 on their PATH (${options.unitPath ?? CELL_PATH}): the boot unit cannot apply the rules at the next boot, which leaves the cell open until its first sync; install node >= 20 into /usr/local/bin or /usr/bin`)} >&2; fi`,
     // systemd refusing must not risk the sync step (a failed step can end the document): it says so
     // on stderr, and the cell syncs on commands and schedule as before.
     'FAILED=0',

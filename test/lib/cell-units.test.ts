@@ -308,7 +308,13 @@ describe('the service script, run with a stand-in agent', () => {
 });
 
 describe('the install step, run with stand-in systemctl and IMDS', () => {
-  function install(options: { systemd: boolean; systemctlExit?: number; imdsFails?: boolean; agentFileName?: string }) {
+  function install(options: {
+    systemd: boolean;
+    systemctlExit?: number;
+    imdsFails?: boolean;
+    agentFileName?: string;
+    unitPath?: string;
+  }) {
     const agentDir = join(dir, 'agent');
     const unitDir = join(dir, 'units');
     const runtimeDir = join(dir, 'run-systemd');
@@ -329,6 +335,7 @@ describe('the install step, run with stand-in systemctl and IMDS', () => {
       stateDir: join(dir, 'state'),
       unitDir,
       systemdRuntimeDir: runtimeDir,
+      ...(options.unitPath === undefined ? {} : { unitPath: options.unitPath }),
     })
       // The document puts the system folders first; the stand-ins must come first here.
       .filter((line) => !line.startsWith('export PATH='))
@@ -398,6 +405,21 @@ describe('the install step, run with stand-in systemctl and IMDS', () => {
     const { result } = install({ systemd: true, systemctlExit: 1 });
     expect(result.status).toBe(0);
     expect(result.stderr).toContain('systemctl failed: the containers-file watcher may not run');
+  });
+
+  it('says on stderr when the units’ PATH finds no node >= 20 (the boot unit would fail at the next boot), and goes on', () => {
+    const oldNode = mkdtempSync(join(dir, 'old-node-'));
+    writeFileSync(join(oldNode, 'node'), '#!/bin/sh\necho 18\n', { mode: 0o755 });
+    const { result, calls } = install({ systemd: true, unitPath: oldNode });
+    expect(result.status).toBe(0);
+    expect(result.stderr).toBe(
+      `dynamic-egress: the units find no node >= 20 on their PATH (${oldNode}): the boot unit cannot apply the rules at the next boot, which leaves the cell open until its first sync; install node >= 20 into /usr/local/bin or /usr/bin\n`,
+    );
+    expect(calls).toContain('systemctl enable dynamic-egress-boot.service');
+    // None at all: the same.
+    expect(install({ systemd: true, unitPath: join(dir, 'no-such-folder') }).result.stderr).toContain(
+      'the units find no node >= 20 on their PATH',
+    );
   });
 
   it('when anything else fails (here IMDS), says so on stderr, writes no unit and still succeeds', () => {
