@@ -75,15 +75,23 @@ export function installWatcherScript(options: InstallWatcherOptions): string[] {
     `ln -sfn ${shellQuote(options.agentFileName)} ${current}.tmp`,
     `mv -Tf ${current}.tmp ${current}`,
     `${noSystemd(options.systemdRuntimeDir ?? SYSTEMD_RUNTIME_DIR)} echo 'dynamic-egress: systemd is not running on this cell: no watcher on the containers file, new containers get their rules on the next sync' >&2; exit 0; fi`,
-    ...INSTANCE_ID_LINES,
     `install -d -m 0700 ${options.stateDir}`,
     'umask 022',
+    // systemd refusing must not risk the sync step (a failed step can end the document): it says so
+    // on stderr, and the cell syncs on commands and schedule as before.
+    'FAILED=0',
+    // The boot unit first: it needs nothing from IMDS, and without it a rebooted cell is open until
+    // its first sync. Enabled only: it runs at the next boot; on a running cell the sync step follows.
+    'BOOT_CHANGED=0',
+    ...writeIfChanged(boot, quotedLines(options.units.boot), 'BOOT_CHANGED'),
+    `if [ "$BOOT_CHANGED" = 1 ]; then systemctl daemon-reload || FAILED=1; fi`,
+    `systemctl enable ${BOOT_SERVICE} || FAILED=1`,
+    ...INSTANCE_ID_LINES,
     'CHANGED=0',
     // The one value known only on the cell (checked above).
     ...writeIfChanged(`${options.stateDir}/${CELL_ENV_NAME}`, ['"CELL_NAME=$INSTANCE_ID"']),
     ...writeIfChanged(service, quotedLines(options.units.service)),
     ...writeIfChanged(path, quotedLines(options.units.path)),
-    ...writeIfChanged(boot, quotedLines(options.units.boot)),
     ...writeIfChanged(agent, quotedLines(options.units.agent)),
     // The units find node on their own PATH, not the SSM agent's, which the sync step checked: a node
     // only there (a snap, /opt) leaves the boot unit failing at the next boot, and the cell open until
@@ -91,15 +99,10 @@ export function installWatcherScript(options: InstallWatcherOptions): string[] {
     `NODE_MAJOR=$(PATH=${shellQuote(options.unitPath ?? CELL_PATH)} node -p 'process.versions.node.split(".")[0]' 2>/dev/null || true)`,
     `case "$NODE_MAJOR" in ''|*[!0-9]*) NODE_MAJOR=0;; esac`,
     `if [ "$NODE_MAJOR" -lt 20 ]; then echo ${shellQuote(`dynamic-egress: the units find no node >= 20 on their PATH (${options.unitPath ?? CELL_PATH}): the boot unit cannot apply the rules at the next boot, which leaves the cell open until its first sync; install node >= 20 into /usr/local/bin or /usr/bin`)} >&2; fi`,
-    // systemd refusing must not risk the sync step (a failed step can end the document): it says so
-    // on stderr, and the cell syncs on commands and schedule as before.
-    'FAILED=0',
     `if [ "$CHANGED" = 1 ]; then systemctl daemon-reload || FAILED=1; fi`,
     // A watcher stopped by the service's start limit (a flapping file) is re-armed here.
     `systemctl reset-failed ${SYNC_PATH_UNIT} ${SYNC_SERVICE} >/dev/null 2>&1 || true`,
     `systemctl enable --now ${SYNC_PATH_UNIT} || FAILED=1`,
-    // Enabled only: it runs at the next boot; on a running cell the sync step follows.
-    `systemctl enable ${BOOT_SERVICE} || FAILED=1`,
     `if [ "$CHANGED" = 1 ]; then systemctl restart ${SYNC_PATH_UNIT} || FAILED=1; fi`,
     // The resident agent: restarted with a new build or new units (its flags), else only started if down.
     `systemctl reset-failed ${AGENT_SERVICE_UNIT} >/dev/null 2>&1 || true`,

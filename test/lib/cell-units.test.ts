@@ -362,11 +362,13 @@ describe('the install step, run with stand-in systemctl and IMDS', () => {
     expect(readFileSync(join(unitDir, 'dynamic-egress-agent.service'), 'utf8')).toBe(units.agent);
     expect(readFileSync(join(dir, 'state', 'cell.env'), 'utf8')).toBe('CELL_NAME=i-0123456789abcdef0\n');
     expect(calls).toEqual([
+      // The boot unit first (it needs nothing from IMDS). Not started: it is for the next boot, and
+      // the document's sync step follows.
+      'systemctl daemon-reload',
+      'systemctl enable dynamic-egress-boot.service',
       'systemctl daemon-reload',
       'systemctl reset-failed dynamic-egress-sync.path dynamic-egress-sync.service',
       'systemctl enable --now dynamic-egress-sync.path',
-      // Not started: it is for the next boot, and the document's sync step follows.
-      'systemctl enable dynamic-egress-boot.service',
       'systemctl restart dynamic-egress-sync.path',
       'systemctl reset-failed dynamic-egress-agent.service',
       'systemctl enable dynamic-egress-agent.service',
@@ -379,9 +381,9 @@ describe('the install step, run with stand-in systemctl and IMDS', () => {
     const again = install({ systemd: true });
     expect(again.result.status).toBe(0);
     expect(again.calls).toEqual([
+      'systemctl enable dynamic-egress-boot.service',
       'systemctl reset-failed dynamic-egress-sync.path dynamic-egress-sync.service',
       'systemctl enable --now dynamic-egress-sync.path',
-      'systemctl enable dynamic-egress-boot.service',
       'systemctl reset-failed dynamic-egress-agent.service',
       'systemctl enable dynamic-egress-agent.service',
       'systemctl start dynamic-egress-agent.service',
@@ -422,11 +424,13 @@ describe('the install step, run with stand-in systemctl and IMDS', () => {
     );
   });
 
-  it('when anything else fails (here IMDS), says so on stderr, writes no unit and still succeeds', () => {
-    const { result, calls, unitDir } = install({ systemd: true, imdsFails: true });
+  it('when anything else fails (here IMDS), says so on stderr and still succeeds, the boot unit installed all the same', () => {
+    const { result, calls, unitDir, units } = install({ systemd: true, imdsFails: true });
     expect(result.status).toBe(0);
     expect(result.stderr).toContain('installing the containers-file watcher failed (exit 7)');
-    expect(calls).toEqual([]);
+    // The boot unit needs nothing from IMDS: a reboot still closes the cell.
+    expect(readFileSync(join(unitDir, 'dynamic-egress-boot.service'), 'utf8')).toBe(units.boot);
+    expect(calls).toEqual(['systemctl daemon-reload', 'systemctl enable dynamic-egress-boot.service']);
     expect(existsSync(join(unitDir, 'dynamic-egress-sync.path'))).toBe(false);
   });
 

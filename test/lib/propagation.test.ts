@@ -274,11 +274,14 @@ describe('sync document', () => {
     const agent = lines.find((line) => line.includes('> /etc/systemd/system/dynamic-egress-agent.service.tmp')) ?? '';
     expect(agent).toContain("'RuntimeDirectory=dynamic-egress'");
     expect(agent).toContain(`node ${CELL_AGENT_DIR}/current.mjs serve --table <${table}> `);
-    expect(lines.slice(-9, -1)).toEqual([
+    // The boot unit before the IMDS lookup, which an IMDS failure would otherwise leave it behind.
+    const bootEnabled = lines.indexOf('systemctl enable dynamic-egress-boot.service || FAILED=1');
+    expect(bootEnabled).toBeGreaterThan(-1);
+    expect(bootEnabled).toBeLessThan(lines.findIndex((line) => line.includes('latest/api/token')));
+    expect(lines.slice(-8, -1)).toEqual([
       'if [ "$CHANGED" = 1 ]; then systemctl daemon-reload || FAILED=1; fi',
       'systemctl reset-failed dynamic-egress-sync.path dynamic-egress-sync.service >/dev/null 2>&1 || true',
       'systemctl enable --now dynamic-egress-sync.path || FAILED=1',
-      'systemctl enable dynamic-egress-boot.service || FAILED=1',
       'if [ "$CHANGED" = 1 ]; then systemctl restart dynamic-egress-sync.path || FAILED=1; fi',
       'systemctl reset-failed dynamic-egress-agent.service >/dev/null 2>&1 || true',
       'systemctl enable dynamic-egress-agent.service || FAILED=1',
