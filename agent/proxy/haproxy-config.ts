@@ -37,8 +37,11 @@ export const INSPECT_DELAY_SECONDS = 5;
  * the client is escaped by its json converter; a variable never set prints `-`). The proxy's
  * `log-format` needs its quotes escaped, as here.
  */
-const HTTP_LOG_FORMAT = String.raw`{\"proxy\":\"http\",\"src\":\"%ci\",\"dst_port\":%[dst_port],\"host\":\"%[var(txn.dyneg_host),json(utf8s)]\",\"method\":\"%[var(txn.dyneg_method),json(utf8s)]\",\"path\":\"%[var(txn.dyneg_path),json(utf8s)]\",\"status\":%ST,\"destination\":\"%[var(txn.dyneg_dest)]\",\"reason\":\"%[var(txn.dyneg_why)]\"}`;
-const HTTPS_LOG_FORMAT = String.raw`{\"proxy\":\"https\",\"src\":\"%ci\",\"dst_port\":%[dst_port],\"host\":\"%[var(sess.dyneg_host),json(utf8s)]\",\"destination\":\"%[var(sess.dyneg_dest)]\",\"reason\":\"%[var(sess.dyneg_why)]\"}`;
+// Host, method and path are cut (200, 32 and 400 bytes) before they are escaped: escaped at most six
+// bytes a byte, a record stays within the 4 KB datagram the log line is sent in, so a long Host or
+// path cannot cut the record, which `agent logs` would then drop, and hide the refusal.
+const HTTP_LOG_FORMAT = String.raw`{\"proxy\":\"http\",\"src\":\"%ci\",\"dst_port\":%[dst_port],\"host\":\"%[var(txn.dyneg_host),bytes(0,200),json(utf8s)]\",\"method\":\"%[var(txn.dyneg_method),bytes(0,32),json(utf8s)]\",\"path\":\"%[var(txn.dyneg_path),bytes(0,400),json(utf8s)]\",\"status\":%ST,\"destination\":\"%[var(txn.dyneg_dest)]\",\"reason\":\"%[var(txn.dyneg_why)]\"}`;
+const HTTPS_LOG_FORMAT = String.raw`{\"proxy\":\"https\",\"src\":\"%ci\",\"dst_port\":%[dst_port],\"host\":\"%[var(sess.dyneg_host),bytes(0,200),json(utf8s)]\",\"destination\":\"%[var(sess.dyneg_dest)]\",\"reason\":\"%[var(sess.dyneg_why)]\"}`;
 
 /** At most this many values per ACL line (HAProxy reads at most 64 words a line). */
 const VALUES_PER_LINE = 16;

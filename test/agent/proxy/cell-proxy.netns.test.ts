@@ -382,9 +382,12 @@ describe.runIf(labAvailable() && toolsAvailable('cell proxy netns tests', 'hapro
         expect((await http(a, 'denied.test', `http://${ALPHA}/`)).status).toBe(403);
         expect((await https(a, 'other.test', ALPHA)).status).toBe(0);
         expect((await http(a, 'allowed.test', `http://${ALPHA}/get`)).status).toBe(200);
+        // A Host and a path long enough to cut the record if they were written whole.
+        const longHost = `${'h'.repeat(500)}.test`;
+        expect((await http(a, longHost, `http://${ALPHA}/${'p'.repeat(3000)}`)).status).toBe(403);
         await expect
           .poll(() => received.split('\n').filter((line) => line.startsWith('{')).length, { timeout: 5000 })
-          .toBe(4);
+          .toBe(5);
         const identities = new Map([
           [IP.a, { handle: 'h-a', appGuid: 'app-a', spaceGuid: 'space-1', orgGuid: 'org-1' }],
         ]);
@@ -417,6 +420,10 @@ describe.runIf(labAvailable() && toolsAvailable('cell proxy netns tests', 'hapro
           },
           {
             request: expect.objectContaining({ protocol: 'https', host: 'other.test', dst_port: 443, reason: 'host' }),
+            source: expect.objectContaining({ container_id: 'h-a' }),
+          },
+          {
+            request: expect.objectContaining({ host: 'h'.repeat(200), path: `/${'p'.repeat(399)}`, reason: 'host' }),
             source: expect.objectContaining({ container_id: 'h-a' }),
           },
         ]);
