@@ -126,6 +126,8 @@ export interface Logs {
   /** Undefined: standard output. */
   readonly output: string | undefined;
   readonly fromStart: boolean;
+  /** Where the read position is kept between runs; undefined: none. */
+  readonly positionFile: string | undefined;
   /** The cell proxy's refusals, on 127.0.0.1 UDP; undefined: not listened for. */
   readonly proxyPort: number | undefined;
 }
@@ -588,7 +590,8 @@ const uninstall = command({
 
 const logs = command({
   name: 'logs',
-  usage: 'logs --containers FILE --input FILE [--output FILE] [--from-start] [--proxy-port N|off]',
+  usage:
+    'logs --containers FILE --input FILE [--output FILE] [--from-start] [--position-file FILE] [--proxy-port N|off]',
   summary: "follow ulogd's JSON lines of refused connections and write them with the container's identity",
   notes: [
     "Runs until SIGTERM or SIGINT (exit 0). Lines are shaped as Cloud Foundry's iptables-logger writes them;",
@@ -609,6 +612,11 @@ const logs = command({
       default: false,
       description: 'read an existing input file from its start, not its end',
     },
+    'position-file': {
+      type: 'string',
+      value: 'FILE',
+      description: 'keep the read position here, and go on from it at the next start (no line lost meanwhile)',
+    },
     'proxy-port': {
       type: 'string',
       value: 'N|off',
@@ -622,6 +630,8 @@ const logs = command({
     input: required('input', values.input),
     output: values.output === undefined ? undefined : required('output', values.output),
     fromStart: values['from-start'],
+    positionFile:
+      values['position-file'] === undefined ? undefined : required('position-file', values['position-file']),
     proxyPort: proxyPortArgument(values['proxy-port']),
   }),
 });

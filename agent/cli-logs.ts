@@ -30,6 +30,7 @@ export async function logs(args: Logs, io: CliIo, stop: AbortSignal = processSto
     input: args.input,
     containers: args.containers,
     fromStart: args.fromStart,
+    ...(args.positionFile === undefined ? {} : { positionFile: args.positionFile }),
     ...(args.proxyPort === undefined ? {} : { proxyPort: args.proxyPort }),
     // One append per poll: a rotated output file (logrotate without copytruncate) is picked up at once.
     write: output === undefined ? io.stdout : (text) => appendFile(output, text),

@@ -118,7 +118,9 @@ export function connectionLoggingUnits(options: ConnectionLoggingUnitOptions): C
     'Type=simple',
     `Environment=PATH=${CELL_PATH}`,
     `# Agent build ${options.agentBuild}: a new build rewrites this unit, and the install step restarts it.`,
-    `ExecStart=/bin/sh -c 'exec node ${options.agentFile} logs --containers ${options.containersPath} --input ${ulogdJsonFile} --output ${outputFile}'`,
+    // Where it stopped, kept beside ulogd's file: a restart (a new build, a crash, a reboot) goes on
+    // from there, and the lines written meanwhile are not lost.
+    `ExecStart=/bin/sh -c 'exec node ${options.agentFile} logs --containers ${options.containersPath} --input ${ulogdJsonFile} --output ${outputFile} --position-file ${ulogdJsonFile}.position'`,
     ...restart,
     '',
     '[Install]',

@@ -8,7 +8,7 @@
 // With `proxyPort` it also takes the cell proxy's refusals (proxy-log.ts) as UDP datagrams on
 // 127.0.0.1 of its namespace, at most PROXY_LINES_PER_SECOND a second per container, into the same output.
 import { createSocket, type Socket } from 'node:dgram';
-import { type FileHandle, open, readFile, stat } from 'node:fs/promises';
+import { type FileHandle, open, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { jsonText } from '../../core/domain/validation.js';
 import { type ContainerIdentity, enrichRecord, parseIdentities } from './enrich.js';
 import { enrichProxyRecord } from './proxy-log.js';
@@ -25,6 +25,14 @@ export interface ForwarderOptions {
   readonly write: (text: string) => void | Promise<void>;
   /** Read an input file that exists at start from its start, not its end. @default false */
   readonly fromStart?: boolean;
+  /**
+   * Where the read position is kept (device, inode, offset of the next whole line), written after
+   * each poll's lines are: a restart goes on from there when the input is the same file and not
+   * shorter, and from the start of a file that replaced it, so the lines written while it was down
+   * (a restart, a new build) are not lost. A crash between writing lines and the position writes
+   * them again. Omitted, or unreadable: fromStart decides.
+   */
+  readonly positionFile?: string;
   /** @default 200 */
   readonly pollMs?: number;
   readonly now?: () => Date;
@@ -71,6 +79,14 @@ interface FileId {
 }
 
 const sameFile = (a: FileId, b: FileId): boolean => a.dev === b.dev && a.ino === b.ino;
+
+/** A position file's device, inode and offset; undefined when missing or not one. */
+async function readPosition(path: string): Promise<(FileId & { readonly at: number }) | undefined> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  const match = /^(\d{1,20}) (\d{1,20}) (\d{1,20})\n?$/.exec(text);
+  if (match === null) return undefined;
+  return { dev: Number(match[1]), ino: Number(match[2]), at: Number(match[3]) };
+}
 
 async function statOrUndefined(path: string) {
   try {
@@ -209,6 +225,17 @@ export async function startForwarder(options: ForwarderOptions): Promise<Forward
     await drain();
   }
 
+  let savedPosition: string | undefined;
+  async function savePosition(): Promise<void> {
+    if (options.positionFile === undefined || current === undefined) return;
+    const text = `${current.dev} ${current.ino} ${position - partial.length}\n`;
+    if (text === savedPosition) return;
+    const temporary = `${options.positionFile}.tmp`;
+    await writeFile(temporary, text, { mode: 0o600 });
+    await rename(temporary, options.positionFile);
+    savedPosition = text;
+  }
+
   let running: Promise<void> = Promise.resolve();
   async function pollOnce(): Promise<void> {
     await reloadContainers();
@@ -218,6 +245,7 @@ export async function startForwarder(options: ForwarderOptions): Promise<Forward
       out.length = 0;
       await options.write(text);
     }
+    await savePosition();
   }
   const poll = (): Promise<void> => {
     running = running.then(pollOnce, pollOnce);
@@ -261,10 +289,22 @@ export async function startForwarder(options: ForwarderOptions): Promise<Forward
     });
   }
 
-  // Start: an input that already exists is followed from its end, as `tail -F` does.
+  // Start: where the last run stopped (positionFile); else an input that already exists is followed
+  // from its end, as `tail -F` does.
   await reloadContainers();
   const initial = await statOrUndefined(options.input);
-  if (initial !== undefined) await openInput(initial, options.fromStart === true ? 0 : initial.size);
+  const saved = options.positionFile === undefined ? undefined : await readPosition(options.positionFile);
+  if (initial !== undefined) {
+    const start =
+      saved === undefined
+        ? options.fromStart === true
+          ? 0
+          : initial.size
+        : sameFile(saved, initial) && saved.at <= initial.size
+          ? saved.at
+          : 0;
+    await openInput(initial, start);
+  }
 
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;

@@ -25,7 +25,7 @@ describe('agent command line', () => {
         '       agent serve --table NAME --containers FILE --state-dir DIR [--cell-name NAME] [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--proxy-dir DIR [--proxy-nameservers IP[,IP…]] [--proxy-start]] [--netns NS] [--requests DIR] [--lock-wait S] [--sync-timeout S]\n' +
         '       agent sync --from-cache --containers FILE --state-dir DIR [--overlay-cidr CIDR] [--unknown-sources reject|allow] [--deny-log-rate N/second|N/minute|off] [--log-group N] [--deny-networks JSON] [--netns NS] [--dry-run]\n' +
         '       agent uninstall [--netns NS] [--dry-run]\n' +
-        '       agent logs --containers FILE --input FILE [--output FILE] [--from-start] [--proxy-port N|off]\n' +
+        '       agent logs --containers FILE --input FILE [--output FILE] [--from-start] [--position-file FILE] [--proxy-port N|off]\n' +
         '       agent ulogd-config --json-file FILE [--log-group N] [--plugin-dir DIR] [--logfile FILE|syslog]\n' +
         '       agent names (--names FILE | --from-sync) --state-dir DIR [--once] [--nameservers IP[,IP…]] [--overlay-cidr CIDR] [--deny-networks JSON] [--ttl-floor S] [--grace S] [--max-addresses N] [--min-refresh S] [--max-refresh S]',
     );
@@ -622,8 +622,12 @@ describe('logs and ulogd-config', () => {
       input: 'ulogd.json',
       output: undefined,
       fromStart: false,
+      positionFile: undefined,
       proxyPort: 15514,
     });
+    expect(
+      parseAgentArgs(['logs', '--containers', 'c', '--input', 'i', '--position-file', '/var/lib/x/logs.position']),
+    ).toMatchObject({ positionFile: '/var/lib/x/logs.position' });
     expect(
       parseAgentArgs(['logs', '--containers', 'c', '--input', 'i', '--output', 'o.log', '--from-start']),
     ).toMatchObject({ output: 'o.log', fromStart: true });

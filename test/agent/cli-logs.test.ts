@@ -51,7 +51,15 @@ describe('agent logs', () => {
     const { out, io } = capture();
     const stop = new AbortController();
     const running = logs(
-      { command: 'logs', containers, input, output: undefined, fromStart: false, proxyPort: port },
+      {
+        command: 'logs',
+        containers,
+        input,
+        output: undefined,
+        fromStart: false,
+        positionFile: undefined,
+        proxyPort: port,
+      },
       io,
       stop.signal,
     );
@@ -97,7 +105,15 @@ describe('agent logs', () => {
     const { out, io } = capture();
     const stop = new AbortController();
     const running = logs(
-      { command: 'logs', containers, input, output: undefined, fromStart: false, proxyPort: undefined },
+      {
+        command: 'logs',
+        containers,
+        input,
+        output: undefined,
+        fromStart: false,
+        positionFile: undefined,
+        proxyPort: undefined,
+      },
       io,
       stop.signal,
     );

@@ -60,7 +60,7 @@ describe('connectionLoggingUnits', () => {
       expect.arrayContaining([
         `After=${ULOGD_SERVICE}`,
         'StartLimitIntervalSec=0',
-        "ExecStart=/bin/sh -c 'exec node /opt/dynamic-egress/agent/current.mjs logs --containers /var/vcap/data/container-metadata/store.json --input /var/log/dynamic-egress/ulogd.json --output /var/log/dynamic-egress/egress.log'",
+        "ExecStart=/bin/sh -c 'exec node /opt/dynamic-egress/agent/current.mjs logs --containers /var/vcap/data/container-metadata/store.json --input /var/log/dynamic-egress/ulogd.json --output /var/log/dynamic-egress/egress.log --position-file /var/log/dynamic-egress/ulogd.json.position'",
         'Restart=on-failure',
         'RestartSec=5',
         'WantedBy=multi-user.target',

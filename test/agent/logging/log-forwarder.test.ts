@@ -163,6 +163,34 @@ describe('startForwarder', () => {
     expect(lines()).toHaveLength(1);
   });
 
+  it('with a position file, goes on after a restart where it stopped: no line written meanwhile is lost, none twice', async () => {
+    const positionFile = join(dir, 'logs.position');
+    const withPosition = () =>
+      startForwarder({ input, containers, positionFile, pollMs: 60_000, write: (text) => void written.push(text) });
+    writeFileSync(input, `${ULOGD_TCP}\n`);
+    // The first run ever starts at the end, as without a position file.
+    let f = await withPosition();
+    appendFileSync(input, `${ULOGD_UDP}\n${ULOGD_TCP.slice(0, 40)}`);
+    await f.poll();
+    await f.stop();
+    expect(lines().map((line) => line.data.packet.protocol)).toEqual(['UDP']);
+    // Down: the rest of the partial line and a whole one come.
+    appendFileSync(input, `${ULOGD_TCP.slice(40)}\n${ULOGD_ICMP}\n`);
+    f = await withPosition();
+    forwarder = f;
+    await f.poll();
+    expect(lines().map((line) => line.data.packet.protocol)).toEqual(['UDP', 'TCP', 'ICMP']);
+    await f.stop();
+    forwarder = undefined;
+    // Replaced while down (rotated): the new file from its start.
+    renameSync(input, `${input}.1`);
+    writeFileSync(input, `${ULOGD_UDP}\n`);
+    f = await withPosition();
+    forwarder = f;
+    await f.poll();
+    expect(lines().map((line) => line.data.packet.protocol)).toEqual(['UDP', 'TCP', 'ICMP', 'UDP']);
+  });
+
   it('polls by itself', async () => {
     writeFileSync(input, '');
     forwarder = await startForwarder({ input, containers, pollMs: 20, write: (text) => void written.push(text) });
