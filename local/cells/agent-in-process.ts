@@ -47,6 +47,9 @@ export function inProcessAgentRunner(options: InProcessAgentOptions): AgentRunne
     }
     return memory;
   };
+  // What each dry-run cell last logged: the same ruleset again (start-up's republish and resync,
+  // each periodic resync) is said in one line instead of the whole ruleset.
+  const lastRendered = new Map<string, string>();
   return async (cell: LocalCell, _minVersion: number, verify?: Verify) => {
     const snapshots = reads.forRun(performance.now());
     try {
@@ -69,7 +72,12 @@ export function inProcessAgentRunner(options: InProcessAgentOptions): AgentRunne
         memory: memoryOf(cell),
       });
       const result = await agent.sync();
-      const output = renderOnly ? `would apply:\n${result.sync.payload ?? '# nothing'}` : describeSync(result.summary);
+      let output = renderOnly ? `would apply:\n${result.sync.payload ?? '# nothing'}` : describeSync(result.summary);
+      if (renderOnly) {
+        const same = lastRendered.get(cell.name) === output;
+        lastRendered.set(cell.name, output);
+        if (same) output = `would apply: the same ruleset as logged before (version ${result.version})`;
+      }
       return { ok: true, version: result.version, output };
     } catch (error) {
       return { ok: false, output: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };

@@ -47,6 +47,9 @@ describe('inProcessAgentRunner', () => {
     expect(result.output).toContain('would apply:');
     expect(result.output).toContain('-d 198.51.100.10/32 -p tcp -m tcp --dport 443');
     expect(result.output).toContain('-j REJECT --reject-with tcp-reset');
+    // The same ruleset again (start-up's republish, then its resync) is one line, not the whole of it.
+    const again = await run(dryRunCell(work), version);
+    expect(again.output).toBe(`would apply: the same ruleset as logged before (version ${version})`);
     // A dry run reports nothing: the table shows no cell.
     expect(await new DynamoDbCellStatusStore(documents, table.tableName).list()).toEqual([]);
   });
