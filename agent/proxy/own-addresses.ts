@@ -18,7 +18,7 @@ export function parseOwnAddresses(output: string): string[] {
   return [...found].sort();
 }
 
-/** The cell's addresses, read where the proxy runs; a failed read fails the proxy step (closed). */
+/** The cell's addresses, read where the proxy runs; a failed read fails the proxy step, which removes its redirects (closed). */
 export async function readOwnAddresses(runner: CommandRunner): Promise<string[]> {
   const result = await runner('ip', ['-4', '-o', 'addr', 'show']);
   if (result.code !== 0) {

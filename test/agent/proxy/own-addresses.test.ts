@@ -16,7 +16,7 @@ describe('own addresses', () => {
     expect(parseOwnAddresses('2: eth0    inet 999.1.1.1/24 scope global eth0')).toEqual([]);
   });
 
-  it('fails the proxy step when they cannot be read (it then changes nothing)', async () => {
+  it('fails the proxy step when they cannot be read (which then removes its redirects: closed)', async () => {
     await expect(
       readOwnAddresses(async () => ({ code: 1, stdout: '', stderr: 'Cannot open netlink socket' })),
     ).rejects.toThrow("cannot read the cell's addresses: ip exited with 1: Cannot open netlink socket");
