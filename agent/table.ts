@@ -18,6 +18,8 @@ export interface KernelTable {
   readonly hooked: boolean;
   /** FORWARD's rules that jump to the root chain, as saved (`-A FORWARD …`), wherever they are. */
   readonly hookRules: readonly string[];
+  /** All of FORWARD's rules, as saved, in order (uninstall takes every jump into an owned chain). */
+  readonly forwardRules: readonly string[];
 }
 
 const COMMENT = new RegExp(`--comment "?${COMMENT_PREFIX}([0-9a-f]+)"?`);
@@ -112,6 +114,7 @@ export function parseSave(text: string): KernelTable {
     chains,
     hooked: hookedFirst(forward),
     hookRules: forward.filter((line) => ruleTarget(line) === ROOT_CHAIN),
+    forwardRules: forward,
   };
 }
 

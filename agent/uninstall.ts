@@ -4,7 +4,7 @@
 // nothing), the sets after it (a set cannot go while a rule references it). Rules outside the owned
 // chains are never written, save the hook itself, deleted by its saved text.
 
-import { HOOK_CHAIN, isOwned } from '../core/plan/names.js';
+import { isOwned } from '../core/plan/names.js';
 import { diffSets, readSets, restoreSets } from './ipsets.js';
 import { readInterception, removalPayload, restoreNat } from './proxy/interception.js';
 import type { CommandRunner } from './runner.js';
@@ -21,27 +21,14 @@ export interface UninstallPlan {
   readonly hooks: number;
 }
 
-/**
- * The FORWARD rules jumping (or going) into an owned chain, as saved (`-A FORWARD …`). They are deleted
- * by their text, not their position: another writer (Docker, kube-proxy) may insert a FORWARD rule
- * between this read and the delete, and a position would then name the operator's rule.
- */
-export function hookRules(save: string): string[] {
-  const hooks: string[] = [];
-  let inFilter = false;
-  for (const line of save.split('\n')) {
-    if (line.startsWith('*')) inFilter = line === '*filter';
-    if (!inFilter || !line.startsWith(`-A ${HOOK_CHAIN} `)) continue;
-    if (isOwned(ruleTarget(line) ?? '')) hooks.push(line);
-  }
-  return hooks;
-}
-
 export async function planUninstall(runner: CommandRunner): Promise<UninstallPlan> {
   const save = await runner('iptables-save', ['-t', 'filter']);
-  // readTable reports a failed read as an ApplyError; the text parsed below is the same read's.
+  // readTable reports a failed read as an ApplyError.
   const table = await readTable(async () => save);
-  const hooks = hookRules(save.stdout);
+  // Every FORWARD rule jumping (or going) into an owned chain, as saved. Deleted by its text, not its
+  // position: another writer (Docker, kube-proxy) may insert a FORWARD rule between this read and the
+  // delete, and a position would then name the operator's rule.
+  const hooks = table.forwardRules.filter((line) => isOwned(ruleTarget(line) ?? ''));
   const chains = [...table.chains.keys()].sort();
   // Declaring a chain under --noflush flushes it; then no owned rule references another, and all can go.
   const body = [
