@@ -2,9 +2,10 @@
 // back to an older version of the same table) and the snapshot itself (so an unchanged version costs
 // no snapshot read).
 import { readFileSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
+import { writeWhole } from './write-whole.js';
 
 const APPLIED_FILE = 'applied.json';
 const SNAPSHOT_FILE = 'snapshot.json.gz';
@@ -58,9 +59,6 @@ export class AgentState {
   }
 
   private async writeAtomically(name: string, data: Buffer): Promise<void> {
-    const target = join(this.dir, name);
-    const temporary = `${target}.${process.pid}.tmp`;
-    await writeFile(temporary, data, { mode: 0o600 });
-    await rename(temporary, target);
+    await writeWhole(join(this.dir, name), data);
   }
 }

@@ -8,8 +8,9 @@
 // With `proxyPort` it also takes the cell proxy's refusals (proxy-log.ts) as UDP datagrams on
 // 127.0.0.1 of its namespace, at most PROXY_LINES_PER_SECOND a second per container, into the same output.
 import { createSocket, type Socket } from 'node:dgram';
-import { type FileHandle, open, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { type FileHandle, open, readFile, stat } from 'node:fs/promises';
 import { jsonText } from '../../core/domain/validation.js';
+import { writeWhole } from '../write-whole.js';
 import { type ContainerIdentity, enrichRecord, parseIdentities } from './enrich.js';
 import { enrichProxyRecord } from './proxy-log.js';
 
@@ -230,9 +231,7 @@ export async function startForwarder(options: ForwarderOptions): Promise<Forward
     if (options.positionFile === undefined || current === undefined) return;
     const text = `${current.dev} ${current.ino} ${position - partial.length}\n`;
     if (text === savedPosition) return;
-    const temporary = `${options.positionFile}.tmp`;
-    await writeFile(temporary, text, { mode: 0o600 });
-    await rename(temporary, options.positionFile);
+    await writeWhole(options.positionFile, text);
     savedPosition = text;
   }
 

@@ -5,13 +5,14 @@
 // destination list (`GET …/destinations`) can be given by hand too; destinations without `hosts`
 // are skipped. Validated with zod/mini: ids of the identifier alphabet, each once; hosts exact
 // names (host-name.ts).
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as z from 'zod/mini';
 import { ValidationError } from '../../core/domain/errors.js';
 import { identifierSchema } from '../../core/domain/model-primitives.js';
 import { parseWith, zodEnglish } from '../../core/domain/validation.js';
 import { readInputFile } from '../source/read-file.js';
+import { writeWholeSync } from '../write-whole.js';
 import { hostNameProblem } from './host-name.js';
 
 export const MAX_HOST_DESTINATIONS = 10_000;
@@ -124,16 +125,10 @@ export function writeNamesFile(path: string, destinations: readonly HostDestinat
     // Missing or unreadable: written below.
   }
   const wrote = current !== text;
-  if (wrote) writeWhole(path, text);
-  if (input !== undefined && namesWrittenFor(path) !== input) writeWhole(namesInputFile(path), `${input}\n`);
-  return wrote;
-}
-
-function writeWhole(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, text, { mode: 0o600 });
-  renameSync(temporary, path);
+  if (wrote) writeWholeSync(path, text);
+  if (input !== undefined && namesWrittenFor(path) !== input) writeWholeSync(namesInputFile(path), `${input}\n`);
+  return wrote;
 }
 
 /**

@@ -3,11 +3,12 @@
 // lookups return. Written atomically (a temporary file renamed over the old one); decoded with
 // zod/mini when read back. A file that is missing, unreadable, corrupt or of another version is not
 // trusted: the agent starts without it (a warning says so) and looks every name up again.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
 import { isIpv4 } from '../../core/domain/ipv4.js';
 import { formatIssues } from '../../core/domain/validation.js';
+import { writeWholeSync } from '../write-whole.js';
 import { isHostName } from './host-name.js';
 import type { NameEntry, NameStates } from './name-state.js';
 
@@ -64,8 +65,5 @@ export function readNameStates(dir: string): StateRead {
 export function writeNameStates(dir: string, states: NameStates): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const names = Object.fromEntries([...states].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  const target = join(dir, NAMES_STATE_FILE);
-  const temporary = `${target}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify({ version: VERSION, names })}\n`, { mode: 0o600 });
-  renameSync(temporary, target);
+  writeWholeSync(join(dir, NAMES_STATE_FILE), `${JSON.stringify({ version: VERSION, names })}\n`);
 }

@@ -9,9 +9,10 @@
 // systemd replaced the folder) and syncs itself at once. A client that stops waiting removes its
 // request and runs the sync itself; a result nobody collects is removed after STALE_RESULT_MS.
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isVerify, type Verify } from '../recorded-sync.js';
+import { writeWhole } from '../write-whole.js';
 
 /** Where the cell's units put requests: systemd's RuntimeDirectory of the agent service. */
 export const DEFAULT_REQUESTS_DIR = '/run/dynamic-egress';
@@ -144,12 +145,6 @@ export async function writeResult(dir: string, id: string, result: RequestResult
   await writeWhole(join(dir, id + RESULT_SUFFIXES.stderr), result.stderr);
   await writeWhole(join(dir, id + RESULT_SUFFIXES.code), `${result.code}\n`);
   await rm(join(dir, id + TAKEN_SUFFIX), { force: true, recursive: true });
-}
-
-async function writeWhole(path: string, text: string): Promise<void> {
-  const temporary = `${path}.tmp`;
-  await writeFile(temporary, text, { mode: 0o600 });
-  await rename(temporary, path);
 }
 
 /** Removes what clients left behind: results nobody collected, requests nobody took, temporary files. */
