@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT_OK, EXIT_USAGE, runCli } from '../../agent/cli.js';
+import type { Logs } from '../../agent/cli-args.js';
 import { logs } from '../../agent/cli-logs.js';
 import { ULOGD_TCP } from './logging/ulogd-records.js';
 
@@ -39,6 +40,17 @@ function inputFiles(): { input: string; containers: string } {
   return { input, containers };
 }
 
+/** `agent logs` as parsed: these files, standard output, from the input's end, no position file. */
+const logsArgs = (containers: string, input: string, proxyPort: number | undefined): Logs => ({
+  command: 'logs',
+  containers,
+  input,
+  output: undefined,
+  fromStart: false,
+  positionFile: undefined,
+  proxyPort,
+});
+
 describe('agent logs', () => {
   it("writes the cell proxy's refusals from UDP with the container's identity, one a second per container", async () => {
     const { input, containers } = inputFiles();
@@ -50,19 +62,7 @@ describe('agent logs', () => {
     probe.close();
     const { out, io } = capture();
     const stop = new AbortController();
-    const running = logs(
-      {
-        command: 'logs',
-        containers,
-        input,
-        output: undefined,
-        fromStart: false,
-        positionFile: undefined,
-        proxyPort: port,
-      },
-      io,
-      stop.signal,
-    );
+    const running = logs(logsArgs(containers, input, port), io, stop.signal);
     await new Promise((done) => setTimeout(done, 100));
     const sender = createSocket('udp4');
     const send = (text: string) =>
@@ -104,19 +104,7 @@ describe('agent logs', () => {
     const { input, containers } = inputFiles();
     const { out, io } = capture();
     const stop = new AbortController();
-    const running = logs(
-      {
-        command: 'logs',
-        containers,
-        input,
-        output: undefined,
-        fromStart: false,
-        positionFile: undefined,
-        proxyPort: undefined,
-      },
-      io,
-      stop.signal,
-    );
+    const running = logs(logsArgs(containers, input, undefined), io, stop.signal);
     await new Promise((done) => setTimeout(done, 100));
     appendFileSync(input, `${ULOGD_TCP}\nnot json\n`);
     await expect.poll(() => out.stdout, { timeout: 3000 }).toContain('"container_id":"h"');
