@@ -25,7 +25,12 @@ export async function syncFromFiles(args: SyncFromFiles, io: CliIo): Promise<voi
   const containers = await readContainersFile(args.containers, { overlayCidr: args.overlayCidr });
   // The policies are parsed only if the kernel does not already hold what this text gives.
   const result = await syncRecorded(
-    { policiesDigest: textDigest(policiesText), policies: () => parsePolicies(policiesText, '--policies'), containers },
+    {
+      policiesDigest: textDigest(policiesText),
+      policies: () => parsePolicies(policiesText, '--policies'),
+      containers,
+      policiesLength: policiesText.length,
+    },
     {
       overlayCidr: args.overlayCidr,
       unknownSources: args.unknownSources,

@@ -21,9 +21,16 @@ export class EarlySets {
   /** Sets handed to a restore, whether or not it succeeded (so a failure can remove them), by size. */
   private readonly createdSizes = new Map<string, number>();
 
+  private restoring = false;
+
+  /**
+   * `onFirstRestore`: called as the first restore starts, to stop a growth of the kernel's table of
+   * sets (set-table.ts), which from then on would only hold up the kernel the sets are created in.
+   */
   constructor(
     private readonly runner: CommandRunner,
     private readonly kernelSets: ReadonlySet<string>,
+    private readonly onFirstRestore?: () => void,
   ) {}
 
   /** PlanHooks.onSet: a new set of addresses is queued, and a full batch starts restoring. */
@@ -57,6 +64,8 @@ export class EarlySets {
     const input = `${this.batch.join('\n')}\n`;
     this.batch = [];
     this.batchSets = 0;
+    if (!this.restoring) this.onFirstRestore?.();
+    this.restoring = true;
     // Started now, awaited in done(): until then a runner that throws must not go unhandled.
     this.runs.push(
       runRestore(this.runner, input).catch((error: unknown) => {

@@ -3,6 +3,7 @@
 // costs three short kernel reads (applied-record.ts), whatever the size of the ruleset.
 import type { PoliciesWithGroups } from '../core/domain/snapshot-groups.js';
 import type { Container } from '../core/plan/model.js';
+import { allowSourcesOf } from '../core/plan/plan.js';
 import {
   inputDigest,
   type PlanSize,
@@ -13,7 +14,7 @@ import {
 } from './applied-record.js';
 import { namesWrittenFor } from './names/names-file.js';
 import { spawnRunner } from './runner.js';
-import { growSetTable, placeholdersNeeded } from './set-table.js';
+import { growSetTable, opensGrowth, placeholdersNeeded, startOpenGrowth, type TableGrowth } from './set-table.js';
 import { planOptionsOf, type SyncOptions, type SyncResult, sync } from './sync.js';
 import { type KernelTable, readTable } from './table.js';
 
@@ -36,6 +37,8 @@ export interface RecordedInput {
   /** The policies themselves, parsed only if the record does not hold. */
   readonly policies: () => PoliciesWithGroups;
   readonly containers: readonly Container[];
+  /** The policies document's length in characters, when the caller has its text (set-table.ts, opensGrowth). */
+  readonly policiesLength?: number;
 }
 
 export interface RecordedSyncOptions extends SyncOptions {
@@ -79,6 +82,7 @@ export async function syncRecorded(
   let sets: SetHeaders | undefined;
   let policies: PoliciesWithGroups | undefined;
   let growing: Promise<void> | undefined;
+  let growth: TableGrowth | undefined;
   if (knownChanged) {
     // The rules and the sets' headers at once: two processes instead of the record's three, read
     // while the policies are parsed.
@@ -98,7 +102,13 @@ export async function syncRecorded(
       return { ...unchanged(summary.record.size), recordHeld: true, input: digest };
     }
     sets = { sizes: summary.setSizes, hostSets: summary.hostSets };
-    growing = growSetTable(runner, placeholdersNeeded(options.expectedSets, summary.setSizes.size));
+    if (options.expectedSets !== undefined) {
+      growing = growSetTable(runner, placeholdersNeeded(options.expectedSets, summary.setSizes.size));
+    } else if (summary.setSizes.size === 0 && opensGrowth(sourceCount(input.containers), input.policiesLength)) {
+      // No count from an earlier apply and none of the agent's sets in the kernel (a first sync): the
+      // table grows while the policies are parsed and planned, and stops before the first set goes in.
+      growth = startOpenGrowth(runner);
+    }
   }
   // The record missed or was not read: the rules are read while the policies are parsed (the read
   // starts a process); without the sets' headers, every member is read back.
@@ -109,14 +119,22 @@ export async function syncRecorded(
       ...options,
       kernelTable,
       record: digest,
+      ...(growth === undefined ? {} : { growth }),
       ...(sets === undefined
         ? { readBack: 'full' }
         : { readBack: 'sizes', setSizes: sets.sizes, hostSetsPresent: sets.hostSets }),
     });
     return { ...result, recordHeld: false, input: digest };
   } finally {
-    await growing; // No process of this sync outlives it.
+    // No process of this sync outlives it.
+    await growth?.finish();
+    await growing;
   }
+}
+
+/** The distinct sources (apps, spaces, security-group bindings) the containers' rules come from. */
+function sourceCount(containers: readonly Container[]): number {
+  return new Set(containers.flatMap((container) => allowSourcesOf(container).map(({ key }) => key))).size;
 }
 
 function unchanged(size: PlanSize): SyncResult {

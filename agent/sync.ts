@@ -32,6 +32,7 @@ import { HOST_SET_TYPE } from './names/name-sets.js';
 import { writeNamesFile } from './names/names-file.js';
 import { type RenderedRule, renderChain } from './render.js';
 import { type CommandRunner, spawnRunner } from './runner.js';
+import type { TableGrowth } from './set-table.js';
 import type { SyncMemory } from './sync-memory.js';
 import { applyTable, type ChainChange, diffTable, type KernelTable, readTable } from './table.js';
 
@@ -81,6 +82,12 @@ export interface SyncOptions {
    * not written (the host sets are still created, empty: those names then allow nothing).
    */
   readonly namesFile?: string;
+  /**
+   * A growth of the kernel's table of sets running while this sync parses and plans (set-table.ts):
+   * told to stop as the sync's first sets go to the kernel, and over, its placeholders gone, before
+   * the iptables transaction.
+   */
+  readonly growth?: TableGrowth;
 }
 
 export interface SyncResult {
@@ -152,7 +159,9 @@ export async function sync(
   tableRead.catch(() => undefined);
   // With the kernel's set names known before planning, new sets are created while the rest is planned.
   const known = options.readBack === 'sizes' && options.dryRun !== true ? options.setSizes : undefined;
-  const early = known === undefined ? undefined : new EarlySets(runner, new Set(known.keys()));
+  const growth = options.growth;
+  const early =
+    known === undefined ? undefined : new EarlySets(runner, new Set(known.keys()), growth && (() => growth.stop()));
   const hooks: PlanHooks = {
     ...(early === undefined ? {} : { onSet: early.onSet }),
     ...(options.memory === undefined ? {} : { cache: options.memory.plan }),
@@ -165,6 +174,7 @@ export async function sync(
     early,
     options.memory?.render,
   );
+  await growth?.finish();
   const kernelSets = known === undefined ? await setsRead(plan.sets.length > 0) : new Map([...known, ...createdEarly]);
   const sets = diffSets(plan.sets, kernelSets);
   const setsBefore = early === undefined || early.lines.length === 0 ? sets.before : [...early.lines, ...sets.before];

@@ -91,6 +91,7 @@ async function syncAgent(
       policiesDigest: textDigest(policiesText),
       policies: () => parsePolicies(policiesText),
       containers: parseContainers(containersText),
+      policiesLength: policiesText.length, // as `agent sync --policies` gives it
     },
     {
       runner: inNs(ns),

@@ -49,6 +49,20 @@ describe('EarlySets', () => {
     expect(inputs).toHaveLength(2);
   });
 
+  it('calls onFirstRestore once, as the first restore starts and before it is run', async () => {
+    const events: string[] = [];
+    const runner: CommandRunner = async () => {
+      events.push('restore');
+      return { code: 0, stdout: '', stderr: '' };
+    };
+    const early = new EarlySets(runner, new Set(), () => events.push('first'));
+    early.onSet(hashNet('dyneg-s-big', 20_000));
+    expect(events).toEqual(['first', 'restore']);
+    early.onSet(hashNet('dyneg-s-small', 1));
+    await early.done();
+    expect(events).toEqual(['first', 'restore', 'restore']);
+  });
+
   it('throws the failed restore as an ApplyError, still naming every set it handed over', async () => {
     const { runner } = recordingRunner('dyneg-s-bad');
     const early = new EarlySets(runner, new Set());

@@ -2,17 +2,20 @@
 // whose last apply held many sets grows it while it parses when the kernel holds few (a reboot), by
 // what the kernel lacks, and leaves the kernel as a sync without it does; not for plans within the
 // table's initial room; and a placeholder a killed restore left behind is removed by the next sync.
+// A first sync (no count) of a large cell grows it while it parses, until its own sets are due: the
+// growth stops when told (as the sync's first sets go in), keeps to its bound, leaves no placeholder.
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { textDigest } from '../../agent/applied-record.js';
 import { syncRecorded } from '../../agent/recorded-sync.js';
 import { type CommandRunner, netnsRunner } from '../../agent/runner.js';
-import { GROW_SET_PREFIX, growSetTable } from '../../agent/set-table.js';
+import { GROW_SET_PREFIX, growSetTable, OPEN_GROWTH_MIN_LENGTH, startOpenGrowth } from '../../agent/set-table.js';
 import { parseContainers, parsePolicies } from '../../agent/source/files.js';
 import { labAvailable, run } from '../../local/lab/netns-lab.js';
 import { app, containerStore, policyList, tcp } from './fixtures.js';
 import { ownedRulesAndSets } from './kernel-state.js';
 
-const NS = [`set-table-a-${process.pid}`, `set-table-b-${process.pid}`] as const;
+const NS = [`set-table-a-${process.pid}`, `set-table-b-${process.pid}`, `set-table-c-${process.pid}`] as const;
 // Twelve apps with ten destinations each on one service: a set each.
 const policies = (port: number) =>
   JSON.stringify(
@@ -131,5 +134,183 @@ describe.runIf(labAvailable())('growing the table of sets before a sync, on a re
     await growSetTable(netnsRunner(NS[1]), 10);
     const names = (await run(['ip', 'netns', 'exec', NS[1], 'ipset', 'list', '-n'])).stdout;
     expect(names.split('\n').filter((name) => name.startsWith(GROW_SET_PREFIX))).toEqual([]);
+  });
+});
+
+const placeholdersInKernel = async (ns: string): Promise<number> =>
+  (await run(['ip', 'netns', 'exec', ns, 'ipset', 'list', '-n'])).stdout
+    .split('\n')
+    .filter((name) => name.startsWith(GROW_SET_PREFIX)).length;
+
+async function freshNamespace(ns: string): Promise<void> {
+  await run(['ip', 'netns', 'del', ns]);
+  const added = await run(['ip', 'netns', 'add', ns]);
+  if (added.code !== 0) throw new Error(added.stderr);
+}
+
+interface TimedCommand {
+  readonly command: string;
+  readonly input: string;
+  readonly started: number;
+  ended: number;
+  /** Whether a growth's stop file (set-table.ts) existed as the command started. */
+  readonly growthStopped: boolean;
+}
+
+/** Runs in the namespace and keeps when each command started and ended, with its input. */
+function timingRunner(ns: string): { runner: CommandRunner; commands: TimedCommand[] } {
+  const commands: TimedCommand[] = [];
+  const inNs = netnsRunner(ns);
+  let stopFile: string | undefined;
+  return {
+    commands,
+    runner: async (command, args, input) => {
+      // A growth runs as `sh -c SCRIPT sh STOP_FILE PREFIX STEPS`.
+      if (command === 'sh') stopFile = args[3];
+      const growthStopped = stopFile !== undefined && existsSync(stopFile);
+      const entry = {
+        command: [command, ...args].join(' '),
+        input: input ?? '',
+        started: performance.now(),
+        ended: 0,
+        growthStopped,
+      };
+      commands.push(entry);
+      try {
+        return await inNs(command, args, input);
+      } finally {
+        entry.ended = performance.now();
+      }
+    },
+  };
+}
+
+// Forty apps with ten destinations each on one service: a set each, and enough sources to grow.
+const manyPolicies = JSON.stringify(
+  policyList(
+    Array.from({ length: 400 }, (_, index) => {
+      const ip = `198.51.${100 + Math.floor(index / 100)}.${(index % 100) + 1}`;
+      return tcp(`p${index}`, app(`app-${Math.floor(index / 10)}`), [ip, ip], [443, 443]);
+    }),
+  ),
+);
+const manyContainers = parseContainers(
+  JSON.stringify(
+    containerStore(
+      Array.from({ length: 40 }, (_, index) => ({
+        ip: `10.255.1.${index + 2}`,
+        appId: `app-${index}`,
+        spaceId: 'space-1',
+      })),
+    ),
+  ),
+);
+const firstSync = (runner: CommandRunner, policiesLength: number, policies = () => parsePolicies(manyPolicies)) =>
+  syncRecorded(
+    { policiesDigest: textDigest(manyPolicies), policies, containers: manyContainers, policiesLength },
+    { runner },
+  );
+
+describe.runIf(labAvailable())('growing the table of sets without a count, on a real kernel', () => {
+  beforeAll(async () => {
+    for (const ns of NS) await freshNamespace(ns);
+  });
+  afterAll(async () => {
+    for (const ns of NS) await run(['ip', 'netns', 'del', ns]);
+  });
+
+  it('grows past the initial room until told to stop, then stops at once and leaves no placeholder', async () => {
+    const ns = NS[2];
+    const growth = startOpenGrowth(netnsRunner(ns));
+    // Past 256 placeholders the kernel has grown its table.
+    let before = 0;
+    while (before < 320) before = await placeholdersInKernel(ns);
+    let most = before;
+    let done = false;
+    const finished = growth.finish().then(() => {
+      done = true;
+    });
+    while (!done) most = Math.max(most, await placeholdersInKernel(ns));
+    await finished;
+    // One step in flight may end after the stop (64), and the reads lag a little; running on to its
+    // bound would make thousands.
+    expect(most).toBeLessThan(before + 3 * 64);
+    expect(await placeholdersInKernel(ns)).toBe(0);
+  });
+
+  it('keeps to its bound without a stop, and removes what it made', async () => {
+    const ns = NS[2];
+    await freshNamespace(ns);
+    const timed = timingRunner(ns);
+    const growth = startOpenGrowth(timed.runner, 2);
+    // The growth ends by itself, with never more than its two steps' placeholders, and none left.
+    let most = 0;
+    while (timed.commands[0]?.ended === 0 && most <= 2 * 64) most = Math.max(most, await placeholdersInKernel(ns));
+    expect(most).toBeLessThanOrEqual(2 * 64);
+    await growth.finish();
+  });
+
+  it('runs in a first sync of a large cell, stops as its first sets are created, and applies what a sync without it applies', async () => {
+    await freshNamespace(NS[0]);
+    await freshNamespace(NS[1]);
+    const grown = timingRunner(NS[0]);
+    const result = await firstSync(grown.runner, OPEN_GROWTH_MIN_LENGTH);
+    expect(result.stats.sets).toBe(40);
+    const growthRun = grown.commands.find((entry) => entry.command.startsWith('sh -c'));
+    if (growthRun === undefined) throw new Error('no growth ran');
+    // Told to stop as the first sets went to the kernel, and over before the rules' transaction.
+    const firstSets = grown.commands.find((entry) => entry.input.includes('create dyneg-') && entry !== growthRun);
+    if (firstSets === undefined) throw new Error('no set was created');
+    expect(firstSets.growthStopped).toBe(true);
+    const transaction = grown.commands.find((entry) => entry.command.includes('iptables-restore'));
+    if (transaction === undefined) throw new Error('no transaction');
+    expect(growthRun.ended).toBeLessThanOrEqual(transaction.started);
+    // A small document: no growth, the same kernel.
+    const plain = timingRunner(NS[1]);
+    await firstSync(plain.runner, OPEN_GROWTH_MIN_LENGTH - 1);
+    expect(plain.commands.some((entry) => entry.command.startsWith('sh -c'))).toBe(false);
+    expect(await placeholdersInKernel(NS[0])).toBe(0);
+    expect(await ownedRulesAndSets(NS[0])).toBe(await ownedRulesAndSets(NS[1]));
+  });
+
+  it("does not grow for a cell of few sources, nor for a kernel holding the agent's sets", async () => {
+    await freshNamespace(NS[1]);
+    const few = timingRunner(NS[1]);
+    await syncRecorded(
+      {
+        policiesDigest: textDigest(policies(443)),
+        policies: () => parsePolicies(policies(443)),
+        containers,
+        policiesLength: OPEN_GROWTH_MIN_LENGTH,
+      },
+      { runner: few.runner },
+    );
+    expect(few.commands.some((entry) => entry.command.startsWith('sh -c'))).toBe(false);
+    // NS[0] holds the sets of the sync above: a changed document is no first sync.
+    const changed = timingRunner(NS[0]);
+    const text = manyPolicies.replaceAll('"start":443', '"start":8443').replaceAll('"end":443', '"end":8443');
+    await syncRecorded(
+      {
+        policiesDigest: textDigest(text),
+        policies: () => parsePolicies(text),
+        containers: manyContainers,
+        policiesLength: OPEN_GROWTH_MIN_LENGTH,
+      },
+      { runner: changed.runner },
+    );
+    expect(changed.commands.some((entry) => entry.command.startsWith('sh -c'))).toBe(false);
+  });
+
+  it('stops the growth when the policies are refused, leaving the kernel as it was', async () => {
+    await freshNamespace(NS[0]);
+    const refused = timingRunner(NS[0]);
+    const sync = firstSync(refused.runner, OPEN_GROWTH_MIN_LENGTH, () => {
+      throw new Error('refused');
+    });
+    await expect(sync).rejects.toThrow('refused');
+    const growthRun = refused.commands.find((entry) => entry.command.startsWith('sh -c'));
+    expect(growthRun?.ended).toBeGreaterThan(0);
+    expect(await placeholdersInKernel(NS[0])).toBe(0);
+    expect(await ownedRulesAndSets(NS[0])).toBe('');
   });
 });
