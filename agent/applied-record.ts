@@ -8,7 +8,7 @@ import type { Container } from '../core/plan/model.js';
 import { COMMENT_PREFIX, HOOK_CHAIN, isHostSet, isPlanSet, OWNED_PREFIX, ROOT_CHAIN } from '../core/plan/names.js';
 import { ApplyError, firstLine } from './errors.js';
 import type { CommandRunner } from './runner.js';
-import { hookedFirst } from './table.js';
+import { forwardState, parseChainRules } from './table.js';
 
 /**
  * Comment text of the record rule: `dyneg-record:<input>.<root>.<sets>.<chains>.<rules>.<set count>`,
@@ -85,6 +85,11 @@ export const formatRecord = (record: AppliedRecord): string =>
 /** What the three short reads found. */
 export interface KernelSummary {
   readonly hooked: boolean;
+  /** FORWARD's rules that jump to the root chain, and all of them, as saved (KernelTable). */
+  readonly hookRules: readonly string[];
+  readonly forwardRules: readonly string[];
+  /** The root chain's rule ids, the record's included, as a full read gives them (KernelTable.chains). */
+  readonly rootChain: readonly (string | null)[] | undefined;
   readonly record: AppliedRecord | undefined;
   /** Ids of the root chain's rules other than the record. */
   readonly rootRuleIds: readonly (string | null)[];
@@ -165,10 +170,11 @@ export async function readKernelSummary(runner: CommandRunner): Promise<KernelSu
   }
   // Not only present: first. A rule above it (an ACCEPT another writer inserted) would let traffic
   // out past every policy, so the record does not hold then and the sync moves the hook back up.
-  const hooked = hookedFirst(hook.stdout.split('\n').filter((line) => line.startsWith(`-A ${HOOK_CHAIN} `)));
+  const forward = forwardState(hook.stdout.split('\n').filter((line) => line.startsWith(`-A ${HOOK_CHAIN} `)));
   // A missing root chain (exit 1) is a kernel with nothing of ours: no record.
   const parsed = root.code === 0 ? parseRootChain(root.stdout) : { record: undefined, rootRuleIds: [] };
-  return { hooked, ...parsed, setSizes: sets.sizes, hostSets: sets.hostSets };
+  const rootChain = root.code === 0 ? parseChainRules(ROOT_CHAIN, root.stdout) : undefined;
+  return { ...forward, ...parsed, rootChain, setSizes: sets.sizes, hostSets: sets.hostSets };
 }
 
 /** True when the kernel still holds what was applied for `input`, as far as the cheap reads can tell. */

@@ -13,9 +13,10 @@ import {
   type SetHeaders,
 } from './applied-record.js';
 import { namesWrittenFor } from './names/names-file.js';
+import { rememberedTable } from './remembered-table.js';
 import { spawnRunner } from './runner.js';
 import { growSetTable, opensGrowth, placeholdersNeeded, startOpenGrowth, type TableGrowth } from './set-table.js';
-import { planOptionsOf, type SyncOptions, type SyncResult, sync } from './sync.js';
+import { planOptionsOf, type SyncOptions, type SyncResult, sync, type TableFor } from './sync.js';
 import { type KernelTable, readTable } from './table.js';
 
 /**
@@ -78,12 +79,26 @@ export async function syncRecorded(
   const cheap = verify === 'cheap' && options.dryRun !== true;
   // Changed since the caller's last apply: the record cannot hold, so it is not read.
   const knownChanged = cheap && options.lastInput !== undefined && options.lastInput !== digest;
-  let kernelTable: Promise<KernelTable> | undefined;
+  let kernelTable: Promise<KernelTable> | TableFor | undefined;
   let sets: SetHeaders | undefined;
   let policies: PoliciesWithGroups | undefined;
   let growing: Promise<void> | undefined;
   let growth: TableGrowth | undefined;
-  if (knownChanged) {
+  const remembered = options.memory?.applied;
+  if (knownChanged && remembered !== undefined && remembered.input === options.lastInput) {
+    // A resident agent that made the last apply: the record's three short reads while the policies
+    // are parsed and, while the record still names that apply, only the chains the change touches
+    // (remembered-table.ts) instead of the whole table.
+    const summaryRead = readKernelSummary(runner);
+    summaryRead.catch(() => undefined);
+    policies = input.policies();
+    const summary = await summaryRead;
+    sets = { sizes: summary.setSizes, hostSets: summary.hostSets };
+    kernelTable = recordHolds(summary, remembered.input)
+      ? async (desired, render) =>
+          (await rememberedTable(runner, remembered, summary, desired, render)) ?? readTable(runner)
+      : readTable(runner);
+  } else if (knownChanged) {
     // The rules and the sets' headers at once: two processes instead of the record's three, read
     // while the policies are parsed.
     kernelTable = readTable(runner);
@@ -113,7 +128,7 @@ export async function syncRecorded(
   // The record missed or was not read: the rules are read while the policies are parsed (the read
   // starts a process); without the sets' headers, every member is read back.
   kernelTable ??= readTable(runner);
-  kernelTable.catch(() => undefined);
+  if (typeof kernelTable !== 'function') kernelTable.catch(() => undefined);
   try {
     const result = await sync(policies ?? input.policies(), input.containers, {
       ...options,

@@ -1,12 +1,18 @@
 // What an agent that stays resident between syncs keeps from one to the next (`agent serve` on a
 // cell, local mode's in-process cells; a fresh process per sync has nothing to keep): the planner's
-// per-source work (core/plan/plan-cache.ts), each kept chain's rendered rules, and the shards it
-// decoded (source/shard-memory.ts). A sync given a memory applies what
+// per-source work (core/plan/plan-cache.ts), each kept chain's rendered rules, the chains its last
+// apply left in the kernel, and the shards it decoded (source/shard-memory.ts). A sync given a memory applies what
 // it would without one; it only skips work whose inputs are unchanged.
 import type { Chain, Rule } from '../core/plan/model.js';
 import { PlanCache } from '../core/plan/plan-cache.js';
 import { type RenderedRule, renderChain } from './render.js';
 import { ShardMemory } from './source/shard-memory.js';
+
+/** The owned chains' rule ids after an apply, and the input digest it was for. */
+export interface AppliedChains {
+  readonly input: string;
+  readonly chains: ReadonlyMap<string, readonly string[]>;
+}
 
 export class SyncMemory {
   readonly plan = new PlanCache();
@@ -20,6 +26,31 @@ export class SyncMemory {
     readonly Rule[],
     { readonly chain: string; readonly rules: RenderedRule[] }
   >();
+
+  /**
+   * The owned chains' rule ids as this agent's last apply left them, with the input that apply was
+   * for (applied-record.ts): a change sync then reads back only the chains it touches while the
+   * kernel's record names that input (remembered-table.ts). Forgotten as an apply starts, so an apply
+   * that fails or is cut short leaves nothing to trust.
+   */
+  private appliedChains: AppliedChains | undefined;
+
+  get applied(): AppliedChains | undefined {
+    return this.appliedChains;
+  }
+
+  /** Called by a sync that is about to change the kernel. */
+  forgetApplied(): void {
+    this.appliedChains = undefined;
+  }
+
+  /** Called by a sync once the kernel holds `chains` (the plan's, record rule included) for `input`. */
+  rememberApplied(input: string, chains: readonly Chain[]): void {
+    this.appliedChains = {
+      input,
+      chains: new Map(chains.map((chain) => [chain.name, this.render(chain).map((rule) => rule.id)])),
+    };
+  }
 
   /** renderChain, from memory when this very rules array was rendered for this chain before. */
   readonly render = (chain: Chain): RenderedRule[] => {

@@ -74,8 +74,11 @@ export interface SyncOptions {
    * sources are not planned or rendered again. The sync applies the same either way.
    */
   readonly memory?: SyncMemory;
-  /** A read of the filter table a caller started before parsing (readTable), so the two overlap. */
-  readonly kernelTable?: Promise<KernelTable>;
+  /**
+   * The filter table as the caller has it: a read it started before parsing (readTable), so the two
+   * overlap, or a function of the planned chains that reads only what it must (remembered-table.ts).
+   */
+  readonly kernelTable?: Promise<KernelTable> | TableFor;
   /**
    * Where the names document (agent/names/names-file.ts) is written on every apply: the
    * destinations whose host sets the plan matches, for the names refresh to resolve. Omitted, it is
@@ -89,6 +92,12 @@ export interface SyncOptions {
    */
   readonly growth?: TableGrowth;
 }
+
+/** The filter table for a plan's chains, rendered with `render`. */
+export type TableFor = (
+  desired: readonly Chain[],
+  render: (chain: Chain) => readonly RenderedRule[],
+) => Promise<KernelTable>;
 
 export interface SyncResult {
   /** The iptables-restore payload applied (or that would be), undefined when nothing changed. */
@@ -153,10 +162,11 @@ export async function sync(
 ): Promise<SyncResult> {
   const runner = options.runner ?? spawnRunner;
   // The kernel reads run (in their own processes) while the plan is computed.
-  const tableRead = options.kernelTable ?? readTable(runner);
+  const given = options.kernelTable ?? readTable(runner);
   const { setsRead, hostSetsPresent } = startSetsRead(runner, options);
   // Awaited below; until then a failed read must not count as unhandled (the plan may throw first).
-  tableRead.catch(() => undefined);
+  if (typeof given !== 'function') given.catch(() => undefined);
+  const tableFor: TableFor = typeof given === 'function' ? given : () => given;
   // With the kernel's set names known before planning, new sets are created while the rest is planned.
   const known = options.readBack === 'sizes' && options.dryRun !== true ? options.setSizes : undefined;
   const growth = options.growth;
@@ -169,7 +179,7 @@ export async function sync(
   const { plan, table, createdEarly } = await planAndDiffTable(
     () => planRules(policies, containers, { ...planOptionsOf(options), names: BY_HOST_SETS }, hooks),
     options.record,
-    tableRead,
+    tableFor,
     runner,
     early,
     options.memory?.render,
@@ -201,6 +211,8 @@ export async function sync(
   if (options.dryRun === true) return result;
 
   const hostSets = plan.hostSets ?? [];
+  // What the last apply left is no longer known until this one has succeeded.
+  options.memory?.forgetApplied();
   try {
     await createHostSets(runner, hostSets);
     await restoreSets(runner, sets.before);
@@ -210,6 +222,8 @@ export async function sync(
     await removeCreatedSets(runner, created).catch(() => undefined);
     throw error;
   }
+  // The owned chains are now the plan's: a change sync can read back only those it touches.
+  if (options.record !== undefined) options.memory?.rememberApplied(options.record, plan.chains);
   // The names the rules now in force are for, and only now: written before, a failed apply would
   // leave the refresh filling a destination's set with names the rules in force do not allow.
   if (options.namesFile !== undefined) writeNamesFile(options.namesFile, namesOf(hostSets), options.record);
@@ -287,7 +301,7 @@ async function listHostSets(runner: CommandRunner): Promise<readonly string[] | 
 async function planAndDiffTable(
   makePlan: () => RulePlan,
   record: string | undefined,
-  tableRead: Promise<KernelTable>,
+  tableFor: TableFor,
   runner: CommandRunner,
   early: EarlySets | undefined,
   render: ((chain: Chain) => readonly RenderedRule[]) | undefined,
@@ -296,7 +310,7 @@ async function planAndDiffTable(
     const planned = makePlan();
     early?.flush();
     const plan = record === undefined ? planned : withRecord(planned, record);
-    const table = diffTable(plan.chains, await tableRead, render);
+    const table = diffTable(plan.chains, await tableFor(plan.chains, render ?? renderChain), render);
     const createdEarly = early === undefined ? new Map<string, number>() : await early.done();
     return { plan, table, createdEarly };
   } catch (error) {

@@ -84,6 +84,27 @@ export function hookedFirst(rules: readonly string[]): boolean {
   return first !== undefined && ruleTarget(first) === ROOT_CHAIN;
 }
 
+/** FORWARD's rules as saved, in order → whether the hook is first, the hooks, and all of them. */
+export function forwardState(forward: readonly string[]): Pick<KernelTable, 'hooked' | 'hookRules' | 'forwardRules'> {
+  return {
+    hooked: hookedFirst(forward),
+    hookRules: forward.filter((line) => ruleTarget(line) === ROOT_CHAIN),
+    forwardRules: forward,
+  };
+}
+
+/** A saved rule's id (the comment tag), or null for an untagged rule. */
+const ruleId = (line: string): string | null => COMMENT.exec(line)?.[1] ?? null;
+
+/** `iptables -S <chain>` output → that chain's rule ids, in order, as parseSave gives them. */
+export function parseChainRules(chain: string, text: string): (string | null)[] {
+  const prefix = `-A ${chain} `;
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(prefix))
+    .map(ruleId);
+}
+
 /** Parse `iptables-save -t filter` output. Only owned chains and the hook are looked at. */
 export function parseSave(text: string): KernelTable {
   const chains = new Map<string, (string | null)[]>();
@@ -108,14 +129,9 @@ export function parseSave(text: string): KernelTable {
     }
     const rules = chains.get(chain);
     if (rules === undefined) continue;
-    rules.push(COMMENT.exec(line)?.[1] ?? null);
+    rules.push(ruleId(line));
   }
-  return {
-    chains,
-    hooked: hookedFirst(forward),
-    hookRules: forward.filter((line) => ruleTarget(line) === ROOT_CHAIN),
-    forwardRules: forward,
-  };
+  return { chains, ...forwardState(forward) };
 }
 
 export async function readTable(runner: CommandRunner): Promise<KernelTable> {

@@ -107,6 +107,9 @@ describe('recordHolds', () => {
   const setSizes = new Map([['dyneg-n-1', 12]]);
   const holding: KernelSummary = {
     hooked: true,
+    hookRules: ['-A FORWARD -j dyneg-FORWARD'],
+    forwardRules: ['-A FORWARD -j dyneg-FORWARD'],
+    rootChain: [null, ...rootRuleIds],
     record: { ...record, root: rootDigest(rootRuleIds), sets: setsDigest(setSizes) },
     rootRuleIds,
     setSizes,

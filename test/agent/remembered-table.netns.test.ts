@@ -1,0 +1,191 @@
+// A resident agent's change sync (remembered-table.ts), against a real kernel: while the kernel's
+// record names its last apply, it reads back only the chains the change touches, never the whole
+// table, and applies what a sync reading everything applies; a rule another writer put into a touched
+// chain is still repaired; it reads the whole table when the record no longer names that apply, when
+// a remembered chain is gone, when too many chains change, and after an apply that failed.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { textDigest } from '../../agent/applied-record.js';
+import { syncRecorded } from '../../agent/recorded-sync.js';
+import { MOST_CHAINS_READ } from '../../agent/remembered-table.js';
+import { type CommandRunner, netnsRunner } from '../../agent/runner.js';
+import { parseContainers, parsePolicies } from '../../agent/source/files.js';
+import { SyncMemory } from '../../agent/sync-memory.js';
+import { appChain, ROOT_CHAIN } from '../../core/plan/names.js';
+import { labAvailable, run } from '../../local/lab/netns-lab.js';
+import { app, containerStore, policyList, tcp } from './fixtures.js';
+import { ownedRulesAndSets } from './kernel-state.js';
+
+const NS = { agent: `remembered-a-${process.pid}`, reference: `remembered-r-${process.pid}` } as const;
+const APPS = 20;
+const containers = parseContainers(
+  JSON.stringify(
+    containerStore(
+      Array.from({ length: APPS }, (_, index) => ({
+        ip: `10.255.1.${index + 2}`,
+        appId: `app-${index}`,
+        spaceId: 'space-1',
+      })),
+    ),
+  ),
+);
+/** Two destinations per app; `moved` apps have their second one elsewhere (a change to their chain). */
+const policies = (moved: readonly number[] = []): string =>
+  JSON.stringify(
+    policyList(
+      Array.from({ length: APPS }, (_, index) => {
+        const second = moved.includes(index) ? `203.0.113.${index + 1}` : `198.51.101.${index + 1}`;
+        return [
+          tcp(`p${index}-a`, app(`app-${index}`), [`198.51.100.${index + 1}`, `198.51.100.${index + 1}`], [443, 443]),
+          tcp(`p${index}-b`, app(`app-${index}`), [second, second], [5432, 5432]),
+        ];
+      }).flat(),
+    ),
+  );
+
+/** Runs in the namespace and keeps each command line. */
+function recordingRunner(ns: string): { runner: CommandRunner; commands: string[] } {
+  const commands: string[] = [];
+  const inNs = netnsRunner(ns);
+  return {
+    commands,
+    runner: (command, args, input) => {
+      commands.push([command, ...args].join(' '));
+      return inNs(command, args, input);
+    },
+  };
+}
+
+const syncIn = (runner: CommandRunner, text: string, memory?: SyncMemory, lastInput?: string) =>
+  syncRecorded(
+    { policiesDigest: textDigest(text), policies: () => parsePolicies(text), containers },
+    {
+      runner,
+      ...(memory === undefined ? {} : { memory }),
+      ...(lastInput === undefined ? {} : { lastInput }),
+    },
+  );
+
+const fullReads = (commands: readonly string[]) => commands.filter((line) => line.startsWith('iptables-save')).length;
+const chainReads = (commands: readonly string[]) =>
+  commands.filter((line) => line.startsWith('iptables -w -S ')).map((line) => line.slice('iptables -w -S '.length));
+
+async function inNs(ns: string, argv: readonly string[]): Promise<void> {
+  const result = await run(['ip', 'netns', 'exec', ns, ...argv]);
+  if (result.code !== 0) throw new Error(`${argv.join(' ')}: ${result.stderr}`);
+}
+
+/** The reference namespace synced from scratch, by a sync that reads everything. */
+async function reference(text: string): Promise<string> {
+  await run(['ip', 'netns', 'del', NS.reference]);
+  await run(['ip', 'netns', 'add', NS.reference]);
+  await syncIn(netnsRunner(NS.reference), text);
+  return ownedRulesAndSets(NS.reference);
+}
+
+/** Takes one of the agent's chains out of the kernel behind its back, with the jump into it. */
+async function removeChain(chain: string): Promise<void> {
+  await inNs(NS.agent, ['iptables', '-F', chain]);
+  // A chain still jumped to cannot be deleted: take the container chain's jump out (by position).
+  const saved = await run(['ip', 'netns', 'exec', NS.agent, 'iptables-save', '-t', 'filter']);
+  const rules = saved.stdout.split('\n').filter((line) => line.startsWith('-A '));
+  const jump = rules.find((line) => line.endsWith(`-j ${chain}`));
+  const from = jump?.split(' ')[1] ?? '';
+  const position = rules.filter((line) => line.startsWith(`-A ${from} `)).indexOf(jump ?? '') + 1;
+  await inNs(NS.agent, ['iptables', '-D', from, String(position)]);
+  await inNs(NS.agent, ['iptables', '-X', chain]);
+}
+
+describe.runIf(labAvailable())('a resident agent reading back only what a change touches, on a real kernel', () => {
+  let memory: SyncMemory;
+  let last: string;
+
+  beforeAll(async () => {
+    for (const ns of Object.values(NS)) {
+      await run(['ip', 'netns', 'del', ns]);
+      const added = await run(['ip', 'netns', 'add', ns]);
+      if (added.code !== 0) throw new Error(added.stderr);
+    }
+  });
+  afterAll(async () => {
+    for (const ns of Object.values(NS)) await run(['ip', 'netns', 'del', ns]);
+  });
+  beforeEach(async () => {
+    await run(['ip', 'netns', 'del', NS.agent]);
+    await run(['ip', 'netns', 'add', NS.agent]);
+    memory = new SyncMemory();
+    last = (await syncIn(netnsRunner(NS.agent), policies(), memory)).input;
+  });
+
+  it('reads only the changed chain, never the whole table, and applies what a full read applies', async () => {
+    const change = recordingRunner(NS.agent);
+    const result = await syncIn(change.runner, policies([3]), memory, last);
+    expect(result.changed).toBe(true);
+    expect(fullReads(change.commands)).toBe(0);
+    expect(chainReads(change.commands)).toEqual(['FORWARD', ROOT_CHAIN, appChain('app-3')]);
+    expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(policies([3])));
+    // And the next change starts from what this one left.
+    const next = recordingRunner(NS.agent);
+    await syncIn(next.runner, policies([3, 4]), memory, result.input);
+    expect(fullReads(next.commands)).toBe(0);
+    expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(policies([3, 4])));
+  });
+
+  it('repairs a rule another writer put into a chain the change touches', async () => {
+    await inNs(NS.agent, ['iptables', '-I', appChain('app-3'), '1', '-j', 'ACCEPT']);
+    const change = recordingRunner(NS.agent);
+    await syncIn(change.runner, policies([3]), memory, last);
+    expect(fullReads(change.commands)).toBe(0);
+    expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(policies([3])));
+  });
+
+  it('reads the whole table when the record no longer names the remembered apply', async () => {
+    // Another writer's apply (a fresh process syncing other policies) moves the record on.
+    await syncIn(netnsRunner(NS.agent), policies([7]));
+    const change = recordingRunner(NS.agent);
+    await syncIn(change.runner, policies([3]), memory, last);
+    expect(fullReads(change.commands)).toBe(1);
+    expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(policies([3])));
+  });
+
+  it('reads the whole table when a chain the change touches is gone', async () => {
+    const chain = appChain('app-3');
+    await removeChain(chain);
+    const change = recordingRunner(NS.agent);
+    await syncIn(change.runner, policies([3]), memory, last);
+    expect(fullReads(change.commands)).toBe(1);
+    expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(policies([3])));
+  });
+
+  it('reads the whole table when a chain the change drops is gone', async () => {
+    await removeChain(appChain('app-5'));
+    const kept = JSON.parse(policies()).egress_policies.filter(
+      (policy: { source: { id: string } }) => policy.source.id !== 'app-5',
+    );
+    const without = JSON.stringify({ total_egress_policies: kept.length, egress_policies: kept });
+    const change = recordingRunner(NS.agent);
+    await syncIn(change.runner, without, memory, last);
+    expect(fullReads(change.commands)).toBe(1);
+    expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(without));
+  });
+
+  it(`reads the whole table when more than ${MOST_CHAINS_READ} chains change`, async () => {
+    const all = Array.from({ length: APPS }, (_, index) => index);
+    const change = recordingRunner(NS.agent);
+    await syncIn(change.runner, policies(all), memory, last);
+    expect(fullReads(change.commands)).toBe(1);
+    expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(policies(all)));
+  });
+
+  it('forgets the remembered apply when an apply fails, and reads the whole table next', async () => {
+    const failing: CommandRunner = (command, args, input) =>
+      command === 'iptables-restore'
+        ? Promise.resolve({ code: 1, stdout: '', stderr: 'iptables-restore: line 2 failed\n' })
+        : netnsRunner(NS.agent)(command, args, input);
+    await expect(syncIn(failing, policies([3]), memory, last)).rejects.toThrow();
+    expect(memory.applied).toBeUndefined();
+    const change = recordingRunner(NS.agent);
+    await syncIn(change.runner, policies([3]), memory, last);
+    expect(fullReads(change.commands)).toBe(1);
+    expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(policies([3])));
+  });
+});
