@@ -44,7 +44,12 @@ import { namesUnit } from './cell-names-units.js';
 import { installProxyScript, removeProxyScript } from './cell-proxy-script.js';
 import { NOT_ANSWERED, residentSyncFunction, residentWaitSeconds } from './cell-resident.js';
 import { CURRENT_AGENT_NAME, cellUnits, proxyFlagsExpansion } from './cell-units.js';
-import { INSTANCE_ID_LINES, installWatcherScript, uninstallWatcherScript } from './cell-watcher-script.js';
+import {
+  INSTANCE_ID_LINES,
+  installWatcherScript,
+  uninstallWatcherScript,
+  wholeValueMatches,
+} from './cell-watcher-script.js';
 import { parseSchedule } from './schedule.js';
 
 /** Defaults of the cell-side settings (also the defaults of the matching context keys). */
@@ -530,9 +535,9 @@ function syncScript(options: SyncScriptOptions): string[] {
     'set -eu',
     'export PATH="/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin:$PATH"',
     "MIN_VERSION='{{ MinVersion }}'",
-    `if ! printf '%s' "$MIN_VERSION" | grep -Eq '${MIN_VERSION_PATTERN}'; then echo "dynamic-egress: MinVersion must be digits, got '$MIN_VERSION'" >&2; exit 2; fi`,
+    `if ! ${wholeValueMatches('MIN_VERSION', MIN_VERSION_PATTERN)}; then echo "dynamic-egress: MinVersion must be digits, got '$MIN_VERSION'" >&2; exit 2; fi`,
     "VERIFY='{{ Verify }}'",
-    `if ! printf '%s' "$VERIFY" | grep -Eq '${VERIFY_PATTERN}'; then echo "dynamic-egress: Verify must be cheap or full, got '$VERIFY'" >&2; exit 2; fi`,
+    `if ! ${wholeValueMatches('VERIFY', VERIFY_PATTERN)}; then echo "dynamic-egress: Verify must be cheap or full, got '$VERIFY'" >&2; exit 2; fi`,
     "if ! command -v node >/dev/null 2>&1; then echo 'dynamic-egress: node (>= 20) is not installed on this cell' >&2; exit 3; fi",
     `if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then echo "dynamic-egress: node >= 20 required, found $(node --version)" >&2; exit 3; fi`,
     ...INSTANCE_ID_LINES,

@@ -15,11 +15,20 @@ import {
   UNIT_DIR,
 } from './cell-units.js';
 
+/**
+ * A sh condition: the whole value of `variable` matches the extended regular expression `pattern`.
+ * grep matches line by line, so a value of several lines would pass on its first: those are refused
+ * before (`wc -l` counts the newlines of a value printed without one of its own).
+ */
+export function wholeValueMatches(variable: string, pattern: string): string {
+  return `{ [ "$(printf '%s' "$${variable}" | wc -l)" -eq 0 ] && printf '%s' "$${variable}" | grep -Eq '${pattern}'; }`;
+}
+
 /** Reads this instance's id from IMDSv2 into INSTANCE_ID, and checks its shape (it ends up in a file). */
 export const INSTANCE_ID_LINES = [
   "IMDS_TOKEN=$(curl -sSf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token)",
   'INSTANCE_ID=$(curl -sSf -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" http://169.254.169.254/latest/meta-data/instance-id)',
-  `if ! printf '%s' "$INSTANCE_ID" | grep -Eq '^i-[0-9a-f]{8,17}$'; then echo "dynamic-egress: unexpected instance id '$INSTANCE_ID'" >&2; exit 4; fi`,
+  `if ! ${wholeValueMatches('INSTANCE_ID', '^i-[0-9a-f]{8,17}$')}; then echo "dynamic-egress: unexpected instance id '$INSTANCE_ID'" >&2; exit 4; fi`,
 ] as const;
 
 /** What systemd itself checks (sd_booted): this folder exists when systemd is the running init. */

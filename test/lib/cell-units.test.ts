@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RESIDENT_POLL_SECONDS } from '../../lib/cell-resident.js';
 import { type CellUnitOptions, cellUnits, MAX_RERUNS, START_LIMIT } from '../../lib/cell-units.js';
-import { installWatcherScript, uninstallWatcherScript } from '../../lib/cell-watcher-script.js';
+import { installWatcherScript, uninstallWatcherScript, wholeValueMatches } from '../../lib/cell-watcher-script.js';
 import { residentStandIn } from './resident-stand-in.js';
 import { standInCommands } from './stand-in-commands.js';
 
@@ -456,5 +456,27 @@ describe('the uninstall step', () => {
     );
     expect(script).toContain('rm -f /opt/dynamic-egress/agent/current.mjs /var/lib/dynamic-egress/cell.env');
     expect(script).not.toMatch(/iptables|ipset/);
+  });
+});
+
+describe('wholeValueMatches, run by sh', () => {
+  const matches = (value: string, pattern: string): boolean =>
+    spawnSync('sh', ['-c', `V="$1"; if ${wholeValueMatches('V', pattern)}; then exit 0; else exit 1; fi`, 'sh', value])
+      .status === 0;
+
+  it.each([
+    ['12', true],
+    ['', false],
+    ['1a', false],
+    ['12\nrm -rf /', false],
+    ['12\n', false],
+    ['\n12', false],
+  ])('%j against ^[0-9]{1,15}$: %s', (value, expected) => {
+    expect(matches(value, '^[0-9]{1,15}$')).toBe(expected);
+  });
+
+  it('takes an instance id whole, and not one with a second line', () => {
+    expect(matches('i-0123456789abcdef0', '^i-[0-9a-f]{8,17}$')).toBe(true);
+    expect(matches('i-0123456789abcdef0\nx', '^i-[0-9a-f]{8,17}$')).toBe(false);
   });
 });
