@@ -72,6 +72,9 @@ export interface CellUnits {
   readonly boot: string;
 }
 
+/** Where the resident agent takes requests: the option, else REQUESTS_DIR. */
+const requestsDirOf = (options: CellUnitOptions): string => options.requestsDir ?? REQUESTS_DIR;
+
 /** Stands for the table name until the script is escaped: a token's `${Token[…]}` must stay whole. */
 const TABLE = '@TABLE@';
 
@@ -87,7 +90,7 @@ function scriptWithTablePlaceholder(options: CellUnitOptions): string {
   // The resident agent syncs when it runs (cell-resident.ts); else this script starts the agent itself.
   return [
     residentSyncFunction({
-      requestsDir: options.requestsDir ?? REQUESTS_DIR,
+      requestsDir: requestsDirOf(options),
       waitSeconds: residentWaitSeconds(options.timeoutSeconds),
     }),
     'runs=0; while :; do',
@@ -115,7 +118,7 @@ function scriptWithTablePlaceholder(options: CellUnitOptions): string {
 function serveCommand(options: CellUnitOptions): string {
   return [
     `exec node ${options.agentFile} serve ${tableSyncFlags(options)}`,
-    `--requests ${options.requestsDir ?? REQUESTS_DIR} --lock-wait ${options.lockWaitSeconds} --sync-timeout ${options.timeoutSeconds}`,
+    `--requests ${requestsDirOf(options)} --lock-wait ${options.lockWaitSeconds} --sync-timeout ${options.timeoutSeconds}`,
   ].join(' ');
 }
 
@@ -241,7 +244,7 @@ export function cellUnits(options: CellUnitOptions): CellUnits {
     `EnvironmentFile=${options.stateDir}/${CELL_ENV_NAME}`,
     // The requests folder exists (0700, root's) exactly while the agent runs: callers that find none
     // sync themselves at once. (A test's folder outside /run is made by the agent itself.)
-    ...runtimeDirectory(options.requestsDir ?? REQUESTS_DIR),
+    ...runtimeDirectory(requestsDirOf(options)),
     `ExecStart=/bin/sh -c '${systemdEscape(serveCommand(options)).replace(TABLE, () => options.tableName)}'`,
     // SIGTERM to the agent alone: it finishes the sync under way while its flock child still holds the
     // cell's lock and its command helper still runs (systemd's default would end them at once, freeing
