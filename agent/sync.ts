@@ -28,7 +28,7 @@ import {
   runRestore,
   startReadSets,
 } from './ipsets.js';
-import { HOST_SET_TYPE } from './names/name-sets.js';
+import { HOST_SET_TYPE, readHostSetNames } from './names/name-sets.js';
 import { writeNamesFile } from './names/names-file.js';
 import { type RenderedRule, renderChain } from './render.js';
 import { type CommandRunner, spawnRunner } from './runner.js';
@@ -211,10 +211,12 @@ export async function sync(
   if (options.dryRun === true) return result;
 
   const hostSets = plan.hostSets ?? [];
+  // The host sets there now: from the headers read, else listed once here for creating and destroying.
+  const present = (await hostSetsPresent) ?? (hostSets.length > 0 ? await readHostSetNames(runner) : undefined);
   // What the last apply left is no longer known until this one has succeeded.
   options.memory?.forgetApplied();
   try {
-    await createHostSets(runner, hostSets);
+    await createHostSets(runner, hostSets, present);
     await restoreSets(runner, sets.before);
     if (table.payload !== undefined) await applyTable(runner, table.payload);
   } catch (error) {
@@ -230,7 +232,7 @@ export async function sync(
   await restoreSets(runner, sets.after);
   // Only a changed ruleset can have stopped using a host set.
   if (table.payload === undefined) return result;
-  const problems = await destroyUnusedHostSets(runner, hostSets, await hostSetsPresent);
+  const problems = await destroyUnusedHostSets(runner, hostSets, present);
   return problems.length === 0 ? result : { ...result, hostSetProblems: problems };
 }
 
@@ -241,13 +243,23 @@ function namesOf(hostSets: readonly HostSet[]): { id: string; hosts: readonly st
 
 /**
  * Creates the plan's host sets that are missing, empty, with the very type the names refresh
- * creates them with (so it can swap into them); `-exist` leaves one that is there, members and all.
+ * creates them with (so it can swap into them). One that is there is left, members and all: not
+ * created again, since a set made before its members had timeouts would refuse even `-exist` (its
+ * parameters differ); the refresh's next swap gives it the new ones. `-exist` still leaves one a
+ * refresh created meanwhile. `present`: the host sets a read found.
  * Not undone when the sync fails: an unused host set allows nothing, and the next changed sync
  * destroys it.
  */
-async function createHostSets(runner: CommandRunner, hostSets: readonly HostSet[]): Promise<void> {
+async function createHostSets(
+  runner: CommandRunner,
+  hostSets: readonly HostSet[],
+  present: readonly string[] | undefined,
+): Promise<void> {
   if (hostSets.length === 0) return;
-  const lines = hostSets.map((set) => `create ${set.name} ${HOST_SET_TYPE} -exist`);
+  const there = new Set(present);
+  const missing = hostSets.filter((set) => !there.has(set.name));
+  if (missing.length === 0) return;
+  const lines = missing.map((set) => `create ${set.name} ${HOST_SET_TYPE} -exist`);
   const failure = await runRestore(runner, `${lines.join('\n')}\n`);
   if (failure !== undefined) throw failure;
 }

@@ -9,17 +9,35 @@
 // writes Σ members + 4 lines per set (64 addresses × 100 destinations: ~7,000 lines, tens of ms).
 // Sets no destination wants any more are destroyed in a second restore; one a rule still uses cannot
 // be (the kernel refuses), which is reported and tried again next pass.
+//
+// Every member carries a kernel timeout: the end of its grace (name-state.ts). The kernel removes it
+// then by itself, so an address whose time is over stops being allowed even when no refresh runs to
+// take it out (the process stopped, or cannot start). A pass that renews it writes a new timeout.
 import { hostTempSetName, isHostSet } from '../../core/plan/names.js';
 import { ApplyError, firstLine } from '../errors.js';
 import { runRestore } from '../ipsets.js';
 import type { CommandRunner } from '../runner.js';
 
 /**
- * hash:ip of IPv4 addresses; every host set and its scratch set are made alike, so they can be
- * swapped (the sync creates host sets empty with the same type, sync.ts).
+ * hash:ip of IPv4 addresses with timeouts (0: members stay unless added with one); every host set and
+ * its scratch set are made alike (the sync creates host sets empty with the same type, sync.ts). A set
+ * made before timeouts swaps with one made with them: the kernel only compares the set types.
  */
-export const HOST_SET_TYPE = 'hash:ip family inet';
+export const HOST_SET_TYPE = 'hash:ip family inet timeout 0';
 const SET_TYPE = HOST_SET_TYPE;
+
+/** The longest timeout ipset takes, in seconds (about 24.8 days). */
+export const MAX_MEMBER_TIMEOUT_SECONDS = 2_147_483;
+
+/** A host set's member: an address, and how many seconds more the kernel keeps it. */
+export interface HostMember {
+  readonly address: string;
+  readonly seconds: number;
+}
+
+/** The timeout a member is added with: whole seconds, at least 1 (0 would keep it for good). */
+const timeoutOf = (seconds: number): number =>
+  Math.min(MAX_MEMBER_TIMEOUT_SECONDS, Math.max(1, Math.ceil(Number.isFinite(seconds) ? seconds : 1)));
 
 export interface HostSetUpdate {
   /** Lines of the restore that creates and rewrites the wanted sets. */
@@ -34,7 +52,7 @@ export interface HostSetUpdate {
  * names the kernel has (`existing`, from `ipset list -n`; other names are ignored).
  */
 export function planHostSets(
-  wanted: ReadonlyMap<string, readonly string[]>,
+  wanted: ReadonlyMap<string, readonly HostMember[]>,
   existing: Iterable<string>,
 ): HostSetUpdate {
   const present = new Set([...existing].filter(isHostSet));
@@ -52,7 +70,12 @@ export function planHostSets(
     // A scratch set left by a pass that died half-way is dropped first.
     if (present.has(temp)) write.push(`destroy ${temp}`);
     write.push(`create ${temp} ${SET_TYPE}`);
-    for (const address of [...new Set(members)].sort()) write.push(`add ${temp} ${address}`);
+    // One line per address: the latest of its timeouts when it comes twice.
+    const latest = new Map<string, number>();
+    for (const member of members) latest.set(member.address, Math.max(latest.get(member.address) ?? 0, member.seconds));
+    for (const [address, seconds] of [...latest].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      write.push(`add ${temp} ${address} timeout ${timeoutOf(seconds)}`);
+    }
     write.push(`swap ${temp} ${name}`, `destroy ${temp}`);
   }
   const destroy = [...present].filter((name) => !wanted.has(name) && !temps.has(name)).sort();
@@ -91,7 +114,7 @@ export async function readHostSetNames(runner: CommandRunner): Promise<string[]>
  */
 export async function applyHostSets(
   runner: CommandRunner,
-  wanted: ReadonlyMap<string, readonly string[]>,
+  wanted: ReadonlyMap<string, readonly HostMember[]>,
   destroyUnwanted = true,
 ): Promise<HostSetResult> {
   const planned = planHostSets(wanted, await readHostSetNames(runner));

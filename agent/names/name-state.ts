@@ -75,6 +75,16 @@ export function prune(entry: NameEntry, now: number, policy: NamePolicy): NameEn
 export const allowedAddresses = (entry: NameEntry, now: number, policy: NamePolicy): string[] =>
   entry.addresses.filter((address) => alive(address, now, policy)).map((address) => address.address);
 
+/** The addresses of `entry` allowed at `now`, each with the epoch ms its grace ends at. */
+export const allowedUntil = (
+  entry: NameEntry,
+  now: number,
+  policy: NamePolicy,
+): { readonly address: string; readonly until: number }[] =>
+  entry.addresses
+    .filter((address) => alive(address, now, policy))
+    .map((address) => ({ address: address.address, until: address.expiresAt + policy.graceMs }));
+
 export interface LookupOutcome {
   readonly entry: NameEntry;
   /** What an operator should hear about: failures, refused or dropped addresses, an empty answer. */

@@ -4,9 +4,9 @@
 import type { Log } from '../../core/log.js';
 import { hostSetName } from '../../core/plan/names.js';
 import type { CommandRunner } from '../runner.js';
-import { applyHostSets } from './name-sets.js';
+import { applyHostSets, type HostMember } from './name-sets.js';
 import {
-  allowedAddresses,
+  allowedUntil,
   applyLookup,
   dueNames,
   type NameEntry,
@@ -116,19 +116,31 @@ export class NameRefresher {
     });
     this.states = states;
     const now = this.now();
-    const wanted = new Map<string, string[]>();
+    const wanted = new Map<string, HostMember[]>();
     let members = 0;
     for (const destination of destinations) {
-      const addresses = new Set<string>();
+      // Each address until the latest grace end any of the destination's names gives it.
+      const until = new Map<string, number>();
       for (const host of destination.hosts) {
         const entry = states.get(host);
-        if (entry !== undefined) for (const address of allowedAddresses(entry, now, policy)) addresses.add(address);
+        if (entry === undefined) continue;
+        for (const allowed of allowedUntil(entry, now, policy)) {
+          until.set(allowed.address, Math.max(until.get(allowed.address) ?? 0, allowed.until));
+        }
       }
-      wanted.set(hostSetName(destination.id), [...addresses].sort());
-      members += addresses.size;
+      const setMembers = [...until]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([address, end]) => ({ address, seconds: (end - now) / 1000 }));
+      wanted.set(hostSetName(destination.id), setMembers);
+      members += setMembers.length;
     }
     writeNameStates(this.options.stateDir, states);
-    const fingerprint = JSON.stringify([...wanted].sort(([a], [b]) => (a < b ? -1 : 1)));
+    // What is allowed, not for how long: a pass that only renews timeouts changes nothing.
+    const fingerprint = JSON.stringify(
+      [...wanted]
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([name, setMembers]) => [name, setMembers.map((member) => member.address)]),
+    );
     const changed = fingerprint !== this.lastWanted;
     const sets = await applyHostSets(this.options.runner, wanted, this.options.destroyUnwanted ?? true);
     this.lastWanted = fingerprint;

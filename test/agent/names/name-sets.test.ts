@@ -1,7 +1,7 @@
 // The restores that set the host sets: each wanted set rebuilt in its scratch set and swapped in,
 // missing ones created first, unwanted host sets destroyed after, every other set left alone.
 import { describe, expect, it } from 'vitest';
-import { planHostSets } from '../../../agent/names/name-sets.js';
+import { MAX_MEMBER_TIMEOUT_SECONDS, planHostSets } from '../../../agent/names/name-sets.js';
 import { hostSetName, hostTempSetName, isHostSet, isOwned, isPlanSet } from '../../../core/plan/names.js';
 
 const A = hostSetName('dest-a');
@@ -28,22 +28,31 @@ describe('host set names', () => {
 describe('planHostSets', () => {
   it('creates a missing set, rebuilds every wanted set by swap, destroys unwanted host sets and leftover scratch sets', () => {
     const wanted = new Map([
-      [B, ['198.51.100.2', '198.51.100.1', '198.51.100.2']],
+      [
+        B,
+        [
+          { address: '198.51.100.2', seconds: 30 },
+          { address: '198.51.100.1', seconds: 299.2 },
+          { address: '198.51.100.2', seconds: 600 },
+        ],
+      ],
       [A, []],
     ]);
     const existing = [B, GONE, hostTempSetName(B), hostTempSetName(GONE), 'dyneg-n-0123456789abcdef', 'operator'];
     const update = planHostSets(wanted, existing);
     const [first, second] = [A, B].sort();
     const lines = (name: string, members: string[], create: boolean, leftover: boolean) => [
-      ...(create ? [`create ${name} hash:ip family inet`] : []),
+      ...(create ? [`create ${name} hash:ip family inet timeout 0`] : []),
       ...(leftover ? [`destroy ${hostTempSetName(name)}`] : []),
-      `create ${hostTempSetName(name)} hash:ip family inet`,
+      `create ${hostTempSetName(name)} hash:ip family inet timeout 0`,
       ...members.map((member) => `add ${hostTempSetName(name)} ${member}`),
       `swap ${hostTempSetName(name)} ${name}`,
       `destroy ${hostTempSetName(name)}`,
     ];
     const forSet = (name: string | undefined) =>
-      name === A ? lines(A, [], true, false) : lines(B, ['198.51.100.1', '198.51.100.2'], false, true);
+      name === A
+        ? lines(A, [], true, false)
+        : lines(B, ['198.51.100.1 timeout 300', '198.51.100.2 timeout 600'], false, true);
     expect(update.write).toEqual([...forSet(first), ...forSet(second)]);
     expect(update.created).toEqual([A]);
     expect(update.destroy).toEqual([GONE, hostTempSetName(GONE)].sort());
@@ -55,6 +64,31 @@ describe('planHostSets', () => {
       destroy: [A],
       created: [],
     });
+  });
+
+  it('gives every member a timeout of whole seconds, at least 1 and at most what ipset takes', () => {
+    const update = planHostSets(
+      new Map([
+        [
+          A,
+          [
+            { address: '198.51.100.1', seconds: 0 },
+            { address: '198.51.100.2', seconds: -5 },
+            { address: '198.51.100.3', seconds: 0.001 },
+            { address: '198.51.100.4', seconds: 1e12 },
+            { address: '198.51.100.5', seconds: Number.NaN },
+          ],
+        ],
+      ]),
+      [A],
+    );
+    expect(update.write.filter((line) => line.startsWith('add '))).toEqual([
+      `add ${hostTempSetName(A)} 198.51.100.1 timeout 1`,
+      `add ${hostTempSetName(A)} 198.51.100.2 timeout 1`,
+      `add ${hostTempSetName(A)} 198.51.100.3 timeout 1`,
+      `add ${hostTempSetName(A)} 198.51.100.4 timeout ${MAX_MEMBER_TIMEOUT_SECONDS}`,
+      `add ${hostTempSetName(A)} 198.51.100.5 timeout 1`,
+    ]);
   });
 
   it('refuses to write a set that is not a host set', () => {

@@ -85,7 +85,12 @@ describe.runIf(labAvailable() && dnsmasqAvailable())('host names from a snapshot
   const setNames = async (): Promise<string[]> =>
     (await lab.execOk(cell, ['ipset', 'list', '-n'])).split('\n').filter(Boolean).sort();
   const members = async (set: string): Promise<string[]> =>
-    (await lab.execOk(cell, ['ipset', 'list', set])).split('Members:\n')[1]?.split('\n').filter(Boolean).sort() ?? [];
+    (await lab.execOk(cell, ['ipset', 'list', set]))
+      .split('Members:\n')[1]
+      ?.split('\n')
+      .filter(Boolean)
+      .map((line) => line.split(' ')[0] ?? '')
+      .sort() ?? [];
   const tcp = (ip: string, port: number) => lab.tcp(container, ip, port, 500);
   /** Polls `probe` every 50 ms until it holds, at most `limitMs`; the milliseconds it took, or -1. */
   const waitFor = async (probe: () => Promise<boolean>, limitMs: number): Promise<number> => {

@@ -44,7 +44,12 @@ describe.runIf(labAvailable() && dnsmasqAvailable())('agent names with a real re
   let netnsEtc: string | undefined;
 
   const members = async (): Promise<string[]> =>
-    (await lab.execOk(cell, ['ipset', 'list', SET])).split('Members:\n')[1]?.split('\n').filter(Boolean).sort() ?? [];
+    (await lab.execOk(cell, ['ipset', 'list', SET]))
+      .split('Members:\n')[1]
+      ?.split('\n')
+      .filter(Boolean)
+      .map((line) => line.split(' ')[0] ?? '')
+      .sort() ?? [];
   const once = async (): Promise<{ code: number; stdout: string; stderr: string }> => {
     const [command = '', ...args] = agentInNetns(cell, [
       'names',

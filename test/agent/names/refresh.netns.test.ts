@@ -48,7 +48,12 @@ describe.runIf(labAvailable())('name refresh passes on a real kernel', () => {
     addresses: addresses.map((address) => ({ address, ttl })),
   });
   const members = async (set: string): Promise<string[]> =>
-    (await lab.execOk(ns, ['ipset', 'list', set])).split('Members:\n')[1]?.split('\n').filter(Boolean).sort() ?? [];
+    (await lab.execOk(ns, ['ipset', 'list', set]))
+      .split('Members:\n')[1]
+      ?.split('\n')
+      .filter(Boolean)
+      .map((line) => line.split(' ')[0] ?? '')
+      .sort() ?? [];
   const setNames = async (): Promise<string[]> =>
     (await lab.execOk(ns, ['ipset', 'list', '-n'])).split('\n').filter(Boolean).sort();
 
@@ -183,5 +188,32 @@ describe.runIf(labAvailable())('name refresh passes on a real kernel', () => {
     const removed = await runAgentCommand(['uninstall', '--netns', ns]);
     expect(removed.code).toBe(0);
     expect(await setNames()).toEqual(['operator']);
+  });
+  it('gives every member a kernel timeout: with no refresh running, an address leaves its set at its grace end', async () => {
+    // A set made before members had timeouts, with a member: the pass swaps a new one in all the same.
+    const T = hostSetName('dest-t');
+    await lab.execOk(ns, ['ipset', 'create', T, 'hash:ip', 'family', 'inet']);
+    await lab.execOk(ns, ['ipset', 'add', T, '192.0.2.7']);
+    const stateDir = mkdtempSync(join(tmpdir(), 'names-timeout-'));
+    try {
+      const start = Date.now();
+      const short = new NameRefresher({
+        runner,
+        // 1 s TTL and 1 s grace: the kernel keeps each address 2 s after this pass.
+        resolve: async () => answer(1, '198.51.100.7'),
+        policy: { ...POLICY, ttlFloorMs: 1_000, graceMs: 1_000 },
+        never: [],
+        stateDir,
+        now: () => start,
+      });
+      await short.pass([{ id: 'dest-t', hosts: ['t.example.com'] }]);
+      expect(await members(T)).toEqual(['198.51.100.7']);
+      expect(await lab.execOk(ns, ['ipset', 'list', T])).toMatch(/^198\.51\.100\.7 timeout [12]$/m);
+      // No pass after it: the kernel takes the address out by itself.
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      expect(await members(T)).toEqual([]);
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true });
+    }
   });
 });
