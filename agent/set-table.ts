@@ -66,17 +66,20 @@ export function opensGrowth(sources: number, policiesLength: number | undefined)
   );
 }
 
+let openGrowthRunning = false;
+const NO_GROWTH: TableGrowth = { stop: () => undefined, finish: () => Promise.resolve() };
+
 /** Placeholders one step of an open-ended growth adds: the kernel grows its table 64 slots at a time. */
 const SLOTS_PER_STEP = 64;
 /** Steps an open-ended growth takes at most (16,384 sets): a bound should a stop never come. */
 export const OPEN_GROWTH_MAX_STEPS = 256;
 
-// Adds placeholders 64 at a time, one `ipset restore` each, until the stop file appears or the step
-// bound is reached, then destroys every placeholder it may have made (-exist: a step cut short made
-// fewer). Arguments are positional, never part of the script: the stop file's path, the prefix, the
-// bound.
-const OPEN_GROWTH_SCRIPT = `stop=$1 prefix=$2 steps=$3 made=0 i=0
-while [ "$made" -lt "$steps" ] && [ ! -e "$stop" ]; do
+// Adds placeholders 64 at a time, one `ipset restore` each, until the stop file appears, its folder is
+// gone, the process that started it is gone (killed without it: nothing would ever stop it), or the
+// step bound is reached; then destroys every placeholder it may have made (-exist: a step cut short
+// made fewer). Arguments are positional, never part of the script: the folder, the prefix, the bound.
+const OPEN_GROWTH_SCRIPT = `folder=$1 prefix=$2 steps=$3 made=0 i=0 parent=$PPID
+while [ "$made" -lt "$steps" ] && [ -d "$folder" ] && [ ! -e "$folder/stop" ] && kill -0 "$parent" 2>/dev/null; do
   made=$((made + 1))
   while [ "$i" -lt $((made * ${SLOTS_PER_STEP})) ]; do
     echo "create $prefix$i hash:net family inet hashsize 64 maxelem 1"
@@ -93,20 +96,24 @@ done | ipset restore -exist
 
 /**
  * Grows the table of sets for as long as the sync has not said how many sets it needs: for a first
- * sync, which has no count from an earlier apply. The sync stops it as its own first sets go to the
- * kernel, so the growth runs while the kernel is otherwise idle, whatever the plan turns out to need:
- * growth past the plan's sets costs an idle kernel's time, and at most one step's wait. Best effort:
- * a failure changes nothing.
+ * sync, which has no count from an earlier apply. The sync stops it as its own first restore starts,
+ * so the growth runs while this sync gives the kernel nothing, whatever the plan turns out to need:
+ * growth past the plan's sets costs that time, and at most one step's wait. Best effort: a failure
+ * changes nothing.
  */
 export function startOpenGrowth(runner: CommandRunner, maxSteps = OPEN_GROWTH_MAX_STEPS): TableGrowth {
+  // ipset's lock is the host's, not a namespace's: two growths at once (local mode's cells starting
+  // together) would hold up each other's sets and every other cell's. One at a time per process.
+  if (openGrowthRunning) return NO_GROWTH;
   let folder: string;
   try {
     folder = mkdtempSync(join(tmpdir(), 'dyneg-grow-'));
   } catch {
-    return { stop: () => undefined, finish: () => Promise.resolve() }; // Nowhere for the stop file: no growth.
+    return NO_GROWTH; // Nowhere for the stop file.
   }
+  openGrowthRunning = true;
   const stopFile = join(folder, 'stop');
-  const run = runner('sh', ['-c', OPEN_GROWTH_SCRIPT, 'sh', stopFile, GROW_SET_PREFIX, String(maxSteps)]).catch(
+  const run = runner('sh', ['-c', OPEN_GROWTH_SCRIPT, 'sh', folder, GROW_SET_PREFIX, String(maxSteps)]).catch(
     () => undefined,
   );
   let finished: Promise<void> | undefined;
@@ -123,11 +130,14 @@ export function startOpenGrowth(runner: CommandRunner, maxSteps = OPEN_GROWTH_MA
       finished ??= (async () => {
         stop();
         await run;
+        // Gone, the folder also stops a loop that outlived its runner's answer (a command helper
+        // that died answers at once).
         try {
           rmSync(folder, { recursive: true, force: true });
         } catch {
           // A temporary folder left behind costs nothing; the sync goes on.
         }
+        openGrowthRunning = false;
       })();
       return finished;
     },

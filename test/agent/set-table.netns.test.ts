@@ -4,7 +4,8 @@
 // table's initial room; and a placeholder a killed restore left behind is removed by the next sync.
 // A first sync (no count) of a large cell grows it while it parses, until its own sets are due: the
 // growth stops when told (as the sync's first sets go in), keeps to its bound, leaves no placeholder.
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { textDigest } from '../../agent/applied-record.js';
 import { syncRecorded } from '../../agent/recorded-sync.js';
@@ -165,8 +166,8 @@ function timingRunner(ns: string): { runner: CommandRunner; commands: TimedComma
   return {
     commands,
     runner: async (command, args, input) => {
-      // A growth runs as `sh -c SCRIPT sh STOP_FILE PREFIX STEPS`.
-      if (command === 'sh') stopFile = args[3];
+      // A growth runs as `sh -c SCRIPT sh FOLDER PREFIX STEPS`; FOLDER/stop stops it.
+      if (command === 'sh' && args[3] !== undefined) stopFile = join(args[3], 'stop');
       const growthStopped = stopFile !== undefined && existsSync(stopFile);
       const entry = {
         command: [command, ...args].join(' '),
@@ -236,6 +237,46 @@ describe.runIf(labAvailable())('growing the table of sets without a count, on a 
     // bound would make thousands.
     expect(most).toBeLessThan(before + 3 * 64);
     expect(await placeholdersInKernel(ns)).toBe(0);
+  });
+
+  it('stops, and removes what it made, when its folder is gone (a runner that answered before it ended)', async () => {
+    const ns = NS[2];
+    await freshNamespace(ns);
+    let folder = '';
+    const inNs = netnsRunner(ns);
+    const growth = startOpenGrowth((command, args, input) => {
+      folder = args[3] ?? '';
+      return inNs(command, args, input);
+    });
+    while ((await placeholdersInKernel(ns)) < 320);
+    rmSync(folder, { recursive: true, force: true });
+    let left = await placeholdersInKernel(ns);
+    for (let polls = 0; polls < 40 && left > 0; polls += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      left = await placeholdersInKernel(ns);
+    }
+    expect(left).toBe(0);
+    await growth.finish();
+  });
+
+  it('stops, and removes what it made, when the process that started it is gone', async () => {
+    const ns = NS[2];
+    await freshNamespace(ns);
+    // The loop's parent: a shell that starts it in the background and exits 0.3 s later, as an agent
+    // killed without its children would.
+    const growth = startOpenGrowth((command, args) =>
+      run(['ip', 'netns', 'exec', ns, 'sh', '-c', '"$@" & sleep 0.3', 'sh', command, ...args]),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    let left = await placeholdersInKernel(ns);
+    expect(left).toBeGreaterThan(0);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    for (let polls = 0; polls < 40 && left > 0; polls += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      left = await placeholdersInKernel(ns);
+    }
+    expect(left).toBe(0);
+    await growth.finish();
   });
 
   it('keeps to its bound without a stop, and removes what it made', async () => {

@@ -2,7 +2,8 @@
 // fewer owned sets than the cell's last apply, and only past the room the table starts with.
 // A first sync grows it without a count only for cells of many sources and a large document.
 import { describe, expect, it } from 'vitest';
-import { opensGrowth, placeholdersNeeded } from '../../agent/set-table.js';
+import type { CommandResult } from '../../agent/runner.js';
+import { opensGrowth, placeholdersNeeded, startOpenGrowth } from '../../agent/set-table.js';
 
 describe('placeholdersNeeded', () => {
   it.each([
@@ -29,5 +30,29 @@ describe('opensGrowth', () => {
     [10, 5_792_811, false],
   ])('with %s sources and a document of %s characters: %s', (sources, length, opens) => {
     expect(opensGrowth(sources, length)).toBe(opens);
+  });
+});
+
+describe('startOpenGrowth', () => {
+  it("runs one growth at a time in a process (ipset's lock is the host's), and the next once it is over", async () => {
+    const started: string[] = [];
+    let end: (result: CommandResult) => void = () => undefined;
+    const runner = (command: string) => {
+      started.push(command);
+      return new Promise<CommandResult>((resolve) => {
+        end = resolve;
+      });
+    };
+    const first = startOpenGrowth(runner);
+    const second = startOpenGrowth(runner);
+    expect(started).toEqual(['sh']);
+    await second.finish();
+    const finished = first.finish();
+    end({ code: 0, stdout: '', stderr: '' });
+    await finished;
+    const third = startOpenGrowth(runner);
+    expect(started).toEqual(['sh', 'sh']);
+    end({ code: 0, stdout: '', stderr: '' });
+    await third.finish();
   });
 });
