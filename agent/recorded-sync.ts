@@ -12,6 +12,7 @@ import {
   recordHolds,
   type SetHeaders,
 } from './applied-record.js';
+import { ApplyError } from './errors.js';
 import { namesWrittenFor } from './names/names-file.js';
 import { rememberedTable } from './remembered-table.js';
 import { spawnRunner } from './runner.js';
@@ -84,7 +85,9 @@ export async function syncRecorded(
   let policies: PoliciesWithGroups | undefined;
   let growing: Promise<void> | undefined;
   let growth: TableGrowth | undefined;
-  const remembered = options.memory?.applied;
+  const remembered = options.memory?.trustedApplied();
+  // Whether the diff was made on remembered chains (then a kernel refusal is tried again on a whole read).
+  let fromMemory = false;
   if (knownChanged && remembered !== undefined && remembered.input === options.lastInput) {
     // A resident agent that made the last apply: the record's three short reads while the policies
     // are parsed and, while the record still names that apply, only the chains the change touches
@@ -95,8 +98,11 @@ export async function syncRecorded(
     const summary = await summaryRead;
     sets = { sizes: summary.setSizes, hostSets: summary.hostSets };
     kernelTable = recordHolds(summary, remembered.input)
-      ? async (desired, render) =>
-          (await rememberedTable(runner, remembered, summary, desired, render)) ?? readTable(runner)
+      ? async (desired, render) => {
+          const table = await rememberedTable(runner, remembered, summary, desired, render);
+          fromMemory = table !== undefined;
+          return table ?? readTable(runner);
+        }
       : readTable(runner);
   } else if (knownChanged) {
     // The rules and the sets' headers at once: two processes instead of the record's three, read
@@ -129,17 +135,27 @@ export async function syncRecorded(
   // starts a process); without the sets' headers, every member is read back.
   kernelTable ??= readTable(runner);
   if (typeof kernelTable !== 'function') kernelTable.catch(() => undefined);
-  try {
-    const result = await sync(policies ?? input.policies(), input.containers, {
+  const syncWith = (table: Promise<KernelTable> | TableFor) => {
+    policies ??= input.policies();
+    return sync(policies, input.containers, {
       ...options,
-      kernelTable,
+      kernelTable: table,
       record: digest,
       ...(growth === undefined ? {} : { growth }),
       ...(sets === undefined
         ? { readBack: 'full' }
         : { readBack: 'sizes', setSizes: sets.sizes, hostSetsPresent: sets.hostSets }),
     });
-    return { ...result, recordHeld: false, input: digest };
+  };
+  try {
+    try {
+      return { ...(await syncWith(kernelTable)), recordHeld: false, input: digest };
+    } catch (error) {
+      // A kernel refusal of a diff made on remembered chains: an untouched chain may hold what the
+      // memory does not (a foreign jump into a chain the change drops). Once more, on a whole read.
+      if (!fromMemory || !(error instanceof ApplyError)) throw error;
+      return { ...(await syncWith(readTable(runner))), recordHeld: false, input: digest };
+    }
   } finally {
     // No process of this sync outlives it.
     await growth?.finish();

@@ -49,5 +49,11 @@ export async function rememberedTable(
   touched.forEach((name, index) => {
     chains.set(name, parseChainRules(name, reads[index]?.stdout ?? ''));
   });
-  return { chains, hooked: summary.hooked, hookRules: summary.hookRules, forwardRules: summary.forwardRules };
+  return {
+    chains,
+    hooked: summary.hooked,
+    hookRules: summary.hookRules,
+    forwardRules: summary.forwardRules,
+    remembered: true,
+  };
 }

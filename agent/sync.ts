@@ -71,7 +71,8 @@ export interface SyncOptions {
   readonly hostSetsPresent?: readonly string[];
   /**
    * What this agent kept from its last syncs, when it stays resident (sync-memory.ts): unchanged
-   * sources are not planned or rendered again. The sync applies the same either way.
+   * sources are not planned or rendered again, and a caller may diff against the chains its last
+   * apply left (remembered-table.ts), which it keeps for that here.
    */
   readonly memory?: SyncMemory;
   /**
@@ -176,7 +177,7 @@ export async function sync(
     ...(early === undefined ? {} : { onSet: early.onSet }),
     ...(options.memory === undefined ? {} : { cache: options.memory.plan }),
   };
-  const { plan, table, createdEarly } = await planAndDiffTable(
+  const { plan, table, createdEarly, remembered } = await planAndDiffTable(
     () => planRules(policies, containers, { ...planOptionsOf(options), names: BY_HOST_SETS }, hooks),
     options.record,
     tableFor,
@@ -225,7 +226,7 @@ export async function sync(
     throw error;
   }
   // The owned chains are now the plan's: a change sync can read back only those it touches.
-  if (options.record !== undefined) options.memory?.rememberApplied(options.record, plan.chains);
+  if (options.record !== undefined) options.memory?.rememberApplied(options.record, plan.chains, !remembered);
   // The names the rules now in force are for, and only now: written before, a failed apply would
   // leave the refresh filling a destination's set with names the rules in force do not allow.
   if (options.namesFile !== undefined) writeNamesFile(options.namesFile, namesOf(hostSets), options.record);
@@ -317,14 +318,20 @@ async function planAndDiffTable(
   runner: CommandRunner,
   early: EarlySets | undefined,
   render: ((chain: Chain) => readonly RenderedRule[]) | undefined,
-): Promise<{ plan: RulePlan; table: ReturnType<typeof diffTable>; createdEarly: ReadonlyMap<string, number> }> {
+): Promise<{
+  plan: RulePlan;
+  table: ReturnType<typeof diffTable>;
+  createdEarly: ReadonlyMap<string, number>;
+  remembered: boolean;
+}> {
   try {
     const planned = makePlan();
     early?.flush();
     const plan = record === undefined ? planned : withRecord(planned, record);
-    const table = diffTable(plan.chains, await tableFor(plan.chains, render ?? renderChain), render);
+    const kernel = await tableFor(plan.chains, render ?? renderChain);
+    const table = diffTable(plan.chains, kernel, render);
     const createdEarly = early === undefined ? new Map<string, number>() : await early.done();
-    return { plan, table, createdEarly };
+    return { plan, table, createdEarly, remembered: kernel.remembered === true };
   } catch (error) {
     if (early !== undefined) {
       await early.done().catch(() => undefined);

@@ -20,6 +20,8 @@ export interface KernelTable {
   readonly hookRules: readonly string[];
   /** All of FORWARD's rules, as saved, in order (uninstall takes every jump into an owned chain). */
   readonly forwardRules: readonly string[];
+  /** True when the chains a diff leaves alone are a resident agent's memory, not a read (remembered-table.ts). */
+  readonly remembered?: true;
 }
 
 const COMMENT = new RegExp(`--comment "?${COMMENT_PREFIX}([0-9a-f]+)"?`);

@@ -2,14 +2,15 @@
 // record names its last apply, it reads back only the chains the change touches, never the whole
 // table, and applies what a sync reading everything applies; a rule another writer put into a touched
 // chain is still repaired; it reads the whole table when the record no longer names that apply, when
-// a remembered chain is gone, when too many chains change, and after an apply that failed.
+// a remembered chain is gone, when too many chains change, after an apply that failed, and once its
+// last whole read is older than the trust allows; a kernel refusal is tried again on a whole read.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { textDigest } from '../../agent/applied-record.js';
 import { syncRecorded } from '../../agent/recorded-sync.js';
 import { MOST_CHAINS_READ } from '../../agent/remembered-table.js';
 import { type CommandRunner, netnsRunner } from '../../agent/runner.js';
 import { parseContainers, parsePolicies } from '../../agent/source/files.js';
-import { SyncMemory } from '../../agent/sync-memory.js';
+import { SyncMemory, TRUST_REMEMBERED_MS } from '../../agent/sync-memory.js';
 import { appChain, ROOT_CHAIN } from '../../core/plan/names.js';
 import { labAvailable, run } from '../../local/lab/netns-lab.js';
 import { app, containerStore, policyList, tcp } from './fixtures.js';
@@ -98,6 +99,7 @@ async function removeChain(chain: string): Promise<void> {
 describe.runIf(labAvailable())('a resident agent reading back only what a change touches, on a real kernel', () => {
   let memory: SyncMemory;
   let last: string;
+  let clock = 0;
 
   beforeAll(async () => {
     for (const ns of Object.values(NS)) {
@@ -112,7 +114,8 @@ describe.runIf(labAvailable())('a resident agent reading back only what a change
   beforeEach(async () => {
     await run(['ip', 'netns', 'del', NS.agent]);
     await run(['ip', 'netns', 'add', NS.agent]);
-    memory = new SyncMemory();
+    clock = 1_000_000;
+    memory = new SyncMemory(() => clock);
     last = (await syncIn(netnsRunner(NS.agent), policies(), memory)).input;
   });
 
@@ -164,6 +167,43 @@ describe.runIf(labAvailable())('a resident agent reading back only what a change
     const without = JSON.stringify({ total_egress_policies: kept.length, egress_policies: kept });
     const change = recordingRunner(NS.agent);
     await syncIn(change.runner, without, memory, last);
+    expect(fullReads(change.commands)).toBe(1);
+    expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(without));
+  });
+
+  it('reads the whole table again once the last whole read is older than the trust allows', async () => {
+    // Four minutes after the whole read: trusted; the sync it makes reads no whole table, so the
+    // trust still counts from the first one.
+    clock += TRUST_REMEMBERED_MS - 60_000;
+    const trusted = recordingRunner(NS.agent);
+    const changed = await syncIn(trusted.runner, policies([3]), memory, last);
+    expect(fullReads(trusted.commands)).toBe(0);
+    // A foreign rule in a chain the next change does not touch: repaired by the whole read that comes
+    // once the trust is over.
+    await inNs(NS.agent, ['iptables', '-I', appChain('app-9'), '1', '-j', 'ACCEPT']);
+    clock += 2 * 60_000;
+    const stale = recordingRunner(NS.agent);
+    const again = await syncIn(stale.runner, policies([3, 4]), memory, changed.input);
+    expect(fullReads(stale.commands)).toBe(1);
+    expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(policies([3, 4])));
+    // That whole read starts the trust again.
+    const next = recordingRunner(NS.agent);
+    await syncIn(next.runner, policies([3]), memory, again.input);
+    expect(fullReads(next.commands)).toBe(0);
+  });
+
+  it('tries again on a whole read when the kernel refuses a diff made on remembered chains', async () => {
+    // A foreign jump from a chain the change leaves alone into the chain it drops: deleting that
+    // chain fails. The whole read sees the foreign rule, replaces it, and the change goes in.
+    await inNs(NS.agent, ['iptables', '-I', appChain('app-7'), '1', '-j', appChain('app-5')]);
+    const kept = JSON.parse(policies()).egress_policies.filter(
+      (policy: { source: { id: string } }) => policy.source.id !== 'app-5',
+    );
+    const without = JSON.stringify({ total_egress_policies: kept.length, egress_policies: kept });
+    const change = recordingRunner(NS.agent);
+    const result = await syncIn(change.runner, without, memory, last);
+    expect(result.changed).toBe(true);
+    expect(change.commands.filter((line) => line.startsWith('iptables-restore'))).toHaveLength(2);
     expect(fullReads(change.commands)).toBe(1);
     expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(without));
   });
