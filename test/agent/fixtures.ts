@@ -57,6 +57,15 @@ export interface StoreEntry {
 }
 
 /** A CF container metadata store (store.json) for the given containers. */
+/** `count` containers at 10.255.1.2 on, each its own app (`app-<index>`), all in space-1. */
+export function oneAppEach(count: number): StoreEntry[] {
+  return Array.from({ length: count }, (_, index) => ({
+    ip: `10.255.1.${index + 2}`,
+    appId: `app-${index}`,
+    spaceId: 'space-1',
+  }));
+}
+
 export function containerStore(entries: readonly StoreEntry[]): Record<string, unknown> {
   const store: Record<string, unknown> = {};
   for (const [index, entry] of entries.entries()) {

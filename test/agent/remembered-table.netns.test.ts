@@ -13,22 +13,12 @@ import { parseContainers, parsePolicies } from '../../agent/source/files.js';
 import { SyncMemory, TRUST_REMEMBERED_MS } from '../../agent/sync-memory.js';
 import { appChain, ROOT_CHAIN } from '../../core/plan/names.js';
 import { labAvailable, run } from '../../local/lab/netns-lab.js';
-import { app, containerStore, policyList, tcp } from './fixtures.js';
+import { app, containerStore, oneAppEach, policyList, tcp } from './fixtures.js';
 import { ownedRulesAndSets } from './kernel-state.js';
 
 const NS = { agent: `remembered-a-${process.pid}`, reference: `remembered-r-${process.pid}` } as const;
 const APPS = 20;
-const containers = parseContainers(
-  JSON.stringify(
-    containerStore(
-      Array.from({ length: APPS }, (_, index) => ({
-        ip: `10.255.1.${index + 2}`,
-        appId: `app-${index}`,
-        spaceId: 'space-1',
-      })),
-    ),
-  ),
-);
+const containers = parseContainers(JSON.stringify(containerStore(oneAppEach(APPS))));
 /** Two destinations per app; `moved` apps have their second one elsewhere (a change to their chain). */
 const policies = (moved: readonly number[] = []): string =>
   JSON.stringify(

@@ -13,7 +13,7 @@ import { type CommandRunner, netnsRunner } from '../../agent/runner.js';
 import { GROW_SET_PREFIX, growSetTable, OPEN_GROWTH_MIN_LENGTH, startOpenGrowth } from '../../agent/set-table.js';
 import { parseContainers, parsePolicies } from '../../agent/source/files.js';
 import { labAvailable, run } from '../../local/lab/netns-lab.js';
-import { app, containerStore, policyList, tcp } from './fixtures.js';
+import { app, containerStore, oneAppEach, policyList, tcp } from './fixtures.js';
 import { ownedRulesAndSets } from './kernel-state.js';
 
 const NS = [`set-table-a-${process.pid}`, `set-table-b-${process.pid}`, `set-table-c-${process.pid}`] as const;
@@ -27,17 +27,7 @@ const policies = (port: number) =>
       }),
     ),
   );
-const containers = parseContainers(
-  JSON.stringify(
-    containerStore(
-      Array.from({ length: 12 }, (_, index) => ({
-        ip: `10.255.1.${index + 2}`,
-        appId: `app-${index}`,
-        spaceId: 'space-1',
-      })),
-    ),
-  ),
-);
+const containers = parseContainers(JSON.stringify(containerStore(oneAppEach(12))));
 
 /** Runs in the namespace and keeps every `ipset restore` input it was given. */
 function loggingRunner(ns: string): { runner: CommandRunner; restores: string[] } {
@@ -143,6 +133,16 @@ const placeholdersInKernel = async (ns: string): Promise<number> =>
     .split('\n')
     .filter((name) => name.startsWith(GROW_SET_PREFIX)).length;
 
+/** The placeholders left once a stopping growth has had about a second to clean up (a loop running on makes thousands). */
+async function placeholdersLeftSoon(ns: string): Promise<number> {
+  let left = await placeholdersInKernel(ns);
+  for (let polls = 0; polls < 40 && left > 0; polls += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    left = await placeholdersInKernel(ns);
+  }
+  return left;
+}
+
 async function freshNamespace(ns: string): Promise<void> {
   await run(['ip', 'netns', 'del', ns]);
   const added = await run(['ip', 'netns', 'add', ns]);
@@ -195,17 +195,7 @@ const manyPolicies = JSON.stringify(
     }),
   ),
 );
-const manyContainers = parseContainers(
-  JSON.stringify(
-    containerStore(
-      Array.from({ length: 40 }, (_, index) => ({
-        ip: `10.255.1.${index + 2}`,
-        appId: `app-${index}`,
-        spaceId: 'space-1',
-      })),
-    ),
-  ),
-);
+const manyContainers = parseContainers(JSON.stringify(containerStore(oneAppEach(40))));
 const firstSync = (runner: CommandRunner, policiesLength: number, policies = () => parsePolicies(manyPolicies)) =>
   syncRecorded(
     { policiesDigest: textDigest(manyPolicies), policies, containers: manyContainers, policiesLength },
@@ -250,12 +240,7 @@ describe.runIf(labAvailable())('growing the table of sets without a count, on a 
     });
     while ((await placeholdersInKernel(ns)) < 320);
     rmSync(folder, { recursive: true, force: true });
-    let left = await placeholdersInKernel(ns);
-    for (let polls = 0; polls < 40 && left > 0; polls += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      left = await placeholdersInKernel(ns);
-    }
-    expect(left).toBe(0);
+    expect(await placeholdersLeftSoon(ns)).toBe(0);
     await growth.finish();
   });
 
@@ -268,14 +253,9 @@ describe.runIf(labAvailable())('growing the table of sets without a count, on a 
       run(['ip', 'netns', 'exec', ns, 'sh', '-c', '"$@" & sleep 0.3', 'sh', command, ...args]),
     );
     await new Promise((resolve) => setTimeout(resolve, 150));
-    let left = await placeholdersInKernel(ns);
-    expect(left).toBeGreaterThan(0);
+    expect(await placeholdersInKernel(ns)).toBeGreaterThan(0);
     await new Promise((resolve) => setTimeout(resolve, 150));
-    for (let polls = 0; polls < 40 && left > 0; polls += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      left = await placeholdersInKernel(ns);
-    }
-    expect(left).toBe(0);
+    expect(await placeholdersLeftSoon(ns)).toBe(0);
     await growth.finish();
   });
 

@@ -25,6 +25,7 @@ import { createLab, type Lab, type LabContainer, labAvailable } from '../../../l
 import { tiedToParent } from '../../../local/parent-death.js';
 import { containersOf, firstCell } from '../../helpers/lab-cell.js';
 import { agentInNetns } from '../run-agent.js';
+import { listedMembers } from './set-members.js';
 
 const OLD = '198.51.100.10';
 const NEW = '198.51.100.20';
@@ -85,12 +86,7 @@ describe.runIf(labAvailable() && dnsmasqAvailable())('host names from a snapshot
   const setNames = async (): Promise<string[]> =>
     (await lab.execOk(cell, ['ipset', 'list', '-n'])).split('\n').filter(Boolean).sort();
   const members = async (set: string): Promise<string[]> =>
-    (await lab.execOk(cell, ['ipset', 'list', set]))
-      .split('Members:\n')[1]
-      ?.split('\n')
-      .filter(Boolean)
-      .map((line) => line.split(' ')[0] ?? '')
-      .sort() ?? [];
+    listedMembers(await lab.execOk(cell, ['ipset', 'list', set]));
   const tcp = (ip: string, port: number) => lab.tcp(container, ip, port, 500);
   /** Polls `probe` every 50 ms until it holds, at most `limitMs`; the milliseconds it took, or -1. */
   const waitFor = async (probe: () => Promise<boolean>, limitMs: number): Promise<number> => {

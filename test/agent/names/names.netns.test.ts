@@ -16,6 +16,7 @@ import { dnsmasqAvailable, type LabDns, startLabDns } from '../../../local/lab/l
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../../local/lab/netns-lab.js';
 import { containersOf, firstCell } from '../../helpers/lab-cell.js';
 import { agentInNetns } from '../run-agent.js';
+import { listedMembers } from './set-members.js';
 
 const OLD = '198.51.100.10';
 const NEW = '198.51.100.20';
@@ -43,13 +44,7 @@ describe.runIf(labAvailable() && dnsmasqAvailable())('agent names with a real re
   const stateDir = join(dir, 'state');
   let netnsEtc: string | undefined;
 
-  const members = async (): Promise<string[]> =>
-    (await lab.execOk(cell, ['ipset', 'list', SET]))
-      .split('Members:\n')[1]
-      ?.split('\n')
-      .filter(Boolean)
-      .map((line) => line.split(' ')[0] ?? '')
-      .sort() ?? [];
+  const members = async (): Promise<string[]> => listedMembers(await lab.execOk(cell, ['ipset', 'list', SET]));
   const once = async (): Promise<{ code: number; stdout: string; stderr: string }> => {
     const [command = '', ...args] = agentInNetns(cell, [
       'names',

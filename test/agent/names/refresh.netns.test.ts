@@ -16,6 +16,7 @@ import { hostSetName, hostTempSetName } from '../../../core/plan/names.js';
 import { createLab, type Lab, labAvailable } from '../../../local/lab/netns-lab.js';
 import { containerStore, policyList } from '../fixtures.js';
 import { runAgentCommand } from '../run-agent.js';
+import { listedMembers } from './set-members.js';
 
 const POLICY: NamePolicy = { ...DEFAULT_NAME_POLICY, ttlFloorMs: 10_000, graceMs: 60_000, maxAddresses: 3 };
 const T0 = 1_800_000_000_000;
@@ -47,13 +48,7 @@ describe.runIf(labAvailable())('name refresh passes on a real kernel', () => {
     kind: 'answered',
     addresses: addresses.map((address) => ({ address, ttl })),
   });
-  const members = async (set: string): Promise<string[]> =>
-    (await lab.execOk(ns, ['ipset', 'list', set]))
-      .split('Members:\n')[1]
-      ?.split('\n')
-      .filter(Boolean)
-      .map((line) => line.split(' ')[0] ?? '')
-      .sort() ?? [];
+  const members = async (set: string): Promise<string[]> => listedMembers(await lab.execOk(ns, ['ipset', 'list', set]));
   const setNames = async (): Promise<string[]> =>
     (await lab.execOk(ns, ['ipset', 'list', '-n'])).split('\n').filter(Boolean).sort();
 
