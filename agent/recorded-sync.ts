@@ -135,26 +135,27 @@ export async function syncRecorded(
   // starts a process); without the sets' headers, every member is read back.
   kernelTable ??= readTable(runner);
   if (typeof kernelTable !== 'function') kernelTable.catch(() => undefined);
-  const syncWith = (table: Promise<KernelTable> | TableFor) => {
+  const syncWith = (table: Promise<KernelTable> | TableFor, known: SetHeaders | undefined) => {
     policies ??= input.policies();
     return sync(policies, input.containers, {
       ...options,
       kernelTable: table,
       record: digest,
       ...(growth === undefined ? {} : { growth }),
-      ...(sets === undefined
-        ? { readBack: 'full' }
-        : { readBack: 'sizes', setSizes: sets.sizes, hostSetsPresent: sets.hostSets }),
+      ...(known === undefined
+        ? { readBack: sets === undefined ? 'full' : 'sizes' }
+        : { readBack: 'sizes', setSizes: known.sizes, hostSetsPresent: known.hostSets }),
     });
   };
   try {
     try {
-      return { ...(await syncWith(kernelTable)), recordHeld: false, input: digest };
+      return { ...(await syncWith(kernelTable, sets)), recordHeld: false, input: digest };
     } catch (error) {
-      // A kernel refusal of a diff made on remembered chains: an untouched chain may hold what the
-      // memory does not (a foreign jump into a chain the change drops). Once more, on a whole read.
-      if (!fromMemory || !(error instanceof ApplyError)) throw error;
-      return { ...(await syncWith(readTable(runner))), recordHeld: false, input: digest };
+      // The kernel refused the transaction of a diff made on remembered chains (the rules in force
+      // are unchanged): an untouched chain may hold what the memory does not, a foreign jump into a
+      // chain the change drops. Once more, on a whole read and the sets' headers read again.
+      if (!fromMemory || !(error instanceof ApplyError) || error.command !== TRANSACTION) throw error;
+      return { ...(await syncWith(readTable(runner), undefined)), recordHeld: false, input: digest };
     }
   } finally {
     // No process of this sync outlives it.
@@ -162,6 +163,9 @@ export async function syncRecorded(
     await growing;
   }
 }
+
+/** What a refused iptables transaction's ApplyError names (table.ts applyTable). */
+const TRANSACTION = 'iptables-restore';
 
 /** The distinct sources (apps, spaces, security-group bindings) the containers' rules come from. */
 function sourceCount(containers: readonly Container[]): number {

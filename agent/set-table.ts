@@ -113,9 +113,19 @@ export function startOpenGrowth(runner: CommandRunner, maxSteps = OPEN_GROWTH_MA
   }
   openGrowthRunning = true;
   const stopFile = join(folder, 'stop');
-  const run = runner('sh', ['-c', OPEN_GROWTH_SCRIPT, 'sh', folder, GROW_SET_PREFIX, String(maxSteps)]).catch(
-    () => undefined,
-  );
+  // Started now, not in a later tick: the parse that follows holds the thread.
+  let started: Promise<unknown>;
+  try {
+    started = runner('sh', ['-c', OPEN_GROWTH_SCRIPT, 'sh', folder, GROW_SET_PREFIX, String(maxSteps)]);
+  } catch (error) {
+    started = Promise.reject(error);
+  }
+  // Another may start once this one's runner has answered, whether finish is called or not.
+  const run = started
+    .catch(() => undefined)
+    .finally(() => {
+      openGrowthRunning = false;
+    });
   let finished: Promise<void> | undefined;
   const stop = (): void => {
     try {
@@ -137,7 +147,6 @@ export function startOpenGrowth(runner: CommandRunner, maxSteps = OPEN_GROWTH_MA
         } catch {
           // A temporary folder left behind costs nothing; the sync goes on.
         }
-        openGrowthRunning = false;
       })();
       return finished;
     },

@@ -40,10 +40,11 @@ export class SyncMemory {
    * that fails or is cut short leaves nothing to trust.
    */
   private appliedChains: AppliedChains | undefined;
-  /** When the remembered chains were last checked against a whole read of the table (epoch ms). */
+  /** When the remembered chains were last checked against a whole read of the table (`now`). */
   private wholeReadAt = Number.NEGATIVE_INFINITY;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  /** `now`: a monotonic clock in ms (a wall clock stepped back would stretch the trust). */
+  constructor(private readonly now: () => number = () => performance.now()) {}
 
   get applied(): AppliedChains | undefined {
     return this.appliedChains;

@@ -41,7 +41,16 @@ export interface RefreshOptions {
    * rules stopped using them (sync.ts). @default true
    */
   readonly destroyUnwanted?: boolean;
+  /** How long past its grace end the kernel keeps an address (KERNEL_MARGIN_MS). For tests. */
+  readonly kernelMarginMs?: number;
 }
+
+/**
+ * How long past its grace end the kernel keeps an address (its member timeout, name-sets.ts): the
+ * lookup that renews it is due at its expiry and a pass may take the lookups' 4 s and more, so with
+ * a short grace the kernel must not drop it before that pass has written its new timeout.
+ */
+export const KERNEL_MARGIN_MS = 10_000;
 
 export interface NameProblem {
   /** The host name, or the set, the problem is about. */
@@ -128,9 +137,13 @@ export class NameRefresher {
           until.set(allowed.address, Math.max(until.get(allowed.address) ?? 0, allowed.until));
         }
       }
+      // Never longer than the longest life an answer can give (a clock stepped back would otherwise
+      // make an expiry weeks away): the bound a stopped refresh leaves an address in the kernel for.
+      const longest = policy.ttlCeilingMs + policy.graceMs;
+      const margin = this.options.kernelMarginMs ?? KERNEL_MARGIN_MS;
       const setMembers = [...until]
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-        .map(([address, end]) => ({ address, seconds: (end - now) / 1000 }));
+        .map(([address, end]) => ({ address, seconds: (Math.min(end - now, longest) + margin) / 1000 }));
       wanted.set(hostSetName(destination.id), setMembers);
       members += setMembers.length;
     }

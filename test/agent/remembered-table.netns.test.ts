@@ -198,6 +198,32 @@ describe.runIf(labAvailable())('a resident agent reading back only what a change
     expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(without));
   });
 
+  it('does not try again when what failed came after the transaction, and reports that failure', async () => {
+    // app-0 gets ten destinations on one service (a set); the change takes them away, so the set is
+    // destroyed after the transaction, which a foreign rule using it makes fail.
+    const withSet = JSON.stringify(
+      policyList([
+        ...JSON.parse(policies()).egress_policies,
+        ...Array.from({ length: 10 }, (_, index) =>
+          tcp(`wide-${index}`, app('app-0'), [`192.0.2.${index + 1}`, `192.0.2.${index + 1}`], [8443, 8443]),
+        ),
+      ]),
+    );
+    const before = await syncIn(netnsRunner(NS.agent), withSet, memory, last);
+    const listed = await run(['ip', 'netns', 'exec', NS.agent, 'ipset', 'list', '-n']);
+    const set = listed.stdout.split('\n').find((name) => name.startsWith('dyneg-'));
+    if (set === undefined) throw new Error('no set');
+    await inNs(NS.agent, ['iptables', '-A', 'INPUT', '-m', 'set', '--match-set', set, 'dst', '-j', 'ACCEPT']);
+    const change = recordingRunner(NS.agent);
+    await expect(syncIn(change.runner, policies(), memory, before.input)).rejects.toThrow(
+      'in use by a kernel component',
+    );
+    // No second attempt: one transaction, and no whole read.
+    expect(change.commands.filter((line) => line.startsWith('iptables-restore'))).toHaveLength(1);
+    expect(fullReads(change.commands)).toBe(0);
+    await inNs(NS.agent, ['iptables', '-F', 'INPUT']);
+  });
+
   it(`reads the whole table when more than ${MOST_CHAINS_READ} chains change`, async () => {
     const all = Array.from({ length: APPS }, (_, index) => index);
     const change = recordingRunner(NS.agent);

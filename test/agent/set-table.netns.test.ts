@@ -133,6 +133,17 @@ const placeholdersInKernel = async (ns: string): Promise<number> =>
     .split('\n')
     .filter((name) => name.startsWith(GROW_SET_PREFIX)).length;
 
+/** Waits (at most 5 s) until the kernel holds `count` placeholders; how many it holds then. */
+async function placeholdersReach(ns: string, count: number): Promise<number> {
+  const deadline = Date.now() + 5_000;
+  let held = await placeholdersInKernel(ns);
+  while (held < count) {
+    if (Date.now() > deadline) throw new Error(`only ${held} placeholders after 5 s`);
+    held = await placeholdersInKernel(ns);
+  }
+  return held;
+}
+
 /** The placeholders left once a stopping growth has had about a second to clean up (a loop running on makes thousands). */
 async function placeholdersLeftSoon(ns: string): Promise<number> {
   let left = await placeholdersInKernel(ns);
@@ -214,8 +225,7 @@ describe.runIf(labAvailable())('growing the table of sets without a count, on a 
     const ns = NS[2];
     const growth = startOpenGrowth(netnsRunner(ns));
     // Past 256 placeholders the kernel has grown its table.
-    let before = 0;
-    while (before < 320) before = await placeholdersInKernel(ns);
+    const before = await placeholdersReach(ns, 320).finally(() => growth.stop());
     let most = before;
     let done = false;
     const finished = growth.finish().then(() => {
@@ -238,25 +248,32 @@ describe.runIf(labAvailable())('growing the table of sets without a count, on a 
       folder = args[3] ?? '';
       return inNs(command, args, input);
     });
-    while ((await placeholdersInKernel(ns)) < 320);
-    rmSync(folder, { recursive: true, force: true });
-    expect(await placeholdersLeftSoon(ns)).toBe(0);
-    await growth.finish();
+    try {
+      await placeholdersReach(ns, 320);
+      rmSync(folder, { recursive: true, force: true });
+      expect(await placeholdersLeftSoon(ns)).toBe(0);
+    } finally {
+      await growth.finish();
+    }
   });
 
   it('stops, and removes what it made, when the process that started it is gone', async () => {
     const ns = NS[2];
     await freshNamespace(ns);
-    // The loop's parent: a shell that starts it in the background and exits 0.3 s later, as an agent
-    // killed without its children would.
+    // The loop's parent: a shell that starts it in the background and exits a second later, as an
+    // agent killed without its children would. (Its answer comes only when the loop has ended: the
+    // loop holds its output pipes.)
+    const started = Date.now();
     const growth = startOpenGrowth((command, args) =>
-      run(['ip', 'netns', 'exec', ns, 'sh', '-c', '"$@" & sleep 0.3', 'sh', command, ...args]),
+      run(['ip', 'netns', 'exec', ns, 'sh', '-c', '"$@" & sleep 1', 'sh', command, ...args]),
     );
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    expect(await placeholdersInKernel(ns)).toBeGreaterThan(0);
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    expect(await placeholdersLeftSoon(ns)).toBe(0);
-    await growth.finish();
+    try {
+      await placeholdersReach(ns, 64);
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + 1_200 - Date.now())));
+      expect(await placeholdersLeftSoon(ns)).toBe(0);
+    } finally {
+      await growth.finish();
+    }
   });
 
   it('keeps to its bound without a stop, and removes what it made', async () => {

@@ -50,6 +50,10 @@ describe('startOpenGrowth', () => {
     const finished = first.finish();
     end({ code: 0, stdout: '', stderr: '' });
     await finished;
+    // A runner that throws at once leaves none running either.
+    await startOpenGrowth(() => {
+      throw new Error('cannot start');
+    }).finish();
     const third = startOpenGrowth(runner);
     expect(started).toEqual(['sh', 'sh']);
     end({ code: 0, stdout: '', stderr: '' });

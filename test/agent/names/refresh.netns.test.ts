@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_NAME_POLICY, type NamePolicy } from '../../../agent/names/name-state.js';
-import { NameRefresher } from '../../../agent/names/refresh.js';
+import { KERNEL_MARGIN_MS, NameRefresher } from '../../../agent/names/refresh.js';
 import type { Lookup } from '../../../agent/names/resolve.js';
 import { readNameStates } from '../../../agent/names/state-file.js';
 import { type CommandRunner, netnsRunner } from '../../../agent/runner.js';
@@ -200,6 +200,7 @@ describe.runIf(labAvailable())('name refresh passes on a real kernel', () => {
         never: [],
         stateDir,
         now: () => start,
+        kernelMarginMs: 0,
       });
       await short.pass([{ id: 'dest-t', hosts: ['t.example.com'] }]);
       expect(await members(T)).toEqual(['198.51.100.7']);
@@ -207,6 +208,34 @@ describe.runIf(labAvailable())('name refresh passes on a real kernel', () => {
       // No pass after it: the kernel takes the address out by itself.
       await new Promise((resolve) => setTimeout(resolve, 2_500));
       expect(await members(T)).toEqual([]);
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps an address KERNEL_MARGIN_MS past its grace end, and never longer than an answer can give', async () => {
+    const U = hostSetName('dest-u');
+    const stateDir = mkdtempSync(join(tmpdir(), 'names-margin-'));
+    try {
+      let clock = T0;
+      const refresh = new NameRefresher({
+        runner,
+        resolve: async () => answer(20, '198.51.100.8'),
+        policy: POLICY,
+        never: [],
+        stateDir,
+        now: () => clock,
+      });
+      await refresh.pass([{ id: 'dest-u', hosts: ['u.example.com'] }]);
+      // 20 s TTL + 60 s grace + the margin.
+      const timeout = async () =>
+        Number(/^198\.51\.100\.8 timeout (\d+)$/m.exec(await lab.execOk(ns, ['ipset', 'list', U]))?.[1]);
+      expect(await timeout()).toBeGreaterThanOrEqual((20_000 + POLICY.graceMs + KERNEL_MARGIN_MS) / 1000 - 1);
+      expect(await timeout()).toBeLessThanOrEqual((20_000 + POLICY.graceMs + KERNEL_MARGIN_MS) / 1000);
+      // The clock stepped back a month: the expiry kept in memory is now a month ahead, the timeout not.
+      clock = T0 - 30 * 86_400_000;
+      await refresh.pass([{ id: 'dest-u', hosts: ['u.example.com'] }]);
+      expect(await timeout()).toBeLessThanOrEqual((POLICY.ttlCeilingMs + POLICY.graceMs + KERNEL_MARGIN_MS) / 1000);
     } finally {
       rmSync(stateDir, { recursive: true, force: true });
     }
