@@ -11,9 +11,11 @@ import { TableReadError } from './errors.js';
 import { type ProxyStepResult, proxyStep } from './proxy/proxy-step.js';
 import type { ProxySyncOptions } from './proxy/proxy-sync.js';
 import { type RecordedSyncOptions, type RecordedSyncResult, syncRecorded } from './recorded-sync.js';
+import { type CommandRunner, spawnRunner } from './runner.js';
 import { CACHE_ONLY, desiredFromCache } from './source/cache-only.js';
 import { desiredSnapshot, type SnapshotSource } from './source/dynamodb.js';
 import type { AgentState, AppliedState } from './state.js';
+import { destroyHostSets } from './sync.js';
 
 export interface ConvergeOptions {
   /** CACHE_ONLY: the cell's own copy of what it last applied, without the table (cache-only.ts). */
@@ -115,7 +117,24 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
           containers: options.containers,
           force: options.sync?.verify === 'full',
         });
-  return { version, origin: desired.origin, sync: result, reported, ...(proxy === undefined ? {} : { proxy }) };
+  // A host set the filter rules stopped using may have been kept for the proxy's nat exemption,
+  // which the proxy step has just dropped: destroyed now, not at the next changed sync.
+  const kept = result.hostSetsKept ?? [];
+  const sync =
+    proxy === undefined || kept.length === 0
+      ? result
+      : await destroyKeptHostSets(options.sync?.runner ?? spawnRunner, result, kept);
+  return { version, origin: desired.origin, sync, reported, ...(proxy === undefined ? {} : { proxy }) };
+}
+
+async function destroyKeptHostSets(
+  runner: CommandRunner,
+  result: RecordedSyncResult,
+  kept: readonly string[],
+): Promise<RecordedSyncResult> {
+  const { hostSetProblems: _problems, hostSetsKept: _kept, ...rest } = result;
+  const left = await destroyHostSets(runner, kept);
+  return left.problems.length === 0 ? rest : { ...rest, hostSetProblems: left.problems, hostSetsKept: left.kept };
 }
 
 /**

@@ -125,6 +125,8 @@ export interface SyncResult {
   };
   /** Host sets no rule uses any more that could not be destroyed (tried again after the next change). */
   readonly hostSetProblems?: readonly string[];
+  /** The sets of hostSetProblems, by name, when listing them worked (destroyHostSets tries them again). */
+  readonly hostSetsKept?: readonly string[];
 }
 
 /**
@@ -233,8 +235,8 @@ export async function sync(
   await restoreSets(runner, sets.after);
   // Only a changed ruleset can have stopped using a host set.
   if (table.payload === undefined) return result;
-  const problems = await destroyUnusedHostSets(runner, hostSets, present);
-  return problems.length === 0 ? result : { ...result, hostSetProblems: problems };
+  const { problems, kept } = await destroyUnusedHostSets(runner, hostSets, present);
+  return problems.length === 0 ? result : { ...result, hostSetProblems: problems, hostSetsKept: kept };
 }
 
 /** The names document's destinations: each host set's destination and exact names. */
@@ -276,17 +278,39 @@ async function destroyUnusedHostSets(
   runner: CommandRunner,
   hostSets: readonly HostSet[],
   listedBefore: readonly string[] | undefined,
-): Promise<string[]> {
+): Promise<HostSetsDestroyed> {
   // A wanted set's scratch set too: a refresh pass may be filling it right now (name-sets.ts).
   const wanted = new Set(hostSets.flatMap((set) => [set.name, hostTempSetName(set.name)]));
   const present = listedBefore ?? (await listHostSets(runner));
-  if (typeof present === 'string') return [present];
+  if (typeof present === 'string') return { problems: [present], kept: [] };
+  return destroyHostSets(
+    runner,
+    present.filter((set) => !wanted.has(set)),
+  );
+}
+
+export interface HostSetsDestroyed {
+  /** Why each set that is left could not be destroyed. */
+  readonly problems: readonly string[];
+  readonly kept: readonly string[];
+}
+
+/**
+ * Destroys host sets one by one: one the kernel refuses (a rule still uses it: not ours, a race with a
+ * refresh swapping into it, or the proxy's nat exemption until the proxy step has dropped it) is kept
+ * and reported, and does not keep the others.
+ */
+export async function destroyHostSets(runner: CommandRunner, names: readonly string[]): Promise<HostSetsDestroyed> {
   const problems: string[] = [];
-  for (const name of present.filter((set) => !wanted.has(set)).sort()) {
+  const kept: string[] = [];
+  for (const name of [...names].sort()) {
+    if (!isHostSet(name)) continue;
     const failure = await runRestore(runner, `destroy ${name}\n`);
-    if (failure !== undefined) problems.push(`${name} not destroyed: ${failure.message}`);
+    if (failure === undefined) continue;
+    problems.push(`${name} not destroyed: ${failure.message}`);
+    kept.push(name);
   }
-  return problems;
+  return { problems, kept };
 }
 
 /**

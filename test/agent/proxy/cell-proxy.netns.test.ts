@@ -432,6 +432,20 @@ describe.runIf(labAvailable() && toolsAvailable('cell proxy netns tests', 'hapro
       }
     });
 
+    it("removes a tcp destination by name in one sync: its host set goes with the proxy's exemption that used it", async () => {
+      const set = hostSetName('d-beta-name');
+      publish([policy('p-web', web), policy('p-tls', tls), policy('p-beta', beta), policy('p-beta-name', betaByName)]);
+      await agent.sync();
+      // The set, and the proxy's nat exemption matching it (its port is intercepted).
+      expect((await cellRunner('ipset', ['list', '-n'])).stdout.split('\n')).toContain(set);
+      expect((await cellRunner('iptables-save', ['-t', 'nat'])).stdout).toContain(set);
+      publish([policy('p-web', web), policy('p-tls', tls), policy('p-beta', beta)]);
+      const synced = await agent.sync();
+      expect(synced.sync.hostSetProblems).toBeUndefined();
+      expect((await cellRunner('ipset', ['list', '-n'])).stdout.split('\n')).not.toContain(set);
+      expect((await cellRunner('iptables-save', ['-t', 'nat'])).stdout).not.toContain(set);
+    });
+
     it('withholds both destinations that give a container one port as http and as https, and says so', async () => {
       publish([policy('p-web', web), policy('p-tls', tls), policy('p-beta', beta), policy('p-tls80', tlsOn80)]);
       const synced = await agent.sync();
