@@ -127,7 +127,7 @@ export async function syncRecorded(
       growing = growSetTable(runner, placeholdersNeeded(options.expectedSets, summary.setSizes.size));
     } else if (summary.setSizes.size === 0 && opensGrowth(sourceCount(input.containers), input.policiesLength)) {
       // No count from an earlier apply and none of the agent's sets in the kernel (a first sync): the
-      // table grows while the policies are parsed and planned, and stops before the first set goes in.
+      // table grows while the policies are parsed and planned, and stops as its first sets go in.
       growth = startOpenGrowth(runner);
     }
   }
