@@ -16,6 +16,8 @@ import type { CommandRunner } from './runner.js';
 
 /** Placeholders are owned sets (core/plan/names.ts), so a sync destroys any that a killed restore left. */
 export const GROW_SET_PREFIX = `${OWNED_PREFIX}t-grow-`;
+/** A placeholder: the smallest set there is, never filled. */
+const PLACEHOLDER_TYPE = 'hash:net family inet hashsize 64 maxelem 1';
 /** Room the kernel's array of sets starts with: fewer sets never make it grow. */
 const INITIAL_SLOTS = 256;
 
@@ -34,7 +36,7 @@ export async function growSetTable(runner: CommandRunner, count: number): Promis
   if (count <= 0) return;
   const names = Array.from({ length: count }, (_, index) => `${GROW_SET_PREFIX}${index}`);
   const lines = [
-    ...names.map((name) => `create ${name} hash:net family inet hashsize 64 maxelem 1`),
+    ...names.map((name) => `create ${name} ${PLACEHOLDER_TYPE}`),
     ...names.map((name) => `destroy ${name}`),
   ];
   // -exist: a placeholder of the same name left by a killed growth is taken as created (a plain
@@ -82,7 +84,7 @@ const OPEN_GROWTH_SCRIPT = `folder=$1 prefix=$2 steps=$3 made=0 i=0 parent=$PPID
 while [ "$made" -lt "$steps" ] && [ -d "$folder" ] && [ ! -e "$folder/stop" ] && kill -0 "$parent" 2>/dev/null; do
   made=$((made + 1))
   while [ "$i" -lt $((made * ${SLOTS_PER_STEP})) ]; do
-    echo "create $prefix$i hash:net family inet hashsize 64 maxelem 1"
+    echo "create $prefix$i ${PLACEHOLDER_TYPE}"
     i=$((i + 1))
   done | ipset restore -exist || break
   i=$((made * ${SLOTS_PER_STEP}))

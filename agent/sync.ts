@@ -28,7 +28,7 @@ import {
   runRestore,
   startReadSets,
 } from './ipsets.js';
-import { HOST_SET_TYPE, readHostSetNames } from './names/name-sets.js';
+import { HOST_SET_TYPE, hostSetNamesIn, readHostSetNames } from './names/name-sets.js';
 import { writeNamesFile } from './names/names-file.js';
 import { type RenderedRule, renderChain } from './render.js';
 import { type CommandRunner, spawnRunner } from './runner.js';
@@ -323,10 +323,7 @@ async function listHostSets(runner: CommandRunner): Promise<readonly string[] | 
   // Without ipset there are no host sets (and a plan that had some failed to create them).
   if (listed.code === 127) return [];
   if (listed.code !== 0) return `cannot list ipsets: ipset exited with ${listed.code}: ${firstLine(listed.stderr)}`;
-  return listed.stdout
-    .split('\n')
-    .map((line) => line.trim())
-    .filter(isHostSet);
+  return hostSetNamesIn(listed.stdout);
 }
 
 /**

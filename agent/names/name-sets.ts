@@ -91,6 +91,14 @@ export interface HostSetResult {
 }
 
 /** The host set names in the kernel (`ipset list -n`). */
+/** The host set names in an `ipset list -n` output. */
+export function hostSetNamesIn(listing: string): string[] {
+  return listing
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(isHostSet);
+}
+
 export async function readHostSetNames(runner: CommandRunner): Promise<string[]> {
   const result = await runner('ipset', ['list', '-n']);
   if (result.code !== 0) {
@@ -100,10 +108,7 @@ export async function readHostSetNames(runner: CommandRunner): Promise<string[]>
       result.stderr,
     );
   }
-  return result.stdout
-    .split('\n')
-    .map((line) => line.trim())
-    .filter(isHostSet);
+  return hostSetNamesIn(result.stdout);
 }
 
 /**
