@@ -289,6 +289,11 @@ describe.runIf(labAvailable())('agent serve: the resident agent of a cell', () =
         'error: the sync did not finish within 1 s: the resident agent gives it up and exits (systemd starts it again)\n',
       );
       expect(await exited).toBe(3);
+      // The lock's holder (flock, then cat) outlives the agent by the moment cat takes to read the
+      // end of its input: the lock is freed then, not at the agent's exit itself.
+      const freedBy = Date.now() + 2000;
+      while (spawnSync('flock', ['-n', join(stateDir, 'sync.lock'), 'true']).status !== 0 && Date.now() < freedBy)
+        await new Promise((done) => setTimeout(done, 20));
       expect(spawnSync('flock', ['-n', join(stateDir, 'sync.lock'), 'true']).status).toBe(0);
     } finally {
       silent.close();
