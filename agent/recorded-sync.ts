@@ -90,8 +90,8 @@ export async function syncRecorded(
   let fromMemory = false;
   if (knownChanged && remembered !== undefined && remembered.input === options.lastInput) {
     // A resident agent that made the last apply: the record's three short reads while the policies
-    // are parsed and, while the record still names that apply, only the chains the change touches
-    // (remembered-table.ts) instead of the whole table.
+    // are parsed and, while the record still names that apply, the chains as it left them, those the
+    // change touches rewritten whole (remembered-table.ts), instead of a read of the whole table.
     const summaryRead = readKernelSummary(runner);
     summaryRead.catch(() => undefined);
     policies = input.policies();
@@ -99,7 +99,7 @@ export async function syncRecorded(
     sets = { sizes: summary.setSizes, hostSets: summary.hostSets };
     kernelTable = recordHolds(summary, remembered.input)
       ? async (desired, render) => {
-          const table = await rememberedTable(runner, remembered, summary, desired, render);
+          const table = rememberedTable(remembered, summary, desired, render);
           fromMemory = table !== undefined;
           return table ?? readTable(runner);
         }

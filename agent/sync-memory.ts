@@ -3,9 +3,9 @@
 // per-source work (core/plan/plan-cache.ts), each kept chain's rendered rules, the chains its last
 // apply left in the kernel, and the shards it decoded (source/shard-memory.ts). A sync given a
 // memory applies what it would without one and only skips work whose inputs are unchanged, with one
-// exception: a change sync that trusts the chains the last apply left reads back only the chains it
-// touches, so a rule changed behind the record in another chain waits for the next whole read (at
-// most TRUST_REMEMBERED_MS later, or the next `--verify full`).
+// exception: a change sync that trusts the chains the last apply left reads none of them back and
+// rewrites those it touches, so a rule changed behind the record in another chain waits for the next
+// whole read (at most TRUST_REMEMBERED_MS later, or the next `--verify full`).
 import type { Chain, Rule } from '../core/plan/model.js';
 import { PlanCache } from '../core/plan/plan-cache.js';
 import { type RenderedRule, renderChain } from './render.js';
@@ -35,9 +35,9 @@ export class SyncMemory {
 
   /**
    * The owned chains' rule ids as this agent's last apply left them, with the input that apply was
-   * for (applied-record.ts): a change sync then reads back only the chains it touches while the
-   * kernel's record names that input (remembered-table.ts). Forgotten as an apply starts, so an apply
-   * that fails or is cut short leaves nothing to trust.
+   * for (applied-record.ts): a change sync then takes the chains from here, and rewrites those it
+   * touches, while the kernel's record names that input (remembered-table.ts). Forgotten as an apply
+   * starts, so an apply that fails or is cut short leaves nothing to trust.
    */
   private appliedChains: AppliedChains | undefined;
   /** When the remembered chains were last checked against a whole read of the table (`now`). */

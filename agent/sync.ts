@@ -352,7 +352,7 @@ async function planAndDiffTable(
     const kernel = await tableFor(plan.chains, render ?? renderChain);
     const table = diffTable(plan.chains, kernel, render);
     const createdEarly = early === undefined ? new Map<string, number>() : await early.done();
-    return { plan, table, createdEarly, remembered: kernel.remembered === true };
+    return { plan, table, createdEarly, remembered: kernel.remembered !== undefined };
   } catch (error) {
     if (early !== undefined) {
       await early.done().catch(() => undefined);

@@ -20,8 +20,12 @@ export interface KernelTable {
   readonly hookRules: readonly string[];
   /** All of FORWARD's rules, as saved, in order (uninstall takes every jump into an owned chain). */
   readonly forwardRules: readonly string[];
-  /** True when the chains a diff leaves alone are a resident agent's memory, not a read (remembered-table.ts). */
-  readonly remembered?: true;
+  /**
+   * The chains whose rules are a resident agent's memory, not a read (remembered-table.ts): the diff
+   * rewrites one that differs whole, after `-F`, since the kernel may hold other rules than remembered
+   * (and a chain that is gone then fails the transaction instead of being edited blind).
+   */
+  readonly remembered?: ReadonlySet<string>;
 }
 
 const COMMENT = new RegExp(`--comment "?${COMMENT_PREFIX}([0-9a-f]+)"?`);
@@ -172,7 +176,8 @@ export interface TableDiff {
 /**
  * The edits turning `kernel` into `desired`. Per chain: rules whose id differs at a position are
  * replaced in place (-R), extra ones deleted from the end (-D), missing ones appended (-A); a chain
- * that differs almost everywhere is rewritten whole. Chains no longer desired are flushed and deleted.
+ * that differs almost everywhere is rewritten whole, and so is a remembered one that differs at all
+ * (KernelTable.remembered). Chains no longer desired are flushed and deleted.
  */
 export function diffTable(
   desired: readonly Chain[],
@@ -200,6 +205,7 @@ export function diffTable(
       chainChanges.push({ chain: chain.name, action: 'created', rulesWritten: rendered.length, rulesDeleted: 0 });
       continue;
     }
+    const unread = kernel.remembered?.has(chain.name) === true;
     const common = Math.min(current.length, rendered.length);
     const changed: number[] = [];
     for (let index = 0; index < common; index += 1) {
@@ -207,9 +213,11 @@ export function diffTable(
     }
     const unchanged = common - changed.length;
     if (unchanged === current.length && unchanged === rendered.length) continue;
-    if (rendered.length > 4 && unchanged < rendered.length / 4) {
+    if (unread || (rendered.length > 4 && unchanged < rendered.length / 4)) {
       // Mostly different: flush (declaring an existing chain under --noflush flushes it) and refill.
-      declare.push(`:${chain.name} - [0:0]`);
+      // A remembered chain is flushed by `-F`, which fails when the chain is gone.
+      if (unread) edits.push(`-F ${chain.name}`);
+      else declare.push(`:${chain.name} - [0:0]`);
       for (const rule of rendered) edits.push(`-A ${chain.name} ${rule.body}`);
       rulesWritten += rendered.length;
       rulesDeleted += current.length;
@@ -251,7 +259,8 @@ export function diffTable(
   }
   const stale = [...kernel.chains.keys()].filter((name) => !wanted.has(name)).sort();
   for (const name of stale) {
-    declare.push(`:${name} - [0:0]`);
+    if (kernel.remembered?.has(name) === true) edits.push(`-F ${name}`);
+    else declare.push(`:${name} - [0:0]`);
     removals.push(`-X ${name}`);
     chainsDeleted += 1;
     const count = kernel.chains.get(name)?.length ?? 0;

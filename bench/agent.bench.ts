@@ -13,7 +13,8 @@
 //         (d) a no-change sync (the kernel's record holds; also with --verify full)
 //         (e) a sync after one destination changed                                       → d/a, e/a
 //         (e') the change back on a cell that keeps its state (it skips the record's reads)
-//         (h) (e) on a resident agent: its last input and plan kept between syncs (SyncMemory)
+//         (h) (e) on a resident agent: its last input and plan kept between syncs (SyncMemory), its
+//             commands started from a command helper, as agent serve's and local mode's are
 //         (g) full, no-change and one-change syncs by the bundled agent.mjs, a fresh `node` process
 //             each, as the SSM step and the path unit start one (a..h are library calls in this warm
 //             process; cells run `sync --from-dynamodb`, which also loads the SDK: g is a lower bound;
@@ -27,6 +28,7 @@
 //         plus, for contrast, 10,000 rules in one flat chain in front (what dispatch avoids).
 import { performance } from 'node:perf_hooks';
 import { textDigest } from '../agent/applied-record.js';
+import { startCommandHelper } from '../agent/command-helper.js';
 import { restoreBatches, restoreSets } from '../agent/ipsets.js';
 import { syncRecorded, type Verify } from '../agent/recorded-sync.js';
 import { renderChain } from '../agent/render.js';
@@ -46,9 +48,9 @@ import { percentile } from './lib/stats.js';
 const SAMPLE = Number(process.env.AGENT_BENCH_NAIVE_SAMPLE ?? Number.POSITIVE_INFINITY);
 
 const inNs =
-  (ns: string): CommandRunner =>
+  (ns: string, runner: CommandRunner = spawnRunner): CommandRunner =>
   (command, args, input) =>
-    spawnRunner('ip', ['netns', 'exec', ns, command, ...args], input);
+    runner('ip', ['netns', 'exec', ns, command, ...args], input);
 
 async function must(argv: string[], input?: string): Promise<string> {
   const result = await run(argv, input);
@@ -85,6 +87,7 @@ async function syncAgent(
   lastInput?: string,
   memory?: SyncMemory,
   expectedSets?: number,
+  runner: CommandRunner = inNs(ns),
 ) {
   return syncRecorded(
     {
@@ -94,7 +97,7 @@ async function syncAgent(
       policiesLength: policiesText.length, // as `agent sync --policies` gives it
     },
     {
-      runner: inNs(ns),
+      runner,
       verify,
       ...(lastInput === undefined ? {} : { lastInput }),
       ...(memory === undefined ? {} : { memory }),
@@ -141,12 +144,30 @@ async function agentSyncs(ns: string, data: ReturnType<typeof scenario>): Promis
   // (e') The change back, as a cell that keeps its state runs it: it knows its inputs changed.
   const knownChange = await time(() => syncAgent(ns, data.policiesText, data.containersText, 'cheap', again.input));
   // (h) The change again, on an agent that stays resident (local mode's in-process cells): it keeps its
-  // last input and its plan (SyncMemory), here from a full-verify sync that planned everything.
+  // last input and its plan (SyncMemory), here from a full-verify sync that planned everything, and
+  // starts its commands from a command helper, as `agent serve` and local mode do (command-helper.ts).
   const memory = new SyncMemory();
-  const primed = await syncAgent(ns, data.policiesText, data.containersText, 'full', knownChange.value.input, memory);
-  const resident = await time(() =>
-    syncAgent(ns, data.changedText, data.containersText, 'cheap', primed.input, memory),
-  );
+  const helper = startCommandHelper();
+  const resident = await (async () => {
+    try {
+      const runner = inNs(ns, helper.runner);
+      const primed = await syncAgent(
+        ns,
+        data.policiesText,
+        data.containersText,
+        'full',
+        knownChange.value.input,
+        memory,
+        undefined,
+        runner,
+      );
+      return await time(() =>
+        syncAgent(ns, data.changedText, data.containersText, 'cheap', primed.input, memory, undefined, runner),
+      );
+    } finally {
+      helper.stop();
+    }
+  })();
   return {
     full,
     noChange,
@@ -319,7 +340,7 @@ async function benchSync(containers: number, perContainer: number, pool?: number
     `(e') the change back, on a cell that keeps its state (sync --from-dynamodb: no record read)   ${fmt(agent.knownChange)}   ${ratio(agent.knownChange, a)} of a`,
   );
   console.log(
-    `(h) one destination changed, on a resident agent (its last input and plan kept, as local mode's in-process cells keep them)   ${fmt(agent.resident)}   (rules written: ${agent.last.resident.value.stats.rulesWritten})   h/a = ${ratio(agent.resident, a)}`,
+    `(h) one destination changed, on a resident agent (its last input and plan kept, its commands started by a helper, as local mode's in-process cells do)   ${fmt(agent.resident)}   (rules written: ${agent.last.resident.value.stats.rulesWritten})   h/a = ${ratio(agent.resident, a)}`,
   );
   console.log(`    ruleset byte-identical on resync: ${agent.stable}`);
   console.log(

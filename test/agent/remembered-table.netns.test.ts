@@ -1,13 +1,14 @@
 // A resident agent's change sync (remembered-table.ts), against a real kernel: while the kernel's
-// record names its last apply, it reads back only the chains the change touches, never the whole
-// table, and applies what a sync reading everything applies; a rule another writer put into a touched
-// chain is still repaired; it reads the whole table when the record no longer names that apply, when
-// a remembered chain is gone, when too many chains change, after an apply that failed, and once its
-// last whole read is older than the trust allows; a kernel refusal is tried again on a whole read.
+// record names its last apply, it reads back no chain beyond the record check's, never the whole
+// table, rewrites the chains the change touches, and applies what a sync reading everything applies;
+// a rule another writer put into a touched chain is still repaired; it reads the whole table when the
+// record no longer names that apply, when too many chains change, after an apply that failed, and
+// once its last whole read is older than the trust allows; a kernel refusal (a touched chain that is
+// gone, a foreign jump into a dropped one) is tried again on a whole read.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { textDigest } from '../../agent/applied-record.js';
 import { syncRecorded } from '../../agent/recorded-sync.js';
-import { MOST_CHAINS_READ } from '../../agent/remembered-table.js';
+import { MOST_CHAINS_REWRITTEN } from '../../agent/remembered-table.js';
 import { type CommandRunner, netnsRunner } from '../../agent/runner.js';
 import { parseContainers, parsePolicies } from '../../agent/source/files.js';
 import { SyncMemory, TRUST_REMEMBERED_MS } from '../../agent/sync-memory.js';
@@ -109,12 +110,16 @@ describe.runIf(labAvailable())('a resident agent reading back only what a change
     last = (await syncIn(netnsRunner(NS.agent), policies(), memory)).input;
   });
 
-  it('reads only the changed chain, never the whole table, and applies what a full read applies', async () => {
+  it('reads no chain beyond the record check, never the whole table, and applies what a full read applies', async () => {
     const change = recordingRunner(NS.agent);
     const result = await syncIn(change.runner, policies([3]), memory, last);
     expect(result.changed).toBe(true);
     expect(fullReads(change.commands)).toBe(0);
-    expect(chainReads(change.commands)).toEqual(['FORWARD', ROOT_CHAIN, appChain('app-3')]);
+    expect(chainReads(change.commands)).toEqual(['FORWARD', ROOT_CHAIN]);
+    expect(result.chainChanges.map(({ chain, action }) => [chain, action])).toContainEqual([
+      appChain('app-3'),
+      'rewritten',
+    ]);
     expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(policies([3])));
     // And the next change starts from what this one left.
     const next = recordingRunner(NS.agent);
@@ -140,16 +145,17 @@ describe.runIf(labAvailable())('a resident agent reading back only what a change
     expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(policies([3])));
   });
 
-  it('reads the whole table when a chain the change touches is gone', async () => {
+  it('is refused, then reads the whole table, when a chain the change touches is gone', async () => {
     const chain = appChain('app-3');
     await removeChain(chain);
     const change = recordingRunner(NS.agent);
     await syncIn(change.runner, policies([3]), memory, last);
+    expect(change.commands.filter((line) => line.startsWith('iptables-restore'))).toHaveLength(2);
     expect(fullReads(change.commands)).toBe(1);
     expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(policies([3])));
   });
 
-  it('reads the whole table when a chain the change drops is gone', async () => {
+  it('is refused, then reads the whole table, when a chain the change drops is gone', async () => {
     await removeChain(appChain('app-5'));
     const kept = JSON.parse(policies()).egress_policies.filter(
       (policy: { source: { id: string } }) => policy.source.id !== 'app-5',
@@ -157,6 +163,7 @@ describe.runIf(labAvailable())('a resident agent reading back only what a change
     const without = JSON.stringify({ total_egress_policies: kept.length, egress_policies: kept });
     const change = recordingRunner(NS.agent);
     await syncIn(change.runner, without, memory, last);
+    expect(change.commands.filter((line) => line.startsWith('iptables-restore'))).toHaveLength(2);
     expect(fullReads(change.commands)).toBe(1);
     expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(without));
   });
@@ -224,7 +231,7 @@ describe.runIf(labAvailable())('a resident agent reading back only what a change
     await inNs(NS.agent, ['iptables', '-F', 'INPUT']);
   });
 
-  it(`reads the whole table when more than ${MOST_CHAINS_READ} chains change`, async () => {
+  it(`reads the whole table when more than ${MOST_CHAINS_REWRITTEN} chains change`, async () => {
     const all = Array.from({ length: APPS }, (_, index) => index);
     const change = recordingRunner(NS.agent);
     await syncIn(change.runner, policies(all), memory, last);

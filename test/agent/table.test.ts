@@ -146,6 +146,30 @@ describe('diffTable', () => {
     expect(payload.split('\n')).toEqual(['*filter', ':dyneg-c-gone - [0:0]', '-X dyneg-c-gone', 'COMMIT', '']);
     expect(payload).not.toMatch(/OPERATOR|PREROUTING|-F|-D FORWARD/);
   });
+
+  it('rewrites a remembered chain that differs whole after -F, and flushes a remembered stale one with -F; read chains are edited', () => {
+    const kernel = parseSave(
+      save([chainOf('dyneg-FORWARD', 1, 2), chainOf('dyneg-a', 1, 2, 3, 4, 5, 6), chainOf('dyneg-gone', 1)]),
+    );
+    const remembered = { ...kernel, remembered: new Set(['dyneg-a', 'dyneg-gone']) };
+    const diff = diffTable([chainOf('dyneg-FORWARD', 1, 3), chainOf('dyneg-a', 1, 9, 3, 4, 5, 6)], remembered);
+    const lines = (diff.payload ?? '').split('\n').map((line) => line.split(' -m comment')[0]);
+    expect(lines).toEqual([
+      '*filter',
+      '-R dyneg-FORWARD 2',
+      '-F dyneg-a',
+      ...Array.from({ length: 6 }, () => '-A dyneg-a'),
+      '-F dyneg-gone',
+      '-X dyneg-gone',
+      'COMMIT',
+      '',
+    ]);
+    expect(diff.chainChanges.map(({ chain, action }) => `${chain} ${action}`)).toEqual([
+      'dyneg-FORWARD edited',
+      'dyneg-a rewritten',
+      'dyneg-gone deleted',
+    ]);
+  });
 });
 
 describe('readTable / applyTable', () => {
