@@ -79,7 +79,8 @@ export const OPEN_GROWTH_MAX_STEPS = 256;
 // Adds placeholders 64 at a time, one `ipset restore` each, until the stop file appears, its folder is
 // gone, the process that started it is gone (killed without it: nothing would ever stop it), or the
 // step bound is reached; then destroys every placeholder it may have made (-exist: a step cut short
-// made fewer). Arguments are positional, never part of the script: the folder, the prefix, the bound.
+// made fewer), and removes its folder (empty but for the stop file), which a sync killed with it would
+// leave. Arguments are positional, never part of the script: the folder, the prefix, the bound.
 const OPEN_GROWTH_SCRIPT = `folder=$1 prefix=$2 steps=$3 made=0 i=0 parent=$PPID
 while [ "$made" -lt "$steps" ] && [ -d "$folder" ] && [ ! -e "$folder/stop" ] && kill -0 "$parent" 2>/dev/null; do
   made=$((made + 1))
@@ -94,6 +95,8 @@ while [ "$i" -lt $((made * ${SLOTS_PER_STEP})) ]; do
   echo "destroy $prefix$i"
   i=$((i + 1))
 done | ipset restore -exist
+rm -f "$folder/stop"
+rmdir "$folder" 2>/dev/null
 `;
 
 /**

@@ -257,20 +257,25 @@ describe.runIf(labAvailable())('growing the table of sets without a count, on a 
     }
   });
 
-  it('stops, and removes what it made, when the process that started it is gone', async () => {
+  it('stops, and removes what it made and its folder, when the process that started it is gone', async () => {
     const ns = NS[2];
     await freshNamespace(ns);
     // The loop's parent: a shell that starts it in the background and exits a second later, as an
     // agent killed without its children would. (Its answer comes only when the loop has ended: the
     // loop holds its output pipes.)
     const started = Date.now();
-    const growth = startOpenGrowth((command, args) =>
-      run(['ip', 'netns', 'exec', ns, 'sh', '-c', '"$@" & sleep 1', 'sh', command, ...args]),
-    );
+    let folder = '';
+    const growth = startOpenGrowth((command, args) => {
+      folder = args[3] ?? '';
+      return run(['ip', 'netns', 'exec', ns, 'sh', '-c', '"$@" & sleep 1', 'sh', command, ...args]);
+    });
     try {
       await placeholdersReach(ns, 64);
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + 1_200 - Date.now())));
       expect(await placeholdersLeftSoon(ns)).toBe(0);
+      // Nobody called finish: the loop removed its folder itself.
+      expect(folder).not.toBe('');
+      expect(existsSync(folder)).toBe(false);
     } finally {
       await growth.finish();
     }
