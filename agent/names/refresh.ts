@@ -144,7 +144,7 @@ export class NameRefresher {
       const setMembers = [...until]
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
         .map(([address, end]) => ({ address, seconds: (Math.min(end - now, longest) + margin) / 1000 }));
-      wanted.set(hostSetName(destination.id), setMembers);
+      wanted.set(hostSetName(destination.id, destination.hosts), setMembers);
       members += setMembers.length;
     }
     writeNameStates(this.options.stateDir, states);

@@ -94,7 +94,7 @@ export function entryCount(set: IpSet): number {
  * `hostSets` so the agent can create it before the rules use it; it is never in `sets`.
  */
 export interface HostSet {
-  /** hostSetName(destinationId). */
+  /** hostSetName(destinationId, hosts). */
   readonly name: string;
   readonly destinationId: string;
   /** Exact names (never a `*.` wildcard: those cannot be resolved). */

@@ -46,7 +46,7 @@ export const BY_HOST_SETS: NameEnforcement = {
       {
         id,
         destination: {
-          hostSet: { name: hostSetName(destinationId), destinationId, hosts },
+          hostSet: { name: hostSetName(destinationId, hosts), destinationId, hosts },
           ports: part.ports,
           protocol,
         },

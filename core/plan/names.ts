@@ -57,9 +57,15 @@ export const isOwned = (name: string): boolean => name.startsWith(OWNED_PREFIX);
  * diffs, records nor destroys them (isPlanSet); uninstall removes them with everything else.
  */
 export const HOST_SET_PREFIX = `${OWNED_PREFIX}h`;
-/** The set holding the current addresses of one destination's host names, keyed by the destination's id. */
-export const hostSetName = (destinationId: string): string =>
-  `${HOST_SET_PREFIX}-${shortHash(`host:${destinationId}`)}`;
+/**
+ * The set holding the current addresses of one destination's exact host names, keyed by the
+ * destination's id and those names (in any order). Names in the key, not the id alone: a destination
+ * whose names change gets a new, empty set, which the names refresh fills for the new names only,
+ * where a set kept under its id would go on allowing the old names' addresses (until a refresh pass
+ * rebuilt it, or its members' timeouts ran out with no refresh running).
+ */
+export const hostSetName = (destinationId: string, hosts: readonly string[]): string =>
+  `${HOST_SET_PREFIX}-${shortHash(`host:${destinationId}\n${[...new Set(hosts)].sort().join('\n')}`)}`;
 /** The scratch set a host set is rebuilt in before `ipset swap`. */
 export const hostTempSetName = (name: string): string => `${HOST_SET_PREFIX}t-${shortHash(`temp:${name}`)}`;
 export const isHostSet = (name: string): boolean => name.startsWith(HOST_SET_PREFIX);

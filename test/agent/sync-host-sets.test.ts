@@ -16,9 +16,9 @@ import { hostSetName, hostTempSetName } from '../../core/plan/names.js';
 import { policyList } from './fixtures.js';
 
 const containers: Container[] = [{ ip: '10.255.1.2', appId: 'app-a', spaceId: 's1', lifecycle: 'running' }];
-const WANTED = hostSetName('dest-db');
-const GONE = hostSetName('dest-gone');
-const IN_USE = hostSetName('dest-in-use');
+const WANTED = hostSetName('dest-db', ['db.example.test']);
+const GONE = hostSetName('dest-gone', ['gone.example.test']);
+const IN_USE = hostSetName('dest-in-use', ['used.example.test']);
 
 const policies = parsePolicies(
   JSON.stringify(

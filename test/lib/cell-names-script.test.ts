@@ -33,7 +33,7 @@ function run(lines: readonly string[], setup: { systemd?: boolean; systemctlExit
   if (setup.systemd ?? true) mkdirSync(runtimeDir, { recursive: true });
   const path = standInCommands(dir, {
     systemctl: `echo "systemctl $*" >> ${dir}/calls.log; exit ${setup.systemctlExit ?? 0}`,
-    ipset: `echo "ipset $*" >> ${dir}/calls.log; if [ "$1" = list ]; then printf '%s\\n' operator ${hostSetName('d1')} dyneg-n-0123456789abcdef ${hostSetName('d2')}; fi`,
+    ipset: `echo "ipset $*" >> ${dir}/calls.log; if [ "$1" = list ]; then printf '%s\\n' operator ${hostSetName('d1', ['one.example.test'])} dyneg-n-0123456789abcdef ${hostSetName('d2', ['two.example.test'])}; fi`,
   });
   const script = lines
     // The document puts the system folders first; the stand-ins must come first here.
@@ -106,8 +106,8 @@ describe('removeNamesScript', () => {
       'systemctl daemon-reload',
       `systemctl reset-failed ${NAMES_SERVICE}`,
       'ipset list -n',
-      `ipset flush ${hostSetName('d1')}`,
-      `ipset flush ${hostSetName('d2')}`,
+      `ipset flush ${hostSetName('d1', ['one.example.test'])}`,
+      `ipset flush ${hostSetName('d2', ['two.example.test'])}`,
     ]);
     expect(removed.result.stdout).toContain('host-name refresh removed');
   });
@@ -117,8 +117,8 @@ describe('removeNamesScript', () => {
     expect(removed.result.status).toBe(0);
     expect(removed.calls).toEqual([
       'ipset list -n',
-      `ipset flush ${hostSetName('d1')}`,
-      `ipset flush ${hostSetName('d2')}`,
+      `ipset flush ${hostSetName('d1', ['one.example.test'])}`,
+      `ipset flush ${hostSetName('d2', ['two.example.test'])}`,
     ]);
   });
 });

@@ -4,15 +4,21 @@ import { describe, expect, it } from 'vitest';
 import { MAX_MEMBER_TIMEOUT_SECONDS, planHostSets } from '../../../agent/names/name-sets.js';
 import { hostSetName, hostTempSetName, isHostSet, isOwned, isPlanSet } from '../../../core/plan/names.js';
 
-const A = hostSetName('dest-a');
-const B = hostSetName('dest-b');
-const GONE = hostSetName('dest-gone');
+const A = hostSetName('dest-a', ['a.example.test']);
+const B = hostSetName('dest-b', ['a.example.test']);
+const GONE = hostSetName('dest-gone', ['gone.example.test']);
 
 describe('host set names', () => {
-  it('are owned, deterministic per destination, short enough for ipset, and not the sync plan sets', () => {
+  it('are owned, deterministic per destination and names, short enough for ipset, and not the sync plan sets', () => {
     expect(A).toMatch(/^dyneg-h-[0-9a-f]{16}$/);
-    expect(hostSetName('dest-a')).toBe(A);
+    expect(hostSetName('dest-a', ['a.example.test'])).toBe(A);
     expect(A).not.toBe(B);
+    // Its names in any order, repeated or not, are the same set; other names are another.
+    expect(hostSetName('dest-a', ['b.example.test', 'a.example.test', 'b.example.test'])).toBe(
+      hostSetName('dest-a', ['a.example.test', 'b.example.test']),
+    );
+    expect(hostSetName('dest-a', ['b.example.test'])).not.toBe(A);
+    expect(hostSetName('dest-a', ['a.example.test', 'b.example.test'])).not.toBe(A);
     expect(hostTempSetName(A)).toMatch(/^dyneg-ht-[0-9a-f]{16}$/);
     expect(hostTempSetName(A).length).toBeLessThanOrEqual(31);
     for (const name of [A, hostTempSetName(A)]) {

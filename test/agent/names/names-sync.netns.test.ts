@@ -52,6 +52,11 @@ const byName = (id: string, host: string, port: number): EgressPolicy => ({
 });
 const DB = byName('dest-db', DB_NAME, PORT);
 const API_DESTINATION = byName('dest-api', API_NAME, API_PORT);
+const DB_SET = hostSetName('dest-db', [DB_NAME]);
+const API_SET = hostSetName('dest-api', [API_NAME]);
+/** dest-db under another name: the same destination id. */
+const DB2_NAME = 'db2.lab.example';
+const DB_RENAMED = byName('dest-db', DB2_NAME, PORT);
 
 describe.runIf(labAvailable() && dnsmasqAvailable())('host names from a snapshot to real traffic', () => {
   let lab: Lab;
@@ -119,7 +124,7 @@ describe.runIf(labAvailable() && dnsmasqAvailable())('host names from a snapshot
       ns: lab.external.ns,
       address: DNS,
       ttlSeconds: TTL_S,
-      records: { [DB_NAME]: [OLD], [API_NAME]: [API] },
+      records: { [DB_NAME]: [OLD], [API_NAME]: [API], [DB2_NAME]: [OTHER] },
     });
     netnsEtc = join('/etc/netns', cell);
     mkdirSync(netnsEtc, { recursive: true });
@@ -137,8 +142,8 @@ describe.runIf(labAvailable() && dnsmasqAvailable())('host names from a snapshot
   it('the sync matches an empty host set (nothing open yet) and lists the destination in the names document', async () => {
     const result = await syncSnapshot([DB]);
     expect(result.stats.sets).toBe(0);
-    expect(await setNames()).toEqual([hostSetName('dest-db')]);
-    expect(await members(hostSetName('dest-db'))).toEqual([]);
+    expect(await setNames()).toEqual([DB_SET]);
+    expect(await members(DB_SET)).toEqual([]);
     expect(JSON.parse(readFileSync(namesFile, 'utf8'))).toEqual({
       destinations: [{ id: 'dest-db', hosts: [DB_NAME] }],
     });
@@ -154,12 +159,12 @@ describe.runIf(labAvailable() && dnsmasqAvailable())('host names from a snapshot
     expect(await tcp(NEW, PORT)).toBe('refused');
     // A sync of the same snapshot again leaves the set's members alone.
     await syncSnapshot([DB]);
-    expect(await members(hostSetName('dest-db'))).toEqual([OLD]);
+    expect(await members(DB_SET)).toEqual([OLD]);
     expect(await tcp(OLD, PORT)).toBe('open');
   });
 
   it('follows a changed answer: the new address after a pass, the old one refused once its grace ends', async () => {
-    dns.setRecords({ [DB_NAME]: [NEW], [API_NAME]: [API] });
+    dns.setRecords({ [DB_NAME]: [NEW], [API_NAME]: [API], [DB2_NAME]: [OTHER] });
     // Past the TTL, so the next pass looks the name up again.
     await sleep((TTL_S + 0.2) * 1000);
     await namesOnce();
@@ -168,7 +173,7 @@ describe.runIf(labAvailable() && dnsmasqAvailable())('host names from a snapshot
     expect(await tcp(OLD, PORT)).toBe('open');
     await sleep(GRACE_S * 1000 + 200);
     await namesOnce();
-    expect(await members(hostSetName('dest-db'))).toEqual([NEW]);
+    expect(await members(DB_SET)).toEqual([NEW]);
     expect(await tcp(OLD, PORT)).toBe('refused');
     expect(await tcp(NEW, PORT)).toBe('open');
   }, 20_000);
@@ -208,17 +213,33 @@ describe.runIf(labAvailable() && dnsmasqAvailable())('host names from a snapshot
     expect(loop?.exitCode).toBeNull();
   }, 40_000);
 
+  it("a destination whose names change: the old name's address is refused from the end of the sync, the new name's opens once the refresh looked it up", async () => {
+    expect(await tcp(NEW, PORT)).toBe('open');
+    await syncSnapshot([DB_RENAMED, API_DESTINATION]);
+    // A new set for the new names (empty until the refresh fills it); the old one is gone with its rule.
+    expect(await tcp(NEW, PORT)).toBe('refused');
+    expect(await setNames()).toEqual([API_SET, hostSetName('dest-db', [DB2_NAME])].sort());
+    const opened = await waitFor(async () => (await tcp(OTHER, PORT)) === 'open', 10_000);
+    expect(opened, loopOutput).toBeGreaterThanOrEqual(0);
+    expect(opened, `open ${opened} ms after the sync`).toBeLessThan(2000);
+    expect(await tcp(NEW, PORT)).toBe('refused');
+    // And back: the first name again.
+    await syncSnapshot([DB, API_DESTINATION]);
+    expect(await tcp(OTHER, PORT)).toBe('refused');
+    expect(await waitFor(async () => (await tcp(NEW, PORT)) === 'open', 10_000), loopOutput).toBeGreaterThanOrEqual(0);
+  }, 40_000);
+
   it('a destination removed from the snapshot loses its access at once, and the sync destroys its set', async () => {
     await syncSnapshot([API_DESTINATION]);
     expect(await tcp(NEW, PORT)).toBe('refused');
     expect(await tcp(API, API_PORT)).toBe('open');
-    expect(await setNames()).toEqual([hostSetName('dest-api')]);
+    expect(await setNames()).toEqual([API_SET]);
     expect(JSON.parse(readFileSync(namesFile, 'utf8'))).toEqual({
       destinations: [{ id: 'dest-api', hosts: [API_NAME] }],
     });
     // The loop follows the document without creating the removed destination's set again.
     await sleep(1000);
-    expect(await setNames()).toEqual([hostSetName('dest-api')]);
+    expect(await setNames()).toEqual([API_SET]);
     expect(await tcp(NEW, PORT)).toBe('refused');
     // Nothing by name left: no set, nothing open.
     await syncSnapshot([]);

@@ -24,7 +24,7 @@ const DNS = '198.51.100.53';
 const PORT = 8000;
 const NAME = 'db.lab.example';
 const DESTINATION = 'dest-db';
-const SET = hostSetName(DESTINATION);
+const SET = hostSetName(DESTINATION, [NAME]);
 const TTL_S = 1;
 const GRACE_S = 4;
 /** The loop's bounds: a pass at least every second. */

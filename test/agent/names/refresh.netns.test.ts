@@ -20,8 +20,9 @@ import { listedMembers } from './set-members.js';
 
 const POLICY: NamePolicy = { ...DEFAULT_NAME_POLICY, ttlFloorMs: 10_000, graceMs: 60_000, maxAddresses: 3 };
 const T0 = 1_800_000_000_000;
-const A = hostSetName('dest-a');
-const B = hostSetName('dest-b');
+const A = hostSetName('dest-a', ['a.example.com']);
+const AB = hostSetName('dest-ab', ['a.example.com', 'b.example.com']);
+const B = hostSetName('dest-b', ['b.example.com']);
 
 describe.runIf(labAvailable())('name refresh passes on a real kernel', () => {
   let lab: Lab;
@@ -71,16 +72,17 @@ describe.runIf(labAvailable())('name refresh passes on a real kernel', () => {
       'b.example.com': answer(300, '203.0.113.5', '127.0.0.1'),
     };
     const result = await refresher().pass([
-      { id: 'dest-a', hosts: ['a.example.com', 'b.example.com'] },
+      { id: 'dest-ab', hosts: ['a.example.com', 'b.example.com'] },
       { id: 'dest-b', hosts: ['b.example.com'] },
+      { id: 'dest-a', hosts: ['a.example.com'] },
     ]);
     expect(result).toMatchObject({
       names: 2,
       lookedUp: 2,
       failed: 0,
-      sets: 2,
-      members: 4,
-      setsCreated: 2,
+      sets: 3,
+      members: 6,
+      setsCreated: 3,
       changed: true,
     });
     expect(result.problems).toEqual([
@@ -88,8 +90,9 @@ describe.runIf(labAvailable())('name refresh passes on a real kernel', () => {
     ]);
     // The earliest expiry: a.example.com's 30 s.
     expect(result.nextDelayMs).toBe(30_000);
-    expect(await members(A)).toEqual(['198.51.100.1', '198.51.100.2', '203.0.113.5']);
+    expect(await members(AB)).toEqual(['198.51.100.1', '198.51.100.2', '203.0.113.5']);
     expect(await members(B)).toEqual(['203.0.113.5']);
+    expect(await members(A)).toEqual(['198.51.100.1', '198.51.100.2']);
     expect(await members('operator')).toEqual(['192.0.2.1']);
     expect([...readNameStates(dir).states.keys()]).toEqual(['a.example.com', 'b.example.com']);
   });
@@ -98,14 +101,15 @@ describe.runIf(labAvailable())('name refresh passes on a real kernel', () => {
     asked.length = 0;
     now = T0 + 5_000;
     // A foreign hand changed a set: the pass repairs it, whatever was looked up.
-    await lab.execOk(ns, ['ipset', 'add', A, '192.0.2.99']);
+    await lab.execOk(ns, ['ipset', 'add', AB, '192.0.2.99']);
     const result = await refresher().pass([
-      { id: 'dest-a', hosts: ['a.example.com', 'b.example.com'] },
+      { id: 'dest-ab', hosts: ['a.example.com', 'b.example.com'] },
       { id: 'dest-b', hosts: ['b.example.com'] },
+      { id: 'dest-a', hosts: ['a.example.com'] },
     ]);
     expect(asked).toEqual([]);
     expect(result).toMatchObject({ lookedUp: 0, setsCreated: 0, nextDelayMs: 25_000 });
-    expect(await members(A)).toEqual(['198.51.100.1', '198.51.100.2', '203.0.113.5']);
+    expect(await members(AB)).toEqual(['198.51.100.1', '198.51.100.2', '203.0.113.5']);
   });
 
   it('swaps under a rule that uses the set; a forgotten destination set goes, unless a rule still uses it', async () => {
@@ -118,7 +122,8 @@ describe.runIf(labAvailable())('name refresh passes on a real kernel', () => {
     const keeper = refresher();
     const result = await keeper.pass([{ id: 'dest-a', hosts: ['a.example.com'] }]);
     expect(await members(A)).toEqual(['198.51.100.1', '198.51.100.2', '198.51.100.3']);
-    expect(result.setsDestroyed).toBe(0);
+    // AB, which no rule uses, goes; B stays.
+    expect(result.setsDestroyed).toBe(1);
     expect(result.problems).toEqual([
       { subject: 'ipset', problem: expect.stringMatching(new RegExp(`^${B} not destroyed: ipset restore failed`)) },
     ]);
@@ -186,7 +191,7 @@ describe.runIf(labAvailable())('name refresh passes on a real kernel', () => {
   });
   it('gives every member a kernel timeout: with no refresh running, an address leaves its set at its grace end', async () => {
     // A set made before members had timeouts, with a member: the pass swaps a new one in all the same.
-    const T = hostSetName('dest-t');
+    const T = hostSetName('dest-t', ['t.example.com']);
     await lab.execOk(ns, ['ipset', 'create', T, 'hash:ip', 'family', 'inet']);
     await lab.execOk(ns, ['ipset', 'add', T, '192.0.2.7']);
     const stateDir = mkdtempSync(join(tmpdir(), 'names-timeout-'));
@@ -214,7 +219,7 @@ describe.runIf(labAvailable())('name refresh passes on a real kernel', () => {
   });
 
   it('keeps an address KERNEL_MARGIN_MS past its grace end, and never longer than an answer can give', async () => {
-    const U = hostSetName('dest-u');
+    const U = hostSetName('dest-u', ['u.example.com']);
     const stateDir = mkdtempSync(join(tmpdir(), 'names-margin-'));
     try {
       let clock = T0;

@@ -211,7 +211,7 @@ describe.runIf(labAvailable() && toolsAvailable('cell proxy netns tests', 'hapro
       publish([policy('p-web', web), policy('p-tls', tls), policy('p-beta', beta), policy('p-beta-name', betaByName)]);
       expect((await agent.sync()).proxy).toMatchObject({ destinations: 2, redirects: 2 });
       // The names refresh (tested in test/agent/names) would put beta.test's address in the set.
-      const set = hostSetName('d-beta-name');
+      const set = hostSetName('d-beta-name', ['beta.test']);
       expect((await cellRunner('ipset', ['add', set, BETA, '-exist'])).code).toBe(0);
       const direct = await during(() => https(a, 'not-allowed-by-sni.test', BETA, '/by-name'));
       expect(direct.result.status).toBe(200);
@@ -433,7 +433,7 @@ describe.runIf(labAvailable() && toolsAvailable('cell proxy netns tests', 'hapro
     });
 
     it("removes a tcp destination by name in one sync: its host set goes with the proxy's exemption that used it", async () => {
-      const set = hostSetName('d-beta-name');
+      const set = hostSetName('d-beta-name', ['beta.test']);
       publish([policy('p-web', web), policy('p-tls', tls), policy('p-beta', beta), policy('p-beta-name', betaByName)]);
       await agent.sync();
       // The set, and the proxy's nat exemption matching it (its port is intercepted).

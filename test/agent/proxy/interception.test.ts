@@ -104,10 +104,15 @@ describe('planInterception', () => {
     const bySet = planInterception(
       [rule('a', 'https', ['10.255.1.2'], [[443, 443]])],
       SETTINGS,
-      new Map([['10.255.1.2', [{ cidrs: [], hostSets: [hostSetName('d-db')], ports: [{ start: 443, end: 443 }] }]]]),
+      new Map([
+        [
+          '10.255.1.2',
+          [{ cidrs: [], hostSets: [hostSetName('d-db', ['db.example.test'])], ports: [{ start: 443, end: 443 }] }],
+        ],
+      ]),
     );
     expect(renderInterceptionChain(bySet).map((line) => line.replace(/^.*"dyneg:[0-9a-f]{16}" /, ''))).toEqual([
-      `-s 10.255.1.2/32 -m set --match-set ${hostSetName('d-db')} dst -p tcp -m tcp --dport 443 -j RETURN`,
+      `-s 10.255.1.2/32 -m set --match-set ${hostSetName('d-db', ['db.example.test'])} dst -p tcp -m tcp --dport 443 -j RETURN`,
       '-s 10.255.1.2/32 -p tcp -m tcp --dport 443 -j REDIRECT --to-ports 15443',
     ]);
     expect(() =>

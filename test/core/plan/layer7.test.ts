@@ -171,7 +171,7 @@ describe('planLayer7', () => {
         { cidrs: ['203.0.113.0/24'], ports: [{ start: 443, end: 443 }] },
         { cidrs: ['192.0.2.1/32'] },
         // A tcp destination by exact name: the members of its host set (name-enforcement.ts).
-        { cidrs: [], hostSets: [hostSetName('d-name')], ports: [{ start: 443, end: 443 }] },
+        { cidrs: [], hostSets: [hostSetName('d-name', ['db.example.com'])], ports: [{ start: 443, end: 443 }] },
       ]),
     );
     // udp is not a tcp allowance.

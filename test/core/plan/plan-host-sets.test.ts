@@ -41,6 +41,12 @@ const https = destination('d-https', {
   ports: [{ start: 443, end: 443 }],
 });
 const http = destination('d-http', { hosts: ['web.example.test'], protocol: 'http', ports: [{ start: 80, end: 80 }] });
+/** The host set of one of the destinations above, by its id (the set is keyed by id and names). */
+const setOf = (id: string): string => {
+  const hosts = [db, dns, mixed, https, http].find((known) => known.id === id)?.hosts;
+  if (hosts === undefined) throw new Error(`no destination ${id}`);
+  return hostSetName(id, hosts);
+};
 
 const policyTo = (target: Destination, extra: Partial<EgressPolicy> = {}): EgressPolicy => ({
   id: `p-${target.id}`,
@@ -71,7 +77,7 @@ function verdict(
   port: number,
   protocol: 'tcp' | 'udp' = 'tcp',
 ) {
-  const sets = new Map(Object.entries(members).map(([id, addresses]) => [hostSetName(id), addresses]));
+  const sets = new Map(Object.entries(members).map(([id, addresses]) => [setOf(id), addresses]));
   return evaluatePlan(plan, { source: container.ip, destination: ip, protocol, port }, sets).verdict;
 }
 
@@ -84,7 +90,7 @@ describe('BY_HOST_SETS: allow entries', () => {
       {
         id: 'p',
         destination: {
-          hostSet: { name: hostSetName('d-db'), destinationId: 'd-db', hosts: ['db.example.test', 'db2.example.test'] },
+          hostSet: { name: setOf('d-db'), destinationId: 'd-db', hosts: ['db.example.test', 'db2.example.test'] },
           ports: db.ports,
           protocol: 'tcp',
         },
@@ -96,7 +102,7 @@ describe('BY_HOST_SETS: allow entries', () => {
   it('keeps the ips of a mixed destination as an address entry beside the host set', () => {
     const entries = destinationAllowEntries('p', mixed, BY_HOST_SETS);
     expect(entries.map((entry) => entry.destination.ips)).toEqual([mixed.ips, undefined]);
-    expect(entries[1]?.destination.hostSet?.name).toBe(hostSetName('d-mixed'));
+    expect(entries[1]?.destination.hostSet?.name).toBe(setOf('d-mixed'));
   });
 
   it('gives nothing for http, https, or wildcards only; a wildcard beside exact names is left out', () => {
@@ -128,7 +134,7 @@ describe('BY_HOST_SETS: rules', () => {
       ],
     });
     const { rules, sets, hostSets } = planAllowRules(destinationAllowEntries('p', twoPorts, BY_HOST_SETS), 8);
-    const name = hostSetName('d-two');
+    const name = hostSetName('d-two', ['db.example.test']);
     expect(rules).toEqual([
       {
         match: { protocol: 'tcp', ports: { start: 5432, end: 5432 }, destinationSet: name },
@@ -145,7 +151,7 @@ describe('BY_HOST_SETS: rules', () => {
 
   it('renders `-m set --match-set dyneg-h-… dst` with the protocol and port', () => {
     const plan = agentPlan([policyTo(db)]);
-    const name = hostSetName('d-db');
+    const name = setOf('d-db');
     expect(allRuleSpecs(plan).filter((spec) => spec.includes(name))).toEqual([
       expect.stringMatching(new RegExp(`-p tcp -m tcp --dport 5432 -m set --match-set ${name} dst -j ACCEPT$`)),
     ]);
@@ -160,7 +166,7 @@ describe('BY_HOST_SETS: rules', () => {
       policyTo(mixed),
     ]);
     expect(plan.hostSets?.map((set) => set.destinationId).sort()).toEqual(['d-db', 'd-mixed']);
-    const name = hostSetName('d-db');
+    const name = setOf('d-db');
     // In the app's chain and in the space's chain.
     expect(allRuleSpecs(plan).filter((spec) => spec.includes(name))).toHaveLength(2);
   });
@@ -179,7 +185,7 @@ describe('BY_HOST_SETS: rules', () => {
     expect(plan.sets).toHaveLength(1);
     const specs = allRuleSpecs(plan).filter((spec) => spec.includes('--dport 5432'));
     expect(specs).toHaveLength(2);
-    expect(specs[1]).toContain(hostSetName('d-db'));
+    expect(specs[1]).toContain(setOf('d-db'));
     expect(verdict(plan, { 'd-db': [DB_IP] }, DB_IP, 5432)).toBe('accept');
     expect(verdict(plan, { 'd-db': [DB_IP] }, '203.0.113.4', 5432)).toBe('accept');
     expect(verdict(plan, { 'd-db': [DB_IP] }, OTHER_IP, 5432)).toBe('reject');
@@ -227,7 +233,7 @@ describe('BY_HOST_SETS: policies for one lifecycle or every app (they travel as 
     evaluatePlan(
       plan,
       { source: from.ip, destination: ip, protocol: 'tcp', port: 5432 },
-      new Map([[hostSetName('d-db'), resolved]]),
+      new Map([[setOf('d-db'), resolved]]),
     ).verdict;
 
   it('carries the exact names in a rule by host name and enforces them by the host set, per lifecycle', () => {
