@@ -153,12 +153,21 @@ export function createProxyProcess(options: ProxyProcessOptions): ProxyProcess {
     const previous = readFileSync(paths.config, 'utf8');
     renameSync(candidate, paths.config);
     process.kill(pid, 'SIGUSR2');
-    const after = await waitFor('the reload was not reported', async () => {
-      const current = await status();
-      return current !== undefined && current.reloads > before.reloads && current.workers.length > 0
-        ? current
-        : undefined;
-    });
+    let after: MasterProcess;
+    try {
+      after = await waitFor('the reload was not reported', async () => {
+        const current = await status();
+        return current !== undefined && current.reloads > before.reloads && current.workers.length > 0
+          ? current
+          : undefined;
+      });
+    } catch (error) {
+      // Whether the workers run the new configuration is unknown. The file must not say they do: a
+      // later sync of the same configuration would find it equal, skip the reload and put redirects
+      // in front of workers that may still run the previous one. With the previous file, it reloads.
+      writeFileSync(paths.config, previous, { mode: 0o600 });
+      throw error;
+    }
     if (after.failedReloads > before.failedReloads) {
       // The master kept the previous workers; keep the file they run on, too.
       writeFileSync(paths.config, previous, { mode: 0o600 });

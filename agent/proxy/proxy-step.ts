@@ -3,7 +3,7 @@
 // proxy already holds exactly these inputs. What it last synced is recorded in its directory, the
 // way the filter table records its own (applied-record.ts), so an unchanged periodic sync neither
 // decodes the snapshot nor touches HAProxy.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { PoliciesWithGroups } from '../../core/domain/snapshot-groups.js';
 import { planLayer7 } from '../../core/plan/layer7.js';
@@ -39,6 +39,10 @@ export async function proxyStep(options: ProxySyncOptions, input: ProxyStepInput
       needed !== 'proxied' || options.manage === 'service' || (await options.process.status()) !== undefined;
     if (alive) return { proxy: 'recorded' };
   }
+  // Forgotten as a sync starts: one that fails may have changed the proxy (a refused configuration
+  // takes the redirects away), so a record of earlier inputs would no longer say what is in place,
+  // and those inputs coming back must be synced, not answered `recorded`.
+  rmSync(record, { force: true });
   const result = await syncProxy(planLayer7(input.policies(), input.containers), options);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   writeFileSync(`${record}.next`, `${digest} ${result.redirects > 0 ? 'proxied' : 'idle'}`);

@@ -50,4 +50,32 @@ describe('proxyStep', () => {
     await proxyStep(options, { ...input, policiesDigest: 'snapshot 2 def' });
     expect([decoded, calls.length]).toEqual([3, 3]);
   });
+
+  it('forgets its record as a sync starts: inputs back to the recorded ones after a failed sync are synced again', async () => {
+    // A failed sync may have changed the proxy (a refused configuration takes the redirects away):
+    // its record no longer says what is in place.
+    let failing = false;
+    const calls: string[] = [];
+    const runner: CommandRunner = async (command, args) => {
+      calls.push([command, ...args].join(' '));
+      return failing
+        ? { code: 1, stdout: '', stderr: 'iptables-save: broken\n' }
+        : { code: 0, stdout: '*nat\nCOMMIT\n', stderr: '' };
+    };
+    const process = fakeProxyProcess(join(dir, 'forget'), { status: async () => undefined });
+    const options = { process, runner, settings: { nameservers: ['10.0.0.2'] }, manage: 'start' as const };
+    const input = (digest: string) => ({
+      policiesDigest: digest,
+      policies: () => ({ total_egress_policies: 0, egress_policies: [] }),
+      containers,
+      force: false,
+    });
+    await proxyStep(options, input('snapshot A'));
+    failing = true;
+    await expect(proxyStep(options, input('snapshot B'))).rejects.toThrow();
+    failing = false;
+    calls.length = 0;
+    expect(await proxyStep(options, input('snapshot A'))).toEqual({ destinations: 0, redirects: 0, proxy: 'none' });
+    expect(calls).toEqual(['iptables-save -t nat']);
+  });
 });
