@@ -8,7 +8,7 @@
 // again. A cell that keeps its state knows how many sets to make room for (growSetTable); a first
 // sync does not, and grows until its own first sets go in (startOpenGrowth). Best effort: a sync
 // never fails for it.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OWNED_PREFIX } from '../core/plan/names.js';
@@ -79,8 +79,9 @@ export const OPEN_GROWTH_MAX_STEPS = 256;
 // Adds placeholders 64 at a time, one `ipset restore` each, until the stop file appears, its folder is
 // gone, the process that started it is gone (killed without it: nothing would ever stop it), or the
 // step bound is reached; then destroys every placeholder it may have made (-exist: a step cut short
-// made fewer), and removes its folder (empty but for the stop file), which a sync killed with it would
-// leave. Arguments are positional, never part of the script: the folder, the prefix, the bound.
+// made fewer), and removes its folder (empty but for the stop file), which a sync killed without it
+// would leave (one killed with it is swept by a later growth: sweepGrowthFolders). Arguments are
+// positional, never part of the script: the folder, the prefix, the bound.
 const OPEN_GROWTH_SCRIPT = `folder=$1 prefix=$2 steps=$3 made=0 i=0 parent=$PPID
 while [ "$made" -lt "$steps" ] && [ -d "$folder" ] && [ ! -e "$folder/stop" ] && kill -0 "$parent" 2>/dev/null; do
   made=$((made + 1))
@@ -95,9 +96,37 @@ while [ "$i" -lt $((made * ${SLOTS_PER_STEP})) ]; do
   echo "destroy $prefix$i"
   i=$((i + 1))
 done | ipset restore -exist
-rm -f "$folder/stop"
-rmdir "$folder" 2>/dev/null
+[ -n "$folder" ] && rm -f "$folder/stop" && rmdir "$folder" 2>/dev/null
 `;
+
+/** The temporary folders of open growths (a stop file each) start with this, in the system's tmpdir. */
+const GROWTH_FOLDER_PREFIX = 'dyneg-grow-';
+/** A growth folder older than this is a killed growth's: no growth runs for so long. */
+export const STALE_GROWTH_FOLDER_MS = 10 * 60_000;
+
+/**
+ * Removes the folders that killed growths left in `dir`: a loop killed with its agent (a stopped
+ * systemd unit kills every process of the unit) cannot remove its own. Only folders older than
+ * STALE_GROWTH_FOLDER_MS; removing a running growth's folder would only stop it early. Best effort.
+ */
+export function sweepGrowthFolders(dir: string, now = Date.now()): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((name) => name.startsWith(GROWTH_FOLDER_PREFIX));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const folder = join(dir, name);
+    try {
+      // A folder itself, never what a link of that name points to.
+      const found = lstatSync(folder);
+      if (found.isDirectory() && now - found.mtimeMs > STALE_GROWTH_FOLDER_MS) rmSync(folder, { recursive: true });
+    } catch {
+      // Gone meanwhile, or not ours to remove: left.
+    }
+  }
+}
 
 /**
  * Grows the table of sets for as long as the sync has not said how many sets it needs: for a first
@@ -110,9 +139,10 @@ export function startOpenGrowth(runner: CommandRunner, maxSteps = OPEN_GROWTH_MA
   // ipset's lock is the host's, not a namespace's: two growths at once (local mode's cells starting
   // together) would hold up each other's sets and every other cell's. One at a time per process.
   if (openGrowthRunning) return NO_GROWTH;
+  sweepGrowthFolders(tmpdir());
   let folder: string;
   try {
-    folder = mkdtempSync(join(tmpdir(), 'dyneg-grow-'));
+    folder = mkdtempSync(join(tmpdir(), GROWTH_FOLDER_PREFIX));
   } catch {
     return NO_GROWTH; // Nowhere for the stop file.
   }

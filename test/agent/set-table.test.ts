@@ -1,9 +1,27 @@
 // When a sync grows the kernel's table of sets first (set-table.ts): only into a kernel holding far
 // fewer owned sets than the cell's last apply, and only past the room the table starts with.
 // A first sync grows it without a count only for cells of many sources and a large document.
+import {
+  lutimesSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CommandResult } from '../../agent/runner.js';
-import { opensGrowth, placeholdersNeeded, startOpenGrowth } from '../../agent/set-table.js';
+import {
+  opensGrowth,
+  placeholdersNeeded,
+  STALE_GROWTH_FOLDER_MS,
+  startOpenGrowth,
+  sweepGrowthFolders,
+} from '../../agent/set-table.js';
 
 describe('placeholdersNeeded', () => {
   it.each([
@@ -58,5 +76,36 @@ describe('startOpenGrowth', () => {
     expect(started).toEqual(['sh', 'sh']);
     end({ code: 0, stdout: '', stderr: '' });
     await third.finish();
+  });
+});
+
+describe('sweepGrowthFolders', () => {
+  it('removes growth folders older than the bound, and nothing else', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sweep-'));
+    try {
+      const now = Date.now();
+      const make = (name: string, ageMs: number) => {
+        const folder = join(dir, name);
+        mkdirSync(folder);
+        writeFileSync(join(folder, 'stop'), '');
+        const at = new Date(now - ageMs);
+        utimesSync(folder, at, at);
+      };
+      make('dyneg-grow-old', STALE_GROWTH_FOLDER_MS + 60_000);
+      make('dyneg-grow-running', 5_000);
+      make('other-old', STALE_GROWTH_FOLDER_MS + 60_000);
+      // A link of a growth folder's name is not followed, nor removed.
+      const target = join(dir, 'target');
+      mkdirSync(target);
+      symlinkSync(target, join(dir, 'dyneg-grow-link'));
+      const at = new Date(now - 2 * STALE_GROWTH_FOLDER_MS);
+      lutimesSync(join(dir, 'dyneg-grow-link'), at, at);
+      sweepGrowthFolders(dir, now);
+      expect(readdirSync(dir).sort()).toEqual(['dyneg-grow-link', 'dyneg-grow-running', 'other-old', 'target']);
+      // A folder that cannot be read changes nothing.
+      expect(() => sweepGrowthFolders(join(dir, 'missing'), now)).not.toThrow();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
