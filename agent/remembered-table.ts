@@ -16,16 +16,21 @@ import type { RenderedRule } from './render.js';
 import type { AppliedChains } from './sync-memory.js';
 import type { KernelTable } from './table.js';
 
-/** Chains rewritten from memory at most; a change touching more reads the whole table and edits it. */
+/**
+ * Chains, and rules in them, rewritten from memory at most; a change touching more reads the whole
+ * table and edits it in place, which writes less. A rewritten chain costs the transaction about what
+ * an edit does up to a few hundred rules (12 against 16 ms for 10 rules, 20 ms for 250).
+ */
 export const MOST_CHAINS_REWRITTEN = 16;
+export const MOST_RULES_REWRITTEN = 1000;
 
 const sameIds = (kept: readonly string[], rendered: readonly RenderedRule[]): boolean =>
   kept.length === rendered.length && kept.every((id, index) => rendered[index]?.id === id);
 
 /**
  * The table as the diff needs it, from the remembered chains; undefined when it cannot be had that
- * way (more than MOST_CHAINS_REWRITTEN chains that `desired` changes or drops, or no root chain in
- * the reads): read it whole then. `summary` must be the record check's reads, with the record naming
+ * way (more than MOST_CHAINS_REWRITTEN chains that `desired` changes or drops, more than
+ * MOST_RULES_REWRITTEN rules in the changed ones, or no root chain in the reads): read it whole then. `summary` must be the record check's reads, with the record naming
  * `applied.input`.
  */
 export function rememberedTable(
@@ -37,12 +42,18 @@ export function rememberedTable(
   if (summary.rootChain === undefined) return undefined;
   const wanted = new Set(desired.map((chain) => chain.name));
   let touched = 0;
+  let rules = 0;
   for (const chain of desired) {
     const kept = applied.chains.get(chain.name);
-    if (chain.name !== ROOT_CHAIN && kept !== undefined && !sameIds(kept, render(chain))) touched += 1;
+    if (chain.name === ROOT_CHAIN || kept === undefined) continue;
+    const rendered = render(chain);
+    if (sameIds(kept, rendered)) continue;
+    touched += 1;
+    rules += rendered.length;
   }
+  // A chain no longer wanted is flushed and deleted: nothing written.
   for (const name of applied.chains.keys()) if (name !== ROOT_CHAIN && !wanted.has(name)) touched += 1;
-  if (touched > MOST_CHAINS_REWRITTEN) return undefined;
+  if (touched > MOST_CHAINS_REWRITTEN || rules > MOST_RULES_REWRITTEN) return undefined;
   const chains = new Map<string, readonly (string | null)[]>(applied.chains);
   chains.set(ROOT_CHAIN, summary.rootChain);
   return {

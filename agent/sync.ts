@@ -77,7 +77,8 @@ export interface SyncOptions {
   readonly memory?: SyncMemory;
   /**
    * The filter table as the caller has it: a read it started before parsing (readTable), so the two
-   * overlap, or a function of the planned chains that reads only what it must (remembered-table.ts).
+   * overlap, or a function of the planned chains, which may give the chains a resident agent
+   * remembers instead of reading them (remembered-table.ts).
    */
   readonly kernelTable?: Promise<KernelTable> | TableFor;
   /**
@@ -227,7 +228,7 @@ export async function sync(
     await removeCreatedSets(runner, created).catch(() => undefined);
     throw error;
   }
-  // The owned chains are now the plan's: a change sync can read back only those it touches.
+  // The owned chains are now the plan's: a change sync can take them from memory instead of a read.
   if (options.record !== undefined) options.memory?.rememberApplied(options.record, plan.chains, !remembered);
   // The names the rules now in force are for, and only now: written before, a failed apply would
   // leave the refresh filling a destination's set with names the rules in force do not allow.

@@ -87,168 +87,188 @@ async function removeChain(chain: string): Promise<void> {
   await inNs(NS.agent, ['iptables', '-X', chain]);
 }
 
-describe.runIf(labAvailable())('a resident agent reading back only what a change touches, on a real kernel', () => {
-  let memory: SyncMemory;
-  let last: string;
-  let clock = 0;
+describe.runIf(labAvailable())(
+  'a resident agent rewriting what a change touches without reading it back, on a real kernel',
+  () => {
+    let memory: SyncMemory;
+    let last: string;
+    let clock = 0;
 
-  beforeAll(async () => {
-    for (const ns of Object.values(NS)) {
-      await run(['ip', 'netns', 'del', ns]);
-      const added = await run(['ip', 'netns', 'add', ns]);
-      if (added.code !== 0) throw new Error(added.stderr);
-    }
-  });
-  afterAll(async () => {
-    for (const ns of Object.values(NS)) await run(['ip', 'netns', 'del', ns]);
-  });
-  beforeEach(async () => {
-    await run(['ip', 'netns', 'del', NS.agent]);
-    await run(['ip', 'netns', 'add', NS.agent]);
-    clock = 1_000_000;
-    memory = new SyncMemory(() => clock);
-    last = (await syncIn(netnsRunner(NS.agent), policies(), memory)).input;
-  });
+    beforeAll(async () => {
+      for (const ns of Object.values(NS)) {
+        await run(['ip', 'netns', 'del', ns]);
+        const added = await run(['ip', 'netns', 'add', ns]);
+        if (added.code !== 0) throw new Error(added.stderr);
+      }
+    });
+    afterAll(async () => {
+      for (const ns of Object.values(NS)) await run(['ip', 'netns', 'del', ns]);
+    });
+    beforeEach(async () => {
+      await run(['ip', 'netns', 'del', NS.agent]);
+      await run(['ip', 'netns', 'add', NS.agent]);
+      clock = 1_000_000;
+      memory = new SyncMemory(() => clock);
+      last = (await syncIn(netnsRunner(NS.agent), policies(), memory)).input;
+    });
 
-  it('reads no chain beyond the record check, never the whole table, and applies what a full read applies', async () => {
-    const change = recordingRunner(NS.agent);
-    const result = await syncIn(change.runner, policies([3]), memory, last);
-    expect(result.changed).toBe(true);
-    expect(fullReads(change.commands)).toBe(0);
-    expect(chainReads(change.commands)).toEqual(['FORWARD', ROOT_CHAIN]);
-    expect(result.chainChanges.map(({ chain, action }) => [chain, action])).toContainEqual([
-      appChain('app-3'),
-      'rewritten',
-    ]);
-    expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(policies([3])));
-    // And the next change starts from what this one left.
-    const next = recordingRunner(NS.agent);
-    await syncIn(next.runner, policies([3, 4]), memory, result.input);
-    expect(fullReads(next.commands)).toBe(0);
-    expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(policies([3, 4])));
-  });
+    it('reads no chain beyond the record check, never the whole table, and applies what a full read applies', async () => {
+      const change = recordingRunner(NS.agent);
+      const result = await syncIn(change.runner, policies([3]), memory, last);
+      expect(result.changed).toBe(true);
+      expect(fullReads(change.commands)).toBe(0);
+      expect(chainReads(change.commands)).toEqual(['FORWARD', ROOT_CHAIN]);
+      expect(result.chainChanges.map(({ chain, action }) => [chain, action])).toContainEqual([
+        appChain('app-3'),
+        'rewritten',
+      ]);
+      expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(policies([3])));
+      // And the next change starts from what this one left.
+      const next = recordingRunner(NS.agent);
+      await syncIn(next.runner, policies([3, 4]), memory, result.input);
+      expect(fullReads(next.commands)).toBe(0);
+      expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(policies([3, 4])));
+    });
 
-  it('repairs a rule another writer put into a chain the change touches', async () => {
-    await inNs(NS.agent, ['iptables', '-I', appChain('app-3'), '1', '-j', 'ACCEPT']);
-    const change = recordingRunner(NS.agent);
-    await syncIn(change.runner, policies([3]), memory, last);
-    expect(fullReads(change.commands)).toBe(0);
-    expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(policies([3])));
-  });
+    it('drops a source in one transaction, reading nothing back', async () => {
+      const kept = JSON.parse(policies()).egress_policies.filter(
+        (policy: { source: { id: string } }) => policy.source.id !== 'app-5',
+      );
+      const without = JSON.stringify({ total_egress_policies: kept.length, egress_policies: kept });
+      const change = recordingRunner(NS.agent);
+      const result = await syncIn(change.runner, without, memory, last);
+      expect(result.chainChanges.map(({ chain, action }) => [chain, action])).toContainEqual([
+        appChain('app-5'),
+        'deleted',
+      ]);
+      expect(change.commands.filter((line) => line.startsWith('iptables-restore'))).toHaveLength(1);
+      expect(fullReads(change.commands)).toBe(0);
+      expect(chainReads(change.commands)).toEqual(['FORWARD', ROOT_CHAIN]);
+      expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(without));
+    });
 
-  it('reads the whole table when the record no longer names the remembered apply', async () => {
-    // Another writer's apply (a fresh process syncing other policies) moves the record on.
-    await syncIn(netnsRunner(NS.agent), policies([7]));
-    const change = recordingRunner(NS.agent);
-    await syncIn(change.runner, policies([3]), memory, last);
-    expect(fullReads(change.commands)).toBe(1);
-    expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(policies([3])));
-  });
+    it('repairs a rule another writer put into a chain the change touches', async () => {
+      await inNs(NS.agent, ['iptables', '-I', appChain('app-3'), '1', '-j', 'ACCEPT']);
+      const change = recordingRunner(NS.agent);
+      await syncIn(change.runner, policies([3]), memory, last);
+      expect(fullReads(change.commands)).toBe(0);
+      expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(policies([3])));
+    });
 
-  it('is refused, then reads the whole table, when a chain the change touches is gone', async () => {
-    const chain = appChain('app-3');
-    await removeChain(chain);
-    const change = recordingRunner(NS.agent);
-    await syncIn(change.runner, policies([3]), memory, last);
-    expect(change.commands.filter((line) => line.startsWith('iptables-restore'))).toHaveLength(2);
-    expect(fullReads(change.commands)).toBe(1);
-    expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(policies([3])));
-  });
+    it('reads the whole table when the record no longer names the remembered apply', async () => {
+      // Another writer's apply (a fresh process syncing other policies) moves the record on.
+      await syncIn(netnsRunner(NS.agent), policies([7]));
+      const change = recordingRunner(NS.agent);
+      await syncIn(change.runner, policies([3]), memory, last);
+      expect(fullReads(change.commands)).toBe(1);
+      expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(policies([3])));
+    });
 
-  it('is refused, then reads the whole table, when a chain the change drops is gone', async () => {
-    await removeChain(appChain('app-5'));
-    const kept = JSON.parse(policies()).egress_policies.filter(
-      (policy: { source: { id: string } }) => policy.source.id !== 'app-5',
-    );
-    const without = JSON.stringify({ total_egress_policies: kept.length, egress_policies: kept });
-    const change = recordingRunner(NS.agent);
-    await syncIn(change.runner, without, memory, last);
-    expect(change.commands.filter((line) => line.startsWith('iptables-restore'))).toHaveLength(2);
-    expect(fullReads(change.commands)).toBe(1);
-    expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(without));
-  });
+    it('is refused, then reads the whole table, when a chain the change touches is gone', async () => {
+      const chain = appChain('app-3');
+      await removeChain(chain);
+      const change = recordingRunner(NS.agent);
+      await syncIn(change.runner, policies([3]), memory, last);
+      expect(change.commands.filter((line) => line.startsWith('iptables-restore'))).toHaveLength(2);
+      expect(fullReads(change.commands)).toBe(1);
+      expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(policies([3])));
+    });
 
-  it('reads the whole table again once the last whole read is older than the trust allows', async () => {
-    // Four minutes after the whole read: trusted; the sync it makes reads no whole table, so the
-    // trust still counts from the first one.
-    clock += TRUST_REMEMBERED_MS - 60_000;
-    const trusted = recordingRunner(NS.agent);
-    const changed = await syncIn(trusted.runner, policies([3]), memory, last);
-    expect(fullReads(trusted.commands)).toBe(0);
-    // A foreign rule in a chain the next change does not touch: repaired by the whole read that comes
-    // once the trust is over.
-    await inNs(NS.agent, ['iptables', '-I', appChain('app-9'), '1', '-j', 'ACCEPT']);
-    clock += 2 * 60_000;
-    const stale = recordingRunner(NS.agent);
-    const again = await syncIn(stale.runner, policies([3, 4]), memory, changed.input);
-    expect(fullReads(stale.commands)).toBe(1);
-    expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(policies([3, 4])));
-    // That whole read starts the trust again.
-    const next = recordingRunner(NS.agent);
-    await syncIn(next.runner, policies([3]), memory, again.input);
-    expect(fullReads(next.commands)).toBe(0);
-  });
+    it('is refused, then reads the whole table, when a chain the change drops is gone', async () => {
+      await removeChain(appChain('app-5'));
+      const kept = JSON.parse(policies()).egress_policies.filter(
+        (policy: { source: { id: string } }) => policy.source.id !== 'app-5',
+      );
+      const without = JSON.stringify({ total_egress_policies: kept.length, egress_policies: kept });
+      const change = recordingRunner(NS.agent);
+      await syncIn(change.runner, without, memory, last);
+      expect(change.commands.filter((line) => line.startsWith('iptables-restore'))).toHaveLength(2);
+      expect(fullReads(change.commands)).toBe(1);
+      expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(without));
+    });
 
-  it('tries again on a whole read when the kernel refuses a diff made on remembered chains', async () => {
-    // A foreign jump from a chain the change leaves alone into the chain it drops: deleting that
-    // chain fails. The whole read sees the foreign rule, replaces it, and the change goes in.
-    await inNs(NS.agent, ['iptables', '-I', appChain('app-7'), '1', '-j', appChain('app-5')]);
-    const kept = JSON.parse(policies()).egress_policies.filter(
-      (policy: { source: { id: string } }) => policy.source.id !== 'app-5',
-    );
-    const without = JSON.stringify({ total_egress_policies: kept.length, egress_policies: kept });
-    const change = recordingRunner(NS.agent);
-    const result = await syncIn(change.runner, without, memory, last);
-    expect(result.changed).toBe(true);
-    expect(change.commands.filter((line) => line.startsWith('iptables-restore'))).toHaveLength(2);
-    expect(fullReads(change.commands)).toBe(1);
-    expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(without));
-  });
+    it('reads the whole table again once the last whole read is older than the trust allows', async () => {
+      // Four minutes after the whole read: trusted; the sync it makes reads no whole table, so the
+      // trust still counts from the first one.
+      clock += TRUST_REMEMBERED_MS - 60_000;
+      const trusted = recordingRunner(NS.agent);
+      const changed = await syncIn(trusted.runner, policies([3]), memory, last);
+      expect(fullReads(trusted.commands)).toBe(0);
+      // A foreign rule in a chain the next change does not touch: repaired by the whole read that comes
+      // once the trust is over.
+      await inNs(NS.agent, ['iptables', '-I', appChain('app-9'), '1', '-j', 'ACCEPT']);
+      clock += 2 * 60_000;
+      const stale = recordingRunner(NS.agent);
+      const again = await syncIn(stale.runner, policies([3, 4]), memory, changed.input);
+      expect(fullReads(stale.commands)).toBe(1);
+      expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(policies([3, 4])));
+      // That whole read starts the trust again.
+      const next = recordingRunner(NS.agent);
+      await syncIn(next.runner, policies([3]), memory, again.input);
+      expect(fullReads(next.commands)).toBe(0);
+    });
 
-  it('does not try again when what failed came after the transaction, and reports that failure', async () => {
-    // app-0 gets ten destinations on one service (a set); the change takes them away, so the set is
-    // destroyed after the transaction, which a foreign rule using it makes fail.
-    const withSet = JSON.stringify(
-      policyList([
-        ...JSON.parse(policies()).egress_policies,
-        ...Array.from({ length: 10 }, (_, index) =>
-          tcp(`wide-${index}`, app('app-0'), [`192.0.2.${index + 1}`, `192.0.2.${index + 1}`], [8443, 8443]),
-        ),
-      ]),
-    );
-    const before = await syncIn(netnsRunner(NS.agent), withSet, memory, last);
-    const listed = await run(['ip', 'netns', 'exec', NS.agent, 'ipset', 'list', '-n']);
-    const set = listed.stdout.split('\n').find((name) => name.startsWith('dyneg-'));
-    if (set === undefined) throw new Error('no set');
-    await inNs(NS.agent, ['iptables', '-A', 'INPUT', '-m', 'set', '--match-set', set, 'dst', '-j', 'ACCEPT']);
-    const change = recordingRunner(NS.agent);
-    await expect(syncIn(change.runner, policies(), memory, before.input)).rejects.toThrow(
-      'in use by a kernel component',
-    );
-    // No second attempt: one transaction, and no whole read.
-    expect(change.commands.filter((line) => line.startsWith('iptables-restore'))).toHaveLength(1);
-    expect(fullReads(change.commands)).toBe(0);
-    await inNs(NS.agent, ['iptables', '-F', 'INPUT']);
-  });
+    it('tries again on a whole read when the kernel refuses a diff made on remembered chains', async () => {
+      // A foreign jump from a chain the change leaves alone into the chain it drops: deleting that
+      // chain fails. The whole read sees the foreign rule, replaces it, and the change goes in.
+      await inNs(NS.agent, ['iptables', '-I', appChain('app-7'), '1', '-j', appChain('app-5')]);
+      const kept = JSON.parse(policies()).egress_policies.filter(
+        (policy: { source: { id: string } }) => policy.source.id !== 'app-5',
+      );
+      const without = JSON.stringify({ total_egress_policies: kept.length, egress_policies: kept });
+      const change = recordingRunner(NS.agent);
+      const result = await syncIn(change.runner, without, memory, last);
+      expect(result.changed).toBe(true);
+      expect(change.commands.filter((line) => line.startsWith('iptables-restore'))).toHaveLength(2);
+      expect(fullReads(change.commands)).toBe(1);
+      expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(without));
+    });
 
-  it(`reads the whole table when more than ${MOST_CHAINS_REWRITTEN} chains change`, async () => {
-    const all = Array.from({ length: APPS }, (_, index) => index);
-    const change = recordingRunner(NS.agent);
-    await syncIn(change.runner, policies(all), memory, last);
-    expect(fullReads(change.commands)).toBe(1);
-    expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(policies(all)));
-  });
+    it('does not try again when what failed came after the transaction, and reports that failure', async () => {
+      // app-0 gets ten destinations on one service (a set); the change takes them away, so the set is
+      // destroyed after the transaction, which a foreign rule using it makes fail.
+      const withSet = JSON.stringify(
+        policyList([
+          ...JSON.parse(policies()).egress_policies,
+          ...Array.from({ length: 10 }, (_, index) =>
+            tcp(`wide-${index}`, app('app-0'), [`192.0.2.${index + 1}`, `192.0.2.${index + 1}`], [8443, 8443]),
+          ),
+        ]),
+      );
+      const before = await syncIn(netnsRunner(NS.agent), withSet, memory, last);
+      const listed = await run(['ip', 'netns', 'exec', NS.agent, 'ipset', 'list', '-n']);
+      const set = listed.stdout.split('\n').find((name) => name.startsWith('dyneg-'));
+      if (set === undefined) throw new Error('no set');
+      await inNs(NS.agent, ['iptables', '-A', 'INPUT', '-m', 'set', '--match-set', set, 'dst', '-j', 'ACCEPT']);
+      const change = recordingRunner(NS.agent);
+      await expect(syncIn(change.runner, policies(), memory, before.input)).rejects.toThrow(
+        'in use by a kernel component',
+      );
+      // No second attempt: one transaction, and no whole read.
+      expect(change.commands.filter((line) => line.startsWith('iptables-restore'))).toHaveLength(1);
+      expect(fullReads(change.commands)).toBe(0);
+      await inNs(NS.agent, ['iptables', '-F', 'INPUT']);
+    });
 
-  it('forgets the remembered apply when an apply fails, and reads the whole table next', async () => {
-    const failing: CommandRunner = (command, args, input) =>
-      command === 'iptables-restore'
-        ? Promise.resolve({ code: 1, stdout: '', stderr: 'iptables-restore: line 2 failed\n' })
-        : netnsRunner(NS.agent)(command, args, input);
-    await expect(syncIn(failing, policies([3]), memory, last)).rejects.toThrow();
-    expect(memory.applied).toBeUndefined();
-    const change = recordingRunner(NS.agent);
-    await syncIn(change.runner, policies([3]), memory, last);
-    expect(fullReads(change.commands)).toBe(1);
-    expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(policies([3])));
-  });
-});
+    it(`reads the whole table when more than ${MOST_CHAINS_REWRITTEN} chains change`, async () => {
+      const all = Array.from({ length: APPS }, (_, index) => index);
+      const change = recordingRunner(NS.agent);
+      await syncIn(change.runner, policies(all), memory, last);
+      expect(fullReads(change.commands)).toBe(1);
+      expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(policies(all)));
+    });
+
+    it('forgets the remembered apply when an apply fails, and reads the whole table next', async () => {
+      const failing: CommandRunner = (command, args, input) =>
+        command === 'iptables-restore'
+          ? Promise.resolve({ code: 1, stdout: '', stderr: 'iptables-restore: line 2 failed\n' })
+          : netnsRunner(NS.agent)(command, args, input);
+      await expect(syncIn(failing, policies([3]), memory, last)).rejects.toThrow();
+      expect(memory.applied).toBeUndefined();
+      const change = recordingRunner(NS.agent);
+      await syncIn(change.runner, policies([3]), memory, last);
+      expect(fullReads(change.commands)).toBe(1);
+      expect(await ownedRulesAndSets(NS.agent)).toBe(await reference(policies([3])));
+    });
+  },
+);

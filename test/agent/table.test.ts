@@ -170,6 +170,29 @@ describe('diffTable', () => {
       'dyneg-gone deleted',
     ]);
   });
+
+  it('leaves a remembered chain that matches alone, and declares a new chain before a remembered rewrite jumps to it', () => {
+    const root = chainOf('dyneg-FORWARD', 1);
+    const kernel = parseSave(save([root, chainOf('dyneg-a', 1, 2), chainOf('dyneg-b', 3)]));
+    const remembered = { ...kernel, remembered: new Set(['dyneg-a', 'dyneg-b']) };
+    expect(diffTable([root, chainOf('dyneg-a', 1, 2), chainOf('dyneg-b', 3)], remembered).payload).toBeUndefined();
+    const jumping: Chain = {
+      name: 'dyneg-a',
+      rules: [rule(1), { match: { destination: '1.1.1.9/32' }, action: { kind: 'jump', chain: 'dyneg-new' } }],
+    };
+    const diff = diffTable([root, jumping, chainOf('dyneg-b', 3), chainOf('dyneg-new', 4)], remembered);
+    const lines = (diff.payload ?? '').split('\n').map((line) => line.split(' -m comment')[0]);
+    expect(lines).toEqual([
+      '*filter',
+      ':dyneg-new - [0:0]',
+      '-F dyneg-a',
+      '-A dyneg-a',
+      '-A dyneg-a',
+      '-A dyneg-new',
+      'COMMIT',
+      '',
+    ]);
+  });
 });
 
 describe('readTable / applyTable', () => {
