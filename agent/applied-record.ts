@@ -25,7 +25,7 @@ const RULE_ID = new RegExp(`--comment "?${COMMENT_PREFIX}([0-9a-f]+)"?`);
  * unchanged inputs must then stop matching, so that an upgraded agent rewrites what an older one
  * left. test/agent/applied-record.test.ts pins a plan's rendering and fails until this is bumped.
  */
-export const PLAN_LAYOUT = 9;
+export const PLAN_LAYOUT = 10;
 
 export interface AppliedRecord {
   readonly input: string;
