@@ -26,6 +26,11 @@ export const SYNC_PATH_UNIT = 'dynamic-egress-sync.path';
 export const BOOT_SERVICE = 'dynamic-egress-boot.service';
 /** A stable name for the agent bundle (a symlink to `<hash>.mjs`, switched by every document run). */
 export const CURRENT_AGENT_NAME = 'current.mjs';
+/**
+ * Beside it while a new build or new units are not yet applied (systemd reloaded, the watcher and the
+ * resident agent restarted): the install step's next run applies them though it writes nothing new.
+ */
+export const UNITS_PENDING_NAME = 'units-pending';
 /** Written by the document: the cell's name (its instance id), which only the cell knows. */
 export const CELL_ENV_NAME = 'cell.env';
 /** More syncs one start may run when the file changed during the previous one. */
@@ -102,10 +107,12 @@ function scriptWithTablePlaceholder(options: CellUnitOptions): string {
     // cell's own copy of the policy it last applied goes in with the current containers, as at boot;
     // the service still fails, so the journal shows the table's error.
     `if [ $status -eq ${EXIT_APPLY_FAILED} ]; then ${bootCommand(options)}; fi;`,
-    'if [ $status -ne 0 ]; then exit $status; fi;',
     `after=$(${stamp});`,
     'runs=$((runs + 1));',
-    `if [ "$before" = "$after" ] || [ $runs -gt ${MAX_RERUNS} ]; then exit 0; fi;`,
+    // A file changed during the sync is synced again, whether the sync succeeded or failed: the path
+    // unit did not watch meanwhile, and a failed sync may have read the file half rewritten (a store
+    // rewritten in place). Unchanged, the sync's exit code is the service's.
+    `if [ "$before" = "$after" ] || [ $runs -gt ${MAX_RERUNS} ]; then exit $status; fi;`,
     'done',
   ].join(' ');
 }

@@ -13,6 +13,7 @@ import {
   SYNC_PATH_UNIT,
   SYNC_SERVICE,
   UNIT_DIR,
+  UNITS_PENDING_NAME,
 } from './cell-units.js';
 
 /**
@@ -72,6 +73,7 @@ export function installWatcherScript(options: InstallWatcherOptions): string[] {
   const path = `${unitDir}/${SYNC_PATH_UNIT}`;
   const boot = `${unitDir}/${BOOT_SERVICE}`;
   const agent = `${unitDir}/${AGENT_SERVICE_UNIT}`;
+  const pending = `${options.agentDir}/${UNITS_PENDING_NAME}`;
   return [
     'set -eu',
     // Whatever fails here (IMDS, a read-only /etc) must not fail the step: a failed step may end the
@@ -81,6 +83,10 @@ export function installWatcherScript(options: InstallWatcherOptions): string[] {
     // The services run current.mjs: the bundle's own name changes with every build. The resident
     // agent is restarted below when the build it runs is not this one.
     `BUILD_CHANGED=0; if [ "$(readlink ${current} 2>/dev/null || true)" != ${shellQuote(options.agentFileName)} ]; then BUILD_CHANGED=1; fi`,
+    // What this run changes is marked as not yet applied before it changes it, and the mark goes only
+    // once systemd has reloaded and restarted: a run that fails in between (IMDS, systemctl) leaves
+    // it, and the next run restarts though it finds nothing new to write.
+    `if [ "$BUILD_CHANGED" = 1 ]; then : > ${pending}; fi`,
     `ln -sfn ${shellQuote(options.agentFileName)} ${current}.tmp`,
     `mv -Tf ${current}.tmp ${current}`,
     `${noSystemd(options.systemdRuntimeDir ?? SYSTEMD_RUNTIME_DIR)} echo 'dynamic-egress: systemd is not running on this cell: no watcher on the containers file, new containers get their rules on the next sync' >&2; exit 0; fi`,
@@ -102,22 +108,27 @@ export function installWatcherScript(options: InstallWatcherOptions): string[] {
     ...writeIfChanged(service, quotedLines(options.units.service)),
     ...writeIfChanged(path, quotedLines(options.units.path)),
     ...writeIfChanged(agent, quotedLines(options.units.agent)),
+    `if [ "$CHANGED" = 1 ]; then : > ${pending}; fi`,
     // The units find node on their own PATH, not the SSM agent's, which the sync step checked: a node
     // only there (a snap, /opt) leaves the boot unit failing at the next boot, and the cell open until
     // its first sync. Said now, on the step's stderr; the step goes on.
     `NODE_MAJOR=$(PATH=${shellQuote(options.unitPath ?? CELL_PATH)} node -p 'process.versions.node.split(".")[0]' 2>/dev/null || true)`,
     `case "$NODE_MAJOR" in ''|*[!0-9]*) NODE_MAJOR=0;; esac`,
     `if [ "$NODE_MAJOR" -lt 20 ]; then echo ${shellQuote(`dynamic-egress: the units find no node >= 20 on their PATH (${options.unitPath ?? CELL_PATH}): the boot unit cannot apply the rules at the next boot, which leaves the cell open until its first sync; install node >= 20 into /usr/local/bin or /usr/bin`)} >&2; fi`,
-    `if [ "$CHANGED" = 1 ]; then systemctl daemon-reload || FAILED=1; fi`,
+    // A new build or new units, from this run or one that failed before applying them.
+    `APPLY=0; APPLY_FAILED=0; if [ -e ${pending} ]; then APPLY=1; fi`,
+    `if [ "$APPLY" = 1 ]; then systemctl daemon-reload || APPLY_FAILED=1; fi`,
     // A watcher stopped by the service's start limit (a flapping file) is re-armed here.
     `systemctl reset-failed ${SYNC_PATH_UNIT} ${SYNC_SERVICE} >/dev/null 2>&1 || true`,
     `systemctl enable --now ${SYNC_PATH_UNIT} || FAILED=1`,
-    `if [ "$CHANGED" = 1 ]; then systemctl restart ${SYNC_PATH_UNIT} || FAILED=1; fi`,
+    `if [ "$APPLY" = 1 ]; then systemctl restart ${SYNC_PATH_UNIT} || APPLY_FAILED=1; fi`,
     // The resident agent: restarted with a new build or new units (its flags), else only started if down.
     `systemctl reset-failed ${AGENT_SERVICE_UNIT} >/dev/null 2>&1 || true`,
     `systemctl enable ${AGENT_SERVICE_UNIT} || FAILED=1`,
-    `if [ "$CHANGED" = 1 ] || [ "$BUILD_CHANGED" = 1 ]; then systemctl restart ${AGENT_SERVICE_UNIT} || FAILED=1; else systemctl start ${AGENT_SERVICE_UNIT} || FAILED=1; fi`,
-    `if [ "$FAILED" = 1 ]; then echo 'dynamic-egress: systemctl failed: the containers-file watcher may not run, new containers get their rules on the next sync' >&2; fi`,
+    `if [ "$APPLY" = 1 ]; then systemctl restart ${AGENT_SERVICE_UNIT} || APPLY_FAILED=1; else systemctl start ${AGENT_SERVICE_UNIT} || FAILED=1; fi`,
+    `if [ "$APPLY" = 1 ] && [ "$APPLY_FAILED" = 0 ]; then rm -f ${pending}; fi`,
+    `if [ "$APPLY_FAILED" = 1 ]; then echo 'dynamic-egress: systemctl could not apply the new build or units: the next run of the document tries again' >&2; fi`,
+    `if [ "$FAILED" = 1 ] || [ "$APPLY_FAILED" = 1 ]; then echo 'dynamic-egress: systemctl failed: the containers-file watcher may not run, new containers get their rules on the next sync' >&2; fi`,
   ];
 }
 
@@ -136,7 +147,7 @@ export function uninstallWatcherScript(agentDir: string, stateDir: string): stri
     'systemctl daemon-reload',
     `systemctl reset-failed ${SYNC_PATH_UNIT} ${SYNC_SERVICE} ${BOOT_SERVICE} ${AGENT_SERVICE_UNIT} >/dev/null 2>&1 || true`,
     'fi',
-    `rm -f ${agentDir}/${CURRENT_AGENT_NAME} ${stateDir}/${CELL_ENV_NAME}`,
+    `rm -f ${agentDir}/${CURRENT_AGENT_NAME} ${agentDir}/${UNITS_PENDING_NAME} ${stateDir}/${CELL_ENV_NAME}`,
     "echo 'dynamic-egress: containers-file watcher, resident agent and boot unit removed'",
   ];
 }

@@ -286,6 +286,14 @@ describe('the service script, run with a stand-in agent', () => {
     expect(runs).toHaveLength(2);
   });
 
+  it('syncs again when the file changed during a sync that failed (it may have read it half rewritten)', () => {
+    const { status, runs } = runScript(
+      `if [ -e ${dir}/once ]; then exit 0; fi; touch ${dir}/once; echo '{"a":1}' > ${dir}/store.json; exit 1`,
+    );
+    expect(status).toBe(0);
+    expect(runs).toHaveLength(2);
+  });
+
   it('stops after a bounded number of reruns when the file never stops changing', () => {
     const { status, runs } = runScript(`date +%N > ${dir}/store.json.tmp; mv ${dir}/store.json.tmp ${dir}/store.json`);
     expect(status).toBe(0);
@@ -314,6 +322,7 @@ describe('the install step, run with stand-in systemctl and IMDS', () => {
     imdsFails?: boolean;
     agentFileName?: string;
     unitPath?: string;
+    denyNetworks?: string;
   }) {
     const agentDir = join(dir, 'agent');
     const unitDir = join(dir, 'units');
@@ -327,7 +336,11 @@ describe('the install step, run with stand-in systemctl and IMDS', () => {
         : 'case "$*" in *api/token*) echo token ;; *) echo i-0123456789abcdef0 ;; esac',
       systemctl: `echo "systemctl $*" >> ${dir}/systemctl.log; exit ${options.systemctlExit ?? 0}`,
     });
-    const units = cellUnits({ ...OPTIONS, stateDir: join(dir, 'state') });
+    const units = cellUnits({
+      ...OPTIONS,
+      stateDir: join(dir, 'state'),
+      ...(options.denyNetworks === undefined ? {} : { denyNetworks: options.denyNetworks }),
+    });
     const script = installWatcherScript({
       units,
       agentDir,
@@ -403,6 +416,28 @@ describe('the install step, run with stand-in systemctl and IMDS', () => {
     ]);
   });
 
+  it('a new build or new units that systemd could not apply are applied by the next run, though it writes nothing new', () => {
+    const applied = [
+      'systemctl daemon-reload',
+      'systemctl restart dynamic-egress-sync.path',
+      'systemctl restart dynamic-egress-agent.service',
+    ];
+    const appliedBy = (calls: readonly string[]) => calls.filter((call) => applied.includes(call));
+    install({ systemd: true });
+    // A new build whose restart fails: the next run of the same build restarts, and the one after does not.
+    const failed = install({ systemd: true, agentFileName: 'def456.mjs', systemctlExit: 1 });
+    expect(failed.result.stderr).toContain('systemctl could not apply the new build or units');
+    expect(existsSync(join(failed.agentDir, 'units-pending'))).toBe(true);
+    expect(appliedBy(install({ systemd: true, agentFileName: 'def456.mjs' }).calls)).toEqual(applied);
+    expect(existsSync(join(failed.agentDir, 'units-pending'))).toBe(false);
+    expect(appliedBy(install({ systemd: true, agentFileName: 'def456.mjs' }).calls)).toEqual([]);
+    // New flags in the agent's unit whose reload fails: the same.
+    const denying = { systemd: true, agentFileName: 'def456.mjs', denyNetworks: 'always=169.254.169.254/32' };
+    install({ ...denying, systemctlExit: 1 });
+    expect(appliedBy(install(denying).calls)).toEqual(applied);
+    expect(appliedBy(install(denying).calls)).toEqual([]);
+  });
+
   it('when systemctl fails, says so on stderr and still succeeds, so SSM runs the sync step', () => {
     const { result } = install({ systemd: true, systemctlExit: 1 });
     expect(result.status).toBe(0);
@@ -454,7 +489,9 @@ describe('the uninstall step', () => {
     expect(script).toContain(
       'rm -f /etc/systemd/system/dynamic-egress-sync.path /etc/systemd/system/dynamic-egress-sync.service /etc/systemd/system/dynamic-egress-boot.service /etc/systemd/system/dynamic-egress-agent.service',
     );
-    expect(script).toContain('rm -f /opt/dynamic-egress/agent/current.mjs /var/lib/dynamic-egress/cell.env');
+    expect(script).toContain(
+      'rm -f /opt/dynamic-egress/agent/current.mjs /opt/dynamic-egress/agent/units-pending /var/lib/dynamic-egress/cell.env',
+    );
     expect(script).not.toMatch(/iptables|ipset/);
   });
 });
