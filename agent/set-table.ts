@@ -119,9 +119,12 @@ export function sweepGrowthFolders(dir: string, now = Date.now()): void {
   for (const name of names) {
     const folder = join(dir, name);
     try {
-      // A folder itself, never what a link of that name points to.
+      // A folder itself, never what a link of that name points to, and one of this user's.
       const found = lstatSync(folder);
-      if (found.isDirectory() && now - found.mtimeMs > STALE_GROWTH_FOLDER_MS) rmSync(folder, { recursive: true });
+      const ours = process.getuid === undefined || found.uid === process.getuid();
+      if (found.isDirectory() && ours && now - found.mtimeMs > STALE_GROWTH_FOLDER_MS) {
+        rmSync(folder, { recursive: true });
+      }
     } catch {
       // Gone meanwhile, or not ours to remove: left.
     }

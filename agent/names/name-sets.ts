@@ -1,5 +1,5 @@
 // The kernel side of host names: one `hash:ip` set per destination with hosts (hostSetName, a hash of
-// the destination's id: the name stays while its members follow DNS), holding exactly the addresses
+// the destination's id and names: the name stays while its members follow DNS), holding exactly the addresses
 // its names are allowed now. Only host sets (HOST_SET_PREFIX) are ever read, written or destroyed.
 //
 // Each pass rebuilds every wanted set in a scratch set and swaps it in (`ipset swap`), all in one

@@ -50,7 +50,11 @@ const namesFileSchema = z.object(
       )
       .check(
         z.maxLength(MAX_HOST_DESTINATIONS, `must hold at most ${MAX_HOST_DESTINATIONS} destinations`),
-        z.refine((list) => new Set(list.map((d) => d.id)).size === list.length, 'must not repeat a destination id'),
+        // An id may come twice with other names (each is a host set of its own: formatNamesFile).
+        z.refine(
+          (list) => new Set(list.map((d) => JSON.stringify([d.id, [...new Set(d.hosts)].sort()]))).size === list.length,
+          'must not repeat a destination id with the same names',
+        ),
       ),
   },
   { error: zodEnglish },
@@ -83,17 +87,21 @@ export async function readNamesFile(path: string): Promise<HostDestination[]> {
 /** The names document the sync writes in its state directory (not `names.json`: the refresh's state). */
 export const SYNC_NAMES_FILE = 'host-names.json';
 
-/** A names document for these destinations: sorted by id, hosts sorted and each once, one line. */
+/**
+ * A names document for these destinations: sorted by id then hosts, hosts sorted and each once, one
+ * line. One entry per distinct (id, hosts): each is a host set of its own (hostSetName keys the set
+ * by both), so one id listed with two sets of names (a snapshot that disagrees with itself) stays two
+ * entries, which the refresh fills under the very names the rules match.
+ */
 export function formatNamesFile(destinations: readonly HostDestination[]): string {
-  const byId = new Map<string, Set<string>>();
+  const entries = new Map<string, { readonly id: string; readonly hosts: string[] }>();
   for (const { id, hosts } of destinations) {
-    const set = byId.get(id) ?? new Set<string>();
-    for (const host of hosts) set.add(host);
-    byId.set(id, set);
+    const sorted = [...new Set(hosts)].sort();
+    entries.set(JSON.stringify([id, sorted]), { id, hosts: sorted });
   }
-  const list = [...byId]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([id, hosts]) => ({ id, hosts: [...hosts].sort() }));
+  const list = [...entries.values()].sort((a, b) =>
+    a.id !== b.id ? (a.id < b.id ? -1 : 1) : a.hosts.join('\n') < b.hosts.join('\n') ? -1 : 1,
+  );
   return `${JSON.stringify({ destinations: list })}\n`;
 }
 

@@ -53,6 +53,9 @@ const POLL_MS = 50;
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
+/** Appended to the configuration file after a reload the master did not report in time (a comment). */
+export const UNCONFIRMED_RELOAD = '# dynamic-egress: a reload was not confirmed; the next sync reloads\n';
+
 export function proxyPaths(dir: string): ProxyPaths {
   return { config: join(dir, 'haproxy.cfg'), pidFile: join(dir, 'haproxy.pid'), socket: join(dir, 'master.sock') };
 }
@@ -162,10 +165,12 @@ export function createProxyProcess(options: ProxyProcessOptions): ProxyProcess {
           : undefined;
       });
     } catch (error) {
-      // Whether the workers run the new configuration is unknown. The file must not say they do: a
-      // later sync of the same configuration would find it equal, skip the reload and put redirects
-      // in front of workers that may still run the previous one. With the previous file, it reloads.
-      writeFileSync(paths.config, previous, { mode: 0o600 });
+      // Whether the workers run the new configuration or the previous one is unknown (the master may
+      // still reload, late). The file must then equal neither: a later sync of either would find it
+      // equal, skip the reload and put redirects in front of workers that may run the other. The
+      // previous configuration with a line no rendering has: the next sync reloads, whatever it wants.
+      const ended = previous.endsWith('\n') ? previous : `${previous}\n`;
+      writeFileSync(paths.config, `${ended}${UNCONFIRMED_RELOAD}`, { mode: 0o600 });
       throw error;
     }
     if (after.failedReloads > before.failedReloads) {

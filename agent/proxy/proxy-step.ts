@@ -9,6 +9,7 @@ import type { PoliciesWithGroups } from '../../core/domain/snapshot-groups.js';
 import { planLayer7 } from '../../core/plan/layer7.js';
 import type { Container } from '../../core/plan/model.js';
 import { shortHash } from '../../core/plan/names.js';
+import { PLAN_LAYOUT } from '../applied-record.js';
 import { type ProxySyncOptions, type ProxySyncResult, syncProxy } from './proxy-sync.js';
 
 export interface ProxyStepInput {
@@ -28,7 +29,13 @@ export async function proxyStep(options: ProxySyncOptions, input: ProxyStepInput
   const dir = dirname(options.process.paths.config);
   const record = join(dir, RECORD_FILE);
   const digest = shortHash(
-    JSON.stringify({ policies: input.policiesDigest, containers: input.containers, settings: options.settings }),
+    // The plan's layout too: an upgrade that plans the same inputs differently (host-set names) syncs again.
+    JSON.stringify({
+      layout: PLAN_LAYOUT,
+      policies: input.policiesDigest,
+      containers: input.containers,
+      settings: options.settings,
+    }),
     32,
   );
   // `<digest> proxied` when the proxy carries redirects, `<digest> idle` when the cell needs none.

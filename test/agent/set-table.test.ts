@@ -100,6 +100,8 @@ describe('sweepGrowthFolders', () => {
       symlinkSync(target, join(dir, 'dyneg-grow-link'));
       const at = new Date(now - 2 * STALE_GROWTH_FOLDER_MS);
       lutimesSync(join(dir, 'dyneg-grow-link'), at, at);
+      // Old too, so that a sweep following the link would take it for a stale folder.
+      utimesSync(target, at, at);
       sweepGrowthFolders(dir, now);
       expect(readdirSync(dir).sort()).toEqual(['dyneg-grow-link', 'dyneg-grow-running', 'other-old', 'target']);
       // A folder that cannot be read changes nothing.

@@ -40,11 +40,11 @@ describe('parseNamesFile', () => {
     [
       JSON.stringify({
         destinations: [
-          { id: 'd1', hosts: ['a.example.com'] },
-          { id: 'd1', hosts: ['b.example.com'] },
+          { id: 'd1', hosts: ['a.example.com', 'b.example.com'] },
+          { id: 'd1', hosts: ['b.example.com', 'a.example.com'] },
         ],
       }),
-      /must not repeat a destination id/,
+      /must not repeat a destination id with the same names/,
     ],
     [
       JSON.stringify({
@@ -64,18 +64,20 @@ describe('writeNamesFile (the sync) and NamesFileWatch (the refresh loop)', () =
   const dir = mkdtempSync(join(tmpdir(), 'names-file-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('formats one document per set of destinations: by id, hosts sorted, an id given twice merged', () => {
+  it('formats one document per set of destinations: by id, hosts sorted; an id with other names stays apart (its own host set)', () => {
     const text = formatNamesFile([
       { id: 'd2', hosts: ['b.example.com', 'a.example.com'] },
       { id: 'd1', hosts: ['x.example.com'] },
       { id: 'd2', hosts: ['a.example.com', 'c.example.com'] },
+      { id: 'd2', hosts: ['a.example.com', 'b.example.com', 'b.example.com'] },
     ]);
     expect(text).toBe(
-      '{"destinations":[{"id":"d1","hosts":["x.example.com"]},{"id":"d2","hosts":["a.example.com","b.example.com","c.example.com"]}]}\n',
+      '{"destinations":[{"id":"d1","hosts":["x.example.com"]},{"id":"d2","hosts":["a.example.com","b.example.com"]},{"id":"d2","hosts":["a.example.com","c.example.com"]}]}\n',
     );
     expect(parseNamesFile(text)).toEqual([
       { id: 'd1', hosts: ['x.example.com'] },
-      { id: 'd2', hosts: ['a.example.com', 'b.example.com', 'c.example.com'] },
+      { id: 'd2', hosts: ['a.example.com', 'b.example.com'] },
+      { id: 'd2', hosts: ['a.example.com', 'c.example.com'] },
     ]);
   });
 
