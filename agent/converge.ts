@@ -8,6 +8,7 @@ import { snapshotToPolicyList } from '../core/domain/snapshot.js';
 import type { PoliciesWithGroups } from '../core/domain/snapshot-groups.js';
 import type { Container } from '../core/plan/model.js';
 import { TableReadError } from './errors.js';
+import { removeInterception } from './proxy/interception.js';
 import { type ProxyStepResult, proxyStep } from './proxy/proxy-step.js';
 import type { ProxySyncOptions } from './proxy/proxy-sync.js';
 import { type RecordedSyncOptions, type RecordedSyncResult, syncRecorded } from './recorded-sync.js';
@@ -89,6 +90,15 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
       desired.bytes,
     );
   }
+  if (options.source === CACHE_ONLY) {
+    // The proxy's configuration and redirects are the table's: they match containers by address, so
+    // a container now at a removed one's address would reach that one's http and https destinations
+    // through them. A sync from the cell's copy (at boot none are there; after a table it could not
+    // read, they may be) takes the redirects away, so layer-7 connections meet the filter rules, which
+    // refuse them, until a table sync runs the proxy step again (forced: its record is stale now).
+    options.state.markProxyDropped();
+    await removeInterception(options.sync?.runner ?? spawnRunner);
+  }
   let reported = false;
   if (options.registry) {
     try {
@@ -115,8 +125,9 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
           policiesDigest,
           policies,
           containers: options.containers,
-          force: options.sync?.verify === 'full',
+          force: options.sync?.verify === 'full' || options.state.proxyDropped(),
         });
+  if (proxy !== undefined) options.state.clearProxyDropped();
   // A host set the filter rules stopped using may have been kept for the proxy's nat exemption,
   // which the proxy step has just dropped: destroyed now, not at the next changed sync.
   const kept = result.hostSetsKept ?? [];

@@ -1,7 +1,7 @@
 // What this cell applied last, kept on the cell: the version and its epoch (so the agent never goes
 // back to an older version of the same table) and the snapshot itself (so an unchanged version costs
 // no snapshot read).
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
@@ -9,6 +9,8 @@ import { writeWhole } from './write-whole.js';
 
 const APPLIED_FILE = 'applied.json';
 const SNAPSHOT_FILE = 'snapshot.json.gz';
+/** Present while the proxy's redirects were taken away by a sync from the cell's copy (converge.ts). */
+const PROXY_DROPPED_FILE = 'proxy-dropped';
 
 const appliedSchema = z.object({
   version: z.number().check(z.int(), z.gte(0)),
@@ -56,6 +58,23 @@ export class AgentState {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     await this.writeAtomically(SNAPSHOT_FILE, snapshot);
     await this.writeAtomically(APPLIED_FILE, Buffer.from(`${JSON.stringify(state)}\n`));
+  }
+
+  /**
+   * Whether a sync from the cell's own copy took the proxy's redirects away since the last proxy
+   * step: the proxy step's own record then no longer says what is in force.
+   */
+  proxyDropped(): boolean {
+    return existsSync(join(this.dir, PROXY_DROPPED_FILE));
+  }
+
+  markProxyDropped(): void {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    writeFileSync(join(this.dir, PROXY_DROPPED_FILE), '');
+  }
+
+  clearProxyDropped(): void {
+    rmSync(join(this.dir, PROXY_DROPPED_FILE), { force: true });
   }
 
   private async writeAtomically(name: string, data: Buffer): Promise<void> {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCellAgent } from '../../agent/cell-agent.js';
+import { AgentState } from '../../agent/state.js';
 import { readSyncedLine } from '../../agent/sync-summary.js';
 import { buildSnapshot, encodeSnapshot } from '../../core/domain/snapshot.js';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../local/lab/netns-lab.js';
@@ -126,6 +127,25 @@ describe.runIf(labAvailable())('agent sync --from-cache on a real cell', () => {
     expect(await ownedFilterState(lab, cell)).toBe(rules);
     // The table has nothing newer: its sync finds the kernel's record holding for these inputs.
     expect((await tableSync(stateDir)).summary).toMatchObject({ version: 1, origin: 'cache', changed: false });
+  });
+
+  it("takes away the proxy's redirects a table sync left (they match containers by address), and has the next proxy step run again", async () => {
+    const stateDir = join(dir, 'state-proxy');
+    await tableSync(stateDir);
+    // What the proxy step leaves in nat (interception.ts): a container's https redirected to the proxy.
+    const planted = [
+      '*nat',
+      ':dyneg-PROXY - [0:0]',
+      '-A PREROUTING -m comment --comment "dyneg:proxy-hook" -j dyneg-PROXY',
+      '-A dyneg-PROXY -s 10.255.1.2/32 -p tcp -m tcp --dport 443 -j REDIRECT --to-ports 10443',
+      'COMMIT',
+      '',
+    ].join('\n');
+    await lab.execOk(cell, ['iptables-restore', '--noflush'], planted);
+    expect(await lab.execOk(cell, ['iptables-save', '-t', 'nat'])).toContain('dyneg-PROXY');
+    expect(await fromCache(stateDir)).toMatchObject({ origin: 'cache' });
+    expect(await lab.execOk(cell, ['iptables-save', '-t', 'nat'])).not.toContain('dyneg-PROXY');
+    expect(new AgentState(stateDir).proxyDropped()).toBe(true);
   });
 
   it('without a copy (a cell that never synced), nothing from the overlay gets out', async () => {

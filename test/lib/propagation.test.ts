@@ -278,14 +278,17 @@ describe('sync document', () => {
     const bootEnabled = lines.indexOf('systemctl enable dynamic-egress-boot.service || FAILED=1');
     expect(bootEnabled).toBeGreaterThan(-1);
     expect(bootEnabled).toBeLessThan(lines.findIndex((line) => line.includes('latest/api/token')));
-    expect(lines.slice(-8, -1)).toEqual([
-      'if [ "$CHANGED" = 1 ]; then systemctl daemon-reload || FAILED=1; fi',
+    expect(lines.slice(-11, -1)).toEqual([
+      `APPLY=0; APPLY_FAILED=0; if [ -e ${CELL_AGENT_DIR}/units-pending ]; then APPLY=1; fi`,
+      'if [ "$APPLY" = 1 ]; then systemctl daemon-reload || APPLY_FAILED=1; fi',
       'systemctl reset-failed dynamic-egress-sync.path dynamic-egress-sync.service >/dev/null 2>&1 || true',
       'systemctl enable --now dynamic-egress-sync.path || FAILED=1',
-      'if [ "$CHANGED" = 1 ]; then systemctl restart dynamic-egress-sync.path || FAILED=1; fi',
+      'if [ "$APPLY" = 1 ]; then systemctl restart dynamic-egress-sync.path || APPLY_FAILED=1; fi',
       'systemctl reset-failed dynamic-egress-agent.service >/dev/null 2>&1 || true',
       'systemctl enable dynamic-egress-agent.service || FAILED=1',
-      'if [ "$CHANGED" = 1 ] || [ "$BUILD_CHANGED" = 1 ]; then systemctl restart dynamic-egress-agent.service || FAILED=1; else systemctl start dynamic-egress-agent.service || FAILED=1; fi',
+      'if [ "$APPLY" = 1 ]; then systemctl restart dynamic-egress-agent.service || APPLY_FAILED=1; else systemctl start dynamic-egress-agent.service || FAILED=1; fi',
+      `if [ "$APPLY" = 1 ] && [ "$APPLY_FAILED" = 0 ]; then rm -f ${CELL_AGENT_DIR}/units-pending; fi`,
+      'if [ "$APPLY_FAILED" = 1 ]; then echo \'dynamic-egress: systemctl could not apply the new build or units: the next run of the document tries again\' >&2; fi',
     ]);
   });
 

@@ -17,6 +17,7 @@ import { createProxyProcess } from '../../../agent/proxy/haproxy-process.js';
 import { DEFAULT_PROXY_LOG_PORT } from '../../../agent/proxy/settings.js';
 import { type CommandRunner, netnsRunner } from '../../../agent/runner.js';
 import { fixedSnapshotSource } from '../../../agent/source/fixed-snapshot.js';
+import { AgentState } from '../../../agent/state.js';
 import { buildSnapshot, type EncodedSnapshot, encodeSnapshot } from '../../../core/domain/snapshot.js';
 import type { Destination, EgressPolicy } from '../../../core/domain/types.js';
 import { explainLayer7 } from '../../../core/plan/explain-layer7.js';
@@ -272,6 +273,15 @@ describe.runIf(labAvailable() && toolsAvailable('cell proxy netns tests', 'hapro
       const again = await agent.sync();
       expect(again.proxy).toEqual({ proxy: 'recorded' });
       expect(readFileSync(join(proxyDir, 'haproxy.cfg'), 'utf8')).toBe(config);
+    });
+
+    it('syncs the proxy again, its record notwithstanding, after a sync from the cell copy took its redirects away', async () => {
+      const state = new AgentState(join(dir, 'state'));
+      state.markProxyDropped();
+      const again = await agent.sync();
+      expect(again.proxy).toMatchObject({ proxy: 'unchanged' });
+      expect(state.proxyDropped()).toBe(false);
+      expect((await agent.sync()).proxy).toEqual({ proxy: 'recorded' });
     });
 
     it("explain's verdicts are the proxy's, request by request", async () => {
