@@ -71,6 +71,16 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
   const lastInput = applied?.input === undefined ? {} : { lastInput: applied.input };
   // And how many sets it held: a kernel holding far fewer (a reboot) has its table of sets grown early.
   const expectedSets = applied?.sets === undefined ? {} : { expectedSets: applied.sets };
+  if (options.source === CACHE_ONLY && options.sync?.dryRun !== true) {
+    // The proxy's configuration and redirects are the table's: they match containers by address, so
+    // a container now at a removed one's address would reach that one's http and https destinations
+    // through them. A sync from the cell's copy (at boot none are there; after a table it could not
+    // read, they may be) takes the redirects away first, so layer-7 connections meet the filter
+    // rules, which refuse them, until a table sync runs the proxy step again (forced: its record is
+    // stale now). Marked first: a removal that fails still forces that step.
+    options.state.markProxyDropped();
+    await removeInterception(options.sync?.runner ?? spawnRunner);
+  }
   const result = await syncRecorded(
     { policiesDigest, policies, containers: options.containers },
     { ...options.sync, ...lastInput, ...expectedSets },
@@ -89,15 +99,6 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
       { version, sha256: desired.sha256, appliedAt, ...epoch, ...layout, input: result.input, sets: result.stats.sets },
       desired.bytes,
     );
-  }
-  if (options.source === CACHE_ONLY) {
-    // The proxy's configuration and redirects are the table's: they match containers by address, so
-    // a container now at a removed one's address would reach that one's http and https destinations
-    // through them. A sync from the cell's copy (at boot none are there; after a table it could not
-    // read, they may be) takes the redirects away, so layer-7 connections meet the filter rules, which
-    // refuse them, until a table sync runs the proxy step again (forced: its record is stale now).
-    options.state.markProxyDropped();
-    await removeInterception(options.sync?.runner ?? spawnRunner);
   }
   let reported = false;
   if (options.registry) {

@@ -545,7 +545,7 @@ function syncScript(options: SyncScriptOptions): string[] {
     // Earlier builds of the agent are not needed once this one is here (a running one keeps its file
     // open). Not the build the units run (current.mjs), nor one written in the last hour: two document
     // runs of different builds at once (a deploy) would otherwise delete each other's.
-    `find ${CELL_AGENT_DIR} -maxdepth 1 -type f ! -name '${options.agentFileName}' ! -name "$(readlink ${CELL_AGENT_DIR}/${CURRENT_AGENT_NAME} 2>/dev/null || echo none)" -mmin +60 -delete`,
+    `find ${CELL_AGENT_DIR} -maxdepth 1 -type f -name '*.mjs' ! -name '${options.agentFileName}' ! -name "$(readlink ${CELL_AGENT_DIR}/${CURRENT_AGENT_NAME} 2>/dev/null || echo none)" -mmin +60 -delete`,
     `export AWS_REGION='${options.region}'`,
     // The resident agent syncs when it runs (lib/cell-resident.ts): no node start, the plan of its
     // last sync kept. Its exit code is the step's; when it does not answer, the step syncs itself.

@@ -31,6 +31,9 @@ export const CURRENT_AGENT_NAME = 'current.mjs';
  * resident agent restarted): the install step's next run applies them though it writes nothing new.
  */
 export const UNITS_PENDING_NAME = 'units-pending';
+/** Beside it: the install step's lock (one run at a time), and how long a run waits for it. */
+export const INSTALL_LOCK_NAME = 'install.lock';
+export const INSTALL_LOCK_WAIT_SECONDS = 120;
 /** Written by the document: the cell's name (its instance id), which only the cell knows. */
 export const CELL_ENV_NAME = 'cell.env';
 /** More syncs one start may run when the file changed during the previous one. */
@@ -199,8 +202,9 @@ export function cellUnits(options: CellUnitOptions): CellUnits {
     `Environment=PATH=${CELL_PATH}`,
     `Environment=AWS_REGION=${options.region}`,
     `EnvironmentFile=${options.stateDir}/${CELL_ENV_NAME}`,
-    // One start runs the sync up to MAX_RERUNS + 1 times, each of which may take the step timeout.
-    `TimeoutStartSec=${options.timeoutSeconds * (MAX_RERUNS + 1)}`,
+    // One start runs up to MAX_RERUNS + 1 passes (a failed one too, when the file moved), each of
+    // which may take the step timeout for its sync and as much again for the fallback after exit 3.
+    `TimeoutStartSec=${options.timeoutSeconds * 2 * (MAX_RERUNS + 1)}`,
     `ExecStart=/bin/sh -c '${script}'`,
     '',
   ].join('\n');

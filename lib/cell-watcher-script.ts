@@ -10,6 +10,8 @@ import {
   CELL_PATH,
   type CellUnits,
   CURRENT_AGENT_NAME,
+  INSTALL_LOCK_NAME,
+  INSTALL_LOCK_WAIT_SECONDS,
   SYNC_PATH_UNIT,
   SYNC_SERVICE,
   UNIT_DIR,
@@ -80,12 +82,17 @@ export function installWatcherScript(options: InstallWatcherOptions): string[] {
     // document before the sync step. It says so on stderr; the next document run tries again.
     `trap 'status=$?; if [ "$status" -ne 0 ]; then echo "dynamic-egress: installing the containers-file watcher failed (exit $status): new containers get their rules on the next sync" >&2; exit 0; fi' EXIT`,
     'export PATH="/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin:$PATH"',
+    // One run at a time (a command and the association, or a deploy's two builds): a run's removal of
+    // the pending mark below must not take away one another run has just written.
+    `exec 9>${options.agentDir}/${INSTALL_LOCK_NAME}`,
+    `if ! flock -w ${INSTALL_LOCK_WAIT_SECONDS} 9; then echo 'dynamic-egress: another run of the install step held its lock for ${INSTALL_LOCK_WAIT_SECONDS} s: this one changed nothing' >&2; exit 0; fi`,
     // The services run current.mjs: the bundle's own name changes with every build. The resident
     // agent is restarted below when the build it runs is not this one.
     `BUILD_CHANGED=0; if [ "$(readlink ${current} 2>/dev/null || true)" != ${shellQuote(options.agentFileName)} ]; then BUILD_CHANGED=1; fi`,
-    // What this run changes is marked as not yet applied before it changes it, and the mark goes only
-    // once systemd has reloaded and restarted: a run that fails in between (IMDS, systemctl) leaves
-    // it, and the next run restarts though it finds nothing new to write.
+    // What this run changes is marked as not yet applied (a build before it is switched, units as soon
+    // as they are written), and the mark goes only once systemd has reloaded and restarted: a run that
+    // fails in between (IMDS, systemctl) leaves it, and the next run restarts though it finds nothing
+    // new to write.
     `if [ "$BUILD_CHANGED" = 1 ]; then : > ${pending}; fi`,
     `ln -sfn ${shellQuote(options.agentFileName)} ${current}.tmp`,
     `mv -Tf ${current}.tmp ${current}`,
@@ -147,7 +154,7 @@ export function uninstallWatcherScript(agentDir: string, stateDir: string): stri
     'systemctl daemon-reload',
     `systemctl reset-failed ${SYNC_PATH_UNIT} ${SYNC_SERVICE} ${BOOT_SERVICE} ${AGENT_SERVICE_UNIT} >/dev/null 2>&1 || true`,
     'fi',
-    `rm -f ${agentDir}/${CURRENT_AGENT_NAME} ${agentDir}/${UNITS_PENDING_NAME} ${stateDir}/${CELL_ENV_NAME}`,
+    `rm -f ${agentDir}/${CURRENT_AGENT_NAME} ${agentDir}/${UNITS_PENDING_NAME} ${agentDir}/${INSTALL_LOCK_NAME} ${stateDir}/${CELL_ENV_NAME}`,
     "echo 'dynamic-egress: containers-file watcher, resident agent and boot unit removed'",
   ];
 }

@@ -170,7 +170,9 @@ export function createProxyProcess(options: ProxyProcessOptions): ProxyProcess {
       // equal, skip the reload and put redirects in front of workers that may run the other. The
       // previous configuration with a line no rendering has: the next sync reloads, whatever it wants.
       const ended = previous.endsWith('\n') ? previous : `${previous}\n`;
-      writeFileSync(paths.config, `${ended}${UNCONFIRMED_RELOAD}`, { mode: 0o600 });
+      // Replaced whole (a late master may be reading it): written beside, then renamed over.
+      writeFileSync(candidate, `${ended}${UNCONFIRMED_RELOAD}`, { mode: 0o600 });
+      renameSync(candidate, paths.config);
       throw error;
     }
     if (after.failedReloads > before.failedReloads) {

@@ -75,7 +75,7 @@ describe('CellAgent', () => {
     expect(content).toContain("'PathChanged=/srv/cell/store.json'");
     expect(content).toContain('--containers /srv/cell/store.json ');
     expect(content).toContain('--overlay-cidr 10.0.0.0/8 --unknown-sources allow ');
-    expect(content).toContain("'TimeoutStartSec=480'");
+    expect(content).toContain("'TimeoutStartSec=960'");
     expect(content).toContain('flock -w 90 ');
     // Both the sync step and the watcher's service wait 60 s (half of 120) for the resident agent.
     expect(content.match(/-ge 3000 ]/g)?.length).toBe(2);

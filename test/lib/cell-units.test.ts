@@ -1,7 +1,7 @@
 // The containers-file watcher a cell gets from the sync document: the unit files' contents (and
 // systemd's own verdict on them, where systemd-analyze is installed), the service's shell loop run
 // for real with a stand-in agent, and the install step run for real with stand-in systemctl and IMDS.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,7 +52,7 @@ describe('cellUnits', () => {
       expect.arrayContaining([
         '[Service]',
         'Type=oneshot',
-        'TimeoutStartSec=1200',
+        'TimeoutStartSec=2400',
         `StartLimitIntervalSec=${START_LIMIT.intervalSeconds}`,
         `StartLimitBurst=${START_LIMIT.burst}`,
         'Environment=AWS_REGION=eu-west-1',
@@ -438,6 +438,41 @@ describe('the install step, run with stand-in systemctl and IMDS', () => {
     expect(appliedBy(install(denying).calls)).toEqual([]);
   });
 
+  it('a new build marked before IMDS fails is applied by the next run', () => {
+    install({ systemd: true });
+    const failed = install({ systemd: true, agentFileName: 'def456.mjs', imdsFails: true });
+    expect(failed.result.stderr).toContain('installing the containers-file watcher failed (exit 7)');
+    expect(existsSync(join(failed.agentDir, 'units-pending'))).toBe(true);
+    expect(install({ systemd: true, agentFileName: 'def456.mjs' }).calls).toContain(
+      'systemctl restart dynamic-egress-agent.service',
+    );
+  });
+
+  it('one run at a time: a run that cannot take the lock changes nothing and says so', () => {
+    install({ systemd: true });
+    const agentDir = join(dir, 'agent');
+    const holder = spawn('flock', [join(agentDir, 'install.lock'), 'sleep', '30'], { stdio: 'ignore', detached: true });
+    try {
+      spawnSync('sleep', ['0.2']);
+      const script = installWatcherScript({
+        units: cellUnits({ ...OPTIONS, stateDir: join(dir, 'state') }),
+        agentDir,
+        agentFileName: 'ghi789.mjs',
+        stateDir: join(dir, 'state'),
+        unitDir: join(dir, 'units'),
+        systemdRuntimeDir: join(dir, 'run-systemd'),
+      })
+        .join('\n')
+        .replace('flock -w 120 9', 'flock -w 0.2 9');
+      const result = spawnSync('/bin/sh', ['-c', script], { encoding: 'utf8', timeout: 30_000 });
+      expect(result.status).toBe(0);
+      expect(result.stderr).toContain('another run of the install step held its lock');
+      expect(readlinkSync(join(agentDir, 'current.mjs'))).toBe('abc123.mjs');
+    } finally {
+      if (holder.pid !== undefined) process.kill(-holder.pid, 'SIGKILL');
+    }
+  });
+
   it('when systemctl fails, says so on stderr and still succeeds, so SSM runs the sync step', () => {
     const { result } = install({ systemd: true, systemctlExit: 1 });
     expect(result.status).toBe(0);
@@ -490,7 +525,7 @@ describe('the uninstall step', () => {
       'rm -f /etc/systemd/system/dynamic-egress-sync.path /etc/systemd/system/dynamic-egress-sync.service /etc/systemd/system/dynamic-egress-boot.service /etc/systemd/system/dynamic-egress-agent.service',
     );
     expect(script).toContain(
-      'rm -f /opt/dynamic-egress/agent/current.mjs /opt/dynamic-egress/agent/units-pending /var/lib/dynamic-egress/cell.env',
+      'rm -f /opt/dynamic-egress/agent/current.mjs /opt/dynamic-egress/agent/units-pending /opt/dynamic-egress/agent/install.lock /var/lib/dynamic-egress/cell.env',
     );
     expect(script).not.toMatch(/iptables|ipset/);
   });
