@@ -71,15 +71,21 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
   const lastInput = applied?.input === undefined ? {} : { lastInput: applied.input };
   // And how many sets it held: a kernel holding far fewer (a reboot) has its table of sets grown early.
   const expectedSets = applied?.sets === undefined ? {} : { expectedSets: applied.sets };
+  let redirectsLeft: unknown;
   if (options.source === CACHE_ONLY && options.sync?.dryRun !== true) {
     // The proxy's configuration and redirects are the table's: they match containers by address, so
     // a container now at a removed one's address would reach that one's http and https destinations
     // through them. A sync from the cell's copy (at boot none are there; after a table it could not
     // read, they may be) takes the redirects away first, so layer-7 connections meet the filter
     // rules, which refuse them, until a table sync runs the proxy step again (forced: its record is
-    // stale now). Marked first: a removal that fails still forces that step.
-    options.state.markProxyDropped();
-    await removeInterception(options.sync?.runner ?? spawnRunner);
+    // stale now). Marked first: a removal that fails still forces that step. A failure here must not
+    // keep the filter rules out (the boot unit's whole job): it is thrown once they are applied.
+    try {
+      options.state.markProxyDropped();
+      await removeInterception(options.sync?.runner ?? spawnRunner);
+    } catch (error) {
+      redirectsLeft = error;
+    }
   }
   const result = await syncRecorded(
     { policiesDigest, policies, containers: options.containers },
@@ -100,6 +106,8 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
       desired.bytes,
     );
   }
+  // The filter rules are in force and recorded; the redirects that could not be taken away fail the run.
+  if (redirectsLeft !== undefined) throw redirectsLeft;
   let reported = false;
   if (options.registry) {
     try {

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCellAgent } from '../../agent/cell-agent.js';
+import { type CommandRunner, spawnRunner } from '../../agent/runner.js';
+import { CACHE_ONLY } from '../../agent/source/cache-only.js';
 import { AgentState } from '../../agent/state.js';
 import { readSyncedLine } from '../../agent/sync-summary.js';
 import { buildSnapshot, encodeSnapshot } from '../../core/domain/snapshot.js';
@@ -145,6 +147,31 @@ describe.runIf(labAvailable())('agent sync --from-cache on a real cell', () => {
     expect(await lab.execOk(cell, ['iptables-save', '-t', 'nat'])).toContain('dyneg-PROXY');
     expect(await fromCache(stateDir)).toMatchObject({ origin: 'cache' });
     expect(await lab.execOk(cell, ['iptables-save', '-t', 'nat'])).not.toContain('dyneg-PROXY');
+    expect(new AgentState(stateDir).proxyDropped()).toBe(true);
+  });
+
+  it("applies the filter rules even when the proxy's redirects cannot be read, then fails saying so", async () => {
+    const stateDir = join(dir, 'state-nat-broken');
+    await tableSync(stateDir);
+    const enforced = await ownedFilterState(lab, cell);
+    await reboot();
+    // A kernel whose nat table cannot be read: the boot sync must still close the cell.
+    const natBroken: CommandRunner = (command, args, input) =>
+      [command, ...args].includes('iptables-save') && args.includes('nat')
+        ? Promise.resolve({ code: 1, stdout: '', stderr: 'iptables-save: nat unavailable\n' })
+        : spawnRunner(command, args, input);
+    const agent = createCellAgent({
+      snapshots: CACHE_ONLY,
+      stateDir,
+      cellName: 'this-cell',
+      containersFile: storeFile,
+      mode: 'apply',
+      netns: cell,
+      runner: natBroken,
+    });
+    await expect(agent.sync()).rejects.toThrow('nat unavailable');
+    expect(await ownedFilterState(lab, cell)).toBe(enforced);
+    expect(await reach()).toEqual({ allowed: 'open', other: 'refused', unlisted: 'refused' });
     expect(new AgentState(stateDir).proxyDropped()).toBe(true);
   });
 
