@@ -31,9 +31,12 @@ export const CURRENT_AGENT_NAME = 'current.mjs';
  * resident agent restarted): the install step's next run applies them though it writes nothing new.
  */
 export const UNITS_PENDING_NAME = 'units-pending';
-/** Beside it: the install step's lock (one run at a time), and how long a run waits for it. */
+/**
+ * Beside it: the install step's lock (one run at a time), and how long a run waits for it: well
+ * inside the step's own 60 s, so a run that cannot take it still ends well (exit 0, a message).
+ */
 export const INSTALL_LOCK_NAME = 'install.lock';
-export const INSTALL_LOCK_WAIT_SECONDS = 120;
+export const INSTALL_LOCK_WAIT_SECONDS = 20;
 /** Written by the document: the cell's name (its instance id), which only the cell knows. */
 export const CELL_ENV_NAME = 'cell.env';
 /** More syncs one start may run when the file changed during the previous one. */

@@ -463,7 +463,7 @@ describe('the install step, run with stand-in systemctl and IMDS', () => {
         systemdRuntimeDir: join(dir, 'run-systemd'),
       })
         .join('\n')
-        .replace('flock -w 120 9', 'flock -w 0.2 9');
+        .replace('flock -w 20 9', 'flock -w 0.2 9');
       const result = spawnSync('/bin/sh', ['-c', script], { encoding: 'utf8', timeout: 30_000 });
       expect(result.status).toBe(0);
       expect(result.stderr).toContain('another run of the install step held its lock');
