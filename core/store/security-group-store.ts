@@ -129,14 +129,16 @@ export class DynamoDbSecurityGroupStore implements SecurityGroupStore {
       };
       const plan = { items: [this.replace(after, revision)], result: after, changes: groupChanges(before, after) };
       if (after.name === before.name) return plan;
-      if ((await this.nameHolder(after.name)) !== undefined) throw nameTaken(after.name);
+      // Held by this very group: a concurrent rename to the same name has just committed, and this
+      // plan's read of the group is older than its read of the name. The group's revision condition
+      // then fails, and the plan made again finds the name unchanged: the same rename twice succeeds
+      // twice, as in CF, where a name taken by another group is refused.
+      const holder = await this.nameHolder(after.name);
+      if (holder !== undefined && holder !== guid) throw nameTaken(after.name);
       await this.checkNameGuard(before, revision);
-      const claim = this.claimName(after.name, guid);
-      return {
-        ...plan,
-        items: [...plan.items, claim, this.releaseName(before.name, guid)],
-        refuseWhenConditionFails: new Map([[claim, () => nameTaken(after.name)]]),
-      };
+      // A failed claim is not refused at once: the transaction is planned again, and the new plan's
+      // read of the name says whether another group took it (refused) or this one did (see above).
+      return { ...plan, items: [...plan.items, this.claimName(after.name, guid), this.releaseName(before.name, guid)] };
     });
   }
 

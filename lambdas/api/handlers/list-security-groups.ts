@@ -7,10 +7,10 @@ import { paginate, paginationOf, throwIfAny } from '../v3/pagination.js';
 import { securityGroupFilters } from '../v3/security-group-filters.js';
 import { presentSecurityGroup } from '../v3/security-group-presenter.js';
 
-export const listSecurityGroups: Operation<SecurityGroupStores> = async (request, { securityGroups }) => {
+export const listSecurityGroups: Operation<SecurityGroupStores> = async (request, { securityGroups }, settings) => {
   const problems: string[] = [];
   const pagination = paginationOf(request, problems);
-  const filters = securityGroupFilters(request, problems);
+  const filters = securityGroupFilters(request, settings.sourceIds, problems);
   throwIfAny(problems);
   const groups = (await securityGroups.listSecurityGroups()).filter((group) => filters.every((keep) => keep(group)));
   const { pagination: links, page } = paginate(groups, pagination, request, `${V3_PREFIX}/security_groups`);

@@ -32,7 +32,7 @@ export const listSpaceSecurityGroups: Operation<SecurityGroupStores> = async (
   if (space === undefined) throw new HttpError(404, 'Space not found');
   const problems: string[] = [];
   const pagination = paginationOf(request, problems);
-  const filters = securityGroupFilters(request, problems);
+  const filters = securityGroupFilters(request, settings.sourceIds, problems);
   throwIfAny(problems);
   const groups = (await securityGroups.listSecurityGroups()).filter(
     (group) =>

@@ -54,7 +54,7 @@ function unknownKeys(body: JsonObject, allowed: readonly string[], problems: Pro
  * characters no name of ours may hold (core/domain/schemas.ts).
  */
 function name(value: unknown, required: boolean, problems: Problems): string | undefined {
-  if (value === undefined || value === null) {
+  if (value === undefined || (value === null && required)) {
     if (required) problems.add("Name can't be blank");
     return undefined;
   }
@@ -183,6 +183,8 @@ export function decodeUpdateBody(body: unknown): SecurityGroupUpdate {
 export function decodeRelationshipBody(body: unknown, format: SourceIdFormat): string[] {
   const problems = new Problems();
   const guids = toManyGuids(object(body), 'Data', format, problems);
+  // CF's ToManyRelationshipMessage: `data` must be present, and an empty list is blank.
+  if (guids.length === 0) problems.add("Data can't be blank");
   problems.throwIfAny();
   return guids;
 }

@@ -1,5 +1,7 @@
 // The filters of GET /v3/security_groups, as Cloud Controller's SecurityGroupListMessage takes them:
 // comma-separated lists (a group matches one of the values) and "true"/"false" flags.
+
+import type { SourceIdFormat } from '../../../core/domain/model-primitives.js';
 import type { SecurityGroup } from '../../../core/domain/security-group.js';
 import type { ApiRequest } from '../types.js';
 
@@ -7,8 +9,12 @@ type Filter = (group: SecurityGroup) => boolean;
 
 const list = (raw: string): Set<string> => new Set(raw.split(','));
 
-/** The filters a request names; each problem is CF's list-message error text. */
-export function securityGroupFilters(request: ApiRequest, problems: string[]): Filter[] {
+/**
+ * The filters a request names; each problem is CF's list-message error text. Values are compared as
+ * groups store them: names in NFC, space guids lower-cased in guid mode and as given otherwise.
+ */
+export function securityGroupFilters(request: ApiRequest, format: SourceIdFormat, problems: string[]): Filter[] {
+  const spaceIds = (raw: string) => list(format === 'guid' ? raw.toLowerCase() : raw);
   const filters: Filter[] = [];
   const { guids, names, running_space_guids, staging_space_guids } = request.query;
   if (guids !== undefined) {
@@ -16,15 +22,15 @@ export function securityGroupFilters(request: ApiRequest, problems: string[]): F
     filters.push((group) => wanted.has(group.guid));
   }
   if (names !== undefined) {
-    const wanted = list(names);
+    const wanted = list(names.normalize('NFC'));
     filters.push((group) => wanted.has(group.name));
   }
   if (running_space_guids !== undefined) {
-    const wanted = list(running_space_guids.toLowerCase());
+    const wanted = spaceIds(running_space_guids);
     filters.push((group) => group.bindings.running.space.some((guid) => wanted.has(guid)));
   }
   if (staging_space_guids !== undefined) {
-    const wanted = list(staging_space_guids.toLowerCase());
+    const wanted = spaceIds(staging_space_guids);
     filters.push((group) => group.bindings.staging.space.some((guid) => wanted.has(guid)));
   }
   for (const [parameter, label, lifecycle] of [

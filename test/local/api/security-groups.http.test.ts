@@ -199,6 +199,14 @@ describe('GET /v3/security_groups', () => {
     expect(enabled).toEqual(['listed-0', 'listed-3']);
     expect(names(await list('globally_enabled_staging=true'))).toContain('listed-2');
     expect(names(await list(`running_space_guids=${SPACE_B}`))).toEqual(['listed-1']);
+    // Upper-case guids find the same space (guids are stored lower-case).
+    expect(names(await list(`running_space_guids=${SPACE_B.toUpperCase()}`))).toEqual(['listed-1']);
+  });
+
+  it('finds a name by its filter in any Unicode normal form (names are stored in NFC)', async () => {
+    const decomposed = 'cafe\u0301-egress';
+    await create({ name: decomposed });
+    expect(names(await list(`names=${encodeURIComponent(decomposed)}`))).toEqual(['café-egress'.normalize('NFC')]);
   });
 
   it('pages in creation order with CF pagination links that keep the filters', async () => {
@@ -272,6 +280,36 @@ describe('PATCH /v3/security_groups/:guid', () => {
     expect((await api.call('GET', `${V3}/security_groups/${group.guid}`)).body).toEqual(group);
   });
 
+  it('renames a group to the same name from several requests at once: every one succeeds, as in CF', async () => {
+    for (let round = 0; round < 3; round += 1) {
+      const group = await create({ name: `race-old-${round}` });
+      const answers = await Promise.all(
+        Array.from({ length: 4 }, () =>
+          api.call('PATCH', `${V3}/security_groups/${group.guid}`, { body: { name: `race-new-${round}` } }),
+        ),
+      );
+      expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
+      expect((await api.call('GET', `${V3}/security_groups/${group.guid}`)).body).toMatchObject({
+        name: `race-new-${round}`,
+      });
+    }
+    // A name another group holds is still refused.
+    const holder = await create({ name: 'race-held' });
+    const other = await create({ name: 'race-other' });
+    const taken = await api.call('PATCH', `${V3}/security_groups/${other.guid}`, { body: { name: holder.name } });
+    expect(cfError(taken)).toMatchObject({
+      status: 422,
+      detail: "Security group with name 'race-held' already exists.",
+    });
+  });
+
+  it('refuses a null name with 422 naming it, and writes nothing', async () => {
+    const group = await create({ name: 'null-name' });
+    const refused = await api.call('PATCH', `${V3}/security_groups/${group.guid}`, { body: { name: null } });
+    expect(cfError(refused)).toMatchObject({ status: 422, code: 10008, detail: 'Name must be a string' });
+    expect((await api.call('GET', `${V3}/security_groups/${group.guid}`)).body).toEqual(group);
+  });
+
   it('answers an unknown guid with 404 CF-ResourceNotFound', async () => {
     const missing = await api.call('PATCH', `${V3}/security_groups/${SPACE_A}`, { body: { name: 'x' } });
     expect(cfError(missing)).toMatchObject({ status: 404, code: 10010, title: 'CF-ResourceNotFound' });
@@ -323,6 +361,11 @@ describe('binding', () => {
       body: { data: [{ guid: 'backend' }] },
     });
     expect(cfError(refused)).toMatchObject({ status: 422, code: 10008 });
+    // An empty list is blank, as CF's to-many relationship message says.
+    const empty = await api.call('POST', `${V3}/security_groups/${group.guid}/relationships/running_spaces`, {
+      body: { data: [] },
+    });
+    expect(cfError(empty)).toMatchObject({ status: 422, code: 10008, detail: "Data can't be blank" });
     const unknown = await api.call('POST', `${V3}/security_groups/${group.guid}/relationships/everyone`, {
       body: { data: [] },
     });
