@@ -6,6 +6,7 @@
 // The same update stores the write's own description as the record's `changes` (version-changes.ts),
 // or removes it when the write gives none or one too large: a record must never carry the previous
 // write's description, or the fan-out would skip the shards this one touched.
+import { randomUUID } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ContentionError } from '../domain/errors.js';
 import { describable, policyRefFields, type VersionChanges } from '../domain/version-changes.js';
@@ -72,7 +73,10 @@ export class VersionedWriter {
         const { items, result, refuseWhenConditionFails, changes } = await plan();
         if (items.length === 0) return result;
         try {
-          await transactWrite(this.client, [...items, this.bumpVersion(changes)]);
+          // A token per attempt: should the SDK resend a transaction whose answer it lost (a timeout
+          // after the commit), DynamoDB answers the resend as the commit, instead of it failing its
+          // conditions against its own write (a delete that happened answered 404, say).
+          await transactWrite(this.client, [...items, this.bumpVersion(changes)], randomUUID());
         } catch (error) {
           throw refusal(error, items, refuseWhenConditionFails) ?? error;
         }

@@ -56,15 +56,40 @@ const cancelled = (...codes: string[]) =>
   });
 
 describe('DynamoDbSecurityGroupStore writes that lose the race', () => {
-  it('refuses a rename at once when the new name guard was claimed meanwhile', async () => {
+  it('plans a rename again when the new name guard was claimed meanwhile, and refuses it when another group holds it', async () => {
     const { ddb, store, pauses } = mockedStore();
     // group, new name guard, old name guard, version record
     ddb.on(TransactWriteCommand).rejects(cancelled('None', 'ConditionalCheckFailed', 'None', 'None'));
+    // The first plan finds the name free; the second finds another group holding it.
+    ddb
+      .on(GetCommand, { Key: { pk: 'SGNAME', sk: 'new' } })
+      .resolvesOnce({})
+      .resolves({ Item: { pk: 'SGNAME', sk: 'new', guid: 'g2' } });
     const error = await store.updateSecurityGroup('g1', { name: 'new' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NameConflictError);
     expect(error).toMatchObject({ message: "Security group with name 'new' already exists." });
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
-    expect(pauses).toEqual([]);
+    expect(pauses).toHaveLength(1);
+  });
+
+  it('takes a rename whose name this group holds by now (the same rename, committed meanwhile) for no rename', async () => {
+    const { ddb, store } = mockedStore();
+    ddb
+      .on(TransactWriteCommand)
+      .rejectsOnce(cancelled('ConditionalCheckFailed', 'None', 'None', 'None'))
+      .resolves({});
+    // The group read is older than the name read: the guard of `new` is this group's already.
+    ddb
+      .on(GetCommand, { Key: { pk: 'SGNAME', sk: 'new' } })
+      .resolves({ Item: { pk: 'SGNAME', sk: 'new', guid: 'g1' } });
+    ddb
+      .on(GetCommand, { Key: { pk: 'SG', sk: 'g1' } })
+      .resolvesOnce({ Item: storedGroup })
+      .resolves({ Item: { ...storedGroup, name: 'new', revision: 5 } });
+    expect((await store.updateSecurityGroup('g1', { name: 'new' })).name).toBe('new');
+    const [, second] = ddb.commandCalls(TransactWriteCommand);
+    // The plan made again writes the group only: no claim, no release.
+    expect(second?.args[0].input.TransactItems).toHaveLength(2);
   });
 
   it('plans again when the group changed meanwhile, even on a rename', async () => {
