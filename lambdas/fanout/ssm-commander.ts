@@ -1,5 +1,8 @@
-// Run Command: one SendCommand to every instance carrying the cell tag. Throttling is retried with
-// jittered exponential backoff; other errors go back to the caller (and so to the stream's retries).
+// Run Command: one SendCommand to every instance carrying the cell tag, or to named instances in
+// calls of 50. Throttling is retried with jittered exponential backoff. SSM refuses a whole call that
+// names one instance it cannot reach (terminated, or no longer registered: InvalidInstanceId), so such
+// a call is split until the refused instances stand alone and are left out; the others are told.
+// Other errors go back to the caller (and so to the stream's retries), once every call was tried.
 import { SendCommandCommand, type SSMClient, type Target } from '@aws-sdk/client-ssm';
 import { type Backoff, exponentialBackoff, retry, type Sleep } from '../../core/retry.js';
 import type { CellCommander } from './cell-commander.js';
@@ -33,6 +36,9 @@ export const MAX_INSTANCE_IDS = 50;
 
 const THROTTLING = new Set(['ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded']);
 
+/** SSM's refusal of a call naming an instance that is terminated, shutting down or not registered. */
+const isInvalidInstance = (error: unknown): boolean => error instanceof Error && error.name === 'InvalidInstanceId';
+
 export function isThrottling(error: unknown): boolean {
   return error instanceof Error && THROTTLING.has(error.name);
 }
@@ -48,9 +54,34 @@ export class SsmCommander implements CellCommander {
       return;
     }
     // A cell's name is its instance id (the sync document passes it); the role still only reaches
-    // instances carrying the cell tag.
+    // instances carrying the cell tag. A call that fails does not keep the next from being made.
+    let failure: unknown;
     for (let offset = 0; offset < cells.length; offset += MAX_INSTANCE_IDS) {
-      await this.send(minVersion, { InstanceIds: cells.slice(offset, offset + MAX_INSTANCE_IDS) });
+      try {
+        await this.sendLeavingOutInvalid(minVersion, cells.slice(offset, offset + MAX_INSTANCE_IDS));
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure !== undefined) throw failure;
+  }
+
+  /**
+   * Sends to `ids`; when SSM refuses the call for an instance it cannot reach, sends to each half
+   * instead, down to that instance alone, which is left out (the association does not reach it
+   * either: it is gone, or its agent is). A few refused instances cost a few calls per chunk.
+   */
+  private async sendLeavingOutInvalid(minVersion: number, ids: readonly string[]): Promise<void> {
+    try {
+      await this.send(minVersion, { InstanceIds: [...ids] });
+    } catch (error) {
+      if (!isInvalidInstance(error) || ids.length === 1) {
+        if (isInvalidInstance(error)) return;
+        throw error;
+      }
+      const half = Math.ceil(ids.length / 2);
+      await this.sendLeavingOutInvalid(minVersion, ids.slice(0, half));
+      await this.sendLeavingOutInvalid(minVersion, ids.slice(half));
     }
   }
 

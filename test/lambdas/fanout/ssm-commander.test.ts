@@ -45,6 +45,37 @@ describe('SsmCommander', () => {
     expect(inputs[0]?.Parameters).toEqual({ MinVersion: ['4'] });
   });
 
+  it('leaves out an instance SSM refuses (terminated or unregistered) and tells every other one', async () => {
+    const cells = Array.from({ length: 71 }, (_, index) => `i-${String(index).padStart(17, '0')}`);
+    const dead = cells[7] ?? '';
+    ssm.on(SendCommandCommand).callsFake((input: { InstanceIds?: string[] }) => {
+      if (input.InstanceIds?.includes(dead)) {
+        throw Object.assign(new Error('Instances [[i-dead]] not in a valid state'), { name: 'InvalidInstanceId' });
+      }
+      return {};
+    });
+    await commander().syncCells(4, cells);
+    const told = ssm
+      .commandCalls(SendCommandCommand)
+      .filter((call) => !(call.args[0].input.InstanceIds ?? []).includes(dead))
+      .flatMap((call) => call.args[0].input.InstanceIds ?? []);
+    expect(told.sort()).toEqual(cells.filter((cell) => cell !== dead).sort());
+    // Split down to the refused instance: a few calls, not one per cell.
+    expect(ssm.commandCalls(SendCommandCommand).length).toBeLessThan(20);
+  });
+
+  it('tells the later chunks when an earlier one fails otherwise, then throws that failure', async () => {
+    const cells = Array.from({ length: 60 }, (_, index) => `i-${String(index).padStart(17, '0')}`);
+    ssm
+      .on(SendCommandCommand)
+      .rejectsOnce(Object.assign(new Error('Access denied'), { name: 'AccessDeniedException' }))
+      .resolves({});
+    await expect(commander().syncCells(4, cells)).rejects.toThrow('Access denied');
+    expect(ssm.commandCalls(SendCommandCommand).map((call) => call.args[0].input.InstanceIds?.length)).toEqual([
+      50, 10,
+    ]);
+  });
+
   it('throws any other error at once', async () => {
     ssm.on(SendCommandCommand).rejects(Object.assign(new Error('no such document'), { name: 'InvalidDocument' }));
     await expect(commander().syncCells(4)).rejects.toThrow('no such document');
