@@ -62,20 +62,28 @@ export function isScheduledEvent(event: unknown): event is ScheduledEvent {
 
 /**
  * The live cells among `reports` that still have to converge to `version`: with source shards, a
- * cell no publish since its version concerned is current (isBehind, core/domain/cells.ts).
+ * cell no publish since its version concerned is current (isBehind, core/domain/cells.ts). And
+ * which of them were behind already before the latest publish (`missedEarlier`): their command, at
+ * least, is not the one still running; without a change log, none is known to be.
  */
 async function behindOf(
   deps: RepublishDependencies,
   reports: readonly CellReport[],
   version: number,
   pointer: SnapshotPointer | undefined,
-): Promise<CellReport[]> {
+): Promise<{ behind: CellReport[]; missedEarlier: (report: CellReport) => boolean }> {
   const log = pointer?.version === version ? pointer.shardLog : undefined;
   const readChanges = deps.snapshots.readChanges?.bind(deps.snapshots);
-  if (log === undefined || readChanges === undefined) return [...reports];
+  if (log === undefined || readChanges === undefined) return { behind: [...reports], missedEarlier: () => false };
   const oldest = Math.min(...reports.map((report) => report.appliedVersion));
   const entries = await readChanges(log.filter((logged) => logged > oldest));
-  return reports.filter((report) => isBehind(report, version, log, entries));
+  // The publish before the latest one, and the log as it stood then.
+  const earlier = log.filter((logged) => logged < version);
+  const previous = earlier.length === 0 ? undefined : Math.max(...earlier);
+  return {
+    behind: reports.filter((report) => isBehind(report, version, log, entries)),
+    missedEarlier: (report) => previous !== undefined && isBehind(report, previous, earlier, entries),
+  };
 }
 
 /** What the live cells look like for the dashboard: how many, how many behind, how long since the quietest synced. */
@@ -103,12 +111,19 @@ export function createRepublishHandler(deps: RepublishDependencies): RepublishHa
       const live = reports.filter((report) => Date.parse(report.syncedAt) >= liveSince);
       const older = live.filter((report) => report.appliedVersion < published.version);
       const pointer = older.length > 0 ? await deps.snapshots.readPointer() : undefined;
-      const lagging = older.length === 0 ? [] : await behindOf(deps, older, published.version, pointer);
+      const { behind: lagging, missedEarlier } =
+        older.length === 0
+          ? { behind: [], missedEarlier: () => false }
+          : await behindOf(deps, older, published.version, pointer);
       let behind = lagging;
       // Cells are behind right after every publish while its command runs: not a lost command yet.
+      // Only for the latest publish, though: a cell that missed an earlier one is told again, or a
+      // table written more often than the grace would never re-tell a cell whose command was lost.
       if (behind.length > 0 && !published.written) {
         const publishedAt = pointer ? Date.parse(pointer.writtenAt) : Number.NaN;
-        if (now - publishedAt < (deps.commandGraceMs ?? REPUBLISH_DEFAULTS.commandGraceMs)) behind = [];
+        if (now - publishedAt < (deps.commandGraceMs ?? REPUBLISH_DEFAULTS.commandGraceMs)) {
+          behind = behind.filter(missedEarlier);
+        }
       }
       const cellsBehind = behind.length;
       // Written: the stream path had not published this version (failed, given up, or still running):
