@@ -5,18 +5,11 @@ import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { jsonLineLog } from '../../../core/log.js';
-import { DynamoDbCellStatusStore } from '../../../core/store/cell-status-store.js';
-import { DynamoDbPolicyStore } from '../../../core/store/dynamodb-policy-store.js';
-import { shardedSnapshotStore } from '../../../core/store/sharded-snapshot-store.js';
-import { documentClient } from '../../../core/store/table-stores.js';
 import { createFanoutHandler } from '../../../lambdas/fanout/fanout.js';
 import type { FanoutRun } from '../../../lambdas/fanout/fanout-metrics.js';
 import { createRepublishHandler } from '../../../lambdas/fanout/republish.js';
-import { SsmCommander } from '../../../lambdas/fanout/ssm-commander.js';
-import { createTestTable } from '../../helpers/ddb.js';
 import { SCHEDULED_EVENT, tcpDestination } from '../../helpers/fixtures.js';
-import { publishedState } from '../../helpers/published-state.js';
+import { reportCell, shardedFanout } from '../../helpers/sharded-fanout.js';
 
 const ssm = mockClient(SSMClient);
 // A minute ahead of the clock: the pointer's written_at (real time) is then past the command grace.
@@ -39,41 +32,17 @@ function versionRecord(version: number): DynamoDBRecord {
 }
 
 async function setUp() {
-  const table = await createTestTable();
-  const documents = documentClient(table.client);
-  const policies = new DynamoDbPolicyStore({ client: documents, tableName: table.tableName });
-  const cells = new DynamoDbCellStatusStore(documents, table.tableName);
   const runs: FanoutRun[] = [];
-  const deps = {
-    policies: publishedState(policies, documents, table.tableName),
-    snapshots: shardedSnapshotStore(documents, table.tableName),
-    commander: new SsmCommander({
-      client: new SSMClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
-      documentName: 'egress-sync',
-      tagKey: 'egress:cell',
-      tagValue: 'true',
-      sleep: async () => undefined,
-    }),
-    cells,
-    liveCellWindowMs: 3_600_000,
+  const { policies, cells, deps } = await shardedFanout({
     // Past the command grace of the latest publish (the pointer was written "now", in real time).
     commandGraceMs: 0,
     now: () => NOW,
-    log: jsonLineLog({ service: 'test', write: () => undefined }),
     metrics: { record: (run: FanoutRun) => runs.push(run), commandFailed: () => undefined },
-  };
+  });
   const handler = createFanoutHandler(deps);
   const republish = createRepublishHandler(deps);
   const report = (name: string, sources?: string[], syncedAt = NOW.toISOString(), appliedVersion = 1) =>
-    cells.record({
-      name,
-      appliedVersion,
-      appliedAt: syncedAt,
-      syncedAt,
-      containers: 1,
-      rules: 1,
-      ...(sources === undefined ? {} : { sources }),
-    });
+    reportCell(cells, name, appliedVersion, syncedAt, sources);
   /** Adds a policy for `app` and runs the fan-out on its version; returns what SendCommand got. */
   const change = async (app: string) => {
     const [destination] = await policies.createDestinations([tcpDestination(`to-${app}-${Math.random()}`)]);

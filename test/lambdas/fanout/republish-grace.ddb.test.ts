@@ -7,17 +7,10 @@ import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { jsonLineLog } from '../../../core/log.js';
-import { DynamoDbCellStatusStore } from '../../../core/store/cell-status-store.js';
-import { DynamoDbPolicyStore } from '../../../core/store/dynamodb-policy-store.js';
-import { shardedSnapshotStore } from '../../../core/store/sharded-snapshot-store.js';
-import { documentClient } from '../../../core/store/table-stores.js';
 import { createFanoutHandler } from '../../../lambdas/fanout/fanout.js';
 import { createRepublishHandler } from '../../../lambdas/fanout/republish.js';
-import { SsmCommander } from '../../../lambdas/fanout/ssm-commander.js';
-import { createTestTable } from '../../helpers/ddb.js';
 import { SCHEDULED_EVENT, tcpDestination } from '../../helpers/fixtures.js';
-import { publishedState } from '../../helpers/published-state.js';
+import { reportCell, shardedFanout } from '../../helpers/sharded-fanout.js';
 
 const ssm = mockClient(SSMClient);
 beforeEach(() => {
@@ -30,27 +23,8 @@ afterEach(() => vi.useRealTimers());
 const advance = (minutes: number) => vi.setSystemTime(new Date(Date.now() + minutes * 60_000));
 
 async function setUp() {
-  const table = await createTestTable();
-  const documents = documentClient(table.client);
-  const policies = new DynamoDbPolicyStore({ client: documents, tableName: table.tableName });
-  const cells = new DynamoDbCellStatusStore(documents, table.tableName);
-  const deps = {
-    policies: publishedState(policies, documents, table.tableName),
-    snapshots: shardedSnapshotStore(documents, table.tableName),
-    commander: new SsmCommander({
-      client: new SSMClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
-      documentName: 'egress-sync',
-      tagKey: 'egress:cell',
-      tagValue: 'true',
-      sleep: async () => undefined,
-    }),
-    cells,
-    // The stack's defaults: a live window of two resync intervals, a grace of 5 minutes.
-    liveCellWindowMs: 3_600_000,
-    commandGraceMs: 300_000,
-    log: jsonLineLog({ service: 'test', write: () => undefined }),
-    metrics: { record: () => undefined, commandFailed: () => undefined },
-  };
+  // The stack's defaults: a live window of two resync intervals, a grace of 5 minutes.
+  const { table, policies, cells, deps } = await shardedFanout({ commandGraceMs: 300_000 });
   const fanout = createFanoutHandler(deps);
   const republish = createRepublishHandler(deps);
   /** The version record as the stream carries it. */
@@ -83,19 +57,8 @@ async function setUp() {
       await republish(SCHEDULED_EVENT);
       return told();
     },
-    report: async (name: string, source: string) => {
-      const syncedAt = new Date().toISOString();
-      const appliedVersion = await policies.currentVersion();
-      await cells.record({
-        name,
-        appliedVersion,
-        appliedAt: syncedAt,
-        syncedAt,
-        containers: 1,
-        rules: 1,
-        sources: [source, 'global'],
-      });
-    },
+    report: async (name: string, source: string) =>
+      reportCell(cells, name, await policies.currentVersion(), new Date().toISOString(), [source, 'global']),
   };
 }
 
