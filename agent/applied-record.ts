@@ -5,10 +5,10 @@
 // and stops there: no parse, no plan, no diff. See docs/agent.md, "Fast syncs".
 import { createHash } from 'node:crypto';
 import type { Container } from '../core/plan/model.js';
-import { COMMENT_PREFIX, HOOK_CHAIN, isHostSet, isPlanSet, OWNED_PREFIX, ROOT_CHAIN } from '../core/plan/names.js';
+import { HOOK_CHAIN, isHostSet, isPlanSet, OWNED_PREFIX, ROOT_CHAIN } from '../core/plan/names.js';
 import { ApplyError, firstLine } from './errors.js';
 import type { CommandRunner } from './runner.js';
-import { forwardState, parseChainRules } from './table.js';
+import { forwardState, ruleId } from './table.js';
 
 /**
  * Comment text of the record rule: `dyneg-record:<input>.<root>.<sets>.<chains>.<rules>.<set count>`,
@@ -18,7 +18,6 @@ export const RECORD_PREFIX = `${OWNED_PREFIX}record:`;
 const RECORD = new RegExp(
   `--comment "?${RECORD_PREFIX}([0-9a-f]{16})\\.([0-9a-f]{16})\\.([0-9a-f]{16})\\.(\\d{1,9})\\.(\\d{1,9})\\.(\\d{1,9})"?`,
 );
-const RULE_ID = new RegExp(`--comment "?${COMMENT_PREFIX}([0-9a-f]+)"?`);
 
 /**
  * Bump when `planRules` or `render` would turn the same inputs into different rules: the digest of
@@ -99,21 +98,29 @@ export interface KernelSummary {
   readonly hostSets: readonly string[];
 }
 
-/** `iptables -S <root>` lines → the record and the other rules' ids. */
-export function parseRootChain(text: string): Pick<KernelSummary, 'record' | 'rootRuleIds'> {
+/**
+ * `iptables -S <root>` lines → the record, the other rules' ids, and every rule's id in order (the
+ * record's included, as parseSave gives the chain from a full read).
+ */
+export function parseRootChain(text: string): Pick<KernelSummary, 'record' | 'rootRuleIds'> & {
+  readonly rootChain: (string | null)[];
+} {
   let record: AppliedRecord | undefined;
   const rootRuleIds: (string | null)[] = [];
+  const rootChain: (string | null)[] = [];
   for (const line of text.split('\n')) {
     if (!line.startsWith(`-A ${ROOT_CHAIN} `)) continue;
+    const id = ruleId(line);
+    rootChain.push(id);
     const found = RECORD.exec(line);
     if (found !== null && record === undefined) {
       const [, input = '', root = '', sets = '', chains, rules, setCount] = found;
       record = { input, root, sets, size: { chains: Number(chains), rules: Number(rules), sets: Number(setCount) } };
       continue;
     }
-    rootRuleIds.push(RULE_ID.exec(line)?.[1] ?? null);
+    rootRuleIds.push(id);
   }
-  return { record, rootRuleIds };
+  return { record, rootRuleIds, rootChain };
 }
 
 /** What `ipset list -t` (headers only) shows: the sync's sets with their member counts, and the host-name sets. */
@@ -172,9 +179,9 @@ export async function readKernelSummary(runner: CommandRunner): Promise<KernelSu
   // out past every policy, so the record does not hold then and the sync moves the hook back up.
   const forward = forwardState(hook.stdout.split('\n').filter((line) => line.startsWith(`-A ${HOOK_CHAIN} `)));
   // A missing root chain (exit 1) is a kernel with nothing of ours: no record.
-  const parsed = root.code === 0 ? parseRootChain(root.stdout) : { record: undefined, rootRuleIds: [] };
-  const rootChain = root.code === 0 ? parseChainRules(ROOT_CHAIN, root.stdout) : undefined;
-  return { ...forward, ...parsed, rootChain, setSizes: sets.sizes, hostSets: sets.hostSets };
+  const parsed =
+    root.code === 0 ? parseRootChain(root.stdout) : { record: undefined, rootRuleIds: [], rootChain: undefined };
+  return { ...forward, ...parsed, setSizes: sets.sizes, hostSets: sets.hostSets };
 }
 
 /** True when the kernel still holds what was applied for `input`, as far as the cheap reads can tell. */

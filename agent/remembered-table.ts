@@ -30,8 +30,8 @@ const sameIds = (kept: readonly string[], rendered: readonly RenderedRule[]): bo
 /**
  * The table as the diff needs it, from the remembered chains; undefined when it cannot be had that
  * way (more than MOST_CHAINS_REWRITTEN chains that `desired` changes or drops, more than
- * MOST_RULES_REWRITTEN rules in the changed ones, or no root chain in the reads): read it whole then. `summary` must be the record check's reads, with the record naming
- * `applied.input`.
+ * MOST_RULES_REWRITTEN rules in the changed ones, or no root chain in the reads): read it whole
+ * then. `summary` must be the record check's reads, with the record naming `applied.input`.
  */
 export function rememberedTable(
   applied: AppliedChains,

@@ -99,17 +99,8 @@ export function forwardState(forward: readonly string[]): Pick<KernelTable, 'hoo
   };
 }
 
-/** A saved rule's id (the comment tag), or null for an untagged rule. */
-const ruleId = (line: string): string | null => COMMENT.exec(line)?.[1] ?? null;
-
-/** `iptables -S <chain>` output → that chain's rule ids, in order, as parseSave gives them. */
-export function parseChainRules(chain: string, text: string): (string | null)[] {
-  const prefix = `-A ${chain} `;
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith(prefix))
-    .map(ruleId);
-}
+/** A saved or listed rule's id (the comment tag), or null for an untagged rule. */
+export const ruleId = (line: string): string | null => COMMENT.exec(line)?.[1] ?? null;
 
 /** Parse `iptables-save -t filter` output. Only owned chains and the hook are looked at. */
 export function parseSave(text: string): KernelTable {

@@ -13,8 +13,10 @@ import {
 } from '../../agent/applied-record.js';
 import { renderChain, renderSetCreate } from '../../agent/render.js';
 import { parsePolicies } from '../../agent/source/files.js';
+import { parseSave } from '../../agent/table.js';
 import type { Container } from '../../core/plan/model.js';
 import { BY_HOST_SETS } from '../../core/plan/name-enforcement.js';
+import { ROOT_CHAIN } from '../../core/plan/names.js';
 import { planRules } from '../../core/plan/plan.js';
 import { app, icmp, policyList, space, tcp, udp } from './fixtures.js';
 
@@ -64,7 +66,11 @@ describe('the record rule', () => {
     expect(parseRootChain(saved)).toEqual({
       record,
       rootRuleIds: ['00000000000000aa', '00000000000000bb', null],
+      rootChain: ['0000000000000001', '00000000000000aa', '00000000000000bb', null],
     });
+    // As a full read of the table gives the chain.
+    const whole = parseSave(`*filter\n:${ROOT_CHAIN} - [0:0]\n${saved.split('\n').slice(1).join('\n')}\nCOMMIT\n`);
+    expect(parseRootChain(saved).rootChain).toEqual(whole.chains.get(ROOT_CHAIN));
   });
 
   it('is absent from a root chain without one, and a malformed record is not taken for one', () => {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderChain } from '../../agent/render.js';
 import type { CommandRunner } from '../../agent/runner.js';
-import { applyTable, diffTable, parseChainRules, parseSave, readTable, ruleTarget } from '../../agent/table.js';
+import { applyTable, diffTable, parseSave, readTable, ruleTarget } from '../../agent/table.js';
 import type { Chain } from '../../core/plan/model.js';
 
 const rule = (n: number) => ({ match: { destination: `1.1.1.${n}/32` }, action: { kind: 'accept' } }) as const;
@@ -84,21 +84,6 @@ describe('parseSave', () => {
   it('marks untagged rules in owned chains as unknown', () => {
     const kernel = parseSave('*filter\n:dyneg-x - [0:0]\n-A dyneg-x -j ACCEPT\nCOMMIT\n');
     expect(kernel.chains.get('dyneg-x')).toEqual([null]);
-  });
-});
-
-describe('parseChainRules', () => {
-  it("gives the ids of one chain's rules as `iptables -S <chain>` prints them, as parseSave would", () => {
-    const listed = [
-      '-N dyneg-a-1',
-      '-A dyneg-a-1 -d 198.51.100.1/32 -m comment --comment "dyneg:00000000000000aa" -j ACCEPT',
-      '-A dyneg-a-1 -j ACCEPT',
-      '-A dyneg-a-10 -m comment --comment "dyneg:00000000000000bb" -j ACCEPT',
-      '-A dyneg-a-1 -m comment --comment dyneg:00000000000000cc -j ACCEPT',
-    ].join('\n');
-    expect(parseChainRules('dyneg-a-1', listed)).toEqual(['00000000000000aa', null, '00000000000000cc']);
-    const saved = parseSave(`*filter\n:dyneg-a-1 - [0:0]\n${listed.split('\n').slice(1).join('\n')}\nCOMMIT\n`);
-    expect(saved.chains.get('dyneg-a-1')).toEqual(parseChainRules('dyneg-a-1', listed));
   });
 });
 
