@@ -1,6 +1,6 @@
 // The kernel side of host names: one `hash:ip` set per destination with hosts (hostSetName, a hash of
-// the destination's id and names: the name stays while its members follow DNS), holding exactly the addresses
-// its names are allowed now. Only host sets (HOST_SET_PREFIX) are ever read, written or destroyed.
+// the destination's id and names: the name stays while its members follow DNS), holding exactly the
+// addresses its names are allowed now. Only host sets (HOST_SET_PREFIX) are ever read, written or destroyed.
 //
 // Each pass rebuilds every wanted set in a scratch set and swaps it in (`ipset swap`), all in one
 // `ipset restore`: a rule matching the set sees the old members or the new ones, never a half-way
@@ -90,7 +90,6 @@ export interface HostSetResult {
   readonly problems: readonly string[];
 }
 
-/** The host set names in the kernel (`ipset list -n`). */
 /** The host set names in an `ipset list -n` output. */
 export function hostSetNamesIn(listing: string): string[] {
   return listing
@@ -99,6 +98,7 @@ export function hostSetNamesIn(listing: string): string[] {
     .filter(isHostSet);
 }
 
+/** The host set names in the kernel (`ipset list -n`). */
 export async function readHostSetNames(runner: CommandRunner): Promise<string[]> {
   const result = await runner('ipset', ['list', '-n']);
   if (result.code !== 0) {

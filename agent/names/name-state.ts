@@ -71,10 +71,6 @@ export function prune(entry: NameEntry, now: number, policy: NamePolicy): NameEn
   return addresses.length === entry.addresses.length ? entry : { ...entry, addresses };
 }
 
-/** The addresses of `entry` allowed at `now`. */
-export const allowedAddresses = (entry: NameEntry, now: number, policy: NamePolicy): string[] =>
-  entry.addresses.filter((address) => alive(address, now, policy)).map((address) => address.address);
-
 /** The addresses of `entry` allowed at `now`, each with the epoch ms its grace ends at. */
 export const allowedUntil = (
   entry: NameEntry,

@@ -31,6 +31,11 @@ const hostSchema = z.string({ error: zodEnglish }).check(
   }),
 );
 
+/** A destination's names, each once, sorted: the same names in any order are one host set. */
+const sortedNames = (hosts: readonly string[]): string[] => [...new Set(hosts)].sort();
+/** What makes a names document's entry one host set: its id and its names (hostSetName keys by both). */
+const destinationKey = (id: string, hosts: readonly string[]): string => JSON.stringify([id, sortedNames(hosts)]);
+
 const namesFileSchema = z.object(
   {
     destinations: z
@@ -52,7 +57,7 @@ const namesFileSchema = z.object(
         z.maxLength(MAX_HOST_DESTINATIONS, `must hold at most ${MAX_HOST_DESTINATIONS} destinations`),
         // An id may come twice with other names (each is a host set of its own: formatNamesFile).
         z.refine(
-          (list) => new Set(list.map((d) => JSON.stringify([d.id, [...new Set(d.hosts)].sort()]))).size === list.length,
+          (list) => new Set(list.map((d) => destinationKey(d.id, d.hosts ?? []))).size === list.length,
           'must not repeat a destination id with the same names',
         ),
       ),
@@ -77,7 +82,7 @@ export function parseNamesFile(text: string, label = '--names'): HostDestination
   }
   return parsed.destinations
     .filter((destination) => destination.hosts !== undefined && destination.hosts.length > 0)
-    .map((destination) => ({ id: destination.id, hosts: [...new Set(destination.hosts)].sort() }));
+    .map((destination) => ({ id: destination.id, hosts: sortedNames(destination.hosts ?? []) }));
 }
 
 export async function readNamesFile(path: string): Promise<HostDestination[]> {
@@ -95,10 +100,7 @@ export const SYNC_NAMES_FILE = 'host-names.json';
  */
 export function formatNamesFile(destinations: readonly HostDestination[]): string {
   const entries = new Map<string, { readonly id: string; readonly hosts: string[] }>();
-  for (const { id, hosts } of destinations) {
-    const sorted = [...new Set(hosts)].sort();
-    entries.set(JSON.stringify([id, sorted]), { id, hosts: sorted });
-  }
+  for (const { id, hosts } of destinations) entries.set(destinationKey(id, hosts), { id, hosts: sortedNames(hosts) });
   const list = [...entries.values()].sort((a, b) =>
     a.id !== b.id ? (a.id < b.id ? -1 : 1) : a.hosts.join('\n') < b.hosts.join('\n') ? -1 : 1,
   );

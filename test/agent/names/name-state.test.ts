@@ -2,7 +2,7 @@
 // failures keeping the old addresses until expiry + grace, and when the next pass is due.
 import { describe, expect, it } from 'vitest';
 import {
-  allowedAddresses,
+  allowedUntil,
   applyLookup,
   DEFAULT_NAME_POLICY,
   dueNames,
@@ -13,6 +13,10 @@ import {
   restoreEntry,
 } from '../../../agent/names/name-state.js';
 import type { Lookup } from '../../../agent/names/resolve.js';
+
+/** The addresses allowedUntil gives, without their grace ends. */
+const allowedAt = (entry: NameEntry, now: number, policy: NamePolicy): string[] =>
+  allowedUntil(entry, now, policy).map((allowed) => allowed.address);
 
 const POLICY: NamePolicy = {
   ttlFloorMs: 30_000,
@@ -59,8 +63,8 @@ describe('applyLookup', () => {
     const moved = applyLookup(first, answer(['198.51.100.2', 60]), T0 + 60_000, POLICY).entry;
     expect(moved.addresses.map((a) => a.address)).toEqual(['198.51.100.2', '198.51.100.1']);
     // Allowed up to the old expiry (T0 + 60 s) + grace (300 s), not a millisecond longer.
-    expect(allowedAddresses(moved, T0 + 359_999, POLICY)).toEqual(['198.51.100.2', '198.51.100.1']);
-    expect(allowedAddresses(moved, T0 + 360_000, POLICY)).toEqual(['198.51.100.2']);
+    expect(allowedAt(moved, T0 + 359_999, POLICY)).toEqual(['198.51.100.2', '198.51.100.1']);
+    expect(allowedAt(moved, T0 + 360_000, POLICY)).toEqual(['198.51.100.2']);
     const renewed = applyLookup(moved, answer(['198.51.100.2', 60]), T0 + 360_000, POLICY).entry;
     expect(renewed.addresses.map((a) => a.address)).toEqual(['198.51.100.2']);
   });
@@ -76,7 +80,7 @@ describe('applyLookup', () => {
     const twice = applyLookup(once.entry, failed, T0 + 65_000, POLICY).entry;
     expect(twice.nextLookupAt).toBe(T0 + 75_000);
     expect(applyLookup(twice, failed, T0 + 75_000, POLICY).entry.nextLookupAt).toBe(T0 + 95_000);
-    expect(allowedAddresses(twice, T0 + 359_999, POLICY)).toEqual(['198.51.100.1']);
+    expect(allowedAt(twice, T0 + 359_999, POLICY)).toEqual(['198.51.100.1']);
     // After expiry + grace a failure has nothing left to keep.
     const late = applyLookup(twice, failed, T0 + 360_000, POLICY);
     expect(late.entry.addresses).toEqual([]);
