@@ -71,6 +71,7 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
   const lastInput = applied?.input === undefined ? {} : { lastInput: applied.input };
   // And how many sets it held: a kernel holding far fewer (a reboot) has its table of sets grown early.
   const expectedSets = applied?.sets === undefined ? {} : { expectedSets: applied.sets };
+  const runner = options.sync?.runner ?? spawnRunner;
   let redirectsLeft: unknown;
   if (options.source === CACHE_ONLY && options.sync?.dryRun !== true) {
     // The proxy's configuration and redirects are the table's: they match containers by address, so
@@ -82,7 +83,7 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
     // keep the filter rules out (the boot unit's whole job): it is thrown once they are applied.
     try {
       options.state.markProxyDropped();
-      await removeInterception(options.sync?.runner ?? spawnRunner);
+      await removeInterception(runner);
     } catch (error) {
       redirectsLeft = error;
     }
@@ -127,6 +128,8 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
   }
   // After the filter table: it never opens a layer-7 destination by address, whatever happens here.
   // A failure here fails the run (the filter rules stay applied and recorded; the next run retries).
+  // Read once: the step is forced while the mark is there, and the mark goes once the step has run.
+  const dropped = options.proxy !== undefined && options.state.proxyDropped();
   const proxy =
     options.proxy === undefined
       ? undefined
@@ -134,16 +137,13 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
           policiesDigest,
           policies,
           containers: options.containers,
-          force: options.sync?.verify === 'full' || options.state.proxyDropped(),
+          force: options.sync?.verify === 'full' || dropped,
         });
-  if (proxy !== undefined) options.state.clearProxyDropped();
+  if (dropped) options.state.clearProxyDropped();
   // A host set the filter rules stopped using may have been kept for the proxy's nat exemption,
   // which the proxy step has just dropped: destroyed now, not at the next changed sync.
   const kept = result.hostSetsKept ?? [];
-  const sync =
-    proxy === undefined || kept.length === 0
-      ? result
-      : await destroyKeptHostSets(options.sync?.runner ?? spawnRunner, result, kept);
+  const sync = proxy === undefined || kept.length === 0 ? result : await destroyKeptHostSets(runner, result, kept);
   return { version, origin: desired.origin, sync, reported, ...(proxy === undefined ? {} : { proxy }) };
 }
 

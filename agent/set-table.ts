@@ -54,10 +54,11 @@ export interface TableGrowth {
 
 /**
  * When a first sync grows the table without a count: for a cell of at least 32 sources (apps, spaces,
- * security-group bindings) and, when its size is known, a policies document of at least 1 Mi characters. Smaller
- * cells rarely need more than the initial 256 sets, and there a growth only costs: its processes
- * and the wait for its last step (measured: 10 ms more on a 35 ms first sync of 20 containers, 16 ms
- * on 140 ms for 10 sources with 2,500 policies each, against 40-60 ms less at 250 × 100).
+ * security-group bindings) and, when its size is known, a policies document of at least 1 Mi
+ * characters. Smaller cells rarely need more than the initial 256 sets, and there a growth only
+ * costs: its processes and the wait for its last step (measured: 10 ms more on a 35 ms first sync of
+ * 20 containers, 16 ms on 140 ms for 10 sources with 2,500 policies each, against 40-60 ms less at
+ * 250 × 100).
  */
 export const OPEN_GROWTH_MIN_SOURCES = 32;
 export const OPEN_GROWTH_MIN_LENGTH = 1024 * 1024;
