@@ -1,9 +1,9 @@
 // The filters of GET /v3/security_groups, as Cloud Controller's SecurityGroupListMessage takes them:
 // comma-separated lists (a group matches one of the values) and "true"/"false" flags.
-
 import type { SourceIdFormat } from '../../../core/domain/model-primitives.js';
 import type { SecurityGroup } from '../../../core/domain/security-group.js';
 import type { ApiRequest } from '../types.js';
+import { pathTargetGuid } from './security-group-body.js';
 
 type Filter = (group: SecurityGroup) => boolean;
 
@@ -11,10 +11,11 @@ const list = (raw: string): Set<string> => new Set(raw.split(','));
 
 /**
  * The filters a request names; each problem is CF's list-message error text. Values are compared as
- * groups store them: names in NFC, space guids lower-cased in guid mode and as given otherwise.
+ * groups store them: names in NFC, space guids as a bind stores them (pathTargetGuid: lower case in
+ * guid mode, as given otherwise; a value no bind would take matches nothing).
  */
 export function securityGroupFilters(request: ApiRequest, format: SourceIdFormat, problems: string[]): Filter[] {
-  const spaceIds = (raw: string) => list(format === 'guid' ? raw.toLowerCase() : raw);
+  const spaceIds = (raw: string) => new Set(raw.split(',').flatMap((value) => pathTargetGuid(value, format) ?? []));
   const filters: Filter[] = [];
   const { guids, names, running_space_guids, staging_space_guids } = request.query;
   if (guids !== undefined) {
