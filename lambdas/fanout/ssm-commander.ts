@@ -75,10 +75,8 @@ export class SsmCommander implements CellCommander {
     try {
       await this.send(minVersion, { InstanceIds: [...ids] });
     } catch (error) {
-      if (!isInvalidInstance(error) || ids.length === 1) {
-        if (isInvalidInstance(error)) return;
-        throw error;
-      }
+      if (!isInvalidInstance(error)) throw error;
+      if (ids.length === 1) return; // The refused instance, alone: left out.
       const half = Math.ceil(ids.length / 2);
       await this.sendLeavingOutInvalid(minVersion, ids.slice(0, half));
       await this.sendLeavingOutInvalid(minVersion, ids.slice(half));
