@@ -10,7 +10,7 @@ import { type ConvergeResult, converge } from './converge.js';
 import { SYNC_NAMES_FILE } from './names/names-file.js';
 import { createProxyProcess } from './proxy/haproxy-process.js';
 import type { ProxySyncOptions } from './proxy/proxy-sync.js';
-import { cellProxySettings, type ProxySettings } from './proxy/settings.js';
+import { cellProxySettings, type ProxySettings, resolveProxySettings } from './proxy/settings.js';
 import type { Verify } from './recorded-sync.js';
 import { type CommandRunner, emptyKernelRunner, netnsRunner, spawnRunner } from './runner.js';
 import type { CACHE_ONLY } from './source/cache-only.js';
@@ -72,7 +72,12 @@ export interface CellAgentOptions {
 export interface CellProxyOptions {
   /** The proxy's directory: configuration, pid file, master socket, what was last synced. */
   readonly dir: string;
-  readonly settings: ProxySettings;
+  /**
+   * Checked before anything is applied (a bad value is refused input). A function when they are read
+   * from the cell (its resolv.conf) at the proxy step, so that a problem there fails that step, after
+   * the filter rules, instead of keeping every filter change from the cell.
+   */
+  readonly settings: ProxySettings | (() => Promise<ProxySettings>);
   /** See ProxySyncOptions. */
   readonly manage: ProxySyncOptions['manage'];
 }
@@ -92,18 +97,7 @@ export function createCellAgent(options: CellAgentOptions): CellAgent {
   const apply = options.mode === 'apply';
   const runner = kernelRunner(options);
   const state = new AgentState(options.stateDir);
-  const proxy: ProxySyncOptions | undefined =
-    apply && options.proxy !== undefined
-      ? {
-          process: createProxyProcess({ dir: options.proxy.dir, runner }),
-          runner,
-          settings: cellProxySettings(options.proxy.settings, {
-            overlayCidr: options.overlayCidr ?? DEFAULT_OVERLAY_CIDR,
-            denyNetworks: options.denyNetworks ?? NO_DENY_NETWORKS,
-          }),
-          manage: options.proxy.manage,
-        }
-      : undefined;
+  const proxy = apply && options.proxy !== undefined ? proxyOptions(options, options.proxy, runner) : undefined;
   return {
     async sync() {
       const containers =
@@ -148,4 +142,28 @@ function kernelRunner(options: CellAgentOptions): CommandRunner {
   if (options.mode === 'render-only') return emptyKernelRunner;
   const runner = options.runner ?? spawnRunner;
   return options.netns === undefined ? runner : netnsRunner(options.netns, runner);
+}
+
+/** What the proxy step runs with; settings given as values are checked now, read ones at the step. */
+function proxyOptions(
+  options: CellAgentOptions,
+  proxy: CellProxyOptions,
+  runner: CommandRunner,
+): ProxySyncOptions | (() => Promise<ProxySyncOptions>) {
+  const cell = {
+    overlayCidr: options.overlayCidr ?? DEFAULT_OVERLAY_CIDR,
+    denyNetworks: options.denyNetworks ?? NO_DENY_NETWORKS,
+  };
+  const withSettings = (settings: ProxySettings): ProxySyncOptions => {
+    const forCell = cellProxySettings(settings, cell);
+    resolveProxySettings(forCell); // Throws a ValidationError naming the bad value.
+    return {
+      process: createProxyProcess({ dir: proxy.dir, runner }),
+      runner,
+      settings: forCell,
+      manage: proxy.manage,
+    };
+  };
+  const { settings } = proxy;
+  return typeof settings === 'function' ? async () => withSettings(await settings()) : withSettings(settings);
 }

@@ -474,7 +474,7 @@ const serve = command({
   summary:
     "stay resident and run `sync --from-dynamodb` for each request left in a folder, reusing the last sync's plan (what the cell's agent service runs)",
   notes: [
-    'A request is a file <id>.request holding "<min-version> <cheap|full>"; its result is <id>.out, <id>.err and, last, <id>.code (docs/agent.md, "Resident agent").',
+    'A request is a file <id>.request holding "<min-version> <cheap|full>"; its result is <id>.out, <id>.err and, last, <id>.code (docs/agent.md, "The resident agent: agent serve").',
     'Requests waiting together are answered by one sync. Each sync holds <state-dir>/sync.lock, as every other sync of the cell does.',
     'Region and endpoint come from the AWS environment (AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB).',
   ],
@@ -518,7 +518,7 @@ const syncFromCache = command({
   notes: [
     'Without a usable copy no policy applies: containers reach nothing until the next sync --from-dynamodb.',
     'A missing or refused containers file lists no container (exit 0 when missing, 1 when refused).',
-    'Nothing is reported and http/https destinations allow nothing (the proxy is not touched).',
+    "Nothing is reported, and http/https destinations allow nothing: the proxy's nat redirects are removed (its configuration is left alone) and the next sync --from-dynamodb runs the proxy step again.",
     'Ends with one JSON log line ("cell synced", origin cache or empty).',
   ],
   options: {

@@ -4,7 +4,7 @@ import { ValidationError } from '../core/domain/errors.js';
 import { escapeNonPrinting } from '../core/domain/validation.js';
 import { USAGE } from './cli-args.js';
 import type { CliIo } from './cli-io.js';
-import { ApplyError, RefusedInputApplied, TableReadError, UsageError } from './errors.js';
+import { ApplyError, ProxyStepFailed, RefusedInputApplied, TableReadError, UsageError } from './errors.js';
 
 export const EXIT_OK = 0;
 export const EXIT_INVALID_INPUT = 1;
@@ -45,7 +45,7 @@ export function reportFailure(error: unknown, io: CliIo): number {
     io.stderr(`error: cannot read the policy table, rules unchanged: ${oneLine(error.message)}\n`);
     return EXIT_APPLY_FAILED;
   }
-  if (error instanceof ApplyError) {
+  if (error instanceof ApplyError || error instanceof ProxyStepFailed) {
     io.stderr(`error: ${oneLine(error.message)}\n`);
     return EXIT_APPLY_FAILED;
   }

@@ -70,8 +70,13 @@ export async function syncFromTable(args: SyncFromTable, io: CliIo, resident?: R
         : {
             proxy: {
               dir: args.proxy.dir,
-              // HAProxy's resolvers section takes IPv4 here (settings.ts); a resolv.conf of IPv6 only fails the proxy step.
-              settings: { nameservers: args.proxy.nameservers ?? (await readResolvConf()).filter((ip) => isIPv4(ip)) },
+              // Read at the proxy step: a resolv.conf it cannot use (unreadable, malformed, or IPv6
+              // only, which HAProxy's resolvers section does not take here: settings.ts) fails that
+              // step, after the filter rules, and closes layer 7; it never holds back a filter change.
+              settings:
+                args.proxy.nameservers === undefined
+                  ? async () => ({ nameservers: (await readResolvConf()).filter((ip) => isIPv4(ip)) })
+                  : { nameservers: args.proxy.nameservers },
               manage: args.proxy.manage,
             },
           }),

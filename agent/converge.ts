@@ -7,9 +7,9 @@ import { hostedShardKeys } from '../core/domain/shard-keys.js';
 import { snapshotToPolicyList } from '../core/domain/snapshot.js';
 import type { PoliciesWithGroups } from '../core/domain/snapshot-groups.js';
 import type { Container } from '../core/plan/model.js';
-import { TableReadError } from './errors.js';
+import { ProxyStepFailed, TableReadError } from './errors.js';
 import { removeInterception } from './proxy/interception.js';
-import { type ProxyStepResult, proxyStep } from './proxy/proxy-step.js';
+import { type ProxyStepInput, type ProxyStepResult, proxyStep } from './proxy/proxy-step.js';
 import type { ProxySyncOptions } from './proxy/proxy-sync.js';
 import { type RecordedSyncOptions, type RecordedSyncResult, syncRecorded } from './recorded-sync.js';
 import { type CommandRunner, spawnRunner } from './runner.js';
@@ -27,8 +27,12 @@ export interface ConvergeOptions {
   /** Where the cell reports what it applied; omitted, nothing is reported. */
   readonly registry?: Pick<CellRegistry, 'record'>;
   readonly sync?: RecordedSyncOptions;
-  /** The cell's layer-7 proxy; omitted, http and https destinations allow nothing (no proxy). */
-  readonly proxy?: ProxySyncOptions;
+  /**
+   * The cell's layer-7 proxy; omitted, http and https destinations allow nothing (no proxy). A
+   * function when its settings are read from the cell at the proxy step (its resolv.conf): a problem
+   * there then fails that step, after the filter rules, rather than keep every filter change out.
+   */
+  readonly proxy?: ProxySyncOptions | (() => Promise<ProxySyncOptions>);
   readonly now?: () => Date;
 }
 
@@ -133,7 +137,7 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
   const proxy =
     options.proxy === undefined
       ? undefined
-      : await proxyStep(options.proxy, {
+      : await runProxyStep(options.proxy, options.state, runner, version, {
           policiesDigest,
           policies,
           containers: options.containers,
@@ -146,6 +150,37 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
   const sync = proxy === undefined || kept.length === 0 ? result : await destroyKeptHostSets(runner, result, kept);
   return { version, origin: desired.origin, sync, reported, ...(proxy === undefined ? {} : { proxy }) };
 }
+
+/**
+ * The proxy step, failing closed: whatever fails (its settings, HAProxy, the nat table), the proxy's
+ * redirects are taken away, so no layer-7 connection reaches a proxy whose configuration may allow
+ * what the state just applied revoked, and the step is marked to run whatever its record says next
+ * time (a failure before it forgot its record would otherwise leave it answering `recorded`).
+ */
+async function runProxyStep(
+  proxy: ProxySyncOptions | (() => Promise<ProxySyncOptions>),
+  state: AgentState,
+  runner: CommandRunner,
+  version: number,
+  input: ProxyStepInput,
+): Promise<ProxyStepResult> {
+  try {
+    return await proxyStep(typeof proxy === 'function' ? await proxy() : proxy, input);
+  } catch (error) {
+    try {
+      state.markProxyDropped();
+    } catch {
+      // The step's own record is gone if it got that far; otherwise the next input change runs it.
+    }
+    const left = await removeInterception(runner).then(
+      () => undefined,
+      (removal: unknown) => messageOf(removal),
+    );
+    throw new ProxyStepFailed(version, messageOf(error), left);
+  }
+}
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 async function destroyKeptHostSets(
   runner: CommandRunner,

@@ -33,6 +33,23 @@ export class RefusedInputApplied extends Error {
   override readonly name = 'RefusedInputApplied';
 }
 
+/**
+ * The filter rules were applied, recorded and reported, then the proxy step failed (its settings, the
+ * cell's resolv.conf, HAProxy or the nat table). Its redirects are taken away as it fails, so http and
+ * https destinations allow nothing until a sync's proxy step succeeds (converge.ts); `redirectsLeft`
+ * says why they could not be, when they could not.
+ */
+export class ProxyStepFailed extends Error {
+  override readonly name = 'ProxyStepFailed';
+  constructor(version: number, cause: string, redirectsLeft?: string) {
+    const after =
+      redirectsLeft === undefined
+        ? 'http and https destinations allow nothing until it succeeds'
+        : `and its redirects could not be removed (${redirectsLeft})`;
+    super(`the filter rules are applied (policy version ${version}); the proxy step failed, ${after}: ${cause}`);
+  }
+}
+
 /** First non-empty line of a tool's stderr, for one-line error messages. */
 export function firstLine(text: string): string {
   return (

@@ -1,6 +1,7 @@
 // The cell's resolver, as /etc/resolv.conf names it (inside `ip netns exec NS` that file is
-// /etc/netns/NS/resolv.conf). Parsed strictly: a `nameserver` line must hold exactly one address,
-// the other keywords of resolv.conf(5) are ignored, anything else is an error naming its line.
+// /etc/netns/NS/resolv.conf). A `nameserver` line must hold exactly one address (an error names the
+// line); every other line is ignored, as glibc ignores keywords it does not know (`lookup` from a BSD),
+// so that the agent asks the servers the containers ask.
 import { isIP } from 'node:net';
 import { ValidationError } from '../../core/domain/errors.js';
 import { quote } from '../../core/domain/validation.js';
@@ -11,7 +12,6 @@ export const RESOLV_CONF = '/etc/resolv.conf';
 export const MAX_NAMESERVERS = 3;
 /** resolv.conf is a few lines; a larger file is the wrong one. */
 const MAX_RESOLV_CONF_BYTES = 64 * 1024;
-const IGNORED_KEYWORDS = new Set(['domain', 'search', 'sortlist', 'options']);
 
 /** The nameservers of a resolv.conf text, in order, at most MAX_NAMESERVERS; a ValidationError when malformed. */
 export function parseResolvConf(text: string, label = RESOLV_CONF): string[] {
@@ -21,9 +21,8 @@ export function parseResolvConf(text: string, label = RESOLV_CONF): string[] {
     const line = raw.replace(/[#;].*$/, '').trim();
     if (line === '') continue;
     const [keyword = '', ...values] = line.split(/\s+/);
-    if (IGNORED_KEYWORDS.has(keyword)) continue;
+    if (keyword !== 'nameserver') continue;
     const where = `${label} line ${index + 1}`;
-    if (keyword !== 'nameserver') throw new ValidationError(`${where}: unknown keyword ${quote(keyword)}`);
     const [address, ...rest] = values;
     // No zone id (fe80::1%eth0): the resolver is asked from the cell's own namespace, by address alone.
     if (address === undefined || rest.length > 0 || isIP(address) === 0 || address.includes('%')) {

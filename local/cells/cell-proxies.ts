@@ -59,15 +59,17 @@ export function cellProxies(options: CellProxiesOptions): CellProxies {
   const dirOf = (cell: LocalCell): string => join(options.stateRoot, cell.name, 'proxy');
   const optionsFor = (cell: LocalCell): CellProxyOptions | undefined => {
     if (!installed || cell.netns === undefined) return undefined;
-    return { dir: dirOf(cell), settings: { nameservers: namespaceNameservers(cell.netns) }, manage: 'start' };
+    const netns = cell.netns;
+    // Read at each proxy step (the namespace's resolv.conf may change); none fails that step only.
+    return { dir: dirOf(cell), settings: async () => ({ nameservers: namespaceNameservers(netns) }), manage: 'start' };
   };
   return {
     state: installed ? 'on' : 'off (haproxy is not installed: http and https destinations allow nothing)',
     optionsFor,
     argsFor: (cell) => {
       const proxy = optionsFor(cell);
-      if (proxy === undefined) return [];
-      const { nameservers } = proxy.settings;
+      if (proxy === undefined || cell.netns === undefined) return [];
+      const nameservers = namespaceNameservers(cell.netns);
       // Without any, the agent reads /etc/resolv.conf itself (and fails its proxy step if that has none).
       const resolvers = nameservers.length === 0 ? [] : ['--proxy-nameservers', nameservers.join(',')];
       return ['--proxy-dir', proxy.dir, ...resolvers, '--proxy-start'];

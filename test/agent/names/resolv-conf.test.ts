@@ -1,4 +1,4 @@
-// The cell's resolver from resolv.conf: nameserver lines strictly, the other keywords ignored.
+// The cell's resolver from resolv.conf: nameserver lines strictly, every other line ignored (as glibc).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,11 @@ describe('parseResolvConf', () => {
     expect(parseResolvConf(text)).toEqual(['1.1.1.1', '2.2.2.2', '3.3.3.3']);
   });
 
+  it('ignores keywords it does not know, as glibc does (a BSD lookup line, a misspelt keyword)', () => {
+    const text = ['lookup file bind', 'nameserver 1.1.1.1', 'namesever 2.2.2.2', 'nameserver3 3.3.3.3'].join('\n');
+    expect(parseResolvConf(text)).toEqual(['1.1.1.1']);
+  });
+
   it.each([
     [
       'nameserver dns.example.com',
@@ -49,7 +54,7 @@ describe('parseResolvConf', () => {
       'nameserver fe80::1%eth0',
       '/etc/resolv.conf line 1: nameserver must be followed by one IPv4 or IPv6 address, got "nameserver fe80::1%eth0"',
     ],
-    ['nameserver 1.1.1.1\nnamesever 2.2.2.2', '/etc/resolv.conf line 2: unknown keyword "namesever"'],
+    ['lookup file bind\nnamesever 2.2.2.2', '/etc/resolv.conf: no nameserver line'],
     ['search example.com\n', '/etc/resolv.conf: no nameserver line'],
     ['', '/etc/resolv.conf: no nameserver line'],
   ])('refuses %j', (text, message) => {

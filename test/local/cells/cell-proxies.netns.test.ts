@@ -83,12 +83,13 @@ describe.runIf(labAvailable() && dnsmasqAvailable() && toolsAvailable('cell prox
       rmSync(dir, { recursive: true, force: true });
     });
 
-    it("configures the cell's agent with its state directory, its namespace's resolver, and starting the proxy", () => {
-      expect(proxies.optionsFor(cell)).toEqual({
-        dir: join(stateRoot, 'cell-1', 'proxy'),
-        settings: { nameservers: [DNS] },
-        manage: 'start',
-      });
+    it("configures the cell's agent with its state directory, its namespace's resolver, and starting the proxy", async () => {
+      const options = proxies.optionsFor(cell);
+      expect(options).toMatchObject({ dir: join(stateRoot, 'cell-1', 'proxy'), manage: 'start' });
+      // Read at each proxy step, not once: the namespace's resolv.conf may change.
+      const settings = options?.settings;
+      expect(typeof settings).toBe('function');
+      expect(typeof settings === 'function' ? await settings() : settings).toEqual({ nameservers: [DNS] });
       expect(proxies.argsFor(cell)).toEqual([
         '--proxy-dir',
         join(stateRoot, 'cell-1', 'proxy'),
@@ -98,7 +99,7 @@ describe.runIf(labAvailable() && dnsmasqAvailable() && toolsAvailable('cell prox
       ]);
     });
 
-    it("reads no nameserver from a namespace's resolv.conf it cannot parse or that names only IPv6", () => {
+    it("reads no nameserver from a namespace's resolv.conf it cannot parse or that names only IPv6", async () => {
       const fake = `dyneg-test-${process.pid}`;
       const etc = join('/etc/netns', fake);
       mkdirSync(etc, { recursive: true });
@@ -110,7 +111,8 @@ describe.runIf(labAvailable() && dnsmasqAvailable() && toolsAvailable('cell prox
         writeFileSync(join(etc, 'resolv.conf'), 'nameserver ::1\n');
         const none = cellProxies({ cells: [], stateRoot, haproxy: true });
         const cellWithout: LocalCell = { name: 'cell-9', netns: fake, containers: '/c' };
-        expect(none.optionsFor(cellWithout)?.settings.nameservers).toEqual([]);
+        const settings = none.optionsFor(cellWithout)?.settings;
+        expect(typeof settings === 'function' ? await settings() : settings).toEqual({ nameservers: [] });
         // The agent process then reads /etc/resolv.conf itself.
         expect(none.argsFor(cellWithout)).toEqual(['--proxy-dir', join(stateRoot, 'cell-9', 'proxy'), '--proxy-start']);
       } finally {
