@@ -24,7 +24,7 @@ const RECORD = new RegExp(
  * unchanged inputs must then stop matching, so that an upgraded agent rewrites what an older one
  * left. test/agent/applied-record.test.ts pins a plan's rendering and fails until this is bumped.
  */
-export const PLAN_LAYOUT = 10;
+export const PLAN_LAYOUT = 11;
 
 export interface AppliedRecord {
   readonly input: string;

@@ -1,6 +1,6 @@
 // Chains → iptables-restore text. Pure. Every rule is tagged with a comment holding a short hash of
 // its chain and text, so `table` can recognise its own rules on readback without parsing them.
-import { renderRate } from '../core/plan/deny-log.js';
+import { limitTableName, renderRate } from '../core/plan/deny-log.js';
 import type { Action, Chain, IpSet, Match, Rule } from '../core/plan/model.js';
 import { COMMENT_PREFIX, shortHash } from '../core/plan/names.js';
 
@@ -32,6 +32,11 @@ function renderMatch(match: Match): string[] {
   }
   if (match.conntrack !== undefined) parts.push('-m', 'conntrack', '--ctstate', match.conntrack.join(','));
   if (match.limit !== undefined) parts.push('-m', 'limit', '--limit', renderRate(match.limit), '--limit-burst', '1');
+  if (match.limitPerSource !== undefined) {
+    const rate = match.limitPerSource;
+    parts.push('-m', 'hashlimit', '--hashlimit-upto', renderRate(rate), '--hashlimit-burst', '1');
+    parts.push('--hashlimit-mode', 'srcip', '--hashlimit-name', limitTableName(rate));
+  }
   return parts;
 }
 

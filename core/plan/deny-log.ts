@@ -1,8 +1,9 @@
 // Logging of refused connections: the setting the agent plans with, its defaults and its text form.
-// Each container chain (and the catch-all for unlisted overlay sources) sends what it is about to
-// reject to an NFLOG group, rate-limited by an iptables `limit` match in that chain, so the limit is
-// per container. A log daemon (ulogd2) reads the group; `agent logs` enriches its lines
-// (agent/logging/). Pure.
+// Each container chain sends what it is about to reject (to a deny network, or to anything its allow
+// chains did not accept) to an NFLOG group through a `hashlimit` match by source address, one kernel
+// table for every such rule, so a container gets `rate` lines however many of its rules refuse. The
+// catch-all for unlisted overlay sources has one `limit` of its own for all of them. A log daemon
+// (ulogd2) reads the group; `agent logs` enriches its lines (agent/logging/). Pure.
 
 /** At most `count` log lines per `per`, burst 1. */
 export interface LogRate {
@@ -52,6 +53,16 @@ export const MAX_LOG_GROUP = 65535;
 export function renderRate(rate: LogRate): string {
   if (rate.per === 'minute' && rate.count % 60 === 0) return `${rate.count / 60}/sec`;
   return `${rate.count}/${rate.per === 'second' ? 'sec' : 'min'}`;
+}
+
+/**
+ * The kernel's `hashlimit` table for a per-source rate: named by the rate, because a rule finds an
+ * existing table by name and keeps that table's rate, so a changed rate needs a table of its own (the
+ * kernel frees the old one with its last rule). At most 15 characters (`dyneg-deny-599m`).
+ */
+export function limitTableName(rate: LogRate): string {
+  const [count = '', per = ''] = renderRate(rate).split('/');
+  return `dyneg-deny-${count}${per.charAt(0)}`;
 }
 
 /** `N/second`, `N/minute` or `off`; undefined when the text is none of them or out of bounds. */

@@ -101,7 +101,7 @@ function matches(match: Match, packet: Packet, sets: ReadonlyMap<string, IpSet>)
     if (packet.icmp === undefined || packet.icmp.type !== match.icmp.type) return false;
     if (match.icmp.code >= 0 && packet.icmp.code !== match.icmp.code) return false;
   }
-  // `limit` lets the first packet through; `note` matches everything.
+  // `limit` and `limitPerSource` let the first packet through; `note` matches everything.
   return true;
 }
 

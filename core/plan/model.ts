@@ -39,8 +39,13 @@ export interface Match {
   /** ICMP type (0-255) and code (0-255, or -1 for any code). Absent means any type. */
   readonly icmp?: { readonly type: number; readonly code: number };
   readonly conntrack?: readonly ConntrackState[];
-  /** `-m limit`: at most this rate, burst 1 (a limit in a container's own chain is per container). */
+  /** `-m limit`: at most this rate, burst 1, one bucket for this rule alone. */
   readonly limit?: LogRate;
+  /**
+   * `-m hashlimit` by source address: at most this rate per source, burst 1, one bucket per address
+   * shared by every rule with this rate (the kernel's table is named by it: limitTableName).
+   */
+  readonly limitPerSource?: LogRate;
   /** A second comment, for the record rule (applied-record.ts); never input text. */
   readonly note?: string;
 }

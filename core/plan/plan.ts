@@ -9,7 +9,8 @@
 //             └► dyneg-c-<h>: ESTABLISHED,RELATED ACCEPT · deny networks (NFLOG · REJECT) ·
 //                            jump app chain · jump space chain · jump security-group chains
 //                            (global, app, space, organisation binding of its lifecycle) ·
-//                            NFLOG (rate-limited per container, unless denyLog is 'off') · REJECT
+//                            NFLOG (rate-limited per container: one hashlimit by source address
+//                            for all its NFLOG rules, unless denyLog is 'off') · REJECT
 //                 ├► dyneg-a-<h>: the app's allow rules (shared by its containers)
 //                 ├► dyneg-s-<h>: the space's allow rules (shared by its containers)
 //                 └► dyneg-g-<h>: one security-group binding's allow rules (shared by its containers)
@@ -101,14 +102,16 @@ function rejectRules(match: Match): Rule[] {
 }
 
 /**
- * Before a reject: hand the packet to the log daemon, at most `rate` of them. The limit lives in the
- * rule, so one in each container's own chain limits each container on its own.
+ * Before a reject: hand the packet to the log daemon, at most `rate` of them. `perSource`: one bucket
+ * per source address shared by every such rule (a container's deny networks and its final refusal
+ * together log at `rate`); otherwise one bucket in this rule.
  */
-function denyLogRules(match: Match, denyLog: DenyLogSetting = DEFAULT_DENY_LOG): Rule[] {
+function denyLogRules(match: Match, denyLog: DenyLogSetting = DEFAULT_DENY_LOG, perSource = true): Rule[] {
   if (denyLog === 'off') return [];
+  const limit = perSource ? { limitPerSource: denyLog.rate } : { limit: denyLog.rate };
   return [
     {
-      match: { ...match, limit: denyLog.rate },
+      match: { ...match, ...limit },
       action: { kind: 'nflog', group: denyLog.group, prefix: DENY_LOG_PREFIX },
     },
   ];
@@ -250,7 +253,7 @@ function unknownSourceRules(overlayCidr: string, unknownSources: UnknownSources,
   return [
     { match: { source: overlayCidr, conntrack: ['RELATED', 'ESTABLISHED'] }, action: { kind: 'return' } },
     // One limit shared by every unlisted source: their lines carry no container identity.
-    ...denyLogRules({ source: overlayCidr }, denyLog),
+    ...denyLogRules({ source: overlayCidr }, denyLog, false),
     ...rejectRules({ source: overlayCidr }),
   ];
 }

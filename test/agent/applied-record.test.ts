@@ -207,7 +207,7 @@ describe('PLAN_LAYOUT', () => {
     ]);
     expect(plan.sets.filter((set) => set.nomatch !== undefined)).not.toEqual([]);
     // Changed the plan or its rendering on purpose? Bump PLAN_LAYOUT (applied-record.ts) and pin both anew.
-    expect(pinned(plan)).toEqual({ layout: 10, rendering: '1f4101517ac809a1' });
+    expect(pinned(plan)).toEqual({ layout: 11, rendering: 'b90f00dd14558821' });
   });
 
   it('is bumped whenever security groups (a logged rule too) or deny networks would render differently', () => {
@@ -239,7 +239,7 @@ describe('PLAN_LAYOUT', () => {
       ],
       { denyNetworks: { always: ['169.254.169.254/32'], running: ['10.0.0.0/8'], staging: [] } },
     );
-    expect(pinned(plan)).toEqual({ layout: 10, rendering: 'ebce52d5ee4f56a1' });
+    expect(pinned(plan)).toEqual({ layout: 11, rendering: 'a11be241474df730' });
   });
 
   it('is bumped whenever destinations with host names would render differently (the agent enforces them by host set)', () => {
@@ -259,6 +259,6 @@ describe('PLAN_LAYOUT', () => {
     );
     const plan = planRules(withHosts, containers, { names: BY_HOST_SETS });
     expect(plan.hostSets?.map((set) => set.destinationId).sort()).toEqual(['dest-h1', 'dest-h2']);
-    expect(pinned(plan)).toEqual({ layout: 10, rendering: '7b2e5bf99f710821' });
+    expect(pinned(plan)).toEqual({ layout: 11, rendering: 'a403a979749d7396' });
   });
 });

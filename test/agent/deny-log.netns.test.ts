@@ -1,7 +1,7 @@
 // Logging of refused connections with real traffic: a cell namespace programmed by the real agent,
 // one ulogd (Debian's ulogd2) inside the cell's namespace reading the NFLOG group into JSON lines, and
-// the real `agent logs` enriching them with the container's identity. Each container's log rule is
-// limited to one line per second (burst 1), so tests on one container leave a second between them.
+// the real `agent logs` enriching them with the container's identity. Each container's log rules
+// share one limit of one line per second (burst 1), so tests on one container leave a second between them.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -193,12 +193,12 @@ describe.runIf(labAvailable() && ulogdAvailable())('deny log on a real cell: NFL
 
   it('renders the log rules as iptables-save prints them back: a second sync changes nothing', async () => {
     const saved = await ownedFilterState(lab, cell);
-    const rule = renderRuleSpec({
-      match: { limit: { count: 1, per: 'second' } },
-      action: { kind: 'nflog', group: GROUP, prefix: 'dyneg-denied' },
-    });
-    // One log rule per listed container, one in the catch-all for unlisted sources.
-    expect(saved.split('\n').filter((line) => line.endsWith(rule))).toHaveLength(3);
+    const action = { kind: 'nflog', group: GROUP, prefix: 'dyneg-denied' } as const;
+    const perContainer = renderRuleSpec({ match: { limitPerSource: { count: 1, per: 'second' } }, action });
+    const catchAll = renderRuleSpec({ match: { limit: { count: 1, per: 'second' } }, action });
+    // One log rule per listed container (a limit by source address), one in the catch-all for unlisted sources.
+    expect(saved.split('\n').filter((line) => line.endsWith(perContainer))).toHaveLength(2);
+    expect(saved.split('\n').filter((line) => line.endsWith(catchAll))).toHaveLength(1);
     for (const flags of [[], ['--verify', 'full']]) {
       const again = await sync(...flags);
       expect(again.code).toBe(0);
@@ -248,6 +248,30 @@ describe.runIf(labAvailable() && ulogdAvailable())('deny log on a real cell: NFL
     const burst = (await settle(IP.b, before + 1)).length - before;
     expect(burst).toBeGreaterThanOrEqual(1);
     expect(burst).toBeLessThanOrEqual(2);
+  });
+
+  it('holds one rate per container across its deny networks and its final refusal: a mixed burst, at most 2 lines', async () => {
+    const denied = await sync('--deny-networks', '{"always":["203.0.113.0/28"],"running":["203.0.113.16/28"]}');
+    try {
+      expect([denied.code, denied.stderr]).toEqual([0, '']);
+      await sleep(1100);
+      const before = linesFrom(IP.b).length;
+      const started = Date.now();
+      // Routed out of the cell (its default route), so they meet the FORWARD rules.
+      const targets = ['203.0.113.1', '203.0.113.17', EXTERNAL];
+      const results = await Promise.all(
+        Array.from({ length: 48 }, (_, i) => lab.tcp(b, targets[i % 3] ?? EXTERNAL, DENIED_PORT)),
+      );
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(results.every((result) => result === 'refused')).toBe(true);
+      // Three NFLOG rules refused them; each with its own limit would have logged at least 3.
+      const burst = (await settle(IP.b, before + 1)).length - before;
+      expect(burst).toBeGreaterThanOrEqual(1);
+      expect(burst).toBeLessThanOrEqual(2);
+    } finally {
+      const restored = await sync();
+      expect(restored.code).toBe(0);
+    }
   });
 
   it('logs a refused UDP datagram with its ports and a refused ping with its ICMP type and code', async () => {
@@ -405,7 +429,10 @@ describe.runIf(labAvailable() && ulogdAvailable())('deny log on a real cell: NFL
     expect(custom.code).toBe(0);
     const saved = await ownedFilterState(lab, cell);
     expect(saved).toContain(
-      '-m limit --limit 2/sec --limit-burst 1 -j NFLOG --nflog-prefix dyneg-denied --nflog-group 7',
+      '-m hashlimit --hashlimit-upto 2/sec --hashlimit-burst 1 --hashlimit-mode srcip --hashlimit-name dyneg-deny-2s -j NFLOG --nflog-prefix dyneg-denied --nflog-group 7',
+    );
+    expect(saved).toMatch(
+      /^-A dyneg-FORWARD -s 10\.255\.0\.0\/16 .*-m limit --limit 2\/sec --limit-burst 1 -j NFLOG --nflog-prefix dyneg-denied --nflog-group 7$/m,
     );
     const again = await sync('--deny-log-rate', '120/minute', '--log-group', '7', '--verify', 'full');
     expect(JSON.parse(again.stdout)).toMatchObject({ changed: false });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renderRule, renderRuleSpec, renderSetCreate, ruleId } from '../../agent/render.js';
-import { renderRate } from '../../core/plan/deny-log.js';
+import { limitTableName, MAX_RATE, renderRate } from '../../core/plan/deny-log.js';
 
 describe('renderRuleSpec', () => {
   it('renders every match kind in iptables syntax', () => {
@@ -67,6 +67,27 @@ describe('renderRuleSpec', () => {
     [{ count: 600, per: 'minute' }, '10/sec'],
   ] as const)('renders the rate %j as %s (a whole number per second reads back per second)', (rate, text) => {
     expect(renderRate(rate)).toBe(text);
+  });
+
+  it('renders a per-source limit as a hashlimit by source address whose table is named by the rate', () => {
+    expect(
+      renderRuleSpec({
+        match: { destination: '192.0.2.0/24', limitPerSource: { count: 120, per: 'minute' } },
+        action: { kind: 'nflog', group: 7, prefix: 'dyneg-denied' },
+      }),
+    ).toBe(
+      '-d 192.0.2.0/24 -m hashlimit --hashlimit-upto 2/sec --hashlimit-burst 1 --hashlimit-mode srcip --hashlimit-name dyneg-deny-2s -j NFLOG --nflog-prefix dyneg-denied --nflog-group 7',
+    );
+  });
+
+  it('names a distinct hashlimit table for each distinct rate, within the kernel’s 15 characters', () => {
+    const rates = (['second', 'minute'] as const).flatMap((per) =>
+      Array.from({ length: MAX_RATE[per] }, (_, i) => ({ count: i + 1, per })),
+    );
+    const byRate = new Map(rates.map((rate) => [renderRate(rate), limitTableName(rate)]));
+    expect(new Set(byRate.values()).size).toBe(byRate.size);
+    expect(Math.max(...[...byRate.values()].map((name) => name.length))).toBeLessThanOrEqual(15);
+    expect(limitTableName({ count: 7, per: 'minute' })).toBe('dyneg-deny-7m');
   });
 
   it('tags a rule with a hash of its chain and text', () => {

@@ -210,6 +210,8 @@ describe('planRules: security groups', () => {
       planRules(withGroups(SECTION), [c('10.255.1.3', 's1', 'staging')], { denyNetworks }),
       containerChain('10.255.1.3'),
     );
-    expect(logged?.[1]).toMatch(/^-d 169\.254\.169\.254\/32 -m limit .* -j NFLOG/);
+    expect(logged?.[1]).toBe(
+      '-d 169.254.169.254/32 -m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 1 --hashlimit-mode srcip --hashlimit-name dyneg-deny-1s -j NFLOG --nflog-prefix dyneg-denied --nflog-group 100',
+    );
   });
 });

@@ -47,7 +47,7 @@ describe('planRules', () => {
     expect(chain(plan, containerChain('10.255.1.2'))?.rules).toEqual([
       { match: { conntrack: ['RELATED', 'ESTABLISHED'] }, action: { kind: 'accept' } },
       {
-        match: { limit: { count: 1, per: 'second' } },
+        match: { limitPerSource: { count: 1, per: 'second' } },
         action: { kind: 'nflog', group: 100, prefix: 'dyneg-denied' },
       },
       { match: { protocol: 'tcp' }, action: { kind: 'reject', with: 'tcp-reset' } },
@@ -56,7 +56,7 @@ describe('planRules', () => {
     expect(chain(plan, appChain('other'))).toBeUndefined();
   });
 
-  it('logs what a container is refused after its allow lists, right before the rejects, rate-limited in its own chain', () => {
+  it('logs what a container is refused after its allow lists, right before the rejects, rate-limited by source address', () => {
     const plan = planRules(policies(tcp('p1', app('a'), ['1.1.1.1', '1.1.1.1'], [80, 80])), [
       c('10.255.1.2', 'a', 's'),
       c('10.255.1.3', 'a', 's'),
@@ -76,7 +76,7 @@ describe('planRules', () => {
     const containers = [c('10.255.1.2', 'a', 's')];
     const custom = planRules(policies(), containers, { denyLog: { group: 7, rate: { count: 30, per: 'minute' } } });
     expect(chain(custom, containerChain('10.255.1.2'))?.rules[1]).toEqual({
-      match: { limit: { count: 30, per: 'minute' } },
+      match: { limitPerSource: { count: 30, per: 'minute' } },
       action: { kind: 'nflog', group: 7, prefix: 'dyneg-denied' },
     });
     const off = planRules(policies(), containers, { denyLog: 'off' });
