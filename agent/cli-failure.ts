@@ -19,12 +19,12 @@ const MAX_ERROR_LENGTH = 3000;
 
 /** One line an operator's terminal shows as it is: no newlines, no control or bidi characters, bounded. */
 function oneLine(text: string): string {
-  const line = text.replace(/\s*\n\s*/g, ' ').trim();
-  const cut =
-    line.length > MAX_ERROR_LENGTH
-      ? `${line.slice(0, MAX_ERROR_LENGTH)}… (${line.length - MAX_ERROR_LENGTH} more characters)`
-      : line;
-  return escapeNonPrinting(cut);
+  // Escaped before it is cut: an escape is up to six characters, so cutting first let 3,000 control
+  // characters grow to 18,000. The cut never splits an escape.
+  const line = escapeNonPrinting(text.replace(/\s*\n\s*/g, ' ').trim());
+  if (line.length <= MAX_ERROR_LENGTH) return line;
+  const kept = line.slice(0, MAX_ERROR_LENGTH).replace(/\\(u(\{[0-9a-f]*|[0-9a-f]{0,3}))?$/, '');
+  return `${kept}… (${line.length - kept.length} more characters)`;
 }
 
 /** Says on stderr, in one line, why a command failed, and returns its exit code (`agent serve` too). */

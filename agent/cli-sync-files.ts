@@ -24,9 +24,10 @@ export async function syncFromFiles(args: SyncFromFiles, io: CliIo): Promise<voi
       : await readInputFile('--policies', args.policies);
   const containers = await readContainersFile(args.containers, { overlayCidr: args.overlayCidr });
   // The policies are parsed only if the kernel does not already hold what this text gives.
+  const policiesDigest = textDigest(policiesText);
   const result = await syncRecorded(
     {
-      policiesDigest: textDigest(policiesText),
+      policiesDigest,
       policies: () => parsePolicies(policiesText, '--policies'),
       containers,
       policiesLength: policiesText.length,
@@ -49,6 +50,8 @@ export async function syncFromFiles(args: SyncFromFiles, io: CliIo): Promise<voi
   const log = jsonLineLog({ service: AGENT_SERVICE, write: (line) => io.stdout(`${line}\n`) });
   for (const problem of result.hostSetProblems ?? []) log.warn(HOST_SET_KEPT, { problem });
   log.info(RULES_APPLIED, {
+    // A file has no policy version: its checksum says which document is in force.
+    policiesSha256: policiesDigest,
     changed: result.changed,
     applied: true,
     rules: result.stats.rules,

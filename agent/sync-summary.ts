@@ -3,7 +3,8 @@
 //    "version":7,"origin":"table","changed":true,"applied":true,"rules":12,"containers":3,"reported":true}
 // Since then it also carries what the run changed (`changes` below: sets, chainsCreated, …, durationMs);
 // readers take the fields above and ignore the rest. `sync --policies` ends with the same kind of line,
-// message RULES_APPLIED, without the table's fields (version, origin, reported).
+// message RULES_APPLIED, without the table's fields (version, origin, reported), and with the policies
+// file's sha256 (policiesSha256) in place of a version.
 // The agent writes it; local mode reads it back when it runs the agent as a process, as an operator
 // reads it in SSM's command output.
 import * as z from 'zod/mini';

@@ -1,5 +1,6 @@
 // The CLI in-process with a fake dataplane: argument handling, exit codes, dry run, one-line errors.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -71,13 +72,14 @@ describe('agent cli', () => {
     expect(kernel.calls).toEqual([...RECORD_READS, 'iptables-save -t filter', 'iptables-restore -w --noflush']);
   });
 
-  it('ends an apply with one summary line: rules, sets, what changed, time taken', async () => {
+  it('ends an apply with one summary line: which policies, rules, sets, what changed, time taken', async () => {
     const result = await cli(['sync', '--policies', policies, '--containers', store], fakeKernel().runner);
     expect(summaryOf(result.stdout)).toEqual({
       level: 'INFO',
       message: 'rules applied',
       timestamp: expect.stringMatching(/Z$/),
       service: 'dynamic-egress-agent',
+      policiesSha256: createHash('sha256').update(readFileSync(policies)).digest('hex'),
       changed: true,
       applied: true,
       rules: expect.any(Number),
@@ -128,17 +130,24 @@ describe('agent cli', () => {
     ]);
   });
 
-  it.each([[['--help']], [['sync', '--help']], [['sync', '--from-dynamodb', '--help']], [['uninstall', '--help']]])(
-    '%j prints help on stdout, exit 0, touches nothing',
-    async (argv) => {
-      const kernel = fakeKernel();
-      const result = await cli(argv, kernel.runner);
-      expect([result.code, result.stderr]).toEqual([EXIT_OK, '']);
-      expect(result.stdout).toMatch(/^usage: agent /);
-      expect(result.stdout).toMatch(/\n$/);
-      expect(kernel.calls).toEqual([]);
-    },
-  );
+  it.each([
+    [['--help']],
+    [['sync', '--help']],
+    [['sync', '--from-dynamodb', '--help']],
+    [['sync', '--from-cache', '--help']],
+    [['serve', '--help']],
+    [['uninstall', '--help']],
+    [['logs', '--help']],
+    [['ulogd-config', '--help']],
+    [['names', '--help']],
+  ])('%j prints help on stdout, exit 0, touches nothing', async (argv) => {
+    const kernel = fakeKernel();
+    const result = await cli(argv, kernel.runner);
+    expect([result.code, result.stderr]).toEqual([EXIT_OK, '']);
+    expect(result.stdout).toMatch(/^usage: agent /);
+    expect(result.stdout).toMatch(/\n$/);
+    expect(kernel.calls).toEqual([]);
+  });
 
   it('--dry-run prints the payload and writes nothing', async () => {
     const kernel = fakeKernel();
