@@ -382,7 +382,16 @@ export class CellAgent extends Construct {
       content: {
         schemaVersion: '2.2',
         description:
-          'dynamic-egress: remove the containers-file watcher, the host-name refresh, the cell proxy and the connection logging (systemd units) the sync document installs',
+          'dynamic-egress: remove the containers-file watcher, the host-name refresh, the cell proxy and the connection logging (systemd units) the sync document installs; with RemoveRules=true, then every chain, set and hook of the agent',
+        parameters: {
+          RemoveRules: {
+            type: 'String',
+            description:
+              'true: once the units are stopped, remove every chain, set and hook the agent made (agent uninstall; the operator rules stay), leaving the cell without egress rules. false: leave the rules in force.',
+            allowedValues: ['false', 'true'],
+            default: 'false',
+          },
+        },
         mainSteps: [
           {
             action: 'aws:runShellScript',
@@ -408,7 +417,14 @@ export class CellAgent extends Construct {
             action: 'aws:runShellScript',
             name: 'RemoveWatcher',
             precondition: { StringEquals: ['platformType', 'Linux'] },
-            inputs: { timeoutSeconds: '60', runCommand: uninstallWatcherScript(CELL_AGENT_DIR, CELL_STATE_DIR) },
+            inputs: {
+              timeoutSeconds: '60',
+              runCommand: uninstallWatcherScript({
+                agentDir: CELL_AGENT_DIR,
+                stateDir: CELL_STATE_DIR,
+                removeRules: '{{RemoveRules}}',
+              }),
+            },
           },
         ],
       },

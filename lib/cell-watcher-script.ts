@@ -139,22 +139,50 @@ export function installWatcherScript(options: InstallWatcherOptions): string[] {
   ];
 }
 
-/** Stops and removes the watcher and the boot unit; the rules in force and the agent's state stay. */
-export function uninstallWatcherScript(agentDir: string, stateDir: string): string[] {
+export interface UninstallWatcherOptions {
+  readonly agentDir: string;
+  readonly stateDir: string;
+  /**
+   * A sh word that is `true` when the rules go too (the document's `{{RemoveRules}}`, which SSM
+   * checks against its allowed values): `current.mjs uninstall` then runs once the units that would
+   * program them again are stopped, and before the build is deleted. @default 'false'
+   */
+  readonly removeRules?: string;
+  /** For tests. @default UNIT_DIR */
+  readonly unitDir?: string;
+  /** For tests. @default SYSTEMD_RUNTIME_DIR */
+  readonly systemdRuntimeDir?: string;
+}
+
+/**
+ * Stops and removes the watcher, the resident agent and the boot unit; with `removeRules`, then every
+ * chain, set and hook the agent made (`agent uninstall`). The agent's state stays. A failed rule
+ * removal fails the step, after the units and files are gone all the same.
+ */
+export function uninstallWatcherScript(options: UninstallWatcherOptions): string[] {
+  const { agentDir, stateDir } = options;
+  const unitDir = options.unitDir ?? UNIT_DIR;
+  const current = `${agentDir}/${CURRENT_AGENT_NAME}`;
   return [
     'set -eu',
     'export PATH="/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin:$PATH"',
-    `${noSystemd(SYSTEMD_RUNTIME_DIR)} echo 'dynamic-egress: systemd is not running on this cell: no watcher to remove' >&2; else`,
+    'RULES_STATUS=0',
+    `${noSystemd(options.systemdRuntimeDir ?? SYSTEMD_RUNTIME_DIR)} echo 'dynamic-egress: systemd is not running on this cell: no watcher to remove' >&2; else`,
     `systemctl disable --now ${SYNC_PATH_UNIT} >/dev/null 2>&1 || true`,
     `systemctl stop ${SYNC_SERVICE} >/dev/null 2>&1 || true`,
     `systemctl disable ${BOOT_SERVICE} >/dev/null 2>&1 || true`,
     // Stopped before the rules go: a resident agent would program them again on its next request.
     `systemctl disable --now ${AGENT_SERVICE_UNIT} >/dev/null 2>&1 || true`,
-    `rm -f ${UNIT_DIR}/${SYNC_PATH_UNIT} ${UNIT_DIR}/${SYNC_SERVICE} ${UNIT_DIR}/${BOOT_SERVICE} ${UNIT_DIR}/${AGENT_SERVICE_UNIT}`,
+    `rm -f ${unitDir}/${SYNC_PATH_UNIT} ${unitDir}/${SYNC_SERVICE} ${unitDir}/${BOOT_SERVICE} ${unitDir}/${AGENT_SERVICE_UNIT}`,
     'systemctl daemon-reload',
     `systemctl reset-failed ${SYNC_PATH_UNIT} ${SYNC_SERVICE} ${BOOT_SERVICE} ${AGENT_SERVICE_UNIT} >/dev/null 2>&1 || true`,
     'fi',
-    `rm -f ${agentDir}/${CURRENT_AGENT_NAME} ${agentDir}/${UNITS_PENDING_NAME} ${agentDir}/${INSTALL_LOCK_NAME} ${stateDir}/${CELL_ENV_NAME}`,
+    // The agent removes what it made and nothing else (agent/uninstall.ts); the operator's rules stay.
+    `if [ ${shellQuote(options.removeRules ?? 'false')} = true ]; then`,
+    `if [ -e ${current} ]; then node ${current} uninstall || RULES_STATUS=$?; else echo 'dynamic-egress: no agent build on this cell (${current}): the rules were not removed' >&2; RULES_STATUS=1; fi`,
+    'fi',
+    `rm -f ${current} ${agentDir}/${UNITS_PENDING_NAME} ${agentDir}/${INSTALL_LOCK_NAME} ${stateDir}/${CELL_ENV_NAME}`,
     "echo 'dynamic-egress: containers-file watcher, resident agent and boot unit removed'",
+    `if [ "$RULES_STATUS" -ne 0 ]; then echo "dynamic-egress: removing the rules failed (exit $RULES_STATUS): they are still in force" >&2; exit "$RULES_STATUS"; fi`,
   ];
 }

@@ -515,8 +515,11 @@ describe('the install step, run with stand-in systemctl and IMDS', () => {
 });
 
 describe('the uninstall step', () => {
-  it('is a valid sh script that disables, removes and reloads, and touches no rule', () => {
-    const script = uninstallWatcherScript('/opt/dynamic-egress/agent', '/var/lib/dynamic-egress').join('\n');
+  it('is a valid sh script that disables, removes and reloads, and by default touches no rule', () => {
+    const script = uninstallWatcherScript({
+      agentDir: '/opt/dynamic-egress/agent',
+      stateDir: '/var/lib/dynamic-egress',
+    }).join('\n');
     expect(spawnSync('/bin/sh', ['-n', '-c', script]).status).toBe(0);
     expect(script).toContain('systemctl disable --now dynamic-egress-sync.path');
     expect(script).toContain('systemctl disable dynamic-egress-boot.service');
@@ -528,6 +531,54 @@ describe('the uninstall step', () => {
       'rm -f /opt/dynamic-egress/agent/current.mjs /opt/dynamic-egress/agent/units-pending /opt/dynamic-egress/agent/install.lock /var/lib/dynamic-egress/cell.env',
     );
     expect(script).not.toMatch(/iptables|ipset/);
+  });
+
+  /** Runs the step with stand-in systemctl and node, which log their calls in order. */
+  function uninstall(removeRules: string, nodeExit = 0, withBuild = true) {
+    const agentDir = join(dir, 'agent');
+    const stateDir = join(dir, 'state');
+    const runtimeDir = join(dir, 'run-systemd');
+    const unitDir = join(dir, 'units');
+    for (const folder of [agentDir, stateDir, runtimeDir, unitDir]) mkdirSync(folder, { recursive: true });
+    if (withBuild) writeFileSync(join(agentDir, 'current.mjs'), '');
+    const calls = join(dir, 'calls.log');
+    const path = bin({
+      systemctl: `echo "systemctl $*" >> ${calls}`,
+      node: `echo "node $*" >> ${calls}; exit ${nodeExit}`,
+    });
+    const script = uninstallWatcherScript({ agentDir, stateDir, removeRules, unitDir, systemdRuntimeDir: runtimeDir })
+      .filter((line) => !line.startsWith('export PATH='))
+      .join('\n');
+    const result = spawnSync('/bin/sh', ['-c', script], { env: { PATH: `${path}:/usr/bin:/bin` }, encoding: 'utf8' });
+    const logged = existsSync(calls) ? readFileSync(calls, 'utf8').trim().split('\n') : [];
+    return { result, logged, buildLeft: existsSync(join(agentDir, 'current.mjs')) };
+  }
+
+  it('with RemoveRules true, runs agent uninstall once the resident agent is stopped, then deletes the build', () => {
+    const { result, logged, buildLeft } = uninstall('true');
+    expect(result.status).toBe(0);
+    const agentStopped = logged.indexOf('systemctl disable --now dynamic-egress-agent.service');
+    const removed = logged.indexOf(`node ${join(dir, 'agent', 'current.mjs')} uninstall`);
+    expect(agentStopped).toBeGreaterThanOrEqual(0);
+    expect(removed).toBeGreaterThan(agentStopped);
+    expect(buildLeft).toBe(false);
+  });
+
+  it('with RemoveRules false (the default), runs no agent', () => {
+    const { result, logged } = uninstall('false');
+    expect(result.status).toBe(0);
+    expect(logged.filter((call) => call.startsWith('node '))).toEqual([]);
+  });
+
+  it('fails with the agent’s exit code when the rules could not be removed, the units and files gone all the same', () => {
+    const { result, logged, buildLeft } = uninstall('true', 3);
+    expect(result.status).toBe(3);
+    expect(result.stderr).toContain('dynamic-egress: removing the rules failed (exit 3): they are still in force');
+    expect(logged).toContain('systemctl daemon-reload');
+    expect(buildLeft).toBe(false);
+    const noBuild = uninstall('true', 0, false);
+    expect(noBuild.result.status).toBe(1);
+    expect(noBuild.result.stderr).toContain('no agent build on this cell');
   });
 });
 

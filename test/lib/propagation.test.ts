@@ -406,10 +406,12 @@ describe('unknown sources', () => {
 });
 
 describe('uninstall document', () => {
-  it('stops and removes the watcher units, reloads systemd, and leaves the rules alone', () => {
+  it('stops and removes the watcher units, reloads systemd, and removes the rules only when asked', () => {
     const props = propsOf('AWS::SSM::Document', 'UninstallDocument') as { Content: { parameters?: unknown } };
     expect(props).toMatchObject({ DocumentType: 'Command', TargetType: '/AWS::EC2::Instance' });
-    expect(props.Content.parameters).toBeUndefined();
+    expect(props.Content.parameters).toEqual({
+      RemoveRules: expect.objectContaining({ type: 'String', allowedValues: ['false', 'true'], default: 'false' }),
+    });
     const lines = scriptLines('RemoveWatcher', 'UninstallDocument');
     expect(lines).toContain('systemctl disable --now dynamic-egress-sync.path >/dev/null 2>&1 || true');
     expect(lines).toContain('systemctl disable dynamic-egress-boot.service >/dev/null 2>&1 || true');
@@ -419,6 +421,8 @@ describe('uninstall document', () => {
     );
     expect(lines).toContain('systemctl daemon-reload');
     expect(lines.join('\n')).not.toMatch(/iptables|ipset/);
+    expect(lines).toContain("if [ '{{RemoveRules}}' = true ]; then");
+    expect(lines.join('\n')).toContain('node /opt/dynamic-egress/agent/current.mjs uninstall');
   });
 });
 
