@@ -1,9 +1,9 @@
 // What runs on the cells: the agent bundle (an S3 asset), the SSM Command document that downloads and
 // runs it, the State Manager association that re-runs it on a schedule, and the managed policy a cell's
-// instance role needs, and the log group the cells' refused connections go to. The document takes two
-// parameters, MinVersion (digits only, it ends up in a shell script) and Verify; everything else it
-// needs (table, region, paths, overlay CIDR, unknown sources, deny logging) is fixed into it here,
-// validated at synth.
+// instance role needs, and the log group the cells' refused connections go to. The document takes three
+// parameters, MinVersion (digits only, it ends up in a shell script), Verify and UnknownSources (its
+// default the stack's `unknownSources`); everything else it needs (table, region, paths, overlay
+// CIDR, deny logging) is fixed into it here, validated at synth.
 import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -77,6 +77,12 @@ export const CELL_AGENT_DIR = '/opt/dynamic-egress/agent';
 export const MIN_VERSION_PATTERN = '^[0-9]{1,15}$';
 /** The agent's `--verify` levels (agent/recorded-sync.ts), as the document parameter accepts them. */
 export const VERIFY_PATTERN = '^(cheap|full)$';
+/**
+ * Where the units and the sync step take `--unknown-sources`: SSM puts the run's value there (one of
+ * UNKNOWN_SOURCES, which it checks), the stack's `unknownSources` unless a command names another.
+ */
+export const UNKNOWN_SOURCES_PARAMETER = '{{ UnknownSources }}';
+export const UNKNOWN_SOURCES_PATTERN = `^(${UNKNOWN_SOURCES.join('|')})$`;
 /** The attributes of a cell's report item (CellStatusStore), besides the key. */
 export const CELL_REPORT_ATTRIBUTES = [
   'applied_version',
@@ -247,7 +253,7 @@ export class CellAgent extends Construct {
       region: Aws.REGION,
       containersPath,
       overlayCidr,
-      unknownSources,
+      unknownSources: UNKNOWN_SOURCES_PARAMETER,
       denyLogRate,
       denyNetworks,
       nflogGroup,
@@ -288,6 +294,13 @@ export class CellAgent extends Construct {
             description: 'Lowest policy version the cell must apply (0: whatever is current)',
             default: '0',
             allowedPattern: MIN_VERSION_PATTERN,
+          },
+          UnknownSources: {
+            type: 'String',
+            description:
+              'reject: new connections from overlay addresses the containers file does not list are refused; allow: they pass. A command naming the other value applies it to its cells (rules and units) until the next run with the default: a trial, not a setting',
+            default: unknownSources,
+            allowedValues: [...UNKNOWN_SOURCES],
           },
           Verify: {
             type: 'String',
@@ -529,7 +542,8 @@ interface SyncScriptOptions {
   readonly region: string;
   readonly containersPath: string;
   readonly overlayCidr: string;
-  readonly unknownSources: UnknownSources;
+  /** UNKNOWN_SOURCES_PARAMETER: the run's value, checked again by the script. */
+  readonly unknownSources: string;
   readonly denyLogRate: string;
   /** The agent's `--deny-networks` in its compact form, or '' for none. */
   readonly denyNetworks: string;
@@ -554,6 +568,8 @@ function syncScript(options: SyncScriptOptions): string[] {
     `if ! ${wholeValueMatches('MIN_VERSION', MIN_VERSION_PATTERN)}; then echo "dynamic-egress: MinVersion must be digits, got '$MIN_VERSION'" >&2; exit 2; fi`,
     "VERIFY='{{ Verify }}'",
     `if ! ${wholeValueMatches('VERIFY', VERIFY_PATTERN)}; then echo "dynamic-egress: Verify must be cheap or full, got '$VERIFY'" >&2; exit 2; fi`,
+    `UNKNOWN_SOURCES='${options.unknownSources}'`,
+    `if ! ${wholeValueMatches('UNKNOWN_SOURCES', UNKNOWN_SOURCES_PATTERN)}; then echo "dynamic-egress: UnknownSources must be reject or allow, got '$UNKNOWN_SOURCES'" >&2; exit 2; fi`,
     "if ! command -v node >/dev/null 2>&1; then echo 'dynamic-egress: node (>= 20) is not installed on this cell' >&2; exit 3; fi",
     `if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then echo "dynamic-egress: node >= 20 required, found $(node --version)" >&2; exit 3; fi`,
     ...INSTANCE_ID_LINES,
@@ -569,7 +585,7 @@ function syncScript(options: SyncScriptOptions): string[] {
     `if resident_sync "$MIN_VERSION" "$VERIFY"; then exit 0; else status=$?; fi`,
     `if [ "$status" -ne ${NOT_ANSWERED} ]; then exit "$status"; fi`,
     // A command and the scheduled association may arrive together: one sync at a time per cell.
-    `exec flock -w ${options.lockWaitSeconds} ${syncLockFile(CELL_STATE_DIR)} node '${options.agentFile}' sync --from-dynamodb --table '${options.tableName}' --containers '${options.containersPath}' --state-dir ${CELL_STATE_DIR} --cell-name "$INSTANCE_ID" --min-version "$MIN_VERSION" --overlay-cidr '${options.overlayCidr}' --unknown-sources '${options.unknownSources}' --deny-log-rate '${options.denyLogRate}' --log-group ${options.nflogGroup}${denyNetworksFlag(options.denyNetworks)} --verify "$VERIFY"${options.proxyDir === undefined ? '' : ` ${proxyFlagsExpansion(options.proxyDir)}`}`,
+    `exec flock -w ${options.lockWaitSeconds} ${syncLockFile(CELL_STATE_DIR)} node '${options.agentFile}' sync --from-dynamodb --table '${options.tableName}' --containers '${options.containersPath}' --state-dir ${CELL_STATE_DIR} --cell-name "$INSTANCE_ID" --min-version "$MIN_VERSION" --overlay-cidr '${options.overlayCidr}' --unknown-sources "$UNKNOWN_SOURCES" --deny-log-rate '${options.denyLogRate}' --log-group ${options.nflogGroup}${denyNetworksFlag(options.denyNetworks)} --verify "$VERIFY"${options.proxyDir === undefined ? '' : ` ${proxyFlagsExpansion(options.proxyDir)}`}`,
   ];
 }
 

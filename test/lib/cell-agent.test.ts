@@ -52,11 +52,14 @@ describe('CellAgent', () => {
     }
   });
 
-  it('fixes unknownSources into the sync command: reject by default, allow when asked', () => {
-    const script = (agent: CellAgent) => JSON.stringify(Template.fromStack(Stack.of(agent)).toJSON());
-    expect(script(cells())).toContain(" --unknown-sources 'reject'");
-    expect(script(cells({ unknownSources: 'reject' }))).toContain(" --unknown-sources 'reject'");
-    expect(script(cells({ unknownSources: 'allow' }))).toContain(" --unknown-sources 'allow'");
+  it('makes unknownSources the default of the UnknownSources parameter the sync command and the units take: reject, allow when asked', () => {
+    const parameter = (agent: CellAgent) => documentOf(agent, 'download').parameters?.UnknownSources;
+    expect(parameter(cells())).toMatchObject({ default: 'reject', allowedValues: ['reject', 'allow'] });
+    expect(parameter(cells({ unknownSources: 'reject' }))).toMatchObject({ default: 'reject' });
+    expect(parameter(cells({ unknownSources: 'allow' }))).toMatchObject({ default: 'allow' });
+    const script = JSON.stringify(Template.fromStack(Stack.of(cells())).toJSON());
+    expect(script).toContain(' --unknown-sources \\"$UNKNOWN_SOURCES\\" ');
+    expect(script).toContain(' --unknown-sources {{ UnknownSources }} ');
   });
 
   it("gives the containers-file watcher the sync step's settings: file, overlay, unknown sources, timeout", () => {
@@ -74,7 +77,7 @@ describe('CellAgent', () => {
     );
     expect(content).toContain("'PathChanged=/srv/cell/store.json'");
     expect(content).toContain('--containers /srv/cell/store.json ');
-    expect(content).toContain('--overlay-cidr 10.0.0.0/8 --unknown-sources allow ');
+    expect(content).toContain('--overlay-cidr 10.0.0.0/8 --unknown-sources {{ UnknownSources }} ');
     expect(content).toContain("'TimeoutStartSec=960'");
     expect(content).toContain('flock -w 90 ');
     // Both the sync step and the watcher's service wait 60 s (half of 120) for the resident agent.
@@ -219,8 +222,12 @@ describe('CellAgent connection logging', () => {
     );
   });
 
-  it('adds no document parameter: the logging settings are fixed at synth, like unknownSources', () => {
-    expect(Object.keys(documentOf(cells(), 'download').parameters ?? {})).toEqual(['MinVersion', 'Verify']);
+  it('adds no document parameter for the logging settings: they are fixed at synth', () => {
+    expect(Object.keys(documentOf(cells(), 'download').parameters ?? {})).toEqual([
+      'MinVersion',
+      'UnknownSources',
+      'Verify',
+    ]);
   });
 
   it('creates a log group kept on stack deletion and replacement, 90 days by default', () => {

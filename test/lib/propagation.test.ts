@@ -220,7 +220,7 @@ describe('fan-out function', () => {
 });
 
 describe('sync document', () => {
-  it('is a schema 2.2 Command document for EC2 instances whose parameters are a digits-only MinVersion and Verify', () => {
+  it('is a schema 2.2 Command document for EC2 instances whose parameters are a digits-only MinVersion, Verify and UnknownSources', () => {
     const props = propsOf('AWS::SSM::Document', 'SyncDocument') as {
       Content: { schemaVersion: string; parameters: Record<string, unknown>; mainSteps: { action: string }[] };
     };
@@ -229,6 +229,12 @@ describe('sync document', () => {
     expect(props.Content.parameters).toEqual({
       MinVersion: { type: 'String', description: expect.any(String), default: '0', allowedPattern: '^[0-9]{1,15}$' },
       Verify: { type: 'String', description: expect.any(String), default: 'cheap', allowedPattern: '^(cheap|full)$' },
+      UnknownSources: {
+        type: 'String',
+        description: expect.any(String),
+        default: 'reject',
+        allowedValues: ['reject', 'allow'],
+      },
     });
     expect(props.Content.mainSteps.map((step) => step.action)).toEqual([
       'aws:downloadContent',
@@ -262,14 +268,14 @@ describe('sync document', () => {
     expect(service).toContain(`node ${CELL_AGENT_DIR}/current.mjs sync --from-dynamodb --table <${table}> `);
     expect(service).toContain('--min-version 0');
     expect(service).toContain(
-      '--overlay-cidr 10.255.0.0/16 --unknown-sources reject --deny-log-rate 1/second --log-group 100 ',
+      '--overlay-cidr 10.255.0.0/16 --unknown-sources {{ UnknownSources }} --deny-log-rate 1/second --log-group 100 ',
     );
     const path = lines.find((line) => line.includes('> /etc/systemd/system/dynamic-egress-sync.path.tmp')) ?? '';
     expect(path).toContain("'PathChanged=/var/vcap/data/container-metadata/store.json'");
     const boot = lines.find((line) => line.includes('> /etc/systemd/system/dynamic-egress-boot.service.tmp')) ?? '';
     expect(boot).toContain("'Before=network-pre.target shutdown.target'");
     expect(boot).toContain(
-      `node ${CELL_AGENT_DIR}/current.mjs sync --from-cache --containers /var/vcap/data/container-metadata/store.json --state-dir /var/lib/dynamic-egress --overlay-cidr 10.255.0.0/16 --unknown-sources reject --deny-log-rate 1/second --log-group 100'`,
+      `node ${CELL_AGENT_DIR}/current.mjs sync --from-cache --containers /var/vcap/data/container-metadata/store.json --state-dir /var/lib/dynamic-egress --overlay-cidr 10.255.0.0/16 --unknown-sources {{ UnknownSources }} --deny-log-rate 1/second --log-group 100'`,
     );
     const agent = lines.find((line) => line.includes('> /etc/systemd/system/dynamic-egress-agent.service.tmp')) ?? '';
     expect(agent).toContain("'RuntimeDirectory=dynamic-egress'");
@@ -316,7 +322,13 @@ describe('sync document', () => {
       const path = standInCommands(dir, { flock: `echo "flock $*" >> ${dir}/flock.log` });
       const step = () => {
         const result = spawnSync('/bin/sh', ['-c', tail], {
-          env: { PATH: `${path}:/usr/bin:/bin`, MIN_VERSION: '7', VERIFY: 'full', INSTANCE_ID: 'i-0123456789abcdef0' },
+          env: {
+            PATH: `${path}:/usr/bin:/bin`,
+            MIN_VERSION: '7',
+            VERIFY: 'full',
+            UNKNOWN_SOURCES: 'reject',
+            INSTANCE_ID: 'i-0123456789abcdef0',
+          },
           encoding: 'utf8',
           timeout: 30_000,
         });
@@ -359,7 +371,7 @@ describe('sync document', () => {
     expect(run).toContain("--overlay-cidr '10.255.0.0/16'");
     // Fail closed by default: overlay sources the containers file does not list are refused.
     expect(run).toMatch(
-      / --unknown-sources 'reject' --deny-log-rate '1\/second' --log-group 100 --verify "\$VERIFY" \$\(command -v haproxy >\/dev\/null 2>&1 && echo --proxy-dir \/var\/lib\/dynamic-egress\/proxy\)$/,
+      / --unknown-sources "\$UNKNOWN_SOURCES" --deny-log-rate '1\/second' --log-group 100 --verify "\$VERIFY" \$\(command -v haproxy >\/dev\/null 2>&1 && echo --proxy-dir \/var\/lib\/dynamic-egress\/proxy\)$/,
     );
     expect(lines).toContain("export AWS_REGION='<AWS::Region>'");
     expect(lines.some((line) => line.includes('latest/api/token'))).toBe(true);
@@ -397,11 +409,31 @@ describe('sync document', () => {
 });
 
 describe('unknown sources', () => {
-  it('fixes the stack prop into the document, in single quotes, for a staged rollout', () => {
+  it('makes the stack prop the default of the document parameter, which SSM checks (reject or allow)', () => {
     const stack = new DynamicEgressStack(testApp(), 'Rollout', { ...TEST_JWT, unknownSources: 'allow' });
-    const content = JSON.stringify(Template.fromStack(stack).findResources('AWS::SSM::Document'));
-    expect(content).toContain(" --unknown-sources 'allow'");
-    expect(content).not.toContain('reject');
+    const sync = Object.values(Template.fromStack(stack).findResources('AWS::SSM::Document')).find((resource) =>
+      JSON.stringify(resource).includes('SyncCell'),
+    );
+    expect(JSON.stringify(sync)).toContain('"UnknownSources":{"type":"String","description":');
+    expect(sync?.Properties?.Content?.parameters?.UnknownSources).toMatchObject({
+      default: 'allow',
+      allowedValues: ['reject', 'allow'],
+    });
+  });
+
+  it('checks the value again in the sync step before it reaches the agent', () => {
+    const lines = scriptLines('SyncCell');
+    expect(lines).toContain("UNKNOWN_SOURCES='{{ UnknownSources }}'");
+    const check = lines.find((line) => line.includes('UnknownSources must be reject or allow')) ?? '';
+    for (const [value, status] of [
+      ['reject', 0],
+      ['allow', 0],
+      ['allowx', 2],
+      ["reject'; touch /tmp/x; '", 2],
+    ] as const) {
+      const script = `UNKNOWN_SOURCES='${value.replaceAll("'", "'\\''")}'\n${check}\nexit 0`;
+      expect(spawnSync('/bin/sh', ['-c', script]).status).toBe(status);
+    }
   });
 });
 
