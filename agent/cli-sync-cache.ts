@@ -57,7 +57,7 @@ export async function syncFromCache(args: SyncFromCache, io: CliIo): Promise<voi
     runner: io.runner,
   });
   const result = await agent.sync();
-  if (args.dryRun) io.stdout(describeDryRun(result.sync, result.containers));
+  if (args.dryRun) io.stdout(describeDryRun(result.sync, result.containers, result.previous?.()));
   const log = jsonLineLog({ service: AGENT_SERVICE, write: (line) => io.stdout(`${line}\n`) });
   for (const kept of result.sync.hostSetProblems ?? []) log.warn(HOST_SET_KEPT, { problem: kept });
   if (problem !== undefined) log.warn(NO_CONTAINERS_LISTED, { problem: problem.message });

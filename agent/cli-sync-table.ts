@@ -83,7 +83,7 @@ export async function syncFromTable(args: SyncFromTable, io: CliIo, resident?: R
     });
     const result = await agent.sync();
     // A dry run against this kernel starts with the readable account; render-only prints the ruleset alone.
-    if (args.mode === 'dry-run') io.stdout(describeDryRun(result.sync, result.containers));
+    if (args.mode === 'dry-run') io.stdout(describeDryRun(result.sync, result.containers, result.previous?.()));
     if (args.mode === 'render-only') io.stdout(payloadText(result.sync));
     if (result.version < args.minVersion) {
       io.stderr(

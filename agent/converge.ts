@@ -44,6 +44,11 @@ export interface ConvergeResult {
   readonly reported: boolean;
   /** What the proxy step did, when the cell has a proxy. */
   readonly proxy?: ProxyStepResult;
+  /**
+   * A dry run only: the policies of the cell's last apply (its own copy), decoded when asked, so the
+   * dry run's account can name what a change removes (dry-run-diff.ts); undefined without a usable copy.
+   */
+  readonly previous?: () => PoliciesWithGroups | undefined;
 }
 
 export async function converge(options: ConvergeOptions): Promise<ConvergeResult> {
@@ -97,7 +102,10 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
     { ...options.sync, ...lastInput, ...expectedSets },
   );
   const version = desired.version;
-  if (options.sync?.dryRun === true) return { version, origin: desired.origin, sync: result, reported: false };
+  if (options.sync?.dryRun === true) {
+    const previous = () => appliedPolicies(applied, cached, hosted);
+    return { version, origin: desired.origin, sync: result, reported: false, previous };
+  }
 
   const syncedAt = (options.now ?? (() => new Date()))().toISOString();
   // A resync of the version already in force keeps the time it was first applied.
@@ -177,6 +185,21 @@ async function runProxyStep(
       (removal: unknown) => messageOf(removal),
     );
     throw new ProxyStepFailed(version, messageOf(error), left);
+  }
+}
+
+/** The policies of the cell's own copy of its last apply, or undefined when there is no usable one. */
+function appliedPolicies(
+  applied: AppliedState | undefined,
+  cached: Buffer | undefined,
+  hosted: ReturnType<typeof hostedShardKeys>,
+): PoliciesWithGroups | undefined {
+  const copy = desiredFromCache(applied, cached, hosted);
+  if (copy.origin === 'empty') return undefined;
+  try {
+    return snapshotToPolicyList(copy.snapshot);
+  } catch {
+    return undefined;
   }
 }
 

@@ -132,8 +132,9 @@ export async function syncRecorded(
     }
   }
   // The record missed or was not read: the rules are read while the policies are parsed (the read
-  // starts a process); without the sets' headers, every member is read back.
-  kernelTable ??= readTable(runner);
+  // starts a process); without the sets' headers, every member is read back. A dry run keeps the
+  // rules' text too, for its readable account (dry-run-diff.ts).
+  kernelTable ??= readTable(runner, { keepRules: options.dryRun === true });
   if (typeof kernelTable !== 'function') kernelTable.catch(() => undefined);
   const syncWith = (table: Promise<KernelTable> | TableFor, known: SetHeaders | undefined) => {
     policies ??= input.policies();

@@ -17,6 +17,7 @@ import {
   type UnknownSources,
 } from '../core/plan/plan.js';
 import { formatRecord, readSetHeaders, rootDigest, setsDigest } from './applied-record.js';
+import type { DryRunPreview } from './dry-run-diff.js';
 import { EarlySets } from './early-sets.js';
 import { firstLine } from './errors.js';
 import {
@@ -128,6 +129,8 @@ export interface SyncResult {
   readonly hostSetProblems?: readonly string[];
   /** The sets of hostSetProblems, by name, when listing them worked (destroyHostSets tries them again). */
   readonly hostSetsKept?: readonly string[];
+  /** A dry run only: what its readable account compares (dry-run-diff.ts). */
+  readonly preview?: DryRunPreview;
 }
 
 /**
@@ -166,7 +169,7 @@ export async function sync(
 ): Promise<SyncResult> {
   const runner = options.runner ?? spawnRunner;
   // The kernel reads run (in their own processes) while the plan is computed.
-  const given = options.kernelTable ?? readTable(runner);
+  const given = options.kernelTable ?? readTable(runner, { keepRules: options.dryRun === true });
   const { setsRead, hostSetsPresent } = startSetsRead(runner, options);
   // Awaited below; until then a failed read must not count as unhandled (the plan may throw first).
   if (typeof given !== 'function') given.catch(() => undefined);
@@ -180,7 +183,7 @@ export async function sync(
     ...(early === undefined ? {} : { onSet: early.onSet }),
     ...(options.memory === undefined ? {} : { cache: options.memory.plan }),
   };
-  const { plan, table, createdEarly, remembered } = await planAndDiffTable(
+  const { plan, kernel, table, createdEarly, remembered } = await planAndDiffTable(
     () => planRules(policies, containers, { ...planOptionsOf(options), names: BY_HOST_SETS }, hooks),
     options.record,
     tableFor,
@@ -212,7 +215,9 @@ export async function sync(
       setsDestroyed: sets.after.length,
     },
   };
-  if (options.dryRun === true) return result;
+  if (options.dryRun === true) {
+    return { ...result, preview: { policies, plan, kernel, kernelSets: withMembers(kernelSets) } };
+  }
 
   const hostSets = plan.hostSets ?? [];
   // The host sets there now: from the headers read, else listed once here for creating and destroying.
@@ -238,6 +243,16 @@ export async function sync(
   if (table.payload === undefined) return result;
   const { problems, kept } = await destroyUnusedHostSets(runner, hostSets, present);
   return problems.length === 0 ? result : { ...result, hostSetProblems: problems, hostSetsKept: kept };
+}
+
+/** The sets as read, when the read gave their entries (a `full` read), not only their sizes. */
+function withMembers(sets: KernelSets | KernelSetSizes): KernelSets | undefined {
+  const entries = new Map<string, readonly string[]>();
+  for (const [name, members] of sets) {
+    if (typeof members === 'number') return undefined;
+    entries.set(name, members);
+  }
+  return entries;
 }
 
 /** The names document's destinations: each host set's destination and exact names. */
@@ -342,6 +357,7 @@ async function planAndDiffTable(
   render: ((chain: Chain) => readonly RenderedRule[]) | undefined,
 ): Promise<{
   plan: RulePlan;
+  kernel: KernelTable;
   table: ReturnType<typeof diffTable>;
   createdEarly: ReadonlyMap<string, number>;
   remembered: boolean;
@@ -353,7 +369,7 @@ async function planAndDiffTable(
     const kernel = await tableFor(plan.chains, render ?? renderChain);
     const table = diffTable(plan.chains, kernel, render);
     const createdEarly = early === undefined ? new Map<string, number>() : await early.done();
-    return { plan, table, createdEarly, remembered: kernel.remembered !== undefined };
+    return { plan, kernel, table, createdEarly, remembered: kernel.remembered !== undefined };
   } catch (error) {
     if (early !== undefined) {
       await early.done().catch(() => undefined);

@@ -26,6 +26,11 @@ export interface KernelTable {
    * (and a chain that is gone then fails the transaction instead of being edited blind).
    */
   readonly remembered?: ReadonlySet<string>;
+  /**
+   * The owned chains' rules as saved (`-A <chain> …` lines), when the read was asked to keep them:
+   * only a dry run, whose readable account says what they allowed (dry-run-diff.ts).
+   */
+  readonly saved?: ReadonlyMap<string, readonly string[]>;
 }
 
 const COMMENT = new RegExp(`--comment "?${COMMENT_PREFIX}([0-9a-f]+)"?`);
@@ -34,7 +39,7 @@ const COMMENT = new RegExp(`--comment "?${COMMENT_PREFIX}([0-9a-f]+)"?`);
  * A saved rule's words: iptables-save quotes a value with spaces ("…", with \" and \\ inside);
  * a quoted word is one word, whatever it reads like.
  */
-function savedWords(line: string): { readonly text: string; readonly quoted: boolean }[] {
+export function savedWords(line: string): { readonly text: string; readonly quoted: boolean }[] {
   const words: { text: string; quoted: boolean }[] = [];
   let index = 0;
   while (index < line.length) {
@@ -102,9 +107,16 @@ export function forwardState(forward: readonly string[]): Pick<KernelTable, 'hoo
 /** A saved or listed rule's id (the comment tag), or null for an untagged rule. */
 export const ruleId = (line: string): string | null => COMMENT.exec(line)?.[1] ?? null;
 
+/** What a read of the filter table keeps besides the rule ids. */
+export interface ReadTableOptions {
+  /** Keep the owned chains' rules as saved (KernelTable.saved). @default false */
+  readonly keepRules?: boolean;
+}
+
 /** Parse `iptables-save -t filter` output. Only owned chains and the hook are looked at. */
-export function parseSave(text: string): KernelTable {
+export function parseSave(text: string, options: ReadTableOptions = {}): KernelTable {
   const chains = new Map<string, (string | null)[]>();
+  const saved = options.keepRules === true ? new Map<string, string[]>() : undefined;
   const forward: string[] = [];
   let inFilter = false;
   for (const line of text.split('\n')) {
@@ -115,7 +127,10 @@ export function parseSave(text: string): KernelTable {
     if (!inFilter) continue;
     if (line.startsWith(':')) {
       const name = line.slice(1).split(' ')[0] ?? '';
-      if (isOwned(name)) chains.set(name, []);
+      if (isOwned(name)) {
+        chains.set(name, []);
+        saved?.set(name, []);
+      }
       continue;
     }
     if (!line.startsWith('-A ')) continue;
@@ -127,11 +142,12 @@ export function parseSave(text: string): KernelTable {
     const rules = chains.get(chain);
     if (rules === undefined) continue;
     rules.push(ruleId(line));
+    saved?.get(chain)?.push(line);
   }
-  return { chains, ...forwardState(forward) };
+  return { chains, ...forwardState(forward), ...(saved === undefined ? {} : { saved }) };
 }
 
-export async function readTable(runner: CommandRunner): Promise<KernelTable> {
+export async function readTable(runner: CommandRunner, options: ReadTableOptions = {}): Promise<KernelTable> {
   const result = await runner('iptables-save', ['-t', 'filter']);
   if (result.code !== 0) {
     throw new ApplyError(
@@ -140,7 +156,7 @@ export async function readTable(runner: CommandRunner): Promise<KernelTable> {
       result.stderr,
     );
   }
-  return parseSave(result.stdout);
+  return parseSave(result.stdout, options);
 }
 
 /** What a diff does to one owned chain, for a person reading a dry run. */

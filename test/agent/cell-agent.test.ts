@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type CellAgentOptions, createCellAgent } from '../../agent/cell-agent.js';
+import { describeChanges } from '../../agent/dry-run-text.js';
 import type { CommandRunner } from '../../agent/runner.js';
 import type { SnapshotSource } from '../../agent/source/dynamodb.js';
 import { AgentState } from '../../agent/state.js';
@@ -178,6 +179,47 @@ describe('createCellAgent', () => {
     expect(result.sync.payload).toContain(RULE);
     expect(kernel.calls).toEqual(['iptables-save -t filter', 'ipset save']);
     expect([reports, c.state.applied()]).toEqual([[], undefined]);
+  });
+
+  it("dry-run: the cell's copy of its last apply names what a newer version removes", async () => {
+    const c = cell();
+    // A kernel that holds what it was last given (a first apply: declared chains, appended rules, the hook).
+    let save = EMPTY_FILTER;
+    const runner: CommandRunner = async (command, _args, input) => {
+      if (command === 'iptables-restore' && input !== undefined) {
+        const lines = input.split('\n');
+        const hook = lines
+          .filter((line) => line.startsWith('-I FORWARD 1 '))
+          .map((line) => line.replace(/^-I FORWARD 1 /, '-A FORWARD '));
+        const kept = lines.filter((line) => line.startsWith(':') || line.startsWith('-A '));
+        save = ['*filter', ':FORWARD ACCEPT [0:0]', ...kept, ...hook, 'COMMIT', ''].join('\n');
+      }
+      return { code: 0, stdout: command === 'iptables-save' ? save : '', stderr: '' };
+    };
+    await createCellAgent({ ...base(c, fakeTable().snapshots), mode: 'apply', runner }).sync();
+    const cache: EgressPolicy = {
+      id: 'p2',
+      source: { type: 'app', id: 'app-1' },
+      destination: { ...policy.destination, id: 'dest-2', name: 'cache', ports: [{ start: 6379, end: 6379 }] },
+    };
+    const newer = encodeSnapshot(buildSnapshot(5, [cache]));
+    const snapshots: SnapshotSource = {
+      readPointer: async () => ({
+        version: newer.version,
+        chunks: 1,
+        bytes: newer.bytes.length,
+        sha256: newer.sha256,
+        writtenAt: new Date(0).toISOString(),
+      }),
+      readBytes: async () => newer.bytes,
+    };
+    const result = await createCellAgent({ ...base(c, snapshots), mode: 'dry-run', runner }).sync();
+    const account = describeChanges(result.sync, result.containers, result.previous?.());
+    expect(account.split('\n').filter((line) => line.startsWith('#   '))).toEqual([
+      '#   + cache (dest-2): tcp 6379 to 198.51.100.10',
+      '#   - db (dest-1): tcp 3306 to 198.51.100.10',
+    ]);
+    expect(c.state.applied()?.version).toBe(4);
   });
 
   it('render-only: the whole ruleset without any kernel, even in a namespace', async () => {

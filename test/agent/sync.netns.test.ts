@@ -413,7 +413,17 @@ describe.runIf(labAvailable())('agent sync on a real cell', () => {
     const base = [tcp('p-app-a-tcp', app('app-a'), [EXT.low, EXT.high], [8000, 8001])];
     await syncOk(base);
     expect(await lab.tcp(c2, EXT.moved, 9000)).toBe('refused');
-    await syncOk([...base, tcp('p-app-c-db', app('app-c'), [EXT.moved, EXT.moved], [9000, 9000])]);
+    const added = [...base, tcp('p-app-c-db', app('app-c'), [EXT.moved, EXT.moved], [9000, 9000])];
+    // The dry run names the destination it adds, read against this kernel; the entry chain, where
+    // only the record rule changes, is not listed.
+    const dry = await runAgent(cell, policyList(added), containerStore(entries), ['--dry-run']);
+    expect(dry.code).toBe(0);
+    const account = dry.stdout.slice(0, dry.stdout.indexOf('*filter'));
+    expect(account).toMatch(/^# created dyneg-a-[0-9a-f]{16}: app app-c \(allow list\); 1 rules written$/m);
+    expect(account).toContain(`#   + destination p-app-c-db (dest-p-app-c-db): tcp 9000 to ${EXT.moved}\n`);
+    expect(account).not.toContain('entry chain');
+    expect(account).not.toMatch(/^# {3}- /m);
+    await syncOk(added);
     expect(await lab.tcp(c2, EXT.moved, 9000)).toBe('open');
     expect(await lab.tcp(c0, EXT.low, 8000)).toBe('open');
   });
