@@ -10,6 +10,7 @@ import { Effect, ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnAssociation, CfnDocument } from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { EXIT_APPLY_FAILED } from '../agent/cli-failure.js';
 import { PROXY_DIR } from '../agent/proxy/systemd-unit.js';
 import { syncLockFile } from '../agent/serve/sync-lock.js';
 import { parseCidr } from '../core/domain/ipv4.js';
@@ -585,7 +586,8 @@ function syncScript(options: SyncScriptOptions): string[] {
     `if resident_sync "$MIN_VERSION" "$VERIFY"; then exit 0; else status=$?; fi`,
     `if [ "$status" -ne ${NOT_ANSWERED} ]; then exit "$status"; fi`,
     // A command and the scheduled association may arrive together: one sync at a time per cell.
-    `exec flock -w ${options.lockWaitSeconds} ${syncLockFile(CELL_STATE_DIR)} node '${options.agentFile}' sync --from-dynamodb --table '${options.tableName}' --containers '${options.containersPath}' --state-dir ${CELL_STATE_DIR} --cell-name "$INSTANCE_ID" --min-version "$MIN_VERSION" --overlay-cidr '${options.overlayCidr}' --unknown-sources "$UNKNOWN_SOURCES" --deny-log-rate '${options.denyLogRate}' --log-group ${options.nflogGroup}${denyNetworksFlag(options.denyNetworks)} --verify "$VERIFY"${options.proxyDir === undefined ? '' : ` ${proxyFlagsExpansion(options.proxyDir)}`}`,
+    // A lock not taken in time exits 3 (could not apply), as the resident agent answers then.
+    `exec flock -w ${options.lockWaitSeconds} -E ${EXIT_APPLY_FAILED} ${syncLockFile(CELL_STATE_DIR)} node '${options.agentFile}' sync --from-dynamodb --table '${options.tableName}' --containers '${options.containersPath}' --state-dir ${CELL_STATE_DIR} --cell-name "$INSTANCE_ID" --min-version "$MIN_VERSION" --overlay-cidr '${options.overlayCidr}' --unknown-sources "$UNKNOWN_SOURCES" --deny-log-rate '${options.denyLogRate}' --log-group ${options.nflogGroup}${denyNetworksFlag(options.denyNetworks)} --verify "$VERIFY"${options.proxyDir === undefined ? '' : ` ${proxyFlagsExpansion(options.proxyDir)}`}`,
   ];
 }
 

@@ -147,9 +147,13 @@ function tableSyncFlags(options: CellUnitOptions, perSync = ''): string {
   ].join(' ');
 }
 
-/** The agent run under the cell's sync lock: one sync at a time, whichever unit or command starts it. */
+/**
+ * The agent run under the cell's sync lock: one sync at a time, whichever unit or command starts it.
+ * A lock not taken in time exits as a sync that could not apply (3, as the resident agent answers
+ * then), so the service's fallback runs; flock's own code would be 1, which reads as refused input.
+ */
 function lockedAgent(options: CellUnitOptions): string {
-  return `flock -w ${options.lockWaitSeconds} ${syncLockFile(options.stateDir)} node ${options.agentFile}`;
+  return `flock -w ${options.lockWaitSeconds} -E ${EXIT_APPLY_FAILED} ${syncLockFile(options.stateDir)} node ${options.agentFile}`;
 }
 
 /** The flags that decide what the rules are, the same for the boot unit's sync and the watcher's. */

@@ -62,7 +62,7 @@ describe('cellUnits', () => {
     // The start limit belongs to [Unit] (systemd ignores it under [Service] since v230).
     expect(service.indexOf('StartLimitBurst=')).toBeLessThan(service.indexOf('[Service]'));
     expect(serviceScript(service)).toContain(
-      'flock -w 270 /var/lib/dynamic-egress/sync.lock node /opt/dynamic-egress/agent/current.mjs sync --from-dynamodb ' +
+      'flock -w 270 -E 3 /var/lib/dynamic-egress/sync.lock node /opt/dynamic-egress/agent/current.mjs sync --from-dynamodb ' +
         '--table Egress-Table_1.x --containers /var/vcap/data/container-metadata/store.json ' +
         '--state-dir /var/lib/dynamic-egress --cell-name "$CELL_NAME" --min-version 0 ' +
         '--overlay-cidr 10.255.0.0/16 --unknown-sources reject --deny-log-rate 10/minute --log-group 7',
@@ -122,7 +122,7 @@ describe('cellUnits', () => {
     );
     // The watcher's enforcement flags, no table, no cell name (nothing is read or reported).
     expect(serviceScript(boot)).toBe(
-      'flock -w 270 /var/lib/dynamic-egress/sync.lock node /opt/dynamic-egress/agent/current.mjs sync --from-cache ' +
+      'flock -w 270 -E 3 /var/lib/dynamic-egress/sync.lock node /opt/dynamic-egress/agent/current.mjs sync --from-cache ' +
         '--containers /var/vcap/data/container-metadata/store.json --state-dir /var/lib/dynamic-egress ' +
         '--overlay-cidr 10.255.0.0/16 --unknown-sources reject --deny-log-rate 10/minute --log-group 7 ' +
         '--deny-networks always=10.0.0.0/8',
@@ -213,13 +213,20 @@ describe('the service script, run with a stand-in agent', () => {
     agentBody: string,
     agentExit = 0,
     requests = join(dir, 'no-resident-agent'),
+    lockWaitSeconds = OPTIONS.lockWaitSeconds,
   ): { status: number | null; runs: string[]; stdout: string } {
     const store = join(dir, 'store.json');
     writeFileSync(store, '{}');
     const path = bin({
       node: `echo "$*" >> ${dir}/runs.log\n${agentBody}\nexit ${agentExit}`,
     });
-    const units = cellUnits({ ...OPTIONS, stateDir: dir, containersPath: store, requestsDir: requests });
+    const units = cellUnits({
+      ...OPTIONS,
+      stateDir: dir,
+      containersPath: store,
+      requestsDir: requests,
+      lockWaitSeconds,
+    });
     const result = spawnSync('/bin/sh', ['-c', serviceScript(units.service)], {
       env: { PATH: `${path}:/usr/bin:/bin`, CELL_NAME: 'i-0123456789abcdef0' },
       encoding: 'utf8',
@@ -266,6 +273,23 @@ describe('the service script, run with a stand-in agent', () => {
       ]);
     } finally {
       resident.stop();
+    }
+  });
+
+  it('when the lock is not taken in time, exits 3 and so runs the fallback once the lock is free', async () => {
+    // Another sync holds the cell's lock for 2.5 s; the service waits 2 s for it, then 2 s more for the fallback.
+    const holder = spawn('flock', [join(dir, 'sync.lock'), 'sleep', '2.5'], { stdio: 'ignore' });
+    try {
+      const deadline = Date.now() + 5000;
+      while (spawnSync('flock', ['-n', join(dir, 'sync.lock'), 'true']).status === 0) {
+        if (Date.now() > deadline) throw new Error('the stand-in holder never took the lock');
+        await new Promise((done) => setTimeout(done, 20));
+      }
+      const { status, runs } = runScript('', 0, join(dir, 'no-resident-agent'), 2);
+      expect(status).toBe(3);
+      expect(runs.map((run) => run.split(' ').slice(1, 3).join(' '))).toEqual(['sync --from-cache']);
+    } finally {
+      holder.kill();
     }
   });
 

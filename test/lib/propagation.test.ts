@@ -360,7 +360,7 @@ describe('sync document', () => {
     const table = idOf('AWS::DynamoDB::Table', 'StoreTable');
     const run = lines.at(-1) ?? '';
     expect(run).toMatch(
-      new RegExp(`^exec flock -w \\d+ ${CELL_STATE_DIR}/sync.lock node '${CELL_AGENT_DIR}/[^']+' sync `),
+      new RegExp(`^exec flock -w \\d+ -E 3 ${CELL_STATE_DIR}/sync.lock node '${CELL_AGENT_DIR}/[^']+' sync `),
     );
     expect(run).toContain('--from-dynamodb');
     expect(run).toContain(`--table '<${table}>'`);
