@@ -55,6 +55,13 @@ describe.runIf(labAvailable())('agent uninstall on a real cell', () => {
   );
 
   const operatorState = () => kernelOperatorState(lab, cell);
+  /** The sets that are not the agent's, byte for byte as `ipset save` writes them (seeds included). */
+  const operatorSets = async () =>
+    (await lab.execOk(cell, ['ipset', 'save']))
+      .split('\n')
+      .filter((line) => !/ dyneg-/.test(line))
+      .join('\n');
+  let operatorSetsBaseline = '';
   /** Everything of the agent's in the cell's kernel: chains, rules, the hook, sets. */
   const ownedState = async () => {
     const tables = (await lab.execOk(cell, ['iptables-save'])).split('\n').filter(isAgentLine);
@@ -109,7 +116,11 @@ describe.runIf(labAvailable())('agent uninstall on a real cell', () => {
     await lab.execOk(cell, ['iptables', '-A', 'FORWARD', '-j', 'OPERATOR-AUDIT']);
     await lab.execOk(cell, ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-d', '192.0.2.250', '-j', 'ACCEPT']);
     await lab.execOk(cell, ['ipset', 'create', 'operator-set', 'hash:ip']);
+    await lab.execOk(cell, ['ipset', 'add', 'operator-set', '192.0.2.7']);
+    await lab.execOk(cell, ['ipset', 'create', 'operator-nets', 'hash:net', 'comment']);
+    await lab.execOk(cell, ['ipset', 'add', 'operator-nets', '198.51.100.0/25', 'comment', 'not dyneg']);
     operatorBaseline = await operatorState();
+    operatorSetsBaseline = await operatorSets();
   }, 60_000);
 
   afterAll(async () => {
@@ -171,7 +182,8 @@ describe.runIf(labAvailable())('agent uninstall on a real cell', () => {
     });
     expect(await ownedState()).toEqual([]);
     expect(await operatorState()).toBe(operatorBaseline);
-    expect(await lab.execOk(cell, ['ipset', 'list', '-n'])).toContain('operator-set');
+    expect(await operatorSets()).toBe(operatorSetsBaseline);
+    expect(operatorSetsBaseline).toContain('add operator-nets 198.51.100.0/25 comment "not dyneg"');
     // Nothing of the agent's filters traffic any more: the port it refused is open.
     expect(await lab.tcp(container, EXTERNAL, OTHER_PORT)).toBe('open');
   });
