@@ -16,6 +16,7 @@
 
 import { EXIT_APPLY_FAILED } from '../agent/cli-failure.js';
 import { syncLockFile } from '../agent/serve/sync-lock.js';
+import { COMMENT_PREFIX, ROOT_CHAIN } from '../core/plan/names.js';
 import { NOT_ANSWERED, REQUESTS_DIR, residentSyncFunction, residentWaitSeconds } from './cell-resident.js';
 
 /** Where the units live (the administrator's unit directory, not the package manager's). */
@@ -175,6 +176,27 @@ function bootCommand(options: CellUnitOptions): string {
 }
 
 /**
+ * Run by the boot unit before its sync: on a kernel without the agent's root chain (a fresh boot), a
+ * stand-in of it closes the container network at once: overlay destinations pass (container to
+ * container, as the agent's root chain lets them), new connections from the overlay are refused. The
+ * chain is filled before FORWARD jumps to it. The sync that follows replaces it (its rules carry no
+ * tag of the agent's, so the diff takes them out); a sync that fails (no node, a refused kernel, a
+ * lock not taken) leaves the cell closed until a sync succeeds, where it used to stay open. A root
+ * chain already there (rules kept across a restart of the unit) is left to the sync.
+ */
+export function bootGuardCommand(overlayCidr: string): string {
+  validateUnitValue(overlayCidr);
+  const iptables = 'iptables -w';
+  return [
+    `if ! ${iptables} -n -L ${ROOT_CHAIN} >/dev/null 2>&1; then`,
+    `${iptables} -N ${ROOT_CHAIN} && ${iptables} -A ${ROOT_CHAIN} -d ${overlayCidr} -j RETURN`,
+    `&& ${iptables} -A ${ROOT_CHAIN} -s ${overlayCidr} -m conntrack --ctstate NEW -j REJECT`,
+    `&& ${iptables} -I FORWARD 1 -m comment --comment ${COMMENT_PREFIX}hook -j ${ROOT_CHAIN}`,
+    `|| echo "dynamic-egress: could not close the container network before the boot sync" >&2; fi`,
+  ].join(' ');
+}
+
+/**
  * The sync's proxy flags as a shell expansion: `--proxy-dir DIR` when haproxy is installed on the
  * cell, nothing when it is not (then http and https destinations allow nothing, and the sync does not
  * fail for want of a proxy). Unquoted on purpose: it is two words or none. `dir` is validated.
@@ -243,7 +265,7 @@ export function cellUnits(options: CellUnitOptions): CellUnits {
     'Type=oneshot',
     `Environment=PATH=${CELL_PATH}`,
     `TimeoutStartSec=${options.timeoutSeconds}`,
-    `ExecStart=/bin/sh -c '${systemdEscape(bootCommand(options))}'`,
+    `ExecStart=/bin/sh -c '${systemdEscape(`${bootGuardCommand(options.overlayCidr)}; ${bootCommand(options)}`)}'`,
     '',
     '[Install]',
     'WantedBy=multi-user.target',

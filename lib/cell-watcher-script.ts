@@ -117,11 +117,11 @@ export function installWatcherScript(options: InstallWatcherOptions): string[] {
     ...writeIfChanged(agent, quotedLines(options.units.agent)),
     `if [ "$CHANGED" = 1 ]; then : > ${pending}; fi`,
     // The units find node on their own PATH, not the SSM agent's, which the sync step checked: a node
-    // only there (a snap, /opt) leaves the boot unit failing at the next boot, and the cell open until
+    // only there (a snap, /opt) leaves the boot unit failing at the next boot, and the cell closed until
     // its first sync. Said now, on the step's stderr; the step goes on.
     `NODE_MAJOR=$(PATH=${shellQuote(options.unitPath ?? CELL_PATH)} node -p 'process.versions.node.split(".")[0]' 2>/dev/null || true)`,
     `case "$NODE_MAJOR" in ''|*[!0-9]*) NODE_MAJOR=0;; esac`,
-    `if [ "$NODE_MAJOR" -lt 20 ]; then echo ${shellQuote(`dynamic-egress: the units find no node >= 20 on their PATH (${options.unitPath ?? CELL_PATH}): the boot unit cannot apply the rules at the next boot, which leaves the cell open until its first sync; install node >= 20 into /usr/local/bin or /usr/bin`)} >&2; fi`,
+    `if [ "$NODE_MAJOR" -lt 20 ]; then echo ${shellQuote(`dynamic-egress: the units find no node >= 20 on their PATH (${options.unitPath ?? CELL_PATH}): the boot unit cannot apply the rules at the next boot, which leaves the container network closed (its guard) until a sync succeeds; install node >= 20 into /usr/local/bin or /usr/bin`)} >&2; fi`,
     // A new build or new units, from this run or one that failed before applying them.
     `APPLY=0; APPLY_FAILED=0; if [ -e ${pending} ]; then APPLY=1; fi`,
     `if [ "$APPLY" = 1 ]; then systemctl daemon-reload || APPLY_FAILED=1; fi`,

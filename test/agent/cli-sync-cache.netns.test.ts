@@ -12,6 +12,7 @@ import { CACHE_ONLY } from '../../agent/source/cache-only.js';
 import { AgentState } from '../../agent/state.js';
 import { readSyncedLine } from '../../agent/sync-summary.js';
 import { buildSnapshot, encodeSnapshot } from '../../core/domain/snapshot.js';
+import { bootGuardCommand } from '../../lib/cell-units.js';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../local/lab/netns-lab.js';
 import { InMemorySnapshotStore } from '../helpers/in-memory-snapshot-store.js';
 import { containersOf, firstCell } from '../helpers/lab-cell.js';
@@ -173,6 +174,27 @@ describe.runIf(labAvailable())('agent sync --from-cache on a real cell', () => {
     expect(await ownedFilterState(lab, cell)).toBe(enforced);
     expect(await reach()).toEqual({ allowed: 'open', other: 'refused', unlisted: 'refused' });
     expect(new AgentState(stateDir).proxyDropped()).toBe(true);
+  });
+
+  it("the boot unit's guard closes a booted cell at once, keeps it closed when the sync fails, and the sync replaces it", async () => {
+    const stateDir = join(dir, 'state-guard');
+    await tableSync(stateDir);
+    const enforced = await ownedFilterState(lab, cell);
+    await reboot();
+    const guard = bootGuardCommand('10.255.0.0/16');
+    await lab.execOk(cell, ['sh', '-c', guard]);
+    // No agent ran (node missing, a kernel that refused the sync): closed, container to container aside.
+    expect(await reach()).toEqual({ allowed: 'refused', other: 'refused', unlisted: 'refused' });
+    const guarded = await lab.execOk(cell, ['iptables-save', '-t', 'filter']);
+    expect(guarded).toMatch(/^-A FORWARD -m comment --comment "?dyneg:hook"? -j dyneg-FORWARD\n/m);
+    expect(guarded).toContain('-A dyneg-FORWARD -d 10.255.0.0/16 -j RETURN\n');
+    // Run again with the root chain there (a restart of the unit), it adds nothing.
+    await lab.execOk(cell, ['sh', '-c', guard]);
+    expect(await lab.execOk(cell, ['iptables-save', '-t', 'filter'])).toBe(guarded);
+    // The boot sync then puts in exactly what a sync on an empty kernel does.
+    expect(await fromCache(stateDir)).toMatchObject({ origin: 'cache', changed: true });
+    expect(await ownedFilterState(lab, cell)).toBe(enforced);
+    expect(await reach()).toEqual({ allowed: 'open', other: 'refused', unlisted: 'refused' });
   });
 
   it('without a copy (a cell that never synced), nothing from the overlay gets out', async () => {

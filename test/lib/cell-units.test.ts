@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RESIDENT_POLL_SECONDS } from '../../lib/cell-resident.js';
-import { type CellUnitOptions, cellUnits, MAX_RERUNS, START_LIMIT } from '../../lib/cell-units.js';
+import { bootGuardCommand, type CellUnitOptions, cellUnits, MAX_RERUNS, START_LIMIT } from '../../lib/cell-units.js';
 import { installWatcherScript, uninstallWatcherScript, wholeValueMatches } from '../../lib/cell-watcher-script.js';
 import { residentStandIn } from './resident-stand-in.js';
 import { standInCommands } from './stand-in-commands.js';
@@ -120,9 +120,11 @@ describe('cellUnits', () => {
     expect(unit).toEqual(
       expect.arrayContaining(['Type=oneshot', 'TimeoutStartSec=300', '[Install]', 'WantedBy=multi-user.target']),
     );
-    // The watcher's enforcement flags, no table, no cell name (nothing is read or reported).
+    // The guard first (it closes the container network), then the watcher's enforcement flags, no
+    // table, no cell name (nothing is read or reported).
     expect(serviceScript(boot)).toBe(
-      'flock -w 270 -E 3 /var/lib/dynamic-egress/sync.lock node /opt/dynamic-egress/agent/current.mjs sync --from-cache ' +
+      `${bootGuardCommand('10.255.0.0/16')}; ` +
+        'flock -w 270 -E 3 /var/lib/dynamic-egress/sync.lock node /opt/dynamic-egress/agent/current.mjs sync --from-cache ' +
         '--containers /var/vcap/data/container-metadata/store.json --state-dir /var/lib/dynamic-egress ' +
         '--overlay-cidr 10.255.0.0/16 --unknown-sources reject --deny-log-rate 10/minute --log-group 7 ' +
         '--deny-networks always=10.0.0.0/8',
@@ -132,8 +134,12 @@ describe('cellUnits', () => {
     );
   });
 
-  it('runs the boot unit’s command as written: the agent under the lock, once', () => {
-    const path = bin({ node: `echo "$*" >> ${dir}/runs.log` });
+  it('runs the boot unit’s command as written: the guard on a kernel without the root chain, then the agent under the lock, once', () => {
+    const path = bin({
+      node: `echo "$*" >> ${dir}/runs.log`,
+      // A kernel without the agent's chains: listing the root chain fails, everything else works.
+      iptables: `echo "iptables $*" >> ${dir}/runs.log; case "$*" in *" -L "*) exit 1;; esac`,
+    });
     const units = cellUnits({ ...OPTIONS, stateDir: dir });
     const result = spawnSync('/bin/sh', ['-c', serviceScript(units.boot)], {
       env: { PATH: `${path}:/usr/bin:/bin` },
@@ -142,6 +148,11 @@ describe('cellUnits', () => {
     });
     expect(result.status).toBe(0);
     expect(readFileSync(join(dir, 'runs.log'), 'utf8').trim().split('\n')).toEqual([
+      'iptables -w -n -L dyneg-FORWARD',
+      'iptables -w -N dyneg-FORWARD',
+      'iptables -w -A dyneg-FORWARD -d 10.255.0.0/16 -j RETURN',
+      'iptables -w -A dyneg-FORWARD -s 10.255.0.0/16 -m conntrack --ctstate NEW -j REJECT',
+      'iptables -w -I FORWARD 1 -m comment --comment dyneg:hook -j dyneg-FORWARD',
       `/opt/dynamic-egress/agent/current.mjs sync --from-cache --containers /var/vcap/data/container-metadata/store.json --state-dir ${dir} --overlay-cidr 10.255.0.0/16 --unknown-sources reject --deny-log-rate 10/minute --log-group 7`,
     ]);
     expect(existsSync(join(dir, 'sync.lock'))).toBe(true);
@@ -509,7 +520,7 @@ describe('the install step, run with stand-in systemctl and IMDS', () => {
     const { result, calls } = install({ systemd: true, unitPath: oldNode });
     expect(result.status).toBe(0);
     expect(result.stderr).toBe(
-      `dynamic-egress: the units find no node >= 20 on their PATH (${oldNode}): the boot unit cannot apply the rules at the next boot, which leaves the cell open until its first sync; install node >= 20 into /usr/local/bin or /usr/bin\n`,
+      `dynamic-egress: the units find no node >= 20 on their PATH (${oldNode}): the boot unit cannot apply the rules at the next boot, which leaves the container network closed (its guard) until a sync succeeds; install node >= 20 into /usr/local/bin or /usr/bin\n`,
     );
     expect(calls).toContain('systemctl enable dynamic-egress-boot.service');
     // None at all: the same.
