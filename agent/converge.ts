@@ -107,56 +107,83 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
     return { version, origin: desired.origin, sync: result, reported: false, previous };
   }
 
-  const syncedAt = (options.now ?? (() => new Date()))().toISOString();
-  // A resync of the version already in force keeps the time it was first applied.
-  const appliedAt = applied?.version === version && applied.epoch === desired.epoch ? applied.appliedAt : syncedAt;
-  if (desired.origin !== 'empty') {
-    const epoch = desired.epoch === undefined ? {} : { epoch: desired.epoch };
-    const layout = desired.layout === undefined ? {} : { layout: desired.layout };
-    await recordForward(
-      options.state,
-      { version, sha256: desired.sha256, appliedAt, ...epoch, ...layout, input: result.input, sets: result.stats.sets },
-      desired.bytes,
-    );
-  }
-  // The filter rules are in force and recorded; the redirects that could not be taken away fail the run.
-  if (redirectsLeft !== undefined) throw redirectsLeft;
-  let reported = false;
-  if (options.registry) {
-    try {
-      await options.registry.record({
-        name: options.cellName,
-        appliedVersion: version,
-        appliedAt,
-        syncedAt,
-        containers: options.containers.length,
-        rules: result.stats.rules,
-        sources: hosted,
-      });
-      reported = true;
-    } catch {
-      // The kernel is programmed; a lost report only shows the cell as lagging until the next sync.
+  // The filter rules are in force. Whatever fails from here on (the record, the report, the proxy
+  // step) must not leave the proxy's redirects to a proxy whose configuration predates them: they
+  // go, and the next run syncs the proxy whatever its record says (the proxy step's own failures do
+  // this in runProxyStep).
+  try {
+    const syncedAt = (options.now ?? (() => new Date()))().toISOString();
+    // A resync of the version already in force keeps the time it was first applied.
+    const appliedAt = applied?.version === version && applied.epoch === desired.epoch ? applied.appliedAt : syncedAt;
+    if (desired.origin !== 'empty') {
+      const epoch = desired.epoch === undefined ? {} : { epoch: desired.epoch };
+      const layout = desired.layout === undefined ? {} : { layout: desired.layout };
+      await recordForward(
+        options.state,
+        {
+          version,
+          sha256: desired.sha256,
+          appliedAt,
+          ...epoch,
+          ...layout,
+          input: result.input,
+          sets: result.stats.sets,
+        },
+        desired.bytes,
+      );
     }
-  }
-  // After the filter table: it never opens a layer-7 destination by address, whatever happens here.
-  // A failure here fails the run (the filter rules stay applied and recorded; the next run retries).
-  // Read once: the step is forced while the mark is there, and the mark goes once the step has run.
-  const dropped = options.proxy !== undefined && options.state.proxyDropped();
-  const proxy =
-    options.proxy === undefined
-      ? undefined
-      : await runProxyStep(options.proxy, options.state, runner, version, {
-          policiesDigest,
-          policies,
-          containers: options.containers,
-          force: options.sync?.verify === 'full' || dropped,
+    // The filter rules are in force and recorded; the redirects that could not be taken away fail the run.
+    if (redirectsLeft !== undefined) throw redirectsLeft;
+    let reported = false;
+    if (options.registry) {
+      try {
+        await options.registry.record({
+          name: options.cellName,
+          appliedVersion: version,
+          appliedAt,
+          syncedAt,
+          containers: options.containers.length,
+          rules: result.stats.rules,
+          sources: hosted,
         });
-  if (dropped) options.state.clearProxyDropped();
-  // A host set the filter rules stopped using may have been kept for the proxy's nat exemption,
-  // which the proxy step has just dropped: destroyed now, not at the next changed sync.
-  const kept = result.hostSetsKept ?? [];
-  const sync = proxy === undefined || kept.length === 0 ? result : await destroyKeptHostSets(runner, result, kept);
-  return { version, origin: desired.origin, sync, reported, ...(proxy === undefined ? {} : { proxy }) };
+        reported = true;
+      } catch {
+        // The kernel is programmed; a lost report only shows the cell as lagging until the next sync.
+      }
+    }
+    // After the filter table: it never opens a layer-7 destination by address, whatever happens here.
+    // A failure here fails the run (the filter rules stay applied and recorded; the next run retries).
+    // Read once: the step is forced while the mark is there, and the mark goes once the step has run.
+    const dropped = options.proxy !== undefined && options.state.proxyDropped();
+    const proxy =
+      options.proxy === undefined
+        ? undefined
+        : await runProxyStep(options.proxy, options.state, runner, version, {
+            policiesDigest,
+            policies,
+            containers: options.containers,
+            force: options.sync?.verify === 'full' || dropped,
+          });
+    if (dropped) options.state.clearProxyDropped();
+    // A host set the filter rules stopped using may have been kept for the proxy's nat exemption,
+    // which the proxy step has just dropped: destroyed now, not at the next changed sync.
+    const kept = result.hostSetsKept ?? [];
+    const sync = proxy === undefined || kept.length === 0 ? result : await destroyKeptHostSets(runner, result, kept);
+    return { version, origin: desired.origin, sync, reported, ...(proxy === undefined ? {} : { proxy }) };
+  } catch (error) {
+    if (!(error instanceof ProxyStepFailed)) await dropRedirects(options.state, runner);
+    throw error;
+  }
+}
+
+/** Takes the proxy's redirects away and marks its step to run again; best effort (a failure is on its way). */
+async function dropRedirects(state: AgentState, runner: CommandRunner): Promise<void> {
+  try {
+    state.markProxyDropped();
+  } catch {
+    // The failure being thrown says what went wrong with the state directory.
+  }
+  await removeInterception(runner).catch(() => undefined);
 }
 
 /**

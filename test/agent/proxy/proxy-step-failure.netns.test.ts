@@ -2,7 +2,7 @@
 // the cell that it cannot use (a resolv.conf without an IPv4 nameserver) still let a revocation reach
 // the filter table, take the proxy's redirects away, mark the step to run again and say what was
 // applied; settings given as values are refused input, checked before anything is applied.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -119,6 +119,30 @@ describe.runIf(labAvailable())('a failing proxy step on a real cell', () => {
     expect(await lab.tcp(container, EXTERNAL, PORT)).toBe('refused');
     expect(await nat()).not.toContain('dyneg-PROXY');
     expect(new AgentState(stateDir).applied()?.version).toBe(2);
+  });
+
+  it('takes the redirects away too when what follows the filter rules fails before the proxy step (the record)', async () => {
+    const stateDir = join(dir, 'state-record');
+    await table.write(encodeSnapshot(buildSnapshot(3, [policy])));
+    const settings = async (): Promise<ProxySettings> => ({ nameservers: ['198.51.100.53'] });
+    // No layer-7 destination: the proxy step only makes sure no redirect is there.
+    expect((await agentWith(stateDir, settings).sync()).proxy).toMatchObject({ redirects: 0 });
+    // The cell's copy cannot be written (a folder where the file goes): the record fails.
+    rmSync(join(stateDir, 'snapshot.json.gz'), { force: true });
+    mkdirSync(join(stateDir, 'snapshot.json.gz', 'x'), { recursive: true });
+    await table.write(encodeSnapshot(buildSnapshot(4, [])));
+    await lab.execOk(cell, ['iptables-restore', '--noflush'], plantedRedirects(container.ip));
+    const failed = await agentWith(stateDir, settings)
+      .sync()
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    expect(failed).toBeInstanceOf(Error);
+    expect(failed).not.toBeInstanceOf(ProxyStepFailed);
+    expect(await lab.tcp(container, EXTERNAL, PORT)).toBe('refused');
+    expect(await nat()).not.toContain('dyneg-PROXY');
+    expect(new AgentState(stateDir).proxyDropped()).toBe(true);
   });
 
   it('refuses settings given as values before anything is applied', async () => {
