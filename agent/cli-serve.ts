@@ -16,6 +16,9 @@ import { type HeldLock, holdSyncLock, LockWaitStopped, syncLockFile } from './se
 import { SyncMemory } from './sync-memory.js';
 import { AGENT_SERVICE } from './sync-summary.js';
 
+/** The answer to a request this agent does not serve: its caller syncs itself, as when no agent runs. */
+const NOT_SERVED: RequestResult = { code: NOT_ANSWERED, stdout: '', stderr: '' };
+
 export async function serve(args: Serve, io: CliIo): Promise<void> {
   const resident: ResidentParts = { client: tableClient(), memory: new SyncMemory() };
   // Its kernel commands start from a small helper: forking this process, large with what it keeps,
@@ -41,7 +44,12 @@ export async function serve(args: Serve, io: CliIo): Promise<void> {
       signal: stopping.signal,
       log: (line) => log.warn(line),
       sync: async (requests) => {
-        const outcome = await syncForRequests(args, served, resident, requests, {
+        // A caller that syncs with another unknown-sources setting syncs itself (requests.ts).
+        const others = (request: SyncRequest) =>
+          request.unknownSources !== undefined && request.unknownSources !== args.unknownSources;
+        const mine = requests.filter((request) => !others(request));
+        if (mine.length === 0) return requests.map(() => NOT_SERVED);
+        const outcome = await syncForRequests(args, served, resident, mine, {
           readBackAll: !checkedWhole,
           signal: stopping.signal,
         });
@@ -52,7 +60,9 @@ export async function serve(args: Serve, io: CliIo): Promise<void> {
           gaveUp = true;
           stopping.abort(); // Its requests are answered; nothing else is taken.
         }
-        return outcome.results;
+        // In the order asked: syncForRequests answers its requests in theirs.
+        const answered = outcome.results[Symbol.iterator]();
+        return requests.map((request) => (others(request) ? NOT_SERVED : (answered.next().value ?? NOT_SERVED)));
       },
     });
   } finally {

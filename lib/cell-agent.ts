@@ -299,9 +299,10 @@ export class CellAgent extends Construct {
           UnknownSources: {
             type: 'String',
             description:
-              'reject: new connections from overlay addresses the containers file does not list are refused; allow: they pass. A command naming the other value applies it to its cells (rules and units) until the next run with the default: a trial, not a setting',
+              'reject: new connections from overlay addresses the containers file does not list are refused; allow: they pass. Only as strict as the stack or stricter: a stack that allows them takes reject too, applied to the cells a command names (rules and units) until the next run with the default: a trial, not a setting',
             default: unknownSources,
-            allowedValues: [...UNKNOWN_SOURCES],
+            // Anyone who may send the document (the fan-out's role too) could otherwise open a cell.
+            allowedValues: unknownSources === 'allow' ? ['allow', 'reject'] : ['reject'],
           },
           Verify: {
             type: 'String',
@@ -335,6 +336,8 @@ export class CellAgent extends Construct {
                 agentDir: CELL_AGENT_DIR,
                 agentFileName: this.agent.asset.s3ObjectKey,
                 stateDir: CELL_STATE_DIR,
+                // The units hold the run's UnknownSources: checked here too, before any is written.
+                valueChecks: [unknownSourcesCheck()],
               }),
             },
           },
@@ -556,6 +559,11 @@ interface SyncScriptOptions {
   readonly proxyDir?: string;
 }
 
+/** Sets UNKNOWN_SOURCES to the run's value and exits 2 unless it is reject or allow (SSM checked it already). */
+function unknownSourcesCheck(value = UNKNOWN_SOURCES_PARAMETER): string {
+  return `UNKNOWN_SOURCES='${value}'; if ! ${wholeValueMatches('UNKNOWN_SOURCES', UNKNOWN_SOURCES_PATTERN)}; then echo "dynamic-egress: UnknownSources must be reject or allow, got '$UNKNOWN_SOURCES'" >&2; exit 2; fi`;
+}
+
 /**
  * The shell lines of the sync step. `{{ MinVersion }}` is replaced by SSM after checking it against
  * MIN_VERSION_PATTERN, and checked again here; all other values are validated at synth or are
@@ -569,8 +577,7 @@ function syncScript(options: SyncScriptOptions): string[] {
     `if ! ${wholeValueMatches('MIN_VERSION', MIN_VERSION_PATTERN)}; then echo "dynamic-egress: MinVersion must be digits, got '$MIN_VERSION'" >&2; exit 2; fi`,
     "VERIFY='{{ Verify }}'",
     `if ! ${wholeValueMatches('VERIFY', VERIFY_PATTERN)}; then echo "dynamic-egress: Verify must be cheap or full, got '$VERIFY'" >&2; exit 2; fi`,
-    `UNKNOWN_SOURCES='${options.unknownSources}'`,
-    `if ! ${wholeValueMatches('UNKNOWN_SOURCES', UNKNOWN_SOURCES_PATTERN)}; then echo "dynamic-egress: UnknownSources must be reject or allow, got '$UNKNOWN_SOURCES'" >&2; exit 2; fi`,
+    unknownSourcesCheck(options.unknownSources),
     "if ! command -v node >/dev/null 2>&1; then echo 'dynamic-egress: node (>= 20) is not installed on this cell' >&2; exit 3; fi",
     `if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then echo "dynamic-egress: node >= 20 required, found $(node --version)" >&2; exit 3; fi`,
     ...INSTANCE_ID_LINES,
@@ -583,7 +590,8 @@ function syncScript(options: SyncScriptOptions): string[] {
     // The resident agent syncs when it runs (lib/cell-resident.ts): no node start, the plan of its
     // last sync kept. Its exit code is the step's; when it does not answer, the step syncs itself.
     residentSyncFunction({ waitSeconds: options.residentWaitSeconds }),
-    `if resident_sync "$MIN_VERSION" "$VERIFY"; then exit 0; else status=$?; fi`,
+    // With this run's UnknownSources: an agent started with another setting leaves the sync to the step.
+    `if resident_sync "$MIN_VERSION" "$VERIFY" "$UNKNOWN_SOURCES"; then exit 0; else status=$?; fi`,
     `if [ "$status" -ne ${NOT_ANSWERED} ]; then exit "$status"; fi`,
     // A command and the scheduled association may arrive together: one sync at a time per cell.
     // A lock not taken in time exits 3 (could not apply), as the resident agent answers then.

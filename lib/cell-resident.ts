@@ -37,7 +37,9 @@ export interface ResidentClientOptions {
 }
 
 /**
- * A sh function, `resident_sync MIN_VERSION cheap|full`: leaves a request for the resident agent,
+ * A sh function, `resident_sync MIN_VERSION cheap|full [reject|allow]`: leaves a request for the
+ * resident agent (the third word: the unknown-sources setting the caller syncs with, which an agent
+ * started with another does not serve),
  * waits for its answer, prints its output (stdout, stderr) and returns its exit code; returns
  * NOT_ANSWERED, having printed nothing, when no agent answered. One line, without quotes or
  * backslashes, so that a systemd unit can hold it (cell-units.ts); its arguments are checked by the
@@ -56,7 +58,7 @@ export function residentSyncFunction(options: ResidentClientOptions = {}): strin
     'resident_calls=$((resident_calls + 1)); id=$(date +%s)-$$-$resident_calls;',
     // Written whole: the agent takes only files named *.request. The group's 2>/dev/null silences a
     // failed redirection (the folder gone meanwhile) in dash and bash alike; inline it does in one only.
-    `{ echo "$1 $2" > ${dir}/.$id.tmp; } 2>/dev/null && mv -f ${dir}/.$id.tmp ${file(REQUEST_SUFFIX)} 2>/dev/null || { rm -f ${dir}/.$id.tmp; return ${NOT_ANSWERED}; };`,
+    `{ echo "$1 $2\${3:+ $3}" > ${dir}/.$id.tmp; } 2>/dev/null && mv -f ${dir}/.$id.tmp ${file(REQUEST_SUFFIX)} 2>/dev/null || { rm -f ${dir}/.$id.tmp; return ${NOT_ANSWERED}; };`,
     'n=0;',
     `while [ ! -f ${file(RESULT_SUFFIXES.code)} ]; do`,
     // Gave up: a request still waiting is withdrawn; one taken is answered into the void (the agent

@@ -3,6 +3,8 @@
 // unit file is replaced (atomically, by rename) only when its content changed, and only then is
 // systemd reloaded and the watcher restarted; the resident agent is restarted then and on a new build,
 // else started if it is down. The boot unit is enabled, not started: it is for the next boot.
+import { EXIT_APPLY_FAILED } from '../agent/cli-failure.js';
+import { syncLockFile } from '../agent/serve/sync-lock.js';
 import { AGENT_SERVICE_UNIT } from './cell-resident.js';
 import {
   BOOT_SERVICE,
@@ -55,6 +57,8 @@ export interface InstallWatcherOptions {
   readonly systemdRuntimeDir?: string;
   /** The PATH the units run with, where they must find node. For tests. @default CELL_PATH */
   readonly unitPath?: string;
+  /** Lines run first, each exiting non-zero on a value the units must not hold (the document's parameters). */
+  readonly valueChecks?: readonly string[];
 }
 
 /** Writes the lines to `file` by rename when they differ from it, and sets `flag`=1 then. */
@@ -82,6 +86,7 @@ export function installWatcherScript(options: InstallWatcherOptions): string[] {
     // document before the sync step. It says so on stderr; the next document run tries again.
     `trap 'status=$?; if [ "$status" -ne 0 ]; then echo "dynamic-egress: installing the containers-file watcher failed (exit $status): new containers get their rules on the next sync" >&2; exit 0; fi' EXIT`,
     'export PATH="/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin:$PATH"',
+    ...(options.valueChecks ?? []),
     // One run at a time (a command and the association, or a deploy's two builds): a run's removal of
     // the pending mark below must not take away one another run has just written.
     `exec 9>${options.agentDir}/${INSTALL_LOCK_NAME}`,
@@ -139,6 +144,9 @@ export function installWatcherScript(options: InstallWatcherOptions): string[] {
   ];
 }
 
+/** How long the rules' removal waits for a sync under way (within the uninstall step's 60 s). */
+export const UNINSTALL_LOCK_WAIT_SECONDS = 45;
+
 export interface UninstallWatcherOptions {
   readonly agentDir: string;
   readonly stateDir: string;
@@ -179,7 +187,9 @@ export function uninstallWatcherScript(options: UninstallWatcherOptions): string
     'fi',
     // The agent removes what it made and nothing else (agent/uninstall.ts); the operator's rules stay.
     `if [ ${shellQuote(options.removeRules ?? 'false')} = true ]; then`,
-    `if [ -e ${current} ]; then node ${current} uninstall || RULES_STATUS=$?; else echo 'dynamic-egress: no agent build on this cell (${current}): the rules were not removed' >&2; RULES_STATUS=1; fi`,
+    // Under the cell's sync lock: a sync already running (a command, the association) finishes first
+    // rather than put the rules back after they went.
+    `if [ -e ${current} ]; then flock -w ${UNINSTALL_LOCK_WAIT_SECONDS} -E ${EXIT_APPLY_FAILED} ${syncLockFile(stateDir)} node ${current} uninstall || RULES_STATUS=$?; else echo 'dynamic-egress: no agent build on this cell (${current}): the rules were not removed' >&2; RULES_STATUS=1; fi`,
     'fi',
     `rm -f ${current} ${agentDir}/${UNITS_PENDING_NAME} ${agentDir}/${INSTALL_LOCK_NAME} ${stateDir}/${CELL_ENV_NAME}`,
     "echo 'dynamic-egress: containers-file watcher, resident agent and boot unit removed'",

@@ -1,7 +1,7 @@
 // The cell's resolver, as /etc/resolv.conf names it (inside `ip netns exec NS` that file is
 // /etc/netns/NS/resolv.conf). A `nameserver` line must hold exactly one address (an error names the
-// line); every other line is ignored, as glibc ignores keywords it does not know (`lookup` from a BSD),
-// so that the agent asks the servers the containers ask.
+// line, where glibc would skip it); every other line is ignored, as glibc ignores keywords it does not
+// know (`lookup` from a BSD).
 import { isIP } from 'node:net';
 import { ValidationError } from '../../core/domain/errors.js';
 import { quote } from '../../core/domain/validation.js';

@@ -11,6 +11,7 @@
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { UNKNOWN_SOURCES, type UnknownSources } from '../../core/plan/plan.js';
 import { isVerify, type Verify } from '../recorded-sync.js';
 import { writeWhole } from '../write-whole.js';
 
@@ -36,6 +37,12 @@ export const STALE_RESULT_MS = 10 * 60 * 1000;
 export interface SyncRequest {
   readonly minVersion: number;
   readonly verify: Verify;
+  /**
+   * The unknown-sources setting the caller syncs with (the SSM step's UnknownSources), when it names
+   * one: an agent started with another does not serve the request (NOT_ANSWERED), so that the caller
+   * syncs with its own setting rather than report success for the agent's.
+   */
+  readonly unknownSources?: UnknownSources;
 }
 
 /** A request taken from the folder: what it asks, or why it cannot be served. */
@@ -49,18 +56,30 @@ export interface RequestResult {
   readonly stderr: string;
 }
 
-/** `<min-version> <cheap|full>`, or why not (min-version as the SSM document's MinVersion allows). */
+/**
+ * `<min-version> <cheap|full> [reject|allow]`, or why not (min-version as the SSM document's MinVersion
+ * allows).
+ */
 export function parseRequest(text: string): SyncRequest | string {
-  const match = /^(\d{1,15}) ([a-z]{1,8})\n?$/.exec(text);
+  const match = /^(\d{1,15}) ([a-z]{1,8})(?: ([a-z]{1,8}))?\n?$/.exec(text);
   const verify = match?.[2];
-  if (match === null || verify === undefined || !isVerify(verify)) {
-    return `a request is "<min-version> <cheap|full>", got ${JSON.stringify(text.slice(0, MAX_REQUEST_BYTES))}`;
+  const unknownSources = match?.[3];
+  if (
+    match === null ||
+    verify === undefined ||
+    !isVerify(verify) ||
+    (unknownSources !== undefined && !isUnknownSources(unknownSources))
+  ) {
+    return `a request is "<min-version> <cheap|full> [reject|allow]", got ${JSON.stringify(text.slice(0, MAX_REQUEST_BYTES))}`;
   }
-  return { minVersion: Number(match[1]), verify };
+  return { minVersion: Number(match[1]), verify, ...(unknownSources === undefined ? {} : { unknownSources }) };
 }
 
+const isUnknownSources = (text: string): text is UnknownSources => UNKNOWN_SOURCES.some((value) => value === text);
+
 /** The request line a client writes (tests and the bench write it as the cell's script does). */
-export const requestLine = (request: SyncRequest): string => `${request.minVersion} ${request.verify}\n`;
+export const requestLine = (request: SyncRequest): string =>
+  `${request.minVersion} ${request.verify}${request.unknownSources === undefined ? '' : ` ${request.unknownSources}`}\n`;
 
 /**
  * Creates the folder when it is missing (0700) and refuses one that others could write to: anyone

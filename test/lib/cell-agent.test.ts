@@ -54,9 +54,16 @@ describe('CellAgent', () => {
 
   it('makes unknownSources the default of the UnknownSources parameter the sync command and the units take: reject, allow when asked', () => {
     const parameter = (agent: CellAgent) => documentOf(agent, 'download').parameters?.UnknownSources;
-    expect(parameter(cells())).toMatchObject({ default: 'reject', allowedValues: ['reject', 'allow'] });
-    expect(parameter(cells({ unknownSources: 'reject' }))).toMatchObject({ default: 'reject' });
-    expect(parameter(cells({ unknownSources: 'allow' }))).toMatchObject({ default: 'allow' });
+    // Only as strict as the stack or stricter: a command may not open a cell the stack closes.
+    expect(parameter(cells())).toMatchObject({ default: 'reject', allowedValues: ['reject'] });
+    expect(parameter(cells({ unknownSources: 'reject' }))).toMatchObject({
+      default: 'reject',
+      allowedValues: ['reject'],
+    });
+    expect(parameter(cells({ unknownSources: 'allow' }))).toMatchObject({
+      default: 'allow',
+      allowedValues: ['allow', 'reject'],
+    });
     const script = JSON.stringify(Template.fromStack(Stack.of(cells())).toJSON());
     expect(script).toContain(' --unknown-sources \\"$UNKNOWN_SOURCES\\" ');
     expect(script).toContain(' --unknown-sources {{ UnknownSources }} ');

@@ -233,7 +233,7 @@ describe('sync document', () => {
         type: 'String',
         description: expect.any(String),
         default: 'reject',
-        allowedValues: ['reject', 'allow'],
+        allowedValues: ['reject'],
       },
     });
     expect(props.Content.mainSteps.map((step) => step.action)).toEqual([
@@ -343,7 +343,7 @@ describe('sync document', () => {
         const resident = residentStandIn(requests, code);
         try {
           expect(step()).toEqual({ status: code, stdout: 'synced\n', ranItself: false });
-          expect(resident.asked()).toEqual(['7 full']);
+          expect(resident.asked()).toEqual(['7 full reject']);
         } finally {
           resident.stop();
           rmSync(requests, { recursive: true, force: true });
@@ -417,21 +417,23 @@ describe('unknown sources', () => {
     expect(JSON.stringify(sync)).toContain('"UnknownSources":{"type":"String","description":');
     expect(sync?.Properties?.Content?.parameters?.UnknownSources).toMatchObject({
       default: 'allow',
-      allowedValues: ['reject', 'allow'],
+      allowedValues: ['allow', 'reject'],
     });
   });
 
   it('checks the value again in the sync step before it reaches the agent', () => {
     const lines = scriptLines('SyncCell');
-    expect(lines).toContain("UNKNOWN_SOURCES='{{ UnknownSources }}'");
     const check = lines.find((line) => line.includes('UnknownSources must be reject or allow')) ?? '';
+    expect(check).toMatch(/^UNKNOWN_SOURCES='\{\{ UnknownSources \}\}'; /);
+    // The install step checks it too, before it writes the units that hold it.
+    expect(scriptLines('InstallWatcher')).toContain(check);
     for (const [value, status] of [
       ['reject', 0],
       ['allow', 0],
       ['allowx', 2],
       ["reject'; touch /tmp/x; '", 2],
     ] as const) {
-      const script = `UNKNOWN_SOURCES='${value.replaceAll("'", "'\\''")}'\n${check}\nexit 0`;
+      const script = `${check.replace("'{{ UnknownSources }}'", `'${value.replaceAll("'", "'\\''")}'`)}\nexit 0`;
       expect(spawnSync('/bin/sh', ['-c', script]).status).toBe(status);
     }
   });

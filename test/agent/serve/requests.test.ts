@@ -33,10 +33,14 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('parseRequest', () => {
-  it('reads "<min-version> <cheap|full>", with or without its newline', () => {
+  it('reads "<min-version> <cheap|full> [reject|allow]", with or without its newline', () => {
     expect(parseRequest('0 cheap\n')).toEqual({ minVersion: 0, verify: 'cheap' });
     expect(parseRequest('123456789012345 full')).toEqual({ minVersion: 123456789012345, verify: 'full' });
     expect(parseRequest(requestLine({ minVersion: 7, verify: 'full' }))).toEqual({ minVersion: 7, verify: 'full' });
+    // The caller's unknown-sources setting, when it names one.
+    expect(parseRequest('7 full reject\n')).toEqual({ minVersion: 7, verify: 'full', unknownSources: 'reject' });
+    const allow = { minVersion: 0, verify: 'cheap', unknownSources: 'allow' } as const;
+    expect(parseRequest(requestLine(allow))).toEqual(allow);
   });
 
   it.each([
@@ -44,6 +48,8 @@ describe('parseRequest', () => {
     '0',
     'cheap',
     '0 cheap extra\n',
+    '0 cheap open',
+    '0 cheap reject allow',
     '-1 cheap',
     '1234567890123456 cheap',
     '0 thorough',
@@ -51,7 +57,9 @@ describe('parseRequest', () => {
     '0 cheap\n\n',
     ' 0 cheap',
   ])('refuses %j, quoting it', (text) => {
-    expect(parseRequest(text)).toBe(`a request is "<min-version> <cheap|full>", got ${JSON.stringify(text)}`);
+    expect(parseRequest(text)).toBe(
+      `a request is "<min-version> <cheap|full> [reject|allow]", got ${JSON.stringify(text)}`,
+    );
   });
 });
 
@@ -107,7 +115,7 @@ describe('takeRequests', () => {
     execFileSync('mkfifo', [join(dir, 'fifo.request')]);
     mkdirSync(join(dir, 'folder.request'));
     expect(await takeRequests(dir)).toEqual([
-      { id: 'bad', problem: 'a request is "<min-version> <cheap|full>", got "please\\n"' },
+      { id: 'bad', problem: 'a request is "<min-version> <cheap|full> [reject|allow]", got "please\\n"' },
       { id: 'fifo', problem: 'a request must be a regular file' },
       { id: 'folder', problem: 'a request must be a regular file' },
       { id: 'large', problem: 'a request is at most 64 bytes' },

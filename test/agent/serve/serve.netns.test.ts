@@ -21,7 +21,7 @@ import { containersOf, firstCell } from '../../helpers/lab-cell.js';
 import { publishedState } from '../../helpers/published-state.js';
 import { startSilentTable } from '../../helpers/silent-table.js';
 import { containerStore } from '../fixtures.js';
-import { ownedFilterState } from '../kernel-state.js';
+import { ownedFilterState, ownedRulesAndSets } from '../kernel-state.js';
 import { runAgentCommand } from '../run-agent.js';
 
 const ENTRY = resolve(import.meta.dirname, '../../../bin/agent.ts');
@@ -60,11 +60,11 @@ describe.runIf(labAvailable())('agent serve: the resident agent of a cell', () =
   };
 
   /** What the SSM step does: the sh function, then its exit code. */
-  const residentSync = (minVersion: number, verify = 'cheap', waitSeconds = 30) =>
+  const residentSync = (minVersion: number, verify = 'cheap', waitSeconds = 30, unknownSources = '') =>
     run([
       'sh',
       '-c',
-      `${residentSyncFunction({ requestsDir: requests, waitSeconds })} resident_sync ${minVersion} ${verify}`,
+      `${residentSyncFunction({ requestsDir: requests, waitSeconds })} resident_sync ${minVersion} ${verify} ${unknownSources}`,
     ]);
   const startAgent = async (lockWait = '5', extra: { syncTimeout?: string; env?: NodeJS.ProcessEnv } = {}) => {
     agent = await startServe(
@@ -195,6 +195,25 @@ describe.runIf(labAvailable())('agent serve: the resident agent of a cell', () =
     );
   });
 
+  it('leaves a request with another unknown-sources setting to its caller (NOT_ANSWERED), syncing nothing; serves its own', async () => {
+    const [destination] = await policies.createDestinations([
+      tcpDestination('unknown-sources-case', { ports: [{ start: SECOND_PORT, end: SECOND_PORT }] }),
+    ]);
+    await policies.createEgressPolicies([
+      { source: { type: 'app', id: 'app-a' }, destination: { id: destination?.id ?? '' } },
+    ]);
+    const { version } = await publish();
+    const before = await ownedRulesAndSets(cell);
+    const other = await residentSync(version, 'cheap', 30, 'allow');
+    expect([other.code, other.stdout, other.stderr]).toEqual([NOT_ANSWERED, '', '']);
+    expect(await ownedRulesAndSets(cell)).toBe(before);
+    expect(readdirSync(requests)).toEqual([]);
+    // The agent runs with the default, reject: a request naming it is served.
+    const own = await residentSync(version, 'cheap', 30, 'reject');
+    expect([own.code, own.stderr]).toEqual([0, '']);
+    expect(summaryOf(own.stdout)).toMatchObject({ version, changed: true });
+  });
+
   it('refuses a request that is not one with exit 2, syncing nothing', async () => {
     // Written whole, as clients write requests (a rename): the agent may look at any moment.
     writeFileSync(join(requests, '.bad-1.tmp'), 'all of it\n');
@@ -203,7 +222,9 @@ describe.runIf(labAvailable())('agent serve: the resident agent of a cell', () =
     while (!existsSync(join(requests, 'bad-1.code')) && Date.now() < deadline)
       await new Promise((done) => setTimeout(done, 20));
     const code = await run(['cat', join(requests, 'bad-1.code'), join(requests, 'bad-1.err')]);
-    expect(code.stdout).toBe('2\nerror: bad request: a request is "<min-version> <cheap|full>", got "all of it\\n"\n');
+    expect(code.stdout).toBe(
+      '2\nerror: bad request: a request is "<min-version> <cheap|full> [reject|allow]", got "all of it\\n"\n',
+    );
     rmSync(join(requests, 'bad-1.code'));
     rmSync(join(requests, 'bad-1.out'));
     rmSync(join(requests, 'bad-1.err'));

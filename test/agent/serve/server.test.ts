@@ -91,7 +91,7 @@ describe('serveRequests', () => {
     expect(await resultOf('bad')).toEqual({
       code: 2,
       stdout: '',
-      stderr: 'error: bad request: a request is "<min-version> <cheap|full>", got "sync please\\n"\n',
+      stderr: 'error: bad request: a request is "<min-version> <cheap|full> [reject|allow]", got "sync please\\n"\n',
     });
     expect(syncs).toBe(0);
   });
