@@ -7,6 +7,7 @@ import { hostedShardKeys } from '../core/domain/shard-keys.js';
 import { snapshotToPolicyList } from '../core/domain/snapshot.js';
 import type { PoliciesWithGroups } from '../core/domain/snapshot-groups.js';
 import type { Container } from '../core/plan/model.js';
+import { readRecordInput } from './applied-record.js';
 import { ProxyStepFailed, TableReadError } from './errors.js';
 import { removeInterception } from './proxy/interception.js';
 import { type ProxyStepInput, type ProxyStepResult, proxyStep } from './proxy/proxy-step.js';
@@ -14,7 +15,8 @@ import type { ProxySyncOptions } from './proxy/proxy-sync.js';
 import { type RecordedSyncOptions, type RecordedSyncResult, syncRecorded } from './recorded-sync.js';
 import { type CommandRunner, spawnRunner } from './runner.js';
 import { CACHE_ONLY, desiredFromCache } from './source/cache-only.js';
-import { desiredSnapshot, type SnapshotSource } from './source/dynamodb.js';
+import type { DesiredSnapshot } from './source/desired-state.js';
+import { desiredSnapshot, emptyDesired, type SnapshotSource } from './source/dynamodb.js';
 import type { AgentState, AppliedState } from './state.js';
 import { destroyHostSets } from './sync.js';
 
@@ -57,9 +59,10 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
   // The periodic repair sync (verify full) reads every hosted shard again, not only changed ones.
   const reread = options.sync?.verify === 'full';
   const cached = options.state.cachedSnapshot();
+  const runner = options.sync?.runner ?? spawnRunner;
   const desired =
     options.source === CACHE_ONLY
-      ? desiredFromCache(applied, cached, hosted)
+      ? await currentCopy(desiredFromCache(applied, cached, hosted), applied?.input, runner)
       : await desiredSnapshot(options.source, applied, cached, hosted, reread, options.sync?.memory?.shards).catch(
           (error: unknown) => {
             // Refused content stays a refusal (exit 1); anything else the reads threw is the table's.
@@ -80,7 +83,6 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
   const lastInput = applied?.input === undefined ? {} : { lastInput: applied.input };
   // And how many sets it held: a kernel holding far fewer (a reboot) has its table of sets grown early.
   const expectedSets = applied?.sets === undefined ? {} : { expectedSets: applied.sets };
-  const runner = options.sync?.runner ?? spawnRunner;
   let redirectsLeft: unknown;
   if (options.source === CACHE_ONLY && options.sync?.dryRun !== true) {
     // The proxy's configuration and redirects are the table's: they match containers by address, so
@@ -97,10 +99,19 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
       redirectsLeft = error;
     }
   }
+  // A failure once the sync has started writing to the kernel takes the proxy's redirects away, as
+  // one after it (below): the filter rules may be the new ones, the proxy's configuration the old.
+  let writing = false;
+  const onWrite = () => {
+    writing = true;
+  };
   const result = await syncRecorded(
     { policiesDigest, policies, containers: options.containers },
-    { ...options.sync, ...lastInput, ...expectedSets },
-  );
+    { ...options.sync, ...lastInput, ...expectedSets, onWrite },
+  ).catch(async (error: unknown) => {
+    if (writing) await dropRedirects(options.state, runner);
+    throw error;
+  });
   const version = desired.version;
   if (options.sync?.dryRun === true) {
     const previous = () => appliedPolicies(applied, cached, hosted);
@@ -174,6 +185,22 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
     if (!(error instanceof ProxyStepFailed)) await dropRedirects(options.state, runner);
     throw error;
   }
+}
+
+/**
+ * The cell's copy, unless the kernel's record names another apply than the one the copy is of: an
+ * apply whose record could not be written (a full disk) left newer rules in force, and going back to
+ * the copy could reopen what they revoked, so the empty state (the overlay closed) is applied instead.
+ * A kernel without a record (a boot) takes the copy.
+ */
+async function currentCopy(
+  copy: DesiredSnapshot,
+  copyInput: string | undefined,
+  runner: CommandRunner,
+): Promise<DesiredSnapshot> {
+  if (copy.origin === 'empty' || copyInput === undefined) return copy;
+  const inForce = await readRecordInput(runner);
+  return inForce === undefined || inForce === copyInput ? copy : emptyDesired();
 }
 
 /** Takes the proxy's redirects away and marks its step to run again; best effort (a failure is on its way). */

@@ -94,6 +94,12 @@ export interface SyncOptions {
    * the iptables transaction.
    */
   readonly growth?: TableGrowth;
+  /**
+   * Called once, just before the sync's first write to the kernel (not by a dry run): from then on a
+   * failure may leave rules other than those before in force (converge.ts then takes the proxy's
+   * redirects away).
+   */
+  readonly onWrite?: () => void;
 }
 
 /** The filter table for a plan's chains, rendered with `render`. */
@@ -224,6 +230,7 @@ export async function sync(
   const present = (await hostSetsPresent) ?? (hostSets.length > 0 ? await readHostSetNames(runner) : undefined);
   // What the last apply left is no longer known until this one has succeeded.
   options.memory?.forgetApplied();
+  options.onWrite?.();
   try {
     await createHostSets(runner, hostSets, present);
     await restoreSets(runner, sets.before);

@@ -16,7 +16,7 @@ import { bootGuardCommand } from '../../lib/cell-units.js';
 import { createLab, type Lab, type LabContainer, labAvailable } from '../../local/lab/netns-lab.js';
 import { InMemorySnapshotStore } from '../helpers/in-memory-snapshot-store.js';
 import { containersOf, firstCell } from '../helpers/lab-cell.js';
-import { containerStore } from './fixtures.js';
+import { app, containerStore, policyList, tcp } from './fixtures.js';
 import { ownedFilterState } from './kernel-state.js';
 import { runAgentCommand } from './run-agent.js';
 
@@ -195,6 +195,22 @@ describe.runIf(labAvailable())('agent sync --from-cache on a real cell', () => {
     expect(await fromCache(stateDir)).toMatchObject({ origin: 'cache', changed: true });
     expect(await ownedFilterState(lab, cell)).toBe(enforced);
     expect(await reach()).toEqual({ allowed: 'open', other: 'refused', unlisted: 'refused' });
+  });
+
+  it('does not go back to a copy older than the rules in force (an apply whose record was not written): it closes the overlay', async () => {
+    const stateDir = join(dir, 'state-stale');
+    await tableSync(stateDir);
+    // Newer rules than the copy: another apply, which this state directory never recorded.
+    const newer = join(dir, 'newer-policies.json');
+    writeFileSync(
+      newer,
+      JSON.stringify(policyList([tcp('p9', app('app-a'), [EXTERNAL, EXTERNAL], [OTHER_PORT, OTHER_PORT])])),
+    );
+    const applied = await runAgentCommand(['sync', '--policies', newer, '--containers', storeFile, '--netns', cell]);
+    expect(applied.code).toBe(0);
+    expect(await reach()).toEqual({ allowed: 'refused', other: 'open', unlisted: 'refused' });
+    expect(await fromCache(stateDir)).toMatchObject({ origin: 'empty', changed: true });
+    expect(await reach()).toEqual({ allowed: 'refused', other: 'refused', unlisted: 'refused' });
   });
 
   it('without a copy (a cell that never synced), nothing from the overlay gets out', async () => {

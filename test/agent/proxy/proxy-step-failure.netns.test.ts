@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCellAgent } from '../../../agent/cell-agent.js';
 import { ProxyStepFailed } from '../../../agent/errors.js';
+import { SYNC_NAMES_FILE } from '../../../agent/names/names-file.js';
 import { readResolvConf } from '../../../agent/names/resolv-conf.js';
 import type { ProxySettings } from '../../../agent/proxy/settings.js';
 import { AgentState } from '../../../agent/state.js';
@@ -140,6 +141,24 @@ describe.runIf(labAvailable())('a failing proxy step on a real cell', () => {
       );
     expect(failed).toBeInstanceOf(Error);
     expect(failed).not.toBeInstanceOf(ProxyStepFailed);
+    expect(await lab.tcp(container, EXTERNAL, PORT)).toBe('refused');
+    expect(await nat()).not.toContain('dyneg-PROXY');
+    expect(new AgentState(stateDir).proxyDropped()).toBe(true);
+  });
+
+  it('takes the redirects away too when the sync fails once it has written to the kernel (the names document)', async () => {
+    const stateDir = join(dir, 'state-names');
+    await table.write(encodeSnapshot(buildSnapshot(5, [policy])));
+    const settings = async (): Promise<ProxySettings> => ({ nameservers: ['198.51.100.53'] });
+    await agentWith(stateDir, settings).sync();
+    expect(await lab.tcp(container, EXTERNAL, PORT)).toBe('open');
+    // The names document cannot be written (a folder where the file goes): the sync fails after its
+    // iptables transaction, before converge records anything.
+    rmSync(join(stateDir, SYNC_NAMES_FILE), { force: true });
+    mkdirSync(join(stateDir, SYNC_NAMES_FILE, 'x'), { recursive: true });
+    await table.write(encodeSnapshot(buildSnapshot(6, [])));
+    await lab.execOk(cell, ['iptables-restore', '--noflush'], plantedRedirects(container.ip));
+    await expect(agentWith(stateDir, settings).sync()).rejects.toThrow();
     expect(await lab.tcp(container, EXTERNAL, PORT)).toBe('refused');
     expect(await nat()).not.toContain('dyneg-PROXY');
     expect(new AgentState(stateDir).proxyDropped()).toBe(true);
