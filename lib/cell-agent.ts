@@ -10,7 +10,7 @@ import { Effect, ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnAssociation, CfnDocument } from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { EXIT_APPLY_FAILED } from '../agent/cli-failure.js';
+import { EXIT_APPLY_FAILED, EXIT_USAGE } from '../agent/cli-failure.js';
 import { PROXY_DIR } from '../agent/proxy/systemd-unit.js';
 import { syncLockFile } from '../agent/serve/sync-lock.js';
 import { parseCidr } from '../core/domain/ipv4.js';
@@ -592,7 +592,9 @@ function syncScript(options: SyncScriptOptions): string[] {
     residentSyncFunction({ waitSeconds: options.residentWaitSeconds }),
     // With this run's UnknownSources: an agent started with another setting leaves the sync to the step.
     `if resident_sync "$MIN_VERSION" "$VERIFY" "$UNKNOWN_SOURCES"; then exit 0; else status=$?; fi`,
-    `if [ "$status" -ne ${NOT_ANSWERED} ]; then exit "$status"; fi`,
+    // 2: a resident agent older than this document refused the request's third word (an upgrade whose
+    // restart has not happened yet): the step syncs itself, as when none answers.
+    `if [ "$status" -ne ${NOT_ANSWERED} ] && [ "$status" -ne ${EXIT_USAGE} ]; then exit "$status"; fi`,
     // A command and the scheduled association may arrive together: one sync at a time per cell.
     // A lock not taken in time exits 3 (could not apply), as the resident agent answers then.
     `exec flock -w ${options.lockWaitSeconds} -E ${EXIT_APPLY_FAILED} ${syncLockFile(CELL_STATE_DIR)} node '${options.agentFile}' sync --from-dynamodb --table '${options.tableName}' --containers '${options.containersPath}' --state-dir ${CELL_STATE_DIR} --cell-name "$INSTANCE_ID" --min-version "$MIN_VERSION" --overlay-cidr '${options.overlayCidr}' --unknown-sources "$UNKNOWN_SOURCES" --deny-log-rate '${options.denyLogRate}' --log-group ${options.nflogGroup}${denyNetworksFlag(options.denyNetworks)} --verify "$VERIFY"${options.proxyDir === undefined ? '' : ` ${proxyFlagsExpansion(options.proxyDir)}`}`,

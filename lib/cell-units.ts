@@ -178,7 +178,8 @@ function bootCommand(options: CellUnitOptions): string {
 /**
  * Run by the boot unit before its sync: on a kernel without the agent's root chain (a fresh boot), a
  * stand-in of it closes the container network at once: overlay destinations pass (container to
- * container, as the agent's root chain lets them), new connections from the overlay are refused. The
+ * container, as the agent's root chain lets them), replies and open connections pass, anything else
+ * from the overlay is refused. The
  * chain is filled before FORWARD jumps to it. The sync that follows replaces it (its rules carry no
  * tag of the agent's, so the diff takes them out); a sync that fails (no node, a refused kernel, a
  * lock not taken) leaves the cell closed until a sync succeeds, where it used to stay open. A root
@@ -190,7 +191,10 @@ export function bootGuardCommand(overlayCidr: string): string {
   return [
     `if ! ${iptables} -n -L ${ROOT_CHAIN} >/dev/null 2>&1; then`,
     `${iptables} -N ${ROOT_CHAIN} && ${iptables} -A ${ROOT_CHAIN} -d ${overlayCidr} -j RETURN`,
-    `&& ${iptables} -A ${ROOT_CHAIN} -s ${overlayCidr} -m conntrack --ctstate NEW -j REJECT`,
+    // As the agent's catch-all: replies and open connections pass, anything else is refused (a
+    // NEW-only match would let INVALID and untracked packets through).
+    `&& ${iptables} -A ${ROOT_CHAIN} -s ${overlayCidr} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN`,
+    `&& ${iptables} -A ${ROOT_CHAIN} -s ${overlayCidr} -j REJECT`,
     `&& ${iptables} -I FORWARD 1 -m comment --comment ${COMMENT_PREFIX}hook -j ${ROOT_CHAIN}`,
     `|| echo "dynamic-egress: could not close the container network before the boot sync" >&2; fi`,
   ].join(' ');

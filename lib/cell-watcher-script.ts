@@ -188,7 +188,7 @@ export function uninstallWatcherScript(options: UninstallWatcherOptions): string
     // The agent removes what it made and nothing else (agent/uninstall.ts); the operator's rules stay.
     `if [ ${shellQuote(options.removeRules ?? 'false')} = true ]; then`,
     // Under the cell's sync lock: a sync already running (a command, the association) finishes first
-    // rather than put the rules back after they went.
+    // rather than put the rules back after they went (one still waiting for the lock would: deploy.md).
     `if [ -e ${current} ]; then flock -w ${UNINSTALL_LOCK_WAIT_SECONDS} -E ${EXIT_APPLY_FAILED} ${syncLockFile(stateDir)} node ${current} uninstall || RULES_STATUS=$?; else echo 'dynamic-egress: no agent build on this cell (${current}): the rules were not removed' >&2; RULES_STATUS=1; fi`,
     'fi',
     `rm -f ${current} ${agentDir}/${UNITS_PENDING_NAME} ${agentDir}/${INSTALL_LOCK_NAME} ${stateDir}/${CELL_ENV_NAME}`,

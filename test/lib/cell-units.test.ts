@@ -151,7 +151,8 @@ describe('cellUnits', () => {
       'iptables -w -n -L dyneg-FORWARD',
       'iptables -w -N dyneg-FORWARD',
       'iptables -w -A dyneg-FORWARD -d 10.255.0.0/16 -j RETURN',
-      'iptables -w -A dyneg-FORWARD -s 10.255.0.0/16 -m conntrack --ctstate NEW -j REJECT',
+      'iptables -w -A dyneg-FORWARD -s 10.255.0.0/16 -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN',
+      'iptables -w -A dyneg-FORWARD -s 10.255.0.0/16 -j REJECT',
       'iptables -w -I FORWARD 1 -m comment --comment dyneg:hook -j dyneg-FORWARD',
       `/opt/dynamic-egress/agent/current.mjs sync --from-cache --containers /var/vcap/data/container-metadata/store.json --state-dir ${dir} --overlay-cidr 10.255.0.0/16 --unknown-sources reject --deny-log-rate 10/minute --log-group 7`,
     ]);

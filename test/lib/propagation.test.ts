@@ -350,6 +350,14 @@ describe('sync document', () => {
           rmSync(join(dir, 'resident.log'), { force: true });
         }
       }
+      // An agent older than the document refuses the request's third word (exit 2): the step syncs itself.
+      const older = residentStandIn(requests, 2);
+      try {
+        expect(step()).toMatchObject({ status: 0, ranItself: true });
+      } finally {
+        older.stop();
+        rmSync(requests, { recursive: true, force: true });
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
