@@ -189,11 +189,19 @@ export async function readKernelSummary(runner: CommandRunner): Promise<KernelSu
 
 /**
  * The input digest of the kernel's record, from one read of the root chain; undefined when the kernel
- * has no record (no root chain: a booted kernel) or the read fails.
+ * has none (no root chain, exit 1: a booted kernel; or a chain without a record: the boot guard's).
+ * Throws when the chain cannot be read otherwise (another exit code, no iptables).
  */
 export async function readRecordInput(runner: CommandRunner): Promise<string | undefined> {
-  const root = await runner('iptables', ['-w', '-S', ROOT_CHAIN]).catch(() => undefined);
-  return root?.code === 0 ? parseRootChain(root.stdout).record?.input : undefined;
+  const root = await runner('iptables', ['-w', '-S', ROOT_CHAIN]);
+  if (root.code === 0) return parseRootChain(root.stdout).record?.input;
+  // iptables-nft says a missing chain is "incompatible", iptables-legacy "No chain…": both exit 1.
+  if (root.code === 1) return undefined;
+  throw new ApplyError(
+    `cannot read the ${ROOT_CHAIN} chain: iptables exited with ${root.code}: ${firstLine(root.stderr)}`,
+    'iptables',
+    root.stderr,
+  );
 }
 
 /** True when the kernel still holds what was applied for `input`, as far as the cheap reads can tell. */

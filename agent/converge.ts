@@ -190,8 +190,8 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
 /**
  * The cell's copy, unless the kernel's record names another apply than the one the copy is of: an
  * apply whose record could not be written (a full disk) left newer rules in force, and going back to
- * the copy could reopen what they revoked, so the empty state (the overlay closed) is applied instead.
- * A kernel without a record (a boot) takes the copy.
+ * the copy could reopen what they revoked, so the empty state (the overlay closed) is applied instead,
+ * as when the record cannot be read. A kernel without a record (a boot) takes the copy.
  */
 async function currentCopy(
   copy: DesiredSnapshot,
@@ -199,8 +199,12 @@ async function currentCopy(
   runner: CommandRunner,
 ): Promise<DesiredSnapshot> {
   if (copy.origin === 'empty' || copyInput === undefined) return copy;
-  const inForce = await readRecordInput(runner);
-  return inForce === undefined || inForce === copyInput ? copy : emptyDesired();
+  // A record that cannot be read may be a newer apply's: closed, as for one that differs.
+  const inForce = await readRecordInput(runner).then(
+    (input) => ({ input }),
+    () => undefined,
+  );
+  return inForce !== undefined && (inForce.input === undefined || inForce.input === copyInput) ? copy : emptyDesired();
 }
 
 /** Takes the proxy's redirects away and marks its step to run again; best effort (a failure is on its way). */

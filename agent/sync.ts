@@ -95,9 +95,10 @@ export interface SyncOptions {
    */
   readonly growth?: TableGrowth;
   /**
-   * Called once, just before the sync's first write to the kernel (not by a dry run): from then on a
-   * failure may leave rules other than those before in force (converge.ts then takes the proxy's
-   * redirects away).
+   * Called once an apply starts writing what the rules use (host sets, set changes, the iptables
+   * transaction; not by a dry run, and after the early sets and placeholders, which no rule uses):
+   * from then on a failure may leave rules other than those before in force (converge.ts then takes
+   * the proxy's redirects away).
    */
   readonly onWrite?: () => void;
 }
