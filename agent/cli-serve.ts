@@ -6,15 +6,27 @@ import { mkdir } from 'node:fs/promises';
 import { jsonLineLog } from '../core/log.js';
 import type { Serve } from './cli-args.js';
 import { EXIT_APPLY_FAILED, reportFailure } from './cli-failure.js';
-import type { CliIo } from './cli-io.js';
+import { type CliIo, cliRunner } from './cli-io.js';
 import { type ResidentParts, syncFromTable, tableClient } from './cli-sync-table.js';
 import { startCommandHelper } from './command-helper.js';
 import { ApplyError } from './errors.js';
+import { removeInterception } from './proxy/interception.js';
 import { NOT_ANSWERED, type RequestResult, type SyncRequest } from './serve/requests.js';
 import { serveRequests } from './serve/server.js';
 import { type HeldLock, holdSyncLock, LockWaitStopped, syncLockFile } from './serve/sync-lock.js';
+import { AgentState } from './state.js';
 import { SyncMemory } from './sync-memory.js';
 import { AGENT_SERVICE } from './sync-summary.js';
+
+async function dropProxyRedirects(args: Serve, io: CliIo): Promise<void> {
+  if (args.proxy === undefined) return;
+  try {
+    new AgentState(args.stateDir).markProxyDropped();
+  } catch {
+    // The redirects go all the same; the failure already answered says what is wrong.
+  }
+  await removeInterception(cliRunner(io, args.netns)).catch(() => undefined);
+}
 
 /** The answer to a request this agent does not serve: its caller syncs itself, as when no agent runs. */
 const NOT_SERVED: RequestResult = { code: NOT_ANSWERED, stdout: '', stderr: '' };
@@ -56,6 +68,10 @@ export async function serve(args: Serve, io: CliIo): Promise<void> {
         if (outcome.results.every((result) => result.code === 0)) checkedWhole = true;
         // Another sync may have run beside it: the next one reads the kernel back whole again.
         if (outcome.lockLost) checkedWhole = false;
+        // Given up, or its lock lost under it, a sync may have left the filter rules half way to the
+        // new state while the proxy keeps its old configuration: the redirects go, as converge.ts
+        // does for the failures it sees, and the proxy step runs at the next sync.
+        if (outcome.gaveUp || outcome.lockLost) await dropProxyRedirects(args, served);
         if (outcome.gaveUp) {
           gaveUp = true;
           stopping.abort(); // Its requests are answered; nothing else is taken.

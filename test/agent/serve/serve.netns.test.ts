@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { AgentState } from '../../../agent/state.js';
 import { readSyncedLine } from '../../../agent/sync-summary.js';
 import { type ServeProcess, startServe } from '../../../bench/lib/serve-process.js';
 import { DynamoDbPolicyStore } from '../../../core/store/dynamodb-policy-store.js';
@@ -66,7 +67,10 @@ describe.runIf(labAvailable())('agent serve: the resident agent of a cell', () =
       '-c',
       `${residentSyncFunction({ requestsDir: requests, waitSeconds })} resident_sync ${minVersion} ${verify} ${unknownSources}`,
     ]);
-  const startAgent = async (lockWait = '5', extra: { syncTimeout?: string; env?: NodeJS.ProcessEnv } = {}) => {
+  const startAgent = async (
+    lockWait = '5',
+    extra: { syncTimeout?: string; env?: NodeJS.ProcessEnv; flags?: readonly string[] } = {},
+  ) => {
     agent = await startServe(
       [
         '--import',
@@ -83,6 +87,7 @@ describe.runIf(labAvailable())('agent serve: the resident agent of a cell', () =
         '--lock-wait',
         lockWait,
         ...(extra.syncTimeout === undefined ? [] : ['--sync-timeout', extra.syncTimeout]),
+        ...(extra.flags ?? []),
       ],
       { ...process.env, ...extra.env },
     );
@@ -270,12 +275,26 @@ describe.runIf(labAvailable())('agent serve: the resident agent of a cell', () =
     expect((await residentSync(0)).code).toBe(0);
   });
 
-  it('a lock lost while its sync runs (its flock process killed): exit 3 saying so, whatever the sync did', async () => {
+  it("a lock lost while its sync runs (its flock process killed): exit 3 saying so, whatever the sync did, and the proxy's redirects go", async () => {
     await stopAgent();
     const silent = await startSilentTable();
     const lockFile = join(stateDir, 'sync.lock');
+    // What a proxy step left in nat (interception.ts): a container's https redirected to the proxy.
+    await lab.execOk(
+      cell,
+      ['iptables-restore', '--noflush'],
+      [
+        '*nat',
+        ':dyneg-PROXY - [0:0]',
+        '-A PREROUTING -m comment --comment "dyneg:proxy-hook" -j dyneg-PROXY',
+        `-A dyneg-PROXY -s ${container.ip}/32 -p tcp -m tcp --dport 443 -j REDIRECT --to-ports 15443`,
+        'COMMIT',
+        '',
+      ].join('\n'),
+    );
+    const proxyFlags = ['--proxy-dir', join(dir, 'proxy'), '--proxy-nameservers', '192.0.2.53'];
     try {
-      await startAgent('5', { env: { AWS_ENDPOINT_URL_DYNAMODB: silent.endpoint } });
+      await startAgent('5', { env: { AWS_ENDPOINT_URL_DYNAMODB: silent.endpoint }, flags: proxyFlags });
       const answered = residentSync(0);
       // The sync holds the lock and waits on the silent table; its flock process is killed.
       const deadline = Date.now() + 10_000;
@@ -289,6 +308,8 @@ describe.runIf(labAvailable())('agent serve: the resident agent of a cell', () =
       expect(result.stderr).toContain(
         "error: the cell's sync lock was freed while this sync ran (its flock process ended): another sync may have run beside it; the next sync reads the kernel back whole\n",
       );
+      expect(await lab.execOk(cell, ['iptables-save', '-t', 'nat'])).not.toContain('dyneg-PROXY');
+      expect(new AgentState(stateDir).proxyDropped()).toBe(true);
     } finally {
       silent.close();
     }
