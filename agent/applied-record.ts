@@ -188,15 +188,18 @@ export async function readKernelSummary(runner: CommandRunner): Promise<KernelSu
 }
 
 /**
- * The input digest of the kernel's record, from one read of the root chain; undefined when the kernel
- * has none (no root chain, exit 1: a booted kernel; or a chain without a record: the boot guard's).
- * Throws when the chain cannot be read otherwise (another exit code, no iptables).
+ * The input digest of the kernel's record, from a read of the root chain; undefined when the kernel
+ * has none (no root chain: a booted kernel; or a chain without a record: the boot guard's). Throws
+ * when the chain cannot be read.
  */
 export async function readRecordInput(runner: CommandRunner): Promise<string | undefined> {
   const root = await runner('iptables', ['-w', '-S', ROOT_CHAIN]);
   if (root.code === 0) return parseRootChain(root.stdout).record?.input;
-  // iptables-nft says a missing chain is "incompatible", iptables-legacy "No chain…": both exit 1.
-  if (root.code === 1) return undefined;
+  // Exit 1 is a missing chain (iptables-nft calls it "incompatible", iptables-legacy "No chain…"),
+  // but also a chain nft cannot show, a kernel without nf_tables, a failed listing: the whole table,
+  // read without error and without the chain, tells the first apart.
+  const table = root.code === 1 ? await runner('iptables', ['-w', '-S']) : undefined;
+  if (table?.code === 0 && !table.stdout.split('\n').includes(`-N ${ROOT_CHAIN}`)) return undefined;
   throw new ApplyError(
     `cannot read the ${ROOT_CHAIN} chain: iptables exited with ${root.code}: ${firstLine(root.stderr)}`,
     'iptables',

@@ -3,7 +3,7 @@
 // plan of the last sync kept (sync-memory.ts), so a sync costs what changed rather than a node
 // start, the SDK and a plan from nothing. Each sync holds the cell's sync lock, like every other.
 import { mkdir } from 'node:fs/promises';
-import { jsonLineLog } from '../core/log.js';
+import { jsonLineLog, type Log } from '../core/log.js';
 import type { Serve } from './cli-args.js';
 import { EXIT_APPLY_FAILED, reportFailure } from './cli-failure.js';
 import { type CliIo, cliRunner } from './cli-io.js';
@@ -18,15 +18,47 @@ import { AgentState } from './state.js';
 import { SyncMemory } from './sync-memory.js';
 import { AGENT_SERVICE } from './sync-summary.js';
 
-async function dropProxyRedirects(args: Serve, io: CliIo): Promise<void> {
+/** How long taking the redirects away may hold up an agent that is about to exit (a hung kernel). */
+const DROP_TIMEOUT_MS = 10_000;
+
+/** Best effort, bounded: what could not be done is logged, and the step's mark forces it next time. */
+async function dropProxyRedirects(args: Serve, io: CliIo, log: Log): Promise<void> {
   if (args.proxy === undefined) return;
   try {
     new AgentState(args.stateDir).markProxyDropped();
-  } catch {
-    // The redirects go all the same; the failure already answered says what is wrong.
+  } catch (error) {
+    log.warn('proxy step not marked to run again', { error: errorText(error) });
   }
-  await removeInterception(cliRunner(io, args.netns)).catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<string>((done) => {
+    timer = setTimeout(() => done(`not done within ${DROP_TIMEOUT_MS} ms`), DROP_TIMEOUT_MS);
+  });
+  const removed = removeInterception(cliRunner(io, args.netns)).then(
+    () => undefined,
+    (error: unknown) => errorText(error),
+  );
+  const problem = await Promise.race([removed, late]);
+  clearTimeout(timer);
+  if (problem !== undefined) log.warn("proxy's redirects not removed", { error: problem });
 }
+
+async function dropUnderLock(args: Serve, io: CliIo, log: Log, signal: AbortSignal): Promise<void> {
+  if (args.proxy === undefined) return;
+  let lock: HeldLock;
+  try {
+    lock = await holdSyncLock(syncLockFile(args.stateDir), args.lockWaitSeconds, signal);
+  } catch (error) {
+    log.warn("proxy's redirects not removed: the sync lock was not taken", { error: errorText(error) });
+    return;
+  }
+  try {
+    await dropProxyRedirects(args, io, log);
+  } finally {
+    await lock.release();
+  }
+}
+
+const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** The answer to a request this agent does not serve: its caller syncs itself, as when no agent runs. */
 const NOT_SERVED: RequestResult = { code: NOT_ANSWERED, stdout: '', stderr: '' };
@@ -70,8 +102,10 @@ export async function serve(args: Serve, io: CliIo): Promise<void> {
         if (outcome.lockLost) checkedWhole = false;
         // Given up, or its lock lost under it, a sync may have left the filter rules half way to the
         // new state while the proxy keeps its old configuration: the redirects go, as converge.ts
-        // does for the failures it sees, and the proxy step runs at the next sync.
-        if (outcome.gaveUp || outcome.lockLost) await dropProxyRedirects(args, served);
+        // does for the failures it sees, and the proxy step runs at the next sync. Under the lock:
+        // the one a given-up sync still holds, else taken again (a sync beside it may be done).
+        if (outcome.gaveUp) await dropProxyRedirects(args, served, log);
+        else if (outcome.lockLost) await dropUnderLock(args, served, log, stopping.signal);
         if (outcome.gaveUp) {
           gaveUp = true;
           stopping.abort(); // Its requests are answered; nothing else is taken.

@@ -184,20 +184,30 @@ export function interceptionPayload(redirects: readonly Redirect[], hooked: bool
   ].join('\n');
 }
 
+/** What of ours the nat table holds: the chain, and how many jumps into it (two proxy steps at once may add two). */
+export interface InterceptionState {
+  readonly chain: boolean;
+  readonly hooked: boolean;
+  /** Every PREROUTING rule jumping into the chain, as saved: each is deleted by its own text. */
+  readonly hookRules: readonly string[];
+}
+
 /** What `iptables-save -t nat` shows of ours. */
-export function readInterceptionState(save: string): { chain: boolean; hooked: boolean } {
+export function readInterceptionState(save: string): InterceptionState {
   let inNat = false;
   let chain = false;
-  let hooked = false;
+  const hookRules: string[] = [];
   for (const line of save.split('\n')) {
     if (line.startsWith('*')) inNat = line === '*nat';
     else if (inNat && line.startsWith(`:${PROXY_CHAIN} `)) chain = true;
-    else if (inNat && line.startsWith(`-A ${PROXY_HOOK_CHAIN} `) && line.endsWith(` -j ${PROXY_CHAIN}`)) hooked = true;
+    else if (inNat && line.startsWith(`-A ${PROXY_HOOK_CHAIN} `) && line.endsWith(` -j ${PROXY_CHAIN}`)) {
+      hookRules.push(line);
+    }
   }
-  return { chain, hooked };
+  return { chain, hooked: hookRules.length > 0, hookRules };
 }
 
-async function readNat(runner: CommandRunner): Promise<{ chain: boolean; hooked: boolean }> {
+async function readNat(runner: CommandRunner): Promise<InterceptionState> {
   const save = await runner('iptables-save', ['-t', 'nat']);
   if (save.code !== 0) {
     throw new ApplyError(`cannot read the nat table: ${firstLine(save.stderr)}`, 'iptables-save', save.stderr);
@@ -222,12 +232,18 @@ export async function applyInterception(runner: CommandRunner, redirects: readon
   await restore(runner, interceptionPayload(redirects, hooked));
 }
 
-/** The nat payload removing the hook and the chain, or undefined when neither is there. */
-export function removalPayload({ chain, hooked }: { chain: boolean; hooked: boolean }): string | undefined {
-  if (!chain && !hooked) return undefined;
+/**
+ * The nat payload removing every hook and the chain, or undefined when neither is there (the chain
+ * cannot go while a jump into it is left).
+ */
+export function removalPayload({
+  chain,
+  hookRules,
+}: Pick<InterceptionState, 'chain' | 'hookRules'>): string | undefined {
+  if (!chain && hookRules.length === 0) return undefined;
   const lines = ['*nat'];
   if (chain) lines.push(`:${PROXY_CHAIN} - [0:0]`);
-  if (hooked) lines.push(`-D ${PROXY_HOOK_CHAIN} ${HOOK_RULE}`);
+  for (const rule of hookRules) lines.push(rule.replace(/^-A /, '-D '));
   if (chain) lines.push(`-X ${PROXY_CHAIN}`);
   return [...lines, 'COMMIT', ''].join('\n');
 }

@@ -6,6 +6,7 @@ import {
   PROXY_CHAIN,
   planInterception,
   readInterceptionState,
+  removalPayload,
   renderInterceptionChain,
 } from '../../../agent/proxy/interception.js';
 import type { L7Rule } from '../../../agent/proxy/l7-rule.js';
@@ -170,7 +171,28 @@ describe('interception payloads', () => {
       `-A PREROUTING -m comment --comment "dyneg:proxy-hook" -j ${PROXY_CHAIN}`,
       'COMMIT',
     ].join('\n');
-    expect(readInterceptionState(save)).toEqual({ chain: false, hooked: true });
-    expect(readInterceptionState(`*nat\n:${PROXY_CHAIN} - [0:0]\nCOMMIT\n`)).toEqual({ chain: true, hooked: false });
+    const hook = `-A PREROUTING -m comment --comment "dyneg:proxy-hook" -j ${PROXY_CHAIN}`;
+    expect(readInterceptionState(save)).toEqual({ chain: false, hooked: true, hookRules: [hook] });
+    expect(readInterceptionState(`*nat\n:${PROXY_CHAIN} - [0:0]\nCOMMIT\n`)).toEqual({
+      chain: true,
+      hooked: false,
+      hookRules: [],
+    });
+  });
+
+  it('removes every hook, each by its own text, before the chain (two proxy steps at once may have added two)', () => {
+    const hook = `-A PREROUTING -m comment --comment "dyneg:proxy-hook" -j ${PROXY_CHAIN}`;
+    const save = ['*nat', `:${PROXY_CHAIN} - [0:0]`, hook, hook, 'COMMIT', ''].join('\n');
+    expect(removalPayload(readInterceptionState(save))).toBe(
+      [
+        '*nat',
+        `:${PROXY_CHAIN} - [0:0]`,
+        `-D PREROUTING -m comment --comment "dyneg:proxy-hook" -j ${PROXY_CHAIN}`,
+        `-D PREROUTING -m comment --comment "dyneg:proxy-hook" -j ${PROXY_CHAIN}`,
+        `-X ${PROXY_CHAIN}`,
+        'COMMIT',
+        '',
+      ].join('\n'),
+    );
   });
 });
