@@ -17,7 +17,7 @@ import { createLab, type Lab, type LabContainer, labAvailable } from '../../loca
 import { InMemorySnapshotStore } from '../helpers/in-memory-snapshot-store.js';
 import { containersOf, firstCell } from '../helpers/lab-cell.js';
 import { app, containerStore, policyList, tcp } from './fixtures.js';
-import { ownedFilterState } from './kernel-state.js';
+import { ownedFilterState, plantedRedirects } from './kernel-state.js';
 import { runAgentCommand } from './run-agent.js';
 
 const EXTERNAL = '198.51.100.10';
@@ -135,16 +135,7 @@ describe.runIf(labAvailable())('agent sync --from-cache on a real cell', () => {
   it("takes away the proxy's redirects a table sync left (they match containers by address), and has the next proxy step run again", async () => {
     const stateDir = join(dir, 'state-proxy');
     await tableSync(stateDir);
-    // What the proxy step leaves in nat (interception.ts): a container's https redirected to the proxy.
-    const planted = [
-      '*nat',
-      ':dyneg-PROXY - [0:0]',
-      '-A PREROUTING -m comment --comment "dyneg:proxy-hook" -j dyneg-PROXY',
-      '-A dyneg-PROXY -s 10.255.1.2/32 -p tcp -m tcp --dport 443 -j REDIRECT --to-ports 10443',
-      'COMMIT',
-      '',
-    ].join('\n');
-    await lab.execOk(cell, ['iptables-restore', '--noflush'], planted);
+    await lab.execOk(cell, ['iptables-restore', '--noflush'], plantedRedirects(listed.ip));
     expect(await lab.execOk(cell, ['iptables-save', '-t', 'nat'])).toContain('dyneg-PROXY');
     expect(await fromCache(stateDir)).toMatchObject({ origin: 'cache' });
     expect(await lab.execOk(cell, ['iptables-save', '-t', 'nat'])).not.toContain('dyneg-PROXY');

@@ -52,3 +52,14 @@ export async function ownedRulesAndSets(ns: string): Promise<string> {
     .map((line) => line.replace(/ initval 0x[0-9a-f]+/, ''));
   return [...rules, ...sets.sort()].join('\n');
 }
+
+/** What the proxy step leaves in nat (interception.ts): `source`'s https redirected to the proxy. */
+export const plantedRedirects = (source: string): string =>
+  [
+    '*nat',
+    ':dyneg-PROXY - [0:0]',
+    '-A PREROUTING -m comment --comment "dyneg:proxy-hook" -j dyneg-PROXY',
+    `-A dyneg-PROXY -s ${source}/32 -p tcp -m tcp --dport 443 -j REDIRECT --to-ports 15443`,
+    'COMMIT',
+    '',
+  ].join('\n');

@@ -19,7 +19,7 @@ import { createLab, type Lab, type LabContainer, labAvailable } from '../../../l
 import { InMemorySnapshotStore } from '../../helpers/in-memory-snapshot-store.js';
 import { containersOf, firstCell } from '../../helpers/lab-cell.js';
 import { containerStore } from '../fixtures.js';
-import { ownedFilterState } from '../kernel-state.js';
+import { ownedFilterState, plantedRedirects } from '../kernel-state.js';
 
 const EXTERNAL = '198.51.100.10';
 const PORT = 8000;
@@ -35,17 +35,6 @@ const policy: EgressPolicy = {
     protocol: 'tcp',
   },
 };
-
-/** What the proxy step leaves in nat (interception.ts): a container's https redirected to the proxy. */
-const plantedRedirects = (source: string): string =>
-  [
-    '*nat',
-    ':dyneg-PROXY - [0:0]',
-    '-A PREROUTING -m comment --comment "dyneg:proxy-hook" -j dyneg-PROXY',
-    `-A dyneg-PROXY -s ${source}/32 -p tcp -m tcp --dport 443 -j REDIRECT --to-ports 15443`,
-    'COMMIT',
-    '',
-  ].join('\n');
 
 describe.runIf(labAvailable())('a failing proxy step on a real cell', () => {
   let lab: Lab;

@@ -22,7 +22,7 @@ import { containersOf, firstCell } from '../../helpers/lab-cell.js';
 import { publishedState } from '../../helpers/published-state.js';
 import { startSilentTable } from '../../helpers/silent-table.js';
 import { containerStore } from '../fixtures.js';
-import { ownedFilterState, ownedRulesAndSets } from '../kernel-state.js';
+import { ownedFilterState, ownedRulesAndSets, plantedRedirects } from '../kernel-state.js';
 import { runAgentCommand } from '../run-agent.js';
 
 const ENTRY = resolve(import.meta.dirname, '../../../bin/agent.ts');
@@ -279,19 +279,7 @@ describe.runIf(labAvailable())('agent serve: the resident agent of a cell', () =
     await stopAgent();
     const silent = await startSilentTable();
     const lockFile = join(stateDir, 'sync.lock');
-    // What a proxy step left in nat (interception.ts): a container's https redirected to the proxy.
-    await lab.execOk(
-      cell,
-      ['iptables-restore', '--noflush'],
-      [
-        '*nat',
-        ':dyneg-PROXY - [0:0]',
-        '-A PREROUTING -m comment --comment "dyneg:proxy-hook" -j dyneg-PROXY',
-        `-A dyneg-PROXY -s ${container.ip}/32 -p tcp -m tcp --dport 443 -j REDIRECT --to-ports 15443`,
-        'COMMIT',
-        '',
-      ].join('\n'),
-    );
+    await lab.execOk(cell, ['iptables-restore', '--noflush'], plantedRedirects(container.ip));
     const proxyFlags = ['--proxy-dir', join(dir, 'proxy'), '--proxy-nameservers', '192.0.2.53'];
     try {
       await startAgent('5', { env: { AWS_ENDPOINT_URL_DYNAMODB: silent.endpoint }, flags: proxyFlags });
