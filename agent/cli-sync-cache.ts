@@ -61,6 +61,7 @@ export async function syncFromCache(args: SyncFromCache, io: CliIo): Promise<voi
   const log = jsonLineLog({ service: AGENT_SERVICE, write: (line) => io.stdout(`${line}\n`) });
   for (const kept of result.sync.hostSetProblems ?? []) log.warn(HOST_SET_KEPT, { problem: kept });
   if (problem !== undefined) log.warn(NO_CONTAINERS_LISTED, { problem: problem.message });
+  if (result.copySetAside !== undefined) log.warn(COPY_SET_ASIDE, { reason: result.copySetAside });
   log.info(CELL_SYNCED, { ...result.summary, ...changes(result.sync, performance.now() - started) });
   // A refused file is still an error (exit 1), though the sync went ahead; a missing one is a boot
   // before the container runtime wrote it.
@@ -68,6 +69,9 @@ export async function syncFromCache(args: SyncFromCache, io: CliIo): Promise<voi
     throw new RefusedInputApplied(`${problem.message}; applied with no container listed`);
   }
 }
+
+/** The warning line's message when the cell's copy was set aside (converge.ts currentCopy). */
+export const COPY_SET_ASIDE = "cell's copy not applied: the overlay is closed until a table sync";
 
 /** The warning line's message when the containers file was missing or refused. */
 export const NO_CONTAINERS_LISTED = 'containers file not used: no container listed';

@@ -51,6 +51,8 @@ export interface ConvergeResult {
    * dry run's account can name what a change removes (dry-run-diff.ts); undefined without a usable copy.
    */
   readonly previous?: () => PoliciesWithGroups | undefined;
+  /** `sync --from-cache` only: why the cell's copy was set aside for the empty state (currentCopy). */
+  readonly copySetAside?: string;
 }
 
 export async function converge(options: ConvergeOptions): Promise<ConvergeResult> {
@@ -60,16 +62,25 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
   const reread = options.sync?.verify === 'full';
   const cached = options.state.cachedSnapshot();
   const runner = options.sync?.runner ?? spawnRunner;
-  const desired =
+  const { desired, setAside } =
     options.source === CACHE_ONLY
       ? await currentCopy(desiredFromCache(applied, cached, hosted), applied?.input, runner)
-      : await desiredSnapshot(options.source, applied, cached, hosted, reread, options.sync?.memory?.shards).catch(
-          (error: unknown) => {
+      : {
+          desired: await desiredSnapshot(
+            options.source,
+            applied,
+            cached,
+            hosted,
+            reread,
+            options.sync?.memory?.shards,
+          ).catch((error: unknown) => {
             // Refused content stays a refusal (exit 1); anything else the reads threw is the table's.
             if (error instanceof ValidationError) throw error;
             throw new TableReadError(error instanceof Error ? error.message : String(error));
-          },
-        );
+          }),
+          setAside: undefined,
+        };
+  const copySetAside = setAside === undefined ? {} : { copySetAside: setAside };
   // The kernel's record (applied-record.ts) says whether this snapshot, for these containers, is in
   // force already; only if not is it decoded and planned. The empty state has no checksum of its own.
   const policiesDigest = desired.digest ?? `snapshot ${desired.version} ${desired.sha256}`;
@@ -115,7 +126,7 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
   const version = desired.version;
   if (options.sync?.dryRun === true) {
     const previous = () => appliedPolicies(applied, cached, hosted);
-    return { version, origin: desired.origin, sync: result, reported: false, previous };
+    return { version, origin: desired.origin, sync: result, reported: false, previous, ...copySetAside };
   }
 
   // The filter rules are in force. Whatever fails from here on (the record, the report, the proxy
@@ -180,7 +191,14 @@ export async function converge(options: ConvergeOptions): Promise<ConvergeResult
     // which the proxy step has just dropped: destroyed now, not at the next changed sync.
     const kept = result.hostSetsKept ?? [];
     const sync = proxy === undefined || kept.length === 0 ? result : await destroyKeptHostSets(runner, result, kept);
-    return { version, origin: desired.origin, sync, reported, ...(proxy === undefined ? {} : { proxy }) };
+    return {
+      version,
+      origin: desired.origin,
+      sync,
+      reported,
+      ...(proxy === undefined ? {} : { proxy }),
+      ...copySetAside,
+    };
   } catch (error) {
     if (!(error instanceof ProxyStepFailed)) await dropRedirects(options.state, runner);
     throw error;
@@ -197,14 +215,21 @@ async function currentCopy(
   copy: DesiredSnapshot,
   copyInput: string | undefined,
   runner: CommandRunner,
-): Promise<DesiredSnapshot> {
-  if (copy.origin === 'empty' || copyInput === undefined) return copy;
+): Promise<{ readonly desired: DesiredSnapshot; readonly setAside?: string }> {
+  if (copy.origin === 'empty' || copyInput === undefined) return { desired: copy };
   // A record that cannot be read may be a newer apply's: closed, as for one that differs.
   const inForce = await readRecordInput(runner).then(
     (input) => ({ input }),
-    () => undefined,
+    (error: unknown) => ({ unreadable: messageOf(error) }),
   );
-  return inForce !== undefined && (inForce.input === undefined || inForce.input === copyInput) ? copy : emptyDesired();
+  if ('unreadable' in inForce) {
+    return { desired: emptyDesired(), setAside: `the kernel's record cannot be read: ${inForce.unreadable}` };
+  }
+  if (inForce.input === undefined || inForce.input === copyInput) return { desired: copy };
+  return {
+    desired: emptyDesired(),
+    setAside: `the kernel's record names another apply (${inForce.input}) than the copy's (${copyInput})`,
+  };
 }
 
 /** Takes the proxy's redirects away and marks its step to run again; best effort (a failure is on its way). */

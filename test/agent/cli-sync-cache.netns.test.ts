@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCellAgent } from '../../agent/cell-agent.js';
+import { COPY_SET_ASIDE } from '../../agent/cli-sync-cache.js';
 import { type CommandRunner, spawnRunner } from '../../agent/runner.js';
 import { CACHE_ONLY } from '../../agent/source/cache-only.js';
 import { AgentState } from '../../agent/state.js';
@@ -200,7 +201,15 @@ describe.runIf(labAvailable())('agent sync --from-cache on a real cell', () => {
     const applied = await runAgentCommand(['sync', '--policies', newer, '--containers', storeFile, '--netns', cell]);
     expect(applied.code).toBe(0);
     expect(await reach()).toEqual({ allowed: 'refused', other: 'open', unlisted: 'refused' });
-    expect(await fromCache(stateDir)).toMatchObject({ origin: 'empty', changed: true });
+    const result = await runFromCache(stateDir);
+    expect([result.code, result.stderr]).toEqual([0, '']);
+    const [warning = '', summary = ''] = result.stdout.trimEnd().split('\n');
+    // Said in the journal: the operator sees why the cell is closed and what reopens it.
+    expect(JSON.parse(warning)).toMatchObject({ level: 'WARN', message: COPY_SET_ASIDE });
+    expect(JSON.parse(warning).reason).toMatch(
+      /^the kernel's record names another apply \([0-9a-f]+\) than the copy's \([0-9a-f]+\)$/,
+    );
+    expect(readSyncedLine(summary)).toMatchObject({ origin: 'empty', changed: true });
     expect(await reach()).toEqual({ allowed: 'refused', other: 'refused', unlisted: 'refused' });
   });
 
@@ -227,7 +236,9 @@ describe.runIf(labAvailable())('agent sync --from-cache on a real cell', () => {
           netns: cell,
           ...(runner === undefined ? {} : { runner }),
         }).sync();
-      expect((await fromCacheWith(rootUnreadable)).summary).toMatchObject({ origin: 'empty' });
+      const closed = await fromCacheWith(rootUnreadable);
+      expect(closed.summary).toMatchObject({ origin: 'empty' });
+      expect(closed.copySetAside).toMatch(/^the kernel's record cannot be read: /);
       expect(await reach()).toEqual({ allowed: 'refused', other: 'refused', unlisted: 'refused' });
     },
   );
