@@ -10,7 +10,7 @@ import { type CliIo, cliRunner } from './cli-io.js';
 import { type ResidentParts, syncFromTable, tableClient } from './cli-sync-table.js';
 import { startCommandHelper } from './command-helper.js';
 import { ApplyError } from './errors.js';
-import { removeInterception } from './proxy/interception.js';
+import { dropRedirects } from './proxy/drop-redirects.js';
 import { NOT_ANSWERED, type RequestResult, type SyncRequest } from './serve/requests.js';
 import { serveRequests } from './serve/server.js';
 import { type HeldLock, holdSyncLock, LockWaitStopped, syncLockFile } from './serve/sync-lock.js';
@@ -21,25 +21,16 @@ import { AGENT_SERVICE } from './sync-summary.js';
 /** How long taking the redirects away may hold up an agent that is about to exit (a hung kernel). */
 const DROP_TIMEOUT_MS = 10_000;
 
-/** Best effort, bounded: what could not be done is logged, and the step's mark forces it next time. */
+/** Bounded (proxy/drop-redirects.ts): what could not be done is logged. */
 async function dropProxyRedirects(args: Serve, io: CliIo, log: Log): Promise<void> {
   if (args.proxy === undefined) return;
-  try {
-    new AgentState(args.stateDir).markProxyDropped();
-  } catch (error) {
-    log.warn('proxy step not marked to run again', { error: errorText(error) });
-  }
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<string>((done) => {
-    timer = setTimeout(() => done(`not done within ${DROP_TIMEOUT_MS} ms`), DROP_TIMEOUT_MS);
-  });
-  const removed = removeInterception(cliRunner(io, args.netns)).then(
-    () => undefined,
-    (error: unknown) => errorText(error),
+  const { notMarked, notRemoved } = await dropRedirects(
+    new AgentState(args.stateDir),
+    cliRunner(io, args.netns),
+    DROP_TIMEOUT_MS,
   );
-  const problem = await Promise.race([removed, late]);
-  clearTimeout(timer);
-  if (problem !== undefined) log.warn("proxy's redirects not removed", { error: problem });
+  if (notMarked !== undefined) log.warn('proxy step not marked to run again', { error: notMarked });
+  if (notRemoved !== undefined) log.warn("proxy's redirects not removed", { error: notRemoved });
 }
 
 async function dropUnderLock(args: Serve, io: CliIo, log: Log, signal: AbortSignal): Promise<void> {
@@ -104,11 +95,12 @@ export async function serve(args: Serve, io: CliIo): Promise<void> {
         // new state while the proxy keeps its old configuration: the redirects go, as converge.ts
         // does for the failures it sees, and the proxy step runs at the next sync. Under the lock:
         // the one a given-up sync still holds, else taken again (a sync beside it may be done).
-        if (outcome.gaveUp) await dropProxyRedirects(args, served, log);
-        else if (outcome.lockLost) await dropUnderLock(args, served, log, stopping.signal);
         if (outcome.gaveUp) {
+          await dropProxyRedirects(args, served, log);
           gaveUp = true;
           stopping.abort(); // Its requests are answered; nothing else is taken.
+        } else if (outcome.lockLost) {
+          await dropUnderLock(args, served, log, stopping.signal);
         }
         // In the order asked: syncForRequests answers its requests in theirs.
         const answered = outcome.results[Symbol.iterator]();

@@ -9,6 +9,7 @@ import type { PoliciesWithGroups } from '../core/domain/snapshot-groups.js';
 import type { Container } from '../core/plan/model.js';
 import { readRecordInput } from './applied-record.js';
 import { ProxyStepFailed, TableReadError } from './errors.js';
+import { dropRedirects } from './proxy/drop-redirects.js';
 import { removeInterception } from './proxy/interception.js';
 import { type ProxyStepInput, type ProxyStepResult, proxyStep } from './proxy/proxy-step.js';
 import type { ProxySyncOptions } from './proxy/proxy-sync.js';
@@ -232,16 +233,6 @@ async function currentCopy(
   };
 }
 
-/** Takes the proxy's redirects away and marks its step to run again; best effort (a failure is on its way). */
-async function dropRedirects(state: AgentState, runner: CommandRunner): Promise<void> {
-  try {
-    state.markProxyDropped();
-  } catch {
-    // The failure being thrown says what went wrong with the state directory.
-  }
-  await removeInterception(runner).catch(() => undefined);
-}
-
 /**
  * The proxy step, failing closed: whatever fails (its settings, HAProxy, the nat table), the proxy's
  * redirects are taken away, so no layer-7 connection reaches a proxy whose configuration may allow
@@ -258,16 +249,8 @@ async function runProxyStep(
   try {
     return await proxyStep(typeof proxy === 'function' ? await proxy() : proxy, input);
   } catch (error) {
-    try {
-      state.markProxyDropped();
-    } catch {
-      // The step's own record is gone if it got that far; otherwise the next input change runs it.
-    }
-    const left = await removeInterception(runner).then(
-      () => undefined,
-      (removal: unknown) => messageOf(removal),
-    );
-    throw new ProxyStepFailed(version, messageOf(error), left);
+    const { notRemoved } = await dropRedirects(state, runner);
+    throw new ProxyStepFailed(version, messageOf(error), notRemoved);
   }
 }
 

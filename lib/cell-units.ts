@@ -154,7 +154,12 @@ function tableSyncFlags(options: CellUnitOptions, perSync = ''): string {
  * then), so the service's fallback runs; flock's own code would be 1, which reads as refused input.
  */
 function lockedAgent(options: CellUnitOptions): string {
-  return `flock -w ${options.lockWaitSeconds} -E ${EXIT_APPLY_FAILED} ${syncLockFile(options.stateDir)} node ${options.agentFile}`;
+  return lockedNode(options.lockWaitSeconds, options.stateDir, options.agentFile);
+}
+
+/** `node agentFile` under the cell's sync lock in `stateDir`, exit 3 when not taken within the wait. */
+export function lockedNode(lockWaitSeconds: number, stateDir: string, agentFile: string): string {
+  return `flock -w ${lockWaitSeconds} -E ${EXIT_APPLY_FAILED} ${syncLockFile(stateDir)} node ${agentFile}`;
 }
 
 /** The flags that decide what the rules are, the same for the boot unit's sync and the watcher's. */

@@ -3,8 +3,6 @@
 // unit file is replaced (atomically, by rename) only when its content changed, and only then is
 // systemd reloaded and the watcher restarted; the resident agent is restarted then and on a new build,
 // else started if it is down. The boot unit is enabled, not started: it is for the next boot.
-import { EXIT_APPLY_FAILED } from '../agent/cli-failure.js';
-import { syncLockFile } from '../agent/serve/sync-lock.js';
 import { AGENT_SERVICE_UNIT } from './cell-resident.js';
 import {
   BOOT_SERVICE,
@@ -14,6 +12,7 @@ import {
   CURRENT_AGENT_NAME,
   INSTALL_LOCK_NAME,
   INSTALL_LOCK_WAIT_SECONDS,
+  lockedNode,
   SYNC_PATH_UNIT,
   SYNC_SERVICE,
   UNIT_DIR,
@@ -189,7 +188,7 @@ export function uninstallWatcherScript(options: UninstallWatcherOptions): string
     `if [ ${shellQuote(options.removeRules ?? 'false')} = true ]; then`,
     // Under the cell's sync lock: a sync already running (a command, the association) finishes first
     // rather than put the rules back after they went (one still waiting for the lock would: deploy.md).
-    `if [ -e ${current} ]; then flock -w ${UNINSTALL_LOCK_WAIT_SECONDS} -E ${EXIT_APPLY_FAILED} ${syncLockFile(stateDir)} node ${current} uninstall || RULES_STATUS=$?; else echo 'dynamic-egress: no agent build on this cell (${current}): the rules were not removed' >&2; RULES_STATUS=1; fi`,
+    `if [ -e ${current} ]; then ${lockedNode(UNINSTALL_LOCK_WAIT_SECONDS, stateDir, current)} uninstall || RULES_STATUS=$?; else echo 'dynamic-egress: no agent build on this cell (${current}): the rules were not removed' >&2; RULES_STATUS=1; fi`,
     'fi',
     `rm -f ${current} ${agentDir}/${UNITS_PENDING_NAME} ${agentDir}/${INSTALL_LOCK_NAME} ${stateDir}/${CELL_ENV_NAME}`,
     "echo 'dynamic-egress: containers-file watcher, resident agent and boot unit removed'",

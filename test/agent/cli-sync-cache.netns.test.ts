@@ -81,6 +81,18 @@ describe.runIf(labAvailable())('agent sync --from-cache on a real cell', () => {
       netns: cell,
     }).sync();
 
+  /** `sync --from-cache` as the CLI runs it, in-process, its kernel commands through `runner`. */
+  const cacheSync = (stateDir: string, runner: CommandRunner) =>
+    createCellAgent({
+      snapshots: CACHE_ONLY,
+      stateDir,
+      cellName: 'this-cell',
+      containersFile: storeFile,
+      mode: 'apply',
+      netns: cell,
+      runner,
+    }).sync();
+
   beforeAll(async () => {
     await table.write(published);
     lab = await createLab({
@@ -153,16 +165,7 @@ describe.runIf(labAvailable())('agent sync --from-cache on a real cell', () => {
       [command, ...args].includes('iptables-save') && args.includes('nat')
         ? Promise.resolve({ code: 1, stdout: '', stderr: 'iptables-save: nat unavailable\n' })
         : spawnRunner(command, args, input);
-    const agent = createCellAgent({
-      snapshots: CACHE_ONLY,
-      stateDir,
-      cellName: 'this-cell',
-      containersFile: storeFile,
-      mode: 'apply',
-      netns: cell,
-      runner: natBroken,
-    });
-    await expect(agent.sync()).rejects.toThrow('nat unavailable');
+    await expect(cacheSync(stateDir, natBroken)).rejects.toThrow('nat unavailable');
     expect(await ownedFilterState(lab, cell)).toBe(enforced);
     expect(await reach()).toEqual({ allowed: 'open', other: 'refused', unlisted: 'refused' });
     expect(new AgentState(stateDir).proxyDropped()).toBe(true);
@@ -226,17 +229,7 @@ describe.runIf(labAvailable())('agent sync --from-cache on a real cell', () => {
         command === 'ip' && args.includes('-S') && args.includes('dyneg-FORWARD')
           ? Promise.resolve({ code, stdout: '', stderr: `${stderr}\n` })
           : spawnRunner(command, args, input);
-      const fromCacheWith = (runner?: CommandRunner) =>
-        createCellAgent({
-          snapshots: CACHE_ONLY,
-          stateDir,
-          cellName: 'this-cell',
-          containersFile: storeFile,
-          mode: 'apply',
-          netns: cell,
-          ...(runner === undefined ? {} : { runner }),
-        }).sync();
-      const closed = await fromCacheWith(rootUnreadable);
+      const closed = await cacheSync(stateDir, rootUnreadable);
       expect(closed.summary).toMatchObject({ origin: 'empty' });
       expect(closed.copySetAside).toMatch(/^the kernel's record cannot be read: /);
       expect(await reach()).toEqual({ allowed: 'refused', other: 'refused', unlisted: 'refused' });
