@@ -13,7 +13,7 @@ import { ApplyError } from './errors.js';
 import { dropRedirects } from './proxy/drop-redirects.js';
 import { NOT_ANSWERED, type RequestResult, type SyncRequest } from './serve/requests.js';
 import { serveRequests } from './serve/server.js';
-import { type HeldLock, holdSyncLock, LockWaitStopped, syncLockFile } from './serve/sync-lock.js';
+import { type HeldLock, LockWaitStopped, SyncLock, syncLockFile } from './serve/sync-lock.js';
 import { AgentState } from './state.js';
 import { SyncMemory } from './sync-memory.js';
 import { AGENT_SERVICE } from './sync-summary.js';
@@ -33,11 +33,11 @@ async function dropProxyRedirects(args: Serve, io: CliIo, log: Log): Promise<voi
   if (notRemoved !== undefined) log.warn("proxy's redirects not removed", { error: notRemoved });
 }
 
-async function dropUnderLock(args: Serve, io: CliIo, log: Log, signal: AbortSignal): Promise<void> {
+async function dropUnderLock(args: Serve, io: CliIo, log: Log, syncLock: SyncLock, signal: AbortSignal): Promise<void> {
   if (args.proxy === undefined) return;
   let lock: HeldLock;
   try {
-    lock = await holdSyncLock(syncLockFile(args.stateDir), args.lockWaitSeconds, signal);
+    lock = await syncLock.hold(args.lockWaitSeconds, signal);
   } catch (error) {
     log.warn("proxy's redirects not removed: the sync lock was not taken", { error: errorText(error) });
     return;
@@ -56,6 +56,7 @@ const NOT_SERVED: RequestResult = { code: NOT_ANSWERED, stdout: '', stderr: '' }
 
 export async function serve(args: Serve, io: CliIo): Promise<void> {
   const resident: ResidentParts = { client: tableClient(), memory: new SyncMemory() };
+  const syncLock = new SyncLock(syncLockFile(args.stateDir));
   // Its kernel commands start from a small helper: forking this process, large with what it keeps,
   // would cost every sync several milliseconds per command (command-helper.ts).
   const helper = io.runner === undefined ? startCommandHelper() : undefined;
@@ -84,7 +85,7 @@ export async function serve(args: Serve, io: CliIo): Promise<void> {
           request.unknownSources !== undefined && request.unknownSources !== args.unknownSources;
         const mine = requests.filter((request) => !others(request));
         if (mine.length === 0) return requests.map(() => NOT_SERVED);
-        const outcome = await syncForRequests(args, served, resident, mine, {
+        const outcome = await syncForRequests(args, served, resident, syncLock, mine, {
           readBackAll: !checkedWhole,
           signal: stopping.signal,
         });
@@ -100,7 +101,7 @@ export async function serve(args: Serve, io: CliIo): Promise<void> {
           gaveUp = true;
           stopping.abort(); // Its requests are answered; nothing else is taken.
         } else if (outcome.lockLost) {
-          await dropUnderLock(args, served, log, stopping.signal);
+          await dropUnderLock(args, served, log, syncLock, stopping.signal);
         }
         // In the order asked: syncForRequests answers its requests in theirs.
         const answered = outcome.results[Symbol.iterator]();
@@ -112,6 +113,8 @@ export async function serve(args: Serve, io: CliIo): Promise<void> {
     process.off('SIGINT', stop);
     resident.client.destroy();
     helper?.stop();
+    // A given-up sync keeps the lock until the process ends (below); otherwise no hold is left.
+    if (!gaveUp) await syncLock.close();
   }
   if (gaveUp) {
     // The sync given up still runs, holding the lock, and may hang on forever: only the end of the
@@ -131,6 +134,7 @@ export async function syncForRequests(
   args: Serve,
   io: CliIo,
   resident: ResidentParts,
+  syncLock: SyncLock,
   requests: readonly SyncRequest[],
   options: {
     readonly readBackAll?: boolean;
@@ -166,7 +170,7 @@ export async function syncForRequests(
     }));
   let lock: HeldLock;
   try {
-    lock = await holdSyncLock(syncLockFile(args.stateDir), args.lockWaitSeconds, options.signal);
+    lock = await syncLock.hold(args.lockWaitSeconds, options.signal);
   } catch (error) {
     // Stopping before its turn came: its callers sync themselves, as when no agent runs.
     if (error instanceof LockWaitStopped) {
@@ -212,7 +216,7 @@ export async function syncForRequests(
     // Whatever the sync did, it did without the lock for part of it: the caller hears so, and the
     // next sync does not trust the kernel's record.
     captured.stderr(
-      "error: the cell's sync lock was freed while this sync ran (its flock process ended): another sync may have run beside it; the next sync reads the kernel back whole\n",
+      "error: the cell's sync lock was freed while this sync ran (the process holding it ended): another sync may have run beside it; the next sync reads the kernel back whole\n",
     );
     code = EXIT_APPLY_FAILED;
   }

@@ -18,8 +18,20 @@ export const AGENT_SERVICE_UNIT = 'dynamic-egress-agent.service';
 export const REQUESTS_DIR = DEFAULT_REQUESTS_DIR;
 /** How long a caller waits for the resident agent's answer before it syncs itself. */
 export const RESIDENT_WAIT_SECONDS = 60;
-/** The caller's poll interval (what the answer may wait beyond the sync); GNU and busybox sleep take it. */
+/**
+ * The caller's poll intervals (what the answer may wait beyond the sync); GNU and busybox sleep take
+ * them. The first RESIDENT_FAST_POLLS are short, since most syncs through the agent take 50-300 ms
+ * and each poll forks `sleep`; then RESIDENT_POLL_SECONDS.
+ */
+export const RESIDENT_FAST_POLL_SECONDS = 0.005;
+export const RESIDENT_FAST_POLLS = 40;
 export const RESIDENT_POLL_SECONDS = 0.02;
+
+/** How many polls the sh function makes before it gives up, waiting at least `waitSeconds`. */
+export function residentPolls(waitSeconds: number): number {
+  const fast = RESIDENT_FAST_POLLS * RESIDENT_FAST_POLL_SECONDS;
+  return RESIDENT_FAST_POLLS + Math.max(0, Math.ceil((waitSeconds - fast) / RESIDENT_POLL_SECONDS));
+}
 
 /**
  * How long a caller whose step may take `timeoutSeconds` waits for the resident agent: at most
@@ -48,14 +60,18 @@ export interface ResidentClientOptions {
 export function residentSyncFunction(options: ResidentClientOptions = {}): string {
   const dir = options.requestsDir ?? REQUESTS_DIR;
   if (!/^\/[A-Za-z0-9./_-]+$/.test(dir)) throw new Error(`residentSyncFunction: unsafe dir ${JSON.stringify(dir)}`);
-  const polls = Math.ceil((options.waitSeconds ?? RESIDENT_WAIT_SECONDS) / RESIDENT_POLL_SECONDS);
+  const polls = residentPolls(options.waitSeconds ?? RESIDENT_WAIT_SECONDS);
   const file = (suffix: string) => `${dir}/$id${suffix}`;
   const results = Object.values(RESULT_SUFFIXES).map(file).join(' ');
   return [
     'resident_sync() {',
     `[ -d ${dir} ] || return ${NOT_ANSWERED};`,
     // Unique per call: one shell may call it several times a second (the containers-file service).
-    'resident_calls=$((resident_calls + 1)); id=$(date +%s)-$$-$resident_calls;',
+    // The kernel's random UUID is read by a builtin (every fork costs the answer 1-3 ms); the date
+    // and the shell's pid make one where it cannot be read.
+    'resident_calls=$((resident_calls + 1)); id=;',
+    '{ read -r id < /proc/sys/kernel/random/uuid; } 2>/dev/null;',
+    'case "$id" in *[!0-9a-f-]*|"") id=$(date +%s)-$$-$resident_calls;; esac;',
     // Written whole: the agent takes only files named *.request. The group's 2>/dev/null silences a
     // failed redirection (the folder gone meanwhile) in dash and bash alike; inline it does in one only.
     `{ echo "$1 $2\${3:+ $3}" > ${dir}/.$id.tmp; } 2>/dev/null && mv -f ${dir}/.$id.tmp ${file(REQUEST_SUFFIX)} 2>/dev/null || { rm -f ${dir}/.$id.tmp; return ${NOT_ANSWERED}; };`,
@@ -69,11 +85,13 @@ export function residentSyncFunction(options: ResidentClientOptions = {}): strin
     // agent's order is .request, then .taken, then .code, and these checks look in the same order).
     `[ -d ${dir} ] || return ${NOT_ANSWERED};`,
     `[ -f ${file(REQUEST_SUFFIX)} ] || [ -f ${file(TAKEN_SUFFIX)} ] || [ -f ${file(RESULT_SUFFIXES.code)} ] || return ${NOT_ANSWERED};`,
-    `sleep ${RESIDENT_POLL_SECONDS}; n=$((n + 1));`,
+    `if [ $n -lt ${RESIDENT_FAST_POLLS} ]; then sleep ${RESIDENT_FAST_POLL_SECONDS}; else sleep ${RESIDENT_POLL_SECONDS}; fi; n=$((n + 1));`,
     'done;',
-    `code=$(cat ${file(RESULT_SUFFIXES.code)});`,
+    // Builtins where they do: `read` for the code, `cat` only for output there is.
+    `code=; read -r code < ${file(RESULT_SUFFIXES.code)};`,
     `case "$code" in ""|*[!0-9]*) rm -f ${results}; return ${NOT_ANSWERED};; esac;`,
-    `cat ${file(RESULT_SUFFIXES.stdout)}; cat ${file(RESULT_SUFFIXES.stderr)} >&2;`,
+    `if [ -s ${file(RESULT_SUFFIXES.stdout)} ]; then cat ${file(RESULT_SUFFIXES.stdout)}; fi;`,
+    `if [ -s ${file(RESULT_SUFFIXES.stderr)} ]; then cat ${file(RESULT_SUFFIXES.stderr)} >&2; fi;`,
     `rm -f ${results};`,
     'return "$code";',
     '}; resident_calls=0;',

@@ -275,7 +275,7 @@ describe.runIf(labAvailable())('agent serve: the resident agent of a cell', () =
     expect((await residentSync(0)).code).toBe(0);
   });
 
-  it("a lock lost while its sync runs (its flock process killed): exit 3 saying so, whatever the sync did, and the proxy's redirects go", async () => {
+  it("a lock lost while its sync runs (its holder process killed): exit 3 saying so, whatever the sync did, and the proxy's redirects go", async () => {
     await stopAgent();
     const silent = await startSilentTable();
     const lockFile = join(stateDir, 'sync.lock');
@@ -284,17 +284,17 @@ describe.runIf(labAvailable())('agent serve: the resident agent of a cell', () =
     try {
       await startAgent('5', { env: { AWS_ENDPOINT_URL_DYNAMODB: silent.endpoint }, flags: proxyFlags });
       const answered = residentSync(0);
-      // The sync holds the lock and waits on the silent table; its flock process is killed.
+      // The sync holds the lock and waits on the silent table; the shell holding the lock is killed.
       const deadline = Date.now() + 10_000;
       while (spawnSync('flock', ['-n', lockFile, 'true']).status === 0 && Date.now() < deadline)
         await new Promise((done) => setTimeout(done, 20));
-      expect(spawnSync('pkill', ['-KILL', '-f', `^flock -w 5 ${lockFile} cat$`]).status).toBe(0);
+      expect(spawnSync('pkill', ['-KILL', '-f', `dynamic-egress-sync-lock ${lockFile}$`]).status).toBe(0);
       // The table goes away: the sync fails fast now.
       silent.close();
       const result = await answered;
       expect(result.code).toBe(3);
       expect(result.stderr).toContain(
-        "error: the cell's sync lock was freed while this sync ran (its flock process ended): another sync may have run beside it; the next sync reads the kernel back whole\n",
+        "error: the cell's sync lock was freed while this sync ran (the process holding it ended): another sync may have run beside it; the next sync reads the kernel back whole\n",
       );
       expect(await lab.execOk(cell, ['iptables-save', '-t', 'nat'])).not.toContain('dyneg-PROXY');
       expect(new AgentState(stateDir).proxyDropped()).toBe(true);
@@ -319,8 +319,8 @@ describe.runIf(labAvailable())('agent serve: the resident agent of a cell', () =
         'error: the sync did not finish within 1 s: the resident agent gives it up and exits (systemd starts it again)\n',
       );
       expect(await exited).toBe(3);
-      // The lock's holder (flock, then cat) outlives the agent by the moment cat takes to read the
-      // end of its input: the lock is freed then, not at the agent's exit itself.
+      // The lock's holder (a shell) outlives the agent by the moment it takes to read the end of its
+      // input: the lock is freed then, not at the agent's exit itself.
       const freedBy = Date.now() + 2000;
       while (spawnSync('flock', ['-n', join(stateDir, 'sync.lock'), 'true']).status !== 0 && Date.now() < freedBy)
         await new Promise((done) => setTimeout(done, 20));

@@ -1,73 +1,125 @@
-// The resident agent's hold on the cell's sync lock, with the real flock: held while it syncs, freed
-// after, freed when the agent dies, and a clear failure when another sync keeps it.
+// The resident agent's hold on the cell's sync lock, with the real flock and sh: held while it syncs,
+// freed after, one holder process for every sync, freed when the agent or the holder dies, and a
+// clear failure when another sync keeps it.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { holdSyncLock, LockWaitStopped } from '../../../agent/serve/sync-lock.js';
+import { LockWaitStopped, SyncLock } from '../../../agent/serve/sync-lock.js';
 
 let dir: string;
 let lock: string;
+let syncLock: SyncLock;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'sync-lock-'));
   lock = join(dir, 'sync.lock');
+  syncLock = new SyncLock(lock);
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(async () => {
+  await syncLock.close();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 /** Whether another process could take the lock right now (what the units' `flock -w` would do). */
 const free = () => spawnSync('flock', ['-n', lock, 'true']).status === 0;
+/** The pids of this test's holder processes (their command line names the lock file). */
+const holders = (): string[] =>
+  spawnSync('pgrep', ['-f', `dynamic-egress-sync-lock ${lock}$`], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter(Boolean);
 
-describe('holdSyncLock', () => {
-  it('holds the lock until released', async () => {
-    const held = await holdSyncLock(lock, 1);
-    expect(free()).toBe(false);
-    await held.release();
-    expect(free()).toBe(true);
-    expect(held.lost()).toBe(false);
+async function until(done: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!done() && Date.now() < deadline) await new Promise((next) => setTimeout(next, 20));
+}
+
+describe('SyncLock', () => {
+  it('holds the lock until released, with one holder process for every hold', async () => {
+    const pids = new Set<string>();
+    for (let round = 0; round < 3; round += 1) {
+      const held = await syncLock.hold(1);
+      expect(free()).toBe(false);
+      for (const pid of holders()) pids.add(pid);
+      await held.release();
+      expect(free()).toBe(true);
+      expect(held.lost()).toBe(false);
+    }
+    expect(pids.size).toBe(1);
   });
 
-  it('says it was lost when its flock process ends before the release (killed from outside)', async () => {
-    const held = await holdSyncLock(lock, 1);
+  it('takes one hold at a time', async () => {
+    const held = await syncLock.hold(1);
+    await expect(syncLock.hold(1)).rejects.toThrow('is held or asked for already');
+    expect(free()).toBe(false);
+    await held.release();
+    await (await syncLock.hold(1)).release();
+  });
+
+  it('says it was lost when its holder ends before the release (killed from outside), and starts another', async () => {
+    const held = await syncLock.hold(1);
     expect(held.lost()).toBe(false);
-    spawnSync('pkill', ['-TERM', '-f', `^flock -w 1 ${lock} cat$`]);
-    const deadline = Date.now() + 5000;
-    while (!held.lost() && Date.now() < deadline) await new Promise((done) => setTimeout(done, 20));
+    const [pid] = holders();
+    spawnSync('kill', ['-TERM', String(pid)]);
+    await until(() => held.lost());
     expect(held.lost()).toBe(true);
     expect(free()).toBe(true);
     await held.release();
     expect(held.lost()).toBe(true);
+    const again = await syncLock.hold(1);
+    expect(free()).toBe(false);
+    expect(holders()).not.toContain(pid);
+    await again.release();
   });
 
   it('stops waiting when its signal aborts (the agent stopping), leaving no flock behind', async () => {
     const other = spawn('flock', [lock, 'sleep', '30'], { stdio: 'ignore', detached: true });
     try {
-      await new Promise((done) => setTimeout(done, 200));
+      await until(() => !free());
       const stopping = new AbortController();
-      const waiting = holdSyncLock(lock, 30, stopping.signal);
-      await new Promise((done) => setTimeout(done, 200));
+      const waiting = syncLock.hold(29.5, stopping.signal);
+      await until(() => spawnSync('pgrep', ['-f', '^flock -w 29.5 9$']).status === 0);
       const abortedAt = performance.now();
       stopping.abort();
       await expect(waiting).rejects.toBeInstanceOf(LockWaitStopped);
       expect(performance.now() - abortedAt).toBeLessThan(1000);
-      expect(spawnSync('pgrep', ['-f', `^flock -w 30 ${lock} cat$`]).status).toBe(1);
+      await until(() => spawnSync('pgrep', ['-f', '^flock -w 29.5 9$']).status === 1);
+      expect(spawnSync('pgrep', ['-f', '^flock -w 29.5 9$']).status).toBe(1);
       // Already aborted: not even started.
-      await expect(holdSyncLock(lock, 30, stopping.signal)).rejects.toBeInstanceOf(LockWaitStopped);
+      await expect(syncLock.hold(30, stopping.signal)).rejects.toBeInstanceOf(LockWaitStopped);
     } finally {
       if (other.pid !== undefined) process.kill(-other.pid, 'SIGKILL');
     }
+    // The lock is free again: a new holder takes it.
+    await until(free);
+    await (await syncLock.hold(1)).release();
   });
 
   it('fails after the wait when another sync holds it, naming the lock', async () => {
     const other = spawn('flock', [lock, 'sleep', '30'], { stdio: 'ignore', detached: true });
     try {
-      await new Promise((done) => setTimeout(done, 200));
-      await expect(holdSyncLock(lock, 0.3)).rejects.toThrow(
+      await until(() => !free());
+      await expect(syncLock.hold(0.3)).rejects.toThrow(
         `cannot take the sync lock ${lock}: another sync held it for 0.3 s`,
       );
     } finally {
       if (other.pid !== undefined) process.kill(-other.pid, 'SIGKILL');
     }
+  });
+
+  it('fails with the reason when the lock file cannot be opened', async () => {
+    const unopenable = new SyncLock(join(dir, 'missing', 'sync.lock'));
+    await expect(unopenable.hold(1)).rejects.toThrow(
+      /cannot take the sync lock .*missing\/sync\.lock: its holder did not start/,
+    );
+    await unopenable.close();
+  });
+
+  it('frees a held lock and ends its holder on close', async () => {
+    await syncLock.hold(1);
+    await syncLock.close();
+    expect(free()).toBe(true);
+    expect(holders()).toEqual([]);
   });
 
   it('is freed when the process holding it dies (what a killed sync leaves)', async () => {
@@ -78,7 +130,7 @@ describe('holdSyncLock', () => {
         '--import',
         'tsx',
         '-e',
-        `import(${JSON.stringify(module)}).then(m => m.holdSyncLock(${JSON.stringify(lock)}, 5)).then(() => console.log('held'))`,
+        `import(${JSON.stringify(module)}).then(m => new m.SyncLock(${JSON.stringify(lock)}).hold(5)).then(() => console.log('held'))`,
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
@@ -86,8 +138,9 @@ describe('holdSyncLock', () => {
     expect(free()).toBe(false);
     holder.kill('SIGKILL');
     await new Promise((done) => holder.on('exit', done));
-    const deadline = Date.now() + 5000;
-    while (!free() && Date.now() < deadline) await new Promise((done) => setTimeout(done, 20));
+    await until(free);
     expect(free()).toBe(true);
+    await until(() => holders().length === 0);
+    expect(holders()).toEqual([]);
   });
 });
