@@ -169,18 +169,22 @@ try {
       rounds.map((each) => each[field]),
       50,
     );
-  const row = (label: string, rounds: Round[]) => {
+  // Issue 10's one-change goal is judged here, on the resident agents cells run (i, j), against their
+  // own full syncs; so is its no-change goal, which the agent bench's (d) also meets as a library
+  // call. A fresh process (g') is only their fallback.
+  const row = (label: string, rounds: Round[], goals = false) => {
     const full = median(rounds, 'full');
     const noChange = median(rounds, 'noChange');
     const oneChange = median(rounds, 'changed');
-    return `${label}: full ${ms(full)}, no change ${ms(noChange)} (${ratio(noChange, full)} of its full), one change ${ms(oneChange)} (${ratio(oneChange, full)} of its full)`;
+    const goal = (bound: number) => (goals ? `; goal < ${bound}` : '');
+    return `${label}: full ${ms(full)}, no change ${ms(noChange)} (${ratio(noChange, full)} of its full${goal(0.15)}), one change ${ms(oneChange)} (${ratio(oneChange, full)} of its full${goal(0.25)})`;
   };
   console.log(
     `${CONTAINERS} containers × ${PER_CONTAINER} policies from DynamoDB Local, bundled agent.mjs, medians of ${ROUNDS} rounds (node -e 0 alone ${ms(nodeAlone)})`,
   );
   console.log(row("(g') fresh process, sync --from-dynamodb", freshRounds));
-  console.log(row('(i)  resident agent via the sh function ', residentRounds));
-  console.log(row("(j)  local mode's in-process agent       ", localRounds));
+  console.log(row('(i)  resident agent via the sh function ', residentRounds, true));
+  console.log(row("(j)  local mode's in-process agent       ", localRounds, true));
   const freshChange = median(freshRounds, 'changed');
   const residentChange = median(residentRounds, 'changed');
   console.log(
