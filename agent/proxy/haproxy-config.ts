@@ -103,6 +103,15 @@ function resolversSection(settings: ResolvedProxySettings): string[] {
   ];
 }
 
+/**
+ * Only redirected connections are served. A redirected one's destination (`dst`, the address before
+ * the REDIRECT) is the one the container asked for; one whose destination is an address of the cell
+ * itself came straight to the listener (the cell's INPUT lets the overlay reach these ports), which
+ * the agent never sends: after a proxy step that failed, the redirects are gone but HAProxy may still
+ * run a configuration allowing what the new state revoked. Closed at once, before any rule.
+ */
+const NOT_DIRECT = ['  tcp-request connection reject if { dst_is_local }'];
+
 /** `acl name fetch -- v1 v2 …`, over as many lines as the values need (same-name ACLs are ORed). */
 function aclLines(name: string, fetch: string, values: readonly string[]): string[] {
   const lines: string[] = [];
@@ -163,6 +172,7 @@ function httpFrontend(rules: readonly L7Rule[], settings: ResolvedProxySettings)
     `frontend ${HTTP_FRONTEND}`,
     '  mode http',
     `  bind ${settings.listenAddress}:${settings.httpPort}`,
+    ...NOT_DIRECT,
     `  log-format "${HTTP_LOG_FORMAT}"`,
     // The whole Host header (req.fhdr: req.hdr would split it at commas and match the last part while
     // the whole header goes upstream, `secret.test,allowed.test` reaching secret.test's virtual
@@ -227,6 +237,7 @@ function httpsFrontend(rules: readonly L7Rule[], settings: ResolvedProxySettings
     `frontend ${HTTPS_FRONTEND}`,
     '  mode tcp',
     `  bind ${settings.listenAddress}:${settings.httpsPort}`,
+    ...NOT_DIRECT,
     `  tcp-request inspect-delay ${INSPECT_DELAY_SECONDS}s`,
     // Waits for a ClientHello (or the delay); anything else is closed.
     `  log-format "${HTTPS_LOG_FORMAT}"`,

@@ -5,7 +5,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REFUSED_BODY, renderHaproxyConfig } from '../../../agent/proxy/haproxy-config.js';
+import {
+  HTTP_FRONTEND,
+  HTTPS_FRONTEND,
+  REFUSED_BODY,
+  renderHaproxyConfig,
+} from '../../../agent/proxy/haproxy-config.js';
 import type { L7Rule } from '../../../agent/proxy/l7-rule.js';
 import type { ProxySettings } from '../../../agent/proxy/settings.js';
 import { toolsAvailable } from './prerequisites.js';
@@ -79,6 +84,16 @@ describe('renderHaproxyConfig', () => {
         'tcp-request content set-dst var(sess.dyneg_ip)',
       ]),
     );
+  });
+
+  it('closes, in both frontends and before any other rule, a connection that came straight to the listener', () => {
+    const rendered = lines(renderHaproxyConfig([web, tls], SETTINGS));
+    for (const frontend of [`frontend ${HTTP_FRONTEND}`, `frontend ${HTTPS_FRONTEND}`]) {
+      const start = rendered.indexOf(frontend);
+      expect(start).toBeGreaterThanOrEqual(0);
+      const firstRule = rendered.findIndex((line, index) => index > start && /^(http|tcp)-request /.test(line));
+      expect(rendered[firstRule]).toBe('tcp-request connection reject if { dst_is_local }');
+    }
   });
 
   it('renders one route per line with any request when there are no routes, and no destination without sources', () => {

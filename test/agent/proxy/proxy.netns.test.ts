@@ -242,6 +242,35 @@ describe.runIf(labAvailable() && toolsAvailable('proxy netns tests', 'haproxy', 
       expect((await http(a, 'api.test', `http://${BETA}:8080/get`)).status).toBe(403);
     });
 
+    it('serves redirected connections only: one straight to a listener is closed, even where a destination allows that port', async () => {
+      // Destinations that allow the listeners' own ports: without the check, the proxy would take a
+      // container's connection to them as a request for that port of the allowed name.
+      const listener = (rule: L7Rule) => (rule.protocol === 'http' ? 15080 : 15443);
+      const open = rules().map((rule) => ({
+        ...rule,
+        ports: [...rule.ports, { start: listener(rule), end: listener(rule) }],
+      }));
+      await proxy.reload(renderHaproxyConfig(open, SETTINGS));
+      try {
+        // The cell's address on the container's side (the lab's gateway): not redirected, INPUT.
+        const direct = await during(() => http(a, 'allowed.test', 'http://169.254.0.1:15080/get'));
+        expect(direct.result.status).toBe(0); // No answer at all: closed before any rule.
+        expect(direct.result.code).not.toBe(0);
+        expect(direct.seen).toEqual([]);
+        const directTls = await during(() =>
+          curl(a, ['-k', '--resolve', 'allowed.test:15443:169.254.0.1', 'https://allowed.test:15443/']),
+        );
+        expect(directTls.result.status).toBe(0);
+        expect(directTls.result.code).not.toBe(0);
+        expect(directTls.seen).toEqual([]);
+        // Redirected connections are served as before.
+        expect((await http(a, 'allowed.test', `http://${ALPHA}/get`)).status).toBe(200);
+        expect((await https(a, 'allowed.test', ALPHA)).status).toBe(200);
+      } finally {
+        await proxy.reload(renderHaproxyConfig(rules(), SETTINGS));
+      }
+    });
+
     it('a refused configuration keeps the running proxy and its file; a good one reloads', async () => {
       const before = await proxy.status();
       const file = readFileSync(proxy.paths.config, 'utf8');
