@@ -34,6 +34,9 @@ function byStatus(statusCode: number, message: string): CfError {
     case 422:
       return unprocessable(message);
     default:
+      // CF has no entry for the other client errors our edge gives (405, 406, 413): its InvalidRequest
+      // says so without calling our refusal a server error; the status and detail say which.
+      if (statusCode >= 400 && statusCode < 500) return { code: 10004, title: 'CF-InvalidRequest', detail: message };
       return { code: 10001, title: 'CF-ServerError', detail: message };
   }
 }

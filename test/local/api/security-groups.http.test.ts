@@ -129,6 +129,13 @@ describe('POST /v3/security_groups', () => {
     const refused = await api.call('POST', `${V3}/security_groups`, { rawBody: '{"name":' });
     expect(cfError(refused)).toMatchObject({ status: 400, code: 1001, title: 'CF-MessageParseError' });
   });
+
+  it('answers a body too large and a method the path does not take with CF-InvalidRequest, not a server error', async () => {
+    const large = await api.call('POST', `${V3}/security_groups`, { rawBody: `{"name":"${'x'.repeat(1_100_000)}"}` });
+    expect(cfError(large)).toMatchObject({ status: 413, code: 10004, title: 'CF-InvalidRequest' });
+    const method = await api.call('PUT', `${V3}/security_groups`, { body: {} });
+    expect(cfError(method)).toMatchObject({ status: 405, code: 10004, title: 'CF-InvalidRequest' });
+  });
 });
 
 describe('auth', () => {
