@@ -205,9 +205,9 @@ export async function syncForRequests(
       version = await Promise.race([sync, late]);
     } finally {
       clearTimeout(timer);
-      lockLost = lock.lost();
       // A sync given up keeps the lock until the process ends (it may still be writing).
       if (!gaveUp) await lock.release();
+      lockLost = lock.lost();
     }
   } catch (error) {
     code = reportFailure(error, captured);

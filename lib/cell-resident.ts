@@ -53,14 +53,15 @@ export interface ResidentClientOptions {
  * resident agent (the third word: the unknown-sources setting the caller syncs with, which an agent
  * started with another does not serve),
  * waits for its answer, prints its output (stdout, stderr) and returns its exit code; returns
- * NOT_ANSWERED, having printed nothing, when no agent answered. One line, without quotes or
+ * NOT_ANSWERED, having printed nothing, when no agent answered. One line, without single quotes or
  * backslashes, so that a systemd unit can hold it (cell-units.ts); its arguments are checked by the
  * caller (digits; cheap or full) and again by the agent.
  */
 export function residentSyncFunction(options: ResidentClientOptions = {}): string {
   const dir = options.requestsDir ?? REQUESTS_DIR;
   if (!/^\/[A-Za-z0-9./_-]+$/.test(dir)) throw new Error(`residentSyncFunction: unsafe dir ${JSON.stringify(dir)}`);
-  const polls = residentPolls(options.waitSeconds ?? RESIDENT_WAIT_SECONDS);
+  const waitSeconds = Math.ceil(options.waitSeconds ?? RESIDENT_WAIT_SECONDS);
+  const polls = residentPolls(waitSeconds);
   const file = (suffix: string) => `${dir}/$id${suffix}`;
   const results = Object.values(RESULT_SUFFIXES).map(file).join(' ');
   return [
@@ -75,11 +76,17 @@ export function residentSyncFunction(options: ResidentClientOptions = {}): strin
     // Written whole: the agent takes only files named *.request. The group's 2>/dev/null silences a
     // failed redirection (the folder gone meanwhile) in dash and bash alike; inline it does in one only.
     `{ echo "$1 $2\${3:+ $3}" > ${dir}/.$id.tmp; } 2>/dev/null && mv -f ${dir}/.$id.tmp ${file(REQUEST_SUFFIX)} 2>/dev/null || { rm -f ${dir}/.$id.tmp; return ${NOT_ANSWERED}; };`,
-    'n=0;',
+    // The wait is timed by the kernel's uptime (read by a builtin: each poll's fork of sleep makes a
+    // count of polls run long), in whole seconds, so it lasts between the wait and 2 s more; and by
+    // the count where /proc/uptime cannot be read.
+    `n=0; resident_t0=; { read -r resident_t0 _ < /proc/uptime; } 2>/dev/null; resident_t0=\${resident_t0%%.*};`,
+    'case "$resident_t0" in *[!0-9]*|"") resident_t0=0;; esac;',
     `while [ ! -f ${file(RESULT_SUFFIXES.code)} ]; do`,
+    `resident_now=; { read -r resident_now _ < /proc/uptime; } 2>/dev/null; resident_now=\${resident_now%%.*};`,
+    'case "$resident_now" in *[!0-9]*|"") resident_now=$resident_t0;; esac;',
     // Gave up: a request still waiting is withdrawn; one taken is answered into the void (the agent
     // removes results nobody collects).
-    `if [ $n -ge ${polls} ]; then rm -f ${file(REQUEST_SUFFIX)}; return ${NOT_ANSWERED}; fi;`,
+    `if [ $n -ge ${polls} ] || [ $((resident_now - resident_t0)) -gt ${waitSeconds} ]; then rm -f ${file(REQUEST_SUFFIX)}; return ${NOT_ANSWERED}; fi;`,
     // The agent stopped (systemd removes its folder): no answer will come. Or it restarted, and
     // systemd replaced the folder with the request in it: none of the request's files is left (the
     // agent's order is .request, then .taken, then .code, and these checks look in the same order).

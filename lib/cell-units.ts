@@ -295,7 +295,7 @@ export function cellUnits(options: CellUnitOptions): CellUnits {
     // sync themselves at once. (A test's folder outside /run is made by the agent itself.)
     ...runtimeDirectory(requestsDirOf(options)),
     `ExecStart=/bin/sh -c '${systemdEscape(serveCommand(options)).replace(TABLE, () => options.tableName)}'`,
-    // SIGTERM to the agent alone: it finishes the sync under way while its flock child still holds the
+    // SIGTERM to the agent alone: it finishes the sync under way while its lock-holding shell still holds the
     // cell's lock and its command helper still runs (systemd's default would end them at once, freeing
     // the lock under a running sync). What is left when it has exited gets SIGKILL.
     'KillMode=mixed',

@@ -106,11 +106,12 @@ function resolversSection(settings: ResolvedProxySettings): string[] {
 /**
  * Only redirected connections are served. A redirected one's destination (`dst`, the address before
  * the REDIRECT) is the one the container asked for; one whose destination is an address of the cell
- * itself came straight to the listener (the cell's INPUT lets the overlay reach these ports), which
- * the agent never sends: after a proxy step that failed, the redirects are gone but HAProxy may still
- * run a configuration allowing what the new state revoked. Closed at once, before any rule.
+ * itself (or one a `local` route covers) came straight to the listener (the cell's INPUT lets the
+ * overlay reach these ports), which the agent never sends: after a proxy step that failed, the
+ * redirects are gone but HAProxy may still run a configuration allowing what the new state revoked.
+ * Closed at once, before any rule; so is a connection whose check gives no answer (it takes a socket).
  */
-const NOT_DIRECT = ['  tcp-request connection reject if { dst_is_local }'];
+const NOT_DIRECT = ['  tcp-request connection reject if { dst_is_local } || !{ dst_is_local -m found }'];
 
 /** `acl name fetch -- v1 v2 …`, over as many lines as the values need (same-name ACLs are ORed). */
 function aclLines(name: string, fetch: string, values: readonly string[]): string[] {

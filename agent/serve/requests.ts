@@ -102,7 +102,7 @@ export async function prepareRequestsDir(dir: string): Promise<void> {
 }
 
 /**
- * Takes every request waiting in `dir`, oldest name first: each is renamed to `<id>.taken` and read,
+ * Takes every request waiting in `dir`, in name order: each is renamed to `<id>.taken` and read,
  * so a request is answered once. A file that is not a small regular file, or not a request, is
  * answered with a problem (the client then sees exit 2) and changes nothing.
  */

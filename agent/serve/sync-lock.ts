@@ -20,7 +20,8 @@ export interface HeldLock {
   release(): Promise<void>;
   /**
    * Whether the lock was freed before release() was asked: its holder ended (killed from outside),
-   * so another sync may have run beside this one.
+   * so another sync may have run beside this one. Read it after release(), which also finds a
+   * holder that died unseen.
    */
   lost(): boolean;
 }
@@ -33,18 +34,27 @@ export class LockWaitStopped extends Error {
 /**
  * The holder: a line with the seconds to wait asks for the lock, answered by flock's exit code (0:
  * held); while held, any line frees it, answered `released`. $1 is the lock file, never part of the
- * script's text.
+ * script's text. It opens the file at start (a file it cannot open fails there, before any sync),
+ * again just before each flock, and checks after it that the file it locked is still the one at the
+ * path (`-ef` on /proc: no fork): the other syncs of the cell lock whatever file is at the path, so a
+ * lock on a file deleted or replaced meanwhile (a state folder restored from a backup) would keep
+ * none of them out. Freeing is closing fd 9.
  */
 const HOLDER_SCRIPT = [
   'exec 9>>"$1" || exit 1',
   'echo ready',
   'while IFS= read -r wait; do',
-  '  flock -w "$wait" 9; code=$?',
+  '  while :; do',
+  '    exec 9>&-',
+  '    exec 9>>"$1" || exit 1',
+  '    flock -w "$wait" 9; code=$?',
+  '    [ "$code" = 0 ] || break',
+  '    [ "/proc/$$/fd/9" -ef "$1" ] && break',
+  '  done',
   '  echo "$code"',
   '  [ "$code" = 0 ] || continue',
   '  IFS= read -r _ || exit 0',
   '  exec 9>&-',
-  '  exec 9>>"$1" || exit 1',
   '  echo released',
   'done',
 ].join('\n');
@@ -159,6 +169,10 @@ export class SyncLock {
 
   private async take(waitSeconds: number, signal: AbortSignal | undefined): Promise<HeldLock> {
     const holder = await this.started();
+    // Stopped while the holder started: no wait begins.
+    if (signal?.aborted === true)
+      throw new LockWaitStopped(`stopping: the sync lock ${this.lockFile} was not waited for`);
+    holder.stderr = ''; // What flock says about this wait only.
     let stopped = false;
     const stop = () => {
       stopped = true;
@@ -205,8 +219,12 @@ export class SyncLock {
         releasing = true;
         const answer = await holder.send('');
         holder.onExit = () => undefined;
-        // Anything but its word (it died meanwhile, or could not open the file again): a new holder next time.
-        if (answer !== 'released') this.forget(holder);
+        // Anything but its word: the holder died, perhaps before the release was asked (its exit not
+        // seen yet), so the lock may have been free under the sync; a new holder next time.
+        if (answer !== 'released') {
+          lostWhileHeld = true;
+          this.forget(holder);
+        }
         this.busy = false;
       },
       lost: () => lostWhileHeld,

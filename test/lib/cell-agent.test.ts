@@ -8,7 +8,6 @@ import { describe, expect, it } from 'vitest';
 import { CellAgent, type CellAgentProps } from '../../lib/cell-agent.js';
 import { LOGROTATE_TIMER, LOGS_SERVICE, ULOGD_SERVICE } from '../../lib/cell-logging-units.js';
 import { PROXY_PATH_UNIT } from '../../lib/cell-proxy-script.js';
-import { residentPolls } from '../../lib/cell-resident.js';
 import { Fanout, type FanoutProps } from '../../lib/fanout.js';
 import { PolicyStore } from '../../lib/store.js';
 import { testApp } from './synth.js';
@@ -89,14 +88,14 @@ describe('CellAgent', () => {
     expect(content).toContain("'TimeoutStartSec=960'");
     expect(content).toContain('flock -w 90 ');
     // Both the sync step and the watcher's service wait 60 s (half of 120) for the resident agent.
-    const polls = (seconds: number) => new RegExp(`-ge ${residentPolls(seconds)} ]`, 'g');
-    expect(content.match(polls(60))?.length).toBe(2);
+    // 40 polls of 5 ms, then 20 ms ones (cell-resident.ts).
+    expect(content.match(/-ge 3030 ]/g)?.length).toBe(2);
     const short = JSON.stringify(
       Template.fromStack(Stack.of(cells({ syncTimeout: Duration.seconds(30) }))).findResources('AWS::SSM::Document'),
     );
     // Half of a 30 s step: the step's own sync still has the other half.
-    expect(short.match(polls(15))?.length).toBe(2);
-    expect(short.match(polls(60))).toBeNull();
+    expect(short.match(/-ge 780 ]/g)?.length).toBe(2);
+    expect(short).not.toContain('-ge 3030 ]');
   });
 
   it('fails on an unknownSources value the agent does not take, showing it (JavaScript callers, bad context)', () => {

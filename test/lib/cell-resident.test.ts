@@ -1,7 +1,7 @@
 // How long a cell's scripts wait for the resident agent before they sync themselves, and the sh
 // function they reach it through, run by sh against the agent's real request loop.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -114,4 +114,30 @@ describe('resident_sync, against the real request loop', () => {
       expect(taken[0]).toMatch(/^\d{10}-\d+-1$/);
     },
   );
+});
+
+describe('resident_sync, when no agent answers', () => {
+  let root: string;
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'resident-wait-'));
+    mkdirSync(join(root, 'requests'));
+    // A sleep that takes 0.25 s whatever it is asked: counted in polls, a 1 s wait would last 20 s.
+    mkdirSync(join(root, 'bin'));
+    writeFileSync(join(root, 'bin', 'sleep'), '#!/bin/sh\nexec /bin/sleep 0.25\n');
+    chmodSync(join(root, 'bin', 'sleep'), 0o755);
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it('gives up after its wait by the clock, however long each poll takes, and withdraws its request', async () => {
+    const script = `PATH=${root}/bin:$PATH; ${residentSyncFunction({ requestsDir: join(root, 'requests'), waitSeconds: 1 })} resident_sync 0 cheap`;
+    const started = performance.now();
+    const status = await new Promise<number | null>((done) =>
+      spawn('sh', ['-c', script], { stdio: 'ignore' }).on('close', (code) => done(code)),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    expect(status).toBe(250);
+    expect(seconds).toBeGreaterThan(1);
+    expect(seconds).toBeLessThan(4);
+    expect(readdirSync(join(root, 'requests'))).toEqual([]);
+  });
 });

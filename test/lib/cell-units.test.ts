@@ -6,7 +6,6 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { residentPolls } from '../../lib/cell-resident.js';
 import { bootGuardCommand, type CellUnitOptions, cellUnits, MAX_RERUNS, START_LIMIT } from '../../lib/cell-units.js';
 import { installWatcherScript, uninstallWatcherScript, wholeValueMatches } from '../../lib/cell-watcher-script.js';
 import { residentStandIn } from './resident-stand-in.js';
@@ -70,7 +69,7 @@ describe('cellUnits', () => {
   });
 
   it('waits for the resident agent half the step’s timeout when that is under a minute', () => {
-    const polls = (seconds: number) => `-ge ${residentPolls(seconds)} ]`;
+    const polls = (seconds: number) => `-ge ${seconds === 15 ? 780 : 3030} ]`;
     const { service } = cellUnits({ ...OPTIONS, lockWaitSeconds: 10, timeoutSeconds: 30 });
     expect(service).toContain(polls(15));
     expect(service).not.toContain(polls(60));

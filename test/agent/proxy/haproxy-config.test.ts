@@ -92,7 +92,9 @@ describe('renderHaproxyConfig', () => {
       const start = rendered.indexOf(frontend);
       expect(start).toBeGreaterThanOrEqual(0);
       const firstRule = rendered.findIndex((line, index) => index > start && /^(http|tcp)-request /.test(line));
-      expect(rendered[firstRule]).toBe('tcp-request connection reject if { dst_is_local }');
+      expect(rendered[firstRule]).toBe(
+        'tcp-request connection reject if { dst_is_local } || !{ dst_is_local -m found }',
+      );
     }
   });
 

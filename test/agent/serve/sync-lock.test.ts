@@ -2,7 +2,7 @@
 // freed after, one holder process for every sync, freed when the agent or the holder dies, and a
 // clear failure when another sync keeps it.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -70,6 +70,43 @@ describe('SyncLock', () => {
     expect(free()).toBe(false);
     expect(holders()).not.toContain(pid);
     await again.release();
+  });
+
+  it('locks the file at the path, not one deleted or replaced while the agent was idle (a restored state folder)', async () => {
+    await (await syncLock.hold(1)).release(); // The holder runs, its file open.
+    for (const change of [() => rmSync(lock), () => writeFileSync(`${lock}.new`, ''), () => undefined]) {
+      change();
+      spawnSync('mv', ['-f', `${lock}.new`, lock]); // Replaced (a no-op when there is no new file).
+      const held = await syncLock.hold(1);
+      // What every other sync of the cell does: `flock -w S -E 3 <path> …` must wait.
+      expect(spawnSync('flock', ['-w', '0.2', '-E', '3', lock, 'true']).status).toBe(3);
+      await held.release();
+      expect(free()).toBe(true);
+    }
+  });
+
+  it('stops a wait asked for while its holder is still starting', async () => {
+    const other = spawn('flock', [lock, 'sleep', '30'], { stdio: 'ignore', detached: true });
+    try {
+      await until(() => !free());
+      const stopping = new AbortController();
+      const waiting = syncLock.hold(5, stopping.signal);
+      queueMicrotask(() => stopping.abort()); // Before the new holder has said it is ready.
+      const asked = performance.now();
+      await expect(waiting).rejects.toBeInstanceOf(LockWaitStopped);
+      expect(performance.now() - asked).toBeLessThan(1000);
+    } finally {
+      if (other.pid !== undefined) process.kill(-other.pid, 'SIGKILL');
+    }
+  });
+
+  it('says the hold was lost when its holder died unseen before the release', async () => {
+    const held = await syncLock.hold(1);
+    const [pid] = holders();
+    spawnSync('kill', ['-KILL', String(pid)]);
+    await held.release(); // At once: the holder's exit may not have been seen yet.
+    expect(held.lost()).toBe(true);
+    expect(free()).toBe(true);
   });
 
   it('stops waiting when its signal aborts (the agent stopping), leaving no flock behind', async () => {
