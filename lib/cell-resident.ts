@@ -80,13 +80,13 @@ export function residentSyncFunction(options: ResidentClientOptions = {}): strin
     // count of polls run long), in whole seconds, so it lasts between the wait and 2 s more; and by
     // the count where /proc/uptime cannot be read.
     `n=0; resident_t0=; { read -r resident_t0 _ < /proc/uptime; } 2>/dev/null; resident_t0=\${resident_t0%%.*};`,
-    'case "$resident_t0" in *[!0-9]*|"") resident_t0=0;; esac;',
+    'case "$resident_t0" in *[!0-9]*|"") resident_t0=;; esac;',
     `while [ ! -f ${file(RESULT_SUFFIXES.code)} ]; do`,
     `resident_now=; { read -r resident_now _ < /proc/uptime; } 2>/dev/null; resident_now=\${resident_now%%.*};`,
     'case "$resident_now" in *[!0-9]*|"") resident_now=$resident_t0;; esac;',
     // Gave up: a request still waiting is withdrawn; one taken is answered into the void (the agent
     // removes results nobody collects).
-    `if [ $n -ge ${polls} ] || [ $((resident_now - resident_t0)) -gt ${waitSeconds} ]; then rm -f ${file(REQUEST_SUFFIX)}; return ${NOT_ANSWERED}; fi;`,
+    `if [ $n -ge ${polls} ] || { [ -n "$resident_t0" ] && [ $((resident_now - resident_t0)) -gt ${waitSeconds} ]; }; then rm -f ${file(REQUEST_SUFFIX)}; return ${NOT_ANSWERED}; fi;`,
     // The agent stopped (systemd removes its folder): no answer will come. Or it restarted, and
     // systemd replaced the folder with the request in it: none of the request's files is left (the
     // agent's order is .request, then .taken, then .code, and these checks look in the same order).

@@ -109,9 +109,10 @@ function resolversSection(settings: ResolvedProxySettings): string[] {
  * itself (or one a `local` route covers) came straight to the listener (the cell's INPUT lets the
  * overlay reach these ports), which the agent never sends: after a proxy step that failed, the
  * redirects are gone but HAProxy may still run a configuration allowing what the new state revoked.
- * Closed at once, before any rule; so is a connection whose check gives no answer (it takes a socket).
+ * Closed at once, before any rule; so is a connection whose check gives no answer (it takes a socket:
+ * one per connection, asked once).
  */
-const NOT_DIRECT = ['  tcp-request connection reject if { dst_is_local } || !{ dst_is_local -m found }'];
+const NOT_DIRECT = ['  tcp-request connection reject unless { dst_is_local,not }'];
 
 /** `acl name fetch -- v1 v2 …`, over as many lines as the values need (same-name ACLs are ORed). */
 function aclLines(name: string, fetch: string, values: readonly string[]): string[] {

@@ -2,12 +2,12 @@
 // run (the SSM step's fallback, the containers-file unit's, the boot unit's) runs under
 // `flock <state-dir>/sync.lock` (a hand-run `agent sync` or `uninstall` takes none: deploy.md has
 // the units stopped first). Node has no flock, so a small shell holds it for us, kept for the
-// agent's life: it keeps the lock file open on fd 9, takes the lock with `flock -w S 9` when asked
-// (the lock stays with the open file, not with flock's process) and frees it by closing fd 9 and
-// opening the file again. Forking the agent, large with what it keeps, for every sync cost it 5-10 ms
-// (command-helper.ts); the shell forks only flock. If the shell dies, its file closes and the lock is
-// freed: the agent then hears that the lock was lost. If the agent dies, the shell reads end-of-file
-// and exits: what a killed sync leaves.
+// agent's life: asked, it opens the lock file on fd 9 and takes the lock with `flock -w S 9` (the
+// lock stays with the open file, not with flock's process); it frees it by closing fd 9. Forking the
+// agent, large with what it keeps, for every sync cost it 5-10 ms (command-helper.ts); the shell
+// forks only flock. If the shell dies, its file closes and the lock is freed: the agent then hears
+// that the lock was lost. If the agent dies, the shell reads end-of-file and exits: what a killed
+// sync leaves.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { ApplyError } from '../errors.js';
@@ -33,29 +33,38 @@ export class LockWaitStopped extends Error {
 
 /**
  * The holder: a line with the seconds to wait asks for the lock, answered by flock's exit code (0:
- * held); while held, any line frees it, answered `released`. $1 is the lock file, never part of the
- * script's text. It opens the file at start (a file it cannot open fails there, before any sync),
- * again just before each flock, and checks after it that the file it locked is still the one at the
- * path (`-ef` on /proc: no fork): the other syncs of the cell lock whatever file is at the path, so a
- * lock on a file deleted or replaced meanwhile (a state folder restored from a backup) would keep
- * none of them out. Freeing is closing fd 9.
+ * held); while held, any line frees it, answered `released`, or `replaced` when the file at the path
+ * is no longer the one it locked. $1 is the lock file, never part of the script's text.
+ *
+ * The other syncs of the cell lock whatever file is at the path, so a lock on a file deleted or
+ * replaced (a state folder restored under a running cell) keeps none of them out. The holder opens
+ * the file just before each flock and checks after it, and again at the release, that the file it
+ * locked is the one at the path (`-ef` on /proc: no fork): replaced before the lock was taken, it
+ * locks the new file (three tries, each of up to the wait); replaced while held, the agent hears
+ * that the lock was lost. A file replaced while another sync holds the old one is not seen. Where
+ * /proc cannot tell (no /proc of its own), it refuses at start rather than try forever.
  */
-const HOLDER_SCRIPT = [
+export const HOLDER_SCRIPT = [
   'exec 9>>"$1" || exit 1',
+  '[ "/proc/$$/fd/9" -ef "$1" ] || { echo "cannot check the lock file through /proc/$$/fd/9" >&2; exit 1; }',
   'echo ready',
   'while IFS= read -r wait; do',
+  '  tries=0',
   '  while :; do',
   '    exec 9>&-',
   '    exec 9>>"$1" || exit 1',
   '    flock -w "$wait" 9; code=$?',
   '    [ "$code" = 0 ] || break',
   '    [ "/proc/$$/fd/9" -ef "$1" ] && break',
+  '    tries=$((tries + 1))',
+  '    if [ "$tries" -ge 3 ]; then exec 9>&-; code=replaced; break; fi',
   '  done',
   '  echo "$code"',
   '  [ "$code" = 0 ] || continue',
   '  IFS= read -r _ || exit 0',
+  '  if [ "/proc/$$/fd/9" -ef "$1" ]; then done=released; else done=replaced; fi',
   '  exec 9>&-',
-  '  echo released',
+  '  echo "$done"',
   'done',
 ].join('\n');
 
@@ -192,7 +201,9 @@ export class SyncLock {
         ? `its holder exited ${holder.stderr.trim()}`.trim()
         : answer === '1'
           ? `another sync held it for ${waitSeconds} s`
-          : `flock exited with ${answer} ${holder.stderr.trim()}`.trim();
+          : answer === 'replaced'
+            ? 'the file at that path was replaced each time it was locked (3 tries)'
+            : `flock exited with ${answer} ${holder.stderr.trim()}`.trim();
     throw new ApplyError(`cannot take the sync lock ${this.lockFile}: ${why}`, 'flock', holder.stderr);
   }
 
@@ -219,9 +230,11 @@ export class SyncLock {
         releasing = true;
         const answer = await holder.send('');
         holder.onExit = () => undefined;
-        // Anything but its word: the holder died, perhaps before the release was asked (its exit not
-        // seen yet), so the lock may have been free under the sync; a new holder next time.
-        if (answer !== 'released') {
+        // `replaced`: the file at the path is another now, which other syncs may have locked
+        // meanwhile. Anything else: the holder died, perhaps before the release was asked (its exit
+        // not seen yet), so the lock may have been free under the sync; a new holder next time.
+        if (answer === 'replaced') lostWhileHeld = true;
+        else if (answer !== 'released') {
           lostWhileHeld = true;
           this.forget(holder);
         }

@@ -90,11 +90,13 @@ describe('CellAgent', () => {
     // Both the sync step and the watcher's service wait 60 s (half of 120) for the resident agent.
     // 40 polls of 5 ms, then 20 ms ones (cell-resident.ts).
     expect(content.match(/-ge 3030 ]/g)?.length).toBe(2);
+    expect(content.match(/-gt 60 ]/g)?.length).toBe(2); // The clock's deadline, in seconds.
     const short = JSON.stringify(
       Template.fromStack(Stack.of(cells({ syncTimeout: Duration.seconds(30) }))).findResources('AWS::SSM::Document'),
     );
     // Half of a 30 s step: the step's own sync still has the other half.
     expect(short.match(/-ge 780 ]/g)?.length).toBe(2);
+    expect(short.match(/-gt 15 ]/g)?.length).toBe(2);
     expect(short).not.toContain('-ge 3030 ]');
   });
 

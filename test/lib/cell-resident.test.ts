@@ -140,4 +140,20 @@ describe('resident_sync, when no agent answers', () => {
     expect(seconds).toBeLessThan(4);
     expect(readdirSync(join(root, 'requests'))).toEqual([]);
   });
+
+  // A mount namespace needs root; under CI a missing one fails the test instead of skipping it.
+  it.runIf(process.getuid?.() === 0 || process.env.CI === 'true')(
+    'counts its polls when it could not read the clock at the start, even if it can later',
+    async () => {
+      // /proc/uptime reads empty for the function's first 0.3 s.
+      const script = `${residentSyncFunction({ requestsDir: join(root, 'requests'), waitSeconds: 1 })} resident_sync 0 cheap`;
+      const masked = 'mount --bind /dev/null /proc/uptime && { (sleep 0.3; umount /proc/uptime) & } && sh -c "$0"';
+      const started = performance.now();
+      const status = await new Promise<number | null>((done) =>
+        spawn('unshare', ['-m', 'sh', '-c', masked, script], { stdio: 'ignore' }).on('close', (code) => done(code)),
+      );
+      expect(status).toBe(250);
+      expect((performance.now() - started) / 1000).toBeGreaterThan(1);
+    },
+  );
 });

@@ -72,6 +72,7 @@ describe('cellUnits', () => {
     const polls = (seconds: number) => `-ge ${seconds === 15 ? 780 : 3030} ]`;
     const { service } = cellUnits({ ...OPTIONS, lockWaitSeconds: 10, timeoutSeconds: 30 });
     expect(service).toContain(polls(15));
+    expect(service).toContain('-gt 15 ]');
     expect(service).not.toContain(polls(60));
     expect(cellUnits(OPTIONS).service).toContain(polls(60));
   });
@@ -168,7 +169,7 @@ describe('cellUnits', () => {
         'EnvironmentFile=/var/lib/dynamic-egress/cell.env',
         'RuntimeDirectory=dynamic-egress',
         'RuntimeDirectoryMode=0700',
-        // Stopped, only the agent hears SIGTERM: its flock child keeps the lock until its sync ends.
+        // Stopped, only the agent hears SIGTERM: its lock-holding shell keeps the lock until its sync ends.
         'KillMode=mixed',
         'Restart=always',
         'WantedBy=multi-user.target',

@@ -92,9 +92,7 @@ describe('renderHaproxyConfig', () => {
       const start = rendered.indexOf(frontend);
       expect(start).toBeGreaterThanOrEqual(0);
       const firstRule = rendered.findIndex((line, index) => index > start && /^(http|tcp)-request /.test(line));
-      expect(rendered[firstRule]).toBe(
-        'tcp-request connection reject if { dst_is_local } || !{ dst_is_local -m found }',
-      );
+      expect(rendered[firstRule]).toBe('tcp-request connection reject unless { dst_is_local,not }');
     }
   });
 

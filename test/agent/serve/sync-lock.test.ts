@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LockWaitStopped, SyncLock } from '../../../agent/serve/sync-lock.js';
+import { HOLDER_SCRIPT, LockWaitStopped, SyncLock } from '../../../agent/serve/sync-lock.js';
 
 let dir: string;
 let lock: string;
@@ -84,6 +84,36 @@ describe('SyncLock', () => {
       expect(free()).toBe(true);
     }
   });
+
+  it('says the hold was lost when the file at the path was replaced while held (other syncs lock the new one)', async () => {
+    const held = await syncLock.hold(1);
+    writeFileSync(`${lock}.new`, '');
+    spawnSync('mv', ['-f', `${lock}.new`, lock]);
+    expect(free()).toBe(true); // What another sync would find: the new file, unlocked.
+    await held.release();
+    expect(held.lost()).toBe(true);
+    // The next hold locks the file now at the path.
+    const again = await syncLock.hold(1);
+    expect(free()).toBe(false);
+    await again.release();
+    expect(again.lost()).toBe(false);
+  });
+
+  // A mount namespace needs root; under CI a missing one fails the test instead of skipping it.
+  it.runIf(process.getuid?.() === 0 || process.env.CI === 'true')(
+    'refuses at start where /proc cannot say which file it holds, rather than try forever',
+    () => {
+      // Its own mount namespace, with an empty /proc.
+      const result = spawnSync(
+        'unshare',
+        ['-m', 'sh', '-c', 'mount -t tmpfs none /proc && exec sh -c "$0" holder "$1"', HOLDER_SCRIPT, lock],
+        { input: '1\n', encoding: 'utf8', timeout: 10_000 },
+      );
+      expect(result.status).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(/^cannot check the lock file through \/proc\/\d+\/fd\/9\n$/);
+    },
+  );
 
   it('stops a wait asked for while its holder is still starting', async () => {
     const other = spawn('flock', [lock, 'sleep', '30'], { stdio: 'ignore', detached: true });
