@@ -13,7 +13,7 @@ import { ApplyError } from './errors.js';
 import { dropRedirects } from './proxy/drop-redirects.js';
 import { NOT_ANSWERED, type RequestResult, type SyncRequest } from './serve/requests.js';
 import { serveRequests } from './serve/server.js';
-import { type HeldLock, LockWaitStopped, SyncLock, syncLockFile } from './serve/sync-lock.js';
+import { type HeldLock, LockWaitStopped, type LostLock, SyncLock, syncLockFile } from './serve/sync-lock.js';
 import { AgentState } from './state.js';
 import { SyncMemory } from './sync-memory.js';
 import { AGENT_SERVICE } from './sync-summary.js';
@@ -158,7 +158,7 @@ export async function syncForRequests(
   let code = 0;
   let version: number | undefined;
   let gaveUp = false;
-  let lockLost = false;
+  let lostLock: LostLock | undefined;
   const answers = (): RequestResult[] =>
     requests.map((request) => ({
       code,
@@ -174,10 +174,10 @@ export async function syncForRequests(
   } catch (error) {
     // Stopping before its turn came: its callers sync themselves, as when no agent runs.
     if (error instanceof LockWaitStopped) {
-      return { results: requests.map(() => ({ code: NOT_ANSWERED, stdout: '', stderr: '' })), gaveUp, lockLost };
+      return { results: requests.map(() => ({ code: NOT_ANSWERED, stdout: '', stderr: '' })), gaveUp, lockLost: false };
     }
     code = reportFailure(error, captured);
-    return { results: answers(), gaveUp, lockLost };
+    return { results: answers(), gaveUp, lockLost: false };
   }
   try {
     let timer: NodeJS.Timeout | undefined;
@@ -207,18 +207,22 @@ export async function syncForRequests(
       clearTimeout(timer);
       // A sync given up keeps the lock until the process ends (it may still be writing).
       if (!gaveUp) await lock.release();
-      lockLost = lock.lost();
+      lostLock = lock.lost();
     }
   } catch (error) {
     code = reportFailure(error, captured);
   }
-  if (lockLost) {
+  if (lostLock !== undefined) {
     // Whatever the sync did, it did without the lock for part of it: the caller hears so, and the
     // next sync does not trust the kernel's record.
+    const why =
+      lostLock === 'file replaced'
+        ? 'the lock file at that path was replaced, and other syncs lock the new one'
+        : 'the process holding it ended';
     captured.stderr(
-      "error: the cell's sync lock was freed while this sync ran (the process holding it ended): another sync may have run beside it; the next sync reads the kernel back whole\n",
+      `error: the cell's sync lock was freed while this sync ran (${why}): another sync may have run beside it; the next sync reads the kernel back whole\n`,
     );
     code = EXIT_APPLY_FAILED;
   }
-  return { results: answers(), gaveUp, lockLost };
+  return { results: answers(), gaveUp, lockLost: lostLock !== undefined };
 }

@@ -77,13 +77,14 @@ export function residentSyncFunction(options: ResidentClientOptions = {}): strin
     // failed redirection (the folder gone meanwhile) in dash and bash alike; inline it does in one only.
     `{ echo "$1 $2\${3:+ $3}" > ${dir}/.$id.tmp; } 2>/dev/null && mv -f ${dir}/.$id.tmp ${file(REQUEST_SUFFIX)} 2>/dev/null || { rm -f ${dir}/.$id.tmp; return ${NOT_ANSWERED}; };`,
     // The wait is timed by the kernel's uptime (read by a builtin: each poll's fork of sleep makes a
-    // count of polls run long), in whole seconds, so it lasts between the wait and 2 s more; and by
-    // the count where /proc/uptime cannot be read.
+    // count of polls run long), in whole seconds, so it lasts between the wait and 2 s more, from the
+    // first read that works; and by the count of polls too, which ends it where /proc/uptime cannot
+    // be read at all.
     `n=0; resident_t0=; { read -r resident_t0 _ < /proc/uptime; } 2>/dev/null; resident_t0=\${resident_t0%%.*};`,
     'case "$resident_t0" in *[!0-9]*|"") resident_t0=;; esac;',
     `while [ ! -f ${file(RESULT_SUFFIXES.code)} ]; do`,
     `resident_now=; { read -r resident_now _ < /proc/uptime; } 2>/dev/null; resident_now=\${resident_now%%.*};`,
-    'case "$resident_now" in *[!0-9]*|"") resident_now=$resident_t0;; esac;',
+    'case "$resident_now" in *[!0-9]*|"") resident_now=$resident_t0;; *) [ -n "$resident_t0" ] || resident_t0=$resident_now;; esac;',
     // Gave up: a request still waiting is withdrawn; one taken is answered into the void (the agent
     // removes results nobody collects).
     `if [ $n -ge ${polls} ] || { [ -n "$resident_t0" ] && [ $((resident_now - resident_t0)) -gt ${waitSeconds} ]; }; then rm -f ${file(REQUEST_SUFFIX)}; return ${NOT_ANSWERED}; fi;`,

@@ -19,12 +19,16 @@ export interface HeldLock {
   /** Frees the lock (waits until the holder says so, or has exited). */
   release(): Promise<void>;
   /**
-   * Whether the lock was freed before release() was asked: its holder ended (killed from outside),
-   * so another sync may have run beside this one. Read it after release(), which also finds a
-   * holder that died unseen.
+   * Why the lock may not have kept other syncs out for the whole hold, or undefined: its holder
+   * ended (killed from outside) before release() was asked, or the file at the path was replaced
+   * while it was held (the other syncs lock that one). Read it after release(), which also finds a
+   * holder that died unseen and the replaced file.
    */
-  lost(): boolean;
+  lost(): LostLock | undefined;
 }
+
+/** How a hold was lost (HeldLock.lost). */
+export type LostLock = 'holder ended' | 'file replaced';
 
 /** The wait for the lock was given up because the agent is stopping (SyncLock.hold's `signal`). */
 export class LockWaitStopped extends Error {
@@ -220,9 +224,9 @@ export class SyncLock {
 
   private held(holder: Holder): HeldLock {
     let releasing = false;
-    let lostWhileHeld = holder.gone;
+    let lost: LostLock | undefined = holder.gone ? 'holder ended' : undefined;
     holder.onExit = () => {
-      lostWhileHeld = !releasing;
+      if (!releasing) lost = 'holder ended';
     };
     return {
       release: async () => {
@@ -233,14 +237,14 @@ export class SyncLock {
         // `replaced`: the file at the path is another now, which other syncs may have locked
         // meanwhile. Anything else: the holder died, perhaps before the release was asked (its exit
         // not seen yet), so the lock may have been free under the sync; a new holder next time.
-        if (answer === 'replaced') lostWhileHeld = true;
+        if (answer === 'replaced') lost ??= 'file replaced';
         else if (answer !== 'released') {
-          lostWhileHeld = true;
+          lost ??= 'holder ended';
           this.forget(holder);
         }
         this.busy = false;
       },
-      lost: () => lostWhileHeld,
+      lost: () => lost,
     };
   }
 

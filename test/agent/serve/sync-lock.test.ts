@@ -2,7 +2,7 @@
 // freed after, one holder process for every sync, freed when the agent or the holder dies, and a
 // clear failure when another sync keeps it.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -43,7 +43,7 @@ describe('SyncLock', () => {
       for (const pid of holders()) pids.add(pid);
       await held.release();
       expect(free()).toBe(true);
-      expect(held.lost()).toBe(false);
+      expect(held.lost()).toBeUndefined();
     }
     expect(pids.size).toBe(1);
   });
@@ -58,14 +58,14 @@ describe('SyncLock', () => {
 
   it('says it was lost when its holder ends before the release (killed from outside), and starts another', async () => {
     const held = await syncLock.hold(1);
-    expect(held.lost()).toBe(false);
+    expect(held.lost()).toBeUndefined();
     const [pid] = holders();
     spawnSync('kill', ['-TERM', String(pid)]);
-    await until(() => held.lost());
-    expect(held.lost()).toBe(true);
+    await until(() => held.lost() !== undefined);
+    expect(held.lost()).toBe('holder ended');
     expect(free()).toBe(true);
     await held.release();
-    expect(held.lost()).toBe(true);
+    expect(held.lost()).toBe('holder ended');
     const again = await syncLock.hold(1);
     expect(free()).toBe(false);
     expect(holders()).not.toContain(pid);
@@ -91,12 +91,45 @@ describe('SyncLock', () => {
     spawnSync('mv', ['-f', `${lock}.new`, lock]);
     expect(free()).toBe(true); // What another sync would find: the new file, unlocked.
     await held.release();
-    expect(held.lost()).toBe(true);
+    expect(held.lost()).toBe('file replaced');
     // The next hold locks the file now at the path.
     const again = await syncLock.hold(1);
     expect(free()).toBe(false);
     await again.release();
-    expect(again.lost()).toBe(false);
+    expect(again.lost()).toBeUndefined();
+  });
+
+  it('locks a file replaced as it locks it at most three times, then fails naming it; the holder serves on', async () => {
+    // A flock that, after each lock it takes, replaces the file (while a count in `left` lasts).
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    const left = join(dir, 'left');
+    const real = spawnSync('sh', ['-c', 'command -v flock'], { encoding: 'utf8' }).stdout.trim();
+    writeFileSync(
+      join(bin, 'flock'),
+      `#!/bin/sh\n${real} "$@"; code=$?\nn=$(cat ${left}); if [ "$n" -gt 0 ]; then echo $((n - 1)) > ${left}; : > ${lock}.new; mv -f ${lock}.new ${lock}; fi\nexit $code\n`,
+    );
+    chmodSync(join(bin, 'flock'), 0o755);
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    try {
+      writeFileSync(left, '2');
+      const held = await syncLock.hold(1); // Third try: the file stays.
+      expect(free()).toBe(false);
+      await held.release();
+      expect(held.lost()).toBeUndefined();
+      writeFileSync(left, '3');
+      await expect(syncLock.hold(1)).rejects.toThrow(
+        `cannot take the sync lock ${lock}: the file at that path was replaced each time it was locked (3 tries)`,
+      );
+      expect(free()).toBe(true);
+      expect(readFileSync(left, 'utf8').trim()).toBe('0');
+      const again = await syncLock.hold(1);
+      expect(free()).toBe(false);
+      await again.release();
+    } finally {
+      process.env.PATH = path;
+    }
   });
 
   // A mount namespace needs root; under CI a missing one fails the test instead of skipping it.
@@ -135,7 +168,7 @@ describe('SyncLock', () => {
     const [pid] = holders();
     spawnSync('kill', ['-KILL', String(pid)]);
     await held.release(); // At once: the holder's exit may not have been seen yet.
-    expect(held.lost()).toBe(true);
+    expect(held.lost()).toBe('holder ended');
     expect(free()).toBe(true);
   });
 
