@@ -81,11 +81,13 @@ export function installWatcherScript(options: InstallWatcherOptions): string[] {
   const pending = `${options.agentDir}/${UNITS_PENDING_NAME}`;
   return [
     'set -eu',
+    // A document parameter the units would hold and the agent refuses fails the step (exit 2) before
+    // the trap below can soften it: the sync step would refuse it too.
+    ...(options.valueChecks ?? []),
     // Whatever fails here (IMDS, a read-only /etc) must not fail the step: a failed step may end the
     // document before the sync step. It says so on stderr; the next document run tries again.
     `trap 'status=$?; if [ "$status" -ne 0 ]; then echo "dynamic-egress: installing the containers-file watcher failed (exit $status): new containers get their rules on the next sync" >&2; exit 0; fi' EXIT`,
     'export PATH="/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin:$PATH"',
-    ...(options.valueChecks ?? []),
     // One run at a time (a command and the association, or a deploy's two builds): a run's removal of
     // the pending mark below must not take away one another run has just written.
     `exec 9>${options.agentDir}/${INSTALL_LOCK_NAME}`,

@@ -433,8 +433,13 @@ describe('unknown sources', () => {
     const lines = scriptLines('SyncCell');
     const check = lines.find((line) => line.includes('UnknownSources must be reject or allow')) ?? '';
     expect(check).toMatch(/^UNKNOWN_SOURCES='\{\{ UnknownSources \}\}'; /);
-    // The install step checks it too, before it writes the units that hold it.
-    expect(scriptLines('InstallWatcher')).toContain(check);
+    // The install step checks it too, before it writes the units that hold it, and before the trap
+    // that turns its other failures into exit 0: a bad value fails that step with 2.
+    const install = scriptLines('InstallWatcher');
+    expect(install).toContain(check);
+    const head = install.slice(0, install.indexOf(check) + 1).join('\n');
+    const bad = `${head.replace("'{{ UnknownSources }}'", "'allowx'")}\nexit 0`;
+    expect(spawnSync('/bin/sh', ['-c', bad]).status).toBe(2);
     for (const [value, status] of [
       ['reject', 0],
       ['allow', 0],
