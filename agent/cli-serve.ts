@@ -9,7 +9,7 @@ import { EXIT_APPLY_FAILED, reportFailure } from './cli-failure.js';
 import { type CliIo, cliRunner } from './cli-io.js';
 import { type ResidentParts, syncFromTable, tableClient } from './cli-sync-table.js';
 import { startCommandHelper } from './command-helper.js';
-import { ApplyError } from './errors.js';
+import { ApplyError, messageOf } from './errors.js';
 import { dropRedirects } from './proxy/drop-redirects.js';
 import { NOT_ANSWERED, type RequestResult, type SyncRequest } from './serve/requests.js';
 import { serveRequests } from './serve/server.js';
@@ -39,7 +39,7 @@ async function dropUnderLock(args: Serve, io: CliIo, log: Log, syncLock: SyncLoc
   try {
     lock = await syncLock.hold(args.lockWaitSeconds, signal);
   } catch (error) {
-    log.warn("proxy's redirects not removed: the sync lock was not taken", { error: errorText(error) });
+    log.warn("proxy's redirects not removed: the sync lock was not taken", { error: messageOf(error) });
     return;
   }
   try {
@@ -48,8 +48,6 @@ async function dropUnderLock(args: Serve, io: CliIo, log: Log, syncLock: SyncLoc
     await lock.release();
   }
 }
-
-const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** The answer to a request this agent does not serve: its caller syncs itself, as when no agent runs. */
 const NOT_SERVED: RequestResult = { code: NOT_ANSWERED, stdout: '', stderr: '' };
@@ -174,7 +172,7 @@ export async function syncForRequests(
   } catch (error) {
     // Stopping before its turn came: its callers sync themselves, as when no agent runs.
     if (error instanceof LockWaitStopped) {
-      return { results: requests.map(() => ({ code: NOT_ANSWERED, stdout: '', stderr: '' })), gaveUp, lockLost: false };
+      return { results: requests.map(() => NOT_SERVED), gaveUp, lockLost: false };
     }
     code = reportFailure(error, captured);
     return { results: answers(), gaveUp, lockLost: false };

@@ -8,7 +8,7 @@ import { snapshotToPolicyList } from '../core/domain/snapshot.js';
 import type { PoliciesWithGroups } from '../core/domain/snapshot-groups.js';
 import type { Container } from '../core/plan/model.js';
 import { readRecordInput } from './applied-record.js';
-import { ProxyStepFailed, TableReadError } from './errors.js';
+import { messageOf, ProxyStepFailed, TableReadError } from './errors.js';
 import { dropRedirects } from './proxy/drop-redirects.js';
 import { removeInterception } from './proxy/interception.js';
 import { type ProxyStepInput, type ProxyStepResult, proxyStep } from './proxy/proxy-step.js';
@@ -268,8 +268,6 @@ function appliedPolicies(
     return undefined;
   }
 }
-
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 async function destroyKeptHostSets(
   runner: CommandRunner,

@@ -1,5 +1,8 @@
 // Agent failures besides bad input (which is the domain's ValidationError).
 
+/** What a caught value says: its message when it is an Error, else itself as text. */
+export const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
 /** The command line itself is wrong. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';

@@ -3,6 +3,7 @@
 // no command: it sleeps until the earliest expiry (or grace end) within the policy's bounds.
 import type { Log } from '../../core/log.js';
 import { hostSetName } from '../../core/plan/names.js';
+import { messageOf } from '../errors.js';
 import type { CommandRunner } from '../runner.js';
 import { applyHostSets, type HostMember } from './name-sets.js';
 import {
@@ -252,8 +253,6 @@ export function logPass(log: Log, result: PassResult): void {
   if (result.changed) log.info(NAMES_REFRESHED, line);
   else log.debug(NAMES_REFRESHED, line);
 }
-
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** Until `ms` passed, `stop` aborted or `changed` (asked every `interval` ms) says true. */
 function sleep(ms: number, stop: AbortSignal, changed: (() => boolean) | undefined, interval: number): Promise<void> {

@@ -3,6 +3,7 @@
 // so no layer-7 connection reaches a proxy whose configuration may allow what the rules in force
 // revoked, and the proxy step is marked to run at the next sync whatever its record says.
 
+import { messageOf } from '../errors.js';
 import type { CommandRunner } from '../runner.js';
 import type { AgentState } from '../state.js';
 import { removeInterception } from './interception.js';
@@ -14,8 +15,6 @@ export interface DropProblems {
   /** The redirects could not be removed (the nat table). */
   readonly notRemoved?: string;
 }
-
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /**
  * Never throws: a failure is on its way already, or the caller logs what is returned. `timeoutMs`

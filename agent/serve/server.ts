@@ -3,6 +3,7 @@
 // leave each its result. Requests are served one sync at a time, in the order they were taken.
 import { watch } from 'node:fs';
 import { EXIT_APPLY_FAILED, EXIT_USAGE } from '../cli-failure.js';
+import { messageOf } from '../errors.js';
 import {
   prepareRequestsDir,
   type RequestResult,
@@ -96,8 +97,4 @@ async function serveWaiting(options: ServeRequestsOptions): Promise<void> {
     };
     await answer(each.id, result);
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

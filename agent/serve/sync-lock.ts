@@ -172,8 +172,7 @@ export class SyncLock {
     if (this.busy) throw new Error(`SyncLock: ${this.lockFile} is held or asked for already`);
     this.busy = true;
     try {
-      const held = await this.take(waitSeconds, signal);
-      return held;
+      return await this.take(waitSeconds, signal);
     } catch (error) {
       this.busy = false;
       throw error;

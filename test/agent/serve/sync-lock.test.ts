@@ -34,6 +34,17 @@ async function until(done: () => boolean): Promise<void> {
   while (!done() && Date.now() < deadline) await new Promise((next) => setTimeout(next, 20));
 }
 
+/** Runs `body` while another process (what a unit's `flock … cmd` is) holds the lock, then ends it. */
+async function whileHeldElsewhere(body: () => Promise<void>): Promise<void> {
+  const other = spawn('flock', [lock, 'sleep', '30'], { stdio: 'ignore', detached: true });
+  try {
+    await until(() => !free());
+    await body();
+  } finally {
+    if (other.pid !== undefined) process.kill(-other.pid, 'SIGKILL');
+  }
+}
+
 describe('SyncLock', () => {
   it('holds the lock until released, with one holder process for every hold', async () => {
     const pids = new Set<string>();
@@ -149,18 +160,14 @@ describe('SyncLock', () => {
   );
 
   it('stops a wait asked for while its holder is still starting', async () => {
-    const other = spawn('flock', [lock, 'sleep', '30'], { stdio: 'ignore', detached: true });
-    try {
-      await until(() => !free());
+    await whileHeldElsewhere(async () => {
       const stopping = new AbortController();
       const waiting = syncLock.hold(5, stopping.signal);
       queueMicrotask(() => stopping.abort()); // Before the new holder has said it is ready.
       const asked = performance.now();
       await expect(waiting).rejects.toBeInstanceOf(LockWaitStopped);
       expect(performance.now() - asked).toBeLessThan(1000);
-    } finally {
-      if (other.pid !== undefined) process.kill(-other.pid, 'SIGKILL');
-    }
+    });
   });
 
   it('says the hold was lost when its holder died unseen before the release', async () => {
@@ -173,9 +180,7 @@ describe('SyncLock', () => {
   });
 
   it('stops waiting when its signal aborts (the agent stopping), leaving no flock behind', async () => {
-    const other = spawn('flock', [lock, 'sleep', '30'], { stdio: 'ignore', detached: true });
-    try {
-      await until(() => !free());
+    await whileHeldElsewhere(async () => {
       const stopping = new AbortController();
       const waiting = syncLock.hold(29.5, stopping.signal);
       await until(() => spawnSync('pgrep', ['-f', '^flock -w 29.5 9$']).status === 0);
@@ -187,24 +192,18 @@ describe('SyncLock', () => {
       expect(spawnSync('pgrep', ['-f', '^flock -w 29.5 9$']).status).toBe(1);
       // Already aborted: not even started.
       await expect(syncLock.hold(30, stopping.signal)).rejects.toBeInstanceOf(LockWaitStopped);
-    } finally {
-      if (other.pid !== undefined) process.kill(-other.pid, 'SIGKILL');
-    }
+    });
     // The lock is free again: a new holder takes it.
     await until(free);
     await (await syncLock.hold(1)).release();
   });
 
   it('fails after the wait when another sync holds it, naming the lock', async () => {
-    const other = spawn('flock', [lock, 'sleep', '30'], { stdio: 'ignore', detached: true });
-    try {
-      await until(() => !free());
+    await whileHeldElsewhere(async () => {
       await expect(syncLock.hold(0.3)).rejects.toThrow(
         `cannot take the sync lock ${lock}: another sync held it for 0.3 s`,
       );
-    } finally {
-      if (other.pid !== undefined) process.kill(-other.pid, 'SIGKILL');
-    }
+    });
   });
 
   it('fails with the reason when the lock file cannot be opened', async () => {
